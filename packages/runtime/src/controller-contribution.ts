@@ -1,0 +1,54 @@
+import type { Resource, ResourceKey } from './resource.js';
+import type { Reconciler } from './reconciler.js';
+
+/**
+ * Extension point: every binding of `ControllerContribution` becomes a running controller.
+ * Built-in controllers and plugins contribute the same way (multi-injection).
+ */
+export const ControllerContribution = Symbol.for('dockop.ControllerContribution');
+
+/** Maps a changed resource to the keys to reconcile (controller-runtime's EnqueueRequestsFromMapFunc). */
+export type MapFunc = (resource: Resource) => ResourceKey[];
+
+/** Filters events before they reach the queue (controller-runtime's predicates). */
+export interface Predicate {
+  create?(resource: Resource): boolean;
+  update?(oldResource: Resource, newResource: Resource): boolean;
+  delete?(resource: Resource): boolean;
+}
+
+export interface Watch {
+  kind: string;
+  /** Default: the resource's own key. */
+  map?: MapFunc;
+  predicates?: Predicate[];
+}
+
+export interface DebounceOptions {
+  /** Trailing quiet period in ms: a key is handed out only after this long without a new add. */
+  quietMs: number;
+  /** Upper bound in ms from the first add of a burst: no key is postponed longer than this. */
+  maxWaitMs: number;
+}
+
+export interface ControllerOptions {
+  /** Default 1. */
+  maxConcurrentReconciles?: number;
+  /** Per-reconcile timeout in ms; the context signal aborts when it passes. Default: none. */
+  reconcileTimeoutMs?: number;
+  /** Re-enqueue every known key this often (ms). Default: none (sources resync on their own). */
+  resyncPeriodMs?: number;
+  /** Merge bursts of adds of the same key. Default: none. */
+  debounce?: DebounceOptions;
+  /** Keys reconciled once at start even if no event arrives (e.g. an aggregate key). */
+  initialKeys?: ResourceKey[];
+}
+
+export interface ControllerContribution {
+  /** Unique; the `controller` label of metrics and logs. */
+  readonly name: string;
+  /** What this controller watches; events on them enqueue keys. */
+  readonly watches: Watch[];
+  readonly options?: ControllerOptions;
+  readonly reconciler: Reconciler;
+}

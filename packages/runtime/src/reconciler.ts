@@ -1,0 +1,54 @@
+import type { Cache } from './cache.js';
+import type { Clock } from './clock.js';
+import type { ConditionStore } from './conditions.js';
+import type { EventRecorder } from './event-recorder.js';
+import type { Logger } from './logger.js';
+import type { ResourceKey } from './resource.js';
+
+/** What a reconciler is asked to converge: one key of the controller's queue. */
+export interface ReconcileRequest {
+  key: ResourceKey;
+  /** Kind and name split out of `key` (a mapped key like `Config/main` splits the same way). */
+  kind: string;
+  name: string;
+}
+
+/** `requeueAfter` (ms) asks for another reconcile of the same key later, without counting a failure. */
+export interface ReconcileResult {
+  requeueAfter?: number;
+}
+
+/** Everything a reconcile may use; handed in per call so reconcilers stay stateless where they can. */
+export interface ReconcileContext {
+  /** Aborted on shutdown and when the per-reconcile timeout passes. */
+  signal: AbortSignal;
+  /** Child logger with `controller` and `key` fields already set. */
+  logger: Logger;
+  recorder: EventRecorder;
+  conditions: ConditionStore;
+  cache: Cache;
+  clock: Clock;
+}
+
+export interface Reconciler {
+  reconcile(request: ReconcileRequest, ctx: ReconcileContext): Promise<ReconcileResult | void>;
+}
+
+/**
+ * An error that retrying cannot fix (bad input, a refused config): the key is not retried with
+ * backoff; it is reconciled again only when its resource changes or on the next resync.
+ */
+export class TerminalError extends Error {
+  override readonly name = 'TerminalError';
+  constructor(
+    message: string,
+    readonly reason: string = 'TerminalError',
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isTerminalError(err: unknown): err is TerminalError {
+  return err instanceof TerminalError;
+}

@@ -1,0 +1,42 @@
+/**
+ * Resource definitions ("crd-like"): what a kind is called, how a source selects and decodes the
+ * objects that belong to it, and which JSON Schema its spec must satisfy.
+ */
+export const ResourceDefinition = Symbol.for('dockop.ResourceDefinition');
+
+export interface LabelSelector {
+  /**
+   * Label key prefixes the kind owns, e.g. `['backrest.']`. Keys under them are decoded into the
+   * spec: the prefix is stripped and dots nest (`backrest.paths.include` → `paths.include`).
+   */
+  prefixes: string[];
+  /**
+   * When set, an object is selected only when this label's value is `true` (case-insensitive).
+   * Sources use it as a server-side filter where they can (Docker: `label=<key>=true`).
+   */
+  enableLabel?: string;
+  /**
+   * Explicit label key → spec path (dot separated) for keys that plain nesting cannot express,
+   * e.g. a key that is both a value and a parent of other keys.
+   */
+  paths?: Record<string, string>;
+}
+
+export interface ResourceDefinition {
+  /** API group, e.g. `backrest.dockop.io`. */
+  group: string;
+  /** e.g. `v1alpha1`. */
+  version: string;
+  /** CamelCase kind, unique across the manager, e.g. `BackupWorkload`. */
+  kind: string;
+  /** Lower-case plural used in CLI output, e.g. `backupworkloads`. */
+  plural: string;
+  description?: string;
+  selector: LabelSelector;
+  /** `$id` of the JSON Schema (registered with the SchemaRegistry) that the spec must satisfy. */
+  schemaId: string;
+}
+
+export function apiVersionOf(def: Pick<ResourceDefinition, 'group' | 'version'>): string {
+  return `${def.group}/${def.version}`;
+}

@@ -1,0 +1,43 @@
+/**
+ * The resource model: the shape every kind shares, modelled on Kubernetes objects so that
+ * controllers written against it read like controller-runtime code.
+ */
+export interface ObjectMeta {
+  /** Unique within a kind. For Docker-derived resources: the container name. */
+  name: string;
+  /** Stable identity of the underlying object (Docker: the container id). */
+  uid: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** Bumped by the source whenever the spec changes. */
+  generation: number;
+  /** Opaque; changes whenever anything in the object changes. */
+  resourceVersion: string;
+  /** ISO-8601. */
+  creationTimestamp: string;
+}
+
+export interface Resource<Spec = unknown, Status = unknown> {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec: Spec;
+  status?: Status;
+}
+
+/** A key names one resource across kinds: `<kind>/<name>`. Queues and stores hold keys. */
+export type ResourceKey = string;
+
+export function keyOf(resource: Pick<Resource, 'kind' | 'metadata'>): ResourceKey {
+  return makeKey(resource.kind, resource.metadata.name);
+}
+
+export function makeKey(kind: string, name: string): ResourceKey {
+  return `${kind}/${name}`;
+}
+
+export function splitKey(key: ResourceKey): { kind: string; name: string } {
+  const slash = key.indexOf('/');
+  if (slash <= 0) throw new Error(`malformed resource key "${key}" (expected <kind>/<name>)`);
+  return { kind: key.slice(0, slash), name: key.slice(slash + 1) };
+}
