@@ -20,6 +20,12 @@ export interface LabelSelector {
    * e.g. a key that is both a value and a parent of other keys.
    */
   paths?: Record<string, string>;
+  /**
+   * Label keys that make the controller run commands or read paths (hooks, include paths). When
+   * such a label is inherited from the image (a third-party Dockerfile's LABEL) rather than set on
+   * the container, sources drop it and emit a Warning, unless image labels are trusted.
+   */
+  sensitiveLabels?: string[];
 }
 
 export interface ResourceDefinition {
