@@ -51,7 +51,8 @@ runner.on('end', () => {
   const failed = failures + (ci ? pending : 0);
   const skipped = ci ? 0 : pending;
   console.log('');
-  if (ci && pending > 0) console.log(`${pending} skipped test(s) counted as failed because CI=true`);
+  if (ci && pending > 0)
+    console.log(`${pending} skipped test(s) counted as failed because CI=true`);
   console.log(`${passes} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
   process.exitCode = failed > 0 ? 1 : 0;
 });
