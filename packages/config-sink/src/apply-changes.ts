@@ -1,0 +1,88 @@
+import { fromBackrestPlan, toBackrestPlan } from './backrest-plan.js';
+import { ConfigError } from './config-error.js';
+import { deepClone, idOf, isObject, type JsonObject } from './json-util.js';
+import { KeepSpecError } from './keep-spec.js';
+import type { ConfigFormat, PlanChanges, PlanSpec } from './plan-spec.js';
+import { fromSidecarPlan, toSidecarPlan } from './sidecar-plan.js';
+
+/** Backrest's current config format version. */
+export const BACKREST_CONFIG_VERSION = 6;
+
+/** The document a missing or empty file stands for. */
+export function emptyConfig(format: ConfigFormat): JsonObject {
+  return format === 'backrest'
+    ? { modno: 0, version: BACKREST_CONFIG_VERSION, repos: [], plans: [] }
+    : { repos: [], plans: [] };
+}
+
+/** Where pure helpers report errors about data that is not (yet) in a file. */
+const IN_MEMORY = '<in-memory>';
+
+/**
+ * Applies `changes` to a copy of `raw` (never mutated) and returns it, not yet canonical (see
+ * renderConfig). `raw` undefined/null means an empty config. Upsert: sidecar replaces the whole
+ * plan object; backrest replaces the managed fields and keeps the rest (toBackrestPlan). Removing
+ * an absent id is a no-op. Top-level fields and repos are never touched; `modno` is not bumped
+ * here (that belongs to a write). Throws ConfigError('InvalidConfig') for an unusable document,
+ * an id both upserted and removed or upserted twice, or a bad retention spec.
+ */
+export function applyChanges(raw: unknown, format: ConfigFormat, changes: PlanChanges): unknown {
+  checkChanges(changes);
+  const doc: JsonObject =
+    raw === undefined || raw === null ? emptyConfig(format) : (deepClone(raw) as JsonObject);
+  if (!isObject(doc)) {
+    throw new ConfigError('InvalidConfig', IN_MEMORY, 'the config is not a JSON object');
+  }
+  if (doc['plans'] !== undefined && !Array.isArray(doc['plans'])) {
+    throw new ConfigError('InvalidConfig', IN_MEMORY, '"plans" is not an array');
+  }
+  const removed = new Set(changes.remove);
+  let plans = ((doc['plans'] as unknown[] | undefined) ?? []).filter((p) => !removed.has(idOf(p)));
+  for (const plan of changes.upsert) {
+    const idx = plans.findIndex((p) => idOf(p) === plan.id);
+    let next: object;
+    try {
+      next =
+        format === 'backrest'
+          ? toBackrestPlan(plan, idx >= 0 ? (plans[idx] as object) : undefined)
+          : toSidecarPlan(plan);
+    } catch (err) {
+      if (err instanceof KeepSpecError) {
+        throw new ConfigError(
+          'InvalidConfig',
+          IN_MEMORY,
+          `plan "${plan.id}": invalid retention.spec`,
+          [`plan "${plan.id}": retention.spec "${plan.retention.spec}": ${err.message}`],
+        );
+      }
+      throw err;
+    }
+    if (idx >= 0) plans = plans.map((p, i) => (i === idx ? next : p));
+    else plans = [...plans, next];
+  }
+  doc['plans'] = plans;
+  if (doc['repos'] === undefined) doc['repos'] = [];
+  return doc;
+}
+
+function checkChanges(changes: PlanChanges): void {
+  const details: string[] = [];
+  const seen = new Set<string>();
+  for (const p of changes.upsert) {
+    if (seen.has(p.id)) details.push(`plan "${p.id}" is upserted more than once`);
+    seen.add(p.id);
+  }
+  for (const id of changes.remove) {
+    if (seen.has(id)) details.push(`plan "${id}" is both upserted and removed`);
+  }
+  if (details.length)
+    throw new ConfigError('InvalidConfig', IN_MEMORY, 'contradictory changes', details);
+}
+
+/** Every plan of a document, decoded to the neutral shape. */
+export function decodePlans(raw: unknown, format: ConfigFormat): PlanSpec[] {
+  if (!isObject(raw) || !Array.isArray(raw['plans'])) return [];
+  return raw['plans'].map((p) =>
+    format === 'backrest' ? fromBackrestPlan(isObject(p) ? p : {}) : fromSidecarPlan(p),
+  );
+}

@@ -1,0 +1,85 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { lineDiff } from './line-diff.js';
+
+/** Applies a unified diff produced by lineDiff; throws if a context/removed line doesn't match. */
+function applyPatch(before: string, patch: string): string {
+  const src = before === '' ? [] : before.replace(/\n$/, '').split('\n');
+  const out: string[] = [];
+  const lines = patch.replace(/\n$/, '').split('\n').slice(2);
+  let pos = 0; // index into src
+  for (let i = 0; i < lines.length; i++) {
+    const h = /^@@ -(\d+),(\d+) \+\d+,\d+ @@$/.exec(lines[i] ?? '');
+    if (!h) throw new Error(`expected a hunk header, got ${lines[i]}`);
+    const start = Number(h[2]) === 0 ? Number(h[1]) : Number(h[1]) - 1;
+    while (pos < start) out.push(src[pos++] ?? '');
+    while (i + 1 < lines.length && !lines[i + 1]?.startsWith('@@')) {
+      const l = lines[++i] ?? '';
+      const body = l.slice(1);
+      if (l[0] === '+') out.push(body);
+      else {
+        if (src[pos] !== body) throw new Error(`line ${pos + 1}: expected ${JSON.stringify(body)}`);
+        if (l[0] === ' ') out.push(body);
+        pos++;
+      }
+    }
+  }
+  while (pos < src.length) out.push(src[pos++] ?? '');
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+describe('lineDiff', () => {
+  it('is empty for equal texts', () => expect(lineDiff('a\nb\n', 'a\nb\n')).to.equal(''));
+
+  it('shows a one-line change with 3 lines of context', () => {
+    const before = ['1', '2', '3', '4', '5', '6', '7', '8'].join('\n') + '\n';
+    const after = before.replace('5', 'five');
+    expect(lineDiff(before, after, 'c.json')).to.equal(
+      [
+        '--- a/c.json',
+        '+++ b/c.json',
+        '@@ -2,7 +2,7 @@',
+        ' 2',
+        ' 3',
+        ' 4',
+        '-5',
+        '+five',
+        ' 6',
+        ' 7',
+        ' 8',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('Myers finds the minimal diff where the middle is large', () => {
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i}`);
+    const before = lines.join('\n') + '\n';
+    const after = before.replace('line 0\n', 'line zero\n').replace('line 2999\n', 'last\n');
+    const d = lineDiff(before, after);
+    expect(d.split('\n').filter((l) => /^[-+][^-+]/.test(l))).to.have.length(4);
+    expect(applyPatch(before, d)).to.equal(after);
+  });
+
+  it('diffs against an empty file', () => {
+    expect(lineDiff('', 'x\n')).to.equal(
+      '--- a/config.json\n+++ b/config.json\n@@ -0,0 +1,1 @@\n+x\n',
+    );
+  });
+
+  it('fast-check: applying the diff to before gives after (Myers, LCS and replace paths)', () => {
+    const text = fc
+      .array(fc.constantFrom('a', 'b', 'c', '{', '}', '  "x": 1,'), { maxLength: 40 })
+      .map((l) => (l.length ? l.join('\n') + '\n' : ''));
+    fc.assert(
+      fc.property(text, text, fc.constantFrom('myers', 'lcs', 'replace'), (a, b, path) => {
+        const limits =
+          path === 'myers' ? {} : path === 'lcs' ? { maxEdits: 0 } : { maxEdits: 0, maxCells: 4 };
+        const d = lineDiff(a, b, 'config.json', limits);
+        expect(d === '').to.equal(a === b);
+        if (d) expect(applyPatch(a, d)).to.equal(b);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

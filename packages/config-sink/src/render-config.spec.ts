@@ -1,0 +1,141 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { applyChanges } from './apply-changes.js';
+import { ConfigSink } from './config-sink.js';
+import type { ConfigFormat, PlanSpec } from './plan-spec.js';
+import { renderConfig } from './render-config.js';
+import { validateConfig } from './validate-config.js';
+import { tempDir } from './spec-support.js';
+
+const idArb = fc.stringMatching(/^[a-z0-9][a-z0-9_.-]{0,15}$/);
+const pathArb = fc.stringMatching(/^\/[a-zA-Z0-9_./-]{1,20}$/);
+const count = fc.integer({ min: 1, max: 400 });
+const specArb = fc.oneof(
+  fc.constant(''),
+  fc.constantFrom(
+    'daily=7,weekly=4',
+    'last=3',
+    'within=90d',
+    'within=1y6m,last=2',
+    'hourly=24,yearly=3',
+  ),
+  fc.tuple(count, count).map(([d, w]) => `weekly=${w},daily=${d}`),
+);
+const planArb = (repos: string[]): fc.Arbitrary<PlanSpec> =>
+  fc.record({
+    id: idArb,
+    repo: fc.constantFrom(...repos),
+    schedule: fc.constantFrom('0 2 * * *', '@daily', '*/10 6-22 * * MON-FRI', '0 0 1 * ?'),
+    sources: fc.array(pathArb, { minLength: 1, maxLength: 4 }),
+    exclude: fc.array(pathArb, { maxLength: 3 }),
+    hooks: fc.record({
+      pre: fc.array(fc.string({ maxLength: 30 }), { maxLength: 2 }),
+      post: fc.array(fc.string({ maxLength: 30 }), { maxLength: 2 }),
+    }),
+    retention: fc.record({ spec: specArb }),
+  });
+const plansArb = fc.uniqueArray(planArb(['default', 'offsite']), {
+  selector: (p) => p.id,
+  maxLength: 6,
+});
+
+function base(format: ConfigFormat): unknown {
+  return format === 'backrest'
+    ? {
+        modno: 3,
+        version: 6,
+        instance: 'host',
+        repos: [
+          { id: 'offsite', uri: 'sftp:x:/r' },
+          { id: 'default', uri: '/srv/restic' },
+        ],
+        plans: [],
+      }
+    : {
+        repos: [
+          { id: 'offsite', url: 'sftp:x:/r' },
+          { id: 'default', url: '/srv/restic' },
+        ],
+        plans: [],
+      };
+}
+
+describe('renderConfig', () => {
+  it('is canonical: key order of the input does not matter', () => {
+    const a = {
+      plans: [
+        { id: 'b', repo: 'r' },
+        { repo: 'r', id: 'a' },
+      ],
+      version: 6,
+      modno: 1,
+      zeta: 1,
+      alpha: { y: 1, x: 2 },
+    };
+    const b = {
+      alpha: { x: 2, y: 1 },
+      modno: 1,
+      zeta: 1,
+      version: 6,
+      plans: [
+        { repo: 'r', id: 'a' },
+        { id: 'b', repo: 'r' },
+      ],
+    };
+    expect(renderConfig(a, 'backrest')).to.equal(renderConfig(b, 'backrest'));
+    expect(renderConfig(a, 'backrest')).to.match(
+      /^\{\n {2}"modno": 1,\n {2}"version": 6,\n {2}"plans"/,
+    );
+    expect(renderConfig(a, 'backrest').endsWith('}\n')).to.equal(true);
+  });
+
+  it('sorts paths in code-point (Go byte) order, not UTF-16 order', () => {
+    const doc = { plans: [{ id: 'a', repo: 'r', paths: ['/\u{1F600}', '/\uFF5E'] }] };
+    const out = JSON.parse(renderConfig(doc, 'backrest'));
+    expect(out.plans[0].paths).to.deep.equal(['/\uFF5E', '/\u{1F600}']);
+  });
+
+  for (const format of ['sidecar', 'backrest'] as const) {
+    it(`fast-check (${format}): render → parse → render is a fixed point, and the result is valid`, () => {
+      fc.assert(
+        fc.property(plansArb, (plans) => {
+          const doc = applyChanges(base(format), format, { upsert: plans, remove: [] });
+          expect(validateConfig(doc, format)).to.deep.equal([]);
+          const once = renderConfig(doc, format);
+          expect(renderConfig(JSON.parse(once), format)).to.equal(once);
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it(`fast-check (${format}): committing the same changes twice writes once`, async () => {
+      await fc.assert(
+        fc.asyncProperty(plansArb, async (plans) => {
+          const { dir, cleanup } = tempDir();
+          try {
+            const file = path.join(dir, 'config.json');
+            writeFileSync(file, JSON.stringify(base(format)));
+            const sink = new ConfigSink({ path: file });
+            const first = await sink.commit({ upsert: plans, remove: [] });
+            const bytes = readFileSync(file, 'utf8');
+            const ino = statSync(file).ino;
+            const second = await sink.commit({ upsert: plans, remove: [] });
+            // No plans: the file already holds that content (in other bytes), so nothing is written.
+            expect(first.written).to.equal(plans.length > 0);
+            expect(second.written).to.equal(false);
+            expect(readFileSync(file, 'utf8')).to.equal(bytes);
+            expect(statSync(file).ino).to.equal(ino);
+            expect((await sink.load()).plans.map((p) => p.id)).to.have.members(
+              plans.map((p) => p.id),
+            );
+          } finally {
+            cleanup();
+          }
+        }),
+        { numRuns: 25 },
+      );
+    });
+  }
+});

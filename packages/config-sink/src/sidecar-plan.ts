@@ -1,0 +1,34 @@
+import { asStringArray, isObject, type JsonObject } from './json-util.js';
+import type { PlanSpec } from './plan-spec.js';
+
+/**
+ * The seed's file model. A plan is replaced as a whole object on upsert (the seed's rule), so
+ * every field is always written, empty arrays included: the file shows exactly what we decided.
+ */
+export function toSidecarPlan(plan: PlanSpec): JsonObject {
+  return {
+    id: plan.id,
+    repo: plan.repo,
+    schedule: plan.schedule,
+    sources: [...plan.sources],
+    exclude: [...plan.exclude],
+    hooks: { pre: [...plan.hooks.pre], post: [...plan.hooks.post] },
+    retention: { spec: plan.retention.spec },
+  };
+}
+
+/** Neutral view of a sidecar plan; omitted optional fields (the Go seed's omitempty) read as empty. */
+export function fromSidecarPlan(p: unknown): PlanSpec {
+  const o: JsonObject = isObject(p) ? p : {};
+  const hooks = isObject(o['hooks']) ? o['hooks'] : {};
+  const retention = isObject(o['retention']) ? o['retention'] : {};
+  return {
+    id: typeof o['id'] === 'string' ? o['id'] : '',
+    repo: typeof o['repo'] === 'string' ? o['repo'] : '',
+    schedule: typeof o['schedule'] === 'string' ? o['schedule'] : '',
+    sources: asStringArray(o['sources']),
+    exclude: asStringArray(o['exclude']),
+    hooks: { pre: asStringArray(hooks['pre']), post: asStringArray(hooks['post']) },
+    retention: { spec: typeof retention['spec'] === 'string' ? retention['spec'] : '' },
+  };
+}
