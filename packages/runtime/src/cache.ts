@@ -1,5 +1,8 @@
 import type { Resource, ResourceKey } from './resource.js';
 
+/** Injection token of the manager's `Cache` (a `ResourceCache`). */
+export const Cache = Symbol.for('dockop.Cache');
+
 /** Read-only view of every valid resource the sources delivered, by kind. */
 export interface Cache {
   get<T extends Resource = Resource>(key: ResourceKey): T | undefined;

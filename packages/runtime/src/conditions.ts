@@ -1,3 +1,4 @@
+import type { Clock } from './clock.js';
 import type { ResourceKey } from './resource.js';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
@@ -21,4 +22,51 @@ export interface ConditionStore {
   /** Every key that has conditions. */
   keys(): ResourceKey[];
   clear(key: ResourceKey): void;
+}
+
+/** Well-known condition types and reasons the runtime itself sets. */
+export const ConditionTypes = { Ready: 'Ready', InvalidSpec: 'InvalidSpec' } as const;
+
+/** Conditions kept in memory, per key, in the order their types were first set. */
+export class InMemoryConditionStore implements ConditionStore {
+  readonly #byKey = new Map<ResourceKey, Map<string, Condition>>();
+
+  constructor(readonly clock: Pick<Clock, 'now'> = { now: () => Date.now() }) {}
+
+  set(key: ResourceKey, condition: Omit<Condition, 'lastTransitionTime'>): void {
+    let conditions = this.#byKey.get(key);
+    if (!conditions) {
+      conditions = new Map();
+      this.#byKey.set(key, conditions);
+    }
+    const previous = conditions.get(condition.type);
+    const lastTransitionTime =
+      previous && previous.status === condition.status
+        ? previous.lastTransitionTime
+        : new Date(this.clock.now()).toISOString();
+    conditions.set(condition.type, {
+      type: condition.type,
+      status: condition.status,
+      reason: condition.reason,
+      message: condition.message,
+      lastTransitionTime,
+    });
+  }
+
+  get(key: ResourceKey, type: string): Condition | undefined {
+    const c = this.#byKey.get(key)?.get(type);
+    return c ? { ...c } : undefined;
+  }
+
+  list(key: ResourceKey): Condition[] {
+    return [...(this.#byKey.get(key)?.values() ?? [])].map((c) => ({ ...c }));
+  }
+
+  keys(): ResourceKey[] {
+    return [...this.#byKey.keys()];
+  }
+
+  clear(key: ResourceKey): void {
+    this.#byKey.delete(key);
+  }
 }

@@ -1,5 +1,6 @@
 import type { Resource, ResourceKey } from './resource.js';
 import type { Reconciler } from './reconciler.js';
+import type { RateLimiter } from './rate-limiter.js';
 
 /**
  * Extension point: every binding of `ControllerContribution` becomes a running controller.
@@ -42,6 +43,8 @@ export interface ControllerOptions {
   debounce?: DebounceOptions;
   /** Keys reconciled once at start even if no event arrives (e.g. an aggregate key). */
   initialKeys?: ResourceKey[];
+  /** Retry backoff for failed reconciles. Default: `defaultControllerRateLimiter(clock)`. */
+  rateLimiter?: RateLimiter;
 }
 
 export interface ControllerContribution {

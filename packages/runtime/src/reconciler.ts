@@ -16,6 +16,8 @@ export interface ReconcileRequest {
 /** `requeueAfter` (ms) asks for another reconcile of the same key later, without counting a failure. */
 export interface ReconcileResult {
   requeueAfter?: number;
+  /** Retry with the rate limiter's backoff without counting an error (controller-runtime's Requeue). */
+  requeue?: boolean;
 }
 
 /** Everything a reconcile may use; handed in per call so reconcilers stay stateless where they can. */

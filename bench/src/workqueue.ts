@@ -1,0 +1,120 @@
+// Work-queue throughput: add → get → done over 10k keys, each key added several times (dedupe),
+// next to a baseline measured in the same run: a plain array queue with a Set for dedupe.
+// Run: npx tsc -b bench && node bench/dist/workqueue.js
+import { PrometheusMetrics, SystemClock, WorkQueue } from '@dockop/runtime';
+import { performance } from 'node:perf_hooks';
+
+const KEYS = 10_000;
+const ADDS_PER_KEY = 5;
+const ROUNDS = 15;
+
+const keys = Array.from({ length: KEYS }, (_, i) => `Kind/name-${i}`);
+
+/** Baseline: FIFO array + Set dedupe, no processing set, no metrics, no delays. */
+class BaselineQueue {
+  #queue: string[] = [];
+  #head = 0;
+  #dirty = new Set<string>();
+  add(k: string): void {
+    if (this.#dirty.has(k)) return;
+    this.#dirty.add(k);
+    this.#queue.push(k);
+  }
+  get(): string | undefined {
+    if (this.#head >= this.#queue.length) return undefined;
+    const k = this.#queue[this.#head++]!;
+    this.#dirty.delete(k);
+    return k;
+  }
+  done(_k: string): void {}
+  reset(): void {
+    this.#queue = [];
+    this.#head = 0;
+  }
+}
+
+function runBaseline(): number {
+  const q = new BaselineQueue();
+  const t0 = performance.now();
+  for (let r = 0; r < ADDS_PER_KEY; r++) for (const k of keys) q.add(k);
+  let n = 0;
+  for (let k = q.get(); k !== undefined; k = q.get()) {
+    q.done(k);
+    n++;
+  }
+  const ms = performance.now() - t0;
+  if (n !== KEYS) throw new Error(`baseline handed out ${n}, expected ${KEYS}`);
+  return ms;
+}
+
+function runSync(withMetrics = false): number {
+  const q = new WorkQueue<string>({
+    clock: new SystemClock(),
+    ...(withMetrics ? { name: 'bench', metrics: new PrometheusMetrics() } : {}),
+  });
+  const t0 = performance.now();
+  for (let r = 0; r < ADDS_PER_KEY; r++) for (const k of keys) q.add(k);
+  let n = 0;
+  for (let k = q.tryGet(); k !== undefined; k = q.tryGet()) {
+    q.done(k);
+    n++;
+  }
+  const ms = performance.now() - t0;
+  if (n !== KEYS) throw new Error(`WorkQueue handed out ${n}, expected ${KEYS}`);
+  return ms;
+}
+
+async function runAsync(): Promise<number> {
+  const q = new WorkQueue<string>({ clock: new SystemClock() });
+  const t0 = performance.now();
+  for (let r = 0; r < ADDS_PER_KEY; r++) for (const k of keys) q.add(k);
+  q.shutDown(); // get() resolves undefined once empty instead of waiting
+  let n = 0;
+  for (let k = await q.get(); k !== undefined; k = await q.get()) {
+    q.done(k);
+    n++;
+  }
+  const ms = performance.now() - t0;
+  if (n !== KEYS) throw new Error(`WorkQueue (async) handed out ${n}, expected ${KEYS}`);
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+const ops = KEYS * ADDS_PER_KEY; // every add counts as an op; each key is handed out once
+const results = {
+  baseline: [] as number[],
+  sync: [] as number[],
+  async: [] as number[],
+  metrics: [] as number[],
+};
+// warm-up
+runBaseline();
+runSync();
+await runAsync();
+for (let i = 0; i < ROUNDS; i++) {
+  results.baseline.push(runBaseline());
+  results.sync.push(runSync());
+  results.async.push(await runAsync());
+  results.metrics.push(runSync(true));
+}
+const opsPerSec = (ms: number): number => Math.round((ops / ms) * 1000);
+const base = opsPerSec(median(results.baseline));
+const sync = opsPerSec(median(results.sync));
+const asyn = opsPerSec(median(results.async));
+const withMetrics = opsPerSec(median(results.metrics));
+console.log(
+  `workqueue bench: ${KEYS} keys x ${ADDS_PER_KEY} adds, then get+done each; median of ${ROUNDS} rounds`,
+);
+console.log(`node ${process.version}`);
+const row = (label: string, v: number, ratio: boolean): void =>
+  console.log(
+    `${label.padEnd(34)}${v.toLocaleString('en-US').padStart(12)} adds/s${ratio ? `  ratio ${(v / base).toFixed(2)}` : ''}`,
+  );
+row('baseline (array + Set)', base, false);
+row('WorkQueue add/tryGet/done', sync, true);
+row('WorkQueue add/await get/done', asyn, true);
+row('WorkQueue + prom-client metrics', withMetrics, true);

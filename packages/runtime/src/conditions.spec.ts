@@ -1,0 +1,40 @@
+import { expect } from 'chai';
+import { InMemoryConditionStore } from './conditions.js';
+import { VirtualClock } from './virtual-clock.js';
+
+describe('InMemoryConditionStore', () => {
+  it('sets lastTransitionTime only when the status changes', () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const s = new InMemoryConditionStore(clock);
+    s.set('K/a', { type: 'Ready', status: 'False', reason: 'Pending', message: 'wait' });
+    const t0 = s.get('K/a', 'Ready')!.lastTransitionTime;
+    expect(t0).to.equal('2026-01-01T00:00:00.000Z');
+    clock.advance(60_000);
+    s.set('K/a', { type: 'Ready', status: 'False', reason: 'StillPending', message: 'still' });
+    expect(s.get('K/a', 'Ready')).to.deep.equal({
+      type: 'Ready',
+      status: 'False',
+      reason: 'StillPending',
+      message: 'still',
+      lastTransitionTime: t0,
+    });
+    clock.advance(60_000);
+    s.set('K/a', { type: 'Ready', status: 'True', reason: 'Done', message: '' });
+    expect(s.get('K/a', 'Ready')!.lastTransitionTime).to.equal('2026-01-01T00:02:00.000Z');
+  });
+
+  it('lists per key in first-set order, returns copies, tracks keys and clears', () => {
+    const s = new InMemoryConditionStore();
+    s.set('K/a', { type: 'Ready', status: 'True', reason: 'r', message: '' });
+    s.set('K/a', { type: 'Synced', status: 'Unknown', reason: 'r', message: '' });
+    s.set('K/b', { type: 'Ready', status: 'False', reason: 'r', message: '' });
+    expect(s.list('K/a').map((c) => c.type)).to.deep.equal(['Ready', 'Synced']);
+    s.get('K/a', 'Ready')!.status = 'False';
+    expect(s.get('K/a', 'Ready')!.status).to.equal('True');
+    expect(s.keys()).to.deep.equal(['K/a', 'K/b']);
+    s.clear('K/a');
+    expect(s.list('K/a')).to.deep.equal([]);
+    expect(s.get('K/a', 'Ready')).to.equal(undefined);
+    expect(s.keys()).to.deep.equal(['K/b']);
+  });
+});

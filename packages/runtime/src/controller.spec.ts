@@ -1,0 +1,556 @@
+import { expect } from 'chai';
+import { InMemoryConditionStore } from './conditions.js';
+import { Controller, ReconcileTimeoutError, ControllerStoppedError } from './controller.js';
+import type {
+  ControllerContribution,
+  ControllerOptions,
+  Watch,
+} from './controller-contribution.js';
+import { InMemoryEventRecorder } from './event-recorder.js';
+import type { LogFields, Logger } from './logger.js';
+import { PrometheusMetrics } from './metrics.js';
+import {
+  TerminalError,
+  type ReconcileContext,
+  type ReconcileRequest,
+  type ReconcileResult,
+} from './reconciler.js';
+import type { Resource } from './resource.js';
+import { ResourceCache } from './resource-cache.js';
+import { AjvSchemaRegistry } from './schema-registry.js';
+import { VirtualClock, flushMicrotasks } from './virtual-clock.js';
+
+type Behaviour = (
+  req: ReconcileRequest,
+  ctx: ReconcileContext,
+) => Promise<ReconcileResult | void> | ReconcileResult | void;
+
+interface LogLine {
+  level: string;
+  action: string;
+  fields: LogFields;
+}
+
+function recordingLogger(lines: LogLine[], base: LogFields = {}): Logger {
+  const mk = (level: string) => (action: string, fields?: LogFields) =>
+    void lines.push({ level, action, fields: { ...base, ...fields } });
+  return {
+    error: mk('error'),
+    warn: mk('warn'),
+    info: mk('info'),
+    debug: mk('debug'),
+    child: (f) => recordingLogger(lines, { ...base, ...f }),
+  };
+}
+
+function thing(name: string, rv = '1', generation = 1): Resource {
+  return {
+    apiVersion: 'v1',
+    kind: 'Thing',
+    metadata: {
+      name,
+      uid: name,
+      labels: {},
+      annotations: {},
+      generation,
+      resourceVersion: rv,
+      creationTimestamp: '',
+    },
+    spec: {},
+  };
+}
+
+function harness(
+  opts: { options?: ControllerOptions; watches?: Watch[]; behaviour?: Behaviour } = {},
+) {
+  const clock = new VirtualClock(0);
+  const recorder = new InMemoryEventRecorder({ clock });
+  const conditions = new InMemoryConditionStore(clock);
+  const cache = new ResourceCache({ schemas: new AjvSchemaRegistry() });
+  const sink = cache.sinkFor('test');
+  const metrics = new PrometheusMetrics();
+  const lines: LogLine[] = [];
+  const calls: { key: string; at: number; kind: string; name: string }[] = [];
+  let behaviour: Behaviour = opts.behaviour ?? (() => undefined);
+  const contribution: ControllerContribution = {
+    name: 'things',
+    watches: opts.watches ?? [{ kind: 'Thing' }],
+    ...(opts.options ? { options: opts.options } : {}),
+    reconciler: {
+      reconcile: async (req, ctx) => {
+        calls.push({ key: req.key, at: clock.now(), kind: req.kind, name: req.name });
+        return behaviour(req, ctx);
+      },
+    },
+  };
+  const controller = new Controller(contribution, {
+    cache,
+    logger: recordingLogger(lines),
+    recorder,
+    conditions,
+    clock,
+    metrics,
+  });
+  return {
+    clock,
+    recorder,
+    cache,
+    sink,
+    metrics,
+    lines,
+    calls,
+    controller,
+    setBehaviour: (b: Behaviour) => (behaviour = b),
+    settle: () => clock.advanceAsync(0),
+  };
+}
+
+async function metricValue(
+  metrics: PrometheusMetrics,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
+  const m = await metrics.registry.getSingleMetric(name)!.get();
+  const v = m.values.find((x) =>
+    Object.entries(labels).every(([k, val]) => (x.labels as Record<string, string>)[k] === val),
+  );
+  return v?.value ?? NaN;
+}
+
+describe('Controller', () => {
+  it('reconciles existing resources at start, then on add, update and delete', async () => {
+    const h = harness();
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.settle();
+    expect(h.calls.map((c) => `${c.kind}|${c.name}`)).to.deep.equal(['Thing|a']);
+    h.sink.upsert(thing('b'));
+    await h.settle();
+    h.sink.upsert(thing('a', '2'));
+    await h.settle();
+    h.sink.delete('Thing/b');
+    await h.settle();
+    expect(h.calls.map((c) => c.key)).to.deep.equal(['Thing/a', 'Thing/b', 'Thing/a', 'Thing/b']);
+    expect(h.controller.healthy()).to.equal(true);
+    await h.controller.stop(0);
+  });
+
+  it('applies map funcs and predicates', async () => {
+    const h = harness({
+      watches: [
+        {
+          kind: 'Thing',
+          map: () => ['Config/main'],
+          predicates: [{ update: (o, n) => o.metadata.generation !== n.metadata.generation }],
+        },
+      ],
+    });
+    h.sink.upsert(thing('a'));
+    h.sink.upsert(thing('b'));
+    h.controller.start();
+    await h.settle();
+    expect(h.calls.map((c) => c.key)).to.deep.equal(['Config/main']);
+    h.sink.upsert(thing('a', '2', 1)); // same generation: filtered
+    await h.settle();
+    expect(h.calls).to.have.length(1);
+    h.sink.upsert(thing('a', '3', 2));
+    await h.settle();
+    expect(h.calls.map((c) => c.key)).to.deep.equal(['Config/main', 'Config/main']);
+    await h.controller.stop(0);
+  });
+
+  it('a throwing map func or predicate is logged and skipped', async () => {
+    const h = harness({
+      watches: [
+        {
+          kind: 'Thing',
+          map: () => {
+            throw new Error('map boom');
+          },
+        },
+        {
+          kind: 'Thing',
+          predicates: [
+            {
+              create: () => {
+                throw new Error('pred boom');
+              },
+            },
+          ],
+        },
+      ],
+    });
+    h.controller.start();
+    h.sink.upsert(thing('a'));
+    await h.settle();
+    expect(h.calls).to.have.length(0);
+    expect(h.lines.filter((l) => l.level === 'error').map((l) => l.action)).to.have.members([
+      'map_failed',
+      'predicate_failed',
+    ]);
+    await h.controller.stop(0);
+  });
+
+  it('retries a failing key with exponential backoff on virtual time, then forgets it on success', async () => {
+    let failures = 3;
+    const h = harness({
+      behaviour: () => {
+        if (failures-- > 0) throw new Error('transient');
+      },
+    });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.clock.advanceAsync(1000);
+    expect(h.calls.map((c) => c.at)).to.deep.equal([0, 5, 15, 35]);
+    expect(h.controller.queue.numRequeues('Thing/a')).to.equal(0);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_reconcile_total', {
+        controller: 'things',
+        result: 'error',
+      }),
+    ).to.equal(3);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_reconcile_total', {
+        controller: 'things',
+        result: 'success',
+      }),
+    ).to.equal(1);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_reconcile_errors_total', {
+        controller: 'things',
+      }),
+    ).to.equal(3);
+    expect(await metricValue(h.metrics, 'workqueue_retries_total', { name: 'things' })).to.equal(3);
+    const err = h.lines.find((l) => l.action === 'reconcile_error')!;
+    expect(err.fields).to.deep.include({ controller: 'things', key: 'Thing/a' });
+    await h.controller.stop(0);
+  });
+
+  it('does not retry a TerminalError: Warning event, key forgotten', async () => {
+    const h = harness({
+      behaviour: () => {
+        throw new TerminalError('bad config', 'BadConfig');
+      },
+    });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.clock.advanceAsync(10_000);
+    expect(h.calls).to.have.length(1);
+    expect(h.recorder.list('Thing/a')[0]).to.deep.include({
+      type: 'Warning',
+      reason: 'BadConfig',
+      message: 'bad config',
+    });
+    expect(h.controller.queue.numRequeues('Thing/a')).to.equal(0);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_reconcile_errors_total', {
+        controller: 'things',
+      }),
+    ).to.equal(1);
+    await h.controller.stop(0);
+  });
+
+  it('requeueAfter re-runs the key after that long without counting an error; requeue uses backoff', async () => {
+    let n = 0;
+    const h = harness({
+      behaviour: () => {
+        n++;
+        if (n === 1) return { requeueAfter: 60_000 };
+        if (n === 2) return { requeue: true };
+        return undefined;
+      },
+    });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.clock.advanceAsync(59_999);
+    expect(h.calls).to.have.length(1);
+    await h.clock.advanceAsync(1);
+    expect(h.calls.map((c) => c.at)).to.deep.equal([0, 60_000]);
+    await h.clock.advanceAsync(5);
+    expect(h.calls.map((c) => c.at)).to.deep.equal([0, 60_000, 60_005]);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_reconcile_total', {
+        controller: 'things',
+        result: 'requeue_after',
+      }),
+    ).to.equal(1);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_reconcile_total', {
+        controller: 'things',
+        result: 'requeue',
+      }),
+    ).to.equal(1);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_reconcile_errors_total', {
+        controller: 'things',
+      }),
+    ).to.equal(0);
+    await h.controller.stop(0);
+  });
+
+  it('survives a reconciler that throws synchronously or throws a non-Error', async () => {
+    const h = harness();
+    const contribution: ControllerContribution = {
+      name: 'sync-thrower',
+      watches: [{ kind: 'Thing' }],
+      reconciler: {
+        reconcile: ((req: ReconcileRequest) => {
+          if (req.name === 'a') throw new Error('sync boom');
+          throw 'a string';
+        }) as never,
+      },
+    };
+    const c = new Controller(contribution, {
+      cache: h.cache,
+      logger: recordingLogger(h.lines),
+      recorder: h.recorder,
+      conditions: new InMemoryConditionStore(),
+      clock: h.clock,
+    });
+    h.sink.upsert(thing('a'));
+    h.sink.upsert(thing('b'));
+    c.start();
+    await h.clock.advanceAsync(100);
+    expect(c.healthy()).to.equal(true);
+    expect(h.lines.filter((l) => l.action === 'reconcile_error').length).to.be.greaterThan(2);
+    await c.stop(0);
+  });
+
+  it('runs up to maxConcurrentReconciles keys at once, never the same key twice', async () => {
+    const releases = new Map<string, () => void>();
+    let active = 0;
+    let maxActive = 0;
+    const h = harness({
+      options: { maxConcurrentReconciles: 2 },
+      behaviour: (req) =>
+        new Promise<void>((resolve) => {
+          active++;
+          maxActive = Math.max(maxActive, active);
+          expect(releases.has(req.key), `${req.key} reconciled twice at once`).to.equal(false);
+          releases.set(req.key, () => {
+            active--;
+            releases.delete(req.key);
+            resolve();
+          });
+        }),
+    });
+    for (const n of ['a', 'b', 'c']) h.sink.upsert(thing(n));
+    h.controller.start();
+    await h.settle();
+    expect([...releases.keys()]).to.deep.equal(['Thing/a', 'Thing/b']);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_active_workers', { controller: 'things' }),
+    ).to.equal(2);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_max_concurrent_reconciles', {
+        controller: 'things',
+      }),
+    ).to.equal(2);
+    h.sink.upsert(thing('a', '2')); // re-add while in flight: queued after done
+    await h.settle();
+    releases.get('Thing/a')!();
+    await h.settle();
+    expect([...releases.keys()].sort()).to.deep.equal(['Thing/b', 'Thing/c']);
+    releases.get('Thing/b')!();
+    await h.settle();
+    expect([...releases.keys()].sort()).to.deep.equal(['Thing/a', 'Thing/c']);
+    releases.get('Thing/a')!();
+    releases.get('Thing/c')!();
+    await h.settle();
+    expect(maxActive).to.equal(2);
+    expect(h.calls.map((c) => c.key)).to.deep.equal(['Thing/a', 'Thing/b', 'Thing/c', 'Thing/a']);
+    await h.controller.stop(0);
+  });
+
+  it('aborts the context signal when the per-reconcile timeout passes and retries', async () => {
+    const reasons: unknown[] = [];
+    const h = harness({
+      options: { reconcileTimeoutMs: 1000 },
+      behaviour: (_req, ctx) =>
+        new Promise<void>((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => {
+            reasons.push(ctx.signal.reason);
+            reject(ctx.signal.reason as Error);
+          });
+        }),
+    });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.clock.advanceAsync(999);
+    expect(reasons).to.have.length(0);
+    await h.clock.advanceAsync(1);
+    expect(reasons[0]).to.be.instanceOf(ReconcileTimeoutError);
+    await h.clock.advanceAsync(5); // backoff 5 ms → second attempt starts
+    expect(h.calls.map((c) => c.at)).to.deep.equal([0, 1005]);
+    expect(await h.controller.stop(0)).to.deep.equal({ drained: false, abandoned: ['Thing/a'] });
+  });
+
+  it('resyncs every known key periodically and reconciles initialKeys at start', async () => {
+    const h = harness({ options: { resyncPeriodMs: 60_000, initialKeys: ['Aggregate/all'] } });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.settle();
+    expect(h.calls.map((c) => c.key)).to.deep.equal(['Aggregate/all', 'Thing/a']);
+    await h.clock.advanceAsync(60_000);
+    expect(h.calls.map((c) => `${c.key}@${c.at}`).slice(2)).to.deep.equal([
+      'Aggregate/all@60000',
+      'Thing/a@60000',
+    ]);
+    await h.clock.advanceAsync(60_000);
+    expect(h.calls).to.have.length(6);
+    await h.controller.stop(0);
+    await h.clock.advanceAsync(600_000);
+    expect(h.calls).to.have.length(6);
+  });
+
+  it('debounces a burst of events into one reconcile', async () => {
+    const h = harness({ options: { debounce: { quietMs: 500, maxWaitMs: 5000 } } });
+    h.controller.start();
+    for (let i = 1; i <= 10; i++) {
+      h.sink.upsert(thing('a', String(i)));
+      await h.clock.advanceAsync(100);
+    }
+    expect(h.calls).to.have.length(0);
+    await h.clock.advanceAsync(400);
+    expect(h.calls.map((c) => c.at)).to.deep.equal([1400]);
+    await h.controller.stop(0);
+  });
+
+  it('stop drains in-flight work within the graceful period and drops queued keys', async () => {
+    let release!: () => void;
+    const h = harness({
+      behaviour: (req) =>
+        req.name === 'a' ? new Promise<void>((resolve) => (release = resolve)) : undefined,
+    });
+    h.sink.upsert(thing('a'));
+    h.sink.upsert(thing('b'));
+    h.controller.start();
+    await h.settle();
+    let result: unknown;
+    const stopping = h.controller.stop(30_000).then((r) => (result = r));
+    await h.clock.advanceAsync(10_000);
+    expect(result).to.equal(undefined);
+    expect(h.controller.state).to.equal('stopping');
+    release();
+    await stopping;
+    expect(result).to.deep.equal({ drained: true, abandoned: [] });
+    expect(h.calls.map((c) => c.key)).to.deep.equal(['Thing/a']); // b was queued, not started
+    expect(h.controller.state).to.equal('stopped');
+    expect(h.clock.pending()).to.equal(0);
+  });
+
+  it('after the graceful period it aborts in-flight signals and reports them abandoned', async () => {
+    let reason: unknown;
+    const h = harness({
+      behaviour: (_r, ctx) =>
+        new Promise<void>((resolve) =>
+          ctx.signal.addEventListener('abort', () => {
+            reason = ctx.signal.reason;
+            resolve();
+          }),
+        ),
+    });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.settle();
+    const stopping = h.controller.stop(1000);
+    await h.clock.advanceAsync(1000);
+    const r = await stopping;
+    expect(r).to.deep.equal({ drained: false, abandoned: ['Thing/a'] });
+    expect(reason).to.be.instanceOf(ControllerStoppedError);
+    expect(h.lines.some((l) => l.action === 'drain_timeout')).to.equal(true);
+  });
+
+  it('runOnce reconciles every key until idle, without retries by default, and summarises', async () => {
+    const h = harness({
+      options: { initialKeys: ['Aggregate/all'], debounce: { quietMs: 1000, maxWaitMs: 2000 } },
+      behaviour: (req) => {
+        if (req.name === 'bad') throw new Error('nope');
+        if (req.name === 'term') throw new TerminalError('refused');
+        if (req.name === 'later') return { requeueAfter: 5000 };
+        return undefined;
+      },
+    });
+    for (const n of ['ok', 'bad', 'term', 'later']) h.sink.upsert(thing(n));
+    const summary = await h.controller.runOnce();
+    expect(summary).to.deep.equal({
+      controller: 'things',
+      reconciled: 5,
+      succeeded: 2,
+      failed: 2,
+      requeued: 1,
+      errors: [
+        { key: 'Thing/bad', error: 'nope', terminal: false },
+        { key: 'Thing/term', error: 'refused', terminal: true },
+      ],
+    });
+    expect(h.clock.pending()).to.equal(0);
+    expect(h.controller.state).to.equal('stopped');
+    await h.controller.runOnce().then(
+      () => expect.fail('second runOnce must fail'),
+      (e: Error) => expect(e.message).to.match(/needs a new controller/),
+    );
+  });
+
+  it('runOnce retries with backoff when asked, and processes keys enqueued by reconciles', async () => {
+    let failures = 2;
+    const h = harness({
+      behaviour: (req) => {
+        if (req.name === 'flaky' && failures-- > 0) throw new Error('transient');
+        if (req.name === 'spawner') h.sink.upsert(thing('spawned'));
+        return undefined;
+      },
+    });
+    h.sink.upsert(thing('flaky'));
+    h.sink.upsert(thing('spawner'));
+    const run = h.controller.runOnce({ retries: 3 });
+    await h.clock.advanceAsync(100);
+    const summary = await run;
+    expect(summary.failed).to.equal(0);
+    expect(summary.succeeded).to.equal(3);
+    expect(h.calls.filter((c) => c.key === 'Thing/flaky').map((c) => c.at)).to.deep.equal([
+      0, 5, 15,
+    ]);
+    expect(h.calls.map((c) => c.key)).to.include('Thing/spawned');
+  });
+
+  it('validates its options and refuses a second start', async () => {
+    const h = harness();
+    expect(
+      () =>
+        new Controller(
+          {
+            name: 'x',
+            watches: [],
+            options: { maxConcurrentReconciles: 0 },
+            reconciler: { reconcile: async () => undefined },
+          },
+          {
+            cache: h.cache,
+            logger: recordingLogger([]),
+            recorder: h.recorder,
+            conditions: new InMemoryConditionStore(),
+            clock: h.clock,
+          },
+        ),
+    ).to.throw(/maxConcurrentReconciles/);
+    h.controller.start();
+    expect(() => h.controller.start()).to.throw(/already running/);
+    await h.controller.stop(0);
+    expect(await h.controller.stop(0)).to.deep.equal({ drained: true, abandoned: [] });
+  });
+
+  it('a malformed key is a terminal error', async () => {
+    const h = harness({ options: { initialKeys: ['no-slash'] } });
+    h.controller.start();
+    await h.settle();
+    expect(h.calls).to.have.length(0);
+    expect(h.lines.find((l) => l.action === 'reconcile_error')!.fields).to.deep.include({
+      terminal: true,
+    });
+    await h.clock.advanceAsync(10_000);
+    await h.controller.stop(0);
+  });
+});
+
+void flushMicrotasks;

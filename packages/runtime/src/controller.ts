@@ -1,0 +1,456 @@
+import type { Cache } from './cache.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { ConditionStore } from './conditions.js';
+import type { ControllerContribution, Watch } from './controller-contribution.js';
+import type { EventRecorder } from './event-recorder.js';
+import type { Logger } from './logger.js';
+import type {
+  ControllerMetrics,
+  ControllerMetricsProvider,
+  ReconcileResultLabel,
+} from './metrics.js';
+import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
+import { isTerminalError, type ReconcileContext, type ReconcileResult } from './reconciler.js';
+import { keyOf, splitKey, type Resource, type ResourceKey } from './resource.js';
+import type { ResourceEventHandler } from './resource-cache.js';
+import { WorkQueue, type WorkQueueMetricsProvider } from './workqueue.js';
+
+/** A `Cache` that also delivers change events (the `ResourceCache`). */
+export interface InformerCache extends Cache {
+  addEventHandler(handler: ResourceEventHandler, kind?: string): () => void;
+}
+
+export interface ControllerDeps {
+  cache: InformerCache;
+  logger: Logger;
+  recorder: EventRecorder;
+  conditions: ConditionStore;
+  clock: Clock;
+  /** Default: no metrics. */
+  metrics?: ControllerMetricsProvider & WorkQueueMetricsProvider;
+}
+
+/** Why the context signal of a reconcile aborted when its time ran out. */
+export class ReconcileTimeoutError extends Error {
+  override readonly name = 'ReconcileTimeoutError';
+}
+
+/** Why the context signal of a reconcile aborted when the controller stopped. */
+export class ControllerStoppedError extends Error {
+  override readonly name = 'ControllerStoppedError';
+}
+
+export interface ReconcileOutcome {
+  key: ResourceKey;
+  result: ReconcileResultLabel;
+  requeueAfter?: number;
+  error?: unknown;
+  terminal?: boolean;
+}
+
+export interface RunOnceOptions {
+  /** Retries of a failed reconcile (with the rate limiter's backoff, on the clock). Default 0. */
+  retries?: number;
+}
+
+export interface RunOnceSummary {
+  controller: string;
+  /** Reconcile calls made (retries included). */
+  reconciled: number;
+  succeeded: number;
+  /** Keys whose last attempt failed. */
+  failed: number;
+  /** Keys whose reconcile asked for a later requeue (not waited for in run-once mode). */
+  requeued: number;
+  errors: { key: ResourceKey; error: string; terminal: boolean }[];
+}
+
+export interface StopResult {
+  /** True when every in-flight reconcile finished within the graceful period. */
+  drained: boolean;
+  /** Keys still being reconciled when the graceful period ran out (their signal was aborted). */
+  abandoned: ResourceKey[];
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Runs one `ControllerContribution`: cache events → map funcs and predicates → work queue → N
+ * workers calling the reconciler (controller-runtime's `Controller`).
+ *
+ * Reconcile contract: a result with `requeueAfter` re-adds the key after that many ms; `requeue`
+ * re-adds it with backoff; a thrown error re-adds it with backoff and counts an error; a
+ * `TerminalError` counts an error, records a Warning event and is not retried; success forgets
+ * the key's backoff. An exception never escapes a worker.
+ */
+export class Controller {
+  readonly name: string;
+  readonly queue: WorkQueue<ResourceKey>;
+  readonly #contribution: ControllerContribution;
+  readonly #deps: ControllerDeps;
+  readonly #logger: Logger;
+  readonly #metrics: ControllerMetrics | undefined;
+  readonly #rateLimiter: RateLimiter;
+  readonly #workers: number;
+  readonly #abort = new AbortController();
+  #unsubscribe: Array<() => void> = [];
+  #resyncTimer: TimerHandle | undefined;
+  #workerLoops: Promise<void>[] = [];
+  #running = 0;
+  #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  readonly #inFlight = new Set<ResourceKey>();
+
+  constructor(contribution: ControllerContribution, deps: ControllerDeps) {
+    if (!contribution.name) throw new Error('ControllerContribution without a name');
+    this.name = contribution.name;
+    this.#contribution = contribution;
+    this.#deps = deps;
+    this.#logger = deps.logger.child({ controller: this.name });
+    const opts = contribution.options ?? {};
+    const workers = opts.maxConcurrentReconciles ?? 1;
+    if (!Number.isInteger(workers) || workers < 1) {
+      throw new Error(
+        `controller ${this.name}: maxConcurrentReconciles must be an integer >= 1, got ${workers}`,
+      );
+    }
+    this.#workers = workers;
+    this.#rateLimiter = opts.rateLimiter ?? defaultControllerRateLimiter(deps.clock);
+    this.queue = new WorkQueue<ResourceKey>({
+      name: this.name,
+      clock: deps.clock,
+      rateLimiter: this.#rateLimiter,
+      ...(opts.debounce ? { debounce: opts.debounce } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    });
+    this.#metrics = deps.metrics?.forController(this.name);
+    this.#metrics?.maxConcurrentReconciles(workers);
+  }
+
+  get state(): 'new' | 'running' | 'stopping' | 'stopped' {
+    return this.#state;
+  }
+
+  /** Worker loops currently alive (equals `maxConcurrentReconciles` while running). */
+  get aliveWorkers(): number {
+    return this.#running;
+  }
+
+  /** True while running with every worker loop alive. */
+  healthy(): boolean {
+    return this.#state === 'running' && this.#running === this.#workers;
+  }
+
+  /** Subscribes to the cache, enqueues existing resources and initial keys, starts the workers. */
+  start(): void {
+    if (this.#state !== 'new') throw new Error(`controller ${this.name} already ${this.#state}`);
+    this.#state = 'running';
+    this.#subscribe();
+    this.enqueueAll();
+    for (let i = 0; i < this.#workers; i++) this.#workerLoops.push(this.#worker());
+    const period = this.#contribution.options?.resyncPeriodMs;
+    if (period !== undefined && period > 0) this.#scheduleResync(period);
+    this.#logger.info('controller_started', { workers: this.#workers });
+  }
+
+  /** Enqueue one key (as an event would). */
+  enqueue(key: ResourceKey): void {
+    this.queue.add(key);
+  }
+
+  /** Enqueue every known resource of the watched kinds (mapped) and the initial keys. */
+  enqueueAll(): void {
+    for (const key of this.#allKeys()) this.queue.add(key);
+  }
+
+  /**
+   * Stop intake, let in-flight reconciles finish for up to `gracefulMs`, then abort their signals.
+   * Queued keys not yet started are dropped (the next start lists everything again).
+   */
+  async stop(gracefulMs = 30_000): Promise<StopResult> {
+    if (this.#state === 'new') {
+      this.#state = 'stopped';
+      this.queue.shutDown();
+      return { drained: true, abandoned: [] };
+    }
+    if (this.#state !== 'running') return { drained: true, abandoned: [] };
+    this.#state = 'stopping';
+    for (const u of this.#unsubscribe) u();
+    this.#unsubscribe = [];
+    this.#resyncTimer?.cancel();
+    const drain = this.queue.shutDownWithDrain();
+    const timer = new AbortController();
+    const drained =
+      this.queue.processingCount() === 0 ||
+      (gracefulMs > 0 &&
+        (await Promise.race([
+          drain.then(() => true),
+          this.#deps.clock.sleep(gracefulMs, timer.signal).then(
+            () => false,
+            () => true,
+          ),
+        ])));
+    timer.abort();
+    const abandoned = [...this.#inFlight];
+    if (!drained) {
+      this.#logger.warn('drain_timeout', { gracefulMs, abandoned });
+    }
+    this.#abort.abort(new ControllerStoppedError(`controller ${this.name} stopped`));
+    if (drained) await Promise.all(this.#workerLoops);
+    this.#state = 'stopped';
+    this.#logger.info('controller_stopped', { drained });
+    return { drained, abandoned: drained ? [] : abandoned };
+  }
+
+  /**
+   * Reconcile every known key (and every key events add meanwhile) until the queue is empty and
+   * nothing is in flight, without waiting for debounce, `requeueAfter` or (by default) retries.
+   * For one-shot CLI runs; the controller must not be running.
+   */
+  async runOnce(options: RunOnceOptions = {}): Promise<RunOnceSummary> {
+    if (this.#state !== 'new')
+      throw new Error(`controller ${this.name} is ${this.#state}; runOnce needs a new controller`);
+    this.#state = 'running';
+    const retries = options.retries ?? 0;
+    const last = new Map<ResourceKey, ReconcileOutcome>();
+    let reconciled = 0;
+    this.#subscribe();
+    this.enqueueAll();
+    try {
+      const worker = async (): Promise<void> => {
+        for (;;) {
+          const key = this.queue.tryGet();
+          if (key === undefined) return;
+          try {
+            for (let attempt = 0; ; attempt++) {
+              const outcome = await this.#reconcile(key);
+              reconciled++;
+              last.set(key, outcome);
+              if (outcome.result !== 'error' || outcome.terminal || attempt >= retries) break;
+              await this.#deps.clock.sleep(this.#rateLimiter.when(key), this.#abort.signal);
+            }
+            this.#rateLimiter.forget(key);
+          } finally {
+            this.queue.done(key);
+          }
+        }
+      };
+      for (;;) {
+        this.queue.flushDebounced();
+        if (this.queue.len() === 0) break;
+        this.#running = this.#workers;
+        await Promise.all(Array.from({ length: this.#workers }, () => worker()));
+        this.#running = 0;
+      }
+    } finally {
+      for (const u of this.#unsubscribe) u();
+      this.#unsubscribe = [];
+      this.queue.shutDown();
+      this.#state = 'stopped';
+    }
+    const outcomes = [...last.values()];
+    return {
+      controller: this.name,
+      reconciled,
+      succeeded: outcomes.filter((o) => o.result === 'success').length,
+      failed: outcomes.filter((o) => o.result === 'error').length,
+      requeued: outcomes.filter((o) => o.result === 'requeue' || o.result === 'requeue_after')
+        .length,
+      errors: outcomes
+        .filter((o) => o.result === 'error')
+        .map((o) => ({ key: o.key, error: errorMessage(o.error), terminal: o.terminal === true })),
+    };
+  }
+
+  #subscribe(): void {
+    for (const watch of this.#contribution.watches) {
+      const handler: ResourceEventHandler = {
+        onAdd: (r) => {
+          if (this.#passes(watch, (p) => p.create?.(r))) this.#enqueueMapped(watch, [r]);
+        },
+        onUpdate: (o, n) => {
+          if (this.#passes(watch, (p) => p.update?.(o, n))) this.#enqueueMapped(watch, [o, n]);
+        },
+        onDelete: (r) => {
+          if (this.#passes(watch, (p) => p.delete?.(r))) this.#enqueueMapped(watch, [r]);
+        },
+      };
+      this.#unsubscribe.push(this.#deps.cache.addEventHandler(handler, watch.kind));
+    }
+  }
+
+  /** Every predicate must allow the event; a predicate without the hook allows it. */
+  #passes(
+    watch: Watch,
+    check: (p: NonNullable<Watch['predicates']>[number]) => boolean | undefined,
+  ): boolean {
+    for (const p of watch.predicates ?? []) {
+      try {
+        if (check(p) === false) return false;
+      } catch (err) {
+        this.#logger.error('predicate_failed', { kind: watch.kind, error: err });
+        return false;
+      }
+    }
+    return true;
+  }
+
+  #mapKeys(watch: Watch, resources: Resource[]): ResourceKey[] {
+    const keys = new Set<ResourceKey>();
+    for (const r of resources) {
+      try {
+        for (const k of watch.map ? watch.map(r) : [keyOf(r)]) keys.add(k);
+      } catch (err) {
+        this.#logger.error('map_failed', {
+          kind: watch.kind,
+          resource: r.metadata?.name,
+          error: err,
+        });
+      }
+    }
+    return [...keys];
+  }
+
+  #enqueueMapped(watch: Watch, resources: Resource[]): void {
+    for (const key of this.#mapKeys(watch, resources)) this.queue.add(key);
+  }
+
+  #allKeys(): ResourceKey[] {
+    const keys = new Set<ResourceKey>(this.#contribution.options?.initialKeys ?? []);
+    for (const watch of this.#contribution.watches) {
+      for (const k of this.#mapKeys(watch, this.#deps.cache.list(watch.kind))) keys.add(k);
+    }
+    return [...keys];
+  }
+
+  #scheduleResync(period: number): void {
+    this.#resyncTimer = this.#deps.clock.setTimeout(() => {
+      if (this.#state !== 'running') return;
+      this.#logger.debug('resync', {});
+      this.enqueueAll();
+      this.#scheduleResync(period);
+    }, period);
+  }
+
+  async #worker(): Promise<void> {
+    this.#running++;
+    try {
+      for (;;) {
+        const key = await this.queue.get();
+        if (key === undefined) return;
+        if (this.#state !== 'running') {
+          // Stopping: keys queued but not started are dropped; only in-flight work drains.
+          this.queue.done(key);
+          continue;
+        }
+        try {
+          const outcome = await this.#reconcile(key);
+          this.#applyOutcome(outcome);
+        } catch (err) {
+          // #reconcile catches reconciler errors; this guards the bookkeeping itself.
+          this.#logger.error('worker_error', { key, error: err });
+        } finally {
+          this.queue.done(key);
+        }
+      }
+    } finally {
+      this.#running--;
+    }
+  }
+
+  #applyOutcome(o: ReconcileOutcome): void {
+    switch (o.result) {
+      case 'success':
+        this.queue.forget(o.key);
+        return;
+      case 'requeue_after':
+        this.queue.forget(o.key);
+        this.queue.addAfter(o.key, o.requeueAfter ?? 0);
+        return;
+      case 'requeue':
+        this.queue.addRateLimited(o.key);
+        return;
+      case 'error':
+        if (o.terminal) this.queue.forget(o.key);
+        else this.queue.addRateLimited(o.key);
+        return;
+    }
+  }
+
+  /** One reconcile call with its context, metrics, logs and events; never throws. */
+  async #reconcile(key: ResourceKey): Promise<ReconcileOutcome> {
+    const { clock, recorder, conditions, cache } = this.#deps;
+    const logger = this.#logger.child({ key });
+    let request;
+    try {
+      request = { key, ...splitKey(key) };
+    } catch (err) {
+      logger.error('reconcile_error', { error: err, terminal: true });
+      this.#metrics?.error();
+      this.#metrics?.reconciled('error', 0);
+      return { key, result: 'error', error: err, terminal: true };
+    }
+    const ac = new AbortController();
+    const onStop = (): void => ac.abort(this.#abort.signal.reason);
+    if (this.#abort.signal.aborted) onStop();
+    else this.#abort.signal.addEventListener('abort', onStop, { once: true });
+    const timeoutMs = this.#contribution.options?.reconcileTimeoutMs;
+    const timeout =
+      timeoutMs !== undefined && timeoutMs > 0
+        ? clock.setTimeout(
+            () =>
+              ac.abort(new ReconcileTimeoutError(`reconcile of ${key} exceeded ${timeoutMs} ms`)),
+            timeoutMs,
+          )
+        : undefined;
+    const ctx: ReconcileContext = { signal: ac.signal, logger, recorder, conditions, cache, clock };
+    const started = clock.now();
+    this.#inFlight.add(key);
+    this.#metrics?.activeWorkers(1);
+    logger.debug('reconcile_start', {});
+    try {
+      const result = (await this.#contribution.reconciler.reconcile(request, ctx)) as
+        ReconcileResult | undefined;
+      const seconds = (clock.now() - started) / 1000;
+      if (result?.requeue) {
+        this.#metrics?.reconciled('requeue', seconds);
+        logger.debug('reconcile_done', { result: 'requeue', durationMs: seconds * 1000 });
+        return { key, result: 'requeue' };
+      }
+      const after = result?.requeueAfter;
+      if (after !== undefined && after > 0) {
+        this.#metrics?.reconciled('requeue_after', seconds);
+        logger.debug('reconcile_done', {
+          result: 'requeue_after',
+          requeueAfter: after,
+          durationMs: seconds * 1000,
+        });
+        return { key, result: 'requeue_after', requeueAfter: after };
+      }
+      this.#metrics?.reconciled('success', seconds);
+      logger.debug('reconcile_done', { result: 'success', durationMs: seconds * 1000 });
+      return { key, result: 'success' };
+    } catch (err) {
+      const seconds = (clock.now() - started) / 1000;
+      this.#metrics?.error();
+      this.#metrics?.reconciled('error', seconds);
+      if (isTerminalError(err)) {
+        logger.error('reconcile_error', { error: err, terminal: true, reason: err.reason });
+        try {
+          recorder.event(key, 'Warning', err.reason, err.message);
+        } catch (recErr) {
+          logger.error('event_failed', { error: recErr });
+        }
+        return { key, result: 'error', error: err, terminal: true };
+      }
+      logger.error('reconcile_error', { error: err, retries: this.queue.numRequeues(key) });
+      return { key, result: 'error', error: err, terminal: false };
+    } finally {
+      timeout?.cancel();
+      this.#abort.signal.removeEventListener('abort', onStop);
+      this.#inFlight.delete(key);
+      this.#metrics?.activeWorkers(-1);
+    }
+  }
+}

@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { PassThrough } from 'node:stream';
+import { createLogger, createNullLogger, isLogLevel, MemoryLogStream } from './logger.js';
+import { REDACTED, SecretRedactor } from './redactor.js';
+import { VirtualClock } from './virtual-clock.js';
+
+describe('createLogger', () => {
+  it('writes JSON lines with time, level, action, controller, key first, then extras', () => {
+    const out = new MemoryLogStream();
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const log = createLogger({
+      format: 'json',
+      stream: out.writable,
+      clock,
+      fields: { app: 'dockop' },
+    });
+    log
+      .child({ controller: 'plan' })
+      .child({ key: 'Plan/a' })
+      .info('reconciled', { changed: true });
+    const [line] = out.lines;
+    expect(line).to.deep.equal({
+      time: '2026-01-01T00:00:00.000Z',
+      level: 'info',
+      action: 'reconciled',
+      controller: 'plan',
+      key: 'Plan/a',
+      app: 'dockop',
+      changed: true,
+    });
+    expect(Object.keys(line!).slice(0, 5)).to.deep.equal([
+      'time',
+      'level',
+      'action',
+      'controller',
+      'key',
+    ]);
+  });
+
+  it('filters by level (info by default) and supports debug', () => {
+    const out = new MemoryLogStream();
+    const log = createLogger({ format: 'json', stream: out.writable });
+    log.debug('hidden');
+    log.warn('shown');
+    log.error('also');
+    expect(out.lines.map((l) => `${l['level']}:${l['action']}`)).to.deep.equal([
+      'warn:shown',
+      'error:also',
+    ]);
+    const dbg = new MemoryLogStream();
+    createLogger({ level: 'debug', format: 'json', stream: dbg.writable }).debug('visible');
+    expect(dbg.lines[0]!['action']).to.equal('visible');
+  });
+
+  it('redacts secret fields, registered values and env assignments anywhere in the line', () => {
+    const out = new MemoryLogStream();
+    const redactor = new SecretRedactor();
+    const log = createLogger({ format: 'json', stream: out.writable, redactor });
+    redactor.addSecretValue('s3cr3t-value');
+    log.info('run', {
+      key: 'BackupWorkload/db',
+      RESTIC_PASSWORD: 'pw',
+      apiKey: 'k',
+      cmd: 'restic -r x --password s3cr3t-value',
+      env: ['RESTIC_PASSWORD=plain', 'OTHER=ok'],
+      error: new Error('auth failed for s3cr3t-value'),
+    });
+    expect(out.text).to.not.contain('s3cr3t-value');
+    expect(out.text).to.not.contain('plain');
+    const [line] = out.lines;
+    expect(line).to.deep.include({
+      key: 'BackupWorkload/db',
+      RESTIC_PASSWORD: REDACTED,
+      apiKey: REDACTED,
+    });
+    expect(line!['env']).to.deep.equal([`RESTIC_PASSWORD=${REDACTED}`, 'OTHER=ok']);
+  });
+
+  it("keeps callers' message and level fields from clobbering winston's", () => {
+    const out = new MemoryLogStream();
+    createLogger({ format: 'json', stream: out.writable }).warn('x', {
+      message: 'hello',
+      level: 'bogus',
+    });
+    expect(out.lines[0]).to.deep.include({ level: 'warn', action: 'x', msg: 'hello' });
+  });
+
+  it('pretty format prints a readable line; auto picks pretty only on a TTY', () => {
+    const out = new MemoryLogStream();
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1, 12, 30, 15, 5));
+    createLogger({ format: 'pretty', stream: out.writable, clock }).info('synced', {
+      key: 'K/a',
+      n: 2,
+      note: 'two words',
+    });
+    expect(out.text).to.equal('12:30:15.005 INFO  synced key=K/a n=2 note="two words"\n');
+
+    const auto = new MemoryLogStream();
+    createLogger({ format: 'auto', stream: auto.writable }).info('json-here');
+    expect(auto.lines[0]!['action']).to.equal('json-here');
+
+    const tty = Object.assign(new PassThrough(), { isTTY: true });
+    let text = '';
+    tty.on('data', (c: Buffer) => (text += c.toString()));
+    createLogger({ format: 'auto', stream: tty, clock }).warn('colored');
+    return new Promise<void>((resolve) =>
+      setImmediate(() => {
+        expect(text).to.contain('\x1b[33mWARN');
+        expect(text).to.contain('colored');
+        resolve();
+      }),
+    );
+  });
+
+  it('createNullLogger drops everything; isLogLevel validates', () => {
+    const l = createNullLogger();
+    l.info('x');
+    expect(l.child({})).to.equal(l);
+    expect(isLogLevel('debug')).to.equal(true);
+    expect(isLogLevel('trace')).to.equal(false);
+  });
+});

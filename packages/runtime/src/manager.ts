@@ -1,0 +1,579 @@
+import {
+  Container,
+  ContainerModule,
+  type ContainerModuleLoadOptions,
+  type ServiceIdentifier,
+} from 'inversify';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import path from 'node:path';
+import { Registry } from 'prom-client';
+import { Cache } from './cache.js';
+import { Clock } from './clock.js';
+import { ConditionStore, InMemoryConditionStore } from './conditions.js';
+import {
+  Controller,
+  type RunOnceOptions,
+  type RunOnceSummary,
+  type StopResult,
+} from './controller.js';
+import { ControllerContribution } from './controller-contribution.js';
+import { EventRecorder, InMemoryEventRecorder } from './event-recorder.js';
+import { HealthService, type HealthReport } from './health.js';
+import { RuntimeHttpServer, type HttpServerOptions } from './http-server.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
+import { HealthCheck, LifecycleHook } from './lifecycle.js';
+import { createLogger, Logger, type LoggerOptions } from './logger.js';
+import { MetricsRegistry, PrometheusMetrics, RuntimeMetrics } from './metrics.js';
+import { Redactor, SecretRedactor } from './redactor.js';
+import { ResourceCache } from './resource-cache.js';
+import { ResourceDefinition } from './resource-definition.js';
+import { AjvSchemaRegistry, JsonSchema, SchemaFormat, SchemaRegistry } from './schema-registry.js';
+import { Source } from './source.js';
+import { SystemClock } from './system-clock.js';
+
+export interface ManagerOptions {
+  /** A ready `Logger`, or options for `createLogger`. Default: `createLogger()` (info, auto format). */
+  logger?: Logger | LoggerOptions;
+  /** Default: `new SystemClock()`. Tests pass a `VirtualClock`. */
+  clock?: Clock;
+  /** Serve `/healthz`, `/readyz`, `/metrics`. Default: off. `true` means port 8080 on 0.0.0.0. */
+  http?: boolean | HttpServerOptions;
+  /** Only the lease holder runs controllers. Default: off. */
+  leaderElection?: false | LeaderElectionOptions;
+  /** How long `start` waits for every source's first list. Default 120 000 ms. */
+  cacheSyncTimeoutMs?: number;
+  /** How long `stop` lets in-flight reconciles finish before aborting them. Default 30 000 ms. */
+  gracefulShutdownMs?: number;
+  /** Use this container instead of a new one (its bindings win over the runtime's defaults). */
+  container?: Container;
+}
+
+/** The options the manager was created with, bound for modules that want them. */
+export const ManagerOptions = Symbol.for('dockop.ManagerOptions');
+
+export type ManagerState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
+
+export interface ManagerRunOnceOptions extends RunOnceOptions {
+  /** Only these controllers (by name). Default: all. */
+  controllers?: string[];
+}
+
+function isLogger(v: unknown): v is Logger {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Logger).info === 'function' &&
+    typeof (v as Logger).child === 'function'
+  );
+}
+
+/**
+ * The runtime's ContainerModule: binds every runtime service that is not bound yet, as a
+ * singleton. The manager loads it at `start`/`runOnce`, after your modules.
+ */
+export function createRuntimeModule(options: ManagerOptions = {}): ContainerModule {
+  return new ContainerModule((o: ContainerModuleLoadOptions) => {
+    const bindOnce = <T>(
+      token: symbol,
+      make: (get: <U>(t: symbol) => U, getAll: <U>(t: symbol) => U[]) => T,
+    ): void => {
+      if (o.isBound(token)) return;
+      o.bind<T>(token)
+        .toDynamicValue((ctx) =>
+          make(
+            (t) => ctx.get(t),
+            (t) => ctx.getAll(t),
+          ),
+        )
+        .inSingletonScope();
+    };
+    bindOnce(ManagerOptions, () => options);
+    bindOnce(Clock, () => options.clock ?? new SystemClock());
+    bindOnce(Redactor, () => new SecretRedactor());
+    bindOnce(Logger, (get) =>
+      isLogger(options.logger)
+        ? options.logger
+        : createLogger({
+            ...options.logger,
+            redactor: get<Redactor>(Redactor),
+            clock: get<Clock>(Clock),
+          }),
+    );
+    bindOnce(SchemaRegistry, () => new AjvSchemaRegistry());
+    bindOnce(MetricsRegistry, () => new Registry());
+    bindOnce(RuntimeMetrics, (get) => new PrometheusMetrics(get<Registry>(MetricsRegistry)));
+    bindOnce(ConditionStore, (get) => new InMemoryConditionStore(get<Clock>(Clock)));
+    bindOnce(
+      EventRecorder,
+      (get) => new InMemoryEventRecorder({ clock: get<Clock>(Clock), logger: get<Logger>(Logger) }),
+    );
+    bindOnce(
+      Cache,
+      (get, getAll) =>
+        new ResourceCache({
+          schemas: get<SchemaRegistry>(SchemaRegistry),
+          definitions: () => getAll<ResourceDefinition>(ResourceDefinition),
+          conditions: get<ConditionStore>(ConditionStore),
+          recorder: get<EventRecorder>(EventRecorder),
+          logger: get<Logger>(Logger),
+        }),
+    );
+  });
+}
+
+/**
+ * Wires sources, cache, controllers, lifecycle hooks, health, metrics and the leader lease from an
+ * inversify container (controller-runtime's Manager).
+ *
+ * start: sources → wait for sync (timeout) → lifecycle onStart → [lease] → controllers.
+ * stop:  stop intake → drain in-flight (graceful period) → onStop hooks → stop sources.
+ */
+export class Manager {
+  readonly container: Container;
+  readonly options: ManagerOptions;
+  #state: ManagerState = 'new';
+  #defaultsLoaded = false;
+  #abort = new AbortController();
+  #controllers: Controller[] = [];
+  #sources: Source[] = [];
+  #hooks: LifecycleHook[] = [];
+  #http: RuntimeHttpServer | undefined;
+  #elector: LeaderElector | undefined;
+  #stopping: Promise<void> | undefined;
+  #resolveDone!: () => void;
+  #stopReason: string | undefined;
+  /** Resolves once the manager stopped (by `stop`, a signal or a lost lease). */
+  readonly done: Promise<void>;
+
+  constructor(options: ManagerOptions = {}) {
+    this.options = options;
+    this.container = options.container ?? new Container();
+    this.done = new Promise((resolve) => (this.#resolveDone = resolve));
+  }
+
+  get state(): ManagerState {
+    return this.#state;
+  }
+
+  /** Why the manager stopped ('stop', 'SIGTERM', 'leader lease lost', ...). */
+  get stopReason(): string | undefined {
+    return this.#stopReason;
+  }
+
+  /** Controllers created by `start` (empty before). */
+  get controllers(): readonly Controller[] {
+    return this.#controllers;
+  }
+
+  /** Where the HTTP server listens, once started. */
+  get httpAddress(): { host: string; port: number } | undefined {
+    return this.#http?.address;
+  }
+
+  load(...modules: ContainerModule[]): this {
+    if (this.#defaultsLoaded) {
+      throw new Error('Manager.load: modules must be loaded before start/runOnce/get');
+    }
+    this.container.load(...modules);
+    return this;
+  }
+
+  /**
+   * Loads a plugin: a path (relative to the working directory) or package name whose default
+   * export is a ContainerModule.
+   */
+  async loadPlugin(specifier: string): Promise<ContainerModule> {
+    const isPath =
+      specifier.startsWith('.') || specifier.startsWith('/') || path.isAbsolute(specifier);
+    let mod: Record<string, unknown>;
+    try {
+      mod = isPath
+        ? ((await import(pathToFileURL(path.resolve(specifier)).href)) as Record<string, unknown>)
+        : await importPackage(specifier);
+    } catch (err) {
+      throw new Error(
+        `plugin "${specifier}" could not be imported: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err },
+      );
+    }
+    const candidate = mod['default'];
+    if (!isContainerModule(candidate)) {
+      const got =
+        candidate === undefined
+          ? 'no default export'
+          : `a default export of type ${typeof candidate}`;
+      throw new Error(
+        `plugin "${specifier}" must default-export an inversify ContainerModule (new ContainerModule(...)), but has ${got}`,
+      );
+    }
+    this.load(candidate);
+    return candidate;
+  }
+
+  /** Resolve a service (runtime defaults bound on first use). */
+  get<T>(token: ServiceIdentifier<T>): T {
+    this.#ensureDefaults();
+    return this.container.get<T>(token);
+  }
+
+  getAll<T>(token: ServiceIdentifier<T>): T[] {
+    this.#ensureDefaults();
+    return this.container.getAll<T>(token);
+  }
+
+  /** The manager's cache as the concrete `ResourceCache` (sinks, event handlers, rejections). */
+  get cache(): ResourceCache {
+    const cache = this.get<Cache>(Cache);
+    if (!(cache instanceof ResourceCache)) {
+      throw new Error('the Cache binding must be a ResourceCache for the manager to feed it');
+    }
+    return cache;
+  }
+
+  get logger(): Logger {
+    return this.get<Logger>(Logger);
+  }
+
+  get clock(): Clock {
+    return this.get<Clock>(Clock);
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`manager already ${this.#state}`);
+    this.#state = 'starting';
+    try {
+      await this.#startCommon();
+      const logger = this.logger;
+      if (this.options.leaderElection) {
+        // Standby until the lease is ours; start() returns at once so health endpoints answer.
+        const elector = new LeaderElector(this.options.leaderElection, {
+          clock: this.clock,
+          logger,
+        });
+        this.#elector = elector;
+        elector
+          .run(this.#abort.signal, {
+            onStartedLeading: () => {
+              if (this.#state === 'running' || this.#state === 'starting') this.#startControllers();
+            },
+            onStoppedLeading: () => {
+              void this.stop('leader lease lost');
+            },
+          })
+          .catch((err: unknown) => {
+            if (this.#abort.signal.aborted) return;
+            logger.error('leader_election_failed', { error: err });
+            void this.stop('leader election failed');
+          });
+      } else {
+        this.#startControllers();
+      }
+      if (this.#state === 'starting') this.#state = 'running';
+      logger.info('manager_started', { controllers: this.#controllers.map((c) => c.name) });
+    } catch (err) {
+      this.logger.error('manager_start_failed', { error: err });
+      await this.stop('start failed');
+      throw err;
+    }
+  }
+
+  /** Graceful stop; concurrent calls share one shutdown. */
+  stop(reason = 'stop'): Promise<void> {
+    if (!this.#stopping) this.#stopping = this.#stop(reason);
+    return this.#stopping;
+  }
+
+  /**
+   * One-shot mode: start sources, wait for sync, run each controller until its queue is empty and
+   * nothing is in flight, then stop. Returns one summary per controller.
+   */
+  async runOnce(options: ManagerRunOnceOptions = {}): Promise<RunOnceSummary[]> {
+    if (this.#state !== 'new') throw new Error(`manager already ${this.#state}`);
+    this.#state = 'starting';
+    const summaries: RunOnceSummary[] = [];
+    try {
+      await this.#startCommon();
+      this.#state = 'running';
+      const contributions = this.getAll<ControllerContribution>(ControllerContribution);
+      const wanted = options.controllers;
+      if (wanted) {
+        const unknown = wanted.filter((n) => !contributions.some((c) => c.name === n));
+        if (unknown.length) throw new Error(`unknown controller(s): ${unknown.join(', ')}`);
+      }
+      for (const contribution of contributions) {
+        if (wanted && !wanted.includes(contribution.name)) continue;
+        const controller = this.#createController(contribution);
+        this.#controllers.push(controller);
+        summaries.push(await controller.runOnce(options));
+      }
+    } finally {
+      await this.stop('run once finished');
+    }
+    return summaries;
+  }
+
+  /** Force a relist of every source and re-enqueue every key of every controller. */
+  async resync(): Promise<void> {
+    const logger = this.logger;
+    logger.info('resync', { sources: this.#sources.map((s) => s.name) });
+    await Promise.all(
+      this.#sources.map((s) =>
+        s
+          .resync()
+          .catch((err: unknown) => logger.error('resync_failed', { source: s.name, error: err })),
+      ),
+    );
+    for (const c of this.#controllers) if (c.state === 'running') c.enqueueAll();
+  }
+
+  /**
+   * SIGTERM/SIGINT → graceful `stop`; a second one exits at once (code 130). SIGHUP → `resync`.
+   * Returns a function that removes the handlers.
+   */
+  handleSignals(proc: NodeJS.Process = process): () => void {
+    let received = 0;
+    const onStop = (signal: NodeJS.Signals): void => {
+      received++;
+      if (received > 1) {
+        this.logger.warn('forced_exit', { signal });
+        proc.exit(130);
+      }
+      this.logger.info('signal', { signal });
+      void this.stop(signal);
+    };
+    const onHup = (): void => {
+      this.logger.info('signal', { signal: 'SIGHUP' });
+      void this.resync();
+    };
+    const onTerm = (): void => onStop('SIGTERM');
+    const onInt = (): void => onStop('SIGINT');
+    proc.on('SIGTERM', onTerm);
+    proc.on('SIGINT', onInt);
+    proc.on('SIGHUP', onHup);
+    return () => {
+      proc.off('SIGTERM', onTerm);
+      proc.off('SIGINT', onInt);
+      proc.off('SIGHUP', onHup);
+    };
+  }
+
+  /** Readiness as `/readyz` reports it. */
+  readiness(): Promise<HealthReport> {
+    return this.#health().readiness();
+  }
+
+  liveness(): Promise<HealthReport> {
+    return this.#health().liveness();
+  }
+
+  #ensureDefaults(): void {
+    if (this.#defaultsLoaded) return;
+    this.#defaultsLoaded = true;
+    this.container.load(createRuntimeModule(this.options));
+  }
+
+  #healthService: HealthService | undefined;
+  #health(): HealthService {
+    if (this.#healthService) return this.#healthService;
+    const builtins: HealthCheck[] = [
+      {
+        name: 'sources',
+        kind: 'liveness',
+        check: () => {
+          const bad = this.#sources.filter((s) => !s.healthy()).map((s) => s.name);
+          if (bad.length) throw new Error(`unhealthy: ${bad.join(', ')}`);
+          return true;
+        },
+      },
+      {
+        name: 'sources-synced',
+        kind: 'readiness',
+        check: () => {
+          const pending = this.#sources.filter((s) => !s.hasSynced()).map((s) => s.name);
+          if (pending.length) throw new Error(`not synced: ${pending.join(', ')}`);
+          return this.#sources.length > 0 || this.#state === 'running' ? true : 'no sources';
+        },
+      },
+      {
+        name: 'controllers',
+        kind: 'readiness',
+        check: () => {
+          if (this.#state !== 'running') throw new Error(`manager ${this.#state}`);
+          if (this.#elector && !this.#elector.isLeader) return 'standby (not the lease holder)';
+          const bad = this.#controllers.filter((c) => !c.healthy()).map((c) => c.name);
+          if (bad.length) throw new Error(`workers not alive: ${bad.join(', ')}`);
+          return true;
+        },
+      },
+    ];
+    this.#healthService = new HealthService({
+      checks: () => [...builtins, ...this.getAll<HealthCheck>(HealthCheck)],
+      clock: this.clock,
+    });
+    return this.#healthService;
+  }
+
+  async #startCommon(): Promise<void> {
+    this.#ensureDefaults();
+    const logger = this.logger;
+    const clock = this.clock;
+
+    // Extension points: formats before schemas (ajv compiles formats in), schemas before sources.
+    const registry = this.get<SchemaRegistry>(SchemaRegistry);
+    for (const f of this.getAll<SchemaFormat>(SchemaFormat)) registry.addFormat(f);
+    for (const s of this.getAll<JsonSchema>(JsonSchema)) registry.add(s);
+    const defs = this.getAll<ResourceDefinition>(ResourceDefinition);
+    const kinds = new Set<string>();
+    for (const d of defs) {
+      if (kinds.has(d.kind)) throw new Error(`resource kind "${d.kind}" is defined twice`);
+      kinds.add(d.kind);
+      if (!registry.has(d.schemaId)) {
+        throw new Error(
+          `resource kind "${d.kind}" names schema "${d.schemaId}", which no JsonSchema binding provides`,
+        );
+      }
+    }
+
+    const httpOpt = this.options.http;
+    if (httpOpt) {
+      this.#http = new RuntimeHttpServer(httpOpt === true ? {} : httpOpt, {
+        health: this.#health(),
+        registry: this.get<Registry>(MetricsRegistry),
+        logger,
+      });
+      await this.#http.start();
+    }
+
+    const cache = this.cache;
+    this.#sources = this.getAll<Source>(Source);
+    const timeoutMs = this.options.cacheSyncTimeoutMs ?? 120_000;
+    const syncs = this.#sources.map((source) => {
+      const sink = cache.addSource(source);
+      logger.info('source_starting', { source: source.name });
+      return source.start(sink, this.#abort.signal).then(
+        () => logger.info('source_synced', { source: source.name }),
+        (err: unknown) => {
+          throw new Error(
+            `source ${source.name} failed to start: ${err instanceof Error ? err.message : String(err)}`,
+            {
+              cause: err,
+            },
+          );
+        },
+      );
+    });
+    const all = Promise.all(syncs);
+    // A source may reject after the timeout won (aborted on stop): that is not an unhandled error.
+    all.catch(() => undefined);
+    const timer = new AbortController();
+    try {
+      await Promise.race([
+        all,
+        clock.sleep(timeoutMs, timer.signal).then(
+          () => {
+            const pending = this.#sources.filter((s) => !s.hasSynced()).map((s) => s.name);
+            throw new Error(`sources not synced within ${timeoutMs} ms: ${pending.join(', ')}`);
+          },
+          () => undefined,
+        ),
+      ]);
+    } finally {
+      timer.abort();
+    }
+
+    this.#hooks = this.getAll<LifecycleHook>(LifecycleHook);
+    for (const hook of this.#hooks) {
+      if (!hook.onStart) continue;
+      logger.debug('lifecycle_start', { hook: hook.name });
+      await hook.onStart(this.#abort.signal);
+    }
+  }
+
+  #createController(contribution: ControllerContribution): Controller {
+    if (this.#controllers.some((c) => c.name === contribution.name)) {
+      throw new Error(`two controllers are named "${contribution.name}"`);
+    }
+    return new Controller(contribution, {
+      cache: this.cache,
+      logger: this.logger,
+      recorder: this.get<EventRecorder>(EventRecorder),
+      conditions: this.get<ConditionStore>(ConditionStore),
+      clock: this.clock,
+      metrics: this.get<RuntimeMetrics>(RuntimeMetrics),
+    });
+  }
+
+  #startControllers(): void {
+    for (const contribution of this.getAll<ControllerContribution>(ControllerContribution)) {
+      const controller = this.#createController(contribution);
+      this.#controllers.push(controller);
+      controller.start();
+    }
+  }
+
+  async #stop(reason: string): Promise<void> {
+    const previous = this.#state;
+    this.#state = 'stopping';
+    this.#stopReason = reason;
+    if (!this.#defaultsLoaded) {
+      this.#state = 'stopped';
+      this.#resolveDone();
+      return;
+    }
+    const logger = this.logger;
+    logger.info('manager_stopping', { reason, from: previous });
+    const graceful = this.options.gracefulShutdownMs ?? 30_000;
+    const results: StopResult[] = await Promise.all(this.#controllers.map((c) => c.stop(graceful)));
+    const abandoned = results.flatMap((r) => r.abandoned);
+    if (abandoned.length) logger.warn('shutdown_abandoned', { keys: abandoned });
+    for (const hook of [...this.#hooks].reverse()) {
+      if (!hook.onStop) continue;
+      try {
+        await hook.onStop();
+      } catch (err) {
+        logger.error('lifecycle_stop_failed', { hook: hook.name, error: err });
+      }
+    }
+    await this.#elector?.release();
+    this.#abort.abort(new Error(`manager stopped: ${reason}`));
+    await this.#http?.stop();
+    this.#state = 'stopped';
+    logger.info('manager_stopped', { reason });
+    this.#resolveDone();
+  }
+}
+
+/** A ContainerModule, also one built by another copy of inversify (duck-typed). */
+function isContainerModule(v: unknown): v is ContainerModule {
+  return (
+    v instanceof ContainerModule ||
+    (typeof v === 'object' &&
+      v !== null &&
+      typeof (v as ContainerModule).load === 'function' &&
+      typeof (v as ContainerModule).id === 'number')
+  );
+}
+
+/**
+ * A package as the runtime resolves it, else as the working directory resolves it (a plugin
+ * installed next to the user's config rather than next to dockop).
+ */
+async function importPackage(specifier: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(specifier)) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    let resolved: string;
+    try {
+      resolved = createRequire(path.join(process.cwd(), 'noop.js')).resolve(specifier);
+    } catch {
+      throw err;
+    }
+    return (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
+  }
+}
+
+export function createManager(options: ManagerOptions = {}): Manager {
+  return new Manager(options);
+}

@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import { Counter, Registry } from 'prom-client';
+import { PrometheusMetrics, RUNTIME_METRIC_NAMES } from './metrics.js';
+
+// Written out again (not imported) so a renamed metric fails this test.
+const METRIC_NAMES = [
+  'controller_runtime_reconcile_total',
+  'controller_runtime_reconcile_errors_total',
+  'controller_runtime_reconcile_time_seconds',
+  'controller_runtime_max_concurrent_reconciles',
+  'controller_runtime_active_workers',
+  'workqueue_depth',
+  'workqueue_adds_total',
+  'workqueue_queue_duration_seconds',
+  'workqueue_work_duration_seconds',
+  'workqueue_retries_total',
+  'workqueue_unfinished_work_seconds',
+  'workqueue_longest_running_processor_seconds',
+];
+
+describe('PrometheusMetrics', () => {
+  it('registers exactly the controller-runtime and workqueue names', async () => {
+    const m = new PrometheusMetrics();
+    const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name);
+    expect(names).to.have.members(METRIC_NAMES);
+    expect([...RUNTIME_METRIC_NAMES]).to.have.members(METRIC_NAMES);
+  });
+
+  it('records controller hooks with controller/result labels, zero series from the start', async () => {
+    const m = new PrometheusMetrics();
+    const c = m.forController('plan');
+    let text = await m.metrics();
+    expect(text).to.contain(
+      'controller_runtime_reconcile_total{controller="plan",result="requeue_after"} 0',
+    );
+    c.reconciled('success', 0.2);
+    c.reconciled('error', 0.1);
+    c.error();
+    c.maxConcurrentReconciles(3);
+    c.activeWorkers(1);
+    c.activeWorkers(1);
+    c.activeWorkers(-1);
+    text = await m.metrics();
+    expect(text).to.contain(
+      'controller_runtime_reconcile_total{controller="plan",result="success"} 1',
+    );
+    expect(text).to.contain(
+      'controller_runtime_reconcile_total{controller="plan",result="error"} 1',
+    );
+    expect(text).to.contain('controller_runtime_reconcile_errors_total{controller="plan"} 1');
+    expect(text).to.contain('controller_runtime_reconcile_time_seconds_count{controller="plan"} 2');
+    expect(text).to.contain('controller_runtime_max_concurrent_reconciles{controller="plan"} 3');
+    expect(text).to.contain('controller_runtime_active_workers{controller="plan"} 1');
+  });
+
+  it('records queue hooks and reads the in-flight probes at scrape time', async () => {
+    const m = new PrometheusMetrics();
+    let unfinished = 0;
+    const q = m.forQueue('plan', {
+      unfinishedWorkSeconds: () => unfinished,
+      longestRunningProcessorSeconds: () => unfinished / 2,
+    });
+    q.add();
+    q.add();
+    q.depth(2);
+    q.queueDuration(0.5);
+    q.workDuration(1.5);
+    q.retry();
+    unfinished = 4;
+    const text = await m.metrics();
+    expect(text).to.contain('workqueue_adds_total{name="plan"} 2');
+    expect(text).to.contain('workqueue_depth{name="plan"} 2');
+    expect(text).to.contain('workqueue_queue_duration_seconds_count{name="plan"} 1');
+    expect(text).to.contain('workqueue_work_duration_seconds_sum{name="plan"} 1.5');
+    expect(text).to.contain('workqueue_retries_total{name="plan"} 1');
+    expect(text).to.contain('workqueue_unfinished_work_seconds{name="plan"} 4');
+    expect(text).to.contain('workqueue_longest_running_processor_seconds{name="plan"} 2');
+  });
+
+  it('shares its registry with metrics of other packages', async () => {
+    const registry = new Registry();
+    const m = new PrometheusMetrics(registry);
+    new Counter({ name: 'backrest_sidecar_plans_total', help: 'x', registers: [registry] }).inc(3);
+    expect(await m.metrics()).to.contain('backrest_sidecar_plans_total 3');
+  });
+});

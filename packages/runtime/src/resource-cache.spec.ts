@@ -1,0 +1,263 @@
+import { expect } from 'chai';
+import { InMemoryConditionStore } from './conditions.js';
+import { InMemoryEventRecorder } from './event-recorder.js';
+import type { Resource } from './resource.js';
+import type { ResourceDefinition } from './resource-definition.js';
+import {
+  ResourceCache,
+  describeValidationError,
+  type ResourceEventHandler,
+} from './resource-cache.js';
+import { AjvSchemaRegistry } from './schema-registry.js';
+import { VirtualClock } from './virtual-clock.js';
+
+const def: ResourceDefinition = {
+  group: 'test.dockop.io',
+  version: 'v1',
+  kind: 'Widget',
+  plural: 'widgets',
+  selector: { prefixes: ['widget.'] },
+  schemaId: 'widget',
+};
+
+function widget(
+  name: string,
+  spec: Record<string, unknown>,
+  rv = '1',
+  labels: Record<string, string> = {},
+): Resource {
+  return {
+    apiVersion: 'test.dockop.io/v1',
+    kind: 'Widget',
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      labels,
+      annotations: {},
+      generation: 1,
+      resourceVersion: rv,
+      creationTimestamp: '2026-01-01T00:00:00.000Z',
+    },
+    spec,
+  };
+}
+
+function setup() {
+  const clock = new VirtualClock(0);
+  const schemas = new AjvSchemaRegistry();
+  schemas.add({
+    $id: 'widget',
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      size: { type: 'integer', minimum: 1 },
+      tags: { type: 'array', items: { type: 'string' } },
+    },
+  });
+  const conditions = new InMemoryConditionStore(clock);
+  const recorder = new InMemoryEventRecorder({ clock });
+  const cache = new ResourceCache({ schemas, definitions: [def], conditions, recorder });
+  const events: string[] = [];
+  const handler: ResourceEventHandler = {
+    onAdd: (r) => events.push(`add ${r.metadata.name}`),
+    onUpdate: (o, n) =>
+      events.push(
+        `update ${o.metadata.name} ${o.metadata.resourceVersion}->${n.metadata.resourceVersion}`,
+      ),
+    onDelete: (r) => events.push(`delete ${r.metadata.name}`),
+  };
+  cache.addEventHandler(handler);
+  return { clock, cache, conditions, recorder, events, sink: cache.sinkFor('src') };
+}
+
+describe('ResourceCache', () => {
+  it('stores a valid resource with its coerced spec and dispatches add', () => {
+    const { cache, sink, events } = setup();
+    sink.upsert(widget('a', { size: '3', tags: 'x, y' }));
+    expect(cache.get('Widget/a')?.spec).to.deep.equal({ size: 3, tags: ['x', 'y'] });
+    expect(cache.list('Widget').map((r) => r.metadata.name)).to.deep.equal(['a']);
+    expect(events).to.deep.equal(['add a']);
+  });
+
+  it('dispatches update with old and new, and skips an unchanged resourceVersion', () => {
+    const { sink, events } = setup();
+    sink.upsert(widget('a', { size: 1 }, '1'));
+    sink.upsert(widget('a', { size: 2 }, '1'));
+    sink.upsert(widget('a', { size: 2 }, '2'));
+    expect(events).to.deep.equal(['add a', 'update a 1->2']);
+  });
+
+  it('keeps an invalid spec out, with InvalidSpec and Ready=False conditions and a Warning naming field, value and rule', () => {
+    const { cache, sink, conditions, recorder } = setup();
+    sink.upsert(widget('bad', { size: 'huge' }));
+    expect(cache.get('Widget/bad')).to.equal(undefined);
+    expect(conditions.get('Widget/bad', 'InvalidSpec')).to.deep.include({
+      status: 'True',
+      reason: 'InvalidSpec',
+    });
+    const ready = conditions.get('Widget/bad', 'Ready')!;
+    expect(ready).to.deep.include({ status: 'False', reason: 'InvalidSpec' });
+    const [ev] = recorder.list('Widget/bad');
+    expect(ev).to.deep.include({ type: 'Warning', reason: 'InvalidSpec' });
+    expect(ev!.message).to.contain('spec.size').and.contain('"huge"').and.contain('type: integer');
+    expect(cache.rejection('Widget/bad')!.errors![0]!.path).to.equal('size');
+  });
+
+  it('removes a previously valid version when an update is invalid (delete dispatched) and restores it when fixed', () => {
+    const { cache, sink, events, conditions } = setup();
+    sink.upsert(widget('a', { size: 1 }, '1'));
+    sink.upsert(widget('a', { size: 0 }, '2'));
+    expect(cache.get('Widget/a')).to.equal(undefined);
+    expect(events).to.deep.equal(['add a', 'delete a']);
+    sink.upsert(widget('a', { size: 5 }, '3'));
+    expect(cache.get('Widget/a')?.spec).to.deep.equal({ size: 5 });
+    expect(events).to.deep.equal(['add a', 'delete a', 'add a']);
+    expect(conditions.get('Widget/a', 'InvalidSpec')!.status).to.equal('False');
+    expect(conditions.get('Widget/a', 'Ready')).to.deep.include({
+      status: 'Unknown',
+      reason: 'SpecAccepted',
+    });
+    expect(cache.rejection('Widget/a')).to.equal(undefined);
+  });
+
+  it('records unknown fields as a Warning and drops them', () => {
+    const { cache, sink, recorder } = setup();
+    sink.upsert(widget('a', { size: 1, colour: 'red' }));
+    expect(cache.get('Widget/a')?.spec).to.deep.equal({ size: 1 });
+    expect(recorder.list('Widget/a')[0]).to.deep.include({
+      reason: 'UnknownField',
+      message: 'unknown field "colour" ignored',
+    });
+  });
+
+  it('stores kinds without a definition unvalidated', () => {
+    const { cache, sink } = setup();
+    const r = { ...widget('x', { anything: true }), kind: 'Gadget' };
+    sink.upsert(r);
+    expect(cache.get('Gadget/x')).to.equal(r);
+  });
+
+  it('rejects when the definition names a schema that is not registered', () => {
+    const schemas = new AjvSchemaRegistry();
+    const recorder = new InMemoryEventRecorder();
+    const cache = new ResourceCache({ schemas, definitions: () => [def], recorder });
+    cache.sinkFor('s').upsert(widget('a', {}));
+    expect(cache.get('Widget/a')).to.equal(undefined);
+    expect(recorder.all()[0]!.message).to.contain('no JSON Schema registered with $id "widget"');
+  });
+
+  it('delete removes, dispatches and clears conditions; unknown keys are a no-op', () => {
+    const { cache, sink, events, conditions } = setup();
+    sink.upsert(widget('a', { size: 1 }));
+    conditions.set('Widget/a', { type: 'Ready', status: 'True', reason: 'Ok', message: '' });
+    sink.delete('Widget/a');
+    sink.delete('Widget/zzz');
+    expect(cache.get('Widget/a')).to.equal(undefined);
+    expect(events).to.deep.equal(['add a', 'delete a']);
+    expect(conditions.list('Widget/a')).to.deep.equal([]);
+  });
+
+  it('replace diff-deletes only the keys of the same source', () => {
+    const { cache, events } = setup();
+    const s1 = cache.sinkFor('one');
+    const s2 = cache.sinkFor('two');
+    s1.upsert(widget('a', { size: 1 }));
+    s1.upsert(widget('b', { size: 1 }));
+    s2.upsert(widget('c', { size: 1 }));
+    s1.replace([widget('b', { size: 1 }), widget('d', { size: 1 })]);
+    expect(cache.list('Widget').map((r) => r.metadata.name)).to.deep.equal(['b', 'c', 'd']);
+    expect(events).to.deep.equal(['add a', 'add b', 'add c', 'delete a', 'add d']);
+    // a delete from another source does not remove a key it does not own
+    s2.delete('Widget/b');
+    expect(cache.get('Widget/b')).to.not.equal(undefined);
+  });
+
+  it('reject() keeps the key out, removes an old version and is cleared by replace', () => {
+    const { cache, sink, conditions, recorder, events } = setup();
+    sink.upsert(widget('a', { size: 1 }));
+    sink.reject('Widget/a', 'HostileLabel', 'label widget.cmd comes from the image');
+    expect(cache.get('Widget/a')).to.equal(undefined);
+    expect(events).to.deep.equal(['add a', 'delete a']);
+    expect(conditions.get('Widget/a', 'Ready')).to.deep.include({
+      status: 'False',
+      reason: 'HostileLabel',
+    });
+    expect(conditions.get('Widget/a', 'InvalidSpec')).to.deep.include({
+      status: 'True',
+      reason: 'HostileLabel',
+    });
+    expect(recorder.list('Widget/a').at(-1)).to.deep.include({
+      type: 'Warning',
+      reason: 'HostileLabel',
+    });
+    expect(cache.rejections().get('Widget/a')!.reason).to.equal('HostileLabel');
+    sink.replace([]);
+    expect(cache.rejections().size).to.equal(0);
+  });
+
+  it('indexes by label with and without a value, following updates and deletes', () => {
+    const { cache, sink } = setup();
+    sink.upsert(widget('a', { size: 1 }, '1', { team: 'x', tier: 'db' }));
+    sink.upsert(widget('b', { size: 1 }, '1', { team: 'y' }));
+    sink.upsert(widget('c', { size: 1 }, '1', { team: 'x' }));
+    expect(cache.byLabel('Widget', 'team', 'x').map((r) => r.metadata.name)).to.deep.equal([
+      'a',
+      'c',
+    ]);
+    expect(cache.byLabel('Widget', 'team').map((r) => r.metadata.name)).to.deep.equal([
+      'a',
+      'b',
+      'c',
+    ]);
+    sink.upsert(widget('a', { size: 1 }, '2', { team: 'y' }));
+    expect(cache.byLabel('Widget', 'team', 'x').map((r) => r.metadata.name)).to.deep.equal(['c']);
+    expect(cache.byLabel('Widget', 'tier')).to.deep.equal([]);
+    sink.delete('Widget/c');
+    expect(cache.byLabel('Widget', 'team', 'x')).to.deep.equal([]);
+    expect(cache.byLabel('Nope', 'team')).to.deep.equal([]);
+    expect(cache.kinds()).to.deep.equal(['Widget']);
+  });
+
+  it('per-kind handlers only see their kind; a throwing handler does not break others; unsubscribe works', () => {
+    const { cache, sink } = setup();
+    const seen: string[] = [];
+    cache.addEventHandler({
+      onAdd: () => {
+        throw new Error('boom');
+      },
+    });
+    const off = cache.addEventHandler({ onAdd: (r) => seen.push(r.kind) }, 'Gadget');
+    sink.upsert(widget('a', { size: 1 }));
+    sink.upsert({ ...widget('g', {}), kind: 'Gadget' });
+    off();
+    sink.upsert({ ...widget('h', {}), kind: 'Gadget' });
+    expect(seen).to.deep.equal(['Gadget']);
+  });
+
+  it('hasSynced follows every registered source; duplicate source names are refused', () => {
+    const { cache } = setup();
+    let synced = false;
+    cache.addSource({ name: 's1', hasSynced: () => true });
+    cache.addSource({ name: 's2', hasSynced: () => synced });
+    expect(cache.hasSynced()).to.equal(false);
+    synced = true;
+    expect(cache.hasSynced()).to.equal(true);
+    expect(() => cache.addSource({ name: 's1', hasSynced: () => true })).to.throw(
+      /already registered/,
+    );
+  });
+
+  it('describeValidationError names path, value and rule', () => {
+    expect(
+      describeValidationError({
+        path: 'a.b',
+        value: 'x',
+        rule: 'type: integer',
+        message: 'must be integer',
+      }),
+    ).to.equal('spec.a.b: "x" violates type: integer (must be integer)');
+    expect(
+      describeValidationError({ path: 'r', value: undefined, rule: 'required', message: 'm' }),
+    ).to.contain('missing value');
+  });
+});

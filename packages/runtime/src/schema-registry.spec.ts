@@ -1,0 +1,208 @@
+import { expect } from 'chai';
+import { AjvSchemaRegistry, pointerToPath, type JsonSchema } from './schema-registry.js';
+
+const workload: JsonSchema = {
+  $id: 'https://dockop.io/schemas/test-workload.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['repo'],
+  properties: {
+    enable: { type: 'boolean' },
+    repo: { type: 'string', minLength: 1 },
+    priority: { type: 'integer', minimum: 0 },
+    ratio: { type: 'number' },
+    paths: { type: 'array', items: { type: 'string', format: 'absolute-path' } },
+    ports: { type: 'array', items: { type: 'integer' } },
+    mode: { enum: ['fast', 'safe'] },
+    schedule: { type: 'string', format: 'cron' },
+    retention: { $ref: '#/$defs/retention' },
+    hooks: { $ref: 'https://dockop.io/schemas/test-hooks.json' },
+    flexible: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+    withDefault: { type: 'string', default: 'dflt' },
+  },
+  $defs: {
+    retention: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        daily: { type: 'integer', minimum: 0 },
+        tags: { type: 'array', items: { type: 'string' } },
+      },
+    },
+  },
+};
+
+const hooks: JsonSchema = {
+  $id: 'https://dockop.io/schemas/test-hooks.json',
+  type: 'object',
+  properties: { pre: { type: 'array', items: { type: 'string' } } },
+};
+
+function registry(): AjvSchemaRegistry {
+  const r = new AjvSchemaRegistry();
+  r.addFormat({
+    name: 'absolute-path',
+    validate: (v) => v.startsWith('/') || `"${v}" is not absolute`,
+  });
+  r.addFormat({ name: 'cron', validate: (v) => v.trim().split(/\s+/).length === 5 });
+  r.add(hooks);
+  r.add(workload);
+  return r;
+}
+
+describe('AjvSchemaRegistry', () => {
+  it('coerces label strings to booleans, integers and numbers and returns a copy', () => {
+    const input = { enable: 'true', repo: 'main', priority: '3', ratio: '0.5' };
+    const r = registry().validate(workload.$id, input);
+    expect(r.valid, JSON.stringify(r.errors)).to.equal(true);
+    expect(r.value).to.deep.include({ enable: true, priority: 3, ratio: 0.5, withDefault: 'dflt' });
+    expect(input.enable).to.equal('true'); // original untouched
+  });
+
+  it('accepts booleans case-insensitively', () => {
+    const r = registry().validate<{ enable: boolean }>(workload.$id, { enable: 'TRUE', repo: 'x' });
+    expect(r.valid).to.equal(true);
+    expect(r.value.enable).to.equal(true);
+    const f = registry().validate<{ enable: boolean }>(workload.$id, {
+      enable: 'False',
+      repo: 'x',
+    });
+    expect(f.value.enable).to.equal(false);
+  });
+
+  it('splits comma-separated strings where the schema wants an array, trimming and dropping empties', () => {
+    const r = registry().validate<{ paths: string[]; ports: number[] }>(workload.$id, {
+      repo: 'x',
+      paths: ' /data , /config,, ',
+      ports: '80, 443',
+    });
+    expect(r.valid, JSON.stringify(r.errors)).to.equal(true);
+    expect(r.value.paths).to.deep.equal(['/data', '/config']);
+    expect(r.value.ports).to.deep.equal([80, 443]);
+  });
+
+  it('splits through local and cross-schema $refs', () => {
+    const r = registry().validate<{
+      retention: { daily: number; tags: string[] };
+      hooks: { pre: string[] };
+    }>(workload.$id, {
+      repo: 'x',
+      retention: { daily: '7', tags: 'a,b' },
+      hooks: { pre: 'echo 1, echo 2' },
+    });
+    expect(r.valid, JSON.stringify(r.errors)).to.equal(true);
+    expect(r.value.retention).to.deep.equal({ daily: 7, tags: ['a', 'b'] });
+    expect(r.value.hooks.pre).to.deep.equal(['echo 1', 'echo 2']);
+  });
+
+  it('does not split where a string is also allowed', () => {
+    const r = registry().validate<{ flexible: unknown }>(workload.$id, {
+      repo: 'x',
+      flexible: 'a,b',
+    });
+    expect(r.valid).to.equal(true);
+    expect(r.value.flexible).to.equal('a,b');
+  });
+
+  it('reports every error with path, value, rule and message', () => {
+    const r = registry().validate(workload.$id, {
+      enable: 'maybe',
+      priority: '-1',
+      mode: 'turbo',
+      retention: { daily: 'x' },
+      paths: '/ok,relative',
+    });
+    expect(r.valid).to.equal(false);
+    const byPath = Object.fromEntries(r.errors.map((e) => [e.path, e]));
+    expect(byPath['enable']).to.deep.include({ value: 'maybe', rule: 'type: boolean' });
+    expect(byPath['priority']).to.deep.include({ value: -1, rule: 'minimum: 0' });
+    expect(byPath['mode']!.rule).to.equal('enum: "fast" | "safe"');
+    expect(byPath['retention.daily']).to.deep.include({ value: 'x', rule: 'type: integer' });
+    expect(byPath['repo']).to.deep.include({ value: undefined, rule: 'required' });
+    expect(byPath['paths[1]']).to.deep.include({
+      value: 'relative',
+      rule: 'format: absolute-path',
+    });
+    // a SchemaFormat's explanation becomes part of the message
+    expect(byPath['paths[1]']!.message).to.contain('"relative" is not absolute');
+    expect(byPath['enable']!.message).to.equal('must be boolean');
+  });
+
+  it('uses a boolean-returning format without an explanation', () => {
+    const r = registry().validate(workload.$id, { repo: 'x', schedule: 'not a cron' });
+    expect(r.errors).to.have.length(1);
+    expect(r.errors[0]).to.deep.include({
+      path: 'schedule',
+      value: 'not a cron',
+      rule: 'format: cron',
+    });
+    expect(registry().validate(workload.$id, { repo: 'x', schedule: '0 3 * * *' }).valid).to.equal(
+      true,
+    );
+  });
+
+  it('turns unknown properties into warnings and drops them, at any depth', () => {
+    const r = registry().validate<Record<string, unknown>>(workload.$id, {
+      repo: 'x',
+      colour: 'blue',
+      retention: { daily: 1, weekly: 2 },
+    });
+    expect(r.valid).to.equal(true);
+    expect(r.warnings).to.have.members([
+      'unknown field "colour" ignored',
+      'unknown field "retention.weekly" ignored',
+    ]);
+    expect(r.value).to.not.have.property('colour');
+    expect(r.value['retention']).to.deep.equal({ daily: 1 });
+  });
+
+  it('still fails on real errors next to unknown fields', () => {
+    const r = registry().validate(workload.$id, { colour: 'blue', priority: 'high' });
+    expect(r.valid).to.equal(false);
+    expect(r.warnings).to.deep.equal(['unknown field "colour" ignored']);
+    expect(r.errors.map((e) => e.path)).to.have.members(['repo', 'priority']);
+  });
+
+  it('refuses schemas without $id, duplicate ids with other content, and unknown ids', () => {
+    const r = registry();
+    expect(() => r.add({} as JsonSchema)).to.throw(/without \$id/);
+    r.add(hooks); // same content: idempotent
+    expect(() => r.add({ ...hooks, type: 'string' })).to.throw(/already registered/);
+    expect(() => r.validate('nope', {})).to.throw(/no JSON Schema registered with \$id "nope"/);
+    expect(r.has(hooks.$id)).to.equal(true);
+    expect(r.get(hooks.$id)).to.equal(hooks);
+    expect(r.ids()).to.have.members([hooks.$id, workload.$id]);
+  });
+
+  it('refuses a second format of the same name and treats a throwing format as invalid', () => {
+    const r = new AjvSchemaRegistry();
+    const f = {
+      name: 'boom',
+      validate: (): boolean => {
+        throw new Error('kaput');
+      },
+    };
+    r.addFormat(f);
+    r.addFormat(f);
+    expect(() => r.addFormat({ name: 'boom', validate: () => true })).to.throw(
+      /already registered/,
+    );
+    r.add({ $id: 'b', type: 'string', format: 'boom' });
+    const res = r.validate('b', 'x');
+    expect(res.valid).to.equal(false);
+    expect(res.errors[0]!.message).to.contain('kaput');
+  });
+
+  it('has the standard ajv-formats formats', () => {
+    const r = new AjvSchemaRegistry();
+    r.add({ $id: 'e', type: 'string', format: 'email' });
+    expect(r.validate('e', 'a@b.io').valid).to.equal(true);
+    expect(r.validate('e', 'nope').valid).to.equal(false);
+  });
+
+  it('pointerToPath renders dotted paths with indexes', () => {
+    expect(pointerToPath('')).to.equal('');
+    expect(pointerToPath('/a/0/b')).to.equal('a[0].b');
+    expect(pointerToPath('/a~1b/c~0d')).to.equal('a/b.c~d');
+  });
+});

@@ -1,0 +1,329 @@
+import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv';
+import * as ajvFormats from 'ajv-formats';
+
+/**
+ * Extension point: every binding of `JsonSchema` (a schema object with an `$id`) is registered with
+ * the `SchemaRegistry` when the manager starts, before any resource is validated.
+ */
+export const JsonSchema = Symbol.for('dockop.JsonSchema');
+
+export interface JsonSchema {
+  $id: string;
+  [keyword: string]: unknown;
+}
+
+/**
+ * Extension point: a named string format (`cron`, `absolute-path`, ...). `validate` returns true
+ * when valid, false or a string explaining what is wrong otherwise.
+ */
+export const SchemaFormat = Symbol.for('dockop.SchemaFormat');
+
+export interface SchemaFormat {
+  readonly name: string;
+  validate(value: string): boolean | string;
+}
+
+export interface ValidationError {
+  /** Dotted path into the validated value (`retention.keepDaily`, `paths[0]`); '' for the root. */
+  path: string;
+  /** The offending value after coercion (undefined for a missing required field). */
+  value: unknown;
+  /** The rule it broke, e.g. `type: integer`, `format: cron`, `required`, `minimum: 0`. */
+  rule: string;
+  message: string;
+}
+
+export interface ValidationResult<T = unknown> {
+  valid: boolean;
+  /** A coerced copy: label strings turned into booleans, numbers and arrays; unknown fields dropped. */
+  value: T;
+  errors: ValidationError[];
+  /** Fields the schema does not know (`additionalProperties: false`); dropped from `value`. */
+  warnings: string[];
+}
+
+export const SchemaRegistry = Symbol.for('dockop.SchemaRegistry');
+
+export interface SchemaRegistry {
+  /** Registers a schema by its `$id`. Throws when the `$id` is missing or already taken. */
+  add(schema: JsonSchema): void;
+  has(schemaId: string): boolean;
+  get(schemaId: string): JsonSchema | undefined;
+  /** Registers a format; must happen before a schema using it is first validated against. */
+  addFormat(format: SchemaFormat): void;
+  validate<T = unknown>(schemaId: string, value: unknown): ValidationResult<T>;
+}
+
+type SchemaNode = Record<string, unknown>;
+
+const addFormats = ((ajvFormats as unknown as { default?: unknown }).default ?? ajvFormats) as (
+  ajv: Ajv,
+) => Ajv;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function typesOf(schema: SchemaNode): string[] {
+  const t = schema['type'];
+  if (typeof t === 'string') return [t];
+  if (Array.isArray(t)) return t.filter((x): x is string => typeof x === 'string');
+  return [];
+}
+
+/** Dotted display path from a JSON pointer: `/a/0/b` → `a[0].b`. */
+export function pointerToPath(pointer: string): string {
+  if (pointer === '') return '';
+  let out = '';
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (/^\d+$/.test(seg)) out += `[${seg}]`;
+    else out += out === '' ? seg : `.${seg}`;
+  }
+  return out;
+}
+
+function joinPath(base: string, prop: string): string {
+  return base === '' ? prop : `${base}.${prop}`;
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  if (pointer === '') return root;
+  let cur: unknown = root;
+  for (const raw of pointer.slice(1).split('/')) {
+    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[seg];
+  }
+  return cur;
+}
+
+function deleteAt(root: unknown, pointer: string, prop: string): void {
+  const parent = valueAt(root, pointer);
+  if (isObject(parent)) delete parent[prop];
+}
+
+function ruleOf(e: ErrorObject): string {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'type':
+      return `type: ${String(p['type'])}`;
+    case 'format':
+      return `format: ${String(p['format'])}`;
+    case 'enum':
+      return `enum: ${(p['allowedValues'] as unknown[]).map((v) => JSON.stringify(v)).join(' | ')}`;
+    case 'const':
+      return `const: ${JSON.stringify(p['allowedValue'])}`;
+    case 'pattern':
+      return `pattern: ${String(p['pattern'])}`;
+    case 'required':
+      return 'required';
+    default:
+      return 'limit' in p ? `${e.keyword}: ${String(p['limit'])}` : e.keyword;
+  }
+}
+
+/** Paths under these keywords are tentative branches; their unknown fields are not dropped. */
+const TENTATIVE = /\/(anyOf|oneOf|not|if|then|else)\//;
+
+/**
+ * JSON Schema validation with ajv (allErrors, type coercion, defaults) plus label-friendly
+ * coercion: a comma-separated string where the schema wants an array is split (items trimmed,
+ * empties dropped), `True`/`FALSE` become booleans. Unknown fields become warnings, not failures.
+ */
+export class AjvSchemaRegistry implements SchemaRegistry {
+  readonly #ajv: Ajv;
+  readonly #schemas = new Map<string, JsonSchema>();
+  readonly #formats = new Map<string, SchemaFormat>();
+
+  constructor(options: { ajv?: AjvOptions } = {}) {
+    this.#ajv = new Ajv({
+      allErrors: true,
+      coerceTypes: true,
+      useDefaults: true,
+      strict: false,
+      allowUnionTypes: true,
+      ...options.ajv,
+    });
+    addFormats(this.#ajv);
+  }
+
+  add(schema: JsonSchema): void {
+    const id = schema?.$id;
+    if (typeof id !== 'string' || id === '') {
+      throw new Error(
+        `JSON Schema without $id cannot be registered: ${JSON.stringify(schema).slice(0, 120)}`,
+      );
+    }
+    if (this.#schemas.has(id)) {
+      if (JSON.stringify(this.#schemas.get(id)) === JSON.stringify(schema)) return;
+      throw new Error(`JSON Schema $id "${id}" is already registered with different content`);
+    }
+    this.#ajv.addSchema(schema, id);
+    this.#schemas.set(id, schema);
+  }
+
+  has(schemaId: string): boolean {
+    return this.#schemas.has(schemaId);
+  }
+
+  get(schemaId: string): JsonSchema | undefined {
+    return this.#schemas.get(schemaId);
+  }
+
+  /** Every registered `$id`. */
+  ids(): string[] {
+    return [...this.#schemas.keys()];
+  }
+
+  addFormat(format: SchemaFormat): void {
+    if (!format?.name) throw new Error('SchemaFormat without a name');
+    if (this.#formats.has(format.name)) {
+      if (this.#formats.get(format.name) === format) return;
+      throw new Error(`schema format "${format.name}" is already registered`);
+    }
+    this.#formats.set(format.name, format);
+    this.#ajv.addFormat(format.name, {
+      type: 'string',
+      validate: (v: string) => {
+        try {
+          return format.validate(v) === true;
+        } catch {
+          return false;
+        }
+      },
+    });
+  }
+
+  validate<T = unknown>(schemaId: string, value: unknown): ValidationResult<T> {
+    const validateFn = this.#ajv.getSchema(schemaId);
+    const root = this.#schemas.get(schemaId);
+    if (!validateFn || !root) {
+      throw new Error(`no JSON Schema registered with $id "${schemaId}"`);
+    }
+    const copy = this.#prepare(root, structuredClone(value), root, 0);
+    const warnings: string[] = [];
+    let errors: ErrorObject[] = [];
+    // Each pass drops the unknown fields ajv reported; a second pass then validates what is left.
+    for (let pass = 0; pass < 8; pass++) {
+      validateFn(copy);
+      errors = [...(validateFn.errors ?? [])];
+      const unknown = errors.filter(
+        (e) => e.keyword === 'additionalProperties' && !TENTATIVE.test(e.schemaPath),
+      );
+      if (unknown.length === 0) break;
+      for (const e of unknown) {
+        const prop = String((e.params as { additionalProperty: string }).additionalProperty);
+        const path = joinPath(pointerToPath(e.instancePath), prop);
+        warnings.push(`unknown field "${path}" ignored`);
+        deleteAt(copy, e.instancePath, prop);
+      }
+    }
+    const out: ValidationError[] = errors.map((e) => this.#toError(e, copy));
+    return { valid: out.length === 0, value: copy as T, errors: out, warnings };
+  }
+
+  #toError(e: ErrorObject, data: unknown): ValidationError {
+    let path = pointerToPath(e.instancePath);
+    let value = valueAt(data, e.instancePath);
+    if (e.keyword === 'required') {
+      path = joinPath(path, String((e.params as { missingProperty: string }).missingProperty));
+      value = undefined;
+    }
+    let message = e.message ?? e.keyword;
+    if (e.keyword === 'format') {
+      const fmt = this.#formats.get(String((e.params as { format: string }).format));
+      if (fmt && typeof value === 'string') {
+        let why: boolean | string;
+        try {
+          why = fmt.validate(value);
+        } catch (err) {
+          why = err instanceof Error ? err.message : String(err);
+        }
+        if (typeof why === 'string') message = `${message}: ${why}`;
+      }
+    }
+    return { path, value, rule: ruleOf(e), message };
+  }
+
+  /** Follows `$ref`s; returns the target and the document its own local refs resolve against. */
+  #resolve(
+    schema: unknown,
+    root: SchemaNode,
+    depth: number,
+  ): { schema: SchemaNode; root: SchemaNode } | undefined {
+    if (!isObject(schema)) return undefined;
+    const ref = schema['$ref'];
+    if (typeof ref !== 'string' || depth > 32) return { schema, root };
+    const hash = ref.indexOf('#');
+    const base = hash >= 0 ? ref.slice(0, hash) : ref;
+    const fragment = hash >= 0 ? ref.slice(hash + 1) : '';
+    const doc = base === '' ? root : (this.#schemas.get(base) as SchemaNode | undefined);
+    if (!doc) return undefined;
+    const target = fragment === '' ? doc : valueAt(doc, fragment);
+    return this.#resolve(target, doc, depth + 1);
+  }
+
+  /** Label-friendly coercion ajv does not do: split strings into arrays, case-fold booleans. */
+  #prepare(schemaIn: unknown, value: unknown, root: SchemaNode, depth: number): unknown {
+    const resolved = this.#resolve(schemaIn, root, depth);
+    if (!resolved || depth > 64) return value;
+    const { schema, root: docRoot } = resolved;
+    const types = typesOf(schema);
+    let v = value;
+    if (typeof v === 'string') {
+      const branches = [schema, ...this.#branches(schema, docRoot, depth)];
+      const allowsString = branches.some((b) => typesOf(b).includes('string'));
+      const wantsArray = branches.some((b) => typesOf(b).includes('array'));
+      if (wantsArray && !allowsString) {
+        v = v
+          .split(',')
+          .map((s) => s.trim())
+          .filter((s) => s !== '');
+      } else if (types.length === 1 && types[0] === 'boolean' && /^(true|false)$/i.test(v)) {
+        return v.toLowerCase() === 'true';
+      }
+    }
+    if (Array.isArray(v)) {
+      const items = schema['items'];
+      if (isObject(items)) v = v.map((item) => this.#prepare(items, item, docRoot, depth + 1));
+    } else if (isObject(v)) {
+      const props = isObject(schema['properties']) ? schema['properties'] : {};
+      const patterns = isObject(schema['patternProperties']) ? schema['patternProperties'] : {};
+      const additional = schema['additionalProperties'];
+      for (const [k, child] of Object.entries(v)) {
+        let sub: unknown = props[k];
+        if (sub === undefined) {
+          for (const [pattern, ps] of Object.entries(patterns)) {
+            if (new RegExp(pattern, 'u').test(k)) {
+              sub = ps;
+              break;
+            }
+          }
+        }
+        if (sub === undefined && isObject(additional)) sub = additional;
+        if (sub !== undefined) v[k] = this.#prepare(sub, child, docRoot, depth + 1);
+      }
+    }
+    for (const branch of ['allOf', 'anyOf', 'oneOf'] as const) {
+      const list = schema[branch];
+      if (Array.isArray(list) && (isObject(v) || Array.isArray(v))) {
+        for (const b of list) v = this.#prepare(b, v, docRoot, depth + 1);
+      }
+    }
+    return v;
+  }
+
+  #branches(schema: SchemaNode, root: SchemaNode, depth: number): SchemaNode[] {
+    const out: SchemaNode[] = [];
+    for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+      const list = schema[key];
+      if (!Array.isArray(list)) continue;
+      for (const b of list) {
+        const r = this.#resolve(b, root, depth + 1);
+        if (r) out.push(r.schema);
+      }
+    }
+    return out;
+  }
+}
