@@ -1,0 +1,86 @@
+import type { EventRecorder, Logger } from '@dockop/runtime';
+import { makeKey } from '@dockop/runtime';
+import { BACKUP_WORKLOAD_KIND, Labels, planIdFor } from '@backrest-sidecar/api';
+import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadBackupResult } from './backup-result.js';
+import { redactUrl } from './notify.js';
+
+export interface BackrestEngineOptions {
+  /** e.g. `http://backrest:9898`. */
+  url: string;
+  /** Authorization header value, e.g. `Basic dXNlcjpwYXNz`. */
+  authorization?: string;
+  planIdPrefix?: string;
+  includeProjectName: boolean;
+  signal?: AbortSignal;
+  fetch?: typeof fetch;
+}
+
+/**
+ * Asks Backrest to run each workload's plan now: `POST <url>/v1.Backrest/Backup` with
+ * `{"value": "<plan id>"}` (Backrest's documented Backup API; the call returns when the backup
+ * finished). Only `backrest.enable=true` workloads have plans.
+ */
+export async function runBackrestEngine(
+  targets: WorkloadTarget[],
+  options: BackrestEngineOptions,
+  deps: { logger: Logger; recorder?: EventRecorder },
+): Promise<WorkloadBackupResult[]> {
+  const doFetch = options.fetch ?? fetch;
+  const endpoint = `${options.url.replace(/\/+$/, '')}/v1.Backrest/Backup`;
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (options.authorization) headers.authorization = options.authorization;
+  const results: WorkloadBackupResult[] = [];
+  for (const t of targets.filter((x) => (x.labels[Labels.enable] ?? '').toLowerCase() === 'true')) {
+    const planId = planIdFor(
+      { name: t.name, compose: t.compose },
+      {
+        includeProjectName: options.includeProjectName,
+        ...(options.planIdPrefix !== undefined ? { prefix: options.planIdPrefix } : {}),
+      },
+    );
+    const r: WorkloadBackupResult = {
+      container: t.name,
+      path: planId,
+      status: 'ok',
+      durationMs: 0,
+      warnings: [],
+    };
+    results.push(r);
+    const started = performance.now();
+    try {
+      const res = await doFetch(endpoint, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ value: planId }),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      const text = await res.text().catch(() => '');
+      if (!res.ok) {
+        r.status = 'failed';
+        r.error = `Backrest answered HTTP ${res.status}: ${text.slice(0, 300)}`;
+      }
+    } catch (err) {
+      r.status = 'failed';
+      r.error = `cannot reach Backrest at ${redactUrl(endpoint)}: ${(err as Error).message}`;
+    }
+    r.durationMs = performance.now() - started;
+    const key = makeKey(BACKUP_WORKLOAD_KIND, t.name);
+    if (r.status === 'ok') {
+      deps.logger.info('backrest.backedUp', {
+        container: t.name,
+        plan: planId,
+        durationMs: Math.round(r.durationMs),
+      });
+      deps.recorder?.event(key, 'Normal', 'BackedUp', `Backrest ran plan ${planId}`);
+    } else {
+      deps.logger.error('backrest.backupFailed', {
+        container: t.name,
+        plan: planId,
+        error: r.error,
+      });
+      deps.recorder?.event(key, 'Warning', 'BackupFailed', `plan ${planId}: ${r.error}`);
+    }
+  }
+  return results;
+}

@@ -1,0 +1,87 @@
+import type { OneShotMount } from '@dockop/docker';
+import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
+
+export type BackupEngine = 'rcb' | 'restic' | 'backrest';
+
+/** Options of one backup-once run. Defaults are in BACKUP_DEFAULTS and documented per field. */
+export interface BackupOnceOptions {
+  /** `rcb` (default): restic-compose-backup's one-shot; `restic`: one snapshot per workload; `backrest`: Backrest's Backup API per plan. */
+  engine?: BackupEngine;
+
+  /** rcb image. Default `zettaio/restic-compose-backup:0.7.1`. */
+  rcbImage?: string;
+  /** Docker env file with RESTIC_* (and rcb's own settings). Passed to rcb and the restic engine. */
+  rcbEnvFile?: string;
+  /** Host socket mounted read-only at /tmp/docker.sock in the rcb container. Default `/var/run/docker.sock`. */
+  dockerSocket?: string;
+
+  /** restic engine image (ENTRYPOINT restic). Default `restic/restic:0.14.0`. */
+  resticImage?: string;
+  /** Extra mounts of every restic and rcb one-shot (a local repository, a cache volume). */
+  resticMounts?: OneShotMount[];
+  /** Only containers carrying all these labels (`key` or `key=value`) are backed up, quiesced and forgotten. Default: no restriction. */
+  selector?: string[];
+  /** `--host` of restic backup (stable, so restic finds the parent snapshot). Default os.hostname(). */
+  resticHost?: string;
+  /** Extra labels on every one-shot container (besides ONE_SHOT_LABEL), to find them later. */
+  oneShotLabels?: Record<string, string>;
+  /** Extra `--tag`s on every snapshot. */
+  tags?: string[];
+
+  /** Backrest base URL for `engine: backrest`, e.g. `http://backrest:9898`. */
+  backrestUrl?: string;
+  /** Value of the Authorization header for Backrest, e.g. `Basic dXNlcjpwYXNz` (never logged). */
+  backrestAuthorization?: string;
+  /** Plan id prefix (must match the plan controller's). Default `backrest_sidecar_`. */
+  planIdPrefix?: string;
+
+  /** Ignore bind mounts (rcb's EXCLUDE_BIND_MOUNTS). Default false. */
+  excludeBindMounts?: boolean;
+  /** `/volumes/<project>/<service>` (rcb's INCLUDE_PROJECT_NAME). Default false. */
+  includeProjectName?: boolean;
+
+  /** `key=value`: running containers with this label are stopped around the backup. Default `restic-compose-backup.quiesce=true`. */
+  quiesceLabel?: string;
+  /** Grace period of each stop, in seconds. Default 10. */
+  stopTimeoutSec?: number;
+  /** Where the quiesce journal lives. Default `/var/lib/backrest-sidecar`. */
+  stateDir?: string;
+
+  /** Skip the retention loop after the backup. Default false. */
+  noForget?: boolean;
+  /** How the retention loop prunes. Default `per-workload`. */
+  prune?: PruneMode;
+  /** Runner of the retention loop's restic: `container` (default here: same image and env as the backup) or `local`. */
+  forgetRunner?: ResticRunnerKind;
+
+  /** Webhook POSTed a JSON summary on success and on failure. */
+  notifyUrl?: string;
+  /** Attempts of the webhook. Default 4 (1 + 3 retries, backoff 1 s, 2 s, 4 s). */
+  notifyAttempts?: number;
+
+  /** `tty` draws a bar, `log` writes a line every `progressIntervalMs`, `none`. Default: `tty` when stderr is a TTY, else `log`. */
+  progress?: 'tty' | 'log' | 'none';
+  /** Interval of progress log lines. Default 10000. */
+  progressIntervalMs?: number;
+
+  /** Deadline of the whole backup step in ms. Default: ContainerActions' one-shot default (6 h). */
+  timeoutMs?: number;
+  /** Aborting (SIGINT/SIGTERM) kills the backup; quiesced containers are still started again. */
+  signal?: AbortSignal;
+}
+
+export const BACKUP_DEFAULTS = {
+  engine: 'rcb' as BackupEngine,
+  rcbImage: 'zettaio/restic-compose-backup:0.7.1',
+  dockerSocket: '/var/run/docker.sock',
+  resticImage: 'restic/restic:0.14.0',
+  quiesceLabel: 'restic-compose-backup.quiesce=true',
+  stopTimeoutSec: 10,
+  stateDir: '/var/lib/backrest-sidecar',
+  prune: 'per-workload' as PruneMode,
+  notifyAttempts: 4,
+  progressIntervalMs: 10_000,
+};
+
+/** Label put on every one-shot this package starts, so leftovers are findable (`docker ps -a --filter label=...`). */
+export const ONE_SHOT_LABEL = 'io.dockop.backrest-sidecar.one-shot';

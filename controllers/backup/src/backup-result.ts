@@ -1,0 +1,48 @@
+import type { ForgetReport } from '@backrest-sidecar/controller-retention';
+import type { QuiesceOutcome } from './quiesce.js';
+import type { BackupEngine } from './backup-options.js';
+
+export type WorkloadBackupStatus =
+  /** Snapshot made. */
+  | 'ok'
+  /** Snapshot made but some files could not be read (restic exit 3). */
+  | 'partial'
+  | 'failed'
+  /** Nothing to back up (no mount left after the filters). */
+  | 'skipped';
+
+export interface WorkloadBackupResult {
+  container: string;
+  /** Snapshot path (restic engine) or plan id (backrest engine). */
+  path: string;
+  status: WorkloadBackupStatus;
+  snapshotId?: string;
+  filesNew?: number;
+  filesChanged?: number;
+  filesTotal?: number;
+  bytesAdded?: number;
+  bytesTotal?: number;
+  /** Wall time of this workload's step, in ms. */
+  durationMs: number;
+  /** Time restic's one-shot container itself ran (create → exit), in ms. */
+  oneShotMs?: number;
+  error?: string;
+  warnings: string[];
+}
+
+export interface BackupOnceReport {
+  engine: BackupEngine;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  workloads: WorkloadBackupResult[];
+  /** rcb engine: the one-shot's exit code and run time. */
+  rcb?: { exitCode: number; durationMs: number };
+  quiesce: QuiesceOutcome;
+  forget?: ForgetReport;
+  notify?: { delivered: boolean; attempts: number; last: string };
+  /** What stopped the run as a whole. */
+  fatal?: string;
+  /** 0 ok, 3 partial failure, 1 fatal (the seed's exit codes). */
+  exitCode: 0 | 1 | 3;
+}

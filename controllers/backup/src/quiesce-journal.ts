@@ -1,0 +1,285 @@
+import { mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { ContainerActions } from '@dockop/docker';
+import { isActionError } from '@dockop/docker';
+import type { Logger } from '@dockop/runtime';
+
+/**
+ * The quiesce journal: which containers a backup-once run stopped (or is about to stop), written
+ * durably BEFORE the first stop, removed after every one of them is running again. When the
+ * process dies in between (kill -9, OOM, host reboot), the next start of any mode finds the
+ * journal and starts them (`repairQuiesceJournal`).
+ *
+ * It is also the lock of backup-once: while the owner is alive, a second run refuses to start
+ * and repair leaves the journal alone. The owner is alive when the journal's host is this host
+ * and its pid runs with the same start time (a pid reused after a restart is not the owner), or,
+ * for an owner on another host/namespace, when its heartbeat is younger than `staleMs`.
+ */
+export const QUIESCE_JOURNAL_FILE = 'quiesce-journal.json';
+
+export interface QuiesceJournalEntry {
+  id: string;
+  name: string;
+}
+
+export interface QuiesceJournalData {
+  version: 1;
+  owner: { pid: number; hostname: string; startTime: string | null };
+  createdAt: string;
+  /** Stop order; start them in reverse. */
+  containers: QuiesceJournalEntry[];
+  /** Set when the owner gave up on some containers: repair them even though the owner lives on (daemon). */
+  abandoned?: boolean;
+}
+
+/** Heartbeat period of a live journal; a foreign owner silent for 4 periods is presumed dead. */
+export const JOURNAL_HEARTBEAT_MS = 15_000;
+export const JOURNAL_STALE_MS = 4 * JOURNAL_HEARTBEAT_MS;
+
+export function journalPath(stateDir: string): string {
+  return path.join(stateDir, QUIESCE_JOURNAL_FILE);
+}
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); null off Linux. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // comm (field 2) may contain spaces and parentheses: split after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export function selfOwner(): QuiesceJournalData['owner'] {
+  return { pid: process.pid, hostname: hostname(), startTime: processStartTime(process.pid) };
+}
+
+/** Write `data` to `file` atomically: temp file, fsync, rename, fsync the directory. */
+export async function writeFileDurably(file: string, data: string, mode = 0o600): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
+  const fh = await open(tmp, 'w', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  await syncDir(dir);
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const dh = await open(dir, 'r');
+  try {
+    await dh.sync();
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic.
+  } finally {
+    await dh.close();
+  }
+}
+
+export async function readJournal(stateDir: string): Promise<QuiesceJournalData | undefined> {
+  let text: string;
+  try {
+    text = await readFile(journalPath(stateDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const data = JSON.parse(text) as QuiesceJournalData;
+  if (data?.version !== 1 || !Array.isArray(data.containers)) {
+    throw new Error(
+      `${journalPath(stateDir)} is not a quiesce journal (version ${String(data?.version)})`,
+    );
+  }
+  return data;
+}
+
+/** Whether the run that wrote the journal may still be running. */
+export async function journalOwnerAlive(
+  stateDir: string,
+  data: QuiesceJournalData,
+  now: number = Date.now(),
+): Promise<boolean> {
+  if (data.abandoned) return false;
+  const o = data.owner;
+  if (o.hostname === hostname()) {
+    if (o.pid === process.pid && o.startTime === processStartTime(process.pid)) return true;
+    if (!pidAlive(o.pid)) return false;
+    const start = processStartTime(o.pid);
+    if (start !== null && o.startTime !== null) return start === o.startTime;
+  }
+  // Another host/namespace (or no /proc): trust the heartbeat.
+  try {
+    const s = await stat(journalPath(stateDir));
+    return now - s.mtimeMs < JOURNAL_STALE_MS;
+  } catch {
+    return false;
+  }
+}
+
+export class QuiesceBusyError extends Error {
+  override readonly name = 'QuiesceBusyError';
+}
+
+/** A journal this process owns. */
+export class QuiesceJournal {
+  readonly #stateDir: string;
+  #data: QuiesceJournalData;
+  #heartbeat: NodeJS.Timeout | undefined;
+
+  private constructor(stateDir: string, data: QuiesceJournalData) {
+    this.#stateDir = stateDir;
+    this.#data = data;
+  }
+
+  /**
+   * Takes the journal (the backup-once lock) for `containers`, durably, before anything is
+   * stopped. Throws QuiesceBusyError when a live run holds it; a dead run's journal must have been
+   * repaired first (`repairQuiesceJournal`), so one that is still there is refused too.
+   */
+  static async create(
+    stateDir: string,
+    containers: QuiesceJournalEntry[],
+  ): Promise<QuiesceJournal> {
+    const existing = await readJournal(stateDir);
+    if (existing) {
+      const alive = await journalOwnerAlive(stateDir, existing);
+      throw new QuiesceBusyError(
+        alive
+          ? `another backup-once (pid ${existing.owner.pid} on ${existing.owner.hostname}) holds ${journalPath(stateDir)}`
+          : `${journalPath(stateDir)} from a dead run still lists stopped containers; repair it first`,
+      );
+    }
+    const data: QuiesceJournalData = {
+      version: 1,
+      owner: selfOwner(),
+      createdAt: new Date().toISOString(),
+      containers,
+    };
+    const j = new QuiesceJournal(stateDir, data);
+    await j.#write();
+    j.#heartbeat = setInterval(() => void j.#touch(), JOURNAL_HEARTBEAT_MS);
+    j.#heartbeat.unref();
+    return j;
+  }
+
+  get containers(): QuiesceJournalEntry[] {
+    return [...this.#data.containers];
+  }
+
+  /** Removes the journal: every container is running again (or gone). */
+  async release(): Promise<void> {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    await rm(journalPath(this.#stateDir), { force: true });
+    await syncDir(this.#stateDir).catch(() => undefined);
+  }
+
+  /**
+   * Leaves `remaining` (the containers that could not be started again) in the journal, marked
+   * abandoned, for the next run's repair; stops the heartbeat.
+   */
+  async abandon(remaining: QuiesceJournalEntry[]): Promise<void> {
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    this.#data = { ...this.#data, containers: remaining, abandoned: true };
+    await this.#write();
+  }
+
+  async #write(): Promise<void> {
+    await writeFileDurably(journalPath(this.#stateDir), `${JSON.stringify(this.#data, null, 2)}\n`);
+  }
+
+  // Only the mtime: rewriting could resurrect the file after release() removed it.
+  async #touch(): Promise<void> {
+    try {
+      const now = new Date();
+      await utimes(journalPath(this.#stateDir), now, now);
+    } catch {
+      // A missed heartbeat only makes a foreign observer think us dead sooner; the next one retries.
+    }
+  }
+}
+
+export interface RepairOptions {
+  /** Default `/var/lib/backrest-sidecar`. */
+  stateDir?: string;
+  actions: Pick<ContainerActions, 'start'>;
+  logger?: Logger;
+  signal?: AbortSignal;
+}
+
+export interface RepairResult {
+  /** `none`: no journal; `busy`: its owner is alive, left alone; `repaired`: every container started; `partial`: some could not be. */
+  status: 'none' | 'busy' | 'repaired' | 'partial';
+  started: string[];
+  failed: { name: string; error: string }[];
+}
+
+/**
+ * Starts the containers a dead backup-once run left stopped, dependencies first (reverse stop
+ * order), then removes the journal; containers that are gone are dropped, ones that fail to start
+ * stay in the journal for the next attempt. Cheap when there is no journal: call it at the start
+ * of every command.
+ */
+export async function repairQuiesceJournal(options: RepairOptions): Promise<RepairResult> {
+  const stateDir = options.stateDir ?? '/var/lib/backrest-sidecar';
+  const data = await readJournal(stateDir);
+  if (!data) return { status: 'none', started: [], failed: [] };
+  if (await journalOwnerAlive(stateDir, data)) {
+    options.logger?.info('quiesce.repairSkipped', {
+      reason: 'the run that stopped them is still running',
+      pid: data.owner.pid,
+      host: data.owner.hostname,
+    });
+    return { status: 'busy', started: [], failed: [] };
+  }
+  options.logger?.warn('quiesce.repairing', {
+    containers: data.containers.map((c) => c.name),
+    deadPid: data.owner.pid,
+    since: data.createdAt,
+  });
+  const started: string[] = [];
+  const failed: { name: string; error: string }[] = [];
+  const remaining: QuiesceJournalEntry[] = [];
+  for (const c of [...data.containers].reverse()) {
+    try {
+      await options.actions.start(c.id, options.signal ? { signal: options.signal } : {});
+      started.push(c.name);
+    } catch (err) {
+      if (isActionError(err, 'NotFound')) {
+        options.logger?.warn('quiesce.repairGone', { container: c.name });
+        continue;
+      }
+      failed.push({ name: c.name, error: (err as Error).message });
+      remaining.unshift(c);
+    }
+  }
+  if (remaining.length === 0) {
+    await rm(journalPath(stateDir), { force: true });
+  } else {
+    await writeFileDurably(
+      journalPath(stateDir),
+      `${JSON.stringify({ ...data, containers: remaining }, null, 2)}\n`,
+    );
+  }
+  options.logger?.info('quiesce.repaired', { started, failed: failed.map((f) => f.name) });
+  return { status: failed.length ? 'partial' : 'repaired', started, failed };
+}

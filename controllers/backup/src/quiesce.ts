@@ -1,0 +1,114 @@
+import type { ContainerActions } from '@dockop/docker';
+import { isActionError } from '@dockop/docker';
+import type { Logger } from '@dockop/runtime';
+import {
+  workloadFromContainerInfo,
+  type WorkloadTarget,
+} from '@backrest-sidecar/controller-retention';
+import { QuiesceJournal } from './quiesce-journal.js';
+import { stopOrder } from './quiesce-order.js';
+
+export interface QuiesceOutcome {
+  /** Containers stopped, in stop order. */
+  stopped: string[];
+  /** Containers that failed to stop (the backup ran with them running). */
+  stopFailed: { name: string; error: string }[];
+  /** Containers started again. */
+  started: string[];
+  /** Containers that failed to start again (left in the journal for repair). */
+  startFailed: { name: string; error: string }[];
+}
+
+export interface QuiesceOptions {
+  /** `key=value` or `key` (then any value of `true`). */
+  label: string;
+  /** Extra label filters (`key` or `key=value`) every quiesced container must carry. */
+  selector?: string[];
+  stopTimeoutSec: number;
+  stateDir: string;
+  logger: Logger;
+  /** Aborts stopping (not starting: starting again always runs to the end). */
+  signal?: AbortSignal;
+  /** Filled in as containers are stopped and started, also when `body` throws. */
+  outcome?: QuiesceOutcome;
+}
+
+/** Running containers carrying the quiesce label. */
+export async function listQuiesceTargets(
+  actions: Pick<ContainerActions, 'list'>,
+  label: string,
+  selector: string[] = [],
+): Promise<WorkloadTarget[]> {
+  const [key, value] = label.includes('=')
+    ? [label.slice(0, label.indexOf('=')), label.slice(label.indexOf('=') + 1)]
+    : [label, 'true'];
+  // Docker matches label values exactly; `True`/`TRUE` are accepted as rcb does, so filter on the key.
+  const infos = await actions.list({ label: [key, ...selector], status: ['running'] });
+  return infos
+    .map(workloadFromContainerInfo)
+    .filter((t) => (t.labels[key] ?? '').trim().toLowerCase() === value.trim().toLowerCase());
+}
+
+/**
+ * Runs `body` with the quiesce set stopped: journal first (durably), then stop in dependency
+ * order (dependents first), then `body`, then start in reverse order in a `finally`, so they are
+ * started again whether `body` succeeds, throws or is aborted. The journal is removed only when
+ * every container runs again.
+ */
+export async function withQuiesce<T>(
+  actions: Pick<ContainerActions, 'list' | 'stop' | 'start'>,
+  options: QuiesceOptions,
+  body: (outcome: QuiesceOutcome) => Promise<T>,
+): Promise<{ value: T; outcome: QuiesceOutcome }> {
+  const log = options.logger;
+  const targets = stopOrder(await listQuiesceTargets(actions, options.label, options.selector));
+  const outcome: QuiesceOutcome = options.outcome ?? {
+    stopped: [],
+    stopFailed: [],
+    started: [],
+    startFailed: [],
+  };
+  const journal = await QuiesceJournal.create(
+    options.stateDir,
+    targets.map((t) => ({ id: t.id, name: t.name })),
+  );
+  let value: T;
+  try {
+    for (const t of targets) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      try {
+        log.info('quiesce.stopping', { container: t.name, timeoutSec: options.stopTimeoutSec });
+        await actions.stop(t.id, {
+          timeoutSec: options.stopTimeoutSec,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        outcome.stopped.push(t.name);
+      } catch (err) {
+        if (isActionError(err, 'Aborted')) throw err;
+        outcome.stopFailed.push({ name: t.name, error: (err as Error).message });
+        log.error('quiesce.stopFailed', { container: t.name, error: (err as Error).message });
+      }
+    }
+    value = await body(outcome);
+  } finally {
+    const remaining = [];
+    for (const t of [...targets].reverse()) {
+      try {
+        await actions.start(t.id);
+        outcome.started.push(t.name);
+        log.info('quiesce.started', { container: t.name });
+      } catch (err) {
+        if (isActionError(err, 'NotFound')) {
+          log.warn('quiesce.gone', { container: t.name });
+          continue;
+        }
+        outcome.startFailed.push({ name: t.name, error: (err as Error).message });
+        log.error('quiesce.startFailed', { container: t.name, error: (err as Error).message });
+        remaining.unshift({ id: t.id, name: t.name });
+      }
+    }
+    if (remaining.length === 0) await journal.release();
+    else await journal.abandon(remaining);
+  }
+  return { value, outcome };
+}

@@ -1,0 +1,292 @@
+import { hostname } from 'node:os';
+import type { ContainerActions } from '@dockop/docker';
+import type { EventRecorder, Logger } from '@dockop/runtime';
+import {
+  ContainerResticRunner,
+  createResticRunner,
+  readEnvFile,
+  runForget,
+  type ForgetReport,
+} from '@backrest-sidecar/controller-retention';
+import { BACKUP_DEFAULTS, ONE_SHOT_LABEL, type BackupOnceOptions } from './backup-options.js';
+import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
+import { listBackupWorkloads } from './backup-workloads.js';
+import { runBackrestEngine } from './backrest-engine.js';
+import { notifyWebhook } from './notify.js';
+import { LogProgress, TtyProgress, noProgress, type ProgressReporter } from './progress.js';
+import { QuiesceBusyError, repairQuiesceJournal } from './quiesce-journal.js';
+import { withQuiesce, type QuiesceOutcome } from './quiesce.js';
+import { runRcbEngine } from './rcb-engine.js';
+import { runResticEngine } from './restic-engine.js';
+
+export interface BackupOnceDeps {
+  actions: ContainerActions;
+  logger?: Logger;
+  recorder?: EventRecorder;
+  /** Where a TTY progress bar is drawn. Default process.stderr. */
+  progressStream?: NodeJS.WriteStream;
+  /** Webhook transport and backoff sleep, injectable for tests. */
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  /** Process env used for a bare `KEY` in the env file. Default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+const NO_OP_LOGGER: Logger = {
+  error() {},
+  warn() {},
+  info() {},
+  debug() {},
+  child() {
+    return NO_OP_LOGGER;
+  },
+};
+
+/**
+ * backup-once: repair a dead run's quiesce journal, stop the quiesce set (journaled), back up
+ * with the chosen engine, start the quiesce set again (always), apply retention, notify.
+ * Never throws for a failed backup: the report's `exitCode` says 0 ok, 3 partial, 1 fatal.
+ */
+export async function runBackupOnce(
+  options: BackupOnceOptions,
+  deps: BackupOnceDeps,
+): Promise<BackupOnceReport> {
+  const o = { ...BACKUP_DEFAULTS, ...stripUndefined(options) };
+  const logger = (deps.logger ?? NO_OP_LOGGER).child({ component: 'backup' });
+  const startedAtMs = Date.now();
+  const started = performance.now();
+  const quiesce: QuiesceOutcome = { stopped: [], stopFailed: [], started: [], startFailed: [] };
+  const report: BackupOnceReport = {
+    engine: o.engine,
+    startedAt: new Date(startedAtMs).toISOString(),
+    finishedAt: '',
+    durationMs: 0,
+    workloads: [],
+    quiesce,
+    exitCode: 0,
+  };
+  const labels = { ...o.oneShotLabels, [ONE_SHOT_LABEL]: 'true' };
+
+  try {
+    await repairQuiesceJournal({ stateDir: o.stateDir, actions: deps.actions, logger });
+    const env = o.rcbEnvFile ? await readEnvFile(o.rcbEnvFile, deps.env ?? process.env) : {};
+    const progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
+
+    const { value } = await withQuiesce(
+      deps.actions,
+      {
+        label: o.quiesceLabel,
+        ...(o.selector ? { selector: o.selector } : {}),
+        stopTimeoutSec: o.stopTimeoutSec,
+        stateDir: o.stateDir,
+        logger,
+        outcome: quiesce,
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+      async () => {
+        if (o.engine === 'rcb') {
+          report.rcb = await runRcbEngine(
+            deps.actions,
+            {
+              image: o.rcbImage,
+              env,
+              dockerSocket: o.dockerSocket,
+              ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+              excludeBindMounts: o.excludeBindMounts ?? false,
+              includeProjectName: o.includeProjectName ?? false,
+              labels,
+              ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+              ...(o.signal ? { signal: o.signal } : {}),
+            },
+            logger,
+          );
+          return [] as WorkloadBackupResult[];
+        }
+        const targets = await listBackupWorkloads(deps.actions, o.selector);
+        logger.info('backup.workloads', {
+          engine: o.engine,
+          containers: targets.map((t) => t.name),
+        });
+        if (o.engine === 'backrest') {
+          if (!o.backrestUrl) throw new Error('--engine backrest needs --backrest-url');
+          return runBackrestEngine(
+            targets,
+            {
+              url: o.backrestUrl,
+              includeProjectName: o.includeProjectName ?? false,
+              ...(o.backrestAuthorization ? { authorization: o.backrestAuthorization } : {}),
+              ...(o.planIdPrefix !== undefined ? { planIdPrefix: o.planIdPrefix } : {}),
+              ...(o.signal ? { signal: o.signal } : {}),
+              ...(deps.fetch ? { fetch: deps.fetch } : {}),
+            },
+            { logger, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
+          );
+        }
+        const runner = new ContainerResticRunner(deps.actions, {
+          image: o.resticImage,
+          env,
+          ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+          labels,
+          ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        });
+        return runResticEngine(
+          targets,
+          runner,
+          {
+            includeProjectName: o.includeProjectName ?? false,
+            excludeBindMounts: o.excludeBindMounts ?? false,
+            host: o.resticHost ?? hostname(),
+            tags: o.tags ?? [],
+            labels,
+            ...(o.signal ? { signal: o.signal } : {}),
+          },
+          { logger, progress, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
+        );
+      },
+    );
+    report.workloads = value;
+  } catch (err) {
+    const e = err as Error;
+    report.fatal =
+      err instanceof QuiesceBusyError
+        ? e.message
+        : o.signal?.aborted
+          ? `aborted: ${e.message}`
+          : e.message;
+    logger.error('backup.fatal', { error: report.fatal });
+  }
+
+  const backupOk =
+    !report.fatal &&
+    (report.rcb ? report.rcb.exitCode === 0 : true) &&
+    !(report.workloads.length > 0 && report.workloads.every((w) => w.status === 'failed'));
+
+  if (!o.noForget && backupOk && !o.signal?.aborted) {
+    report.forget = await runRetention(o, deps, logger);
+  }
+
+  report.exitCode = exitCodeOf(report);
+  report.finishedAt = new Date().toISOString();
+  report.durationMs = performance.now() - started;
+  logger[report.exitCode === 0 ? 'info' : 'error']('backup.done', {
+    engine: o.engine,
+    exitCode: report.exitCode,
+    durationMs: Math.round(report.durationMs),
+    workloads: report.workloads.length,
+    failed: report.workloads.filter((w) => w.status === 'failed').map((w) => w.container),
+    quiesced: quiesce.stopped,
+    ...(report.fatal ? { error: report.fatal } : {}),
+  });
+
+  if (o.notifyUrl) {
+    report.notify = await notifyWebhook(o.notifyUrl, notificationPayload(report), {
+      attempts: o.notifyAttempts,
+      logger,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    });
+  }
+  return report;
+}
+
+async function runRetention(
+  o: BackupOnceOptions & typeof BACKUP_DEFAULTS,
+  deps: BackupOnceDeps,
+  logger: Logger,
+): Promise<ForgetReport> {
+  try {
+    const restic = await createResticRunner(
+      {
+        kind: o.forgetRunner ?? 'container',
+        image: o.resticImage,
+        ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
+        ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+        labels: { ...o.oneShotLabels, [ONE_SHOT_LABEL]: 'true' },
+      },
+      deps.actions,
+      deps.env ?? process.env,
+    );
+    return await runForget(
+      {
+        includeProjectName: o.includeProjectName ?? false,
+        prune: o.prune,
+        ...(o.selector ? { selector: o.selector } : {}),
+        ...(o.signal ? { signal: o.signal } : {}),
+      },
+      {
+        containers: deps.actions,
+        restic,
+        logger,
+        ...(deps.recorder ? { recorder: deps.recorder } : {}),
+      },
+    );
+  } catch (err) {
+    return { dryRun: false, workloads: [], fatal: (err as Error).message, exitCode: 1 };
+  }
+}
+
+export function exitCodeOf(report: BackupOnceReport): 0 | 1 | 3 {
+  if (report.fatal) return 1;
+  if (report.rcb && report.rcb.exitCode !== 0) return 1;
+  const ws = report.workloads;
+  if (ws.length > 0 && ws.every((w) => w.status === 'failed')) return 1;
+  const partial =
+    ws.some((w) => w.status === 'failed' || w.status === 'partial') ||
+    report.quiesce.startFailed.length > 0 ||
+    report.quiesce.stopFailed.length > 0 ||
+    (report.forget !== undefined && report.forget.exitCode !== 0);
+  return partial ? 3 : 0;
+}
+
+/** The webhook body: outcome and figures only, never env values or repository locations. */
+export function notificationPayload(report: BackupOnceReport): Record<string, unknown> {
+  return {
+    event: report.exitCode === 0 ? 'backup.succeeded' : 'backup.failed',
+    host: hostname(),
+    engine: report.engine,
+    exitCode: report.exitCode,
+    startedAt: report.startedAt,
+    finishedAt: report.finishedAt,
+    durationMs: Math.round(report.durationMs),
+    ...(report.fatal ? { error: report.fatal } : {}),
+    ...(report.rcb ? { rcb: report.rcb } : {}),
+    workloads: report.workloads.map((w) => ({
+      container: w.container,
+      path: w.path,
+      status: w.status,
+      ...(w.snapshotId ? { snapshotId: w.snapshotId } : {}),
+      ...(w.bytesAdded !== undefined ? { bytesAdded: w.bytesAdded } : {}),
+      ...(w.filesTotal !== undefined ? { files: w.filesTotal } : {}),
+      durationMs: Math.round(w.durationMs),
+      ...(w.error ? { error: w.error } : {}),
+    })),
+    quiesce: {
+      stopped: report.quiesce.stopped,
+      startFailed: report.quiesce.startFailed.map((f) => f.name),
+    },
+    ...(report.forget
+      ? {
+          retention: {
+            exitCode: report.forget.exitCode,
+            removed: report.forget.workloads.reduce((n, w) => n + w.removed.length, 0),
+            warnings: report.forget.workloads.reduce((n, w) => n + w.warnings.length, 0),
+          },
+        }
+      : {}),
+  };
+}
+
+function makeProgress(
+  o: BackupOnceOptions & typeof BACKUP_DEFAULTS,
+  logger: Logger,
+  stream: NodeJS.WriteStream,
+): ProgressReporter {
+  const mode = o.progress ?? (stream.isTTY ? 'tty' : 'log');
+  if (mode === 'none') return noProgress;
+  if (mode === 'tty') return new TtyProgress(stream);
+  return new LogProgress(logger, o.progressIntervalMs);
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

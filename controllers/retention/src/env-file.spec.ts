@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { parseEnvFile, redactor, secretValues } from './env-file.js';
+
+describe('env-file', () => {
+  it('parses KEY=VALUE verbatim, skips comments and blanks, takes bare KEY from the process env', () => {
+    const env = parseEnvFile(
+      '# comment\n\nRESTIC_REPOSITORY=s3:https://h/b?x=1\n  RESTIC_PASSWORD= spaced value \nINHERITED\nMISSING\nEMPTY=\r\n',
+      'rcb.env',
+      { INHERITED: 'from-process' },
+    );
+    expect(env).to.deep.equal({
+      RESTIC_REPOSITORY: 's3:https://h/b?x=1',
+      RESTIC_PASSWORD: ' spaced value ',
+      INHERITED: 'from-process',
+      EMPTY: '',
+    });
+  });
+
+  it('names the file and line of an invalid variable name without echoing the value', () => {
+    expect(() => parseEnvFile('OK=1\n1BAD=hunter2\n', 'rcb.env', {})).to.throw(
+      /rcb\.env:2: invalid variable name "1BAD"/,
+    );
+    try {
+      parseEnvFile('bad name=hunter2', 'f', {});
+    } catch (err) {
+      expect((err as Error).message).to.not.include('hunter2');
+    }
+  });
+
+  it('treats RESTIC_*, cloud credentials and *PASSWORD*/*KEY* values as secrets and redacts them', () => {
+    const env = {
+      RESTIC_PASSWORD: 'pw-123',
+      RESTIC_REPOSITORY: '/srv/repo',
+      AWS_SECRET_ACCESS_KEY: 'aws-xyz',
+      TZ: 'Europe/Paris',
+      X: 'ab',
+    };
+    const secrets = secretValues(env);
+    expect(secrets).to.have.members(['pw-123', '/srv/repo', 'aws-xyz']);
+    const r = redactor(secrets);
+    expect(r('open /srv/repo/config with pw-123 in Europe/Paris')).to.equal(
+      'open ***/config with *** in Europe/Paris',
+    );
+    expect(redactor([])('unchanged')).to.equal('unchanged');
+  });
+});

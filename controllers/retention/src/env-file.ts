@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+
+/**
+ * Parses Docker's `--env-file` format, the one restic-compose-backup's `rcb.env` uses: one
+ * `KEY=VALUE` per line, `#` comments and blank lines ignored, no quoting (the value is everything
+ * after the first `=`, kept verbatim), and a bare `KEY` takes its value from `processEnv` (dropped
+ * when unset there). Invariant: never echoes a value in an error message.
+ */
+export function parseEnvFile(
+  text: string,
+  source = 'env file',
+  processEnv: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.replace(/^\s+/, '');
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const key = (eq < 0 ? line : line.slice(0, eq)).trim();
+    if (!/^[A-Za-z_][A-Za-z0-9_.-]*$/.test(key)) {
+      // The key only: the line may hold a secret.
+      throw new Error(`${source}:${i + 1}: invalid variable name "${key.slice(0, 40)}"`);
+    }
+    if (eq < 0) {
+      const inherited = processEnv[key];
+      if (inherited !== undefined) env[key] = inherited;
+    } else {
+      env[key] = line.slice(eq + 1);
+    }
+  }
+  return env;
+}
+
+export async function readEnvFile(
+  path: string,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): Promise<Record<string, string>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new Error(
+      `cannot read env file ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return parseEnvFile(text, path, processEnv);
+}
+
+/** Variable-name prefixes whose values are secrets or locate a repository (which may embed credentials). */
+const SECRET_NAME = /^(RESTIC_|AWS_|B2_|AZURE_|GOOGLE_|OS_|ST_|RCLONE_)|PASSWORD|SECRET|TOKEN|KEY/i;
+
+/** Values of `env` that must never appear in a log line or an error message. */
+export function secretValues(env: Record<string, string | undefined>): string[] {
+  return Object.entries(env)
+    .filter(([k, v]) => SECRET_NAME.test(k) && typeof v === 'string' && v.length >= 3)
+    .map(([, v]) => v as string)
+    .sort((a, b) => b.length - a.length);
+}
+
+/** Returns a function that replaces every secret value in a string with `***`. */
+export function redactor(secrets: string[]): (text: string) => string {
+  if (secrets.length === 0) return (t) => t;
+  return (text) => {
+    let out = text;
+    for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***');
+    return out;
+  };
+}

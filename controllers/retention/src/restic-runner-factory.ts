@@ -1,0 +1,58 @@
+import type { ContainerActions, OneShotMount } from '@dockop/docker';
+import { readEnvFile } from './env-file.js';
+import {
+  ContainerResticRunner,
+  DEFAULT_RESTIC_IMAGE,
+  LocalResticRunner,
+  type ResticRunner,
+} from './restic-runner.js';
+
+export type ResticRunnerKind = 'local' | 'container';
+
+export interface ResticRunnerConfig {
+  /** `local` (default): the host's restic binary; `container`: a one-shot from `image`. */
+  kind?: ResticRunnerKind;
+  /** Docker env-file with RESTIC_* (the seed's `--rcb-env-file`). Its values override the process env. */
+  envFile?: string;
+  /** Local runner: default `restic`. */
+  binary?: string;
+  /** Container runner: default `restic/restic:0.14.0`. */
+  image?: string;
+  /** Container runner: mounts on every run (a local repository directory, a cache). */
+  mounts?: OneShotMount[];
+  /** Container runner: labels on every one-shot. */
+  labels?: Record<string, string>;
+}
+
+/**
+ * Builds the configured runner. The container runner gets only the env file's variables (plus
+ * RESTIC_* from the process env when there is no env file): the sidecar's own environment is not
+ * leaked into backup containers.
+ */
+export async function createResticRunner(
+  config: ResticRunnerConfig,
+  actions: Pick<ContainerActions, 'runOneShot'>,
+  processEnv: NodeJS.ProcessEnv = process.env,
+): Promise<ResticRunner> {
+  const fileEnv = config.envFile ? await readEnvFile(config.envFile, processEnv) : undefined;
+  if ((config.kind ?? 'local') === 'local') {
+    return new LocalResticRunner({
+      ...(config.binary ? { binary: config.binary } : {}),
+      ...(fileEnv ? { env: fileEnv } : {}),
+      baseEnv: processEnv,
+    });
+  }
+  const env =
+    fileEnv ??
+    Object.fromEntries(
+      Object.entries(processEnv).filter(
+        (e): e is [string, string] => e[0].startsWith('RESTIC_') && typeof e[1] === 'string',
+      ),
+    );
+  return new ContainerResticRunner(actions, {
+    image: config.image ?? DEFAULT_RESTIC_IMAGE,
+    env,
+    ...(config.mounts ? { mounts: config.mounts } : {}),
+    ...(config.labels ? { labels: config.labels } : {}),
+  });
+}

@@ -1,0 +1,61 @@
+import { ContainerActions } from '@dockop/docker';
+import { EventRecorder, Logger } from '@dockop/runtime';
+import { ContainerModule, inject, injectable, optional } from 'inversify';
+import { createResticRunner, type ResticRunnerConfig } from './restic-runner-factory.js';
+import { runForget, type ForgetOptions, type ForgetReport } from './run-forget.js';
+
+export const RetentionOptions = Symbol.for('backrest-sidecar.RetentionOptions');
+
+export interface RetentionOptions extends Omit<ForgetOptions, 'signal' | 'only'> {
+  restic?: ResticRunnerConfig;
+}
+
+/** Runs the per-workload forget loop with the container's Docker actions, logger and recorder. */
+export const RetentionService = Symbol.for('backrest-sidecar.RetentionService');
+
+export interface RetentionService {
+  /** `overrides` win over the bound options for this run (backup-once passes `only`, `signal`). */
+  run(overrides?: ForgetOptions): Promise<ForgetReport>;
+}
+
+@injectable()
+export class DefaultRetentionService implements RetentionService {
+  readonly #actions: ContainerActions;
+  readonly #options: RetentionOptions;
+  readonly #logger: Logger | undefined;
+  readonly #recorder: EventRecorder | undefined;
+
+  constructor(
+    @inject(ContainerActions) actions: ContainerActions,
+    @inject(RetentionOptions) options: RetentionOptions,
+    @inject(Logger) @optional() logger?: Logger,
+    @inject(EventRecorder) @optional() recorder?: EventRecorder,
+  ) {
+    this.#actions = actions;
+    this.#options = options;
+    this.#logger = logger;
+    this.#recorder = recorder;
+  }
+
+  async run(overrides: ForgetOptions = {}): Promise<ForgetReport> {
+    const { restic, ...forget } = this.#options;
+    const runner = await createResticRunner(restic ?? {}, this.#actions);
+    return runForget(
+      { ...forget, ...overrides },
+      {
+        containers: this.#actions,
+        restic: runner,
+        ...(this.#logger ? { logger: this.#logger } : {}),
+        ...(this.#recorder ? { recorder: this.#recorder } : {}),
+      },
+    );
+  }
+}
+
+/** Binds RetentionService (singleton) with `options`; needs ContainerActions bound elsewhere. */
+export function retentionModule(options: RetentionOptions = {}): ContainerModule {
+  return new ContainerModule((o) => {
+    o.bind<RetentionOptions>(RetentionOptions).toConstantValue(options);
+    o.bind<RetentionService>(RetentionService).to(DefaultRetentionService).inSingletonScope();
+  });
+}

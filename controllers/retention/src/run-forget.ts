@@ -1,0 +1,368 @@
+import type { ContainerActions } from '@dockop/docker';
+import type { EventRecorder, Logger } from '@dockop/runtime';
+import { makeKey } from '@dockop/runtime';
+import { BACKUP_WORKLOAD_KIND, Labels } from '@backrest-sidecar/api';
+import { KeepSpecError, keepSpecToResticFlags, parseKeepSpec } from '@backrest-sidecar/config-sink';
+import { explainNoMatch } from './no-match-explanation.js';
+import { parseForgetOutput, parseSnapshotsOutput, type ResticSnapshot } from './restic-json.js';
+import { runResticChecked, type ResticRunner } from './restic-runner.js';
+import { targetPath, workloadFromContainerInfo, type WorkloadTarget } from './workload-target.js';
+
+export type PruneMode = 'per-workload' | 'once' | 'never';
+
+export interface ForgetOptions {
+  /** `/volumes/<project>/<service>` instead of `/volumes/<service>` (rcb's INCLUDE_PROJECT_NAME). Default false. */
+  includeProjectName?: boolean;
+  /** Pass `--dry-run` to restic: report what would go, remove nothing, no prune. Default false. */
+  dryRun?: boolean;
+  /**
+   * `per-workload` (default): `--prune` on each workload's forget, as the seed writes it.
+   * `once`: one `restic prune` after all forgets (far cheaper with many workloads).
+   * `never`: leave pruning to someone else.
+   */
+  prune?: PruneMode;
+  /** Only these container names. Default: all. */
+  only?: string[];
+  /** Only containers carrying all these labels (`key` or `key=value`). Default: no restriction. */
+  selector?: string[];
+  signal?: AbortSignal;
+}
+
+export interface ForgetDeps {
+  containers: Pick<ContainerActions, 'list'>;
+  restic: ResticRunner;
+  logger?: Logger;
+  recorder?: EventRecorder;
+}
+
+export type WorkloadForgetStatus =
+  /** forget ran (or would run, with dry-run). */
+  | 'forgotten'
+  /** The repository has no snapshot at all yet. */
+  | 'no-snapshots'
+  /** The repository has snapshots, none at the workload's path: a Warning says why. */
+  | 'no-match'
+  /** The keep label does not parse, or replicas of one path disagree: nothing was run. */
+  | 'invalid'
+  /** restic failed for this workload. */
+  | 'failed';
+
+export interface WorkloadForgetResult {
+  /** Containers sharing this path (compose replicas); usually one. */
+  containers: string[];
+  path: string;
+  keep: string;
+  flags: string[];
+  status: WorkloadForgetStatus;
+  /** Short ids. */
+  kept: string[];
+  removed: string[];
+  warnings: string[];
+  error?: string;
+}
+
+export interface ForgetReport {
+  dryRun: boolean;
+  workloads: WorkloadForgetResult[];
+  /** A failure that stopped the whole run (repository unreachable, Docker unreachable). */
+  fatal?: string;
+  /** 0 ok, 3 some workloads failed or were invalid, 1 fatal (the seed's exit codes). */
+  exitCode: 0 | 1 | 3;
+}
+
+interface PathGroup {
+  path: string;
+  targets: WorkloadTarget[];
+  keep: string;
+  flags: string[];
+}
+
+const NO_OP_LOGGER: Logger = {
+  error() {},
+  warn() {},
+  info() {},
+  debug() {},
+  child() {
+    return NO_OP_LOGGER;
+  },
+};
+
+function samePaths(paths: string[] | null | undefined, path: string): boolean {
+  return Array.isArray(paths) && paths.length === 1 && paths[0] === path;
+}
+
+/**
+ * The per-workload retention loop. For every container labeled `backrest.keep`:
+ * `restic forget --group-by paths --path /volumes[/<project>]/<service> <keep flags> [--prune] --json`.
+ *
+ * Safety invariants:
+ * - forget never runs without at least one `--keep-*` flag (the keep spec must parse; an empty
+ *   rule set throws before restic runs);
+ * - only snapshots whose path list is exactly `[path]` are forgotten: when some snapshot holds the
+ *   workload's path together with others, the policy is computed with `--dry-run` and only the
+ *   single-path snapshots it would remove are forgotten by id;
+ * - when nothing matches although the repository has snapshots, a Warning says why;
+ * - one workload's bad label or failed forget never stops the others;
+ * - no RESTIC_* value is ever logged (runners redact their output).
+ */
+export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promise<ForgetReport> {
+  const logger = (deps.logger ?? NO_OP_LOGGER).child({ component: 'retention' });
+  const includeProjectName = options.includeProjectName ?? false;
+  const dryRun = options.dryRun ?? false;
+  const prune = options.prune ?? 'per-workload';
+  const report: ForgetReport = { dryRun, workloads: [], exitCode: 0 };
+  const warn = (r: WorkloadForgetResult, reason: string, message: string): void => {
+    r.warnings.push(message);
+    logger.warn(`retention.${reason}`, { containers: r.containers, path: r.path, message });
+    for (const c of r.containers)
+      deps.recorder?.event(makeKey(BACKUP_WORKLOAD_KIND, c), 'Warning', reason, message);
+  };
+
+  let targets: WorkloadTarget[];
+  try {
+    targets = (
+      await deps.containers.list({ label: [Labels.keep, ...(options.selector ?? [])] })
+    ).map(workloadFromContainerInfo);
+  } catch (err) {
+    return fatal(report, `cannot list containers: ${(err as Error).message}`, logger);
+  }
+  if (options.only) {
+    const only = new Set(options.only);
+    targets = targets.filter((t) => only.has(t.name));
+  }
+  targets.sort((a, b) => a.name.localeCompare(b.name));
+
+  // Parse every label first: a bad one is reported and skipped, the rest go on.
+  const groups = new Map<string, PathGroup>();
+  const invalid: WorkloadForgetResult[] = [];
+  for (const t of targets) {
+    const path = targetPath(t, includeProjectName);
+    const raw = t.labels[Labels.keep] ?? '';
+    let flags: string[];
+    try {
+      flags = keepSpecToResticFlags(parseKeepSpec(raw));
+    } catch (err) {
+      if (!(err instanceof KeepSpecError)) throw err;
+      const message = `container "${t.name}": label ${Labels.keep}="${raw}" is invalid: ${err.message}`;
+      const r = result([t.name], path, raw, [], 'invalid');
+      r.error = message;
+      invalid.push(r);
+      logger.error('retention.invalidKeepSpec', {
+        container: t.name,
+        label: Labels.keep,
+        value: raw,
+        error: err.message,
+      });
+      deps.recorder?.event(
+        makeKey(BACKUP_WORKLOAD_KIND, t.name),
+        'Warning',
+        'InvalidKeepSpec',
+        message,
+      );
+      continue;
+    }
+    const g = groups.get(path);
+    if (!g) groups.set(path, { path, targets: [t], keep: raw, flags });
+    else g.targets.push(t);
+    if (g && g.flags.join(' ') !== flags.join(' ')) {
+      // Replicas of one service share one path; two different policies for it is ambiguous.
+      g.flags = [];
+    }
+  }
+
+  const conflicts: WorkloadForgetResult[] = [];
+  for (const [path, g] of groups) {
+    if (g.flags.length > 0) continue;
+    groups.delete(path);
+    const values = g.targets.map(
+      (t) => `${t.name}: ${Labels.keep}="${t.labels[Labels.keep] ?? ''}"`,
+    );
+    const r = result(
+      g.targets.map((t) => t.name),
+      path,
+      g.keep,
+      [],
+      'invalid',
+    );
+    r.error = `containers share the path ${path} but disagree on ${Labels.keep} (${values.join('; ')})`;
+    logger.error('retention.conflictingKeepSpecs', {
+      path,
+      containers: r.containers,
+      error: r.error,
+    });
+    for (const t of g.targets) {
+      deps.recorder?.event(
+        makeKey(BACKUP_WORKLOAD_KIND, t.name),
+        'Warning',
+        'ConflictingKeepSpecs',
+        r.error,
+      );
+    }
+    conflicts.push(r);
+  }
+
+  let snapshots: ResticSnapshot[] = [];
+  if (groups.size > 0) {
+    try {
+      const out = await runResticChecked(deps.restic, ['snapshots', '--json'], signalOpt(options));
+      snapshots = parseSnapshotsOutput(out.stdout);
+    } catch (err) {
+      report.workloads.push(...invalid, ...conflicts);
+      return fatal(
+        report,
+        `cannot list the repository's snapshots: ${(err as Error).message}`,
+        logger,
+      );
+    }
+  }
+
+  let removedAny = false;
+  for (const g of [...groups.values()].sort((a, b) => a.path.localeCompare(b.path))) {
+    const r = result(
+      g.targets.map((t) => t.name),
+      g.path,
+      g.keep,
+      g.flags,
+      'forgotten',
+    );
+    report.workloads.push(r);
+    if (options.signal?.aborted) {
+      r.status = 'failed';
+      r.error = 'aborted before this workload';
+      continue;
+    }
+    try {
+      const matching = snapshots.filter((s) => (s.paths ?? []).includes(g.path));
+      if (matching.length === 0) {
+        if (snapshots.length === 0) {
+          r.status = 'no-snapshots';
+          logger.info('retention.noSnapshots', { path: g.path, containers: r.containers });
+        } else {
+          r.status = 'no-match';
+          const t = g.targets[0]!;
+          warn(
+            r,
+            'RetentionNoMatch',
+            explainNoMatch(g.path, snapshots, targetPath(t, !includeProjectName)),
+          );
+        }
+        continue;
+      }
+      const base = ['forget', '--group-by', 'paths', '--path', g.path, ...g.flags];
+      const mixed = matching.filter((s) => !samePaths(s.paths, g.path));
+      if (mixed.length === 0) {
+        const args = [
+          ...base,
+          ...(dryRun ? ['--dry-run'] : prune === 'per-workload' ? ['--prune'] : []),
+          '--json',
+        ];
+        const out = await runResticChecked(deps.restic, args, signalOpt(options));
+        for (const group of parseForgetOutput(out.stdout)) {
+          if (!samePaths(group.paths, g.path)) {
+            // Only possible if a multi-path snapshot appeared since `snapshots` ran.
+            warn(
+              r,
+              'RetentionUnexpectedGroup',
+              `restic grouped paths ${JSON.stringify(group.paths)} under --path ${g.path}`,
+            );
+          }
+          r.kept.push(...(group.keep ?? []).map((s) => s.short_id));
+          r.removed.push(...(group.remove ?? []).map((s) => s.short_id));
+        }
+      } else {
+        const others = [...new Set(mixed.flatMap((s) => s.paths.filter((p) => p !== g.path)))];
+        warn(
+          r,
+          'RetentionSharedSnapshots',
+          `${mixed.length} snapshot(s) hold ${g.path} together with other paths (${others.slice(0, 3).join(', ')}` +
+            `${others.length > 3 ? ', ...' : ''}); they are left untouched, forgetting them would delete other workloads' data`,
+        );
+        const out = await runResticChecked(
+          deps.restic,
+          [...base, '--dry-run', '--json'],
+          signalOpt(options),
+        );
+        const ids: string[] = [];
+        for (const group of parseForgetOutput(out.stdout)) {
+          if (!samePaths(group.paths, g.path)) continue;
+          r.kept.push(...(group.keep ?? []).map((s) => s.short_id));
+          r.removed.push(...(group.remove ?? []).map((s) => s.short_id));
+          ids.push(...(group.remove ?? []).map((s) => s.id));
+        }
+        if (!dryRun && ids.length > 0) {
+          await runResticChecked(
+            deps.restic,
+            ['forget', ...(prune === 'per-workload' ? ['--prune'] : []), ...ids],
+            signalOpt(options),
+          );
+        }
+      }
+      if (r.removed.length > 0) removedAny = true;
+      logger.info(dryRun ? 'retention.wouldForget' : 'retention.forgotten', {
+        path: g.path,
+        containers: r.containers,
+        keep: g.keep,
+        kept: r.kept.length,
+        removed: r.removed.length,
+      });
+      for (const c of r.containers) {
+        deps.recorder?.event(
+          makeKey(BACKUP_WORKLOAD_KIND, c),
+          'Normal',
+          dryRun ? 'RetentionDryRun' : 'RetentionApplied',
+          `${g.path}: kept ${r.kept.length}, ${dryRun ? 'would remove' : 'removed'} ${r.removed.length} (${g.keep})`,
+        );
+      }
+    } catch (err) {
+      r.status = 'failed';
+      r.error = (err as Error).message;
+      logger.error('retention.failed', { path: g.path, containers: r.containers, error: r.error });
+      for (const c of r.containers) {
+        deps.recorder?.event(
+          makeKey(BACKUP_WORKLOAD_KIND, c),
+          'Warning',
+          'RetentionFailed',
+          r.error,
+        );
+      }
+    }
+  }
+  report.workloads.push(...invalid, ...conflicts);
+
+  if (prune === 'once' && removedAny && !dryRun) {
+    try {
+      await runResticChecked(deps.restic, ['prune'], signalOpt(options));
+      logger.info('retention.pruned', {});
+    } catch (err) {
+      report.fatal = `prune failed: ${(err as Error).message}`;
+      logger.error('retention.pruneFailed', { error: report.fatal });
+    }
+  }
+  report.exitCode = report.fatal
+    ? 1
+    : report.workloads.some((w) => w.status === 'invalid' || w.status === 'failed')
+      ? 3
+      : 0;
+  return report;
+}
+
+function result(
+  containers: string[],
+  path: string,
+  keep: string,
+  flags: string[],
+  status: WorkloadForgetStatus,
+): WorkloadForgetResult {
+  return { containers, path, keep, flags, status, kept: [], removed: [], warnings: [] };
+}
+
+function signalOpt(options: ForgetOptions): { signal?: AbortSignal } {
+  return options.signal ? { signal: options.signal } : {};
+}
+
+function fatal(report: ForgetReport, message: string, logger: Logger): ForgetReport {
+  report.fatal = message;
+  report.exitCode = 1;
+  logger.error('retention.fatal', { error: message });
+  return report;
+}

@@ -1,0 +1,81 @@
+import type Dockerode from 'dockerode';
+import { workloadPath } from '@backrest-sidecar/api';
+
+/**
+ * A container as the one-shot modes (forget, backup-once) see it: read straight from a Docker
+ * list, so these modes need no informer or manager to run.
+ */
+export interface WorkloadTarget {
+  /** Container name without Docker's leading `/`. */
+  name: string;
+  id: string;
+  /** Docker state: `running`, `exited`, `created`, `paused`... */
+  state: string;
+  labels: Record<string, string>;
+  compose?: { project?: string; service?: string; dependsOn: string[] };
+  mounts: WorkloadMount[];
+}
+
+export interface WorkloadMount {
+  type: 'bind' | 'volume' | 'tmpfs' | 'npipe' | string;
+  /** Volume name (volumes only). */
+  name?: string;
+  /** Host path (bind) or the volume's data directory. */
+  source: string;
+  /** Path inside the container. */
+  destination: string;
+  readOnly: boolean;
+}
+
+export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
+export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
+export const COMPOSE_DEPENDS_ON_LABEL = 'com.docker.compose.depends_on';
+
+/**
+ * `com.docker.compose.depends_on` as compose v2 writes it: `db:service_healthy:false,cache:service_started:true`
+ * (service:condition:restart); older writers put bare service names.
+ */
+export function parseDependsOn(value: string | undefined): string[] {
+  if (!value) return [];
+  return [
+    ...new Set(
+      value
+        .split(',')
+        .map((t) => t.trim().split(':')[0]!.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
+}
+
+export function workloadFromContainerInfo(info: Dockerode.ContainerInfo): WorkloadTarget {
+  const labels = info.Labels ?? {};
+  const name = (info.Names?.[0] ?? info.Id).replace(/^\//, '');
+  const project = labels[COMPOSE_PROJECT_LABEL]?.trim();
+  const service = labels[COMPOSE_SERVICE_LABEL]?.trim();
+  const target: WorkloadTarget = {
+    name,
+    id: info.Id,
+    state: info.State,
+    labels,
+    mounts: (info.Mounts ?? []).map((m) => ({
+      type: m.Type,
+      ...(m.Name ? { name: m.Name } : {}),
+      source: m.Source,
+      destination: m.Destination,
+      readOnly: m.RW === false,
+    })),
+  };
+  if (project || service) {
+    target.compose = {
+      ...(project ? { project } : {}),
+      ...(service ? { service } : {}),
+      dependsOn: parseDependsOn(labels[COMPOSE_DEPENDS_ON_LABEL]),
+    };
+  }
+  return target;
+}
+
+/** `/volumes[/<project>]/<service>`: where the workload's data lives in its snapshots. */
+export function targetPath(target: WorkloadTarget, includeProjectName: boolean): string {
+  return workloadPath({ name: target.name, compose: target.compose }, includeProjectName);
+}

@@ -1,0 +1,121 @@
+import { Command, Option } from 'commander';
+import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
+import {
+  createResticRunner,
+  readEnvFile,
+  runForget,
+  type PruneMode,
+  type ResticRunnerKind,
+} from '@backrest-sidecar/controller-retention';
+import { DockerContainerActions, DockerodeClient, type OneShotMount } from '@dockop/docker';
+import { fatal } from '../exit.js';
+import {
+  addOneShotOptions,
+  dockerConnection,
+  oneShotLogger,
+  parseResticVolume,
+  repairBeforeCommand,
+  type OneShotFlags,
+} from './backup-once.js';
+
+export interface ForgetFlags extends OneShotFlags {
+  dryRun?: boolean;
+  rcbEnvFile?: string;
+  resticRunner: ResticRunnerKind;
+  resticImage: string;
+  resticBinary?: string;
+  resticVolume: OneShotMount[];
+  pruneMode: PruneMode;
+}
+
+export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
+  const secrets = flags.rcbEnvFile ? await readEnvFile(flags.rcbEnvFile) : {};
+  const logger = oneShotLogger(flags, secrets);
+  const actions = new DockerContainerActions(
+    new DockerodeClient(dockerConnection(flags.dockerSock)),
+    undefined,
+    logger,
+  );
+  await repairBeforeCommand(actions, flags.stateDir, logger);
+  const restic = await createResticRunner(
+    {
+      kind: flags.resticRunner,
+      image: flags.resticImage,
+      ...(flags.rcbEnvFile ? { envFile: flags.rcbEnvFile } : {}),
+      ...(flags.resticBinary ? { binary: flags.resticBinary } : {}),
+      ...(flags.resticVolume.length ? { mounts: flags.resticVolume } : {}),
+    },
+    actions,
+  );
+  const report = await runForget(
+    {
+      includeProjectName: flags.includeProjectName === true,
+      dryRun: flags.dryRun === true,
+      prune: flags.pruneMode,
+      ...(flags.selector.length ? { selector: flags.selector } : {}),
+    },
+    { containers: actions, restic, logger },
+  );
+  for (const w of report.workloads) {
+    logger.info('retention.result', {
+      path: w.path,
+      containers: w.containers,
+      status: w.status,
+      keep: w.keep,
+      kept: w.kept.length,
+      [report.dryRun ? 'wouldRemove' : 'removed']: w.removed,
+      ...(w.error ? { error: w.error } : {}),
+    });
+  }
+  return report.exitCode;
+}
+
+export function register(program: Command): void {
+  const cmd = new Command('forget')
+    .description(
+      "apply each workload's backrest.keep with restic forget --path /volumes[/<project>]/<service>",
+    )
+    .option('--dry-run', "restic's --dry-run: report what would be removed, remove nothing")
+    .addOption(
+      new Option(
+        '--rcb-env-file <path>',
+        'Docker env file with RESTIC_* (else the process env)',
+      ).env('RCB_ENV_FILE'),
+    )
+    .addOption(
+      new Option(
+        '--restic-runner <runner>',
+        'the local restic binary or a one-shot restic container',
+      )
+        .choices(['local', 'container'])
+        .default('local'),
+    )
+    .option('--restic-binary <path>', 'local runner: restic binary', 'restic')
+    .option('--restic-image <image>', 'container runner: restic image', BACKUP_DEFAULTS.resticImage)
+    .option(
+      '--restic-volume <src:dst[:ro]>',
+      'container runner: extra mount, e.g. a local repository (repeatable)',
+      (v: string, prev: OneShotMount[]) => [...prev, parseResticVolume(v)],
+      [] as OneShotMount[],
+    )
+    .addOption(
+      new Option('--prune-mode <mode>', 'prune after each workload, once at the end, or never')
+        .choices(['per-workload', 'once', 'never'])
+        .default('per-workload'),
+    )
+    .addHelpText(
+      'after',
+      `
+Only snapshots whose path list is exactly the workload's path are forgotten. A Warning explains
+when a workload matches nothing (e.g. restic-compose-backup snapshotted all of /volumes at once).
+Exit codes: 0 ok, 3 a workload failed or has an invalid backrest.keep, 1 fatal (repository unreachable).
+
+Examples:
+  backrest-sidecar forget --dry-run --rcb-env-file /etc/rcb.env --include-project-name
+  backrest-sidecar forget --restic-runner container --restic-volume /srv/repo:/repo --rcb-env-file ./repo.env`,
+    );
+  addOneShotOptions(cmd).action(async (flags: ForgetFlags) => {
+    process.exitCode = await runForgetCommand(flags).catch(fatal);
+  });
+  program.addCommand(cmd);
+}

@@ -1,0 +1,314 @@
+import type Docker from 'dockerode';
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DockerContainerActions, DockerodeClient } from '@dockop/docker';
+import { journalPath, readJournal, runBackupOnce } from '@backrest-sidecar/controller-backup';
+import { removeLabeled, requireEngine, runId } from './support/engine.js';
+import { CapturingLogger, exec, removeDir } from './retention-fixture.js';
+import { buildRcbStandIn, isRunning, startWorkload } from './backup-fixture.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * The backrest-sidecar CLI as a child process. Uses the real binary once program.ts registers
+ * backup-once/forget; until then the same command modules registered on a bare commander program.
+ */
+async function cliArgs(): Promise<string[]> {
+  const bin = path.join(repoRoot, 'packages/cli/bin/backrest-sidecar.js');
+  const { stdout } = await exec(process.execPath, [bin, '--help']).catch(() => ({ stdout: '' }));
+  if (stdout.includes('backup-once') && stdout.includes('forget')) return [bin];
+  const dist = path.join(repoRoot, 'packages/cli/dist/commands');
+  const script = [
+    "import 'reflect-metadata';",
+    "import { Command } from 'commander';",
+    `const b = await import(${JSON.stringify(path.join(dist, 'backup-once.js'))});`,
+    `const f = await import(${JSON.stringify(path.join(dist, 'forget.js'))});`,
+    "const p = new Command('backrest-sidecar'); b.register(p); f.register(p);",
+    "await p.parseAsync(process.argv.slice(1), { from: 'user' });",
+  ].join('\n');
+  return ['--input-type=module', '-e', script, '--'];
+}
+
+function runCli(
+  args: string[],
+  prefix: string[],
+): { child: ChildProcess; done: Promise<{ code: number | null; out: string }> } {
+  const child = spawn(process.execPath, [...prefix, ...args], {
+    cwd: path.join(repoRoot, 'packages/cli'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+  const done = new Promise<{ code: number | null; out: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, out })),
+  );
+  return { child, done };
+}
+
+/** Polls `cond` (a real-world condition, not a duration under test) until true or `limitMs`. */
+async function until(cond: () => Promise<boolean>, what: string, limitMs = 60_000): Promise<void> {
+  const end = Date.now() + limitMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+describe('backup-once --engine rcb and quiesce journal (integration)', function () {
+  this.timeout(180_000);
+  let docker: Docker;
+  let actions: DockerContainerActions;
+  const run = runId();
+  const runKey = 'dockop.test.run';
+  const runVal = `backup-rcb-${run}`;
+  const runLabel = `${runKey}=${runVal}`;
+  const project = `rcb${run.replace(/[^a-z0-9]/g, '')}`;
+  const image = `dockop-test/rcb-standin:${run.replace(/[^a-z0-9]/g, '')}`;
+  const quiesceKey = `dockop.test.quiesce-${run}`;
+  const quiesceLabel = `${quiesceKey}=true`;
+  const names = { web: `backup-rcb-${run}-web`, db: `backup-rcb-${run}-db` };
+  const secret = `rcb-secret-${run}`;
+  let dir: string;
+  let stateDir: string;
+  let outDir: string;
+
+  before(async function () {
+    docker = await requireEngine(this);
+    actions = new DockerContainerActions(new DockerodeClient());
+    dir = await mkdtemp(path.join(tmpdir(), 'backup-rcb-'));
+    stateDir = path.join(dir, 'state');
+    outDir = path.join(dir, 'out');
+    await exec('mkdir', ['-p', outDir]);
+    await buildRcbStandIn(image, runLabel);
+    await startWorkload(
+      docker,
+      {
+        name: names.db,
+        project,
+        service: 'db',
+        labels: { 'backrest.enable': 'true', [quiesceKey]: 'true' },
+      },
+      { [runKey]: runVal },
+    );
+    await startWorkload(
+      docker,
+      {
+        name: names.web,
+        project,
+        service: 'web',
+        labels: { 'backrest.enable': 'true', [quiesceKey]: 'TRUE' },
+        dependsOn: ['db'],
+      },
+      { [runKey]: runVal },
+    );
+  });
+
+  after(async function () {
+    if (docker) {
+      await removeOneShots();
+      await removeLabeled(docker, runLabel);
+      await docker
+        .getImage(image)
+        .remove({ force: true })
+        .catch(() => undefined);
+    }
+    await removeDir(dir);
+  });
+
+  async function removeOneShots(): Promise<void> {
+    const leftovers = await docker.listContainers({ all: true, filters: { ancestor: [image] } });
+    await Promise.all(
+      leftovers.map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined),
+      ),
+    );
+  }
+
+  async function envFile(extra: string): Promise<string> {
+    const f = path.join(dir, `rcb-${Math.random().toString(36).slice(2)}.env`);
+    await writeFile(
+      f,
+      `# rcb settings\nRESTIC_REPOSITORY=s3:https://example.invalid/bucket\nRESTIC_PASSWORD=${secret}\n${extra}`,
+    );
+    return f;
+  }
+
+  it('runs `rcb backup` with the socket read-only at /tmp/docker.sock, the env file, EXCLUDE_BIND_MOUNTS and INCLUDE_PROJECT_NAME; quiesces in dependency order', async function () {
+    const logger = new CapturingLogger();
+    const report = await runBackupOnce(
+      {
+        engine: 'rcb',
+        rcbImage: image,
+        rcbEnvFile: await envFile('RCB_SLEEP=0\n'),
+        excludeBindMounts: true,
+        includeProjectName: true,
+        resticMounts: [{ type: 'bind', source: outDir, target: '/out' }],
+        quiesceLabel,
+        selector: [runLabel],
+        oneShotLabels: { [runKey]: runVal },
+        stopTimeoutSec: 5,
+        stateDir,
+        noForget: true,
+      },
+      { actions, logger },
+    );
+    expect(report.exitCode, JSON.stringify(report)).to.equal(0);
+    expect(report.rcb?.exitCode).to.equal(0);
+    const record = await readFile(path.join(outDir, 'record.txt'), 'utf8');
+    expect(record).to.match(/^argv: \S*rcb backup$/m);
+    expect(record).to.include(`RESTIC_PASSWORD=${secret}\n`);
+    expect(record).to.include('RESTIC_REPOSITORY=s3:https://example.invalid/bucket\n');
+    expect(record).to.include('EXCLUDE_BIND_MOUNTS=1\n').and.include('INCLUDE_PROJECT_NAME=1\n');
+    const sockLine = record.split('\n').find((l) => l.includes(' /tmp/docker.sock '));
+    expect(sockLine, record).to.match(/ \/tmp\/docker.sock (ro|ro,\S*) /);
+    expect(record).to.include('socket: yes');
+    // Dependents first on the way down (web depends on db), dependencies first on the way up.
+    expect(report.quiesce.stopped).to.deep.equal([names.web, names.db]);
+    expect(report.quiesce.started).to.deep.equal([names.db, names.web]);
+    expect(await isRunning(docker, names.web)).to.equal(true);
+    expect(await isRunning(docker, names.db)).to.equal(true);
+    // rcb's output is streamed to the log, with the env file's secret values redacted.
+    const logs = logger.lines.join('\n');
+    expect(logs).to.include('rcb stand-in: backing up');
+    expect(logs).to.include('RESTIC_PASSWORD=***');
+    expect(logs).to.not.include(secret);
+  });
+
+  it('sets neither EXCLUDE_BIND_MOUNTS nor INCLUDE_PROJECT_NAME without the flags; a failing rcb is exit 1 and containers run again', async function () {
+    const report = await runBackupOnce(
+      {
+        engine: 'rcb',
+        rcbImage: image,
+        rcbEnvFile: await envFile('RCB_EXIT=2\n'),
+        resticMounts: [{ type: 'bind', source: outDir, target: '/out' }],
+        quiesceLabel,
+        selector: [runLabel],
+        oneShotLabels: { [runKey]: runVal },
+        stopTimeoutSec: 5,
+        stateDir,
+      },
+      { actions, logger: new CapturingLogger() },
+    );
+    expect(report.rcb?.exitCode).to.equal(2);
+    expect(report.exitCode).to.equal(1);
+    expect(report.forget).to.equal(undefined);
+    const record = await readFile(path.join(outDir, 'record.txt'), 'utf8');
+    expect(record).to.not.include('EXCLUDE_BIND_MOUNTS').and.not.include('INCLUDE_PROJECT_NAME');
+    expect(report.quiesce.stopped).to.have.length(2);
+    expect(await isRunning(docker, names.web)).to.equal(true);
+    expect(await isRunning(docker, names.db)).to.equal(true);
+  });
+
+  it('kill -9 mid-backup leaves the journal; the next command starts the stopped containers', async function () {
+    const prefix = await cliArgs();
+    const slow = await envFile('RCB_SLEEP=120\n');
+    const common = ['--state-dir', stateDir, '--selector', runLabel, '--log-format', 'json'];
+    const { child, done } = runCli(
+      [
+        'backup-once',
+        '--engine',
+        'rcb',
+        '--rcb-image',
+        image,
+        '--rcb-env-file',
+        slow,
+        '--quiesce-label',
+        quiesceLabel,
+        '--stop-timeout',
+        '5s',
+        '--no-forget',
+        '--restic-volume',
+        `${outDir}:/out`,
+        ...common,
+      ],
+      prefix,
+    );
+    let exited = false;
+    void done.then(() => (exited = true));
+    await until(async () => {
+      if (exited) throw new Error(`CLI exited early: ${(await done).out}`);
+      const oneShots = await docker.listContainers({
+        filters: { ancestor: [image], status: ['running'] },
+      });
+      return oneShots.length > 0;
+    }, 'the rcb one-shot to run');
+    const journal = await readJournal(stateDir);
+    expect(journal?.owner.pid).to.equal(child.pid);
+    expect(journal?.containers.map((c) => c.name)).to.deep.equal([names.web, names.db]);
+    expect(await isRunning(docker, names.web)).to.equal(false);
+    expect(await isRunning(docker, names.db)).to.equal(false);
+
+    child.kill('SIGKILL');
+    await done;
+    // Nothing started them: the process died without its finally.
+    expect(await isRunning(docker, names.db)).to.equal(false);
+    expect(existsSync(journalPath(stateDir))).to.equal(true);
+
+    // Any command repairs first; `forget` with no keep-labeled container needs no repository.
+    const next = runCli(['forget', '--dry-run', ...common], prefix);
+    const result = await next.done;
+    expect(result.code, result.out).to.equal(0);
+    expect(result.out).to.include('quiesce.repairing');
+    expect(await isRunning(docker, names.db)).to.equal(true);
+    expect(await isRunning(docker, names.web)).to.equal(true);
+    expect(existsSync(journalPath(stateDir))).to.equal(false);
+    // The killed run's one-shot is an orphan nobody waits for.
+    await removeOneShots();
+  });
+
+  it('SIGTERM mid-backup: the CLI kills the one-shot, starts the containers and exits non-zero', async function () {
+    await removeOneShots();
+    const prefix = await cliArgs();
+    const slow = await envFile('RCB_SLEEP=120\n');
+    const { child, done } = runCli(
+      [
+        'backup-once',
+        '--engine',
+        'rcb',
+        '--rcb-image',
+        image,
+        '--rcb-env-file',
+        slow,
+        '--quiesce-label',
+        quiesceLabel,
+        '--stop-timeout',
+        '5s',
+        '--no-forget',
+        '--restic-volume',
+        `${outDir}:/out`,
+        '--state-dir',
+        stateDir,
+        '--selector',
+        runLabel,
+      ],
+      prefix,
+    );
+    await until(
+      async () =>
+        (await docker.listContainers({ filters: { ancestor: [image], status: ['running'] } }))
+          .length > 0,
+      'the rcb one-shot to run',
+    );
+    expect(await isRunning(docker, names.db)).to.equal(false);
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code, result.out).to.equal(1);
+    expect(result.out).to.include('signal.received');
+    expect(await isRunning(docker, names.db)).to.equal(true);
+    expect(await isRunning(docker, names.web)).to.equal(true);
+    expect(existsSync(journalPath(stateDir))).to.equal(false);
+    expect(
+      await docker.listContainers({ filters: { ancestor: [image], status: ['running'] } }),
+    ).to.have.length(0);
+  });
+});
