@@ -1,0 +1,284 @@
+import { expect } from 'chai';
+import { VirtualClock } from '@dockop/runtime';
+import {
+  ContainerInformer,
+  type ContainerInformerOptions,
+  type ResyncReason,
+} from './container-informer.js';
+import type { ObservedContainer } from './container-resource.js';
+import { FakeEngine, settle } from './test-support/fake-docker.js';
+
+interface Harness {
+  engine: FakeEngine;
+  clock: VirtualClock;
+  informer: ContainerInformer;
+  log: string[];
+  controller: AbortController;
+  started: Promise<void>;
+}
+
+function harness(options: ContainerInformerOptions = {}, setup?: (e: FakeEngine) => void): Harness {
+  const engine = new FakeEngine();
+  setup?.(engine);
+  const clock = new VirtualClock();
+  const log: string[] = [];
+  const informer = new ContainerInformer(
+    engine.client(),
+    {
+      upsert: (c: ObservedContainer, prev) =>
+        void log.push(`${prev ? 'update' : 'add'} ${c.status.name} ${c.status.state}`),
+      delete: (c) => void log.push(`delete ${c.status.name}`),
+      synced: (reason: ResyncReason) => void log.push(`synced ${reason}`),
+    },
+    { random: () => 0.5, ...options, clock },
+  );
+  const controller = new AbortController();
+  const started = informer.start(controller.signal);
+  started.catch(() => {});
+  return { engine, clock, informer, log, controller, started };
+}
+
+describe('ContainerInformer', () => {
+  let h: Harness;
+  afterEach(() => h?.controller.abort());
+
+  it('opens the events stream before listing, then delivers the list and syncs', async () => {
+    h = harness({}, (e) => {
+      e.add({ id: 'a', name: 'web' });
+      e.add({ id: 'b', name: 'db', state: 'exited' });
+    });
+    await h.started;
+    expect(h.engine.calls).to.deep.equal(['events', 'list {}']);
+    expect(h.log).to.deep.equal(['add web running', 'add db exited', 'synced initial']);
+    expect(h.informer.hasSynced()).to.equal(true);
+    expect(h.informer.connected).to.equal(true);
+  });
+
+  it('handles each event with one inspect of that container and never relists', async () => {
+    h = harness();
+    await h.started;
+    const before = h.engine.calls.length;
+    h.engine.add({ id: 'c1', name: 'one' });
+    h.engine.add({ id: 'c2', name: 'two' });
+    h.engine.add({ id: 'c3', name: 'three' });
+    h.engine.emit('create', 'c1');
+    h.engine.emit('create', 'c2');
+    h.engine.emit('start', 'c3');
+    await settle();
+    expect(h.engine.calls.slice(before)).to.deep.equal(['inspect c1', 'inspect c2', 'inspect c3']);
+    expect(h.log.slice(-3)).to.deep.equal([
+      'add one running',
+      'add two running',
+      'add three running',
+    ]);
+  });
+
+  it('coalesces a burst of events of one container', async () => {
+    h = harness();
+    await h.started;
+    h.engine.add({ id: 'c1', name: 'one' });
+    for (const a of ['create', 'start', 'health_status: healthy', 'die', 'start'])
+      h.engine.emit(a, 'c1');
+    await settle();
+    expect(h.engine.count('inspect')).to.be.at.most(2);
+    expect(h.engine.count('list')).to.equal(1);
+  });
+
+  it('keeps a stopped container and deletes a destroyed one without an API call', async () => {
+    h = harness({}, (e) => e.add({ id: 'a', name: 'web' }));
+    await h.started;
+    const a = h.engine.containers.get('a');
+    if (a) a.state = 'exited';
+    h.engine.emit('die', 'a');
+    await settle();
+    expect(h.log.at(-1)).to.equal('update web exited');
+    h.engine.containers.delete('a');
+    const inspects = h.engine.count('inspect');
+    h.engine.emit('destroy', 'a');
+    await settle();
+    expect(h.log.at(-1)).to.equal('delete web');
+    expect(h.engine.count('inspect')).to.equal(inspects);
+  });
+
+  it('ignores events of containers it does not select, without inspecting them', async () => {
+    h = harness({ selects: (l) => l['x.enable'] === 'true' });
+    await h.started;
+    h.engine.add({ id: 'n', name: 'nope', labels: { other: '1' } });
+    h.engine.emit('start', 'n');
+    h.engine.add({ id: 'y', name: 'yes', labels: { 'x.enable': 'true' } });
+    h.engine.emit('start', 'y');
+    await settle();
+    expect(h.engine.calls.filter((c) => c.startsWith('inspect'))).to.deep.equal(['inspect y']);
+  });
+
+  it('survives garbage on the stream', async () => {
+    h = harness();
+    await h.started;
+    h.engine.add({ id: 'c1', name: 'one' });
+    h.engine.write('{"garbage\nnot json\n');
+    h.engine.emit('start', 'c1');
+    await settle();
+    expect(h.log.at(-1)).to.equal('add one running');
+    expect(h.informer.connected).to.equal(true);
+  });
+
+  it('one list per distinct filter, merged; an unfiltered list makes the others redundant', async () => {
+    h = harness(
+      { listFilters: [{ label: ['a.enable'] }, { label: ['b.enable'] }, { label: ['a.enable'] }] },
+      (e) => {
+        e.add({ id: '1', name: 'both', labels: { 'a.enable': 'true', 'b.enable': 'true' } });
+        e.add({ id: '2', name: 'b-only', labels: { 'b.enable': 'true' } });
+        e.add({ id: '3', name: 'none' });
+      },
+    );
+    await h.started;
+    expect(h.engine.calls).to.deep.equal([
+      'events',
+      'list {"label":["a.enable"]}',
+      'list {"label":["b.enable"]}',
+    ]);
+    expect(h.log).to.deep.equal(['add both running', 'add b-only running', 'synced initial']);
+    const h2 = harness({ listFilters: [{ label: ['a.enable'] }, {}] });
+    await h2.started;
+    expect(h2.engine.calls).to.deep.equal(['events', 'list {}']);
+    h2.controller.abort();
+  });
+
+  it('reconnects after the stream ends, relists and deletes what vanished meanwhile', async () => {
+    h = harness({}, (e) => {
+      e.add({ id: 'a', name: 'stays' });
+      e.add({ id: 'b', name: 'goes' });
+    });
+    await h.started;
+    h.engine.stop();
+    await settle();
+    expect(h.informer.connected).to.equal(false);
+    h.engine.containers.delete('b');
+    h.engine.add({ id: 'c', name: 'new' });
+    h.engine.start();
+    // Full jitter with random 0.5: the first delay is 250 ms.
+    await h.clock.advanceAsync(249);
+    expect(h.engine.count('events')).to.equal(1);
+    await h.clock.advanceAsync(1);
+    await settle();
+    expect(h.engine.calls.slice(-2)).to.deep.equal(['events', 'list {}']);
+    expect(h.informer.connected).to.equal(true);
+    expect(h.log.slice(3)).to.deep.equal(['delete goes', 'add new running', 'synced reconnect']);
+  });
+
+  it('backs off 500 ms ×2 with full jitter up to 30 s while the engine is down, never giving up', async () => {
+    h = harness();
+    await h.started;
+    const attempts: number[] = [];
+    h.engine.stop();
+    await settle();
+    const origin = h.clock.now();
+    for (let i = 0; i < 12; i++) {
+      const due = h.clock.nextDue();
+      if (due === undefined) break;
+      await h.clock.advanceAsync(due - h.clock.now());
+      await settle();
+      attempts.push(h.clock.now() - origin);
+    }
+    const delays = attempts.map((t, i) => t - (i === 0 ? 0 : (attempts[i - 1] ?? 0)));
+    expect(delays).to.deep.equal([
+      250, 500, 1000, 2000, 4000, 8000, 15000, 15000, 15000, 15000, 15000, 15000,
+    ]);
+    expect(h.engine.count('events')).to.equal(13);
+    expect(h.informer.connected).to.equal(false);
+  });
+
+  it('resets the backoff after 30 s connected, not before', async () => {
+    h = harness();
+    await h.started;
+    const cycle = async (): Promise<void> => {
+      h.engine.stop();
+      await settle();
+      h.engine.stop();
+      await h.clock.advanceAsync(250 + 500 + 1000);
+      h.engine.start();
+      await h.clock.advanceAsync(2000);
+      await settle();
+    };
+    await cycle();
+    expect(h.informer.connected).to.equal(true);
+    expect(h.informer.reconnectAttempt).to.equal(4);
+    await h.clock.advanceAsync(29_999);
+    expect(h.informer.reconnectAttempt).to.equal(4);
+    await h.clock.advanceAsync(1);
+    expect(h.informer.reconnectAttempt).to.equal(0);
+  });
+
+  it('relists every resync period and on resync(), catching missed deletes', async () => {
+    h = harness({ resyncPeriodMs: 60_000 }, (e) => e.add({ id: 'a', name: 'web' }));
+    await h.started;
+    h.engine.containers.delete('a'); // destroy event lost
+    await h.clock.advanceAsync(59_999);
+    expect(h.engine.count('list')).to.equal(1);
+    await h.clock.advanceAsync(1);
+    await settle();
+    expect(h.engine.count('list')).to.equal(2);
+    expect(h.log).to.include('delete web');
+    h.engine.add({ id: 'b', name: 'late' });
+    await h.informer.resync();
+    expect(h.engine.count('list')).to.equal(3);
+    expect(h.log.slice(-2)).to.deep.equal(['add late running', 'synced manual']);
+    await h.clock.advanceAsync(60_000);
+    await settle();
+    expect(h.engine.count('list')).to.equal(4);
+  });
+
+  it('does not report an unchanged container again on relist', async () => {
+    h = harness({}, (e) => e.add({ id: 'a', name: 'web', health: 'healthy' }));
+    await h.started;
+    // The event path (inspect) and the list path must agree on what "unchanged" is.
+    h.engine.emit('health_status: healthy', 'a');
+    await settle();
+    await h.informer.resync();
+    expect(h.log).to.deep.equal(['add web running', 'synced initial', 'synced manual']);
+  });
+
+  it('retries the initial connection until the engine answers; start resolves only then', async () => {
+    h = harness({}, (e) => {
+      e.up = false;
+      e.add({ id: 'a', name: 'web' });
+    });
+    let resolved = false;
+    void h.started.then(() => (resolved = true));
+    await h.clock.advanceAsync(250 + 500);
+    await settle();
+    expect(resolved).to.equal(false);
+    expect(h.engine.count('events')).to.equal(3);
+    h.engine.start();
+    await h.clock.advanceAsync(1000);
+    await settle();
+    expect(resolved).to.equal(true);
+    expect(h.log).to.deep.equal(['add web running', 'synced initial']);
+  });
+
+  it('retries a container whose handler failed on the next relist', async () => {
+    const engine = new FakeEngine();
+    engine.add({ id: 'a', name: 'web' });
+    const clock = new VirtualClock();
+    let fail = true;
+    const seen: string[] = [];
+    const informer = new ContainerInformer(
+      engine.client(),
+      {
+        upsert: (c) => {
+          if (fail) throw new Error('image inspect failed');
+          seen.push(c.status.name);
+        },
+        delete: () => {},
+      },
+      { clock },
+    );
+    const ac = new AbortController();
+    await informer.start(ac.signal);
+    expect(informer.get('a')).to.equal(undefined);
+    fail = false;
+    await informer.resync();
+    expect(seen).to.deep.equal(['web']);
+    ac.abort();
+  });
+});

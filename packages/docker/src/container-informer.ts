@@ -1,0 +1,388 @@
+import type Dockerode from 'dockerode';
+import type { Clock, Logger, TimerHandle } from '@dockop/runtime';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { observeInspected, observeListed, type ObservedContainer } from './container-resource.js';
+import type { DockerClient } from './docker-client.js';
+import type { DockerMetrics } from './docker-metrics.js';
+import { EVENT_FILTERS, EventStreamParser, type ContainerEvent } from './event-stream.js';
+
+export type ResyncReason = 'initial' | 'reconnect' | 'periodic' | 'manual';
+
+/** What the informer tells its owner. Calls are serialized: one finishes before the next starts. */
+export interface ContainerInformerHandler {
+  /** A container appeared or something observable about it changed. */
+  upsert(
+    container: ObservedContainer,
+    previous: ObservedContainer | undefined,
+  ): void | Promise<void>;
+  /** A container was destroyed, or vanished while unobserved (found by a relist diff). */
+  delete(container: ObservedContainer): void | Promise<void>;
+  /** A full list was applied (after its upserts and deletes). */
+  synced?(reason: ResyncReason, containers: ObservedContainer[]): void | Promise<void>;
+}
+
+export interface ContainerInformerOptions {
+  /**
+   * One `GET /containers/json?all=true` per entry, results merged by id; `{}` lists everything.
+   * Default `[{}]`.
+   */
+  listFilters?: Record<string, string[]>[];
+  /**
+   * Client-side selection on labels (server filters can't express everything, e.g. a
+   * case-insensitive `true`). Events of containers it refuses are dropped without an API call.
+   * Default: every container.
+   */
+  selects?: (labels: Record<string, string>) => boolean;
+  /** Full relist period, ms. Default 60000. */
+  resyncPeriodMs?: number;
+  reconnect?: BackoffOptions;
+  /** Source of jitter (tests). Default Math.random. */
+  random?: () => number;
+}
+
+export const DEFAULT_RESYNC_PERIOD_MS = 60_000;
+
+type Pending = 'refresh' | 'destroy';
+
+/**
+ * Keeps an up-to-date map of the containers that match, from Docker's events stream plus lists.
+ *
+ * Invariants (client-go's reflector, adapted to Docker):
+ * - The events stream is opened before every list, so no change between list and watch is lost.
+ * - An event costs at most one API call (inspect of that container), never a relist.
+ * - The stream handler only parses and enqueues; events of one container are coalesced.
+ * - Every (re)connect is followed by a full list; vanished containers become deletes.
+ * - A stopped container stays; only `destroy` (or absence from a list) deletes.
+ * - Reconnects back off with full jitter and never give up.
+ */
+export class ContainerInformer {
+  readonly #client: DockerClient;
+  readonly #handler: ContainerInformerHandler;
+  readonly #clock: Clock;
+  readonly #logger: Logger | undefined;
+  readonly #metrics: DockerMetrics | undefined;
+  readonly #listFilters: Record<string, string[]>[];
+  readonly #selects: (labels: Record<string, string>) => boolean;
+  readonly #resyncPeriodMs: number;
+  readonly #backoff: Backoff;
+
+  readonly #cache = new Map<string, ObservedContainer>();
+  readonly #pending = new Map<string, Pending>();
+  #relistWaiters: { reason: ResyncReason; resolve: () => void; reject: (e: unknown) => void }[] =
+    [];
+  #draining: Promise<void> | undefined;
+
+  #connected = false;
+  #disconnectedSince: number;
+  #synced = false;
+  #signal: AbortSignal | undefined;
+  #resyncTimer: TimerHandle | undefined;
+  #resetTimer: TimerHandle | undefined;
+
+  constructor(
+    client: DockerClient,
+    handler: ContainerInformerHandler,
+    options: ContainerInformerOptions & { clock: Clock; logger?: Logger; metrics?: DockerMetrics },
+  ) {
+    this.#client = client;
+    this.#handler = handler;
+    this.#clock = options.clock;
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+    this.#listFilters = dedupeFilters(options.listFilters ?? [{}]);
+    this.#selects = options.selects ?? (() => true);
+    this.#resyncPeriodMs = options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS;
+    this.#backoff = new Backoff(options.reconnect, options.random);
+    this.#disconnectedSince = this.#clock.now();
+  }
+
+  /** Connects and lists; resolves after the first full list was handed to the handler. Runs until `signal` aborts. */
+  start(signal: AbortSignal): Promise<void> {
+    if (this.#signal) throw new Error('ContainerInformer already started');
+    this.#signal = signal;
+    return new Promise<void>((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      void this.#run(signal, resolve);
+    });
+  }
+
+  /** True while the events stream is open. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** When the stream was last lost (or the informer created), if not connected. */
+  get disconnectedSince(): number | undefined {
+    return this.#connected ? undefined : this.#disconnectedSince;
+  }
+
+  hasSynced(): boolean {
+    return this.#synced;
+  }
+
+  /** Current view, by container id. */
+  get(id: string): ObservedContainer | undefined {
+    return this.#cache.get(id);
+  }
+
+  list(): ObservedContainer[] {
+    return [...this.#cache.values()];
+  }
+
+  /** Backoff state, for tests and diagnostics. */
+  get reconnectAttempt(): number {
+    return this.#backoff.attempt;
+  }
+
+  /** Full relist and diff; resolves when applied. */
+  resync(reason: ResyncReason = 'manual'): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#relistWaiters.push({ reason, resolve, reject });
+      this.#kick();
+    });
+  }
+
+  async #run(signal: AbortSignal, onFirstSync: () => void): Promise<void> {
+    let first = true;
+    while (!signal.aborted) {
+      const connection = new AbortController();
+      const stopConnection = (): void => connection.abort(signal.reason);
+      signal.addEventListener('abort', stopConnection, { once: true });
+      try {
+        const { ended } = await this.#openStream(connection.signal);
+        this.#connected = true;
+        this.#resetTimer = this.#clock.setTimeout(
+          () => this.#backoff.reset(),
+          this.#backoff.options.resetAfterMs,
+        );
+        this.#logger?.info('docker.stream.connected', { attempt: this.#backoff.attempt });
+        await this.resync(first ? 'initial' : 'reconnect');
+        if (first) {
+          first = false;
+          this.#synced = true;
+          onFirstSync();
+        }
+        this.#scheduleResync();
+        await ended;
+        if (!signal.aborted) this.#logger?.warn('docker.stream.ended', {});
+      } catch (err) {
+        if (!signal.aborted) this.#logger?.warn('docker.stream.failed', { error: errorText(err) });
+      } finally {
+        signal.removeEventListener('abort', stopConnection);
+        connection.abort(new Error('reconnecting'));
+        if (this.#connected) this.#disconnectedSince = this.#clock.now();
+        this.#connected = false;
+        this.#resetTimer?.cancel();
+        this.#resyncTimer?.cancel();
+      }
+      if (signal.aborted) break;
+      const delay = this.#backoff.next();
+      this.#metrics?.reconnect();
+      this.#logger?.info('docker.stream.reconnecting', {
+        inMs: delay,
+        attempt: this.#backoff.attempt,
+      });
+      try {
+        await this.#clock.sleep(delay, signal);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  /** Opens `GET /events`; resolves once the response started, with a promise of its end. */
+  async #openStream(signal: AbortSignal): Promise<{ ended: Promise<void> }> {
+    const stream = (await this.#client.streamRequest('events', (d) =>
+      d.getEvents({ filters: EVENT_FILTERS, abortSignal: signal } as Dockerode.GetEventsOptions),
+    )) as NodeJS.ReadableStream & { destroy?: () => void };
+    const parser = new EventStreamParser({
+      event: (e) => this.#onEvent(e),
+      malformed: (line, error) =>
+        this.#logger?.warn('docker.event.malformed', {
+          line: line.slice(0, 200),
+          error: error.message,
+        }),
+    });
+    const ended = new Promise<void>((resolve) => {
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        signal.removeEventListener('abort', onAbort);
+        parser.end();
+        stream.destroy?.();
+        resolve();
+      };
+      const onAbort = (): void => finish();
+      signal.addEventListener('abort', onAbort, { once: true });
+      stream.on('data', (chunk: Buffer) => parser.push(chunk));
+      stream.on('end', finish);
+      stream.on('close', finish);
+      stream.on('error', (err: unknown) => {
+        if (!signal.aborted) this.#logger?.warn('docker.stream.error', { error: errorText(err) });
+        finish();
+      });
+    });
+    return { ended };
+  }
+
+  // Runs on the stream's data callback: parse, enqueue, return (dockerd drops slow listeners).
+  #onEvent(e: ContainerEvent): void {
+    this.#metrics?.event(e.action);
+    if (!this.#cache.has(e.id) && !this.#pending.has(e.id) && !this.#selects(e.attributes)) return;
+    // destroy wins over refresh; a later create of the same id cannot happen (ids are unique).
+    this.#pending.set(
+      e.id,
+      e.action === 'destroy' ? 'destroy' : (this.#pending.get(e.id) ?? 'refresh'),
+    );
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#draining) return;
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+      if (this.#relistWaiters.length > 0 || this.#pending.size > 0) this.#kick();
+    });
+  }
+
+  // The single worker: relists and per-container updates never interleave, so a relist can't
+  // overwrite a newer inspect with an older list entry (events queued meanwhile run after it).
+  async #drain(): Promise<void> {
+    while (!this.#signal?.aborted) {
+      if (this.#relistWaiters.length > 0) {
+        const waiters = this.#relistWaiters;
+        this.#relistWaiters = [];
+        const reason = waiters[0]?.reason ?? 'manual';
+        try {
+          await this.#relist(reason);
+          waiters.forEach((w) => w.resolve());
+        } catch (err) {
+          waiters.forEach((w) => w.reject(err));
+        }
+        continue;
+      }
+      const next = this.#pending.entries().next();
+      if (next.done) return;
+      const [id, what] = next.value;
+      this.#pending.delete(id);
+      try {
+        await this.#apply(id, what);
+      } catch (err) {
+        // The next relist (reconnect or periodic) repairs whatever this missed.
+        this.#logger?.warn('docker.container.refreshFailed', {
+          container: id,
+          error: errorText(err),
+        });
+      }
+    }
+    for (const w of this.#relistWaiters.splice(0)) w.reject(this.#signal?.reason);
+  }
+
+  async #apply(id: string, what: Pending): Promise<void> {
+    const previous = this.#cache.get(id);
+    if (what === 'destroy') {
+      if (previous) await this.#remove(id, previous);
+      return;
+    }
+    let info: Dockerode.ContainerInspectInfo;
+    try {
+      info = await this.#client.request('containers.inspect', (d) => d.getContainer(id).inspect());
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) {
+        if (previous) await this.#remove(id, previous);
+        return;
+      }
+      throw err;
+    }
+    const current = observeInspected(info);
+    if (!this.#selects(current.status.labels)) {
+      if (previous) await this.#remove(id, previous);
+      return;
+    }
+    if (previous?.fingerprint === current.fingerprint) return;
+    await this.#upsert(id, current, previous);
+  }
+
+  // The cache records a container only once the handler took it, so a failed handler call
+  // (e.g. an image inspect) is retried by the next event or relist instead of being forgotten.
+  async #upsert(
+    id: string,
+    current: ObservedContainer,
+    previous: ObservedContainer | undefined,
+  ): Promise<void> {
+    try {
+      await this.#handler.upsert(current, previous);
+      this.#cache.set(id, current);
+    } catch (err) {
+      this.#logger?.warn('docker.container.handlerFailed', {
+        container: current.status.name,
+        error: errorText(err),
+      });
+    }
+  }
+
+  async #remove(id: string, previous: ObservedContainer): Promise<void> {
+    this.#cache.delete(id);
+    try {
+      await this.#handler.delete(previous);
+    } catch (err) {
+      this.#logger?.warn('docker.container.handlerFailed', {
+        container: previous.status.name,
+        error: errorText(err),
+      });
+    }
+  }
+
+  async #relist(reason: ResyncReason): Promise<void> {
+    this.#metrics?.resync(reason);
+    const lists = await Promise.all(
+      this.#listFilters.map((filters) =>
+        this.#client.request('containers.list', (d) => d.listContainers({ all: true, filters })),
+      ),
+    );
+    const seen = new Map<string, ObservedContainer>();
+    for (const list of lists) {
+      for (const info of list) {
+        if (seen.has(info.Id) || !this.#selects(info.Labels ?? {})) continue;
+        seen.set(info.Id, observeListed(info));
+      }
+    }
+    for (const [id, previous] of [...this.#cache]) {
+      if (!seen.has(id)) await this.#remove(id, previous);
+    }
+    for (const [id, current] of seen) {
+      const previous = this.#cache.get(id);
+      if (previous?.fingerprint === current.fingerprint) continue;
+      await this.#upsert(id, current, previous);
+    }
+    this.#logger?.debug('docker.relisted', { reason, containers: seen.size });
+    await this.#handler.synced?.(reason, [...this.#cache.values()]);
+  }
+
+  #scheduleResync(): void {
+    this.#resyncTimer?.cancel();
+    this.#resyncTimer = this.#clock.setTimeout(() => {
+      if (!this.#connected || this.#signal?.aborted) return;
+      this.resync('periodic')
+        .catch((err: unknown) =>
+          this.#logger?.warn('docker.resync.failed', { error: errorText(err) }),
+        )
+        .finally(() => {
+          if (this.#connected) this.#scheduleResync();
+        });
+    }, this.#resyncPeriodMs);
+  }
+}
+
+function dedupeFilters(filters: Record<string, string[]>[]): Record<string, string[]>[] {
+  // An unfiltered list already returns everything any filtered one would.
+  if (filters.length === 0 || filters.some((f) => Object.keys(f).length === 0)) return [{}];
+  const byKey = new Map<string, Record<string, string[]>>();
+  for (const f of filters) byKey.set(JSON.stringify(Object.entries(f).sort()), f);
+  return [...byKey.values()];
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,179 @@
+import { expect } from 'chai';
+import type Dockerode from 'dockerode';
+import type { ResourceDefinition } from '@dockop/runtime';
+import {
+  buildContainerResource,
+  composeOf,
+  healthFromStatusText,
+  observeInspected,
+  observeListed,
+  type ContainerResource,
+} from './container-resource.js';
+
+const def: ResourceDefinition = {
+  group: 'example.dockop.io',
+  version: 'v1',
+  kind: 'Widget',
+  plural: 'widgets',
+  selector: { prefixes: ['widget.'] },
+  schemaId: 'widget',
+};
+
+const listed = (over: Partial<Dockerode.ContainerInfo> = {}): Dockerode.ContainerInfo =>
+  ({
+    Id: 'c1',
+    Names: ['/web-1'],
+    Image: 'nginx:1',
+    ImageID: 'sha256:aa',
+    Command: 'x',
+    Created: 1700000000,
+    Ports: [],
+    Labels: {
+      'widget.a': '1',
+      'com.docker.compose.project': 'shop',
+      'com.docker.compose.service': 'web',
+    },
+    State: 'running',
+    Status: 'Up 3 minutes (healthy)',
+    HostConfig: { NetworkMode: 'none' },
+    NetworkSettings: { Networks: {} },
+    Mounts: [
+      {
+        Type: 'volume',
+        Name: 'data',
+        Source: '/var/lib/docker/volumes/data/_data',
+        Destination: '/data',
+        Driver: 'local',
+        Mode: 'z',
+        RW: true,
+        Propagation: '',
+      },
+      {
+        Type: 'bind',
+        Source: '/etc/app',
+        Destination: '/config',
+        Mode: 'ro',
+        RW: false,
+        Propagation: 'rprivate',
+      },
+    ],
+    ...over,
+  }) as Dockerode.ContainerInfo;
+
+let rv = 0;
+const next = (): string => String(++rv);
+
+describe('container-resource', () => {
+  it('builds the status reconcilers need from a list entry', () => {
+    const s = observeListed(listed()).status;
+    expect(s).to.deep.include({
+      id: 'c1',
+      name: 'web-1',
+      image: 'nginx:1',
+      imageId: 'sha256:aa',
+      state: 'running',
+      health: 'healthy',
+    });
+    expect(s.compose).to.deep.equal({ project: 'shop', service: 'web' });
+    expect(s.mounts).to.deep.equal([
+      { type: 'bind', source: '/etc/app', destination: '/config', readOnly: true },
+      {
+        type: 'volume',
+        name: 'data',
+        source: '/var/lib/docker/volumes/data/_data',
+        destination: '/data',
+        readOnly: false,
+      },
+    ]);
+  });
+
+  it('gives the same fingerprint from list and inspect of the same container', () => {
+    const inspected = {
+      Id: 'c1',
+      Name: '/web-1',
+      Image: 'sha256:aa',
+      Created: '2023-11-14T22:13:20.123456789Z',
+      Config: { Image: 'nginx:1', Labels: listed().Labels },
+      State: { Status: 'running', Running: true, Health: { Status: 'healthy' } },
+      Mounts: [...(listed().Mounts ?? [])].reverse(),
+    } as unknown as Dockerode.ContainerInspectInfo;
+    expect(observeInspected(inspected).fingerprint).to.equal(observeListed(listed()).fingerprint);
+  });
+
+  it('reads health from the list status text', () => {
+    expect(healthFromStatusText('Up 2 seconds (health: starting)')).to.equal('starting');
+    expect(healthFromStatusText('Up 1 hour (unhealthy)')).to.equal('unhealthy');
+    expect(healthFromStatusText('Exited (0) 3 seconds ago')).to.equal(undefined);
+  });
+
+  it('parses compose depends_on in both formats', () => {
+    const base = { 'com.docker.compose.project': 'p', 'com.docker.compose.service': 's' };
+    expect(
+      composeOf({
+        ...base,
+        'com.docker.compose.depends_on': 'db:service_started:false,cache:service_healthy:true',
+      })?.dependsOn,
+    ).to.deep.equal(['db', 'cache']);
+    expect(
+      composeOf({ ...base, 'com.docker.compose.depends_on': 'db:service_started' })?.dependsOn,
+    ).to.deep.equal(['db']);
+    expect(composeOf({ 'com.docker.compose.project': 'p' })).to.equal(undefined);
+  });
+
+  describe('buildContainerResource', () => {
+    const first = buildContainerResource({
+      definition: def,
+      container: observeListed(listed()),
+      spec: { a: '1' },
+      nextResourceVersion: next,
+    });
+
+    it('fills apiVersion, kind and metadata', () => {
+      expect(first.apiVersion).to.equal('example.dockop.io/v1');
+      expect(first.kind).to.equal('Widget');
+      expect(first.metadata).to.deep.include({
+        name: 'web-1',
+        uid: 'c1',
+        generation: 1,
+        creationTimestamp: '2023-11-14T22:13:20.000Z',
+      });
+      expect(first.metadata.resourceVersion).to.not.equal('');
+    });
+
+    it('keeps generation and resourceVersion when nothing changed', () => {
+      const again = buildContainerResource({
+        definition: def,
+        container: observeListed(listed()),
+        spec: { a: '1' },
+        previous: first,
+        nextResourceVersion: next,
+      });
+      expect(again).to.deep.equal(first);
+    });
+
+    it('changes resourceVersion but not generation on a status-only change', () => {
+      const stopped = buildContainerResource({
+        definition: def,
+        container: observeListed(listed({ State: 'exited', Status: 'Exited (0)' })),
+        spec: { a: '1' },
+        previous: first,
+        nextResourceVersion: next,
+      });
+      expect(stopped.metadata.generation).to.equal(1);
+      expect(stopped.metadata.resourceVersion).to.not.equal(first.metadata.resourceVersion);
+      expect(stopped.status?.state).to.equal('exited');
+    });
+
+    it('bumps generation when the spec changes, also across a recreate (new uid)', () => {
+      const recreated: ContainerResource = buildContainerResource({
+        definition: def,
+        container: observeListed(listed({ Id: 'c2' })),
+        spec: { a: '2' },
+        previous: first,
+        nextResourceVersion: next,
+      });
+      expect(recreated.metadata.generation).to.equal(2);
+      expect(recreated.metadata.uid).to.equal('c2');
+    });
+  });
+});

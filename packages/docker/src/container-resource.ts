@@ -1,0 +1,218 @@
+import type Dockerode from 'dockerode';
+import { apiVersionOf, type Resource, type ResourceDefinition } from '@dockop/runtime';
+import type { HealthState } from './event-stream.js';
+import { stableStringify } from './stable-json.js';
+
+export type ContainerState =
+  'created' | 'running' | 'paused' | 'restarting' | 'removing' | 'exited' | 'dead';
+
+export interface ContainerMount {
+  type: 'bind' | 'volume' | 'tmpfs' | 'npipe' | 'cluster' | (string & {});
+  /** Host path (bind) or the volume's mountpoint on the host (volume). */
+  source: string;
+  /** Volume name, for volumes. */
+  name?: string;
+  destination: string;
+  readOnly: boolean;
+}
+
+export interface ComposeInfo {
+  project: string;
+  service: string;
+  workingDir?: string;
+  /** Services this one depends on (`com.docker.compose.depends_on`). */
+  dependsOn?: string[];
+}
+
+/** What reconcilers need to know about the container behind a resource. */
+export interface ContainerStatus {
+  id: string;
+  /** Without leading '/'. */
+  name: string;
+  /** Image reference as the container was created with (e.g. `postgres:16`). */
+  image: string;
+  /** `sha256:...` */
+  imageId: string;
+  state: ContainerState | (string & {});
+  /** Only for containers with a healthcheck. */
+  health?: HealthState;
+  compose?: ComposeInfo;
+  mounts: ContainerMount[];
+  /** Every label of the container (also the ones no kind owns). */
+  labels: Record<string, string>;
+}
+
+/** A resource built from a container: raw decoded label spec, container status. */
+export type ContainerResource<Spec = unknown> = Resource<Spec, ContainerStatus>;
+
+/** A container as the informer keeps it. */
+export interface ObservedContainer {
+  status: ContainerStatus;
+  /** ISO-8601, second precision (the list API has no more). */
+  created: string;
+  /** Equal fingerprints = nothing observable changed. */
+  fingerprint: string;
+}
+
+export const COMPOSE_LABELS = {
+  project: 'com.docker.compose.project',
+  service: 'com.docker.compose.service',
+  workingDir: 'com.docker.compose.project.working_dir',
+  dependsOn: 'com.docker.compose.depends_on',
+} as const;
+
+/** From `GET /containers/json` (no per-container inspect needed: a 500-container list stays one call). */
+export function observeListed(info: Dockerode.ContainerInfo): ObservedContainer {
+  const labels = info.Labels ?? {};
+  const status = makeStatus({
+    id: info.Id,
+    name: (info.Names?.[0] ?? info.Id).replace(/^\//, ''),
+    image: info.Image,
+    imageId: info.ImageID,
+    state: info.State,
+    health: healthFromStatusText(info.Status),
+    labels,
+    mounts: mountsOf(info.Mounts),
+  });
+  return observed(status, new Date(info.Created * 1000).toISOString());
+}
+
+/** From `GET /containers/{id}/json`. */
+export function observeInspected(info: Dockerode.ContainerInspectInfo): ObservedContainer {
+  const labels = info.Config?.Labels ?? {};
+  const h = info.State?.Health?.Status;
+  const status = makeStatus({
+    id: info.Id,
+    name: info.Name.replace(/^\//, ''),
+    image: info.Config?.Image ?? info.Image,
+    imageId: info.Image,
+    state: info.State?.Status ?? 'unknown',
+    health: h === 'healthy' || h === 'unhealthy' || h === 'starting' ? h : undefined,
+    labels,
+    mounts: mountsOf(info.Mounts),
+  });
+  const created = new Date(info.Created);
+  created.setUTCMilliseconds(0);
+  return observed(status, created.toISOString());
+}
+
+/** `Up 3 minutes (healthy)`, `Up 2 seconds (health: starting)`, `Up 1 hour (unhealthy)`. */
+export function healthFromStatusText(text: string | undefined): HealthState | undefined {
+  if (!text) return undefined;
+  if (text.includes('(healthy)')) return 'healthy';
+  if (text.includes('(unhealthy)')) return 'unhealthy';
+  if (text.includes('(health: starting)')) return 'starting';
+  return undefined;
+}
+
+/** Compose metadata from labels; depends_on is `svc:condition:restart,...` (older: `svc:condition`). */
+export function composeOf(labels: Record<string, string>): ComposeInfo | undefined {
+  const project = labels[COMPOSE_LABELS.project];
+  const service = labels[COMPOSE_LABELS.service];
+  if (!project || !service) return undefined;
+  const info: ComposeInfo = { project, service };
+  const wd = labels[COMPOSE_LABELS.workingDir];
+  if (wd) info.workingDir = wd;
+  const deps = labels[COMPOSE_LABELS.dependsOn];
+  if (deps) {
+    info.dependsOn = deps
+      .split(',')
+      .map((d) => d.split(':')[0]?.trim() ?? '')
+      .filter((d) => d !== '');
+  }
+  return info;
+}
+
+export interface BuildResourceInput {
+  definition: ResourceDefinition;
+  container: ObservedContainer;
+  spec: unknown;
+  annotations?: Record<string, string>;
+  /** The resource last delivered for this key, if any. */
+  previous?: ContainerResource;
+  /** Hands out a new resourceVersion (a counter owned by the source). */
+  nextResourceVersion: () => string;
+}
+
+/**
+ * Builds the resource for one (container, kind). generation starts at 1 and is bumped when the
+ * spec changes; resourceVersion changes with any observed change, and is reused otherwise, so an
+ * unchanged container gives an identical resource (a resync is then not an update).
+ */
+export function buildContainerResource(input: BuildResourceInput): ContainerResource {
+  const { definition, container, spec, previous } = input;
+  const s = container.status;
+  const metadata = {
+    name: s.name,
+    uid: s.id,
+    labels: { ...s.labels },
+    annotations: { ...(input.annotations ?? {}) },
+    generation: 1,
+    resourceVersion: '',
+    creationTimestamp: container.created,
+  };
+  const resource: ContainerResource = {
+    apiVersion: apiVersionOf(definition),
+    kind: definition.kind,
+    metadata,
+    spec,
+    status: s,
+  };
+  if (previous) {
+    const specChanged = stableStringify(previous.spec) !== stableStringify(spec);
+    metadata.generation = previous.metadata.generation + (specChanged ? 1 : 0);
+    metadata.resourceVersion = previous.metadata.resourceVersion;
+    if (contentOf(previous) === contentOf(resource)) return resource;
+  }
+  metadata.resourceVersion = input.nextResourceVersion();
+  return resource;
+}
+
+/** Everything but resourceVersion: what "changed" means for an update. */
+function contentOf(r: ContainerResource): string {
+  return stableStringify({ ...r, metadata: { ...r.metadata, resourceVersion: undefined } });
+}
+
+function makeStatus(s: ContainerStatus & { health: HealthState | undefined }): ContainerStatus {
+  const status: ContainerStatus = {
+    id: s.id,
+    name: s.name,
+    image: s.image,
+    imageId: s.imageId,
+    state: s.state,
+    mounts: s.mounts,
+    labels: { ...s.labels },
+  };
+  if (s.health) status.health = s.health;
+  const compose = composeOf(s.labels);
+  if (compose) status.compose = compose;
+  return status;
+}
+
+function observed(status: ContainerStatus, created: string): ObservedContainer {
+  return { status, created, fingerprint: stableStringify({ status, created }) };
+}
+
+// Sorted by destination: list and inspect need not agree on order, fingerprints must.
+function mountsOf(mounts: MountLike[] | undefined): ContainerMount[] {
+  return (mounts ?? []).map(mountOf).sort((a, b) => a.destination.localeCompare(b.destination));
+}
+
+interface MountLike {
+  Type?: string;
+  Name?: string;
+  Source?: string;
+  Destination?: string;
+  RW?: boolean;
+}
+
+function mountOf(m: MountLike): ContainerMount {
+  const mount: ContainerMount = {
+    type: m.Type ?? 'bind',
+    source: m.Source ?? '',
+    destination: m.Destination ?? '',
+    readOnly: m.RW === false,
+  };
+  if (m.Name) mount.name = m.Name;
+  return mount;
+}

@@ -1,0 +1,68 @@
+import Dockerode from 'dockerode';
+import { resolveDockerConnection, type DockerConnectionOptions } from './docker-connection.js';
+import type { DockerMetrics } from './docker-metrics.js';
+
+/** The configured Docker API client (dockerode). */
+export const DockerClient = Symbol.for('dockop.DockerClient');
+
+export interface DockerClient {
+  /** For short requests (list, inspect, create...): carries the request timeout. */
+  readonly api: Dockerode;
+  /**
+   * For long-lived responses (events stream, logs follow, wait, stop/restart with a long grace
+   * period): no request timeout, callers bound them with an AbortSignal instead.
+   */
+  readonly stream: Dockerode;
+  /** Runs one API request, counted and timed under `op` (e.g. `containers.inspect`). */
+  request<T>(op: string, fn: (api: Dockerode) => Promise<T>): Promise<T>;
+  /** Same, on the client without request timeout. */
+  streamRequest<T>(op: string, fn: (stream: Dockerode) => Promise<T>): Promise<T>;
+}
+
+export interface DockerClientOptions extends DockerConnectionOptions {
+  /** Socket idle timeout of ordinary requests, in ms. Default 30000. */
+  requestTimeoutMs?: number;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/** dockerode-backed DockerClient: two modems on the same endpoint, one without timeout. */
+export class DockerodeClient implements DockerClient {
+  readonly api: Dockerode;
+  readonly stream: Dockerode;
+  readonly #metrics: DockerMetrics | undefined;
+
+  constructor(
+    options: DockerClientOptions = {},
+    metrics?: DockerMetrics,
+    env: NodeJS.ProcessEnv = process.env,
+  ) {
+    const connection = resolveDockerConnection(options, env);
+    this.api = new Dockerode({
+      ...connection,
+      timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    });
+    this.stream = new Dockerode({ ...connection, timeout: undefined });
+    this.#metrics = metrics;
+  }
+
+  request<T>(op: string, fn: (api: Dockerode) => Promise<T>): Promise<T> {
+    return this.#timed(op, () => fn(this.api));
+  }
+
+  streamRequest<T>(op: string, fn: (stream: Dockerode) => Promise<T>): Promise<T> {
+    return this.#timed(op, () => fn(this.stream));
+  }
+
+  async #timed<T>(op: string, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await run();
+      this.#metrics?.request(op, (performance.now() - started) / 1000, 'ok');
+      return result;
+    } catch (err) {
+      this.#metrics?.request(op, (performance.now() - started) / 1000, 'error');
+      throw err;
+    }
+  }
+}

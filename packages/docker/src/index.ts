@@ -1,0 +1,17 @@
+// Public API of @dockop/docker: Docker as the API server (informer, label resources, actions).
+import 'reflect-metadata';
+
+export * from './docker-connection.js';
+export * from './docker-metrics.js';
+export * from './docker-client.js';
+export * from './line-buffer.js';
+export * from './event-stream.js';
+export * from './backoff.js';
+export * from './label-decoder.js';
+export * from './container-resource.js';
+export * from './image-label-trust.js';
+export * from './container-informer.js';
+export * from './docker-source.js';
+export * from './docker-health.js';
+export * from './container-actions.js';
+export * from './docker-module.js';

@@ -1,0 +1,174 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import type { LabelSelector } from '@dockop/runtime';
+import { decodeLabels, ownedPath, selects, showValue } from './label-decoder.js';
+
+const selector: LabelSelector = {
+  prefixes: ['backrest.'],
+  enableLabel: 'backrest.enable',
+  paths: { 'backrest.hooks': 'hooks.command' },
+};
+const opts = { containerName: 'web-1' };
+
+describe('label-decoder', () => {
+  describe('selects', () => {
+    it('needs the enable label to be true, case-insensitively', () => {
+      expect(selects(selector, { 'backrest.enable': 'TRUE' })).to.equal(true);
+      expect(selects(selector, { 'backrest.enable': ' true ' })).to.equal(true);
+      expect(selects(selector, { 'backrest.enable': 'false', 'backrest.paths': '/x' })).to.equal(
+        false,
+      );
+      expect(selects(selector, { 'backrest.paths': '/x' })).to.equal(false);
+    });
+    it('without an enable label, selects on any owned key', () => {
+      const s: LabelSelector = { prefixes: ['ofelia.'] };
+      expect(selects(s, { 'ofelia.job': 'x' })).to.equal(true);
+      expect(selects(s, { 'other.job': 'x' })).to.equal(false);
+    });
+  });
+
+  it('strips the prefix and nests on dots', () => {
+    const r = decodeLabels(
+      selector,
+      {
+        'backrest.enable': 'true',
+        'backrest.paths.include': '/data',
+        'backrest.retention.daily': '7',
+        'com.docker.compose.project': 'p',
+      },
+      opts,
+    );
+    expect(r).to.deep.equal({
+      ok: true,
+      spec: { enable: 'true', paths: { include: '/data' }, retention: { daily: '7' } },
+      labels: ['backrest.enable', 'backrest.paths.include', 'backrest.retention.daily'],
+    });
+  });
+
+  it('lets an explicit paths mapping win, so a key can be a value and have children', () => {
+    const r = decodeLabels(
+      selector,
+      { 'backrest.hooks': 'echo hi', 'backrest.hooks.onError': 'ignore' },
+      opts,
+    );
+    expect(r.ok && r.spec).to.deep.equal({ hooks: { command: 'echo hi', onError: 'ignore' } });
+  });
+
+  it('uses the longest matching prefix', () => {
+    const s: LabelSelector = { prefixes: ['a.', 'a.b.'] };
+    expect(ownedPath(s, 'a.b.c')).to.equal('c');
+    expect(ownedPath(s, 'a.x')).to.equal('x');
+    expect(ownedPath(s, 'b.x')).to.equal(undefined);
+  });
+
+  it('rejects a key that is both a value and a parent, naming both labels', () => {
+    for (const labels of [
+      { 'backrest.schedule': 'daily', 'backrest.schedule.cron': '0 1 * * *' },
+      { 'backrest.schedule.cron': '0 1 * * *', 'backrest.schedule': 'daily' },
+    ]) {
+      const r = decodeLabels(selector, labels, opts);
+      expect(r.ok).to.equal(false);
+      if (r.ok) return;
+      expect(r.reason).to.equal('LabelConflict');
+      expect(r.message)
+        .to.contain('"web-1"')
+        .and.contain('backrest.schedule"')
+        .and.contain('backrest.schedule.cron');
+    }
+  });
+
+  it('refuses a value over the limit, naming container, label and a truncated value', () => {
+    const long = 'A'.repeat(5000);
+    const r = decodeLabels(
+      selector,
+      { 'backrest.enable': 'true', 'backrest.paths.include': long },
+      opts,
+    );
+    expect(r.ok).to.equal(false);
+    if (r.ok) return;
+    expect(r.reason).to.equal('LabelTooLong');
+    expect(r.message).to.contain('container "web-1"').and.contain('label "backrest.paths.include"');
+    expect(r.message).to.contain('5000 bytes').and.contain('4096');
+    expect(r.message.length).to.be.lessThan(400);
+  });
+
+  it('counts bytes, not characters, against the limit', () => {
+    const v = '€'.repeat(1366); // 4098 bytes, 1366 characters
+    const r = decodeLabels(selector, { 'backrest.x': v }, opts);
+    expect(r.ok).to.equal(false);
+    expect(
+      decodeLabels(selector, { 'backrest.x': v }, { ...opts, maxLabelBytes: 5000 }).ok,
+    ).to.equal(true);
+  });
+
+  for (const [what, value] of [
+    ['NUL', 'a\u0000b'],
+    ['newline', 'a\nb'],
+    ['tab', 'a\tb'],
+    ['escape', '\u001b[31mred'],
+    ['DEL', 'a\u007f'],
+    ['C1 control', 'a\u0085'],
+  ] as const) {
+    it(`refuses a value with ${what}, with the value escaped in the message`, () => {
+      const r = decodeLabels(selector, { 'backrest.paths.include': value }, opts);
+      expect(r.ok).to.equal(false);
+      if (r.ok) return;
+      expect(r.reason).to.equal('LabelControlCharacters');
+      expect(r.message).to.contain('backrest.paths.include');
+      // eslint-disable-next-line no-control-regex
+      expect(r.message).to.not.match(/[\u0000-\u001f\u007f-\u009f]/);
+    });
+  }
+
+  it('ignores hostile labels the kind does not own', () => {
+    const r = decodeLabels(
+      selector,
+      { 'other.x': 'a\u0000b'.repeat(3000), 'backrest.a': 'ok' },
+      opts,
+    );
+    expect(r.ok && r.spec).to.deep.equal({ a: 'ok' });
+  });
+
+  it('refuses empty and __proto__ path segments', () => {
+    for (const key of ['backrest.a..b', 'backrest.', 'backrest.__proto__.polluted']) {
+      const r = decodeLabels(selector, { [key]: 'x' }, opts);
+      expect(r.ok, key).to.equal(false);
+      expect(!r.ok && r.reason).to.equal('InvalidLabelKey');
+    }
+    expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+  });
+
+  it('showValue truncates and escapes', () => {
+    expect(showValue('x'.repeat(100))).to.match(/^"x{64}…" \(100 characters\)$/);
+    expect(showValue('a\u0000')).to.equal('"a\\u0000"');
+  });
+
+  it('round-trips any set of non-conflicting labels (property)', () => {
+    // eslint-disable-next-line no-control-regex
+    const control = /[\u0000-\u001f\u007f-\u009f]/;
+    const segment = fc.stringMatching(/^[a-z][a-z0-9]{0,5}$/);
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          fc.array(segment, { minLength: 1, maxLength: 3 }).map((s) => s.join('.')),
+          fc.string({ maxLength: 20 }).filter((v) => !control.test(v)),
+        ),
+        (dict) => {
+          const labels = Object.fromEntries(
+            Object.entries(dict).map(([k, v]) => [`backrest.${k}`, v]),
+          );
+          const r = decodeLabels({ prefixes: ['backrest.'] }, labels, opts);
+          const paths = Object.keys(dict);
+          const conflicting = paths.some((p) => paths.some((q) => q.startsWith(`${p}.`)));
+          expect(r.ok).to.equal(!conflicting);
+          if (!r.ok) return;
+          for (const [p, v] of Object.entries(dict)) {
+            let node: unknown = r.spec;
+            for (const s of p.split('.')) node = (node as Record<string, unknown>)[s];
+            expect(node).to.equal(v);
+          }
+        },
+      ),
+    );
+  });
+});

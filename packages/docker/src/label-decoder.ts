@@ -1,0 +1,155 @@
+import type { LabelSelector } from '@dockop/runtime';
+
+/** Spec decoded from labels: nested objects of strings (the runtime coerces and validates). */
+export interface RawSpec {
+  [key: string]: string | RawSpec;
+}
+
+export interface DecodeOptions {
+  /** Longest accepted label value, in UTF-8 bytes. Default 4096. */
+  maxLabelBytes?: number;
+  /** Named in rejection messages. */
+  containerName: string;
+}
+
+export type DecodeResult =
+  | { ok: true; spec: RawSpec; /** Label keys that went into the spec. */ labels: string[] }
+  | { ok: false; reason: LabelRejectReason; message: string };
+
+export type LabelRejectReason =
+  'LabelTooLong' | 'LabelControlCharacters' | 'LabelConflict' | 'InvalidLabelKey';
+
+export const DEFAULT_MAX_LABEL_BYTES = 4096;
+
+// C0 controls, DEL and C1 controls: no exception (not even tab or newline) is accepted.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const SHOWN_VALUE_CHARS = 64;
+
+/** True when the selector owns this container: its enable label is `true`, or (without one) any owned key is present. */
+export function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
+  if (selector.enableLabel !== undefined) {
+    return labels[selector.enableLabel]?.trim().toLowerCase() === 'true';
+  }
+  return Object.keys(labels).some((k) => ownedPath(selector, k) !== undefined);
+}
+
+/**
+ * Where label `key` goes in the spec, or undefined when the selector does not own it.
+ * An explicit `paths` mapping wins; otherwise the longest matching prefix is stripped.
+ */
+export function ownedPath(selector: LabelSelector, key: string): string | undefined {
+  const explicit = selector.paths?.[key];
+  if (explicit !== undefined) return explicit;
+  let best: string | undefined;
+  for (const p of selector.prefixes) {
+    if (key.startsWith(p) && (best === undefined || p.length > best.length)) best = p;
+  }
+  return best === undefined ? undefined : key.slice(best.length);
+}
+
+/**
+ * Decodes the labels a selector owns into a raw spec: prefix stripped, dots nest. Hostile or
+ * ambiguous input refuses the whole container for this kind, with a message naming the
+ * container, the label and the (truncated) value.
+ */
+export function decodeLabels(
+  selector: LabelSelector,
+  labels: Record<string, string>,
+  options: DecodeOptions,
+): DecodeResult {
+  const max = options.maxLabelBytes ?? DEFAULT_MAX_LABEL_BYTES;
+  const where = (key: string, value: string): string =>
+    `container "${options.containerName}" label "${printable(key)}" (value ${showValue(value)})`;
+  const entries: { key: string; value: string; path: string[] }[] = [];
+  for (const key of Object.keys(labels).sort()) {
+    const value = labels[key] ?? '';
+    const path = ownedPath(selector, key);
+    if (path === undefined) continue;
+    if (CONTROL.test(key) || CONTROL.test(value)) {
+      return {
+        ok: false,
+        reason: 'LabelControlCharacters',
+        message: `${where(key, value)}: control characters are not accepted in label keys or values`,
+      };
+    }
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > max) {
+      return {
+        ok: false,
+        reason: 'LabelTooLong',
+        message: `${where(key, value)}: value is ${bytes} bytes, more than the limit of ${max}`,
+      };
+    }
+    const segments = path.split('.');
+    if (segments.some((s) => s === '' || s === '__proto__')) {
+      return {
+        ok: false,
+        reason: 'InvalidLabelKey',
+        message: `${where(key, value)}: spec path "${path}" has an empty or reserved segment`,
+      };
+    }
+    entries.push({ key, value, path: segments });
+  }
+
+  const spec: RawSpec = {};
+  // Which label set each spec path, to name both sides of a conflict.
+  const setBy = new Map<string, string>();
+  for (const { key, value, path } of entries) {
+    let node: RawSpec = spec;
+    for (let i = 0; i < path.length - 1; i++) {
+      const seg = path[i] as string;
+      const prefixPath = path.slice(0, i + 1).join('.');
+      const existing = node[seg];
+      if (typeof existing === 'string')
+        return conflict(
+          options.containerName,
+          key,
+          setBy.get(prefixPath) ?? prefixPath,
+          prefixPath,
+        );
+      if (existing === undefined) {
+        const child: RawSpec = {};
+        node[seg] = child;
+        setBy.set(prefixPath, key);
+        node = child;
+      } else {
+        node = existing;
+      }
+    }
+    const leaf = path[path.length - 1] as string;
+    const full = path.join('.');
+    const existing = node[leaf];
+    if (existing !== undefined) {
+      return conflict(options.containerName, key, setBy.get(full) ?? full, full);
+    }
+    node[leaf] = value;
+    setBy.set(full, key);
+  }
+  return { ok: true, spec, labels: entries.map((e) => e.key) };
+}
+
+function conflict(container: string, key: string, other: string, path: string): DecodeResult {
+  return {
+    ok: false,
+    reason: 'LabelConflict',
+    message:
+      `container "${container}" label "${printable(key)}" conflicts with label "${printable(other)}": ` +
+      `spec path "${path}" would be both a value and a parent of other keys; ` +
+      `map one of them explicitly with selector.paths`,
+  };
+}
+
+/** JSON-quoted, control characters escaped, truncated: safe for logs and events. */
+export function showValue(value: string): string {
+  const cut = value.length > SHOWN_VALUE_CHARS ? `${value.slice(0, SHOWN_VALUE_CHARS)}…` : value;
+  const shown = JSON.stringify(cut).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return value.length > SHOWN_VALUE_CHARS ? `${shown} (${value.length} characters)` : shown;
+}
+
+function printable(key: string): string {
+  return JSON.stringify(key.length > 200 ? `${key.slice(0, 200)}…` : key).slice(1, -1);
+}
