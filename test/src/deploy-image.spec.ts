@@ -1,0 +1,576 @@
+// End to end: the image from deploy/Dockerfile (built by scripts/build-image.sh on this engine)
+// runs the sidecar as the operator guide says — socket and config directory mounted, no network —
+// and turns a labeled workload into a plan in config.json, then restarts a stand-in Backrest.
+import type Docker from 'dockerode';
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..', '..');
+const BUILD_TIMEOUT_MS = 150_000;
+/** A one-shot reconcile lists every labeled container on the engine: a busy shared engine is slow. */
+const ONE_SHOT_TIMEOUT_MS = 120_000;
+/**
+ * The stand-in Backrest: exits on SIGTERM at once. (`sleep` as PID 1 ignores SIGTERM, so
+ * `docker restart` would wait out its 10 s stop timeout before killing it.)
+ */
+const STAND_IN_CMD = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'];
+
+interface Exec {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command; never throws for a non-zero exit (the caller checks `code`). */
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<Exec> {
+  return new Promise((resolve) => {
+    execFile(
+      cmd,
+      args,
+      {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+        timeout: timeoutMs,
+        maxBuffer: 64 * 1024 * 1024,
+      },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
+  });
+}
+
+/** Poll `probe` until it returns a value, or fail naming `what` with the last state seen. */
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+interface PlanLike {
+  id?: string;
+  sources?: string[];
+  paths?: string[];
+  schedule?: unknown;
+  repo?: string;
+}
+
+/** The plans of a config file in either format (seed: `sources`; Backrest native: `paths`). */
+function plansIn(file: string): PlanLike[] {
+  try {
+    const cfg = JSON.parse(readFileSync(file, 'utf8')) as { plans?: PlanLike[] };
+    return cfg.plans ?? [];
+  } catch {
+    return []; // not written yet, or caught between writes (the sink renames atomically)
+  }
+}
+
+function planWithSource(file: string, source: string): PlanLike | undefined {
+  return plansIn(file).find((p) => (p.sources ?? p.paths ?? []).includes(source));
+}
+
+/** The -allow<METHOD>=<regexp> flags of the socket proxy in deploy/compose.socket-proxy.yaml. */
+async function proxyAllowlist(): Promise<Map<string, RegExp>> {
+  const res = await run('docker', [
+    'stack',
+    'config',
+    '--compose-file',
+    'deploy/compose.socket-proxy.yaml',
+  ]);
+  if (res.code !== 0) throw new Error(`docker stack config: ${res.stderr}`);
+  const allow = new Map<string, RegExp>();
+  for (const line of res.stdout.split('\n')) {
+    const m = /^\s*- -allow([A-Z]+)=(.*)$/.exec(line);
+    // socket-proxy anchors each pattern (^...$) and matches the path without the query string.
+    if (m?.[1] && m[2] !== undefined) allow.set(m[1], new RegExp(`^${m[2]}$`));
+  }
+  if (allow.size === 0) throw new Error('no -allow flags found in compose.socket-proxy.yaml');
+  return allow;
+}
+
+interface FilteringProxy {
+  seen: string[];
+  refused: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A stand-in for the socket proxy: serves the Docker API on `socketPath`, forwards what the
+ * allowlist admits to the engine's socket (streams included: the event stream stays open), and
+ * answers 403 to the rest, recording both.
+ */
+function filteringProxy(socketPath: string, allow: Map<string, RegExp>): Promise<FilteringProxy> {
+  const seen: string[] = [];
+  const refused: string[] = [];
+  const sockets = new Set<Socket>();
+  const server = http.createServer((req, res) => {
+    const method = req.method ?? 'GET';
+    const p = new URL(req.url ?? '/', 'http://docker').pathname;
+    const call = `${method} ${p}`;
+    if (!(allow.get(method)?.test(p) ?? false)) {
+      refused.push(call);
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('Forbidden');
+      return;
+    }
+    seen.push(call);
+    const upstream = http.request(
+      { socketPath: '/var/run/docker.sock', path: req.url, method, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () =>
+      resolve({
+        seen,
+        refused,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => done());
+          }),
+      }),
+    );
+  });
+}
+
+/** Build the image once per suite; the tag is unique per run and removed afterwards. */
+async function buildImage(tag: string): Promise<{ ms: number; mode: string }> {
+  const started = Date.now();
+  // SKIP_TSC: the test runner has built the tree (tests run from dist/); recompiling here would
+  // race with other builds of the same tree.
+  const res = await run(
+    'bash',
+    ['scripts/build-image.sh', tag],
+    { SKIP_TSC: '1' },
+    BUILD_TIMEOUT_MS,
+  );
+  if (res.code !== 0) {
+    throw new Error(
+      `scripts/build-image.sh ${tag} exited ${res.code}:\n${res.stderr.slice(-4000)}`,
+    );
+  }
+  const mode = /building from the local tree/.test(res.stderr) ? 'context' : 'source';
+  return { ms: Date.now() - started, mode };
+}
+
+describe('deploy: container image (e2e, real engine)', function () {
+  let docker: Docker;
+  const id = runId();
+  const runLabel = `dockop.test.run=${id}`;
+  const tag = `dockop/backrest-sidecar:e2e-${id}`;
+  const standIn = `dockop-e2e-deploy-backrest-${id}`;
+  const sidecar = `dockop-e2e-deploy-sidecar-${id}`;
+  let work: string;
+  let configDir: string;
+  let configFile: string;
+  let built = false;
+
+  const labels = { 'dockop.test.run': id };
+
+  async function startedAt(name: string): Promise<string> {
+    return (await docker.getContainer(name).inspect()).State.StartedAt;
+  }
+
+  async function sidecarLogs(): Promise<string> {
+    const res = await run('docker', ['logs', '--tail', '60', sidecar]);
+    return `${res.stdout}${res.stderr}`;
+  }
+
+  /** A labeled workload whose bind mount source is unique: the plan must list exactly it. */
+  async function labeledWorkload(
+    name: string,
+    extra: Record<string, string> = {},
+  ): Promise<string> {
+    const source = path.join(work, `${name}-data`);
+    mkdirSync(source, { recursive: true });
+    const c = await docker.createContainer({
+      name,
+      Image: WORKLOAD_IMAGE,
+      Cmd: ['sleep', '3600'],
+      Labels: { ...labels, 'backrest.enable': 'true', ...extra },
+      HostConfig: { NetworkMode: 'none', Binds: [`${source}:/data`] },
+    });
+    await c.start();
+    return source;
+  }
+
+  before(async function () {
+    this.timeout(BUILD_TIMEOUT_MS + 30_000);
+    docker = await requireEngine(this);
+    work = mkdtempSync(path.join(tmpdir(), 'dockop-deploy-'));
+    configDir = path.join(work, 'config');
+    mkdirSync(configDir);
+    configFile = path.join(configDir, 'config.json');
+    const { ms, mode } = await buildImage(tag);
+    built = true;
+    console.log(`      image ${tag} built in ${ms} ms (${mode} mode)`);
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    if (!docker) return;
+    await removeLabeled(docker, runLabel);
+    if (built) await run('docker', ['image', 'rm', '--no-prune', tag]); // keep the layers: the build cache
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('has the documented entry point, command and user, with node and restic inside', async function () {
+    this.timeout(60_000);
+    const info = await docker.getImage(tag).inspect();
+    expect(info.Config.Entrypoint).to.deep.equal(['backrest-sidecar']);
+    expect(info.Config.Cmd).to.deep.equal([
+      'daemon',
+      '--config',
+      '/etc/backrest/config.json',
+      '--with-events',
+      '--apply',
+    ]);
+    expect(['', 'root', '0', '0:0']).to.include(info.Config.User);
+
+    const help = await run('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--label',
+      runLabel,
+      tag,
+      '--help',
+    ]);
+    expect(help.code, help.stderr).to.equal(0);
+    expect(help.stdout).to.match(/^Usage: backrest-sidecar/);
+
+    const restic = await run('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--label',
+      runLabel,
+      '--entrypoint',
+      'restic',
+      tag,
+      'version',
+    ]);
+    expect(restic.code, restic.stderr).to.equal(0);
+    expect(restic.stdout).to.match(/^restic \d+\.\d+/);
+  });
+
+  it('offers every command of the CLI (reconcile, daemon, get, describe, backup-once, forget)', async function () {
+    this.timeout(30_000);
+    const help = await run('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--label',
+      runLabel,
+      tag,
+      '--help',
+    ]);
+    expect(help.code, help.stderr).to.equal(0);
+    const commands = help.stdout.split(/^Commands:$/m)[1]?.split(/\n\s*\n/)[0] ?? '';
+    const listed = [...commands.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]);
+    const missing = ['reconcile', 'daemon', 'get', 'describe', 'backup-once', 'forget'].filter(
+      (c) => !listed.includes(c),
+    );
+    expect(missing, `commands missing from --help (listed: ${listed.join(', ')})`).to.deep.equal(
+      [],
+    );
+  });
+
+  it('dry-run in the container with a read-only config mount: renders the plan, writes nothing, exits 2', async function () {
+    this.timeout(ONE_SHOT_TIMEOUT_MS + 30_000);
+    const dir = path.join(work, 'dry-run');
+    mkdirSync(dir);
+    const file = path.join(dir, 'config.json');
+    const original = `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/repos/default' }], plans: [] }, null, 2)}\n`;
+    writeFileSync(file, original);
+    const source = await labeledWorkload(`dockop-e2e-deploy-dry-${id}`);
+
+    const res = await run(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--label',
+        runLabel,
+        '-v',
+        '/var/run/docker.sock:/var/run/docker.sock:ro',
+        '-v',
+        `${dir}:/etc/backrest:ro`,
+        tag,
+        'reconcile',
+        '--dry-run',
+        '--config',
+        '/etc/backrest/config.json',
+      ],
+      {},
+      ONE_SHOT_TIMEOUT_MS,
+    );
+    expect(res.code, `${res.stdout}\n${res.stderr}`).to.equal(2);
+    expect(readFileSync(file, 'utf8')).to.equal(original);
+    const rendered = `${res.stdout}\n${res.stderr}`
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.action === 'plan.rendered');
+    expect(JSON.stringify(rendered), 'a plan.rendered line for the labeled workload').to.include(
+      source,
+    );
+  });
+
+  it('daemon --with-events --apply: the plan lands in config.json and the stand-in Backrest restarts', async function () {
+    this.timeout(150_000);
+    writeFileSync(
+      configFile,
+      `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/repos/default' }], plans: [] }, null, 2)}\n`,
+    );
+    const backrest = await docker.createContainer({
+      name: standIn,
+      Image: WORKLOAD_IMAGE,
+      Cmd: STAND_IN_CMD,
+      Labels: labels,
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await backrest.start();
+    const firstStart = await startedAt(standIn);
+    const source = await labeledWorkload(`dockop-e2e-deploy-app-${id}`, {
+      'backrest.schedule': '15 3 * * *',
+    });
+
+    const t0 = Date.now();
+    const side = await docker.createContainer({
+      name: sidecar,
+      Image: tag,
+      // The image's default CMD plus the stand-in's name, and a resync interval far beyond the
+      // waits below: the second workload can only arrive through the event stream.
+      Cmd: [
+        'daemon',
+        '--config',
+        '/etc/backrest/config.json',
+        '--with-events',
+        '--apply',
+        '--backrest-container',
+        standIn,
+        '--interval',
+        '600s',
+        '--apply-cooldown',
+        '1s',
+      ],
+      Labels: labels,
+      HostConfig: {
+        NetworkMode: 'none',
+        Binds: ['/var/run/docker.sock:/var/run/docker.sock:ro', `${configDir}:/etc/backrest`],
+      },
+    });
+    await side.start();
+
+    try {
+      const plan = await waitFor('the first plan in config.json', 60_000, async () =>
+        planWithSource(configFile, source),
+      );
+      const planMs = Date.now() - t0;
+      expect(JSON.stringify(plan.schedule)).to.include('15 3 * * *');
+      const restarted = await waitFor('the stand-in Backrest to be restarted', 60_000, async () => {
+        const s = await startedAt(standIn);
+        return s !== firstStart ? s : undefined;
+      });
+      const restartMs = Date.now() - t0;
+
+      const t1 = Date.now();
+      const source2 = await labeledWorkload(`dockop-e2e-deploy-app2-${id}`);
+      await waitFor('the second plan (from a Docker event)', 60_000, async () =>
+        planWithSource(configFile, source2),
+      );
+      const eventMs = Date.now() - t1;
+      await waitFor('a second restart of the stand-in Backrest', 60_000, async () => {
+        const s = await startedAt(standIn);
+        return s !== restarted ? s : undefined;
+      });
+      expect(
+        (await docker.getContainer(sidecar).inspect()).State.Running,
+        'sidecar still running',
+      ).to.equal(true);
+      expect(
+        (await docker.getContainer(standIn).inspect()).State.Running,
+        'stand-in running',
+      ).to.equal(true);
+      console.log(
+        `      first plan ${planMs} ms, first restart ${restartMs} ms after the sidecar started; ` +
+          `event-driven plan ${eventMs} ms after docker run`,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- sidecar logs ---\n${await sidecarLogs()}`);
+    }
+  });
+
+  it('through the socket-proxy allowlist only (compose.socket-proxy.yaml): plan written, Backrest restarted, nothing refused', async function () {
+    this.timeout(180_000);
+    const dir = path.join(work, 'proxied');
+    const proxyDir = path.join(work, 'proxy');
+    mkdirSync(dir);
+    mkdirSync(proxyDir);
+    const file = path.join(dir, 'config.json');
+    writeFileSync(
+      file,
+      `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/r' }], plans: [] })}\n`,
+    );
+    const proxy = await filteringProxy(path.join(proxyDir, 'docker.sock'), await proxyAllowlist());
+    const name = `dockop-e2e-deploy-proxied-${id}`;
+    const backrestName = `dockop-e2e-deploy-proxied-backrest-${id}`;
+    try {
+      const backrest = await docker.createContainer({
+        name: backrestName,
+        Image: WORKLOAD_IMAGE,
+        Cmd: STAND_IN_CMD,
+        Labels: labels,
+        HostConfig: { NetworkMode: 'none' },
+      });
+      await backrest.start();
+      const firstStart = await startedAt(backrestName);
+      const source = await labeledWorkload(`dockop-e2e-deploy-proxied-app-${id}`);
+      const side = await docker.createContainer({
+        name,
+        Image: tag,
+        Cmd: [
+          'daemon',
+          '--config',
+          '/etc/backrest/config.json',
+          '--with-events',
+          '--apply',
+          '--backrest-container',
+          backrestName,
+          '--apply-cooldown',
+          '1s',
+        ],
+        Env: ['DOCKER_HOST=unix:///run/docker-proxy/docker.sock'],
+        Labels: labels,
+        // No Docker socket at all: only the proxy's.
+        HostConfig: {
+          NetworkMode: 'none',
+          Binds: [`${proxyDir}:/run/docker-proxy`, `${dir}:/etc/backrest`],
+        },
+      });
+      await side.start();
+      await waitFor('the plan written through the proxy', 60_000, async () =>
+        planWithSource(file, source),
+      );
+      await waitFor('the restart through the proxy', 60_000, async () => {
+        const s = await startedAt(backrestName);
+        return s !== firstStart ? s : undefined;
+      });
+      await docker.getContainer(name).remove({ force: true });
+      expect(proxy.refused, 'calls the allowlist refused').to.deep.equal([]);
+      const kinds = [
+        ...new Set(
+          proxy.seen.map((c) =>
+            c
+              .replace(/\/containers\/[^/]+\//, '/containers/{id}/')
+              .replace(/\/images\/[^/]+\//, '/images/{id}/'),
+          ),
+        ),
+      ].sort();
+      expect(
+        kinds.some((k) => /^POST .*\/containers\/\{id\}\/restart$/.test(k)),
+        kinds.join(', '),
+      ).to.equal(true);
+      expect(
+        kinds.some((k) => /^GET .*\/events$/.test(k)),
+        kinds.join(', '),
+      ).to.equal(true);
+      console.log(`      API calls through the proxy: ${kinds.join(', ')}`);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('non-root variant: --user with the socket group writes the config it owns', async function () {
+    this.timeout(ONE_SHOT_TIMEOUT_MS + 30_000);
+    const dir = path.join(work, 'nonroot');
+    mkdirSync(dir);
+    const file = path.join(dir, 'config.json');
+    writeFileSync(
+      file,
+      `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/r' }], plans: [] })}\n`,
+    );
+    chownSync(dir, 65534, 65534);
+    chownSync(file, 65534, 65534);
+    chmodSync(file, 0o644);
+    const socketGid = statSync('/var/run/docker.sock').gid;
+    const source = await labeledWorkload(`dockop-e2e-deploy-nonroot-${id}`);
+
+    const res = await run(
+      'docker',
+      [
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--label',
+        runLabel,
+        '--user',
+        '65534:65534',
+        '--group-add',
+        String(socketGid),
+        '-v',
+        '/var/run/docker.sock:/var/run/docker.sock:ro',
+        '-v',
+        `${dir}:/etc/backrest`,
+        tag,
+        'reconcile',
+        '--config',
+        '/etc/backrest/config.json',
+      ],
+      {},
+      ONE_SHOT_TIMEOUT_MS,
+    );
+    // 0 written; 3 written with some plans skipped (other labeled containers on a shared engine).
+    expect([0, 3], `${res.stdout}\n${res.stderr}`).to.include(res.code);
+    expect(planWithSource(file, source), 'plan for the workload').to.not.equal(undefined);
+    expect(statSync(file).uid, 'owner kept').to.equal(65534);
+  });
+});
