@@ -1,0 +1,106 @@
+// Shared by the plan-*.ts benches: spawn the real CLI, follow its JSON log lines, percentiles.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+
+export const CLI = fileURLToPath(
+  new URL('../../packages/cli/bin/backrest-sidecar.js', import.meta.url),
+);
+export const RSS_HOOK = fileURLToPath(new URL('./plan-rss-hook.js', import.meta.url));
+export const BUSYBOX = 'dockop/busybox:local';
+export const docker = new Docker();
+
+export function runTag(): string {
+  return `b${Date.now().toString(36)}`;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+}
+
+export async function tempConfig(): Promise<{ dir: string; file: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'bench-plan-'));
+  const file = path.join(dir, 'config.json');
+  await writeFile(
+    file,
+    `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/repo' }], plans: [] })}\n`,
+  );
+  return { dir, file };
+}
+
+export interface Daemon {
+  child: ChildProcess;
+  /** Every JSON log line so far, with the local receive time. */
+  lines: { at: number; line: Record<string, unknown> }[];
+  stop(): Promise<void>;
+}
+
+export function startDaemon(args: string[]): Daemon {
+  const child = spawn(process.execPath, [CLI, 'daemon', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Daemon['lines'] = [];
+  let buf = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const text = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      try {
+        lines.push({ at: performance.now(), line: JSON.parse(text) as Record<string, unknown> });
+      } catch {
+        // not JSON
+      }
+    }
+  });
+  child.stderr!.on('data', () => undefined);
+  return {
+    child,
+    lines,
+    stop: () =>
+      new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  stepMs = 5,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await cond())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+export async function removeByLabel(label: string): Promise<void> {
+  const found = await docker.listContainers({ all: true, filters: { label: [label] } });
+  for (let i = 0; i < found.length; i += 50) {
+    await Promise.all(
+      found.slice(i, i + 50).map((c) =>
+        docker
+          .getContainer(c.Id)
+          .remove({ force: true, v: true })
+          .catch(() => undefined),
+      ),
+    );
+  }
+}
+
+/** On every container the plan benches create, so a run that died (engine restart) is swept. */
+export const SUITE_LABEL = { 'dockop.bench.suite': 'plan' } as const;
+
+/** Removes containers left by an earlier plan bench run that could not clean up. */
+export async function sweepStale(): Promise<void> {
+  await removeByLabel('dockop.bench.suite=plan');
+}

@@ -1,0 +1,13 @@
+// Public API of @backrest-sidecar/controller-plan. Its default export is the ContainerModule, so
+// `manager.loadPlugin('@backrest-sidecar/controller-plan')` loads it like any plugin.
+export * from './apply.js';
+export * from './backrest-api-store.js';
+export * from './orphan-tracker.js';
+export * from './plan-builder.js';
+export * from './plan-controller.js';
+export * from './plan-controller-options.js';
+export * from './plan-reconciler.js';
+export * from './plan-report.js';
+export * from './plan-store.js';
+export { planControllerModule } from './module.js';
+export { default } from './module.js';

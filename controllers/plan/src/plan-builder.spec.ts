@@ -1,0 +1,284 @@
+import { expect } from 'chai';
+import {
+  buildPlans,
+  defaultPlanDefaults,
+  deriveSources,
+  expandHooks,
+  resolveRepo,
+  toHostPath,
+  type MountInfo,
+  type WorkloadInput,
+} from './plan-builder.js';
+
+const pgVolume: MountInfo = {
+  type: 'volume',
+  name: 'stack_pgdata',
+  source: '/var/lib/docker/volumes/stack_pgdata/_data',
+  destination: '/var/lib/postgresql/data',
+};
+const confBind: MountInfo = { type: 'bind', source: '/srv/app/conf', destination: '/etc/app' };
+const tmpfs: MountInfo = { type: 'tmpfs', source: '', destination: '/run' };
+
+function workload(name: string, over: Partial<WorkloadInput> = {}): WorkloadInput {
+  return {
+    name,
+    spec: { enable: true, ...(over.spec ?? {}) },
+    status: { name, mounts: [pgVolume], ...(over.status ?? {}) },
+  };
+}
+
+const facts = { repoIds: ['default', 'offsite'] };
+
+describe('plan builder', () => {
+  describe('ids', () => {
+    it('builds <prefix><service> for compose containers, <prefix><project>_<service> with the flag', () => {
+      const w = workload('stack-db-1', {
+        status: {
+          name: 'stack-db-1',
+          compose: { project: 'stack', service: 'db' },
+          mounts: [pgVolume],
+        },
+      });
+      expect(buildPlans([w], defaultPlanDefaults(), facts).plans[0]?.plan.id).to.equal(
+        'backrest_sidecar_db',
+      );
+      const withProject = defaultPlanDefaults({ includeProjectName: true });
+      expect(buildPlans([w], withProject, facts).plans[0]?.plan.id).to.equal(
+        'backrest_sidecar_stack_db',
+      );
+    });
+
+    it('uses the container name without compose labels, and the configured prefix', () => {
+      const r = buildPlans([workload('my app')], defaultPlanDefaults({ prefix: 'x.' }), facts);
+      expect(r.plans[0]?.plan.id).to.equal('x.my_app');
+    });
+
+    it('skips BOTH workloads of a collision and names both containers', () => {
+      const a = workload('a-db-1', {
+        status: { name: 'a-db-1', compose: { project: 'a', service: 'db' }, mounts: [pgVolume] },
+      });
+      const b = workload('b-db-1', {
+        status: { name: 'b-db-1', compose: { project: 'b', service: 'db' }, mounts: [pgVolume] },
+      });
+      const ok = workload('solo');
+      const r = buildPlans([b, ok, a], defaultPlanDefaults(), facts);
+      expect(r.plans.map((p) => p.container)).to.deep.equal(['solo']);
+      expect(r.skipped.map((s) => [s.container, s.reason])).to.deep.equal([
+        ['a-db-1', 'IdCollision'],
+        ['b-db-1', 'IdCollision'],
+      ]);
+      for (const s of r.skipped) expect(s.message).to.include('a-db-1').and.include('b-db-1');
+      expect([...r.ids].sort()).to.deep.equal(['backrest_sidecar_db', 'backrest_sidecar_solo']);
+      // With the project in the id they no longer collide.
+      const r2 = buildPlans([a, b], defaultPlanDefaults({ includeProjectName: true }), facts);
+      expect(r2.skipped).to.deep.equal([]);
+      expect(r2.plans.map((p) => p.plan.id)).to.deep.equal([
+        'backrest_sidecar_a_db',
+        'backrest_sidecar_b_db',
+      ]);
+    });
+
+    it('returns plans sorted by id whatever the input order', () => {
+      const names = ['zeta', 'alpha', 'mid'];
+      const r = buildPlans(
+        names.map((n) => workload(n)),
+        defaultPlanDefaults(),
+        facts,
+      );
+      expect(r.plans.map((p) => p.plan.id)).to.deep.equal([
+        'backrest_sidecar_alpha',
+        'backrest_sidecar_mid',
+        'backrest_sidecar_zeta',
+      ]);
+    });
+  });
+
+  describe('repo', () => {
+    it('takes the label when the repo exists', () => {
+      expect(resolveRepo('offsite', 'default', ['default', 'offsite'])).to.deep.equal({
+        ok: true,
+        id: 'offsite',
+      });
+    });
+    it('skips with a message naming the label and value when the labeled repo is missing', () => {
+      const r = buildPlans(
+        [workload('w', { spec: { enable: true, repo: 'nope' } })],
+        defaultPlanDefaults(),
+        facts,
+      );
+      expect(r.plans).to.deep.equal([]);
+      expect(r.skipped[0]?.reason).to.equal('RepoMissing');
+      expect(r.skipped[0]?.message)
+        .to.include('container w')
+        .and.include('backrest.repo="nope"')
+        .and.include('default, offsite');
+    });
+    it('uses the default repo, else the first declared repo when the default is empty or unknown', () => {
+      expect(resolveRepo(undefined, 'offsite', ['default', 'offsite'])).to.deep.equal({
+        ok: true,
+        id: 'offsite',
+      });
+      expect(resolveRepo(undefined, '', ['r1', 'r2'])).to.deep.equal({ ok: true, id: 'r1' });
+      expect(resolveRepo(undefined, 'ghost', ['r1', 'r2'])).to.deep.equal({ ok: true, id: 'r1' });
+    });
+    it('skips when the config declares no repo at all', () => {
+      const r = buildPlans([workload('w')], defaultPlanDefaults(), { repoIds: [] });
+      expect(r.skipped[0]?.reason).to.equal('RepoMissing');
+      expect(r.skipped[0]?.message).to.match(/declares no repo/);
+    });
+  });
+
+  describe('sources', () => {
+    it('derives bind → source and volume → <volume-prefix>/<name>/_data, ignores tmpfs, sorts', () => {
+      const d = defaultPlanDefaults();
+      expect(deriveSources([pgVolume, confBind, tmpfs], d)).to.deep.equal([
+        '/var/lib/docker/volumes/stack_pgdata/_data',
+        '/srv/app/conf',
+      ]);
+      const r = buildPlans(
+        [workload('w', { status: { name: 'w', mounts: [pgVolume, confBind, tmpfs, confBind] } })],
+        d,
+        facts,
+      );
+      expect(r.plans[0]?.plan.sources).to.deep.equal([
+        '/srv/app/conf',
+        '/var/lib/docker/volumes/stack_pgdata/_data',
+      ]);
+    });
+
+    it('honours --exclude-bind-mounts and --volume-prefix', () => {
+      const d = defaultPlanDefaults({ excludeBindMounts: true, volumePrefix: '/docker_volumes/' });
+      expect(deriveSources([pgVolume, confBind], d)).to.deep.equal([
+        '/docker_volumes/stack_pgdata/_data',
+      ]);
+    });
+
+    it('filters mounts with rcb volumes.include / volumes.exclude (substring of name or source)', () => {
+      const d = defaultPlanDefaults();
+      expect(deriveSources([pgVolume, confBind], d, { include: ['pgdata'] })).to.deep.equal([
+        '/var/lib/docker/volumes/stack_pgdata/_data',
+      ]);
+      expect(deriveSources([pgVolume, confBind], d, { exclude: ['conf'] })).to.deep.equal([
+        '/var/lib/docker/volumes/stack_pgdata/_data',
+      ]);
+    });
+
+    it('rewrites labeled container paths under a mount to host paths (deepest mount wins)', () => {
+      const nested: MountInfo = {
+        type: 'bind',
+        source: '/mnt/wal',
+        destination: '/var/lib/postgresql/data/pg_wal',
+      };
+      const mounts = [pgVolume, confBind, nested];
+      const prefix = '/var/lib/docker/volumes';
+      expect(toHostPath('/var/lib/postgresql/data', mounts, prefix)).to.equal(
+        '/var/lib/docker/volumes/stack_pgdata/_data',
+      );
+      expect(toHostPath('/var/lib/postgresql/data/base/', mounts, prefix)).to.equal(
+        '/var/lib/docker/volumes/stack_pgdata/_data/base',
+      );
+      expect(toHostPath('/var/lib/postgresql/data/pg_wal/x', mounts, prefix)).to.equal(
+        '/mnt/wal/x',
+      );
+      expect(toHostPath('/etc/app/app.yml', mounts, prefix)).to.equal('/srv/app/conf/app.yml');
+      // Not under a mount (a sibling with a common string prefix is not "under"): kept as a host path.
+      expect(toHostPath('/etc/application', mounts, prefix)).to.equal('/etc/application');
+      expect(toHostPath('/srv/backup', mounts, '/x')).to.equal('/srv/backup');
+    });
+
+    it('uses paths.include over derivation, rewriting through --volume-prefix, and rewrites excludes too', () => {
+      const r = buildPlans(
+        [
+          workload('db', {
+            spec: {
+              enable: true,
+              paths: {
+                include: ['/var/lib/postgresql/data', '/srv/extra'],
+                exclude: ['/var/lib/postgresql/data/pg_wal'],
+              },
+            },
+            status: { name: 'db', mounts: [pgVolume, confBind] },
+          }),
+        ],
+        defaultPlanDefaults({ volumePrefix: '/docker_volumes' }),
+        facts,
+      );
+      expect(r.plans[0]?.plan.sources).to.deep.equal([
+        '/docker_volumes/stack_pgdata/_data',
+        '/srv/extra',
+      ]);
+      expect(r.plans[0]?.plan.exclude).to.deep.equal(['/docker_volumes/stack_pgdata/_data/pg_wal']);
+    });
+
+    it('skips with an error when there is nothing to back up', () => {
+      const r = buildPlans(
+        [workload('bare', { status: { name: 'bare', mounts: [tmpfs] } })],
+        defaultPlanDefaults(),
+        facts,
+      );
+      expect(r.skipped[0]?.reason).to.equal('NoSources');
+      expect(r.skipped[0]?.message).to.include('container bare');
+      const onlyBind = buildPlans(
+        [workload('b', { status: { name: 'b', mounts: [confBind] } })],
+        defaultPlanDefaults({ excludeBindMounts: true }),
+        facts,
+      );
+      expect(onlyBind.skipped[0]?.message).to.include('bind mounts excluded');
+    });
+  });
+
+  describe('hooks, schedule, retention', () => {
+    it('replaces $SELF and ${SELF} with the container name and drops empty commands', () => {
+      expect(
+        expandHooks(["sh -c 'docker stop $SELF'", ' ', 'echo ${SELF}-x $SELFISH'], 'db-1'),
+      ).to.deep.equal(["sh -c 'docker stop db-1'", 'echo db-1-x $SELFISH']);
+    });
+
+    it('applies label values over defaults', () => {
+      const r = buildPlans(
+        [
+          workload('db', {
+            spec: {
+              enable: true,
+              schedule: '15 3 * * *',
+              keep: 'daily=7,weekly=4,monthly=6',
+              pre: ["sh -c 'docker stop $SELF'"],
+              post: ["sh -c 'docker start $SELF'"],
+            },
+          }),
+        ],
+        defaultPlanDefaults(),
+        facts,
+      );
+      expect(r.plans[0]?.plan).to.deep.equal({
+        id: 'backrest_sidecar_db',
+        repo: 'default',
+        schedule: '15 3 * * *',
+        sources: ['/var/lib/docker/volumes/stack_pgdata/_data'],
+        exclude: [],
+        hooks: { pre: ["sh -c 'docker stop db'"], post: ["sh -c 'docker start db'"] },
+        retention: { spec: 'daily=7,weekly=4,monthly=6' },
+      });
+    });
+
+    it('falls back to the configured defaults', () => {
+      const d = defaultPlanDefaults({ defaultSchedule: '0 4 * * *', defaultRetention: 'last=3' });
+      const p = buildPlans([workload('w')], d, facts).plans[0]?.plan;
+      expect(p?.schedule).to.equal('0 4 * * *');
+      expect(p?.retention.spec).to.equal('last=3');
+      expect(p?.hooks).to.deep.equal({ pre: [], post: [] });
+      const def = defaultPlanDefaults();
+      expect([
+        def.defaultSchedule,
+        def.defaultRetention,
+        def.volumePrefix,
+        def.prefix,
+      ]).to.deep.equal([
+        '0 2 * * *',
+        'daily=7,weekly=4',
+        '/var/lib/docker/volumes',
+        'backrest_sidecar_',
+      ]);
+    });
+  });
+});

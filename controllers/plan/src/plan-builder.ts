@@ -1,0 +1,310 @@
+/**
+ * Pure synthesis of Backrest plans from BackupWorkloads: labels + mounts → `PlanSpec`. No I/O, no
+ * clock: everything it needs is in its arguments, so it is unit-tested exhaustively.
+ *
+ * Invariants:
+ * - every workload yields exactly one outcome: a plan, or a skip with a reason and a message that
+ *   names the container (and the label/value when one is at fault);
+ * - ids are deterministic (`planIdFor`); two workloads with the same id are BOTH skipped
+ *   (`IdCollision`), never merged, and the message names every container involved;
+ * - sources and excludes are host paths, de-duplicated and sorted (byte order, as Backrest sorts);
+ * - output order is by plan id, so the same input always renders the same bytes.
+ */
+import type { PlanSpec } from '@backrest-sidecar/config-sink';
+import {
+  DEFAULT_PLAN_ID_PREFIX,
+  containerName,
+  normalizeAbsolutePath,
+  planIdFor,
+  type BackupWorkloadSpec,
+  type WorkloadIdentity,
+} from '@backrest-sidecar/api';
+
+/** One mount as the Docker source reports it (a subset of @dockop/docker's ContainerStatus). */
+export interface MountInfo {
+  type: string;
+  /** Host path for binds; Docker's own path for volumes (ignored: see `volumePrefix`). */
+  source: string;
+  /** Volume name (volumes only). */
+  name?: string | undefined;
+  destination: string;
+  readOnly?: boolean;
+}
+
+export interface WorkloadStatus extends WorkloadIdentity {
+  mounts: MountInfo[];
+}
+
+/** What the builder reads of a BackupWorkload resource. */
+export interface WorkloadInput {
+  /** Resource name = container name. */
+  name: string;
+  spec: BackupWorkloadSpec;
+  status: WorkloadStatus;
+}
+
+export interface PlanDefaults {
+  /** Plan id prefix. Default `backrest_sidecar_` (`--plan-id-prefix`, BACKREST_PLAN_ID_PREFIX). */
+  prefix: string;
+  /** `<project>_<service>` ids. Default false (`--include-project-name`). */
+  includeProjectName: boolean;
+  /** Repo for workloads without `backrest.repo`; empty or unknown → the config's first repo. */
+  defaultRepo: string;
+  /** Default `0 2 * * *`. */
+  defaultSchedule: string;
+  /** Default `daily=7,weekly=4` (`--default-retention`, BACKREST_DEFAULT_RETENTION). */
+  defaultRetention: string;
+  /** Ignore bind mounts when deriving sources. Default false. */
+  excludeBindMounts: boolean;
+  /** Host directory holding named volumes. Default `/var/lib/docker/volumes`. */
+  volumePrefix: string;
+}
+
+export const DEFAULT_DOCKER_ROOT = '/var/lib/docker';
+export const DEFAULT_SCHEDULE = '0 2 * * *';
+export const DEFAULT_RETENTION = 'daily=7,weekly=4';
+
+export function defaultPlanDefaults(overrides: Partial<PlanDefaults> = {}): PlanDefaults {
+  return {
+    prefix: DEFAULT_PLAN_ID_PREFIX,
+    includeProjectName: false,
+    defaultRepo: 'default',
+    defaultSchedule: DEFAULT_SCHEDULE,
+    defaultRetention: DEFAULT_RETENTION,
+    excludeBindMounts: false,
+    volumePrefix: `${DEFAULT_DOCKER_ROOT}/volumes`,
+    ...overrides,
+  };
+}
+
+/** Facts from the current config the builder needs. */
+export interface ConfigFacts {
+  /** Repo ids declared in the config, in file order. */
+  repoIds: string[];
+}
+
+export type SkipReason = 'RepoMissing' | 'NoSources' | 'IdCollision';
+
+export interface BuiltPlan {
+  container: string;
+  plan: PlanSpec;
+}
+
+export interface SkippedPlan {
+  container: string;
+  planId: string;
+  reason: SkipReason;
+  message: string;
+}
+
+export interface BuildResult {
+  /** Sorted by plan id. */
+  plans: BuiltPlan[];
+  /** Sorted by container name. */
+  skipped: SkippedPlan[];
+  /** Every id a current workload maps to, built or skipped (used to tell orphans apart). */
+  ids: Set<string>;
+}
+
+export type PlanOutcome = { ok: true; built: BuiltPlan } | { ok: false; skipped: SkippedPlan };
+
+/** Builds every plan, then turns id collisions into skips of all the workloads involved. */
+export function buildPlans(
+  workloads: readonly WorkloadInput[],
+  defaults: PlanDefaults,
+  facts: ConfigFacts,
+): BuildResult {
+  const sorted = [...workloads].sort((a, b) => compare(a.name, b.name));
+  const outcomes = sorted.map((w) => buildPlan(w, defaults, facts));
+  const byId = new Map<string, string[]>();
+  for (const o of outcomes) {
+    const id = o.ok ? o.built.plan.id : o.skipped.planId;
+    const list = byId.get(id) ?? [];
+    list.push(o.ok ? o.built.container : o.skipped.container);
+    byId.set(id, list);
+  }
+  const plans: BuiltPlan[] = [];
+  const skipped: SkippedPlan[] = [];
+  for (const o of outcomes) {
+    const id = o.ok ? o.built.plan.id : o.skipped.planId;
+    const container = o.ok ? o.built.container : o.skipped.container;
+    const sharing = byId.get(id) ?? [];
+    if (sharing.length > 1) {
+      skipped.push({
+        container,
+        planId: id,
+        reason: 'IdCollision',
+        message:
+          `plan id "${id}" is produced by ${sharing.length} containers (${sharing.join(', ')}); ` +
+          `none of them is written: rename a service or use --include-project-name`,
+      });
+    } else if (o.ok) {
+      plans.push(o.built);
+    } else {
+      skipped.push(o.skipped);
+    }
+  }
+  plans.sort((a, b) => compare(a.plan.id, b.plan.id));
+  skipped.sort((a, b) => compare(a.container, b.container));
+  return { plans, skipped, ids: new Set(byId.keys()) };
+}
+
+/** One workload → one plan, or the reason it can't have one. */
+export function buildPlan(
+  workload: WorkloadInput,
+  defaults: PlanDefaults,
+  facts: ConfigFacts,
+): PlanOutcome {
+  const container = containerName(workload.status.name || workload.name);
+  const id = planIdFor(
+    { ...workload.status, name: container },
+    { prefix: defaults.prefix, includeProjectName: defaults.includeProjectName },
+  );
+  const skip = (reason: SkipReason, message: string): PlanOutcome => ({
+    ok: false,
+    skipped: { container, planId: id, reason, message },
+  });
+
+  const repo = resolveRepo(workload.spec.repo, defaults.defaultRepo, facts.repoIds);
+  if (!repo.ok) return skip('RepoMissing', `container ${container}: ${repo.message}`);
+
+  const mounts = workload.status.mounts ?? [];
+  const include = workload.spec.paths?.include;
+  let sources: string[];
+  if (include && include.length > 0) {
+    sources = include.map((p) => toHostPath(p, mounts, defaults.volumePrefix));
+  } else {
+    sources = deriveSources(mounts, defaults, workload.spec.rcb?.volumes);
+  }
+  sources = uniqueSorted(sources);
+  if (sources.length === 0) {
+    return skip(
+      'NoSources',
+      `container ${container}: no backrest.paths.include label and no ` +
+        `${defaults.excludeBindMounts ? 'named volume (bind mounts excluded)' : 'bind mount or named volume'} to derive sources from`,
+    );
+  }
+  const exclude = uniqueSorted(
+    (workload.spec.paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
+  );
+
+  const plan: PlanSpec = {
+    id,
+    repo: repo.id,
+    schedule: workload.spec.schedule?.trim() || defaults.defaultSchedule,
+    sources,
+    exclude,
+    hooks: {
+      pre: expandHooks(workload.spec.pre, container),
+      post: expandHooks(workload.spec.post, container),
+    },
+    retention: { spec: workload.spec.keep?.trim() || defaults.defaultRetention },
+  };
+  return { ok: true, built: { container, plan } };
+}
+
+/**
+ * `backrest.repo` must name a declared repo (never created). Without the label: the default
+ * repo when declared, else the config's first repo.
+ */
+export function resolveRepo(
+  label: string | undefined,
+  defaultRepo: string,
+  repoIds: readonly string[],
+): { ok: true; id: string } | { ok: false; message: string } {
+  const wanted = label?.trim();
+  if (wanted) {
+    return repoIds.includes(wanted)
+      ? { ok: true, id: wanted }
+      : {
+          ok: false,
+          message: `label backrest.repo="${wanted}" names a repo the config does not declare (declared: ${describeRepos(repoIds)})`,
+        };
+  }
+  if (defaultRepo && repoIds.includes(defaultRepo)) return { ok: true, id: defaultRepo };
+  const first = repoIds[0];
+  if (first !== undefined) return { ok: true, id: first };
+  return {
+    ok: false,
+    message: `no backrest.repo label and the config declares no repo (default "${defaultRepo}")`,
+  };
+}
+
+function describeRepos(repoIds: readonly string[]): string {
+  return repoIds.length === 0 ? 'none' : repoIds.join(', ');
+}
+
+/**
+ * Sources from mounts, as the seed derives them: bind → its host source (unless excluded),
+ * named volume → `<volumePrefix>/<name>/_data`; tmpfs and others carry no data to back up.
+ * rcb's `volumes.include`/`volumes.exclude` filter by substring of the volume name or source,
+ * as restic-compose-backup does.
+ */
+export function deriveSources(
+  mounts: readonly MountInfo[],
+  defaults: Pick<PlanDefaults, 'excludeBindMounts' | 'volumePrefix'>,
+  rcbVolumes?: { include?: string[] | undefined; exclude?: string[] | undefined },
+): string[] {
+  const out: string[] = [];
+  for (const m of mounts) {
+    const ident = `${m.name ?? ''} ${m.source}`;
+    if (rcbVolumes?.include?.length && !rcbVolumes.include.some((s) => ident.includes(s))) continue;
+    if (rcbVolumes?.exclude?.some((s) => ident.includes(s))) continue;
+    if (m.type === 'bind') {
+      if (!defaults.excludeBindMounts && m.source) out.push(normalizeAbsolutePath(m.source));
+    } else if (m.type === 'volume') {
+      if (m.name) out.push(volumeDataPath(defaults.volumePrefix, m.name));
+    }
+  }
+  return out;
+}
+
+export function volumeDataPath(volumePrefix: string, name: string): string {
+  return normalizeAbsolutePath(`${volumePrefix}/${name}/_data`);
+}
+
+/**
+ * Rewrites a labeled path that lies under a container mount's destination to the host path
+ * (the deepest mount wins, as in the container's view): bind → source + rest, volume →
+ * `<volumePrefix>/<name>/_data` + rest. Paths under no mount are taken as host paths.
+ */
+export function toHostPath(p: string, mounts: readonly MountInfo[], volumePrefix: string): string {
+  const path = normalizeAbsolutePath(p);
+  let best: MountInfo | undefined;
+  for (const m of mounts) {
+    if (m.type !== 'bind' && m.type !== 'volume') continue;
+    const dest = normalizeAbsolutePath(m.destination);
+    if (!isUnder(path, dest)) continue;
+    if (!best || dest.length > normalizeAbsolutePath(best.destination).length) best = m;
+  }
+  if (!best) return path;
+  const rest = path.slice(normalizeAbsolutePath(best.destination).length);
+  const root =
+    best.type === 'bind'
+      ? best.source
+      : best.name
+        ? volumeDataPath(volumePrefix, best.name)
+        : undefined;
+  return root ? normalizeAbsolutePath(`${root}/${rest}`) : path;
+}
+
+function isUnder(path: string, dir: string): boolean {
+  return dir === '/' || path === dir || path.startsWith(`${dir}/`);
+}
+
+/** `$SELF` / `${SELF}` → the container name (Docker names are `[a-zA-Z0-9][a-zA-Z0-9_.-]*`). */
+export function expandHooks(commands: readonly string[] | undefined, container: string): string[] {
+  return (commands ?? [])
+    .map((c) => c.trim())
+    .filter((c) => c !== '')
+    .map((c) => c.replace(/\$\{SELF\}|\$SELF\b/g, container));
+}
+
+function uniqueSorted(values: readonly string[]): string[] {
+  return [...new Set(values)].sort(compare);
+}
+
+/** Byte-order comparison (Go's sort.Strings), independent of the locale. */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

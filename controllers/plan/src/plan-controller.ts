@@ -1,0 +1,58 @@
+import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
+import {
+  makeKey,
+  type ControllerContribution,
+  type ControllerOptions,
+  type Watch,
+} from '@dockop/runtime';
+import { inject, injectable } from 'inversify';
+import { ConfigApplier } from './apply.js';
+import {
+  CONFIG_KIND,
+  PLAN_CONTROLLER_DEFAULTS,
+  PlanControllerOptions,
+} from './plan-controller-options.js';
+import { PlanReconciler } from './plan-reconciler.js';
+import { PlanReport } from './plan-report.js';
+import { PlanStore } from './plan-store.js';
+
+/**
+ * BackupWorkloads → Backrest plans. Written only against the runtime's public contribution API,
+ * exactly as a plugin would be: it watches one kind and maps every event to one aggregate key.
+ */
+@injectable()
+export class PlanController implements ControllerContribution {
+  readonly name = 'plan';
+  readonly watches: Watch[];
+  readonly options: ControllerOptions;
+  readonly reconciler: PlanReconciler;
+
+  constructor(
+    @inject(PlanControllerOptions) options: PlanControllerOptions,
+    @inject(PlanStore) store: PlanStore,
+    @inject(ConfigApplier) applier: ConfigApplier,
+    @inject(PlanReport) report: PlanReport,
+  ) {
+    const key = makeKey(CONFIG_KIND, options.configPath);
+    const daemon = (options.mode ?? PLAN_CONTROLLER_DEFAULTS.mode) === 'daemon';
+    // One-shot: exactly one reconcile of the synced cache (the initial key). Events arriving
+    // meanwhile (other containers on the host, our own Backrest restart) must not start more.
+    const events = daemon && options.watchEvents !== false;
+    const never = () => false;
+    this.watches = [
+      {
+        kind: BACKUP_WORKLOAD_KIND,
+        map: () => [key],
+        ...(events ? {} : { predicates: [{ create: never, update: never, delete: never }] }),
+      },
+    ];
+    this.options = {
+      maxConcurrentReconciles: 1,
+      // Reconciled at start even with no workload, so orphans are seen and --prune works.
+      initialKeys: [key],
+      ...(daemon ? { debounce: options.debounce ?? { ...PLAN_CONTROLLER_DEFAULTS.debounce } } : {}),
+      ...(options.resyncPeriodMs ? { resyncPeriodMs: options.resyncPeriodMs } : {}),
+    };
+    this.reconciler = new PlanReconciler(options, store, applier, report);
+  }
+}

@@ -1,0 +1,275 @@
+import { expect } from 'chai';
+import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ConfigSink } from '@backrest-sidecar/config-sink';
+import {
+  InMemoryConditionStore,
+  InMemoryEventRecorder,
+  VirtualClock,
+  createNullLogger,
+  type Cache,
+  type ReconcileContext,
+  type Resource,
+} from '@dockop/runtime';
+import type { ApplyOutcome, ConfigApplier } from './apply.js';
+import { defaultPlanDefaults, type WorkloadStatus } from './plan-builder.js';
+import type { PlanControllerOptions } from './plan-controller-options.js';
+import { PlanReconciler } from './plan-reconciler.js';
+import { PlanReport, exitCodeOf, type PlanEntry } from './plan-report.js';
+
+function resource(
+  name: string,
+  spec: Record<string, unknown>,
+  status: Partial<WorkloadStatus> = {},
+): Resource {
+  return {
+    apiVersion: 'backrest.dockop.io/v1alpha1',
+    kind: 'BackupWorkload',
+    metadata: {
+      name,
+      uid: name,
+      labels: {},
+      annotations: {},
+      generation: 1,
+      resourceVersion: '1',
+      creationTimestamp: '',
+    },
+    spec: { enable: true, ...spec },
+    status: {
+      name,
+      mounts: [{ type: 'volume', name: `${name}_data`, source: '', destination: '/data' }],
+      ...status,
+    },
+  };
+}
+
+class ListCache implements Cache {
+  constructor(public items: Resource[]) {}
+  get<T extends Resource>(): T | undefined {
+    return undefined;
+  }
+  list<T extends Resource>(kind: string): T[] {
+    return this.items.filter((r) => r.kind === kind) as T[];
+  }
+  byLabel<T extends Resource>(): T[] {
+    return [];
+  }
+  hasSynced(): boolean {
+    return true;
+  }
+}
+
+class CountingApplier implements ConfigApplier {
+  readonly name = 'count';
+  calls = 0;
+  constructor(private readonly outcome: ApplyOutcome = { status: 'applied', restarts: 1 }) {}
+  async apply(): Promise<ApplyOutcome> {
+    this.calls++;
+    return this.outcome;
+  }
+}
+
+describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
+  let dir: string;
+  let configPath: string;
+  const clock = new VirtualClock();
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'plan-reconciler-'));
+    configPath = path.join(dir, 'config.json');
+    await writeFile(
+      configPath,
+      JSON.stringify({
+        repos: [{ id: 'default', type: 'local', url: '/repo' }],
+        plans: [
+          {
+            id: 'manual_plan',
+            repo: 'default',
+            schedule: '0 1 * * *',
+            sources: ['/etc'],
+            exclude: [],
+            hooks: { pre: [], post: [] },
+            retention: { spec: 'daily=1' },
+          },
+          {
+            id: 'backrest_sidecar_gone',
+            repo: 'default',
+            schedule: '0 1 * * *',
+            sources: ['/old'],
+            exclude: [],
+            hooks: { pre: [], post: [] },
+            retention: { spec: 'daily=1' },
+          },
+        ],
+      }),
+    );
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function setup(
+    items: Resource[],
+    opts: Partial<PlanControllerOptions> = {},
+    applier = new CountingApplier(),
+    ctxClock: VirtualClock = clock,
+  ) {
+    const options: PlanControllerOptions = { configPath, defaults: defaultPlanDefaults(), ...opts };
+    const report = new PlanReport();
+    const reconciler = new PlanReconciler(
+      options,
+      new ConfigSink({ path: configPath }),
+      applier,
+      report,
+    );
+    const ctx: ReconcileContext = {
+      signal: new AbortController().signal,
+      logger: createNullLogger(),
+      recorder: new InMemoryEventRecorder(),
+      conditions: new InMemoryConditionStore(),
+      cache: new ListCache(items),
+      clock: ctxClock,
+    };
+    const run = () =>
+      reconciler.reconcile(
+        { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath },
+        ctx,
+      );
+    return { reconciler, report, ctx, run, applier };
+  }
+
+  it('writes our plans, keeps plans we do not own, keeps orphans without --prune, applies once', async () => {
+    const { report, run, applier, ctx } = setup([
+      resource('web', {}),
+      resource('db', { keep: 'last=3' }),
+    ]);
+    await run();
+    const doc = JSON.parse(await readFile(configPath, 'utf8'));
+    expect(doc.plans.map((p: { id: string }) => p.id)).to.deep.equal([
+      'backrest_sidecar_db',
+      'backrest_sidecar_gone',
+      'backrest_sidecar_web',
+      'manual_plan',
+    ]);
+    expect(doc.plans[0].sources).to.deep.equal(['/var/lib/docker/volumes/db_data/_data']);
+    expect(doc.plans[0].retention).to.deep.equal({ spec: 'last=3' });
+    expect(applier.calls).to.equal(1);
+    expect(exitCodeOf(report.last)).to.equal(0);
+    expect(
+      report.last?.entries.find((e: PlanEntry) => e.planId === 'backrest_sidecar_gone')?.state,
+    ).to.equal('Orphaned');
+    expect(ctx.conditions.get('BackupWorkload/web', 'Ready')?.status).to.equal('True');
+
+    // Second run: nothing changes, nothing applied, exit 2.
+    const again = setup([resource('web', {}), resource('db', { keep: 'last=3' })], {}, applier);
+    const before = await stat(configPath);
+    await again.run();
+    expect((await stat(configPath)).mtimeMs).to.equal(before.mtimeMs);
+    expect(applier.calls).to.equal(1);
+    expect(exitCodeOf(again.report.last)).to.equal(2);
+  });
+
+  it('--prune removes our orphans but never a plan with another prefix', async () => {
+    const { run } = setup([resource('web', {})], { prune: true });
+    await run();
+    const ids = JSON.parse(await readFile(configPath, 'utf8')).plans.map(
+      (p: { id: string }) => p.id,
+    );
+    expect(ids).to.deep.equal(['backrest_sidecar_web', 'manual_plan']);
+  });
+
+  it('dry run writes nothing, reports the diff and exits 2', async () => {
+    const original = await readFile(configPath, 'utf8');
+    const { report, run, applier } = setup([resource('web', {})], { dryRun: true });
+    await run();
+    expect(await readFile(configPath, 'utf8')).to.equal(original);
+    expect(report.last?.diff).to.include('backrest_sidecar_web');
+    expect(
+      report.last?.entries.filter((e: PlanEntry) => e.changed).map((e: PlanEntry) => e.planId),
+    ).to.deep.equal(['backrest_sidecar_web']);
+    expect(applier.calls).to.equal(0);
+    expect(exitCodeOf(report.last)).to.equal(2);
+  });
+
+  it('a skipped plan gives Skipped conditions, a Warning event on the workload and exit 3', async () => {
+    const { report, run, ctx } = setup([resource('web', {}), resource('bad', { repo: 'nope' })]);
+    await run();
+    expect(ctx.conditions.get('BackupWorkload/bad', 'Skipped')).to.include({
+      status: 'True',
+      reason: 'RepoMissing',
+    });
+    expect(ctx.recorder.list('BackupWorkload/bad')[0]).to.include({
+      type: 'Warning',
+      reason: 'RepoMissing',
+    });
+    expect(exitCodeOf(report.last)).to.equal(3);
+  });
+
+  it('invalid config JSON is fatal (exit 1) and the file is untouched', async () => {
+    await writeFile(configPath, '{ not json');
+    const { report, run } = setup([resource('web', {})]);
+    let thrown: unknown;
+    await run().catch((e) => (thrown = e));
+    expect(thrown).to.be.instanceOf(Error);
+    expect(await readFile(configPath, 'utf8')).to.equal('{ not json');
+    expect(report.last?.fatal?.code).to.equal('InvalidJson');
+    expect(exitCodeOf(report.last)).to.equal(1);
+  });
+
+  it('daemon mode removes an orphan only after the grace period, and not if it comes back', async () => {
+    const vclock = new VirtualClock();
+    const items = [resource('web', {})];
+    const { run } = setup(items, { mode: 'daemon', orphanGraceMs: 60_000 }, undefined, vclock);
+    const first = await run();
+    expect(first).to.deep.equal({ requeueAfter: 60_000 });
+    let ids = JSON.parse(await readFile(configPath, 'utf8')).plans.map((p: { id: string }) => p.id);
+    expect(ids).to.include('backrest_sidecar_gone');
+    vclock.advance(60_000);
+    await run();
+    ids = JSON.parse(await readFile(configPath, 'utf8')).plans.map((p: { id: string }) => p.id);
+    expect(ids).to.not.include('backrest_sidecar_gone');
+    // web disappears (recreate) and comes back within the grace: never removed.
+    items.length = 0;
+    await run();
+    vclock.advance(30_000);
+    items.push(resource('web', {}));
+    await run();
+    vclock.advance(60_000);
+    await run();
+    ids = JSON.parse(await readFile(configPath, 'utf8')).plans.map((p: { id: string }) => p.id);
+    expect(ids).to.include('backrest_sidecar_web');
+  });
+
+  it('after a failed apply with rollback, the same content is not written again', async () => {
+    const applier = new CountingApplier({ status: 'failed', rolledBack: true, message: 'died' });
+    const sink = new ConfigSink({ path: configPath });
+    const report = new PlanReport();
+    const reconciler = new PlanReconciler(
+      { configPath, defaults: defaultPlanDefaults() },
+      {
+        load: () => sink.load(),
+        preview: (c) => sink.preview(c),
+        commit: (c) => sink.commit(c),
+        rollback: () => sink.rollback(),
+      },
+      applier,
+      report,
+    );
+    const ctx: ReconcileContext = {
+      signal: new AbortController().signal,
+      logger: createNullLogger(),
+      recorder: new InMemoryEventRecorder(),
+      conditions: new InMemoryConditionStore(),
+      cache: new ListCache([resource('web', {})]),
+      clock,
+    };
+    const req = { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath };
+    await reconciler.reconcile(req, ctx);
+    expect(applier.calls).to.equal(1);
+    await sink.rollback();
+    await reconciler.reconcile(req, ctx);
+    expect(applier.calls).to.equal(1);
+    expect(ctx.recorder.all().map((e) => e.reason)).to.include('ApplyRefused');
+  });
+});

@@ -1,0 +1,334 @@
+/**
+ * Reconciles the whole plan set in one go: every BackupWorkload event maps to the single
+ * aggregate key `BackrestConfig/<config path>`, so a burst of container events (debounced by the
+ * runtime) becomes one read-merge-write of the config and at most one Backrest restart.
+ *
+ * Steps: load config → build plans (pure) → decide orphans → preview (dry run) or commit →
+ * conditions, events, logs per plan → apply when the bytes changed.
+ */
+import { ConfigError, type PlanChanges, type PlanSpec } from '@backrest-sidecar/config-sink';
+import {
+  TerminalError,
+  makeKey,
+  type ReconcileContext,
+  type ReconcileRequest,
+  type ReconcileResult,
+  type Reconciler,
+  type Resource,
+} from '@dockop/runtime';
+import { BACKUP_WORKLOAD_KIND, type BackupWorkloadSpec } from '@backrest-sidecar/api';
+import type { ApplyOutcome, ConfigApplier } from './apply.js';
+import { OrphanTracker } from './orphan-tracker.js';
+import { buildPlans, compare, type WorkloadInput, type WorkloadStatus } from './plan-builder.js';
+import {
+  CONFIG_KIND,
+  PLAN_CONTROLLER_DEFAULTS,
+  type PlanControllerOptions,
+} from './plan-controller-options.js';
+import type { PlanEntry, PlanReport, ReconcileSummary } from './plan-report.js';
+import type { PlanStore } from './plan-store.js';
+
+export class PlanReconciler implements Reconciler {
+  readonly #opts: PlanControllerOptions;
+  readonly #store: PlanStore;
+  readonly #applier: ConfigApplier;
+  readonly #report: PlanReport;
+  readonly #orphans: OrphanTracker;
+  /** Bytes that took Backrest down once: never written again until the desired config changes. */
+  #refusedAfter: string | undefined;
+
+  constructor(
+    options: PlanControllerOptions,
+    store: PlanStore,
+    applier: ConfigApplier,
+    report: PlanReport,
+  ) {
+    this.#opts = options;
+    this.#store = store;
+    this.#applier = applier;
+    this.#report = report;
+    const daemon = (options.mode ?? PLAN_CONTROLLER_DEFAULTS.mode) === 'daemon';
+    const grace = daemon ? (options.orphanGraceMs ?? PLAN_CONTROLLER_DEFAULTS.orphanGraceMs) : 0;
+    this.#orphans = new OrphanTracker(grace);
+  }
+
+  get configKey(): string {
+    return makeKey(CONFIG_KIND, this.#opts.configPath);
+  }
+
+  async reconcile(
+    _request: ReconcileRequest,
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult | void> {
+    const opts = this.#opts;
+    const dryRun = opts.dryRun ?? PLAN_CONTROLLER_DEFAULTS.dryRun;
+    const daemon = (opts.mode ?? PLAN_CONTROLLER_DEFAULTS.mode) === 'daemon';
+    const log = ctx.logger;
+    const summaryBase = { config: opts.configPath, dryRun, seen: 0 };
+
+    const fail = (err: unknown): never => {
+      const code = err instanceof ConfigError ? err.code : 'Error';
+      const message = (err as Error).message;
+      log.error('config.error', { code, error: message, config: opts.configPath });
+      ctx.recorder.event(this.configKey, 'Warning', code, message);
+      this.#report.record({
+        ...summaryBase,
+        entries: [],
+        changed: false,
+        written: false,
+        diff: '',
+        after: '',
+        fatal: { code, message },
+        finishedAt: new Date(ctx.clock.now()).toISOString(),
+      });
+      // A broken config file is not fixed by retrying in 5 ms: wait for the next event/resync.
+      if (err instanceof ConfigError && err.code !== 'LockFailed' && err.code !== 'WriteFailed') {
+        throw new TerminalError(message, code, { cause: err });
+      }
+      throw err;
+    };
+
+    let loaded;
+    try {
+      loaded = await this.#store.load();
+    } catch (err) {
+      return fail(err);
+    }
+
+    const resources =
+      ctx.cache.list<Resource<BackupWorkloadSpec, WorkloadStatus>>(BACKUP_WORKLOAD_KIND);
+    const selector = Object.entries(opts.selector ?? {});
+    const workloads: WorkloadInput[] = resources
+      .filter((r) => r.status !== undefined)
+      .filter((r) => selector.every(([k, v]) => r.metadata.labels[k] === v))
+      .map((r) => ({ name: r.metadata.name, spec: r.spec, status: r.status as WorkloadStatus }));
+    const built = buildPlans(workloads, opts.defaults, { repoIds: loaded.repoIds });
+
+    const prefix = opts.defaults.prefix;
+    const pruneNow = daemon || (opts.prune ?? PLAN_CONTROLLER_DEFAULTS.prune);
+    const orphanDecision = this.#orphans.observe(
+      loaded.planIds,
+      built.ids,
+      prefix,
+      ctx.clock.now(),
+    );
+    const remove = pruneNow ? orphanDecision.remove : [];
+    const changes: PlanChanges = { upsert: built.plans.map((b) => b.plan), remove };
+
+    const existing = new Map(loaded.plans.map((p) => [p.id, p]));
+    const entries: PlanEntry[] = [];
+    for (const b of built.plans) {
+      const changed = !samePlan(existing.get(b.plan.id), b.plan);
+      entries.push({
+        planId: b.plan.id,
+        container: b.container,
+        state: 'Ready',
+        reason: changed ? (dryRun ? 'WouldChange' : 'PlanWritten') : 'UpToDate',
+        message: changed ? `plan ${b.plan.id} rendered from container ${b.container}` : 'in sync',
+        plan: b.plan,
+        changed,
+      });
+    }
+    for (const s of built.skipped) {
+      entries.push({
+        planId: s.planId,
+        container: s.container,
+        state: 'Skipped',
+        reason: s.reason,
+        message: s.message,
+        changed: false,
+      });
+    }
+    const orphanIds = [...orphanDecision.remove, ...orphanDecision.waiting];
+    for (const id of orphanIds.sort(compare)) {
+      const removing = remove.includes(id);
+      entries.push({
+        planId: id,
+        container: '',
+        state: removing ? 'Removed' : 'Orphaned',
+        reason: removing ? 'ContainerGone' : daemon ? 'GracePeriod' : 'PruneNotRequested',
+        message: removing
+          ? `no container maps to plan ${id}: removed`
+          : daemon
+            ? `no container maps to plan ${id}: removed after the grace period unless it comes back`
+            : `no container maps to plan ${id}: kept (pass --prune to remove it)`,
+        plan: existing.get(id),
+        changed: removing,
+      });
+    }
+
+    let result;
+    try {
+      if (dryRun) {
+        result = await this.#store.preview(changes);
+      } else {
+        if (this.#refusedAfter !== undefined) {
+          const preview = await this.#store.preview(changes);
+          if (preview.after === this.#refusedAfter) {
+            const message =
+              'not writing the config again: the same content took Backrest down and was rolled back; change the labels to retry';
+            log.warn('config.refused', { config: opts.configPath });
+            ctx.recorder.event(this.configKey, 'Warning', 'ApplyRefused', message);
+            result = { ...preview, changed: false, written: false, diff: '' };
+          } else {
+            this.#refusedAfter = undefined;
+          }
+        }
+        await this.#applier.idle?.();
+        result ??= await this.#store.commit(changes);
+      }
+    } catch (err) {
+      return fail(err);
+    }
+
+    // Per-plan logs, conditions and events (on the workload's key).
+    for (const e of entries) {
+      const key = e.container ? makeKey(BACKUP_WORKLOAD_KIND, e.container) : this.configKey;
+      if (e.state === 'Ready' && e.plan) {
+        log.info('plan.rendered', {
+          plan_id: e.planId,
+          container: e.container,
+          changed: e.changed,
+          repo: e.plan.repo,
+          schedule: e.plan.schedule,
+          sources: e.plan.sources,
+          exclude: e.plan.exclude,
+          hooks: e.plan.hooks,
+          retention: e.plan.retention,
+        });
+        ctx.conditions.set(key, {
+          type: 'Ready',
+          status: 'True',
+          reason: e.reason,
+          message: e.message,
+        });
+        ctx.conditions.set(key, {
+          type: 'Skipped',
+          status: 'False',
+          reason: 'PlanRendered',
+          message: '',
+        });
+        if (e.changed && result.written) {
+          ctx.recorder.event(
+            key,
+            'Normal',
+            'PlanWritten',
+            `plan ${e.planId} written to ${opts.configPath}`,
+          );
+        }
+      } else if (e.state === 'Skipped') {
+        log.warn('plan.skipped', {
+          plan_id: e.planId,
+          container: e.container,
+          reason: e.reason,
+          error: e.message,
+          changed: false,
+        });
+        ctx.conditions.set(key, {
+          type: 'Ready',
+          status: 'False',
+          reason: e.reason,
+          message: e.message,
+        });
+        ctx.conditions.set(key, {
+          type: 'Skipped',
+          status: 'True',
+          reason: e.reason,
+          message: e.message,
+        });
+        ctx.recorder.event(key, 'Warning', e.reason, e.message);
+      } else {
+        log.info(e.state === 'Removed' ? 'plan.removed' : 'plan.orphaned', {
+          plan_id: e.planId,
+          reason: e.reason,
+          changed: e.changed,
+        });
+        if (e.state === 'Removed' && result.written) {
+          ctx.recorder.event(key, 'Normal', 'PlanRemoved', e.message);
+        }
+      }
+    }
+    if (result.written) this.#orphans.removed(remove);
+    for (const w of result.warnings)
+      log.warn('config.warning', { config: opts.configPath, warning: w });
+
+    const summary: ReconcileSummary = {
+      ...summaryBase,
+      seen: workloads.length,
+      entries,
+      changed: result.changed,
+      written: result.written,
+      diff: result.diff,
+      after: result.after,
+      finishedAt: new Date(ctx.clock.now()).toISOString(),
+    };
+    if (dryRun) {
+      log.info('dry-run.complete', {
+        plans_seen: workloads.length,
+        plans_changed: entries.filter((e) => e.changed).length,
+        plans_skipped: built.skipped.length,
+        config: opts.configPath,
+        changed: result.changed,
+      });
+    } else if (result.written) {
+      log.info('config.written', {
+        config: opts.configPath,
+        changed: true,
+        plans: built.plans.length,
+        removed: remove.length,
+        merged: result.merged,
+        backup: result.backupPath,
+      });
+      ctx.recorder.event(this.configKey, 'Normal', 'ConfigWritten', `wrote ${opts.configPath}`);
+    } else {
+      log.info('config.unchanged', {
+        config: opts.configPath,
+        changed: false,
+        plans: built.plans.length,
+      });
+    }
+    this.#report.record(summary);
+
+    if (result.written) {
+      const applying = this.#applier
+        .apply({ logger: log, recorder: ctx.recorder, key: this.configKey })
+        .then(
+          (outcome) => this.#applied(outcome, result.after),
+          (err: unknown) => {
+            const message = (err as Error).message;
+            log.error('apply.error', { error: message });
+            this.#applied({ status: 'failed', rolledBack: false, message }, result.after);
+          },
+        );
+      // One-shot: the CLI's exit code depends on the outcome. Daemon: a trailing restart may wait
+      // for the cooldown; the next reconcile must not wait for it (it can join it instead).
+      if (!daemon) await applying;
+    }
+
+    if (daemon && orphanDecision.nextInMs !== undefined) {
+      return { requeueAfter: orphanDecision.nextInMs };
+    }
+  }
+
+  #applied(outcome: ApplyOutcome, after: string): void {
+    this.#report.setApply(outcome);
+    if (outcome.status === 'failed' && outcome.rolledBack) this.#refusedAfter = after;
+  }
+}
+
+/** Field-by-field comparison, insensitive to array order where Backrest sorts. */
+export function samePlan(a: PlanSpec | undefined, b: PlanSpec): boolean {
+  if (!a) return false;
+  const norm = (p: PlanSpec) =>
+    JSON.stringify([
+      p.id,
+      p.repo,
+      p.schedule,
+      [...p.sources].sort(compare),
+      [...(p.exclude ?? [])].sort(compare),
+      p.hooks?.pre ?? [],
+      p.hooks?.post ?? [],
+      p.retention?.spec ?? '',
+    ]);
+  return norm(a) === norm(b);
+}

@@ -1,0 +1,25 @@
+import type {
+  CommitResult,
+  ConfigFormat,
+  LoadedConfig,
+  PlanChanges,
+} from '@backrest-sidecar/config-sink';
+
+/**
+ * Where plans are read from and committed to. `ConfigSink` (the config file) satisfies it as is;
+ * `BackrestApiStore` (apply mode `api`) goes through Backrest's GetConfig/SetConfig instead.
+ * Swapping the store is how the controller supports both without knowing either.
+ */
+export const PlanStore = Symbol.for('backrest-sidecar.PlanStore');
+
+export interface PlanStore {
+  load(): Promise<LoadedConfig>;
+  /** Renders and diffs; writes nothing. */
+  preview(changes: PlanChanges): Promise<CommitResult>;
+  /** Writes only when the rendered bytes differ. */
+  commit(changes: PlanChanges): Promise<CommitResult>;
+  /** Restores the previous config; false when there is none. */
+  rollback(): Promise<boolean>;
+}
+
+export type { CommitResult, ConfigFormat, LoadedConfig, PlanChanges };

@@ -1,0 +1,85 @@
+import { BACKUP_WORKLOAD_SCHEMA_ID } from './backup-workload.js';
+
+/** Format names this package contributes to the schema registry (see formats.ts). */
+export const CRON_FORMAT = 'cron';
+export const ABSOLUTE_PATH_FORMAT = 'absolute-path';
+export const KEEP_SPEC_FORMAT = 'keep-spec';
+
+const absolutePaths = {
+  type: 'array',
+  items: { type: 'string', format: ABSOLUTE_PATH_FORMAT },
+} as const;
+
+const commands = {
+  type: 'array',
+  items: { type: 'string', minLength: 1 },
+} as const;
+
+const names = {
+  type: 'array',
+  items: { type: 'string', minLength: 1 },
+} as const;
+
+/**
+ * JSON Schema of the BackupWorkload spec (labels decoded: prefixes stripped, dots nested, the rcb
+ * keys mapped by the definition's `selector.paths`). The same document is published as
+ * crd-like-schemas/backup-workload.schema.json; a unit test keeps the two identical.
+ */
+export const backupWorkloadSchema = {
+  $id: BACKUP_WORKLOAD_SCHEMA_ID,
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  title: 'BackupWorkload spec (backrest.dockop.io/v1alpha1)',
+  description:
+    'Labels of a container opted into backups: backrest.* and restic-compose-backup.* keys.',
+  type: 'object',
+  required: ['enable'],
+  additionalProperties: false,
+  properties: {
+    enable: { type: 'boolean', description: 'backrest.enable: opt-in.' },
+    repo: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 256,
+      description: 'backrest.repo: Backrest repo id (default: --default-repo, else first repo).',
+    },
+    schedule: {
+      type: 'string',
+      format: CRON_FORMAT,
+      description: 'backrest.schedule: 5-field cron or @hourly/@daily/@weekly/@monthly/@yearly.',
+    },
+    paths: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        include: {
+          ...absolutePaths,
+          description: 'backrest.paths.include: CSV of paths; overrides mount derivation.',
+        },
+        exclude: { ...absolutePaths, description: 'backrest.paths.exclude: CSV of paths.' },
+      },
+    },
+    pre: { ...commands, description: 'backrest.pre: CSV of commands run before a snapshot.' },
+    post: { ...commands, description: 'backrest.post: CSV of commands run after a snapshot.' },
+    keep: {
+      type: 'string',
+      format: KEEP_SPEC_FORMAT,
+      description: 'backrest.keep: e.g. last=7,daily=7,weekly=4,monthly=12,within=90d.',
+    },
+    rcb: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        quiesce: { type: 'boolean', description: 'restic-compose-backup.quiesce.' },
+        volumes: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            enabled: { type: 'boolean', description: 'restic-compose-backup.volumes.' },
+            include: { ...names, description: 'restic-compose-backup.volumes.include (CSV).' },
+            exclude: { ...names, description: 'restic-compose-backup.volumes.exclude (CSV).' },
+          },
+        },
+      },
+    },
+  },
+} as const;

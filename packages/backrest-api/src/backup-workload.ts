@@ -1,0 +1,83 @@
+import type { Resource, ResourceDefinition } from '@dockop/runtime';
+
+/** API group, version and kind of the one resource kind backrest-sidecar defines. */
+export const BACKREST_GROUP = 'backrest.dockop.io';
+export const BACKREST_VERSION = 'v1alpha1';
+export const BACKUP_WORKLOAD_KIND = 'BackupWorkload';
+export const BACKUP_WORKLOAD_PLURAL = 'backupworkloads';
+export const BACKUP_WORKLOAD_SCHEMA_ID = 'https://dockop.dev/schemas/backrest/backup-workload.json';
+
+/** The opt-in label: only containers with `backrest.enable=true` become BackupWorkloads. */
+export const ENABLE_LABEL = 'backrest.enable';
+
+/** Every label key of the seed's schema, by meaning. */
+export const Labels = {
+  enable: 'backrest.enable',
+  repo: 'backrest.repo',
+  schedule: 'backrest.schedule',
+  pathsInclude: 'backrest.paths.include',
+  pathsExclude: 'backrest.paths.exclude',
+  pre: 'backrest.pre',
+  post: 'backrest.post',
+  keep: 'backrest.keep',
+  rcbQuiesce: 'restic-compose-backup.quiesce',
+  rcbVolumes: 'restic-compose-backup.volumes',
+  rcbVolumesInclude: 'restic-compose-backup.volumes.include',
+  rcbVolumesExclude: 'restic-compose-backup.volumes.exclude',
+} as const;
+
+/**
+ * The decoded, schema-validated spec of a BackupWorkload (labels with their prefix stripped;
+ * CSV values already split into arrays by the runtime's schema registry).
+ */
+export interface BackupWorkloadSpec {
+  enable: boolean;
+  /** Backrest repo id; default: `--default-repo`, else the config's first repo. */
+  repo?: string;
+  /** 5-field cron (or an `@daily`-style descriptor); default `--default-schedule`. */
+  schedule?: string;
+  paths?: {
+    /** Container or host paths; container paths under a mount are rewritten to the host path. */
+    include?: string[];
+    exclude?: string[];
+  };
+  /** Commands Backrest runs before/after a snapshot; `$SELF` is the container name. */
+  pre?: string[];
+  post?: string[];
+  /** `backrest.keep` grammar, e.g. `daily=7,weekly=4,within=90d`. */
+  keep?: string;
+  /** restic-compose-backup compatible keys. */
+  rcb?: {
+    quiesce?: boolean;
+    volumes?: { enabled?: boolean; include?: string[]; exclude?: string[] };
+  };
+}
+
+export type BackupWorkload<Status = unknown> = Resource<BackupWorkloadSpec, Status>;
+
+/**
+ * The crd-like definition the Docker source uses to select and decode containers. The rcb keys are
+ * mapped explicitly: `restic-compose-backup.volumes` is both a value and the parent of
+ * `.include`/`.exclude`, which plain dot-nesting cannot express.
+ */
+export const backupWorkloadDefinition: ResourceDefinition = {
+  group: BACKREST_GROUP,
+  version: BACKREST_VERSION,
+  kind: BACKUP_WORKLOAD_KIND,
+  plural: BACKUP_WORKLOAD_PLURAL,
+  description: 'A container opted into backups with backrest.* labels',
+  selector: {
+    prefixes: ['backrest.', 'restic-compose-backup.'],
+    enableLabel: ENABLE_LABEL,
+    paths: {
+      [Labels.rcbQuiesce]: 'rcb.quiesce',
+      [Labels.rcbVolumes]: 'rcb.volumes.enabled',
+      [Labels.rcbVolumesInclude]: 'rcb.volumes.include',
+      [Labels.rcbVolumesExclude]: 'rcb.volumes.exclude',
+    },
+    // Labels that make Backrest run commands or read host paths: refused when they only come
+    // from an image's LABEL, unless image labels are trusted.
+    sensitiveLabels: [Labels.pre, Labels.post, Labels.pathsInclude],
+  },
+  schemaId: BACKUP_WORKLOAD_SCHEMA_ID,
+};

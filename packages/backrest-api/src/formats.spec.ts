@@ -1,0 +1,83 @@
+import { expect } from 'chai';
+import {
+  backupWorkloadFormats,
+  cronFormat,
+  keepSpecFormat,
+  normalizeAbsolutePath,
+  validateAbsolutePath,
+} from './formats.js';
+
+const validateCron = (v: string) => cronFormat().validate(v);
+
+describe('cron format', () => {
+  for (const ok of [
+    '0 2 * * *',
+    '15 3 * * *',
+    '*/5 * * * *',
+    '0 2 * * MON-FRI',
+    '0 0 1 JAN *',
+    '@daily',
+    '@Hourly',
+    '@annually',
+    ' 0 2 * * * ',
+  ]) {
+    it(`accepts "${ok}"`, () => expect(validateCron(ok)).to.equal(true));
+  }
+  const bad: [string, RegExp][] = [
+    ['', /empty/],
+    ['* * *', /got 3/],
+    ['0 0 2 * * *', /got 6/],
+    ['61 * * * *', /minute/],
+    ['0 25 * * *', /hour/],
+    ['H 2 * * *', /minute/],
+    ['@reboot', /unknown descriptor/],
+    ['@every 1h', /unknown descriptor/],
+  ];
+  for (const [value, why] of bad) {
+    it(`refuses "${value}"`, () => {
+      const r = validateCron(value);
+      expect(r).to.be.a('string');
+      expect(r).to.match(why);
+    });
+  }
+});
+
+describe('absolute-path format', () => {
+  it('accepts absolute paths', () => {
+    expect(validateAbsolutePath('/data')).to.equal(true);
+    expect(validateAbsolutePath('/var/lib/postgresql/data/pg_wal')).to.equal(true);
+    expect(validateAbsolutePath('/a/./b//c/')).to.equal(true);
+  });
+  it('refuses relative paths, .. segments, NUL and control characters', () => {
+    expect(validateAbsolutePath('data')).to.match(/not absolute/);
+    expect(validateAbsolutePath('')).to.match(/empty/);
+    expect(validateAbsolutePath('/data/../../etc')).to.match(/\.\./);
+    expect(validateAbsolutePath('/..')).to.match(/\.\./);
+    expect(validateAbsolutePath('/da\u0000ta')).to.match(/control/);
+    expect(validateAbsolutePath('/a\nb')).to.match(/control/);
+    expect(validateAbsolutePath(`/${'a'.repeat(5000)}`)).to.match(/longer/);
+  });
+  it('keeps names that merely contain dots', () => {
+    expect(validateAbsolutePath('/data/..hidden/x..y')).to.equal(true);
+  });
+  it('normalises', () => {
+    expect(normalizeAbsolutePath('/a/./b//c/')).to.equal('/a/b/c');
+    expect(normalizeAbsolutePath('/')).to.equal('/');
+  });
+});
+
+describe('keep-spec format', () => {
+  it('accepts the seed grammar and explains a bad term', () => {
+    expect(keepSpecFormat().validate('last=7,daily=7,weekly=4,monthly=12,within=90d')).to.equal(
+      true,
+    );
+    expect(keepSpecFormat().validate('daily=seven')).to.be.a('string').and.include('daily=seven');
+  });
+  it('names the three formats the schema uses', () => {
+    expect(backupWorkloadFormats().map((f) => f.name)).to.deep.equal([
+      'cron',
+      'absolute-path',
+      'keep-spec',
+    ]);
+  });
+});

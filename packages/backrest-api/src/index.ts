@@ -1,0 +1,6 @@
+// Public API of @backrest-sidecar/api: the BackupWorkload kind and helpers shared by controllers.
+export * from './backup-workload.js';
+export * from './backup-workload-schema.js';
+export * from './formats.js';
+export * from './plan-id.js';
+export * from './module.js';

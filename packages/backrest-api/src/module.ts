@@ -1,0 +1,19 @@
+import { JsonSchema, ResourceDefinition, SchemaFormat } from '@dockop/runtime';
+import { ContainerModule } from 'inversify';
+import { backupWorkloadDefinition } from './backup-workload.js';
+import { backupWorkloadSchema } from './backup-workload-schema.js';
+import { backupWorkloadFormats } from './formats.js';
+
+/**
+ * Binds the BackupWorkload kind: its definition (so the Docker source selects and decodes
+ * `backrest.enable=true` containers), its JSON Schema and the string formats the schema uses.
+ */
+export const backrestApiModule = new ContainerModule((options) => {
+  options.bind<ResourceDefinition>(ResourceDefinition).toConstantValue(backupWorkloadDefinition);
+  options
+    .bind<JsonSchema>(JsonSchema)
+    .toConstantValue(backupWorkloadSchema as unknown as JsonSchema);
+  for (const format of backupWorkloadFormats()) {
+    options.bind<SchemaFormat>(SchemaFormat).toConstantValue(format);
+  }
+});

@@ -1,0 +1,75 @@
+/**
+ * Identity helpers shared by every controller that maps a container to a Backrest plan or a
+ * restic path. They take only the fields they need, so any `ContainerStatus` (from @dockop/docker)
+ * fits.
+ */
+export interface WorkloadIdentity {
+  /** Container name, without Docker's leading `/`. */
+  name: string;
+  compose?: { project?: string; service?: string } | undefined;
+}
+
+export interface PlanIdOptions {
+  /** Prepended to every id; must itself match `[A-Za-z0-9_.-]*`. Default `backrest_sidecar_`. */
+  prefix?: string;
+  /**
+   * `--include-project-name`: ids are `<project>_<service>` instead of `<service>`. The same flag
+   * adds the project to `workloadPath` (rcb's INCLUDE_PROJECT_NAME), so one switch names a
+   * workload the same way everywhere. Without it two stacks with a `db` service collide; the plan
+   * controller reports both as Skipped rather than merging them. Default `false`.
+   */
+  includeProjectName?: boolean;
+}
+
+export const DEFAULT_PLAN_ID_PREFIX = 'backrest_sidecar_';
+
+const PLAN_ID_CHARS = /[^A-Za-z0-9_.-]/g;
+
+/** Replaces every character outside `[A-Za-z0-9_.-]` with `_`. */
+export function sanitizePlanId(raw: string): string {
+  return raw.replace(PLAN_ID_CHARS, '_');
+}
+
+/** Throws when a user-supplied prefix holds characters a plan id may not contain. */
+export function checkPlanIdPrefix(prefix: string): void {
+  if (sanitizePlanId(prefix) !== prefix) {
+    throw new Error(
+      `plan id prefix "${prefix}" may only contain letters, digits, "_", "." and "-"`,
+    );
+  }
+}
+
+/** A container name as Docker's API returns it (`/name`) or as users write it (`name`) → `name`. */
+export function containerName(name: string): string {
+  return name.startsWith('/') ? name.slice(1) : name;
+}
+
+/**
+ * The deterministic Backrest plan id of a workload: for a compose container
+ * `<prefix>[<project>_]<service>` (project with `includeProjectName`), else
+ * `<prefix><container name>`; the part after the prefix is sanitised to `[A-Za-z0-9_.-]`.
+ */
+export function planIdFor(status: WorkloadIdentity, options: PlanIdOptions = {}): string {
+  const prefix = options.prefix ?? DEFAULT_PLAN_ID_PREFIX;
+  checkPlanIdPrefix(prefix);
+  const project = status.compose?.project?.trim();
+  const service = status.compose?.service?.trim();
+  let base: string;
+  if (service) {
+    base = project && options.includeProjectName === true ? `${project}_${service}` : service;
+  } else {
+    base = containerName(status.name);
+  }
+  return prefix + sanitizePlanId(base);
+}
+
+/**
+ * Where restic-compose-backup puts a workload's data inside its snapshot:
+ * `/volumes[/<project>]/<service>` (rcb's INCLUDE_PROJECT_NAME). The service falls back to the
+ * container name for containers not started by compose.
+ */
+export function workloadPath(status: WorkloadIdentity, includeProjectName: boolean): string {
+  const service = status.compose?.service?.trim() || containerName(status.name);
+  const project = status.compose?.project?.trim();
+  return includeProjectName && project ? `/volumes/${project}/${service}` : `/volumes/${service}`;
+}

@@ -1,0 +1,153 @@
+/**
+ * Builds the manager every command runs on: the runtime, the Docker module (source + actions),
+ * the BackupWorkload kind, and the controllers, which are loaded with `loadPlugin` exactly like a
+ * third-party `--plugin`.
+ */
+import { backrestApiModule } from '@backrest-sidecar/api';
+import {
+  PlanControllerOptions,
+  PlanReport,
+  defaultPlanDefaults,
+  type PlanControllerOptions as PlanControllerOptionsT,
+  type ReconcileSummary,
+} from '@backrest-sidecar/controller-plan';
+import { DockerClient, dockerModule } from '@dockop/docker';
+import { createManager, type Manager, type ManagerOptions } from '@dockop/runtime';
+import { ContainerModule, type ContainerModule as ContainerModuleT } from 'inversify';
+import type { Writable } from 'node:stream';
+import type { Settings } from './options.js';
+
+export const PLAN_CONTROLLER_PLUGIN = '@backrest-sidecar/controller-plan';
+
+export interface AppOptions {
+  mode: 'once' | 'daemon';
+  /** Overrides `settings.dryRun` (get/describe always preview). */
+  dryRun?: boolean;
+  /** Daemon. */
+  intervalMs?: number;
+  withEvents?: boolean;
+  orphanGraceMs?: number;
+  /** Where log lines go. */
+  logStream: Writable;
+  /** Overrides settings.logLevel. */
+  logLevel?: Settings['logLevel'];
+  managerOptions?: Partial<ManagerOptions>;
+  /** More modules (e.g. the backup scheduler). */
+  modules?: ContainerModuleT[];
+}
+
+export function planControllerOptions(settings: Settings, app: AppOptions): PlanControllerOptionsT {
+  const dryRun = app.dryRun ?? settings.dryRun;
+  return {
+    configPath: settings.configPath,
+    configFormat: settings.configFormat,
+    writeMode: settings.writeMode,
+    defaults: defaultPlanDefaults({
+      prefix: settings.planIdPrefix,
+      includeProjectName: settings.includeProjectName,
+      defaultRepo: settings.defaultRepo,
+      defaultSchedule: settings.defaultSchedule,
+      defaultRetention: settings.defaultRetention,
+      excludeBindMounts: settings.excludeBindMounts,
+      volumePrefix: settings.volumePrefix,
+    }),
+    mode: app.mode,
+    dryRun,
+    prune: settings.prune,
+    ...(Object.keys(settings.selector).length > 0 ? { selector: settings.selector } : {}),
+    ...(app.orphanGraceMs !== undefined ? { orphanGraceMs: app.orphanGraceMs } : {}),
+    ...(app.mode === 'daemon' && app.intervalMs ? { resyncPeriodMs: app.intervalMs } : {}),
+    ...(app.mode === 'daemon' ? { watchEvents: app.withEvents === true } : {}),
+    apply: {
+      mode: dryRun ? 'none' : settings.apply,
+      container: settings.backrestContainer,
+      cooldownMs: settings.applyCooldownMs,
+      stableMs: settings.applyStableMs,
+      ...(settings.reloadCmd ? { command: settings.reloadCmd } : {}),
+      ...(settings.backrestUrl ? { url: settings.backrestUrl } : {}),
+      ...(process.env.BACKREST_API_AUTHORIZATION
+        ? { authorization: process.env.BACKREST_API_AUTHORIZATION }
+        : {}),
+    },
+  };
+}
+
+export async function buildApp(settings: Settings, app: AppOptions): Promise<Manager> {
+  const manager = createManager({
+    logger: {
+      level: app.logLevel ?? settings.logLevel,
+      format: settings.logFormat,
+      stream: app.logStream,
+    },
+    ...app.managerOptions,
+  });
+  const planOptions = planControllerOptions(settings, app);
+  manager.load(
+    dockerModule({
+      ...settings.docker,
+      trustImageLabels: settings.trustImageLabels,
+      ...(app.intervalMs ? { resyncPeriodMs: app.intervalMs } : {}),
+    }),
+    backrestApiModule,
+    new ContainerModule((o) => {
+      o.bind<PlanControllerOptionsT>(PlanControllerOptions).toConstantValue(planOptions);
+    }),
+    ...(app.modules ?? []),
+  );
+  await manager.loadPlugin(PLAN_CONTROLLER_PLUGIN);
+  for (const plugin of settings.plugins) await manager.loadPlugin(plugin);
+  return manager;
+}
+
+export function reportOf(manager: Manager): PlanReport {
+  return manager.container.get<PlanReport>(PlanReport);
+}
+
+/** How long a one-shot command waits for Docker to answer before exiting 1. */
+export const DOCKER_PING_TIMEOUT_MS = 10_000;
+
+/**
+ * One-shot commands fail fast when Docker does not answer, instead of waiting for the manager's
+ * cache-sync timeout (2 min): one `GET /_ping`, bounded.
+ */
+export async function pingDocker(manager: Manager, settings: Settings): Promise<void> {
+  const client = manager.get<DockerClient>(DockerClient);
+  const where = settings.docker.host ?? settings.docker.socketPath ?? 'the default socket';
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.request('ping', (d) => d.ping()),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`no answer within ${DOCKER_PING_TIMEOUT_MS} ms`)),
+          DOCKER_PING_TIMEOUT_MS,
+        );
+      }),
+    ]);
+  } catch (err) {
+    throw new Error(`Docker is unreachable at ${where}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * `get`/`describe`: one preview pass (nothing written, nothing applied); logs go to stderr at
+ * `warn` unless `--log-level` was given. Throws when the pass could not run.
+ */
+export async function previewRun(
+  settings: Settings,
+  logLevelGiven: boolean,
+): Promise<{ manager: Manager; summary: ReconcileSummary }> {
+  const manager = await buildApp(settings, {
+    mode: 'once',
+    dryRun: true,
+    logStream: process.stderr,
+    logLevel: logLevelGiven ? settings.logLevel : 'warn',
+  });
+  await pingDocker(manager, settings);
+  await manager.runOnce();
+  const summary = reportOf(manager).last;
+  if (!summary || summary.fatal) throw new Error(summary?.fatal?.message ?? 'no reconcile ran');
+  return { manager, summary };
+}

@@ -1,0 +1,43 @@
+import { exitCodeOf, ExitCode } from '@backrest-sidecar/controller-plan';
+import { Command } from 'commander';
+import { buildApp, pingDocker, reportOf } from '../app.js';
+import { addReconcileOptions, resolveSettings, type RawOptions } from '../options.js';
+import { fatal } from '../exit.js';
+
+/**
+ * One-shot reconcile (the default command): list labeled containers, render plans, write the
+ * config when it changed, apply. Logs (JSON lines) go to stdout; the dry-run diff to stderr.
+ */
+export async function runReconcile(raw: RawOptions): Promise<number> {
+  const settings = resolveSettings(raw);
+  const manager = await buildApp(settings, { mode: 'once', logStream: process.stdout });
+  await pingDocker(manager, settings);
+  const summaries = await manager.runOnce();
+  const report = reportOf(manager).last;
+  if (settings.dryRun && report?.diff) {
+    process.stderr.write(report.diff.endsWith('\n') ? report.diff : `${report.diff}\n`);
+  }
+  const pluginFailures = summaries.filter((s) => s.controller !== 'plan' && s.failed > 0).length;
+  const code = exitCodeOf(report);
+  return pluginFailures > 0 && code !== ExitCode.Fatal ? ExitCode.Partial : code;
+}
+
+export function register(program: Command): void {
+  const cmd = new Command('reconcile')
+    .description('render plans from container labels and upsert them into the Backrest config')
+    .addHelpText(
+      'after',
+      `
+Exit codes: 0 config written, 2 no change or --dry-run, 3 some plans skipped or apply failed,
+1 fatal (invalid config JSON, Docker unreachable, bad flags).
+
+Examples:
+  backrest-sidecar reconcile --config /etc/backrest/config.json --apply
+  backrest-sidecar reconcile --dry-run --include-project-name --default-repo default
+  BACKREST_CONFIG=./config.json backrest-sidecar --dry-run --volume-prefix /docker_volumes`,
+    );
+  addReconcileOptions(cmd).action(async (opts: RawOptions) => {
+    process.exitCode = await runReconcile(opts).catch(fatal);
+  });
+  program.addCommand(cmd, { isDefault: true });
+}

@@ -1,0 +1,14 @@
+import { ExitCode } from '@backrest-sidecar/controller-plan';
+import { UsageError } from './options.js';
+
+/** Last-resort handler: one JSON line on stderr, exit code 1. */
+export function fatal(err: unknown): number {
+  const message = err instanceof Error ? err.message : String(err);
+  const line = {
+    level: 'error',
+    action: err instanceof UsageError ? 'usage.error' : 'fatal',
+    error: message,
+  };
+  process.stderr.write(`${JSON.stringify(line)}\n`);
+  return ExitCode.Fatal;
+}

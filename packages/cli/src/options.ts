@@ -1,0 +1,288 @@
+/**
+ * Option definitions shared by every command, and their resolution into one `Settings` object.
+ * Precedence: command-line flag > environment variable > default, except BACKREST_CONFIG, which
+ * the seed says overrides `--config`.
+ */
+import path from 'node:path';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+
+export interface RawOptions {
+  config: string;
+  configFormat: 'auto' | 'sidecar' | 'backrest';
+  writeMode: 'atomic' | 'inplace';
+  apply?: boolean;
+  applyMode?: 'restart' | 'command' | 'api';
+  applyCooldown: number;
+  applyStable: number;
+  backrestContainer: string;
+  backrestUrl?: string;
+  reloadCmd?: string;
+  dockerSock?: string;
+  dockerRoot: string;
+  volumePrefix?: string;
+  defaultRepo: string;
+  defaultSchedule: string;
+  defaultRetention: string;
+  planIdPrefix: string;
+  excludeBindMounts?: boolean;
+  includeProjectName?: boolean;
+  dryRun?: boolean;
+  prune?: boolean;
+  trustImageLabels?: boolean;
+  plugin: string[];
+  selector: string[];
+  logLevel: 'error' | 'warn' | 'info' | 'debug';
+  logFormat: 'json' | 'pretty' | 'auto';
+}
+
+export const DEFAULTS = {
+  config: '/etc/backrest/config.json',
+  dockerSock: '/var/run/docker.sock',
+  dockerRoot: '/var/lib/docker',
+  backrestContainer: 'backrest',
+  defaultRepo: 'default',
+  defaultSchedule: '0 2 * * *',
+  defaultRetention: 'daily=7,weekly=4',
+  planIdPrefix: 'backrest_sidecar_',
+  applyCooldownMs: 10_000,
+  applyStableMs: 5_000,
+  intervalMs: 60_000,
+  orphanGraceMs: 600_000,
+} as const;
+
+/** `500ms`, `10s`, `5m`, `1h`, or a bare number of seconds → milliseconds. */
+export function parseDuration(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  if (!m) {
+    throw new InvalidArgumentError(`"${value}" is not a duration (e.g. 500ms, 10s, 5m, 1h)`);
+  }
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
+  return Math.round(n * factor);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The reconcile flags (the seed's list plus ours); `daemon` and `get`/`describe` share them. */
+export function addReconcileOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--config <path>', 'Backrest config file (BACKREST_CONFIG overrides)').default(
+        DEFAULTS.config,
+      ),
+    )
+    .addOption(
+      new Option('--config-format <format>', 'config file format')
+        .choices(['auto', 'sidecar', 'backrest'])
+        .default('auto'),
+    )
+    .addOption(
+      new Option('--write-mode <mode>', 'atomic rename, or in place for a bind-mounted single file')
+        .choices(['atomic', 'inplace'])
+        .default('atomic'),
+    )
+    .option('--apply', 'apply a changed config to Backrest (restart its container by default)')
+    .addOption(
+      new Option(
+        '--apply-mode <mode>',
+        'how to apply: restart the container, run --reload-cmd, or Backrest API',
+      ).choices(['restart', 'command', 'api']),
+    )
+    .addOption(
+      new Option('--apply-cooldown <duration>', 'minimum time between two restarts')
+        .argParser(parseDuration)
+        .default(DEFAULTS.applyCooldownMs, '10s'),
+    )
+    .addOption(
+      new Option(
+        '--apply-stable <duration>',
+        'Backrest must stay up this long after a restart, else rollback',
+      )
+        .argParser(parseDuration)
+        .default(DEFAULTS.applyStableMs, '5s'),
+    )
+    .option('--backrest-container <name>', "Backrest's container", DEFAULTS.backrestContainer)
+    .option('--backrest-url <url>', "Backrest's URL for --apply-mode api (GetConfig/SetConfig)")
+    .option('--reload-cmd <command>', 'run this command (sh -c) instead of a restart')
+    .addOption(
+      new Option('--docker-sock <path>', `Docker socket (default ${DEFAULTS.dockerSock})`).env(
+        'DOCKER_HOST',
+      ),
+    )
+    .option('--docker-root <path>', "Docker's data root", DEFAULTS.dockerRoot)
+    .addOption(
+      new Option(
+        '--volume-prefix <path>',
+        'host directory of named volumes (default <docker-root>/volumes)',
+      ).env('BACKREST_VOLUME_PREFIX'),
+    )
+    .option('--default-repo <id>', 'repo for workloads without backrest.repo', DEFAULTS.defaultRepo)
+    .option(
+      '--default-schedule <cron>',
+      'schedule for workloads without backrest.schedule',
+      DEFAULTS.defaultSchedule,
+    )
+    .addOption(
+      new Option('--default-retention <spec>', 'retention for workloads without backrest.keep')
+        .env('BACKREST_DEFAULT_RETENTION')
+        .default(DEFAULTS.defaultRetention),
+    )
+    .addOption(
+      new Option('--plan-id-prefix <prefix>', 'prefix of the plan ids we own')
+        .env('BACKREST_PLAN_ID_PREFIX')
+        .default(DEFAULTS.planIdPrefix),
+    )
+    .option('--exclude-bind-mounts', 'derive sources from named volumes only')
+    .option(
+      '--include-project-name',
+      'plan ids <project>_<service> (and rcb paths /volumes/<project>/<service>)',
+    )
+    .option('--dry-run', 'render, log and diff; write nothing (exit 2)')
+    .option('--prune', 'remove our plans whose container is gone (one-shot reconcile)')
+    .option('--trust-image-labels', 'accept hooks/paths labels inherited from images')
+    .option(
+      '--plugin <path-or-package>',
+      'load a plugin module (repeatable)',
+      collect,
+      [] as string[],
+    )
+    .option(
+      '--selector <key=value>',
+      'only containers with this label too (repeatable; pair with its own --plan-id-prefix)',
+      collect,
+      [] as string[],
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['error', 'warn', 'info', 'debug'])
+        .default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log format (auto: pretty on a TTY)')
+        .choices(['json', 'pretty', 'auto'])
+        .default('json'),
+    );
+}
+
+export type ApplyStrategy = 'none' | 'restart' | 'command' | 'api';
+
+/** Everything a command needs, resolved and checked. */
+export interface Settings {
+  configPath: string;
+  configFormat: RawOptions['configFormat'];
+  writeMode: RawOptions['writeMode'];
+  apply: ApplyStrategy;
+  applyCooldownMs: number;
+  applyStableMs: number;
+  backrestContainer: string;
+  backrestUrl?: string;
+  reloadCmd?: string;
+  docker: { socketPath?: string; host?: string; apiVersion?: string };
+  dockerRoot: string;
+  volumePrefix: string;
+  defaultRepo: string;
+  defaultSchedule: string;
+  defaultRetention: string;
+  planIdPrefix: string;
+  excludeBindMounts: boolean;
+  includeProjectName: boolean;
+  dryRun: boolean;
+  prune: boolean;
+  trustImageLabels: boolean;
+  plugins: string[];
+  selector: Record<string, string>;
+  logLevel: RawOptions['logLevel'];
+  logFormat: RawOptions['logFormat'];
+}
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/**
+ * Turns parsed flags (+ env) into Settings; throws UsageError on contradictions. `--docker-sock`
+ * takes a path or a DOCKER_HOST-style URL (unix://, tcp://, ssh://).
+ */
+export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Settings {
+  const configPath = path.resolve(env.BACKREST_CONFIG?.trim() || raw.config);
+  const dockerRoot = stripTrailingSlash(raw.dockerRoot);
+  const volumePrefix = stripTrailingSlash(raw.volumePrefix?.trim() || `${dockerRoot}/volumes`);
+  for (const [flag, value] of [
+    ['--docker-root', dockerRoot],
+    ['--volume-prefix', volumePrefix],
+  ] as const) {
+    if (!value.startsWith('/'))
+      throw new UsageError(`${flag} must be an absolute path, got "${value}"`);
+  }
+  if (/[^A-Za-z0-9_.-]/.test(raw.planIdPrefix)) {
+    throw new UsageError(
+      `--plan-id-prefix "${raw.planIdPrefix}" may only contain letters, digits, "_", "." and "-"`,
+    );
+  }
+
+  let apply: ApplyStrategy = 'none';
+  if (raw.applyMode === 'api') apply = 'api';
+  else if (raw.applyMode === 'command' || (raw.reloadCmd && raw.applyMode !== 'restart'))
+    apply = 'command';
+  else if (raw.apply || raw.applyMode === 'restart') apply = 'restart';
+  if (apply === 'command' && !raw.reloadCmd)
+    throw new UsageError('--apply-mode command needs --reload-cmd');
+  if (apply === 'api' && !raw.backrestUrl)
+    throw new UsageError('--apply-mode api needs --backrest-url');
+
+  const docker: Settings['docker'] = {};
+  const sock = raw.dockerSock?.trim();
+  if (sock) {
+    if (sock.startsWith('unix://')) docker.socketPath = sock.slice('unix://'.length);
+    else if (/^[a-z]+:\/\//.test(sock)) docker.host = sock;
+    else docker.socketPath = sock;
+  } else {
+    docker.socketPath = DEFAULTS.dockerSock;
+  }
+  if (env.DOCKER_API_VERSION) docker.apiVersion = env.DOCKER_API_VERSION.replace(/^v/, '');
+
+  return {
+    configPath,
+    configFormat: raw.configFormat,
+    writeMode: raw.writeMode,
+    apply,
+    applyCooldownMs: raw.applyCooldown,
+    applyStableMs: raw.applyStable,
+    backrestContainer: raw.backrestContainer,
+    ...(raw.backrestUrl ? { backrestUrl: raw.backrestUrl } : {}),
+    ...(raw.reloadCmd ? { reloadCmd: raw.reloadCmd } : {}),
+    docker,
+    dockerRoot,
+    volumePrefix,
+    defaultRepo: raw.defaultRepo,
+    defaultSchedule: raw.defaultSchedule,
+    defaultRetention: raw.defaultRetention,
+    planIdPrefix: raw.planIdPrefix,
+    excludeBindMounts: raw.excludeBindMounts === true,
+    includeProjectName: raw.includeProjectName === true,
+    dryRun: raw.dryRun === true,
+    prune: raw.prune === true,
+    trustImageLabels: raw.trustImageLabels === true,
+    plugins: raw.plugin ?? [],
+    selector: parseSelector(raw.selector ?? []),
+    logLevel: raw.logLevel,
+    logFormat: raw.logFormat,
+  };
+}
+
+function stripTrailingSlash(p: string): string {
+  return p.length > 1 && p.endsWith('/') ? p.replace(/\/+$/, '') : p;
+}
+
+function parseSelector(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--selector "${pair}" is not key=value`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}

@@ -1,0 +1,145 @@
+import type Docker from 'dockerode';
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, rm } from 'node:fs/promises';
+import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
+import { CLI_BIN, isolate, prefixOf, tempConfig } from './support/plan-cli.js';
+
+/** Polls `cond` every 50 ms until true, or fails after `ms` (a bound, not a timing assertion). */
+async function eventually(
+  cond: () => Promise<boolean> | boolean,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// The daemon on the real engine: events → debounced reconcile → file; orphans after the grace
+// period; health and metrics over HTTP; SIGTERM drains and exits 0.
+describe('backrest-sidecar daemon (integration)', function () {
+  this.timeout(120_000);
+  let docker: Docker;
+  const run = runId();
+  const prefix = prefixOf(run);
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  let daemon: ChildProcess | undefined;
+  const logs: Record<string, unknown>[] = [];
+  let file = '';
+  let dir = '';
+
+  before(async function () {
+    docker = await requireEngine(this);
+    ({ dir, path: file } = await tempConfig());
+    daemon = spawn(
+      process.execPath,
+      [
+        CLI_BIN,
+        'daemon',
+        '--config',
+        file,
+        '--with-events',
+        '--orphan-grace',
+        '2s',
+        '--http-addr',
+        `127.0.0.1:${port}`,
+        ...isolate(run),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let buf = '';
+    daemon.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not JSON
+        }
+      }
+    });
+    daemon.stderr!.resume();
+    await eventually(
+      () => logs.some((l) => l.action === 'config.unchanged'),
+      30_000,
+      'first reconcile',
+    );
+  });
+
+  after(async function () {
+    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    if (docker) await removeLabeled(docker, `dockop.test.run=${run}`);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const planIds = async (): Promise<string[]> =>
+    (JSON.parse(await readFile(file, 'utf8')) as { plans: { id: string }[] }).plans.map(
+      (p) => p.id,
+    );
+
+  async function startWorkload(name: string): Promise<Docker.Container> {
+    const c = await docker.createContainer({
+      name,
+      Image: WORKLOAD_IMAGE,
+      Cmd: ['sleep', '3600'],
+      Labels: { 'dockop.test.run': run, 'backrest.enable': 'true' },
+      HostConfig: { NetworkMode: 'none', Binds: [`/srv/${name}:/data`] },
+    });
+    await c.start();
+    return c;
+  }
+
+  it('writes the plan of a container started while it runs', async () => {
+    await startWorkload(`d1-${run}`);
+    await eventually(
+      async () => (await planIds()).includes(`${prefix}d1-${run}`),
+      15_000,
+      'plan on disk',
+    );
+  });
+
+  it('merges a burst of 10 containers into fewer writes than containers', async () => {
+    const writesBefore = logs.filter((l) => l.action === 'config.written').length;
+    await Promise.all(Array.from({ length: 10 }, (_, i) => startWorkload(`burst${i}-${run}`)));
+    await eventually(
+      async () => (await planIds()).filter((id) => id.includes('burst')).length === 10,
+      20_000,
+      '10 plans',
+    );
+    const writes = logs.filter((l) => l.action === 'config.written').length - writesBefore;
+    expect(writes).to.be.greaterThan(0).and.lessThan(10);
+  });
+
+  it('removes the plan of a destroyed container after the orphan grace period', async () => {
+    await docker.getContainer(`d1-${run}`).remove({ force: true });
+    await eventually(
+      async () => !(await planIds()).includes(`${prefix}d1-${run}`),
+      20_000,
+      'orphan removed',
+    );
+    expect(
+      logs.some((l) => l.action === 'plan.removed' && l.plan_id === `${prefix}d1-${run}`),
+    ).to.equal(true);
+  });
+
+  it('serves /readyz and /metrics with controller-runtime names', async () => {
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(ready.status).to.equal(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).to.match(/controller_runtime_reconcile_total\{[^}]*controller="plan"/);
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) =>
+      daemon!.once('exit', (code) => resolve(code)),
+    );
+    daemon!.kill('SIGTERM');
+    expect(await exited).to.equal(0);
+  });
+});
