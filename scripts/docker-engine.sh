@@ -65,7 +65,8 @@ start_dockerd() {
   # --iptables=false --bridge=none: this sandbox has no netfilter and no bridge; containers get
   # the `none` network, which is all our workloads and one-shot jobs need.
   say "starting dockerd (log: $LOGFILE)"
-  nohup dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 \
+  # setsid: its own session, so the engine outlives the shell (or test job) that started it.
+  setsid nohup dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 \
     --host "unix://$SOCK" >>"$LOGFILE" 2>&1 &
   echo $! >"$PIDFILE"
   local i
@@ -79,7 +80,7 @@ start_dockerd() {
       if ! grep -q 'storage-driver=vfs' "$STATE_DIR/driver" 2>/dev/null && grep -qi 'overlay' "$LOGFILE"; then
         say "overlay2 failed; retrying with the vfs storage driver"
         echo 'storage-driver=vfs' >"$STATE_DIR/driver"
-        nohup dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+        setsid nohup dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
           --host "unix://$SOCK" >>"$LOGFILE" 2>&1 &
         echo $! >"$PIDFILE"
         continue

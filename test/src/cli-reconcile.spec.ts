@@ -157,7 +157,7 @@ describe('backrest-sidecar reconcile (integration)', function () {
     const done = r.logs.find((l) => l.action === 'dry-run.complete');
     expect(done).to.deep.include({ plans_seen: 2, plans_changed: 2, config: file });
     expect(r.logs.filter((l) => l.action === 'plan.rendered')).to.have.length(2);
-    expect(r.stderr).to.include(`+`).and.include(`${prefix}db`);
+    expect(r.stderr).to.include(`+`).and.include(`${prefix}${project}_db`);
   });
 
   it('BACKREST_CONFIG overrides --config and BACKREST_VOLUME_PREFIX rewrites volume sources', async () => {
@@ -170,7 +170,7 @@ describe('backrest-sidecar reconcile (integration)', function () {
     );
     expect(r.code, r.stderr).to.equal(0);
     const doc = JSON.parse(await readFile(file, 'utf8'));
-    const db = doc.plans.find((p: { id: string }) => p.id === `${prefix}db`);
+    const db = doc.plans.find((p: { id: string }) => p.id === `${prefix}${project}_db`);
     expect(db.sources).to.deep.equal([`/docker_volumes/${volume}/_data`]);
   });
 
@@ -224,10 +224,17 @@ describe('backrest-sidecar reconcile (integration)', function () {
     expect(rows.map((r) => [r.planId, r.status])).to.deep.equal(
       [
         [`${prefix}${project}-lite`, 'Pending'],
-        [`${prefix}db`, 'Pending'],
+        [`${prefix}${project}_db`, 'Pending'],
       ].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)),
     );
-    const d = await runCli(['describe', 'plan', `${prefix}db`, '--config', file, ...isolate(run)]);
+    const d = await runCli([
+      'describe',
+      'plan',
+      `${prefix}${project}_db`,
+      '--config',
+      file,
+      ...isolate(run),
+    ]);
     expect(d.code, d.stderr).to.equal(0);
     expect(d.stdout).to.include(`Container:  ${project}-db-1`).and.include('Ready=True');
   });

@@ -34,10 +34,7 @@ export async function runBackrestEngine(
   for (const t of targets.filter((x) => (x.labels[Labels.enable] ?? '').toLowerCase() === 'true')) {
     const planId = planIdFor(
       { name: t.name, compose: t.compose },
-      {
-        includeProjectName: options.includeProjectName,
-        ...(options.planIdPrefix !== undefined ? { prefix: options.planIdPrefix } : {}),
-      },
+      options.planIdPrefix !== undefined ? { prefix: options.planIdPrefix } : {},
     );
     const r: WorkloadBackupResult = {
       container: t.name,

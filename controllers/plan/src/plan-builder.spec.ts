@@ -31,7 +31,7 @@ const facts = { repoIds: ['default', 'offsite'] };
 
 describe('plan builder', () => {
   describe('ids', () => {
-    it('builds <prefix><service> for compose containers, <prefix><project>_<service> with the flag', () => {
+    it('builds <prefix><project>_<service> for compose containers', () => {
       const w = workload('stack-db-1', {
         status: {
           name: 'stack-db-1',
@@ -40,12 +40,23 @@ describe('plan builder', () => {
         },
       });
       expect(buildPlans([w], defaultPlanDefaults(), facts).plans[0]?.plan.id).to.equal(
-        'backrest_sidecar_db',
-      );
-      const withProject = defaultPlanDefaults({ includeProjectName: true });
-      expect(buildPlans([w], withProject, facts).plans[0]?.plan.id).to.equal(
         'backrest_sidecar_stack_db',
       );
+    });
+
+    it('keeps the same service name in two stacks apart', () => {
+      const a = workload('a-db-1', {
+        status: { name: 'a-db-1', compose: { project: 'a', service: 'db' }, mounts: [pgVolume] },
+      });
+      const b = workload('b-db-1', {
+        status: { name: 'b-db-1', compose: { project: 'b', service: 'db' }, mounts: [pgVolume] },
+      });
+      const r = buildPlans([a, b], defaultPlanDefaults(), facts);
+      expect(r.skipped).to.deep.equal([]);
+      expect(r.plans.map((p) => p.plan.id)).to.deep.equal([
+        'backrest_sidecar_a_db',
+        'backrest_sidecar_b_db',
+      ]);
     });
 
     it('uses the container name without compose labels, and the configured prefix', () => {
@@ -54,28 +65,46 @@ describe('plan builder', () => {
     });
 
     it('skips BOTH workloads of a collision and names both containers', () => {
-      const a = workload('a-db-1', {
-        status: { name: 'a-db-1', compose: { project: 'a', service: 'db' }, mounts: [pgVolume] },
+      // Replicas of one compose service map to the same id.
+      const a = workload('stack-db-1', {
+        status: {
+          name: 'stack-db-1',
+          compose: { project: 'stack', service: 'db' },
+          mounts: [pgVolume],
+        },
       });
-      const b = workload('b-db-1', {
-        status: { name: 'b-db-1', compose: { project: 'b', service: 'db' }, mounts: [pgVolume] },
+      const b = workload('stack-db-2', {
+        status: {
+          name: 'stack-db-2',
+          compose: { project: 'stack', service: 'db' },
+          mounts: [pgVolume],
+        },
       });
       const ok = workload('solo');
       const r = buildPlans([b, ok, a], defaultPlanDefaults(), facts);
       expect(r.plans.map((p) => p.container)).to.deep.equal(['solo']);
       expect(r.skipped.map((s) => [s.container, s.reason])).to.deep.equal([
-        ['a-db-1', 'IdCollision'],
-        ['b-db-1', 'IdCollision'],
+        ['stack-db-1', 'IdCollision'],
+        ['stack-db-2', 'IdCollision'],
       ]);
-      for (const s of r.skipped) expect(s.message).to.include('a-db-1').and.include('b-db-1');
-      expect([...r.ids].sort()).to.deep.equal(['backrest_sidecar_db', 'backrest_sidecar_solo']);
-      // With the project in the id they no longer collide.
-      const r2 = buildPlans([a, b], defaultPlanDefaults({ includeProjectName: true }), facts);
-      expect(r2.skipped).to.deep.equal([]);
-      expect(r2.plans.map((p) => p.plan.id)).to.deep.equal([
-        'backrest_sidecar_a_db',
-        'backrest_sidecar_b_db',
+      for (const s of r.skipped)
+        expect(s.message).to.include('stack-db-1').and.include('stack-db-2');
+      expect([...r.ids].sort()).to.deep.equal([
+        'backrest_sidecar_solo',
+        'backrest_sidecar_stack_db',
       ]);
+    });
+
+    it('reports a collision that only sanitisation creates', () => {
+      const a = workload('x1', {
+        status: { name: 'x1', compose: { project: 'a b', service: 'db' }, mounts: [pgVolume] },
+      });
+      const b = workload('x2', {
+        status: { name: 'x2', compose: { project: 'a_b', service: 'db' }, mounts: [pgVolume] },
+      });
+      const r = buildPlans([a, b], defaultPlanDefaults(), facts);
+      expect(r.plans).to.deep.equal([]);
+      expect(r.skipped.map((s) => s.reason)).to.deep.equal(['IdCollision', 'IdCollision']);
     });
 
     it('returns plans sorted by id whatever the input order', () => {

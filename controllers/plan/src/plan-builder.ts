@@ -46,8 +46,6 @@ export interface WorkloadInput {
 export interface PlanDefaults {
   /** Plan id prefix. Default `backrest_sidecar_` (`--plan-id-prefix`, BACKREST_PLAN_ID_PREFIX). */
   prefix: string;
-  /** `<project>_<service>` ids. Default false (`--include-project-name`). */
-  includeProjectName: boolean;
   /** Repo for workloads without `backrest.repo`; empty or unknown → the config's first repo. */
   defaultRepo: string;
   /** Default `0 2 * * *`. */
@@ -67,7 +65,6 @@ export const DEFAULT_RETENTION = 'daily=7,weekly=4';
 export function defaultPlanDefaults(overrides: Partial<PlanDefaults> = {}): PlanDefaults {
   return {
     prefix: DEFAULT_PLAN_ID_PREFIX,
-    includeProjectName: false,
     defaultRepo: 'default',
     defaultSchedule: DEFAULT_SCHEDULE,
     defaultRetention: DEFAULT_RETENTION,
@@ -156,10 +153,7 @@ export function buildPlan(
   facts: ConfigFacts,
 ): PlanOutcome {
   const container = containerName(workload.status.name || workload.name);
-  const id = planIdFor(
-    { ...workload.status, name: container },
-    { prefix: defaults.prefix, includeProjectName: defaults.includeProjectName },
-  );
+  const id = planIdFor({ ...workload.status, name: container }, { prefix: defaults.prefix });
   const skip = (reason: SkipReason, message: string): PlanOutcome => ({
     ok: false,
     skipped: { container, planId: id, reason, message },

@@ -4,37 +4,31 @@ import { checkPlanIdPrefix, planIdFor, sanitizePlanId, workloadPath } from './pl
 describe('planIdFor', () => {
   const compose = { name: 'stack-db-1', compose: { project: 'stack', service: 'db' } };
 
-  it('uses the service for compose containers, with the default prefix', () => {
-    expect(planIdFor(compose)).to.equal('backrest_sidecar_db');
+  it('uses <project>_<service> for compose containers, with the default prefix', () => {
+    expect(planIdFor(compose)).to.equal('backrest_sidecar_stack_db');
   });
 
-  it('adds the project with includeProjectName', () => {
-    expect(planIdFor(compose, { includeProjectName: true })).to.equal('backrest_sidecar_stack_db');
+  it('keeps two stacks with the same service name apart', () => {
+    const other = { name: 'other-db-1', compose: { project: 'other', service: 'db' } };
+    expect(planIdFor(other)).to.not.equal(planIdFor(compose));
   });
 
   it('falls back to the container name (leading slash stripped) without compose labels', () => {
-    expect(planIdFor({ name: '/lonely' }, { includeProjectName: true })).to.equal(
-      'backrest_sidecar_lonely',
-    );
+    expect(planIdFor({ name: '/lonely' })).to.equal('backrest_sidecar_lonely');
   });
 
   it('uses the service when a compose project label is missing', () => {
-    expect(
-      planIdFor({ name: 'x', compose: { service: 'web' } }, { includeProjectName: true }),
-    ).to.equal('backrest_sidecar_web');
+    expect(planIdFor({ name: 'x', compose: { service: 'web' } })).to.equal('backrest_sidecar_web');
   });
 
   it('sanitises everything outside [A-Za-z0-9_.-] but not the prefix', () => {
     expect(
-      planIdFor(
-        { name: 'x', compose: { project: 'my proj', service: 'wéb/1' } },
-        { prefix: 'p-', includeProjectName: true },
-      ),
+      planIdFor({ name: 'x', compose: { project: 'my proj', service: 'wéb/1' } }, { prefix: 'p-' }),
     ).to.equal('p-my_proj_w_b_1');
   });
 
   it('accepts an empty prefix and refuses a prefix with forbidden characters', () => {
-    expect(planIdFor(compose, { prefix: '' })).to.equal('db');
+    expect(planIdFor(compose, { prefix: '' })).to.equal('stack_db');
     expect(() => planIdFor(compose, { prefix: 'bad prefix/' })).to.throw(/bad prefix\//);
     expect(() => checkPlanIdPrefix('ok_.-')).not.to.throw();
   });

@@ -12,13 +12,6 @@ export interface WorkloadIdentity {
 export interface PlanIdOptions {
   /** Prepended to every id; must itself match `[A-Za-z0-9_.-]*`. Default `backrest_sidecar_`. */
   prefix?: string;
-  /**
-   * `--include-project-name`: ids are `<project>_<service>` instead of `<service>`. The same flag
-   * adds the project to `workloadPath` (rcb's INCLUDE_PROJECT_NAME), so one switch names a
-   * workload the same way everywhere. Without it two stacks with a `db` service collide; the plan
-   * controller reports both as Skipped rather than merging them. Default `false`.
-   */
-  includeProjectName?: boolean;
 }
 
 export const DEFAULT_PLAN_ID_PREFIX = 'backrest_sidecar_';
@@ -46,8 +39,11 @@ export function containerName(name: string): string {
 
 /**
  * The deterministic Backrest plan id of a workload: for a compose container
- * `<prefix>[<project>_]<service>` (project with `includeProjectName`), else
- * `<prefix><container name>`; the part after the prefix is sanitised to `[A-Za-z0-9_.-]`.
+ * `<prefix><project>_<service>`, else `<prefix><container name>`; the part after the prefix is
+ * sanitised to `[A-Za-z0-9_.-]`. The project is always part of the id (the seed's build rule and
+ * its `stack_db` example): on a host with dozens of stacks, `db` alone would collide. The
+ * `--include-project-name` flag governs `workloadPath` only (rcb's INCLUDE_PROJECT_NAME), see
+ * docs/adr/0004-plan-ids-and-project-names.md.
  */
 export function planIdFor(status: WorkloadIdentity, options: PlanIdOptions = {}): string {
   const prefix = options.prefix ?? DEFAULT_PLAN_ID_PREFIX;
@@ -56,7 +52,7 @@ export function planIdFor(status: WorkloadIdentity, options: PlanIdOptions = {})
   const service = status.compose?.service?.trim();
   let base: string;
   if (service) {
-    base = project && options.includeProjectName === true ? `${project}_${service}` : service;
+    base = project ? `${project}_${service}` : service;
   } else {
     base = containerName(status.name);
   }

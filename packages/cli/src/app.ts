@@ -44,7 +44,6 @@ export function planControllerOptions(settings: Settings, app: AppOptions): Plan
     writeMode: settings.writeMode,
     defaults: defaultPlanDefaults({
       prefix: settings.planIdPrefix,
-      includeProjectName: settings.includeProjectName,
       defaultRepo: settings.defaultRepo,
       defaultSchedule: settings.defaultSchedule,
       defaultRetention: settings.defaultRetention,
