@@ -32,7 +32,7 @@ ensure demo-echo-lite \
 
 echo "demo: backrest-sidecar reconcile --dry-run --config $CONFIG $*" >&2
 set +e
-node packages/cli/bin/backrest-sidecar.js reconcile --dry-run --config "$CONFIG" --include-project-name "$@"
+node packages/cli/bin/backrest-sidecar.js reconcile --dry-run --config "$CONFIG" "$@"
 code=$?
 set -e
 echo "demo: exit code $code (2 = dry-run, nothing written). Remove the demo with: docker rm -f demo-echo demo-echo-lite" >&2
