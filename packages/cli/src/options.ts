@@ -138,7 +138,7 @@ export function addReconcileOptions(cmd: Command): Command {
     .option('--exclude-bind-mounts', 'derive sources from named volumes only')
     .option(
       '--include-project-name',
-      'plan ids <project>_<service> (and rcb paths /volumes/<project>/<service>)',
+      'restic paths /volumes/<project>/<service> (rcb INCLUDE_PROJECT_NAME); plan ids always hold the project',
     )
     .option('--dry-run', 'render, log and diff; write nothing (exit 2)')
     .option('--prune', 'remove our plans whose container is gone (one-shot reconcile)')
