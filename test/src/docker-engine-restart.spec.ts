@@ -24,6 +24,8 @@ describe('docker informer across an engine restart (real engine)', function () {
   const key = (name: string): string => `${def.kind}/${name}`;
   let engine: Docker;
   let controller: AbortController | undefined;
+  // Set once this suite took the engine down: only then does `after` have one to bring back.
+  let tookEngineDown = false;
 
   before(async function () {
     engine = await requireEngine(this);
@@ -39,8 +41,8 @@ describe('docker informer across an engine restart (real engine)', function () {
   after(async function () {
     this.timeout(120_000);
     controller?.abort();
-    // Whatever happened, leave an engine running for everyone else.
-    await engineScript('up');
+    // Whatever happened after we took it down, leave an engine running for everyone else.
+    if (tookEngineDown) await engineScript('up');
     if (engine) await removeLabeled(engine, `${prefix}.enable`);
   });
 
@@ -94,6 +96,7 @@ describe('docker informer across an engine restart (real engine)', function () {
     );
 
     const tDown = Date.now();
+    tookEngineDown = true;
     await engineScript('down');
     await until('the events stream to drop', () => !source.healthy(), 10_000);
     await engineScript('up');
