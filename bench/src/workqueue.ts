@@ -48,9 +48,10 @@ function runBaseline(): number {
 }
 
 function runSync(withMetrics = false): number {
+  const metrics = withMetrics ? new PrometheusMetrics() : undefined;
   const q = new WorkQueue<string>({
     clock: new SystemClock(),
-    ...(withMetrics ? { name: 'bench', metrics: new PrometheusMetrics() } : {}),
+    ...(metrics ? { name: 'bench', metrics } : {}),
   });
   const t0 = performance.now();
   for (let r = 0; r < ADDS_PER_KEY; r++) for (const k of keys) q.add(k);
@@ -61,7 +62,23 @@ function runSync(withMetrics = false): number {
   }
   const ms = performance.now() - t0;
   if (n !== KEYS) throw new Error(`WorkQueue handed out ${n}, expected ${KEYS}`);
+  if (metrics) lastMetrics = metrics;
   return ms;
+}
+
+let lastMetrics: PrometheusMetrics | undefined;
+
+/** The metrics run must have recorded every operation (the hooks are lazy: check a scrape). */
+async function checkMetrics(): Promise<void> {
+  const text = (await lastMetrics?.metrics()) ?? '';
+  for (const line of [
+    `workqueue_adds_total{name="bench"} ${KEYS}`,
+    `workqueue_queue_duration_seconds_count{name="bench"} ${KEYS}`,
+    `workqueue_work_duration_seconds_count{name="bench"} ${KEYS}`,
+    `workqueue_depth{name="bench"} 0`,
+  ]) {
+    if (!text.includes(line)) throw new Error(`metrics scrape lacks "${line}"`);
+  }
 }
 
 async function runAsync(): Promise<number> {
@@ -101,6 +118,7 @@ for (let i = 0; i < ROUNDS; i++) {
   results.async.push(await runAsync());
   results.metrics.push(runSync(true));
 }
+await checkMetrics();
 const opsPerSec = (ms: number): number => Math.round((ops / ms) * 1000);
 const base = opsPerSec(median(results.baseline));
 const sync = opsPerSec(median(results.sync));

@@ -1,4 +1,3 @@
-import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { inject, injectable, optional } from 'inversify';
 import { Clock, Logger, SystemClock } from '@dockop/runtime';
@@ -86,7 +85,9 @@ export interface ContainerActions {
   ): Promise<void>;
   /**
    * Create, start, stream logs line by line (demultiplexed), wait, remove. Abort or timeout
-   * kills and removes the container and rejects `Aborted` / `Timeout`.
+   * kills and removes the container and rejects `Aborted` / `Timeout`; one aborted while its
+   * create request was in flight is removed once the engine answers, before the rejection
+   * (never left in `Created`). A container that never started is removed even without autoRemove.
    */
   runOneShot(
     spec: OneShotSpec,
@@ -98,6 +99,15 @@ export interface ContainerActions {
   ): Promise<OneShotResult>;
   /** Every container (running or not) matching Docker list `filters`, e.g. `{ label: ['a=b'] }`. */
   list(filters: Record<string, string[]>): Promise<Dockerode.ContainerInfo[]>;
+  /**
+   * Removes the containers carrying every one of `labels` (one-shots a killed process left
+   * behind between create and remove). Only `created`, `exited` and `dead` ones unless
+   * `includeRunning` (a running one may belong to another live process). Resolves the removed ids.
+   */
+  removeLeftovers(
+    labels: Record<string, string>,
+    opts?: { includeRunning?: boolean; signal?: AbortSignal },
+  ): Promise<string[]>;
 }
 
 export const ContainerActionsOptions = Symbol.for('dockop.ContainerActionsOptions');
@@ -261,7 +271,10 @@ export class DockerContainerActions implements ContainerActions {
     const timeoutMs = opts.timeoutMs ?? this.#opts.oneShotTimeoutMs;
     const started = this.#clock.now();
     let container: Dockerode.Container | undefined;
+    // Set while the create request is in flight: an abort does not wait for it, the cleanup does.
+    let creating: Promise<Dockerode.Container | undefined> | undefined;
     let label = spec.name ?? spec.image;
+    let running = false;
     let finished = false;
     try {
       const result = await this.#deadline(
@@ -270,17 +283,30 @@ export class DockerContainerActions implements ContainerActions {
         timeoutMs,
         opts.signal,
         async (signal) => {
-          const created = await this.#client.request('containers.create', (d) =>
-            d.createContainer({ ...createOptions(spec), abortSignal: signal }),
+          // Not cancelled by `signal`: an aborted request may still create the container on the
+          // engine without telling us its id. It is bounded by the request timeout instead, and
+          // the cleanup below removes what it created once it answers.
+          const request = this.#client.request('containers.create', (d) =>
+            d.createContainer({
+              ...createOptions(spec),
+              abortSignal: AbortSignal.timeout(this.#opts.requestTimeoutMs),
+            }),
           );
+          creating = request.catch(() => undefined);
+          const created = await request;
           container = created;
           label = spec.name ?? created.id.slice(0, 12);
+          if (signal.aborted) throw signal.reason;
           await this.#client.request('containers.start', () =>
             created.start({ abortSignal: signal }),
           );
+          running = true;
+          const waiting = this.#client.streamRequest('containers.wait', (d) =>
+            d.getContainer(created.id).wait({ abortSignal: signal }),
+          ) as Promise<{ StatusCode: number }>;
           // Losing the log stream does not fail the job: its exit code still tells the outcome.
           const logsDone = opts.onLog
-            ? this.#followLogs(created.id, opts.onLog, signal).catch((e: unknown) => {
+            ? this.#followLogs(created.id, opts.onLog, signal, waiting).catch((e: unknown) => {
                 if (!signal.aborted) {
                   this.#logger?.warn('oneshot.logsFailed', {
                     container: created.id,
@@ -289,9 +315,7 @@ export class DockerContainerActions implements ContainerActions {
                 }
               })
             : undefined;
-          const waited = (await this.#client.streamRequest('containers.wait', (d) =>
-            d.getContainer(created.id).wait({ abortSignal: signal }),
-          )) as { StatusCode: number };
+          const waited = await waiting;
           // The logs stream ends once the container stopped: every line is delivered before we return.
           await logsDone;
           return {
@@ -310,8 +334,59 @@ export class DockerContainerActions implements ContainerActions {
       });
       return result;
     } finally {
-      if (container) await this.#cleanUp(container, !finished, spec.autoRemove !== false);
+      container ??= await creating;
+      // A container that never ran has nothing worth keeping: removed even without autoRemove.
+      // (`start` may have run on the engine although its request was aborted: kill it anyway.)
+      if (container) {
+        await this.#cleanUp(container, !finished, spec.autoRemove !== false || !running);
+      }
     }
+  }
+
+  async removeLeftovers(
+    labels: Record<string, string>,
+    opts: { includeRunning?: boolean; signal?: AbortSignal } = {},
+  ): Promise<string[]> {
+    const pairs = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    // No label would match every container on the host.
+    if (pairs.length === 0) {
+      throw new ActionError(
+        'Failed',
+        '(no labels)',
+        'removeLeftovers: at least one label is required (no label selects every container)',
+      );
+    }
+    const target = pairs.join(',');
+    return this.#deadline(
+      'removeLeftovers',
+      target,
+      this.#opts.requestTimeoutMs,
+      opts.signal,
+      async (signal) => {
+        const filters: Record<string, string[]> = { label: pairs };
+        if (!opts.includeRunning) filters.status = ['created', 'exited', 'dead'];
+        const found = await this.#client.request('containers.list', (d) =>
+          d.listContainers({ all: true, filters, abortSignal: signal }),
+        );
+        const removed: string[] = [];
+        for (const info of found) {
+          try {
+            await this.#client.request('containers.remove', (d) =>
+              d.getContainer(info.Id).remove({ force: true, v: false, abortSignal: signal }),
+            );
+          } catch (err) {
+            ignoreStatus(404, 409)(err); // gone meanwhile, or already being removed
+            continue;
+          }
+          removed.push(info.Id);
+          this.#logger?.info('oneshot.leftoverRemoved', {
+            container: info.Names?.[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12),
+            state: info.State,
+          });
+        }
+        return removed;
+      },
+    );
   }
 
   list(filters: Record<string, string[]>): Promise<Dockerode.ContainerInfo[]> {
@@ -333,16 +408,29 @@ export class DockerContainerActions implements ContainerActions {
     );
   }
 
+  /**
+   * Follows the logs until the container stopped (`stopped` settled), then repairs the end: the
+   * follow stream can close before dockerd wrote a final line without `\n` (it flushes that
+   * partial line as the container exits), so the end of the log is read again (timestamps +
+   * `since`) and the entries the stream missed are delivered before the unterminated lines are
+   * flushed. Within one stream entries are in timestamp order (one copier per stream); across
+   * stdout and stderr they are not, so each stream is matched on its own.
+   */
   async #followLogs(
     id: string,
     onLog: (line: string, stream: 'stdout' | 'stderr') => void,
     signal: AbortSignal,
+    stopped: Promise<unknown>,
   ): Promise<void> {
     const raw = (await this.#client.streamRequest('containers.logs', (d) =>
-      d.getContainer(id).logs({ follow: true, stdout: true, stderr: true, abortSignal: signal }),
+      d.getContainer(id).logs({
+        follow: true,
+        stdout: true,
+        stderr: true,
+        timestamps: true,
+        abortSignal: signal,
+      }),
     )) as NodeJS.ReadableStream;
-    const out = new PassThrough();
-    const err = new PassThrough();
     const emit = (line: string, stream: 'stdout' | 'stderr'): void => {
       try {
         onLog(line, stream);
@@ -350,28 +438,56 @@ export class DockerContainerActions implements ContainerActions {
         this.#logger?.warn('oneshot.onLogFailed', { container: id, error: String(e) });
       }
     };
-    const pump = (pt: PassThrough, stream: 'stdout' | 'stderr'): Promise<void> =>
-      new Promise((resolve) => {
-        const lines = new LineBuffer();
-        pt.on('data', (chunk: Buffer) => lines.push(chunk).forEach((l) => emit(l, stream)));
-        pt.on('end', () => {
-          lines.flush().forEach((l) => emit(l, stream));
-          resolve();
-        });
-      });
-    const done = Promise.all([pump(out, 'stdout'), pump(err, 'stderr')]);
-    this.#client.stream.modem.demuxStream(raw, out, err);
+    const lines = { stdout: new LineBuffer(), stderr: new LineBuffer() };
+    const deliver = (stream: 'stdout' | 'stderr', message: Buffer): void =>
+      lines[stream].push(message).forEach((l) => emit(l, stream));
+    // Per stream: the newest entry timestamp received and how many entries carried it.
+    const last = { stdout: { at: '', count: 0 }, stderr: { at: '', count: 0 } };
+    const followed = new LogFrames();
     await new Promise<void>((resolve) => {
-      const finish = (): void => {
-        out.end();
-        err.end();
-        resolve();
-      };
-      raw.on('end', finish);
-      raw.on('close', finish);
-      raw.on('error', finish);
+      raw.on('data', (chunk: Buffer) =>
+        followed.push(chunk, (stream, entry) => {
+          const { at, message } = splitTimestamp(entry);
+          const l = last[stream];
+          if (at === l.at) l.count++;
+          else [l.at, l.count] = [at, 1];
+          deliver(stream, message);
+        }),
+      );
+      raw.on('end', resolve);
+      raw.on('close', resolve);
+      raw.on('error', resolve);
     });
-    await done;
+    await stopped;
+    if (!signal.aborted) {
+      // From a second before the older of the two streams' newest entries (none: everything).
+      const received = [last.stdout.at, last.stderr.at].filter((a) => a !== '').sort();
+      const since = received[0] ? unixTimestamp(received[0], -1) : undefined;
+      const again = (await this.#client.request('containers.logs', (d) =>
+        d.getContainer(id).logs({
+          follow: false,
+          stdout: true,
+          stderr: true,
+          timestamps: true,
+          ...(since ? { since } : {}),
+          abortSignal: signal,
+        }),
+      )) as unknown as Buffer;
+      new LogFrames().push(Buffer.from(again), (stream, entry) => {
+        const { at, message } = splitTimestamp(entry);
+        const l = last[stream];
+        // Fixed-width RFC 3339 timestamps of one engine compare as strings.
+        if (at < l.at) return;
+        if (at === l.at && l.count > 0) {
+          l.count--;
+          return;
+        }
+        deliver(stream, message);
+      });
+    }
+    for (const stream of ['stdout', 'stderr'] as const) {
+      lines[stream].flush().forEach((l) => emit(l, stream));
+    }
   }
 
   // Best effort: the action already has its outcome; a cleanup failure is logged, not thrown.
@@ -459,6 +575,40 @@ export class DockerContainerActions implements ContainerActions {
       callerSignal?.removeEventListener('abort', onCallerAbort);
     }
   }
+}
+
+/** Docker's multiplexed log framing: an 8-byte header (stream type, payload length) per frame. */
+class LogFrames {
+  #buffer: Buffer = Buffer.alloc(0);
+
+  push(chunk: Buffer, onFrame: (stream: 'stdout' | 'stderr', payload: Buffer) => void): void {
+    this.#buffer = this.#buffer.length > 0 ? Buffer.concat([this.#buffer, chunk]) : chunk;
+    while (this.#buffer.length >= 8) {
+      const type = this.#buffer.readUInt8(0);
+      const length = this.#buffer.readUInt32BE(4);
+      if (this.#buffer.length < 8 + length) return;
+      const payload = this.#buffer.subarray(8, 8 + length);
+      this.#buffer = this.#buffer.subarray(8 + length);
+      if (type === 1) onFrame('stdout', payload);
+      else if (type === 2) onFrame('stderr', payload);
+    }
+  }
+}
+
+/** A log entry read with `timestamps: true`: `<RFC 3339 nano> <message>`. */
+function splitTimestamp(entry: Buffer): { at: string; message: Buffer } {
+  const space = entry.indexOf(0x20);
+  if (space <= 0) return { at: '', message: entry };
+  return { at: entry.subarray(0, space).toString('latin1'), message: entry.subarray(space + 1) };
+}
+
+/** `2026-01-02T03:04:05.123456789Z` → `1767323045.123456789` (+ `shiftSeconds`), as `since` takes it. */
+function unixTimestamp(rfc3339: string, shiftSeconds = 0): string | undefined {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(rfc3339);
+  if (!m) return undefined;
+  const seconds = Date.parse(`${m[1]}${m[3]}`) / 1000 + shiftSeconds;
+  if (!Number.isFinite(seconds)) return undefined;
+  return `${seconds}.${(m[2] ?? '').padEnd(9, '0')}`;
 }
 
 function createOptions(spec: OneShotSpec): Dockerode.ContainerCreateOptions {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { PrometheusMetrics, RUNTIME_METRIC_NAMES } from './metrics.js';
 
 // Written out again (not imported) so a renamed metric fails this test.
@@ -75,6 +75,68 @@ describe('PrometheusMetrics', () => {
     expect(text).to.contain('workqueue_retries_total{name="plan"} 1');
     expect(text).to.contain('workqueue_unfinished_work_seconds{name="plan"} 4');
     expect(text).to.contain('workqueue_longest_running_processor_seconds{name="plan"} 2');
+  });
+
+  it('exposes queue histograms exactly as a prom-client histogram would', async () => {
+    const m = new PrometheusMetrics();
+    const reference = new Registry();
+    const buckets = Array.from({ length: 10 }, (_, i) => 1e-8 * Math.pow(10, i));
+    const ref = (name: string): Histogram<'name'> =>
+      new Histogram({ name, help: 'x', labelNames: ['name'], buckets, registers: [reference] });
+    const refQueue = ref('workqueue_queue_duration_seconds');
+    const refWork = ref('workqueue_work_duration_seconds');
+    const probe = { unfinishedWorkSeconds: () => 0, longestRunningProcessorSeconds: () => 0 };
+    const plan = m.forQueue('plan', probe);
+    const other = m.forQueue('other', probe);
+    const samples = [0, 1e-8, 2e-8, 1e-7, 0.003, 0.5, 1, 9.99, 10, 11, 1e9];
+    for (const v of samples) {
+      plan.queueDuration(v);
+      refQueue.observe({ name: 'plan' }, v);
+      plan.workDuration(v * 3);
+      refWork.observe({ name: 'plan' }, v * 3);
+    }
+    other.workDuration(0.2);
+    refWork.observe({ name: 'other' }, 0.2);
+    const lines = (text: string, prefix: string): string[] =>
+      text.split('\n').filter((l) => l.startsWith(prefix));
+    const ours = await m.metrics();
+    const theirs = await reference.metrics();
+    for (const name of ['workqueue_queue_duration_seconds', 'workqueue_work_duration_seconds']) {
+      const expected = lines(theirs, name);
+      expect(expected.length).to.be.greaterThan(10);
+      expect(lines(ours, name)).to.deep.equal(expected);
+    }
+    expect(() => plan.queueDuration(Number.NaN)).to.throw(TypeError);
+    for (const h of [m.queueLatency, m.workDuration]) {
+      expect(m.registry.getSingleMetric(h.name)).to.equal(h);
+      expect(h.labelNames).to.deep.equal(['name']);
+    }
+  });
+
+  it('exports counter totals once across scrapes and continues them for a re-created queue', async () => {
+    const m = new PrometheusMetrics();
+    const probe = { unfinishedWorkSeconds: () => 0, longestRunningProcessorSeconds: () => 0 };
+    const first = m.forQueue('plan', probe);
+    first.add();
+    first.retry();
+    first.depth(3);
+    expect(await m.metrics()).to.contain('workqueue_adds_total{name="plan"} 1');
+    first.add();
+    let text = await m.metrics();
+    expect(text).to.contain('workqueue_adds_total{name="plan"} 2');
+    expect(text).to.contain('workqueue_retries_total{name="plan"} 1');
+    const second = m.forQueue('plan', { ...probe, unfinishedWorkSeconds: () => 7 });
+    second.add();
+    text = await m.metrics();
+    expect(text).to.contain('workqueue_adds_total{name="plan"} 3');
+    expect(text).to.contain('workqueue_depth{name="plan"} 0');
+    expect(text).to.contain('workqueue_unfinished_work_seconds{name="plan"} 7');
+    second.queueDuration(1);
+    m.registry.resetMetrics();
+    second.add();
+    text = await m.metrics();
+    expect(text).to.contain('workqueue_adds_total{name="plan"} 1');
+    expect(text).not.to.contain('workqueue_queue_duration_seconds_count{name="plan"}');
   });
 
   it('shares its registry with metrics of other packages', async () => {

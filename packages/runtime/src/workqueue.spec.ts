@@ -397,6 +397,47 @@ describe('WorkQueue', () => {
       q.addRateLimited('d');
       expect(rec.retries).to.equal(2);
     });
+
+    it('times a key added during processing from that add, and a key taken by a waiter as 0', async () => {
+      const clock = new VirtualClock();
+      const queue: number[] = [];
+      const work: number[] = [];
+      const provider: WorkQueueMetricsProvider = {
+        forQueue: () => ({
+          add() {},
+          depth() {},
+          queueDuration: (s) => queue.push(s),
+          workDuration: (s) => work.push(s),
+          retry() {},
+        }),
+      };
+      const q = new WorkQueue<string>({ clock, metrics: provider });
+      q.add('a');
+      clock.advance(100);
+      const a = q.tryGet()!;
+      clock.advance(300);
+      q.add('a'); // dirty while processing: queued by done(), timed from now
+      clock.advance(200);
+      q.done(a);
+      clock.advance(50);
+      expect(q.tryGet()).to.equal('a');
+      expect(queue).to.deep.equal([0.1, 0.25]);
+      expect(work).to.deep.equal([0.5]);
+      q.done('a');
+      const waiting = q.get();
+      clock.advance(1000);
+      q.add('b');
+      expect(await waiting).to.equal('b');
+      expect(queue).to.deep.equal([0.1, 0.25, 0]);
+      // Compaction of the FIFO keeps each key's add time with it.
+      for (let i = 0; i < 3000; i++) q.add(`k${i}`);
+      for (let i = 0; i < 2000; i++) q.done(q.tryGet()!);
+      clock.advance(7000);
+      q.add('late');
+      clock.advance(1000);
+      for (let k = q.tryGet(); k !== undefined; k = q.tryGet()) q.done(k);
+      expect(queue.slice(-1001)).to.deep.equal([...Array<number>(1000).fill(8), 1]);
+    });
   });
 });
 

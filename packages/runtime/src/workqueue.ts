@@ -97,6 +97,9 @@ export class WorkQueue<K = string> {
   #head = 0;
   readonly #dirty = new Set<K>();
   readonly #processing = new Map<K, number>(); // key -> started at (ms)
+  /** Add time of each `#queue` entry, same index (only when timed). */
+  #queuedAt: number[] = [];
+  /** Add time of keys added again while in processing; `done` queues them with it. */
   readonly #addedAt = new Map<K, number>();
   readonly #waiting = new Map<K, Delayed>();
   readonly #debouncing = new Map<K, Debounced>();
@@ -187,8 +190,17 @@ export class WorkQueue<K = string> {
     const started = this.#processing.get(key);
     if (started === undefined) return;
     this.#processing.delete(key);
-    if (this.#timed) this.#metrics.workDuration((this.#clock.now() - started) / 1000);
-    if (this.#dirty.has(key)) this.#push(key);
+    if (this.#timed) {
+      const now = this.#clock.now();
+      this.#metrics.workDuration((now - started) / 1000);
+      if (this.#dirty.has(key)) {
+        const added = this.#addedAt.get(key) ?? now;
+        this.#addedAt.delete(key);
+        this.#push(key, added, now);
+      }
+    } else if (this.#dirty.has(key)) {
+      this.#push(key, 0, 0);
+    }
     // #push may have handed the key straight to a waiting worker: check processing afterwards.
     if (this.#processing.size === 0 && this.#drainWaiters.length > 0) {
       const waiters = this.#drainWaiters;
@@ -297,30 +309,39 @@ export class WorkQueue<K = string> {
 
   #addNow(key: K): void {
     if (this.#shuttingDown) return;
-    const debounced = this.#debouncing.get(key);
-    if (debounced) {
-      debounced.handle.cancel();
-      this.#debouncing.delete(key);
+    // Size check first: the lookup is skipped on the hot path (no debounce, or nothing pending).
+    if (this.#debouncing.size > 0) {
+      const debounced = this.#debouncing.get(key);
+      if (debounced) {
+        debounced.handle.cancel();
+        this.#debouncing.delete(key);
+      }
     }
     if (this.#dirty.has(key)) return;
     this.#dirty.add(key);
-    if (this.#timed) {
-      this.#metrics.add();
-      this.#addedAt.set(key, this.#clock.now());
+    // One clock read per operation, and none without metrics.
+    const now = this.#timed ? this.#clock.now() : 0;
+    if (this.#timed) this.#metrics.add();
+    if (this.#processing.has(key)) {
+      if (this.#timed) this.#addedAt.set(key, now);
+      return;
     }
-    if (this.#processing.has(key)) return;
-    this.#push(key);
+    this.#push(key, now, now);
   }
 
-  #push(key: K): void {
+  /** `now`: the caller's clock reading, reused if a waiter takes the key at once. */
+  #push(key: K, addedAt: number, now: number): void {
     const waiter = this.#waiters.shift();
     if (waiter) {
       // Invariant 7: the queue is empty, so this key is next in FIFO order anyway.
-      waiter(this.#takeKey(key));
+      waiter(this.#takeKey(key, addedAt, now));
       return;
     }
     this.#queue.push(key);
-    if (this.#timed) this.#metrics.depth(this.#size());
+    if (this.#timed) {
+      this.#queuedAt.push(addedAt);
+      this.#metrics.depth(this.#size());
+    }
   }
 
   #size(): number {
@@ -329,29 +350,26 @@ export class WorkQueue<K = string> {
 
   #take(): K {
     const key = this.#queue[this.#head] as K;
+    const addedAt = this.#timed ? (this.#queuedAt[this.#head] as number) : 0;
     this.#head++;
     if (this.#head === this.#queue.length) {
       this.#queue = [];
+      this.#queuedAt = [];
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
       this.#queue = this.#queue.slice(this.#head);
+      if (this.#timed) this.#queuedAt = this.#queuedAt.slice(this.#head);
       this.#head = 0;
     }
-    if (this.#timed) this.#metrics.depth(this.#size());
-    return this.#takeKey(key);
+    if (!this.#timed) return this.#takeKey(key, 0, 0);
+    this.#metrics.depth(this.#size());
+    return this.#takeKey(key, addedAt, this.#clock.now());
   }
 
-  #takeKey(key: K): K {
+  #takeKey(key: K, addedAt: number, now: number): K {
     this.#dirty.delete(key);
-    if (!this.#timed) {
-      this.#processing.set(key, 0);
-      return key;
-    }
-    const now = this.#clock.now();
     this.#processing.set(key, now);
-    const added = this.#addedAt.get(key);
-    this.#addedAt.delete(key);
-    if (added !== undefined) this.#metrics.queueDuration((now - added) / 1000);
+    if (this.#timed) this.#metrics.queueDuration((now - addedAt) / 1000);
     return key;
   }
 }
