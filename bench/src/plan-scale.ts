@@ -67,28 +67,12 @@ async function main(): Promise<void> {
       `plan-scale: created ${COUNT} labeled containers in ${Math.round(performance.now() - tc)} ms`,
     );
 
-    const cli = await runCli([
-      'reconcile',
-      '--dry-run',
-      '--config',
-      file,
-      '--selector',
-      label,
-      '--plan-id-prefix',
-      `${tag}_`,
-    ]);
+    const scope = ['--config', file, '--selector', label, '--plan-id-prefix', `${tag}_`];
+    const cli = await runCli(['reconcile', '--dry-run', ...scope]);
     if (cli.code !== 2)
       throw new Error(`reconcile --dry-run exited ${cli.code}: ${cli.stderr.slice(-2000)}`);
     // Render the size of the config the dry run would write, for a same-size baseline write.
-    const real = await runCli([
-      'reconcile',
-      '--config',
-      file,
-      '--selector',
-      label,
-      '--plan-id-prefix',
-      `${tag}_`,
-    ]);
+    const real = await runCli(['reconcile', ...scope]);
     if (real.code !== 0)
       throw new Error(`reconcile exited ${real.code}: ${real.stderr.slice(-2000)}`);
     const bytes = await readFile(file);

@@ -56,6 +56,8 @@ describe('plugin: inventory example via `backrest-sidecar daemon --plugin`', fun
           [
             cli,
             'daemon',
+            // Without it the daemon only relists every --interval (60 s).
+            '--with-events',
             '--plugin',
             pluginPath,
             '--config',

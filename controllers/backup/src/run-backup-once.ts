@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { ContainerActions } from '@dockop/docker';
-import type { EventRecorder, Logger } from '@dockop/runtime';
+import { createNullLogger, type EventRecorder, type Logger } from '@dockop/runtime';
 import {
   ContainerResticRunner,
   createResticRunner,
@@ -32,16 +32,6 @@ export interface BackupOnceDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-const NO_OP_LOGGER: Logger = {
-  error() {},
-  warn() {},
-  info() {},
-  debug() {},
-  child() {
-    return NO_OP_LOGGER;
-  },
-};
-
 /**
  * backup-once: repair a dead run's quiesce journal, stop the quiesce set (journaled), back up
  * with the chosen engine, start the quiesce set again (always), apply retention, notify.
@@ -52,7 +42,7 @@ export async function runBackupOnce(
   deps: BackupOnceDeps,
 ): Promise<BackupOnceReport> {
   const o = { ...BACKUP_DEFAULTS, ...stripUndefined(options) };
-  const logger = (deps.logger ?? NO_OP_LOGGER).child({ component: 'backup' });
+  const logger = (deps.logger ?? createNullLogger()).child({ component: 'backup' });
   const startedAtMs = Date.now();
   const started = performance.now();
   const quiesce: QuiesceOutcome = { stopped: [], stopFailed: [], started: [], startFailed: [] };

@@ -1,6 +1,5 @@
 import type { ContainerActions } from '@dockop/docker';
-import type { EventRecorder, Logger } from '@dockop/runtime';
-import { makeKey } from '@dockop/runtime';
+import { createNullLogger, makeKey, type EventRecorder, type Logger } from '@dockop/runtime';
 import { BACKUP_WORKLOAD_KIND, Labels } from '@backrest-sidecar/api';
 import { KeepSpecError, keepSpecToResticFlags, parseKeepSpec } from '@backrest-sidecar/config-sink';
 import { explainNoMatch } from './no-match-explanation.js';
@@ -77,16 +76,6 @@ interface PathGroup {
   flags: string[];
 }
 
-const NO_OP_LOGGER: Logger = {
-  error() {},
-  warn() {},
-  info() {},
-  debug() {},
-  child() {
-    return NO_OP_LOGGER;
-  },
-};
-
 function samePaths(paths: string[] | null | undefined, path: string): boolean {
   return Array.isArray(paths) && paths.length === 1 && paths[0] === path;
 }
@@ -106,7 +95,7 @@ function samePaths(paths: string[] | null | undefined, path: string): boolean {
  * - no RESTIC_* value is ever logged (runners redact their output).
  */
 export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promise<ForgetReport> {
-  const logger = (deps.logger ?? NO_OP_LOGGER).child({ component: 'retention' });
+  const logger = (deps.logger ?? createNullLogger()).child({ component: 'retention' });
   const includeProjectName = options.includeProjectName ?? false;
   const dryRun = options.dryRun ?? false;
   const prune = options.prune ?? 'per-workload';

@@ -11,7 +11,7 @@ import {
   type PlanControllerOptions as PlanControllerOptionsT,
   type ReconcileSummary,
 } from '@backrest-sidecar/controller-plan';
-import { DockerClient, dockerModule } from '@dockop/docker';
+import { DockerClient, dockerModule, type DockerModuleOptions } from '@dockop/docker';
 import { createManager, type Manager, type ManagerOptions } from '@dockop/runtime';
 import { ContainerModule, type ContainerModule as ContainerModuleT } from 'inversify';
 import type { Writable } from 'node:stream';
@@ -23,8 +23,9 @@ export interface AppOptions {
   mode: 'once' | 'daemon';
   /** Overrides `settings.dryRun` (get/describe always preview). */
   dryRun?: boolean;
-  /** Daemon. */
+  /** Daemon: full reconcile and Docker relist period. */
   intervalMs?: number;
+  /** Daemon: follow Docker's events stream; without it, changes are seen on `intervalMs` only. */
   withEvents?: boolean;
   orphanGraceMs?: number;
   /** Where log lines go. */
@@ -71,6 +72,20 @@ export function planControllerOptions(settings: Settings, app: AppOptions): Plan
   };
 }
 
+/**
+ * The Docker module's options. A daemon follows the events stream only with `--with-events`;
+ * otherwise its informer relists every `--interval` and nothing else (no stream, no event-driven
+ * reconcile). One-shot commands keep the module's default.
+ */
+export function dockerModuleOptions(settings: Settings, app: AppOptions): DockerModuleOptions {
+  return {
+    ...settings.docker,
+    trustImageLabels: settings.trustImageLabels,
+    ...(app.intervalMs ? { resyncPeriodMs: app.intervalMs } : {}),
+    ...(app.mode === 'daemon' ? { watchEvents: app.withEvents === true } : {}),
+  };
+}
+
 export async function buildApp(settings: Settings, app: AppOptions): Promise<Manager> {
   const manager = createManager({
     logger: {
@@ -82,11 +97,7 @@ export async function buildApp(settings: Settings, app: AppOptions): Promise<Man
   });
   const planOptions = planControllerOptions(settings, app);
   manager.load(
-    dockerModule({
-      ...settings.docker,
-      trustImageLabels: settings.trustImageLabels,
-      ...(app.intervalMs ? { resyncPeriodMs: app.intervalMs } : {}),
-    }),
+    dockerModule(dockerModuleOptions(settings, app)),
     backrestApiModule,
     new ContainerModule((o) => {
       o.bind<PlanControllerOptionsT>(PlanControllerOptions).toConstantValue(planOptions);

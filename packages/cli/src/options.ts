@@ -4,6 +4,7 @@
  * the seed says overrides `--config`.
  */
 import path from 'node:path';
+import type { DockerConnectionOptions } from '@dockop/docker';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
 export interface RawOptions {
@@ -62,13 +63,46 @@ export function parseDuration(value: string): number {
   return Math.round(n * factor);
 }
 
-function collect(value: string, previous: string[]): string[] {
+/** Argument parser of a repeatable string flag. */
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** `--docker-sock`, every command's: a socket path or a DOCKER_HOST-style URL; env DOCKER_HOST. */
+export function dockerSockOption(): Option {
+  return new Option(
+    '--docker-sock <path>',
+    `Docker socket or DOCKER_HOST-style URL (default ${DEFAULTS.dockerSock})`,
+  ).env('DOCKER_HOST');
+}
+
+/** A `--docker-sock` value: a path, `unix://path`, or another scheme's URL (tcp://, ssh://). */
+export function dockerConnection(sock: string | undefined): DockerConnectionOptions {
+  const s = sock?.trim();
+  if (!s) return { socketPath: DEFAULTS.dockerSock };
+  if (s.startsWith('unix://')) return { socketPath: s.slice('unix://'.length) };
+  if (/^[a-z]+:\/\//.test(s)) return { host: s };
+  return { socketPath: s };
+}
+
+/** `--log-level` and `--log-format`, every command's. */
+export function addLogOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['error', 'warn', 'info', 'debug'])
+        .default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log format (auto: pretty on a TTY)')
+        .choices(['json', 'pretty', 'auto'])
+        .default('json'),
+    );
 }
 
 /** The reconcile flags (the seed's list plus ours); `daemon` and `get`/`describe` share them. */
 export function addReconcileOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .addOption(
       new Option('--config <path>', 'Backrest config file (BACKREST_CONFIG overrides)').default(
         DEFAULTS.config,
@@ -107,11 +141,7 @@ export function addReconcileOptions(cmd: Command): Command {
     .option('--backrest-container <name>', "Backrest's container", DEFAULTS.backrestContainer)
     .option('--backrest-url <url>', "Backrest's URL for --apply-mode api (GetConfig/SetConfig)")
     .option('--reload-cmd <command>', 'run this command (sh -c) instead of a restart')
-    .addOption(
-      new Option('--docker-sock <path>', `Docker socket (default ${DEFAULTS.dockerSock})`).env(
-        'DOCKER_HOST',
-      ),
-    )
+    .addOption(dockerSockOption())
     .option('--docker-root <path>', "Docker's data root", DEFAULTS.dockerRoot)
     .addOption(
       new Option(
@@ -154,17 +184,8 @@ export function addReconcileOptions(cmd: Command): Command {
       'only containers with this label too (repeatable; pair with its own --plan-id-prefix)',
       collect,
       [] as string[],
-    )
-    .addOption(
-      new Option('--log-level <level>', 'log level')
-        .choices(['error', 'warn', 'info', 'debug'])
-        .default('info'),
-    )
-    .addOption(
-      new Option('--log-format <format>', 'log format (auto: pretty on a TTY)')
-        .choices(['json', 'pretty', 'auto'])
-        .default('json'),
     );
+  return addLogOptions(cmd);
 }
 
 export type ApplyStrategy = 'none' | 'restart' | 'command' | 'api';
@@ -233,15 +254,7 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
   if (apply === 'api' && !raw.backrestUrl)
     throw new UsageError('--apply-mode api needs --backrest-url');
 
-  const docker: Settings['docker'] = {};
-  const sock = raw.dockerSock?.trim();
-  if (sock) {
-    if (sock.startsWith('unix://')) docker.socketPath = sock.slice('unix://'.length);
-    else if (/^[a-z]+:\/\//.test(sock)) docker.host = sock;
-    else docker.socketPath = sock;
-  } else {
-    docker.socketPath = DEFAULTS.dockerSock;
-  }
+  const docker: Settings['docker'] = dockerConnection(raw.dockerSock);
   if (env.DOCKER_API_VERSION) docker.apiVersion = env.DOCKER_API_VERSION.replace(/^v/, '');
 
   return {

@@ -67,6 +67,32 @@ describe('lineDiff', () => {
     );
   });
 
+  it('emits a pure insertion of 200,000 lines exactly, with the surrounding context', () => {
+    const head = ['{', '  "plans": ['];
+    const tail = ['  ]', '}'];
+    const added = Array.from({ length: 200_000 }, (_, i) => `    "plan ${i}",`);
+    const before = [...head, ...tail].join('\n') + '\n';
+    const after = [...head, ...added, ...tail].join('\n') + '\n';
+    const d = lineDiff(before, after);
+    const lines = d.split('\n');
+    expect(lines[2]).to.equal('@@ -1,4 +1,200004 @@');
+    expect(lines.filter((l) => l.startsWith('+ '))).to.have.length(200_000);
+    expect(lines.filter((l) => l.startsWith('-'))).to.have.length(1); // the '--- a/' header
+    expect(applyPatch(before, d)).to.equal(after);
+    expect(applyPatch(after, lineDiff(after, before))).to.equal(before);
+  });
+
+  it('keeps Myers memory bounded by maxEdits when one side of a large middle is one line', () => {
+    // D = 200,001 > maxEdits: Myers gives up after 1,000 steps (with 2,003-slot arrays, not
+    // 400,005-slot ones: the unbounded version needs ~1.6 GB here), then the LCS table (1 row).
+    const before = 'a\nOLD\nz\n';
+    const middle = Array.from({ length: 200_000 }, (_, i) => `new ${i}`);
+    const after = ['a', ...middle, 'z'].join('\n') + '\n';
+    const d = lineDiff(before, after);
+    expect(d.split('\n')[2]).to.equal('@@ -1,3 +1,200002 @@');
+    expect(applyPatch(before, d)).to.equal(after);
+  });
+
   it('fast-check: applying the diff to before gives after (Myers, LCS and replace paths)', () => {
     const text = fc
       .array(fc.constantFrom('a', 'b', 'c', '{', '}', '  "x": 1,'), { maxLength: 40 })

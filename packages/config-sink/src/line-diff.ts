@@ -1,7 +1,9 @@
 /**
  * A readable unified-style line diff (`---`/`+++` headers, `@@ -a,b +c,d @@` hunks, 3 lines of
- * context), '' when the texts are equal. Common prefix/suffix are trimmed first; the middle is
- * diffed with Myers' O((N+M)·D) algorithm (a config change is a few edited lines in thousands);
+ * context), '' when the texts are equal. Common prefix/suffix are trimmed first; a middle with
+ * one side empty (a pure insertion or deletion, e.g. 2,000 new plans) is emitted as is, in O(N);
+ * otherwise it is diffed with Myers' O((N+M)·D) algorithm (a config change is a few edited lines
+ * in thousands), whose memory is bounded by `maxEdits` (O(maxEdits²)), not by the input size;
  * past `maxEdits` it falls back to an LCS table, and past `maxCells` to a plain replace, which is
  * still a correct (if not minimal) diff.
  */
@@ -35,10 +37,13 @@ export function lineDiff(
   const midB = b.slice(pre, b.length - suf);
   const ops: Op[] = [];
   for (let i = 0; i < pre; i++) ops.push({ t: ' ', line: a[i] ?? '' });
-  ops.push(
-    ...(myersOps(midA, midB, limits.maxEdits ?? 1000) ??
-      middleOps(midA, midB, limits.maxCells ?? 25_000_000)),
-  );
+  // One side empty: the only (hence minimal) edit script; Myers would walk D = N diagonals.
+  const middle =
+    midA.length === 0 || midB.length === 0
+      ? replaceOps(midA, midB)
+      : (myersOps(midA, midB, limits.maxEdits ?? 1000) ??
+        middleOps(midA, midB, limits.maxCells ?? 25_000_000));
+  for (const op of middle) ops.push(op);
   for (let i = a.length - suf; i < a.length; i++) ops.push({ t: ' ', line: a[i] ?? '' });
   return [`--- a/${name}`, `+++ b/${name}`, ...hunks(ops, 3)].join('\n') + '\n';
 }
@@ -59,11 +64,12 @@ function splitLines(s: string): string[] {
 function myersOps(a: string[], b: string[], maxEdits: number): Op[] | undefined {
   const n = a.length;
   const m = b.length;
-  const max = n + m;
-  const off = max + 1;
-  let v = new Int32Array(2 * max + 3);
+  // |k| ≤ d ≤ dMax: the diagonals array needs 2·dMax+3 slots, not 2·(N+M)+3 (each d keeps a copy).
+  const dMax = Math.min(n + m, maxEdits);
+  const off = dMax + 1;
+  let v = new Int32Array(2 * dMax + 3);
   const trace: Int32Array[] = [];
-  for (let d = 0; d <= Math.min(max, maxEdits); d++) {
+  for (let d = 0; d <= dMax; d++) {
     trace.push(v);
     v = v.slice();
     for (let k = -d; k <= d; k += 2) {
@@ -106,12 +112,18 @@ function backtrack(a: string[], b: string[], trace: Int32Array[], off: number): 
   return ops.reverse();
 }
 
+/** Every line of `a` removed, then every line of `b` added. */
+function replaceOps(a: string[], b: string[]): Op[] {
+  const ops: Op[] = [];
+  for (const line of a) ops.push({ t: '-', line });
+  for (const line of b) ops.push({ t: '+', line });
+  return ops;
+}
+
 function middleOps(a: string[], b: string[], maxCells: number): Op[] {
   const n = a.length;
   const m = b.length;
-  if (n * m > maxCells) {
-    return [...a.map((line): Op => ({ t: '-', line })), ...b.map((line): Op => ({ t: '+', line }))];
-  }
+  if (n * m > maxCells) return replaceOps(a, b);
   // lcs[i][j] = LCS length of a[i..] and b[j..], row-major in one typed array.
   const w = m + 1;
   const lcs = new Uint32Array((n + 1) * w);

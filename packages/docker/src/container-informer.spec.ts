@@ -6,6 +6,8 @@ import {
   type ResyncReason,
 } from './container-informer.js';
 import type { ObservedContainer } from './container-resource.js';
+import { DockerLivenessCheck, DockerReadinessCheck } from './docker-health.js';
+import { DockerSource } from './docker-source.js';
 import { FakeEngine, settle } from './test-support/fake-docker.js';
 
 interface Harness {
@@ -280,5 +282,136 @@ describe('ContainerInformer', () => {
     await informer.resync();
     expect(seen).to.deep.equal(['web']);
     ac.abort();
+  });
+
+  describe('without watchEvents (polling)', () => {
+    it('opens no events stream; lists at start and every resync period, synthesising deletes', async () => {
+      h = harness({ watchEvents: false, resyncPeriodMs: 30_000 }, (e) => {
+        e.add({ id: 'a', name: 'web' });
+        e.add({ id: 'b', name: 'db' });
+      });
+      await h.started;
+      expect(h.engine.calls).to.deep.equal(['list {}']);
+      expect(h.log).to.deep.equal(['add web running', 'add db running', 'synced initial']);
+      expect(h.informer.hasSynced()).to.equal(true);
+      expect(h.informer.connected).to.equal(true);
+      expect(h.informer.watchEvents).to.equal(false);
+      h.engine.containers.delete('a');
+      const db = h.engine.containers.get('b');
+      if (db) db.state = 'exited';
+      h.engine.add({ id: 'c', name: 'late' });
+      h.engine.emit('destroy', 'a'); // nobody listens
+      await h.clock.advanceAsync(29_999);
+      await settle();
+      expect(h.engine.calls).to.deep.equal(['list {}']);
+      await h.clock.advanceAsync(1);
+      await settle();
+      expect(h.engine.calls).to.deep.equal(['list {}', 'list {}']);
+      expect(h.log.slice(3)).to.deep.equal([
+        'delete web',
+        'update db exited',
+        'add late running',
+        'synced periodic',
+      ]);
+      await h.clock.advanceAsync(30_000);
+      await settle();
+      expect(h.engine.calls).to.deep.equal(['list {}', 'list {}', 'list {}']);
+      expect(h.engine.count('events')).to.equal(0);
+      expect(h.engine.count('inspect')).to.equal(0);
+    });
+
+    it('is connected while the last relist succeeded; retries a failed one with backoff, capped at the period', async () => {
+      h = harness({ watchEvents: false, resyncPeriodMs: 3_000 }, (e) =>
+        e.add({ id: 'a', name: 'web' }),
+      );
+      await h.started;
+      expect(h.informer.disconnectedSince).to.equal(undefined);
+      h.engine.up = false;
+      await h.clock.advanceAsync(3_000);
+      await settle();
+      const lostAt = h.clock.now();
+      expect(h.informer.connected).to.equal(false);
+      expect(h.informer.disconnectedSince).to.equal(lostAt);
+      expect(h.informer.hasSynced()).to.equal(true);
+      const failedAt: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        await h.clock.advanceAsync((h.clock.nextDue() ?? 0) - h.clock.now());
+        await settle();
+        failedAt.push(h.clock.now() - lostAt);
+      }
+      // Full jitter with random 0.5 (250, 500, 1000, 2000), capped at the 3000 ms period.
+      expect(failedAt).to.deep.equal([250, 750, 1750, 3750]);
+      expect(h.engine.count('list')).to.equal(6);
+      expect(h.informer.disconnectedSince).to.equal(lostAt);
+      h.engine.up = true;
+      await h.clock.advanceAsync((h.clock.nextDue() ?? 0) - h.clock.now());
+      await settle();
+      expect(h.informer.connected).to.equal(true);
+      expect(h.informer.reconnectAttempt).to.equal(0);
+      // Back to the period.
+      const lists = h.engine.count('list');
+      await h.clock.advanceAsync(2_999);
+      await settle();
+      expect(h.engine.count('list')).to.equal(lists);
+      await h.clock.advanceAsync(1);
+      await settle();
+      expect(h.engine.count('list')).to.equal(lists + 1);
+    });
+
+    it('start() waits for the first successful list', async () => {
+      h = harness({ watchEvents: false }, (e) => {
+        e.up = false;
+        e.add({ id: 'a', name: 'web' });
+      });
+      let resolved = false;
+      void h.started.then(() => (resolved = true));
+      await h.clock.advanceAsync(250 + 500);
+      await settle();
+      expect(resolved).to.equal(false);
+      expect(h.informer.hasSynced()).to.equal(false);
+      h.engine.up = true;
+      await h.clock.advanceAsync(1000);
+      await settle();
+      expect(resolved).to.equal(true);
+      expect(h.log).to.deep.equal(['add web running', 'synced initial']);
+      expect(h.engine.count('events')).to.equal(0);
+    });
+
+    it('drives DockerSource readiness and liveness: synced and the last relist succeeded', async () => {
+      const engine = new FakeEngine();
+      engine.add({ id: 'a', name: 'web' });
+      const clock = new VirtualClock();
+      const source = new DockerSource(engine.client(), [], clock, undefined, undefined, undefined, {
+        resyncPeriodMs: 10_000,
+        livenessGraceMs: 60_000,
+        reconnect: { initialMs: 500, factor: 2, maxMs: 30_000, resetAfterMs: 30_000 },
+        watchEvents: false,
+      });
+      const ready = new DockerReadinessCheck(source);
+      const live = new DockerLivenessCheck(source);
+      expect(ready.check()).to.equal(false);
+      const ac = new AbortController();
+      const sink = { upsert() {}, delete() {}, replace() {}, reject() {} };
+      await source.start(sink, ac.signal);
+      try {
+        expect(ready.check()).to.be.a('string');
+        expect(live.check()).to.be.a('string');
+        engine.up = false;
+        await clock.advanceAsync(10_000);
+        await settle();
+        expect(ready.check()).to.equal(false);
+        expect(live.check()).to.be.a('string'); // within the liveness grace
+        await clock.advanceAsync(60_000);
+        await settle();
+        expect(live.check()).to.equal(false);
+        engine.up = true;
+        await clock.advanceAsync(10_000);
+        await settle();
+        expect(ready.check()).to.be.a('string');
+        expect(engine.count('events')).to.equal(0);
+      } finally {
+        ac.abort();
+      }
+    });
   });
 });

@@ -33,8 +33,16 @@ export interface ContainerInformerOptions {
    * Default: every container.
    */
   selects?: (labels: Record<string, string>) => boolean;
-  /** Full relist period, ms. Default 60000. */
+  /**
+   * Full relist period, ms. Default 60000. Without `watchEvents`, the only source of changes:
+   * a failed relist is retried sooner, with the `reconnect` backoff (capped at this period).
+   */
   resyncPeriodMs?: number;
+  /**
+   * Open Docker's events stream (default true). False: no stream; the informer relists every
+   * `resyncPeriodMs` and finds changes (deletes included) by diffing lists.
+   */
+  watchEvents?: boolean;
   reconnect?: BackoffOptions;
   /** Source of jitter (tests). Default Math.random. */
   random?: () => number;
@@ -54,6 +62,8 @@ type Pending = 'refresh' | 'destroy';
  * - Every (re)connect is followed by a full list; vanished containers become deletes.
  * - A stopped container stays; only `destroy` (or absence from a list) deletes.
  * - Reconnects back off with full jitter and never give up.
+ * - Without `watchEvents`: no stream at all; a relist every `resyncPeriodMs`, and `connected`
+ *   means "the last relist succeeded" (the engine answers), which health checks rely on.
  */
 export class ContainerInformer {
   readonly #client: DockerClient;
@@ -65,6 +75,7 @@ export class ContainerInformer {
   readonly #selects: (labels: Record<string, string>) => boolean;
   readonly #resyncPeriodMs: number;
   readonly #backoff: Backoff;
+  readonly #watchEvents: boolean;
 
   readonly #cache = new Map<string, ObservedContainer>();
   readonly #pending = new Map<string, Pending>();
@@ -92,6 +103,7 @@ export class ContainerInformer {
     this.#listFilters = dedupeFilters(options.listFilters ?? [{}]);
     this.#selects = options.selects ?? (() => true);
     this.#resyncPeriodMs = options.resyncPeriodMs ?? DEFAULT_RESYNC_PERIOD_MS;
+    this.#watchEvents = options.watchEvents ?? true;
     this.#backoff = new Backoff(options.reconnect, options.random);
     this.#disconnectedSince = this.#clock.now();
   }
@@ -102,16 +114,22 @@ export class ContainerInformer {
     this.#signal = signal;
     return new Promise<void>((resolve, reject) => {
       signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      void this.#run(signal, resolve);
+      if (this.#watchEvents) void this.#run(signal, resolve);
+      else void this.#poll(signal, resolve);
     });
   }
 
-  /** True while the events stream is open. */
+  /** Whether the events stream is used (`watchEvents` option). */
+  get watchEvents(): boolean {
+    return this.#watchEvents;
+  }
+
+  /** True while the events stream is open; without `watchEvents`, while the last relist succeeded. */
   get connected(): boolean {
     return this.#connected;
   }
 
-  /** When the stream was last lost (or the informer created), if not connected. */
+  /** When the stream (or, without `watchEvents`, relisting) was last lost, or the informer created, if not connected. */
   get disconnectedSince(): number | undefined {
     return this.#connected ? undefined : this.#disconnectedSince;
   }
@@ -182,6 +200,40 @@ export class ContainerInformer {
         inMs: delay,
         attempt: this.#backoff.attempt,
       });
+      try {
+        await this.#clock.sleep(delay, signal);
+      } catch {
+        break;
+      }
+    }
+  }
+
+  // watchEvents false: relist, wait the period, repeat; a failure retries sooner with backoff.
+  async #poll(signal: AbortSignal, onFirstSync: () => void): Promise<void> {
+    let first = true;
+    while (!signal.aborted) {
+      let delay = this.#resyncPeriodMs;
+      try {
+        await this.resync(first ? 'initial' : 'periodic');
+        if (!this.#connected) this.#logger?.info('docker.relist.ok', { polling: true });
+        this.#connected = true;
+        this.#backoff.reset();
+        if (first) {
+          first = false;
+          this.#synced = true;
+          onFirstSync();
+        }
+      } catch (err) {
+        if (signal.aborted) break;
+        if (this.#connected) this.#disconnectedSince = this.#clock.now();
+        this.#connected = false;
+        delay = Math.min(this.#backoff.next(), this.#resyncPeriodMs);
+        this.#logger?.warn('docker.relist.failed', {
+          error: errorText(err),
+          retryInMs: delay,
+          attempt: this.#backoff.attempt,
+        });
+      }
       try {
         await this.#clock.sleep(delay, signal);
       } catch {

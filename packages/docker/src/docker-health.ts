@@ -2,7 +2,10 @@ import { inject, injectable } from 'inversify';
 import type { HealthCheck } from '@dockop/runtime';
 import { DockerSource } from './docker-source.js';
 
-/** `/readyz`: the first full list was delivered and the events stream is connected. */
+/**
+ * `/readyz`: the first full list was delivered and the events stream is connected (without
+ * `watchEvents`: the last relist succeeded).
+ */
 @injectable()
 export class DockerReadinessCheck implements HealthCheck {
   readonly name = 'docker-source';
@@ -13,13 +16,16 @@ export class DockerReadinessCheck implements HealthCheck {
   check(): boolean | string {
     if (!this.source.hasSynced()) return false;
     if (!this.source.healthy()) return false;
-    return 'synced, events stream connected';
+    return this.source.informer.watchEvents
+      ? 'synced, events stream connected'
+      : 'synced, last relist succeeded';
   }
 }
 
 /**
- * `/healthz`: the events stream is connected, or was lost less than `livenessGraceMs` ago (the
- * informer is reconnecting; restarting us would not bring the engine back sooner).
+ * `/healthz`: the events stream is connected (without `watchEvents`: the last relist succeeded),
+ * or was lost less than `livenessGraceMs` ago (the informer is reconnecting or relisting again;
+ * restarting us would not bring the engine back sooner).
  */
 @injectable()
 export class DockerLivenessCheck implements HealthCheck {
@@ -29,7 +35,9 @@ export class DockerLivenessCheck implements HealthCheck {
   constructor(@inject(DockerSource) private readonly source: DockerSource) {}
 
   check(): boolean | string {
-    if (this.source.healthy()) return 'events stream connected';
-    return this.source.live() ? 'events stream reconnecting' : false;
+    const events = this.source.informer.watchEvents;
+    if (this.source.healthy()) return events ? 'events stream connected' : 'last relist succeeded';
+    if (!this.source.live()) return false;
+    return events ? 'events stream reconnecting' : 'relist failing, retrying';
   }
 }

@@ -68,6 +68,16 @@ describe('dockerModule', () => {
     }
   });
 
+  it('passes watchEvents to the informer (default true)', () => {
+    const polling = new Container();
+    polling.load(dockerModule({ watchEvents: false, resyncPeriodMs: 15_000 }));
+    expect(polling.get(DockerSource).informer.watchEvents).to.equal(false);
+    expect(container().get(DockerSource).informer.watchEvents).to.equal(true);
+    const explicit = new Container();
+    explicit.load(dockerModule({ watchEvents: true }));
+    expect(explicit.get(DockerSource).informer.watchEvents).to.equal(true);
+  });
+
   it('works without any ResourceDefinition bound', () => {
     const c = new Container();
     c.load(dockerModule());

@@ -25,6 +25,7 @@ export interface DockerModuleOptions extends DockerClientOptions, DockerSourceOp
   //   livenessGraceMs 120000, reconnect { initialMs 500, factor 2, maxMs 30000, resetAfterMs 30000 }
   /** ContainerActions deadlines: requestTimeoutMs 30000, stopTimeoutSec 10, oneShotTimeoutMs 6 h, pollIntervalMs 250. */
   actions?: ContainerActionsOptions;
+  //   watchEvents true (false: no events stream, a relist every resyncPeriodMs)
 }
 
 /**

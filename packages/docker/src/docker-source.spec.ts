@@ -1,18 +1,10 @@
 import { expect } from 'chai';
-import {
-  InMemoryEventRecorder,
-  VirtualClock,
-  type Resource,
-  type ResourceDefinition,
-  type ResourceSink,
-} from '@dockop/runtime';
-import type { ContainerResource } from './container-resource.js';
-import {
-  DockerSource,
-  UNTRUSTED_LABELS_ANNOTATION,
-  type DockerSourceOptions,
-} from './docker-source.js';
+import { InMemoryEventRecorder, VirtualClock, type ResourceDefinition } from '@dockop/runtime';
+import { UNTRUSTED_LABELS_ANNOTATION } from './container-resource-tracker.js';
+import { DockerSource, type DockerSourceOptions } from './docker-source.js';
 import { FakeEngine, settle } from './test-support/fake-docker.js';
+import { job } from './test-support/job-definition.js';
+import { RecordingSink } from './test-support/recording-sink.js';
 
 const backup: ResourceDefinition = {
   group: 'backrest.dockop.io',
@@ -26,41 +18,6 @@ const backup: ResourceDefinition = {
   },
   schemaId: 'bw',
 };
-const job: ResourceDefinition = {
-  group: 'jobs.example.io',
-  version: 'v1',
-  kind: 'Job',
-  plural: 'jobs',
-  selector: { prefixes: ['job.'] },
-  schemaId: 'job',
-};
-
-class RecordingSink implements ResourceSink {
-  readonly log: string[] = [];
-  readonly store = new Map<string, Resource>();
-  readonly rejections: { key: string; reason: string; message: string }[] = [];
-  upsert(r: Resource): void {
-    const key = `${r.kind}/${r.metadata.name}`;
-    this.log.push(`${this.store.has(key) ? 'update' : 'create'} ${key}`);
-    this.store.set(key, r);
-  }
-  delete(key: string): void {
-    this.log.push(`delete ${key}`);
-    this.store.delete(key);
-  }
-  replace(resources: Resource[]): void {
-    this.log.push(`replace ${resources.map((r) => `${r.kind}/${r.metadata.name}`).join(',')}`);
-    this.store.clear();
-    for (const r of resources) this.store.set(`${r.kind}/${r.metadata.name}`, r);
-  }
-  reject(key: string, reason: string, message: string): void {
-    this.log.push(`reject ${key} ${reason}`);
-    this.rejections.push({ key, reason, message });
-  }
-  get(key: string): ContainerResource | undefined {
-    return this.store.get(key) as ContainerResource | undefined;
-  }
-}
 
 async function startSource(
   engine: FakeEngine,

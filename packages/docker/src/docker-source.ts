@@ -5,29 +5,31 @@ import {
   Logger,
   ResourceDefinition,
   SystemClock,
-  makeKey,
-  type ResourceKey,
   type ResourceSink,
   type Source,
-  type TimerHandle,
 } from '@dockop/runtime';
 import type { BackoffOptions } from './backoff.js';
 import { ContainerInformer, type ResyncReason } from './container-informer.js';
+import type { ContainerResource } from './container-resource.js';
 import {
-  buildContainerResource,
-  type ContainerResource,
-  type ObservedContainer,
-} from './container-resource.js';
+  CONTAINER_RESOURCE_TRACKER_DEFAULTS,
+  ContainerResourceTracker,
+} from './container-resource-tracker.js';
 import { DockerClient } from './docker-client.js';
 import { DockerMetrics } from './docker-metrics.js';
 import { ImageLabelTrust } from './image-label-trust.js';
-import { DEFAULT_MAX_LABEL_BYTES, decodeLabels, selects } from './label-decoder.js';
+import { selects } from './label-decoder.js';
 
 export const DockerSourceOptions = Symbol.for('dockop.DockerSourceOptions');
 
 export interface DockerSourceOptions {
   /** Full relist period, ms. Default 60000. */
   resyncPeriodMs?: number;
+  /**
+   * Follow Docker's events stream. False: no stream, a relist every `resyncPeriodMs` is the only
+   * source of changes, and `healthy()` means "the last relist succeeded". Default true.
+   */
+  watchEvents?: boolean;
   /** Accept sensitive labels inherited from the image (a third-party Dockerfile's LABEL). Default false. */
   trustImageLabels?: boolean;
   /** Events stream reconnect backoff. Defaults: 500 ms, ×2, cap 30000 ms, reset after 30000 ms up. */
@@ -46,19 +48,10 @@ export interface DockerSourceOptions {
 
 export const DOCKER_SOURCE_DEFAULTS = {
   resyncPeriodMs: 60_000,
-  trustImageLabels: false,
-  maxLabelBytes: DEFAULT_MAX_LABEL_BYTES,
-  recreateGraceMs: 2_000,
+  watchEvents: true,
+  ...CONTAINER_RESOURCE_TRACKER_DEFAULTS,
   livenessGraceMs: 120_000,
 } as const;
-
-/** Annotation listing the sensitive labels dropped because they came from the image. */
-export const UNTRUSTED_LABELS_ANNOTATION = 'docker.dockop.io/untrusted-image-labels';
-
-/** Compose v2 creates a replacement as `<id[:12]>_<name>` and renames it once the old one is gone. */
-function isComposeTemporary(c: ObservedContainer): boolean {
-  return c.status.name.startsWith(`${c.status.id.slice(0, 12)}_`);
-}
 
 /**
  * The Docker `Source`: one informer for every bound ResourceDefinition; each container becomes
@@ -69,23 +62,10 @@ export class DockerSource implements Source {
   readonly name = 'docker';
   readonly #definitions: ResourceDefinition[];
   readonly #clock: Clock;
-  readonly #logger: Logger | undefined;
-  readonly #recorder: EventRecorder | undefined;
   readonly #opts: Required<Omit<DockerSourceOptions, 'reconnect'>> & { reconnect?: BackoffOptions };
-  readonly #trust: ImageLabelTrust;
+  readonly #tracker: ContainerResourceTracker;
   readonly #informer: ContainerInformer;
-
-  #sink: ResourceSink | undefined;
-  /** Resources delivered to the sink, by key. */
-  readonly #resources = new Map<ResourceKey, ContainerResource>();
-  /** Keys each container currently backs (resources and rejections). */
-  readonly #keysById = new Map<string, Set<ResourceKey>>();
-  /** Last rejection message per key, so a resync does not repeat it. */
-  readonly #rejected = new Map<ResourceKey, { id: string; message: string }>();
-  readonly #untrustedWarned = new Map<ResourceKey, string>();
-  readonly #pendingDeletes = new Map<ResourceKey, TimerHandle>();
-  #initial: ContainerResource[] | undefined = [];
-  #resourceVersion = 0;
+  #started = false;
 
   constructor(
     @inject(DockerClient) client: DockerClient,
@@ -103,15 +83,25 @@ export class DockerSource implements Source {
       kinds.add(d.kind);
     }
     this.#clock = clock ?? new SystemClock();
-    this.#logger = logger?.child({ component: 'docker-source' });
-    this.#recorder = recorder;
+    const log = logger?.child({ component: 'docker-source' });
     this.#opts = { ...DOCKER_SOURCE_DEFAULTS, ...options };
-    this.#trust = new ImageLabelTrust(client, this.#logger);
+    this.#tracker = new ContainerResourceTracker({
+      definitions: this.#definitions,
+      trust: new ImageLabelTrust(client, log),
+      clock: this.#clock,
+      recreateGraceMs: this.#opts.recreateGraceMs,
+      trustImageLabels: this.#opts.trustImageLabels,
+      maxLabelBytes: this.#opts.maxLabelBytes,
+      ...(log ? { logger: log } : {}),
+      ...(recorder ? { recorder } : {}),
+    });
+    // Everything up to the informer's first full list goes out as one replace.
+    this.#tracker.beginInitialList();
     this.#informer = new ContainerInformer(
       client,
       {
-        upsert: (c) => this.#onUpsert(c),
-        delete: (c) => this.#onDelete(c),
+        upsert: (c) => this.#tracker.upsert(c),
+        delete: (c) => this.#tracker.delete(c),
         synced: (reason) => this.#onSynced(reason),
       },
       {
@@ -121,9 +111,10 @@ export class DockerSource implements Source {
         ),
         selects: (labels) => this.#definitions.some((d) => selects(d.selector, labels)),
         resyncPeriodMs: this.#opts.resyncPeriodMs,
+        watchEvents: this.#opts.watchEvents,
         ...(this.#opts.reconnect ? { reconnect: this.#opts.reconnect } : {}),
         clock: this.#clock,
-        ...(this.#logger ? { logger: this.#logger } : {}),
+        ...(log ? { logger: log } : {}),
         ...(metrics ? { metrics } : {}),
       },
     );
@@ -135,12 +126,10 @@ export class DockerSource implements Source {
   }
 
   async start(sink: ResourceSink, signal: AbortSignal): Promise<void> {
-    if (this.#sink) throw new Error('DockerSource already started');
-    this.#sink = sink;
-    signal.addEventListener('abort', () => {
-      for (const t of this.#pendingDeletes.values()) t.cancel();
-      this.#pendingDeletes.clear();
-    });
+    if (this.#started) throw new Error('DockerSource already started');
+    this.#started = true;
+    this.#tracker.attach(sink);
+    signal.addEventListener('abort', () => this.#tracker.cancelPendingDeletes());
     await this.#informer.start(signal);
   }
 
@@ -152,7 +141,7 @@ export class DockerSource implements Source {
     return this.#informer.resync('manual');
   }
 
-  /** The events stream is connected. */
+  /** The events stream is connected (without `watchEvents`: the last relist succeeded). */
   healthy(): boolean {
     return this.#informer.connected;
   }
@@ -165,141 +154,14 @@ export class DockerSource implements Source {
 
   /** Resources currently delivered, for diagnostics and tests. */
   resources(): ContainerResource[] {
-    return [...this.#resources.values()];
+    return this.#tracker.resources();
   }
 
   get informer(): ContainerInformer {
     return this.#informer;
   }
 
-  async #onUpsert(container: ObservedContainer): Promise<void> {
-    const id = container.status.id;
-    const owned = new Set<ResourceKey>();
-    if (!isComposeTemporary(container)) {
-      for (const def of this.#definitions) {
-        if (!selects(def.selector, container.status.labels)) continue;
-        const key = makeKey(def.kind, container.status.name);
-        owned.add(key);
-        await this.#deliver(def, key, container);
-      }
-    }
-    for (const key of this.#keysById.get(id) ?? []) {
-      if (!owned.has(key)) this.#release(key, id);
-    }
-    if (owned.size > 0) this.#keysById.set(id, owned);
-    else this.#keysById.delete(id);
-  }
-
-  async #deliver(
-    def: ResourceDefinition,
-    key: ResourceKey,
-    container: ObservedContainer,
-  ): Promise<void> {
-    const sink = this.#mustSink();
-    const name = container.status.name;
-    const { labels, untrusted } = await this.#trust.filter(
-      def.selector.sensitiveLabels ?? [],
-      container.status,
-      this.#opts.trustImageLabels,
-    );
-    if (untrusted.length > 0) this.#warnUntrusted(key, container, untrusted);
-    else this.#untrustedWarned.delete(key);
-
-    const decoded = decodeLabels(def.selector, labels, {
-      containerName: name,
-      maxLabelBytes: this.#opts.maxLabelBytes,
-    });
-    if (!decoded.ok) {
-      // Skipped for this kind: whatever this key showed before is gone now.
-      this.#cancelPendingDelete(key);
-      if (this.#resources.delete(key)) sink.delete(key);
-      const last = this.#rejected.get(key);
-      if (last?.message !== decoded.message || last.id !== container.status.id) {
-        this.#rejected.set(key, { id: container.status.id, message: decoded.message });
-        this.#logger?.warn('docker.labels.rejected', {
-          key,
-          reason: decoded.reason,
-          message: decoded.message,
-        });
-        sink.reject(key, decoded.reason, decoded.message);
-      }
-      return;
-    }
-    this.#rejected.delete(key);
-    this.#cancelPendingDelete(key);
-    const previous = this.#resources.get(key);
-    const resource = buildContainerResource({
-      definition: def,
-      container,
-      spec: decoded.spec,
-      annotations:
-        untrusted.length > 0 ? { [UNTRUSTED_LABELS_ANNOTATION]: untrusted.join(',') } : {},
-      ...(previous ? { previous } : {}),
-      nextResourceVersion: () => String(++this.#resourceVersion),
-    });
-    if (previous && previous.metadata.resourceVersion === resource.metadata.resourceVersion) return;
-    this.#resources.set(key, resource);
-    if (this.#initial) this.#initial.push(resource);
-    else sink.upsert(resource);
-  }
-
-  #warnUntrusted(key: ResourceKey, container: ObservedContainer, untrusted: string[]): void {
-    const signature = `${container.status.id}|${untrusted.join(',')}`;
-    if (this.#untrustedWarned.get(key) === signature) return;
-    this.#untrustedWarned.set(key, signature);
-    for (const label of untrusted) {
-      const message =
-        `label "${label}" of container "${container.status.name}" is inherited from image ` +
-        `"${container.status.image}" (${container.status.imageId}), not set on the container: ignored. ` +
-        `Set it on the container, or trust image labels (trustImageLabels: true).`;
-      this.#logger?.warn('docker.labels.untrusted', { key, label, image: container.status.image });
-      this.#recorder?.event(key, 'Warning', 'UntrustedImageLabel', message);
-    }
-  }
-
-  #onDelete(container: ObservedContainer): void {
-    const id = container.status.id;
-    for (const key of this.#keysById.get(id) ?? []) this.#release(key, id);
-    this.#keysById.delete(id);
-  }
-
-  /** Container `id` no longer backs `key`: delete it, after the recreate grace period. */
-  #release(key: ResourceKey, id: string): void {
-    const rejected = this.#rejected.get(key);
-    if (rejected?.id === id) {
-      this.#rejected.delete(key);
-      if (!this.#resources.has(key)) this.#mustSink().delete(key);
-    }
-    this.#untrustedWarned.delete(key);
-    const resource = this.#resources.get(key);
-    if (resource?.metadata.uid !== id) return;
-    const remove = (): void => {
-      this.#pendingDeletes.delete(key);
-      // A newer container may have taken the name in between.
-      if (this.#resources.get(key)?.metadata.uid !== id) return;
-      this.#resources.delete(key);
-      this.#mustSink().delete(key);
-    };
-    if (this.#opts.recreateGraceMs <= 0 || this.#initial) return remove();
-    this.#cancelPendingDelete(key);
-    this.#pendingDeletes.set(key, this.#clock.setTimeout(remove, this.#opts.recreateGraceMs));
-  }
-
-  #cancelPendingDelete(key: ResourceKey): void {
-    this.#pendingDeletes.get(key)?.cancel();
-    this.#pendingDeletes.delete(key);
-  }
-
   #onSynced(reason: ResyncReason): void {
-    if (reason === 'initial' && this.#initial) {
-      const initial = this.#initial;
-      this.#initial = undefined;
-      this.#mustSink().replace(initial);
-    }
-  }
-
-  #mustSink(): ResourceSink {
-    if (!this.#sink) throw new Error('DockerSource used before start()');
-    return this.#sink;
+    if (reason === 'initial') this.#tracker.finishInitialList();
   }
 }

@@ -9,6 +9,7 @@ export * from './event-stream.js';
 export * from './backoff.js';
 export * from './label-decoder.js';
 export * from './container-resource.js';
+export * from './container-resource-tracker.js';
 export * from './image-label-trust.js';
 export * from './container-informer.js';
 export * from './docker-source.js';

@@ -12,3 +12,29 @@ export interface Clock {
   /** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
+
+/**
+ * `Clock.sleep` on top of a clock's own `setTimeout`: resolves after `ms`, or rejects with the
+ * signal's reason (cancelling the timer) when it aborts first. Every Clock implementation shares it.
+ */
+export function sleepOn(
+  clock: Pick<Clock, 'setTimeout'>,
+  ms: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      handle.cancel();
+      reject(signal?.reason);
+    };
+    const handle = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from './clock.js';
+import { sleepOn, type Clock, type TimerHandle } from './clock.js';
 
 export interface SystemClockOptions {
   /** Unref timers so pending ones do not keep the process alive. Default false. */
@@ -24,24 +24,6 @@ export class SystemClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const onAbort = (): void => {
-        clearTimeout(t);
-        reject(signal?.reason);
-      };
-      const t = setTimeout(
-        () => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        Math.max(0, ms),
-      );
-      if (this.#unref) t.unref();
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOn(this, ms, signal);
   }
 }

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from './clock.js';
+import { sleepOn, type Clock, type TimerHandle } from './clock.js';
 
 interface VirtualTimer {
   due: number;
@@ -44,21 +44,7 @@ export class VirtualClock implements Clock {
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const onAbort = (): void => {
-        handle.cancel();
-        reject(signal?.reason);
-      };
-      const handle = this.setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    });
+    return sleepOn(this, ms, signal);
   }
 
   /** Number of timers not yet run or cancelled. */

@@ -1,23 +1,15 @@
 import {
-  DOCKER_SOURCE_DEFAULTS,
+  ContainerResourceTracker,
   ImageLabelTrust,
-  UNTRUSTED_LABELS_ANNOTATION,
-  buildContainerResource,
-  decodeLabels,
-  selects,
   type ContainerResource,
   type DockerClient,
-  type ObservedContainer,
 } from '@dockop/docker';
-import {
-  makeKey,
-  type Clock,
-  type EventRecorder,
-  type ResourceDefinition,
-  type ResourceKey,
-  type ResourceSink,
-  type Source,
-  type TimerHandle,
+import type {
+  Clock,
+  EventRecorder,
+  ResourceDefinition,
+  ResourceSink,
+  Source,
 } from '@dockop/runtime';
 import {
   fakeContainerId,
@@ -47,24 +39,18 @@ export interface FakeDockerSourceOptions {
 
 /**
  * A Docker `Source` without Docker: tests `run`, `stop`, `remove` and `relabel` containers, and
- * the resources reach the sink the way the real `DockerSource` delivers them. Selection
- * (`selects`), label decoding and rejection (`decodeLabels`), the image-label trust check
- * (`ImageLabelTrust`), status (`observeListed`) and resource versions (`buildContainerResource`)
- * are @dockop/docker's own functions; this class only replays the source's bookkeeping: one key
- * per (container, kind), rejections reported once, deletes after the recreate grace period.
+ * the resources reach the sink the way the real `DockerSource` delivers them: the bookkeeping
+ * (one key per (container, kind), rejections reported once, image-label trust, deletes after the
+ * recreate grace period) is @dockop/docker's own `ContainerResourceTracker`, and status comes
+ * from its `observeListed`; this class only plays the engine and the informer.
  *
  * Every engine-side method resolves once its resources reached the sink (the cache), so a test can
  * `await fake.run(...)` and then reconcile; a Docker error (name taken, no such container) rejects.
  */
 export class FakeDockerSource implements Source {
   readonly name: string;
-  readonly #definitions: () => ResourceDefinition[];
   readonly #clock: Clock;
-  readonly #recorder: () => EventRecorder | undefined;
-  readonly #graceMs: number;
-  readonly #trustImageLabels: boolean;
-  readonly #maxLabelBytes: number;
-  readonly #trust: ImageLabelTrust;
+  readonly #tracker: ContainerResourceTracker;
 
   /** Containers by name (the engine's view). */
   readonly #containers = new Map<string, FakeContainerRecord>();
@@ -74,28 +60,28 @@ export class FakeDockerSource implements Source {
   #sink: ResourceSink | undefined;
   #synced = false;
   #healthy = true;
-  #resourceVersion = 0;
-  readonly #resources = new Map<ResourceKey, ContainerResource>();
-  readonly #keysById = new Map<string, Set<ResourceKey>>();
-  readonly #rejected = new Map<ResourceKey, { id: string; message: string }>();
-  readonly #untrustedWarned = new Map<ResourceKey, string>();
-  readonly #pendingDeletes = new Map<ResourceKey, TimerHandle>();
   /** Serialises deliveries: the real informer handles one container at a time. */
   #chain: Promise<void> = Promise.resolve();
   /** How often `resync` ran. */
   resyncCount = 0;
 
   constructor(options: FakeDockerSourceOptions) {
-    const defs = options.definitions ?? [];
-    this.#definitions = typeof defs === 'function' ? defs : () => defs;
-    const rec = options.recorder;
-    this.#recorder = typeof rec === 'function' ? rec : () => rec;
     this.#clock = options.clock;
     this.name = options.name ?? 'docker';
-    this.#graceMs = options.recreateGraceMs ?? DOCKER_SOURCE_DEFAULTS.recreateGraceMs;
-    this.#trustImageLabels = options.trustImageLabels ?? DOCKER_SOURCE_DEFAULTS.trustImageLabels;
-    this.#maxLabelBytes = options.maxLabelBytes ?? DOCKER_SOURCE_DEFAULTS.maxLabelBytes;
-    this.#trust = new ImageLabelTrust(this.#fakeClient());
+    const defs = options.definitions ?? [];
+    this.#tracker = new ContainerResourceTracker({
+      definitions: defs,
+      trust: new ImageLabelTrust(this.#fakeClient()),
+      clock: options.clock,
+      ...(options.recorder ? { recorder: options.recorder } : {}),
+      ...(options.recreateGraceMs !== undefined
+        ? { recreateGraceMs: options.recreateGraceMs }
+        : {}),
+      ...(options.trustImageLabels !== undefined
+        ? { trustImageLabels: options.trustImageLabels }
+        : {}),
+      ...(options.maxLabelBytes !== undefined ? { maxLabelBytes: options.maxLabelBytes } : {}),
+    });
   }
 
   // ---- the engine side: what a test does to containers ----
@@ -117,7 +103,7 @@ export class FakeDockerSource implements Source {
         ...(container.imageLabels ?? {}),
       },
     );
-    await this.#enqueue(() => this.#onUpsert(observeFake(record)));
+    await this.#enqueue(() => this.#tracker.upsert(observeFake(record)));
     return record;
   }
 
@@ -135,7 +121,7 @@ export class FakeDockerSource implements Source {
   async remove(name: string): Promise<void> {
     const record = this.#mustGet(name);
     this.#containers.delete(name);
-    return this.#enqueue(() => this.#onDelete(observeFake(record)));
+    return this.#enqueue(() => this.#tracker.delete(observeFake(record)));
   }
 
   /**
@@ -156,7 +142,7 @@ export class FakeDockerSource implements Source {
 
   /** Resources currently delivered (as `DockerSource.resources()`). */
   resources(): ContainerResource[] {
-    return [...this.#resources.values()];
+    return this.#tracker.resources();
   }
 
   /** Simulates a lost (false) or restored (true) events stream. */
@@ -169,17 +155,17 @@ export class FakeDockerSource implements Source {
   async start(sink: ResourceSink, signal: AbortSignal): Promise<void> {
     if (this.#sink) throw new Error(`source ${this.name} already started`);
     this.#sink = sink;
+    this.#tracker.attach(sink);
     signal.addEventListener('abort', () => {
-      for (const t of this.#pendingDeletes.values()) t.cancel();
-      this.#pendingDeletes.clear();
+      this.#tracker.cancelPendingDeletes();
       this.#sink = undefined;
     });
     // First list: everything that exists goes out as one replace, like the real source.
-    const initial: ContainerResource[] = [];
     await this.#enqueue(async () => {
+      this.#tracker.beginInitialList();
       for (const record of this.#containers.values())
-        await this.#onUpsert(observeFake(record), initial);
-      sink.replace(initial);
+        await this.#tracker.upsert(observeFake(record));
+      this.#tracker.finishInitialList();
       this.#synced = true;
     });
   }
@@ -192,7 +178,8 @@ export class FakeDockerSource implements Source {
   resync(): Promise<void> {
     this.resyncCount++;
     return this.#enqueue(async () => {
-      for (const record of this.#containers.values()) await this.#onUpsert(observeFake(record));
+      for (const record of this.#containers.values())
+        await this.#tracker.upsert(observeFake(record));
     });
   }
 
@@ -200,13 +187,13 @@ export class FakeDockerSource implements Source {
     return this.#healthy;
   }
 
-  // ---- DockerSource's bookkeeping, replayed ----
+  // ---- the informer side ----
 
   #update(name: string, change: Partial<FakeContainer>): Promise<void> {
     const old = this.#mustGet(name);
     const record: FakeContainerRecord = { ...old, container: { ...old.container, ...change } };
     this.#containers.set(name, record);
-    return this.#enqueue(() => this.#onUpsert(observeFake(record)));
+    return this.#enqueue(() => this.#tracker.upsert(observeFake(record)));
   }
 
   #mustGet(name: string): FakeContainerRecord {
@@ -224,120 +211,6 @@ export class FakeDockerSource implements Source {
     const next = this.#chain.then(fn);
     this.#chain = next.catch(() => undefined);
     return next;
-  }
-
-  async #onUpsert(container: ObservedContainer, initial?: ContainerResource[]): Promise<void> {
-    const id = container.status.id;
-    const owned = new Set<ResourceKey>();
-    for (const def of this.#definitions()) {
-      if (!selects(def.selector, container.status.labels)) continue;
-      const key = makeKey(def.kind, container.status.name);
-      owned.add(key);
-      await this.#deliver(def, key, container, initial);
-    }
-    for (const key of this.#keysById.get(id) ?? []) {
-      if (!owned.has(key)) this.#release(key, id);
-    }
-    if (owned.size > 0) this.#keysById.set(id, owned);
-    else this.#keysById.delete(id);
-  }
-
-  async #deliver(
-    def: ResourceDefinition,
-    key: ResourceKey,
-    container: ObservedContainer,
-    initial: ContainerResource[] | undefined,
-  ): Promise<void> {
-    const sink = this.#mustSink();
-    const { labels, untrusted } = await this.#trust.filter(
-      def.selector.sensitiveLabels ?? [],
-      container.status,
-      this.#trustImageLabels,
-    );
-    if (untrusted.length > 0) this.#warnUntrusted(key, container, untrusted);
-    else this.#untrustedWarned.delete(key);
-
-    const decoded = decodeLabels(def.selector, labels, {
-      containerName: container.status.name,
-      maxLabelBytes: this.#maxLabelBytes,
-    });
-    if (!decoded.ok) {
-      this.#cancelPendingDelete(key);
-      if (this.#resources.delete(key)) sink.delete(key);
-      const last = this.#rejected.get(key);
-      if (last?.message !== decoded.message || last.id !== container.status.id) {
-        this.#rejected.set(key, { id: container.status.id, message: decoded.message });
-        sink.reject(key, decoded.reason, decoded.message);
-      }
-      return;
-    }
-    this.#rejected.delete(key);
-    this.#cancelPendingDelete(key);
-    const previous = this.#resources.get(key);
-    const resource = buildContainerResource({
-      definition: def,
-      container,
-      spec: decoded.spec,
-      annotations:
-        untrusted.length > 0 ? { [UNTRUSTED_LABELS_ANNOTATION]: untrusted.join(',') } : {},
-      ...(previous ? { previous } : {}),
-      nextResourceVersion: () => String(++this.#resourceVersion),
-    });
-    if (previous && previous.metadata.resourceVersion === resource.metadata.resourceVersion) return;
-    this.#resources.set(key, resource);
-    if (initial) initial.push(resource);
-    else sink.upsert(resource);
-  }
-
-  #warnUntrusted(key: ResourceKey, container: ObservedContainer, untrusted: string[]): void {
-    const signature = `${container.status.id}|${untrusted.join(',')}`;
-    if (this.#untrustedWarned.get(key) === signature) return;
-    this.#untrustedWarned.set(key, signature);
-    for (const label of untrusted) {
-      this.#recorder()?.event(
-        key,
-        'Warning',
-        'UntrustedImageLabel',
-        `label "${label}" of container "${container.status.name}" is inherited from image ` +
-          `"${container.status.image}" (${container.status.imageId}), not set on the container: ignored. ` +
-          `Set it on the container, or trust image labels (trustImageLabels: true).`,
-      );
-    }
-  }
-
-  #onDelete(container: ObservedContainer): void {
-    const id = container.status.id;
-    for (const key of this.#keysById.get(id) ?? []) this.#release(key, id);
-    this.#keysById.delete(id);
-  }
-
-  #release(key: ResourceKey, id: string): void {
-    const rejected = this.#rejected.get(key);
-    if (rejected?.id === id) {
-      this.#rejected.delete(key);
-      if (!this.#resources.has(key)) this.#mustSink().delete(key);
-    }
-    this.#untrustedWarned.delete(key);
-    if (this.#resources.get(key)?.metadata.uid !== id) return;
-    const remove = (): void => {
-      this.#pendingDeletes.delete(key);
-      if (this.#resources.get(key)?.metadata.uid !== id) return;
-      this.#resources.delete(key);
-      this.#sink?.delete(key);
-    };
-    if (this.#graceMs <= 0) return remove();
-    this.#cancelPendingDelete(key);
-    this.#pendingDeletes.set(key, this.#clock.setTimeout(remove, this.#graceMs));
-  }
-
-  #cancelPendingDelete(key: ResourceKey): void {
-    this.#pendingDeletes.get(key)?.cancel();
-    this.#pendingDeletes.delete(key);
-  }
-
-  #mustSink(): ResourceSink {
-    if (!this.#sink) throw new Error(`source ${this.name} used before start()`);
-    return this.#sink;
   }
 
   /** Answers the trust check's `images.inspect` from the fake containers' `imageLabels`. */

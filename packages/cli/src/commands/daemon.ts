@@ -1,6 +1,8 @@
+import { backupModule } from '@backrest-sidecar/controller-backup';
 import { Command, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
-import { buildApp } from '../app.js';
+import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
+import { buildApp, type AppOptions } from '../app.js';
 import { fatal } from '../exit.js';
 import {
   DEFAULTS,
@@ -9,17 +11,16 @@ import {
   resolveSettings,
   type RawOptions,
 } from '../options.js';
-import { backupSchedulerModule } from '../backup-schedule.js';
+import { stateDirOption } from '../one-shot.js';
 
-export interface DaemonOptions extends RawOptions {
+/** The reconcile flags, the daemon's own, and every backup-once flag (for --backup-schedule). */
+export interface DaemonOptions extends RawOptions, Omit<BackupFlags, keyof RawOptions> {
   interval: number;
   withEvents?: boolean;
   orphanGrace: number;
   backupSchedule?: string;
   httpAddr?: string;
   leaderLock?: string;
-  rcbImage?: string;
-  rcbEnvFile?: string;
 }
 
 /** `host:port`, `:port` or `port` → listen options. */
@@ -34,38 +35,47 @@ export function parseHttpAddr(value: string): { host: string; port: number } {
 }
 
 /**
- * Long-running mode: reconcile on start, on every container event (`--with-events`, debounced
- * so a burst is one write) and every `--interval`; SIGTERM drains, SIGHUP relists.
+ * The daemon's extra modules: with `--backup-schedule`, the backup controller's scheduler (a
+ * LifecycleHook) runs backup-once on that schedule with the options `backup-once` would build
+ * from the same flags (the naming flags being the reconcile ones, plans, snapshots and the
+ * retention loop agree on ids and paths).
  */
-export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const settings = resolveSettings(opts);
-  const modules: ContainerModule[] = [];
-  if (opts.backupSchedule)
-    modules.push(
-      backupSchedulerModule(settings, opts.backupSchedule, {
-        ...(opts.rcbImage ? { rcbImage: opts.rcbImage } : {}),
-        ...(opts.rcbEnvFile ? { rcbEnvFile: opts.rcbEnvFile } : {}),
-      }),
-    );
-  const manager = await buildApp(settings, {
+export function daemonModules(opts: DaemonOptions): ContainerModule[] {
+  if (!opts.backupSchedule) return [];
+  return [backupModule({ schedule: opts.backupSchedule, backup: toBackupOnceOptions(opts) })];
+}
+
+/** The daemon's app: `--interval`, `--with-events`, `--orphan-grace`, the HTTP server, the lease. */
+export function daemonAppOptions(opts: DaemonOptions): AppOptions {
+  return {
     mode: 'daemon',
     intervalMs: opts.interval,
     withEvents: opts.withEvents === true,
     orphanGraceMs: opts.orphanGrace,
     logStream: process.stdout,
-    modules,
+    modules: daemonModules(opts),
     managerOptions: {
       ...(opts.httpAddr ? { http: parseHttpAddr(opts.httpAddr) } : {}),
       ...(opts.leaderLock ? { leaderElection: { leasePath: opts.leaderLock } } : {}),
     },
-  });
+  };
+}
+
+/**
+ * Long-running mode: reconcile on start, every `--interval` and, with `--with-events`, on every
+ * container event (debounced so a burst is one write); without it Docker's events stream is not
+ * even opened. SIGTERM drains, SIGHUP relists.
+ */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const manager = await buildApp(resolveSettings(opts), daemonAppOptions(opts));
   manager.handleSignals();
   await manager.start();
   await manager.done;
   return 0;
 }
 
-export function register(program: Command): void {
+/** The `daemon` command, without its program (tests parse it with another action). */
+export function daemonCommand(): Command {
   const cmd = new Command('daemon')
     .description('reconcile continuously: at start, on Docker events and on an interval')
     .addOption(
@@ -73,15 +83,20 @@ export function register(program: Command): void {
         .argParser(parseDuration)
         .default(DEFAULTS.intervalMs, '60s'),
     )
-    .option('--with-events', 'reconcile on Docker container events (debounced)')
+    .option(
+      '--with-events',
+      'listen to Docker events for faster reconcile (debounced); else reconcile on --interval only',
+    )
     .addOption(
       new Option('--orphan-grace <duration>', 'keep a plan whose container is gone this long')
         .argParser(parseDuration)
         .default(DEFAULTS.orphanGraceMs, '10m'),
     )
-    .option('--backup-schedule <cron>', 'also run backup-once on this schedule')
-    .option('--rcb-image <image>', 'restic-compose-backup image of scheduled backups')
-    .option('--rcb-env-file <path>', 'env file (RESTIC_*) of scheduled backups')
+    .option(
+      '--backup-schedule <cron>',
+      'also run backup-once on this schedule (with every backup-once flag below)',
+    )
+    .addOption(stateDirOption())
     .option('--http-addr <host:port>', 'serve /healthz, /readyz and /metrics')
     .option('--leader-lock <path>', 'lease file: only one instance per config is active')
     .addHelpText(
@@ -91,8 +106,11 @@ Examples:
   backrest-sidecar daemon --config /etc/backrest/config.json --with-events --apply
   backrest-sidecar daemon --with-events --apply --http-addr :9090 --leader-lock /etc/backrest/.sidecar.lease`,
     );
-  addReconcileOptions(cmd).action(async (opts: DaemonOptions) => {
+  return addBackupOptions(addReconcileOptions(cmd)).action(async (opts: DaemonOptions) => {
     process.exitCode = await runDaemon(opts).catch(fatal);
   });
-  program.addCommand(cmd);
+}
+
+export function register(program: Command): void {
+  program.addCommand(daemonCommand());
 }

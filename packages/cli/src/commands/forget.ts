@@ -2,21 +2,20 @@ import { Command, Option } from 'commander';
 import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import {
   createResticRunner,
-  readEnvFile,
   runForget,
   type PruneMode,
   type ResticRunnerKind,
 } from '@backrest-sidecar/controller-retention';
-import { DockerContainerActions, DockerodeClient, type OneShotMount } from '@dockop/docker';
+import type { OneShotMount } from '@dockop/docker';
 import { fatal } from '../exit.js';
 import {
   addOneShotOptions,
-  dockerConnection,
-  oneShotLogger,
-  parseResticVolume,
-  repairBeforeCommand,
+  pruneModeOption,
+  rcbEnvFileOption,
+  resticVolumeOption,
+  setUpOneShot,
   type OneShotFlags,
-} from './backup-once.js';
+} from '../one-shot.js';
 
 export interface ForgetFlags extends OneShotFlags {
   dryRun?: boolean;
@@ -29,14 +28,7 @@ export interface ForgetFlags extends OneShotFlags {
 }
 
 export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
-  const secrets = flags.rcbEnvFile ? await readEnvFile(flags.rcbEnvFile) : {};
-  const logger = oneShotLogger(flags, secrets);
-  const actions = new DockerContainerActions(
-    new DockerodeClient(dockerConnection(flags.dockerSock)),
-    undefined,
-    logger,
-  );
-  await repairBeforeCommand(actions, flags.stateDir, logger);
+  const { logger, actions } = await setUpOneShot(flags, flags.rcbEnvFile);
   const restic = await createResticRunner(
     {
       kind: flags.resticRunner,
@@ -76,12 +68,7 @@ export function register(program: Command): void {
       "apply each workload's backrest.keep with restic forget --path /volumes[/<project>]/<service>",
     )
     .option('--dry-run', "restic's --dry-run: report what would be removed, remove nothing")
-    .addOption(
-      new Option(
-        '--rcb-env-file <path>',
-        'Docker env file with RESTIC_* (else the process env)',
-      ).env('RCB_ENV_FILE'),
-    )
+    .addOption(rcbEnvFileOption('Docker env file with RESTIC_* (else the process env)'))
     .addOption(
       new Option(
         '--restic-runner <runner>',
@@ -92,17 +79,10 @@ export function register(program: Command): void {
     )
     .option('--restic-binary <path>', 'local runner: restic binary', 'restic')
     .option('--restic-image <image>', 'container runner: restic image', BACKUP_DEFAULTS.resticImage)
-    .option(
-      '--restic-volume <src:dst[:ro]>',
-      'container runner: extra mount, e.g. a local repository (repeatable)',
-      (v: string, prev: OneShotMount[]) => [...prev, parseResticVolume(v)],
-      [] as OneShotMount[],
-    )
     .addOption(
-      new Option('--prune-mode <mode>', 'prune after each workload, once at the end, or never')
-        .choices(['per-workload', 'once', 'never'])
-        .default('per-workload'),
+      resticVolumeOption('container runner: extra mount, e.g. a local repository (repeatable)'),
     )
+    .addOption(pruneModeOption())
     .addHelpText(
       'after',
       `

@@ -1,0 +1,152 @@
+/**
+ * The backup flags `backup-once` and `daemon --backup-schedule` both take, and the one function
+ * that turns them into `BackupOnceOptions`, so a scheduled run is the same run as a manual one.
+ */
+import {
+  BACKUP_DEFAULTS,
+  type BackupEngine,
+  type BackupOnceOptions,
+} from '@backrest-sidecar/controller-backup';
+import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
+import type { OneShotMount } from '@dockop/docker';
+import { Option, type Command } from 'commander';
+import { collect, dockerConnection, parseDuration } from './options.js';
+import { pruneModeOption, rcbEnvFileOption, resticVolumeOption } from './one-shot.js';
+
+/**
+ * What a backup run reads from the command line. The naming flags (`--plan-id-prefix`,
+ * `--include-project-name`, `--exclude-bind-mounts`), `--docker-sock`, `--backrest-url` and
+ * `--selector` have the same names (and meaning) as the reconcile flags, so `daemon` passes its
+ * own: plans, snapshots and the retention loop agree on ids and paths.
+ */
+export interface BackupFlags {
+  engine: BackupEngine;
+  rcbImage: string;
+  rcbEnvFile?: string;
+  resticImage: string;
+  resticVolume: OneShotMount[];
+  resticHost?: string;
+  tag: string[];
+  quiesceLabel: string;
+  /** ms. */
+  stopTimeout: number;
+  stateDir: string;
+  forget: boolean;
+  pruneMode: PruneMode;
+  forgetRunner: ResticRunnerKind;
+  notifyUrl?: string;
+  progress?: 'tty' | 'log' | 'none';
+  /** ms. */
+  timeout?: number;
+  // Shared with the reconcile flags:
+  dockerSock?: string;
+  backrestUrl?: string;
+  planIdPrefix: string;
+  includeProjectName?: boolean;
+  excludeBindMounts?: boolean;
+  selector: string[];
+}
+
+/**
+ * Adds the backup-only flags (every `BackupFlags` field but `stateDir` and the ones shared with
+ * the reconcile flags, which each command adds its own way).
+ */
+export function addBackupOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--engine <engine>',
+        'rcb: restic-compose-backup one-shot; restic: one snapshot per workload; backrest: Backrest Backup API',
+      )
+        .choices(['rcb', 'restic', 'backrest'])
+        .default(BACKUP_DEFAULTS.engine),
+    )
+    .option('--rcb-image <image>', 'restic-compose-backup image', BACKUP_DEFAULTS.rcbImage)
+    .addOption(
+      rcbEnvFileOption('Docker env file with RESTIC_* (rcb and restic engines, retention)'),
+    )
+    .option(
+      '--restic-image <image>',
+      'restic image of the restic engine and of retention',
+      BACKUP_DEFAULTS.resticImage,
+    )
+    .addOption(
+      resticVolumeOption(
+        'extra mount of every restic one-shot, e.g. a local repository (repeatable)',
+      ),
+    )
+    .option('--restic-host <name>', 'restic --host of the snapshots (default: this host name)')
+    .option(
+      '--tag <tag>',
+      'extra restic tag on every snapshot (repeatable)',
+      collect,
+      [] as string[],
+    )
+    .option(
+      '--quiesce-label <key=value>',
+      'running containers with this label are stopped around the backup',
+      BACKUP_DEFAULTS.quiesceLabel,
+    )
+    .addOption(
+      new Option('--stop-timeout <duration>', 'grace period of each stop')
+        .argParser(parseDuration)
+        .default(BACKUP_DEFAULTS.stopTimeoutSec * 1000, '10s'),
+    )
+    .option('--no-forget', 'skip the per-workload retention loop')
+    .addOption(pruneModeOption())
+    .addOption(
+      new Option(
+        '--forget-runner <runner>',
+        'run retention restic in a one-shot container or with the local binary',
+      )
+        .choices(['container', 'local'])
+        .default('container'),
+    )
+    .option('--notify-url <url>', 'POST a JSON summary here on success and failure (retried)')
+    .addOption(
+      new Option(
+        '--progress <mode>',
+        'progress display (default: tty on a terminal, else log)',
+      ).choices(['tty', 'log', 'none']),
+    )
+    .addOption(
+      new Option('--timeout <duration>', 'deadline of the backup step').argParser(parseDuration),
+    );
+}
+
+/**
+ * Flags → the options of one backup run (without its abort signal). `env` supplies
+ * BACKREST_API_AUTHORIZATION (kept off the command line, where `ps` would show it).
+ */
+export function toBackupOnceOptions(
+  flags: BackupFlags,
+  env: NodeJS.ProcessEnv = process.env,
+): Omit<BackupOnceOptions, 'signal'> {
+  return {
+    engine: flags.engine,
+    rcbImage: flags.rcbImage,
+    ...(flags.rcbEnvFile ? { rcbEnvFile: flags.rcbEnvFile } : {}),
+    dockerSocket: dockerConnection(flags.dockerSock).socketPath ?? BACKUP_DEFAULTS.dockerSocket,
+    resticImage: flags.resticImage,
+    resticMounts: flags.resticVolume,
+    ...(flags.resticHost ? { resticHost: flags.resticHost } : {}),
+    tags: flags.tag,
+    ...(flags.backrestUrl ? { backrestUrl: flags.backrestUrl } : {}),
+    ...(env.BACKREST_API_AUTHORIZATION
+      ? { backrestAuthorization: env.BACKREST_API_AUTHORIZATION }
+      : {}),
+    planIdPrefix: flags.planIdPrefix,
+    excludeBindMounts: flags.excludeBindMounts === true,
+    includeProjectName: flags.includeProjectName === true,
+    quiesceLabel: flags.quiesceLabel,
+    stopTimeoutSec: Math.max(0, Math.round(flags.stopTimeout / 1000)),
+    stateDir: flags.stateDir,
+    ...(flags.selector.length ? { selector: flags.selector } : {}),
+    noForget: !flags.forget,
+    prune: flags.pruneMode,
+    forgetRunner: flags.forgetRunner,
+    ...(flags.notifyUrl ? { notifyUrl: flags.notifyUrl } : {}),
+    ...(flags.progress ? { progress: flags.progress } : {}),
+    ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * What the one-shot commands (`backup-once`, `forget`) share: their common flags and their setup
+ * (a logger that knows the env file's secrets, Docker actions, the quiesce journal repaired).
+ */
+import { BACKUP_DEFAULTS, repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
+import { readEnvFile } from '@backrest-sidecar/controller-retention';
+import { DockerContainerActions, DockerodeClient, type OneShotMount } from '@dockop/docker';
+import {
+  SecretRedactor,
+  createLogger,
+  type LogFormat,
+  type LogLevel,
+  type Logger,
+} from '@dockop/runtime';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { addLogOptions, collect, dockerConnection, dockerSockOption } from './options.js';
+
+/** Flags backup-once and forget share. */
+export interface OneShotFlags {
+  dockerSock?: string;
+  includeProjectName?: boolean;
+  stateDir: string;
+  selector: string[];
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+/** `src:dst[:ro]`: a host path (bind) or a volume name mounted into every restic one-shot. */
+export function parseResticVolume(value: string): OneShotMount {
+  const parts = value.split(':');
+  const [source, target, mode] = parts;
+  if (
+    parts.length < 2 ||
+    parts.length > 3 ||
+    !source ||
+    !target?.startsWith('/') ||
+    (mode !== undefined && mode !== 'ro' && mode !== 'rw')
+  ) {
+    throw new InvalidArgumentError(
+      `"${value}" is not <host-path-or-volume>:<container-path>[:ro|rw]`,
+    );
+  }
+  return {
+    type: source.startsWith('/') ? 'bind' : 'volume',
+    source,
+    target,
+    readOnly: mode === 'ro',
+  };
+}
+
+/** `--restic-volume <src:dst[:ro]>`, repeatable (default none). */
+export function resticVolumeOption(description: string): Option {
+  return new Option('--restic-volume <src:dst[:ro]>', description)
+    .argParser((v: string, prev: OneShotMount[] | undefined) => [
+      ...(prev ?? []),
+      parseResticVolume(v),
+    ])
+    .default([] as OneShotMount[]);
+}
+
+/** `--rcb-env-file <path>` (env RCB_ENV_FILE): the Docker env file with RESTIC_*. */
+export function rcbEnvFileOption(description: string): Option {
+  return new Option('--rcb-env-file <path>', description).env('RCB_ENV_FILE');
+}
+
+/** `--prune-mode`: after each workload (default), once at the end, or never. */
+export function pruneModeOption(): Option {
+  return new Option('--prune-mode <mode>', 'prune after each workload, once at the end, or never')
+    .choices(['per-workload', 'once', 'never'])
+    .default('per-workload');
+}
+
+/** `--state-dir`: where the quiesce journal lives. */
+export function stateDirOption(): Option {
+  return new Option('--state-dir <dir>', 'where the quiesce journal lives').default(
+    BACKUP_DEFAULTS.stateDir,
+  );
+}
+
+export function addOneShotOptions(cmd: Command): Command {
+  cmd
+    .addOption(dockerSockOption())
+    .option(
+      '--include-project-name',
+      'workload paths /volumes/<project>/<service> (rcb INCLUDE_PROJECT_NAME)',
+    )
+    .addOption(stateDirOption())
+    .option(
+      '--selector <key[=value]>',
+      'only containers carrying this label (repeatable)',
+      collect,
+      [] as string[],
+    );
+  return addLogOptions(cmd);
+}
+
+/** Logger on stdout whose redactor knows the env file's values. */
+export function oneShotLogger(flags: OneShotFlags, secrets: Record<string, string> = {}): Logger {
+  const redactor = new SecretRedactor();
+  for (const v of Object.values(secrets)) redactor.addSecretValue(v);
+  return createLogger({
+    level: flags.logLevel,
+    format: flags.logFormat,
+    stream: process.stdout,
+    redactor,
+  });
+}
+
+/**
+ * Starts the containers a killed backup-once left stopped. Every command calls this first
+ * (cheap when there is no journal; leaves a live run's journal alone).
+ */
+export async function repairBeforeCommand(
+  actions: DockerContainerActions,
+  stateDir: string,
+  logger: Logger,
+): Promise<void> {
+  try {
+    await repairQuiesceJournal({ stateDir, actions, logger });
+  } catch (err) {
+    logger.error('quiesce.repairFailed', { stateDir, error: (err as Error).message });
+  }
+}
+
+export interface OneShotSetup {
+  logger: Logger;
+  actions: DockerContainerActions;
+}
+
+/**
+ * The start of every one-shot command: reads `envFile` once, only to teach the logger its values
+ * (never printed), connects the Docker actions, and repairs a crashed run's quiesce journal.
+ */
+export async function setUpOneShot(
+  flags: OneShotFlags,
+  envFile: string | undefined,
+): Promise<OneShotSetup> {
+  const secrets = envFile ? await readEnvFile(envFile) : {};
+  const logger = oneShotLogger(flags, secrets);
+  const actions = new DockerContainerActions(
+    new DockerodeClient(dockerConnection(flags.dockerSock)),
+    undefined,
+    logger,
+  );
+  await repairBeforeCommand(actions, flags.stateDir, logger);
+  return { logger, actions };
+}
+
+/** SIGINT/SIGTERM abort `controller`; the run then starts quiesced containers and exits. */
+export function abortOnSignals(controller: AbortController, logger: Logger): () => void {
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      logger.warn('signal.again', {
+        signal: sig,
+        note: 'still starting quiesced containers again',
+      });
+      return;
+    }
+    logger.warn('signal.received', {
+      signal: sig,
+      note: 'aborting; quiesced containers will be started again',
+    });
+    controller.abort(new Error(`received ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}

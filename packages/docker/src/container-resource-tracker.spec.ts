@@ -1,0 +1,195 @@
+import { expect } from 'chai';
+import type Dockerode from 'dockerode';
+import { InMemoryEventRecorder, VirtualClock, type ResourceDefinition } from '@dockop/runtime';
+import { observeListed, type ObservedContainer } from './container-resource.js';
+import {
+  ContainerResourceTracker,
+  UNTRUSTED_LABELS_ANNOTATION,
+  type ContainerResourceTrackerOptions,
+} from './container-resource-tracker.js';
+import { ImageLabelTrust } from './image-label-trust.js';
+import { FakeEngine } from './test-support/fake-docker.js';
+import { job } from './test-support/job-definition.js';
+import { RecordingSink } from './test-support/recording-sink.js';
+
+const app: ResourceDefinition = {
+  group: 'apps.example.io',
+  version: 'v1',
+  kind: 'App',
+  plural: 'apps',
+  selector: { prefixes: ['app.'], enableLabel: 'app.enable', sensitiveLabels: ['app.command'] },
+  schemaId: 'app',
+};
+
+/** A container as the list API shows it. */
+function observed(
+  id: string,
+  name: string,
+  labels: Record<string, string>,
+  extra: { state?: string; imageId?: string } = {},
+): ObservedContainer {
+  return observeListed({
+    Id: id,
+    Names: [`/${name}`],
+    Image: 'img:1',
+    ImageID: extra.imageId ?? 'sha256:img1',
+    Command: '',
+    Created: 1_767_225_600,
+    Ports: [],
+    Labels: labels,
+    State: extra.state ?? 'running',
+    Status: 'Up 1 second',
+    HostConfig: { NetworkMode: 'none' },
+    NetworkSettings: { Networks: {} },
+    Mounts: [],
+  } as unknown as Dockerode.ContainerInfo);
+}
+
+function setup(options: Partial<ContainerResourceTrackerOptions> = {}): {
+  tracker: ContainerResourceTracker;
+  sink: RecordingSink;
+  clock: VirtualClock;
+  engine: FakeEngine;
+  recorder: InMemoryEventRecorder;
+} {
+  const clock = new VirtualClock();
+  const engine = new FakeEngine();
+  const recorder = new InMemoryEventRecorder({ clock });
+  const tracker = new ContainerResourceTracker({
+    definitions: [app, job],
+    trust: new ImageLabelTrust(engine.client()),
+    clock,
+    recorder,
+    ...options,
+  });
+  const sink = new RecordingSink();
+  tracker.attach(sink);
+  return { tracker, sink, clock, engine, recorder };
+}
+
+const on = { 'app.enable': 'true', 'app.size': '1' };
+
+describe('ContainerResourceTracker', () => {
+  it('delivers an initial list as one replace, then only real changes as upserts', async () => {
+    const t = setup();
+    t.tracker.beginInitialList();
+    await t.tracker.upsert(observed('a', 'web', { ...on, 'job.every': '1h' }));
+    await t.tracker.upsert(observed('b', 'off', { 'app.enable': 'false' }));
+    t.tracker.finishInitialList();
+    expect(t.sink.log).to.deep.equal(['replace App/web,Job/web']);
+
+    await t.tracker.upsert(observed('a', 'web', { ...on, 'job.every': '1h' }));
+    expect(t.sink.log).to.have.length(1);
+    await t.tracker.upsert(observed('a', 'web', { ...on, 'job.every': '1h' }, { state: 'exited' }));
+    expect(t.sink.log.slice(1)).to.deep.equal(['update App/web', 'update Job/web']);
+    expect(t.tracker.resources().map((r) => r.metadata.name)).to.deep.equal(['web', 'web']);
+  });
+
+  it('deletes a vacated key only after the recreate grace period', async () => {
+    const t = setup({ recreateGraceMs: 2000 });
+    await t.tracker.upsert(observed('a', 'web', on));
+    t.tracker.delete(observed('a', 'web', on));
+    t.clock.advance(1999);
+    expect(t.sink.log).to.deep.equal(['create App/web']);
+    t.clock.advance(1);
+    expect(t.sink.log).to.deep.equal(['create App/web', 'delete App/web']);
+    expect(t.tracker.resources()).to.deep.equal([]);
+  });
+
+  it('makes a recreate within the grace period one update of the same key', async () => {
+    const t = setup();
+    await t.tracker.upsert(observed('a', 'web', on));
+    t.tracker.delete(observed('a', 'web', on));
+    await t.tracker.upsert(observed('b', 'web', { ...on, 'app.size': '2' }));
+    t.clock.advance(10_000);
+    expect(t.sink.log).to.deep.equal(['create App/web', 'update App/web']);
+    expect(t.sink.get('App/web')?.metadata.uid).to.equal('b');
+  });
+
+  it('releases a key at once with recreateGraceMs 0, and when labels stop selecting', async () => {
+    const t = setup({ recreateGraceMs: 0 });
+    await t.tracker.upsert(observed('a', 'web', { ...on, 'job.every': '1h' }));
+    await t.tracker.upsert(observed('a', 'web', on));
+    // App/web's status.labels changed too: an update.
+    expect(t.sink.log).to.deep.equal([
+      'create App/web',
+      'create Job/web',
+      'update App/web',
+      'delete Job/web',
+    ]);
+  });
+
+  it('reports a rejection once per container and message, and clears it on delete', async () => {
+    const t = setup({ recreateGraceMs: 0, maxLabelBytes: 8 });
+    await t.tracker.upsert(observed('a', 'web', on));
+    const bad = { ...on, 'app.size': 'x'.repeat(9) };
+    await t.tracker.upsert(observed('a', 'web', bad));
+    await t.tracker.upsert(observed('a', 'web', bad));
+    expect(t.sink.log).to.deep.equal([
+      'create App/web',
+      'delete App/web',
+      'reject App/web LabelTooLong',
+    ]);
+    expect(t.sink.rejections[0]?.message).to.include('web').and.include('app.size');
+    await t.tracker.upsert(observed('b', 'web', bad));
+    expect(t.sink.log.filter((l) => l.startsWith('reject'))).to.have.length(2);
+    t.tracker.delete(observed('b', 'web', bad));
+    expect(t.sink.log.at(-1)).to.equal('delete App/web');
+  });
+
+  it("ignores compose v2's temporary <id[:12]>_<name> replacement", async () => {
+    const t = setup();
+    const id = 'f'.repeat(64);
+    await t.tracker.upsert(observed(id, `${id.slice(0, 12)}_web`, on));
+    expect(t.sink.log).to.deep.equal([]);
+  });
+
+  it('drops a sensitive label the image set, annotates and warns once; trusts on request', async () => {
+    const t = setup();
+    t.engine.imageLabels.set('sha256:evil', { 'app.command': 'rm -rf /' });
+    const labels = { ...on, 'app.command': 'rm -rf /' };
+    await t.tracker.upsert(observed('a', 'web', labels, { imageId: 'sha256:evil' }));
+    await t.tracker.upsert(
+      observed('a', 'web', labels, { imageId: 'sha256:evil', state: 'exited' }),
+    );
+    const r = t.sink.get('App/web');
+    expect(r?.spec).to.deep.equal({ enable: 'true', size: '1' });
+    expect(r?.metadata.annotations[UNTRUSTED_LABELS_ANNOTATION]).to.equal('app.command');
+    expect(t.recorder.list('App/web').map((e) => e.reason)).to.deep.equal(['UntrustedImageLabel']);
+
+    const trusting = setup({ trustImageLabels: true });
+    trusting.engine.imageLabels.set('sha256:evil', { 'app.command': 'rm -rf /' });
+    await trusting.tracker.upsert(observed('a', 'web', labels, { imageId: 'sha256:evil' }));
+    expect(trusting.sink.get('App/web')?.spec).to.deep.include({ command: 'rm -rf /' });
+  });
+
+  it('reads definitions given as a function at every observation', async () => {
+    const defs: ResourceDefinition[] = [];
+    const t = setup({ definitions: () => defs });
+    await t.tracker.upsert(observed('a', 'web', on));
+    defs.push(app);
+    await t.tracker.upsert(observed('a', 'web', on));
+    expect(t.sink.log).to.deep.equal(['create App/web']);
+  });
+
+  it('cancelPendingDeletes leaves no timer behind', async () => {
+    const t = setup();
+    await t.tracker.upsert(observed('a', 'web', on));
+    t.tracker.delete(observed('a', 'web', on));
+    t.tracker.cancelPendingDeletes();
+    expect(t.clock.pending()).to.equal(0);
+    t.clock.advance(10_000);
+    expect(t.sink.log).to.deep.equal(['create App/web']);
+  });
+
+  it('refuses to deliver before attach()', async () => {
+    const tracker = new ContainerResourceTracker({
+      definitions: [app],
+      trust: new ImageLabelTrust(new FakeEngine().client()),
+      clock: new VirtualClock(),
+    });
+    let error: Error | undefined;
+    await tracker.upsert(observed('a', 'web', on)).catch((e: Error) => (error = e));
+    expect(error?.message).to.equal('ContainerResourceTracker used before attach()');
+  });
+});

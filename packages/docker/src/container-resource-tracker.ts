@@ -1,0 +1,263 @@
+import {
+  makeKey,
+  type Clock,
+  type EventRecorder,
+  type Logger,
+  type ResourceDefinition,
+  type ResourceKey,
+  type ResourceSink,
+  type TimerHandle,
+} from '@dockop/runtime';
+import {
+  buildContainerResource,
+  type ContainerResource,
+  type ObservedContainer,
+} from './container-resource.js';
+import type { ImageLabelTrust } from './image-label-trust.js';
+import { DEFAULT_MAX_LABEL_BYTES, decodeLabels, selects } from './label-decoder.js';
+
+export interface ContainerResourceTrackerOptions {
+  /** The kinds served; a function is read at every observation (late-bound definitions). */
+  definitions: readonly ResourceDefinition[] | (() => readonly ResourceDefinition[]);
+  /** The image-label check (one image inspect per image id). */
+  trust: ImageLabelTrust;
+  /** Drives the recreate grace period. */
+  clock: Clock;
+  /**
+   * A vacated name (container destroyed, renamed or relabeled out) is deleted only after this
+   * long, ms; a container taking the name meanwhile is an update of the same key. 0 deletes at
+   * once. Default 2000.
+   */
+  recreateGraceMs?: number;
+  /** Accept sensitive labels inherited from the image. Default false. */
+  trustImageLabels?: boolean;
+  /** Longest accepted label value, in UTF-8 bytes. Default 4096. */
+  maxLabelBytes?: number;
+  /** `docker.labels.rejected` / `docker.labels.untrusted` warnings. Default none. */
+  logger?: Logger;
+  /** Receives `UntrustedImageLabel` Warning events; a function is read at each one. Default none. */
+  recorder?: EventRecorder | (() => EventRecorder | undefined);
+}
+
+export const CONTAINER_RESOURCE_TRACKER_DEFAULTS = {
+  recreateGraceMs: 2_000,
+  trustImageLabels: false,
+  maxLabelBytes: DEFAULT_MAX_LABEL_BYTES,
+} as const;
+
+/** Annotation listing the sensitive labels dropped because they came from the image. */
+export const UNTRUSTED_LABELS_ANNOTATION = 'docker.dockop.io/untrusted-image-labels';
+
+/** Compose v2 creates a replacement as `<id[:12]>_<name>` and renames it once the old one is gone. */
+function isComposeTemporary(c: ObservedContainer): boolean {
+  return c.status.name.startsWith(`${c.status.id.slice(0, 12)}_`);
+}
+
+/**
+ * The bookkeeping between observed containers and a `ResourceSink`, shared by `DockerSource`
+ * and @dockop/testing's fake: each container backs one key `<kind>/<name>` per definition whose
+ * selector matches.
+ *
+ * Invariants:
+ * - A key is upserted only when its resourceVersion changed (a resync of an unchanged container
+ *   delivers nothing); during the initial list resources are collected and go out as one replace.
+ * - A rejection (labels that do not decode) is reported once per (container id, message); it
+ *   deletes whatever the key showed before.
+ * - A key the container no longer backs is deleted `recreateGraceMs` later, and only if no newer
+ *   container took the name meanwhile (compose recreate = one update, not a delete and a create).
+ * - Compose v2's temporary `<id[:12]>_<name>` replacement backs no key.
+ * - An `UntrustedImageLabel` warning is recorded once per (key, container id, labels).
+ *
+ * Calls must be serialized (one `upsert`/`delete` finishes before the next starts), as the
+ * informer does.
+ */
+export class ContainerResourceTracker {
+  readonly #definitions: () => readonly ResourceDefinition[];
+  readonly #trust: ImageLabelTrust;
+  readonly #clock: Clock;
+  readonly #graceMs: number;
+  readonly #trustImageLabels: boolean;
+  readonly #maxLabelBytes: number;
+  readonly #logger: Logger | undefined;
+  readonly #recorder: () => EventRecorder | undefined;
+
+  #sink: ResourceSink | undefined;
+  /** Resources delivered to the sink, by key. */
+  readonly #resources = new Map<ResourceKey, ContainerResource>();
+  /** Keys each container currently backs (resources and rejections). */
+  readonly #keysById = new Map<string, Set<ResourceKey>>();
+  /** Last rejection per key, so a resync does not repeat it. */
+  readonly #rejected = new Map<ResourceKey, { id: string; message: string }>();
+  readonly #untrustedWarned = new Map<ResourceKey, string>();
+  readonly #pendingDeletes = new Map<ResourceKey, TimerHandle>();
+  /** Collected during an initial list, delivered as one replace. */
+  #initial: ContainerResource[] | undefined;
+  #resourceVersion = 0;
+
+  constructor(options: ContainerResourceTrackerOptions) {
+    const defs = options.definitions;
+    this.#definitions = typeof defs === 'function' ? defs : () => defs;
+    const rec = options.recorder;
+    this.#recorder = typeof rec === 'function' ? rec : () => rec;
+    this.#trust = options.trust;
+    this.#clock = options.clock;
+    const d = CONTAINER_RESOURCE_TRACKER_DEFAULTS;
+    this.#graceMs = options.recreateGraceMs ?? d.recreateGraceMs;
+    this.#trustImageLabels = options.trustImageLabels ?? d.trustImageLabels;
+    this.#maxLabelBytes = options.maxLabelBytes ?? d.maxLabelBytes;
+    this.#logger = options.logger;
+  }
+
+  /** Where deliveries go from now on. */
+  attach(sink: ResourceSink): void {
+    this.#sink = sink;
+  }
+
+  /** Collect resources instead of upserting them, until `finishInitialList`. */
+  beginInitialList(): void {
+    this.#initial = [];
+  }
+
+  /** Delivers what was collected since `beginInitialList` as one `replace`. No-op outside a list. */
+  finishInitialList(): void {
+    const initial = this.#initial;
+    if (!initial) return;
+    this.#initial = undefined;
+    this.#mustSink().replace(initial);
+  }
+
+  /** A container appeared or changed. */
+  async upsert(container: ObservedContainer): Promise<void> {
+    const id = container.status.id;
+    const owned = new Set<ResourceKey>();
+    if (!isComposeTemporary(container)) {
+      for (const def of this.#definitions()) {
+        if (!selects(def.selector, container.status.labels)) continue;
+        const key = makeKey(def.kind, container.status.name);
+        owned.add(key);
+        await this.#deliver(def, key, container);
+      }
+    }
+    for (const key of this.#keysById.get(id) ?? []) {
+      if (!owned.has(key)) this.#release(key, id);
+    }
+    if (owned.size > 0) this.#keysById.set(id, owned);
+    else this.#keysById.delete(id);
+  }
+
+  /** A container is gone: its keys are deleted after the recreate grace period. */
+  delete(container: ObservedContainer): void {
+    const id = container.status.id;
+    for (const key of this.#keysById.get(id) ?? []) this.#release(key, id);
+    this.#keysById.delete(id);
+  }
+
+  /** Resources currently delivered. */
+  resources(): ContainerResource[] {
+    return [...this.#resources.values()];
+  }
+
+  /** Drops the pending grace-period deletes (on stop: no timer outlives the source). */
+  cancelPendingDeletes(): void {
+    for (const t of this.#pendingDeletes.values()) t.cancel();
+    this.#pendingDeletes.clear();
+  }
+
+  async #deliver(
+    def: ResourceDefinition,
+    key: ResourceKey,
+    container: ObservedContainer,
+  ): Promise<void> {
+    const sink = this.#mustSink();
+    const { labels, untrusted } = await this.#trust.filter(
+      def.selector.sensitiveLabels ?? [],
+      container.status,
+      this.#trustImageLabels,
+    );
+    if (untrusted.length > 0) this.#warnUntrusted(key, container, untrusted);
+    else this.#untrustedWarned.delete(key);
+
+    const decoded = decodeLabels(def.selector, labels, {
+      containerName: container.status.name,
+      maxLabelBytes: this.#maxLabelBytes,
+    });
+    if (!decoded.ok) {
+      // Skipped for this kind: whatever this key showed before is gone now.
+      this.#cancelPendingDelete(key);
+      if (this.#resources.delete(key)) sink.delete(key);
+      const last = this.#rejected.get(key);
+      if (last?.message !== decoded.message || last.id !== container.status.id) {
+        this.#rejected.set(key, { id: container.status.id, message: decoded.message });
+        this.#logger?.warn('docker.labels.rejected', {
+          key,
+          reason: decoded.reason,
+          message: decoded.message,
+        });
+        sink.reject(key, decoded.reason, decoded.message);
+      }
+      return;
+    }
+    this.#rejected.delete(key);
+    this.#cancelPendingDelete(key);
+    const previous = this.#resources.get(key);
+    const resource = buildContainerResource({
+      definition: def,
+      container,
+      spec: decoded.spec,
+      annotations:
+        untrusted.length > 0 ? { [UNTRUSTED_LABELS_ANNOTATION]: untrusted.join(',') } : {},
+      ...(previous ? { previous } : {}),
+      nextResourceVersion: () => String(++this.#resourceVersion),
+    });
+    if (previous && previous.metadata.resourceVersion === resource.metadata.resourceVersion) return;
+    this.#resources.set(key, resource);
+    if (this.#initial) this.#initial.push(resource);
+    else sink.upsert(resource);
+  }
+
+  #warnUntrusted(key: ResourceKey, container: ObservedContainer, untrusted: string[]): void {
+    const signature = `${container.status.id}|${untrusted.join(',')}`;
+    if (this.#untrustedWarned.get(key) === signature) return;
+    this.#untrustedWarned.set(key, signature);
+    for (const label of untrusted) {
+      const message =
+        `label "${label}" of container "${container.status.name}" is inherited from image ` +
+        `"${container.status.image}" (${container.status.imageId}), not set on the container: ignored. ` +
+        `Set it on the container, or trust image labels (trustImageLabels: true).`;
+      this.#logger?.warn('docker.labels.untrusted', { key, label, image: container.status.image });
+      this.#recorder()?.event(key, 'Warning', 'UntrustedImageLabel', message);
+    }
+  }
+
+  /** Container `id` no longer backs `key`: delete it, after the recreate grace period. */
+  #release(key: ResourceKey, id: string): void {
+    const rejected = this.#rejected.get(key);
+    if (rejected?.id === id) {
+      this.#rejected.delete(key);
+      if (!this.#resources.has(key)) this.#mustSink().delete(key);
+    }
+    this.#untrustedWarned.delete(key);
+    if (this.#resources.get(key)?.metadata.uid !== id) return;
+    const remove = (): void => {
+      this.#pendingDeletes.delete(key);
+      // A newer container may have taken the name in between.
+      if (this.#resources.get(key)?.metadata.uid !== id) return;
+      this.#resources.delete(key);
+      this.#mustSink().delete(key);
+    };
+    // During the initial list nothing was delivered yet: no grace needed.
+    if (this.#graceMs <= 0 || this.#initial) return remove();
+    this.#cancelPendingDelete(key);
+    this.#pendingDeletes.set(key, this.#clock.setTimeout(remove, this.#graceMs));
+  }
+
+  #cancelPendingDelete(key: ResourceKey): void {
+    this.#pendingDeletes.get(key)?.cancel();
+    this.#pendingDeletes.delete(key);
+  }
+
+  #mustSink(): ResourceSink {
+    if (!this.#sink) throw new Error('ContainerResourceTracker used before attach()');
+    return this.#sink;
+  }
+}
