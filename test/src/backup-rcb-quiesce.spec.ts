@@ -14,24 +14,9 @@ import { buildRcbStandIn, isRunning, startWorkload } from './backup-fixture.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/**
- * The backrest-sidecar CLI as a child process. Uses the real binary once program.ts registers
- * backup-once/forget; until then the same command modules registered on a bare commander program.
- */
-async function cliArgs(): Promise<string[]> {
-  const bin = path.join(repoRoot, 'packages/cli/bin/backrest-sidecar.js');
-  const { stdout } = await exec(process.execPath, [bin, '--help']).catch(() => ({ stdout: '' }));
-  if (stdout.includes('backup-once') && stdout.includes('forget')) return [bin];
-  const dist = path.join(repoRoot, 'packages/cli/dist/commands');
-  const script = [
-    "import 'reflect-metadata';",
-    "import { Command } from 'commander';",
-    `const b = await import(${JSON.stringify(path.join(dist, 'backup-once.js'))});`,
-    `const f = await import(${JSON.stringify(path.join(dist, 'forget.js'))});`,
-    "const p = new Command('backrest-sidecar'); b.register(p); f.register(p);",
-    "await p.parseAsync(process.argv.slice(1), { from: 'user' });",
-  ].join('\n');
-  return ['--input-type=module', '-e', script, '--'];
+/** The real backrest-sidecar binary, run as a child process. */
+function cliArgs(): Promise<string[]> {
+  return Promise.resolve([path.join(repoRoot, 'packages/cli/bin/backrest-sidecar.js')]);
 }
 
 function runCli(

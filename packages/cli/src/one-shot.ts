@@ -2,9 +2,14 @@
  * What the one-shot commands (`backup-once`, `forget`) share: their common flags and their setup
  * (a logger that knows the env file's secrets, Docker actions, the quiesce journal repaired).
  */
-import { BACKUP_DEFAULTS, repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
+import { repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
 import { readEnvFile } from '@backrest-sidecar/controller-retention';
-import { DockerContainerActions, DockerodeClient, type OneShotMount } from '@dockop/docker';
+import {
+  DockerContainerActions,
+  DockerodeClient,
+  type ContainerActions,
+  type OneShotMount,
+} from '@dockop/docker';
 import {
   SecretRedactor,
   createLogger,
@@ -13,7 +18,13 @@ import {
   type Logger,
 } from '@dockop/runtime';
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { addLogOptions, collect, dockerConnection, dockerSockOption } from './options.js';
+import {
+  addLogOptions,
+  collect,
+  dockerConnection,
+  dockerSockOption,
+  stateDirOption,
+} from './options.js';
 
 /** Flags backup-once and forget share. */
 export interface OneShotFlags {
@@ -70,13 +81,6 @@ export function pruneModeOption(): Option {
     .default('per-workload');
 }
 
-/** `--state-dir`: where the quiesce journal lives. */
-export function stateDirOption(): Option {
-  return new Option('--state-dir <dir>', 'where the quiesce journal lives').default(
-    BACKUP_DEFAULTS.stateDir,
-  );
-}
-
 export function addOneShotOptions(cmd: Command): Command {
   cmd
     .addOption(dockerSockOption())
@@ -111,7 +115,7 @@ export function oneShotLogger(flags: OneShotFlags, secrets: Record<string, strin
  * (cheap when there is no journal; leaves a live run's journal alone).
  */
 export async function repairBeforeCommand(
-  actions: DockerContainerActions,
+  actions: Pick<ContainerActions, 'start'>,
   stateDir: string,
   logger: Logger,
 ): Promise<void> {

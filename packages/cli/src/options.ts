@@ -4,6 +4,7 @@
  * the seed says overrides `--config`.
  */
 import path from 'node:path';
+import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import type { DockerConnectionOptions } from '@dockop/docker';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 
@@ -34,6 +35,8 @@ export interface RawOptions {
   selector: string[];
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   logFormat: 'json' | 'pretty' | 'auto';
+  /** Where backup-once journals the containers it stopped (repaired by every mode at start). */
+  stateDir: string;
 }
 
 export const DEFAULTS = {
@@ -141,6 +144,7 @@ export function addReconcileOptions(cmd: Command): Command {
     .option('--backrest-container <name>', "Backrest's container", DEFAULTS.backrestContainer)
     .option('--backrest-url <url>', "Backrest's URL for --apply-mode api (GetConfig/SetConfig)")
     .option('--reload-cmd <command>', 'run this command (sh -c) instead of a restart')
+    .addOption(stateDirOption())
     .addOption(dockerSockOption())
     .option('--docker-root <path>', "Docker's data root", DEFAULTS.dockerRoot)
     .addOption(
@@ -217,6 +221,7 @@ export interface Settings {
   selector: Record<string, string>;
   logLevel: RawOptions['logLevel'];
   logFormat: RawOptions['logFormat'];
+  stateDir: string;
 }
 
 export class UsageError extends Error {
@@ -283,7 +288,16 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
     selector: parseSelector(raw.selector ?? []),
     logLevel: raw.logLevel,
     logFormat: raw.logFormat,
+    stateDir: raw.stateDir,
   };
+}
+
+/** `--state-dir`: where the quiesce journal lives. */
+export function stateDirOption(): Option {
+  return new Option(
+    '--state-dir <dir>',
+    'where backup-once journals the containers it stopped; every mode repairs a crashed run at start',
+  ).default(BACKUP_DEFAULTS.stateDir);
 }
 
 function stripTrailingSlash(p: string): string {

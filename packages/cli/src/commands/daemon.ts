@@ -11,7 +11,9 @@ import {
   resolveSettings,
   type RawOptions,
 } from '../options.js';
-import { stateDirOption } from '../one-shot.js';
+import { repairBeforeCommand } from '../one-shot.js';
+import { ContainerActions } from '@dockop/docker';
+import { Logger } from '@dockop/runtime';
 
 /** The reconcile flags, the daemon's own, and every backup-once flag (for --backup-schedule). */
 export interface DaemonOptions extends RawOptions, Omit<BackupFlags, keyof RawOptions> {
@@ -67,7 +69,14 @@ export function daemonAppOptions(opts: DaemonOptions): AppOptions {
  * even opened. SIGTERM drains, SIGHUP relists.
  */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
-  const manager = await buildApp(resolveSettings(opts), daemonAppOptions(opts));
+  const settings = resolveSettings(opts);
+  const manager = await buildApp(settings, daemonAppOptions(opts));
+  // A backup-once killed mid-run (kill -9) left containers stopped: start them first.
+  await repairBeforeCommand(
+    manager.get<ContainerActions>(ContainerActions),
+    settings.stateDir,
+    manager.get<Logger>(Logger),
+  );
   manager.handleSignals();
   await manager.start();
   await manager.done;
@@ -96,7 +105,6 @@ export function daemonCommand(): Command {
       '--backup-schedule <cron>',
       'also run backup-once on this schedule (with every backup-once flag below)',
     )
-    .addOption(stateDirOption())
     .option('--http-addr <host:port>', 'serve /healthz, /readyz and /metrics')
     .option('--leader-lock <path>', 'lease file: only one instance per config is active')
     .addHelpText(

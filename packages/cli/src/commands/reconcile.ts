@@ -3,6 +3,9 @@ import { Command } from 'commander';
 import { buildApp, pingDocker, reportOf } from '../app.js';
 import { addReconcileOptions, resolveSettings, type RawOptions } from '../options.js';
 import { fatal } from '../exit.js';
+import { repairBeforeCommand } from '../one-shot.js';
+import { ContainerActions } from '@dockop/docker';
+import { Logger } from '@dockop/runtime';
 
 /**
  * One-shot reconcile (the default command): list labeled containers, render plans, write the
@@ -12,6 +15,13 @@ export async function runReconcile(raw: RawOptions): Promise<number> {
   const settings = resolveSettings(raw);
   const manager = await buildApp(settings, { mode: 'once', logStream: process.stdout });
   await pingDocker(manager, settings);
+  // A backup-once killed mid-run (kill -9) left containers stopped: start them first, dry run
+  // or not (the dry run is about the config; a stopped database is our damage to undo).
+  await repairBeforeCommand(
+    manager.get<ContainerActions>(ContainerActions),
+    settings.stateDir,
+    manager.get<Logger>(Logger),
+  );
   const summaries = await manager.runOnce();
   const report = reportOf(manager).last;
   if (settings.dryRun && report?.diff) {
