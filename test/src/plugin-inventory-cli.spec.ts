@@ -114,7 +114,7 @@ describe('plugin: inventory example via `backrest-sidecar daemon --plugin`', fun
           .map((l) => JSON.parse(l) as Record<string, unknown>);
         expect(
           lines.some(
-            (l) => l['action'] === 'controller_stopped' && l['controller'] === 'inventory',
+            (l) => l['action'] === 'controller.stopped' && l['controller'] === 'inventory',
           ),
         ).to.equal(true);
       });

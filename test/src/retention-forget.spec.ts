@@ -328,7 +328,9 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
       ]);
     }
     expect(
-      logger.lines.some((l) => l.includes('"level":"warn"') && l.includes('RetentionNoMatch')),
+      logger.lines.some(
+        (l) => l.includes('"level":"warn"') && l.includes('"action":"retention.no_match"'),
+      ),
     ).to.equal(true);
     expect(await listSnapshots(r)).to.have.length(2);
   });

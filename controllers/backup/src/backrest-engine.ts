@@ -64,14 +64,14 @@ export async function runBackrestEngine(
     r.durationMs = performance.now() - started;
     const key = makeKey(BACKUP_WORKLOAD_KIND, t.name);
     if (r.status === 'ok') {
-      deps.logger.info('backrest.backedUp', {
+      deps.logger.info('backrest.backed_up', {
         container: t.name,
         plan: planId,
         durationMs: Math.round(r.durationMs),
       });
       deps.recorder?.event(key, 'Normal', 'BackedUp', `Backrest ran plan ${planId}`);
     } else {
-      deps.logger.error('backrest.backupFailed', {
+      deps.logger.error('backrest.backup_failed', {
         container: t.name,
         plan: planId,
         error: r.error,

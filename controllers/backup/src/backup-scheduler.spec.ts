@@ -69,7 +69,7 @@ describe('BackupScheduler', () => {
     expect(s.busy).to.equal(true);
     await tick!();
     expect(s.skipped).to.equal(1);
-    expect(logger.lines.filter((l) => l.action === 'backup.skippedOverlap')).to.have.length(1);
+    expect(logger.lines.filter((l) => l.action === 'backup.skipped_overlap')).to.have.length(1);
     release();
     await first;
     expect(s.busy).to.equal(false);

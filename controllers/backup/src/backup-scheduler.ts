@@ -91,7 +91,7 @@ export class BackupScheduler implements LifecycleHook {
   async tick(): Promise<void> {
     if (this.#running) {
       this.#skipped++;
-      this.#logger?.warn('backup.skippedOverlap', {
+      this.#logger?.warn('backup.skipped_overlap', {
         schedule: this.#options.schedule,
         reason: 'the previous backup-once is still running',
       });

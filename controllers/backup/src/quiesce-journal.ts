@@ -244,7 +244,7 @@ export async function repairQuiesceJournal(options: RepairOptions): Promise<Repa
   const data = await readJournal(stateDir);
   if (!data) return { status: 'none', started: [], failed: [] };
   if (await journalOwnerAlive(stateDir, data)) {
-    options.logger?.info('quiesce.repairSkipped', {
+    options.logger?.info('quiesce.repair_skipped', {
       reason: 'the run that stopped them is still running',
       pid: data.owner.pid,
       host: data.owner.hostname,
@@ -265,7 +265,7 @@ export async function repairQuiesceJournal(options: RepairOptions): Promise<Repa
       started.push(c.name);
     } catch (err) {
       if (isActionError(err, 'NotFound')) {
-        options.logger?.warn('quiesce.repairGone', { container: c.name });
+        options.logger?.warn('quiesce.repair_gone', { container: c.name });
         continue;
       }
       failed.push({ name: c.name, error: (err as Error).message });

@@ -86,7 +86,7 @@ export async function withQuiesce<T>(
       } catch (err) {
         if (isActionError(err, 'Aborted')) throw err;
         outcome.stopFailed.push({ name: t.name, error: (err as Error).message });
-        log.error('quiesce.stopFailed', { container: t.name, error: (err as Error).message });
+        log.error('quiesce.stop_failed', { container: t.name, error: (err as Error).message });
       }
     }
     value = await body(outcome);
@@ -103,7 +103,7 @@ export async function withQuiesce<T>(
           continue;
         }
         outcome.startFailed.push({ name: t.name, error: (err as Error).message });
-        log.error('quiesce.startFailed', { container: t.name, error: (err as Error).message });
+        log.error('quiesce.start_failed', { container: t.name, error: (err as Error).message });
         remaining.unshift({ id: t.id, name: t.name });
       }
     }

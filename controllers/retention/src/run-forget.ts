@@ -100,9 +100,14 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
   const dryRun = options.dryRun ?? false;
   const prune = options.prune ?? 'per-workload';
   const report: ForgetReport = { dryRun, workloads: [], exitCode: 0 };
+  // Log action `retention.<reason in snake_case>` (`RetentionNoMatch` → `retention.no_match`).
   const warn = (r: WorkloadForgetResult, reason: string, message: string): void => {
     r.warnings.push(message);
-    logger.warn(`retention.${reason}`, { containers: r.containers, path: r.path, message });
+    const event = reason
+      .replace(/^Retention/, '')
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .toLowerCase();
+    logger.warn(`retention.${event}`, { containers: r.containers, path: r.path, message });
     for (const c of r.containers)
       deps.recorder?.event(makeKey(BACKUP_WORKLOAD_KIND, c), 'Warning', reason, message);
   };
@@ -136,7 +141,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
       const r = result([t.name], path, raw, [], 'invalid');
       r.error = message;
       invalid.push(r);
-      logger.error('retention.invalidKeepSpec', {
+      logger.error('retention.invalid_keep_spec', {
         container: t.name,
         label: Labels.keep,
         value: raw,
@@ -174,7 +179,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
       'invalid',
     );
     r.error = `containers share the path ${path} but disagree on ${Labels.keep} (${values.join('; ')})`;
-    logger.error('retention.conflictingKeepSpecs', {
+    logger.error('retention.conflicting_keep_specs', {
       path,
       containers: r.containers,
       error: r.error,
@@ -225,7 +230,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
       if (matching.length === 0) {
         if (snapshots.length === 0) {
           r.status = 'no-snapshots';
-          logger.info('retention.noSnapshots', { path: g.path, containers: r.containers });
+          logger.info('retention.no_snapshots', { path: g.path, containers: r.containers });
         } else {
           r.status = 'no-match';
           const t = g.targets[0]!;
@@ -287,7 +292,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
         }
       }
       if (r.removed.length > 0) removedAny = true;
-      logger.info(dryRun ? 'retention.wouldForget' : 'retention.forgotten', {
+      logger.info(dryRun ? 'retention.would_forget' : 'retention.forgotten', {
         path: g.path,
         containers: r.containers,
         keep: g.keep,
@@ -324,7 +329,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
       logger.info('retention.pruned', {});
     } catch (err) {
       report.fatal = `prune failed: ${(err as Error).message}`;
-      logger.error('retention.pruneFailed', { error: report.fatal });
+      logger.error('retention.prune_failed', { error: report.fatal });
     }
   }
   report.exitCode = report.fatal

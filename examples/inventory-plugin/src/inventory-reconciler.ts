@@ -38,7 +38,7 @@ export class InventoryReconciler implements Reconciler {
       });
     }
     if (written) {
-      ctx.logger.info('inventory_written', { file: this.#file, services: items.length });
+      ctx.logger.info('inventory.written', { file: this.#file, services: items.length });
       ctx.recorder.event(
         request.key,
         'Normal',

@@ -154,7 +154,7 @@ describe('inventory plugin (fake Docker, virtual clock)', () => {
       modules: [inventoryModule({ file: path.join(blocked, 'inventory.json') })],
     });
     await tm.reconcileAll();
-    expect(tm.logs().filter((l) => l['action'] === 'reconcile_error')).to.have.length(1);
+    expect(tm.logs().filter((l) => l['action'] === 'reconcile.error')).to.have.length(1);
     rmSync(blocked);
     await tm.advance(5);
     expect(JSON.parse(readFileSync(path.join(blocked, 'inventory.json'), 'utf8'))).to.have.property(

@@ -6,7 +6,7 @@ export function fatal(err: unknown): number {
   const message = err instanceof Error ? err.message : String(err);
   const line = {
     level: 'error',
-    action: err instanceof UsageError ? 'usage.error' : 'fatal',
+    action: err instanceof UsageError ? 'usage.error' : 'cli.fatal',
     error: message,
   };
   process.stderr.write(`${JSON.stringify(line)}\n`);

@@ -122,7 +122,7 @@ export async function repairBeforeCommand(
   try {
     await repairQuiesceJournal({ stateDir, actions, logger });
   } catch (err) {
-    logger.error('quiesce.repairFailed', { stateDir, error: (err as Error).message });
+    logger.error('quiesce.repair_failed', { stateDir, error: (err as Error).message });
   }
 }
 

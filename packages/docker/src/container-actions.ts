@@ -308,7 +308,7 @@ export class DockerContainerActions implements ContainerActions {
           const logsDone = opts.onLog
             ? this.#followLogs(created.id, opts.onLog, signal, waiting).catch((e: unknown) => {
                 if (!signal.aborted) {
-                  this.#logger?.warn('oneshot.logsFailed', {
+                  this.#logger?.warn('oneshot.logs_failed', {
                     container: created.id,
                     error: String(e),
                   });
@@ -379,7 +379,7 @@ export class DockerContainerActions implements ContainerActions {
             continue;
           }
           removed.push(info.Id);
-          this.#logger?.info('oneshot.leftoverRemoved', {
+          this.#logger?.info('oneshot.leftover_removed', {
             container: info.Names?.[0]?.replace(/^\//, '') ?? info.Id.slice(0, 12),
             state: info.State,
           });
@@ -435,7 +435,7 @@ export class DockerContainerActions implements ContainerActions {
       try {
         onLog(line, stream);
       } catch (e) {
-        this.#logger?.warn('oneshot.onLogFailed', { container: id, error: String(e) });
+        this.#logger?.warn('oneshot.on_log_failed', { container: id, error: String(e) });
       }
     };
     const lines = { stdout: new LineBuffer(), stderr: new LineBuffer() };
@@ -498,7 +498,7 @@ export class DockerContainerActions implements ContainerActions {
         .request('containers.kill', () => container.kill({ abortSignal: bounded }))
         .catch(ignoreStatus(404, 409))
         .catch((e: unknown) =>
-          this.#logger?.warn('oneshot.killFailed', { container: container.id, error: String(e) }),
+          this.#logger?.warn('oneshot.kill_failed', { container: container.id, error: String(e) }),
         );
     }
     if (remove) {
@@ -508,7 +508,10 @@ export class DockerContainerActions implements ContainerActions {
         )
         .catch(ignoreStatus(404, 409))
         .catch((e: unknown) =>
-          this.#logger?.warn('oneshot.removeFailed', { container: container.id, error: String(e) }),
+          this.#logger?.warn('oneshot.remove_failed', {
+            container: container.id,
+            error: String(e),
+          }),
         );
     }
   }

@@ -322,7 +322,7 @@ export class ContainerInformer {
         await this.#apply(id, what);
       } catch (err) {
         // The next relist (reconnect or periodic) repairs whatever this missed.
-        this.#logger?.warn('docker.container.refreshFailed', {
+        this.#logger?.warn('docker.container.refresh_failed', {
           container: id,
           error: errorText(err),
         });
@@ -367,7 +367,7 @@ export class ContainerInformer {
       await this.#handler.upsert(current, previous);
       this.#cache.set(id, current);
     } catch (err) {
-      this.#logger?.warn('docker.container.handlerFailed', {
+      this.#logger?.warn('docker.container.handler_failed', {
         container: current.status.name,
         error: errorText(err),
       });
@@ -379,7 +379,7 @@ export class ContainerInformer {
     try {
       await this.#handler.delete(previous);
     } catch (err) {
-      this.#logger?.warn('docker.container.handlerFailed', {
+      this.#logger?.warn('docker.container.handler_failed', {
         container: previous.status.name,
         error: errorText(err),
       });

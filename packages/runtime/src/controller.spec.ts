@@ -185,8 +185,8 @@ describe('Controller', () => {
     await h.settle();
     expect(h.calls).to.have.length(0);
     expect(h.lines.filter((l) => l.level === 'error').map((l) => l.action)).to.have.members([
-      'map_failed',
-      'predicate_failed',
+      'controller.map_failed',
+      'controller.predicate_failed',
     ]);
     await h.controller.stop(0);
   });
@@ -221,7 +221,7 @@ describe('Controller', () => {
       }),
     ).to.equal(3);
     expect(await metricValue(h.metrics, 'workqueue_retries_total', { name: 'things' })).to.equal(3);
-    const err = h.lines.find((l) => l.action === 'reconcile_error')!;
+    const err = h.lines.find((l) => l.action === 'reconcile.error')!;
     expect(err.fields).to.deep.include({ controller: 'things', key: 'Thing/a' });
     await h.controller.stop(0);
   });
@@ -312,7 +312,7 @@ describe('Controller', () => {
     c.start();
     await h.clock.advanceAsync(100);
     expect(c.healthy()).to.equal(true);
-    expect(h.lines.filter((l) => l.action === 'reconcile_error').length).to.be.greaterThan(2);
+    expect(h.lines.filter((l) => l.action === 'reconcile.error').length).to.be.greaterThan(2);
     await c.stop(0);
   });
 
@@ -458,7 +458,7 @@ describe('Controller', () => {
     const r = await stopping;
     expect(r).to.deep.equal({ drained: false, abandoned: ['Thing/a'] });
     expect(reason).to.be.instanceOf(ControllerStoppedError);
-    expect(h.lines.some((l) => l.action === 'drain_timeout')).to.equal(true);
+    expect(h.lines.some((l) => l.action === 'controller.drain_timeout')).to.equal(true);
   });
 
   it('runOnce reconciles every key until idle, without retries by default, and summarises', async () => {
@@ -545,7 +545,7 @@ describe('Controller', () => {
     h.controller.start();
     await h.settle();
     expect(h.calls).to.have.length(0);
-    expect(h.lines.find((l) => l.action === 'reconcile_error')!.fields).to.deep.include({
+    expect(h.lines.find((l) => l.action === 'reconcile.error')!.fields).to.deep.include({
       terminal: true,
     });
     await h.clock.advanceAsync(10_000);

@@ -151,7 +151,7 @@ export class Controller {
     for (let i = 0; i < this.#workers; i++) this.#workerLoops.push(this.#worker());
     const period = this.#contribution.options?.resyncPeriodMs;
     if (period !== undefined && period > 0) this.#scheduleResync(period);
-    this.#logger.info('controller_started', { workers: this.#workers });
+    this.#logger.info('controller.started', { workers: this.#workers });
   }
 
   /** Enqueue one key (as an event would). */
@@ -194,12 +194,12 @@ export class Controller {
     timer.abort();
     const abandoned = [...this.#inFlight];
     if (!drained) {
-      this.#logger.warn('drain_timeout', { gracefulMs, abandoned });
+      this.#logger.warn('controller.drain_timeout', { gracefulMs, abandoned });
     }
     this.#abort.abort(new ControllerStoppedError(`controller ${this.name} stopped`));
     if (drained) await Promise.all(this.#workerLoops);
     this.#state = 'stopped';
-    this.#logger.info('controller_stopped', { drained });
+    this.#logger.info('controller.stopped', { drained });
     return { drained, abandoned: drained ? [] : abandoned };
   }
 
@@ -289,7 +289,7 @@ export class Controller {
       try {
         if (check(p) === false) return false;
       } catch (err) {
-        this.#logger.error('predicate_failed', { kind: watch.kind, error: err });
+        this.#logger.error('controller.predicate_failed', { kind: watch.kind, error: err });
         return false;
       }
     }
@@ -302,7 +302,7 @@ export class Controller {
       try {
         for (const k of watch.map ? watch.map(r) : [keyOf(r)]) keys.add(k);
       } catch (err) {
-        this.#logger.error('map_failed', {
+        this.#logger.error('controller.map_failed', {
           kind: watch.kind,
           resource: r.metadata?.name,
           error: err,
@@ -327,7 +327,7 @@ export class Controller {
   #scheduleResync(period: number): void {
     this.#resyncTimer = this.#deps.clock.setTimeout(() => {
       if (this.#state !== 'running') return;
-      this.#logger.debug('resync', {});
+      this.#logger.debug('controller.resync', {});
       this.enqueueAll();
       this.#scheduleResync(period);
     }, period);
@@ -349,7 +349,7 @@ export class Controller {
           this.#applyOutcome(outcome);
         } catch (err) {
           // #reconcile catches reconciler errors; this guards the bookkeeping itself.
-          this.#logger.error('worker_error', { key, error: err });
+          this.#logger.error('controller.worker_error', { key, error: err });
         } finally {
           this.queue.done(key);
         }
@@ -386,7 +386,7 @@ export class Controller {
     try {
       request = { key, ...splitKey(key) };
     } catch (err) {
-      logger.error('reconcile_error', { error: err, terminal: true });
+      logger.error('reconcile.error', { error: err, terminal: true });
       this.#metrics?.error();
       this.#metrics?.reconciled('error', 0);
       return { key, result: 'error', error: err, terminal: true };
@@ -408,20 +408,20 @@ export class Controller {
     const started = clock.now();
     this.#inFlight.add(key);
     this.#metrics?.activeWorkers(1);
-    logger.debug('reconcile_start', {});
+    logger.debug('reconcile.start', {});
     try {
       const result = (await this.#contribution.reconciler.reconcile(request, ctx)) as
         ReconcileResult | undefined;
       const seconds = (clock.now() - started) / 1000;
       if (result?.requeue) {
         this.#metrics?.reconciled('requeue', seconds);
-        logger.debug('reconcile_done', { result: 'requeue', durationMs: seconds * 1000 });
+        logger.debug('reconcile.done', { result: 'requeue', durationMs: seconds * 1000 });
         return { key, result: 'requeue' };
       }
       const after = result?.requeueAfter;
       if (after !== undefined && after > 0) {
         this.#metrics?.reconciled('requeue_after', seconds);
-        logger.debug('reconcile_done', {
+        logger.debug('reconcile.done', {
           result: 'requeue_after',
           requeueAfter: after,
           durationMs: seconds * 1000,
@@ -429,22 +429,22 @@ export class Controller {
         return { key, result: 'requeue_after', requeueAfter: after };
       }
       this.#metrics?.reconciled('success', seconds);
-      logger.debug('reconcile_done', { result: 'success', durationMs: seconds * 1000 });
+      logger.debug('reconcile.done', { result: 'success', durationMs: seconds * 1000 });
       return { key, result: 'success' };
     } catch (err) {
       const seconds = (clock.now() - started) / 1000;
       this.#metrics?.error();
       this.#metrics?.reconciled('error', seconds);
       if (isTerminalError(err)) {
-        logger.error('reconcile_error', { error: err, terminal: true, reason: err.reason });
+        logger.error('reconcile.error', { error: err, terminal: true, reason: err.reason });
         try {
           recorder.event(key, 'Warning', err.reason, err.message);
         } catch (recErr) {
-          logger.error('event_failed', { error: recErr });
+          logger.error('reconcile.event_failed', { error: recErr });
         }
         return { key, result: 'error', error: err, terminal: true };
       }
-      logger.error('reconcile_error', { error: err, retries: this.queue.numRequeues(key) });
+      logger.error('reconcile.error', { error: err, retries: this.queue.numRequeues(key) });
       return { key, result: 'error', error: err, terminal: false };
     } finally {
       timeout?.cancel();

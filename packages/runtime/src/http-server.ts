@@ -38,7 +38,7 @@ export class RuntimeHttpServer {
     if (this.#server) throw new Error('http server already started');
     const server = createServer((req, res) => {
       this.#handle(req, res).catch((err: unknown) => {
-        this.#deps.logger?.error('http_error', { url: req.url, error: err });
+        this.#deps.logger?.error('http.error', { url: req.url, error: err });
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.end('internal error\n');
       });
@@ -52,7 +52,7 @@ export class RuntimeHttpServer {
       });
     });
     const addr = this.address!;
-    this.#deps.logger?.info('http_listening', { host: addr.host, port: addr.port });
+    this.#deps.logger?.info('http.listening', { host: addr.host, port: addr.port });
     return addr;
   }
 

@@ -133,14 +133,14 @@ export class LeaderElector {
       try {
         ok = await this.tryAcquireOrRenew();
       } catch (err) {
-        this.#logger?.warn('lease_error', { path: this.#path, error: err });
+        this.#logger?.warn('lease.error', { path: this.#path, error: err });
       }
       if (ok) {
         this.#leading = true;
-        this.#logger?.info('lease_acquired', { identity: this.identity, path: this.#path });
+        this.#logger?.info('lease.acquired', { identity: this.identity, path: this.#path });
         return;
       }
-      this.#logger?.debug('lease_held_elsewhere', { path: this.#path });
+      this.#logger?.debug('lease.held_elsewhere', { path: this.#path });
       await this.#clock.sleep(this.#retryMs, signal);
     }
   }
@@ -164,9 +164,9 @@ export class LeaderElector {
       if (current?.holderIdentity === this.identity) {
         await this.#write({ ...current, holderIdentity: '', renewTime: 0 });
       }
-      this.#logger?.info('lease_released', { identity: this.identity });
+      this.#logger?.info('lease.released', { identity: this.identity });
     } catch (err) {
-      this.#logger?.warn('lease_release_failed', { error: err });
+      this.#logger?.warn('lease.release_failed', { error: err });
     }
   }
 
@@ -182,12 +182,12 @@ export class LeaderElector {
     try {
       ok = await this.tryAcquireOrRenew();
     } catch (err) {
-      this.#logger?.warn('lease_renew_error', { error: err });
+      this.#logger?.warn('lease.renew_error', { error: err });
     }
     if (this.#stopped) return;
     if (!ok && this.#clock.now() - this.#lastRenew >= this.#renewDeadlineMs) {
       this.#leading = false;
-      this.#logger?.error('lease_lost', { identity: this.identity, path: this.#path });
+      this.#logger?.error('lease.lost', { identity: this.identity, path: this.#path });
       callbacks.onStoppedLeading();
       return;
     }
@@ -196,7 +196,7 @@ export class LeaderElector {
       const current = await this.read();
       if (current && current.holderIdentity !== this.identity && current.holderIdentity !== '') {
         this.#leading = false;
-        this.#logger?.error('lease_lost', {
+        this.#logger?.error('lease.lost', {
           identity: this.identity,
           holder: current.holderIdentity,
         });

@@ -17,12 +17,12 @@ describe('createLogger', () => {
     log
       .child({ controller: 'plan' })
       .child({ key: 'Plan/a' })
-      .info('reconciled', { changed: true });
+      .info('reconcile.done', { changed: true });
     const [line] = out.lines;
     expect(line).to.deep.equal({
       time: '2026-01-01T00:00:00.000Z',
       level: 'info',
-      action: 'reconciled',
+      action: 'reconcile.done',
       controller: 'plan',
       key: 'Plan/a',
       app: 'dockop',
@@ -40,16 +40,16 @@ describe('createLogger', () => {
   it('filters by level (info by default) and supports debug', () => {
     const out = new MemoryLogStream();
     const log = createLogger({ format: 'json', stream: out.writable });
-    log.debug('hidden');
-    log.warn('shown');
-    log.error('also');
+    log.debug('test.hidden');
+    log.warn('test.shown');
+    log.error('test.also');
     expect(out.lines.map((l) => `${l['level']}:${l['action']}`)).to.deep.equal([
-      'warn:shown',
-      'error:also',
+      'warn:test.shown',
+      'error:test.also',
     ]);
     const dbg = new MemoryLogStream();
-    createLogger({ level: 'debug', format: 'json', stream: dbg.writable }).debug('visible');
-    expect(dbg.lines[0]!['action']).to.equal('visible');
+    createLogger({ level: 'debug', format: 'json', stream: dbg.writable }).debug('test.visible');
+    expect(dbg.lines[0]!['action']).to.equal('test.visible');
   });
 
   it('redacts secret fields, registered values and env assignments anywhere in the line', () => {
@@ -57,7 +57,7 @@ describe('createLogger', () => {
     const redactor = new SecretRedactor();
     const log = createLogger({ format: 'json', stream: out.writable, redactor });
     redactor.addSecretValue('s3cr3t-value');
-    log.info('run', {
+    log.info('restic.run', {
       key: 'BackupWorkload/db',
       RESTIC_PASSWORD: 'pw',
       apiKey: 'k',
@@ -78,35 +78,35 @@ describe('createLogger', () => {
 
   it("keeps callers' message and level fields from clobbering winston's", () => {
     const out = new MemoryLogStream();
-    createLogger({ format: 'json', stream: out.writable }).warn('x', {
+    createLogger({ format: 'json', stream: out.writable }).warn('test.x', {
       message: 'hello',
       level: 'bogus',
     });
-    expect(out.lines[0]).to.deep.include({ level: 'warn', action: 'x', msg: 'hello' });
+    expect(out.lines[0]).to.deep.include({ level: 'warn', action: 'test.x', msg: 'hello' });
   });
 
   it('pretty format prints a readable line; auto picks pretty only on a TTY', () => {
     const out = new MemoryLogStream();
     const clock = new VirtualClock(Date.UTC(2026, 0, 1, 12, 30, 15, 5));
-    createLogger({ format: 'pretty', stream: out.writable, clock }).info('synced', {
+    createLogger({ format: 'pretty', stream: out.writable, clock }).info('source.synced', {
       key: 'K/a',
       n: 2,
       note: 'two words',
     });
-    expect(out.text).to.equal('12:30:15.005 INFO  synced key=K/a n=2 note="two words"\n');
+    expect(out.text).to.equal('12:30:15.005 INFO  source.synced key=K/a n=2 note="two words"\n');
 
     const auto = new MemoryLogStream();
-    createLogger({ format: 'auto', stream: auto.writable }).info('json-here');
-    expect(auto.lines[0]!['action']).to.equal('json-here');
+    createLogger({ format: 'auto', stream: auto.writable }).info('test.json_here');
+    expect(auto.lines[0]!['action']).to.equal('test.json_here');
 
     const tty = Object.assign(new PassThrough(), { isTTY: true });
     let text = '';
     tty.on('data', (c: Buffer) => (text += c.toString()));
-    createLogger({ format: 'auto', stream: tty, clock }).warn('colored');
+    createLogger({ format: 'auto', stream: tty, clock }).warn('test.colored');
     return new Promise<void>((resolve) =>
       setImmediate(() => {
         expect(text).to.contain('\x1b[33mWARN');
-        expect(text).to.contain('colored');
+        expect(text).to.contain('test.colored');
         resolve();
       }),
     );
@@ -114,7 +114,7 @@ describe('createLogger', () => {
 
   it('createNullLogger drops everything; isLogLevel validates', () => {
     const l = createNullLogger();
-    l.info('x');
+    l.info('test.x');
     expect(l.child({})).to.equal(l);
     expect(isLogLevel('debug')).to.equal(true);
     expect(isLogLevel('trace')).to.equal(false);

@@ -75,7 +75,7 @@ class ToyReconciler implements Reconciler {
   async reconcile(req: ReconcileRequest, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const resource = ctx.cache.get(req.key);
     this.journal.calls.push({ key: req.key, at: ctx.clock.now(), spec: resource?.spec });
-    ctx.logger.info('toy_reconcile', {
+    ctx.logger.info('toy.reconciled', {
       repoEnv: `RESTIC_PASSWORD=${SECRET}`,
       note: `uses ${SECRET}`,
     });
@@ -250,9 +250,9 @@ describe('Manager (acceptance)', function () {
     expect(await readyz.text()).to.contain('[+]toy-ready ok: toy is fine');
 
     // Redaction: the secret is nowhere in the log output, the marker is.
-    expect(logs.text).to.contain('toy_reconcile');
+    expect(logs.text).to.contain('toy.reconciled');
     expect(logs.text).to.not.contain(SECRET);
-    const line = logs.lines.find((l) => l['action'] === 'toy_reconcile')!;
+    const line = logs.lines.find((l) => l['action'] === 'toy.reconciled')!;
     expect(line).to.deep.include({
       controller: 'toy',
       key: 'Job/alpha',

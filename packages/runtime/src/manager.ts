@@ -263,16 +263,16 @@ export class Manager {
           })
           .catch((err: unknown) => {
             if (this.#abort.signal.aborted) return;
-            logger.error('leader_election_failed', { error: err });
+            logger.error('lease.election_failed', { error: err });
             void this.stop('leader election failed');
           });
       } else {
         this.#startControllers();
       }
       if (this.#state === 'starting') this.#state = 'running';
-      logger.info('manager_started', { controllers: this.#controllers.map((c) => c.name) });
+      logger.info('manager.started', { controllers: this.#controllers.map((c) => c.name) });
     } catch (err) {
-      this.logger.error('manager_start_failed', { error: err });
+      this.logger.error('manager.start_failed', { error: err });
       await this.stop('start failed');
       throw err;
     }
@@ -316,12 +316,14 @@ export class Manager {
   /** Force a relist of every source and re-enqueue every key of every controller. */
   async resync(): Promise<void> {
     const logger = this.logger;
-    logger.info('resync', { sources: this.#sources.map((s) => s.name) });
+    logger.info('manager.resync', { sources: this.#sources.map((s) => s.name) });
     await Promise.all(
       this.#sources.map((s) =>
         s
           .resync()
-          .catch((err: unknown) => logger.error('resync_failed', { source: s.name, error: err })),
+          .catch((err: unknown) =>
+            logger.error('manager.resync_failed', { source: s.name, error: err }),
+          ),
       ),
     );
     for (const c of this.#controllers) if (c.state === 'running') c.enqueueAll();
@@ -336,14 +338,14 @@ export class Manager {
     const onStop = (signal: NodeJS.Signals): void => {
       received++;
       if (received > 1) {
-        this.logger.warn('forced_exit', { signal });
+        this.logger.warn('signal.forced_exit', { signal });
         proc.exit(130);
       }
-      this.logger.info('signal', { signal });
+      this.logger.info('signal.received', { signal });
       void this.stop(signal);
     };
     const onHup = (): void => {
-      this.logger.info('signal', { signal: 'SIGHUP' });
+      this.logger.info('signal.received', { signal: 'SIGHUP' });
       void this.resync();
     };
     const onTerm = (): void => onStop('SIGTERM');
@@ -450,9 +452,9 @@ export class Manager {
     const timeoutMs = this.options.cacheSyncTimeoutMs ?? 120_000;
     const syncs = this.#sources.map((source) => {
       const sink = cache.addSource(source);
-      logger.info('source_starting', { source: source.name });
+      logger.info('source.starting', { source: source.name });
       return source.start(sink, this.#abort.signal).then(
-        () => logger.info('source_synced', { source: source.name }),
+        () => logger.info('source.synced', { source: source.name }),
         (err: unknown) => {
           throw new Error(
             `source ${source.name} failed to start: ${err instanceof Error ? err.message : String(err)}`,
@@ -485,7 +487,7 @@ export class Manager {
     this.#hooks = this.getAll<LifecycleHook>(LifecycleHook);
     for (const hook of this.#hooks) {
       if (!hook.onStart) continue;
-      logger.debug('lifecycle_start', { hook: hook.name });
+      logger.debug('lifecycle.start', { hook: hook.name });
       await hook.onStart(this.#abort.signal);
     }
   }
@@ -522,24 +524,24 @@ export class Manager {
       return;
     }
     const logger = this.logger;
-    logger.info('manager_stopping', { reason, from: previous });
+    logger.info('manager.stopping', { reason, from: previous });
     const graceful = this.options.gracefulShutdownMs ?? 30_000;
     const results: StopResult[] = await Promise.all(this.#controllers.map((c) => c.stop(graceful)));
     const abandoned = results.flatMap((r) => r.abandoned);
-    if (abandoned.length) logger.warn('shutdown_abandoned', { keys: abandoned });
+    if (abandoned.length) logger.warn('manager.shutdown_abandoned', { keys: abandoned });
     for (const hook of [...this.#hooks].reverse()) {
       if (!hook.onStop) continue;
       try {
         await hook.onStop();
       } catch (err) {
-        logger.error('lifecycle_stop_failed', { hook: hook.name, error: err });
+        logger.error('lifecycle.stop_failed', { hook: hook.name, error: err });
       }
     }
     await this.#elector?.release();
     this.#abort.abort(new Error(`manager stopped: ${reason}`));
     await this.#http?.stop();
     this.#state = 'stopped';
-    logger.info('manager_stopped', { reason });
+    logger.info('manager.stopped', { reason });
     this.#resolveDone();
   }
 }

@@ -156,13 +156,13 @@ export class ResourceCache implements Cache {
     try {
       key = keyOf(resource);
     } catch (err) {
-      this.#logger?.error('cache_upsert_malformed', { source, error: err });
+      this.#logger?.error('cache.upsert_malformed', { source, error: err });
       return;
     }
     const version = resource.metadata.resourceVersion;
     const owned = this.#owned.get(key);
     if (owned && owned.source !== source) {
-      this.#logger?.warn('cache_owner_changed', { key, from: owned.source, to: source });
+      this.#logger?.warn('cache.owner_changed', { key, from: owned.source, to: source });
     }
     if (
       owned &&
@@ -316,7 +316,7 @@ export class ResourceCache implements Cache {
       try {
         fn(handler);
       } catch (err) {
-        this.#logger?.error('cache_handler_failed', { kind, error: err });
+        this.#logger?.error('cache.handler_failed', { kind, error: err });
       }
     }
   }

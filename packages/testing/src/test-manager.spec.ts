@@ -64,7 +64,7 @@ describe('createTestManager', () => {
     await tm.reconcileAll();
     await tm.advance(1_000);
     expect(rec.seen.map((s) => s.at - start)).to.deep.equal([0, 5, 15, 35]);
-    const errors = tm.logs().filter((l) => l['action'] === 'reconcile_error');
+    const errors = tm.logs().filter((l) => l['action'] === 'reconcile.error');
     expect(errors.map((l) => [l['controller'], l['key']])).to.deep.equal([
       ['widgets', 'Widget/a'],
       ['widgets', 'Widget/a'],
