@@ -74,37 +74,54 @@ start_dockerd() {
     unavailable
   fi
   mkdir -p "$STATE_DIR" "$(dirname "$LOGFILE")"
+  # A dockerd that is still starting (or restarting) must not get a twin: wait for it instead.
+  if pgrep -x dockerd >/dev/null 2>&1; then
+    say "a dockerd is running but not answering yet; waiting for it"
+    wait_for_engine "" && return 0
+    say "the running dockerd did not answer within 60 s; see $LOGFILE"
+    exit 1
+  fi
+  launch_dockerd overlay2
+  wait_for_engine "$LAUNCHED_PID" && return 0
+  # overlay2 is not available everywhere (nested overlay): fall back to vfs.
+  if ! kill -0 "$LAUNCHED_PID" 2>/dev/null; then
+    say "dockerd exited with overlay2; retrying with the vfs storage driver"
+    launch_dockerd vfs
+    wait_for_engine "$LAUNCHED_PID" && return 0
+  fi
+  say "dockerd did not come up; last lines of $LOGFILE:"
+  tail -n 20 "$LOGFILE" >&2
+  exit 1
+}
+
+LAUNCHED_PID=
+launch_dockerd() {
+  say "starting dockerd (storage driver $1, log: $LOGFILE)"
   # --iptables=false --bridge=none: this sandbox has no netfilter and no bridge; containers get
   # the `none` network, which is all our workloads and one-shot jobs need.
-  say "starting dockerd (log: $LOGFILE)"
   # setsid: its own session, so the engine outlives the shell (or test job) that started it.
-  setsid nohup dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=overlay2 \
+  setsid nohup dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver="$1" \
     --host "unix://$SOCK" >>"$LOGFILE" 2>&1 &
-  echo $! >"$PIDFILE"
-  local i
+  LAUNCHED_PID=$!
+}
+
+# Waits up to 60 s for the engine to answer. With a pid: gives up early when that process exits,
+# and records it as ours only once the engine answers (a failed start never overwrites the pid
+# file of a running engine).
+wait_for_engine() {
+  local pid=$1 i
   for i in $(seq 1 120); do
     if ping_engine; then
-      say "dockerd is up (pid $(cat "$PIDFILE"), $(docker version --format '{{.Server.Version}}'))"
+      if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+        echo "$pid" >"$PIDFILE"
+        say "dockerd is up (pid $pid, $(docker version --format '{{.Server.Version}}'))"
+      fi
       return 0
     fi
-    if ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-      # overlay2 is not available everywhere (nested overlay): fall back to vfs once.
-      if ! grep -q 'storage-driver=vfs' "$STATE_DIR/driver" 2>/dev/null && grep -qi 'overlay' "$LOGFILE"; then
-        say "overlay2 failed; retrying with the vfs storage driver"
-        echo 'storage-driver=vfs' >"$STATE_DIR/driver"
-        setsid nohup dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
-          --host "unix://$SOCK" >>"$LOGFILE" 2>&1 &
-        echo $! >"$PIDFILE"
-        continue
-      fi
-      say "dockerd exited; last lines of $LOGFILE:"
-      tail -n 20 "$LOGFILE" >&2
-      exit 1
-    fi
+    if [[ -n "$pid" ]] && ! kill -0 "$pid" 2>/dev/null; then return 1; fi
     sleep 0.5
   done
-  say "dockerd did not answer within 60 s; see $LOGFILE"
-  exit 1
+  return 1
 }
 
 image_present() { docker image inspect "$1" >/dev/null 2>&1; }
