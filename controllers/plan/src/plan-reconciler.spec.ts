@@ -7,9 +7,12 @@ import {
   InMemoryConditionStore,
   InMemoryEventRecorder,
   VirtualClock,
+  MemoryLogStream,
+  createLogger,
   createNullLogger,
   type Cache,
   type ReconcileContext,
+  type RejectedResource,
   type Resource,
 } from '@dockop/runtime';
 import type { ApplyOutcome, ConfigApplier } from './apply.js';
@@ -22,6 +25,7 @@ function resource(
   name: string,
   spec: Record<string, unknown>,
   status: Partial<WorkloadStatus> = {},
+  labels: Record<string, string> = {},
 ): Resource {
   return {
     apiVersion: 'backrest.dockop.io/v1alpha1',
@@ -29,7 +33,7 @@ function resource(
     metadata: {
       name,
       uid: name,
-      labels: {},
+      labels,
       annotations: {},
       generation: 1,
       resourceVersion: '1',
@@ -45,7 +49,13 @@ function resource(
 }
 
 class ListCache implements Cache {
-  constructor(public items: Resource[]) {}
+  constructor(
+    public items: Resource[],
+    public refused: RejectedResource[] = [],
+  ) {}
+  rejected(kind: string): RejectedResource[] {
+    return this.refused.filter((r) => r.key.startsWith(`${kind}/`));
+  }
   get<T extends Resource>(): T | undefined {
     return undefined;
   }
@@ -114,6 +124,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
     opts: Partial<PlanControllerOptions> = {},
     applier = new CountingApplier(),
     ctxClock: VirtualClock = clock,
+    refused: RejectedResource[] = [],
   ) {
     const options: PlanControllerOptions = { configPath, defaults: defaultPlanDefaults(), ...opts };
     const report = new PlanReport();
@@ -128,7 +139,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       logger: createNullLogger(),
       recorder: new InMemoryEventRecorder(),
       conditions: new InMemoryConditionStore(),
-      cache: new ListCache(items),
+      cache: new ListCache(items, refused),
       clock: ctxClock,
     };
     const run = () =>
@@ -204,6 +215,78 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       reason: 'RepoMissing',
     });
     expect(exitCodeOf(report.last)).to.equal(3);
+  });
+
+  it('counts workloads the cache refused as skipped (InvalidSpec): exit 3, plan.skipped, old plan kept', async () => {
+    const stream = new MemoryLogStream();
+    const refused: RejectedResource[] = [
+      {
+        key: 'BackupWorkload/gone-c1',
+        name: 'gone-c1',
+        reason: 'InvalidSpec',
+        message: 'BackupWorkload/gone-c1: label backrest.schedule="61 * * * *": bad minute',
+        labels: { 'backrest.enable': 'true', team: 'a' },
+        status: { name: 'gone-c1', compose: { service: 'gone' } },
+      },
+      {
+        key: 'BackupWorkload/raw',
+        name: 'raw',
+        reason: 'LabelTooLong',
+        message: 'container "raw" label "backrest.x": too long',
+        labels: { team: 'a' },
+      },
+      {
+        key: 'BackupWorkload/other-team',
+        name: 'other-team',
+        reason: 'InvalidSpec',
+        message: 'not ours',
+        labels: { team: 'b' },
+      },
+      { key: 'OtherKind/x', name: 'x', reason: 'InvalidSpec', message: 'another kind' },
+    ];
+    const { report, run, ctx } = setup(
+      [resource('web', {}, {}, { team: 'a' })],
+      { dryRun: true, prune: true, selector: { team: 'a' } },
+      undefined,
+      clock,
+      refused,
+    );
+    ctx.logger = createLogger({ level: 'info', format: 'json', stream: stream.writable });
+    await run();
+    const skipped = report.last?.entries.filter((e: PlanEntry) => e.state === 'Skipped') ?? [];
+    expect(
+      skipped.map((e: PlanEntry) => [e.planId, e.container, e.reason, e.message]),
+    ).to.deep.equal([
+      ['backrest_sidecar_gone', 'gone-c1', 'InvalidSpec', refused[0]!.message],
+      ['raw', 'raw', 'InvalidSpec', refused[1]!.message],
+    ]);
+    expect(exitCodeOf(report.last)).to.equal(3);
+    expect(report.last?.seen).to.equal(3);
+    // backrest_sidecar_gone is the refused workload's id: kept even with --prune, not an orphan.
+    expect(report.last?.diff).to.not.include('backrest_sidecar_gone');
+    expect(report.last?.entries.some((e: PlanEntry) => e.state === 'Removed')).to.equal(false);
+    const lines = stream.lines;
+    const skipLog = lines.find(
+      (l) => l['action'] === 'plan.skipped' && l['plan_id'] === 'backrest_sidecar_gone',
+    );
+    expect(skipLog).to.include({
+      level: 'warn',
+      container: 'gone-c1',
+      reason: 'InvalidSpec',
+      error: refused[0]!.message,
+      changed: false,
+    });
+    expect(lines.filter((l) => l['action'] === 'plan.skipped')).to.have.length(2);
+    expect(lines.find((l) => l['action'] === 'dry-run.complete')).to.include({
+      plans_seen: 3,
+      plans_skipped: 2,
+    });
+    expect(ctx.conditions.get('BackupWorkload/gone-c1', 'Skipped')).to.include({
+      status: 'True',
+      reason: 'InvalidSpec',
+    });
+    // The cache records the InvalidSpec Warning; the reconciler does not repeat it.
+    expect(ctx.recorder.list('BackupWorkload/gone-c1')).to.deep.equal([]);
   });
 
   it('invalid config JSON is fatal (exit 1) and the file is untouched', async () => {

@@ -8,15 +8,22 @@
  */
 import { ConfigError, type PlanChanges, type PlanSpec } from '@backrest-sidecar/config-sink';
 import {
+  CacheReasons,
   TerminalError,
   makeKey,
   type ReconcileContext,
   type ReconcileRequest,
   type ReconcileResult,
   type Reconciler,
+  type RejectedResource,
   type Resource,
 } from '@dockop/runtime';
-import { BACKUP_WORKLOAD_KIND, type BackupWorkloadSpec } from '@backrest-sidecar/api';
+import {
+  BACKUP_WORKLOAD_KIND,
+  planIdFor,
+  type BackupWorkloadSpec,
+  type WorkloadIdentity,
+} from '@backrest-sidecar/api';
 import type { ApplyOutcome, ConfigApplier } from './apply.js';
 import { OrphanTracker } from './orphan-tracker.js';
 import { buildPlans, compare, type WorkloadInput, type WorkloadStatus } from './plan-builder.js';
@@ -103,15 +110,18 @@ export class PlanReconciler implements Reconciler {
       .filter((r) => selector.every(([k, v]) => r.metadata.labels[k] === v))
       .map((r) => ({ name: r.metadata.name, spec: r.spec, status: r.status as WorkloadStatus }));
     const built = buildPlans(workloads, opts.defaults, { repoIds: loaded.repoIds });
+    // Workloads the cache refused (labels that fail the schema) never reach buildPlans: count
+    // them as skipped, so a dry run exits 3 and `get plans` lists them. Their would-be ids count
+    // as current, like any skip's: an existing plan is kept, never treated as an orphan.
+    const invalid = ctx.cache
+      .rejected(BACKUP_WORKLOAD_KIND)
+      .filter((r) => selector.every(([k, v]) => r.labels?.[k] === v))
+      .map((r) => ({ ...r, planId: wouldBePlanId(r, opts.defaults.prefix) }));
+    const ids = new Set([...built.ids, ...invalid.map((r) => r.planId)]);
 
     const prefix = opts.defaults.prefix;
     const pruneNow = daemon || (opts.prune ?? PLAN_CONTROLLER_DEFAULTS.prune);
-    const orphanDecision = this.#orphans.observe(
-      loaded.planIds,
-      built.ids,
-      prefix,
-      ctx.clock.now(),
-    );
+    const orphanDecision = this.#orphans.observe(loaded.planIds, ids, prefix, ctx.clock.now());
     const remove = pruneNow ? orphanDecision.remove : [];
     const changes: PlanChanges = { upsert: built.plans.map((b) => b.plan), remove };
 
@@ -136,6 +146,16 @@ export class PlanReconciler implements Reconciler {
         state: 'Skipped',
         reason: s.reason,
         message: s.message,
+        changed: false,
+      });
+    }
+    for (const r of invalid) {
+      entries.push({
+        planId: r.planId,
+        container: r.name,
+        state: 'Skipped',
+        reason: CacheReasons.InvalidSpec,
+        message: r.message,
         changed: false,
       });
     }
@@ -236,7 +256,10 @@ export class PlanReconciler implements Reconciler {
           reason: e.reason,
           message: e.message,
         });
-        ctx.recorder.event(key, 'Warning', e.reason, e.message);
+        // The cache already recorded the InvalidSpec Warning (same message): not twice.
+        if (e.reason !== CacheReasons.InvalidSpec) {
+          ctx.recorder.event(key, 'Warning', e.reason, e.message);
+        }
       } else {
         log.info(e.state === 'Removed' ? 'plan.removed' : 'plan.orphaned', {
           plan_id: e.planId,
@@ -254,7 +277,7 @@ export class PlanReconciler implements Reconciler {
 
     const summary: ReconcileSummary = {
       ...summaryBase,
-      seen: workloads.length,
+      seen: workloads.length + invalid.length,
       entries,
       changed: result.changed,
       written: result.written,
@@ -264,9 +287,9 @@ export class PlanReconciler implements Reconciler {
     };
     if (dryRun) {
       log.info('dry-run.complete', {
-        plans_seen: workloads.length,
+        plans_seen: workloads.length + invalid.length,
         plans_changed: entries.filter((e) => e.changed).length,
-        plans_skipped: built.skipped.length,
+        plans_skipped: built.skipped.length + invalid.length,
         config: opts.configPath,
         changed: result.changed,
       });
@@ -314,6 +337,22 @@ export class PlanReconciler implements Reconciler {
     this.#report.setApply(outcome);
     if (outcome.status === 'failed' && outcome.rolledBack) this.#refusedAfter = after;
   }
+}
+
+/**
+ * The id a refused workload would have had (`planIdFor` on the status its source delivered), or
+ * its container name when there is no usable status (a source refused it before decoding).
+ */
+function wouldBePlanId(r: RejectedResource, prefix: string): string {
+  const status = r.status as Partial<WorkloadIdentity> | undefined;
+  if (status && typeof status.name === 'string') {
+    try {
+      return planIdFor(status as WorkloadIdentity, { prefix });
+    } catch {
+      // malformed compose info: fall back to the name
+    }
+  }
+  return r.name;
 }
 
 /** Field-by-field comparison, insensitive to array order where Backrest sorts. */

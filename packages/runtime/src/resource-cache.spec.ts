@@ -6,6 +6,7 @@ import type { ResourceDefinition } from './resource-definition.js';
 import {
   ResourceCache,
   describeValidationError,
+  labelForPath,
   type ResourceEventHandler,
 } from './resource-cache.js';
 import { AjvSchemaRegistry } from './schema-registry.js';
@@ -16,7 +17,7 @@ const def: ResourceDefinition = {
   version: 'v1',
   kind: 'Widget',
   plural: 'widgets',
-  selector: { prefixes: ['widget.'] },
+  selector: { prefixes: ['widget.'], paths: { 'widget.sz': 'size' } },
   schemaId: 'widget',
 };
 
@@ -51,7 +52,7 @@ function setup() {
     additionalProperties: false,
     properties: {
       size: { type: 'integer', minimum: 1 },
-      tags: { type: 'array', items: { type: 'string' } },
+      tags: { type: 'array', items: { type: 'string', maxLength: 3 } },
     },
   });
   const conditions = new InMemoryConditionStore(clock);
@@ -99,8 +100,100 @@ describe('ResourceCache', () => {
     expect(ready).to.deep.include({ status: 'False', reason: 'InvalidSpec' });
     const [ev] = recorder.list('Widget/bad');
     expect(ev).to.deep.include({ type: 'Warning', reason: 'InvalidSpec' });
-    expect(ev!.message).to.contain('spec.size').and.contain('"huge"').and.contain('type: integer');
+    // Not label-derived (no labels): the spec path names the field.
+    expect(ev!.message).to.equal(
+      'Widget/bad: spec.size: "huge" violates type: integer (must be integer)',
+    );
+    expect(ready.message).to.equal(ev!.message);
     expect(cache.rejection('Widget/bad')!.errors![0]!.path).to.equal('size');
+  });
+
+  describe('invalid spec messages name the label and the value as written', () => {
+    it('maps a spec path back through the prefix', () => {
+      const { sink, recorder } = setup();
+      sink.upsert(widget('a', { size: 'huge' }, '1', { 'widget.size': 'huge', other: 'x' }));
+      expect(recorder.list('Widget/a')[0]!.message).to.equal(
+        'Widget/a: label widget.size="huge": spec.size violates type: integer (must be integer)',
+      );
+    });
+
+    it('maps through an explicit selector.paths entry first', () => {
+      const { sink, recorder } = setup();
+      sink.upsert(widget('a', { size: '0' }, '1', { 'widget.sz': '0' }));
+      expect(recorder.list('Widget/a')[0]!.message).to.equal(
+        'Widget/a: label widget.sz="0": spec.size violates minimum: 1 (must be >= 1)',
+      );
+    });
+
+    it('strips array indexes, quoting the whole label and the failing item; one clause per error', () => {
+      const { sink, recorder, cache } = setup();
+      const labels = { 'widget.tags': 'ok,toolong', 'widget.size': 'x' };
+      sink.upsert(widget('a', { tags: 'ok,toolong', size: 'x' }, '1', labels));
+      const message = recorder.list('Widget/a')[0]!.message;
+      const clauses = message.slice('Widget/a: '.length).split('; ');
+      expect(message.startsWith('Widget/a: ')).to.equal(true);
+      expect(clauses).to.have.members([
+        'label widget.size="x": spec.size violates type: integer (must be integer)',
+        'label widget.tags="ok,toolong": spec.tags[1] "toolong" violates maxLength: 3 (must NOT have more than 3 characters)',
+      ]);
+      expect(cache.rejected('Widget')[0]!.message).to.equal(message);
+    });
+
+    it('keeps the spec path when no label maps to it (a label outside the selector does not count)', () => {
+      const { sink, recorder } = setup();
+      sink.upsert(widget('a', { size: 'huge' }, '1', { size: 'huge', 'widget.enable': 'true' }));
+      expect(recorder.list('Widget/a')[0]!.message).to.equal(
+        'Widget/a: spec.size: "huge" violates type: integer (must be integer)',
+      );
+    });
+
+    it('labelForPath only names a label that decodes back to the path', () => {
+      const selector = {
+        prefixes: ['app.', 'app.db.'],
+        paths: { 'app.volumes': 'volumes.enabled' },
+      };
+      const labels = { 'app.volumes': 'x', 'app.db.port': '1', 'app.name': 'n' };
+      expect(labelForPath(selector, 'volumes.enabled', labels)).to.equal('app.volumes');
+      // app.volumes decodes to volumes.enabled, not to volumes.
+      expect(labelForPath(selector, 'volumes', labels)).to.equal(undefined);
+      // app.db.port decodes (longest prefix) to port, not to db.port.
+      expect(labelForPath(selector, 'db.port', labels)).to.equal(undefined);
+      expect(labelForPath(selector, 'port', labels)).to.equal('app.db.port');
+      expect(labelForPath(selector, 'name[3]', labels)).to.equal('app.name');
+      expect(labelForPath(selector, 'missing', labels)).to.equal(undefined);
+      expect(labelForPath(selector, '', labels)).to.equal(undefined);
+    });
+
+    it('cuts a very long label value in the message', () => {
+      const { sink, recorder } = setup();
+      const long = 'y'.repeat(300);
+      sink.upsert(widget('a', { size: long }, '1', { 'widget.size': long }));
+      const message = recorder.list('Widget/a')[0]!.message;
+      expect(message).to.contain(`label widget.size="${'y'.repeat(200)}…" (300 characters)`);
+      expect(message).to.not.contain('y'.repeat(201));
+    });
+  });
+
+  it('rejected(kind) lists refused objects of the kind with labels and status, until fixed or deleted', () => {
+    const { cache, sink } = setup();
+    sink.upsert({ ...widget('b', { size: 'no' }, '1', { team: 'x' }), status: { id: 'c2' } });
+    sink.upsert(widget('a', { size: 0 }, '1'));
+    sink.reject('Widget/c', 'LabelTooLong', 'too long');
+    sink.upsert({ ...widget('g', {}), kind: 'Gadget' });
+    sink.reject('Gadget/h', 'Other', 'other kind');
+    const rejected = cache.rejected('Widget');
+    expect(rejected.map((r) => [r.key, r.name, r.reason])).to.deep.equal([
+      ['Widget/a', 'a', 'InvalidSpec'],
+      ['Widget/b', 'b', 'InvalidSpec'],
+      ['Widget/c', 'c', 'LabelTooLong'],
+    ]);
+    expect(rejected[1]).to.deep.include({ labels: { team: 'x' }, status: { id: 'c2' } });
+    expect(rejected[1]!.message).to.equal(cache.rejection('Widget/b')!.message);
+    expect(rejected[2]).to.not.have.property('labels');
+    sink.upsert(widget('a', { size: 2 }, '2'));
+    sink.delete('Widget/b');
+    expect(cache.rejected('Widget').map((r) => r.key)).to.deep.equal(['Widget/c']);
+    expect(cache.rejected('Gadget').map((r) => r.key)).to.deep.equal(['Gadget/h']);
   });
 
   it('removes a previously valid version when an update is invalid (delete dispatched) and restores it when fixed', () => {

@@ -1,9 +1,9 @@
-import type { Cache } from './cache.js';
+import type { Cache, RejectedResource } from './cache.js';
 import { ConditionTypes, type ConditionStore } from './conditions.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Logger } from './logger.js';
-import { keyOf, type Resource, type ResourceKey } from './resource.js';
-import type { ResourceDefinition } from './resource-definition.js';
+import { keyOf, splitKey, type Resource, type ResourceKey } from './resource.js';
+import type { LabelSelector, ResourceDefinition } from './resource-definition.js';
 import type { SchemaRegistry, ValidationError } from './schema-registry.js';
 import type { ResourceSink, Source } from './source.js';
 
@@ -19,6 +19,10 @@ export interface Rejection {
   message: string;
   /** Validation errors, when the rejection is an invalid spec. */
   errors?: ValidationError[];
+  /** Labels of the refused object (absent when a source refused a key without an object). */
+  labels?: Record<string, string>;
+  /** Status of the refused object, unvalidated (absent likewise). */
+  status?: unknown;
 }
 
 export interface ResourceCacheOptions {
@@ -44,6 +48,72 @@ export function describeValidationError(e: ValidationError, prefix = 'spec'): st
   return `${path}: ${value} violates ${e.rule} (${e.message})`;
 }
 
+/** Longest label value quoted in a message; longer ones are cut (labels may hold 4 KiB). */
+const SHOWN_LABEL_CHARS = 200;
+
+function showLabelValue(value: string): string {
+  if (value.length <= SHOWN_LABEL_CHARS) return JSON.stringify(value);
+  return `${JSON.stringify(`${value.slice(0, SHOWN_LABEL_CHARS)}…`)} (${value.length} characters)`;
+}
+
+/** Where a label goes in the spec, as sources decode it: explicit `paths`, else longest prefix. */
+function specPathOf(selector: LabelSelector, label: string): string | undefined {
+  const explicit = selector.paths?.[label];
+  if (explicit !== undefined) return explicit;
+  let best: string | undefined;
+  for (const p of selector.prefixes) {
+    if (label.startsWith(p) && (best === undefined || p.length > best.length)) best = p;
+  }
+  return best === undefined ? undefined : label.slice(best.length);
+}
+
+/**
+ * The label a validation error's spec path was decoded from, or undefined: explicit
+ * `selector.paths` reversed first, else `prefixes[i] + path`, with array indexes stripped
+ * (`paths.include[0]` comes from `backrest.paths.include`). A candidate counts only when it is in
+ * `labels` and decodes back to that path (so a longer prefix or an explicit mapping of the same
+ * key is never misnamed).
+ */
+export function labelForPath(
+  selector: LabelSelector,
+  path: string,
+  labels: Record<string, string>,
+): string | undefined {
+  const plain = path.replace(/\[\d+\]/g, '');
+  if (plain === '') return undefined;
+  const candidates = [
+    ...Object.entries(selector.paths ?? {})
+      .filter(([, p]) => p === plain)
+      .map(([label]) => label),
+    ...selector.prefixes.map((p) => p + plain),
+  ];
+  return candidates.find(
+    (label) => Object.hasOwn(labels, label) && specPathOf(selector, label) === plain,
+  );
+}
+
+/**
+ * One message for every error of an invalid spec: `<kind>/<name>: ` then one clause per error,
+ * `; `-joined. An error whose path maps to a label (`labelForPath`) names the label and the value
+ * as written: `label backrest.schedule="61 * * * *": spec.schedule violates format: cron (...)`
+ * (an array item's own value follows its path); others keep `describeValidationError`.
+ */
+export function describeInvalidSpec(
+  resource: Pick<Resource, 'kind' | 'metadata'>,
+  errors: readonly ValidationError[],
+  selector: LabelSelector | undefined,
+): string {
+  const labels = resource.metadata.labels ?? {};
+  const clauses = errors.map((e) => {
+    const label = selector ? labelForPath(selector, e.path, labels) : undefined;
+    if (label === undefined) return describeValidationError(e);
+    const item =
+      /\[\d+\]/.test(e.path) && e.value !== undefined ? ` ${JSON.stringify(e.value)}` : '';
+    return `label ${label}=${showLabelValue(labels[label] ?? '')}: spec.${e.path}${item} violates ${e.rule} (${e.message})`;
+  });
+  return `${keyOf(resource)}: ${clauses.join('; ')}`;
+}
+
 type Owned = { source: string; resourceVersion: string | undefined };
 
 /**
@@ -52,7 +122,8 @@ type Owned = { source: string; resourceVersion: string | undefined };
  *
  * An invalid spec never reaches the store: a previously valid version is removed (handlers get a
  * delete), the key gets `InvalidSpec=True` and `Ready=False` (reason `InvalidSpec`) and a Warning
- * event naming field, value and rule. A source's `reject(key, reason, message)` does the same with
+ * event naming the resource, then per error the label and value it came from (else the spec
+ * path), and the rule (`describeInvalidSpec`). Refused objects stay readable through `rejected`. A source's `reject(key, reason, message)` does the same with
  * its own reason. Kinds without a definition are stored unvalidated.
  * An upsert whose `resourceVersion` equals the last one seen for the key changes nothing.
  */
@@ -143,6 +214,23 @@ export class ResourceCache implements Cache {
     return this.#rejections.get(key);
   }
 
+  rejected(kind: string): RejectedResource[] {
+    const out: RejectedResource[] = [];
+    for (const [key, r] of this.#rejections) {
+      const { kind: k, name } = splitKey(key);
+      if (k !== kind) continue;
+      out.push({
+        key,
+        name,
+        reason: r.reason,
+        message: r.message,
+        ...(r.labels ? { labels: { ...r.labels } } : {}),
+        ...(r.status !== undefined ? { status: r.status } : {}),
+      });
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
   hasSynced(): boolean {
     return this.#sources.every((s) => s.hasSynced());
   }
@@ -182,12 +270,15 @@ export class ResourceCache implements Cache {
         result = this.#schemas.validate(def.schemaId, resource.spec);
       } catch (err) {
         const message = `kind ${resource.kind}: ${err instanceof Error ? err.message : String(err)}`;
-        this.#invalidate(key, CacheReasons.InvalidSpec, message);
+        this.#invalidate(key, CacheReasons.InvalidSpec, message, { resource });
         return;
       }
       if (!result.valid) {
-        const message = result.errors.map((e) => describeValidationError(e)).join('; ');
-        this.#invalidate(key, CacheReasons.InvalidSpec, message, result.errors);
+        const message = describeInvalidSpec(resource, result.errors, def.selector);
+        this.#invalidate(key, CacheReasons.InvalidSpec, message, {
+          resource,
+          errors: result.errors,
+        });
         return;
       }
       if (result.warnings.length > 0) {
@@ -229,9 +320,21 @@ export class ResourceCache implements Cache {
     else this.#dispatch(resource.kind, (h) => h.onAdd?.(resource));
   }
 
-  #invalidate(key: ResourceKey, reason: string, message: string, errors?: ValidationError[]): void {
+  #invalidate(
+    key: ResourceKey,
+    reason: string,
+    message: string,
+    refused: { resource?: Resource; errors?: ValidationError[] } = {},
+  ): void {
     this.#removeStored(key);
-    this.#rejections.set(key, { reason, message, ...(errors ? { errors } : {}) });
+    const { resource, errors } = refused;
+    this.#rejections.set(key, {
+      reason,
+      message,
+      ...(errors ? { errors } : {}),
+      ...(resource ? { labels: { ...(resource.metadata.labels ?? {}) } } : {}),
+      ...(resource?.status !== undefined ? { status: resource.status } : {}),
+    });
     if (this.#conditions) {
       this.#conditions.set(key, {
         type: ConditionTypes.InvalidSpec,

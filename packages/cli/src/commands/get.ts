@@ -1,3 +1,4 @@
+import { CacheReasons } from '@dockop/runtime';
 import { Command, Option } from 'commander';
 import { previewRun } from '../app.js';
 import { fatal } from '../exit.js';
@@ -14,7 +15,14 @@ interface GetOptions extends RawOptions {
  */
 export async function runGetPlans(opts: GetOptions, logLevelGiven: boolean): Promise<number> {
   const { summary } = await previewRun(resolveSettings(opts), logLevelGiven);
-  const rows = planRows(summary);
+  // planRows maps entries one to one. A workload whose labels the cache refused (the schema, or
+  // the source's label checks) is `Invalid`: fixing its labels is the only way forward.
+  const rows = planRows(summary).map((row, i) =>
+    summary.entries[i]?.state === 'Skipped' &&
+    summary.entries[i]?.reason === CacheReasons.InvalidSpec
+      ? { ...row, status: 'Invalid' }
+      : row,
+  );
   process.stdout.write(
     opts.output === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderTable(rows),
   );
@@ -34,7 +42,7 @@ export function register(program: Command): void {
       'after',
       `
 STATUS: InSync (config matches), Pending (a reconcile would change it), Skipped(<reason>),
-Orphaned (ours, container gone).
+Invalid (labels refused: see the Warning or describe plan <id>), Orphaned (ours, container gone).
 
 Examples:
   backrest-sidecar get plans --config /etc/backrest/config.json

@@ -38,8 +38,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       `
-Exit codes: 0 config written, 2 no change or --dry-run, 3 some plans skipped or apply failed,
-1 fatal (invalid config JSON, Docker unreachable, bad flags).
+Exit codes: 0 config written, 2 no change or --dry-run, 3 some plans skipped (invalid labels,
+missing repo, no sources, id collision) or apply failed, 1 fatal (invalid config JSON, Docker unreachable, bad flags).
 
 Examples:
   backrest-sidecar reconcile --config /etc/backrest/config.json --apply
