@@ -7,8 +7,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DockerContainerActions, DockerodeClient } from '@dockop/docker';
-import { journalPath, readJournal, runBackupOnce } from '@backrest-sidecar/controller-backup';
-import { removeLabeled, requireEngine, runId } from './support/engine.js';
+import {
+  ONE_SHOT_LABEL,
+  RUN_LABEL,
+  journalPath,
+  readJournal,
+  runBackupOnce,
+} from '@backrest-sidecar/controller-backup';
+import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { CapturingLogger, exec, removeDir } from './retention-fixture.js';
 import { buildRcbStandIn, isRunning, startWorkload } from './backup-fixture.js';
 
@@ -194,8 +200,17 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
     expect(await isRunning(docker, names.db)).to.equal(true);
   });
 
-  it('kill -9 mid-backup leaves the journal; the next command starts the stopped containers', async function () {
+  it("kill -9 mid-backup leaves the journal; the next command removes that run's one-shot, then starts the stopped containers", async function () {
     const prefix = await cliArgs();
+    // Another run's one-shot (same ONE_SHOT_LABEL, another run id): the repair must not touch it.
+    const otherRunId = `other-${run.replace(/[^A-Za-z0-9]/g, '')}`;
+    const other = await docker.createContainer({
+      Image: WORKLOAD_IMAGE,
+      Cmd: ['sleep', '3600'],
+      Labels: { [runKey]: runVal, [ONE_SHOT_LABEL]: 'true', [RUN_LABEL]: otherRunId },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await other.start();
     const slow = await envFile('RCB_SLEEP=120\n');
     const common = ['--state-dir', stateDir, '--selector', runLabel, '--log-format', 'json'];
     const { child, done } = runCli(
@@ -230,14 +245,23 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
     const journal = await readJournal(stateDir);
     expect(journal?.owner.pid).to.equal(child.pid);
     expect(journal?.containers.map((c) => c.name)).to.deep.equal([names.web, names.db]);
+    // The one-shot carries the run id the journal records.
+    expect(journal?.runId).to.be.a('string').and.not.equal(otherRunId);
+    const [oneShot, ...more] = await docker.listContainers({
+      all: true,
+      filters: { ancestor: [image] },
+    });
+    expect(more).to.have.length(0);
+    expect(oneShot?.Labels).to.include({ [ONE_SHOT_LABEL]: 'true', [RUN_LABEL]: journal?.runId });
     expect(await isRunning(docker, names.web)).to.equal(false);
     expect(await isRunning(docker, names.db)).to.equal(false);
 
     child.kill('SIGKILL');
     await done;
-    // Nothing started them: the process died without its finally.
+    // Nothing started them: the process died without its finally; its one-shot still runs.
     expect(await isRunning(docker, names.db)).to.equal(false);
     expect(existsSync(journalPath(stateDir))).to.equal(true);
+    expect((await docker.getContainer(oneShot!.Id).inspect()).State.Running).to.equal(true);
 
     // Any command repairs first; `forget` with no keep-labeled container needs no repository.
     const next = runCli(['forget', '--dry-run', ...common], prefix);
@@ -247,8 +271,14 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
     expect(await isRunning(docker, names.db)).to.equal(true);
     expect(await isRunning(docker, names.web)).to.equal(true);
     expect(existsSync(journalPath(stateDir))).to.equal(false);
-    // The killed run's one-shot is an orphan nobody waits for.
-    await removeOneShots();
+    // The killed run's one-shot (an orphan nobody waits for) was killed and removed, and said so.
+    expect(
+      await docker.listContainers({ all: true, filters: { id: [oneShot!.Id] } }),
+    ).to.have.length(0);
+    const removedLine = result.out.split('\n').find((l) => l.includes('"quiesce.removed_orphans"'));
+    expect(removedLine, result.out).to.include(oneShot!.Id);
+    // The other run's one-shot is untouched.
+    expect((await other.inspect()).State.Running).to.equal(true);
   });
 
   it('SIGTERM mid-backup: the CLI kills the one-shot, starts the containers and exits non-zero', async function () {

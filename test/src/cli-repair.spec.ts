@@ -7,6 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import {
+  ONE_SHOT_LABEL,
+  RUN_LABEL,
   journalPath,
   selfOwner,
   type QuiesceJournalData,
@@ -43,7 +45,10 @@ describe('reconcile repairs a crashed backup-once (integration)', function () {
   }
 
   /** A journal as a backup-once that died with kill -9 leaves it: its owner pid is gone. */
-  async function deadRunJournal(containers: { id: string; name: string }[]): Promise<string> {
+  async function deadRunJournal(
+    containers: { id: string; name: string }[],
+    runId?: string,
+  ): Promise<string> {
     const stateDir = await mkdtemp(path.join(tmpdir(), 'repair-it-'));
     dirs.push(stateDir);
     const data: QuiesceJournalData = {
@@ -51,6 +56,7 @@ describe('reconcile repairs a crashed backup-once (integration)', function () {
       owner: { pid: 2 ** 22 + 1, hostname: hostname(), startTime: '1' },
       createdAt: new Date().toISOString(),
       containers,
+      ...(runId ? { runId } : {}),
     };
     await writeFile(journalPath(stateDir), JSON.stringify(data));
     return stateDir;
@@ -88,9 +94,55 @@ describe('reconcile repairs a crashed backup-once (integration)', function () {
     expect(existsSync(journalPath(stateDir))).to.equal(false);
   });
 
+  /** A running container labeled as a one-shot of backup-once run `runId`. */
+  async function runningOneShot(runId: string): Promise<string> {
+    const c = await docker.createContainer({
+      Image: WORKLOAD_IMAGE,
+      Cmd: ['sleep', '3600'],
+      Labels: { 'dockop.test.run': run, [ONE_SHOT_LABEL]: 'true', [RUN_LABEL]: runId },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await c.start();
+    return c.id;
+  }
+
+  async function exists(id: string): Promise<boolean> {
+    return (await docker.listContainers({ all: true, filters: { id: [id] } })).length > 0;
+  }
+
+  it("reconcile kills and removes the dead run's one-shots (its run id only) and starts its containers", async () => {
+    const name = `repair-orphan-db-${run}`;
+    const id = await stoppedWorkload(name);
+    const deadRun = `dead-${run.replace(/[^A-Za-z0-9]/g, '')}`;
+    const orphan = await runningOneShot(deadRun);
+    const unrelated = await runningOneShot(`${deadRun}-other`);
+    const stateDir = await deadRunJournal([{ id, name }], deadRun);
+    const config = await tempConfig();
+    dirs.push(config.dir);
+
+    const r = await runCli([
+      'reconcile',
+      '--dry-run',
+      '--config',
+      config.path,
+      '--state-dir',
+      stateDir,
+      ...isolate(run),
+    ]);
+    expect(r.code, r.stderr).to.equal(2);
+    const removed = r.logs.find((l) => l.action === 'quiesce.removed_orphans');
+    expect(removed?.['containers'], JSON.stringify(r.logs)).to.deep.equal([orphan]);
+    expect(await exists(orphan)).to.equal(false);
+    expect(await running(name)).to.equal(true);
+    expect(await exists(unrelated)).to.equal(true);
+    expect(existsSync(journalPath(stateDir))).to.equal(false);
+  });
+
   it('leaves a journal alone while the run that wrote it is alive', async () => {
     const name = `repair-live-${run}`;
     const id = await stoppedWorkload(name);
+    const liveRun = `live-${run.replace(/[^A-Za-z0-9]/g, '')}`;
+    const liveOneShot = await runningOneShot(liveRun);
     const stateDir = await deadRunJournal([{ id, name }]);
     // Rewrite the owner as this (alive) test process.
     await writeFile(
@@ -100,6 +152,7 @@ describe('reconcile repairs a crashed backup-once (integration)', function () {
         owner: selfOwner(),
         createdAt: new Date().toISOString(),
         containers: [{ id, name }],
+        runId: liveRun,
       } satisfies QuiesceJournalData),
     );
     const config = await tempConfig();
@@ -114,6 +167,8 @@ describe('reconcile repairs a crashed backup-once (integration)', function () {
     ]);
     expect(r.code, r.stderr).to.be.oneOf([0, 2]);
     expect(await running(name)).to.equal(false);
+    // The live run's one-shot is still its own.
+    expect((await docker.getContainer(liveOneShot).inspect()).State.Running).to.equal(true);
     expect(existsSync(journalPath(stateDir))).to.equal(true);
   });
 });

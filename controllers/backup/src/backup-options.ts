@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { OneShotMount } from '@dockop/docker';
 import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
 
@@ -68,6 +69,12 @@ export interface BackupOnceOptions {
   timeoutMs?: number;
   /** Aborting (SIGINT/SIGTERM) kills the backup; quiesced containers are still started again. */
   signal?: AbortSignal;
+  /**
+   * Id of this run (`[A-Za-z0-9_.-]`, 1-64 characters): recorded in the quiesce journal and put on
+   * every one-shot as RUN_LABEL, so a repair after kill -9 removes exactly this run's one-shots.
+   * Default: a fresh random id (`newRunId()`); give one only in tests.
+   */
+  runId?: string;
 }
 
 export const BACKUP_DEFAULTS = {
@@ -85,3 +92,23 @@ export const BACKUP_DEFAULTS = {
 
 /** Label put on every one-shot this package starts, so leftovers are findable (`docker ps -a --filter label=...`). */
 export const ONE_SHOT_LABEL = 'io.dockop.backrest-sidecar.one-shot';
+
+/** Label whose value is the backup-once run id on every one-shot of that run (besides ONE_SHOT_LABEL). */
+export const RUN_LABEL = 'io.dockop.backrest-sidecar.run';
+
+const RUN_ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** A fresh run id: 16 random hex digits. */
+export function newRunId(): string {
+  return randomBytes(8).toString('hex');
+}
+
+/** Throws, naming the value, unless `runId` is usable as a Docker label value and filter. */
+export function checkRunId(runId: string): string {
+  if (!RUN_ID_PATTERN.test(runId)) {
+    throw new Error(
+      `run id ${JSON.stringify(runId.slice(0, 80))} (label ${RUN_LABEL}) must be 1-64 characters of A-Z a-z 0-9 _ . -`,
+    );
+  }
+  return runId;
+}

@@ -32,6 +32,8 @@ export interface WorkloadBackupResult {
 
 export interface BackupOnceReport {
   engine: BackupEngine;
+  /** The run's id (RUN_LABEL on its one-shots, `runId` in the journal); unset when it was refused. */
+  runId?: string;
   startedAt: string;
   finishedAt: string;
   durationMs: number;

@@ -13,8 +13,8 @@ export interface BackupSchedulerOptions {
   schedule?: string;
   /** IANA time zone of the schedule. Default: the process's. */
   timezone?: string;
-  /** Options of every run. */
-  backup: Omit<BackupOnceOptions, 'signal'>;
+  /** Options of every run (each run gets a fresh run id). */
+  backup: Omit<BackupOnceOptions, 'signal' | 'runId'>;
 }
 
 /** Starts a task that calls `tick` on schedule; injectable so tests drive ticks by hand. */

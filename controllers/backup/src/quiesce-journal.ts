@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ContainerActions } from '@dockop/docker';
 import { isActionError } from '@dockop/docker';
 import type { Logger } from '@dockop/runtime';
+import { RUN_LABEL, checkRunId } from './backup-options.js';
 
 /**
  * The quiesce journal: which containers a backup-once run stopped (or is about to stop), written
@@ -32,6 +33,11 @@ export interface QuiesceJournalData {
   containers: QuiesceJournalEntry[];
   /** Set when the owner gave up on some containers: repair them even though the owner lives on (daemon). */
   abandoned?: boolean;
+  /**
+   * Id of the backup-once run, the value of RUN_LABEL on its one-shots: a repair after the owner
+   * died removes them. Optional (journals written before it existed repair as before).
+   */
+  runId?: string;
 }
 
 /** Heartbeat period of a live journal; a foreign owner silent for 4 periods is presumed dead. */
@@ -111,13 +117,25 @@ export async function readJournal(stateDir: string): Promise<QuiesceJournalData 
   return data;
 }
 
-/** Whether the run that wrote the journal may still be running. */
+/** Whether the run that wrote the journal may still be running (an abandoned journal: no). */
 export async function journalOwnerAlive(
   stateDir: string,
   data: QuiesceJournalData,
   now: number = Date.now(),
 ): Promise<boolean> {
   if (data.abandoned) return false;
+  return journalOwnerProcessAlive(stateDir, data, now);
+}
+
+/**
+ * Whether the process that wrote the journal may still be alive, abandoned or not (a daemon
+ * that abandoned a journal lives on and may still run its one-shots).
+ */
+export async function journalOwnerProcessAlive(
+  stateDir: string,
+  data: QuiesceJournalData,
+  now: number = Date.now(),
+): Promise<boolean> {
   const o = data.owner;
   if (o.hostname === hostname()) {
     if (o.pid === process.pid && o.startTime === processStartTime(process.pid)) return true;
@@ -153,10 +171,12 @@ export class QuiesceJournal {
    * Takes the journal (the backup-once lock) for `containers`, durably, before anything is
    * stopped. Throws QuiesceBusyError when a live run holds it; a dead run's journal must have been
    * repaired first (`repairQuiesceJournal`), so one that is still there is refused too.
+   * `runId` (the value of RUN_LABEL on this run's one-shots) lets that repair remove them.
    */
   static async create(
     stateDir: string,
     containers: QuiesceJournalEntry[],
+    runId?: string,
   ): Promise<QuiesceJournal> {
     const existing = await readJournal(stateDir);
     if (existing) {
@@ -172,6 +192,7 @@ export class QuiesceJournal {
       owner: selfOwner(),
       createdAt: new Date().toISOString(),
       containers,
+      ...(runId !== undefined ? { runId } : {}),
     };
     const j = new QuiesceJournal(stateDir, data);
     await j.#write();
@@ -182,6 +203,10 @@ export class QuiesceJournal {
 
   get containers(): QuiesceJournalEntry[] {
     return [...this.#data.containers];
+  }
+
+  get runId(): string | undefined {
+    return this.#data.runId;
   }
 
   /** Removes the journal: every container is running again (or gone). */
@@ -221,7 +246,8 @@ export class QuiesceJournal {
 export interface RepairOptions {
   /** Default `/var/lib/backrest-sidecar`. */
   stateDir?: string;
-  actions: Pick<ContainerActions, 'start'>;
+  /** `removeLeftovers` removes a dead run's one-shots (journal `runId`), `start` its workloads. */
+  actions: Pick<ContainerActions, 'start' | 'removeLeftovers'>;
   logger?: Logger;
   signal?: AbortSignal;
 }
@@ -231,6 +257,8 @@ export interface RepairResult {
   status: 'none' | 'busy' | 'repaired' | 'partial';
   started: string[];
   failed: { name: string; error: string }[];
+  /** Ids of the dead run's one-shot containers removed (killed first when running). */
+  removedOrphans: string[];
 }
 
 /**
@@ -238,24 +266,31 @@ export interface RepairResult {
  * order), then removes the journal; containers that are gone are dropped, ones that fail to start
  * stay in the journal for the next attempt. Cheap when there is no journal: call it at the start
  * of every command.
+ *
+ * Before starting them, when the owner process is dead and the journal names its `runId`, the
+ * run's one-shots (RUN_LABEL=runId), running or not, are killed and removed: nobody waits for
+ * them any more, and a backup still writing while the workloads start again would snapshot them
+ * mid-write. A failed removal is logged and does not keep the workloads stopped.
  */
 export async function repairQuiesceJournal(options: RepairOptions): Promise<RepairResult> {
   const stateDir = options.stateDir ?? '/var/lib/backrest-sidecar';
   const data = await readJournal(stateDir);
-  if (!data) return { status: 'none', started: [], failed: [] };
+  if (!data) return { status: 'none', started: [], failed: [], removedOrphans: [] };
   if (await journalOwnerAlive(stateDir, data)) {
     options.logger?.info('quiesce.repair_skipped', {
       reason: 'the run that stopped them is still running',
       pid: data.owner.pid,
       host: data.owner.hostname,
     });
-    return { status: 'busy', started: [], failed: [] };
+    return { status: 'busy', started: [], failed: [], removedOrphans: [] };
   }
   options.logger?.warn('quiesce.repairing', {
     containers: data.containers.map((c) => c.name),
     deadPid: data.owner.pid,
     since: data.createdAt,
+    ...(data.runId !== undefined ? { runId: data.runId } : {}),
   });
+  const removedOrphans = await removeOrphans(stateDir, data, options);
   const started: string[] = [];
   const failed: { name: string; error: string }[] = [];
   const remaining: QuiesceJournalEntry[] = [];
@@ -281,5 +316,32 @@ export async function repairQuiesceJournal(options: RepairOptions): Promise<Repa
     );
   }
   options.logger?.info('quiesce.repaired', { started, failed: failed.map((f) => f.name) });
-  return { status: failed.length ? 'partial' : 'repaired', started, failed };
+  return { status: failed.length ? 'partial' : 'repaired', started, failed, removedOrphans };
+}
+
+// The dead run's one-shots. An abandoned journal's owner may live on (a daemon): its one-shots
+// are its own business then, so only a dead owner's are removed.
+async function removeOrphans(
+  stateDir: string,
+  data: QuiesceJournalData,
+  options: RepairOptions,
+): Promise<string[]> {
+  if (data.runId === undefined) return [];
+  if (data.abandoned && (await journalOwnerProcessAlive(stateDir, data))) return [];
+  try {
+    // A hand-edited id must not widen the selection: checked before it becomes a filter.
+    const removed = await options.actions.removeLeftovers(
+      { [RUN_LABEL]: checkRunId(String(data.runId)) },
+      { includeRunning: true, ...(options.signal ? { signal: options.signal } : {}) },
+    );
+    options.logger?.info('quiesce.removed_orphans', { runId: data.runId, containers: removed });
+    return removed;
+  } catch (err) {
+    options.logger?.error('quiesce.remove_orphans_failed', {
+      runId: data.runId,
+      label: `${RUN_LABEL}=${data.runId}`,
+      error: (err as Error).message,
+    });
+    return [];
+  }
 }

@@ -26,6 +26,8 @@ export interface QuiesceOptions {
   selector?: string[];
   stopTimeoutSec: number;
   stateDir: string;
+  /** Recorded in the journal: the RUN_LABEL value of the one-shots `body` starts. Default none. */
+  runId?: string;
   logger: Logger;
   /** Aborts stopping (not starting: starting again always runs to the end). */
   signal?: AbortSignal;
@@ -71,6 +73,7 @@ export async function withQuiesce<T>(
   const journal = await QuiesceJournal.create(
     options.stateDir,
     targets.map((t) => ({ id: t.id, name: t.name })),
+    options.runId,
   );
   let value: T;
   try {

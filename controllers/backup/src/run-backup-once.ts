@@ -8,7 +8,14 @@ import {
   runForget,
   type ForgetReport,
 } from '@backrest-sidecar/controller-retention';
-import { BACKUP_DEFAULTS, ONE_SHOT_LABEL, type BackupOnceOptions } from './backup-options.js';
+import {
+  BACKUP_DEFAULTS,
+  ONE_SHOT_LABEL,
+  RUN_LABEL,
+  checkRunId,
+  newRunId,
+  type BackupOnceOptions,
+} from './backup-options.js';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
 import { listBackupWorkloads } from './backup-workloads.js';
 import { runBackrestEngine } from './backrest-engine.js';
@@ -55,9 +62,13 @@ export async function runBackupOnce(
     quiesce,
     exitCode: 0,
   };
-  const labels = { ...o.oneShotLabels, [ONE_SHOT_LABEL]: 'true' };
+  // Every one-shot of this run (backup and retention) carries the run id the journal records.
+  let labels: Record<string, string> = { ...o.oneShotLabels, [ONE_SHOT_LABEL]: 'true' };
 
   try {
+    const runId = checkRunId(o.runId ?? newRunId());
+    report.runId = runId;
+    labels = { ...labels, [RUN_LABEL]: runId };
     await repairQuiesceJournal({ stateDir: o.stateDir, actions: deps.actions, logger });
     const env = o.rcbEnvFile ? await readEnvFile(o.rcbEnvFile, deps.env ?? process.env) : {};
     const progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
@@ -69,6 +80,7 @@ export async function runBackupOnce(
         ...(o.selector ? { selector: o.selector } : {}),
         stopTimeoutSec: o.stopTimeoutSec,
         stateDir: o.stateDir,
+        runId,
         logger,
         outcome: quiesce,
         ...(o.signal ? { signal: o.signal } : {}),
@@ -152,7 +164,7 @@ export async function runBackupOnce(
     !(report.workloads.length > 0 && report.workloads.every((w) => w.status === 'failed'));
 
   if (!o.noForget && backupOk && !o.signal?.aborted) {
-    report.forget = await runRetention(o, deps, logger);
+    report.forget = await runRetention(o, deps, logger, labels);
   }
 
   report.exitCode = exitCodeOf(report);
@@ -160,6 +172,7 @@ export async function runBackupOnce(
   report.durationMs = performance.now() - started;
   logger[report.exitCode === 0 ? 'info' : 'error']('backup.done', {
     engine: o.engine,
+    ...(report.runId ? { runId: report.runId } : {}),
     exitCode: report.exitCode,
     durationMs: Math.round(report.durationMs),
     workloads: report.workloads.length,
@@ -183,6 +196,7 @@ async function runRetention(
   o: BackupOnceOptions & typeof BACKUP_DEFAULTS,
   deps: BackupOnceDeps,
   logger: Logger,
+  labels: Record<string, string>,
 ): Promise<ForgetReport> {
   try {
     const restic = await createResticRunner(
@@ -191,7 +205,7 @@ async function runRetention(
         image: o.resticImage,
         ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
         ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
-        labels: { ...o.oneShotLabels, [ONE_SHOT_LABEL]: 'true' },
+        labels,
       },
       deps.actions,
       deps.env ?? process.env,

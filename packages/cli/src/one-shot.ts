@@ -115,7 +115,7 @@ export function oneShotLogger(flags: OneShotFlags, secrets: Record<string, strin
  * (cheap when there is no journal; leaves a live run's journal alone).
  */
 export async function repairBeforeCommand(
-  actions: Pick<ContainerActions, 'start'>,
+  actions: Pick<ContainerActions, 'start' | 'removeLeftovers'>,
   stateDir: string,
   logger: Logger,
 ): Promise<void> {
