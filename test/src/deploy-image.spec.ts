@@ -3,7 +3,6 @@
 // and turns a labeled workload into a plan in config.json, then restarts a stand-in Backrest.
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -19,9 +18,8 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
+import { BUILD_TIMEOUT_MS, planWithSource, run, waitFor } from './support/deploy.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const BUILD_TIMEOUT_MS = 150_000;
 /** A one-shot reconcile lists every labeled container on the engine: a busy shared engine is slow. */
 const ONE_SHOT_TIMEOUT_MS = 120_000;
 /**
@@ -29,75 +27,6 @@ const ONE_SHOT_TIMEOUT_MS = 120_000;
  * `docker restart` would wait out its 10 s stop timeout before killing it.)
  */
 const STAND_IN_CMD = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'];
-
-interface Exec {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a command; never throws for a non-zero exit (the caller checks `code`). */
-function run(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-  timeoutMs = 60_000,
-): Promise<Exec> {
-  return new Promise((resolve) => {
-    execFile(
-      cmd,
-      args,
-      {
-        cwd: ROOT,
-        env: { ...process.env, ...env },
-        timeout: timeoutMs,
-        maxBuffer: 64 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
-
-/** Poll `probe` until it returns a value, or fail naming `what` with the last state seen. */
-async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-interface PlanLike {
-  id?: string;
-  sources?: string[];
-  paths?: string[];
-  schedule?: unknown;
-  repo?: string;
-}
-
-/** The plans of a config file in either format (seed: `sources`; Backrest native: `paths`). */
-function plansIn(file: string): PlanLike[] {
-  try {
-    const cfg = JSON.parse(readFileSync(file, 'utf8')) as { plans?: PlanLike[] };
-    return cfg.plans ?? [];
-  } catch {
-    return []; // not written yet, or caught between writes (the sink renames atomically)
-  }
-}
-
-function planWithSource(file: string, source: string): PlanLike | undefined {
-  return plansIn(file).find((p) => (p.sources ?? p.paths ?? []).includes(source));
-}
 
 /** The -allow<METHOD>=<regexp> flags of the socket proxy in deploy/compose.socket-proxy.yaml. */
 async function proxyAllowlist(): Promise<Map<string, RegExp>> {

@@ -7,44 +7,11 @@
 // images are local only, so the stack is deployed with `--resolve-image never`.
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
-
-const ROOT = path.resolve(import.meta.dirname, '..', '..');
-const BUILD_TIMEOUT_MS = 150_000;
-
-interface Exec {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = {},
-  timeoutMs = 60_000,
-): Promise<Exec> {
-  return new Promise((resolve) => {
-    execFile(
-      cmd,
-      args,
-      {
-        cwd: ROOT,
-        env: { ...process.env, ...env },
-        timeout: timeoutMs,
-        maxBuffer: 64 * 1024 * 1024,
-      },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      },
-    );
-  });
-}
+import { BUILD_TIMEOUT_MS, planWithSource, run, waitFor } from './support/deploy.js';
 
 async function must(
   cmd: string,
@@ -55,32 +22,6 @@ async function must(
   const res = await run(cmd, args, env, timeoutMs);
   if (res.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${res.code}: ${res.stderr}`);
   return res.stdout;
-}
-
-async function waitFor<T>(
-  what: string,
-  timeoutMs: number,
-  probe: () => Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function planWithSource(file: string, source: string): { id?: string } | undefined {
-  try {
-    const cfg = JSON.parse(readFileSync(file, 'utf8')) as {
-      plans?: { id?: string; sources?: string[]; paths?: string[] }[];
-    };
-    return (cfg.plans ?? []).find((p) => (p.sources ?? p.paths ?? []).includes(source));
-  } catch {
-    return undefined;
-  }
 }
 
 describe('deploy: Swarm global service (e2e, real engine)', function () {
