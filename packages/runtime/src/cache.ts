@@ -1,4 +1,4 @@
-import type { Resource, ResourceKey } from './resource.js';
+import { splitKey, type Resource, type ResourceKey } from './resource.js';
 
 /** Injection token of the manager's `Cache` (a `ResourceCache`). */
 export const Cache = Symbol.for('dockop.Cache');
@@ -23,6 +23,32 @@ export interface RejectedResource {
   labels?: Record<string, string>;
   /** The delivered object's status, as the source wrote it (unvalidated); absent likewise. */
   status?: unknown;
+}
+
+/**
+ * The Resource-shaped view of a refused object that a `Watch`'s `map` and predicates get for
+ * rejection events: kind and name from the key, the delivered labels (`{}` when the source refused
+ * the key without an object) and status (when delivered). `spec` is `undefined`, since a refused
+ * spec never reaches controllers, and the other metadata fields are empty (`uid`, `resourceVersion`
+ * and `creationTimestamp` are `''`, `generation` is 0).
+ */
+export function rejectedAsResource(rejected: RejectedResource): Resource {
+  const { kind, name } = splitKey(rejected.key);
+  return {
+    apiVersion: '',
+    kind,
+    metadata: {
+      name,
+      uid: '',
+      labels: { ...(rejected.labels ?? {}) },
+      annotations: {},
+      generation: 0,
+      resourceVersion: '',
+      creationTimestamp: '',
+    },
+    spec: undefined,
+    ...(rejected.status !== undefined ? { status: rejected.status } : {}),
+  };
 }
 
 /** Read-only view of every valid resource the sources delivered, by kind. */

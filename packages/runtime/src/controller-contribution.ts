@@ -8,16 +8,29 @@ import type { RateLimiter } from './rate-limiter.js';
  */
 export const ControllerContribution = Symbol.for('dockop.ControllerContribution');
 
-/** Maps a changed resource to the keys to reconcile (controller-runtime's EnqueueRequestsFromMapFunc). */
+/**
+ * Maps a changed resource to the keys to reconcile (controller-runtime's
+ * EnqueueRequestsFromMapFunc). For a refused object (see `Watch`) it gets `rejectedAsResource`'s
+ * view: labels and, when the source delivered it, status; `spec` is `undefined`.
+ */
 export type MapFunc = (resource: Resource) => ResourceKey[];
 
-/** Filters events before they reach the queue (controller-runtime's predicates). */
+/**
+ * Filters events before they reach the queue (controller-runtime's predicates). A refusal
+ * recorded or changed is filtered by `create`, a refused object deleted by `delete`.
+ */
 export interface Predicate {
   create?(resource: Resource): boolean;
   update?(oldResource: Resource, newResource: Resource): boolean;
   delete?(resource: Resource): boolean;
 }
 
+/**
+ * Events on `kind` that enqueue keys: add, update and delete of valid resources, and refusals
+ * (objects of the kind the cache kept out, as `Cache#rejected` lists them) when one is recorded,
+ * changes its reason, message, labels or status, or ends by a delete. A refusal delivered again
+ * unchanged enqueues nothing; one ended by a valid version enqueues through that version's add.
+ */
 export interface Watch {
   kind: string;
   /** Default: the resource's own key. */

@@ -16,6 +16,7 @@ import {
   type ReconcileResult,
 } from './reconciler.js';
 import type { Resource } from './resource.js';
+import type { ResourceDefinition } from './resource-definition.js';
 import { ResourceCache } from './resource-cache.js';
 import { AjvSchemaRegistry } from './schema-registry.js';
 import { VirtualClock, flushMicrotasks } from './virtual-clock.js';
@@ -60,13 +61,53 @@ function thing(name: string, rv = '1', generation = 1): Resource {
   };
 }
 
+/** A kind with a schema, so the cache refuses some of its objects (`size` must be >= 1). */
+const widgetDef: ResourceDefinition = {
+  group: 'test.dockop.io',
+  version: 'v1',
+  kind: 'Widget',
+  plural: 'widgets',
+  selector: { prefixes: ['widget.'] },
+  schemaId: 'widget',
+};
+
+function widget(
+  name: string,
+  size: number,
+  rv: string,
+  labels: Record<string, string>,
+  status?: unknown,
+): Resource {
+  return {
+    apiVersion: 'test.dockop.io/v1',
+    kind: 'Widget',
+    metadata: {
+      name,
+      uid: name,
+      labels,
+      annotations: {},
+      generation: 1,
+      resourceVersion: rv,
+      creationTimestamp: '',
+    },
+    spec: { size },
+    ...(status !== undefined ? { status } : {}),
+  };
+}
+
 function harness(
   opts: { options?: ControllerOptions; watches?: Watch[]; behaviour?: Behaviour } = {},
 ) {
   const clock = new VirtualClock(0);
   const recorder = new InMemoryEventRecorder({ clock });
   const conditions = new InMemoryConditionStore(clock);
-  const cache = new ResourceCache({ schemas: new AjvSchemaRegistry() });
+  const schemas = new AjvSchemaRegistry();
+  schemas.add({
+    $id: 'widget',
+    type: 'object',
+    properties: { size: { type: 'integer', minimum: 1 } },
+  });
+  const cache = new ResourceCache({ schemas, definitions: [widgetDef] });
   const sink = cache.sinkFor('test');
   const metrics = new PrometheusMetrics();
   const lines: LogLine[] = [];
@@ -538,6 +579,128 @@ describe('Controller', () => {
     expect(() => h.controller.start()).to.throw(/already running/);
     await h.controller.stop(0);
     expect(await h.controller.stop(0)).to.deep.equal({ drained: true, abandoned: [] });
+  });
+
+  describe('refused objects (the cache kept them out)', () => {
+    /** Maps a widget to `Owner/<owner label>` and records what the map saw. */
+    function ownerHarness(predicates?: Watch['predicates'], options?: ControllerOptions) {
+      const seen: { name: string; spec: unknown; status: unknown; labels: unknown }[] = [];
+      const h = harness({
+        ...(options ? { options } : {}),
+        watches: [
+          {
+            kind: 'Widget',
+            map: (r) => {
+              seen.push({
+                name: r.metadata.name,
+                spec: r.spec,
+                status: r.status,
+                labels: r.metadata.labels,
+              });
+              return [`Owner/${r.metadata.labels['owner'] ?? 'none'}`];
+            },
+            ...(predicates ? { predicates } : {}),
+          },
+        ],
+      });
+      return { ...h, seen };
+    }
+
+    it('a refused upsert enqueues the mapped key once; the same refusal again enqueues nothing', async () => {
+      const h = ownerHarness();
+      h.controller.start();
+      await h.settle();
+      expect(h.calls).to.have.length(0);
+      const bad = widget('a', 0, '1', { owner: 'o1' }, { id: 'c1' });
+      h.sink.upsert(bad);
+      await h.settle();
+      expect(h.calls.map((c) => c.key)).to.deep.equal(['Owner/o1']);
+      expect(h.seen).to.deep.equal([
+        { name: 'a', spec: undefined, status: { id: 'c1' }, labels: { owner: 'o1' } },
+      ]);
+      // the source delivers it again (new resourceVersion, relist): same content, no event
+      h.sink.upsert({ ...bad, metadata: { ...bad.metadata, resourceVersion: '2' } });
+      h.sink.replace([{ ...bad, metadata: { ...bad.metadata, resourceVersion: '3' } }]);
+      await h.clock.advanceAsync(60_000);
+      expect(h.calls).to.have.length(1);
+      // changed content (status) is an event again
+      h.sink.upsert(widget('a', 0, '4', { owner: 'o1' }, { id: 'c2' }));
+      await h.settle();
+      expect(h.calls.map((c) => c.key)).to.deep.equal(['Owner/o1', 'Owner/o1']);
+      await h.controller.stop(0);
+    });
+
+    it('a source refusal without an object maps a view with empty labels and no status', async () => {
+      const h = ownerHarness();
+      h.controller.start();
+      h.sink.reject('Widget/b', 'LabelTooLong', 'label widget.x is too long');
+      await h.settle();
+      expect(h.calls.map((c) => c.key)).to.deep.equal(['Owner/none']);
+      expect(h.seen).to.deep.equal([{ name: 'b', spec: undefined, status: undefined, labels: {} }]);
+      await h.controller.stop(0);
+    });
+
+    it('a refusal cleared by a delete enqueues the mapped key', async () => {
+      const h = ownerHarness();
+      h.controller.start();
+      h.sink.upsert(widget('a', 0, '1', { owner: 'o1' }));
+      await h.settle();
+      h.sink.delete('Widget/a');
+      await h.settle();
+      expect(h.calls.map((c) => c.key)).to.deep.equal(['Owner/o1', 'Owner/o1']);
+      expect(h.seen.map((s) => s.name)).to.deep.equal(['a', 'a']);
+      h.sink.delete('Widget/a'); // gone already: nothing
+      await h.settle();
+      expect(h.calls).to.have.length(2);
+      await h.controller.stop(0);
+    });
+
+    it('refused then valid: the add of the valid version enqueues, as for any add (mapped once)', async () => {
+      const h = ownerHarness();
+      h.controller.start();
+      h.sink.upsert(widget('a', 0, '1', { owner: 'o1' }));
+      await h.settle();
+      h.sink.upsert(widget('a', 3, '2', { owner: 'o2' }));
+      await h.settle();
+      expect(h.calls.map((c) => c.key)).to.deep.equal(['Owner/o1', 'Owner/o2']);
+      expect(h.seen.map((s) => s.spec)).to.deep.equal([undefined, { size: 3 }]);
+      await h.controller.stop(0);
+    });
+
+    it('predicates filter refusals as creates and their deletes as deletes', async () => {
+      const never = () => false;
+      const blocked = ownerHarness([{ create: never, delete: never }]);
+      blocked.controller.start();
+      blocked.sink.upsert(widget('a', 0, '1', { owner: 'o1' }));
+      blocked.sink.delete('Widget/a');
+      await blocked.settle();
+      expect(blocked.calls).to.have.length(0);
+      await blocked.controller.stop(0);
+
+      const deletesOnly = ownerHarness([{ create: never }]);
+      deletesOnly.controller.start();
+      deletesOnly.sink.upsert(widget('a', 0, '1', { owner: 'o1' }));
+      await deletesOnly.settle();
+      expect(deletesOnly.calls).to.have.length(0);
+      deletesOnly.sink.delete('Widget/a');
+      await deletesOnly.settle();
+      expect(deletesOnly.calls.map((c) => c.key)).to.deep.equal(['Owner/o1']);
+      await deletesOnly.controller.stop(0);
+    });
+
+    it('start and resync list valid resources only: a refusal recorded before start is no event', async () => {
+      const h = ownerHarness(undefined, { resyncPeriodMs: 60_000 });
+      h.sink.upsert(widget('a', 0, '1', { owner: 'o1' }));
+      h.sink.upsert(widget('b', 2, '1', { owner: 'o2' }));
+      h.controller.start();
+      await h.settle();
+      await h.clock.advanceAsync(60_000);
+      expect(h.calls.map((c) => `${c.key}@${c.at}`)).to.deep.equal([
+        'Owner/o2@0',
+        'Owner/o2@60000',
+      ]);
+      await h.controller.stop(0);
+    });
   });
 
   it('a malformed key is a terminal error', async () => {

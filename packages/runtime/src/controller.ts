@@ -1,4 +1,4 @@
-import type { Cache } from './cache.js';
+import { rejectedAsResource, type Cache } from './cache.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { ConditionStore } from './conditions.js';
 import type { ControllerContribution, Watch } from './controller-contribution.js';
@@ -80,6 +80,11 @@ function errorMessage(err: unknown): string {
  * Runs one `ControllerContribution`: cache events → map funcs and predicates → work queue → N
  * workers calling the reconciler (controller-runtime's `Controller`).
  *
+ * Refusals count as events too: a refusal recorded or changed goes through the `create`
+ * predicates, a refusal ended by a delete through the `delete` predicates, each with the refused
+ * object as `rejectedAsResource` shapes it (a refusal ended by a valid version is the `add` that
+ * follows). `enqueueAll` (start, resync) lists valid resources only, as before.
+ *
  * Reconcile contract: a result with `requeueAfter` re-adds the key after that many ms; `requeue`
  * re-adds it with backoff; a thrown error re-adds it with backoff and counts an error; a
  * `TerminalError` counts an error, records a Warning event and is not retried; success forgets
@@ -159,7 +164,11 @@ export class Controller {
     this.queue.add(key);
   }
 
-  /** Enqueue every known resource of the watched kinds (mapped) and the initial keys. */
+  /**
+   * Enqueue every known resource of the watched kinds (mapped) and the initial keys. Refused
+   * objects are not listed (like objects that do not exist): only their events enqueue, and an
+   * aggregate reconciler reads them through `cache.rejected` on its initial key.
+   */
   enqueueAll(): void {
     for (const key of this.#allKeys()) this.queue.add(key);
   }
@@ -273,6 +282,16 @@ export class Controller {
           if (this.#passes(watch, (p) => p.update?.(o, n))) this.#enqueueMapped(watch, [o, n]);
         },
         onDelete: (r) => {
+          if (this.#passes(watch, (p) => p.delete?.(r))) this.#enqueueMapped(watch, [r]);
+        },
+        onReject: (rejected) => {
+          const r = rejectedAsResource(rejected);
+          if (this.#passes(watch, (p) => p.create?.(r))) this.#enqueueMapped(watch, [r]);
+        },
+        onRejectCleared: (rejected, cause) => {
+          // Accepted: the add of the valid version follows and enqueues on its own.
+          if (cause !== 'deleted') return;
+          const r = rejectedAsResource(rejected);
           if (this.#passes(watch, (p) => p.delete?.(r))) this.#enqueueMapped(watch, [r]);
         },
       };

@@ -327,6 +327,106 @@ describe('ResourceCache', () => {
     expect(seen).to.deep.equal(['Gadget']);
   });
 
+  describe('refusal events (onReject / onRejectCleared)', () => {
+    function watchRefusals(cache: ResourceCache, kind?: string) {
+      const seen: string[] = [];
+      cache.addEventHandler(
+        {
+          onAdd: (r) => seen.push(`add ${r.metadata.name}`),
+          onDelete: (r) => seen.push(`delete ${r.metadata.name}`),
+          onReject: (r, prev) =>
+            seen.push(`reject ${r.name} ${r.reason}${prev ? ` (was ${prev.reason})` : ''}`),
+          onRejectCleared: (r, cause) => seen.push(`cleared ${r.name} ${cause}`),
+        },
+        kind,
+      );
+      return seen;
+    }
+
+    it('dispatches a new refusal once with what rejected() lists; the same content again dispatches nothing', () => {
+      const { cache, sink } = setup();
+      const got: unknown[] = [];
+      cache.addEventHandler({ onReject: (r, prev) => got.push({ r, prev }) });
+      const seen = watchRefusals(cache);
+      const refused = { ...widget('a', { size: 0 }, '1', { team: 'x' }), status: { id: 'c1' } };
+      sink.upsert(refused);
+      expect(seen).to.deep.equal(['reject a InvalidSpec']);
+      expect(got).to.deep.equal([{ r: cache.rejected('Widget')[0], prev: undefined }]);
+      // a new resourceVersion with the same labels, status and message (a source repeating it)
+      sink.upsert({ ...refused, metadata: { ...refused.metadata, resourceVersion: '2' } });
+      sink.replace([{ ...refused, metadata: { ...refused.metadata, resourceVersion: '3' } }]);
+      sink.reject('Widget/b', 'LabelTooLong', 'too long');
+      sink.reject('Widget/b', 'LabelTooLong', 'too long');
+      expect(seen).to.deep.equal(['reject a InvalidSpec', 'reject b LabelTooLong']);
+    });
+
+    it('dispatches again when the reason, message, labels or status change, with the previous one', () => {
+      const { cache, sink } = setup();
+      const seen = watchRefusals(cache);
+      sink.upsert(widget('a', { size: 0 }, '1', { team: 'x' }));
+      sink.upsert(widget('a', { size: 0 }, '2', { team: 'y' })); // labels
+      sink.upsert({ ...widget('a', { size: 0 }, '3', { team: 'y' }), status: { s: 1 } }); // status
+      sink.upsert({ ...widget('a', { size: -1 }, '4', { team: 'y' }), status: { s: 1 } }); // message
+      sink.reject('Widget/a', 'HostileLabel', 'from the image'); // reason
+      expect(seen).to.deep.equal([
+        'reject a InvalidSpec',
+        'reject a InvalidSpec (was InvalidSpec)',
+        'reject a InvalidSpec (was InvalidSpec)',
+        'reject a InvalidSpec (was InvalidSpec)',
+        'reject a HostileLabel (was InvalidSpec)',
+      ]);
+    });
+
+    it('a delete (or a relist without the key) clears the refusal; a valid version clears it before its add', () => {
+      const { cache, sink } = setup();
+      const seen = watchRefusals(cache);
+      sink.upsert(widget('a', { size: 0 }));
+      sink.delete('Widget/a');
+      sink.reject('Widget/b', 'LabelTooLong', 'too long');
+      sink.replace([]);
+      sink.upsert(widget('c', { size: 0 }, '1'));
+      sink.upsert(widget('c', { size: 2 }, '2'));
+      expect(seen).to.deep.equal([
+        'reject a InvalidSpec',
+        'cleared a deleted',
+        'reject b LabelTooLong',
+        'cleared b deleted',
+        'reject c InvalidSpec',
+        'cleared c accepted',
+        'add c',
+      ]);
+      // cleared: the same refusal later is new again
+      sink.upsert(widget('a', { size: 0 }, '5'));
+      expect(seen.at(-1)).to.equal('reject a InvalidSpec');
+    });
+
+    it('a valid version refused dispatches its delete, then the refusal; per-kind handlers see only their kind', () => {
+      const { cache, sink } = setup();
+      const all = watchRefusals(cache);
+      const gadgets = watchRefusals(cache, 'Gadget');
+      sink.upsert(widget('a', { size: 1 }));
+      sink.upsert(widget('a', { size: 0 }, '2'));
+      sink.reject('Gadget/g', 'Other', 'no');
+      sink.delete('Gadget/g');
+      expect(all).to.deep.equal([
+        'add a',
+        'delete a',
+        'reject a InvalidSpec',
+        'reject g Other',
+        'cleared g deleted',
+      ]);
+      expect(gadgets).to.deep.equal(['reject g Other', 'cleared g deleted']);
+    });
+
+    it('refuses a malformed key from a source without storing it', () => {
+      const { cache, sink } = setup();
+      const seen = watchRefusals(cache);
+      sink.reject('no-slash', 'Other', 'bad');
+      expect(cache.rejections().size).to.equal(0);
+      expect(seen).to.deep.equal([]);
+    });
+  });
+
   it('hasSynced follows every registered source; duplicate source names are refused', () => {
     const { cache } = setup();
     let synced = false;

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Cache, RejectedResource } from './cache.js';
 import { ConditionTypes, type ConditionStore } from './conditions.js';
 import type { EventRecorder } from './event-recorder.js';
@@ -7,11 +8,28 @@ import type { LabelSelector, ResourceDefinition } from './resource-definition.js
 import type { SchemaRegistry, ValidationError } from './schema-registry.js';
 import type { ResourceSink, Source } from './source.js';
 
-/** Informer-style callbacks. `onUpdate` gets the previous and the new valid version. */
+/** Why a refusal ended: the object was deleted, or a valid version of it was accepted. */
+export type RejectionClearedCause = 'deleted' | 'accepted';
+
+/**
+ * Informer-style callbacks. `onUpdate` gets the previous and the new valid version.
+ *
+ * Refusals (objects kept out of the store, as listed by `rejected(kind)`) have their own two:
+ * - `onReject(rejected, previous)`: a refusal was recorded for a key (`previous` undefined), or
+ *   the refusal of a key changed its reason, message, labels or status (`previous` is the one it
+ *   replaces). Delivering the same refusal again (a relist, a source repeating itself, a new
+ *   `resourceVersion` with the same content) calls nothing. When a valid version is refused,
+ *   `onDelete` of that version comes first.
+ * - `onRejectCleared(rejected, cause)`: the refusal is gone: the object was deleted (`deleted`, by
+ *   the source or a relist's diff), or a valid version was accepted (`accepted`, followed by
+ *   `onAdd` of that version).
+ */
 export interface ResourceEventHandler {
   onAdd?(resource: Resource): void;
   onUpdate?(oldResource: Resource, newResource: Resource): void;
   onDelete?(resource: Resource): void;
+  onReject?(rejected: RejectedResource, previous: RejectedResource | undefined): void;
+  onRejectCleared?(rejected: RejectedResource, cause: RejectionClearedCause): void;
 }
 
 export interface Rejection {
@@ -116,6 +134,27 @@ export function describeInvalidSpec(
 
 type Owned = { source: string; resourceVersion: string | undefined };
 
+function rejectedOf(key: ResourceKey, r: Rejection): RejectedResource {
+  return {
+    key,
+    name: splitKey(key).name,
+    reason: r.reason,
+    message: r.message,
+    ...(r.labels ? { labels: { ...r.labels } } : {}),
+    ...(r.status !== undefined ? { status: r.status } : {}),
+  };
+}
+
+/** What handlers see of a refusal: equal ones are not dispatched again. */
+function sameRejection(a: Rejection, b: Rejection): boolean {
+  return (
+    a.reason === b.reason &&
+    a.message === b.message &&
+    isDeepStrictEqual(a.labels, b.labels) &&
+    isDeepStrictEqual(a.status, b.status)
+  );
+}
+
 /**
  * The store behind `Cache`: one `ResourceSink` per source, schema validation on the way in,
  * indexes by key and by label, and event handlers for controllers.
@@ -123,8 +162,10 @@ type Owned = { source: string; resourceVersion: string | undefined };
  * An invalid spec never reaches the store: a previously valid version is removed (handlers get a
  * delete), the key gets `InvalidSpec=True` and `Ready=False` (reason `InvalidSpec`) and a Warning
  * event naming the resource, then per error the label and value it came from (else the spec
- * path), and the rule (`describeInvalidSpec`). Refused objects stay readable through `rejected`. A source's `reject(key, reason, message)` does the same with
- * its own reason. Kinds without a definition are stored unvalidated.
+ * path), and the rule (`describeInvalidSpec`). Refused objects stay readable through `rejected`.
+ * A source's `reject(key, reason, message)` does the same with its own reason. Kinds without a
+ * definition are stored unvalidated. Handlers hear of refusals through `onReject` (only when a
+ * refusal is new or its content changed) and `onRejectCleared`.
  * An upsert whose `resourceVersion` equals the last one seen for the key changes nothing.
  */
 export class ResourceCache implements Cache {
@@ -172,7 +213,10 @@ export class ResourceCache implements Cache {
     };
   }
 
-  /** Subscribe to add/update/delete of valid resources (of one kind, when given). */
+  /**
+   * Subscribe to add/update/delete of valid resources and to refusals recorded, changed or
+   * cleared (of one kind, when given). Returns the unsubscribe function.
+   */
   addEventHandler(handler: ResourceEventHandler, kind?: string): () => void {
     const entry = { handler, kind };
     this.#handlers.add(entry);
@@ -217,16 +261,7 @@ export class ResourceCache implements Cache {
   rejected(kind: string): RejectedResource[] {
     const out: RejectedResource[] = [];
     for (const [key, r] of this.#rejections) {
-      const { kind: k, name } = splitKey(key);
-      if (k !== kind) continue;
-      out.push({
-        key,
-        name,
-        reason: r.reason,
-        message: r.message,
-        ...(r.labels ? { labels: { ...r.labels } } : {}),
-        ...(r.status !== undefined ? { status: r.status } : {}),
-      });
+      if (splitKey(key).kind === kind) out.push(rejectedOf(key, r));
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
@@ -295,7 +330,9 @@ export class ResourceCache implements Cache {
   }
 
   #accept(key: ResourceKey, resource: Resource): void {
-    if (this.#rejections.delete(key) && this.#conditions) {
+    const refused = this.#rejections.get(key);
+    this.#rejections.delete(key);
+    if (refused && this.#conditions) {
       this.#conditions.set(key, {
         type: ConditionTypes.InvalidSpec,
         status: 'False',
@@ -311,6 +348,10 @@ export class ResourceCache implements Cache {
           message: 'spec accepted; waiting for reconcile',
         });
       }
+    }
+    if (refused) {
+      const cleared = rejectedOf(key, refused);
+      this.#dispatch(resource.kind, (h) => h.onRejectCleared?.(cleared, 'accepted'));
     }
     const old = this.#byKey.get(key);
     if (old) this.#unindex(key, old);
@@ -328,13 +369,15 @@ export class ResourceCache implements Cache {
   ): void {
     this.#removeStored(key);
     const { resource, errors } = refused;
-    this.#rejections.set(key, {
+    const rejection: Rejection = {
       reason,
       message,
       ...(errors ? { errors } : {}),
       ...(resource ? { labels: { ...(resource.metadata.labels ?? {}) } } : {}),
       ...(resource?.status !== undefined ? { status: resource.status } : {}),
-    });
+    };
+    const previous = this.#rejections.get(key);
+    this.#rejections.set(key, rejection);
     if (this.#conditions) {
       this.#conditions.set(key, {
         type: ConditionTypes.InvalidSpec,
@@ -345,9 +388,20 @@ export class ResourceCache implements Cache {
       this.#conditions.set(key, { type: ConditionTypes.Ready, status: 'False', reason, message });
     }
     this.#recorder?.event(key, 'Warning', reason, message);
+    // Handlers hear only of new or changed refusals: a relist repeating one must not requeue.
+    if (previous && sameRejection(previous, rejection)) return;
+    const now = rejectedOf(key, rejection);
+    const before = previous && rejectedOf(key, previous);
+    this.#dispatch(splitKey(key).kind, (h) => h.onReject?.(now, before));
   }
 
   #reject(source: string, key: ResourceKey, reason: string, message: string): void {
+    try {
+      splitKey(key);
+    } catch (err) {
+      this.#logger?.error('cache.reject_malformed', { source, reason, error: err });
+      return;
+    }
     this.#owned.set(key, { source, resourceVersion: undefined });
     this.#invalidate(key, reason, message);
   }
@@ -356,9 +410,14 @@ export class ResourceCache implements Cache {
     const owned = this.#owned.get(key);
     if (owned && owned.source !== source) return;
     this.#owned.delete(key);
-    const hadRejection = this.#rejections.delete(key);
+    const refused = this.#rejections.get(key);
+    this.#rejections.delete(key);
     const removed = this.#removeStored(key);
-    if (removed || hadRejection) this.#conditions?.clear(key);
+    if (removed || refused) this.#conditions?.clear(key);
+    if (refused) {
+      const cleared = rejectedOf(key, refused);
+      this.#dispatch(splitKey(key).kind, (h) => h.onRejectCleared?.(cleared, 'deleted'));
+    }
   }
 
   #replace(source: string, resources: Resource[]): void {

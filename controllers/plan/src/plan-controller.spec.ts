@@ -1,0 +1,185 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  BACKUP_WORKLOAD_KIND,
+  backupWorkloadDefinition,
+  backupWorkloadFormats,
+  backupWorkloadSchema,
+} from '@backrest-sidecar/api';
+import { ConfigSink } from '@backrest-sidecar/config-sink';
+import {
+  AjvSchemaRegistry,
+  Controller,
+  InMemoryConditionStore,
+  InMemoryEventRecorder,
+  MemoryLogStream,
+  ResourceCache,
+  VirtualClock,
+  createLogger,
+  type ControllerContribution,
+  type JsonSchema,
+  type Resource,
+} from '@dockop/runtime';
+import { NoopApplier } from './apply.js';
+import { defaultPlanDefaults } from './plan-builder.js';
+import { PlanController } from './plan-controller.js';
+import { PLAN_CONTROLLER_DEFAULTS, type PlanControllerOptions } from './plan-controller-options.js';
+import { PlanReport } from './plan-report.js';
+
+/** A container whose labels the BackupWorkload schema refuses (minute 61). */
+function refusedWorkload(name: string, rv: string): Resource {
+  return {
+    apiVersion: 'backrest.dockop.io/v1alpha1',
+    kind: BACKUP_WORKLOAD_KIND,
+    metadata: {
+      name,
+      uid: `id-${name}`,
+      labels: { 'backrest.enable': 'true', 'backrest.schedule': '61 * * * *' },
+      annotations: {},
+      generation: 1,
+      resourceVersion: rv,
+      creationTimestamp: '',
+    },
+    spec: { enable: 'true', schedule: '61 * * * *' },
+    status: { name, mounts: [] },
+  };
+}
+
+// The PlanController's watch, run by the runtime's real Controller over a real ResourceCache:
+// a refusal alone (no valid event, no resync) must reach the reconciler and give plan.skipped.
+describe('PlanController (daemon, refused workloads)', () => {
+  let dir: string;
+  let configPath: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'plan-controller-'));
+    configPath = path.join(dir, 'config.json');
+    await writeFile(
+      configPath,
+      `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/repo' }], plans: [] }, null, 2)}\n`,
+    );
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function setup(opts: Partial<PlanControllerOptions> = {}) {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const schemas = new AjvSchemaRegistry();
+    for (const f of backupWorkloadFormats()) schemas.addFormat(f);
+    schemas.add(backupWorkloadSchema as unknown as JsonSchema);
+    const conditions = new InMemoryConditionStore(clock);
+    const recorder = new InMemoryEventRecorder({ clock });
+    const cache = new ResourceCache({
+      schemas,
+      definitions: [backupWorkloadDefinition],
+      conditions,
+      recorder,
+    });
+    const sink = cache.sinkFor('docker');
+    const stream = new MemoryLogStream();
+    const logger = createLogger({ level: 'info', format: 'json', stream: stream.writable });
+    const options: PlanControllerOptions = {
+      configPath,
+      defaults: defaultPlanDefaults(),
+      mode: 'daemon',
+      ...opts,
+    };
+    const plan = new PlanController(
+      options,
+      new ConfigSink({ path: configPath }),
+      new NoopApplier(),
+      new PlanReport(),
+    );
+    // Counts finished reconciles so the test can wait for the real file I/O they do.
+    let reconciles = 0;
+    const counted: ControllerContribution = {
+      name: plan.name,
+      watches: plan.watches,
+      options: plan.options,
+      reconciler: {
+        reconcile: async (req, ctx) => {
+          try {
+            return await plan.reconciler.reconcile(req, ctx);
+          } finally {
+            reconciles++;
+          }
+        },
+      },
+    };
+    const controller = new Controller(counted, { cache, logger, recorder, conditions, clock });
+    /** Lets virtual time pass, then waits (bounded by turns, not time) for `n` reconciles. */
+    const reconciled = async (n: number, advanceMs: number): Promise<void> => {
+      await clock.advanceAsync(advanceMs);
+      for (
+        let turn = 0;
+        reconciles < n || controller.queue.len() > 0 || controller.queue.processingCount() > 0;
+        turn++
+      ) {
+        if (turn > 10_000) throw new Error(`${reconciles} reconciles, expected ${n}`);
+        await new Promise((r) => setImmediate(r));
+        await clock.advanceAsync(0);
+      }
+      expect(reconciles).to.equal(n);
+    };
+    const actions = (from: number) => stream.lines.slice(from).map((l) => l['action']);
+    return { clock, sink, stream, controller, conditions, reconciled, actions, cache };
+  }
+
+  const quietMs = PLAN_CONTROLLER_DEFAULTS.debounce.quietMs;
+
+  it('a refused new workload alone triggers a reconcile that logs plan.skipped; repeats do not', async () => {
+    const h = setup();
+    h.controller.start();
+    await h.reconciled(1, quietMs); // the initial key
+    const mark = h.stream.lines.length;
+
+    h.sink.upsert(refusedWorkload('db', '1'));
+    expect(h.cache.list(BACKUP_WORKLOAD_KIND)).to.deep.equal([]); // nothing valid happened
+    await h.reconciled(2, quietMs);
+    const skipped = h.stream.lines.slice(mark).filter((l) => l['action'] === 'plan.skipped');
+    expect(skipped).to.have.length(1);
+    expect(skipped[0]).to.include({
+      plan_id: 'backrest_sidecar_db',
+      container: 'db',
+      reason: 'InvalidSpec',
+    });
+    expect(String(skipped[0]!['error'])).to.contain('label backrest.schedule="61 * * * *"');
+    expect(h.conditions.get('BackupWorkload/db', 'Skipped')).to.include({
+      status: 'True',
+      reason: 'InvalidSpec',
+    });
+
+    // The source delivers the same refusal again (new resourceVersion, relist): no reconcile.
+    h.sink.upsert(refusedWorkload('db', '2'));
+    h.sink.replace([refusedWorkload('db', '3')]);
+    await h.reconciled(2, 10 * PLAN_CONTROLLER_DEFAULTS.debounce.maxWaitMs);
+    await h.controller.stop(0);
+  });
+
+  it('the refused container destroyed: a reconcile without it', async () => {
+    const h = setup();
+    h.sink.upsert(refusedWorkload('db', '1'));
+    h.controller.start();
+    await h.reconciled(1, quietMs);
+    expect(h.actions(0)).to.include('plan.skipped');
+    const mark = h.stream.lines.length;
+
+    h.sink.delete('BackupWorkload/db');
+    await h.reconciled(2, quietMs);
+    expect(h.actions(mark)).to.include('config.unchanged').and.not.include('plan.skipped');
+    await h.controller.stop(0);
+  });
+
+  it('without --with-events a refusal reconciles nothing (the watch filters it like any event)', async () => {
+    const h = setup({ watchEvents: false });
+    h.controller.start();
+    await h.reconciled(1, quietMs);
+    h.sink.upsert(refusedWorkload('db', '1'));
+    h.sink.delete('BackupWorkload/db');
+    await h.reconciled(1, 10 * PLAN_CONTROLLER_DEFAULTS.debounce.maxWaitMs);
+    await h.controller.stop(0);
+  });
+});

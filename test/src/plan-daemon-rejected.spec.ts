@@ -1,0 +1,123 @@
+import type Docker from 'dockerode';
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rm } from 'node:fs/promises';
+import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
+import { CLI_BIN, isolate, prefixOf, tempConfig } from './support/plan-cli.js';
+
+/** Polls `cond` every 50 ms until true, or fails after `ms` (a bound, not a timing assertion). */
+async function eventually(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+// A container whose labels fail the schema is no valid event, yet the daemon must report it at
+// once: the cache's refusal reaches the plan controller through its watch. --interval 1h rules
+// out the periodic resync as the trigger.
+describe('backrest-sidecar daemon: refused workloads (integration)', function () {
+  this.timeout(60_000);
+  let docker: Docker;
+  const run = runId();
+  const prefix = prefixOf(run);
+  let daemon: ChildProcess | undefined;
+  const logs: Record<string, unknown>[] = [];
+  let dir = '';
+
+  before(async function () {
+    docker = await requireEngine(this);
+    let file: string;
+    ({ dir, path: file } = await tempConfig());
+    daemon = spawn(
+      process.execPath,
+      [CLI_BIN, 'daemon', '--config', file, '--with-events', '--interval', '1h', ...isolate(run)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let buf = '';
+    daemon.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        try {
+          logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not JSON
+        }
+      }
+    });
+    daemon.stderr!.resume();
+    await eventually(
+      () => logs.some((l) => l.action === 'config.unchanged' || l.action === 'config.written'),
+      30_000,
+      'first reconcile',
+    );
+  });
+
+  after(async function () {
+    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    if (docker) await removeLabeled(docker, `dockop.test.run=${run}`);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const skippedFor = (name: string, from = 0) =>
+    logs.slice(from).filter((l) => l.action === 'plan.skipped' && l.container === name);
+  const isReconcileEnd = (l: Record<string, unknown>) =>
+    l.action === 'config.unchanged' || l.action === 'config.written';
+  /** Log lines of the last finished reconcile that began after `from` (undefined: none yet). */
+  const lastReconcile = (from: number): Record<string, unknown>[] | undefined => {
+    const end = logs.findLastIndex(isReconcileEnd);
+    if (end < from) return undefined;
+    const begin = logs.slice(0, end).findLastIndex(isReconcileEnd);
+    return begin + 1 < from ? undefined : logs.slice(begin + 1, end + 1);
+  };
+  const name = `bad-${run}`;
+
+  it('logs plan.skipped for a new container with an invalid backrest.schedule within seconds', async () => {
+    const mark = logs.length;
+    const c = await docker.createContainer({
+      name,
+      Image: WORKLOAD_IMAGE,
+      Cmd: ['sleep', '3600'],
+      Labels: {
+        'dockop.test.run': run,
+        'backrest.enable': 'true',
+        'backrest.schedule': '61 * * * *',
+      },
+      HostConfig: { NetworkMode: 'none' },
+    });
+    await c.start();
+    await eventually(() => skippedFor(name, mark).length > 0, 5_000, `plan.skipped for ${name}`);
+    expect(skippedFor(name, mark)[0]).to.include({
+      level: 'warn',
+      plan_id: `${prefix}${name}`,
+      reason: 'InvalidSpec',
+    });
+    expect(String(skippedFor(name, mark)[0]!.error)).to.contain(
+      'label backrest.schedule="61 * * * *"',
+    );
+  });
+
+  it('reconciles without it once the refused container is destroyed', async () => {
+    // Let the reconcile that reported it finish first.
+    const reported = logs.findIndex((l) => l.action === 'plan.skipped' && l.container === name);
+    await eventually(
+      () => logs.findLastIndex(isReconcileEnd) > reported,
+      5_000,
+      'the reconcile that reported it finished',
+    );
+    const mark = logs.length;
+    await docker.getContainer(name).remove({ force: true });
+    await eventually(
+      () => {
+        const last = lastReconcile(mark);
+        return last !== undefined && !last.some((l) => l.container === name);
+      },
+      5_000,
+      `a reconcile without ${name}`,
+    );
+  });
+});
