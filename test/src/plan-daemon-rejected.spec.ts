@@ -1,18 +1,9 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
-import { CLI_BIN, isolate, prefixOf, tempConfig } from './support/plan-cli.js';
-
-/** Polls `cond` every 50 ms until true, or fails after `ms` (a bound, not a timing assertion). */
-async function eventually(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually, isolate, prefixOf, spawnDaemon, tempConfig } from './support/plan-cli.js';
 
 // A container whose labels fail the schema is no valid event, yet the daemon must report it at
 // once: the cache's refusal reaches the plan controller through its watch. --interval 1h rules
@@ -23,33 +14,21 @@ describe('backrest-sidecar daemon: refused workloads (integration)', function ()
   const run = runId();
   const prefix = prefixOf(run);
   let daemon: ChildProcess | undefined;
-  const logs: Record<string, unknown>[] = [];
+  let logs: Record<string, unknown>[] = [];
   let dir = '';
 
   before(async function () {
     docker = await requireEngine(this);
     let file: string;
     ({ dir, path: file } = await tempConfig());
-    daemon = spawn(
-      process.execPath,
-      [CLI_BIN, 'daemon', '--config', file, '--with-events', '--interval', '1h', ...isolate(run)],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let buf = '';
-    daemon.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          logs.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          // not JSON
-        }
-      }
-    });
-    daemon.stderr!.resume();
+    ({ daemon, logs } = spawnDaemon([
+      '--config',
+      file,
+      '--with-events',
+      '--interval',
+      '1h',
+      ...isolate(run),
+    ]));
     await eventually(
       () => logs.some((l) => l.action === 'config.unchanged' || l.action === 'config.written'),
       30_000,

@@ -1,22 +1,9 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
-import { CLI_BIN, isolate, prefixOf, tempConfig } from './support/plan-cli.js';
-
-/** Polls `cond` every 50 ms until true, or fails after `ms` (a bound, not a timing assertion). */
-async function eventually(
-  cond: () => Promise<boolean> | boolean,
-  ms: number,
-  what: string,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { eventually, isolate, prefixOf, spawnDaemon, tempConfig } from './support/plan-cli.js';
 
 // The daemon on the real engine: events → debounced reconcile → file; orphans after the grace
 // period; health and metrics over HTTP; SIGTERM drains and exits 0.
@@ -27,44 +14,23 @@ describe('backrest-sidecar daemon (integration)', function () {
   const prefix = prefixOf(run);
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   let daemon: ChildProcess | undefined;
-  const logs: Record<string, unknown>[] = [];
+  let logs: Record<string, unknown>[] = [];
   let file = '';
   let dir = '';
 
   before(async function () {
     docker = await requireEngine(this);
     ({ dir, path: file } = await tempConfig());
-    daemon = spawn(
-      process.execPath,
-      [
-        CLI_BIN,
-        'daemon',
-        '--config',
-        file,
-        '--with-events',
-        '--orphan-grace',
-        '2s',
-        '--http-addr',
-        `127.0.0.1:${port}`,
-        ...isolate(run),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let buf = '';
-    daemon.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          logs.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          // not JSON
-        }
-      }
-    });
-    daemon.stderr!.resume();
+    ({ daemon, logs } = spawnDaemon([
+      '--config',
+      file,
+      '--with-events',
+      '--orphan-grace',
+      '2s',
+      '--http-addr',
+      `127.0.0.1:${port}`,
+      ...isolate(run),
+    ]));
     await eventually(
       () => logs.some((l) => l.action === 'config.unchanged'),
       30_000,

@@ -1,6 +1,6 @@
 // Helpers for the plan controller / CLI integration tests (plan-*.spec.ts, cli-*.spec.ts): spawn
 // the real `backrest-sidecar` binary, parse its JSON log lines, make throwaway configs.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -75,4 +75,42 @@ export function isolate(run: string): string[] {
 
 export function prefixOf(run: string): string {
   return `t${run.replace(/-/g, '')}_`;
+}
+
+/** Polls `cond` every 50 ms until true, or fails after `ms` (a bound, not a timing assertion). */
+export async function eventually(
+  cond: () => Promise<boolean> | boolean,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * Starts `backrest-sidecar daemon <args>` and collects its JSON log lines into `logs` as they
+ * arrive (stdout is newline-buffered: one chunk is not one line).
+ */
+export function spawnDaemon(args: string[]): {
+  daemon: ChildProcess;
+  logs: Record<string, unknown>[];
+} {
+  const logs: Record<string, unknown>[] = [];
+  const daemon = spawn(process.execPath, [CLI_BIN, 'daemon', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let buf = '';
+  daemon.stdout!.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      logs.push(...parseJsonLines(buf.slice(0, nl)));
+      buf = buf.slice(nl + 1);
+    }
+  });
+  daemon.stderr!.resume();
+  return { daemon, logs };
 }
