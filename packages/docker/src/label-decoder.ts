@@ -1,4 +1,4 @@
-import type { LabelSelector } from '@dockop/runtime';
+import { ownedPath, type LabelSelector } from '@dockop/runtime';
 
 /** Spec decoded from labels: nested objects of strings (the runtime coerces and validates). */
 export interface RawSpec {
@@ -34,19 +34,8 @@ export function selects(selector: LabelSelector, labels: Record<string, string>)
   return Object.keys(labels).some((k) => ownedPath(selector, k) !== undefined);
 }
 
-/**
- * Where label `key` goes in the spec, or undefined when the selector does not own it.
- * An explicit `paths` mapping wins; otherwise the longest matching prefix is stripped.
- */
-export function ownedPath(selector: LabelSelector, key: string): string | undefined {
-  const explicit = selector.paths?.[key];
-  if (explicit !== undefined) return explicit;
-  let best: string | undefined;
-  for (const p of selector.prefixes) {
-    if (key.startsWith(p) && (best === undefined || p.length > best.length)) best = p;
-  }
-  return best === undefined ? undefined : key.slice(best.length);
-}
+// The label → spec path rule lives in the runtime (the cache maps errors back with it).
+export { ownedPath };
 
 /**
  * Decodes the labels a selector owns into a raw spec: prefix stripped, dots nest. Hostile or

@@ -4,7 +4,7 @@ import { ConditionTypes, type ConditionStore } from './conditions.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Logger } from './logger.js';
 import { keyOf, splitKey, type Resource, type ResourceKey } from './resource.js';
-import type { LabelSelector, ResourceDefinition } from './resource-definition.js';
+import { ownedPath, type LabelSelector, type ResourceDefinition } from './resource-definition.js';
 import type { SchemaRegistry, ValidationError } from './schema-registry.js';
 import type { ResourceSink, Source } from './source.js';
 
@@ -74,17 +74,6 @@ function showLabelValue(value: string): string {
   return `${JSON.stringify(`${value.slice(0, SHOWN_LABEL_CHARS)}…`)} (${value.length} characters)`;
 }
 
-/** Where a label goes in the spec, as sources decode it: explicit `paths`, else longest prefix. */
-function specPathOf(selector: LabelSelector, label: string): string | undefined {
-  const explicit = selector.paths?.[label];
-  if (explicit !== undefined) return explicit;
-  let best: string | undefined;
-  for (const p of selector.prefixes) {
-    if (label.startsWith(p) && (best === undefined || p.length > best.length)) best = p;
-  }
-  return best === undefined ? undefined : label.slice(best.length);
-}
-
 /**
  * The label a validation error's spec path was decoded from, or undefined: explicit
  * `selector.paths` reversed first, else `prefixes[i] + path`, with array indexes stripped
@@ -106,7 +95,7 @@ export function labelForPath(
     ...selector.prefixes.map((p) => p + plain),
   ];
   return candidates.find(
-    (label) => Object.hasOwn(labels, label) && specPathOf(selector, label) === plain,
+    (label) => Object.hasOwn(labels, label) && ownedPath(selector, label) === plain,
   );
 }
 

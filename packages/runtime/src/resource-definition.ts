@@ -46,3 +46,18 @@ export interface ResourceDefinition {
 export function apiVersionOf(def: Pick<ResourceDefinition, 'group' | 'version'>): string {
   return `${def.group}/${def.version}`;
 }
+
+/**
+ * Where label `key` goes in the spec, or undefined when the selector does not own it: an
+ * explicit `paths` mapping wins; otherwise the longest matching prefix is stripped. Sources decode
+ * with it and the cache maps validation errors back to labels with it, so both agree.
+ */
+export function ownedPath(selector: LabelSelector, key: string): string | undefined {
+  const explicit = selector.paths?.[key];
+  if (explicit !== undefined) return explicit;
+  let best: string | undefined;
+  for (const p of selector.prefixes) {
+    if (key.startsWith(p) && (best === undefined || p.length > best.length)) best = p;
+  }
+  return best === undefined ? undefined : key.slice(best.length);
+}
