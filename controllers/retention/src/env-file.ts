@@ -11,7 +11,8 @@ export function parseEnvFile(
   source = 'env file',
   processEnv: NodeJS.ProcessEnv = process.env,
 ): Record<string, string> {
-  const env: Record<string, string> = {};
+  // Null prototype: a `__proto__` or `constructor` line is an ordinary (if odd) variable name.
+  const env = Object.create(null) as Record<string, string>;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.replace(/^\s+/, '');
@@ -23,7 +24,7 @@ export function parseEnvFile(
       throw new Error(`${source}:${i + 1}: invalid variable name "${key.slice(0, 40)}"`);
     }
     if (eq < 0) {
-      const inherited = processEnv[key];
+      const inherited = Object.hasOwn(processEnv, key) ? processEnv[key] : undefined;
       if (inherited !== undefined) env[key] = inherited;
     } else {
       env[key] = line.slice(eq + 1);
