@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { OrphanTracker } from './orphan-tracker.js';
 import {
   buildPlans,
   defaultPlanDefaults,
@@ -62,6 +63,13 @@ describe('plan builder', () => {
     it('uses the container name without compose labels, and the configured prefix', () => {
       const r = buildPlans([workload('my app')], defaultPlanDefaults({ prefix: 'x.' }), facts);
       expect(r.plans[0]?.plan.id).to.equal('x.my_app');
+    });
+
+    it('refuses an empty prefix for library users too (it would own hand-made plans)', () => {
+      expect(() => defaultPlanDefaults({ prefix: '' })).to.throw(/prefix is empty/);
+      expect(new OrphanTracker(0).observe(['db', 'www'], new Set(), '', 0).remove).to.deep.equal(
+        [],
+      );
     });
 
     it('skips BOTH workloads of a collision and names both containers', () => {

@@ -13,6 +13,7 @@
 import type { PlanSpec } from '@backrest-sidecar/config-sink';
 import {
   DEFAULT_PLAN_ID_PREFIX,
+  checkPlanIdPrefix,
   containerName,
   normalizeAbsolutePath,
   planIdFor,
@@ -62,8 +63,9 @@ export const DEFAULT_DOCKER_ROOT = '/var/lib/docker';
 export const DEFAULT_SCHEDULE = '0 2 * * *';
 export const DEFAULT_RETENTION = 'daily=7,weekly=4';
 
+/** Throws when `prefix` is empty or holds characters a plan id may not contain. */
 export function defaultPlanDefaults(overrides: Partial<PlanDefaults> = {}): PlanDefaults {
-  return {
+  const defaults: PlanDefaults = {
     prefix: DEFAULT_PLAN_ID_PREFIX,
     defaultRepo: 'default',
     defaultSchedule: DEFAULT_SCHEDULE,
@@ -72,6 +74,8 @@ export function defaultPlanDefaults(overrides: Partial<PlanDefaults> = {}): Plan
     volumePrefix: `${DEFAULT_DOCKER_ROOT}/volumes`,
     ...overrides,
   };
+  checkPlanIdPrefix(defaults.prefix);
+  return defaults;
 }
 
 /** Facts from the current config the builder needs. */
