@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import { inject, injectable, optional } from 'inversify';
 import { Clock, Logger, SystemClock } from '@dockop/runtime';
+import { createContainer } from './create-container.js';
 import { DockerClient } from './docker-client.js';
 import { LineBuffer } from './line-buffer.js';
 
@@ -287,8 +288,7 @@ export class DockerContainerActions implements ContainerActions {
           // engine without telling us its id. It is bounded by the request timeout instead, and
           // the cleanup below removes what it created once it answers.
           const request = this.#client.request('containers.create', (d) =>
-            d.createContainer({
-              ...createOptions(spec),
+            createContainer(d, createOptions(spec), {
               abortSignal: AbortSignal.timeout(this.#opts.requestTimeoutMs),
             }),
           );
