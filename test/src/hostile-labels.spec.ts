@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import { expect } from 'chai';
 import { rm } from 'node:fs/promises';
 import { AjvSchemaRegistry, InMemoryEventRecorder } from '@dockop/runtime';
-import { DockerodeClient, DockerSource } from '@dockop/docker';
+import { DockerodeClient, DockerSource, createContainer } from '@dockop/docker';
 import {
   backupWorkloadDefinition,
   backupWorkloadFormats,
@@ -41,7 +41,7 @@ describe('hostile labels (real engine)', function () {
   });
 
   async function make(name: string, labels: Record<string, string>, binds: string[] = []) {
-    const c = await docker.createContainer({
+    const c = await createContainer(docker, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '600'],
