@@ -2,7 +2,7 @@
 // Object.prototype (prototype pollution) never reaches them, and our own env passes only by
 // allow-list. Real processes, real restic-runner code, real engine for the one-shot.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
