@@ -21,6 +21,7 @@ export * from './schema-registry.js';
 export * from './resource-cache.js';
 export * from './in-memory-source.js';
 export * from './redactor.js';
+export * from './child-env.js';
 export * from './metrics.js';
 export * from './controller.js';
 export * from './health.js';
