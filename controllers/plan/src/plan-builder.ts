@@ -165,16 +165,20 @@ export function buildPlan(
     skipped: { container, planId: id, reason, message },
   });
 
-  const repo = resolveRepo(workload.spec.repo, defaults.defaultRepo, facts.repoIds);
+  // The spec was decoded from labels: read own fields only, never an inherited member.
+  const spec = ownFields(workload.spec);
+  const paths = spec.paths ? ownFields(spec.paths) : undefined;
+  const rcbVolumes = spec.rcb ? ownFields(spec.rcb).volumes : undefined;
+  const repo = resolveRepo(spec.repo, defaults.defaultRepo, facts.repoIds);
   if (!repo.ok) return skip('RepoMissing', `container ${container}: ${repo.message}`);
 
   const mounts = workload.status.mounts ?? [];
-  const include = workload.spec.paths?.include;
+  const include = paths?.include;
   let sources: string[];
   if (include && include.length > 0) {
     sources = include.map((p) => toHostPath(p, mounts, defaults.volumePrefix));
   } else {
-    sources = deriveSources(mounts, defaults, workload.spec.rcb?.volumes);
+    sources = deriveSources(mounts, defaults, rcbVolumes ? ownFields(rcbVolumes) : undefined);
   }
   sources = uniqueSorted(sources);
   if (sources.length === 0) {
@@ -185,10 +189,11 @@ export function buildPlan(
     );
   }
   const exclude = uniqueSorted(
-    (workload.spec.paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
+    (paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
   );
 
-  const labeled = workload.spec.schedule?.trim();
+  // Own properties only (the labels helper's ownFields): a hostile label can't reach the prototype.
+  const labeled = stringOr(spec.schedule, '');
   const scheduleOrigin = labeled
     ? `label backrest.schedule=${JSON.stringify(labeled)}`
     : `--default-schedule ${JSON.stringify(defaults.defaultSchedule)}`;
@@ -208,10 +213,10 @@ export function buildPlan(
     sources,
     exclude,
     hooks: {
-      pre: expandHooks(workload.spec.pre, container),
-      post: expandHooks(workload.spec.post, container),
+      pre: expandHooks(spec.pre, container),
+      post: expandHooks(spec.post, container),
     },
-    retention: { spec: workload.spec.keep?.trim() || defaults.defaultRetention },
+    retention: { spec: stringOr(spec.keep, defaults.defaultRetention) },
   };
   const notes = schedule.notes.map((n) => `container ${container}: ${scheduleOrigin}: ${n}`);
   return { ok: true, built: { container, plan, ...(notes.length ? { notes } : {}) } };
@@ -312,6 +317,17 @@ export function expandHooks(commands: readonly string[] | undefined, container: 
     .map((c) => c.trim())
     .filter((c) => c !== '')
     .map((c) => c.replace(/\$\{SELF\}|\$SELF\b/g, container));
+}
+
+/** A copy of `obj`'s own enumerable fields: what a hostile spec can't smuggle in by inheritance. */
+function ownFields<T extends object>(obj: T): Partial<T> {
+  const out = Object.create(null) as Partial<T>;
+  for (const k of Object.keys(obj) as (keyof T)[]) out[k] = obj[k];
+  return out;
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return (typeof value === 'string' ? value.trim() : '') || fallback;
 }
 
 function uniqueSorted(values: readonly string[]): string[] {
