@@ -1,3 +1,4 @@
+import { writtenSchedule } from './cron.js';
 import { asStringArray, isObject, type JsonObject } from './json-util.js';
 import type { PlanSpec } from './plan-spec.js';
 
@@ -15,7 +16,7 @@ export function toSidecarPlan(plan: PlanSpec, existing?: unknown): JsonObject {
   return {
     id: plan.id,
     repo: plan.repo,
-    schedule: plan.schedule,
+    schedule: writtenSchedule(plan.schedule),
     sources: [...plan.sources],
     exclude: [...plan.exclude],
     hooks: { pre: [...plan.hooks.pre], post: [...plan.hooks.post] },
