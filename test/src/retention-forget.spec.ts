@@ -1,6 +1,11 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { DockerContainerActions, DockerodeClient, ImageLabelTrust } from '@dockop/docker';
+import {
+  createContainer,
+  DockerContainerActions,
+  DockerodeClient,
+  ImageLabelTrust,
+} from '@dockop/docker';
 import {
   ImageWorkloadLabelTrust,
   createResticRunner,
@@ -80,7 +85,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
     opts: { enable?: boolean; image?: string; suffix?: string } = {},
   ): Promise<string> {
     const name = `retention-${run}-${proj === project ? '' : `${proj}-`}${service}${opts.suffix ?? ''}`;
-    const c = await docker.createContainer({
+    const c = await createContainer(docker, {
       name,
       Image: opts.image ?? WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],

@@ -4,6 +4,8 @@
  * the seed says overrides `--config`.
  */
 import path from 'node:path';
+import { checkPlanIdPrefix } from '@backrest-sidecar/api';
+import { instanceIdProblem } from '@backrest-sidecar/config-sink';
 import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import type { DockerConnectionOptions } from '@dockop/docker';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -12,6 +14,7 @@ export interface RawOptions {
   config: string;
   configFormat: 'auto' | 'sidecar' | 'backrest';
   writeMode: 'atomic' | 'inplace';
+  backrestInstance?: string;
   apply?: boolean;
   applyMode?: 'restart' | 'command' | 'api';
   applyCooldown: number;
@@ -121,6 +124,12 @@ export function addReconcileOptions(cmd: Command): Command {
         .choices(['atomic', 'inplace'])
         .default('atomic'),
     )
+    .addOption(
+      new Option(
+        '--backrest-instance <id>',
+        "instance of a Backrest config file we create (Backrest's native format; default: host name)",
+      ).env('BACKREST_INSTANCE'),
+    )
     .option('--apply', 'apply a changed config to Backrest (restart its container by default)')
     .addOption(
       new Option(
@@ -199,6 +208,8 @@ export interface Settings {
   configPath: string;
   configFormat: RawOptions['configFormat'];
   writeMode: RawOptions['writeMode'];
+  /** Undefined: the sink's default (the host name as a Backrest id). */
+  backrestInstance?: string;
   apply: ApplyStrategy;
   applyCooldownMs: number;
   applyStableMs: number;
@@ -243,10 +254,15 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
     if (!value.startsWith('/'))
       throw new UsageError(`${flag} must be an absolute path, got "${value}"`);
   }
-  if (/[^A-Za-z0-9_.-]/.test(raw.planIdPrefix)) {
-    throw new UsageError(
-      `--plan-id-prefix "${raw.planIdPrefix}" may only contain letters, digits, "_", "." and "-"`,
-    );
+  checkPlanIdPrefixOption(raw.planIdPrefix);
+  const backrestInstance = raw.backrestInstance?.trim();
+  if (backrestInstance !== undefined) {
+    const problem = instanceIdProblem(backrestInstance);
+    if (problem) {
+      throw new UsageError(
+        `--backrest-instance (BACKREST_INSTANCE) "${backrestInstance}" ${problem}`,
+      );
+    }
   }
 
   let apply: ApplyStrategy = 'none';
@@ -266,6 +282,7 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
     configPath,
     configFormat: raw.configFormat,
     writeMode: raw.writeMode,
+    ...(backrestInstance !== undefined ? { backrestInstance } : {}),
     apply,
     applyCooldownMs: raw.applyCooldown,
     applyStableMs: raw.applyStable,
@@ -290,6 +307,18 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
     logFormat: raw.logFormat,
     stateDir: raw.stateDir,
   };
+}
+
+/**
+ * `--plan-id-prefix` / BACKREST_PLAN_ID_PREFIX: non-empty (the prefix is how we tell our plans
+ * from hand-made ones), `[A-Za-z0-9_.-]+`. Checked before anything touches Docker or the config.
+ */
+export function checkPlanIdPrefixOption(prefix: string): void {
+  try {
+    checkPlanIdPrefix(prefix);
+  } catch (err) {
+    throw new UsageError(`--plan-id-prefix (BACKREST_PLAN_ID_PREFIX): ${(err as Error).message}`);
+  }
 }
 
 /** `--state-dir`: where the quiesce journal lives. */
