@@ -7,6 +7,7 @@ import { fatal } from '../exit.js';
 import {
   DEFAULTS,
   addReconcileOptions,
+  checkConfigDirectory,
   parseDuration,
   resolveSettings,
   type RawOptions,
@@ -54,7 +55,7 @@ export function daemonAppOptions(opts: DaemonOptions): AppOptions {
     intervalMs: opts.interval,
     withEvents: opts.withEvents === true,
     orphanGraceMs: opts.orphanGrace,
-    logStream: process.stdout,
+    logStream: process.stderr,
     modules: daemonModules(opts),
     managerOptions: {
       ...(opts.httpAddr ? { http: parseHttpAddr(opts.httpAddr) } : {}),
@@ -70,6 +71,7 @@ export function daemonAppOptions(opts: DaemonOptions): AppOptions {
  */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const settings = resolveSettings(opts);
+  checkConfigDirectory(settings.configPath, opts.createConfig === true);
   const manager = await buildApp(settings, daemonAppOptions(opts));
   // A backup-once killed mid-run (kill -9) left containers stopped: start them first.
   await repairBeforeCommand(
