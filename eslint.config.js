@@ -27,6 +27,16 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // dockerode sends every create option (Env included) in the URL query string as well.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.type='MemberExpression'][callee.property.name='createContainer']",
+          message:
+            'Use createContainer() from @dockop/docker: dockerode puts every create option, Env included, in the request URL.',
+        },
+      ],
     },
   },
   {

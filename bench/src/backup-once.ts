@@ -9,7 +9,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import Docker from 'dockerode';
-import { DockerContainerActions, DockerodeClient } from '@dockop/docker';
+import { createContainer, DockerContainerActions, DockerodeClient } from '@dockop/docker';
 import { runBackupOnce } from '@backrest-sidecar/controller-backup';
 
 const exec = promisify(execFile);
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
         '-c',
         `for i in 1 2 3 4 5; do echo ${svc}-$i > /d/f$i.txt; done`,
       ]);
-      await docker.createContainer({
+      await createContainer(docker, {
         name: `${project}-${svc}`,
         Image: BUSYBOX,
         Cmd: ['true'],

@@ -15,6 +15,7 @@ import {
   SUITE_LABEL,
   sweepStale,
 } from './plan-bench-support.js';
+import { createContainer } from '@dockop/docker';
 
 const N = Number(process.env.BURST ?? 100);
 
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const prefix = `${tag}_`;
   const { dir, file } = await tempConfig();
   const backrest = `${tag}-backrest`;
-  const standIn = await docker.createContainer({
+  const standIn = await createContainer(docker, {
     name: backrest,
     Image: BUSYBOX,
     Cmd: ['sleep', '3600'],
@@ -57,7 +58,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: N }, async (_, i) => {
-        const c = await docker.createContainer({
+        const c = await createContainer(docker, {
           name: `${tag}-w${i}`,
           Image: BUSYBOX,
           Cmd: ['sleep', '3600'],

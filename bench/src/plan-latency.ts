@@ -15,6 +15,7 @@ import {
   SUITE_LABEL,
   sweepStale,
 } from './plan-bench-support.js';
+import { createContainer } from '@dockop/docker';
 
 const RUNS = Number(process.env.RUNS ?? 20);
 
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
       const name = `${tag}-w${i}`;
       const id = `${prefix}${name}`;
       const t0 = performance.now();
-      const c = await docker.createContainer({
+      const c = await createContainer(docker, {
         name,
         Image: BUSYBOX,
         Cmd: ['sleep', '3600'],

@@ -16,6 +16,7 @@ import {
   SUITE_LABEL,
   sweepStale,
 } from './plan-bench-support.js';
+import { createContainer } from '@dockop/docker';
 
 const COUNT = Number(process.env.COUNT ?? 2000);
 
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < COUNT; i += 50) {
       await Promise.all(
         Array.from({ length: Math.min(50, COUNT - i) }, (_, j) =>
-          docker.createContainer({
+          createContainer(docker, {
             name: `${tag}-w${i + j}`,
             Image: BUSYBOX,
             Cmd: ['sleep', '3600'],

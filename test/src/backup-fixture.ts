@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { WORKLOAD_IMAGE } from './support/engine.js';
 import { exec } from './retention-fixture.js';
+import { createContainer } from '@dockop/docker';
 
 export interface WorkloadSpec {
   name: string;
@@ -48,7 +49,7 @@ export async function startWorkload(
       await writeFile(path.join(b.dir, f), c);
     }
   }
-  const c = await docker.createContainer({
+  const c = await createContainer(docker, {
     name: spec.name,
     Image: WORKLOAD_IMAGE,
     Cmd: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DockerContainerActions, DockerodeClient } from '@dockop/docker';
+import { createContainer, DockerContainerActions, DockerodeClient } from '@dockop/docker';
 import {
   ONE_SHOT_LABEL,
   RUN_LABEL,
@@ -204,7 +204,7 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
     const prefix = await cliArgs();
     // Another run's one-shot (same ONE_SHOT_LABEL, another run id): the repair must not touch it.
     const otherRunId = `other-${run.replace(/[^A-Za-z0-9]/g, '')}`;
-    const other = await docker.createContainer({
+    const other = await createContainer(docker, {
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],
       Labels: { [runKey]: runVal, [ONE_SHOT_LABEL]: 'true', [RUN_LABEL]: otherRunId },

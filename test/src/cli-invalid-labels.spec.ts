@@ -4,6 +4,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { planIdFor } from '@backrest-sidecar/api';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { isolate, prefixOf, runCli, tempConfig } from './support/plan-cli.js';
+import { createContainer } from '@dockop/docker';
 
 // Labels the schema refuses, on the real engine: the Warning names container, label and value,
 // the refused workload counts as skipped (exit 3), and `get plans` / `describe plan` show it,
@@ -22,7 +23,7 @@ describe('backrest-sidecar with invalid labels (integration)', function () {
   before(async function () {
     docker = await requireEngine(this);
     const common = { 'dockop.test.run': run, 'backrest.enable': 'true' };
-    const bad = await docker.createContainer({
+    const bad = await createContainer(docker, {
       name: hostile,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '600'],
@@ -34,7 +35,7 @@ describe('backrest-sidecar with invalid labels (integration)', function () {
       },
       HostConfig: { NetworkMode: 'none' },
     });
-    const ok = await docker.createContainer({
+    const ok = await createContainer(docker, {
       name: sibling,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '600'],

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { isolate, runCli, tempConfig } from './support/plan-cli.js';
+import { createContainer } from '@dockop/docker';
 
 const INVENTORY_PLUGIN = fileURLToPath(
   new URL('../../examples/inventory-plugin/dist/index.js', import.meta.url),
@@ -22,7 +23,7 @@ describe('backrest-sidecar --plugin (integration)', function () {
   before(async function () {
     docker = await requireEngine(this);
     ({ dir, path: file } = await tempConfig());
-    await docker.createContainer({
+    await createContainer(docker, {
       name: `inv-${run}`,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { isolate, prefixOf, runCli, tempConfig } from './support/plan-cli.js';
+import { createContainer } from '@dockop/docker';
 
 // The real binary against the real engine: labeled containers (compose labels set) →
 // `backrest-sidecar reconcile` → the config file's content.
@@ -21,7 +22,7 @@ describe('backrest-sidecar reconcile (integration)', function () {
     await docker.createVolume({ Name: volume, Labels: { 'dockop.test.run': run } });
     // A compose-style database: named volume, hooks with $SELF, schedule, keep, an exclude
     // given as a container path under the volume.
-    await docker.createContainer({
+    await createContainer(docker, {
       name: `${project}-db-1`,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],
@@ -41,7 +42,7 @@ describe('backrest-sidecar reconcile (integration)', function () {
       },
     });
     // Only the opt-in label and a bind mount, no compose labels: the id is the container name.
-    await docker.createContainer({
+    await createContainer(docker, {
       name: `${project}-lite`,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],

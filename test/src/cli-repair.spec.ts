@@ -15,6 +15,7 @@ import {
 } from '@backrest-sidecar/controller-backup';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { isolate, runCli, tempConfig } from './support/plan-cli.js';
+import { createContainer } from '@dockop/docker';
 
 describe('reconcile repairs a crashed backup-once (integration)', function () {
   this.timeout(60_000);
@@ -32,7 +33,7 @@ describe('reconcile repairs a crashed backup-once (integration)', function () {
   });
 
   async function stoppedWorkload(name: string): Promise<string> {
-    const c = await docker.createContainer({
+    const c = await createContainer(docker, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],
@@ -96,7 +97,7 @@ describe('reconcile repairs a crashed backup-once (integration)', function () {
 
   /** A running container labeled as a one-shot of backup-once run `runId`. */
   async function runningOneShot(runId: string): Promise<string> {
-    const c = await docker.createContainer({
+    const c = await createContainer(docker, {
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],
       Labels: { 'dockop.test.run': run, [ONE_SHOT_LABEL]: 'true', [RUN_LABEL]: runId },

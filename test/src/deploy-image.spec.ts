@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { BUILD_TIMEOUT_MS, planWithSource, run, waitFor } from './support/deploy.js';
+import { createContainer } from '@dockop/docker';
 
 /** A one-shot reconcile lists every labeled container on the engine: a busy shared engine is slow. */
 const ONE_SHOT_TIMEOUT_MS = 120_000;
@@ -153,7 +154,7 @@ describe('deploy: container image (e2e, real engine)', function () {
   ): Promise<string> {
     const source = path.join(work, `${name}-data`);
     mkdirSync(source, { recursive: true });
-    const c = await docker.createContainer({
+    const c = await createContainer(docker, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],
@@ -298,7 +299,7 @@ describe('deploy: container image (e2e, real engine)', function () {
       configFile,
       `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/repos/default' }], plans: [] }, null, 2)}\n`,
     );
-    const backrest = await docker.createContainer({
+    const backrest = await createContainer(docker, {
       name: standIn,
       Image: WORKLOAD_IMAGE,
       Cmd: STAND_IN_CMD,
@@ -312,7 +313,7 @@ describe('deploy: container image (e2e, real engine)', function () {
     });
 
     const t0 = Date.now();
-    const side = await docker.createContainer({
+    const side = await createContainer(docker, {
       name: sidecar,
       Image: tag,
       // The image's default CMD plus the stand-in's name, and a resync interval far beyond the
@@ -392,7 +393,7 @@ describe('deploy: container image (e2e, real engine)', function () {
     const name = `dockop-e2e-deploy-proxied-${id}`;
     const backrestName = `dockop-e2e-deploy-proxied-backrest-${id}`;
     try {
-      const backrest = await docker.createContainer({
+      const backrest = await createContainer(docker, {
         name: backrestName,
         Image: WORKLOAD_IMAGE,
         Cmd: STAND_IN_CMD,
@@ -402,7 +403,7 @@ describe('deploy: container image (e2e, real engine)', function () {
       await backrest.start();
       const firstStart = await startedAt(backrestName);
       const source = await labeledWorkload(`dockop-e2e-deploy-proxied-app-${id}`);
-      const side = await docker.createContainer({
+      const side = await createContainer(docker, {
         name,
         Image: tag,
         Cmd: [

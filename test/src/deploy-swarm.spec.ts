@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { BUILD_TIMEOUT_MS, planWithSource, run, waitFor } from './support/deploy.js';
+import { createContainer } from '@dockop/docker';
 
 async function must(
   cmd: string,
@@ -118,7 +119,7 @@ describe('deploy: Swarm global service (e2e, real engine)', function () {
       configFile,
       `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/r' }], plans: [] })}\n`,
     );
-    const backrest = await docker.createContainer({
+    const backrest = await createContainer(docker, {
       name: standIn,
       Image: WORKLOAD_IMAGE,
       // Exits on SIGTERM at once (`sleep` as PID 1 would make `docker restart` wait 10 s).
@@ -130,7 +131,7 @@ describe('deploy: Swarm global service (e2e, real engine)', function () {
     const firstStart = (await backrest.inspect()).State.StartedAt;
     const source = path.join(work, 'app-data');
     mkdirSync(source);
-    const app = await docker.createContainer({
+    const app = await createContainer(docker, {
       name: `dockop-e2e-swarm-app-${id}`,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],

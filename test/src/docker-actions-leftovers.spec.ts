@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 import type Docker from 'dockerode';
 import {
+  createContainer,
   ActionError,
   DockerContainerActions,
   DockerodeClient,
@@ -133,7 +134,7 @@ describe('docker actions: one-shot leftovers (real engine)', function () {
   it('removeLeftovers removes created and exited containers with the labels, running ones on request', async () => {
     const mine = { [runLabel]: id, 'itactleft.case': 'leftovers' };
     const make = async (labels: Record<string, string>, cmd: string[]): Promise<string> => {
-      const c = await engine.createContainer({
+      const c = await createContainer(engine, {
         Image: WORKLOAD_IMAGE,
         Cmd: cmd,
         Labels: labels,

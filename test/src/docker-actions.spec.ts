@@ -4,7 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { ActionError, DockerContainerActions, DockerodeClient } from '@dockop/docker';
+import {
+  createContainer,
+  ActionError,
+  DockerContainerActions,
+  DockerodeClient,
+} from '@dockop/docker';
 import { removeLabeled, requireEngine, runId, WORKLOAD_IMAGE } from './support/engine.js';
 
 async function rejection(p: Promise<unknown>): Promise<ActionError> {
@@ -48,7 +53,7 @@ describe('docker actions (real engine)', function () {
     name: string,
     extra: Partial<Docker.ContainerCreateOptions> = {},
   ): Promise<Docker.Container> {
-    const c = await engine.createContainer({
+    const c = await createContainer(engine, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '300'],

@@ -5,7 +5,7 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
-import { DockerodeClient, DockerSource } from '@dockop/docker';
+import { createContainer, DockerodeClient, DockerSource } from '@dockop/docker';
 import { removeLabeled, requireEngine, runId, WORKLOAD_IMAGE } from './support/engine.js';
 import { testDefinition, until, WatchingSink } from './support/docker-sink.js';
 
@@ -50,7 +50,7 @@ describe('docker informer across an engine restart (real engine)', function () {
     name: string,
     extra: Partial<Docker.ContainerCreateOptions> = {},
   ): Promise<Docker.Container> {
-    return engine.createContainer({
+    return createContainer(engine, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '300'],

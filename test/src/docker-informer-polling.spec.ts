@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import type Docker from 'dockerode';
 import { Container } from 'inversify';
 import { Registry } from 'prom-client';
-import { DockerSource, dockerModule } from '@dockop/docker';
+import { createContainer, DockerSource, dockerModule } from '@dockop/docker';
 import {
   Clock,
   HealthCheck,
@@ -34,7 +34,7 @@ describe('docker informer without events (real engine)', function () {
   });
 
   async function run(name: string): Promise<Docker.Container> {
-    const c = await engine.createContainer({
+    const c = await createContainer(engine, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '300'],

@@ -1,7 +1,7 @@
 // @dockop/docker against the real engine: latency, delete, stopped containers, recreate, scale.
 import { expect } from 'chai';
 import type Docker from 'dockerode';
-import { DockerodeClient, DockerSource } from '@dockop/docker';
+import { createContainer, DockerodeClient, DockerSource } from '@dockop/docker';
 import { removeLabeled, requireEngine, runId, WORKLOAD_IMAGE } from './support/engine.js';
 import { inBatches, testDefinition, WatchingSink } from './support/docker-sink.js';
 
@@ -43,7 +43,7 @@ describe('docker informer (real engine)', function () {
     labels: Record<string, string> = {},
     cmd = ['sleep', '300'],
   ): Promise<Docker.Container> {
-    return engine.createContainer({
+    return createContainer(engine, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: cmd,
@@ -122,7 +122,7 @@ describe('docker informer (real engine)', function () {
     const names = Array.from({ length: 500 }, (_, i) => `${bulkPrefix}-${i}`);
     const tCreate = Date.now();
     await inBatches(names, 25, (name) =>
-      engine.createContainer({
+      createContainer(engine, {
         name,
         Image: WORKLOAD_IMAGE,
         Cmd: ['true'],

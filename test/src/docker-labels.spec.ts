@@ -2,7 +2,12 @@
 import { expect } from 'chai';
 import type Docker from 'dockerode';
 import { InMemoryEventRecorder } from '@dockop/runtime';
-import { DockerodeClient, DockerSource, UNTRUSTED_LABELS_ANNOTATION } from '@dockop/docker';
+import {
+  createContainer,
+  DockerodeClient,
+  DockerSource,
+  UNTRUSTED_LABELS_ANNOTATION,
+} from '@dockop/docker';
 import { removeLabeled, requireEngine, runId, WORKLOAD_IMAGE } from './support/engine.js';
 import { docker, testDefinition, WatchingSink } from './support/docker-sink.js';
 
@@ -52,7 +57,7 @@ describe('docker labels (real engine)', function () {
     it('refuses an over-long value and control characters for that kind only', async () => {
       const { sink } = await startSource([defA, defB]);
       const make = (name: string, labels: Record<string, string>): Promise<Docker.Container> =>
-        engine.createContainer({
+        createContainer(engine, {
           name,
           Image: WORKLOAD_IMAGE,
           Cmd: ['true'],

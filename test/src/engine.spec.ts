@@ -7,6 +7,7 @@ import {
   requireEngine,
   runId,
 } from './support/engine.js';
+import { createContainer } from '@dockop/docker';
 
 // The foundation's proof that integration tests talk to a real engine: create a labeled container
 // with a bind mount and a named volume, read it back through a server-side label filter, check its
@@ -33,7 +34,7 @@ describe('local Docker engine (integration)', function () {
 
   it('creates a labeled container, finds it with a label filter and sees its mounts', async function () {
     const name = `dockop-engine-${run}`;
-    await docker.createContainer({
+    await createContainer(docker, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '300'],

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { readFile, rm } from 'node:fs/promises';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { isolate, runCli, tempConfig } from './support/plan-cli.js';
+import { createContainer } from '@dockop/docker';
 
 // `--apply` against a stand-in Backrest container: restarted exactly once per change, and a
 // config that makes it die is rolled back with Backrest left running.
@@ -25,7 +26,7 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
   });
 
   async function standIn(name: string, dir: string, cmd: string): Promise<void> {
-    await docker.createContainer({
+    await createContainer(docker, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sh', '-c', cmd],
@@ -37,7 +38,7 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
 
   /** `scope` isolates each test's workloads (`--selector dockop.test.scope=<scope>`). */
   async function workload(name: string, scope: string): Promise<void> {
-    await docker.createContainer({
+    await createContainer(docker, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],

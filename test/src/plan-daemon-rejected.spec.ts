@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { eventually, isolate, prefixOf, spawnDaemon, tempConfig } from './support/plan-cli.js';
+import { createContainer } from '@dockop/docker';
 
 // A container whose labels fail the schema is no valid event, yet the daemon must report it at
 // once: the cache's refusal reaches the plan controller through its watch. --interval 1h rules
@@ -57,7 +58,7 @@ describe('backrest-sidecar daemon: refused workloads (integration)', function ()
 
   it('logs plan.skipped for a new container with an invalid backrest.schedule within seconds', async () => {
     const mark = logs.length;
-    const c = await docker.createContainer({
+    const c = await createContainer(docker, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],

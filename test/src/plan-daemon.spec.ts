@@ -4,6 +4,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { eventually, isolate, prefixOf, spawnDaemon, tempConfig } from './support/plan-cli.js';
+import { createContainer } from '@dockop/docker';
 
 // The daemon on the real engine: events → debounced reconcile → file; orphans after the grace
 // period; health and metrics over HTTP; SIGTERM drains and exits 0.
@@ -50,7 +51,7 @@ describe('backrest-sidecar daemon (integration)', function () {
     );
 
   async function startWorkload(name: string): Promise<Docker.Container> {
-    const c = await docker.createContainer({
+    const c = await createContainer(docker, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '3600'],

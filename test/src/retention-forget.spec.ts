@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { DockerContainerActions, DockerodeClient } from '@dockop/docker';
+import { createContainer, DockerContainerActions, DockerodeClient } from '@dockop/docker';
 import {
   createResticRunner,
   runForget,
@@ -56,7 +56,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
     proj = project,
   ): Promise<string> {
     const name = `retention-${run}-${proj === project ? '' : `${proj}-`}${service}`;
-    await docker.createContainer({
+    await createContainer(docker, {
       name,
       Image: WORKLOAD_IMAGE,
       Cmd: ['sleep', '1'],

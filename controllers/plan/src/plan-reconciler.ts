@@ -20,6 +20,7 @@ import {
 } from '@dockop/runtime';
 import {
   BACKUP_WORKLOAD_KIND,
+  checkPlanIdPrefix,
   planIdFor,
   type BackupWorkloadSpec,
   type WorkloadIdentity,
@@ -50,6 +51,8 @@ export class PlanReconciler implements Reconciler {
     applier: ConfigApplier,
     report: PlanReport,
   ) {
+    // An empty prefix would make every hand-made plan ours (pruned, overwritten): refuse early.
+    checkPlanIdPrefix(options.defaults.prefix);
     this.#opts = options;
     this.#store = store;
     this.#applier = applier;

@@ -11,7 +11,8 @@ export function parseEnvFile(
   source = 'env file',
   processEnv: NodeJS.ProcessEnv = process.env,
 ): Record<string, string> {
-  const env: Record<string, string> = {};
+  // Null prototype: a variable named like an Object.prototype member is just a variable.
+  const env = Object.create(null) as Record<string, string>;
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.replace(/^\s+/, '');
@@ -23,7 +24,8 @@ export function parseEnvFile(
       throw new Error(`${source}:${i + 1}: invalid variable name "${key.slice(0, 40)}"`);
     }
     if (eq < 0) {
-      const inherited = processEnv[key];
+      // Own properties only: a key planted on Object.prototype is not "set in the environment".
+      const inherited = Object.hasOwn(processEnv, key) ? processEnv[key] : undefined;
       if (inherited !== undefined) env[key] = inherited;
     } else {
       env[key] = line.slice(eq + 1);

@@ -1,9 +1,11 @@
 import type { ContainerActions, OneShotMount } from '@dockop/docker';
+import { childEnv } from '@dockop/runtime';
 import { readEnvFile } from './env-file.js';
 import {
   ContainerResticRunner,
   DEFAULT_RESTIC_IMAGE,
   LocalResticRunner,
+  RESTIC_ENV_ALLOW_LIST,
   type ResticRunner,
 } from './restic-runner.js';
 
@@ -26,8 +28,8 @@ export interface ResticRunnerConfig {
 
 /**
  * Builds the configured runner. The container runner gets only the env file's variables (plus
- * RESTIC_* from the process env when there is no env file): the sidecar's own environment is not
- * leaked into backup containers.
+ * restic's and the storage backends' variables from the process env when there is no env file):
+ * the sidecar's own environment is not leaked into backup containers.
  */
 export async function createResticRunner(
   config: ResticRunnerConfig,
@@ -42,13 +44,12 @@ export async function createResticRunner(
       baseEnv: processEnv,
     });
   }
-  const env =
-    fileEnv ??
-    Object.fromEntries(
-      Object.entries(processEnv).filter(
-        (e): e is [string, string] => e[0].startsWith('RESTIC_') && typeof e[1] === 'string',
-      ),
-    );
+  // Own properties only (a polluted prototype adds nothing); no PATH/HOME of ours in the image.
+  const env = childEnv(
+    fileEnv
+      ? { parent: {}, set: fileEnv }
+      : { parent: processEnv, allow: RESTIC_ENV_ALLOW_LIST.filter((a) => a instanceof RegExp) },
+  );
   return new ContainerResticRunner(actions, {
     image: config.image ?? DEFAULT_RESTIC_IMAGE,
     env,

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ContainerActions, OneShotMount } from '@dockop/docker';
+import { BASE_ENV_ALLOW_LIST, childEnv, type ChildEnv } from '@dockop/runtime';
 import { redactor, secretValues } from './env-file.js';
 
 /**
@@ -75,12 +76,22 @@ class LineSplitter {
   }
 }
 
+/**
+ * Parent variables restic may need besides the base list: its own settings and the storage
+ * backends' credentials (S3, B2, Azure, GCS, Swift, rclone) and its cache location.
+ */
+export const RESTIC_ENV_ALLOW_LIST: ReadonlyArray<string | RegExp> = Object.freeze([
+  ...BASE_ENV_ALLOW_LIST,
+  'XDG_CACHE_HOME',
+  /^(RESTIC|AWS|B2|AZURE|GOOGLE|OS|ST|RCLONE)_/,
+]);
+
 export interface LocalResticRunnerOptions {
   /** Default `restic` (looked up on PATH). */
   binary?: string;
   /** Variables from `--rcb-env-file` / `--restic-env-file`; they override `baseEnv`. */
   env?: Record<string, string>;
-  /** Default `process.env`. */
+  /** Default `process.env`; only `RESTIC_ENV_ALLOW_LIST` variables (own properties) pass. */
   baseEnv?: NodeJS.ProcessEnv;
 }
 
@@ -88,12 +99,16 @@ export interface LocalResticRunnerOptions {
 export class LocalResticRunner implements ResticRunner {
   readonly description: string;
   readonly #binary: string;
-  readonly #env: NodeJS.ProcessEnv;
+  readonly #env: ChildEnv;
   readonly #redact: (t: string) => string;
 
   constructor(options: LocalResticRunnerOptions = {}) {
     this.#binary = options.binary ?? 'restic';
-    this.#env = { ...(options.baseEnv ?? process.env), ...options.env };
+    this.#env = childEnv({
+      parent: options.baseEnv ?? process.env,
+      allow: RESTIC_ENV_ALLOW_LIST,
+      ...(options.env ? { set: options.env } : {}),
+    });
     this.#redact = redactor(secretValues(this.#env));
     this.description = `restic binary ${this.#binary}`;
   }

@@ -1,4 +1,5 @@
 import type Dockerode from 'dockerode';
+import { ownLabels } from '@dockop/runtime';
 import { workloadPath } from '@backrest-sidecar/api';
 
 /**
@@ -48,7 +49,8 @@ export function parseDependsOn(value: string | undefined): string[] {
 }
 
 export function workloadFromContainerInfo(info: Dockerode.ContainerInfo): WorkloadTarget {
-  const labels = info.Labels ?? {};
+  // Own entries only, in a null-prototype map: `labels[key]` never finds an inherited member.
+  const labels = ownLabels(info.Labels);
   const name = (info.Names?.[0] ?? info.Id).replace(/^\//, '');
   const project = labels[COMPOSE_PROJECT_LABEL]?.trim();
   const service = labels[COMPOSE_SERVICE_LABEL]?.trim();

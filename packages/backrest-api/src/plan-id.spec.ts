@@ -27,8 +27,9 @@ describe('planIdFor', () => {
     ).to.equal('p-my_proj_w_b_1');
   });
 
-  it('accepts an empty prefix and refuses a prefix with forbidden characters', () => {
-    expect(planIdFor(compose, { prefix: '' })).to.equal('stack_db');
+  it('refuses an empty prefix (it would own every plan) and a prefix with forbidden characters', () => {
+    expect(() => planIdFor(compose, { prefix: '' })).to.throw(/prefix is empty/);
+    expect(() => checkPlanIdPrefix('')).to.throw(/hand-made/);
     expect(() => planIdFor(compose, { prefix: 'bad prefix/' })).to.throw(/bad prefix\//);
     expect(() => checkPlanIdPrefix('ok_.-')).not.to.throw();
   });

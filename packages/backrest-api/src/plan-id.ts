@@ -10,7 +10,10 @@ export interface WorkloadIdentity {
 }
 
 export interface PlanIdOptions {
-  /** Prepended to every id; must itself match `[A-Za-z0-9_.-]*`. Default `backrest_sidecar_`. */
+  /**
+   * Prepended to every id; non-empty, `[A-Za-z0-9_.-]+`. Default `backrest_sidecar_`. It is how we
+   * tell our plans from hand-made ones, so it may not be empty.
+   */
   prefix?: string;
 }
 
@@ -23,8 +26,18 @@ export function sanitizePlanId(raw: string): string {
   return raw.replace(PLAN_ID_CHARS, '_');
 }
 
-/** Throws when a user-supplied prefix holds characters a plan id may not contain. */
+/**
+ * Throws when a user-supplied prefix is empty or holds characters a plan id may not contain.
+ * Empty is refused because the prefix is our only mark of ownership: with '' every plan in the
+ * config (hand-made ones too) would count as ours, be pruned as an orphan or be overwritten by a
+ * container of the same name.
+ */
 export function checkPlanIdPrefix(prefix: string): void {
+  if (prefix === '') {
+    throw new Error(
+      `plan id prefix is empty: every plan in the config, hand-made ones too, would count as ours (pruned as orphans, overwritten by containers); use a non-empty prefix such as "${DEFAULT_PLAN_ID_PREFIX}"`,
+    );
+  }
   if (sanitizePlanId(prefix) !== prefix) {
     throw new Error(
       `plan id prefix "${prefix}" may only contain letters, digits, "_", "." and "-"`,

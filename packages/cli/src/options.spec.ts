@@ -135,7 +135,12 @@ describe('CLI options', () => {
 
   it('refuses bad values with a message naming the flag', () => {
     expect(() => resolveSettings(parse(['--plan-id-prefix', 'a b']), {})).to.throw(
-      /--plan-id-prefix "a b"/,
+      UsageError,
+      /--plan-id-prefix .*"a b"/,
+    );
+    expect(() => resolveSettings(parse(['--plan-id-prefix', '']), {})).to.throw(
+      UsageError,
+      /--plan-id-prefix .*empty/,
     );
     expect(() => resolveSettings(parse(['--docker-root', 'relative']), {})).to.throw(
       /--docker-root/,

@@ -5,6 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
+import { checkPlanIdPrefix } from '@backrest-sidecar/api';
 import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import type { DockerConnectionOptions } from '@dockop/docker';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -335,11 +336,7 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
     if (!value.startsWith('/'))
       throw new UsageError(`${flag} must be an absolute path, got "${value}"`);
   }
-  if (/[^A-Za-z0-9_.-]/.test(raw.planIdPrefix)) {
-    throw new UsageError(
-      `--plan-id-prefix "${raw.planIdPrefix}" may only contain letters, digits, "_", "." and "-"`,
-    );
-  }
+  checkPlanIdPrefixOption(raw.planIdPrefix);
 
   let apply: ApplyStrategy = 'none';
   if (raw.applyMode === 'api') apply = 'api';
@@ -382,6 +379,18 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
     logFormat: raw.logFormat,
     stateDir: raw.stateDir,
   };
+}
+
+/**
+ * `--plan-id-prefix` / BACKREST_PLAN_ID_PREFIX: non-empty (the prefix is how we tell our plans
+ * from hand-made ones), `[A-Za-z0-9_.-]+`. Checked before anything touches Docker or the config.
+ */
+export function checkPlanIdPrefixOption(prefix: string): void {
+  try {
+    checkPlanIdPrefix(prefix);
+  } catch (err) {
+    throw new UsageError(`--plan-id-prefix (BACKREST_PLAN_ID_PREFIX): ${(err as Error).message}`);
+  }
 }
 
 /** `--state-dir`: where the quiesce journal lives. */

@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import { inject, injectable, optional } from 'inversify';
-import { Clock, Logger, SystemClock } from '@dockop/runtime';
+import { childEnv, Clock, Logger, SystemClock } from '@dockop/runtime';
+import { createContainer } from './create-container.js';
 import { DockerClient } from './docker-client.js';
 import { LineBuffer } from './line-buffer.js';
 
@@ -18,6 +19,7 @@ export interface OneShotSpec {
   image: string;
   cmd?: string[];
   entrypoint?: string[];
+  /** The container's whole environment besides the image's own: own properties only. */
   env?: Record<string, string>;
   mounts?: OneShotMount[];
   labels?: Record<string, string>;
@@ -287,8 +289,7 @@ export class DockerContainerActions implements ContainerActions {
           // engine without telling us its id. It is bounded by the request timeout instead, and
           // the cleanup below removes what it created once it answers.
           const request = this.#client.request('containers.create', (d) =>
-            d.createContainer({
-              ...createOptions(spec),
+            createContainer(d, createOptions(spec), {
               abortSignal: AbortSignal.timeout(this.#opts.requestTimeoutMs),
             }),
           );
@@ -620,7 +621,13 @@ function createOptions(spec: OneShotSpec): Dockerode.ContainerCreateOptions {
     ...(spec.name ? { name: spec.name } : {}),
     ...(spec.cmd ? { Cmd: spec.cmd } : {}),
     ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
-    ...(spec.env ? { Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`) } : {}),
+    // Exactly the spec's own variables (never inherited keys, never our process env); a name
+    // with `=` or a NUL byte is refused instead of smuggling in a second variable.
+    ...(spec.env
+      ? {
+          Env: Object.entries(childEnv({ parent: {}, set: spec.env })).map(([k, v]) => `${k}=${v}`),
+        }
+      : {}),
     ...(spec.labels ? { Labels: spec.labels } : {}),
     ...(spec.user ? { User: spec.user } : {}),
     ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 
 export * from './resource.js';
 export * from './resource-definition.js';
+export * from './own-label.js';
 export * from './source.js';
 export * from './cache.js';
 export * from './clock.js';
@@ -20,6 +21,7 @@ export * from './schema-registry.js';
 export * from './resource-cache.js';
 export * from './in-memory-source.js';
 export * from './redactor.js';
+export * from './child-env.js';
 export * from './metrics.js';
 export * from './controller.js';
 export * from './health.js';

@@ -95,6 +95,54 @@ describe('AjvSchemaRegistry', () => {
     expect(r.value.hooks.pre).to.deep.equal(['echo 1', 'echo 2']);
   });
 
+  describe('hostile keys (own properties only)', () => {
+    const before = Object.getOwnPropertyNames(Object.prototype).sort();
+    afterEach(() => {
+      expect(Object.getOwnPropertyNames(Object.prototype).sort()).to.deep.equal(before);
+    });
+    const map: JsonSchema = {
+      $id: 'https://dockop.io/schemas/test-map.json',
+      type: 'object',
+      properties: { known: { type: 'string' } },
+      additionalProperties: { type: 'array', items: { type: 'string' } },
+    };
+
+    it('gives keys named like inherited members the additionalProperties schema', () => {
+      const r = registry();
+      r.add(map);
+      const spec = Object.assign(Object.create(null) as Record<string, unknown>, {
+        known: 'k',
+        toString: 'a,b',
+        constructor: 'c,d',
+        hasOwnProperty: 'e',
+        valueOf: 'f,g',
+      });
+      const res = r.validate<Record<string, unknown>>(map.$id, spec);
+      expect(res.valid, JSON.stringify(res.errors)).to.equal(true);
+      expect(res.value['toString']).to.deep.equal(['a', 'b']);
+      expect(res.value['constructor']).to.deep.equal(['c', 'd']);
+      expect(res.value['hasOwnProperty']).to.deep.equal(['e']);
+      expect(res.value['valueOf']).to.deep.equal(['f', 'g']);
+    });
+
+    it('drops __proto__, constructor and prototype keys as unknown without walking them', () => {
+      const spec = JSON.parse(
+        '{"repo":"x","__proto__":{"enable":"true","paths":"/etc"},"constructor":{"prototype":{"polluted":"1"}},"retention":{"prototype":{"x":"1"}}}',
+      ) as unknown;
+      const res = registry().validate<Record<string, unknown>>(workload.$id, spec);
+      expect(res.valid, JSON.stringify(res.errors)).to.equal(true);
+      expect(res.warnings).to.include.members([
+        'unknown field "__proto__" ignored',
+        'unknown field "constructor" ignored',
+        'unknown field "retention.prototype" ignored',
+      ]);
+      expect(Object.getPrototypeOf(res.value)).to.equal(Object.prototype);
+      expect(res.value['enable']).to.equal(undefined);
+      expect(res.value['paths']).to.equal(undefined);
+      expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
+    });
+  });
+
   it('does not split where a string is also allowed', () => {
     const r = registry().validate<{ flexible: unknown }>(workload.$id, {
       repo: 'x',

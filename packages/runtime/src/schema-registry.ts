@@ -92,7 +92,7 @@ function valueAt(root: unknown, pointer: string): unknown {
   let cur: unknown = root;
   for (const raw of pointer.slice(1).split('/')) {
     const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (cur === null || typeof cur !== 'object') return undefined;
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, seg)) return undefined;
     cur = (cur as Record<string, unknown>)[seg];
   }
   return cur;
@@ -292,7 +292,10 @@ export class AjvSchemaRegistry implements SchemaRegistry {
       const patterns = isObject(schema['patternProperties']) ? schema['patternProperties'] : {};
       const additional = schema['additionalProperties'];
       for (const [k, child] of Object.entries(v)) {
-        let sub: unknown = props[k];
+        // `__proto__` can't be assigned as data; left as is, ajv drops or refuses it.
+        if (k === '__proto__') continue;
+        // Own properties only: a key `toString` must not find Object.prototype.toString.
+        let sub: unknown = Object.hasOwn(props, k) ? props[k] : undefined;
         if (sub === undefined) {
           for (const [pattern, ps] of Object.entries(patterns)) {
             if (new RegExp(pattern, 'u').test(k)) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
+  createContainer,
   DockerodeClient,
   dockerModule,
   type DockerClientOptions,
@@ -144,7 +145,7 @@ export async function withRealEngine<T>(
     name: (base) => `${base}-${runId}`,
     async run(spec) {
       const container = await client.request('containers.create', (d) =>
-        d.createContainer({
+        createContainer(d, {
           name: spec.name,
           Image: spec.image ?? options.image ?? REAL_ENGINE_DEFAULTS.image,
           Cmd: spec.cmd ?? ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],

@@ -2,12 +2,13 @@ import { Command, Option } from 'commander';
 import { runBackupOnce } from '@backrest-sidecar/controller-backup';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
 import { fatal } from '../exit.js';
-import { DEFAULTS, parseHttpUrl } from '../options.js';
+import { DEFAULTS, checkPlanIdPrefixOption, parseHttpUrl } from '../options.js';
 import { abortOnSignals, addOneShotOptions, setUpOneShot, type OneShotFlags } from '../one-shot.js';
 
 export type BackupOnceFlags = OneShotFlags & BackupFlags;
 
 export async function runBackupOnceCommand(flags: BackupOnceFlags): Promise<number> {
+  checkPlanIdPrefixOption(flags.planIdPrefix);
   const { logger, actions } = await setUpOneShot(flags, flags.rcbEnvFile);
   const controller = new AbortController();
   const release = abortOnSignals(controller, logger);
