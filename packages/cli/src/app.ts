@@ -43,6 +43,7 @@ export function planControllerOptions(settings: Settings, app: AppOptions): Plan
     configPath: settings.configPath,
     configFormat: settings.configFormat,
     writeMode: settings.writeMode,
+    ...(settings.backrestInstance ? { instance: settings.backrestInstance } : {}),
     defaults: defaultPlanDefaults({
       prefix: settings.planIdPrefix,
       defaultRepo: settings.defaultRepo,

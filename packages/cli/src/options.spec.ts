@@ -16,6 +16,7 @@ function parse(argv: string[], env: Record<string, string> = {}): RawOptions {
     'BACKREST_VOLUME_PREFIX',
     'BACKREST_DEFAULT_RETENTION',
     'BACKREST_PLAN_ID_PREFIX',
+    'BACKREST_INSTANCE',
   ]) {
     delete process.env[k];
   }
@@ -131,6 +132,19 @@ describe('CLI options', () => {
       UsageError,
       /--reload-cmd/,
     );
+  });
+
+  it('takes --backrest-instance / BACKREST_INSTANCE and refuses an id Backrest would not', () => {
+    expect(resolveSettings(parse([]), {}).backrestInstance).to.equal(undefined);
+    expect(resolveSettings(parse(['--backrest-instance', 'nas-01']), {}).backrestInstance).to.equal(
+      'nas-01',
+    );
+    for (const bad of ['', 'a b', '_x_', 'y'.repeat(51)]) {
+      expect(() => resolveSettings(parse(['--backrest-instance', bad]), {}), bad).to.throw(
+        UsageError,
+        /--backrest-instance/,
+      );
+    }
   });
 
   it('refuses bad values with a message naming the flag', () => {

@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import { checkPlanIdPrefix } from '@backrest-sidecar/api';
+import { instanceIdProblem } from '@backrest-sidecar/config-sink';
 import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import type { DockerConnectionOptions } from '@dockop/docker';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -16,6 +17,7 @@ export interface RawOptions {
   /** Create a missing config directory (else it is a usage error). */
   createConfig?: boolean;
   writeMode: 'atomic' | 'inplace';
+  backrestInstance?: string;
   apply?: boolean;
   applyMode?: 'restart' | 'command' | 'api';
   applyCooldown: number;
@@ -47,6 +49,7 @@ export interface RawOptions {
 export type RenderOptions = Omit<
   RawOptions,
   | 'createConfig'
+  | 'backrestInstance'
   | 'writeMode'
   | 'apply'
   | 'applyMode'
@@ -215,6 +218,12 @@ export function addWriteOptions(cmd: Command): Command {
         .choices(['atomic', 'inplace'])
         .default('atomic'),
     )
+    .addOption(
+      new Option(
+        '--backrest-instance <id>',
+        "instance of a Backrest config file we create (Backrest's native format; default: host name)",
+      ).env('BACKREST_INSTANCE'),
+    )
     .option('--apply', 'apply a changed config to Backrest (restart its container by default)')
     .addOption(
       new Option(
@@ -292,6 +301,8 @@ export interface Settings {
   configPath: string;
   configFormat: RawOptions['configFormat'];
   writeMode: RawOptions['writeMode'];
+  /** Undefined: the sink's default (the host name as a Backrest id). */
+  backrestInstance?: string;
   apply: ApplyStrategy;
   applyCooldownMs: number;
   applyStableMs: number;
@@ -337,6 +348,15 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
       throw new UsageError(`${flag} must be an absolute path, got "${value}"`);
   }
   checkPlanIdPrefixOption(raw.planIdPrefix);
+  const backrestInstance = raw.backrestInstance?.trim();
+  if (backrestInstance !== undefined) {
+    const problem = instanceIdProblem(backrestInstance);
+    if (problem) {
+      throw new UsageError(
+        `--backrest-instance (BACKREST_INSTANCE) "${backrestInstance}" ${problem}`,
+      );
+    }
+  }
 
   let apply: ApplyStrategy = 'none';
   if (raw.applyMode === 'api') apply = 'api';
@@ -355,6 +375,7 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
     configPath,
     configFormat: raw.configFormat,
     writeMode: raw.writeMode,
+    ...(backrestInstance !== undefined ? { backrestInstance } : {}),
     apply,
     applyCooldownMs: raw.applyCooldown,
     applyStableMs: raw.applyStable,

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
-  chownSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -90,23 +89,25 @@ describe('ConfigSink (real files)', () => {
   });
 
   describe('commit', () => {
-    it('creates a missing file with empty plans (sidecar) and version 6 / modno 0 (backrest)', async () => {
+    it('creates a missing file with empty plans (sidecar) and version 6 / modno 0 / instance (backrest)', async () => {
       const r = await sink().commit({ upsert: [], remove: [] });
       expect(r).to.include({ written: true, changed: true, before: '' });
       expect(JSON.parse(readFileSync(file, 'utf8'))).to.deep.equal({ repos: [], plans: [] });
       expect(statSync(file).mode & 0o777).to.equal(0o644);
 
       const other = path.join(dir, 'b', 'config.json');
-      await new ConfigSink({ path: other, defaultFormat: 'backrest' }).commit({
+      await new ConfigSink({ path: other, defaultFormat: 'backrest', instance: 'host-1' }).commit({
         upsert: [],
         remove: [],
       });
       expect(JSON.parse(readFileSync(other, 'utf8'))).to.deep.equal({
         modno: 0,
         version: 6,
+        instance: 'host-1',
         repos: [],
         plans: [],
       });
+      expect(statSync(other).mode & 0o777).to.equal(0o600);
     });
 
     it('does not write when the canonical bytes are unchanged (inode and mtime kept)', async () => {
@@ -329,31 +330,6 @@ describe('ConfigSink (real files)', () => {
       } finally {
         await release();
       }
-    });
-
-    it('keeps owner/group, and never widens a stricter mode on a file with secrets', async function () {
-      if (process.getuid?.() !== 0) this.skip();
-      const secret = JSON.parse(BACKREST_WITH_DEFAULT);
-      secret.repos[0].password = 'hunter2';
-      writeFileSync(file, JSON.stringify(secret), { mode: 0o600 });
-      chmodSync(file, 0o600);
-      chownSync(file, 1234, 5678);
-      const r = await sink().commit({ upsert: [plan('a')], remove: [] });
-      const st = statSync(file);
-      expect([st.uid, st.gid, st.mode & 0o777]).to.deep.equal([1234, 5678, 0o600]);
-      expect(r.warnings.join()).to.include('kept mode 0600').and.not.include('hunter2');
-      const bak = statSync(`${file}.bak`);
-      expect([bak.uid, bak.gid, bak.mode & 0o777]).to.deep.equal([1234, 5678, 0o600]);
-    });
-
-    it('applies fileMode (default 0644) when the file holds no secrets', async () => {
-      writeFileSync(file, SIDECAR_WITH_DEFAULT, { mode: 0o600 });
-      chmodSync(file, 0o600);
-      const r = await sink().commit({ upsert: [plan('a')], remove: [] });
-      expect(statSync(file).mode & 0o777).to.equal(0o644);
-      expect(r.warnings).to.deep.equal([]);
-      await sink({ fileMode: 0o640 }).commit({ upsert: [plan('b')], remove: [] });
-      expect(statSync(file).mode & 0o777).to.equal(0o640);
     });
 
     it('writes through a symlinked path and keeps the link', async () => {
