@@ -6,6 +6,7 @@ import { register as registerGet } from './commands/get.js';
 import { register as registerDescribe } from './commands/describe.js';
 import { register as registerBackupOnce } from './commands/backup-once.js';
 import { register as registerForget } from './commands/forget.js';
+import { register as registerVersion } from './commands/version.js';
 import { register as registerCompletion } from './commands/completion.js';
 
 export const VERSION = '0.1.0';
@@ -91,6 +92,7 @@ Examples:
   registerDescribe(program);
   registerBackupOnce(program);
   registerForget(program);
+  registerVersion(program, VERSION);
   registerCompletion(program);
   refuseUnknownCommands(program);
   reportErrorsAsLogs(program);
