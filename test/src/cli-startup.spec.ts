@@ -3,6 +3,7 @@
 // the schemas are precompiled, and the build stamp of `version`.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,6 +57,9 @@ describe('backrest-sidecar start-up path (bundle)', function () {
   let probe = '';
 
   before(async () => {
+    if (!existsSync(BUNDLE)) {
+      throw new Error(`${BUNDLE} is missing: \`npm install\` (esbuild), then \`npm run build\``);
+    }
     dir = await mkdtemp(path.join(tmpdir(), 'cli-startup-'));
     probe = path.join(dir, 'probe.mjs');
     await writeFile(probe, MODULE_PROBE);

@@ -92,4 +92,36 @@ describe('BackupScheduler', () => {
         ),
     ).to.throw(/--backup-schedule "every night" is not a valid cron expression/);
   });
+
+  it('runs a descriptor as its five fields and refuses what Backrest refuses', () => {
+    let got: string | undefined;
+    const s = new BackupScheduler(
+      {} as ContainerActions,
+      { schedule: '@daily', backup: {} },
+      undefined,
+      undefined,
+      (expr) => {
+        got = expr;
+        return { start() {}, stop() {}, destroy() {} };
+      },
+    );
+    s.onStart();
+    expect(got).to.equal('0 0 * * *');
+    for (const bad of ['0 0 1 * ?', '0 0 * * 7', '*/0 * * * *']) {
+      expect(
+        () =>
+          new BackupScheduler(
+            {} as ContainerActions,
+            { schedule: bad, backup: {} },
+            undefined,
+            undefined,
+            () => ({
+              start() {},
+              stop() {},
+              destroy() {},
+            }),
+          ),
+      ).to.throw(/--backup-schedule .* is not a valid cron expression: /);
+    }
+  });
 });

@@ -332,4 +332,42 @@ describe('plan builder', () => {
       ]);
     });
   });
+
+  describe('schedule (Backrest cron dialect)', () => {
+    it('translates a descriptor label to five fields with a note naming container, label and value', () => {
+      const w = workload('web', { spec: { enable: true, schedule: '@daily' } });
+      const r = buildPlans([w], defaultPlanDefaults(), facts);
+      expect(r.plans[0]?.plan.schedule).to.equal('0 0 * * *');
+      expect(r.plans[0]?.notes).to.deep.equal([
+        'container web: label backrest.schedule="@daily": "@daily" is written as "0 0 * * *": Backrest\'s parser takes five fields, not descriptors',
+      ]);
+    });
+
+    it('translates --default-schedule too, and names the flag', () => {
+      const r = buildPlans(
+        [workload('web')],
+        defaultPlanDefaults({ defaultSchedule: '@hourly' }),
+        facts,
+      );
+      expect(r.plans[0]?.plan.schedule).to.equal('0 * * * *');
+      expect(r.plans[0]?.notes?.[0]).to.match(/^container web: --default-schedule "@hourly": /);
+    });
+
+    it('writes a five-field schedule as is (single-spaced) and adds no note', () => {
+      const w = workload('web', { spec: { enable: true, schedule: ' 15  3 * * 5-7 ' } });
+      const r = buildPlans([w], defaultPlanDefaults(), facts);
+      expect(r.plans[0]?.plan.schedule).to.equal('15 3 * * 5-7');
+      expect(r.plans[0]?.notes?.join()).to.match(/7 never matches/);
+    });
+
+    it('skips a workload whose schedule Backrest would refuse, naming container, label and value', () => {
+      const w = workload('web', { spec: { enable: true, schedule: '0 0 1 * ?' } });
+      const r = buildPlans([w], defaultPlanDefaults(), facts);
+      expect(r.plans).to.deep.equal([]);
+      expect(r.skipped[0]?.reason).to.equal('InvalidSchedule');
+      expect(r.skipped[0]?.message).to.match(
+        /^container web: label backrest.schedule="0 0 1 \* \?": day-of-week field "\?"/,
+      );
+    });
+  });
 });

@@ -140,6 +140,7 @@ export class PlanReconciler implements Reconciler {
         message: changed ? `plan ${b.plan.id} rendered from container ${b.container}` : 'in sync',
         plan: b.plan,
         changed,
+        ...(b.notes ? { notes: b.notes } : {}),
       });
     }
     for (const s of built.skipped) {
@@ -231,6 +232,11 @@ export class PlanReconciler implements Reconciler {
           reason: 'PlanRendered',
           message: '',
         });
+        // e.g. `@daily` written as five fields: repeated every reconcile, aggregated by the recorder.
+        for (const note of e.notes ?? []) {
+          log.info('plan.note', { plan_id: e.planId, container: e.container, note });
+          ctx.recorder.event(key, 'Normal', 'ScheduleTranslated', note);
+        }
         if (e.changed && result.written) {
           ctx.recorder.event(
             key,

@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { checkPlanIdPrefix } from '@backrest-sidecar/api';
+import { CronError, checkPlanIdPrefix, parseCron } from '@backrest-sidecar/api';
 import { instanceIdProblem } from '@backrest-sidecar/config-sink';
 import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import type { DockerConnectionOptions } from '@dockop/docker';
@@ -348,6 +348,7 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
       throw new UsageError(`${flag} must be an absolute path, got "${value}"`);
   }
   checkPlanIdPrefixOption(raw.planIdPrefix);
+  checkScheduleOption('--default-schedule', raw.defaultSchedule);
   const backrestInstance = raw.backrestInstance?.trim();
   if (backrestInstance !== undefined) {
     const problem = instanceIdProblem(backrestInstance);
@@ -411,6 +412,20 @@ export function checkPlanIdPrefixOption(prefix: string): void {
     checkPlanIdPrefix(prefix);
   } catch (err) {
     throw new UsageError(`--plan-id-prefix (BACKREST_PLAN_ID_PREFIX): ${(err as Error).message}`);
+  }
+}
+
+/**
+ * A schedule flag in Backrest's cron dialect (five fields; `@daily`-style descriptors are
+ * translated where the schedule is used, with a note): refused before Docker or the config is
+ * touched, instead of every write being refused later.
+ */
+export function checkScheduleOption(flag: string, value: string): void {
+  try {
+    parseCron(value);
+  } catch (err) {
+    if (!(err instanceof CronError)) throw err;
+    throw new UsageError(`${flag} "${value}": ${err.message}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import { writtenSchedule } from './cron.js';
 import { asArray, asStringArray, isObject, type JsonObject } from './json-util.js';
 import { parseKeepSpec } from './keep-spec.js';
 import type { PlanSpec } from './plan-spec.js';
@@ -123,7 +124,7 @@ export function toBackrestPlan(plan: PlanSpec, existing?: object): object {
     id: plan.id,
     repo: plan.repo,
     paths: [...plan.sources],
-    schedule: { cron: plan.schedule, clock: SCHEDULE_CLOCK },
+    schedule: { cron: writtenSchedule(plan.schedule), clock: SCHEDULE_CLOCK },
   };
   // The deprecated top-level `cron` would fight `schedule` after a migration: ours wins.
   delete out['cron'];

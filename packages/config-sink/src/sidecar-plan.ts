@@ -1,3 +1,4 @@
+import { writtenSchedule } from './cron.js';
 import { asStringArray, isObject, type JsonObject } from './json-util.js';
 import type { PlanSpec } from './plan-spec.js';
 
@@ -9,7 +10,7 @@ export function toSidecarPlan(plan: PlanSpec): JsonObject {
   return {
     id: plan.id,
     repo: plan.repo,
-    schedule: plan.schedule,
+    schedule: writtenSchedule(plan.schedule),
     sources: [...plan.sources],
     exclude: [...plan.exclude],
     hooks: { pre: [...plan.hooks.pre], post: [...plan.hooks.post] },

@@ -8,6 +8,7 @@ import {
   DEFAULTS,
   addReconcileOptions,
   checkConfigDirectory,
+  checkScheduleOption,
   parseDuration,
   resolveSettings,
   type RawOptions,
@@ -72,6 +73,8 @@ export function daemonAppOptions(opts: DaemonOptions): AppOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const settings = resolveSettings(opts);
   checkConfigDirectory(settings.configPath, opts.createConfig === true);
+  if (opts.backupSchedule !== undefined)
+    checkScheduleOption('--backup-schedule', opts.backupSchedule);
   const manager = await buildApp(settings, daemonAppOptions(opts));
   // A backup-once killed mid-run (kill -9) left containers stopped: start them first.
   await repairBeforeCommand(
