@@ -1,5 +1,5 @@
 import { CronError, parseCron, type CronClock } from '@backrest-sidecar/api';
-import { ContainerActions } from '@dockop/docker';
+import { ContainerActions, DockerClient } from '@dockop/docker';
 import { EventRecorder, Logger, type LifecycleHook } from '@dockop/runtime';
 import { inject, injectable, optional } from 'inversify';
 import type { BackupOnceOptions } from './backup-options.js';
@@ -44,6 +44,7 @@ export const cronTimerFactory: CronFactory = (expression, tick, clock) =>
 export class BackupScheduler implements LifecycleHook {
   readonly name = 'backup-scheduler';
   readonly #actions: ContainerActions;
+  readonly #client: DockerClient;
   readonly #options: BackupSchedulerOptions;
   readonly #logger: Logger | undefined;
   readonly #recorder: EventRecorder | undefined;
@@ -59,12 +60,14 @@ export class BackupScheduler implements LifecycleHook {
 
   constructor(
     @inject(ContainerActions) actions: ContainerActions,
+    @inject(DockerClient) client: DockerClient,
     @inject(BackupSchedulerOptions) options: BackupSchedulerOptions,
     @inject(Logger) @optional() logger?: Logger,
     @inject(EventRecorder) @optional() recorder?: EventRecorder,
     @inject(BackupCronFactory) @optional() cron?: CronFactory,
   ) {
     this.#actions = actions;
+    this.#client = client;
     this.#options = options;
     this.#logger = logger?.child({ component: 'backup-scheduler' });
     this.#recorder = recorder;
@@ -129,6 +132,7 @@ export class BackupScheduler implements LifecycleHook {
       { ...this.#options.backup, signal: this.#abort.signal },
       {
         actions: this.#actions,
+        client: this.#client,
         ...(this.#logger ? { logger: this.#logger } : {}),
         ...(this.#recorder ? { recorder: this.#recorder } : {}),
       },
