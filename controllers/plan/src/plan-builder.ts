@@ -216,7 +216,10 @@ export function buildPlan(
       pre: expandHooks(spec.pre, container),
       post: expandHooks(spec.post, container),
     },
-    retention: { spec: stringOr(spec.keep, defaults.defaultRetention) },
+    // Without a keep label, an existing plan keeps the retention in the file (a hand edit wins).
+    retention: stringOr(spec.keep, '')
+      ? { spec: stringOr(spec.keep, '') }
+      : { spec: defaults.defaultRetention, defaulted: true },
   };
   const notes = schedule.notes.map((n) => `container ${container}: ${scheduleOrigin}: ${n}`);
   return { ok: true, built: { container, plan, ...(notes.length ? { notes } : {}) } };

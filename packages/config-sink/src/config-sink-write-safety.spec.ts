@@ -394,6 +394,98 @@ describe('ConfigSink write safety (real files)', () => {
     });
   });
 
+  describe('retention edited by hand', () => {
+    const byId = (id: string) =>
+      (JSON.parse(readFileSync(file, 'utf8')).plans as { id: string }[]).find((p) => p.id === id);
+    const handEdit = (fn: (plan: Record<string, unknown>) => void) => {
+      const doc = JSON.parse(readFileSync(file, 'utf8'));
+      fn(doc.plans.find((p: { id: string }) => p.id === 'a'));
+      writeFileSync(file, JSON.stringify(doc, null, 2));
+    };
+    const defaulted = { spec: 'daily=7,weekly=4', defaulted: true };
+
+    it('backrest: a plan without a keep label keeps the retention in the file', async () => {
+      writeFileSync(file, BACKREST_WITH_DEFAULT);
+      await sink().commit({ upsert: [plan('a')], remove: [] });
+      handEdit((p) => (p['retention'] = { policyKeepLastN: 30 }));
+      const r = await sink().commit({
+        upsert: [plan('a', { schedule: '0 5 * * *', retention: defaulted })],
+        remove: [],
+      });
+      expect(r.written).to.equal(true); // the schedule change lands...
+      expect(byId('a')).to.deep.include({ retention: { policyKeepLastN: 30 } }); // ...not the default
+      // A new plan gets the default; a keep label always wins.
+      await sink().commit({ upsert: [plan('b', { retention: defaulted })], remove: [] });
+      expect(byId('b')).to.deep.include({
+        retention: { policyTimeBucketed: { daily: 7, weekly: 4 } },
+      });
+      await sink().commit({ upsert: [plan('a', { retention: { spec: 'last=3' } })], remove: [] });
+      expect(byId('a')).to.deep.include({ retention: { policyKeepLastN: 3 } });
+    });
+
+    it('backrest: a removed retention stays removed, a carried keep-within stays carried', async () => {
+      writeFileSync(file, BACKREST_WITH_DEFAULT);
+      await sink().commit({
+        upsert: [plan('a', { retention: { spec: 'within=90d' } })],
+        remove: [],
+      });
+      const carried = byId('a');
+      await sink().commit({ upsert: [plan('a', { retention: defaulted })], remove: [] });
+      expect(byId('a')).to.deep.equal(carried);
+      handEdit((p) => delete p['retention']);
+      await sink().commit({ upsert: [plan('a', { retention: defaulted })], remove: [] });
+      expect(byId('a')).not.to.have.property('retention');
+    });
+
+    it('sidecar: a plan without a keep label keeps the spec in the file', async () => {
+      writeFileSync(file, SIDECAR_WITH_DEFAULT);
+      await sink().commit({ upsert: [plan('a')], remove: [] });
+      handEdit((p) => (p['retention'] = { spec: 'last=30' }));
+      await sink().commit({ upsert: [plan('a', { retention: defaulted })], remove: [] });
+      expect(byId('a')).to.deep.include({ retention: { spec: 'last=30' } });
+      await sink().commit({ upsert: [plan('c', { retention: defaulted })], remove: [] });
+      expect(byId('c')).to.deep.include({ retention: { spec: 'daily=7,weekly=4' } });
+    });
+
+    for (const [format, base] of [
+      ['sidecar', SIDECAR_WITH_DEFAULT],
+      ['backrest', BACKREST_WITH_DEFAULT],
+    ] as const) {
+      it(`${format}: a plan we don't own is never touched (retention, hooks, everything)`, async () => {
+        const doc = JSON.parse(base);
+        const mine =
+          format === 'backrest'
+            ? {
+                id: 'user_plan',
+                repo: 'default',
+                paths: ['/home'],
+                retention: { policyKeepLastN: 99 },
+                hooks: [
+                  {
+                    conditions: ['CONDITION_SNAPSHOT_END'],
+                    actionCommand: { command: 'x {{.Plan.Id}}' },
+                  },
+                ],
+                iexcludes: ['*.iso'],
+              }
+            : {
+                id: 'user_plan',
+                repo: 'default',
+                schedule: '0 1 * * *',
+                sources: ['/home'],
+                exclude: [],
+                hooks: { pre: ['x {{y}}'], post: [] },
+                retention: { spec: 'last=99' },
+              };
+        doc.plans = [mine];
+        writeFileSync(file, JSON.stringify(doc));
+        await sink().commit({ upsert: [plan('a', { retention: defaulted })], remove: [] });
+        await sink().commit({ upsert: [plan('a', { retention: { spec: 'last=1' } })], remove: [] });
+        expect(byId('user_plan')).to.deep.equal(mine);
+      });
+    }
+  });
+
   describe('hostile documents', () => {
     it('refuses deeply nested JSON as a ConfigError naming the file, not a RangeError', async () => {
       const deep = '['.repeat(100_000) + ']'.repeat(100_000);

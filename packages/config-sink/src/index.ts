@@ -10,6 +10,7 @@ export * from './backrest-plan.js';
 export * from './sidecar-plan.js';
 export * from './detect-format.js';
 export * from './backrest-instance.js';
+export * from './go-template.js';
 export * from './cron.js';
 export * from './line-diff.js';
 export * from './schemas.js';
