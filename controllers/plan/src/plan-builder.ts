@@ -10,7 +10,7 @@
  * - sources and excludes are host paths, de-duplicated and sorted (byte order, as Backrest sorts);
  * - output order is by plan id, so the same input always renders the same bytes.
  */
-import type { PlanSpec } from '@backrest-sidecar/config-sink';
+import { CronError, normalizeCron, type PlanSpec } from '@backrest-sidecar/config-sink';
 import {
   DEFAULT_PLAN_ID_PREFIX,
   checkPlanIdPrefix,
@@ -84,11 +84,13 @@ export interface ConfigFacts {
   repoIds: string[];
 }
 
-export type SkipReason = 'RepoMissing' | 'NoSources' | 'IdCollision';
+export type SkipReason = 'RepoMissing' | 'NoSources' | 'IdCollision' | 'InvalidSchedule';
 
 export interface BuiltPlan {
   container: string;
   plan: PlanSpec;
+  /** What the author should be told, naming container, label and value (e.g. `@daily` translated). */
+  notes?: string[];
 }
 
 export interface SkippedPlan {
@@ -190,19 +192,37 @@ export function buildPlan(
     (paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
   );
 
+  // Own properties only (the labels helper's ownFields): a hostile label can't reach the prototype.
+  const labeled = stringOr(spec.schedule, '');
+  const scheduleOrigin = labeled
+    ? `label backrest.schedule=${JSON.stringify(labeled)}`
+    : `--default-schedule ${JSON.stringify(defaults.defaultSchedule)}`;
+  // Backrest's cron dialect: descriptors become five fields (with a note), the rest as written.
+  let schedule: { expression: string; notes: string[] };
+  try {
+    schedule = normalizeCron(labeled || defaults.defaultSchedule);
+  } catch (err) {
+    if (!(err instanceof CronError)) throw err;
+    return skip('InvalidSchedule', `container ${container}: ${scheduleOrigin}: ${err.message}`);
+  }
+
   const plan: PlanSpec = {
     id,
     repo: repo.id,
-    schedule: stringOr(spec.schedule, defaults.defaultSchedule),
+    schedule: schedule.expression,
     sources,
     exclude,
     hooks: {
       pre: expandHooks(spec.pre, container),
       post: expandHooks(spec.post, container),
     },
-    retention: { spec: stringOr(spec.keep, defaults.defaultRetention) },
+    // Without a keep label, an existing plan keeps the retention in the file (a hand edit wins).
+    retention: stringOr(spec.keep, '')
+      ? { spec: stringOr(spec.keep, '') }
+      : { spec: defaults.defaultRetention, defaulted: true },
   };
-  return { ok: true, built: { container, plan } };
+  const notes = schedule.notes.map((n) => `container ${container}: ${scheduleOrigin}: ${n}`);
+  return { ok: true, built: { container, plan, ...(notes.length ? { notes } : {}) } };
 }
 
 /**

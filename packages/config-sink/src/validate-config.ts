@@ -208,7 +208,8 @@ function sidecarRules(doc: JsonObject): string[] {
     const name = label('plan', p, i);
     checkPlanCommon(p, name, repoIds, 'sources', out);
     if (typeof p['schedule'] === 'string') {
-      const problem = checkCron(p['schedule'], 'backrest');
+      // The seed's file is not read by Backrest: our dialect (descriptors too) or Backrest's.
+      const problem = checkCron(p['schedule']) && checkCron(p['schedule'], 'backrest');
       if (problem) out.push(`${name}: schedule "${p['schedule']}": ${problem}`);
     }
     const r = p['retention'];
