@@ -275,7 +275,7 @@ describe('plan builder', () => {
     const plan = r.plans[0]?.plan;
     expect(plan?.hooks).to.deep.equal({ pre: [], post: [] });
     expect(plan?.sources).to.deep.equal(['/var/lib/docker/volumes/stack_pgdata/_data']);
-    expect(plan?.retention).to.deep.equal({ spec: 'daily=7,weekly=4' });
+    expect(plan?.retention).to.deep.equal({ spec: 'daily=7,weekly=4', defaulted: true });
   });
 
   describe('hooks, schedule, retention', () => {
@@ -316,7 +316,7 @@ describe('plan builder', () => {
       const d = defaultPlanDefaults({ defaultSchedule: '0 4 * * *', defaultRetention: 'last=3' });
       const p = buildPlans([workload('w')], d, facts).plans[0]?.plan;
       expect(p?.schedule).to.equal('0 4 * * *');
-      expect(p?.retention.spec).to.equal('last=3');
+      expect(p?.retention).to.deep.equal({ spec: 'last=3', defaulted: true });
       expect(p?.hooks).to.deep.equal({ pre: [], post: [] });
       const def = defaultPlanDefaults();
       expect([
@@ -369,5 +369,25 @@ describe('plan builder', () => {
         /^container web: label backrest.schedule="0 0 1 \* \?": day-of-week field "\?"/,
       );
     });
+  });
+
+  it('keeps excludes in label order (restic: the last matching pattern wins), repeats at their last place', () => {
+    const w = workload('web', {
+      spec: {
+        enable: true,
+        paths: {
+          exclude: [
+            '/var/lib/postgresql/data/z',
+            '/var/lib/postgresql/data/a',
+            '/tmp',
+            '/tmp/x',
+            '/tmp',
+          ],
+        },
+      },
+    });
+    const r = buildPlans([w], defaultPlanDefaults(), facts);
+    const v = '/var/lib/docker/volumes/stack_pgdata/_data';
+    expect(r.plans[0]?.plan.exclude).to.deep.equal([`${v}/z`, `${v}/a`, '/tmp/x', '/tmp']);
   });
 });

@@ -114,14 +114,14 @@ export function addOneShotOptions(cmd: Command): Command {
   return addLogOptions(cmd);
 }
 
-/** Logger on stdout whose redactor knows the env file's values. */
+/** Logger on stderr (stdout is for command output) whose redactor knows the env file's values. */
 export function oneShotLogger(flags: OneShotFlags, secrets: Record<string, string> = {}): Logger {
   const redactor = new SecretRedactor();
   for (const v of Object.values(secrets)) redactor.addSecretValue(v);
   return createLogger({
     level: flags.logLevel,
     format: flags.logFormat,
-    stream: process.stdout,
+    stream: process.stderr,
     redactor,
   });
 }
