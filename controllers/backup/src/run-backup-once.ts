@@ -1,10 +1,17 @@
 import { hostname } from 'node:os';
 import type { ContainerActions } from '@dockop/docker';
-import { createNullLogger, type EventRecorder, type Logger } from '@dockop/runtime';
+import {
+  createNullLogger,
+  SecretRedactor,
+  type EventRecorder,
+  type Logger,
+  type Redactor,
+} from '@dockop/runtime';
 import {
   ContainerResticRunner,
   createResticRunner,
   readEnvFile,
+  resticRedactor,
   runForget,
   type ForgetReport,
 } from '@backrest-sidecar/controller-retention';
@@ -37,6 +44,11 @@ export interface BackupOnceDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Process env used for a bare `KEY` in the env file. Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The logger's redactor: it learns the env file's secret values and masks restic and rcb
+   * output, the fatal error and the webhook payload. Default: a new one.
+   */
+  redactor?: Redactor;
 }
 
 /**
@@ -50,6 +62,7 @@ export async function runBackupOnce(
 ): Promise<BackupOnceReport> {
   const o = { ...BACKUP_DEFAULTS, ...stripUndefined(options) };
   const logger = (deps.logger ?? createNullLogger()).child({ component: 'backup' });
+  const redactor = deps.redactor ?? new SecretRedactor();
   const startedAtMs = Date.now();
   const started = performance.now();
   const quiesce: QuiesceOutcome = { stopped: [], stopFailed: [], started: [], startFailed: [] };
@@ -71,6 +84,7 @@ export async function runBackupOnce(
     labels = { ...labels, [RUN_LABEL]: runId };
     await repairQuiesceJournal({ stateDir: o.stateDir, actions: deps.actions, logger });
     const env = o.rcbEnvFile ? await readEnvFile(o.rcbEnvFile, deps.env ?? process.env) : {};
+    resticRedactor(env, redactor);
     const progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
 
     const { value } = await withQuiesce(
@@ -99,6 +113,7 @@ export async function runBackupOnce(
               labels,
               ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
               ...(o.signal ? { signal: o.signal } : {}),
+              redactor,
             },
             logger,
           );
@@ -130,6 +145,7 @@ export async function runBackupOnce(
           ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
           labels,
           ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+          redactor,
         });
         return runResticEngine(
           targets,
@@ -149,12 +165,13 @@ export async function runBackupOnce(
     report.workloads = value;
   } catch (err) {
     const e = err as Error;
-    report.fatal =
+    report.fatal = redactor.redactString(
       err instanceof QuiesceBusyError
         ? e.message
         : o.signal?.aborted
           ? `aborted: ${e.message}`
-          : e.message;
+          : e.message,
+    );
     logger.error('backup.fatal', { error: report.fatal });
   }
 
@@ -164,7 +181,7 @@ export async function runBackupOnce(
     !(report.workloads.length > 0 && report.workloads.every((w) => w.status === 'failed'));
 
   if (!o.noForget && backupOk && !o.signal?.aborted) {
-    report.forget = await runRetention(o, deps, logger, labels);
+    report.forget = await runRetention(o, deps, logger, labels, redactor);
   }
 
   report.exitCode = exitCodeOf(report);
@@ -185,6 +202,7 @@ export async function runBackupOnce(
     report.notify = await notifyWebhook(o.notifyUrl, notificationPayload(report), {
       attempts: o.notifyAttempts,
       logger,
+      redactor,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
     });
@@ -197,6 +215,7 @@ async function runRetention(
   deps: BackupOnceDeps,
   logger: Logger,
   labels: Record<string, string>,
+  redactor: Redactor,
 ): Promise<ForgetReport> {
   try {
     const restic = await createResticRunner(
@@ -206,6 +225,7 @@ async function runRetention(
         ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
         ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
         labels,
+        redactor,
       },
       deps.actions,
       deps.env ?? process.env,
@@ -225,7 +245,12 @@ async function runRetention(
       },
     );
   } catch (err) {
-    return { dryRun: false, workloads: [], fatal: (err as Error).message, exitCode: 1 };
+    return {
+      dryRun: false,
+      workloads: [],
+      fatal: redactor.redactString((err as Error).message),
+      exitCode: 1,
+    };
   }
 }
 

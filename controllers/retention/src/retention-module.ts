@@ -1,5 +1,5 @@
 import { ContainerActions } from '@dockop/docker';
-import { EventRecorder, Logger } from '@dockop/runtime';
+import { EventRecorder, Logger, Redactor } from '@dockop/runtime';
 import { ContainerModule, inject, injectable, optional } from 'inversify';
 import { createResticRunner, type ResticRunnerConfig } from './restic-runner-factory.js';
 import { runForget, type ForgetOptions, type ForgetReport } from './run-forget.js';
@@ -24,13 +24,16 @@ export class DefaultRetentionService implements RetentionService {
   readonly #options: RetentionOptions;
   readonly #logger: Logger | undefined;
   readonly #recorder: EventRecorder | undefined;
+  readonly #redactor: Redactor | undefined;
 
   constructor(
     @inject(ContainerActions) actions: ContainerActions,
     @inject(RetentionOptions) options: RetentionOptions,
     @inject(Logger) @optional() logger?: Logger,
     @inject(EventRecorder) @optional() recorder?: EventRecorder,
+    @inject(Redactor) @optional() redactor?: Redactor,
   ) {
+    this.#redactor = redactor;
     this.#actions = actions;
     this.#options = options;
     this.#logger = logger;
@@ -39,7 +42,11 @@ export class DefaultRetentionService implements RetentionService {
 
   async run(overrides: ForgetOptions = {}): Promise<ForgetReport> {
     const { restic, ...forget } = this.#options;
-    const runner = await createResticRunner(restic ?? {}, this.#actions);
+    // The logger's redactor learns the env file's secrets: they are masked in every log line.
+    const runner = await createResticRunner(
+      { ...restic, ...(this.#redactor ? { redactor: this.#redactor } : {}) },
+      this.#actions,
+    );
     return runForget(
       { ...forget, ...overrides },
       {

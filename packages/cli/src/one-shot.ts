@@ -3,7 +3,7 @@
  * (a logger that knows the env file's secrets, Docker actions, the quiesce journal repaired).
  */
 import { repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
-import { readEnvFile } from '@backrest-sidecar/controller-retention';
+import { readEnvFile, resticRedactor } from '@backrest-sidecar/controller-retention';
 import {
   DockerContainerActions,
   DockerodeClient,
@@ -12,6 +12,7 @@ import {
 } from '@dockop/docker';
 import {
   SecretRedactor,
+  type Redactor,
   createLogger,
   type LogFormat,
   type LogLevel,
@@ -98,10 +99,13 @@ export function addOneShotOptions(cmd: Command): Command {
   return addLogOptions(cmd);
 }
 
-/** Logger on stdout whose redactor knows the env file's values. */
-export function oneShotLogger(flags: OneShotFlags, secrets: Record<string, string> = {}): Logger {
-  const redactor = new SecretRedactor();
-  for (const v of Object.values(secrets)) redactor.addSecretValue(v);
+/** Logger on stdout whose redactor knows the env file's secret values. */
+export function oneShotLogger(
+  flags: OneShotFlags,
+  secrets: Record<string, string> = {},
+  redactor: Redactor = new SecretRedactor(),
+): Logger {
+  resticRedactor(secrets, redactor);
   return createLogger({
     level: flags.logLevel,
     format: flags.logFormat,
@@ -129,6 +133,8 @@ export async function repairBeforeCommand(
 export interface OneShotSetup {
   logger: Logger;
   actions: DockerContainerActions;
+  /** The logger's redactor: give it to runners so what they learn is masked in logs too. */
+  redactor: Redactor;
 }
 
 /**
@@ -140,14 +146,15 @@ export async function setUpOneShot(
   envFile: string | undefined,
 ): Promise<OneShotSetup> {
   const secrets = envFile ? await readEnvFile(envFile) : {};
-  const logger = oneShotLogger(flags, secrets);
+  const redactor = new SecretRedactor();
+  const logger = oneShotLogger(flags, secrets, redactor);
   const actions = new DockerContainerActions(
     new DockerodeClient(dockerConnection(flags.dockerSock)),
     undefined,
     logger,
   );
   await repairBeforeCommand(actions, flags.stateDir, logger);
-  return { logger, actions };
+  return { logger, actions, redactor };
 }
 
 /** SIGINT/SIGTERM abort `controller`; the run then starts quiesced containers and exits. */

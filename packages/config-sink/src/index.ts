@@ -11,5 +11,6 @@ export * from './sidecar-plan.js';
 export * from './detect-format.js';
 export * from './cron.js';
 export * from './line-diff.js';
+export * from './config-secrets.js';
 export * from './schemas.js';
 export * from './keep-spec.js';

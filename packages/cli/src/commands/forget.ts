@@ -28,7 +28,7 @@ export interface ForgetFlags extends OneShotFlags {
 }
 
 export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
-  const { logger, actions } = await setUpOneShot(flags, flags.rcbEnvFile);
+  const { logger, actions, redactor } = await setUpOneShot(flags, flags.rcbEnvFile);
   const restic = await createResticRunner(
     {
       kind: flags.resticRunner,
@@ -36,6 +36,7 @@ export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
       ...(flags.rcbEnvFile ? { envFile: flags.rcbEnvFile } : {}),
       ...(flags.resticBinary ? { binary: flags.resticBinary } : {}),
       ...(flags.resticVolume.length ? { mounts: flags.resticVolume } : {}),
+      redactor,
     },
     actions,
   );
