@@ -6,7 +6,8 @@
 # Two ways, chosen automatically (BUILD_FROM=auto):
 #   source   a registry answers (or both node images are already local): the Dockerfile's full
 #            two-stage build from the repository (npm ci, tsc, prune) on node:20-bookworm(-slim).
-#   context  no registry: compile on the host (`npx tsc -b packages/cli`, incremental), assemble
+#   context  no registry: compile and bundle on the host (`npx tsc -b packages/cli`, incremental,
+#            then packages/cli/scripts/bundle.mjs), assemble
 #            dist + production node_modules with deploy/image/assemble.sh into a staged context,
 #            and build both stages on the local base image dockop/node-base:local (made by
 #            scripts/docker-engine.sh up; this script never starts an engine or builds it).
@@ -78,6 +79,8 @@ context)
     say "compiling (npx tsc -b packages/cli)"
     (cd "$ROOT" && npx tsc -b packages/cli) >&2
   fi
+  # The bin runs the bundle; rebuilt every time (~2 s) so it never lags behind dist/.
+  (cd "$ROOT" && BUILD_COMMIT="$REVISION" node packages/cli/scripts/bundle.mjs) >&2
   stage=$(mktemp -d "${TMPDIR:-/tmp}/backrest-sidecar-image.XXXXXX")
   trap 'rm -rf "$stage"' EXIT
   sh "$ROOT/deploy/image/assemble.sh" "$ROOT" "$stage/out"

@@ -4,7 +4,9 @@
 // an integration test that could not reach its engine must not pass silently.
 import 'reflect-metadata';
 import Mocha from 'mocha';
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
@@ -31,7 +33,30 @@ const workspaces = ['packages', 'controllers', 'examples'].flatMap((group) => {
     return [];
   }
 });
-if (!unitOnly) workspaces.push(path.join(root, 'test', 'dist'));
+if (!unitOnly) {
+  workspaces.push(path.join(root, 'test', 'dist'));
+  bundleCli();
+}
+
+/**
+ * The specs spawn packages/cli/bin, which runs the bundle: rebuild it from the dist/ just
+ * compiled, so a `tsc -b` alone never leaves the tests running a stale bundle (~2 s). Without
+ * esbuild installed (a node_modules older than the bundler), drop the bundle instead: the bin then
+ * runs the unbundled dist/ and the bundle's own specs (cli-startup) say what is missing.
+ */
+function bundleCli() {
+  const bundle = path.join(root, 'packages/cli/dist/backrest-sidecar.bundle.js');
+  try {
+    createRequire(path.join(root, 'package.json')).resolve('esbuild');
+  } catch {
+    rmSync(bundle, { force: true });
+    console.warn('run-tests: esbuild is not installed (npm install): specs run the unbundled CLI');
+    return;
+  }
+  execFileSync(process.execPath, [path.join(root, 'packages/cli/scripts/bundle.mjs'), '--quiet'], {
+    stdio: 'inherit',
+  });
+}
 const files = workspaces.flatMap(specsUnder).sort();
 const only = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--grep');
 

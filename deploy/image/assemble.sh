@@ -3,7 +3,7 @@
 #
 #   deploy/image/assemble.sh SRC OUT
 #
-# SRC is a checkout where `tsc -b packages/cli` has run and node_modules is installed (with or
+# SRC is a checkout where `npm run build` (tsc + the CLI bundle) has run and node_modules is installed (with or
 # without dev dependencies). OUT receives a root filesystem overlay:
 #
 #   OUT/app/node_modules/...            the production dependency closure of @backrest-sidecar/cli
@@ -29,8 +29,8 @@ HERE=$(cd "$(dirname "$0")" && pwd -P)
   echo "assemble: $SRC/packages/cli/bin/backrest-sidecar.js is missing (the CLI is not in this tree)" >&2
   exit 1
 }
-[ -d "$SRC/packages/cli/dist" ] || {
-  echo "assemble: $SRC/packages/cli/dist is missing: run 'npx tsc -b packages/cli' first" >&2
+[ -f "$SRC/packages/cli/dist/backrest-sidecar.bundle.js" ] || {
+  echo "assemble: $SRC/packages/cli/dist/backrest-sidecar.bundle.js is missing: run 'npm run build' first" >&2
   exit 1
 }
 

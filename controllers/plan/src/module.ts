@@ -22,6 +22,7 @@ function storeFor(ctx: ResolutionContext): PlanStore {
     path: opts.configPath,
     ...(opts.configFormat ? { format: opts.configFormat } : {}),
     ...(opts.writeMode ? { writeMode: opts.writeMode } : {}),
+    ...(opts.instance ? { instance: opts.instance } : {}),
   });
 }
 

@@ -10,7 +10,7 @@
  * - sources and excludes are host paths, de-duplicated and sorted (byte order, as Backrest sorts);
  * - output order is by plan id, so the same input always renders the same bytes.
  */
-import type { PlanSpec } from '@backrest-sidecar/config-sink';
+import { CronError, normalizeCron, type PlanSpec } from '@backrest-sidecar/config-sink';
 import {
   DEFAULT_PLAN_ID_PREFIX,
   checkPlanIdPrefix,
@@ -84,11 +84,13 @@ export interface ConfigFacts {
   repoIds: string[];
 }
 
-export type SkipReason = 'RepoMissing' | 'NoSources' | 'IdCollision';
+export type SkipReason = 'RepoMissing' | 'NoSources' | 'IdCollision' | 'InvalidSchedule';
 
 export interface BuiltPlan {
   container: string;
   plan: PlanSpec;
+  /** What the author should be told, naming container, label and value (e.g. `@daily` translated). */
+  notes?: string[];
 }
 
 export interface SkippedPlan {
@@ -163,16 +165,20 @@ export function buildPlan(
     skipped: { container, planId: id, reason, message },
   });
 
-  const repo = resolveRepo(workload.spec.repo, defaults.defaultRepo, facts.repoIds);
+  // The spec was decoded from labels: read own fields only, never an inherited member.
+  const spec = ownFields(workload.spec);
+  const paths = spec.paths ? ownFields(spec.paths) : undefined;
+  const rcbVolumes = spec.rcb ? ownFields(spec.rcb).volumes : undefined;
+  const repo = resolveRepo(spec.repo, defaults.defaultRepo, facts.repoIds);
   if (!repo.ok) return skip('RepoMissing', `container ${container}: ${repo.message}`);
 
   const mounts = workload.status.mounts ?? [];
-  const include = workload.spec.paths?.include;
+  const include = paths?.include;
   let sources: string[];
   if (include && include.length > 0) {
     sources = include.map((p) => toHostPath(p, mounts, defaults.volumePrefix));
   } else {
-    sources = deriveSources(mounts, defaults, workload.spec.rcb?.volumes);
+    sources = deriveSources(mounts, defaults, rcbVolumes ? ownFields(rcbVolumes) : undefined);
   }
   sources = uniqueSorted(sources);
   if (sources.length === 0) {
@@ -183,22 +189,40 @@ export function buildPlan(
     );
   }
   const exclude = uniqueSorted(
-    (workload.spec.paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
+    (paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
   );
+
+  // Own properties only (the labels helper's ownFields): a hostile label can't reach the prototype.
+  const labeled = stringOr(spec.schedule, '');
+  const scheduleOrigin = labeled
+    ? `label backrest.schedule=${JSON.stringify(labeled)}`
+    : `--default-schedule ${JSON.stringify(defaults.defaultSchedule)}`;
+  // Backrest's cron dialect: descriptors become five fields (with a note), the rest as written.
+  let schedule: { expression: string; notes: string[] };
+  try {
+    schedule = normalizeCron(labeled || defaults.defaultSchedule);
+  } catch (err) {
+    if (!(err instanceof CronError)) throw err;
+    return skip('InvalidSchedule', `container ${container}: ${scheduleOrigin}: ${err.message}`);
+  }
 
   const plan: PlanSpec = {
     id,
     repo: repo.id,
-    schedule: workload.spec.schedule?.trim() || defaults.defaultSchedule,
+    schedule: schedule.expression,
     sources,
     exclude,
     hooks: {
-      pre: expandHooks(workload.spec.pre, container),
-      post: expandHooks(workload.spec.post, container),
+      pre: expandHooks(spec.pre, container),
+      post: expandHooks(spec.post, container),
     },
-    retention: { spec: workload.spec.keep?.trim() || defaults.defaultRetention },
+    // Without a keep label, an existing plan keeps the retention in the file (a hand edit wins).
+    retention: stringOr(spec.keep, '')
+      ? { spec: stringOr(spec.keep, '') }
+      : { spec: defaults.defaultRetention, defaulted: true },
   };
-  return { ok: true, built: { container, plan } };
+  const notes = schedule.notes.map((n) => `container ${container}: ${scheduleOrigin}: ${n}`);
+  return { ok: true, built: { container, plan, ...(notes.length ? { notes } : {}) } };
 }
 
 /**
@@ -296,6 +320,17 @@ export function expandHooks(commands: readonly string[] | undefined, container: 
     .map((c) => c.trim())
     .filter((c) => c !== '')
     .map((c) => c.replace(/\$\{SELF\}|\$SELF\b/g, container));
+}
+
+/** A copy of `obj`'s own enumerable fields: what a hostile spec can't smuggle in by inheritance. */
+function ownFields<T extends object>(obj: T): Partial<T> {
+  const out = Object.create(null) as Partial<T>;
+  for (const k of Object.keys(obj) as (keyof T)[]) out[k] = obj[k];
+  return out;
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return (typeof value === 'string' ? value.trim() : '') || fallback;
 }
 
 function uniqueSorted(values: readonly string[]): string[] {

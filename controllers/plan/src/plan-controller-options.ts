@@ -12,6 +12,8 @@ export interface PlanControllerOptions {
   /** Sink options passed through (format, write mode). Defaults: ConfigSink's. */
   configFormat?: 'auto' | 'sidecar' | 'backrest';
   writeMode?: 'atomic' | 'inplace';
+  /** `instance` of a native Backrest file the sink creates. Default: the host name. */
+  instance?: string;
   defaults: PlanDefaults;
   /** `once`: one-shot reconcile (CLI `reconcile`); `daemon`: long-running. Default `once`. */
   mode?: 'once' | 'daemon';

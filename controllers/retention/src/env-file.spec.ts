@@ -18,6 +18,18 @@ describe('env-file', () => {
     });
   });
 
+  it('keeps __proto__/constructor lines as own variables and never reads inherited ones', () => {
+    const env = parseEnvFile(
+      '__proto__=x\nconstructor=y\ntoString\nRESTIC_PASSWORD_COMMAND\n',
+      'f',
+      {},
+    );
+    expect(Object.getPrototypeOf(env)).to.equal(null);
+    expect(Object.keys(env).sort()).to.deep.equal(['__proto__', 'constructor']);
+    expect(env['__proto__']).to.equal('x');
+    expect(({} as Record<string, unknown>)['RESTIC_PASSWORD_COMMAND']).to.equal(undefined);
+  });
+
   it('names the file and line of an invalid variable name without echoing the value', () => {
     expect(() => parseEnvFile('OK=1\n1BAD=hunter2\n', 'rcb.env', {})).to.throw(
       /rcb\.env:2: invalid variable name "1BAD"/,

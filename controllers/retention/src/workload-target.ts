@@ -1,4 +1,5 @@
 import type Dockerode from 'dockerode';
+import { ownLabels } from '@dockop/runtime';
 import { workloadPath } from '@backrest-sidecar/api';
 
 /**
@@ -9,6 +10,8 @@ export interface WorkloadTarget {
   /** Container name without Docker's leading `/`. */
   name: string;
   id: string;
+  /** `sha256:...` of the image the container was created from (image-label trust). */
+  imageId: string;
   /** Docker state: `running`, `exited`, `created`, `paused`... */
   state: string;
   labels: Record<string, string>;
@@ -48,13 +51,15 @@ export function parseDependsOn(value: string | undefined): string[] {
 }
 
 export function workloadFromContainerInfo(info: Dockerode.ContainerInfo): WorkloadTarget {
-  const labels = info.Labels ?? {};
+  // Own entries only, in a null-prototype map: `labels[key]` never finds an inherited member.
+  const labels = ownLabels(info.Labels);
   const name = (info.Names?.[0] ?? info.Id).replace(/^\//, '');
   const project = labels[COMPOSE_PROJECT_LABEL]?.trim();
   const service = labels[COMPOSE_SERVICE_LABEL]?.trim();
   const target: WorkloadTarget = {
     name,
     id: info.Id,
+    imageId: info.ImageID ?? '',
     state: info.State,
     labels,
     mounts: (info.Mounts ?? []).map((m) => ({

@@ -1,7 +1,7 @@
 /**
  * Builds the manager every command runs on: the runtime, the Docker module (source + actions),
- * the BackupWorkload kind, and the controllers, which are loaded with `loadPlugin` exactly like a
- * third-party `--plugin`.
+ * the BackupWorkload kind, and the controllers, which are loaded through the plugin API exactly like
+ * a third-party `--plugin` (built-ins from a static list, see builtin-plugins.ts).
  */
 import { backrestApiModule } from '@backrest-sidecar/api';
 import {
@@ -15,9 +15,9 @@ import { DockerClient, dockerModule, type DockerModuleOptions } from '@dockop/do
 import { createManager, type Manager, type ManagerOptions } from '@dockop/runtime';
 import { ContainerModule, type ContainerModule as ContainerModuleT } from 'inversify';
 import type { Writable } from 'node:stream';
+import { BUILTIN_PLUGINS } from './builtin-plugins.js';
 import type { Settings } from './options.js';
-
-export const PLAN_CONTROLLER_PLUGIN = '@backrest-sidecar/controller-plan';
+import { shareModulesWithPlugins } from './shared-modules.js';
 
 export interface AppOptions {
   mode: 'once' | 'daemon';
@@ -43,6 +43,7 @@ export function planControllerOptions(settings: Settings, app: AppOptions): Plan
     configPath: settings.configPath,
     configFormat: settings.configFormat,
     writeMode: settings.writeMode,
+    ...(settings.backrestInstance ? { instance: settings.backrestInstance } : {}),
     defaults: defaultPlanDefaults({
       prefix: settings.planIdPrefix,
       defaultRepo: settings.defaultRepo,
@@ -104,7 +105,9 @@ export async function buildApp(settings: Settings, app: AppOptions): Promise<Man
     }),
     ...(app.modules ?? []),
   );
-  await manager.loadPlugin(PLAN_CONTROLLER_PLUGIN);
+  for (const builtin of BUILTIN_PLUGINS)
+    manager.loadPluginModule(builtin.specifier, builtin.module);
+  if (settings.plugins.length > 0) shareModulesWithPlugins();
   for (const plugin of settings.plugins) await manager.loadPlugin(plugin);
   return manager;
 }

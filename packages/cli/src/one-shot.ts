@@ -3,7 +3,11 @@
  * (a logger that knows the env file's secrets, Docker actions, the quiesce journal repaired).
  */
 import { repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
-import { readEnvFile, resticRedactor } from '@backrest-sidecar/controller-retention';
+import {
+  RESTIC_HOST_ENV,
+  readEnvFile,
+  resticRedactor,
+} from '@backrest-sidecar/controller-retention';
 import {
   DockerContainerActions,
   DockerodeClient,
@@ -30,6 +34,7 @@ import {
 /** Flags backup-once and forget share. */
 export interface OneShotFlags {
   dockerSock?: string;
+  trustImageLabels?: boolean;
   includeProjectName?: boolean;
   stateDir: string;
   selector: string[];
@@ -75,6 +80,17 @@ export function rcbEnvFileOption(description: string): Option {
   return new Option('--rcb-env-file <path>', description).env('RCB_ENV_FILE');
 }
 
+/**
+ * `--restic-host <name>` (env BACKREST_SIDECAR_RESTIC_HOST): restic `--host` of the snapshots
+ * backup-once makes and of the ones forget may remove. Default: the Docker engine's name.
+ */
+export function resticHostOption(): Option {
+  return new Option(
+    '--restic-host <name>',
+    "restic --host of backups and of forget (default: the Docker engine's name, docker info)",
+  ).env(RESTIC_HOST_ENV);
+}
+
 /** `--prune-mode`: after each workload (default), once at the end, or never. */
 export function pruneModeOption(): Option {
   return new Option('--prune-mode <mode>', 'prune after each workload, once at the end, or never')
@@ -90,6 +106,10 @@ export function addOneShotOptions(cmd: Command): Command {
       'workload paths /volumes/<project>/<service> (rcb INCLUDE_PROJECT_NAME)',
     )
     .addOption(stateDirOption())
+    .option(
+      '--trust-image-labels',
+      'accept backrest.keep (and hooks/paths labels) inherited from images',
+    )
     .option(
       '--selector <key[=value]>',
       'only containers carrying this label (repeatable)',
@@ -133,6 +153,8 @@ export async function repairBeforeCommand(
 export interface OneShotSetup {
   logger: Logger;
   actions: DockerContainerActions;
+  /** The same connection as `actions`: `docker info` (restic host) and image labels (trust). */
+  client: DockerodeClient;
   /** The logger's redactor: give it to runners so what they learn is masked in logs too. */
   redactor: Redactor;
 }
@@ -148,13 +170,10 @@ export async function setUpOneShot(
   const secrets = envFile ? await readEnvFile(envFile) : {};
   const redactor = new SecretRedactor();
   const logger = oneShotLogger(flags, secrets, redactor);
-  const actions = new DockerContainerActions(
-    new DockerodeClient(dockerConnection(flags.dockerSock)),
-    undefined,
-    logger,
-  );
+  const client = new DockerodeClient(dockerConnection(flags.dockerSock));
+  const actions = new DockerContainerActions(client, undefined, logger);
   await repairBeforeCommand(actions, flags.stateDir, logger);
-  return { logger, actions, redactor };
+  return { logger, actions, client, redactor };
 }
 
 /** SIGINT/SIGTERM abort `controller`; the run then starts quiesced containers and exits. */

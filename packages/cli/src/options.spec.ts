@@ -16,6 +16,7 @@ function parse(argv: string[], env: Record<string, string> = {}): RawOptions {
     'BACKREST_VOLUME_PREFIX',
     'BACKREST_DEFAULT_RETENTION',
     'BACKREST_PLAN_ID_PREFIX',
+    'BACKREST_INSTANCE',
   ]) {
     delete process.env[k];
   }
@@ -133,6 +134,19 @@ describe('CLI options', () => {
     );
   });
 
+  it('takes --backrest-instance / BACKREST_INSTANCE and refuses an id Backrest would not', () => {
+    expect(resolveSettings(parse([]), {}).backrestInstance).to.equal(undefined);
+    expect(resolveSettings(parse(['--backrest-instance', 'nas-01']), {}).backrestInstance).to.equal(
+      'nas-01',
+    );
+    for (const bad of ['', 'a b', '_x_', 'y'.repeat(51)]) {
+      expect(() => resolveSettings(parse(['--backrest-instance', bad]), {}), bad).to.throw(
+        UsageError,
+        /--backrest-instance/,
+      );
+    }
+  });
+
   it('refuses bad values with a message naming the flag', () => {
     expect(() => resolveSettings(parse(['--plan-id-prefix', 'a b']), {})).to.throw(
       UsageError,
@@ -144,6 +158,18 @@ describe('CLI options', () => {
     );
     expect(() => resolveSettings(parse(['--docker-root', 'relative']), {})).to.throw(
       /--docker-root/,
+    );
+    expect(() => resolveSettings(parse(['--default-schedule', '0 0 1 * ?']), {})).to.throw(
+      UsageError,
+      /--default-schedule "0 0 1 \* \?": day-of-week field "\?"/,
+    );
+    expect(() => resolveSettings(parse(['--default-schedule', '61 * * * *']), {})).to.throw(
+      UsageError,
+      /--default-schedule "61 \* \* \* \*": minute field "61": 61 is out of range 0-59/,
+    );
+    // Descriptors are translated where the schedule is used (with a note), not refused.
+    expect(resolveSettings(parse(['--default-schedule', '@daily']), {}).defaultSchedule).to.equal(
+      '@daily',
     );
     expect(() => parse(['--config-format', 'yaml'])).to.throw(/yaml/);
     expect(() => parse(['--apply-cooldown', 'soon'])).to.throw(/not a duration/);

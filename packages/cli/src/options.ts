@@ -4,7 +4,8 @@
  * the seed says overrides `--config`.
  */
 import path from 'node:path';
-import { checkPlanIdPrefix } from '@backrest-sidecar/api';
+import { CronError, checkPlanIdPrefix, parseCron } from '@backrest-sidecar/api';
+import { instanceIdProblem } from '@backrest-sidecar/config-sink';
 import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import type { DockerConnectionOptions } from '@dockop/docker';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -13,6 +14,7 @@ export interface RawOptions {
   config: string;
   configFormat: 'auto' | 'sidecar' | 'backrest';
   writeMode: 'atomic' | 'inplace';
+  backrestInstance?: string;
   apply?: boolean;
   applyMode?: 'restart' | 'command' | 'api';
   applyCooldown: number;
@@ -122,6 +124,12 @@ export function addReconcileOptions(cmd: Command): Command {
         .choices(['atomic', 'inplace'])
         .default('atomic'),
     )
+    .addOption(
+      new Option(
+        '--backrest-instance <id>',
+        "instance of a Backrest config file we create (Backrest's native format; default: host name)",
+      ).env('BACKREST_INSTANCE'),
+    )
     .option('--apply', 'apply a changed config to Backrest (restart its container by default)')
     .addOption(
       new Option(
@@ -200,6 +208,8 @@ export interface Settings {
   configPath: string;
   configFormat: RawOptions['configFormat'];
   writeMode: RawOptions['writeMode'];
+  /** Undefined: the sink's default (the host name as a Backrest id). */
+  backrestInstance?: string;
   apply: ApplyStrategy;
   applyCooldownMs: number;
   applyStableMs: number;
@@ -245,6 +255,16 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
       throw new UsageError(`${flag} must be an absolute path, got "${value}"`);
   }
   checkPlanIdPrefixOption(raw.planIdPrefix);
+  checkScheduleOption('--default-schedule', raw.defaultSchedule);
+  const backrestInstance = raw.backrestInstance?.trim();
+  if (backrestInstance !== undefined) {
+    const problem = instanceIdProblem(backrestInstance);
+    if (problem) {
+      throw new UsageError(
+        `--backrest-instance (BACKREST_INSTANCE) "${backrestInstance}" ${problem}`,
+      );
+    }
+  }
 
   let apply: ApplyStrategy = 'none';
   if (raw.applyMode === 'api') apply = 'api';
@@ -263,6 +283,7 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
     configPath,
     configFormat: raw.configFormat,
     writeMode: raw.writeMode,
+    ...(backrestInstance !== undefined ? { backrestInstance } : {}),
     apply,
     applyCooldownMs: raw.applyCooldown,
     applyStableMs: raw.applyStable,
@@ -298,6 +319,20 @@ export function checkPlanIdPrefixOption(prefix: string): void {
     checkPlanIdPrefix(prefix);
   } catch (err) {
     throw new UsageError(`--plan-id-prefix (BACKREST_PLAN_ID_PREFIX): ${(err as Error).message}`);
+  }
+}
+
+/**
+ * A schedule flag in Backrest's cron dialect (five fields; `@daily`-style descriptors are
+ * translated where the schedule is used, with a note): refused before Docker or the config is
+ * touched, instead of every write being refused later.
+ */
+export function checkScheduleOption(flag: string, value: string): void {
+  try {
+    parseCron(value);
+  } catch (err) {
+    if (!(err instanceof CronError)) throw err;
+    throw new UsageError(`${flag} "${value}": ${err.message}`);
   }
 }
 

@@ -21,6 +21,7 @@ describe('backrest-sidecar program', () => {
       'describe',
       'backup-once',
       'forget',
+      'version',
     ]);
     expect((program as unknown as { _defaultCommandName: string })._defaultCommandName).to.equal(
       'reconcile',

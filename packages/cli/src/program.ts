@@ -5,6 +5,7 @@ import { register as registerGet } from './commands/get.js';
 import { register as registerDescribe } from './commands/describe.js';
 import { register as registerBackupOnce } from './commands/backup-once.js';
 import { register as registerForget } from './commands/forget.js';
+import { register as registerVersion } from './commands/version.js';
 
 export const VERSION = '0.1.0';
 
@@ -36,5 +37,6 @@ Examples:
   registerDescribe(program);
   registerBackupOnce(program);
   registerForget(program);
+  registerVersion(program, VERSION);
   return program;
 }

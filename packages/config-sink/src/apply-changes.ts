@@ -1,6 +1,13 @@
 import { fromBackrestPlan, toBackrestPlan } from './backrest-plan.js';
 import { ConfigError } from './config-error.js';
-import { deepClone, idOf, isObject, type JsonObject } from './json-util.js';
+import {
+  MAX_JSON_DEPTH,
+  deepClone,
+  idOf,
+  isObject,
+  nestsDeeperThan,
+  type JsonObject,
+} from './json-util.js';
 import { KeepSpecError } from './keep-spec.js';
 import type { ConfigFormat, PlanChanges, PlanSpec } from './plan-spec.js';
 import { fromSidecarPlan, toSidecarPlan } from './sidecar-plan.js';
@@ -8,11 +15,19 @@ import { fromSidecarPlan, toSidecarPlan } from './sidecar-plan.js';
 /** Backrest's current config format version. */
 export const BACKREST_CONFIG_VERSION = 6;
 
-/** The document a missing or empty file stands for. */
-export function emptyConfig(format: ConfigFormat): JsonObject {
-  return format === 'backrest'
-    ? { modno: 0, version: BACKREST_CONFIG_VERSION, repos: [], plans: [] }
-    : { repos: [], plans: [] };
+/**
+ * The document a missing or empty file stands for. `instance` (Backrest format only) names the
+ * Backrest instance of a file we create; without it the file has none.
+ */
+export function emptyConfig(format: ConfigFormat, instance?: string): JsonObject {
+  if (format === 'sidecar') return { repos: [], plans: [] };
+  return {
+    modno: 0,
+    version: BACKREST_CONFIG_VERSION,
+    ...(instance ? { instance } : {}),
+    repos: [],
+    plans: [],
+  };
 }
 
 /** Where pure helpers report errors about data that is not (yet) in a file. */
@@ -28,6 +43,14 @@ const IN_MEMORY = '<in-memory>';
  */
 export function applyChanges(raw: unknown, format: ConfigFormat, changes: PlanChanges): unknown {
   checkChanges(changes);
+  // Checked before cloning: a hostile depth would overflow the stack as a RangeError.
+  if (nestsDeeperThan(raw)) {
+    throw new ConfigError(
+      'InvalidConfig',
+      IN_MEMORY,
+      `the config nests deeper than ${MAX_JSON_DEPTH} levels`,
+    );
+  }
   const doc: JsonObject =
     raw === undefined || raw === null ? emptyConfig(format) : (deepClone(raw) as JsonObject);
   if (!isObject(doc)) {
@@ -45,7 +68,7 @@ export function applyChanges(raw: unknown, format: ConfigFormat, changes: PlanCh
       next =
         format === 'backrest'
           ? toBackrestPlan(plan, idx >= 0 ? (plans[idx] as object) : undefined)
-          : toSidecarPlan(plan);
+          : toSidecarPlan(plan, idx >= 0 ? plans[idx] : undefined);
     } catch (err) {
       if (err instanceof KeepSpecError) {
         throw new ConfigError(

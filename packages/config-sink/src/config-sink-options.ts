@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { ConfigFormat, PlanSpec } from './plan-spec.js';
 
 /** Options of a ConfigSink. Every optional field has the documented default. */
@@ -9,19 +10,27 @@ export interface ConfigSinkOptions {
   /** Format of a missing or empty file when `format` is 'auto'. Default 'sidecar' (the seed's). */
   defaultFormat?: ConfigFormat;
   /**
-   * Default 'atomic' (`<path>.new` then rename). 'inplace' rewrites the same inode
-   * (truncate+write+fsync), for a single file bind-mounted into a container where rename fails
-   * with EBUSY; still locked, still backed up.
+   * Default 'atomic' (`<path>.new`, fsync, rename). 'inplace' rewrites the same inode, for a
+   * single file bind-mounted into a container where rename fails with EBUSY: the new bytes are
+   * written over the old ones, then the file is truncated to the new length and fsync'd, re-read
+   * and, if it does not parse, restored from `<path>.bak`. A crash mid-write is repaired from
+   * `<path>.bak` by the next call (see `<path>.inplace`). Still locked, always backed up.
    */
   writeMode?: 'atomic' | 'inplace';
-  /** Default true: the previous bytes are kept as `<path>.bak`. */
+  /** Default true: the previous bytes are kept as `<path>.bak` (always in 'inplace' mode). */
   keepBackup?: boolean;
   /**
-   * Default 0o644 (the seed's, so Backrest and operators can read it). Never widens a stricter
-   * existing mode when the file holds secrets (repo password/env, auth users, sync identity):
-   * the existing mode is kept and a warning is returned.
+   * Mode of a file we create. Default: 0o600 for Backrest's native format (Backrest writes it
+   * 0600 itself: repo passwords live in it); the seed's 0o644 for the sidecar format unless it
+   * holds secrets (then 0o600). An existing file's mode, owner and group are never changed.
    */
   fileMode?: number;
+  /**
+   * `instance` of a native Backrest file we create (Backrest refuses repo operations without
+   * one). Default: this host's name, made a valid Backrest id (see `defaultInstanceId`). An
+   * existing file's instance is never changed.
+   */
+  instance?: string;
   /** Attempts to take the advisory lock `<path>.lock` before LockFailed. Default 10. */
   lockRetries?: number;
   /** A lock not refreshed for this long is considered abandoned and taken over. Default 10000. */
@@ -38,17 +47,32 @@ export interface ConfigSinkFaults {
   beforeVerify?: (path: string) => void | Promise<void>;
   /** Replaces `fs.rename(from, to)` for the final rename of `<path>.new`. */
   rename?: (from: string, to: string) => Promise<void>;
+  /**
+   * In-place mode: replaces each positioned write of the new bytes over the target (returns the
+   * bytes written, like `FileHandle.write`). Also used to restore the previous bytes.
+   */
+  inPlaceWrite?: (fh: FileHandle, buf: Buffer, offset: number, position: number) => Promise<number>;
+  /** In-place mode: called before each step ('write', 'truncate', 'sync', 'verify'). */
+  inPlaceStep?: (step: InPlaceStep, path: string) => void | Promise<void>;
 }
+
+export type InPlaceStep = 'write' | 'truncate' | 'sync' | 'verify';
 
 export const CONFIG_SINK_DEFAULTS = {
   format: 'auto',
   defaultFormat: 'sidecar',
   writeMode: 'atomic',
   keepBackup: true,
-  fileMode: 0o644,
   lockRetries: 10,
   lockStaleMs: 10_000,
-} as const satisfies Required<Omit<ConfigSinkOptions, 'path' | 'faults'>>;
+} as const satisfies Required<Omit<ConfigSinkOptions, 'path' | 'faults' | 'fileMode' | 'instance'>>;
+
+/** Mode of a created file in Backrest's native format (Backrest's own). */
+export const BACKREST_FILE_MODE = 0o600;
+/** Mode of a created file in the seed's format: readable by Backrest and operators. */
+export const SIDECAR_FILE_MODE = 0o644;
+/** Mode of a created seed-format file that holds secrets. */
+export const SECRET_FILE_MODE = 0o600;
 
 /** What load() returns: the file decoded to the neutral shape, plus the raw document. */
 export interface LoadedConfig {

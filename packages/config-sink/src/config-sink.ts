@@ -13,16 +13,30 @@ import type { Stats } from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { applyChanges, decodePlans, emptyConfig } from './apply-changes.js';
+import { defaultInstanceId, instanceIdProblem } from './backrest-instance.js';
 import { ConfigError } from './config-error.js';
 import {
+  BACKREST_FILE_MODE,
   CONFIG_SINK_DEFAULTS,
+  SECRET_FILE_MODE,
+  SIDECAR_FILE_MODE,
   type CommitResult,
   type ConfigSinkFaults,
   type ConfigSinkOptions,
+  type InPlaceStep,
   type LoadedConfig,
 } from './config-sink-options.js';
 import { detectFormat } from './detect-format.js';
-import { asArray, idOf, isObject, type JsonObject } from './json-util.js';
+import {
+  MAX_JSON_DEPTH,
+  asArray,
+  idOf,
+  isObject,
+  nestsDeeperThan,
+  protoInt,
+  stringsIn,
+  type JsonObject,
+} from './json-util.js';
 import { lineDiff } from './line-diff.js';
 import type { ConfigFormat, PlanChanges } from './plan-spec.js';
 import { renderConfig } from './render-config.js';
@@ -49,14 +63,18 @@ interface Proposal {
   doc: unknown;
 }
 
+type InPlaceOutcome =
+  { kind: 'written'; backup: { backupPath?: string } } | { kind: 'changed'; snap: Snapshot };
+
 /**
  * Reads and writes one Backrest config file (either format), under an advisory lock.
  *
- * Invariants: invalid JSON is never overwritten; nothing is written unless the canonical bytes
- * change; a failed commit leaves the target's bytes as they were; an edit someone else made
- * between our read and our rename is re-read and our changes re-applied onto it, never lost
- * (writers that take our lock are excluded; Backrest and editors don't lock, so a window of a few
- * syscalls between the final re-read and the rename remains).
+ * Invariants: invalid JSON is never overwritten; nothing is written that the validator refuses
+ * (commit, both formats, both write modes; rollback); nothing is written unless the canonical
+ * bytes change; a failed commit leaves the target's bytes as they were; an existing file keeps
+ * its mode, owner and group exactly; an edit someone else made between our read and our write is
+ * re-read and our changes re-applied onto it, never lost (writers that take our lock are
+ * excluded; Backrest and editors don't lock, so a window of a few syscalls remains).
  */
 export class ConfigSink {
   readonly #path: string;
@@ -64,23 +82,31 @@ export class ConfigSink {
   readonly #defaultFormat: ConfigFormat;
   readonly #writeMode: 'atomic' | 'inplace';
   readonly #keepBackup: boolean;
-  readonly #fileMode: number;
+  readonly #fileMode: number | undefined;
+  readonly #instance: string;
   readonly #lockRetries: number;
   readonly #lockStaleMs: number;
   readonly #faults: ConfigSinkFaults;
 
   constructor(options: ConfigSinkOptions) {
     if (!options.path) throw new TypeError('ConfigSink: options.path is required');
-    const fileMode = options.fileMode ?? CONFIG_SINK_DEFAULTS.fileMode;
-    if (!Number.isInteger(fileMode) || fileMode < 0 || fileMode > 0o7777) {
+    const fileMode = options.fileMode;
+    if (
+      fileMode !== undefined &&
+      (!Number.isInteger(fileMode) || fileMode < 0 || fileMode > 0o7777)
+    ) {
       throw new TypeError(`ConfigSink: fileMode ${fileMode} is not a file mode (0 to 0o7777)`);
     }
+    const instance = options.instance ?? defaultInstanceId();
+    const problem = instanceIdProblem(instance);
+    if (problem) throw new TypeError(`ConfigSink: instance "${instance}" ${problem}`);
     this.#path = path.resolve(options.path);
     this.#format = options.format ?? CONFIG_SINK_DEFAULTS.format;
     this.#defaultFormat = options.defaultFormat ?? CONFIG_SINK_DEFAULTS.defaultFormat;
     this.#writeMode = options.writeMode ?? CONFIG_SINK_DEFAULTS.writeMode;
     this.#keepBackup = options.keepBackup ?? CONFIG_SINK_DEFAULTS.keepBackup;
     this.#fileMode = fileMode;
+    this.#instance = instance;
     this.#lockRetries = options.lockRetries ?? CONFIG_SINK_DEFAULTS.lockRetries;
     this.#lockStaleMs = options.lockStaleMs ?? CONFIG_SINK_DEFAULTS.lockStaleMs;
     this.#faults = options.faults ?? {};
@@ -95,9 +121,14 @@ export class ConfigSink {
     return `${this.#path}.bak`;
   }
 
+  /** Present only while an in-place write is in flight (or was cut short by a crash). */
+  get inPlaceJournalPath(): string {
+    return `${this.#path}.inplace`;
+  }
+
   /** Reads without locking. Missing file: exists false, no plans. Invalid JSON: InvalidJson. */
   async load(): Promise<LoadedConfig> {
-    const snap = await this.#read();
+    const snap = await this.#readUnlocked();
     const doc = snap.doc;
     const repoIds = asArray(doc?.['repos']).map(idOf);
     const plans = decodePlans(doc, snap.format);
@@ -115,7 +146,7 @@ export class ConfigSink {
 
   /** Dry run: what commit() would write. Writes nothing, takes no lock; Refused when invalid. */
   async preview(changes: PlanChanges): Promise<CommitResult> {
-    const snap = await this.#read();
+    const snap = await this.#readUnlocked();
     const p = this.#propose(snap, changes);
     return this.#result(snap.format, p, { written: false, merged: false, warnings: [] });
   }
@@ -123,17 +154,19 @@ export class ConfigSink {
   /** Applies `changes` under the lock; see the class invariants and README's write algorithm. */
   async commit(changes: PlanChanges): Promise<CommitResult> {
     return this.#locked(async (compromised) => {
+      const repaired = await this.#repairTornWrite();
       let snap = await this.#read();
       let p = this.#propose(snap, changes);
       if (!p.changed)
-        return this.#result(snap.format, p, { written: false, merged: false, warnings: [] });
+        return this.#result(snap.format, p, { written: false, merged: false, warnings: repaired });
 
       let merged = false;
+      let inPlace = this.#writeMode === 'inplace';
       for (let round = 0; ; round++) {
-        const warnings: string[] = [];
-        const mode = this.#modeFor(snap, p.doc, warnings);
-        if (this.#writeMode === 'inplace') {
-          const outcome = await this.#writeInPlace(snap, p, mode, warnings, compromised);
+        const warnings: string[] = [...repaired];
+        // A missing file is created atomically even in in-place mode: nothing is mounted there.
+        if (inPlace && snap.stat) {
+          const outcome = await this.#writeInPlace(snap, p, warnings, compromised);
           if (outcome.kind === 'written') {
             return this.#result(snap.format, p, {
               written: true,
@@ -144,31 +177,48 @@ export class ConfigSink {
           }
           snap = outcome.snap;
         } else {
+          const mode = this.#modeFor(snap, p.doc, warnings);
           // Beside the real file, so a symlinked path keeps its link and rename stays on one fs.
           const target = await resolveLink(this.#path);
           const newPath = `${target}.new`;
           await this.#writeFile(newPath, p.after, mode, snap.stat, warnings);
+          let busy = false;
           try {
             await this.#faults.beforeVerify?.(this.#path);
             const now = await readBytes(this.#path);
             if (sameBytes(now, snap.bytes)) {
               compromised();
               const backup = await this.#backup(snap);
-              await this.#rename(newPath, target);
-              return this.#result(snap.format, p, { written: true, merged, warnings, ...backup });
+              try {
+                await this.#rename(newPath, target);
+                return this.#result(snap.format, p, { written: true, merged, warnings, ...backup });
+              } catch (err) {
+                // A single file bind-mounted into a container can't be renamed over: EBUSY.
+                if (!(err instanceof ConfigError) || errnoOf(err.cause) !== 'EBUSY' || !snap.stat)
+                  throw err;
+                busy = true;
+              }
+            } else {
+              snap = this.#parse(now, await statOrUndefined(this.#path));
             }
-            snap = this.#parse(now, await statOrUndefined(this.#path));
           } catch (err) {
             await unlink(newPath).catch(() => undefined);
             throw err;
           }
           await unlink(newPath).catch(() => undefined);
+          if (busy) {
+            inPlace = true;
+            repaired.push(
+              `${this.#path} cannot be renamed over (EBUSY: a bind-mounted file?): written in place; set writeMode 'inplace' (--write-mode inplace)`,
+            );
+            continue;
+          }
         }
         // Someone else wrote the file since we read it: re-apply our changes onto their version.
         merged = true;
         p = this.#propose(snap, changes);
         if (!p.changed)
-          return this.#result(snap.format, p, { written: false, merged, warnings: [] });
+          return this.#result(snap.format, p, { written: false, merged, warnings: repaired });
         if (round + 1 >= MAX_MERGE_ROUNDS) {
           throw new ConfigError(
             'WriteFailed',
@@ -182,28 +232,35 @@ export class ConfigSink {
 
   /**
    * Restores `<path>.bak` (e.g. Backrest refused the new config and died after a restart).
-   * False when there is no backup. The bytes are restored exactly, without validation.
+   * False when there is no backup. The bytes are restored exactly, but only when they parse and
+   * pass the validator (Backrest would refuse them too): otherwise Refused, nothing written.
    */
   async rollback(): Promise<boolean> {
     return this.#locked(async (compromised) => {
+      await this.#repairTornWrite();
       const bak = await readBytes(this.backupPath);
       if (bak === undefined) return false;
+      this.#checkRestorable(bak);
       const current = await statOrUndefined(this.#path);
+      const owner = current ?? (await statOrUndefined(this.backupPath));
       const warnings: string[] = [];
-      const mode = current ? current.mode & 0o7777 : this.#fileMode;
-      const text = bak; // exact bytes, even if not UTF-8
+      const mode = (owner?.mode ?? this.#createMode('sidecar', undefined)) & 0o7777;
       if (this.#writeMode === 'inplace' && current) {
-        const fh = await this.#openExisting();
+        const fh = await this.#openForInPlace();
         try {
           compromised();
-          await this.#rewrite(fh, text, mode, current, warnings);
+          await this.#writeJournal(bak, current);
+          await this.#overwrite(fh, bak);
+          await this.#clearJournal();
+        } catch (err) {
+          throw asWriteFailed(this.#path, 'in-place restore failed', err);
         } finally {
-          await fh.close();
+          await fh.close().catch(() => undefined);
         }
       } else {
         const target = await resolveLink(this.#path);
         const newPath = `${target}.new`;
-        await this.#writeFile(newPath, text, mode, current, warnings);
+        await this.#writeFile(newPath, bak, mode, owner, warnings);
         try {
           compromised();
           await this.#rename(newPath, target);
@@ -234,32 +291,30 @@ export class ConfigSink {
     return this.#parse(bytes, bytes === undefined ? undefined : await statOrUndefined(this.#path));
   }
 
+  /**
+   * A read outside the lock. When an in-place write's journal is there (a crash mid-write), the
+   * file is repaired under the lock first.
+   */
+  async #readUnlocked(): Promise<Snapshot> {
+    if ((await statOrUndefined(this.inPlaceJournalPath)) !== undefined) {
+      await this.#locked(() => this.#repairTornWrite());
+    }
+    return this.#read();
+  }
+
   #parse(bytes: Buffer | undefined, st: Stats | undefined): Snapshot {
     const text = bytes?.toString('utf8') ?? '';
     if (text.trim() === '') {
       return { bytes, doc: undefined, format: this.#resolveFormat(undefined), stat: st };
     }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (err) {
-      // V8's message quotes the text around the error, which may be a password: report a position.
-      throw new ConfigError(
-        'InvalidJson',
-        this.#path,
-        'the config file is not valid JSON; nothing was written',
-        [jsonErrorPosition(err, text)],
-      );
+    const doc = parseConfigText(text, this.#path);
+    const format = this.#resolveFormat(doc);
+    if (format === 'backrest') {
+      // protojson reads `"modno": "7"` as 7: keep it a number (and count on from it).
+      const modno = protoInt(doc['modno']);
+      if (typeof doc['modno'] === 'string' && modno !== undefined) doc['modno'] = modno;
     }
-    if (!isObject(doc)) {
-      throw new ConfigError('InvalidConfig', this.#path, 'the config file is not a JSON object');
-    }
-    for (const k of ['repos', 'plans']) {
-      if (doc[k] !== undefined && !Array.isArray(doc[k])) {
-        throw new ConfigError('InvalidConfig', this.#path, `"${k}" is not an array`);
-      }
-    }
-    return { bytes, doc, format: this.#resolveFormat(doc), stat: st };
+    return { bytes, doc, format, stat: st };
   }
 
   #resolveFormat(doc: JsonObject | undefined): ConfigFormat {
@@ -275,6 +330,34 @@ export class ConfigSink {
     return this.#format;
   }
 
+  /** Throws Refused unless `bytes` parse and pass the validator (a rollback's source). */
+  #checkRestorable(bytes: Buffer): void {
+    const text = bytes.toString('utf8');
+    if (text.trim() === '') return; // an empty file stands for an empty config
+    let doc: JsonObject;
+    try {
+      doc = parseConfigText(text, this.backupPath);
+    } catch (err) {
+      throw new ConfigError(
+        'Refused',
+        this.#path,
+        `the backup ${this.backupPath} is not a valid config; nothing was restored`,
+        err instanceof ConfigError ? err.details : [errText(err)],
+      );
+    }
+    const format =
+      detectFormat(doc) ?? (this.#format === 'auto' ? this.#defaultFormat : this.#format);
+    const problems = validateConfig(doc, format);
+    if (problems.length > 0) {
+      throw new ConfigError(
+        'Refused',
+        this.#path,
+        `the backup ${this.backupPath} would not load; nothing was restored`,
+        problems,
+      );
+    }
+  }
+
   // ---- computing ----
 
   #propose(snap: Snapshot, changes: PlanChanges): Proposal {
@@ -282,7 +365,8 @@ export class ConfigSink {
     const before = snap.doc ? renderConfig(snap.doc, format) : '';
     let doc: unknown;
     try {
-      doc = applyChanges(snap.doc ?? emptyConfig(format), format, changes);
+      // A file we create gets an instance (Backrest refuses repo operations without one).
+      doc = applyChanges(snap.doc ?? emptyConfig(format, this.#instance), format, changes);
     } catch (err) {
       if (err instanceof ConfigError)
         throw new ConfigError(err.code, this.#path, err.message, err.details);
@@ -327,23 +411,26 @@ export class ConfigSink {
     return result;
   }
 
-  /** The mode to write: fileMode, except never widening a stricter mode on a file with secrets. */
+  /** An existing file keeps its mode exactly; a file we create gets #createMode. */
   #modeFor(snap: Snapshot, doc: unknown, warnings: string[]): number {
-    const secrets = holdsSecrets(doc);
-    if (!snap.stat) return this.#fileMode;
-    const oldMode = snap.stat.mode & 0o7777;
-    if (secrets && (this.#fileMode & ~oldMode) !== 0) {
+    if (snap.stat) return snap.stat.mode & 0o7777;
+    const mode = this.#createMode(snap.format, doc);
+    if (
+      this.#fileMode !== undefined &&
+      (mode & 0o077) !== 0 &&
+      fileHoldsSecrets(doc, snap.format)
+    ) {
       warnings.push(
-        `kept mode ${octal(oldMode)} of ${this.#path}: it holds secrets, and fileMode ${octal(this.#fileMode)} would widen it`,
-      );
-      return oldMode;
-    }
-    if (secrets && (this.#fileMode & 0o077) !== 0) {
-      warnings.push(
-        `${this.#path} holds secrets and is written with mode ${octal(this.#fileMode)} (readable by others)`,
+        `${this.#path} holds secrets and is created with mode ${octal(mode)} (fileMode; readable by others)`,
       );
     }
-    return this.#fileMode;
+    return mode;
+  }
+
+  #createMode(format: ConfigFormat, doc: unknown): number {
+    if (this.#fileMode !== undefined) return this.#fileMode;
+    if (format === 'backrest') return BACKREST_FILE_MODE;
+    return holdsSecrets(doc) ? SECRET_FILE_MODE : SIDECAR_FILE_MODE;
   }
 
   // ---- writing ----
@@ -400,10 +487,12 @@ export class ConfigSink {
       // A leftover from a crashed run is ours to replace; a directory there fails the write.
       const st = await statOrUndefined(target);
       if (st?.isFile()) await unlink(target);
-      fh = await open(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode);
+      // Created with (at most) `mode` before any byte is written: never readable more widely.
+      fh = await open(target, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, mode & 0o777);
       await fh.writeFile(text);
-      await fh.chmod(mode); // open()'s mode is filtered by the umask
       await this.#chown(fh, owner, warnings);
+      // After chown (which clears setuid/setgid) and because open()'s mode is umask-filtered.
+      await fh.chmod(mode);
       await fh.sync();
     } catch (err) {
       if (err instanceof ConfigError) throw err;
@@ -428,15 +517,18 @@ export class ConfigSink {
     }
   }
 
-  /** Keeps the bytes we are replacing as `<path>.bak` (same mode and owner), durably. */
-  async #backup(snap: Snapshot): Promise<{ backupPath?: string }> {
-    if (!this.#keepBackup || snap.bytes === undefined) return {};
+  /**
+   * Keeps the bytes we are replacing as `<path>.bak` (same mode and owner), durably. `force`:
+   * even with keepBackup false (in-place mode needs it to recover from a torn write).
+   */
+  async #backup(snap: Snapshot, force = false): Promise<{ backupPath?: string }> {
+    if ((!this.#keepBackup && !force) || snap.bytes === undefined) return {};
     const tmp = `${this.backupPath}.new`;
     const ignored: string[] = [];
     await this.#writeFile(
       tmp,
       snap.bytes,
-      (snap.stat?.mode ?? this.#fileMode) & 0o7777,
+      (snap.stat?.mode ?? SECRET_FILE_MODE) & 0o7777,
       snap.stat,
       ignored,
     );
@@ -454,6 +546,7 @@ export class ConfigSink {
         },
       );
     }
+    await fsyncDir(path.dirname(this.backupPath));
     return { backupPath: this.backupPath };
   }
 
@@ -474,9 +567,10 @@ export class ConfigSink {
     await fsyncDir(path.dirname(target));
   }
 
-  async #openExisting(): Promise<FileHandle> {
+  /** Opens the existing target read-write (never creates it). */
+  async #openForInPlace(): Promise<FileHandle> {
     try {
-      return await open(this.#path, fsc.O_RDWR | fsc.O_CREAT, this.#fileMode);
+      return await open(this.#path, fsc.O_RDWR);
     } catch (err) {
       throw new ConfigError(
         'WriteFailed',
@@ -490,56 +584,257 @@ export class ConfigSink {
     }
   }
 
-  /** In-place write: same inode (bind-mounted file), verified against a concurrent edit first. */
+  /**
+   * In-place write: same inode (bind-mounted file), verified against a concurrent edit first.
+   * Order: `.bak` durable → journal → new bytes over the old → truncate → fsync → read back. The
+   * file is never empty mid-way; a failure restores the old bytes at once, a crash leaves the
+   * journal for #repairTornWrite. Only for an existing file (a missing one is created atomically).
+   */
   async #writeInPlace(
     snap: Snapshot,
     p: Proposal,
-    mode: number,
     warnings: string[],
     assertLockHeld: () => void,
-  ): Promise<
-    { kind: 'written'; backup: { backupPath?: string } } | { kind: 'changed'; snap: Snapshot }
-  > {
-    const fh = await this.#openExisting();
+  ): Promise<InPlaceOutcome> {
+    const previous = snap.bytes ?? Buffer.alloc(0);
+    let fh: FileHandle;
+    try {
+      fh = await this.#openForInPlace();
+    } catch (err) {
+      // Deleted since we read it: the next round sees the missing file and creates it.
+      if ((await statOrUndefined(this.#path)) === undefined) {
+        return { kind: 'changed', snap: await this.#read() };
+      }
+      throw err;
+    }
+    const next = Buffer.from(p.after, 'utf8');
     try {
       await this.#faults.beforeVerify?.(this.#path);
-      const now = await fh.readFile();
-      const existed = snap.bytes !== undefined;
-      if (!sameBytes(existed ? now : now.length === 0 ? undefined : now, snap.bytes)) {
+      const now = await readAll(fh);
+      if (!now.equals(previous)) {
         return { kind: 'changed', snap: this.#parse(now, await fh.stat()) };
       }
       assertLockHeld();
-      const backup = await this.#backup(snap);
-      await this.#rewrite(fh, p.after, mode, snap.stat, warnings);
+      const backup = await this.#backup(snap, true);
+      await this.#writeJournal(next, snap.stat);
+      try {
+        await this.#overwrite(fh, next);
+        await this.#step('verify');
+        const back = await readAll(fh);
+        if (!back.equals(next)) {
+          // Someone wrote during our write: theirs if it parses (merge onto it), else restore.
+          const theirs = this.#tryParse(back, await fh.stat());
+          if (!theirs) throw new Error('the file did not read back as written and does not parse');
+          await this.#clearJournal();
+          return { kind: 'changed', snap: theirs };
+        }
+      } catch (err) {
+        const restored = await this.#restoreInPlace(fh, previous);
+        throw asWriteFailed(
+          this.#path,
+          restored
+            ? 'in-place write failed; the previous bytes were restored from .bak'
+            : `in-place write failed and so did the restore; ${this.backupPath} holds the previous bytes (${this.inPlaceJournalPath} is left for the repair at the next write)`,
+          err,
+        );
+      }
+      await this.#clearJournal();
+      if (!this.#keepBackup) {
+        await unlink(this.backupPath).catch(() => undefined);
+        return { kind: 'written', backup: {} };
+      }
       return { kind: 'written', backup };
+    } catch (err) {
+      throw asWriteFailed(this.#path, 'in-place write failed', err);
     } finally {
       await fh.close().catch(() => undefined);
     }
   }
 
-  async #rewrite(
-    fh: FileHandle,
-    text: string | Buffer,
-    mode: number,
-    owner: Stats | undefined,
-    warnings: string[],
-  ): Promise<void> {
+  /** Writes `buf` over the file from offset 0, then truncates to its length and fsyncs. */
+  async #overwrite(fh: FileHandle, buf: Buffer): Promise<void> {
+    const write =
+      this.#faults.inPlaceWrite ??
+      (async (h: FileHandle, b: Buffer, offset: number, position: number) =>
+        (await h.write(b, offset, b.length - offset, position)).bytesWritten);
+    await this.#step('write');
+    for (let done = 0; done < buf.length;) {
+      const n = await write(fh, buf, done, done);
+      if (n <= 0) throw new Error('write made no progress');
+      done += n;
+    }
+    await this.#step('truncate');
+    await fh.truncate(buf.length);
+    await this.#step('sync');
+    await fh.sync();
+  }
+
+  async #step(step: InPlaceStep): Promise<void> {
+    await this.#faults.inPlaceStep?.(step, this.#path);
+  }
+
+  /**
+   * Puts the previous bytes back after a failed in-place write, from `.bak` (the copy a crash
+   * repair uses too; our in-memory copy if `.bak` can't be read or was replaced). True on success.
+   */
+  async #restoreInPlace(fh: FileHandle, previous: Buffer): Promise<boolean> {
     try {
-      const buf = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
-      await fh.truncate(0);
-      await fh.write(buf, 0, buf.length, 0);
-      await fh.chmod(mode);
-      await this.#chown(fh, owner, warnings);
-      await fh.sync();
+      const bak = await readBytes(this.backupPath).catch(() => undefined);
+      await this.#overwrite(fh, bak !== undefined && bak.equals(previous) ? bak : previous);
+      await this.#clearJournal();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * `<path>.inplace` holds the bytes being written (same mode and owner as the file: it holds the
+   * same secrets), so a repair can tell a torn write from someone else's later edit.
+   */
+  async #writeJournal(next: Buffer, like: Stats | undefined): Promise<void> {
+    const tmp = `${this.inPlaceJournalPath}.new`;
+    const mode = (like?.mode ?? SECRET_FILE_MODE) & 0o7777;
+    await this.#writeFile(tmp, next, mode, like, []);
+    try {
+      await rename(tmp, this.inPlaceJournalPath);
     } catch (err) {
-      throw new ConfigError('WriteFailed', this.#path, 'in-place write failed', [errText(err)], {
-        cause: err,
-      });
+      await unlink(tmp).catch(() => undefined);
+      throw asWriteFailed(this.#path, `cannot write ${this.inPlaceJournalPath}`, err);
+    }
+    await fsyncDir(path.dirname(this.inPlaceJournalPath));
+  }
+
+  async #clearJournal(): Promise<void> {
+    await unlink(this.inPlaceJournalPath).catch(() => undefined);
+  }
+
+  /**
+   * Called under the lock. When the journal says an in-place write was in flight and the file is
+   * torn (the new bytes up to some offset, the old ones after it: a crash mid-write, which may
+   * even parse), `.bak` is written back in place (for an interrupted rollback: finished). A file holding the new bytes, the old bytes, or
+   * anything else (someone's later edit) is left as it is. Returns warnings for the commit result.
+   */
+  async #repairTornWrite(): Promise<string[]> {
+    const next = await readBytes(this.inPlaceJournalPath).catch(() => undefined);
+    if (next === undefined) return [];
+    const current = await readBytes(this.#path);
+    const bak = await readBytes(this.backupPath);
+    // A rollback's journal holds `.bak` itself: finishing it is what was asked for.
+    const torn =
+      current !== undefined &&
+      !current.equals(next) &&
+      (bak === undefined
+        ? this.#tryParse(current, undefined) === undefined
+        : next.equals(bak) || (!current.equals(bak) && isTornWrite(current, next, bak)));
+    if (!torn) {
+      await this.#clearJournal();
+      return [];
+    }
+    if (bak === undefined) {
+      throw new ConfigError(
+        'InvalidJson',
+        this.#path,
+        `an in-place write was cut short and ${this.backupPath} is missing; restore the file by hand`,
+      );
+    }
+    const fh = await this.#openForInPlace();
+    try {
+      await this.#overwrite(fh, bak);
+    } catch (err) {
+      throw asWriteFailed(this.#path, 'cannot repair a torn in-place write from .bak', err);
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+    await this.#clearJournal();
+    return [
+      `${this.#path} was left half-written by an interrupted in-place write: restored from ${this.backupPath}`,
+    ];
+  }
+
+  #tryParse(bytes: Buffer, st: Stats | undefined): Snapshot | undefined {
+    try {
+      return this.#parse(bytes, st);
+    } catch {
+      return undefined;
     }
   }
 }
 
 // ---- helpers ----
+
+/**
+ * Parses a config file's text into an object. Errors are ConfigErrors naming `file`, never V8's
+ * message (it quotes the text around the error, which may be a password) and never a RangeError.
+ */
+function parseConfigText(text: string, file: string): JsonObject {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    if (err instanceof RangeError) {
+      throw new ConfigError('InvalidConfig', file, `the config file nests too deeply to read`);
+    }
+    throw new ConfigError(
+      'InvalidJson',
+      file,
+      'the config file is not valid JSON; nothing was written',
+      [jsonErrorPosition(err, text)],
+    );
+  }
+  if (!isObject(doc)) {
+    throw new ConfigError('InvalidConfig', file, 'the config file is not a JSON object');
+  }
+  // Before anything recursive (canonical order, clone, schema) can overflow the stack.
+  if (nestsDeeperThan(doc)) {
+    throw new ConfigError(
+      'InvalidConfig',
+      file,
+      `the config file nests deeper than ${MAX_JSON_DEPTH} levels; nothing was written`,
+    );
+  }
+  for (const k of ['repos', 'plans']) {
+    if (doc[k] !== undefined && !Array.isArray(doc[k])) {
+      throw new ConfigError('InvalidConfig', file, `"${k}" is not an array`);
+    }
+  }
+  return doc;
+}
+
+/**
+ * An in-place write cut short at offset k leaves `next[0..k) + old[k..)`: with k the length of
+ * the common prefix of `file` and `next`, the rest of `file` is the old bytes from k on.
+ */
+function isTornWrite(file: Buffer, next: Buffer, old: Buffer): boolean {
+  let k = 0;
+  const max = Math.min(file.length, next.length);
+  while (k < max && file[k] === next[k]) k++;
+  return file.subarray(k).equals(old.subarray(Math.min(k, old.length)));
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function asWriteFailed(file: string, message: string, err: unknown): ConfigError {
+  if (err instanceof ConfigError) return err;
+  return new ConfigError('WriteFailed', file, message, [errText(err)], { cause: err });
+}
+
+/** The whole file through `fh`, from offset 0 (the handle's position is not used). */
+async function readAll(fh: FileHandle): Promise<Buffer> {
+  const { size } = await fh.stat();
+  const chunks: Buffer[] = [];
+  let position = 0;
+  for (;;) {
+    const buf = Buffer.alloc(Math.max(size - position, 64 * 1024));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) break;
+    chunks.push(buf.subarray(0, bytesRead));
+    position += bytesRead;
+  }
+  return Buffer.concat(chunks);
+}
 
 /** The file a symlinked config path points to (the path itself when it is not a link). */
 async function resolveLink(file: string): Promise<string> {
@@ -586,11 +881,29 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** Backrest's modno; protojson also reads it from a string (`"7"`). */
 function modnoOf(doc: unknown): number {
-  return isObject(doc) && typeof doc['modno'] === 'number' ? doc['modno'] : 0;
+  return (isObject(doc) ? protoInt(doc['modno']) : undefined) ?? 0;
 }
 
-/** Repo passwords/env, auth users, sync identity: the reasons Backrest writes its file 0600. */
+/**
+ * Credentials as they appear in strings: URL userinfo (`s3:https://KEY:SECRET@host`,
+ * `rest:https://u:p@host`), `Authorization:` headers and bearer tokens, `--password=`-style flags,
+ * and `*_PASSWORD=` / `*_PWD=` / `*_TOKEN=` / `*_SECRET=` / `*_KEY=` assignments.
+ */
+const SECRET_TEXT = [
+  /[a-z][a-z0-9+.-]*:\/\/[^\s/@]*:[^\s/@]*@/i,
+  /\bauthorization\s*:/i,
+  /\bbearer\s+\S/i,
+  /--?(?:password|passwd|pass|token|secret|api-?key)[=\s]/i,
+  /\b[A-Z0-9_]*(?:PASS(?:WORD)?|PWD|SECRET|TOKEN|KEY|CREDENTIALS?)[A-Z0-9_]*=/i,
+];
+
+/**
+ * Whether a seed-format file we create must be 0600 instead of the seed's 0644: any repo
+ * password or env, auth users, a sync identity, or a string anywhere (hooks included) that
+ * looks like a credential. A false positive only makes the new file stricter.
+ */
 export function holdsSecrets(doc: unknown): boolean {
   if (!isObject(doc)) return false;
   const repoSecret = asArray(doc['repos']).some((r) => {
@@ -604,7 +917,14 @@ export function holdsSecrets(doc: unknown): boolean {
   const auth = doc['auth'];
   const users = isObject(auth) ? asArray(auth['users']).length > 0 : false;
   const sync = isObject(doc['sync']) && Object.keys(doc['sync']).length > 0;
-  return repoSecret || users || sync;
+  if (repoSecret || users || sync) return true;
+  for (const s of stringsIn(doc)) if (SECRET_TEXT.some((re) => re.test(s))) return true;
+  return false;
+}
+
+/** Backrest's native file always may hold secrets (repo passwords live in it). */
+function fileHoldsSecrets(doc: unknown, format: ConfigFormat): boolean {
+  return format === 'backrest' || holdsSecrets(doc);
 }
 
 function octal(mode: number): string {

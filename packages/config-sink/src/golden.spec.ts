@@ -88,7 +88,11 @@ describe('golden files', () => {
       try {
         const file = path.join(dir, 'config.json');
         if (s.base) writeFileSync(file, fixture(s.base));
-        const sink = new ConfigSink({ path: file, defaultFormat: s.format });
+        const sink = new ConfigSink({
+          path: file,
+          defaultFormat: s.format,
+          instance: 'golden-host',
+        });
         for (const step of s.steps) await sink.commit(step);
         expectGolden(path.join(GOLDEN, `${s.name}.json`), readFileSync(file, 'utf8'));
         expect((await sink.load()).format).to.equal(s.format);

@@ -9,6 +9,8 @@ export * from './validate-config.js';
 export * from './backrest-plan.js';
 export * from './sidecar-plan.js';
 export * from './detect-format.js';
+export * from './backrest-instance.js';
+export * from './go-template.js';
 export * from './cron.js';
 export * from './line-diff.js';
 export * from './config-secrets.js';

@@ -39,3 +39,44 @@ export function compareCodePoints(a: string, b: string): number {
 export function idOf(v: unknown): string {
   return isObject(v) && typeof v['id'] === 'string' ? v['id'] : '';
 }
+
+/**
+ * Deepest nesting a config may have. Backrest's own configs nest about 6 levels; our recursive
+ * helpers (canonical order, clone, schema) would overflow the stack near a few thousand.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** True when `v` nests arrays/objects deeper than `limit` levels. Iterative: never overflows. */
+export function nestsDeeperThan(v: unknown, limit: number = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > limit) return true;
+    const children = Array.isArray(node) ? node : Object.values(node);
+    for (const c of children) if (typeof c === 'object' && c !== null) stack.push([c, depth + 1]);
+  }
+  return false;
+}
+
+/** Every string value (not key) in `v`, depth first. Iterative. */
+export function* stringsIn(v: unknown): Generator<string> {
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node === 'string') yield node;
+    else if (Array.isArray(node)) stack.push(...node);
+    else if (isObject(node)) stack.push(...Object.values(node));
+  }
+}
+
+/**
+ * protojson reads an int32 given as a JSON string (`"modno": "7"`): the string must hold a JSON
+ * number with no surrounding space and an integral value. The number, or undefined.
+ */
+export function protoInt(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isInteger(v) ? v : undefined;
+  if (typeof v !== 'string' || !/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) ? n : undefined;
+}

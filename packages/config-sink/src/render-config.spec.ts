@@ -27,7 +27,7 @@ const planArb = (repos: string[]): fc.Arbitrary<PlanSpec> =>
   fc.record({
     id: idArb,
     repo: fc.constantFrom(...repos),
-    schedule: fc.constantFrom('0 2 * * *', '@daily', '*/10 6-22 * * MON-FRI', '0 0 1 * ?'),
+    schedule: fc.constantFrom('0 2 * * *', '@daily', '*/10 6-22 * * MON-FRI', '0 0 1 * 5-7'),
     sources: fc.array(pathArb, { minLength: 1, maxLength: 4 }),
     exclude: fc.array(pathArb, { maxLength: 3 }),
     hooks: fc.record({

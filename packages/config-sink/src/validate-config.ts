@@ -1,20 +1,44 @@
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv, type Options as AjvOptions, type ValidateFunction } from 'ajv';
 import { BACKREST_CONFIG_VERSION } from './apply-changes.js';
 import { checkCron } from './cron.js';
 import { asArray, idOf, isObject, type JsonObject } from './json-util.js';
 import { validateKeepSpec } from './keep-spec.js';
 import type { ConfigFormat, PlanSpec } from './plan-spec.js';
+import { precompiledConfigValidators } from './precompiled-config-validators.js';
 import { backrestConfigSchema, sidecarConfigSchema } from './schemas.js';
+
+/** The options the config file schemas are compiled with (and precompiled with, when bundled). */
+export const CONFIG_AJV_OPTIONS: Readonly<AjvOptions> = Object.freeze({
+  allErrors: true,
+  strict: false,
+});
+
+/** A config validator generated ahead of time (ajv standalone code); see the bundler. */
+export interface PrecompiledConfigValidators {
+  /** Format → `JSON.stringify` of the schema the code was generated from. */
+  readonly schemas: Readonly<Record<ConfigFormat, string>>;
+  create(): Readonly<Record<ConfigFormat, ValidateFunction>>;
+}
 
 let validators: Record<ConfigFormat, ValidateFunction> | undefined;
 
+/** Build-time code when it was generated from these very schemas, else compiled once here. */
 function schemaValidator(format: ConfigFormat): ValidateFunction {
   if (!validators) {
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    validators = {
-      sidecar: ajv.compile(sidecarConfigSchema),
-      backrest: ajv.compile(backrestConfigSchema),
-    };
+    const pre = precompiledConfigValidators;
+    if (
+      pre &&
+      pre.schemas.sidecar === JSON.stringify(sidecarConfigSchema) &&
+      pre.schemas.backrest === JSON.stringify(backrestConfigSchema)
+    ) {
+      validators = { ...pre.create() };
+    } else {
+      const ajv = new Ajv(CONFIG_AJV_OPTIONS);
+      validators = {
+        sidecar: ajv.compile(sidecarConfigSchema),
+        backrest: ajv.compile(backrestConfigSchema),
+      };
+    }
   }
   return validators[format];
 }
@@ -168,7 +192,8 @@ function sidecarRules(doc: JsonObject): string[] {
     const name = label('plan', p, i);
     checkPlanCommon(p, name, repoIds, 'sources', out);
     if (typeof p['schedule'] === 'string') {
-      const problem = checkCron(p['schedule'], 'backrest');
+      // The seed's file is not read by Backrest: our dialect (descriptors too) or Backrest's.
+      const problem = checkCron(p['schedule']) && checkCron(p['schedule'], 'backrest');
       if (problem) out.push(`${name}: schedule "${p['schedule']}": ${problem}`);
     }
     const r = p['retention'];

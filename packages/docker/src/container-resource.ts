@@ -1,5 +1,11 @@
 import type Dockerode from 'dockerode';
-import { apiVersionOf, type Resource, type ResourceDefinition } from '@dockop/runtime';
+import {
+  apiVersionOf,
+  ownLabel,
+  ownLabels,
+  type Resource,
+  type ResourceDefinition,
+} from '@dockop/runtime';
 import type { HealthState } from './event-stream.js';
 import { stableStringify } from './stable-json.js';
 
@@ -107,13 +113,13 @@ export function healthFromStatusText(text: string | undefined): HealthState | un
 
 /** Compose metadata from labels; depends_on is `svc:condition:restart,...` (older: `svc:condition`). */
 export function composeOf(labels: Record<string, string>): ComposeInfo | undefined {
-  const project = labels[COMPOSE_LABELS.project];
-  const service = labels[COMPOSE_LABELS.service];
+  const project = ownLabel(labels, COMPOSE_LABELS.project);
+  const service = ownLabel(labels, COMPOSE_LABELS.service);
   if (!project || !service) return undefined;
   const info: ComposeInfo = { project, service };
-  const wd = labels[COMPOSE_LABELS.workingDir];
+  const wd = ownLabel(labels, COMPOSE_LABELS.workingDir);
   if (wd) info.workingDir = wd;
-  const deps = labels[COMPOSE_LABELS.dependsOn];
+  const deps = ownLabel(labels, COMPOSE_LABELS.dependsOn);
   if (deps) {
     info.dependsOn = deps
       .split(',')
@@ -181,7 +187,8 @@ function makeStatus(s: ContainerStatus & { health: HealthState | undefined }): C
     imageId: s.imageId,
     state: s.state,
     mounts: s.mounts,
-    labels: { ...s.labels },
+    // Own entries only, in a null-prototype map: `labels[key]` never finds an inherited member.
+    labels: ownLabels(s.labels),
   };
   if (s.health) status.health = s.health;
   const compose = composeOf(s.labels);

@@ -138,6 +138,85 @@ describe('label-decoder', () => {
     expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
   });
 
+  describe('prototype keys (hostile labels)', () => {
+    const protoNames = (): string[] => Object.getOwnPropertyNames(Object.prototype).sort();
+    const before = protoNames();
+    afterEach(() => {
+      expect(protoNames()).to.deep.equal(before);
+      expect(({} as Record<string, unknown>)['keep']).to.equal(undefined);
+      expect(({} as Record<string, unknown>)['x']).to.equal(undefined);
+    });
+    const rcb: LabelSelector = {
+      prefixes: ['backrest.', 'restic-compose-backup.'],
+      enableLabel: 'backrest.enable',
+      paths: { 'restic-compose-backup.volumes': 'rcb.volumes.enabled' },
+    };
+
+    for (const key of [
+      'backrest.constructor.prototype.keep',
+      'backrest.toString.constructor.prototype.x',
+      'restic-compose-backup.constructor.prototype.x',
+      'backrest.__proto__.x',
+      'backrest.a.prototype',
+      'backrest.constructor',
+    ]) {
+      it(`refuses ${key}, naming container, label and value, and pollutes nothing`, () => {
+        const r = decodeLabels(rcb, { 'backrest.enable': 'true', [key]: 'last=1' }, opts);
+        expect(r.ok).to.equal(false);
+        if (r.ok) return;
+        expect(r.reason).to.equal('InvalidLabelKey');
+        expect(r.message)
+          .to.contain('container "web-1"')
+          .and.contain(`label "${key}"`)
+          .and.contain('"last=1"')
+          .and.match(/__proto__|constructor|prototype/);
+      });
+    }
+
+    it('decodes keys named after inherited members (toString.length, valueOf) without throwing', () => {
+      const r = decodeLabels(
+        rcb,
+        {
+          'backrest.enable': 'true',
+          'backrest.toString.length.x': 'a',
+          'backrest.hasOwnProperty': 'b',
+          'backrest.valueOf.y': 'c',
+        },
+        opts,
+      );
+      expect(r.ok).to.equal(true);
+      if (!r.ok) return;
+      expect(Object.getPrototypeOf(r.spec)).to.equal(null);
+      expect(JSON.parse(JSON.stringify(r.spec))).to.deep.equal({
+        enable: 'true',
+        toString: { length: { x: 'a' } },
+        hasOwnProperty: 'b',
+        valueOf: { y: 'c' },
+      });
+    });
+
+    it('ignores label keys that collide with inherited members of the paths map', () => {
+      const labels = { 'backrest.enable': 'true', constructor: 'x', toString: 'y' };
+      expect(ownedPath(rcb, 'constructor')).to.equal(undefined);
+      expect(ownedPath(rcb, 'toString')).to.equal(undefined);
+      const r = decodeLabels(rcb, labels, opts);
+      expect(r.ok && JSON.parse(JSON.stringify(r.spec))).to.deep.equal({ enable: 'true' });
+      expect(selects({ prefixes: ['ofelia.'] }, { constructor: 'x', toString: 'y' })).to.equal(
+        false,
+      );
+    });
+
+    it('reads only own labels (an inherited enable label selects nothing)', () => {
+      const labels = Object.create({ 'backrest.enable': 'true', 'backrest.pre': 'evil' }) as Record<
+        string,
+        string
+      >;
+      expect(selects(rcb, labels)).to.equal(false);
+      const r = decodeLabels(rcb, labels, opts);
+      expect(r.ok && Object.keys(r.spec)).to.deep.equal([]);
+    });
+  });
+
   it('showValue truncates and escapes', () => {
     expect(showValue('x'.repeat(100))).to.match(/^"x{64}…" \(100 characters\)$/);
     expect(showValue('a\u0000')).to.equal('"a\\u0000"');

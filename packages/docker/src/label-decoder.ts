@@ -1,4 +1,4 @@
-import { ownedPath, type LabelSelector } from '@dockop/runtime';
+import { RESERVED_KEYS, ownLabel, ownedPath, type LabelSelector } from '@dockop/runtime';
 
 /** Spec decoded from labels: nested objects of strings (the runtime coerces and validates). */
 export interface RawSpec {
@@ -29,7 +29,7 @@ const SHOWN_VALUE_CHARS = 64;
 /** True when the selector owns this container: its enable label is `true`, or (without one) any owned key is present. */
 export function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
   if (selector.enableLabel !== undefined) {
-    return labels[selector.enableLabel]?.trim().toLowerCase() === 'true';
+    return ownLabel(labels, selector.enableLabel)?.trim().toLowerCase() === 'true';
   }
   return Object.keys(labels).some((k) => ownedPath(selector, k) !== undefined);
 }
@@ -52,9 +52,9 @@ export function decodeLabels(
     `container "${options.containerName}" label "${printable(key)}" (value ${showValue(value)})`;
   const entries: { key: string; value: string; path: string[] }[] = [];
   for (const key of Object.keys(labels).sort()) {
-    const value = labels[key] ?? '';
     const path = ownedPath(selector, key);
     if (path === undefined) continue;
+    const value = ownLabel(labels, key) ?? '';
     if (CONTROL.test(key) || CONTROL.test(value)) {
       return {
         ok: false,
@@ -71,17 +71,28 @@ export function decodeLabels(
       };
     }
     const segments = path.split('.');
-    if (segments.some((s) => s === '' || s === '__proto__')) {
+    if (segments.some((s) => s === '')) {
       return {
         ok: false,
         reason: 'InvalidLabelKey',
-        message: `${where(key, value)}: spec path "${path}" has an empty or reserved segment`,
+        message: `${where(key, value)}: spec path "${printable(path)}" has an empty segment`,
+      };
+    }
+    const reserved = segments.find((s) => RESERVED_KEYS.has(s));
+    if (reserved !== undefined) {
+      return {
+        ok: false,
+        reason: 'InvalidLabelKey',
+        message:
+          `${where(key, value)}: spec path "${printable(path)}" has the reserved segment ` +
+          `"${reserved}" (__proto__, constructor and prototype are refused: they could reach Object.prototype)`,
       };
     }
     entries.push({ key, value, path: segments });
   }
 
-  const spec: RawSpec = {};
+  // Null-prototype nodes, own properties only: no label can reach an inherited member.
+  const spec: RawSpec = Object.create(null) as RawSpec;
   // Which label set each spec path, to name both sides of a conflict.
   const setBy = new Map<string, string>();
   for (const { key, value, path } of entries) {
@@ -89,7 +100,7 @@ export function decodeLabels(
     for (let i = 0; i < path.length - 1; i++) {
       const seg = path[i] as string;
       const prefixPath = path.slice(0, i + 1).join('.');
-      const existing = node[seg];
+      const existing = Object.hasOwn(node, seg) ? node[seg] : undefined;
       if (typeof existing === 'string')
         return conflict(
           options.containerName,
@@ -98,7 +109,7 @@ export function decodeLabels(
           prefixPath,
         );
       if (existing === undefined) {
-        const child: RawSpec = {};
+        const child = Object.create(null) as RawSpec;
         node[seg] = child;
         setBy.set(prefixPath, key);
         node = child;
@@ -108,8 +119,7 @@ export function decodeLabels(
     }
     const leaf = path[path.length - 1] as string;
     const full = path.join('.');
-    const existing = node[leaf];
-    if (existing !== undefined) {
+    if (Object.hasOwn(node, leaf)) {
       return conflict(options.containerName, key, setBy.get(full) ?? full, full);
     }
     node[leaf] = value;

@@ -534,5 +534,17 @@ describe('Manager (acceptance)', function () {
           expect(e.message).to.match(/plugin "@dockop\/does-not-exist" could not be imported/),
       );
     });
+
+    it('loads an already imported module (a bundled built-in) with the same checks', () => {
+      const m = createManager();
+      const module = new ContainerModule(({ bind }) => {
+        bind(Symbol.for('dockop.test.builtin')).toConstantValue('bundled');
+      });
+      expect(m.loadPluginModule('builtin-a', { default: module })).to.equal(module);
+      expect(m.get(Symbol.for('dockop.test.builtin'))).to.equal('bundled');
+      expect(() => m.loadPluginModule('builtin-b', { other: module })).to.throw(
+        'plugin "builtin-b" must default-export an inversify ContainerModule (new ContainerModule(...)), but has no default export',
+      );
+    });
   });
 });

@@ -205,6 +205,14 @@ export class Manager {
         { cause: err },
       );
     }
+    return this.loadPluginModule(specifier, mod);
+  }
+
+  /**
+   * Loads a plugin whose module is already imported (a bundled built-in): the same checks and
+   * the same loading as `loadPlugin`, without the dynamic `import()`.
+   */
+  loadPluginModule(specifier: string, mod: Readonly<Record<string, unknown>>): ContainerModule {
     const candidate = mod['default'];
     if (!isContainerModule(candidate)) {
       const got =
@@ -432,7 +440,13 @@ export class Manager {
     // Extension points: formats before schemas (ajv compiles formats in), schemas before sources.
     const registry = this.get<SchemaRegistry>(SchemaRegistry);
     for (const f of this.getAll<SchemaFormat>(SchemaFormat)) registry.addFormat(f);
-    for (const s of this.getAll<JsonSchema>(JsonSchema)) registry.add(s);
+    for (const s of this.getAll<JsonSchema>(JsonSchema)) {
+      registry.add(s);
+      logger.debug('schema.registered', {
+        schema: s.$id,
+        precompiled: registry.isPrecompiled?.(s.$id) ?? false,
+      });
+    }
     const defs = this.getAll<ResourceDefinition>(ResourceDefinition);
     const kinds = new Set<string>();
     for (const d of defs) {

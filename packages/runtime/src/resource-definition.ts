@@ -53,8 +53,12 @@ export function apiVersionOf(def: Pick<ResourceDefinition, 'group' | 'version'>)
  * with it and the cache maps validation errors back to labels with it, so both agree.
  */
 export function ownedPath(selector: LabelSelector, key: string): string | undefined {
-  const explicit = selector.paths?.[key];
-  if (explicit !== undefined) return explicit;
+  // Own properties only: a label named `constructor` must not find Object's constructor.
+  const paths = selector.paths;
+  if (paths !== undefined && Object.hasOwn(paths, key)) {
+    const explicit = paths[key];
+    if (typeof explicit === 'string') return explicit;
+  }
   let best: string | undefined;
   for (const p of selector.prefixes) {
     if (key.startsWith(p) && (best === undefined || p.length > best.length)) best = p;

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { AjvSchemaRegistry, pointerToPath, type JsonSchema } from './schema-registry.js';
+import { createRequire } from 'node:module';
+import { evaluatePrecompiled, standaloneValidators } from './precompile.js';
+import {
+  AjvSchemaRegistry,
+  pointerToPath,
+  type JsonSchema,
+  type PrecompiledValidators,
+} from './schema-registry.js';
 
 const workload: JsonSchema = {
   $id: 'https://dockop.io/schemas/test-workload.json',
@@ -93,6 +100,54 @@ describe('AjvSchemaRegistry', () => {
     expect(r.valid, JSON.stringify(r.errors)).to.equal(true);
     expect(r.value.retention).to.deep.equal({ daily: 7, tags: ['a', 'b'] });
     expect(r.value.hooks.pre).to.deep.equal(['echo 1', 'echo 2']);
+  });
+
+  describe('hostile keys (own properties only)', () => {
+    const before = Object.getOwnPropertyNames(Object.prototype).sort();
+    afterEach(() => {
+      expect(Object.getOwnPropertyNames(Object.prototype).sort()).to.deep.equal(before);
+    });
+    const map: JsonSchema = {
+      $id: 'https://dockop.io/schemas/test-map.json',
+      type: 'object',
+      properties: { known: { type: 'string' } },
+      additionalProperties: { type: 'array', items: { type: 'string' } },
+    };
+
+    it('gives keys named like inherited members the additionalProperties schema', () => {
+      const r = registry();
+      r.add(map);
+      const spec = Object.assign(Object.create(null) as Record<string, unknown>, {
+        known: 'k',
+        toString: 'a,b',
+        constructor: 'c,d',
+        hasOwnProperty: 'e',
+        valueOf: 'f,g',
+      });
+      const res = r.validate<Record<string, unknown>>(map.$id, spec);
+      expect(res.valid, JSON.stringify(res.errors)).to.equal(true);
+      expect(res.value['toString']).to.deep.equal(['a', 'b']);
+      expect(res.value['constructor']).to.deep.equal(['c', 'd']);
+      expect(res.value['hasOwnProperty']).to.deep.equal(['e']);
+      expect(res.value['valueOf']).to.deep.equal(['f', 'g']);
+    });
+
+    it('drops __proto__, constructor and prototype keys as unknown without walking them', () => {
+      const spec = JSON.parse(
+        '{"repo":"x","__proto__":{"enable":"true","paths":"/etc"},"constructor":{"prototype":{"polluted":"1"}},"retention":{"prototype":{"x":"1"}}}',
+      ) as unknown;
+      const res = registry().validate<Record<string, unknown>>(workload.$id, spec);
+      expect(res.valid, JSON.stringify(res.errors)).to.equal(true);
+      expect(res.warnings).to.include.members([
+        'unknown field "__proto__" ignored',
+        'unknown field "constructor" ignored',
+        'unknown field "retention.prototype" ignored',
+      ]);
+      expect(Object.getPrototypeOf(res.value)).to.equal(Object.prototype);
+      expect(res.value['enable']).to.equal(undefined);
+      expect(res.value['paths']).to.equal(undefined);
+      expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
+    });
   });
 
   it('does not split where a string is also allowed', () => {
@@ -204,5 +259,81 @@ describe('AjvSchemaRegistry', () => {
     expect(pointerToPath('')).to.equal('');
     expect(pointerToPath('/a/0/b')).to.equal('a[0].b');
     expect(pointerToPath('/a~1b/c~0d')).to.equal('a/b.c~d');
+  });
+});
+
+describe('AjvSchemaRegistry with precompiled (ajv standalone) validators', () => {
+  const precompile = (schemas: JsonSchema[], formats: string[]): PrecompiledValidators =>
+    evaluatePrecompiled(standaloneValidators(schemas, formats), createRequire(import.meta.url));
+  const formats = ['absolute-path', 'cron'];
+  let precompiled: PrecompiledValidators;
+  before(() => (precompiled = precompile([hooks, workload], formats)));
+
+  /** The spec's registry, once compiled at run time and once from build-time code. */
+  function both(): [AjvSchemaRegistry, AjvSchemaRegistry] {
+    const pre = new AjvSchemaRegistry({ precompiled });
+    pre.addFormat({
+      name: 'absolute-path',
+      validate: (v) => v.startsWith('/') || `"${v}" is not absolute`,
+    });
+    pre.addFormat({ name: 'cron', validate: (v) => v.trim().split(/\s+/).length === 5 });
+    pre.add(hooks);
+    pre.add(workload);
+    return [registry(), pre];
+  }
+
+  it('uses the generated code exactly when the schema text matches', () => {
+    const [compiled, pre] = both();
+    expect(compiled.isPrecompiled(workload.$id)).to.equal(false);
+    expect(pre.isPrecompiled(workload.$id)).to.equal(true);
+    expect(pre.isPrecompiled(hooks.$id)).to.equal(true);
+    // Same $id, other content: compiled at run time, whatever was generated.
+    const changed = new AjvSchemaRegistry({ precompiled });
+    changed.add({ ...hooks, required: ['pre'] });
+    expect(changed.isPrecompiled(hooks.$id)).to.equal(false);
+    expect(changed.validate(hooks.$id, {}).errors.map((e) => e.rule)).to.deep.equal(['required']);
+  });
+
+  it('gives the same results as run-time compilation (coercion, defaults, errors, warnings)', () => {
+    const inputs: unknown[] = [
+      { enable: 'TRUE', repo: 'main', priority: '3', ratio: '0.5', paths: '/a, /b' },
+      {
+        enable: 'maybe',
+        priority: '-1',
+        mode: 'turbo',
+        retention: { daily: 'x' },
+        paths: '/ok,relative',
+      },
+      {
+        repo: 'r',
+        schedule: '* * *',
+        hooks: { pre: 'a,b' },
+        extra: 1,
+        retention: { daily: 1, x: 2 },
+      },
+      { repo: 'r', flexible: 'a,b', ports: '80, 443' },
+      'not an object',
+    ];
+    const [compiled, pre] = both();
+    for (const input of inputs) {
+      expect(pre.validate(workload.$id, input), JSON.stringify(input)).to.deep.equal(
+        compiled.validate(workload.$id, input),
+      );
+    }
+  });
+
+  it('brings the standard ajv-formats formats', () => {
+    const email: JsonSchema = { $id: 'e', type: 'string', format: 'email' };
+    const r = new AjvSchemaRegistry({ precompiled: precompile([email], []) });
+    r.add(email);
+    expect(r.isPrecompiled('e')).to.equal(true);
+    expect(r.validate('e', 'a@b.io').valid).to.equal(true);
+    expect(r.validate('e', 'nope').valid).to.equal(false);
+  });
+
+  it('is not used with other ajv options (the code assumes the defaults)', () => {
+    const r = new AjvSchemaRegistry({ precompiled, ajv: { coerceTypes: false } });
+    r.add(hooks);
+    expect(r.isPrecompiled(hooks.$id)).to.equal(false);
   });
 });

@@ -1,5 +1,6 @@
 import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv';
 import * as ajvFormats from 'ajv-formats';
+import { precompiledValidators } from './precompiled-validators.js';
 
 /**
  * Extension point: every binding of `JsonSchema` (a schema object with an `$id`) is registered with
@@ -52,7 +53,38 @@ export interface SchemaRegistry {
   /** Registers a format; must happen before a schema using it is first validated against. */
   addFormat(format: SchemaFormat): void;
   validate<T = unknown>(schemaId: string, value: unknown): ValidationResult<T>;
+  /** True when `schemaId` is checked by code generated at build time (no compile at start). */
+  isPrecompiled?(schemaId: string): boolean;
 }
+
+/** A validator as ajv compiles it: returns validity, leaves the errors on itself. */
+export interface CompiledValidator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+
+/**
+ * Validators generated ahead of time with ajv's standalone code, with `DEFAULT_AJV_OPTIONS`
+ * (the CLI's bundle generates them from every schema it registers: no ajv compile at start).
+ */
+export interface PrecompiledValidators {
+  /** `$id` → the schema's `JSON.stringify` text the code was generated from. */
+  readonly schemas: Readonly<Record<string, string>>;
+  /**
+   * Builds the validators. `formats` holds the registered (non-standard) formats as
+   * `ajv.addFormat` gets them; the generated code brings ajv-formats' standard ones itself.
+   */
+  create(formats: Readonly<Record<string, unknown>>): Readonly<Record<string, CompiledValidator>>;
+}
+
+/** The options every registry uses unless told otherwise (precompiled code assumes them). */
+export const DEFAULT_AJV_OPTIONS: Readonly<AjvOptions> = Object.freeze({
+  allErrors: true,
+  coerceTypes: true,
+  useDefaults: true,
+  strict: false,
+  allowUnionTypes: true,
+});
 
 type SchemaNode = Record<string, unknown>;
 
@@ -92,7 +124,7 @@ function valueAt(root: unknown, pointer: string): unknown {
   let cur: unknown = root;
   for (const raw of pointer.slice(1).split('/')) {
     const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    if (cur === null || typeof cur !== 'object') return undefined;
+    if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, seg)) return undefined;
     cur = (cur as Record<string, unknown>)[seg];
   }
   return cur;
@@ -132,20 +164,24 @@ const TENTATIVE = /\/(anyOf|oneOf|not|if|then|else)\//;
  * empties dropped), `True`/`FALSE` become booleans. Unknown fields become warnings, not failures.
  */
 export class AjvSchemaRegistry implements SchemaRegistry {
-  readonly #ajv: Ajv;
+  readonly #ajvOptions: AjvOptions;
+  /** Created on first need: a schema without an up-to-date precompiled validator. */
+  #ajv: Ajv | undefined;
+  readonly #precompiled: PrecompiledValidators | undefined;
+  #precompiledFns: Readonly<Record<string, CompiledValidator>> | undefined;
   readonly #schemas = new Map<string, JsonSchema>();
+  /** Registered schemas whose precompiled validator matches their content. */
+  readonly #usePrecompiled = new Set<string>();
   readonly #formats = new Map<string, SchemaFormat>();
+  readonly #formatDefs = new Map<string, { type: 'string'; validate: (v: string) => boolean }>();
 
-  constructor(options: { ajv?: AjvOptions } = {}) {
-    this.#ajv = new Ajv({
-      allErrors: true,
-      coerceTypes: true,
-      useDefaults: true,
-      strict: false,
-      allowUnionTypes: true,
-      ...options.ajv,
-    });
-    addFormats(this.#ajv);
+  /**
+   * `precompiled` defaults to the validators built into this program (none unless bundled); it is
+   * ignored when `ajv` options are given, since the code was generated with the defaults.
+   */
+  constructor(options: { ajv?: AjvOptions; precompiled?: PrecompiledValidators } = {}) {
+    this.#ajvOptions = { ...DEFAULT_AJV_OPTIONS, ...options.ajv };
+    this.#precompiled = options.ajv ? undefined : (options.precompiled ?? precompiledValidators);
   }
 
   add(schema: JsonSchema): void {
@@ -155,11 +191,18 @@ export class AjvSchemaRegistry implements SchemaRegistry {
         `JSON Schema without $id cannot be registered: ${JSON.stringify(schema).slice(0, 120)}`,
       );
     }
+    const text = JSON.stringify(schema);
     if (this.#schemas.has(id)) {
-      if (JSON.stringify(this.#schemas.get(id)) === JSON.stringify(schema)) return;
+      if (JSON.stringify(this.#schemas.get(id)) === text) return;
       throw new Error(`JSON Schema $id "${id}" is already registered with different content`);
     }
-    this.#ajv.addSchema(schema, id);
+    if (this.#precompiled && this.#precompiled.schemas[id] === text) {
+      this.#usePrecompiled.add(id);
+      this.#ajv?.addSchema(schema, id);
+    } else {
+      // Compiled here so a broken schema still fails at registration.
+      this.#ajvInstance().addSchema(schema, id);
+    }
     this.#schemas.set(id, schema);
   }
 
@@ -176,15 +219,22 @@ export class AjvSchemaRegistry implements SchemaRegistry {
     return [...this.#schemas.keys()];
   }
 
+  /** True when `schemaId` is validated by build-time code rather than compiled at run time. */
+  isPrecompiled(schemaId: string): boolean {
+    return this.#usePrecompiled.has(schemaId);
+  }
+
   addFormat(format: SchemaFormat): void {
     if (!format?.name) throw new Error('SchemaFormat without a name');
     if (this.#formats.has(format.name)) {
       if (this.#formats.get(format.name) === format) return;
       throw new Error(`schema format "${format.name}" is already registered`);
     }
-    this.#formats.set(format.name, format);
-    this.#ajv.addFormat(format.name, {
-      type: 'string',
+    if (this.#precompiledFns) {
+      throw new Error(`schema format "${format.name}" registered after validation began`);
+    }
+    const def = {
+      type: 'string' as const,
       validate: (v: string) => {
         try {
           return format.validate(v) === true;
@@ -192,12 +242,35 @@ export class AjvSchemaRegistry implements SchemaRegistry {
           return false;
         }
       },
-    });
+    };
+    this.#formats.set(format.name, format);
+    this.#formatDefs.set(format.name, def);
+    this.#ajv?.addFormat(format.name, def);
+  }
+
+  #ajvInstance(): Ajv {
+    if (!this.#ajv) {
+      const ajv = new Ajv(this.#ajvOptions);
+      addFormats(ajv);
+      for (const [name, def] of this.#formatDefs) ajv.addFormat(name, def);
+      for (const [id, schema] of this.#schemas) ajv.addSchema(schema, id);
+      this.#ajv = ajv;
+    }
+    return this.#ajv;
+  }
+
+  #validatorFor(schemaId: string): CompiledValidator | undefined {
+    if (this.#precompiled && this.#usePrecompiled.has(schemaId)) {
+      this.#precompiledFns ??= this.#precompiled.create(Object.fromEntries(this.#formatDefs));
+      const fn = this.#precompiledFns[schemaId];
+      if (fn) return fn;
+    }
+    return this.#ajvInstance().getSchema(schemaId);
   }
 
   validate<T = unknown>(schemaId: string, value: unknown): ValidationResult<T> {
-    const validateFn = this.#ajv.getSchema(schemaId);
     const root = this.#schemas.get(schemaId);
+    const validateFn = root ? this.#validatorFor(schemaId) : undefined;
     if (!validateFn || !root) {
       throw new Error(`no JSON Schema registered with $id "${schemaId}"`);
     }
@@ -292,7 +365,10 @@ export class AjvSchemaRegistry implements SchemaRegistry {
       const patterns = isObject(schema['patternProperties']) ? schema['patternProperties'] : {};
       const additional = schema['additionalProperties'];
       for (const [k, child] of Object.entries(v)) {
-        let sub: unknown = props[k];
+        // `__proto__` can't be assigned as data; left as is, ajv drops or refuses it.
+        if (k === '__proto__') continue;
+        // Own properties only: a key `toString` must not find Object.prototype.toString.
+        let sub: unknown = Object.hasOwn(props, k) ? props[k] : undefined;
         if (sub === undefined) {
           for (const [pattern, ps] of Object.entries(patterns)) {
             if (new RegExp(pattern, 'u').test(k)) {

@@ -7,6 +7,7 @@ import { fatal } from '../exit.js';
 import {
   DEFAULTS,
   addReconcileOptions,
+  checkScheduleOption,
   parseDuration,
   resolveSettings,
   type RawOptions,
@@ -70,6 +71,8 @@ export function daemonAppOptions(opts: DaemonOptions): AppOptions {
  */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const settings = resolveSettings(opts);
+  if (opts.backupSchedule !== undefined)
+    checkScheduleOption('--backup-schedule', opts.backupSchedule);
   const manager = await buildApp(settings, daemonAppOptions(opts));
   // A backup-once killed mid-run (kill -9) left containers stopped: start them first.
   await repairBeforeCommand(

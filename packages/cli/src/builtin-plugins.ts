@@ -1,0 +1,18 @@
+/**
+ * The built-in controllers, imported statically so a bundle carries them (a computed `import()`
+ * would load a second copy of the runtime from node_modules). Each is still loaded through the
+ * plugin API (`Manager.loadPluginModule`, the path `--plugin` takes after its `import()`), so a
+ * built-in has no access a third-party plugin lacks.
+ */
+import * as planController from '@backrest-sidecar/controller-plan';
+
+export interface BuiltinPlugin {
+  /** The package name, as `--plugin` would name it (used in error messages). */
+  readonly specifier: string;
+  /** The module's namespace; its default export is the ContainerModule. */
+  readonly module: Readonly<Record<string, unknown>>;
+}
+
+export const BUILTIN_PLUGINS: readonly BuiltinPlugin[] = [
+  { specifier: '@backrest-sidecar/controller-plan', module: planController },
+];

@@ -1,0 +1,40 @@
+/**
+ * Labels, image labels and decoded specs are written by someone else: read them by own property
+ * only, so a key named `constructor`, `toString` or `__proto__` never finds an inherited member.
+ */
+
+/**
+ * Object keys that reach a prototype or a constructor when an object is walked or copied by
+ * ordinary code (`o[k] = v`, `o[a][b] = v`). Decoders refuse them as spec path segments.
+ */
+export const RESERVED_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+]);
+
+/** The value of `key` when it is an own string property of `labels`; undefined otherwise. */
+export function ownLabel(
+  labels: Readonly<Record<string, string>> | undefined,
+  key: string,
+): string | undefined {
+  if (labels === undefined || labels === null || !Object.hasOwn(labels, key)) return undefined;
+  const v = labels[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/**
+ * A null-prototype copy of a label map holding only its own string entries (what Docker's JSON
+ * gave us), so later `labels[k]` reads see nothing inherited.
+ */
+export function ownLabels(
+  labels: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  const out = Object.create(null) as Record<string, string>;
+  if (labels === undefined || labels === null) return out;
+  for (const k of Object.keys(labels)) {
+    const v = labels[k];
+    if (typeof v === 'string') out[k] = v;
+  }
+  return out;
+}

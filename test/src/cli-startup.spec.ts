@@ -1,0 +1,128 @@
+// The start-up path users run: packages/cli/bin runs the bundle (packages/cli/scripts/bundle.mjs).
+// Checks what it loads (nothing from node_modules on a normal run; ssh2 only for ssh://), that
+// the schemas are precompiled, and the build stamp of `version`.
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CLI_BIN, parseJsonLines } from './support/plan-cli.js';
+import { requireEngine, runId } from './support/engine.js';
+
+const BUNDLE = fileURLToPath(
+  new URL('../../packages/cli/dist/backrest-sidecar.bundle.js', import.meta.url),
+);
+const CLI_PACKAGE = fileURLToPath(new URL('../../packages/cli/package.json', import.meta.url));
+
+/** Prints, at exit, every CommonJS module Node loaded from disk (the bundle's runtime requires). */
+const MODULE_PROBE = `import { createRequire } from 'node:module';
+const cache = createRequire(import.meta.url).cache;
+process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(cache)) + '\\n'));
+`;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  loaded: string[];
+}
+
+function run(args: string[], env: Record<string, string> = {}, probe?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [...(probe ? ['--import', probe] : []), CLI_BIN, ...args],
+      { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = stderr.split('\n').find((l) => l.startsWith('LOADED '));
+      const loaded = line ? (JSON.parse(line.slice('LOADED '.length)) as string[]) : [];
+      resolve({ code, stdout, stderr, loaded });
+    });
+  });
+}
+
+describe('backrest-sidecar start-up path (bundle)', function () {
+  this.timeout(60_000);
+  let dir = '';
+  let probe = '';
+
+  before(async () => {
+    if (!existsSync(BUNDLE)) {
+      throw new Error(`${BUNDLE} is missing: \`npm install\` (esbuild), then \`npm run build\``);
+    }
+    dir = await mkdtemp(path.join(tmpdir(), 'cli-startup-'));
+    probe = path.join(dir, 'probe.mjs');
+    await writeFile(probe, MODULE_PROBE);
+  });
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('`version` prints the version, commit and build date stamped into the bundle', async () => {
+    const pkg = JSON.parse(await readFile(CLI_PACKAGE, 'utf8')) as { version: string };
+    const r = await run(['version', '-o', 'json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const info = JSON.parse(r.stdout) as { version: string; commit: string; date: string };
+    expect(info.version).to.equal(pkg.version);
+    expect(info.commit).to.match(/^([0-9a-f]{7,40}|unknown)$/);
+    const built = Date.parse(info.date);
+    const bundled = (await stat(BUNDLE)).mtimeMs;
+    // Stamped while the bundle was written (SOURCE_DATE_EPOCH unset in tests).
+    expect(Math.abs(built - bundled)).to.be.below(120_000);
+    const text = await run(['version']);
+    expect(text.stdout).to.equal(
+      `backrest-sidecar ${info.version}\ncommit: ${info.commit}\nbuilt: ${info.date}\n`,
+    );
+  });
+
+  it('a dry run loads nothing from node_modules and validates with precompiled schemas', async function () {
+    await requireEngine(this);
+    const id = runId();
+    const r = await run(
+      [
+        'reconcile',
+        '--dry-run',
+        '--config',
+        path.join(dir, 'config.json'),
+        '--selector',
+        `dockop.test.run=${id}`,
+        '--log-level',
+        'debug',
+      ],
+      {},
+      probe,
+    );
+    expect(r.code, r.stderr).to.equal(2);
+    // Not ssh2, gRPC, protobufjs, nor a second copy of anything the bundle carries.
+    expect(r.loaded.filter((f) => f.includes('node_modules'))).to.deep.equal([]);
+    const schemas = parseJsonLines(r.stdout).filter((l) => l['action'] === 'schema.registered');
+    expect(schemas.length).to.be.greaterThan(0);
+    for (const s of schemas) expect(s, JSON.stringify(s)).to.include({ precompiled: true });
+  });
+
+  it('an ssh:// DOCKER_HOST loads the ssh transport on demand and still connects through it', async () => {
+    const r = await run(
+      ['reconcile', '--dry-run', '--config', path.join(dir, 'config.json')],
+      // Port 1 refuses at once: the error proves ssh2 dialled.
+      { DOCKER_HOST: 'ssh://nobody@127.0.0.1:1' },
+      probe,
+    );
+    expect(r.code).to.equal(1);
+    expect(r.stdout + r.stderr).to.match(
+      /Docker is unreachable at ssh:\/\/nobody@127\.0\.0\.1:1: connect ECONNREFUSED/,
+    );
+    expect(r.loaded.some((f) => f.includes(`node_modules${path.sep}ssh2${path.sep}`))).to.equal(
+      true,
+    );
+  });
+});

@@ -1,0 +1,137 @@
+// Hostile labels on the real engine: prototype keys, image-label aliases and compose names that
+// try to leave /volumes. Each hostile container runs next to a valid one that must still get its
+// plan, and nothing may leak onto Object.prototype.
+import type Docker from 'dockerode';
+import { expect } from 'chai';
+import { rm } from 'node:fs/promises';
+import { AjvSchemaRegistry, InMemoryEventRecorder } from '@dockop/runtime';
+import { DockerodeClient, DockerSource, createContainer } from '@dockop/docker';
+import {
+  backupWorkloadDefinition,
+  backupWorkloadFormats,
+  backupWorkloadSchema,
+  planIdFor,
+  type BackupWorkloadSpec,
+} from '@backrest-sidecar/api';
+import { buildPlans, defaultPlanDefaults } from '@backrest-sidecar/controller-plan';
+import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
+import { WatchingSink } from './support/docker-sink.js';
+import { isolate, prefixOf, runCli, tempConfig } from './support/plan-cli.js';
+
+const protoNames = (): string[] => Object.getOwnPropertyNames(Object.prototype).sort();
+
+describe('hostile labels (real engine)', function () {
+  this.timeout(120_000);
+  let docker: Docker;
+  const run = runId();
+  const short = run.replace(/-/g, '');
+  const runLabel = `dockop.test.run=${run}`;
+  const prefix = prefixOf(run);
+  const dirs: string[] = [];
+  const controllers: AbortController[] = [];
+
+  before(async function () {
+    docker = await requireEngine(this);
+  });
+
+  after(async function () {
+    controllers.forEach((c) => c.abort());
+    if (docker) await removeLabeled(docker, runLabel);
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  async function make(name: string, labels: Record<string, string>, binds: string[] = []) {
+    const c = await createContainer(docker, {
+      name,
+      Image: WORKLOAD_IMAGE,
+      Cmd: ['sleep', '600'],
+      Labels: { 'dockop.test.run': run, 'backrest.enable': 'true', ...labels },
+      HostConfig: { NetworkMode: 'none', Binds: binds },
+    });
+    await c.start();
+  }
+
+  describe('prototype keys', () => {
+    const hostile: Record<string, Record<string, string>> = {
+      [`proto${short}-ctor`]: { 'backrest.constructor.prototype.keep': 'last=1' },
+      [`proto${short}-tostr`]: { 'backrest.toString.constructor.prototype.x': 'y' },
+      [`proto${short}-rcb`]: { 'restic-compose-backup.constructor.prototype.post': 'touch /pwn' },
+      [`proto${short}-dunder`]: { 'backrest.__proto__.pre': 'touch /pwn' },
+    };
+    const sibling = `proto${short}-ok`;
+    const odd = `proto${short}-len`;
+
+    before(async () => {
+      for (const [name, labels] of Object.entries(hostile)) await make(name, labels);
+      // Keys named after inherited members that are not reserved: decoded, then dropped as unknown.
+      await make(odd, { 'backrest.toString.length.x': 'z' }, ['/srv/odd-data:/data:ro']);
+      await make(sibling, {}, ['/srv/ok-data:/data:ro']);
+    });
+
+    it('reconcile: each hostile container is refused by name, label and value; the valid ones get plans', async () => {
+      const c = await tempConfig();
+      dirs.push(c.dir);
+      const r = await runCli(['reconcile', '--dry-run', '--config', c.path, ...isolate(run)]);
+      // 2: plans would change (refused-at-decode containers carry no labels a --selector sees).
+      expect(r.code, r.stderr + r.stdout).to.equal(2);
+      for (const [name, labels] of Object.entries(hostile)) {
+        const [key, value] = Object.entries(labels)[0]!;
+        const warning = r.logs.find(
+          (l) => l.action === 'event' && l.key === `BackupWorkload/${name}`,
+        );
+        expect(warning, `${name}: ${r.stdout}`).to.include({ type: 'Warning' });
+        expect(String(warning?.msg))
+          .to.include(`container "${name}"`)
+          .and.include(`label "${key}"`)
+          .and.include(JSON.stringify(value))
+          .and.match(/reserved segment "(__proto__|constructor)"/);
+      }
+      const rendered = r.logs.filter((l) => l.action === 'plan.rendered').map((l) => l.container);
+      expect(rendered).to.have.members([sibling, odd]);
+      expect(r.stderr).to.include(planIdFor({ name: sibling }, { prefix }));
+    });
+
+    it('in process: source → schema → plan builder leave Object.prototype untouched', async () => {
+      const before = protoNames();
+      const recorder = new InMemoryEventRecorder();
+      const source = new DockerSource(
+        new DockerodeClient(),
+        [backupWorkloadDefinition],
+        undefined,
+        undefined,
+        recorder,
+        undefined,
+        {},
+      );
+      const sink = new WatchingSink();
+      const ac = new AbortController();
+      controllers.push(ac);
+      await source.start(sink, ac.signal);
+      const mine = (name: string): boolean => name.startsWith(`proto${short}-`);
+      await sink.waitFor(
+        'every test container delivered or refused',
+        () =>
+          sink.records.filter((x) => x.op === 'reject' && mine(x.key.split('/')[1]!)).length ===
+            4 && sink.get(`BackupWorkload/${sibling}`) !== undefined,
+      );
+      const schemas = new AjvSchemaRegistry();
+      for (const f of backupWorkloadFormats()) schemas.addFormat(f);
+      schemas.add(backupWorkloadSchema);
+      const workloads = source
+        .resources()
+        .filter((res) => mine(res.metadata.name))
+        .map((res) => {
+          const v = schemas.validate<BackupWorkloadSpec>(backupWorkloadSchema.$id, res.spec);
+          expect(v.valid, JSON.stringify(v.errors)).to.equal(true);
+          return { name: res.metadata.name, spec: v.value, status: res.status! };
+        });
+      expect(workloads.map((w) => w.name)).to.have.members([sibling, odd]);
+      const built = buildPlans(workloads, defaultPlanDefaults({ prefix }), {
+        repoIds: ['default'],
+      });
+      expect(built.plans.map((p) => p.container)).to.have.members([sibling, odd]);
+      expect(protoNames()).to.deep.equal(before);
+      expect(({} as Record<string, unknown>)['keep']).to.equal(undefined);
+    });
+  });
+});
