@@ -8,7 +8,7 @@ import { createContainer } from '@dockop/docker';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { isolate, prefixOf, runCli } from './support/plan-cli.js';
 
-// `reconcile --dry-run` prints a diff of the config on stderr and logs every rendered plan: the
+// `reconcile --dry-run` prints a diff of the config on stdout and logs (stderr) every rendered plan: the
 // real binary, a real labeled container, a Backrest config full of credentials.
 describe('backrest-sidecar reconcile --dry-run keeps secrets out of the diff and logs (integration)', function () {
   this.timeout(120_000);
@@ -106,13 +106,13 @@ describe('backrest-sidecar reconcile --dry-run keeps secrets out of the diff and
     expect(r.code, r.stderr).to.equal(2);
     expect(await readFile(file, 'utf8')).to.equal(original);
     // The diff is there and shows the config (ids, structure) ...
-    expect(r.stderr).to.include(`${prefixOf(run)}dryrun-secrets-${run}`);
-    expect(r.stderr).to.include(`-      "id": "${prefixOf(run)}gone"`);
-    expect(r.stderr).to.include('hooks.slack.com').and.include('echo [REDACTED] [REDACTED]');
-    // ... and no secret, on stderr or in any log line.
+    expect(r.stdout).to.include(`${prefixOf(run)}dryrun-secrets-${run}`);
+    expect(r.stdout).to.include(`-      "id": "${prefixOf(run)}gone"`);
+    expect(r.stdout).to.include('hooks.slack.com').and.include('echo [REDACTED] [REDACTED]');
+    // ... and no secret, in the diff or in any log line.
     for (const [name, value] of Object.entries(s)) {
-      expect(r.stderr, `${name} in the diff`).to.not.include(value);
-      expect(r.stdout, `${name} in the logs`).to.not.include(value);
+      expect(r.stdout, `${name} in the diff`).to.not.include(value);
+      expect(r.stderr, `${name} in the logs`).to.not.include(value);
     }
     // plan.rendered logs hook counts, not commands.
     const rendered = r.logs.find((l) => l.action === 'plan.rendered');

@@ -247,11 +247,14 @@ export class PlanReconciler implements Reconciler {
           );
         }
       } else if (e.state === 'Skipped') {
+        // A refused workload's message (container, label, value, rule) is already the cache's
+        // Warning event line: point at it rather than log the same problem twice.
+        const refused = e.reason === CacheReasons.InvalidSpec;
         log.warn('plan.skipped', {
           plan_id: e.planId,
           container: e.container,
           reason: e.reason,
-          error: e.message,
+          ...(refused ? { see: `event ${key}` } : { error: e.message }),
           changed: false,
         });
         ctx.conditions.set(key, {

@@ -10,7 +10,7 @@ import {
 import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
 import type { OneShotMount } from '@dockop/docker';
 import { Option, type Command } from 'commander';
-import { collect, dockerConnection, parseDuration } from './options.js';
+import { collect, dockerConnection, parseDuration, parseHttpUrl } from './options.js';
 import {
   pruneModeOption,
   rcbEnvFileOption,
@@ -108,7 +108,12 @@ export function addBackupOptions(cmd: Command): Command {
         .choices(['container', 'local'])
         .default('container'),
     )
-    .option('--notify-url <url>', 'POST a JSON summary here on success and failure (retried)')
+    .addOption(
+      new Option(
+        '--notify-url <url>',
+        'POST a JSON summary here on success and failure (retried)',
+      ).argParser(parseHttpUrl),
+    )
     .addOption(
       new Option(
         '--progress <mode>',

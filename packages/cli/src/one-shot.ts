@@ -119,7 +119,7 @@ export function addOneShotOptions(cmd: Command): Command {
   return addLogOptions(cmd);
 }
 
-/** Logger on stdout whose redactor knows the env file's secret values. */
+/** Logger on stderr (stdout is for command output) whose redactor knows the env file's secrets. */
 export function oneShotLogger(
   flags: OneShotFlags,
   secrets: Record<string, string> = {},
@@ -129,7 +129,7 @@ export function oneShotLogger(
   return createLogger({
     level: flags.logLevel,
     format: flags.logFormat,
-    stream: process.stdout,
+    stream: process.stderr,
     redactor,
   });
 }

@@ -55,7 +55,7 @@ describe('CLI options', () => {
       prune: false,
       trustImageLabels: false,
       logLevel: 'info',
-      logFormat: 'json',
+      logFormat: 'auto',
     });
     expect(s.docker).to.deep.equal({ socketPath: '/var/run/docker.sock' });
   });

@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { applyChanges } from './apply-changes.js';
+import { assertLoadable } from './assert-loadable.js';
 import { defaultInstanceId, instanceIdProblem } from './backrest-instance.js';
 import { ConfigError } from './config-error.js';
 import { ConfigSink, holdsSecrets } from './config-sink.js';
@@ -484,6 +485,71 @@ describe('ConfigSink write safety (real files)', () => {
         expect(byId('user_plan')).to.deep.equal(mine);
       });
     }
+  });
+
+  describe('never writes what Backrest refuses', () => {
+    // Every write path: both formats, both write modes, an existing and a missing file, the
+    // EBUSY fallback. A refused commit leaves the bytes, inode and mtime (or the absence) as is.
+    const bad = [
+      plan('x', { repo: 'nope' }),
+      plan('x', { schedule: '*/0 * * * *' }),
+      plan('x', { schedule: '0 0 1 * ?' }),
+      plan('x', { sources: [] }),
+      plan('_x_'),
+    ];
+    for (const writeMode of ['atomic', 'inplace'] as const) {
+      for (const [format, base] of [
+        ['sidecar', SIDECAR_WITH_DEFAULT],
+        ['backrest', BACKREST_WITH_DEFAULT],
+      ] as const) {
+        it(`${writeMode}, ${format}: a refused plan leaves the file untouched`, async () => {
+          for (const p of bad) {
+            writeFileSync(file, base);
+            const st = statSync(file);
+            const s = sink({
+              writeMode,
+              faults: {
+                rename: async () => {
+                  throw Object.assign(new Error('busy'), { code: 'EBUSY' });
+                },
+              },
+            });
+            const err = await rejection(s.commit({ upsert: [plan('ok'), p], remove: [] }));
+            expect(err.code, JSON.stringify(p)).to.equal('Refused');
+            expect(err.path).to.equal(file);
+            expect(readFileSync(file, 'utf8')).to.equal(base);
+            expect([statSync(file).ino, statSync(file).mtimeMs]).to.deep.equal([
+              st.ino,
+              st.mtimeMs,
+            ]);
+            expect(readdirSync(dir)).to.deep.equal(['config.json']);
+            expect((await rejection(s.preview({ upsert: [p], remove: [] }))).code).to.equal(
+              'Refused',
+            );
+          }
+        });
+      }
+      it(`${writeMode}: a refused first write creates no file`, async () => {
+        const err = await rejection(
+          sink({ writeMode, defaultFormat: 'backrest' }).commit({
+            upsert: [plan('a')],
+            remove: [],
+          }),
+        );
+        expect(err.code).to.equal('Refused'); // no repo "default" in a new file
+        expect(readdirSync(dir)).to.deep.equal([]);
+      });
+    }
+
+    it('assertLoadable is the same gate for other writers (e.g. an API payload)', () => {
+      const doc = JSON.parse(BACKREST_WITH_DEFAULT);
+      expect(() => assertLoadable(doc, 'backrest', 'http://backrest:9898')).not.to.throw();
+      doc.plans = [{ id: 'p', repo: 'missing', paths: ['/x'] }];
+      expect(() => assertLoadable(doc, 'backrest', 'http://backrest:9898')).to.throw(
+        ConfigError,
+        /Refused.*http:\/\/backrest:9898.*repo "missing"/,
+      );
+    });
   });
 
   describe('hostile documents', () => {

@@ -6,6 +6,7 @@ export * from './config-sink.js';
 export * from './apply-changes.js';
 export * from './render-config.js';
 export * from './validate-config.js';
+export * from './assert-loadable.js';
 export * from './backrest-plan.js';
 export * from './sidecar-plan.js';
 export * from './detect-format.js';

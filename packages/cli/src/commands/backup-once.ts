@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { runBackupOnce } from '@backrest-sidecar/controller-backup';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
 import { fatal } from '../exit.js';
-import { DEFAULTS, checkPlanIdPrefixOption } from '../options.js';
+import { DEFAULTS, checkPlanIdPrefixOption, parseHttpUrl } from '../options.js';
 import { abortOnSignals, addOneShotOptions, setUpOneShot, type OneShotFlags } from '../one-shot.js';
 
 export type BackupOnceFlags = OneShotFlags & BackupFlags;
@@ -27,9 +27,11 @@ export function backupOnceCommand(): Command {
     'stop quiesced containers, run one backup, start them again, apply per-workload retention',
   );
   addBackupOptions(cmd)
-    .option(
-      '--backrest-url <url>',
-      "Backrest's URL for --engine backrest (auth: BACKREST_API_AUTHORIZATION)",
+    .addOption(
+      new Option(
+        '--backrest-url <url>',
+        "Backrest's URL for --engine backrest (auth: BACKREST_API_AUTHORIZATION)",
+      ).argParser(parseHttpUrl),
     )
     .addOption(
       new Option('--plan-id-prefix <prefix>', 'plan id prefix (backrest engine)')
