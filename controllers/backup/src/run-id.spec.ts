@@ -39,6 +39,7 @@ function fakeActions(stateDir: string): ContainerActions & { oneShots: OneShotCa
     removeLeftovers: async () => [],
     restart: unused,
     inspect: unused,
+    processes: unused,
     waitFor: unused,
     runOneShot: async (spec: OneShotSpec, opts): Promise<OneShotResult> => {
       const cmd = spec.cmd ?? [];
