@@ -247,7 +247,8 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
         'rolled back',
       );
       await eventually(async () => (await started(backrest)).running, 30_000, 'Backrest up');
-      expect(await readFile(file, 'utf8')).to.not.include('BAD');
+      const actions = logs.map((l) => `${String(l.action)} ${String(l.plan_id ?? '')}`).join('\n');
+      expect(await readFile(file, 'utf8'), actions).to.not.include('BAD');
       // The bad container leaves: the next config differs and is written normally.
       await docker.getContainer(`BAD2-${tag}`).remove({ force: true });
       await workload(`good-${tag}`, scope);

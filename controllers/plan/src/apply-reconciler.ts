@@ -40,7 +40,11 @@ export class ApplyReconciler implements Reconciler {
     try {
       outcome = await this.#applier.apply(
         { logger: ctx.logger, recorder: ctx.recorder, key: this.#eventKey, signal: ctx.signal },
-        { written: pending.written, ...(pending.good !== undefined ? { good: pending.good } : {}) },
+        {
+          written: pending.written,
+          ...(pending.good !== undefined ? { good: pending.good } : {}),
+          onRollback: () => this.#state.refuse(pending.written),
+        },
       );
     } catch (err) {
       const message = (err as Error).message;

@@ -102,6 +102,11 @@ export class ApplyState {
     return this.#refused;
   }
 
+  /** The plan controller must not write `bytes` again until the desired config changes. */
+  refuse(bytes: string): void {
+    this.#refused = bytes;
+  }
+
   clearRefused(): void {
     this.#refused = undefined;
   }

@@ -40,6 +40,8 @@ export interface ApplyRequest {
   written: string;
   /** The last config Backrest was seen running on (restored on a rollback); undefined: unknown. */
   good?: string;
+  /** Called before a rollback writes: from then on `written` must not be written again. */
+  onRollback?: () => void;
 }
 
 export type ApplyOutcome =
@@ -226,6 +228,7 @@ export class RestartApplier implements ConfigApplier {
     let rolledBack = false;
     let recovered = false;
     try {
+      request.onRollback?.();
       rolledBack = await this.#store.rollback(request.good);
       ctx.logger.warn('config.rolled_back', { container, rolled_back: rolledBack });
       if (rolledBack) {

@@ -276,8 +276,10 @@ export class PlanReconciler implements Reconciler {
       }
     }
     if (result.written) this.#orphans.removed(remove);
-    for (const w of result.warnings)
+    for (const w of result.warnings) {
       log.warn('config.warning', { config: opts.configPath, warning: w });
+      if (result.written) ctx.recorder.event(this.configKey, 'Warning', 'ConfigWarning', w);
+    }
 
     const summary: ReconcileSummary = {
       ...summaryBase,
