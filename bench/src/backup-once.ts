@@ -64,7 +64,8 @@ async function main(): Promise<void> {
         HostConfig: { Mounts: [{ Type: 'volume', Source: vol, Target: '/data' }] },
       });
     }
-    const actions = new DockerContainerActions(new DockerodeClient());
+    const client = new DockerodeClient();
+    const actions = new DockerContainerActions(client);
     const ours: { wall: number; inside: number; overhead: number }[] = [];
     const baseline: number[] = [];
     for (let round = 0; round < ROUNDS; round++) {
@@ -83,7 +84,7 @@ async function main(): Promise<void> {
           noForget: true,
           progress: 'none',
         },
-        { actions },
+        { actions, client },
       );
       const wall = performance.now() - t0;
       if (report.exitCode !== 0 || report.workloads.length !== WORKLOADS) {

@@ -45,7 +45,8 @@ export function startDaemon(args: string[]): Daemon {
   });
   const lines: Daemon['lines'] = [];
   let buf = '';
-  child.stdout!.on('data', (d: Buffer) => {
+  // Log lines are on stderr (stdout is for command output).
+  child.stderr!.on('data', (d: Buffer) => {
     buf += d.toString();
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -58,7 +59,7 @@ export function startDaemon(args: string[]): Daemon {
       }
     }
   });
-  child.stderr!.on('data', () => undefined);
+  child.stdout!.on('data', () => undefined);
   return {
     child,
     lines,

@@ -56,6 +56,7 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
   this.timeout(180_000);
   let docker: Docker;
   let actions: DockerContainerActions;
+  let client: DockerodeClient;
   const run = runId();
   const runKey = 'dockop.test.run';
   const runVal = `backup-rcb-${run}`;
@@ -72,7 +73,8 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
 
   before(async function () {
     docker = await requireEngine(this);
-    actions = new DockerContainerActions(new DockerodeClient());
+    client = new DockerodeClient();
+    actions = new DockerContainerActions(client);
     dir = await mkdtemp(path.join(tmpdir(), 'backup-rcb-'));
     stateDir = path.join(dir, 'state');
     outDir = path.join(dir, 'out');
@@ -151,7 +153,7 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
         stateDir,
         noForget: true,
       },
-      { actions, logger },
+      { actions, client, logger },
     );
     expect(report.exitCode, JSON.stringify(report)).to.equal(0);
     expect(report.rcb?.exitCode).to.equal(0);
@@ -188,7 +190,7 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
         stopTimeoutSec: 5,
         stateDir,
       },
-      { actions, logger: new CapturingLogger() },
+      { actions, client, logger: new CapturingLogger() },
     );
     expect(report.rcb?.exitCode).to.equal(2);
     expect(report.exitCode).to.equal(1);

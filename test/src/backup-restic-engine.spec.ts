@@ -30,6 +30,7 @@ describe('backup-once --engine restic (integration)', function () {
   this.timeout(180_000);
   let docker: Docker;
   let actions: DockerContainerActions;
+  let client: DockerodeClient;
   const run = runId();
   const runKey = 'dockop.test.run';
   const runVal = `backup-${run}`;
@@ -42,7 +43,8 @@ describe('backup-once --engine restic (integration)', function () {
 
   before(async function () {
     docker = await requireEngine(this);
-    actions = new DockerContainerActions(new DockerodeClient());
+    client = new DockerodeClient();
+    actions = new DockerContainerActions(client);
     repo = await makeRepo('backup-restic');
     dir = await mkdtemp(path.join(tmpdir(), 'backup-restic-binds-'));
     await startWorkload(
@@ -133,6 +135,7 @@ describe('backup-once --engine restic (integration)', function () {
     const seen: boolean[] = [];
     const report = await runBackupOnce(options({ noForget: true }), {
       actions: observing(seen),
+      client,
       logger,
       recorder,
     });
@@ -200,6 +203,7 @@ describe('backup-once --engine restic (integration)', function () {
     // Two more runs: app keeps 2 (last=2), db keeps 1 (last=1).
     const first = await runBackupOnce(options({ excludeBindMounts: true, noForget: true }), {
       actions,
+      client,
       logger,
     });
     expect(first.exitCode).to.equal(0);
@@ -212,7 +216,11 @@ describe('backup-once --engine restic (integration)', function () {
     expect(stdout).to.include(`/volumes/${project}/app/media/a.jpg`);
     expect(stdout).to.not.include('app.conf');
 
-    const second = await runBackupOnce(options({ forgetRunner: 'container' }), { actions, logger });
+    const second = await runBackupOnce(options({ forgetRunner: 'container' }), {
+      actions,
+      client,
+      logger,
+    });
     expect(second.exitCode, JSON.stringify(second.forget)).to.equal(0);
     const byPath = Object.fromEntries(second.forget!.workloads.map((w) => [w.path, w]));
     expect(byPath[`/volumes/${project}/app`]!.kept).to.have.length(2);
@@ -236,6 +244,7 @@ describe('backup-once --engine restic (integration)', function () {
     const seen: boolean[] = [];
     const report = await runBackupOnce(options({ rcbEnvFile: bad }), {
       actions: observing(seen),
+      client,
       logger: new CapturingLogger(),
     });
     expect(report.exitCode).to.equal(1);
@@ -271,6 +280,7 @@ describe('backup-once --engine restic (integration)', function () {
     });
     const report = await runBackupOnce(options({ signal: controller.signal }), {
       actions: slow,
+      client,
       logger: new CapturingLogger(),
     });
     expect(report.exitCode).to.not.equal(0);
@@ -278,5 +288,52 @@ describe('backup-once --engine restic (integration)', function () {
     expect(report.quiesce.started).to.include(names.db);
     expect(await isRunning(docker, names.db)).to.equal(true);
     expect(existsSync(journalPath(path.join(repo.dir, 'state')))).to.equal(false);
+  });
+
+  it('refuses two workloads backed up to one path (prod/db and zz/db without --include-project-name), naming both', async function () {
+    const collide = `dockop.test.collide-${run}`;
+    const svc = `db${run.replace(/[^a-z0-9]/g, '')}`;
+    const made: string[] = [];
+    for (const proj of [`${project}prod`, `${project}zz`]) {
+      const name = `backup-${run}-${proj}-db`;
+      made.push(name);
+      await startWorkload(
+        docker,
+        {
+          name,
+          project: proj,
+          service: svc,
+          labels: { 'backrest.enable': 'true', [collide]: 'true' },
+          volumes: [{ name: `${proj}_data`, destination: '/data', files: { 'x.dat': proj } }],
+        },
+        { [runKey]: runVal },
+      );
+    }
+    const recorder = new MemoryRecorder();
+    const before = await listSnapshots(repo);
+    const report = await runBackupOnce(
+      options({ includeProjectName: false, selector: [`${collide}=true`], noForget: true }),
+      { actions, client, logger: new CapturingLogger(), recorder },
+    );
+    expect(report.workloads.map((w) => [w.container, w.status])).to.deep.equal(
+      made.map((m) => [m, 'failed']),
+    );
+    for (const w of report.workloads) {
+      expect(w.error)
+        .to.include(made[0]!)
+        .and.include(made[1]!)
+        .and.include('--include-project-name');
+      expect(recorder.list(`BackupWorkload/${w.container}`).map((e) => e.reason)).to.deep.equal([
+        'PathCollision',
+      ]);
+    }
+    expect(report.exitCode).to.equal(1);
+    expect((await listSnapshots(repo)).length).to.equal(before.length);
+    // With the project in the path they are two workloads again.
+    const separated = await runBackupOnce(
+      options({ includeProjectName: true, selector: [`${collide}=true`], noForget: true }),
+      { actions, client, logger: new CapturingLogger() },
+    );
+    expect(separated.workloads.map((w) => w.status)).to.deep.equal(['ok', 'ok']);
   });
 });

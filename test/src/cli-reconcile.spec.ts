@@ -149,7 +149,7 @@ describe('backrest-sidecar reconcile (integration)', function () {
     ).to.equal(true);
   });
 
-  it('--dry-run writes nothing, logs plan.rendered + dry-run.complete, prints a diff on stderr, exits 2', async () => {
+  it('--dry-run writes nothing, logs plan.rendered + dry-run.complete, prints a diff on stdout (logs on stderr), exits 2', async () => {
     const file = await config();
     const original = await readFile(file, 'utf8');
     const r = await runCli(['reconcile', '--dry-run', '--config', file, ...isolate(run)]);
@@ -158,7 +158,9 @@ describe('backrest-sidecar reconcile (integration)', function () {
     const done = r.logs.find((l) => l.action === 'dry-run.complete');
     expect(done).to.deep.include({ plans_seen: 2, plans_changed: 2, config: file });
     expect(r.logs.filter((l) => l.action === 'plan.rendered')).to.have.length(2);
-    expect(r.stderr).to.include(`+`).and.include(`${prefix}${project}_db`);
+    expect(r.stdout).to.include(`+`).and.include(`${prefix}${project}_db`);
+    // stdout carries the diff only: no log line.
+    expect(r.stdout).to.not.include('"action"');
   });
 
   it('BACKREST_CONFIG overrides --config and BACKREST_VOLUME_PREFIX rewrites volume sources', async () => {
@@ -237,6 +239,7 @@ describe('backrest-sidecar reconcile (integration)', function () {
       ...isolate(run),
     ]);
     expect(d.code, d.stderr).to.equal(0);
-    expect(d.stdout).to.include(`Container:  ${project}-db-1`).and.include('Ready=True');
+    expect(d.stdout).to.include(`Container:  ${project}-db-1`);
+    expect(d.stdout).to.match(/^ {2}Ready +True /m);
   });
 });

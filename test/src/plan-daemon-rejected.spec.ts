@@ -76,9 +76,12 @@ describe('backrest-sidecar daemon: refused workloads (integration)', function ()
       plan_id: `${prefix}${name}`,
       reason: 'InvalidSpec',
     });
-    expect(String(skippedFor(name, mark)[0]!.error)).to.contain(
-      'label backrest.schedule="61 * * * *"',
-    );
+    // The message is logged once, by the Warning event plan.skipped points at.
+    expect(skippedFor(name, mark)[0]!.see).to.equal(`event BackupWorkload/${name}`);
+    const warning = logs
+      .slice(mark)
+      .find((l) => l.action === 'event' && l.key === `BackupWorkload/${name}`);
+    expect(String(warning?.msg)).to.contain('label backrest.schedule="61 * * * *"');
   });
 
   it('reconciles without it once the refused container is destroyed', async () => {

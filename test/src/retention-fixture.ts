@@ -43,6 +43,8 @@ export interface SnapshotSpec {
   paths: string[];
   /** `YYYY-MM-DD HH:MM:SS`, UTC. */
   time: string;
+  /** restic `--host`. Default `fixture`. */
+  host?: string;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function makeSnapshots(
   const script = specs
     .map(
       (s) =>
-        `restic backup -q --host fixture --time '${s.time}' ${s.paths.join(' ')} >/dev/null || exit 1`,
+        `restic backup -q --host '${s.host ?? 'fixture'}' --time '${s.time}' ${s.paths.join(' ')} >/dev/null || exit 1`,
     )
     .join('\n');
   await exec('docker', [
@@ -90,6 +92,7 @@ export async function makeSnapshots(
 
 export interface Snap {
   id: string;
+  hostname: string;
   short_id: string;
   time: string;
   paths: string[];

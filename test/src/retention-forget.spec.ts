@@ -1,9 +1,18 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { createContainer, DockerContainerActions, DockerodeClient } from '@dockop/docker';
 import {
+  createContainer,
+  DockerContainerActions,
+  DockerodeClient,
+  ImageLabelTrust,
+} from '@dockop/docker';
+import {
+  ImageWorkloadLabelTrust,
   createResticRunner,
+  resolveResticHost,
   runForget,
+  type ForgetDeps,
+  type ForgetOptions,
   type ForgetReport,
   type WorkloadForgetResult,
 } from '@backrest-sidecar/controller-retention';
@@ -17,6 +26,7 @@ import {
 import {
   CapturingLogger,
   MemoryRecorder,
+  exec,
   PASSWORD,
   idAt,
   listSnapshots,
@@ -39,34 +49,55 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
   const p = (service: string): string => `/volumes/${project}/${service}`;
   const repos: Repo[] = [];
   let actions: DockerContainerActions;
+  let client: DockerodeClient;
 
   before(async function () {
     docker = await requireEngine(this);
-    actions = new DockerContainerActions(new DockerodeClient());
+    client = new DockerodeClient();
+    actions = new DockerContainerActions(client);
   });
+
+  /**
+   * runForget as the fixture's snapshots' host, within this run's containers (the selector keeps
+   * other tests' workloads on the shared engine out of the collision check), trusting container
+   * labels only, as the commands do.
+   */
+  function forget(
+    options: Omit<ForgetOptions, 'host'> & { host?: string },
+    deps: Omit<ForgetDeps, 'trust'>,
+  ): Promise<ForgetReport> {
+    return runForget(
+      { host: 'fixture', selector: [`dockop.test.run=retention-${run}`], ...options },
+      { trust: new ImageWorkloadLabelTrust(new ImageLabelTrust(client)), ...deps },
+    );
+  }
 
   after(async function () {
     if (docker) await removeLabeled(docker, runLabel);
     for (const r of repos) await removeDir(r.dir);
   });
 
+  /** A running compose-like workload, opted in with backrest.enable=true unless `enable` is false. */
   async function workload(
     service: string,
     keep: string | undefined,
     proj = project,
+    opts: { enable?: boolean; image?: string; suffix?: string } = {},
   ): Promise<string> {
-    const name = `retention-${run}-${proj === project ? '' : `${proj}-`}${service}`;
-    await createContainer(docker, {
+    const name = `retention-${run}-${proj === project ? '' : `${proj}-`}${service}${opts.suffix ?? ''}`;
+    const c = await createContainer(docker, {
       name,
-      Image: WORKLOAD_IMAGE,
-      Cmd: ['sleep', '1'],
+      Image: opts.image ?? WORKLOAD_IMAGE,
+      Cmd: ['sleep', '3600'],
       Labels: {
         'dockop.test.run': `retention-${run}`,
         'com.docker.compose.project': proj,
         'com.docker.compose.service': service,
+        ...(opts.enable === false ? {} : { 'backrest.enable': 'true' }),
         ...(keep !== undefined ? { 'backrest.keep': keep } : {}),
       },
     });
+    await c.start();
     return name;
   }
 
@@ -159,7 +190,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
         actions,
         BASE_ENV,
       );
-      const report = await runForget(
+      const report = await forget(
         { includeProjectName: true, dryRun: true, only: names },
         { containers: actions, restic, logger },
       );
@@ -182,7 +213,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
         actions,
         BASE_ENV,
       );
-      const report = await runForget(
+      const report = await forget(
         { includeProjectName: true, only: names },
         { containers: actions, restic, logger, recorder },
       );
@@ -221,7 +252,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
         actions,
         BASE_ENV,
       );
-      const report = await runForget(
+      const report = await forget(
         { includeProjectName: true, only: names },
         { containers: actions, restic },
       );
@@ -237,8 +268,13 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
         actions,
         BASE_ENV,
       );
-      const report = await runForget(
-        { includeProjectName: false, only: names },
+      const report = await forget(
+        {
+          includeProjectName: false,
+          only: names,
+          // Other tests' projects reuse these service names: /volumes/app would collide.
+          selector: [`dockop.test.run=retention-${run}`, `com.docker.compose.project=${project}`],
+        },
         { containers: actions, restic, recorder },
       );
       expect(report.exitCode).to.equal(0);
@@ -268,7 +304,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
       actions,
       BASE_ENV,
     );
-    const report = await runForget(
+    const report = await forget(
       { includeProjectName: true, only: [good, bad] },
       { containers: actions, restic, recorder },
     );
@@ -309,7 +345,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
       actions,
       BASE_ENV,
     );
-    const report = await runForget(
+    const report = await forget(
       { includeProjectName: true, only: [a, d] },
       { containers: actions, restic, recorder, logger },
     );
@@ -357,7 +393,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
       actions,
       BASE_ENV,
     );
-    const report = await runForget(
+    const report = await forget(
       { includeProjectName: true, only: [a] },
       { containers: actions, restic },
     );
@@ -402,7 +438,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
       BASE_ENV,
     );
     expect(restic.description).to.include(RESTIC_IMAGE);
-    const report = await runForget(
+    const report = await forget(
       { includeProjectName: true, only: [name] },
       { containers: actions, restic },
     );
@@ -426,7 +462,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
       RESTIC_PASSWORD: PASSWORD,
     });
     const logger = new CapturingLogger();
-    const report = await runForget(
+    const report = await forget(
       { includeProjectName: true, only: [name] },
       { containers: actions, restic, logger },
     );
@@ -434,5 +470,154 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
     expect(report.fatal).to.include('snapshots').and.include('***');
     expect(report.fatal).to.not.include(missing);
     expect(logger.lines.join('\n')).to.not.include(missing).and.not.include(PASSWORD);
+  });
+
+  it("scoped by host: another host's snapshots in the same repository are never touched (default host: docker info Name)", async function () {
+    const r = await repo('hosts');
+    const proj = `${project}hosts`;
+    const path = `/volumes/${proj}/db`;
+    const engineHost = await resolveResticHost(client, undefined, {});
+    expect(engineHost).to.equal((await docker.info()).Name);
+    const times = ['2026-01-01 00:00:00', '2026-02-01 00:00:00', '2026-03-01 00:00:00'];
+    await makeSnapshots(
+      r,
+      [
+        ...times.map((time) => ({ paths: [path], time, host: engineHost })),
+        ...times.map((time) => ({ paths: [path], time, host: 'other-docker-host' })),
+      ],
+      runLabel,
+    );
+    const before = await listSnapshots(r);
+    const name = await workload('db', 'last=1', proj);
+    const restic = await createResticRunner(
+      { kind: 'local', envFile: r.hostEnvFile },
+      actions,
+      BASE_ENV,
+    );
+    const report = await forget(
+      { includeProjectName: true, only: [name], host: engineHost },
+      { containers: actions, restic },
+    );
+    expect(report.exitCode, JSON.stringify(report)).to.equal(0);
+    const after = await listSnapshots(r);
+    const of = (snaps: Snap[], h: string): string[] => ids(snaps.filter((x) => x.hostname === h));
+    // This host's: only the newest is left; the other host's: all three, untouched.
+    const mine = after.filter((x) => x.hostname === engineHost);
+    expect(mine).to.have.length(1);
+    expect(new Date(mine[0]!.time).toISOString()).to.equal('2026-03-01T00:00:00.000Z');
+    expect(of(after, 'other-docker-host')).to.deep.equal(of(before, 'other-docker-host'));
+    expect(of(after, 'other-docker-host')).to.have.length(3);
+
+    // A host with no snapshot of its own at the path forgets nothing and says whose they are.
+    const other = await forget(
+      { includeProjectName: true, only: [name], host: 'a-third-host' },
+      { containers: actions, restic },
+    );
+    expect(byPath(other, path).status).to.equal('no-match');
+    expect(byPath(other, path).warnings[0]).to.include('other-docker-host');
+    expect(ids(await listSnapshots(r))).to.deep.equal(ids(after));
+  });
+
+  describe('selection: enable and image-label trust', function () {
+    const image = `dockop-it/retention-keep-${run.replace(/[^a-z0-9]/g, '')}:local`;
+
+    before(async function () {
+      // A "third-party" image whose Dockerfile sets backrest.keep=last=1.
+      const base = `retention-${run}-imgbase`;
+      await exec('docker', [
+        'create',
+        '--name',
+        base,
+        '--label',
+        `dockop.test.run=retention-${run}`,
+        WORKLOAD_IMAGE,
+        'true',
+      ]);
+      await exec('docker', ['commit', '--change', 'LABEL backrest.keep=last=1', base, image]);
+      await exec('docker', ['rm', '-f', base]);
+    });
+
+    after(async function () {
+      if (docker) await removeLabeled(docker, runLabel);
+      await exec('docker', ['rmi', '-f', image]).catch(() => undefined);
+    });
+
+    it('a container without backrest.enable, or whose keep comes from its image, is not selected', async function () {
+      const r = await repo('select');
+      const proj = `${project}sel`;
+      const times = ['2026-01-01 00:00:00', '2026-02-01 00:00:00', '2026-03-01 00:00:00'];
+      await makeSnapshots(
+        r,
+        ['noenable', 'fromimage', 'own'].flatMap((svc) =>
+          times.map((time) => ({ paths: [`/volumes/${proj}/${svc}`], time })),
+        ),
+        runLabel,
+      );
+      const before = await listSnapshots(r);
+      const noEnable = await workload('noenable', 'last=1', proj, { enable: false });
+      // Inherits backrest.keep=last=1 from the image, sets only backrest.enable itself.
+      const fromImage = await workload('fromimage', undefined, proj, { image });
+      // Sets the same value itself: trusted (the container's own label wins over the image's).
+      const own = await workload('own', 'last=2', proj, { image });
+      const recorder = new MemoryRecorder();
+      const restic = await createResticRunner(
+        { kind: 'local', envFile: r.hostEnvFile },
+        actions,
+        BASE_ENV,
+      );
+      const report = await forget(
+        { includeProjectName: true, only: [noEnable, fromImage, own] },
+        { containers: actions, restic, recorder },
+      );
+      expect(report.workloads.map((w) => [w.containers[0], w.status])).to.deep.equal([
+        [own, 'forgotten'],
+        [fromImage, 'untrusted'],
+      ]);
+      expect(recorder.list(`BackupWorkload/${fromImage}`).map((e) => e.reason)).to.deep.equal([
+        'UntrustedKeep',
+      ]);
+      const after = await listSnapshots(r);
+      const at = (snaps: Snap[], svc: string): string[] =>
+        ids(snaps.filter((x) => x.paths[0] === `/volumes/${proj}/${svc}`));
+      expect(at(after, 'noenable')).to.deep.equal(at(before, 'noenable'));
+      expect(at(after, 'fromimage')).to.deep.equal(at(before, 'fromimage'));
+      expect(at(after, 'own')).to.have.length(2);
+    });
+  });
+
+  it('two workloads mapping to one path (prod/db and zz/db without --include-project-name) are refused', async function () {
+    const r = await repo('collide');
+    const svc = `db${run.replace(/[^a-z0-9]/g, '')}`;
+    const times = ['2026-01-01 00:00:00', '2026-02-01 00:00:00', '2026-03-01 00:00:00'];
+    await makeSnapshots(
+      r,
+      times.map((time) => ({ paths: [`/volumes/${svc}`], time })),
+      runLabel,
+    );
+    const before = await listSnapshots(r);
+    const prod = await workload(svc, 'last=1', `${project}prod`);
+    // zz's db is enabled (backed up to /volumes/<svc> too) but sets no keep of its own.
+    const zz = await workload(svc, undefined, `${project}zz`);
+    const recorder = new MemoryRecorder();
+    const restic = await createResticRunner(
+      { kind: 'local', envFile: r.hostEnvFile },
+      actions,
+      BASE_ENV,
+    );
+    const report = await forget(
+      { includeProjectName: false },
+      { containers: actions, restic, recorder },
+    );
+    expect(report.exitCode).to.equal(3);
+    const w = byPath(report, `/volumes/${svc}`);
+    expect(w.status).to.equal('invalid');
+    expect(w.containers).to.deep.equal([prod, zz].sort());
+    expect(w.error).to.include(prod).and.include(zz).and.include('--include-project-name');
+    for (const name of [prod, zz]) {
+      expect(recorder.list(`BackupWorkload/${name}`).map((e) => e.reason)).to.deep.equal([
+        'PathCollision',
+      ]);
+    }
+    expect(ids(await listSnapshots(r))).to.deep.equal(ids(before));
   });
 });

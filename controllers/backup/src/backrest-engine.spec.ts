@@ -7,6 +7,7 @@ const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () 
 const t = (name: string, service: string, labels: Record<string, string>): WorkloadTarget => ({
   name,
   id: name,
+  imageId: '',
   state: 'running',
   labels,
   mounts: [],

@@ -4,7 +4,7 @@ import { BackupScheduler, BackupSchedulerOptions } from './backup-scheduler.js';
 
 /**
  * The daemon's backup module: binds BackupScheduler as a LifecycleHook (multi-injected by the
- * manager) when `options.schedule` is set. Needs ContainerActions bound (the docker module).
+ * manager) when `options.schedule` is set. Needs ContainerActions and DockerClient bound (the docker module).
  */
 export function backupModule(options: BackupSchedulerOptions): ContainerModule {
   return new ContainerModule((o) => {

@@ -22,8 +22,14 @@ export interface BackupOnceOptions {
   resticMounts?: OneShotMount[];
   /** Only containers carrying all these labels (`key` or `key=value`) are backed up, quiesced and forgotten. Default: no restriction. */
   selector?: string[];
-  /** `--host` of restic backup (stable, so restic finds the parent snapshot). Default os.hostname(). */
+  /**
+   * `--host` of restic backup and of the retention loop's forget (stable, so restic finds the
+   * parent snapshot and forget never touches another host's snapshots in a shared repository).
+   * Default: env BACKREST_SIDECAR_RESTIC_HOST, else the Docker engine's `Name` (`docker info`).
+   */
   resticHost?: string;
+  /** Accept a `backrest.keep` the image (not the container) sets. Default false. */
+  trustImageLabels?: boolean;
   /** Extra labels on every one-shot container (besides ONE_SHOT_LABEL), to find them later. */
   oneShotLabels?: Record<string, string>;
   /** Extra `--tag`s on every snapshot. */

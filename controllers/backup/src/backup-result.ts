@@ -34,6 +34,8 @@ export interface BackupOnceReport {
   engine: BackupEngine;
   /** The run's id (RUN_LABEL on its one-shots, `runId` in the journal); unset when it was refused. */
   runId?: string;
+  /** restic `--host` of the snapshots and of forget (restic engine or retention ran). */
+  resticHost?: string;
   startedAt: string;
   finishedAt: string;
   durationMs: number;

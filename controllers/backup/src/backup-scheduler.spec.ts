@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
-import type { ContainerActions } from '@dockop/docker';
+import type { ContainerActions, DockerClient } from '@dockop/docker';
 import type { LogFields, Logger } from '@dockop/runtime';
 import { BackupScheduler, type CronFactory } from './backup-scheduler.js';
 
@@ -55,6 +55,7 @@ describe('BackupScheduler', () => {
     const logger = new Lines();
     const s = new BackupScheduler(
       actions,
+      { request: async () => ({ Name: 'scheduler-host' }) } as unknown as DockerClient,
       {
         schedule: '*/5 * * * *',
         backup: { engine: 'restic', stateDir: dir, noForget: true, progress: 'none' },
@@ -85,11 +86,46 @@ describe('BackupScheduler', () => {
       () =>
         new BackupScheduler(
           {} as ContainerActions,
+          {} as DockerClient,
           { schedule: 'every night', backup: {} },
           undefined,
           undefined,
           () => ({ start() {}, stop() {}, destroy() {} }),
         ),
     ).to.throw(/--backup-schedule "every night" is not a valid cron expression/);
+  });
+
+  it('runs a descriptor as its five fields and refuses what Backrest refuses', () => {
+    let got: string | undefined;
+    const s = new BackupScheduler(
+      {} as ContainerActions,
+      {} as DockerClient,
+      { schedule: '@daily', backup: {} },
+      undefined,
+      undefined,
+      (expr) => {
+        got = expr;
+        return { start() {}, stop() {}, destroy() {} };
+      },
+    );
+    s.onStart();
+    expect(got).to.equal('0 0 * * *');
+    for (const bad of ['0 0 1 * ?', '0 0 * * 7', '*/0 * * * *']) {
+      expect(
+        () =>
+          new BackupScheduler(
+            {} as ContainerActions,
+            {} as DockerClient,
+            { schedule: bad, backup: {} },
+            undefined,
+            undefined,
+            () => ({
+              start() {},
+              stop() {},
+              destroy() {},
+            }),
+          ),
+      ).to.throw(/--backup-schedule .* is not a valid cron expression: /);
+    }
   });
 });

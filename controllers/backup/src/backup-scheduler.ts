@@ -1,18 +1,23 @@
-import { createTask, validate, type ScheduledTask } from 'node-cron';
-import { ContainerActions } from '@dockop/docker';
+import { CronError, parseCron, type CronClock } from '@backrest-sidecar/api';
+import { ContainerActions, DockerClient } from '@dockop/docker';
 import { EventRecorder, Logger, type LifecycleHook } from '@dockop/runtime';
 import { inject, injectable, optional } from 'inversify';
 import type { BackupOnceOptions } from './backup-options.js';
 import type { BackupOnceReport } from './backup-result.js';
+import { CronTimer, type CronTask } from './cron-timer.js';
 import { runBackupOnce } from './run-backup-once.js';
 
 export const BackupSchedulerOptions = Symbol.for('backrest-sidecar.BackupSchedulerOptions');
 
 export interface BackupSchedulerOptions {
-  /** `--backup-schedule`: a node-cron expression (5 or 6 fields). No schedule: the hook does nothing. */
+  /**
+   * `--backup-schedule`: a cron expression in Backrest's dialect (five fields, day-of-month AND
+   * day-of-week; `@daily`-style descriptors are translated), so it runs when Backrest would run
+   * the same expression. No schedule: the hook does nothing.
+   */
   schedule?: string;
-  /** IANA time zone of the schedule. Default: the process's. */
-  timezone?: string;
+  /** Wall clock of the schedule. Default `local` (the process's zone, as Backrest's CLOCK_LOCAL). */
+  clock?: CronClock;
   /** Options of every run (each run gets a fresh run id). */
   backup: Omit<BackupOnceOptions, 'signal' | 'runId'>;
 }
@@ -21,13 +26,13 @@ export interface BackupSchedulerOptions {
 export type CronFactory = (
   expression: string,
   tick: () => Promise<void>,
-  timezone?: string,
-) => Pick<ScheduledTask, 'start' | 'stop' | 'destroy'>;
+  clock?: CronClock,
+) => CronTask;
 
 export const BackupCronFactory = Symbol.for('backrest-sidecar.BackupCronFactory');
 
-export const nodeCronFactory: CronFactory = (expression, tick, timezone) =>
-  createTask(expression, () => tick(), { ...(timezone ? { timezone } : {}), name: 'backup-once' });
+export const cronTimerFactory: CronFactory = (expression, tick, clock) =>
+  new CronTimer(expression, tick, clock ? { clock } : {});
 
 /**
  * LifecycleHook that runs backup-once on `--backup-schedule`. Runs never overlap: a tick that
@@ -39,11 +44,15 @@ export const nodeCronFactory: CronFactory = (expression, tick, timezone) =>
 export class BackupScheduler implements LifecycleHook {
   readonly name = 'backup-scheduler';
   readonly #actions: ContainerActions;
+  readonly #client: DockerClient;
   readonly #options: BackupSchedulerOptions;
   readonly #logger: Logger | undefined;
   readonly #recorder: EventRecorder | undefined;
   readonly #cron: CronFactory;
-  #task: Pick<ScheduledTask, 'start' | 'stop' | 'destroy'> | undefined;
+  #task: CronTask | undefined;
+  /** The five fields run (a descriptor translated) and what the operator should be told. */
+  readonly #expression: string | undefined;
+  readonly #notes: string[] = [];
   #running: Promise<BackupOnceReport> | undefined;
   #abort = new AbortController();
   #skipped = 0;
@@ -51,18 +60,30 @@ export class BackupScheduler implements LifecycleHook {
 
   constructor(
     @inject(ContainerActions) actions: ContainerActions,
+    @inject(DockerClient) client: DockerClient,
     @inject(BackupSchedulerOptions) options: BackupSchedulerOptions,
     @inject(Logger) @optional() logger?: Logger,
     @inject(EventRecorder) @optional() recorder?: EventRecorder,
     @inject(BackupCronFactory) @optional() cron?: CronFactory,
   ) {
     this.#actions = actions;
+    this.#client = client;
     this.#options = options;
     this.#logger = logger?.child({ component: 'backup-scheduler' });
     this.#recorder = recorder;
-    this.#cron = cron ?? nodeCronFactory;
-    if (options.schedule !== undefined && !validate(options.schedule)) {
-      throw new Error(`--backup-schedule "${options.schedule}" is not a valid cron expression`);
+    this.#cron = cron ?? cronTimerFactory;
+    if (options.schedule !== undefined) {
+      try {
+        const parsed = parseCron(options.schedule);
+        this.#expression = parsed.expression;
+        this.#notes = parsed.notes;
+      } catch (err) {
+        if (!(err instanceof CronError)) throw err;
+        throw new Error(
+          `--backup-schedule "${options.schedule}" is not a valid cron expression: ${err.message}`,
+          { cause: err },
+        );
+      }
     }
   }
 
@@ -80,11 +101,21 @@ export class BackupScheduler implements LifecycleHook {
   }
 
   onStart(): void {
-    if (!this.#options.schedule) return;
+    if (!this.#options.schedule || !this.#expression) return;
     this.#abort = new AbortController();
-    this.#task = this.#cron(this.#options.schedule, () => this.tick(), this.#options.timezone);
-    void this.#task.start();
-    this.#logger?.info('backup.scheduled', { schedule: this.#options.schedule });
+    const tick = () =>
+      this.tick().catch((err: unknown) => {
+        this.#logger?.error('backup.tick_failed', { error: (err as Error).message });
+      });
+    this.#task = this.#cron(this.#expression, tick, this.#options.clock);
+    this.#task.start();
+    for (const note of this.#notes) {
+      this.#logger?.info('backup.schedule_note', { schedule: this.#options.schedule, note });
+    }
+    this.#logger?.info('backup.scheduled', {
+      schedule: this.#expression,
+      ...(this.#task instanceof CronTimer ? { next: this.#task.nextRun?.toISOString() } : {}),
+    });
   }
 
   /** One scheduled occurrence: runs backup-once unless a run is still going. */
@@ -101,6 +132,7 @@ export class BackupScheduler implements LifecycleHook {
       { ...this.#options.backup, signal: this.#abort.signal },
       {
         actions: this.#actions,
+        client: this.#client,
         ...(this.#logger ? { logger: this.#logger } : {}),
         ...(this.#recorder ? { recorder: this.#recorder } : {}),
       },
@@ -114,8 +146,8 @@ export class BackupScheduler implements LifecycleHook {
   }
 
   async onStop(): Promise<void> {
-    await this.#task?.stop();
-    await this.#task?.destroy();
+    this.#task?.stop();
+    this.#task?.destroy();
     this.#task = undefined;
     this.#abort.abort(new Error('shutting down'));
     await this.#running?.catch(() => undefined);

@@ -6,6 +6,7 @@ function target(labels: Record<string, string> = {}): WorkloadTarget {
   return {
     name: 'shop-db-1',
     id: 'abc',
+    imageId: '',
     state: 'running',
     labels,
     compose: { project: 'shop', service: 'db', dependsOn: [] },

@@ -7,6 +7,7 @@ function t(name: string, service: string, dependsOn: string[] = [], project = 'p
   return {
     name,
     id: `id-${name}`,
+    imageId: '',
     state: 'running',
     labels: {},
     mounts: [],

@@ -3,6 +3,7 @@ import { makeKey } from '@dockop/runtime';
 import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
 import {
   parseBackupLine,
+  type PathCollision,
   type ResticBackupSummary,
   type ResticRunner,
   type WorkloadTarget,
@@ -15,6 +16,8 @@ export interface ResticEngineOptions {
   includeProjectName: boolean;
   excludeBindMounts: boolean;
   host: string;
+  /** Paths two workloads map to (`findPathCollisions`): their workloads are refused. Default none. */
+  collisions?: Map<string, PathCollision>;
   tags: string[];
   labels: Record<string, string>;
   signal?: AbortSignal;
@@ -54,6 +57,19 @@ export async function runResticEngine(
     if (options.signal?.aborted) {
       r.status = 'failed';
       r.error = 'aborted before this workload';
+      continue;
+    }
+    const collision = options.collisions?.get(plan.path);
+    if (collision) {
+      r.status = 'failed';
+      r.error = collision.message;
+      deps.logger.error('backup.path_collision', {
+        container: target.name,
+        path: plan.path,
+        containers: collision.containers,
+        error: collision.message,
+      });
+      deps.recorder?.event(key, 'Warning', 'PathCollision', collision.message);
       continue;
     }
     if (plan.mounts.length === 0) {

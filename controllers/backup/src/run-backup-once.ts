@@ -1,10 +1,13 @@
 import { hostname } from 'node:os';
-import type { ContainerActions } from '@dockop/docker';
+import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
 import { createNullLogger, type EventRecorder, type Logger } from '@dockop/runtime';
 import {
   ContainerResticRunner,
+  ImageWorkloadLabelTrust,
   createResticRunner,
+  findPathCollisions,
   readEnvFile,
+  resolveResticHost,
   runForget,
   type ForgetReport,
 } from '@backrest-sidecar/controller-retention';
@@ -28,6 +31,8 @@ import { runResticEngine } from './restic-engine.js';
 
 export interface BackupOnceDeps {
   actions: ContainerActions;
+  /** For `docker info` (this host's name, restic `--host`) and image labels (trust). */
+  client: DockerClient;
   logger?: Logger;
   recorder?: EventRecorder;
   /** Where a TTY progress bar is drawn. Default process.stderr. */
@@ -64,12 +69,18 @@ export async function runBackupOnce(
   };
   // Every one-shot of this run (backup and retention) carries the run id the journal records.
   let labels: Record<string, string> = { ...o.oneShotLabels, [ONE_SHOT_LABEL]: 'true' };
+  // restic `--host` of the snapshots and of forget: the same stable name for both.
+  let host: string | undefined;
 
   try {
     const runId = checkRunId(o.runId ?? newRunId());
     report.runId = runId;
     labels = { ...labels, [RUN_LABEL]: runId };
     await repairQuiesceJournal({ stateDir: o.stateDir, actions: deps.actions, logger });
+    if (o.engine === 'restic' || !o.noForget) {
+      host = await resolveResticHost(deps.client, o.resticHost, deps.env ?? process.env);
+      report.resticHost = host;
+    }
     const env = o.rcbEnvFile ? await readEnvFile(o.rcbEnvFile, deps.env ?? process.env) : {};
     const progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
 
@@ -131,13 +142,16 @@ export async function runBackupOnce(
           labels,
           ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
         });
+        // Within the selector (what this sidecar manages), as the retention loop checks them.
+        const collisions = findPathCollisions(targets, o.includeProjectName ?? false);
         return runResticEngine(
           targets,
           runner,
           {
             includeProjectName: o.includeProjectName ?? false,
             excludeBindMounts: o.excludeBindMounts ?? false,
-            host: o.resticHost ?? hostname(),
+            host: host!,
+            collisions,
             tags: o.tags ?? [],
             labels,
             ...(o.signal ? { signal: o.signal } : {}),
@@ -163,8 +177,8 @@ export async function runBackupOnce(
     (report.rcb ? report.rcb.exitCode === 0 : true) &&
     !(report.workloads.length > 0 && report.workloads.every((w) => w.status === 'failed'));
 
-  if (!o.noForget && backupOk && !o.signal?.aborted) {
-    report.forget = await runRetention(o, deps, logger, labels);
+  if (!o.noForget && backupOk && !o.signal?.aborted && host !== undefined) {
+    report.forget = await runRetention(o, deps, logger, labels, host);
   }
 
   report.exitCode = exitCodeOf(report);
@@ -197,6 +211,7 @@ async function runRetention(
   deps: BackupOnceDeps,
   logger: Logger,
   labels: Record<string, string>,
+  host: string,
 ): Promise<ForgetReport> {
   try {
     const restic = await createResticRunner(
@@ -214,12 +229,17 @@ async function runRetention(
       {
         includeProjectName: o.includeProjectName ?? false,
         prune: o.prune,
+        host,
         ...(o.selector ? { selector: o.selector } : {}),
         ...(o.signal ? { signal: o.signal } : {}),
       },
       {
         containers: deps.actions,
         restic,
+        trust: new ImageWorkloadLabelTrust(
+          new ImageLabelTrust(deps.client, logger),
+          o.trustImageLabels ?? false,
+        ),
         logger,
         ...(deps.recorder ? { recorder: deps.recorder } : {}),
       },

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { ContainerActions, OneShotResult, OneShotSpec } from '@dockop/docker';
+import type { ContainerActions, DockerClient, OneShotResult, OneShotSpec } from '@dockop/docker';
 import { ONE_SHOT_LABEL, RUN_LABEL, checkRunId, newRunId } from './backup-options.js';
 import { readJournal } from './quiesce-journal.js';
 import { runBackupOnce } from './run-backup-once.js';
@@ -60,6 +60,12 @@ function fakeActions(stateDir: string): ContainerActions & { oneShots: OneShotCa
   };
 }
 
+/** `docker info` names the host; images carry no labels. */
+const fakeClient = {
+  request: async (op: string) =>
+    op === 'system.info' ? { Name: 'run-id-host' } : { Config: { Labels: {} } },
+} as unknown as DockerClient;
+
 describe('backup-once run id', () => {
   let stateDir: string;
   beforeEach(async () => {
@@ -79,7 +85,7 @@ describe('backup-once run id', () => {
         forgetRunner: 'container',
         oneShotLabels: { [RUN_LABEL]: 'spoofed', mine: 'x' },
       },
-      { actions, env: {} },
+      { actions, client: fakeClient, env: {} },
     );
     expect(report.exitCode, JSON.stringify(report)).to.equal(0);
     const runId = report.runId!;
@@ -98,7 +104,7 @@ describe('backup-once run id', () => {
     const actions = fakeActions(stateDir);
     const report = await runBackupOnce(
       { engine: 'rcb', stateDir, noForget: true, runId: 'run-given.1' },
-      { actions, env: {} },
+      { actions, client: fakeClient, env: {} },
     );
     expect(report.exitCode, JSON.stringify(report)).to.equal(0);
     expect(report.runId).to.equal('run-given.1');
@@ -117,7 +123,7 @@ describe('backup-once run id', () => {
     const actions = fakeActions(stateDir);
     const report = await runBackupOnce(
       { engine: 'rcb', stateDir, noForget: true, runId: '' },
-      { actions, env: {} },
+      { actions, client: fakeClient, env: {} },
     );
     expect(report.exitCode).to.equal(1);
     expect(report.fatal).to.include(RUN_LABEL);

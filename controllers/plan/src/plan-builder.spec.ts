@@ -275,7 +275,7 @@ describe('plan builder', () => {
     const plan = r.plans[0]?.plan;
     expect(plan?.hooks).to.deep.equal({ pre: [], post: [] });
     expect(plan?.sources).to.deep.equal(['/var/lib/docker/volumes/stack_pgdata/_data']);
-    expect(plan?.retention).to.deep.equal({ spec: 'daily=7,weekly=4' });
+    expect(plan?.retention).to.deep.equal({ spec: 'daily=7,weekly=4', defaulted: true });
   });
 
   describe('hooks, schedule, retention', () => {
@@ -316,7 +316,7 @@ describe('plan builder', () => {
       const d = defaultPlanDefaults({ defaultSchedule: '0 4 * * *', defaultRetention: 'last=3' });
       const p = buildPlans([workload('w')], d, facts).plans[0]?.plan;
       expect(p?.schedule).to.equal('0 4 * * *');
-      expect(p?.retention.spec).to.equal('last=3');
+      expect(p?.retention).to.deep.equal({ spec: 'last=3', defaulted: true });
       expect(p?.hooks).to.deep.equal({ pre: [], post: [] });
       const def = defaultPlanDefaults();
       expect([
@@ -331,5 +331,63 @@ describe('plan builder', () => {
         'backrest_sidecar_',
       ]);
     });
+  });
+
+  describe('schedule (Backrest cron dialect)', () => {
+    it('translates a descriptor label to five fields with a note naming container, label and value', () => {
+      const w = workload('web', { spec: { enable: true, schedule: '@daily' } });
+      const r = buildPlans([w], defaultPlanDefaults(), facts);
+      expect(r.plans[0]?.plan.schedule).to.equal('0 0 * * *');
+      expect(r.plans[0]?.notes).to.deep.equal([
+        'container web: label backrest.schedule="@daily": "@daily" is written as "0 0 * * *": Backrest\'s parser takes five fields, not descriptors',
+      ]);
+    });
+
+    it('translates --default-schedule too, and names the flag', () => {
+      const r = buildPlans(
+        [workload('web')],
+        defaultPlanDefaults({ defaultSchedule: '@hourly' }),
+        facts,
+      );
+      expect(r.plans[0]?.plan.schedule).to.equal('0 * * * *');
+      expect(r.plans[0]?.notes?.[0]).to.match(/^container web: --default-schedule "@hourly": /);
+    });
+
+    it('writes a five-field schedule as is (single-spaced) and adds no note', () => {
+      const w = workload('web', { spec: { enable: true, schedule: ' 15  3 * * 5-7 ' } });
+      const r = buildPlans([w], defaultPlanDefaults(), facts);
+      expect(r.plans[0]?.plan.schedule).to.equal('15 3 * * 5-7');
+      expect(r.plans[0]?.notes?.join()).to.match(/7 never matches/);
+    });
+
+    it('skips a workload whose schedule Backrest would refuse, naming container, label and value', () => {
+      const w = workload('web', { spec: { enable: true, schedule: '0 0 1 * ?' } });
+      const r = buildPlans([w], defaultPlanDefaults(), facts);
+      expect(r.plans).to.deep.equal([]);
+      expect(r.skipped[0]?.reason).to.equal('InvalidSchedule');
+      expect(r.skipped[0]?.message).to.match(
+        /^container web: label backrest.schedule="0 0 1 \* \?": day-of-week field "\?"/,
+      );
+    });
+  });
+
+  it('keeps excludes in label order (restic: the last matching pattern wins), repeats at their last place', () => {
+    const w = workload('web', {
+      spec: {
+        enable: true,
+        paths: {
+          exclude: [
+            '/var/lib/postgresql/data/z',
+            '/var/lib/postgresql/data/a',
+            '/tmp',
+            '/tmp/x',
+            '/tmp',
+          ],
+        },
+      },
+    });
+    const r = buildPlans([w], defaultPlanDefaults(), facts);
+    const v = '/var/lib/docker/volumes/stack_pgdata/_data';
+    expect(r.plans[0]?.plan.exclude).to.deep.equal([`${v}/z`, `${v}/a`, '/tmp/x', '/tmp']);
   });
 });

@@ -7,10 +7,11 @@
  *   names the container (and the label/value when one is at fault);
  * - ids are deterministic (`planIdFor`); two workloads with the same id are BOTH skipped
  *   (`IdCollision`), never merged, and the message names every container involved;
- * - sources and excludes are host paths, de-duplicated and sorted (byte order, as Backrest sorts);
+ * - sources and excludes are host paths; sources de-duplicated and sorted (byte order, as Backrest
+ *   sorts paths), excludes in label order (restic's last match wins), repeats dropped;
  * - output order is by plan id, so the same input always renders the same bytes.
  */
-import type { PlanSpec } from '@backrest-sidecar/config-sink';
+import { CronError, normalizeCron, type PlanSpec } from '@backrest-sidecar/config-sink';
 import {
   DEFAULT_PLAN_ID_PREFIX,
   checkPlanIdPrefix,
@@ -84,11 +85,13 @@ export interface ConfigFacts {
   repoIds: string[];
 }
 
-export type SkipReason = 'RepoMissing' | 'NoSources' | 'IdCollision';
+export type SkipReason = 'RepoMissing' | 'NoSources' | 'IdCollision' | 'InvalidSchedule';
 
 export interface BuiltPlan {
   container: string;
   plan: PlanSpec;
+  /** What the author should be told, naming container, label and value (e.g. `@daily` translated). */
+  notes?: string[];
 }
 
 export interface SkippedPlan {
@@ -186,23 +189,42 @@ export function buildPlan(
         `${defaults.excludeBindMounts ? 'named volume (bind mounts excluded)' : 'bind mount or named volume'} to derive sources from`,
     );
   }
-  const exclude = uniqueSorted(
+  // Label order: restic's last matching pattern wins (`!negation` after its pattern).
+  const exclude = uniqueKeepLast(
     (paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
   );
+
+  // Own properties only (the labels helper's ownFields): a hostile label can't reach the prototype.
+  const labeled = stringOr(spec.schedule, '');
+  const scheduleOrigin = labeled
+    ? `label backrest.schedule=${JSON.stringify(labeled)}`
+    : `--default-schedule ${JSON.stringify(defaults.defaultSchedule)}`;
+  // Backrest's cron dialect: descriptors become five fields (with a note), the rest as written.
+  let schedule: { expression: string; notes: string[] };
+  try {
+    schedule = normalizeCron(labeled || defaults.defaultSchedule);
+  } catch (err) {
+    if (!(err instanceof CronError)) throw err;
+    return skip('InvalidSchedule', `container ${container}: ${scheduleOrigin}: ${err.message}`);
+  }
 
   const plan: PlanSpec = {
     id,
     repo: repo.id,
-    schedule: stringOr(spec.schedule, defaults.defaultSchedule),
+    schedule: schedule.expression,
     sources,
     exclude,
     hooks: {
       pre: expandHooks(spec.pre, container),
       post: expandHooks(spec.post, container),
     },
-    retention: { spec: stringOr(spec.keep, defaults.defaultRetention) },
+    // Without a keep label, an existing plan keeps the retention in the file (a hand edit wins).
+    retention: stringOr(spec.keep, '')
+      ? { spec: stringOr(spec.keep, '') }
+      : { spec: defaults.defaultRetention, defaulted: true },
   };
-  return { ok: true, built: { container, plan } };
+  const notes = schedule.notes.map((n) => `container ${container}: ${scheduleOrigin}: ${n}`);
+  return { ok: true, built: { container, plan, ...(notes.length ? { notes } : {}) } };
 }
 
 /**
@@ -311,6 +333,11 @@ function ownFields<T extends object>(obj: T): Partial<T> {
 
 function stringOr(value: unknown, fallback: string): string {
   return (typeof value === 'string' ? value.trim() : '') || fallback;
+}
+
+/** Order kept, a repeated value only at its last position (same outcome for restic). */
+function uniqueKeepLast(values: readonly string[]): string[] {
+  return values.filter((v, i) => values.lastIndexOf(v) === i);
 }
 
 function uniqueSorted(values: readonly string[]): string[] {

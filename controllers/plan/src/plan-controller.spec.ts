@@ -146,7 +146,8 @@ describe('PlanController (daemon, refused workloads)', () => {
       container: 'db',
       reason: 'InvalidSpec',
     });
-    expect(String(skipped[0]!['error'])).to.contain('label backrest.schedule="61 * * * *"');
+    // The message is the cache's Warning event's; plan.skipped points at it (logged once).
+    expect(skipped[0]!['see']).to.equal('event BackupWorkload/db');
     expect(h.conditions.get('BackupWorkload/db', 'Skipped')).to.include({
       status: 'True',
       reason: 'InvalidSpec',

@@ -188,6 +188,29 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
     expect(exitCodeOf(again.report.last)).to.equal(2);
   });
 
+  it('a retention edited by hand in a plan without a keep label is kept: UpToDate, no write', async () => {
+    await setup([resource('web', {})]).run();
+    const doc = JSON.parse(await readFile(configPath, 'utf8'));
+    const web = doc.plans.find((p: { id: string }) => p.id === 'backrest_sidecar_web');
+    expect(web.retention).to.deep.equal({ spec: 'daily=7,weekly=4' });
+    web.retention = { spec: 'last=30' };
+    await writeFile(configPath, `${JSON.stringify(doc, null, 2)}\n`);
+    const before = await stat(configPath);
+    const again = setup([resource('web', {})]);
+    await again.run();
+    expect((await stat(configPath)).mtimeMs).to.equal(before.mtimeMs);
+    expect(
+      again.report.last?.entries.find((e: PlanEntry) => e.planId === 'backrest_sidecar_web')
+        ?.reason,
+    ).to.equal('UpToDate');
+    // A keep label still wins over the hand edit.
+    await setup([resource('web', { keep: 'last=2' })]).run();
+    const after = JSON.parse(await readFile(configPath, 'utf8'));
+    expect(
+      after.plans.find((p: { id: string }) => p.id === 'backrest_sidecar_web').retention,
+    ).to.deep.equal({ spec: 'last=2' });
+  });
+
   it('--prune removes our orphans but never a plan with another prefix', async () => {
     const { run } = setup([resource('web', {})], { prune: true });
     await run();
@@ -280,9 +303,11 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       level: 'warn',
       container: 'gone-c1',
       reason: 'InvalidSpec',
-      error: refused[0]!.message,
+      // The cache's Warning event carries the message: logged once, pointed at here.
+      see: 'event BackupWorkload/gone-c1',
       changed: false,
     });
+    expect(skipLog).to.not.have.property('error');
     expect(lines.filter((l) => l['action'] === 'plan.skipped')).to.have.length(2);
     expect(lines.find((l) => l['action'] === 'dry-run.complete')).to.include({
       plans_seen: 3,

@@ -139,6 +139,7 @@ export class PlanReconciler implements Reconciler {
         message: changed ? `plan ${b.plan.id} rendered from container ${b.container}` : 'in sync',
         plan: b.plan,
         changed,
+        ...(b.notes ? { notes: b.notes } : {}),
       });
     }
     for (const s of built.skipped) {
@@ -232,6 +233,11 @@ export class PlanReconciler implements Reconciler {
           reason: 'PlanRendered',
           message: '',
         });
+        // e.g. `@daily` written as five fields: repeated every reconcile, aggregated by the recorder.
+        for (const note of e.notes ?? []) {
+          log.info('plan.note', { plan_id: e.planId, container: e.container, note });
+          ctx.recorder.event(key, 'Normal', 'ScheduleTranslated', note);
+        }
         if (e.changed && result.written) {
           ctx.recorder.event(
             key,
@@ -241,11 +247,14 @@ export class PlanReconciler implements Reconciler {
           );
         }
       } else if (e.state === 'Skipped') {
+        // A refused workload's message (container, label, value, rule) is already the cache's
+        // Warning event line: point at it rather than log the same problem twice.
+        const refused = e.reason === CacheReasons.InvalidSpec;
         log.warn('plan.skipped', {
           plan_id: e.planId,
           container: e.container,
           reason: e.reason,
-          error: e.message,
+          ...(refused ? { see: `event ${key}` } : { error: e.message }),
           changed: false,
         });
         ctx.conditions.set(key, {
@@ -344,9 +353,13 @@ function wouldBePlanId(r: RejectedResource, prefix: string): string {
   return r.name;
 }
 
-/** Field-by-field comparison, insensitive to array order where Backrest sorts. */
+/**
+ * Field-by-field comparison, insensitive to array order where Backrest sorts. A `defaulted`
+ * retention in `b` is not compared: the sink keeps the file's retention for an existing plan.
+ */
 export function samePlan(a: PlanSpec | undefined, b: PlanSpec): boolean {
   if (!a) return false;
+  const ignoreRetention = b.retention?.defaulted === true;
   const norm = (p: PlanSpec) =>
     JSON.stringify([
       p.id,
@@ -356,7 +369,7 @@ export function samePlan(a: PlanSpec | undefined, b: PlanSpec): boolean {
       [...(p.exclude ?? [])].sort(compare),
       p.hooks?.pre ?? [],
       p.hooks?.post ?? [],
-      p.retention?.spec ?? '',
+      ignoreRetention ? '' : (p.retention?.spec ?? ''),
     ]);
   return norm(a) === norm(b);
 }

@@ -21,6 +21,8 @@ export interface PlanEntry {
   plan?: PlanSpec;
   /** True when this reconcile changed (or would change) the plan in the config. */
   changed: boolean;
+  /** Notes for the author (a schedule descriptor translated), each naming container, label, value. */
+  notes?: string[];
 }
 
 export interface ReconcileSummary {

@@ -7,3 +7,6 @@ export * from './no-match-explanation.js';
 export * from './run-forget.js';
 export * from './restic-runner-factory.js';
 export * from './retention-module.js';
+export * from './workload-label-trust.js';
+export * from './path-collisions.js';
+export * from './restic-host.js';

@@ -4,7 +4,9 @@ import { BACKUP_WORKLOAD_KIND, Labels } from '@backrest-sidecar/api';
 import { KeepSpecError, keepSpecToResticFlags, parseKeepSpec } from '@backrest-sidecar/config-sink';
 import { explainNoMatch } from './no-match-explanation.js';
 import { parseForgetOutput, parseSnapshotsOutput, type ResticSnapshot } from './restic-json.js';
+import { findPathCollisions } from './path-collisions.js';
 import { runResticChecked, type ResticRunner } from './restic-runner.js';
+import type { WorkloadLabelTrust } from './workload-label-trust.js';
 import { targetPath, workloadFromContainerInfo, type WorkloadTarget } from './workload-target.js';
 
 export type PruneMode = 'per-workload' | 'once' | 'never';
@@ -24,12 +26,19 @@ export interface ForgetOptions {
   only?: string[];
   /** Only containers carrying all these labels (`key` or `key=value`). Default: no restriction. */
   selector?: string[];
+  /**
+   * restic `--host` whose snapshots are forgotten (`resolveResticHost`: `--restic-host`, else the
+   * Docker engine's name). Snapshots of every other host in the repository are never touched.
+   */
+  host: string;
   signal?: AbortSignal;
 }
 
 export interface ForgetDeps {
   containers: Pick<ContainerActions, 'list'>;
   restic: ResticRunner;
+  /** Which labels may steer forget: an image-sourced `backrest.keep` is refused. */
+  trust: WorkloadLabelTrust;
   logger?: Logger;
   recorder?: EventRecorder;
 }
@@ -41,8 +50,13 @@ export type WorkloadForgetStatus =
   | 'no-snapshots'
   /** The repository has snapshots, none at the workload's path: a Warning says why. */
   | 'no-match'
-  /** The keep label does not parse, or replicas of one path disagree: nothing was run. */
+  /**
+   * The keep label does not parse, replicas of one path disagree, or two workloads map to the
+   * path: nothing was run.
+   */
   | 'invalid'
+  /** `backrest.keep` comes from the image, not the container (no `--trust-image-labels`): ignored. */
+  | 'untrusted'
   /** restic failed for this workload. */
   | 'failed';
 
@@ -80,16 +94,28 @@ function samePaths(paths: string[] | null | undefined, path: string): boolean {
   return Array.isArray(paths) && paths.length === 1 && paths[0] === path;
 }
 
+/** Docker states of a container whose retention runs (a stopped one may be a stale leftover). */
+const ACTIVE_STATES = ['running', 'restarting', 'paused'];
+
+function isTrue(v: string | undefined): boolean {
+  return (v ?? '').trim().toLowerCase() === 'true';
+}
+
 /**
- * The per-workload retention loop. For every container labeled `backrest.keep`:
- * `restic forget --group-by paths --path /volumes[/<project>]/<service> <keep flags> [--prune] --json`.
+ * The per-workload retention loop. For every running container opted in (`backrest.enable=true`,
+ * or restic-compose-backup's `restic-compose-backup.volumes=true`) with a `backrest.keep` the
+ * container itself sets: `restic forget --host <host> --group-by host,paths
+ * --path /volumes[/<project>]/<service> <keep flags> [--prune] --json`.
  *
  * Safety invariants:
  * - forget never runs without at least one `--keep-*` flag (the keep spec must parse; an empty
  *   rule set throws before restic runs);
- * - only snapshots whose path list is exactly `[path]` are forgotten: when some snapshot holds the
- *   workload's path together with others, the policy is computed with `--dry-run` and only the
- *   single-path snapshots it would remove are forgotten by id;
+ * - only this host's snapshots (`--host`) whose path list is exactly `[path]` are forgotten: when
+ *   some snapshot holds the workload's path together with others, the policy is computed with
+ *   `--dry-run` and only the single-path snapshots it would remove are forgotten by id;
+ * - a `backrest.keep` that comes from the image (not trusted) selects nothing;
+ * - a path two different workloads map to (any state, keep or not: both are backed up there;
+ *   within the selector) is refused for both, with a Warning naming them;
  * - when nothing matches although the repository has snapshots, a Warning says why;
  * - one workload's bad label or failed forget never stops the others;
  * - no RESTIC_* value is ever logged (runners redact their output).
@@ -99,6 +125,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
   const includeProjectName = options.includeProjectName ?? false;
   const dryRun = options.dryRun ?? false;
   const prune = options.prune ?? 'per-workload';
+  const host = options.host;
   const report: ForgetReport = { dryRun, workloads: [], exitCode: 0 };
   // Log action `retention.<reason in snake_case>` (`RetentionNoMatch` → `retention.no_match`).
   const warn = (r: WorkloadForgetResult, reason: string, message: string): void => {
@@ -111,12 +138,28 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
     for (const c of r.containers)
       deps.recorder?.event(makeKey(BACKUP_WORKLOAD_KIND, c), 'Warning', reason, message);
   };
+  if (typeof host !== 'string' || host === '') {
+    return fatal(report, 'no restic host to scope forget to (--restic-host)', logger);
+  }
 
   let targets: WorkloadTarget[];
+  // Every workload a backup engine writes under /volumes (any state, within the selector, which
+  // delimits what this sidecar manages): a path one of them shares with a keep-labeled workload is
+  // refused.
+  let universe: WorkloadTarget[];
   try {
-    targets = (
-      await deps.containers.list({ label: [Labels.keep, ...(options.selector ?? [])] })
-    ).map(workloadFromContainerInfo);
+    const selector = options.selector ?? [];
+    const [keepLabeled, enabled, rcb] = await Promise.all([
+      deps.containers.list({ label: [Labels.keep, ...selector] }),
+      deps.containers.list({ label: [Labels.enable, ...selector] }),
+      deps.containers.list({ label: [Labels.rcbVolumes, ...selector] }),
+    ]);
+    targets = keepLabeled.map(workloadFromContainerInfo);
+    const byId = new Map<string, WorkloadTarget>();
+    for (const t of [...enabled, ...rcb].map(workloadFromContainerInfo)) {
+      if (isTrue(t.labels[Labels.enable]) || isTrue(t.labels[Labels.rcbVolumes])) byId.set(t.id, t);
+    }
+    universe = [...byId.values()];
   } catch (err) {
     return fatal(report, `cannot list containers: ${(err as Error).message}`, logger);
   }
@@ -126,11 +169,75 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
   }
   targets.sort((a, b) => a.name.localeCompare(b.name));
 
+  const untrusted: WorkloadForgetResult[] = [];
+  const selected: WorkloadTarget[] = [];
+  for (const t of targets) {
+    // The same opt-in as the backup engines: backrest.enable=true or rcb's volumes=true.
+    if (!isTrue(t.labels[Labels.enable]) && !isTrue(t.labels[Labels.rcbVolumes])) {
+      logger.info('retention.not_enabled', {
+        container: t.name,
+        reason: `${Labels.keep} without ${Labels.enable}=true (or ${Labels.rcbVolumes}=true) is ignored`,
+      });
+      continue;
+    }
+    if (!ACTIVE_STATES.includes(t.state)) {
+      logger.info('retention.not_running', { container: t.name, state: t.state });
+      continue;
+    }
+    let refused: string[];
+    try {
+      refused = await deps.trust.untrusted(t, [Labels.keep]);
+    } catch (err) {
+      // Cannot tell where the label comes from: fail closed.
+      refused = [Labels.keep];
+      logger.warn('retention.trust_unknown', { container: t.name, error: (err as Error).message });
+    }
+    if (refused.length > 0) {
+      const raw = t.labels[Labels.keep] ?? '';
+      const r = result([t.name], targetPath(t, includeProjectName), raw, [], 'untrusted');
+      warn(
+        r,
+        'UntrustedKeep',
+        `container "${t.name}": label ${Labels.keep}="${raw}" comes from its image, not the container; ` +
+          `ignored (set it on the container, or trust image labels with --trust-image-labels)`,
+      );
+      untrusted.push(r);
+      continue;
+    }
+    selected.push(t);
+  }
+
+  const collisions = findPathCollisions(
+    [...universe.filter((u) => !selected.some((t) => t.id === u.id)), ...selected],
+    includeProjectName,
+  );
+  const collided: WorkloadForgetResult[] = [];
+  for (const c of collisions.values()) {
+    if (!selected.some((t) => targetPath(t, includeProjectName) === c.path)) continue;
+    const r = result(c.containers, c.path, '', [], 'invalid');
+    r.error = c.message;
+    logger.error('retention.path_collision', {
+      path: c.path,
+      containers: c.containers,
+      error: c.message,
+    });
+    for (const name of c.containers) {
+      deps.recorder?.event(
+        makeKey(BACKUP_WORKLOAD_KIND, name),
+        'Warning',
+        'PathCollision',
+        c.message,
+      );
+    }
+    collided.push(r);
+  }
+
   // Parse every label first: a bad one is reported and skipped, the rest go on.
   const groups = new Map<string, PathGroup>();
   const invalid: WorkloadForgetResult[] = [];
-  for (const t of targets) {
+  for (const t of selected) {
     const path = targetPath(t, includeProjectName);
+    if (collisions.has(path)) continue;
     const raw = t.labels[Labels.keep] ?? '';
     let flags: string[];
     try {
@@ -201,7 +308,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
       const out = await runResticChecked(deps.restic, ['snapshots', '--json'], signalOpt(options));
       snapshots = parseSnapshotsOutput(out.stdout);
     } catch (err) {
-      report.workloads.push(...invalid, ...conflicts);
+      report.workloads.push(...invalid, ...conflicts, ...collided, ...untrusted);
       return fatal(
         report,
         `cannot list the repository's snapshots: ${(err as Error).message}`,
@@ -226,9 +333,20 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
       continue;
     }
     try {
-      const matching = snapshots.filter((s) => (s.paths ?? []).includes(g.path));
+      const atPath = snapshots.filter((s) => (s.paths ?? []).includes(g.path));
+      const matching = atPath.filter((s) => s.hostname === host);
       if (matching.length === 0) {
-        if (snapshots.length === 0) {
+        if (atPath.length > 0) {
+          // Another host's snapshots (a repository shared by several Docker hosts): not ours.
+          r.status = 'no-match';
+          const hosts = [...new Set(atPath.map((s) => s.hostname))].sort();
+          warn(
+            r,
+            'RetentionOtherHost',
+            `the snapshots of ${g.path} were made by host(s) ${hosts.map((h) => JSON.stringify(h)).join(', ')}, ` +
+              `none by ${JSON.stringify(host)}: left untouched (forget only touches --restic-host's snapshots)`,
+          );
+        } else if (snapshots.length === 0) {
           r.status = 'no-snapshots';
           logger.info('retention.no_snapshots', { path: g.path, containers: r.containers });
         } else {
@@ -242,7 +360,16 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
         }
         continue;
       }
-      const base = ['forget', '--group-by', 'paths', '--path', g.path, ...g.flags];
+      const base = [
+        'forget',
+        '--host',
+        host,
+        '--group-by',
+        'host,paths',
+        '--path',
+        g.path,
+        ...g.flags,
+      ];
       const mixed = matching.filter((s) => !samePaths(s.paths, g.path));
       if (mixed.length === 0) {
         const args = [
@@ -252,12 +379,12 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
         ];
         const out = await runResticChecked(deps.restic, args, signalOpt(options));
         for (const group of parseForgetOutput(out.stdout)) {
-          if (!samePaths(group.paths, g.path)) {
+          if (!samePaths(group.paths, g.path) || group.host !== host) {
             // Only possible if a multi-path snapshot appeared since `snapshots` ran.
             warn(
               r,
               'RetentionUnexpectedGroup',
-              `restic grouped paths ${JSON.stringify(group.paths)} under --path ${g.path}`,
+              `restic grouped host ${JSON.stringify(group.host)} paths ${JSON.stringify(group.paths)} under --host ${host} --path ${g.path}`,
             );
           }
           r.kept.push(...(group.keep ?? []).map((s) => s.short_id));
@@ -278,7 +405,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
         );
         const ids: string[] = [];
         for (const group of parseForgetOutput(out.stdout)) {
-          if (!samePaths(group.paths, g.path)) continue;
+          if (!samePaths(group.paths, g.path) || group.host !== host) continue;
           r.kept.push(...(group.keep ?? []).map((s) => s.short_id));
           r.removed.push(...(group.remove ?? []).map((s) => s.short_id));
           ids.push(...(group.remove ?? []).map((s) => s.id));
@@ -321,7 +448,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
       }
     }
   }
-  report.workloads.push(...invalid, ...conflicts);
+  report.workloads.push(...invalid, ...conflicts, ...collided, ...untrusted);
 
   if (prune === 'once' && removedAny && !dryRun) {
     try {

@@ -10,6 +10,8 @@ export interface WorkloadTarget {
   /** Container name without Docker's leading `/`. */
   name: string;
   id: string;
+  /** `sha256:...` of the image the container was created from (image-label trust). */
+  imageId: string;
   /** Docker state: `running`, `exited`, `created`, `paused`... */
   state: string;
   labels: Record<string, string>;
@@ -57,6 +59,7 @@ export function workloadFromContainerInfo(info: Dockerode.ContainerInfo): Worklo
   const target: WorkloadTarget = {
     name,
     id: info.Id,
+    imageId: info.ImageID ?? '',
     state: info.State,
     labels,
     mounts: (info.Mounts ?? []).map((m) => ({

@@ -16,6 +16,8 @@ describe('cron format', () => {
     '*/5 * * * *',
     '0 2 * * MON-FRI',
     '0 0 1 JAN *',
+    '0 12 * * 5-7',
+    '0 12 * * 0,7',
     '@daily',
     '@Hourly',
     '@annually',
@@ -30,8 +32,11 @@ describe('cron format', () => {
     ['61 * * * *', /minute/],
     ['0 25 * * *', /hour/],
     ['H 2 * * *', /minute/],
-    ['@reboot', /unknown descriptor/],
-    ['@every 1h', /unknown descriptor/],
+    ['@reboot', /@reboot/],
+    ['@every 1h', /@every/],
+    ['0 0 1 * ?', /"\?"/],
+    ['0 0 * * 7', /7 is not Sunday/],
+    ['*/0 * * * *', /step 0/],
   ];
   for (const [value, why] of bad) {
     it(`refuses "${value}"`, () => {

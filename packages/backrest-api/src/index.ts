@@ -2,5 +2,6 @@
 export * from './backup-workload.js';
 export * from './backup-workload-schema.js';
 export * from './formats.js';
+export * from './schedule.js';
 export * from './plan-id.js';
 export * from './module.js';

@@ -16,7 +16,7 @@ import { createManager, type Manager, type ManagerOptions } from '@dockop/runtim
 import { ContainerModule, type ContainerModule as ContainerModuleT } from 'inversify';
 import type { Writable } from 'node:stream';
 import { BUILTIN_PLUGINS } from './builtin-plugins.js';
-import type { Settings } from './options.js';
+import { checkConfigDirectory, type Settings } from './options.js';
 import { shareModulesWithPlugins } from './shared-modules.js';
 
 export interface AppOptions {
@@ -78,14 +78,15 @@ export function planControllerOptions(settings: Settings, app: AppOptions): Plan
 /**
  * The Docker module's options. A daemon follows the events stream only with `--with-events`;
  * otherwise its informer relists every `--interval` and nothing else (no stream, no event-driven
- * reconcile). One-shot commands keep the module's default.
+ * reconcile). A one-shot command lists once and never opens `/events` (nothing would read it;
+ * a socket proxy's read-only allowlist need not include it).
  */
 export function dockerModuleOptions(settings: Settings, app: AppOptions): DockerModuleOptions {
   return {
     ...settings.docker,
     trustImageLabels: settings.trustImageLabels,
     ...(app.intervalMs ? { resyncPeriodMs: app.intervalMs } : {}),
-    ...(app.mode === 'daemon' ? { watchEvents: app.withEvents === true } : {}),
+    watchEvents: app.mode === 'daemon' && app.withEvents === true,
   };
 }
 
@@ -147,18 +148,20 @@ export async function pingDocker(manager: Manager, settings: Settings): Promise<
 }
 
 /**
- * `get`/`describe`: one preview pass (nothing written, nothing applied); logs go to stderr at
- * `warn` unless `--log-level` was given. Throws when the pass could not run.
+ * `get`/`describe`: one preview pass (nothing written, nothing applied). Their output shows every
+ * problem (status, message, conditions), so logs go to stderr at `error` unless `--log-level` was
+ * given: a refused label is reported once, in the output. Throws when the pass could not run.
  */
 export async function previewRun(
   settings: Settings,
   logLevelGiven: boolean,
 ): Promise<{ manager: Manager; summary: ReconcileSummary }> {
+  checkConfigDirectory(settings.configPath, false);
   const manager = await buildApp(settings, {
     mode: 'once',
     dryRun: true,
     logStream: process.stderr,
-    logLevel: logLevelGiven ? settings.logLevel : 'warn',
+    logLevel: logLevelGiven ? settings.logLevel : 'error',
   });
   await pingDocker(manager, settings);
   await manager.runOnce();

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { BackupSchedulerOptions } from '@backrest-sidecar/controller-backup';
-import { ContainerActions } from '@dockop/docker';
+import { ContainerActions, DockerClient } from '@dockop/docker';
 import { LifecycleHook } from '@dockop/runtime';
 import type { Command } from 'commander';
 import { Container } from 'inversify';
@@ -33,6 +33,7 @@ const EVERY_FLAG = [
   ['--include-project-name'],
   ['--state-dir', '/var/lib/test-state'],
   ['--selector', 'team=a'],
+  ['--trust-image-labels'],
   ['--log-level', 'debug'],
   ['--log-format', 'pretty'],
 ];
@@ -73,6 +74,7 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
       stopTimeoutSec: 30,
       stateDir: '/var/lib/test-state',
       selector: ['team=a'],
+      trustImageLabels: true,
       noForget: true,
       prune: 'once',
       forgetRunner: 'local',
@@ -95,6 +97,7 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
     const container = new Container();
     try {
       container.bind(ContainerActions).toConstantValue({});
+      container.bind(DockerClient).toConstantValue({});
       container.load(...daemonModules(opts));
     } finally {
       if (saved !== undefined) process.env.BACKREST_API_AUTHORIZATION = saved;

@@ -10,8 +10,13 @@ import {
 import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
 import type { OneShotMount } from '@dockop/docker';
 import { Option, type Command } from 'commander';
-import { collect, dockerConnection, parseDuration } from './options.js';
-import { pruneModeOption, rcbEnvFileOption, resticVolumeOption } from './one-shot.js';
+import { collect, dockerConnection, parseDuration, parseHttpUrl } from './options.js';
+import {
+  pruneModeOption,
+  rcbEnvFileOption,
+  resticHostOption,
+  resticVolumeOption,
+} from './one-shot.js';
 
 /**
  * What a backup run reads from the command line. The naming flags (`--plan-id-prefix`,
@@ -45,6 +50,7 @@ export interface BackupFlags {
   includeProjectName?: boolean;
   excludeBindMounts?: boolean;
   selector: string[];
+  trustImageLabels?: boolean;
 }
 
 /**
@@ -75,7 +81,7 @@ export function addBackupOptions(cmd: Command): Command {
         'extra mount of every restic one-shot, e.g. a local repository (repeatable)',
       ),
     )
-    .option('--restic-host <name>', 'restic --host of the snapshots (default: this host name)')
+    .addOption(resticHostOption())
     .option(
       '--tag <tag>',
       'extra restic tag on every snapshot (repeatable)',
@@ -102,7 +108,12 @@ export function addBackupOptions(cmd: Command): Command {
         .choices(['container', 'local'])
         .default('container'),
     )
-    .option('--notify-url <url>', 'POST a JSON summary here on success and failure (retried)')
+    .addOption(
+      new Option(
+        '--notify-url <url>',
+        'POST a JSON summary here on success and failure (retried)',
+      ).argParser(parseHttpUrl),
+    )
     .addOption(
       new Option(
         '--progress <mode>',
@@ -142,6 +153,7 @@ export function toBackupOnceOptions(
     stopTimeoutSec: Math.max(0, Math.round(flags.stopTimeout / 1000)),
     stateDir: flags.stateDir,
     ...(flags.selector.length ? { selector: flags.selector } : {}),
+    trustImageLabels: flags.trustImageLabels === true,
     noForget: !flags.forget,
     prune: flags.pruneMode,
     forgetRunner: flags.forgetRunner,

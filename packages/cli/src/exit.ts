@@ -1,14 +1,13 @@
 import { ExitCode } from '@backrest-sidecar/controller-plan';
+import { errorLogger } from './cli-output.js';
 import { UsageError } from './options.js';
 
-/** Last-resort handler: one JSON line on stderr, exit code 1. */
+/**
+ * Last-resort handler: one error line on stderr in the chosen log format (`usage.error` for bad
+ * flags, `cli.fatal` otherwise), exit code 1.
+ */
 export function fatal(err: unknown): number {
   const message = err instanceof Error ? err.message : String(err);
-  const line = {
-    level: 'error',
-    action: err instanceof UsageError ? 'usage.error' : 'cli.fatal',
-    error: message,
-  };
-  process.stderr.write(`${JSON.stringify(line)}\n`);
+  errorLogger().error(err instanceof UsageError ? 'usage.error' : 'cli.fatal', { error: message });
   return ExitCode.Fatal;
 }

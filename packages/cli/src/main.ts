@@ -1,10 +1,13 @@
 // Entry point of the backrest-sidecar binary. reflect-metadata must load before any decorator.
 import 'reflect-metadata';
+import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { fatal } from './exit.js';
 
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {
-  process.exitCode = fatal(err);
+  // Commander already reported its own errors (one usage.error line) and knows the exit code
+  // (0 for --help and --version).
+  process.exitCode = err instanceof CommanderError ? err.exitCode : fatal(err);
 }

@@ -3,7 +3,7 @@
  * (a logger that knows the env file's secrets, Docker actions, the quiesce journal repaired).
  */
 import { repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
-import { readEnvFile } from '@backrest-sidecar/controller-retention';
+import { RESTIC_HOST_ENV, readEnvFile } from '@backrest-sidecar/controller-retention';
 import {
   DockerContainerActions,
   DockerodeClient,
@@ -29,6 +29,7 @@ import {
 /** Flags backup-once and forget share. */
 export interface OneShotFlags {
   dockerSock?: string;
+  trustImageLabels?: boolean;
   includeProjectName?: boolean;
   stateDir: string;
   selector: string[];
@@ -74,6 +75,17 @@ export function rcbEnvFileOption(description: string): Option {
   return new Option('--rcb-env-file <path>', description).env('RCB_ENV_FILE');
 }
 
+/**
+ * `--restic-host <name>` (env BACKREST_SIDECAR_RESTIC_HOST): restic `--host` of the snapshots
+ * backup-once makes and of the ones forget may remove. Default: the Docker engine's name.
+ */
+export function resticHostOption(): Option {
+  return new Option(
+    '--restic-host <name>',
+    "restic --host of backups and of forget (default: the Docker engine's name, docker info)",
+  ).env(RESTIC_HOST_ENV);
+}
+
 /** `--prune-mode`: after each workload (default), once at the end, or never. */
 export function pruneModeOption(): Option {
   return new Option('--prune-mode <mode>', 'prune after each workload, once at the end, or never')
@@ -90,6 +102,10 @@ export function addOneShotOptions(cmd: Command): Command {
     )
     .addOption(stateDirOption())
     .option(
+      '--trust-image-labels',
+      'accept backrest.keep (and hooks/paths labels) inherited from images',
+    )
+    .option(
       '--selector <key[=value]>',
       'only containers carrying this label (repeatable)',
       collect,
@@ -98,14 +114,14 @@ export function addOneShotOptions(cmd: Command): Command {
   return addLogOptions(cmd);
 }
 
-/** Logger on stdout whose redactor knows the env file's values. */
+/** Logger on stderr (stdout is for command output) whose redactor knows the env file's values. */
 export function oneShotLogger(flags: OneShotFlags, secrets: Record<string, string> = {}): Logger {
   const redactor = new SecretRedactor();
   for (const v of Object.values(secrets)) redactor.addSecretValue(v);
   return createLogger({
     level: flags.logLevel,
     format: flags.logFormat,
-    stream: process.stdout,
+    stream: process.stderr,
     redactor,
   });
 }
@@ -129,6 +145,8 @@ export async function repairBeforeCommand(
 export interface OneShotSetup {
   logger: Logger;
   actions: DockerContainerActions;
+  /** The same connection as `actions`: `docker info` (restic host) and image labels (trust). */
+  client: DockerodeClient;
 }
 
 /**
@@ -141,13 +159,10 @@ export async function setUpOneShot(
 ): Promise<OneShotSetup> {
   const secrets = envFile ? await readEnvFile(envFile) : {};
   const logger = oneShotLogger(flags, secrets);
-  const actions = new DockerContainerActions(
-    new DockerodeClient(dockerConnection(flags.dockerSock)),
-    undefined,
-    logger,
-  );
+  const client = new DockerodeClient(dockerConnection(flags.dockerSock));
+  const actions = new DockerContainerActions(client, undefined, logger);
   await repairBeforeCommand(actions, flags.stateDir, logger);
-  return { logger, actions };
+  return { logger, actions, client };
 }
 
 /** SIGINT/SIGTERM abort `controller`; the run then starts quiesced containers and exits. */

@@ -55,7 +55,7 @@ describe('CLI options', () => {
       prune: false,
       trustImageLabels: false,
       logLevel: 'info',
-      logFormat: 'json',
+      logFormat: 'auto',
     });
     expect(s.docker).to.deep.equal({ socketPath: '/var/run/docker.sock' });
   });
@@ -158,6 +158,18 @@ describe('CLI options', () => {
     );
     expect(() => resolveSettings(parse(['--docker-root', 'relative']), {})).to.throw(
       /--docker-root/,
+    );
+    expect(() => resolveSettings(parse(['--default-schedule', '0 0 1 * ?']), {})).to.throw(
+      UsageError,
+      /--default-schedule "0 0 1 \* \?": day-of-week field "\?"/,
+    );
+    expect(() => resolveSettings(parse(['--default-schedule', '61 * * * *']), {})).to.throw(
+      UsageError,
+      /--default-schedule "61 \* \* \* \*": minute field "61": 61 is out of range 0-59/,
+    );
+    // Descriptors are translated where the schedule is used (with a note), not refused.
+    expect(resolveSettings(parse(['--default-schedule', '@daily']), {}).defaultSchedule).to.equal(
+      '@daily',
     );
     expect(() => parse(['--config-format', 'yaml'])).to.throw(/yaml/);
     expect(() => parse(['--apply-cooldown', 'soon'])).to.throw(/not a duration/);

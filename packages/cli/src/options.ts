@@ -3,8 +3,9 @@
  * Precedence: command-line flag > environment variable > default, except BACKREST_CONFIG, which
  * the seed says overrides `--config`.
  */
+import { statSync } from 'node:fs';
 import path from 'node:path';
-import { checkPlanIdPrefix } from '@backrest-sidecar/api';
+import { CronError, checkPlanIdPrefix, parseCron } from '@backrest-sidecar/api';
 import { instanceIdProblem } from '@backrest-sidecar/config-sink';
 import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import type { DockerConnectionOptions } from '@dockop/docker';
@@ -13,6 +14,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 export interface RawOptions {
   config: string;
   configFormat: 'auto' | 'sidecar' | 'backrest';
+  /** Create a missing config directory (else it is a usage error). */
+  createConfig?: boolean;
   writeMode: 'atomic' | 'inplace';
   backrestInstance?: string;
   apply?: boolean;
@@ -45,6 +48,25 @@ export interface RawOptions {
   stateDir: string;
 }
 
+/** The flags `addRenderOptions` defines (what `get` and `describe` take). */
+export type RenderOptions = Omit<
+  RawOptions,
+  | 'createConfig'
+  | 'backrestInstance'
+  | 'writeMode'
+  | 'apply'
+  | 'applyMode'
+  | 'applyCooldown'
+  | 'applyStable'
+  | 'backrestContainer'
+  | 'backrestUrl'
+  | 'reloadCmd'
+  | 'dryRun'
+  | 'prune'
+  | 'stateDir'
+> &
+  Partial<RawOptions>;
+
 export const DEFAULTS = {
   config: '/etc/backrest/config.json',
   dockerSock: '/var/run/docker.sock',
@@ -62,16 +84,30 @@ export const DEFAULTS = {
   orphanGraceMs: 600_000,
 } as const;
 
-/** `500ms`, `10s`, `5m`, `1h`, or a bare number of seconds → milliseconds. */
+const DURATION_FACTORS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `500ms`, `10s`, `5m`, `1h`, `7d`, or a bare number of seconds → milliseconds. */
 export function parseDuration(value: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
   if (!m) {
-    throw new InvalidArgumentError(`"${value}" is not a duration (e.g. 500ms, 10s, 5m, 1h)`);
+    throw new InvalidArgumentError(`"${value}" is not a duration (e.g. 500ms, 10s, 5m, 1h, 7d)`);
   }
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  const factor = unit === 'ms' ? 1 : unit === 's' ? 1000 : unit === 'm' ? 60_000 : 3_600_000;
-  return Math.round(n * factor);
+  const unit = (m[2] ?? 's') as keyof typeof DURATION_FACTORS;
+  return Math.round(Number(m[1]) * DURATION_FACTORS[unit]);
+}
+
+/** An http(s) URL (`--notify-url`, `--backrest-url`): checked before anything touches Docker. */
+export function parseHttpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL (e.g. http://backrest:9898)`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`"${value}" is not an http:// or https:// URL`);
+  }
+  return value;
 }
 
 /** Argument parser of a repeatable string flag. */
@@ -105,14 +141,20 @@ export function addLogOptions(cmd: Command): Command {
         .default('info'),
     )
     .addOption(
-      new Option('--log-format <format>', 'log format (auto: pretty on a TTY)')
+      new Option(
+        '--log-format <format>',
+        'logs and errors on stderr: auto (pretty on a terminal, else JSON lines), json or pretty',
+      )
         .choices(['json', 'pretty', 'auto'])
-        .default('json'),
+        .default('auto'),
     );
 }
 
-/** The reconcile flags (the seed's list plus ours); `daemon` and `get`/`describe` share them. */
-export function addReconcileOptions(cmd: Command): Command {
+/**
+ * The flags that decide what the labels render to: every command that reads labels takes them,
+ * the read-only ones (`get`, `describe`) only these.
+ */
+export function addRenderOptions(cmd: Command): Command {
   cmd
     .addOption(
       new Option('--config <path>', 'Backrest config file (BACKREST_CONFIG overrides)').default(
@@ -123,6 +165,58 @@ export function addReconcileOptions(cmd: Command): Command {
       new Option('--config-format <format>', 'config file format')
         .choices(['auto', 'sidecar', 'backrest'])
         .default('auto'),
+    )
+    .addOption(dockerSockOption())
+    .option('--docker-root <path>', "Docker's data root", DEFAULTS.dockerRoot)
+    .addOption(
+      new Option(
+        '--volume-prefix <path>',
+        'host directory of named volumes (default <docker-root>/volumes)',
+      ).env('BACKREST_VOLUME_PREFIX'),
+    )
+    .option('--default-repo <id>', 'repo for workloads without backrest.repo', DEFAULTS.defaultRepo)
+    .option(
+      '--default-schedule <cron>',
+      'schedule for workloads without backrest.schedule',
+      DEFAULTS.defaultSchedule,
+    )
+    .addOption(
+      new Option('--default-retention <spec>', 'retention for workloads without backrest.keep')
+        .env('BACKREST_DEFAULT_RETENTION')
+        .default(DEFAULTS.defaultRetention),
+    )
+    .addOption(
+      new Option('--plan-id-prefix <prefix>', 'prefix of the plan ids we own')
+        .env('BACKREST_PLAN_ID_PREFIX')
+        .default(DEFAULTS.planIdPrefix),
+    )
+    .option('--exclude-bind-mounts', 'derive sources from named volumes only')
+    .option(
+      '--include-project-name',
+      'restic paths /volumes/<project>/<service> (rcb INCLUDE_PROJECT_NAME); plan ids always hold the project',
+    )
+    .option('--trust-image-labels', 'accept hooks/paths labels inherited from images')
+    .option(
+      '--plugin <path-or-package>',
+      'load a plugin module (repeatable)',
+      collect,
+      [] as string[],
+    )
+    .option(
+      '--selector <key=value>',
+      'only containers with this label too (repeatable; pair with its own --plan-id-prefix)',
+      collect,
+      [] as string[],
+    );
+  return addLogOptions(cmd);
+}
+
+/** The flags that write or apply (`reconcile`, `daemon`): never offered by read-only commands. */
+export function addWriteOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--create-config',
+      "create --config's directory when it does not exist (else a mistyped path is an error)",
     )
     .addOption(
       new Option('--write-mode <mode>', 'atomic rename, or in place for a bind-mounted single file')
@@ -176,54 +270,53 @@ export function addReconcileOptions(cmd: Command): Command {
       'one-shot: exit 3 when the config was written but not applied (Backrest not running or busy)',
     )
     .option('--backrest-container <name>', "Backrest's container", DEFAULTS.backrestContainer)
-    .option('--backrest-url <url>', "Backrest's URL for --apply-mode api (GetConfig/SetConfig)")
-    .option('--reload-cmd <command>', 'run this command (sh -c) instead of a restart')
-    .addOption(stateDirOption())
-    .addOption(dockerSockOption())
-    .option('--docker-root <path>', "Docker's data root", DEFAULTS.dockerRoot)
     .addOption(
       new Option(
-        '--volume-prefix <path>',
-        'host directory of named volumes (default <docker-root>/volumes)',
-      ).env('BACKREST_VOLUME_PREFIX'),
+        '--backrest-url <url>',
+        "Backrest's URL for --apply-mode api (GetConfig/SetConfig)",
+      ).argParser(parseHttpUrl),
     )
-    .option('--default-repo <id>', 'repo for workloads without backrest.repo', DEFAULTS.defaultRepo)
-    .option(
-      '--default-schedule <cron>',
-      'schedule for workloads without backrest.schedule',
-      DEFAULTS.defaultSchedule,
-    )
-    .addOption(
-      new Option('--default-retention <spec>', 'retention for workloads without backrest.keep')
-        .env('BACKREST_DEFAULT_RETENTION')
-        .default(DEFAULTS.defaultRetention),
-    )
-    .addOption(
-      new Option('--plan-id-prefix <prefix>', 'prefix of the plan ids we own')
-        .env('BACKREST_PLAN_ID_PREFIX')
-        .default(DEFAULTS.planIdPrefix),
-    )
-    .option('--exclude-bind-mounts', 'derive sources from named volumes only')
-    .option(
-      '--include-project-name',
-      'restic paths /volumes/<project>/<service> (rcb INCLUDE_PROJECT_NAME); plan ids always hold the project',
-    )
+    .option('--reload-cmd <command>', 'run this command (sh -c) instead of a restart')
+    .addOption(stateDirOption())
     .option('--dry-run', 'render, log and diff; write nothing (exit 2)')
-    .option('--prune', 'remove our plans whose container is gone (one-shot reconcile)')
-    .option('--trust-image-labels', 'accept hooks/paths labels inherited from images')
-    .option(
-      '--plugin <path-or-package>',
-      'load a plugin module (repeatable)',
-      collect,
-      [] as string[],
-    )
-    .option(
-      '--selector <key=value>',
-      'only containers with this label too (repeatable; pair with its own --plan-id-prefix)',
-      collect,
-      [] as string[],
+    .option('--prune', 'remove our plans whose container is gone (one-shot reconcile)');
+}
+
+/** The reconcile flags (the seed's list plus ours): what to render, and how to write and apply. */
+export function addReconcileOptions(cmd: Command): Command {
+  return addWriteOptions(addRenderOptions(cmd));
+}
+
+/** The write flags' defaults, for the read-only commands that do not offer them. */
+export function withWriteDefaults(raw: RenderOptions): RawOptions {
+  return {
+    writeMode: 'atomic',
+    applyCooldown: DEFAULTS.applyCooldownMs,
+    applyStable: DEFAULTS.applyStableMs,
+    backrestContainer: DEFAULTS.backrestContainer,
+    stateDir: BACKUP_DEFAULTS.stateDir,
+    ...raw,
+  };
+}
+
+/**
+ * A mistyped `--config` must not silently become a new directory tree: its directory has to
+ * exist unless `--create-config` (the file itself may be missing: the first write creates it).
+ */
+export function checkConfigDirectory(configPath: string, createConfig: boolean): void {
+  if (createConfig) return;
+  const dir = path.dirname(configPath);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    // missing: isDir stays false
+  }
+  if (!isDir) {
+    throw new UsageError(
+      `--config ${configPath}: directory ${dir} does not exist (check the path, or pass --create-config to create it)`,
     );
-  return addLogOptions(cmd);
+  }
 }
 
 export type ApplyStrategy = 'none' | 'restart' | 'command' | 'api';
@@ -283,6 +376,7 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
       throw new UsageError(`${flag} must be an absolute path, got "${value}"`);
   }
   checkPlanIdPrefixOption(raw.planIdPrefix);
+  checkScheduleOption('--default-schedule', raw.defaultSchedule);
   const backrestInstance = raw.backrestInstance?.trim();
   if (backrestInstance !== undefined) {
     const problem = instanceIdProblem(backrestInstance);
@@ -349,6 +443,20 @@ export function checkPlanIdPrefixOption(prefix: string): void {
     checkPlanIdPrefix(prefix);
   } catch (err) {
     throw new UsageError(`--plan-id-prefix (BACKREST_PLAN_ID_PREFIX): ${(err as Error).message}`);
+  }
+}
+
+/**
+ * A schedule flag in Backrest's cron dialect (five fields; `@daily`-style descriptors are
+ * translated where the schedule is used, with a note): refused before Docker or the config is
+ * touched, instead of every write being refused later.
+ */
+export function checkScheduleOption(flag: string, value: string): void {
+  try {
+    parseCron(value);
+  } catch (err) {
+    if (!(err instanceof CronError)) throw err;
+    throw new UsageError(`${flag} "${value}": ${err.message}`);
   }
 }
 

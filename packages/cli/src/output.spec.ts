@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { ReconcileSummary } from '@backrest-sidecar/controller-plan';
 import { exitCodeOf } from '@backrest-sidecar/controller-plan';
-import { planRows, renderDescription, renderTable } from './output.js';
+import { parse as parseYaml } from 'yaml';
+import { describeData, planRows, renderDescription, renderPlans, renderTable } from './output.js';
 import { parseHttpAddr } from './commands/daemon.js';
 
 const plan = {
@@ -82,10 +83,77 @@ describe('CLI output', () => {
         },
       ],
     });
-    expect(text)
-      .to.include('Plan ID:    backrest_sidecar_db')
-      .and.include('Ready=True')
-      .and.include('PlanWritten  x2');
+    expect(text).to.include('Plan ID:    backrest_sidecar_db');
+    expect(text).to.match(/^ {2}Ready +True +UpToDate +in sync$/m);
+    expect(text).to.match(/^ {2}Normal +PlanWritten +x2 +written$/m);
+  });
+
+  it('describes a skipped plan with its message once', () => {
+    const entry = summary().entries[1]!;
+    const text = renderDescription({
+      entry,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'NoSources',
+          message: 'no mounts',
+          lastTransitionTime: '',
+        },
+      ],
+      events: [
+        {
+          key: 'BackupWorkload/x',
+          type: 'Warning',
+          reason: 'NoSources',
+          message: 'no mounts',
+          count: 1,
+          firstTimestamp: '',
+          lastTimestamp: '',
+        },
+      ],
+    });
+    expect(text.split('no mounts')).to.have.length(2);
+    expect(text).to.match(/^ {2}Warning +NoSources +x1 +\(the Message above\)$/m);
+    expect(describeData({ entry, conditions: [], events: [] })).to.include({
+      planId: 'backrest_sidecar_x',
+      reason: 'NoSources',
+    });
+  });
+
+  it('renders every -o format and --no-headers', () => {
+    const rows = planRows(summary());
+    expect(renderPlans(rows, 'name')).to.equal(
+      'plan/backrest_sidecar_db\nplan/backrest_sidecar_x\n',
+    );
+    expect(JSON.parse(renderPlans(rows, 'json'))).to.deep.equal(rows);
+    expect(parseYaml(renderPlans(rows, 'yaml'))).to.deep.equal(rows);
+    const wide = renderPlans(rows, 'wide').split('\n');
+    expect(wide[0]).to.match(/STATUS\s+KEEP\s+MESSAGE$/);
+    expect(wide[1]).to.match(/InSync\s+daily=7\s+-$/);
+    expect(wide[2]).to.match(/Skipped\(NoSources\)\s+-\s+no mounts$/);
+    const bare = renderPlans(rows, 'table', { noHeaders: true }).split('\n');
+    expect(bare[0]).to.match(/^backrest_sidecar_db\s/);
+    expect(bare.filter(Boolean)).to.have.length(2);
+  });
+
+  it('shows a workload whose labels were refused as Invalid', () => {
+    const refused = summary({
+      entries: [
+        {
+          planId: 'p',
+          container: 'c',
+          state: 'Skipped',
+          reason: 'InvalidSpec',
+          message: 'label backrest.keep="x"',
+          changed: false,
+        },
+      ],
+    });
+    expect(planRows(refused)[0]).to.include({
+      status: 'Invalid',
+      message: 'label backrest.keep="x"',
+    });
   });
 
   it('maps summaries to the exit codes: 1 fatal > 3 partial > 2 dry-run/unchanged > 0 written', () => {

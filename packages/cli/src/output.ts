@@ -1,6 +1,10 @@
-/** Human and machine renderings of a reconcile summary for `get plans` and `describe plan`. */
+/**
+ * Human and machine renderings of a reconcile summary for `get plans` and `describe plan`, in
+ * kubectl's output formats (`-o table|wide|name|json|yaml`, `--no-headers`).
+ */
 import type { PlanEntry, ReconcileSummary } from '@backrest-sidecar/controller-plan';
-import type { Condition, RecordedEvent } from '@dockop/runtime';
+import { CacheReasons, type Condition, type RecordedEvent } from '@dockop/runtime';
+import { stringify as toYaml } from 'yaml';
 
 export interface PlanRow {
   planId: string;
@@ -9,7 +13,14 @@ export interface PlanRow {
   schedule: string;
   sources: string[];
   status: string;
+  /** The backrest.keep spec ('-' when there is no plan). */
+  keep: string;
+  /** Why the plan is not InSync/Pending ('' otherwise). */
+  message: string;
 }
+
+export type OutputFormat = 'table' | 'wide' | 'name' | 'json' | 'yaml';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'wide', 'name', 'json', 'yaml'];
 
 export function planRows(summary: ReconcileSummary): PlanRow[] {
   return summary.entries.map((e) => ({
@@ -19,6 +30,8 @@ export function planRows(summary: ReconcileSummary): PlanRow[] {
     schedule: e.plan?.schedule ?? '-',
     sources: e.plan?.sources ?? [],
     status: statusOf(e),
+    keep: e.plan?.retention.spec ?? '-',
+    message: e.state === 'Ready' ? '' : e.message,
   }));
 }
 
@@ -27,7 +40,8 @@ function statusOf(e: PlanEntry): string {
     case 'Ready':
       return e.changed ? 'Pending' : 'InSync';
     case 'Skipped':
-      return `Skipped(${e.reason})`;
+      // Labels the cache refused: fixing them is the only way forward.
+      return e.reason === CacheReasons.InvalidSpec ? 'Invalid' : `Skipped(${e.reason})`;
     case 'Orphaned':
       return 'Orphaned';
     case 'Removed':
@@ -35,24 +49,55 @@ function statusOf(e: PlanEntry): string {
   }
 }
 
-/** A plain aligned table; the SOURCES column joins with commas. */
-export function renderTable(rows: PlanRow[]): string {
-  const header = ['PLAN ID', 'CONTAINER', 'REPO', 'SCHEDULE', 'SOURCES', 'STATUS'];
-  const cells = rows.map((r) => [
-    r.planId,
-    r.container,
-    r.repo,
-    r.schedule,
-    r.sources.join(',') || '-',
-    r.status,
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+/** Aligned columns, the last one not padded (kubectl's printer). */
+function columns(header: string[], cells: string[][], noHeaders: boolean): string {
+  const rows = noHeaders ? cells : [header, ...cells];
+  const widths = header.map((_, i) => Math.max(...rows.map((c) => (c[i] ?? '').length)));
   const line = (c: string[]) =>
     c
       .map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
       .join('   ')
       .trimEnd();
-  return [line(header), ...cells.map(line)].join('\n') + '\n';
+  return rows.length ? rows.map(line).join('\n') + '\n' : '';
+}
+
+export interface TableOptions {
+  /** `-o wide`: KEEP and MESSAGE too. */
+  wide?: boolean;
+  /** `--no-headers`. */
+  noHeaders?: boolean;
+}
+
+/** A plain aligned table; the SOURCES column joins with commas. */
+export function renderTable(rows: PlanRow[], options: TableOptions = {}): string {
+  const header = ['PLAN ID', 'CONTAINER', 'REPO', 'SCHEDULE', 'SOURCES', 'STATUS'];
+  if (options.wide) header.push('KEEP', 'MESSAGE');
+  const cells = rows.map((r) => {
+    const c = [r.planId, r.container, r.repo, r.schedule, r.sources.join(',') || '-', r.status];
+    if (options.wide) c.push(r.keep, r.message.replace(/\s+/g, ' ') || '-');
+    return c;
+  });
+  return columns(header, cells, options.noHeaders === true);
+}
+
+/** `get plans` in any output format. */
+export function renderPlans(
+  rows: PlanRow[],
+  format: OutputFormat,
+  options: TableOptions = {},
+): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(rows, null, 2)}\n`;
+    case 'yaml':
+      return toYaml(rows, { lineWidth: 0 });
+    case 'name':
+      return rows.map((r) => `plan/${r.planId}\n`).join('');
+    case 'wide':
+      return renderTable(rows, { ...options, wide: true });
+    case 'table':
+      return renderTable(rows, options);
+  }
 }
 
 export interface PlanDescription {
@@ -61,9 +106,14 @@ export interface PlanDescription {
   events: RecordedEvent[];
 }
 
+/**
+ * kubectl-describe style. The plan's message is printed once: a condition or event that only
+ * repeats it says so instead of printing it again.
+ */
 export function renderDescription(d: PlanDescription): string {
   const out: string[] = [];
   const e = d.entry;
+  const same = (m: string | undefined): boolean => Boolean(e.message) && m === e.message;
   out.push(`Plan ID:    ${e.planId}`);
   out.push(`Container:  ${e.container || '-'}`);
   out.push(`State:      ${e.state}${e.reason ? ` (${e.reason})` : ''}`);
@@ -75,15 +125,34 @@ export function renderDescription(d: PlanDescription): string {
   }
   out.push('Conditions:');
   if (d.conditions.length === 0) out.push('  <none>');
-  for (const c of d.conditions) {
-    out.push(
-      `  ${c.type}=${c.status}  reason=${c.reason}${c.message ? `  message=${c.message}` : ''}`,
-    );
+  else {
+    const rows = d.conditions.map((c) => [
+      c.type,
+      c.status,
+      c.reason,
+      same(c.message) ? '(the Message above)' : c.message || '-',
+    ]);
+    for (const l of columns(['TYPE', 'STATUS', 'REASON', 'MESSAGE'], rows, false).split('\n')) {
+      if (l) out.push(`  ${l}`);
+    }
   }
   out.push('Events:');
   if (d.events.length === 0) out.push('  <none>');
-  for (const ev of d.events) {
-    out.push(`  ${ev.type}  ${ev.reason}  x${ev.count}  ${ev.message}`);
+  else {
+    const rows = d.events.map((ev) => [
+      ev.type,
+      ev.reason,
+      `x${ev.count}`,
+      same(ev.message) ? '(the Message above)' : ev.message,
+    ]);
+    for (const l of columns(['TYPE', 'REASON', 'COUNT', 'MESSAGE'], rows, false).split('\n')) {
+      if (l) out.push(`  ${l}`);
+    }
   }
   return out.join('\n') + '\n';
+}
+
+/** `describe plan -o json|yaml`: the same facts as data. */
+export function describeData(d: PlanDescription): Record<string, unknown> {
+  return { ...d.entry, conditions: d.conditions, events: d.events };
 }

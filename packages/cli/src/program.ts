@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { errorLogger } from './cli-output.js';
 import { register as registerReconcile } from './commands/reconcile.js';
 import { register as registerDaemon } from './commands/daemon.js';
 import { register as registerGet } from './commands/get.js';
@@ -6,22 +7,75 @@ import { register as registerDescribe } from './commands/describe.js';
 import { register as registerBackupOnce } from './commands/backup-once.js';
 import { register as registerForget } from './commands/forget.js';
 import { register as registerVersion } from './commands/version.js';
+import { register as registerCompletion } from './commands/completion.js';
 
 export const VERSION = '0.1.0';
+
+/** The command line `cmd` was reached by (`backrest-sidecar get plans`). */
+export function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/**
+ * Commander's own errors (unknown option, missing argument, bad choice) become one `usage.error`
+ * line on stderr in the chosen log format, with a hint to `--help`, instead of commander's text
+ * followed by the whole help; errors throw instead of exiting so `main` sets the exit code.
+ */
+function reportErrorsAsLogs(cmd: Command): void {
+  cmd
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({
+      outputError: (text) => {
+        const error = text
+          .replace(/^error: /, '')
+          .trim()
+          .replace(/\s*\n\s*/g, ' ');
+        errorLogger().error('usage.error', {
+          error,
+          hint: `run '${commandPath(cmd)} --help' for usage`,
+        });
+      },
+    });
+  for (const sub of cmd.commands) reportErrorsAsLogs(sub);
+}
+
+/**
+ * `reconcile` is the default command, so commander hands it any first word it does not know
+ * (`backrest-sidecar deamon`); refuse that word as an unknown command, with a suggestion, before
+ * reconcile parses anything.
+ */
+function refuseUnknownCommands(program: Command): void {
+  program.hook('preSubcommand', (thisCommand, actionCommand) => {
+    const first = thisCommand.args[0];
+    if (
+      actionCommand.name() === 'reconcile' &&
+      first !== undefined &&
+      first !== 'reconcile' &&
+      !first.startsWith('-')
+    ) {
+      (thisCommand as unknown as { unknownCommand(): never }).unknownCommand();
+    }
+  });
+}
 
 /** The `backrest-sidecar` program: every command registers itself (one file per command). */
 export function buildProgram(): Command {
   const program = new Command('backrest-sidecar')
     .description('Turn Docker container labels into Backrest backup plans')
     .version(VERSION)
-    .showHelpAfterError()
     .addHelpText(
       'after',
       `
 Environment: DOCKER_HOST, DOCKER_API_VERSION, BACKREST_CONFIG (overrides --config),
-BACKREST_VOLUME_PREFIX, BACKREST_DEFAULT_RETENTION, BACKREST_PLAN_ID_PREFIX.
+BACKREST_VOLUME_PREFIX, BACKREST_DEFAULT_RETENTION, BACKREST_PLAN_ID_PREFIX, NO_COLOR, FORCE_COLOR.
 
-Exit codes: 0 written, 2 no change or dry run, 3 partial failure, 1 fatal.
+Output: stdout carries only a command's output (tables, descriptions, the dry-run diff); logs and
+errors go to stderr, human-readable on a terminal and JSON lines otherwise (--log-format).
+
+Exit codes: 0 written, 2 no change or dry run, 3 partial failure, 1 fatal or usage error.
 
 Examples:
   backrest-sidecar --dry-run --config /etc/backrest/config.json
@@ -29,7 +83,8 @@ Examples:
   backrest-sidecar daemon --with-events --apply
   backrest-sidecar get plans -o json
   backrest-sidecar describe plan backrest_sidecar_db
-  backrest-sidecar backup-once --rcb-env-file /etc/rcb.env`,
+  backrest-sidecar backup-once --rcb-env-file /etc/rcb.env
+  source <(backrest-sidecar completion bash)`,
     );
   registerReconcile(program);
   registerDaemon(program);
@@ -38,5 +93,8 @@ Examples:
   registerBackupOnce(program);
   registerForget(program);
   registerVersion(program, VERSION);
+  registerCompletion(program);
+  refuseUnknownCommands(program);
+  reportErrorsAsLogs(program);
   return program;
 }

@@ -68,7 +68,7 @@ export function applyChanges(raw: unknown, format: ConfigFormat, changes: PlanCh
       next =
         format === 'backrest'
           ? toBackrestPlan(plan, idx >= 0 ? (plans[idx] as object) : undefined)
-          : toSidecarPlan(plan);
+          : toSidecarPlan(plan, idx >= 0 ? plans[idx] : undefined);
     } catch (err) {
       if (err instanceof KeepSpecError) {
         throw new ConfigError(

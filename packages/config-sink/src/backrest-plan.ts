@@ -1,3 +1,5 @@
+import { writtenSchedule } from './cron.js';
+import { escapeGoTemplate, unescapeGoTemplate } from './go-template.js';
 import { asArray, asStringArray, isObject, type JsonObject } from './json-util.js';
 import { parseKeepSpec } from './keep-spec.js';
 import type { PlanSpec } from './plan-spec.js';
@@ -13,7 +15,8 @@ import type { PlanSpec } from './plan-spec.js';
  * `<command>\n# backrest-sidecar:pre` (or `:post`). Backrest feeds the command to `sh` on stdin
  * (a leading `#!` line picks the shell), so a trailing comment changes nothing at run time and
  * keeps a user's `#!` first line intact. Backrest drops unknown JSON fields, so the marker has
- * to live inside a field it keeps.
+ * to live inside a field it keeps. Backrest renders the command as a Go template first, so the
+ * hook's `{{` are escaped (go-template.ts): the shell gets exactly the label's text.
  *
  * Retention: Backrest has no keep-within. A spec with any `within*` term becomes
  * `policyKeepAll: true` (our own restic forget enforces it) and the raw spec is carried in a hook
@@ -34,7 +37,7 @@ type MarkerKind = 'pre' | 'post' | 'keep';
 
 const MARKER_RE = /(?:^|\n)# backrest-sidecar:(pre|post|keep)(?: (.*))?$/;
 
-/** The marker on a hook we own, or undefined for a user's hook. */
+/** The marker on a hook we own (its command unescaped), or undefined for a user's hook. */
 export function hookMarker(
   hook: unknown,
 ): { kind: MarkerKind; command: string; arg?: string } | undefined {
@@ -44,7 +47,7 @@ export function hookMarker(
   const m = MARKER_RE.exec(cmd);
   if (!m) return undefined;
   const kind = m[1] as MarkerKind;
-  const command = cmd.slice(0, m.index);
+  const command = unescapeGoTemplate(cmd.slice(0, m.index));
   return m[2] !== undefined ? { kind, command, arg: m[2] } : { kind, command };
 }
 
@@ -53,7 +56,7 @@ function commandHook(condition: string, command: string, kind: MarkerKind): Json
   // hook must not cancel the operation, or the post hook (e.g. `docker start`) would be skipped.
   return {
     conditions: [condition],
-    actionCommand: { command: `${command}\n${HOOK_MARKER_PREFIX}${kind}` },
+    actionCommand: { command: `${escapeGoTemplate(command)}\n${HOOK_MARKER_PREFIX}${kind}` },
   };
 }
 
@@ -100,15 +103,22 @@ export function specForRetention(retention: unknown): string {
 /**
  * Backrest plan for `plan`. With `existing` (the plan object currently in the file), unmanaged
  * fields and the user's hooks are kept; our old hooks are replaced by the new ones, appended
- * after the user's. Throws KeepSpecError for an invalid retention spec.
+ * after the user's. A `defaulted` retention leaves an existing plan's retention (and our carrier
+ * hook) exactly as the file has them. Throws KeepSpecError for an invalid retention spec.
  */
 export function toBackrestPlan(plan: PlanSpec, existing?: object): object {
   const base: JsonObject = isObject(existing) ? structuredClone(existing) : {};
-  const { retention, carry } = retentionForSpec(plan.retention.spec);
-  const userHooks = asArray(base['hooks']).filter((h) => hookMarker(h) === undefined);
+  const keepFileRetention = plan.retention.defaulted === true && isObject(existing);
+  const { retention, carry } = keepFileRetention
+    ? { retention: undefined, carry: false }
+    : retentionForSpec(plan.retention.spec);
+  const oldHooks = asArray(base['hooks']);
+  const userHooks = oldHooks.filter((h) => hookMarker(h) === undefined);
+  const carried = keepFileRetention ? oldHooks.filter((h) => hookMarker(h)?.kind === 'keep') : [];
   const ours = [
     ...plan.hooks.pre.map((c) => commandHook(CONDITION_PRE, c, 'pre')),
     ...plan.hooks.post.map((c) => commandHook(CONDITION_POST, c, 'post')),
+    ...carried,
     ...(carry
       ? [
           {
@@ -123,14 +133,16 @@ export function toBackrestPlan(plan: PlanSpec, existing?: object): object {
     id: plan.id,
     repo: plan.repo,
     paths: [...plan.sources],
-    schedule: { cron: plan.schedule, clock: SCHEDULE_CLOCK },
+    schedule: { cron: writtenSchedule(plan.schedule), clock: SCHEDULE_CLOCK },
   };
   // The deprecated top-level `cron` would fight `schedule` after a migration: ours wins.
   delete out['cron'];
   if (plan.exclude.length > 0) out['excludes'] = [...plan.exclude];
   else delete out['excludes'];
-  if (retention) out['retention'] = retention;
-  else delete out['retention'];
+  if (!keepFileRetention) {
+    if (retention) out['retention'] = retention;
+    else delete out['retention'];
+  }
   const hooks = [...userHooks, ...ours];
   if (hooks.length > 0) out['hooks'] = hooks;
   else delete out['hooks'];

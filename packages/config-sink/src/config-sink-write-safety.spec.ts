@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { applyChanges } from './apply-changes.js';
+import { assertLoadable } from './assert-loadable.js';
 import { defaultInstanceId, instanceIdProblem } from './backrest-instance.js';
 import { ConfigError } from './config-error.js';
 import { ConfigSink, holdsSecrets } from './config-sink.js';
@@ -391,6 +392,163 @@ describe('ConfigSink write safety (real files)', () => {
         remove: [],
       });
       expect(readdirSync(dir)).to.deep.equal(['config.json']);
+    });
+  });
+
+  describe('retention edited by hand', () => {
+    const byId = (id: string) =>
+      (JSON.parse(readFileSync(file, 'utf8')).plans as { id: string }[]).find((p) => p.id === id);
+    const handEdit = (fn: (plan: Record<string, unknown>) => void) => {
+      const doc = JSON.parse(readFileSync(file, 'utf8'));
+      fn(doc.plans.find((p: { id: string }) => p.id === 'a'));
+      writeFileSync(file, JSON.stringify(doc, null, 2));
+    };
+    const defaulted = { spec: 'daily=7,weekly=4', defaulted: true };
+
+    it('backrest: a plan without a keep label keeps the retention in the file', async () => {
+      writeFileSync(file, BACKREST_WITH_DEFAULT);
+      await sink().commit({ upsert: [plan('a')], remove: [] });
+      handEdit((p) => (p['retention'] = { policyKeepLastN: 30 }));
+      const r = await sink().commit({
+        upsert: [plan('a', { schedule: '0 5 * * *', retention: defaulted })],
+        remove: [],
+      });
+      expect(r.written).to.equal(true); // the schedule change lands...
+      expect(byId('a')).to.deep.include({ retention: { policyKeepLastN: 30 } }); // ...not the default
+      // A new plan gets the default; a keep label always wins.
+      await sink().commit({ upsert: [plan('b', { retention: defaulted })], remove: [] });
+      expect(byId('b')).to.deep.include({
+        retention: { policyTimeBucketed: { daily: 7, weekly: 4 } },
+      });
+      await sink().commit({ upsert: [plan('a', { retention: { spec: 'last=3' } })], remove: [] });
+      expect(byId('a')).to.deep.include({ retention: { policyKeepLastN: 3 } });
+    });
+
+    it('backrest: a removed retention stays removed, a carried keep-within stays carried', async () => {
+      writeFileSync(file, BACKREST_WITH_DEFAULT);
+      await sink().commit({
+        upsert: [plan('a', { retention: { spec: 'within=90d' } })],
+        remove: [],
+      });
+      const carried = byId('a');
+      await sink().commit({ upsert: [plan('a', { retention: defaulted })], remove: [] });
+      expect(byId('a')).to.deep.equal(carried);
+      handEdit((p) => delete p['retention']);
+      await sink().commit({ upsert: [plan('a', { retention: defaulted })], remove: [] });
+      expect(byId('a')).not.to.have.property('retention');
+    });
+
+    it('sidecar: a plan without a keep label keeps the spec in the file', async () => {
+      writeFileSync(file, SIDECAR_WITH_DEFAULT);
+      await sink().commit({ upsert: [plan('a')], remove: [] });
+      handEdit((p) => (p['retention'] = { spec: 'last=30' }));
+      await sink().commit({ upsert: [plan('a', { retention: defaulted })], remove: [] });
+      expect(byId('a')).to.deep.include({ retention: { spec: 'last=30' } });
+      await sink().commit({ upsert: [plan('c', { retention: defaulted })], remove: [] });
+      expect(byId('c')).to.deep.include({ retention: { spec: 'daily=7,weekly=4' } });
+    });
+
+    for (const [format, base] of [
+      ['sidecar', SIDECAR_WITH_DEFAULT],
+      ['backrest', BACKREST_WITH_DEFAULT],
+    ] as const) {
+      it(`${format}: a plan we don't own is never touched (retention, hooks, everything)`, async () => {
+        const doc = JSON.parse(base);
+        const mine =
+          format === 'backrest'
+            ? {
+                id: 'user_plan',
+                repo: 'default',
+                paths: ['/home'],
+                retention: { policyKeepLastN: 99 },
+                hooks: [
+                  {
+                    conditions: ['CONDITION_SNAPSHOT_END'],
+                    actionCommand: { command: 'x {{.Plan.Id}}' },
+                  },
+                ],
+                iexcludes: ['*.iso'],
+              }
+            : {
+                id: 'user_plan',
+                repo: 'default',
+                schedule: '0 1 * * *',
+                sources: ['/home'],
+                exclude: [],
+                hooks: { pre: ['x {{y}}'], post: [] },
+                retention: { spec: 'last=99' },
+              };
+        doc.plans = [mine];
+        writeFileSync(file, JSON.stringify(doc));
+        await sink().commit({ upsert: [plan('a', { retention: defaulted })], remove: [] });
+        await sink().commit({ upsert: [plan('a', { retention: { spec: 'last=1' } })], remove: [] });
+        expect(byId('user_plan')).to.deep.equal(mine);
+      });
+    }
+  });
+
+  describe('never writes what Backrest refuses', () => {
+    // Every write path: both formats, both write modes, an existing and a missing file, the
+    // EBUSY fallback. A refused commit leaves the bytes, inode and mtime (or the absence) as is.
+    const bad = [
+      plan('x', { repo: 'nope' }),
+      plan('x', { schedule: '*/0 * * * *' }),
+      plan('x', { schedule: '0 0 1 * ?' }),
+      plan('x', { sources: [] }),
+      plan('_x_'),
+    ];
+    for (const writeMode of ['atomic', 'inplace'] as const) {
+      for (const [format, base] of [
+        ['sidecar', SIDECAR_WITH_DEFAULT],
+        ['backrest', BACKREST_WITH_DEFAULT],
+      ] as const) {
+        it(`${writeMode}, ${format}: a refused plan leaves the file untouched`, async () => {
+          for (const p of bad) {
+            writeFileSync(file, base);
+            const st = statSync(file);
+            const s = sink({
+              writeMode,
+              faults: {
+                rename: async () => {
+                  throw Object.assign(new Error('busy'), { code: 'EBUSY' });
+                },
+              },
+            });
+            const err = await rejection(s.commit({ upsert: [plan('ok'), p], remove: [] }));
+            expect(err.code, JSON.stringify(p)).to.equal('Refused');
+            expect(err.path).to.equal(file);
+            expect(readFileSync(file, 'utf8')).to.equal(base);
+            expect([statSync(file).ino, statSync(file).mtimeMs]).to.deep.equal([
+              st.ino,
+              st.mtimeMs,
+            ]);
+            expect(readdirSync(dir)).to.deep.equal(['config.json']);
+            expect((await rejection(s.preview({ upsert: [p], remove: [] }))).code).to.equal(
+              'Refused',
+            );
+          }
+        });
+      }
+      it(`${writeMode}: a refused first write creates no file`, async () => {
+        const err = await rejection(
+          sink({ writeMode, defaultFormat: 'backrest' }).commit({
+            upsert: [plan('a')],
+            remove: [],
+          }),
+        );
+        expect(err.code).to.equal('Refused'); // no repo "default" in a new file
+        expect(readdirSync(dir)).to.deep.equal([]);
+      });
+    }
+
+    it('assertLoadable is the same gate for other writers (e.g. an API payload)', () => {
+      const doc = JSON.parse(BACKREST_WITH_DEFAULT);
+      expect(() => assertLoadable(doc, 'backrest', 'http://backrest:9898')).not.to.throw();
+      doc.plans = [{ id: 'p', repo: 'missing', paths: ['/x'] }];
+      expect(() => assertLoadable(doc, 'backrest', 'http://backrest:9898')).to.throw(
+        ConfigError,
+        /Refused.*http:\/\/backrest:9898.*repo "missing"/,
+      );
     });
   });
 

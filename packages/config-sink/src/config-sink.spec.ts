@@ -184,23 +184,28 @@ describe('ConfigSink (real files)', () => {
       expect(readFileSync(file, 'utf8')).to.equal(BACKREST_WITH_DEFAULT);
     });
 
-    it("does not let a user plan's cronexpr-only schedule block us, but holds our plans to 5 fields", async () => {
+    it("does not let a user plan's schedule Backrest loads block us, but holds our plans to the strict dialect", async () => {
       const doc = JSON.parse(BACKREST_WITH_DEFAULT);
+      // Backrest runs this at 03:00 and silently never uses minute 61: not ours to refuse.
       doc.plans.push({
         id: 'user',
         repo: 'default',
         paths: ['/u'],
-        schedule: { cron: '0 0 3 * * * *' },
+        schedule: { cron: '0,61 3 * * *' },
       });
       writeFileSync(file, JSON.stringify(doc));
       expect((await sink().commit({ upsert: [plan('a')], remove: [] })).written).to.equal(true);
       const err = await rejection(
-        sink().commit({ upsert: [plan('b', { schedule: '0 3 * * * 2030' })], remove: [] }),
+        sink().commit({ upsert: [plan('b', { schedule: '0,61 3 * * *' })], remove: [] }),
       );
       expect(err.code).to.equal('Refused');
       expect(err.details.join()).to.include(
-        'plan "b": schedule "0 3 * * * 2030": expected 5 fields',
+        'plan "b": schedule "0,61 3 * * *": minute field "0,61": 61 is out of range 0-59',
       );
+      const user = JSON.parse(readFileSync(file, 'utf8')).plans.find(
+        (p: { id: string }) => p.id === 'user',
+      );
+      expect(user.schedule.cron).to.equal('0,61 3 * * *');
     });
 
     it('never overwrites invalid JSON', async () => {

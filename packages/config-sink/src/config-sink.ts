@@ -13,6 +13,7 @@ import type { Stats } from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { applyChanges, decodePlans, emptyConfig } from './apply-changes.js';
+import { assertLoadable } from './assert-loadable.js';
 import { defaultInstanceId, instanceIdProblem } from './backrest-instance.js';
 import { ConfigError } from './config-error.js';
 import {
@@ -40,7 +41,6 @@ import {
 import { lineDiff } from './line-diff.js';
 import type { ConfigFormat, PlanChanges } from './plan-spec.js';
 import { renderConfig } from './render-config.js';
-import { validateConfig, validatePlanSpecs } from './validate-config.js';
 
 /** How many times a concurrent external edit is re-merged before giving up with WriteFailed. */
 const MAX_MERGE_ROUNDS = 5;
@@ -350,15 +350,13 @@ export class ConfigSink {
     }
     const format =
       detectFormat(doc) ?? (this.#format === 'auto' ? this.#defaultFormat : this.#format);
-    const problems = validateConfig(doc, format);
-    if (problems.length > 0) {
-      throw new ConfigError(
-        'Refused',
-        this.#path,
-        `the backup ${this.backupPath} would not load; nothing was restored`,
-        problems,
-      );
-    }
+    assertLoadable(
+      doc,
+      format,
+      this.#path,
+      [],
+      `the backup ${this.backupPath} would not load; nothing was restored`,
+    );
   }
 
   // ---- computing ----
@@ -382,15 +380,7 @@ export class ConfigSink {
       (doc as JsonObject)['modno'] = modnoOf(snap.doc) + 1;
       after = renderConfig(doc, format);
     }
-    const problems = [...validatePlanSpecs(changes.upsert), ...validateConfig(doc, format)];
-    if (problems.length > 0) {
-      throw new ConfigError(
-        'Refused',
-        this.#path,
-        'the resulting config would not load; nothing was written',
-        problems,
-      );
-    }
+    assertLoadable(doc, format, this.#path, changes.upsert);
     return { before, after: changed ? after : before, changed, doc };
   }
 

@@ -7,8 +7,13 @@ export interface PlanSpec {
   sources: string[];
   exclude: string[];
   hooks: { pre: string[]; post: string[] };
-  /** Raw backrest.keep grammar, e.g. "daily=7,weekly=4" or "within=90d,last=3". */
-  retention: { spec: string };
+  /**
+   * `spec`: raw backrest.keep grammar, e.g. "daily=7,weekly=4" or "within=90d,last=3".
+   * `defaulted`: true when no `backrest.keep` label set it (it is `--default-retention`): then a
+   * plan already in the file keeps the retention it has there (an operator's hand edit wins) and
+   * only a new plan gets the default. Default false: the spec is written.
+   */
+  retention: { spec: string; defaulted?: boolean };
 }
 
 /** The two on-disk shapes: the seed's file model, and Backrest's native protojson. */

@@ -1,19 +1,26 @@
+import { writtenSchedule } from './cron.js';
 import { asStringArray, isObject, type JsonObject } from './json-util.js';
 import type { PlanSpec } from './plan-spec.js';
 
 /**
  * The seed's file model. A plan is replaced as a whole object on upsert (the seed's rule), so
  * every field is always written, empty arrays included: the file shows exactly what we decided.
+ * The one exception: a `defaulted` retention leaves the spec `existing` has in the file.
  */
-export function toSidecarPlan(plan: PlanSpec): JsonObject {
+export function toSidecarPlan(plan: PlanSpec, existing?: unknown): JsonObject {
+  const old = isObject(existing) && isObject(existing['retention']) ? existing['retention'] : {};
+  const spec =
+    plan.retention.defaulted === true && isObject(existing) && typeof old['spec'] === 'string'
+      ? old['spec']
+      : plan.retention.spec;
   return {
     id: plan.id,
     repo: plan.repo,
-    schedule: plan.schedule,
+    schedule: writtenSchedule(plan.schedule),
     sources: [...plan.sources],
     exclude: [...plan.exclude],
     hooks: { pre: [...plan.hooks.pre], post: [...plan.hooks.post] },
-    retention: { spec: plan.retention.spec },
+    retention: { spec },
   };
 }
 

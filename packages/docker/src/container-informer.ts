@@ -215,7 +215,11 @@ export class ContainerInformer {
       let delay = this.#resyncPeriodMs;
       try {
         await this.resync(first ? 'initial' : 'periodic');
-        if (!this.#connected) this.#logger?.info('docker.relist.ok', { polling: true });
+        // The first list is a start-up step (debug); a list that works again after failures is news.
+        if (!this.#connected) {
+          if (first) this.#logger?.debug('docker.relist.ok', { polling: true });
+          else this.#logger?.info('docker.relist.ok', { polling: true });
+        }
         this.#connected = true;
         this.#backoff.reset();
         if (first) {

@@ -1,6 +1,13 @@
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
-import { createLogger, createNullLogger, isLogLevel, MemoryLogStream } from './logger.js';
+import {
+  createLogger,
+  createNullLogger,
+  isLogLevel,
+  MemoryLogStream,
+  resolveLogFormat,
+  useColor,
+} from './logger.js';
 import { REDACTED, SecretRedactor } from './redactor.js';
 import { VirtualClock } from './virtual-clock.js';
 
@@ -118,5 +125,30 @@ describe('createLogger', () => {
     expect(l.child({})).to.equal(l);
     expect(isLogLevel('debug')).to.equal(true);
     expect(isLogLevel('trace')).to.equal(false);
+  });
+});
+
+describe('useColor / resolveLogFormat', () => {
+  it('NO_COLOR wins, FORCE_COLOR forces (0/false refuse), else a TTY decides', () => {
+    expect(useColor({ isTTY: true }, {})).to.equal(true);
+    expect(useColor({ isTTY: false }, {})).to.equal(false);
+    expect(useColor({ isTTY: true }, { NO_COLOR: '1' })).to.equal(false);
+    expect(useColor({ isTTY: true }, { NO_COLOR: '' })).to.equal(true);
+    expect(useColor({ isTTY: false }, { FORCE_COLOR: '1' })).to.equal(true);
+    expect(useColor({ isTTY: false }, { FORCE_COLOR: '' })).to.equal(true);
+    expect(useColor({ isTTY: true }, { FORCE_COLOR: '0' })).to.equal(false);
+    expect(useColor({ isTTY: false }, { NO_COLOR: 'x', FORCE_COLOR: '1' })).to.equal(false);
+  });
+
+  it('auto is pretty on a TTY and JSON elsewhere', () => {
+    expect(resolveLogFormat('auto', { isTTY: true })).to.equal('pretty');
+    expect(resolveLogFormat('auto', {})).to.equal('json');
+    expect(resolveLogFormat('json', { isTTY: true })).to.equal('json');
+  });
+
+  it('colours pretty lines when told to, even off a TTY', () => {
+    const out = new MemoryLogStream();
+    createLogger({ format: 'pretty', stream: out.writable, color: true }).error('x.y');
+    expect(out.text).to.include('\x1b[31mERROR\x1b[0m x.y');
   });
 });

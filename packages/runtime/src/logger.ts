@@ -39,6 +39,34 @@ export interface LoggerOptions {
   redactor?: Redactor;
   /** Source of the `time` field. Default: `Date.now()`. */
   clock?: Pick<Clock, 'now'>;
+  /**
+   * Colour the level of pretty lines. Default: `useColor(stream)` (a TTY, unless NO_COLOR; always
+   * with FORCE_COLOR). JSON lines are never coloured.
+   */
+  color?: boolean;
+}
+
+/**
+ * Whether to colour output on `stream`: NO_COLOR (any non-empty value, no-color.org) wins, then
+ * FORCE_COLOR (any value but `0`/`false`, as chalk and Node read it), then the stream being a TTY.
+ */
+export function useColor(
+  stream: { isTTY?: boolean } | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return force !== '0' && force !== 'false';
+  return stream?.isTTY === true;
+}
+
+/** `auto` resolved against `stream`: pretty on a TTY, JSON otherwise (a pipe, a file, a collector). */
+export function resolveLogFormat(
+  format: LogFormat,
+  stream: { isTTY?: boolean } | undefined,
+): 'json' | 'pretty' {
+  if (format !== 'auto') return format;
+  return stream?.isTTY === true ? 'pretty' : 'json';
 }
 
 const MESSAGE = Symbol.for('message');
@@ -88,9 +116,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const redactor = options.redactor ?? new SecretRedactor();
   const clock = options.clock ?? { now: () => Date.now() };
   const format = options.format ?? 'auto';
-  const pretty =
-    format === 'pretty' || (format === 'auto' && (stream as { isTTY?: boolean }).isTTY === true);
-  const color = pretty && (stream as { isTTY?: boolean }).isTTY === true;
+  const pretty = resolveLogFormat(format, stream as { isTTY?: boolean }) === 'pretty';
+  const color = pretty && (options.color ?? useColor(stream as { isTTY?: boolean }));
 
   const shape = winston.format((info) => {
     const raw = info as unknown as Record<string | symbol, unknown>;

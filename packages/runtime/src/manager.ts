@@ -133,6 +133,8 @@ export class Manager {
   readonly container: Container;
   readonly options: ManagerOptions;
   #state: ManagerState = 'new';
+  /** Set by `runOnce`: lifecycle lines go to debug. */
+  #once = false;
   #defaultsLoaded = false;
   #abort = new AbortController();
   #controllers: Controller[] = [];
@@ -299,6 +301,7 @@ export class Manager {
   async runOnce(options: ManagerRunOnceOptions = {}): Promise<RunOnceSummary[]> {
     if (this.#state !== 'new') throw new Error(`manager already ${this.#state}`);
     this.#state = 'starting';
+    this.#once = true;
     const summaries: RunOnceSummary[] = [];
     try {
       await this.#startCommon();
@@ -424,6 +427,15 @@ export class Manager {
     return this.#healthService;
   }
 
+  /**
+   * Start/stop lines: `info` for a long-running manager (an operator wants to see it come and go),
+   * `debug` in `runOnce`, whose output is what the controllers did, not the framework's steps.
+   */
+  #lifecycle(action: string, fields: Record<string, unknown>): void {
+    if (this.#once) this.logger.debug(action, fields);
+    else this.logger.info(action, fields);
+  }
+
   async #startCommon(): Promise<void> {
     this.#ensureDefaults();
     const logger = this.logger;
@@ -466,9 +478,9 @@ export class Manager {
     const timeoutMs = this.options.cacheSyncTimeoutMs ?? 120_000;
     const syncs = this.#sources.map((source) => {
       const sink = cache.addSource(source);
-      logger.info('source.starting', { source: source.name });
+      this.#lifecycle('source.starting', { source: source.name });
       return source.start(sink, this.#abort.signal).then(
-        () => logger.info('source.synced', { source: source.name }),
+        () => this.#lifecycle('source.synced', { source: source.name }),
         (err: unknown) => {
           throw new Error(
             `source ${source.name} failed to start: ${err instanceof Error ? err.message : String(err)}`,
@@ -538,7 +550,7 @@ export class Manager {
       return;
     }
     const logger = this.logger;
-    logger.info('manager.stopping', { reason, from: previous });
+    this.#lifecycle('manager.stopping', { reason, from: previous });
     const graceful = this.options.gracefulShutdownMs ?? 30_000;
     const results: StopResult[] = await Promise.all(this.#controllers.map((c) => c.stop(graceful)));
     const abandoned = results.flatMap((r) => r.abandoned);
@@ -555,7 +567,7 @@ export class Manager {
     this.#abort.abort(new Error(`manager stopped: ${reason}`));
     await this.#http?.stop();
     this.#state = 'stopped';
-    logger.info('manager.stopped', { reason });
+    this.#lifecycle('manager.stopped', { reason });
     this.#resolveDone();
   }
 }

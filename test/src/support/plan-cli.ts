@@ -14,7 +14,7 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
-  /** stdout parsed as JSON lines (non-JSON lines skipped). */
+  /** stderr (where logs go) parsed as JSON lines (non-JSON lines skipped). */
   logs: Record<string, unknown>[];
 }
 
@@ -49,7 +49,7 @@ export function runCli(
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr, logs: parseJsonLines(stdout) });
+      resolve({ code, stdout, stderr, logs: parseJsonLines(stderr) });
     });
   });
 }
@@ -91,8 +91,8 @@ export async function eventually(
 }
 
 /**
- * Starts `backrest-sidecar daemon <args>` and collects its JSON log lines into `logs` as they
- * arrive (stdout is newline-buffered: one chunk is not one line).
+ * Starts `backrest-sidecar daemon <args>` and collects its JSON log lines (stderr) into `logs` as
+ * they arrive (one chunk is not one line).
  */
 export function spawnDaemon(args: string[]): {
   daemon: ChildProcess;
@@ -103,7 +103,7 @@ export function spawnDaemon(args: string[]): {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let buf = '';
-  daemon.stdout!.on('data', (d: Buffer) => {
+  daemon.stderr!.on('data', (d: Buffer) => {
     buf += d.toString();
     let nl;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -111,6 +111,6 @@ export function spawnDaemon(args: string[]): {
       buf = buf.slice(nl + 1);
     }
   });
-  daemon.stderr!.resume();
+  daemon.stdout!.resume();
   return { daemon, logs };
 }

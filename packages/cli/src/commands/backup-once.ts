@@ -2,19 +2,19 @@ import { Command, Option } from 'commander';
 import { runBackupOnce } from '@backrest-sidecar/controller-backup';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
 import { fatal } from '../exit.js';
-import { DEFAULTS, checkPlanIdPrefixOption } from '../options.js';
+import { DEFAULTS, checkPlanIdPrefixOption, parseHttpUrl } from '../options.js';
 import { abortOnSignals, addOneShotOptions, setUpOneShot, type OneShotFlags } from '../one-shot.js';
 
 export type BackupOnceFlags = OneShotFlags & BackupFlags;
 
 export async function runBackupOnceCommand(flags: BackupOnceFlags): Promise<number> {
   checkPlanIdPrefixOption(flags.planIdPrefix);
-  const { logger, actions } = await setUpOneShot(flags, flags.rcbEnvFile);
+  const { logger, actions, client } = await setUpOneShot(flags, flags.rcbEnvFile);
   const controller = new AbortController();
   const release = abortOnSignals(controller, logger);
   try {
     const options = { ...toBackupOnceOptions(flags), signal: controller.signal };
-    const report = await runBackupOnce(options, { actions, logger });
+    const report = await runBackupOnce(options, { actions, client, logger });
     return report.exitCode;
   } finally {
     release();
@@ -27,9 +27,11 @@ export function backupOnceCommand(): Command {
     'stop quiesced containers, run one backup, start them again, apply per-workload retention',
   );
   addBackupOptions(cmd)
-    .option(
-      '--backrest-url <url>',
-      "Backrest's URL for --engine backrest (auth: BACKREST_API_AUTHORIZATION)",
+    .addOption(
+      new Option(
+        '--backrest-url <url>',
+        "Backrest's URL for --engine backrest (auth: BACKREST_API_AUTHORIZATION)",
+      ).argParser(parseHttpUrl),
     )
     .addOption(
       new Option('--plan-id-prefix <prefix>', 'plan id prefix (backrest engine)')

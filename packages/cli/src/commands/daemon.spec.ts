@@ -42,13 +42,13 @@ describe('daemon --with-events', () => {
     });
   });
 
-  it('one-shot commands keep the Docker module default', () => {
+  it('one-shot commands never open /events (one list is all they read)', () => {
     const settings = resolveSettings(
       parseCommand<DaemonOptions>(daemonCommand(), ['--with-events']),
       {},
     );
     const options = dockerModuleOptions(settings, { mode: 'once', logStream: process.stdout });
-    expect(options).to.not.have.property('watchEvents');
+    expect(options.watchEvents).to.equal(false);
     expect(options).to.not.have.property('resyncPeriodMs');
   });
 });

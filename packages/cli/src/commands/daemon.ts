@@ -7,6 +7,8 @@ import { fatal } from '../exit.js';
 import {
   DEFAULTS,
   addReconcileOptions,
+  checkConfigDirectory,
+  checkScheduleOption,
   parseDuration,
   resolveSettings,
   type RawOptions,
@@ -54,7 +56,7 @@ export function daemonAppOptions(opts: DaemonOptions): AppOptions {
     intervalMs: opts.interval,
     withEvents: opts.withEvents === true,
     orphanGraceMs: opts.orphanGrace,
-    logStream: process.stdout,
+    logStream: process.stderr,
     modules: daemonModules(opts),
     managerOptions: {
       ...(opts.httpAddr ? { http: parseHttpAddr(opts.httpAddr) } : {}),
@@ -70,6 +72,9 @@ export function daemonAppOptions(opts: DaemonOptions): AppOptions {
  */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const settings = resolveSettings(opts);
+  checkConfigDirectory(settings.configPath, opts.createConfig === true);
+  if (opts.backupSchedule !== undefined)
+    checkScheduleOption('--backup-schedule', opts.backupSchedule);
   const manager = await buildApp(settings, daemonAppOptions(opts));
   // A backup-once killed mid-run (kill -9) left containers stopped: start them first.
   await repairBeforeCommand(

@@ -1,44 +1,89 @@
 import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
 import { makeKey, ConditionStore, EventRecorder } from '@dockop/runtime';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { stringify as toYaml } from 'yaml';
 import { previewRun } from '../app.js';
 import { fatal } from '../exit.js';
-import { addReconcileOptions, resolveSettings, type RawOptions } from '../options.js';
-import { renderDescription } from '../output.js';
+import {
+  addRenderOptions,
+  resolveSettings,
+  withWriteDefaults,
+  type RenderOptions,
+} from '../options.js';
+import { describeData, renderDescription } from '../output.js';
 
-/** `describe plan <id>`: the rendered plan, its conditions and events (a preview run). */
+export interface DescribeOptions extends RenderOptions {
+  output: 'text' | 'json' | 'yaml';
+}
+
+/** `describe plan <id>...`: the rendered plan, its conditions and events (a preview run). */
 export async function runDescribePlan(
-  id: string,
-  opts: RawOptions,
+  ids: string[],
+  opts: DescribeOptions,
   logLevelGiven: boolean,
 ): Promise<number> {
-  const { manager, summary: report } = await previewRun(resolveSettings(opts), logLevelGiven);
-  const entry = report.entries.find((e) => e.planId === id);
-  if (!entry) {
-    const known = report.entries.map((e) => e.planId).join(', ') || 'none';
-    process.stderr.write(`plan "${id}" not found (known: ${known})\n`);
-    return 1;
+  const { manager, summary: report } = await previewRun(
+    resolveSettings(withWriteDefaults(opts)),
+    logLevelGiven,
+  );
+  const found = [];
+  let code = 0;
+  for (const id of ids) {
+    const entry = report.entries.find((e) => e.planId === id);
+    if (!entry) {
+      const known = report.entries.map((e) => e.planId).join(', ') || 'none';
+      fatal(new Error(`plan "${id}" not found (known: ${known})`));
+      code = 1;
+      continue;
+    }
+    const key = entry.container ? makeKey(BACKUP_WORKLOAD_KIND, entry.container) : undefined;
+    const conditions = key ? manager.get<ConditionStore>(ConditionStore).list(key) : [];
+    const events = key ? manager.get<EventRecorder>(EventRecorder).list(key) : [];
+    found.push({ entry, conditions, events });
   }
-  const key = entry.container ? makeKey(BACKUP_WORKLOAD_KIND, entry.container) : undefined;
-  const conditions = key ? manager.get<ConditionStore>(ConditionStore).list(key) : [];
-  const events = key ? manager.get<EventRecorder>(EventRecorder).list(key) : [];
-  process.stdout.write(renderDescription({ entry, conditions, events }));
-  return 0;
+  if (opts.output === 'json') {
+    const data = found.map(describeData);
+    process.stdout.write(`${JSON.stringify(ids.length === 1 ? data[0] : data, null, 2)}\n`);
+  } else if (opts.output === 'yaml') {
+    const data = found.map(describeData);
+    process.stdout.write(toYaml(ids.length === 1 ? data[0] : data, { lineWidth: 0 }));
+  } else {
+    process.stdout.write(found.map(renderDescription).join('\n'));
+  }
+  return code;
+}
+
+/** `describe plan` / `describe plans`, without its program. */
+export function describePlanCommand(): Command {
+  const plan = new Command('plan')
+    .alias('plans')
+    .argument('<id...>', 'plan id(s)')
+    .description('the rendered plan, conditions and events of plans (writes nothing)')
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json', 'yaml'])
+        .default('text'),
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  backrest-sidecar describe plan backrest_sidecar_stack_db
+  backrest-sidecar describe plans backrest_sidecar_stack_db backrest_sidecar_stack_app -o json`,
+    );
+  return addRenderOptions(plan).action(
+    async (ids: string[], opts: DescribeOptions, cmd: Command) => {
+      process.exitCode = await runDescribePlan(
+        ids,
+        opts,
+        cmd.getOptionValueSource('logLevel') === 'cli',
+      ).catch(fatal);
+    },
+  );
 }
 
 export function register(program: Command): void {
-  const describe = new Command('describe').description('show details of a resource');
-  const plan = new Command('plan')
-    .argument('<id>', 'plan id')
-    .description('the rendered plan, conditions and events of one plan (writes nothing)')
-    .addHelpText('after', `\nExample:\n  backrest-sidecar describe plan backrest_sidecar_stack_db`);
-  addReconcileOptions(plan).action(async (id: string, opts: RawOptions, cmd: Command) => {
-    process.exitCode = await runDescribePlan(
-      id,
-      opts,
-      cmd.getOptionValueSource('logLevel') === 'cli',
-    ).catch(fatal);
-  });
-  describe.addCommand(plan);
+  const describe = new Command('describe').description('show details of a resource (plans)');
+  describe.addCommand(describePlanCommand());
   program.addCommand(describe);
 }

@@ -1,17 +1,20 @@
 import { Command, Option } from 'commander';
 import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import {
+  ImageWorkloadLabelTrust,
   createResticRunner,
+  resolveResticHost,
   runForget,
   type PruneMode,
   type ResticRunnerKind,
 } from '@backrest-sidecar/controller-retention';
-import type { OneShotMount } from '@dockop/docker';
+import { ImageLabelTrust, type OneShotMount } from '@dockop/docker';
 import { fatal } from '../exit.js';
 import {
   addOneShotOptions,
   pruneModeOption,
   rcbEnvFileOption,
+  resticHostOption,
   resticVolumeOption,
   setUpOneShot,
   type OneShotFlags,
@@ -25,10 +28,12 @@ export interface ForgetFlags extends OneShotFlags {
   resticBinary?: string;
   resticVolume: OneShotMount[];
   pruneMode: PruneMode;
+  resticHost?: string;
 }
 
 export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
-  const { logger, actions } = await setUpOneShot(flags, flags.rcbEnvFile);
+  const { logger, actions, client } = await setUpOneShot(flags, flags.rcbEnvFile);
+  const host = await resolveResticHost(client, flags.resticHost);
   const restic = await createResticRunner(
     {
       kind: flags.resticRunner,
@@ -44,9 +49,18 @@ export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
       includeProjectName: flags.includeProjectName === true,
       dryRun: flags.dryRun === true,
       prune: flags.pruneMode,
+      host,
       ...(flags.selector.length ? { selector: flags.selector } : {}),
     },
-    { containers: actions, restic, logger },
+    {
+      containers: actions,
+      restic,
+      logger,
+      trust: new ImageWorkloadLabelTrust(
+        new ImageLabelTrust(client, logger),
+        flags.trustImageLabels === true,
+      ),
+    },
   );
   for (const w of report.workloads) {
     logger.info('retention.result', {
@@ -83,11 +97,16 @@ export function register(program: Command): void {
       resticVolumeOption('container runner: extra mount, e.g. a local repository (repeatable)'),
     )
     .addOption(pruneModeOption())
+    .addOption(resticHostOption())
     .addHelpText(
       'after',
       `
-Only snapshots whose path list is exactly the workload's path are forgotten. A Warning explains
-when a workload matches nothing (e.g. restic-compose-backup snapshotted all of /volumes at once).
+Only running containers with backrest.enable=true and a backrest.keep set on the container (not
+inherited from its image, unless --trust-image-labels) are selected. Only snapshots of
+--restic-host (default: the Docker engine's name, as backup-once records it) whose path list is
+exactly the workload's path are forgotten: another host's snapshots in a shared repository are
+never touched. Two workloads mapping to one path are refused. A Warning explains when a workload
+matches nothing (e.g. restic-compose-backup snapshotted all of /volumes at once).
 Exit codes: 0 ok, 3 a workload failed or has an invalid backrest.keep, 1 fatal (repository unreachable).
 
 Examples:

@@ -1,7 +1,12 @@
 import { exitCodeOf, ExitCode } from '@backrest-sidecar/controller-plan';
 import { Command } from 'commander';
 import { buildApp, pingDocker, reportOf } from '../app.js';
-import { addReconcileOptions, resolveSettings, type RawOptions } from '../options.js';
+import {
+  addReconcileOptions,
+  checkConfigDirectory,
+  resolveSettings,
+  type RawOptions,
+} from '../options.js';
 import { fatal } from '../exit.js';
 import { repairBeforeCommand } from '../one-shot.js';
 import { ContainerActions } from '@dockop/docker';
@@ -9,11 +14,13 @@ import { Logger } from '@dockop/runtime';
 
 /**
  * One-shot reconcile (the default command): list labeled containers, render plans, write the
- * config when it changed, apply. Logs (JSON lines) go to stdout; the dry-run diff to stderr.
+ * config when it changed, apply. The dry-run diff is the command's output (stdout); logs go to
+ * stderr.
  */
 export async function runReconcile(raw: RawOptions): Promise<number> {
   const settings = resolveSettings(raw);
-  const manager = await buildApp(settings, { mode: 'once', logStream: process.stdout });
+  checkConfigDirectory(settings.configPath, raw.createConfig === true);
+  const manager = await buildApp(settings, { mode: 'once', logStream: process.stderr });
   await pingDocker(manager, settings);
   // A backup-once killed mid-run (kill -9) left containers stopped: start them first, dry run
   // or not (the dry run is about the config; a stopped database is our damage to undo).
@@ -25,7 +32,7 @@ export async function runReconcile(raw: RawOptions): Promise<number> {
   const summaries = await manager.runOnce();
   const report = reportOf(manager).last;
   if (settings.dryRun && report?.diff) {
-    process.stderr.write(report.diff.endsWith('\n') ? report.diff : `${report.diff}\n`);
+    process.stdout.write(report.diff.endsWith('\n') ? report.diff : `${report.diff}\n`);
   }
   const pluginFailures = summaries.filter((s) => s.controller !== 'plan' && s.failed > 0).length;
   const code = exitCodeOf(report, { requireApply: settings.requireApply });
@@ -41,6 +48,7 @@ export function register(program: Command): void {
 Exit codes: 0 config written, 2 no change or --dry-run, 3 some plans skipped (invalid labels,
 missing repo, no sources, id collision) or apply failed (or, with --require-apply, Backrest was
 not running or busy), 1 fatal (invalid config JSON, Docker unreachable, bad flags).
+Output: the --dry-run diff on stdout; logs on stderr.
 
 Examples:
   backrest-sidecar reconcile --config /etc/backrest/config.json --apply
