@@ -92,7 +92,12 @@ export class BackrestApiStore implements PlanStore {
       const problems = newProblems(current, next);
       if (problems.length > 0) {
         // Not one plan's fault (e.g. the removals): SetConfig would refuse the whole batch.
-        throw new ConfigError('Refused', this.#opts.url, 'Backrest would refuse the config', problems);
+        throw new ConfigError(
+          'Refused',
+          this.#opts.url,
+          'Backrest would refuse the config',
+          problems,
+        );
       }
       // SetConfig wants the modno we read; Backrest stores modno+1 itself.
       next.modno = current.modno ?? 0;
