@@ -1,5 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
-import { Ajv, type Options as AjvOptions, type ValidateFunction } from 'ajv';
+import type { Ajv, Options as AjvOptions, ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
 import { BACKREST_CONFIG_VERSION } from './apply-changes.js';
 import { checkCron } from './cron.js';
 import { asArray, idOf, isObject, type JsonObject } from './json-util.js';
@@ -23,6 +24,21 @@ export interface PrecompiledConfigValidators {
 
 let validators: Record<ConfigFormat, ValidateFunction> | undefined;
 
+/**
+ * ajv, loaded only when the schemas must be compiled here (not when precompiled). Resolved from
+ * this package even when the caller is a bundle elsewhere (CommonJS resolution by package name).
+ */
+function loadAjv(): typeof Ajv {
+  const here = createRequire(import.meta.url);
+  let base = import.meta.url;
+  try {
+    base = here.resolve('@backrest-sidecar/config-sink');
+  } catch {
+    // Not resolvable by name from here: this file is in the package itself.
+  }
+  return (createRequire(base)('ajv') as { Ajv: typeof Ajv }).Ajv;
+}
+
 /** Build-time code when it was generated from these very schemas, else compiled once here. */
 function schemaValidator(format: ConfigFormat): ValidateFunction {
   if (!validators) {
@@ -34,7 +50,7 @@ function schemaValidator(format: ConfigFormat): ValidateFunction {
     ) {
       validators = { ...pre.create() };
     } else {
-      const ajv = new Ajv(CONFIG_AJV_OPTIONS);
+      const ajv = new (loadAjv())(CONFIG_AJV_OPTIONS);
       validators = {
         sidecar: ajv.compile(sidecarConfigSchema),
         backrest: ajv.compile(backrestConfigSchema),
