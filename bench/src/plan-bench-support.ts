@@ -1,7 +1,7 @@
 // Shared by the plan-*.ts benches: spawn the real CLI, follow its JSON log lines, percentiles.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
@@ -104,4 +104,41 @@ export const SUITE_LABEL = { 'dockop.bench.suite': 'plan' } as const;
 /** Removes containers left by an earlier plan bench run that could not clean up. */
 export async function sweepStale(): Promise<void> {
   await removeByLabel('dockop.bench.suite=plan');
+}
+
+/** Median wall time of `node -e 0` (bare Node start-up on this machine, now). */
+export function bareNodeMs(rounds = 5): number {
+  const xs: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now();
+    spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    xs.push(performance.now() - t0);
+  }
+  return percentile(xs, 50);
+}
+
+/** `load average: 1m 5m 15m` of this (shared) machine, printed beside every figure. */
+export function loadText(): string {
+  return `load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`;
+}
+
+/** Runs the CLI with the peak-RSS hook: wall time from spawn to exit, peak RSS, stderr. */
+export function runCliMeasured(
+  args: string[],
+): Promise<{ code: number | null; ms: number; rssKb: number; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['--import', RSS_HOOK, CLI, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const m = /PEAK_RSS_KB=(\d+)/.exec(stderr);
+      resolve({ code, ms: performance.now() - t0, rssKb: Number(m?.[1] ?? NaN), stderr });
+    });
+  });
 }

@@ -1,15 +1,16 @@
 // 2,000 created (not started) labeled containers → `reconcile --dry-run` wall time and peak RSS,
 // next to a baseline measured in the same run: one raw label-filtered list call plus one atomic
-// write (tmp + fsync + rename) of a config of the same size. Prints the ratio.
+// write (tmp + fsync + rename) of a config of the same size, and bare Node start-up. Prints the
+// ratios. Targets (issue #13): dry run ≤ 1.5× (baseline + bare node), peak RSS ≤ 120 MiB.
 // Run: npx tsc -b && node bench/dist/plan-scale.js   (COUNT=... to change the 2,000)
-import { spawn } from 'node:child_process';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import {
   BUSYBOX,
-  CLI,
-  RSS_HOOK,
+  bareNodeMs,
   docker,
+  loadText,
+  runCliMeasured,
   removeByLabel,
   runTag,
   tempConfig,
@@ -19,24 +20,6 @@ import {
 import { createContainer } from '@dockop/docker';
 
 const COUNT = Number(process.env.COUNT ?? 2000);
-
-function runCli(
-  args: string[],
-): Promise<{ code: number | null; ms: number; rssKb: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', RSS_HOOK, CLI, ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const m = /PEAK_RSS_KB=(\d+)/.exec(stderr);
-      resolve({ code, ms: performance.now() - t0, rssKb: Number(m?.[1] ?? NaN), stderr });
-    });
-  });
-}
 
 async function main(): Promise<void> {
   await sweepStale();
@@ -69,11 +52,11 @@ async function main(): Promise<void> {
     );
 
     const scope = ['--config', file, '--selector', label, '--plan-id-prefix', `${tag}_`];
-    const cli = await runCli(['reconcile', '--dry-run', ...scope]);
+    const cli = await runCliMeasured(['reconcile', '--dry-run', ...scope]);
     if (cli.code !== 2)
       throw new Error(`reconcile --dry-run exited ${cli.code}: ${cli.stderr.slice(-2000)}`);
     // Render the size of the config the dry run would write, for a same-size baseline write.
-    const real = await runCli(['reconcile', ...scope]);
+    const real = await runCliMeasured(['reconcile', ...scope]);
     if (real.code !== 0)
       throw new Error(`reconcile exited ${real.code}: ${real.stderr.slice(-2000)}`);
     const bytes = await readFile(file);
@@ -100,7 +83,12 @@ async function main(): Promise<void> {
     console.log(
       `  baseline: one label-filtered list (${listed.length} containers) + one atomic write: ${Math.round(baseline)} ms`,
     );
+    const node = bareNodeMs();
+    console.log(`  bare node -e 0: ${Math.round(node)} ms; ${loadText()}`);
     console.log(`  ratio dry-run / baseline: ${(cli.ms / baseline).toFixed(1)}x`);
+    console.log(
+      `  dry-run / (baseline + bare node start-up): ${(cli.ms / (baseline + node)).toFixed(2)}x  [target ≤ 1.5x, peak RSS ≤ 120 MiB]`,
+    );
   } finally {
     await removeByLabel(label);
     await rm(dir, { recursive: true, force: true });

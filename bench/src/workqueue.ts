@@ -2,11 +2,20 @@
 // next to a baseline measured in the same run: a plain array queue with a Set for dedupe.
 // Run: npx tsc -b bench && node bench/dist/workqueue.js
 import { PrometheusMetrics, SystemClock, WorkQueue } from '@dockop/runtime';
-import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
 
 const KEYS = 10_000;
 const ADDS_PER_KEY = 5;
-const ROUNDS = 15;
+const ROUNDS = Number(process.env.ROUNDS ?? 15);
+
+/**
+ * Process CPU time in ms (user + system), not wall time: on a shared machine a round that is
+ * descheduled would otherwise count someone else's work. GC threads are included, as they should.
+ */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
 
 const keys = Array.from({ length: KEYS }, (_, i) => `Kind/name-${i}`);
 
@@ -35,14 +44,14 @@ class BaselineQueue {
 
 function runBaseline(): number {
   const q = new BaselineQueue();
-  const t0 = performance.now();
+  const t0 = cpuNow();
   for (let r = 0; r < ADDS_PER_KEY; r++) for (const k of keys) q.add(k);
   let n = 0;
   for (let k = q.get(); k !== undefined; k = q.get()) {
     q.done(k);
     n++;
   }
-  const ms = performance.now() - t0;
+  const ms = cpuNow() - t0;
   if (n !== KEYS) throw new Error(`baseline handed out ${n}, expected ${KEYS}`);
   return ms;
 }
@@ -53,14 +62,14 @@ function runSync(withMetrics = false): number {
     clock: new SystemClock(),
     ...(metrics ? { name: 'bench', metrics } : {}),
   });
-  const t0 = performance.now();
+  const t0 = cpuNow();
   for (let r = 0; r < ADDS_PER_KEY; r++) for (const k of keys) q.add(k);
   let n = 0;
   for (let k = q.tryGet(); k !== undefined; k = q.tryGet()) {
     q.done(k);
     n++;
   }
-  const ms = performance.now() - t0;
+  const ms = cpuNow() - t0;
   if (n !== KEYS) throw new Error(`WorkQueue handed out ${n}, expected ${KEYS}`);
   if (metrics) lastMetrics = metrics;
   return ms;
@@ -83,7 +92,7 @@ async function checkMetrics(): Promise<void> {
 
 async function runAsync(): Promise<number> {
   const q = new WorkQueue<string>({ clock: new SystemClock() });
-  const t0 = performance.now();
+  const t0 = cpuNow();
   for (let r = 0; r < ADDS_PER_KEY; r++) for (const k of keys) q.add(k);
   q.shutDown(); // get() resolves undefined once empty instead of waiting
   let n = 0;
@@ -91,7 +100,7 @@ async function runAsync(): Promise<number> {
     q.done(k);
     n++;
   }
-  const ms = performance.now() - t0;
+  const ms = cpuNow() - t0;
   if (n !== KEYS) throw new Error(`WorkQueue (async) handed out ${n}, expected ${KEYS}`);
   return ms;
 }
@@ -120,19 +129,27 @@ for (let i = 0; i < ROUNDS; i++) {
 }
 await checkMetrics();
 const opsPerSec = (ms: number): number => Math.round((ops / ms) * 1000);
+const best = (xs: number[]): number => Math.min(...xs);
 const base = opsPerSec(median(results.baseline));
-const sync = opsPerSec(median(results.sync));
-const asyn = opsPerSec(median(results.async));
-const withMetrics = opsPerSec(median(results.metrics));
+const baseBest = opsPerSec(best(results.baseline));
 console.log(
-  `workqueue bench: ${KEYS} keys x ${ADDS_PER_KEY} adds, then get+done each; median of ${ROUNDS} rounds`,
+  `workqueue bench: ${KEYS} keys x ${ADDS_PER_KEY} adds, then get+done each; ${ROUNDS} rounds, interleaved`,
 );
-console.log(`node ${process.version}`);
-const row = (label: string, v: number, ratio: boolean): void =>
+console.log(
+  `node ${process.version}; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+// The best round is the one least disturbed by other processes on a shared machine; the median
+// is printed beside it. Target (issue #13): add/tryGet/done >= 0.7x the baseline.
+const row = (label: string, xs: number[], ratio: boolean): void => {
+  const med = opsPerSec(median(xs));
+  const top = opsPerSec(best(xs));
   console.log(
-    `${label.padEnd(34)}${v.toLocaleString('en-US').padStart(12)} adds/s${ratio ? `  ratio ${(v / base).toFixed(2)}` : ''}`,
+    `${label.padEnd(34)}${med.toLocaleString('en-US').padStart(12)} adds/s (median)${ratio ? `  ratio ${(med / base).toFixed(2)}` : ''}; best ${top.toLocaleString('en-US')}${ratio ? `  ratio ${(top / baseBest).toFixed(2)}` : ''}`,
   );
-row('baseline (array + Set)', base, false);
-row('WorkQueue add/tryGet/done', sync, true);
-row('WorkQueue add/await get/done', asyn, true);
-row('WorkQueue + prom-client metrics', withMetrics, true);
+};
+row('baseline (array + Set)', results.baseline, false);
+row('WorkQueue add/tryGet/done', results.sync, true);
+row('WorkQueue add/await get/done', results.async, true);
+row('WorkQueue + prom-client metrics', results.metrics, true);

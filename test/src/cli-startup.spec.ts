@@ -105,7 +105,10 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     expect(r.code, r.stderr).to.equal(2);
     // Not ssh2, gRPC, protobufjs, nor a second copy of anything the bundle carries.
     expect(r.loaded.filter((f) => f.includes('node_modules'))).to.deep.equal([]);
-    const schemas = parseJsonLines(r.stdout).filter((l) => l['action'] === 'schema.registered');
+    // Log lines go to stderr (stdout carries the dry-run diff).
+    const schemas = parseJsonLines(`${r.stdout}\n${r.stderr}`).filter(
+      (l) => l['action'] === 'schema.registered',
+    );
     expect(schemas.length).to.be.greaterThan(0);
     for (const s of schemas) expect(s, JSON.stringify(s)).to.include({ precompiled: true });
   });

@@ -14,7 +14,7 @@ class FakeBackrest {
     modno: 7,
     version: 6,
     instance: 'host-a',
-    repos: [{ id: 'default', uri: '/repo', password: 'secret' }],
+    repos: [{ id: 'default', uri: '/repo', password: 'secret', autoInitialize: true }],
     plans: [
       {
         id: 'user_plan',

@@ -1,5 +1,5 @@
 import { ConfigSink } from '@backrest-sidecar/config-sink';
-import { ContainerActions } from '@dockop/docker';
+import { ContainerActions, DockerClient } from '@dockop/docker';
 import { Clock, ControllerContribution } from '@dockop/runtime';
 import { ContainerModule, type ResolutionContext } from 'inversify';
 import { CommandApplier, ConfigApplier, NoopApplier, RestartApplier } from './apply.js';
@@ -18,12 +18,25 @@ function storeFor(ctx: ResolutionContext): PlanStore {
       ...(opts.apply.authorization ? { authorization: opts.apply.authorization } : {}),
     });
   }
+  const docker = ctx.get<DockerClient>(DockerClient, { optional: true });
   return new ConfigSink({
     path: opts.configPath,
     ...(opts.configFormat ? { format: opts.configFormat } : {}),
     ...(opts.writeMode ? { writeMode: opts.writeMode } : {}),
     ...(opts.instance ? { instance: opts.instance } : {}),
+    ...(docker ? { instanceHostName: () => engineHostName(docker) } : {}),
   });
+}
+
+/**
+ * The Docker engine's host name (`docker info` Name): the default `instance` of a native config
+ * we create. Inside a container our own host name is a random container id; the engine's is the
+ * host's, stable across recreations (the same "this host" as restic's --host).
+ */
+async function engineHostName(docker: DockerClient): Promise<string> {
+  const info = (await docker.request('system.info', (d) => d.info())) as { Name?: unknown };
+  if (typeof info.Name !== 'string' || info.Name === '') throw new Error('docker info has no Name');
+  return info.Name;
 }
 
 function applierFor(ctx: ResolutionContext): ConfigApplier {

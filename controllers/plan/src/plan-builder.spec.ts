@@ -370,4 +370,24 @@ describe('plan builder', () => {
       );
     });
   });
+
+  it('keeps excludes in label order (restic: the last matching pattern wins), repeats at their last place', () => {
+    const w = workload('web', {
+      spec: {
+        enable: true,
+        paths: {
+          exclude: [
+            '/var/lib/postgresql/data/z',
+            '/var/lib/postgresql/data/a',
+            '/tmp',
+            '/tmp/x',
+            '/tmp',
+          ],
+        },
+      },
+    });
+    const r = buildPlans([w], defaultPlanDefaults(), facts);
+    const v = '/var/lib/docker/volumes/stack_pgdata/_data';
+    expect(r.plans[0]?.plan.exclude).to.deep.equal([`${v}/z`, `${v}/a`, '/tmp/x', '/tmp']);
+  });
 });

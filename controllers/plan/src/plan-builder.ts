@@ -7,7 +7,8 @@
  *   names the container (and the label/value when one is at fault);
  * - ids are deterministic (`planIdFor`); two workloads with the same id are BOTH skipped
  *   (`IdCollision`), never merged, and the message names every container involved;
- * - sources and excludes are host paths, de-duplicated and sorted (byte order, as Backrest sorts);
+ * - sources and excludes are host paths; sources de-duplicated and sorted (byte order, as Backrest
+ *   sorts paths), excludes in label order (restic's last match wins), repeats dropped;
  * - output order is by plan id, so the same input always renders the same bytes.
  */
 import { CronError, normalizeCron, type PlanSpec } from '@backrest-sidecar/config-sink';
@@ -188,7 +189,8 @@ export function buildPlan(
         `${defaults.excludeBindMounts ? 'named volume (bind mounts excluded)' : 'bind mount or named volume'} to derive sources from`,
     );
   }
-  const exclude = uniqueSorted(
+  // Label order: restic's last matching pattern wins (`!negation` after its pattern).
+  const exclude = uniqueKeepLast(
     (paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
   );
 
@@ -331,6 +333,11 @@ function ownFields<T extends object>(obj: T): Partial<T> {
 
 function stringOr(value: unknown, fallback: string): string {
   return (typeof value === 'string' ? value.trim() : '') || fallback;
+}
+
+/** Order kept, a repeated value only at its last position (same outcome for restic). */
+function uniqueKeepLast(values: readonly string[]): string[] {
+  return values.filter((v, i) => values.lastIndexOf(v) === i);
 }
 
 function uniqueSorted(values: readonly string[]): string[] {

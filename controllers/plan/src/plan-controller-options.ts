@@ -12,7 +12,10 @@ export interface PlanControllerOptions {
   /** Sink options passed through (format, write mode). Defaults: ConfigSink's. */
   configFormat?: 'auto' | 'sidecar' | 'backrest';
   writeMode?: 'atomic' | 'inplace';
-  /** `instance` of a native Backrest file the sink creates. Default: the host name. */
+  /**
+   * `instance` of a native Backrest file the sink creates. Default: the Docker engine's host
+   * name (`docker info` Name), else this machine's, as a valid Backrest id.
+   */
   instance?: string;
   defaults: PlanDefaults;
   /** `once`: one-shot reconcile (CLI `reconcile`); `daemon`: long-running. Default `once`. */

@@ -221,7 +221,7 @@ export function addWriteOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--backrest-instance <id>',
-        "instance of a Backrest config file we create (Backrest's native format; default: host name)",
+        "instance of a Backrest config file we create (Backrest's native format; default: the Docker engine's host name)",
       ).env('BACKREST_INSTANCE'),
     )
     .option('--apply', 'apply a changed config to Backrest (restart its container by default)')
@@ -301,7 +301,7 @@ export interface Settings {
   configPath: string;
   configFormat: RawOptions['configFormat'];
   writeMode: RawOptions['writeMode'];
-  /** Undefined: the sink's default (the host name as a Backrest id). */
+  /** Undefined: the Docker engine's host name as a Backrest id (see the plan controller). */
   backrestInstance?: string;
   apply: ApplyStrategy;
   applyCooldownMs: number;

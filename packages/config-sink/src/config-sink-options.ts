@@ -27,10 +27,16 @@ export interface ConfigSinkOptions {
   fileMode?: number;
   /**
    * `instance` of a native Backrest file we create (Backrest refuses repo operations without
-   * one). Default: this host's name, made a valid Backrest id (see `defaultInstanceId`). An
-   * existing file's instance is never changed.
+   * one); must be a valid Backrest id. Default: `instanceHostName()` (else this machine's host
+   * name) made a valid id by `defaultInstanceId`. An existing file's instance is never changed.
    */
   instance?: string;
+  /**
+   * Where the default instance comes from, asked only when a native file is created: e.g. the
+   * Docker engine's host name (inside a container, the own host name is a random container id).
+   * When it fails, the machine's host name is used and the commit says so in its warnings.
+   */
+  instanceHostName?: () => Promise<string>;
   /** Attempts to take the advisory lock `<path>.lock` before LockFailed. Default 10. */
   lockRetries?: number;
   /** A lock not refreshed for this long is considered abandoned and taken over. Default 10000. */
@@ -65,7 +71,9 @@ export const CONFIG_SINK_DEFAULTS = {
   keepBackup: true,
   lockRetries: 10,
   lockStaleMs: 10_000,
-} as const satisfies Required<Omit<ConfigSinkOptions, 'path' | 'faults' | 'fileMode' | 'instance'>>;
+} as const satisfies Required<
+  Omit<ConfigSinkOptions, 'path' | 'faults' | 'fileMode' | 'instance' | 'instanceHostName'>
+>;
 
 /** Mode of a created file in Backrest's native format (Backrest's own). */
 export const BACKREST_FILE_MODE = 0o600;

@@ -160,6 +160,36 @@ describe('ConfigSink write safety (real files)', () => {
       });
     });
 
+    it('takes the default instance from instanceHostName (e.g. the Docker engine), else the host', async () => {
+      await sink({
+        defaultFormat: 'backrest',
+        instanceHostName: async () => 'Engine Host!',
+      }).commit({ upsert: [], remove: [] });
+      expect(JSON.parse(readFileSync(file, 'utf8')).instance).to.equal('Engine_Host_');
+
+      const other = path.join(dir, 'other.json');
+      const r = await new ConfigSink({
+        path: other,
+        defaultFormat: 'backrest',
+        instanceHostName: async () => {
+          throw new Error('connect ENOENT /var/run/docker.sock');
+        },
+      }).commit({ upsert: [], remove: [] });
+      expect(JSON.parse(readFileSync(other, 'utf8')).instance).to.equal(defaultInstanceId());
+      expect(r.warnings.join()).to.include('ENOENT');
+      // Asked only when a native file is created.
+      let asked = 0;
+      await sink({
+        instanceHostName: async () => {
+          asked++;
+          return 'x';
+        },
+      })
+        .commit({ upsert: [plan('a', { repo: 'default' })], remove: [] })
+        .catch(() => undefined);
+      expect(asked).to.equal(0);
+    });
+
     it('never adds or changes the instance of an existing native file', async () => {
       const doc = JSON.parse(BACKREST_WITH_DEFAULT);
       delete doc.instance;

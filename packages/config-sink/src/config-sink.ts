@@ -83,7 +83,8 @@ export class ConfigSink {
   readonly #writeMode: 'atomic' | 'inplace';
   readonly #keepBackup: boolean;
   readonly #fileMode: number | undefined;
-  readonly #instance: string;
+  readonly #instance: string | undefined;
+  readonly #instanceHostName: (() => Promise<string>) | undefined;
   readonly #lockRetries: number;
   readonly #lockStaleMs: number;
   readonly #faults: ConfigSinkFaults;
@@ -97,8 +98,8 @@ export class ConfigSink {
     ) {
       throw new TypeError(`ConfigSink: fileMode ${fileMode} is not a file mode (0 to 0o7777)`);
     }
-    const instance = options.instance ?? defaultInstanceId();
-    const problem = instanceIdProblem(instance);
+    const instance = options.instance;
+    const problem = instance === undefined ? undefined : instanceIdProblem(instance);
     if (problem) throw new TypeError(`ConfigSink: instance "${instance}" ${problem}`);
     this.#path = path.resolve(options.path);
     this.#format = options.format ?? CONFIG_SINK_DEFAULTS.format;
@@ -107,6 +108,7 @@ export class ConfigSink {
     this.#keepBackup = options.keepBackup ?? CONFIG_SINK_DEFAULTS.keepBackup;
     this.#fileMode = fileMode;
     this.#instance = instance;
+    this.#instanceHostName = options.instanceHostName;
     this.#lockRetries = options.lockRetries ?? CONFIG_SINK_DEFAULTS.lockRetries;
     this.#lockStaleMs = options.lockStaleMs ?? CONFIG_SINK_DEFAULTS.lockStaleMs;
     this.#faults = options.faults ?? {};
@@ -147,8 +149,9 @@ export class ConfigSink {
   /** Dry run: what commit() would write. Writes nothing, takes no lock; Refused when invalid. */
   async preview(changes: PlanChanges): Promise<CommitResult> {
     const snap = await this.#readUnlocked();
-    const p = this.#propose(snap, changes);
-    return this.#result(snap.format, p, { written: false, merged: false, warnings: [] });
+    const warnings: string[] = [];
+    const p = this.#propose(snap, changes, await this.#instanceFor(snap, warnings));
+    return this.#result(snap.format, p, { written: false, merged: false, warnings });
   }
 
   /** Applies `changes` under the lock; see the class invariants and README's write algorithm. */
@@ -156,7 +159,7 @@ export class ConfigSink {
     return this.#locked(async (compromised) => {
       const repaired = await this.#repairTornWrite();
       let snap = await this.#read();
-      let p = this.#propose(snap, changes);
+      let p = this.#propose(snap, changes, await this.#instanceFor(snap, repaired));
       if (!p.changed)
         return this.#result(snap.format, p, { written: false, merged: false, warnings: repaired });
 
@@ -216,7 +219,7 @@ export class ConfigSink {
         }
         // Someone else wrote the file since we read it: re-apply our changes onto their version.
         merged = true;
-        p = this.#propose(snap, changes);
+        p = this.#propose(snap, changes, await this.#instanceFor(snap, repaired));
         if (!p.changed)
           return this.#result(snap.format, p, { written: false, merged, warnings: repaired });
         if (round + 1 >= MAX_MERGE_ROUNDS) {
@@ -358,13 +361,32 @@ export class ConfigSink {
 
   // ---- computing ----
 
-  #propose(snap: Snapshot, changes: PlanChanges): Proposal {
+  /**
+   * The instance of a native file we are about to create (undefined otherwise): the option, else
+   * the host name from `instanceHostName` (else this machine's), made a valid Backrest id.
+   */
+  async #instanceFor(snap: Snapshot, warnings: string[]): Promise<string | undefined> {
+    if (snap.doc !== undefined || snap.format !== 'backrest') return undefined;
+    if (this.#instance !== undefined) return this.#instance;
+    if (this.#instanceHostName) {
+      try {
+        return defaultInstanceId(await this.#instanceHostName());
+      } catch (err) {
+        warnings.push(
+          `no host name for the new config's instance (${errText(err)}): using ${defaultInstanceId()}`,
+        );
+      }
+    }
+    return defaultInstanceId();
+  }
+
+  #propose(snap: Snapshot, changes: PlanChanges, instance: string | undefined): Proposal {
     const format = snap.format;
     const before = snap.doc ? renderConfig(snap.doc, format) : '';
     let doc: unknown;
     try {
       // A file we create gets an instance (Backrest refuses repo operations without one).
-      doc = applyChanges(snap.doc ?? emptyConfig(format, this.#instance), format, changes);
+      doc = applyChanges(snap.doc ?? emptyConfig(format, instance), format, changes);
     } catch (err) {
       if (err instanceof ConfigError)
         throw new ConfigError(err.code, this.#path, err.message, err.details);

@@ -48,8 +48,12 @@ function base(format: ConfigFormat): unknown {
         version: 6,
         instance: 'host',
         repos: [
-          { id: 'offsite', uri: 'sftp:x:/r' },
-          { id: 'default', uri: '/srv/restic' },
+          { id: 'offsite', uri: 'sftp:x:/r', autoInitialize: true },
+          {
+            id: 'default',
+            uri: '/srv/restic',
+            guid: '37a8eec1ce19687d132fe29051dca629d164e2c4958ba141d5f4133a33f0688f',
+          },
         ],
         plans: [],
       }
@@ -89,6 +93,30 @@ describe('renderConfig', () => {
       /^\{\n {2}"modno": 1,\n {2}"version": 6,\n {2}"plans"/,
     );
     expect(renderConfig(a, 'backrest').endsWith('}\n')).to.equal(true);
+  });
+
+  it('sorts what Backrest sorts on load (paths, repo env) and keeps excludes in order', () => {
+    const doc = {
+      repos: [{ id: 'r', env: ['B=2', 'A=1'] }],
+      plans: [
+        {
+          id: 'a',
+          repo: 'r',
+          paths: ['/b', '/a'],
+          excludes: ['/a/*.log', '!/a/keep.log'],
+          iexcludes: ['*.TMP', '!X.TMP'],
+        },
+      ],
+    };
+    const out = JSON.parse(renderConfig(doc, 'backrest'));
+    expect(out.repos[0].env).to.deep.equal(['A=1', 'B=2']);
+    expect(out.plans[0].paths).to.deep.equal(['/a', '/b']);
+    expect(out.plans[0].excludes).to.deep.equal(['/a/*.log', '!/a/keep.log']);
+    expect(out.plans[0].iexcludes).to.deep.equal(['*.TMP', '!X.TMP']);
+    const sidecar = { plans: [{ id: 'a', sources: ['/b', '/a'], exclude: ['/x', '!/x/y'] }] };
+    const sc = JSON.parse(renderConfig(sidecar, 'sidecar'));
+    expect(sc.plans[0].sources).to.deep.equal(['/a', '/b']);
+    expect(sc.plans[0].exclude).to.deep.equal(['/x', '!/x/y']);
   });
 
   it('sorts paths in code-point (Go byte) order, not UTF-16 order', () => {

@@ -6,9 +6,10 @@ import type { ConfigFormat } from './plan-spec.js';
  * order), 2-space JSON, trailing newline; known keys in the order of Backrest's proto (or the
  * seed's struct), unknown keys after them in code-point order; nothing is dropped.
  * Arrays keep their order except where Backrest sorts on load (repos and plans by id, a plan's
- * paths/excludes/iexcludes), so Backrest's own rewrite of our file yields no semantic diff. In the
- * sidecar format plans are sorted by id and sources/exclude sorted too (the seed sorts derived
- * sources). Hook lists are never reordered: their order is execution order.
+ * paths, a repo's env: internal/config/validate.go), so Backrest's own rewrite of our file yields
+ * no semantic diff. Excludes keep their order (Backrest stopped sorting them: a `!negation` must
+ * stay after its pattern). In the sidecar format plans are sorted by id and sources sorted too
+ * (the seed sorts derived sources). Hook lists are never reordered: their order is execution order.
  */
 export function renderConfig(raw: unknown, format: ConfigFormat): string {
   return JSON.stringify(canonicalize(raw, format), null, 2) + '\n';
@@ -111,7 +112,9 @@ function backrestTop(raw: unknown): unknown {
 
 function backrestRepo(v: unknown): unknown {
   return isObject(v)
-    ? ordered(v, ORDER.backrestRepo, (k, x) => (k === 'hooks' ? mapArray(x, hook) : sortedDeep(x)))
+    ? ordered(v, ORDER.backrestRepo, (k, x) =>
+        k === 'hooks' ? mapArray(x, hook) : k === 'env' ? sortedStrings(x) : sortedDeep(x),
+      )
     : sortedDeep(v);
 }
 
@@ -120,8 +123,6 @@ function backrestPlan(v: unknown): unknown {
   return ordered(v, ORDER.backrestPlan, (k, x) => {
     switch (k) {
       case 'paths':
-      case 'excludes':
-      case 'iexcludes':
         return sortedStrings(x);
       case 'schedule':
         return isObject(x) ? ordered(x, ORDER.schedule) : sortedDeep(x);
@@ -160,7 +161,6 @@ function sidecarPlan(v: unknown): unknown {
   return ordered(v, ORDER.sidecarPlan, (k, x) => {
     switch (k) {
       case 'sources':
-      case 'exclude':
         return sortedStrings(x);
       case 'hooks':
         // pre/post keep their order: it is execution order.

@@ -42,6 +42,12 @@ export const BACKREST_WITH_DEFAULT = JSON.stringify({
   modno: 5,
   version: 6,
   instance: 'test',
-  repos: [{ id: 'default', uri: '/srv/restic' }],
+  repos: [
+    {
+      id: 'default',
+      uri: '/srv/restic',
+      guid: '37a8eec1ce19687d132fe29051dca629d164e2c4958ba141d5f4133a33f0688f',
+    },
+  ],
   plans: [],
 });

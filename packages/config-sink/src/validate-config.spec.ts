@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodePlans } from './apply-changes.js';
@@ -6,7 +7,8 @@ import { detectFormat } from './detect-format.js';
 import { validateConfig } from './validate-config.js';
 import { REPO_ROOT } from './spec-support.js';
 
-const repo = { id: 'default', uri: '/srv/restic' };
+const GUID = '37a8eec1ce19687d132fe29051dca629d164e2c4958ba141d5f4133a33f0688f';
+const repo = { id: 'default', uri: '/srv/restic', guid: GUID };
 const good = {
   id: 'p',
   repo: 'default',
@@ -21,11 +23,55 @@ const backrest = (plans: object[], extra: object = {}) => ({
   ...extra,
 });
 
+/** A real ed25519 identity (generated once with node:crypto, as Backrest's GeneratePrivateKey). */
+const IDENTITY = makeIdentity(Buffer.alloc(32, 7));
+const OTHER_SEED = Buffer.alloc(32, 9).toString('base64').replace(/=+$/, '');
+
+function makeIdentity(seed: Buffer): { keyId: string; ed25519priv: string; ed25519pub: string } {
+  const key = createPrivateKey({
+    key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+  const pub = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32);
+  const raw = (b: Buffer) => b.toString('base64').replace(/=+$/, '');
+  return {
+    keyId: `ed25519.${createHash('sha256').update(pub).digest('base64url')}`,
+    ed25519priv: raw(seed),
+    ed25519pub: raw(pub),
+  };
+}
+
 describe('validateConfig', () => {
   describe('backrest (Backrest load rules)', () => {
-    it('accepts a valid config and an empty one without version', () => {
+    it('accepts a valid config, a newer version, and a plan whose backup_flags supply its paths', () => {
       expect(validateConfig(backrest([good]), 'backrest')).to.deep.equal([]);
-      expect(validateConfig({}, 'backrest')).to.deep.equal([]);
+      expect(validateConfig(backrest([good], { version: 7 }), 'backrest')).to.deep.equal([]);
+      const flagsOnly = { ...good, paths: [], backup_flags: ['--files-from', '/list'] };
+      expect(validateConfig(backrest([flagsOnly]), 'backrest')).to.deep.equal([]);
+      const { paths: _none, ...noPaths } = flagsOnly;
+      expect(validateConfig(backrest([noPaths]), 'backrest')).to.deep.equal([]);
+    });
+
+    it('accepts autoInitialize instead of a guid, auth disabled or with users, and a verified identity', () => {
+      const auto = { id: 'default', uri: '/r', autoInitialize: true };
+      expect(validateConfig({ ...backrest([good]), repos: [auto] }, 'backrest')).to.deep.equal([]);
+      const users = { users: [{ name: 'admin', passwordBcrypt: '$2a$10$abc' }] };
+      expect(validateConfig(backrest([], { auth: users }), 'backrest')).to.deep.equal([]);
+      expect(validateConfig(backrest([], { auth: { disabled: true } }), 'backrest')).to.deep.equal(
+        [],
+      );
+      expect(
+        validateConfig(backrest([], { sync: { identity: IDENTITY } }), 'backrest'),
+      ).to.deep.equal([]);
+    });
+
+    it('drops repos of a peer that is gone, with their plans, before checking (as Backrest does)', () => {
+      const remote = { id: 'remote', uri: '', originInstanceId: 'gone' };
+      const plan = { ...good, id: 'q', repo: 'remote', paths: [] };
+      expect(
+        validateConfig({ ...backrest([good, plan]), repos: [repo, remote] }, 'backrest'),
+      ).to.deep.equal([]);
     });
 
     const cases: [string, unknown, RegExp][] = [
@@ -69,12 +115,114 @@ describe('validateConfig', () => {
         /non-empty bucket/,
       ],
       ['retention without policy', backrest([{ ...good, retention: {} }]), /must specify a policy/],
-      [
-        'version 0 on a non-empty config',
-        backrest([good], { version: 0 }),
-        /version is 0, expected 6/,
-      ],
+      ['version 0 on a non-empty config', backrest([good], { version: 0 }), /version is 0/],
+      ['an empty config without version', {}, /version is 0: Backrest refuses it/],
+      ['version 1', backrest([], { version: 1 }), /too old/],
       ['version 4', backrest([], { version: 4 }), /version is 4, expected 6/],
+      [
+        'a repo without guid or autoInitialize',
+        { ...backrest([]), repos: [{ id: 'default', uri: '/r' }] },
+        /repo "default": guid is required unless autoInitialize is true/,
+      ],
+      [
+        'a 32-character guid',
+        { ...backrest([]), repos: [{ ...repo, guid: GUID.slice(0, 32) }] },
+        /repo "default": guid "[0-9a-f]{32}" must be 64 characters .*got 32/,
+      ],
+      [
+        'guid and autoInitialize',
+        { ...backrest([]), repos: [{ ...repo, autoInitialize: true }] },
+        /repo "default": guid and autoInitialize are both set/,
+      ],
+      [
+        'a bad prune schedule',
+        { ...backrest([]), repos: [{ ...repo, prunePolicy: { schedule: { cron: '@daily' } } }] },
+        /repo "default": prunePolicy.schedule.cron "@daily": expected 5 fields/,
+      ],
+      [
+        'a bad check schedule',
+        {
+          ...backrest([]),
+          repos: [{ ...repo, checkPolicy: { schedule: { maxFrequencyDays: 0 } } }],
+        },
+        /repo "default": checkPolicy.schedule.maxFrequencyDays must be at least 1/,
+      ],
+      [
+        'an active forget policy without retention',
+        {
+          ...backrest([]),
+          repos: [{ ...repo, forgetPolicy: { schedule: { cron: '0 3 * * *' } } }],
+        },
+        /repo "default": forgetPolicy needs a retention while its schedule is active/,
+      ],
+      [
+        'a forget policy with an empty bucket',
+        {
+          ...backrest([]),
+          repos: [
+            {
+              ...repo,
+              forgetPolicy: {
+                schedule: { maxFrequencyDays: 7 },
+                retention: { policyTimeBucketed: {} },
+              },
+            },
+          ],
+        },
+        /repo "default": forgetPolicy.retention.policyTimeBucketed must specify a non-empty bucket/,
+      ],
+      [
+        'a forget schedule with */0 (hangs Backrest)',
+        {
+          ...backrest([]),
+          repos: [{ ...repo, forgetPolicy: { schedule: { cron: '*/0 * * * *' } } }],
+        },
+        /forgetPolicy.schedule.cron "\*\/0 \* \* \* \*": .*loop forever/,
+      ],
+      ['auth enabled without users', backrest([], { auth: {} }), /auth: enabled .* no users/],
+      [
+        'a user without a password hash',
+        backrest([], { auth: { users: [{ name: 'admin' }] } }),
+        /auth: users\[0\] \("admin"\): passwordBcrypt is required/,
+      ],
+      [
+        'a user without a name',
+        backrest([], { auth: { users: [{ passwordBcrypt: 'x' }] } }),
+        /auth: users\[0\] name: id is empty/,
+      ],
+      [
+        'an identity whose key id does not match',
+        backrest([], { sync: { identity: { ...IDENTITY, keyId: 'ed25519.AAAA' } } }),
+        /sync.identity: keyId does not match ed25519pub/,
+      ],
+      [
+        'an identity whose private key does not match',
+        backrest([], { sync: { identity: { ...IDENTITY, ed25519priv: OTHER_SEED } } }),
+        /sync.identity: ed25519priv does not match ed25519pub/,
+      ],
+      [
+        'an identity without key id',
+        backrest([], { sync: { identity: { ed25519priv: 'x' } } }),
+        /sync.identity: keyId is required/,
+      ],
+      [
+        'a known host without URL',
+        backrest([], {
+          sync: { knownHosts: [{ instanceId: 'peer', keyId: 'ed25519.k' }] },
+        }),
+        /sync.knownHosts\[0\] \("peer"\): instanceUrl is required/,
+      ],
+      [
+        'a bad permission scope',
+        backrest([], {
+          sync: {
+            authorizedClients: [
+              { instanceId: 'peer', keyId: 'k', permissions: [{ type: 1, scopes: ['repos:x'] }] },
+            ],
+          },
+        }),
+        /permission scope "repos:x" is invalid/,
+      ],
       [
         'repo without uri',
         { ...backrest([]), repos: [{ id: 'default' }] },

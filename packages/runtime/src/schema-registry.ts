@@ -1,5 +1,5 @@
-import { Ajv, type ErrorObject, type Options as AjvOptions } from 'ajv';
-import * as ajvFormats from 'ajv-formats';
+import type { Ajv, ErrorObject, Options as AjvOptions } from 'ajv';
+import { createRequire } from 'node:module';
 import { precompiledValidators } from './precompiled-validators.js';
 
 /**
@@ -88,9 +88,27 @@ export const DEFAULT_AJV_OPTIONS: Readonly<AjvOptions> = Object.freeze({
 
 type SchemaNode = Record<string, unknown>;
 
-const addFormats = ((ajvFormats as unknown as { default?: unknown }).default ?? ajvFormats) as (
-  ajv: Ajv,
-) => Ajv;
+/**
+ * ajv and ajv-formats, loaded on first need: a program whose schemas are all precompiled (the
+ * bundled CLI) never loads them. Resolved from this package (not from the caller, which may be a
+ * bundle elsewhere): `@dockop/runtime` resolves to this package's own files in both cases.
+ */
+function loadAjv(): { Ajv: typeof Ajv; addFormats: (ajv: Ajv) => Ajv } {
+  // CommonJS resolution: unaffected by the ESM hooks a bundle may install for its plugins.
+  const here = createRequire(import.meta.url);
+  let base = import.meta.url;
+  try {
+    base = here.resolve('@dockop/runtime');
+  } catch {
+    // Not resolvable by name from here: this file is in the package itself.
+  }
+  const require = createRequire(base);
+  const formats = require('ajv-formats') as { default?: unknown };
+  return {
+    Ajv: (require('ajv') as { Ajv: typeof Ajv }).Ajv,
+    addFormats: (formats.default ?? formats) as (ajv: Ajv) => Ajv,
+  };
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -250,6 +268,7 @@ export class AjvSchemaRegistry implements SchemaRegistry {
 
   #ajvInstance(): Ajv {
     if (!this.#ajv) {
+      const { Ajv, addFormats } = loadAjv();
       const ajv = new Ajv(this.#ajvOptions);
       addFormats(ajv);
       for (const [name, def] of this.#formatDefs) ajv.addFormat(name, def);

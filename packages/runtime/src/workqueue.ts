@@ -130,9 +130,11 @@ export class WorkQueue<K = string> {
 
   /** Queue a key (after the debounce period, when debouncing). Ignored after shutdown. */
   add(key: K): void {
-    if (this.#shuttingDown) return;
+    // Hot path first: a key already queued (and not waiting out a debounce) changes nothing.
+    if (this.#dirty.has(key) || this.#shuttingDown) return;
     if (this.#debounce) this.#debounceAdd(key, this.#debounce);
-    else this.#addNow(key);
+    // Nothing can be debouncing without a debounce option: straight to the dirty set.
+    else this.#markDirty(key);
   }
 
   /** Queue a key once `ms` passed; the earliest requested time wins. `ms <= 0` adds now. */
@@ -187,10 +189,10 @@ export class WorkQueue<K = string> {
 
   /** Marks a key handed out by `get` as finished; re-queues it if it was added meanwhile. */
   done(key: K): void {
-    const started = this.#processing.get(key);
-    if (started === undefined) return;
-    this.#processing.delete(key);
     if (this.#timed) {
+      const started = this.#processing.get(key);
+      if (started === undefined) return;
+      this.#processing.delete(key);
       const now = this.#clock.now();
       this.#metrics.workDuration((now - started) / 1000);
       if (this.#dirty.has(key)) {
@@ -198,8 +200,10 @@ export class WorkQueue<K = string> {
         this.#addedAt.delete(key);
         this.#push(key, added, now);
       }
-    } else if (this.#dirty.has(key)) {
-      this.#push(key, 0, 0);
+    } else {
+      // Untimed: one lookup (delete says whether the key was handed out) instead of get + delete.
+      if (!this.#processing.delete(key)) return;
+      if (this.#dirty.size > 0 && this.#dirty.has(key)) this.#push(key, 0, 0);
     }
     // #push may have handed the key straight to a waiting worker: check processing afterwards.
     if (this.#processing.size === 0 && this.#drainWaiters.length > 0) {
@@ -318,11 +322,16 @@ export class WorkQueue<K = string> {
       }
     }
     if (this.#dirty.has(key)) return;
+    this.#markDirty(key);
+  }
+
+  /** `key` is not dirty yet: mark it, and queue it unless a worker holds it (invariants 1, 2). */
+  #markDirty(key: K): void {
     this.#dirty.add(key);
     // One clock read per operation, and none without metrics.
     const now = this.#timed ? this.#clock.now() : 0;
     if (this.#timed) this.#metrics.add();
-    if (this.#processing.has(key)) {
+    if (this.#processing.size > 0 && this.#processing.has(key)) {
       if (this.#timed) this.#addedAt.set(key, now);
       return;
     }
@@ -331,7 +340,7 @@ export class WorkQueue<K = string> {
 
   /** `now`: the caller's clock reading, reused if a waiter takes the key at once. */
   #push(key: K, addedAt: number, now: number): void {
-    const waiter = this.#waiters.shift();
+    const waiter = this.#waiters.length > 0 ? this.#waiters.shift() : undefined;
     if (waiter) {
       // Invariant 7: the queue is empty, so this key is next in FIFO order anyway.
       waiter(this.#takeKey(key, addedAt, now));

@@ -1,0 +1,94 @@
+// 200 running labeled containers → `reconcile --dry-run` as a whole process (spawn to exit), next
+// to the raw work measured in the same run: one label-filtered `GET /containers/json`.
+// Targets (issue #13): dry run ≤ 8× the raw list and ≤ 350 ms.
+// Run: npm run build && node bench/dist/reconcile-running.js   (COUNT=200, ROUNDS=5)
+import {
+  BUSYBOX,
+  SUITE_LABEL,
+  bareNodeMs,
+  docker,
+  loadText,
+  percentile,
+  removeByLabel,
+  runCliMeasured,
+  runTag,
+  sweepStale,
+  tempConfig,
+} from './plan-bench-support.js';
+import { rm } from 'node:fs/promises';
+import { createContainer } from '@dockop/docker';
+
+const COUNT = Number(process.env.COUNT ?? 200);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+
+async function main(): Promise<void> {
+  await sweepStale();
+  const tag = runTag();
+  const label = `dockop.bench.run=${tag}`;
+  const { dir, file } = await tempConfig();
+  try {
+    const tc = performance.now();
+    for (let i = 0; i < COUNT; i += 25) {
+      await Promise.all(
+        Array.from({ length: Math.min(25, COUNT - i) }, async (_, j) => {
+          const c = await createContainer(docker, {
+            name: `${tag}-r${i + j}`,
+            Image: BUSYBOX,
+            Cmd: ['sleep', '3600'],
+            Labels: {
+              ...SUITE_LABEL,
+              'dockop.bench.run': tag,
+              'backrest.enable': 'true',
+              'com.docker.compose.project': tag,
+              'com.docker.compose.service': `s${i + j}`,
+            },
+            HostConfig: { NetworkMode: 'none', Binds: [`/srv/${tag}/${i + j}:/data`] },
+          });
+          await c.start();
+        }),
+      );
+    }
+    console.log(
+      `reconcile-running: ${COUNT} running labeled containers up in ${Math.round(performance.now() - tc)} ms`,
+    );
+
+    const scope = ['--config', file, '--selector', label, '--plan-id-prefix', `${tag}_`];
+    const cli: number[] = [];
+    const raw: number[] = [];
+    let rssKb = 0;
+    let listed = 0;
+    await runCliMeasured(['reconcile', '--dry-run', ...scope]); // warm the page cache
+    for (let i = 0; i < ROUNDS; i++) {
+      // Interleaved, so a load change on the shared machine hits both alike.
+      const r = await runCliMeasured(['reconcile', '--dry-run', ...scope]);
+      if (r.code !== 2)
+        throw new Error(`reconcile --dry-run exited ${r.code}: ${r.stderr.slice(-2000)}`);
+      cli.push(r.ms);
+      rssKb = Math.max(rssKb, r.rssKb);
+      const t0 = performance.now();
+      const list = await docker.listContainers({
+        all: true,
+        filters: { label: ['backrest.enable=true', label] },
+      });
+      raw.push(performance.now() - t0);
+      listed = list.length;
+    }
+    const node = bareNodeMs();
+    const cliMed = percentile(cli, 50);
+    const rawMed = percentile(raw, 50);
+    console.log(`  ${loadText()}`);
+    console.log(
+      `  reconcile --dry-run, whole process: median ${Math.round(cliMed)} ms (min ${Math.round(Math.min(...cli))}), peak RSS ${Math.round(rssKb / 1024)} MiB  [target ≤ 350 ms]`,
+    );
+    console.log(
+      `  raw label-filtered GET /containers/json (${listed} containers): median ${rawMed.toFixed(1)} ms`,
+    );
+    console.log(`  bare node -e 0: median ${Math.round(node)} ms`);
+    console.log(`  ratio dry-run / raw list: ${(cliMed / rawMed).toFixed(1)}x  [target ≤ 8x]`);
+  } finally {
+    await removeByLabel(label);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

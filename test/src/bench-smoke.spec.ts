@@ -1,0 +1,72 @@
+// CI-cheap runs of the benches (bench/src): each must run to the end and print its figures next
+// to its baseline. Sizes are tiny; the figures are not judged here (full size by hand, see
+// bench/README.md). The benches run the installed binary, i.e. the bundle.
+import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { requireEngine } from './support/engine.js';
+
+const BENCH = fileURLToPath(new URL('../../bench/dist/', import.meta.url));
+
+function bench(file: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BENCH + file], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${file} exited ${code}:\n${out}`)),
+    );
+  });
+}
+
+/** The number in `text` after `label`, e.g. figure(out, 'ratio dry-run / raw list:'). */
+function figure(text: string, label: string): number {
+  const at = text.indexOf(label);
+  expect(at, `"${label}" in:\n${text}`).to.be.greaterThan(-1);
+  const m = /-?\d+(\.\d+)?/.exec(text.slice(at + label.length));
+  expect(m, `a number after "${label}"`).to.not.equal(null);
+  return Number(m![0]);
+}
+
+describe('benches (smoke: tiny sizes)', function () {
+  this.timeout(180_000);
+
+  it('workqueue: WorkQueue next to the array+Set baseline', async () => {
+    const out = await bench('workqueue.js', { ROUNDS: '2' });
+    expect(figure(out, 'WorkQueue add/tryGet/done')).to.be.greaterThan(0);
+    expect(figure(out, 'ratio')).to.be.greaterThan(0);
+  });
+
+  it('cli-startup: --help and version next to bare node', async () => {
+    const out = await bench('cli-startup.js', { ROUNDS: '1' });
+    for (const name of ['node -e 0', '--help', 'version']) {
+      expect(figure(out, `${name} `.padEnd(11) + 'min')).to.be.greaterThan(0);
+    }
+  });
+
+  it('reconcile-running: dry run next to the raw list', async function () {
+    await requireEngine(this);
+    const out = await bench('reconcile-running.js', { COUNT: '3', ROUNDS: '1' });
+    expect(figure(out, 'raw label-filtered GET /containers/json (')).to.equal(3);
+    expect(figure(out, 'ratio dry-run / raw list:')).to.be.greaterThan(0);
+  });
+
+  it('plan-scale: dry run next to raw list + atomic write + bare node', async function () {
+    await requireEngine(this);
+    const out = await bench('plan-scale.js', { COUNT: '5' });
+    expect(figure(out, 'one label-filtered list (')).to.equal(5);
+    expect(figure(out, 'dry-run / (baseline + bare node start-up):')).to.be.greaterThan(0);
+  });
+
+  it('daemon-idle: idle CPU and RSS over create/destroy cycles', async function () {
+    await requireEngine(this);
+    const out = await bench('daemon-idle.js', { COUNT: '5', IDLE_S: '1', CYCLES: '10' });
+    expect(figure(out, 'idle CPU over')).to.be.greaterThan(0);
+    expect(out).to.match(/RSS change first → last sample: -?\d+(\.\d+)? %/);
+  });
+});
