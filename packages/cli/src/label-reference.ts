@@ -163,7 +163,10 @@ export function checkLabels(labels: Record<string, string>): string {
 }
 
 export function labelRows(): LabelRow[] {
-  const sensitive = new Set(backupWorkloadDefinition.selector.sensitiveLabels ?? []);
+  const selector = backupWorkloadDefinition.selector;
+  // Sensitive by spec path (what the labels decode to), or by label key (the legacy form).
+  const sensitivePaths = new Set(selector.sensitivePaths ?? []);
+  const sensitiveLabels = new Set(selector.sensitiveLabels ?? []);
   return leaves(backupWorkloadSchema as SchemaNode).map(([specPath, node]) => {
     const label = labelOf(specPath);
     const doc = LABEL_DOCS[label];
@@ -181,7 +184,7 @@ export function labelRows(): LabelRow[] {
       specPath,
       type: typeOf(node),
       description: doc.about ?? capitalize((node.description ?? '').replace(/^[\w.-]+:\s*/, '')),
-      sensitive: sensitive.has(label),
+      sensitive: sensitivePaths.has(specPath) || sensitiveLabels.has(label),
       doc,
       error,
     };
