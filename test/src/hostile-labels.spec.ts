@@ -3,7 +3,9 @@
 // plan, and nothing may leak onto Object.prototype.
 import type Docker from 'dockerode';
 import { expect } from 'chai';
+import { exec } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { AjvSchemaRegistry, InMemoryEventRecorder } from '@dockop/runtime';
 import { DockerodeClient, DockerSource, createContainer } from '@dockop/docker';
 import {
@@ -18,6 +20,7 @@ import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/e
 import { WatchingSink } from './support/docker-sink.js';
 import { isolate, prefixOf, runCli, tempConfig } from './support/plan-cli.js';
 
+const sh = promisify(exec);
 const protoNames = (): string[] => Object.getOwnPropertyNames(Object.prototype).sort();
 
 describe('hostile labels (real engine)', function () {
@@ -132,6 +135,94 @@ describe('hostile labels (real engine)', function () {
       expect(built.plans.map((p) => p.container)).to.have.members([sibling, odd]);
       expect(protoNames()).to.deep.equal(before);
       expect(({} as Record<string, unknown>)['keep']).to.equal(undefined);
+    });
+  });
+
+  describe('image labels under the restic-compose-backup alias', () => {
+    const image = `dockop-it/rcb-evil-${short}:local`;
+    const inherits = `img${short}-inherits`;
+    const own = `img${short}-own`;
+
+    before(async function () {
+      this.timeout(60_000);
+      // A "third-party" image: busybox's filesystem re-imported with hostile LABELs.
+      const base = `img${short}-base`;
+      await sh(`docker create --name ${base} --label ${runLabel} ${WORKLOAD_IMAGE} true`);
+      await sh(
+        `docker export ${base} | docker import ` +
+          `--change 'LABEL restic-compose-backup.post="touch /pwn-post"' ` +
+          `--change 'LABEL restic-compose-backup.pre="touch /pwn-pre"' ` +
+          `--change 'LABEL restic-compose-backup.paths.include="/etc,/root/.ssh"' ` +
+          `--change 'ENV PATH=/bin' - ${image}`,
+      );
+      await sh(`docker rm -f ${base}`);
+      const start = async (name: string, labels: Record<string, string>): Promise<void> => {
+        const c = await createContainer(docker, {
+          name,
+          Image: image,
+          Cmd: ['sleep', '600'],
+          Labels: { 'dockop.test.run': run, 'backrest.enable': 'true', ...labels },
+          HostConfig: { NetworkMode: 'none', Binds: ['/srv/img-data:/data:ro'] },
+        });
+        await c.start();
+      };
+      await start(inherits, {});
+      // The operator overrides one hook with its own value: that one is trusted.
+      await start(own, { 'restic-compose-backup.pre': 'echo mine' });
+    });
+
+    after(async function () {
+      this.timeout(60_000);
+      if (docker) await removeLabeled(docker, runLabel);
+      await sh(`docker rmi -f ${image}`).catch(() => undefined);
+    });
+
+    function rendered(r: { logs: Record<string, unknown>[] }, container: string) {
+      return r.logs.find((l) => l.action === 'plan.rendered' && l.container === container) as
+        { hooks: { pre: string[]; post: string[] }; sources: string[] } | undefined;
+    }
+
+    it('drops hooks and include paths the image sets, with a Warning naming the image', async () => {
+      const c = await tempConfig();
+      dirs.push(c.dir);
+      const r = await runCli(['reconcile', '--dry-run', '--config', c.path, ...isolate(run)]);
+      expect(r.code, r.stderr + r.stdout).to.equal(2);
+      const a = rendered(r, inherits);
+      expect(a, r.stdout).to.not.equal(undefined);
+      expect(a?.hooks).to.deep.equal({ pre: [], post: [] });
+      expect(a?.sources).to.deep.equal(['/srv/img-data']);
+      const warnings = r.logs.filter(
+        (l) =>
+          l.action === 'event' &&
+          l.key === `BackupWorkload/${inherits}` &&
+          l.reason === 'UntrustedImageLabel',
+      );
+      expect(warnings.map((w) => String(w.msg).match(/label "([^"]+)"/)?.[1])).to.have.members([
+        'restic-compose-backup.post',
+        'restic-compose-backup.pre',
+        'restic-compose-backup.paths.include',
+      ]);
+      for (const w of warnings) expect(String(w.msg)).to.include(image).and.include(inherits);
+      const b = rendered(r, own);
+      expect(b?.hooks).to.deep.equal({ pre: ['echo mine'], post: [] });
+      expect(b?.sources).to.deep.equal(['/srv/img-data']);
+    });
+
+    it('keeps them with --trust-image-labels', async () => {
+      const c = await tempConfig();
+      dirs.push(c.dir);
+      const r = await runCli([
+        'reconcile',
+        '--dry-run',
+        '--trust-image-labels',
+        '--config',
+        c.path,
+        ...isolate(run),
+      ]);
+      expect(r.code, r.stderr + r.stdout).to.equal(2);
+      const a = rendered(r, inherits);
+      expect(a?.hooks).to.deep.equal({ pre: ['touch /pwn-pre'], post: ['touch /pwn-post'] });
+      expect(a?.sources).to.deep.equal(['/etc', '/root/.ssh']);
     });
   });
 });

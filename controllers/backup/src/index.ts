@@ -13,3 +13,6 @@ export * from './backrest-engine.js';
 export * from './run-backup-once.js';
 export * from './backup-scheduler.js';
 export * from './backup-module.js';
+export * from './ensure-running.js';
+export * from './own-container.js';
+export * from './quiesce-journal-repairer.js';

@@ -19,7 +19,7 @@ import {
   type QuiesceJournalData,
 } from './quiesce-journal.js';
 
-type RepairActions = Pick<ContainerActions, 'start' | 'removeLeftovers'>;
+type RepairActions = Pick<ContainerActions, 'start' | 'removeLeftovers' | 'inspect'>;
 
 /** Fake actions recording every call in order; `removeLeftovers` answers what `leftovers` holds. */
 function fakeActions(
@@ -30,12 +30,16 @@ function fakeActions(
   } = {},
 ): RepairActions & { calls: string[] } {
   const calls: string[] = [];
+  const running = new Set<string>();
   return {
     calls,
     start: async (id) => {
       calls.push(`start ${id}`);
       await opts.start?.(id);
+      running.add(id);
     },
+    inspect: async (id) =>
+      ({ State: { Running: running.has(id) } }) as Awaited<ReturnType<ContainerActions['inspect']>>,
     removeLeftovers: async (labels, o) => {
       calls.push(`remove ${JSON.stringify(labels)} includeRunning=${String(o?.includeRunning)}`);
       if (opts.removeError) throw opts.removeError;

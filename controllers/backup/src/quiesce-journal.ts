@@ -6,6 +6,8 @@ import type { ContainerActions } from '@dockop/docker';
 import { isActionError } from '@dockop/docker';
 import type { Logger } from '@dockop/runtime';
 import { RUN_LABEL, checkRunId } from './backup-options.js';
+import { ensureRunning } from './ensure-running.js';
+import { bootId, selfContainerId } from './own-container.js';
 
 /**
  * The quiesce journal: which containers a backup-once run stopped (or is about to stop), written
@@ -14,20 +16,39 @@ import { RUN_LABEL, checkRunId } from './backup-options.js';
  * journal and starts them (`repairQuiesceJournal`).
  *
  * It is also the lock of backup-once: while the owner is alive, a second run refuses to start
- * and repair leaves the journal alone. The owner is alive when the journal's host is this host
- * and its pid runs with the same start time (a pid reused after a restart is not the owner), or,
- * for an owner on another host/namespace, when its heartbeat is younger than `staleMs`.
+ * and repair leaves the journal alone. Whether the owner is alive (`journalOwnerProcessAlive`):
+ * - the host rebooted since (boot id differs): dead;
+ * - the owner ran in another container (its id recorded, e.g. a sidecar since recreated by
+ *   compose, with a new hostname): dead when that container is gone, not running, or started
+ *   again after the journal was written (a restart means a new process); else alive;
+ * - same host namespace (hostname): its pid must run with the same start time (a pid reused after
+ *   a restart is not the owner);
+ * - otherwise (no /proc, no Docker): alive while its heartbeat is younger than JOURNAL_STALE_MS.
  */
 export const QUIESCE_JOURNAL_FILE = 'quiesce-journal.json';
 
 export interface QuiesceJournalEntry {
   id: string;
   name: string;
+  /**
+   * Set (ISO time) just before its stop is requested: until then a stop may still be in flight on
+   * the engine (the grace period plus STOP_SETTLE_MARGIN_MS), so repair waits for the container to
+   * leave `running` before starting it. Removed once the stop returned.
+   */
+  stopSettleUntil?: string;
 }
 
 export interface QuiesceJournalData {
   version: 1;
-  owner: { pid: number; hostname: string; startTime: string | null };
+  owner: {
+    pid: number;
+    hostname: string;
+    startTime: string | null;
+    /** /proc/sys/kernel/random/boot_id: a reboot changes it. Optional (older journals). */
+    bootId?: string | null;
+    /** The container the owner ran in (null on a plain host). Optional (older journals). */
+    containerId?: string | null;
+  };
   createdAt: string;
   /** Stop order; start them in reverse. */
   containers: QuiesceJournalEntry[];
@@ -70,8 +91,19 @@ function pidAlive(pid: number): boolean {
 }
 
 export function selfOwner(): QuiesceJournalData['owner'] {
-  return { pid: process.pid, hostname: hostname(), startTime: processStartTime(process.pid) };
+  return {
+    pid: process.pid,
+    hostname: hostname(),
+    startTime: processStartTime(process.pid),
+    bootId: bootId(),
+    containerId: selfContainerId(),
+  };
 }
+
+/** Inspects a container by id (the owner's, when it ran in another container). */
+export type OwnerInspect = (id: string) => Promise<{
+  State?: { Running?: boolean; StartedAt?: string };
+}>;
 
 /** Write `data` to `file` atomically: temp file, fsync, rename, fsync the directory. */
 export async function writeFileDurably(file: string, data: string, mode = 0o600): Promise<void> {
@@ -122,33 +154,70 @@ export async function journalOwnerAlive(
   stateDir: string,
   data: QuiesceJournalData,
   now: number = Date.now(),
+  inspect?: OwnerInspect,
 ): Promise<boolean> {
   if (data.abandoned) return false;
-  return journalOwnerProcessAlive(stateDir, data, now);
+  return journalOwnerProcessAlive(stateDir, data, now, inspect);
 }
 
 /**
  * Whether the process that wrote the journal may still be alive, abandoned or not (a daemon
- * that abandoned a journal lives on and may still run its one-shots).
+ * that abandoned a journal lives on and may still run its one-shots). `inspect` lets an owner in
+ * another container be judged by that container's state (without it: by the heartbeat).
  */
 export async function journalOwnerProcessAlive(
   stateDir: string,
   data: QuiesceJournalData,
   now: number = Date.now(),
+  inspect?: OwnerInspect,
 ): Promise<boolean> {
   const o = data.owner;
-  if (o.hostname === hostname()) {
+  const ourBoot = bootId();
+  if (typeof o.bootId === 'string' && ourBoot !== null && o.bootId !== ourBoot) return false;
+  const ours = selfContainerId();
+  if (typeof o.containerId === 'string' && o.containerId !== ours && inspect) {
+    const verdict = await ownerContainerAlive(o.containerId, data.createdAt, inspect);
+    if (verdict !== undefined) return verdict;
+  }
+  // A pid only means something in the owner's own pid namespace: the same container (or both on
+  // the plain host) and hostname. Journals written before containerId existed: hostname only.
+  const sameNamespace =
+    o.containerId === undefined
+      ? o.hostname === hostname()
+      : o.containerId === ours && o.hostname === hostname();
+  if (sameNamespace) {
     if (o.pid === process.pid && o.startTime === processStartTime(process.pid)) return true;
     if (!pidAlive(o.pid)) return false;
     const start = processStartTime(o.pid);
     if (start !== null && o.startTime !== null) return start === o.startTime;
   }
-  // Another host/namespace (or no /proc): trust the heartbeat.
+  // Another host/namespace we cannot inspect (or no /proc): trust the heartbeat.
   try {
     const s = await stat(journalPath(stateDir));
     return now - s.mtimeMs < JOURNAL_STALE_MS;
   } catch {
     return false;
+  }
+}
+
+// true/false when Docker can tell, undefined when it cannot (engine unreachable).
+async function ownerContainerAlive(
+  id: string,
+  createdAt: string,
+  inspect: OwnerInspect,
+): Promise<boolean | undefined> {
+  try {
+    const info = await inspect(id);
+    if (!info.State?.Running) return false;
+    const started = Date.parse(info.State.StartedAt ?? '');
+    const created = Date.parse(createdAt);
+    // Restarted after the journal was written: the process that wrote it is gone.
+    if (Number.isFinite(started) && Number.isFinite(created) && started > created) return false;
+    return true;
+  } catch (err) {
+    if (isActionError(err, 'NotFound') || (err as { statusCode?: number }).statusCode === 404)
+      return false;
+    return undefined;
   }
 }
 
@@ -177,10 +246,11 @@ export class QuiesceJournal {
     stateDir: string,
     containers: QuiesceJournalEntry[],
     runId?: string,
+    inspect?: OwnerInspect,
   ): Promise<QuiesceJournal> {
     const existing = await readJournal(stateDir);
     if (existing) {
-      const alive = await journalOwnerAlive(stateDir, existing);
+      const alive = await journalOwnerAlive(stateDir, existing, Date.now(), inspect);
       throw new QuiesceBusyError(
         alive
           ? `another backup-once (pid ${existing.owner.pid} on ${existing.owner.hostname}) holds ${journalPath(stateDir)}`
@@ -209,6 +279,31 @@ export class QuiesceJournal {
     return this.#data.runId;
   }
 
+  /**
+   * Records, durably, that the stop of `id` is about to be requested and may be in flight until
+   * `settleUntil` (epoch ms): a repair after we die waits for it before starting the container.
+   */
+  async markStopping(id: string, settleUntil: number): Promise<void> {
+    this.#setSettle(id, new Date(settleUntil).toISOString());
+    await this.#write();
+  }
+
+  /** The stop of `id` returned: nothing in flight any more (not written: only a hint for repair). */
+  markStopped(id: string): void {
+    this.#setSettle(id, undefined);
+  }
+
+  #setSettle(id: string, until: string | undefined): void {
+    this.#data = {
+      ...this.#data,
+      containers: this.#data.containers.map((c) => {
+        if (c.id !== id) return c;
+        const { stopSettleUntil: _old, ...rest } = c;
+        return until === undefined ? rest : { ...rest, stopSettleUntil: until };
+      }),
+    };
+  }
+
   /** Removes the journal: every container is running again (or gone). */
   async release(): Promise<void> {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
@@ -224,7 +319,12 @@ export class QuiesceJournal {
   async abandon(remaining: QuiesceJournalEntry[]): Promise<void> {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
-    this.#data = { ...this.#data, containers: remaining, abandoned: true };
+    const byId = new Map(this.#data.containers.map((c) => [c.id, c]));
+    this.#data = {
+      ...this.#data,
+      containers: remaining.map((c) => byId.get(c.id) ?? c),
+      abandoned: true,
+    };
     await this.#write();
   }
 
@@ -246,8 +346,14 @@ export class QuiesceJournal {
 export interface RepairOptions {
   /** Default `/var/lib/backrest-sidecar`. */
   stateDir?: string;
-  /** `removeLeftovers` removes a dead run's one-shots (journal `runId`), `start` its workloads. */
-  actions: Pick<ContainerActions, 'start' | 'removeLeftovers'>;
+  /**
+   * `removeLeftovers` removes a dead run's one-shots (journal `runId`), `start` its workloads,
+   * `inspect` confirms they run (and judges an owner that ran in another container).
+   */
+  actions: Pick<ContainerActions, 'start' | 'removeLeftovers' | 'inspect'>;
+  /** As `ensureRunning`'s (tests). */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
   logger?: Logger;
   signal?: AbortSignal;
 }
@@ -276,7 +382,8 @@ export async function repairQuiesceJournal(options: RepairOptions): Promise<Repa
   const stateDir = options.stateDir ?? '/var/lib/backrest-sidecar';
   const data = await readJournal(stateDir);
   if (!data) return { status: 'none', started: [], failed: [], removedOrphans: [] };
-  if (await journalOwnerAlive(stateDir, data)) {
+  const inspect: OwnerInspect = (id) => options.actions.inspect(id);
+  if (await journalOwnerAlive(stateDir, data, Date.now(), inspect)) {
     options.logger?.info('quiesce.repair_skipped', {
       reason: 'the run that stopped them is still running',
       pid: data.owner.pid,
@@ -296,13 +403,20 @@ export async function repairQuiesceJournal(options: RepairOptions): Promise<Repa
   const remaining: QuiesceJournalEntry[] = [];
   for (const c of [...data.containers].reverse()) {
     try {
-      await options.actions.start(c.id, options.signal ? { signal: options.signal } : {});
-      started.push(c.name);
-    } catch (err) {
-      if (isActionError(err, 'NotFound')) {
+      // A stop the dead run had in flight may still be running on the engine: let it finish
+      // first, or the start is a no-op and the container exits right after.
+      const settle = c.stopSettleUntil ? Date.parse(c.stopSettleUntil) : NaN;
+      const state = await ensureRunning(options.actions, c, {
+        ...(Number.isFinite(settle) ? { settleUntil: settle } : {}),
+        ...(options.now ? { now: options.now } : {}),
+        ...(options.sleep ? { sleep: options.sleep } : {}),
+      });
+      if (state === 'gone') {
         options.logger?.warn('quiesce.repair_gone', { container: c.name });
         continue;
       }
+      started.push(c.name);
+    } catch (err) {
       failed.push({ name: c.name, error: (err as Error).message });
       remaining.unshift(c);
     }
@@ -327,7 +441,13 @@ async function removeOrphans(
   options: RepairOptions,
 ): Promise<string[]> {
   if (data.runId === undefined) return [];
-  if (data.abandoned && (await journalOwnerProcessAlive(stateDir, data))) return [];
+  if (
+    data.abandoned &&
+    (await journalOwnerProcessAlive(stateDir, data, Date.now(), (id) =>
+      options.actions.inspect(id),
+    ))
+  )
+    return [];
   try {
     // A hand-edited id must not widen the selection: checked before it becomes a filter.
     const removed = await options.actions.removeLeftovers(

@@ -5,6 +5,7 @@ import {
   workloadFromContainerInfo,
   type WorkloadTarget,
 } from '@backrest-sidecar/controller-retention';
+import { STOP_SETTLE_MARGIN_MS, ensureRunning } from './ensure-running.js';
 import { QuiesceJournal } from './quiesce-journal.js';
 import { stopOrder } from './quiesce-order.js';
 
@@ -33,6 +34,8 @@ export interface QuiesceOptions {
   signal?: AbortSignal;
   /** Filled in as containers are stopped and started, also when `body` throws. */
   outcome?: QuiesceOutcome;
+  /** Poll interval while waiting for an interrupted stop to finish. Default 250 ms. */
+  pollMs?: number;
 }
 
 /** Running containers carrying the quiesce label. */
@@ -54,11 +57,16 @@ export async function listQuiesceTargets(
 /**
  * Runs `body` with the quiesce set stopped: journal first (durably), then stop in dependency
  * order (dependents first), then `body`, then start in reverse order in a `finally`, so they are
- * started again whether `body` succeeds, throws or is aborted. The journal is removed only when
- * every container runs again.
+ * started again whether `body` succeeds, throws or is aborted.
+ *
+ * A stop that was aborted (SIGTERM) or failed may still be in flight on the engine: starting then
+ * is a no-op (304, still running) and the container exits right after. So such a container is
+ * first waited for until it no longer runs (at most the grace period + STOP_SETTLE_MARGIN_MS),
+ * then started, then confirmed running (inspect). The journal is removed only when every
+ * container is confirmed running (or gone); the others stay in it for repair to retry.
  */
 export async function withQuiesce<T>(
-  actions: Pick<ContainerActions, 'list' | 'stop' | 'start'>,
+  actions: Pick<ContainerActions, 'list' | 'stop' | 'start' | 'inspect'>,
   options: QuiesceOptions,
   body: (outcome: QuiesceOutcome) => Promise<T>,
 ): Promise<{ value: T; outcome: QuiesceOutcome }> {
@@ -74,17 +82,25 @@ export async function withQuiesce<T>(
     options.stateDir,
     targets.map((t) => ({ id: t.id, name: t.name })),
     options.runId,
+    (id) => actions.inspect(id),
   );
+  // Containers whose stop was requested and did not return: epoch ms until it may be in flight.
+  const inFlight = new Map<string, number>();
   let value: T;
   try {
     for (const t of targets) {
       if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
+      const settleUntil = Date.now() + options.stopTimeoutSec * 1000 + STOP_SETTLE_MARGIN_MS;
+      inFlight.set(t.id, settleUntil);
+      await journal.markStopping(t.id, settleUntil);
       try {
         log.info('quiesce.stopping', { container: t.name, timeoutSec: options.stopTimeoutSec });
         await actions.stop(t.id, {
           timeoutSec: options.stopTimeoutSec,
           ...(options.signal ? { signal: options.signal } : {}),
         });
+        inFlight.delete(t.id);
+        journal.markStopped(t.id);
         outcome.stopped.push(t.name);
       } catch (err) {
         if (isActionError(err, 'Aborted')) throw err;
@@ -96,15 +112,26 @@ export async function withQuiesce<T>(
   } finally {
     const remaining = [];
     for (const t of [...targets].reverse()) {
+      const settleUntil = inFlight.get(t.id);
       try {
-        await actions.start(t.id);
-        outcome.started.push(t.name);
-        log.info('quiesce.started', { container: t.name });
-      } catch (err) {
-        if (isActionError(err, 'NotFound')) {
+        if (settleUntil !== undefined) {
+          log.info('quiesce.awaiting_stop', {
+            container: t.name,
+            reason: 'its stop was interrupted and may still be in flight',
+            maxWaitMs: Math.max(0, settleUntil - Date.now()),
+          });
+        }
+        const state = await ensureRunning(actions, t, {
+          ...(settleUntil !== undefined ? { settleUntil } : {}),
+          ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+        });
+        if (state === 'gone') {
           log.warn('quiesce.gone', { container: t.name });
           continue;
         }
+        outcome.started.push(t.name);
+        log.info('quiesce.started', { container: t.name });
+      } catch (err) {
         outcome.startFailed.push({ name: t.name, error: (err as Error).message });
         log.error('quiesce.start_failed', { container: t.name, error: (err as Error).message });
         remaining.unshift({ id: t.id, name: t.name });

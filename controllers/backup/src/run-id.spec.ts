@@ -38,7 +38,8 @@ function fakeActions(stateDir: string): ContainerActions & { oneShots: OneShotCa
     start: async () => {},
     removeLeftovers: async () => [],
     restart: unused,
-    inspect: unused,
+    inspect: async () =>
+      ({ State: { Running: true } }) as Awaited<ReturnType<ContainerActions['inspect']>>,
     waitFor: unused,
     runOneShot: async (spec: OneShotSpec, opts): Promise<OneShotResult> => {
       const cmd = spec.cmd ?? [];

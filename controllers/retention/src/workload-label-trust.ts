@@ -1,4 +1,5 @@
-import type { ContainerStatus, ImageLabelTrust } from '@dockop/docker';
+import type { ImageLabelTrust } from '@dockop/docker';
+import { backupWorkloadDefinition } from '@backrest-sidecar/api';
 import type { WorkloadTarget } from './workload-target.js';
 
 /**
@@ -26,16 +27,18 @@ export class ImageWorkloadLabelTrust implements WorkloadLabelTrust {
   }
 
   async untrusted(target: WorkloadTarget, keys: readonly string[]): Promise<string[]> {
-    const status: ContainerStatus = {
-      id: target.id,
-      name: target.name,
-      image: '',
-      imageId: target.imageId,
-      state: target.state,
-      mounts: [],
-      labels: target.labels,
+    // Decided on the spec paths `keys` decode to, so every alias of the same field counts
+    // (`backrest.keep` and `restic-compose-backup.keep` alike).
+    const selector = {
+      ...backupWorkloadDefinition.selector,
+      sensitivePaths: [],
+      sensitiveLabels: [...keys],
     };
-    const { untrusted } = await this.#trust.filter(keys, status, this.#trustImageLabels);
+    const { untrusted } = await this.#trust.filter(
+      selector,
+      { labels: target.labels, imageId: target.imageId },
+      this.#trustImageLabels,
+    );
     return [...untrusted].sort();
   }
 }

@@ -28,10 +28,10 @@ describe('BackupWorkload schema', () => {
       'restic-compose-backup.volumes.include': 'rcb.volumes.include',
       'restic-compose-backup.volumes.exclude': 'rcb.volumes.exclude',
     });
-    expect(backupWorkloadDefinition.selector.sensitiveLabels).to.have.members([
-      'backrest.pre',
-      'backrest.post',
-      'backrest.paths.include',
+    expect(backupWorkloadDefinition.selector.sensitivePaths).to.have.members([
+      'pre',
+      'post',
+      'paths.include',
     ]);
   });
 

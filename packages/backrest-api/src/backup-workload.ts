@@ -53,6 +53,14 @@ export interface BackupWorkloadSpec {
   };
 }
 
+/**
+ * Spec paths that make Backrest run commands (`pre`, `post`: hooks) or read host paths
+ * (`paths.include`), in one place. A label decoding to one of them (under `backrest.` or
+ * `restic-compose-backup.` alike) is dropped with a Warning when its value comes from the image
+ * or the image can't be inspected, unless `--trust-image-labels`.
+ */
+export const SENSITIVE_SPEC_PATHS: readonly string[] = ['pre', 'post', 'paths.include'];
+
 export type BackupWorkload<Status = unknown> = Resource<BackupWorkloadSpec, Status>;
 
 /**
@@ -75,9 +83,7 @@ export const backupWorkloadDefinition: ResourceDefinition = {
       [Labels.rcbVolumesInclude]: 'rcb.volumes.include',
       [Labels.rcbVolumesExclude]: 'rcb.volumes.exclude',
     },
-    // Labels that make Backrest run commands or read host paths: refused when they only come
-    // from an image's LABEL, unless image labels are trusted.
-    sensitiveLabels: [Labels.pre, Labels.post, Labels.pathsInclude],
+    sensitivePaths: [...SENSITIVE_SPEC_PATHS],
   },
   schemaId: BACKUP_WORKLOAD_SCHEMA_ID,
 };

@@ -103,6 +103,7 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
       if (saved !== undefined) process.env.BACKREST_API_AUTHORIZATION = saved;
     }
     expect(container.getAll<LifecycleHook>(LifecycleHook).map((h) => h.name)).to.deep.equal([
+      'quiesce-journal-repair',
       'backup-scheduler',
     ]);
     expect(container.get<BackupSchedulerOptions>(BackupSchedulerOptions)).to.deep.equal({
@@ -111,7 +112,12 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
     });
   });
 
-  it('daemon without --backup-schedule adds no scheduler', () => {
-    expect(daemonModules(parseCommand<DaemonOptions>(daemonCommand(), []))).to.deep.equal([]);
+  it('daemon without --backup-schedule adds no scheduler, only the periodic journal repair', () => {
+    const container = new Container();
+    container.bind(ContainerActions).toConstantValue({});
+    container.load(...daemonModules(parseCommand<DaemonOptions>(daemonCommand(), [])));
+    expect(container.getAll<LifecycleHook>(LifecycleHook).map((h) => h.name)).to.deep.equal([
+      'quiesce-journal-repair',
+    ]);
   });
 });

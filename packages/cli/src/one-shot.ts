@@ -131,7 +131,7 @@ export function oneShotLogger(flags: OneShotFlags, secrets: Record<string, strin
  * (cheap when there is no journal; leaves a live run's journal alone).
  */
 export async function repairBeforeCommand(
-  actions: Pick<ContainerActions, 'start' | 'removeLeftovers'>,
+  actions: Pick<ContainerActions, 'start' | 'removeLeftovers' | 'inspect'>,
   stateDir: string,
   logger: Logger,
 ): Promise<void> {

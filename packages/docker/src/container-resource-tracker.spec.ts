@@ -163,6 +163,28 @@ describe('ContainerResourceTracker', () => {
     expect(trusting.sink.get('App/web')?.spec).to.deep.include({ command: 'rm -rf /' });
   });
 
+  it('fails closed when the image is gone: sensitive labels dropped with a Warning naming the image', async () => {
+    const t = setup();
+    const labels = { ...on, 'app.command': 'echo mine' };
+    await t.tracker.upsert(observed('a', 'web', labels, { imageId: 'sha256:deleted' }));
+    expect(t.sink.get('App/web')?.spec).to.deep.equal({ enable: 'true', size: '1' });
+    const events = t.recorder.list('App/web');
+    expect(events.map((e) => [e.type, e.reason])).to.deep.equal([
+      ['Warning', 'UntrustedImageLabel'],
+    ]);
+    expect(events[0]?.message)
+      .to.contain('app.command')
+      .and.contain('"web"')
+      .and.contain('sha256:deleted')
+      .and.contain('could not be inspected');
+    // The image is back (or the engine answers again): asked again, now trusted.
+    t.engine.imageLabels.set('sha256:deleted', {});
+    await t.tracker.upsert(
+      observed('a', 'web', labels, { imageId: 'sha256:deleted', state: 'exited' }),
+    );
+    expect(t.sink.get('App/web')?.spec).to.deep.include({ command: 'echo mine' });
+  });
+
   it('reads definitions given as a function at every observation', async () => {
     const defs: ResourceDefinition[] = [];
     const t = setup({ definitions: () => defs });

@@ -13,7 +13,7 @@ import {
   type ContainerResource,
   type ObservedContainer,
 } from './container-resource.js';
-import type { ImageLabelTrust } from './image-label-trust.js';
+import type { ImageLabelTrust, TrustResult } from './image-label-trust.js';
 import { DEFAULT_MAX_LABEL_BYTES, decodeLabels, selects } from './label-decoder.js';
 
 export interface ContainerResourceTrackerOptions {
@@ -169,12 +169,9 @@ export class ContainerResourceTracker {
     container: ObservedContainer,
   ): Promise<void> {
     const sink = this.#mustSink();
-    const { labels, untrusted } = await this.#trust.filter(
-      def.selector.sensitiveLabels ?? [],
-      container.status,
-      this.#trustImageLabels,
-    );
-    if (untrusted.length > 0) this.#warnUntrusted(key, container, untrusted);
+    const trust = await this.#trust.filter(def.selector, container.status, this.#trustImageLabels);
+    const { labels, untrusted } = trust;
+    if (untrusted.length > 0) this.#warnUntrusted(key, container, trust);
     else this.#untrustedWarned.delete(key);
 
     const decoded = decodeLabels(def.selector, labels, {
@@ -215,16 +212,27 @@ export class ContainerResourceTracker {
     else sink.upsert(resource);
   }
 
-  #warnUntrusted(key: ResourceKey, container: ObservedContainer, untrusted: string[]): void {
-    const signature = `${container.status.id}|${untrusted.join(',')}`;
+  #warnUntrusted(key: ResourceKey, container: ObservedContainer, trust: TrustResult): void {
+    const { untrusted, why } = trust;
+    const signature = `${container.status.id}|${why ?? ''}|${untrusted.join(',')}`;
     if (this.#untrustedWarned.get(key) === signature) return;
     this.#untrustedWarned.set(key, signature);
+    const image = `image "${container.status.image}" (${container.status.imageId})`;
     for (const label of untrusted) {
       const message =
-        `label "${label}" of container "${container.status.name}" is inherited from image ` +
-        `"${container.status.image}" (${container.status.imageId}), not set on the container: ignored. ` +
-        `Set it on the container, or trust image labels (trustImageLabels: true).`;
-      this.#logger?.warn('docker.labels.untrusted', { key, label, image: container.status.image });
+        why === 'uninspectable'
+          ? `sensitive label "${label}" of container "${container.status.name}" ignored: ${image} ` +
+            `could not be inspected (${trust.detail ?? 'unknown error'}), so the label can't be told ` +
+            `apart from one inherited from the image. Trust image labels (trustImageLabels: true) to accept it.`
+          : `label "${label}" of container "${container.status.name}" is inherited from ${image} ` +
+            `(the image sets the same field to the same value), not set on the container: ignored. ` +
+            `Set it on the container, or trust image labels (trustImageLabels: true).`;
+      this.#logger?.warn('docker.labels.untrusted', {
+        key,
+        label,
+        image: container.status.image,
+        why,
+      });
       this.#recorder()?.event(key, 'Warning', 'UntrustedImageLabel', message);
     }
   }

@@ -1,24 +1,86 @@
-import type { Logger } from '@dockop/runtime';
+import { ownLabels, ownedPath, type LabelSelector, type Logger } from '@dockop/runtime';
 import type { ContainerStatus } from './container-resource.js';
 import type { DockerClient } from './docker-client.js';
 
 export interface TrustResult {
   /** The container's labels without the untrusted sensitive ones. */
   labels: Record<string, string>;
-  /** Sensitive label keys dropped because the image sets the same key to the same value. */
+  /** Sensitive label keys dropped, sorted. */
   untrusted: string[];
+  /**
+   * Why they were dropped: `image` = the image config sets the same spec path to the same value
+   * (through any alias); `uninspectable` = the image could not be inspected (deleted, 404, engine
+   * error), so no sensitive label can be told apart from an inherited one (fail closed).
+   */
+  why?: 'image' | 'uninspectable';
+  /** For `uninspectable`: what the engine answered. */
+  detail?: string;
 }
 
 /**
+ * Spec paths whose labels are sensitive: `sensitivePaths`, plus where the legacy `sensitiveLabels`
+ * keys decode to. A path is sensitive when it equals one of these or lies under one.
+ */
+export function sensitiveSpecPaths(selector: LabelSelector): string[] {
+  const out = new Set(selector.sensitivePaths ?? []);
+  for (const key of selector.sensitiveLabels ?? []) {
+    const p = ownedPath(selector, key);
+    if (p !== undefined) out.add(p);
+  }
+  return [...out];
+}
+
+function isSensitive(path: string, sensitive: readonly string[]): boolean {
+  return sensitive.some((s) => path === s || path.startsWith(`${s}.`));
+}
+
+/**
+ * The sensitive label keys of `labels` that can't be trusted: those whose decoded spec path the
+ * image sets to the same value under any key the selector maps there (`backrest.post` and
+ * `restic-compose-backup.post` alike), or, when `imageLabels` is undefined (the image could not
+ * be inspected), every sensitive one. Pure, so one-shot modes can apply the same rule.
+ */
+export function untrustedLabels(
+  selector: LabelSelector,
+  labels: Readonly<Record<string, string>>,
+  imageLabels: Readonly<Record<string, string>> | undefined,
+): string[] {
+  const sensitive = sensitiveSpecPaths(selector);
+  if (sensitive.length === 0) return [];
+  // Spec path → the values the image gives it (through every alias).
+  const fromImage = new Map<string, Set<string>>();
+  const image = ownLabels(imageLabels);
+  for (const key of Object.keys(image)) {
+    const p = ownedPath(selector, key);
+    if (p === undefined || !isSensitive(p, sensitive)) continue;
+    let values = fromImage.get(p);
+    if (!values) fromImage.set(p, (values = new Set()));
+    values.add(image[key]!);
+  }
+  const own = ownLabels(labels);
+  const out: string[] = [];
+  for (const key of Object.keys(own)) {
+    const p = ownedPath(selector, key);
+    if (p === undefined || !isSensitive(p, sensitive)) continue;
+    if (imageLabels === undefined || fromImage.get(p)?.has(own[key]!)) out.push(key);
+  }
+  return out.sort();
+}
+
+/** Image labels, or why there are none to compare with. */
+type ImageLookup = { ok: true; labels: Record<string, string> } | { ok: false; detail: string };
+
+/**
  * Labels can come from the image (a LABEL in a third-party Dockerfile), not from whoever ran the
- * container. A sensitive label (one that makes the controller run commands or read paths) whose
- * key and value equal the image config's is not trusted unless the operator opts in.
+ * container. A sensitive label (one whose spec path makes the controller run commands or read
+ * paths) is not trusted when the image config sets the same spec path to the same value, through
+ * any alias, unless the operator opts in. An image that can't be inspected fails closed.
  */
 export class ImageLabelTrust {
   readonly #client: DockerClient;
   readonly #logger: Logger | undefined;
   /** By image id: an image id names immutable content, so its labels never change. */
-  readonly #cache = new Map<string, Promise<Record<string, string>>>();
+  readonly #cache = new Map<string, Promise<ImageLookup>>();
 
   constructor(client: DockerClient, logger?: Logger) {
     this.#client = client;
@@ -26,50 +88,62 @@ export class ImageLabelTrust {
   }
 
   async filter(
-    sensitive: readonly string[],
-    container: ContainerStatus,
+    selector: LabelSelector,
+    container: Pick<ContainerStatus, 'labels' | 'imageId'>,
     trustImageLabels: boolean,
   ): Promise<TrustResult> {
-    const present = sensitive.filter((k) => container.labels[k] !== undefined);
-    if (trustImageLabels || present.length === 0)
-      return { labels: container.labels, untrusted: [] };
-    const fromImage = await this.imageLabels(container.imageId);
-    const untrusted = present.filter((k) => fromImage[k] === container.labels[k]).sort();
-    if (untrusted.length === 0) return { labels: container.labels, untrusted };
-    const labels = { ...container.labels };
-    for (const k of untrusted) delete labels[k];
-    return { labels, untrusted };
+    const labels = container.labels;
+    if (trustImageLabels) return { labels, untrusted: [] };
+    // Nothing sensitive present: no inspect needed.
+    if (untrustedLabels(selector, labels, undefined).length === 0) return { labels, untrusted: [] };
+    const image = await this.#lookup(container.imageId);
+    const untrusted = untrustedLabels(selector, labels, image.ok ? image.labels : undefined);
+    if (untrusted.length === 0) return { labels, untrusted };
+    const kept = ownLabels(labels);
+    for (const k of untrusted) delete kept[k];
+    return image.ok
+      ? { labels: kept, untrusted, why: 'image' }
+      : { labels: kept, untrusted, why: 'uninspectable', detail: image.detail };
   }
 
-  /** The image config's labels; `{}` for an image the engine no longer has (nothing to compare). */
-  imageLabels(imageId: string): Promise<Record<string, string>> {
+  /** The image config's labels; undefined when the image can't be inspected. */
+  async imageLabels(imageId: string): Promise<Record<string, string> | undefined> {
+    const r = await this.#lookup(imageId);
+    return r.ok ? r.labels : undefined;
+  }
+
+  /** Images whose labels are remembered (one inspect per image id; failures are not kept). */
+  get cachedImages(): number {
+    return this.#cache.size;
+  }
+
+  #lookup(imageId: string): Promise<ImageLookup> {
     let cached = this.#cache.get(imageId);
     if (!cached) {
       cached = this.#inspect(imageId);
       this.#cache.set(imageId, cached);
       // A failure is not remembered: the next event or resync asks again.
-      cached.catch(() => this.#cache.delete(imageId));
+      void cached.then((r) => {
+        if (!r.ok) this.#cache.delete(imageId);
+      });
     }
     return cached;
   }
 
-  /** Image inspections made so far (one per image id, unless one failed). */
-  get cachedImages(): number {
-    return this.#cache.size;
-  }
-
-  async #inspect(imageId: string): Promise<Record<string, string>> {
+  async #inspect(imageId: string): Promise<ImageLookup> {
     try {
       const info = await this.#client.request('images.inspect', (d) =>
         d.getImage(imageId).inspect(),
       );
-      return info.Config?.Labels ?? {};
+      return { ok: true, labels: ownLabels(info.Config?.Labels ?? undefined) };
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) {
-        this.#logger?.warn('docker.image.gone', { image: imageId });
-        return {};
-      }
-      throw err;
+      const status = (err as { statusCode?: number }).statusCode;
+      const detail =
+        status === 404
+          ? 'image not found (deleted?)'
+          : `inspect failed: ${err instanceof Error ? err.message : String(err)}`.slice(0, 200);
+      this.#logger?.warn('docker.image.uninspectable', { image: imageId, detail });
+      return { ok: false, detail };
     }
   }
 }

@@ -21,10 +21,14 @@ export interface LabelSelector {
    */
   paths?: Record<string, string>;
   /**
-   * Label keys that make the controller run commands or read paths (hooks, include paths). When
-   * such a label is inherited from the image (a third-party Dockerfile's LABEL) rather than set on
-   * the container, sources drop it and emit a Warning, unless image labels are trusted.
+   * Spec paths (decoded, dot separated) that make the controller run commands or read paths
+   * (hooks, include paths); a path under one counts too. When a label that decodes to one of them
+   * is inherited from the image (a third-party Dockerfile's LABEL, under any prefix or alias) or
+   * the image can't be inspected, sources drop it and emit a Warning, unless image labels are
+   * trusted. Deciding on spec paths, not keys, covers every alias of the same field.
    */
+  sensitivePaths?: string[];
+  /** Legacy form of `sensitivePaths`: label keys, reduced to the spec paths they decode to. */
   sensitiveLabels?: string[];
 }
 

