@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
+import { REDACTED } from '@dockop/runtime';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -173,7 +174,7 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
     // rcb's output is streamed to the log, with the env file's secret values redacted.
     const logs = logger.lines.join('\n');
     expect(logs).to.include('rcb stand-in: backing up');
-    expect(logs).to.include('RESTIC_PASSWORD=***');
+    expect(logs).to.include(`RESTIC_PASSWORD=${REDACTED}`);
     expect(logs).to.not.include(secret);
   });
 

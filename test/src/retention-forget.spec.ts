@@ -1,5 +1,6 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
+import { REDACTED } from '@dockop/runtime';
 import {
   createContainer,
   DockerContainerActions,
@@ -467,7 +468,7 @@ describe('retention: per-workload restic forget (integration, real restic)', fun
       { containers: actions, restic, logger },
     );
     expect(report.exitCode).to.equal(1);
-    expect(report.fatal).to.include('snapshots').and.include('***');
+    expect(report.fatal).to.include('snapshots').and.include(REDACTED);
     expect(report.fatal).to.not.include(missing);
     expect(logger.lines.join('\n')).to.not.include(missing).and.not.include(PASSWORD);
   });

@@ -1,9 +1,8 @@
 import type { EventRecorder, Logger } from '@dockop/runtime';
-import { makeKey } from '@dockop/runtime';
+import { makeKey, redactUrl } from '@dockop/runtime';
 import { BACKUP_WORKLOAD_KIND, Labels, planIdFor } from '@backrest-sidecar/api';
 import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
 import type { WorkloadBackupResult } from './backup-result.js';
-import { redactUrl } from './notify.js';
 
 export interface BackrestEngineOptions {
   /** e.g. `http://backrest:9898`. */

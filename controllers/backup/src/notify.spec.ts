@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { notifyWebhook, redactUrl } from './notify.js';
+import { MemoryLogStream, REDACTED, SecretRedactor, createLogger } from '@dockop/runtime';
+import { notifyWebhook } from './notify.js';
 
 function fakeFetch(answers: (number | Error)[]): { fetch: typeof fetch; bodies: string[] } {
   const bodies: string[] = [];
@@ -44,10 +45,33 @@ describe('notifyWebhook', () => {
     expect(refused).to.deep.equal({ delivered: false, attempts: 1, last: 'HTTP 400' });
   });
 
-  it('logs the URL without credentials or query (tokens live there)', () => {
-    expect(redactUrl('https://user:pw@hooks.example.com/services/T?token=abc')).to.equal(
-      'https://hooks.example.com/services/T?…',
+  it('sends a redacted payload and logs the webhook URL as scheme and host only', async () => {
+    const { fetch, bodies } = fakeFetch([
+      new Error('connect to https://hooks.slack.com/services/T1/B2/tok3n failed'),
+      200,
+    ]);
+    const out = new MemoryLogStream();
+    const redactor = new SecretRedactor();
+    redactor.addSecretValue('env-file-secret');
+    const r = await notifyWebhook(
+      'https://hooks.slack.com/services/T1/B2/tok3n',
+      {
+        error: 'restic failed: RESTIC_PASSWORD=hunter22 repo s3:https://AKIA:s3cret@host/b',
+        workloads: [{ error: 'open env-file-secret' }],
+      },
+      {
+        fetch,
+        sleep: async () => {},
+        redactor,
+        logger: createLogger({ format: 'json', stream: out.writable }),
+      },
     );
-    expect(redactUrl('not a url')).to.equal('<invalid url>');
+    expect(r.delivered).to.equal(true);
+    for (const body of bodies) {
+      for (const s of ['hunter22', 's3cret', 'env-file-secret']) expect(body).to.not.include(s);
+    }
+    expect(JSON.parse(bodies[0]!).workloads[0].error).to.equal(`open ${REDACTED}`);
+    expect(out.text).to.not.include('tok3n').and.not.include('/T1/B2');
+    expect(out.text).to.include(`https://hooks.slack.com/${REDACTED}`);
   });
 });

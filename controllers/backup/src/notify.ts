@@ -1,4 +1,4 @@
-import type { Logger } from '@dockop/runtime';
+import { redactUrl, SecretRedactor, type Logger, type Redactor } from '@dockop/runtime';
 
 export interface NotifyOptions {
   /** Total attempts. Default 4. */
@@ -12,6 +12,11 @@ export interface NotifyOptions {
   /** Default global fetch. */
   fetch?: typeof fetch;
   logger?: Logger;
+  /**
+   * Applied to the payload before it is sent and to every logged error. Default: a new
+   * SecretRedactor (rules only); pass the run's one so env-file values are masked too.
+   */
+  redactor?: Redactor;
 }
 
 export interface NotifyResult {
@@ -24,7 +29,8 @@ export interface NotifyResult {
 /**
  * POSTs `payload` as JSON to `url`, retrying network errors, 429 and 5xx with exponential backoff
  * (1 s, 2 s, 4 s by default). A 4xx other than 429 is not retried (the receiver refused it). The
- * URL is logged without its query string or credentials, which often carry a token.
+ * payload goes through the redactor (a webhook receiver is a third party); the URL is logged as
+ * scheme and host only (the path and query of a webhook are its token).
  */
 export async function notifyWebhook(
   url: string,
@@ -36,6 +42,8 @@ export async function notifyWebhook(
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const doFetch = options.fetch ?? fetch;
   const safeUrl = redactUrl(url);
+  const redactor = options.redactor ?? new SecretRedactor();
+  const body = JSON.stringify(redactor.redact(payload));
   let last = '';
   for (let i = 1; i <= attempts; i++) {
     let retry = true;
@@ -43,7 +51,7 @@ export async function notifyWebhook(
       const res = await doFetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'backrest-sidecar' },
-        body: JSON.stringify(payload),
+        body,
         signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
       });
       last = `HTTP ${res.status}`;
@@ -54,7 +62,8 @@ export async function notifyWebhook(
       }
       retry = res.status === 429 || res.status >= 500;
     } catch (err) {
-      last = (err as Error).message;
+      // fetch errors can quote the URL (and its token): never the raw message.
+      last = redactor.redactString((err as Error).message.split(url).join(safeUrl));
     }
     options.logger?.warn('notify.failed', { url: safeUrl, attempt: i, of: attempts, last });
     if (!retry || i === attempts) return { delivered: false, attempts: i, last };
@@ -62,13 +71,4 @@ export async function notifyWebhook(
     backoff *= 2;
   }
   return { delivered: false, attempts, last };
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}${u.search ? '?…' : ''}`;
-  } catch {
-    return '<invalid url>';
-  }
 }

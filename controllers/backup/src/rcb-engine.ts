@@ -1,6 +1,6 @@
 import type { ContainerActions, OneShotMount } from '@dockop/docker';
-import type { Logger } from '@dockop/runtime';
-import { redactor, secretValues } from '@backrest-sidecar/controller-retention';
+import type { Logger, Redactor } from '@dockop/runtime';
+import { resticRedactor } from '@backrest-sidecar/controller-retention';
 
 export interface RcbEngineOptions {
   image: string;
@@ -14,6 +14,8 @@ export interface RcbEngineOptions {
   labels: Record<string, string>;
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Taught the env's secret values, and used on rcb's output. Default: a new one. */
+  redactor?: Redactor;
 }
 
 /** The rcb one-shot exactly as the seed runs it, as a OneShotSpec. */
@@ -45,7 +47,7 @@ export async function runRcbEngine(
   options: RcbEngineOptions,
   logger: Logger,
 ): Promise<{ exitCode: number; durationMs: number }> {
-  const redact = redactor(secretValues(options.env));
+  const redactor = resticRedactor(options.env, options.redactor);
   logger.info('rcb.starting', {
     image: options.image,
     excludeBindMounts: options.excludeBindMounts,
@@ -54,7 +56,7 @@ export async function runRcbEngine(
   const res = await actions.runOneShot(rcbOneShotSpec(options), {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    onLog: (line, stream) => logger.info('rcb.log', { stream, line: redact(line) }),
+    onLog: (line, stream) => logger.info('rcb.log', { stream, line: redactor.redactString(line) }),
   });
   logger[res.exitCode === 0 ? 'info' : 'error']('rcb.finished', {
     exitCode: res.exitCode,

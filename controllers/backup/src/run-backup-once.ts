@@ -1,6 +1,12 @@
 import { hostname } from 'node:os';
 import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
-import { createNullLogger, type EventRecorder, type Logger } from '@dockop/runtime';
+import {
+  createNullLogger,
+  SecretRedactor,
+  type EventRecorder,
+  type Logger,
+  type Redactor,
+} from '@dockop/runtime';
 import {
   ContainerResticRunner,
   ImageWorkloadLabelTrust,
@@ -8,6 +14,7 @@ import {
   findPathCollisions,
   readEnvFile,
   resolveResticHost,
+  resticRedactor,
   runForget,
   type ForgetReport,
 } from '@backrest-sidecar/controller-retention';
@@ -42,6 +49,11 @@ export interface BackupOnceDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Process env used for a bare `KEY` in the env file. Default process.env. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The logger's redactor: it learns the env file's secret values and masks restic and rcb
+   * output, the fatal error and the webhook payload. Default: a new one.
+   */
+  redactor?: Redactor;
 }
 
 /**
@@ -55,6 +67,7 @@ export async function runBackupOnce(
 ): Promise<BackupOnceReport> {
   const o = { ...BACKUP_DEFAULTS, ...stripUndefined(options) };
   const logger = (deps.logger ?? createNullLogger()).child({ component: 'backup' });
+  const redactor = deps.redactor ?? new SecretRedactor();
   const startedAtMs = Date.now();
   const started = performance.now();
   const quiesce: QuiesceOutcome = { stopped: [], stopFailed: [], started: [], startFailed: [] };
@@ -82,6 +95,7 @@ export async function runBackupOnce(
       report.resticHost = host;
     }
     const env = o.rcbEnvFile ? await readEnvFile(o.rcbEnvFile, deps.env ?? process.env) : {};
+    resticRedactor(env, redactor);
     const progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
 
     const { value } = await withQuiesce(
@@ -110,6 +124,7 @@ export async function runBackupOnce(
               labels,
               ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
               ...(o.signal ? { signal: o.signal } : {}),
+              redactor,
             },
             logger,
           );
@@ -141,6 +156,7 @@ export async function runBackupOnce(
           ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
           labels,
           ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+          redactor,
         });
         // Within the selector (what this sidecar manages), as the retention loop checks them.
         const collisions = findPathCollisions(targets, o.includeProjectName ?? false);
@@ -163,12 +179,13 @@ export async function runBackupOnce(
     report.workloads = value;
   } catch (err) {
     const e = err as Error;
-    report.fatal =
+    report.fatal = redactor.redactString(
       err instanceof QuiesceBusyError
         ? e.message
         : o.signal?.aborted
           ? `aborted: ${e.message}`
-          : e.message;
+          : e.message,
+    );
     logger.error('backup.fatal', { error: report.fatal });
   }
 
@@ -178,7 +195,7 @@ export async function runBackupOnce(
     !(report.workloads.length > 0 && report.workloads.every((w) => w.status === 'failed'));
 
   if (!o.noForget && backupOk && !o.signal?.aborted && host !== undefined) {
-    report.forget = await runRetention(o, deps, logger, labels, host);
+    report.forget = await runRetention(o, deps, logger, labels, host, redactor);
   }
 
   report.exitCode = exitCodeOf(report);
@@ -199,6 +216,7 @@ export async function runBackupOnce(
     report.notify = await notifyWebhook(o.notifyUrl, notificationPayload(report), {
       attempts: o.notifyAttempts,
       logger,
+      redactor,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
     });
@@ -212,6 +230,7 @@ async function runRetention(
   logger: Logger,
   labels: Record<string, string>,
   host: string,
+  redactor: Redactor,
 ): Promise<ForgetReport> {
   try {
     const restic = await createResticRunner(
@@ -221,6 +240,7 @@ async function runRetention(
         ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
         ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
         labels,
+        redactor,
       },
       deps.actions,
       deps.env ?? process.env,
@@ -245,7 +265,12 @@ async function runRetention(
       },
     );
   } catch (err) {
-    return { dryRun: false, workloads: [], fatal: (err as Error).message, exitCode: 1 };
+    return {
+      dryRun: false,
+      workloads: [],
+      fatal: redactor.redactString((err as Error).message),
+      exitCode: 1,
+    };
   }
 }
 

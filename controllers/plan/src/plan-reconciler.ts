@@ -217,7 +217,8 @@ export class PlanReconciler implements Reconciler {
           schedule: e.plan.schedule,
           sources: e.plan.sources,
           exclude: e.plan.exclude,
-          hooks: e.plan.hooks,
+          // Counts only: hook commands carry tokens and passwords (curl -H, pg_dump URIs).
+          hooks: { pre: e.plan.hooks.pre.length, post: e.plan.hooks.post.length },
           retention: e.plan.retention,
         });
         ctx.conditions.set(key, {

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { parseEnvFile, redactor, secretValues } from './env-file.js';
+import { REDACTED } from '@dockop/runtime';
+import { parseEnvFile } from './env-file.js';
+import { resticRedactor } from './restic-runner.js';
 
 describe('env-file', () => {
   it('parses KEY=VALUE verbatim, skips comments and blanks, takes bare KEY from the process env', () => {
@@ -40,19 +42,15 @@ describe('env-file', () => {
   });
 
   it('treats RESTIC_*, cloud credentials and *PASSWORD*/*KEY* values as secrets and redacts them', () => {
-    const env = {
+    const r = resticRedactor({
       RESTIC_PASSWORD: 'pw-123',
       RESTIC_REPOSITORY: '/srv/repo',
       AWS_SECRET_ACCESS_KEY: 'aws-xyz',
       TZ: 'Europe/Paris',
       X: 'ab',
-    };
-    const secrets = secretValues(env);
-    expect(secrets).to.have.members(['pw-123', '/srv/repo', 'aws-xyz']);
-    const r = redactor(secrets);
-    expect(r('open /srv/repo/config with pw-123 in Europe/Paris')).to.equal(
-      'open ***/config with *** in Europe/Paris',
-    );
-    expect(redactor([])('unchanged')).to.equal('unchanged');
+    });
+    expect(
+      r.redactString('open /srv/repo/config with pw-123 and aws-xyz in Europe/Paris'),
+    ).to.equal(`open ${REDACTED}/config with ${REDACTED} and ${REDACTED} in Europe/Paris`);
   });
 });

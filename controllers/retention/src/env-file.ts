@@ -51,24 +51,3 @@ export async function readEnvFile(
   }
   return parseEnvFile(text, path, processEnv);
 }
-
-/** Variable-name prefixes whose values are secrets or locate a repository (which may embed credentials). */
-const SECRET_NAME = /^(RESTIC_|AWS_|B2_|AZURE_|GOOGLE_|OS_|ST_|RCLONE_)|PASSWORD|SECRET|TOKEN|KEY/i;
-
-/** Values of `env` that must never appear in a log line or an error message. */
-export function secretValues(env: Record<string, string | undefined>): string[] {
-  return Object.entries(env)
-    .filter(([k, v]) => SECRET_NAME.test(k) && typeof v === 'string' && v.length >= 3)
-    .map(([, v]) => v as string)
-    .sort((a, b) => b.length - a.length);
-}
-
-/** Returns a function that replaces every secret value in a string with `***`. */
-export function redactor(secrets: string[]): (text: string) => string {
-  if (secrets.length === 0) return (t) => t;
-  return (text) => {
-    let out = text;
-    for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***');
-    return out;
-  };
-}

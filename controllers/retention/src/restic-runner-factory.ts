@@ -1,5 +1,5 @@
 import type { ContainerActions, OneShotMount } from '@dockop/docker';
-import { childEnv } from '@dockop/runtime';
+import { childEnv, type Redactor } from '@dockop/runtime';
 import { readEnvFile } from './env-file.js';
 import {
   ContainerResticRunner,
@@ -24,6 +24,8 @@ export interface ResticRunnerConfig {
   mounts?: OneShotMount[];
   /** Container runner: labels on every one-shot. */
   labels?: Record<string, string>;
+  /** Taught the env's secret values, and used on restic's output. Default: a new one. */
+  redactor?: Redactor;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function createResticRunner(
       ...(config.binary ? { binary: config.binary } : {}),
       ...(fileEnv ? { env: fileEnv } : {}),
       baseEnv: processEnv,
+      ...(config.redactor ? { redactor: config.redactor } : {}),
     });
   }
   // Own properties only (a polluted prototype adds nothing); no PATH/HOME of ours in the image.
@@ -55,5 +58,6 @@ export async function createResticRunner(
     env,
     ...(config.mounts ? { mounts: config.mounts } : {}),
     ...(config.labels ? { labels: config.labels } : {}),
+    ...(config.redactor ? { redactor: config.redactor } : {}),
   });
 }

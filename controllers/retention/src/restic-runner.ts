@@ -1,7 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { ContainerActions, OneShotMount } from '@dockop/docker';
-import { BASE_ENV_ALLOW_LIST, childEnv, type ChildEnv } from '@dockop/runtime';
-import { redactor, secretValues } from './env-file.js';
+import {
+  BASE_ENV_ALLOW_LIST,
+  childEnv,
+  SecretRedactor,
+  type ChildEnv,
+  type Redactor,
+} from '@dockop/runtime';
 
 /**
  * Strategy that runs one restic invocation: the host's `restic` binary, or a one-shot container
@@ -86,6 +91,26 @@ export const RESTIC_ENV_ALLOW_LIST: ReadonlyArray<string | RegExp> = Object.free
   /^(RESTIC|AWS|B2|AZURE|GOOGLE|OS|ST|RCLONE)_/,
 ]);
 
+/**
+ * Variable names whose values are secrets for restic: every RESTIC_* and storage backend
+ * variable (a repository location may embed credentials), and anything named like a password,
+ * secret, token or key.
+ */
+export const RESTIC_SECRET_ENV_NAMES =
+  /^(RESTIC_|AWS_|B2_|AZURE_|GOOGLE_|OS_|ST_|RCLONE_)|PASS|PWD|SECRET|TOKEN|KEY/i;
+
+/**
+ * The project's redactor (`redactor`, or a new one) taught the secret values of `env`; restic
+ * output, errors and logs go through it.
+ */
+export function resticRedactor(
+  env: Readonly<Record<string, string | undefined>>,
+  redactor: Redactor = new SecretRedactor(),
+): Redactor {
+  redactor.addSecretEnv(env, RESTIC_SECRET_ENV_NAMES);
+  return redactor;
+}
+
 export interface LocalResticRunnerOptions {
   /** Default `restic` (looked up on PATH). */
   binary?: string;
@@ -93,6 +118,8 @@ export interface LocalResticRunnerOptions {
   env?: Record<string, string>;
   /** Default `process.env`; only `RESTIC_ENV_ALLOW_LIST` variables (own properties) pass. */
   baseEnv?: NodeJS.ProcessEnv;
+  /** Shared redactor to teach the env's secret values (the logger's). Default: a new one. */
+  redactor?: Redactor;
 }
 
 /** Runs the host's restic binary. */
@@ -109,7 +136,8 @@ export class LocalResticRunner implements ResticRunner {
       allow: RESTIC_ENV_ALLOW_LIST,
       ...(options.env ? { set: options.env } : {}),
     });
-    this.#redact = redactor(secretValues(this.#env));
+    const redactor = resticRedactor(this.#env, options.redactor);
+    this.#redact = (t) => redactor.redactString(t);
     this.description = `restic binary ${this.#binary}`;
   }
 
@@ -170,6 +198,8 @@ export interface ContainerResticRunnerOptions {
   labels?: Record<string, string>;
   /** Deadline of one run in ms. Default: ContainerActions' default (6 h). */
   timeoutMs?: number;
+  /** Shared redactor to teach the env's secret values (the logger's). Default: a new one. */
+  redactor?: Redactor;
 }
 
 export const DEFAULT_RESTIC_IMAGE = 'restic/restic:0.14.0';
@@ -187,7 +217,8 @@ export class ContainerResticRunner implements ResticRunner {
   ) {
     this.#actions = actions;
     this.#opts = options;
-    this.#redact = redactor(secretValues(options.env ?? {}));
+    const redactor = resticRedactor(options.env ?? {}, options.redactor);
+    this.#redact = (t) => redactor.redactString(t);
     this.description = `container ${options.image ?? DEFAULT_RESTIC_IMAGE}`;
   }
 

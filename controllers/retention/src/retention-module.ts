@@ -1,5 +1,5 @@
 import { ContainerActions, DockerClient, ImageLabelTrust } from '@dockop/docker';
-import { EventRecorder, Logger } from '@dockop/runtime';
+import { EventRecorder, Logger, Redactor } from '@dockop/runtime';
 import { ContainerModule, inject, injectable, optional } from 'inversify';
 import { resolveResticHost } from './restic-host.js';
 import { createResticRunner, type ResticRunnerConfig } from './restic-runner-factory.js';
@@ -32,6 +32,7 @@ export class DefaultRetentionService implements RetentionService {
   readonly #logger: Logger | undefined;
   readonly #recorder: EventRecorder | undefined;
   readonly #trust: ImageWorkloadLabelTrust;
+  readonly #redactor: Redactor | undefined;
 
   constructor(
     @inject(ContainerActions) actions: ContainerActions,
@@ -39,7 +40,9 @@ export class DefaultRetentionService implements RetentionService {
     @inject(RetentionOptions) options: RetentionOptions,
     @inject(Logger) @optional() logger?: Logger,
     @inject(EventRecorder) @optional() recorder?: EventRecorder,
+    @inject(Redactor) @optional() redactor?: Redactor,
   ) {
+    this.#redactor = redactor;
     this.#actions = actions;
     this.#client = client;
     this.#options = options;
@@ -53,7 +56,11 @@ export class DefaultRetentionService implements RetentionService {
 
   async run(overrides: Partial<ForgetOptions> = {}): Promise<ForgetReport> {
     const { restic, trustImageLabels: _trust, host, ...forget } = this.#options;
-    const runner = await createResticRunner(restic ?? {}, this.#actions);
+    // The logger's redactor learns the env file's secrets: they are masked in every log line.
+    const runner = await createResticRunner(
+      { ...restic, ...(this.#redactor ? { redactor: this.#redactor } : {}) },
+      this.#actions,
+    );
     return runForget(
       {
         ...forget,

@@ -3,7 +3,11 @@
  * (a logger that knows the env file's secrets, Docker actions, the quiesce journal repaired).
  */
 import { repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
-import { RESTIC_HOST_ENV, readEnvFile } from '@backrest-sidecar/controller-retention';
+import {
+  RESTIC_HOST_ENV,
+  readEnvFile,
+  resticRedactor,
+} from '@backrest-sidecar/controller-retention';
 import {
   DockerContainerActions,
   DockerodeClient,
@@ -12,6 +16,7 @@ import {
 } from '@dockop/docker';
 import {
   SecretRedactor,
+  type Redactor,
   createLogger,
   type LogFormat,
   type LogLevel,
@@ -114,10 +119,13 @@ export function addOneShotOptions(cmd: Command): Command {
   return addLogOptions(cmd);
 }
 
-/** Logger on stderr (stdout is for command output) whose redactor knows the env file's values. */
-export function oneShotLogger(flags: OneShotFlags, secrets: Record<string, string> = {}): Logger {
-  const redactor = new SecretRedactor();
-  for (const v of Object.values(secrets)) redactor.addSecretValue(v);
+/** Logger on stderr (stdout is for command output) whose redactor knows the env file's secrets. */
+export function oneShotLogger(
+  flags: OneShotFlags,
+  secrets: Record<string, string> = {},
+  redactor: Redactor = new SecretRedactor(),
+): Logger {
+  resticRedactor(secrets, redactor);
   return createLogger({
     level: flags.logLevel,
     format: flags.logFormat,
@@ -147,6 +155,8 @@ export interface OneShotSetup {
   actions: DockerContainerActions;
   /** The same connection as `actions`: `docker info` (restic host) and image labels (trust). */
   client: DockerodeClient;
+  /** The logger's redactor: give it to runners so what they learn is masked in logs too. */
+  redactor: Redactor;
 }
 
 /**
@@ -158,11 +168,12 @@ export async function setUpOneShot(
   envFile: string | undefined,
 ): Promise<OneShotSetup> {
   const secrets = envFile ? await readEnvFile(envFile) : {};
-  const logger = oneShotLogger(flags, secrets);
+  const redactor = new SecretRedactor();
+  const logger = oneShotLogger(flags, secrets, redactor);
   const client = new DockerodeClient(dockerConnection(flags.dockerSock));
   const actions = new DockerContainerActions(client, undefined, logger);
   await repairBeforeCommand(actions, flags.stateDir, logger);
-  return { logger, actions, client };
+  return { logger, actions, client, redactor };
 }
 
 /** SIGINT/SIGTERM abort `controller`; the run then starts quiesced containers and exits. */

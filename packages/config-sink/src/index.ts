@@ -14,5 +14,6 @@ export * from './backrest-instance.js';
 export * from './go-template.js';
 export * from './cron.js';
 export * from './line-diff.js';
+export * from './config-secrets.js';
 export * from './schemas.js';
 export * from './keep-spec.js';

@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import type { ResourceKey } from './resource.js';
+import { redactText, type Redactor } from './redactor.js';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -31,7 +32,15 @@ export const ConditionTypes = { Ready: 'Ready', InvalidSpec: 'InvalidSpec' } as 
 export class InMemoryConditionStore implements ConditionStore {
   readonly #byKey = new Map<ResourceKey, Map<string, Condition>>();
 
-  constructor(readonly clock: Pick<Clock, 'now'> = { now: () => Date.now() }) {}
+  readonly #redact: (s: string) => string;
+
+  /** Messages go through `redactor` (default: the rules without registered values): they are shown. */
+  constructor(
+    readonly clock: Pick<Clock, 'now'> = { now: () => Date.now() },
+    redactor?: Redactor,
+  ) {
+    this.#redact = redactor ? (s) => redactor.redactString(s) : redactText;
+  }
 
   set(key: ResourceKey, condition: Omit<Condition, 'lastTransitionTime'>): void {
     let conditions = this.#byKey.get(key);
@@ -48,7 +57,7 @@ export class InMemoryConditionStore implements ConditionStore {
       type: condition.type,
       status: condition.status,
       reason: condition.reason,
-      message: condition.message,
+      message: this.#redact(condition.message),
       lastTransitionTime,
     });
   }

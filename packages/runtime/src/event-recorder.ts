@@ -1,5 +1,6 @@
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
+import { redactText, type Redactor } from './redactor.js';
 import type { ResourceKey } from './resource.js';
 
 export type EventType = 'Normal' | 'Warning';
@@ -33,6 +34,11 @@ export interface InMemoryEventRecorderOptions {
   logger?: Logger;
   /** Oldest events are dropped past this many distinct events. Default 1000. */
   maxEvents?: number;
+  /**
+   * Masks secrets in messages before they are stored (events are shown by `describe`, served
+   * and logged). Default: the redaction rules without registered values.
+   */
+  redactor?: Redactor;
 }
 
 /**
@@ -44,14 +50,18 @@ export class InMemoryEventRecorder implements EventRecorder {
   readonly #clock: Pick<Clock, 'now'>;
   readonly #logger: Logger | undefined;
   readonly #max: number;
+  readonly #redact: (s: string) => string;
 
   constructor(options: InMemoryEventRecorderOptions = {}) {
+    const redactor = options.redactor;
+    this.#redact = redactor ? (s) => redactor.redactString(s) : redactText;
     this.#clock = options.clock ?? { now: () => Date.now() };
     this.#logger = options.logger;
     this.#max = Math.max(1, options.maxEvents ?? 1000);
   }
 
-  event(key: ResourceKey, type: EventType, reason: string, message: string): void {
+  event(key: ResourceKey, type: EventType, reason: string, rawMessage: string): void {
+    const message = this.#redact(rawMessage);
     const id = JSON.stringify([key, type, reason, message]);
     const now = new Date(this.#clock.now()).toISOString();
     const existing = this.#events.get(id);

@@ -103,10 +103,18 @@ export function createRuntimeModule(options: ManagerOptions = {}): ContainerModu
     bindOnce(SchemaRegistry, () => new AjvSchemaRegistry());
     bindOnce(MetricsRegistry, () => new Registry());
     bindOnce(RuntimeMetrics, (get) => new PrometheusMetrics(get<Registry>(MetricsRegistry)));
-    bindOnce(ConditionStore, (get) => new InMemoryConditionStore(get<Clock>(Clock)));
+    bindOnce(
+      ConditionStore,
+      (get) => new InMemoryConditionStore(get<Clock>(Clock), get<Redactor>(Redactor)),
+    );
     bindOnce(
       EventRecorder,
-      (get) => new InMemoryEventRecorder({ clock: get<Clock>(Clock), logger: get<Logger>(Logger) }),
+      (get) =>
+        new InMemoryEventRecorder({
+          clock: get<Clock>(Clock),
+          logger: get<Logger>(Logger),
+          redactor: get<Redactor>(Redactor),
+        }),
     );
     bindOnce(
       Cache,

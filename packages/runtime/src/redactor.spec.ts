@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { REDACTED, SecretRedactor } from './redactor.js';
+import fc from 'fast-check';
+import { REDACTED, SecretRedactor, redactUrl } from './redactor.js';
 
 describe('SecretRedactor', () => {
   it('redacts values of secret-looking field names but not the resource key field', () => {
@@ -100,5 +101,212 @@ describe('SecretRedactor', () => {
     expect(r.isSecretKey('Key')).to.equal(true);
     expect(r.isSecretKey('sshKey')).to.equal(true);
     expect(r.isSecretKey('controller')).to.equal(false);
+  });
+});
+
+describe('SecretRedactor: every secret shape (examples)', () => {
+  const r = new SecretRedactor();
+  const cases: Array<[string, string]> = [
+    [
+      's3:https://AKIAEXAMPLE:abc/def+ghi@s3.amazonaws.com/bucket',
+      `s3:https://${REDACTED}@s3.amazonaws.com/bucket`,
+    ],
+    ['rest:https://u:p@ss@host:8000/repo', `rest:https://${REDACTED}@host:8000/repo`],
+    ['sftp:user:hunter2@host:/srv/restic', `sftp:${REDACTED}@host:/srv/restic`],
+    ['curl -H "Authorization: Bearer abc.def" x', `curl -H "Authorization: ${REDACTED}" x`],
+    ['token was Bearer abc.def', `token was Bearer ${REDACTED}`],
+    [
+      'restic --password=hunter2 --password hunter3 --keep-last 3',
+      `restic --password=${REDACTED} --password ${REDACTED} --keep-last 3`,
+    ],
+    [
+      'DB_PWD=x API_SECRET=y GH_TOKEN=z SSH_KEY=w',
+      `DB_PWD=${REDACTED} API_SECRET=${REDACTED} GH_TOKEN=${REDACTED} SSH_KEY=${REDACTED}`,
+    ],
+    [
+      '{"RESTIC_PASSWORD": "a\\"b", "name": "ok"}',
+      `{"RESTIC_PASSWORD": "${REDACTED}", "name": "ok"}`,
+    ],
+    [
+      '"env": ["RESTIC_PASSWORD=a b", "TZ=UTC"]',
+      `"env": ["RESTIC_PASSWORD=${REDACTED}", "TZ=UTC"]`,
+    ],
+    ['https://hooks.slack.com/services/T0AB/B0CD/xyz', `https://hooks.slack.com/${REDACTED}`],
+    [
+      'https://gotify.example.com/message?token=abc&priority=5',
+      `https://gotify.example.com/message?token=${REDACTED}&priority=5`,
+    ],
+    [
+      'https://hc.example.com/ping/0f3a2b1c-1111-2222-3333-444455556666',
+      `https://hc.example.com/ping/${REDACTED}`,
+    ],
+    [
+      '"webhookUrl": "https://example.com/hook/abc"',
+      `"webhookUrl": "https://example.com/${REDACTED}"`,
+    ],
+  ];
+  for (const [input, expected] of cases) {
+    it(input, () => expect(r.redactString(input)).to.equal(expected));
+  }
+
+  it('inside a JSON string, a masked value keeps the escaped closing quote (valid JSON stays valid)', () => {
+    const json = JSON.stringify({
+      command:
+        'curl -H "Authorization: Bearer abc" -H "X: Bearer def" --token="xsecret" && A_TOKEN="ysecret"',
+    });
+    const out = r.redactString(json);
+    expect(() => JSON.parse(out) as unknown).to.not.throw();
+    expect(out).to.not.match(/abc|def|xsecret|ysecret/);
+    expect(JSON.parse(out)).to.have.property('command').that.includes('-H "X: Bearer');
+  });
+
+  it('keeps what is not secret readable: endpoints, file paths in stacks, resource keys', () => {
+    for (const s of [
+      'http://backrest:9898/v1.Backrest/GetConfig',
+      'at f (file:///app/packages/docker/dist/container-actions.js:353:19)',
+      'key=BackupWorkload/db',
+      '--keep-last 3 --host web-1',
+      's3:https://s3.amazonaws.com/bucket/path',
+    ]) {
+      expect(r.redactString(s)).to.equal(s);
+    }
+  });
+
+  it('redactUrl keeps scheme and host only', () => {
+    expect(redactUrl('https://user:pw@hooks.example.com/services/T?token=abc')).to.equal(
+      `https://hooks.example.com/${REDACTED}`,
+    );
+    expect(redactUrl('https://ntfy.sh')).to.equal('https://ntfy.sh');
+    expect(redactUrl('not a url')).to.equal('<invalid url>');
+  });
+
+  it('a __proto__ key in redacted input stays data, never a prototype', () => {
+    const out = r.redact(JSON.parse('{"__proto__": {"polluted": 1}}')) as object;
+    expect(Object.getPrototypeOf(out)).to.equal(Object.prototype);
+    expect(Object.hasOwn(out, '__proto__')).to.equal(true);
+    expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
+  });
+});
+
+describe('SecretRedactor: random secrets in every shape never survive (fast-check)', () => {
+  // Characters careless credentials contain, separators included; no whitespace or quotes
+  // (an unquoted shell/env value ends there by definition).
+  const chars = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/+=_.~!$*%-@:'.split(
+    '',
+  );
+  const secretArb = fc
+    .array(fc.constantFrom(...chars), { minLength: 8, maxLength: 40 })
+    .map((a) => a.join(''))
+    // A secret made only of separators or fully inside the template text proves nothing.
+    .filter((s) => /[A-Za-z0-9]{4}/.test(s));
+  const tokenArb = fc
+    .array(fc.constantFrom(...'abcdefABCDEF0123456789_-'.split('')), {
+      minLength: 20,
+      maxLength: 48,
+    })
+    .map((a) => a.join(''))
+    .filter((s) => /\d/.test(s) && /[A-Za-z]/.test(s));
+  const quotedArb = fc
+    .array(fc.constantFrom(...chars, ' ', ','), { minLength: 8, maxLength: 40 })
+    .map((a) => a.join(''))
+    .filter((s) => /[A-Za-z0-9]{4}/.test(s));
+
+  const shapes: Array<[string, fc.Arbitrary<string>, (s: string) => string]> = [
+    ['s3 userinfo secret', secretArb, (s) => `repo s3:https://AKIAEXAMPLE:${s}@s3.example.com/b`],
+    ['s3 userinfo key', secretArb, (s) => `s3:https://${s}:x@s3.example.com/b`],
+    ['rest userinfo', secretArb, (s) => `rest:https://user:${s}@host:8000/repo failed`],
+    ['sftp user:pass', secretArb, (s) => `sftp:user:${s}@host:/srv/restic`],
+    ['Authorization Bearer', secretArb, (s) => `curl -H 'Authorization: Bearer ${s}' https://x`],
+    ['Authorization Basic', secretArb, (s) => `-H "Authorization: Basic ${s}"`],
+    ['bare Bearer', secretArb, (s) => `got 401 for Bearer ${s} at /api`],
+    ['--password=', secretArb, (s) => `restic --password=${s} snapshots`],
+    // After a space, `--x` is the next flag by definition.
+    [
+      '--password value',
+      secretArb.filter((s) => !s.startsWith('--')),
+      (s) => `restic --password ${s} snapshots`,
+    ],
+    ['*_PASSWORD=', secretArb, (s) => `env RESTIC_PASSWORD=${s} OTHER=1`],
+    ['*_PWD=', secretArb, (s) => `DB_PWD=${s}`],
+    ['*_SECRET=', secretArb, (s) => `CLIENT_SECRET=${s};`],
+    ['*_TOKEN=', secretArb, (s) => `export GH_TOKEN=${s}`],
+    ['*_KEY=', secretArb, (s) => `AWS_SECRET_ACCESS_KEY=${s}`],
+    ['*_PASSWORD="quoted"', quotedArb, (s) => `RESTIC_PASSWORD="${s}" next`],
+    ['JSON pair', quotedArb, (s) => JSON.stringify({ RESTIC_PASSWORD: s, other: 'x' })],
+    ['JSON pair pretty', quotedArb, (s) => JSON.stringify({ repo: { password: s } }, null, 2)],
+    ['JSON env item', quotedArb, (s) => JSON.stringify({ env: [`B2_ACCOUNT_KEY=${s}`, 'TZ=UTC'] })],
+    ['Slack webhook', tokenArb, (s) => `post https://hooks.slack.com/services/T0123/B0456/${s} ok`],
+    ['ntfy token', secretArb, (s) => `https://ntfy.example.com/alerts?auth=${s}`],
+    ['gotify token', secretArb, (s) => `https://gotify.example.com/message?token=${s}&p=5`],
+    ['webhook path token', tokenArb, (s) => `https://hooks.example.com/hook/${s}`],
+    [
+      'webhook URL field',
+      secretArb,
+      (s) => JSON.stringify({ webhookUrl: `https://example.com/${s}` }),
+    ],
+  ];
+
+  for (const [name, arb, shape] of shapes) {
+    it(`${name}`, () => {
+      const r = new SecretRedactor();
+      fc.assert(
+        fc.property(arb, (secret) => {
+          const text = shape(secret);
+          fc.pre(!shape('').includes(secret));
+          expect(r.redactString(text)).to.not.include(secret);
+          // And as a JSON string value (a hook command in the config diff).
+          expect(r.redactString(JSON.stringify({ command: text }))).to.not.include(secret);
+          // And inside an Error's message and stack, as logged.
+          const err = r.redact(new Error(`failed: ${text}`)) as Record<string, string>;
+          expect(JSON.stringify(err)).to.not.include(secret);
+        }),
+        { numRuns: 200 },
+      );
+    });
+  }
+
+  it('healthchecks UUID', () => {
+    const r = new SecretRedactor();
+    fc.assert(
+      fc.property(fc.uuid(), (uuid) => {
+        expect(r.redactString(`ping https://hc.example.com/ping/${uuid}`)).to.not.include(uuid);
+        expect(redactUrl(`https://hc-ping.com/${uuid}`)).to.not.include(uuid);
+      }),
+    );
+  });
+
+  it('registered values anywhere, in any text', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 4, maxLength: 40 }),
+        fc.string(),
+        fc.string(),
+        (secret, before, after) => {
+          const r = new SecretRedactor();
+          r.addSecretValue(secret);
+          fc.pre(!before.includes(secret) && !after.includes(secret));
+          const out = r.redactString(`${before}${secret}${after}`);
+          // The result may only contain it if the rules' own text rebuilt it: never.
+          expect(out).to.not.include(secret);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('redactUrl never keeps anything after the host', () => {
+    fc.assert(
+      fc.property(
+        fc.webUrl({ withQueryParameters: true, withFragments: true }),
+        secretArb,
+        (url, s) => {
+          const withToken = `${url.replace(/[?#].*$/, '')}/${encodeURIComponent(s)}?token=${encodeURIComponent(s)}`;
+          const out = redactUrl(withToken);
+          expect(out).to.not.include(encodeURIComponent(s));
+          expect(out.startsWith(new URL(withToken).protocol)).to.equal(true);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

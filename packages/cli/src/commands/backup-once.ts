@@ -9,12 +9,12 @@ export type BackupOnceFlags = OneShotFlags & BackupFlags;
 
 export async function runBackupOnceCommand(flags: BackupOnceFlags): Promise<number> {
   checkPlanIdPrefixOption(flags.planIdPrefix);
-  const { logger, actions, client } = await setUpOneShot(flags, flags.rcbEnvFile);
+  const { logger, actions, client, redactor } = await setUpOneShot(flags, flags.rcbEnvFile);
   const controller = new AbortController();
   const release = abortOnSignals(controller, logger);
   try {
     const options = { ...toBackupOnceOptions(flags), signal: controller.signal };
-    const report = await runBackupOnce(options, { actions, client, logger });
+    const report = await runBackupOnce(options, { actions, client, logger, redactor });
     return report.exitCode;
   } finally {
     release();

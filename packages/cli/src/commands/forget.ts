@@ -32,7 +32,7 @@ export interface ForgetFlags extends OneShotFlags {
 }
 
 export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
-  const { logger, actions, client } = await setUpOneShot(flags, flags.rcbEnvFile);
+  const { logger, actions, client, redactor } = await setUpOneShot(flags, flags.rcbEnvFile);
   const host = await resolveResticHost(client, flags.resticHost);
   const restic = await createResticRunner(
     {
@@ -41,6 +41,7 @@ export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
       ...(flags.rcbEnvFile ? { envFile: flags.rcbEnvFile } : {}),
       ...(flags.resticBinary ? { binary: flags.resticBinary } : {}),
       ...(flags.resticVolume.length ? { mounts: flags.resticVolume } : {}),
+      redactor,
     },
     actions,
   );

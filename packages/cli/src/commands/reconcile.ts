@@ -10,7 +10,8 @@ import {
 import { fatal } from '../exit.js';
 import { repairBeforeCommand } from '../one-shot.js';
 import { ContainerActions } from '@dockop/docker';
-import { Logger } from '@dockop/runtime';
+import { configSecretValues } from '@backrest-sidecar/config-sink';
+import { Logger, Redactor } from '@dockop/runtime';
 
 /**
  * One-shot reconcile (the default command): list labeled containers, render plans, write the
@@ -32,7 +33,11 @@ export async function runReconcile(raw: RawOptions): Promise<number> {
   const summaries = await manager.runOnce();
   const report = reportOf(manager).last;
   if (settings.dryRun && report?.diff) {
-    process.stdout.write(report.diff.endsWith('\n') ? report.diff : `${report.diff}\n`);
+    // The diff shows config lines: repository passwords, env values, webhook URLs, hook commands.
+    const redactor = manager.get<Redactor>(Redactor);
+    for (const v of configSecretValues(report.after ?? '')) redactor.addSecretValue(v);
+    const diff = redactor.redactString(report.diff);
+    process.stdout.write(diff.endsWith('\n') ? diff : `${diff}\n`);
   }
   const pluginFailures = summaries.filter((s) => s.controller !== 'plan' && s.failed > 0).length;
   const code = exitCodeOf(report);
