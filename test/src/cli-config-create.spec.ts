@@ -6,6 +6,7 @@ import path from 'node:path';
 import { defaultInstanceId } from '@backrest-sidecar/config-sink';
 import { requireEngine, runId } from './support/engine.js';
 import { runCli } from './support/plan-cli.js';
+import { assertBackrestLoads } from '@backrest-sidecar/config-sink/backrest-oracle';
 
 // The real binary creating a missing config in Backrest's native format: 0600 (as Backrest
 // writes it), version 6, and an instance (Backrest refuses repo operations without one): by
@@ -56,6 +57,7 @@ describe('backrest-sidecar creates a native config safely (integration)', functi
       plans: [],
     });
     expect((await stat(file)).mode & 0o7777).to.equal(0o600);
+    assertBackrestLoads(await readFile(file, 'utf8'), file);
   });
 
   it('--backrest-instance and BACKREST_INSTANCE name it; an invalid one exits 1, no file', async () => {

@@ -608,6 +608,17 @@ describe('ConfigSink write safety (real files)', () => {
       );
     });
 
+    it('keeps an own "__proto__" key of the file (never a prototype), and Object.prototype clean', async () => {
+      const text = `{"version": 6, "__proto__": {"polluted": "yes"}, "repos": [{"id": "default", "uri": "/r", "autoInitialize": true, "__proto__": {"x": 1}}], "plans": []}`;
+      writeFileSync(file, text);
+      await sink().commit({ upsert: [plan('a')], remove: [] });
+      const doc = JSON.parse(readFileSync(file, 'utf8'));
+      expect(Object.hasOwn(doc, '__proto__')).to.equal(true);
+      expect(JSON.parse(JSON.stringify(doc['__proto__']))).to.deep.equal({ polluted: 'yes' });
+      expect(Object.hasOwn(doc.repos[0], '__proto__')).to.equal(true);
+      expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
+    });
+
     it('keeps a string modno numeric: "7" is read as 7 and written as the number 8', async () => {
       const doc = JSON.parse(BACKREST_WITH_DEFAULT);
       doc.modno = '7';

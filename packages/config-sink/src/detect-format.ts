@@ -9,12 +9,14 @@ import type { ConfigFormat } from './plan-spec.js';
  */
 export function detectFormat(raw: unknown): ConfigFormat | undefined {
   if (!isObject(raw)) return undefined;
-  if (['version', 'modno', 'instance', 'auth', 'sync'].some((k) => k in raw)) return 'backrest';
+  // Own keys only: an inherited (polluted) property must not decide the format.
+  const has = Object.hasOwn;
+  if (['version', 'modno', 'instance', 'auth', 'sync'].some((k) => has(raw, k))) return 'backrest';
   const plans = asArray(raw['plans']).filter(isObject);
-  if (plans.some((p) => 'paths' in p)) return 'backrest';
-  if (plans.some((p) => 'sources' in p)) return 'sidecar';
+  if (plans.some((p) => has(p, 'paths'))) return 'backrest';
+  if (plans.some((p) => has(p, 'sources'))) return 'sidecar';
   const repos = asArray(raw['repos']).filter(isObject);
-  if (repos.some((r) => 'uri' in r)) return 'backrest';
-  if (repos.some((r) => 'url' in r)) return 'sidecar';
+  if (repos.some((r) => has(r, 'uri'))) return 'backrest';
+  if (repos.some((r) => has(r, 'url'))) return 'sidecar';
   return undefined;
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { assertBackrestLoads } from './backrest-oracle.js';
 import { ConfigSink } from './config-sink.js';
 import type { ConfigFormat, PlanChanges } from './plan-spec.js';
 import { renderConfig } from './render-config.js';
@@ -95,6 +96,8 @@ describe('golden files', () => {
         });
         for (const step of s.steps) await sink.commit(step);
         expectGolden(path.join(GOLDEN, `${s.name}.json`), readFileSync(file, 'utf8'));
+        // Every Backrest file we write must load in Backrest (the oracle, from its Go source).
+        if (s.format === 'backrest') assertBackrestLoads(readFileSync(file, 'utf8'), s.name);
         expect((await sink.load()).format).to.equal(s.format);
       } finally {
         cleanup();
@@ -106,6 +109,7 @@ describe('golden files', () => {
     it(`${format}-sort: canonical order of an untouched, shuffled file`, () => {
       const raw = JSON.parse(fixture(`${format}-base.json`));
       expectGolden(path.join(GOLDEN, `${format}-sort.json`), renderConfig(raw, format));
+      if (format === 'backrest') assertBackrestLoads(renderConfig(raw, format), 'backrest-sort');
     });
   }
 

@@ -73,7 +73,14 @@ function ordered(
     .sort(compareCodePoints);
   for (const k of [...known, ...rest]) {
     if (Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== undefined) {
-      out[k] = child(k, obj[k]);
+      // Defined, not assigned: an own "__proto__" key (JSON.parse makes one) would otherwise set
+      // the output's prototype and vanish from the file.
+      Object.defineProperty(out, k, {
+        value: child(k, obj[k]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
   }
   return out;
