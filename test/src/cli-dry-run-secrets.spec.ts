@@ -114,6 +114,23 @@ describe('backrest-sidecar reconcile --dry-run keeps secrets out of the diff and
       expect(r.stdout, `${name} in the diff`).to.not.include(value);
       expect(r.stderr, `${name} in the logs`).to.not.include(value);
     }
+    // describe shows the rendered plan with its hooks, masked the same way.
+    const planId = `${prefixOf(run)}dryrun-secrets-${run}`;
+    for (const output of ['json', 'yaml', 'text']) {
+      const d = await runCli([
+        'describe',
+        'plan',
+        planId,
+        '-o',
+        output,
+        '--config',
+        file,
+        ...isolate(run),
+      ]);
+      expect(d.code, d.stderr).to.equal(0);
+      expect(d.stdout).to.include(planId).and.include('Authorization');
+      expect(d.stdout + d.stderr).to.not.include(s.labelBearer);
+    }
     // plan.rendered logs hook counts, not commands.
     const rendered = r.logs.find((l) => l.action === 'plan.rendered');
     expect(rendered?.['hooks']).to.deep.equal({ pre: 0, post: 1 });

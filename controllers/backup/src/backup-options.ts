@@ -49,6 +49,8 @@ export interface BackupOnceOptions {
 
   /** `key=value`: running containers with this label are stopped around the backup. Default `restic-compose-backup.quiesce=true`. */
   quiesceLabel?: string;
+  /** Backrest's container (`--backrest-container`): never quiesced. Default `backrest`. */
+  backrestContainer?: string;
   /** Grace period of each stop, in seconds. Default 10. */
   stopTimeoutSec?: number;
   /** Where the quiesce journal lives. Default `/var/lib/backrest-sidecar`. */
@@ -89,6 +91,7 @@ export const BACKUP_DEFAULTS = {
   dockerSocket: '/var/run/docker.sock',
   resticImage: 'restic/restic:0.14.0',
   quiesceLabel: 'restic-compose-backup.quiesce=true',
+  backrestContainer: 'backrest',
   stopTimeoutSec: 10,
   stateDir: '/var/lib/backrest-sidecar',
   prune: 'per-workload' as PruneMode,

@@ -16,3 +16,4 @@ export * from './backup-module.js';
 export * from './ensure-running.js';
 export * from './own-container.js';
 export * from './quiesce-journal-repairer.js';
+export * from './quiesce-exclusions.js';

@@ -7,6 +7,7 @@ import {
 } from '@backrest-sidecar/controller-retention';
 import { STOP_SETTLE_MARGIN_MS, ensureRunning } from './ensure-running.js';
 import { QuiesceJournal } from './quiesce-journal.js';
+import { quiesceExclusion, type QuiesceExclusionOptions } from './quiesce-exclusions.js';
 import { stopOrder } from './quiesce-order.js';
 
 export interface QuiesceOutcome {
@@ -36,6 +37,8 @@ export interface QuiesceOptions {
   outcome?: QuiesceOutcome;
   /** Poll interval while waiting for an interrupted stop to finish. Default 250 ms. */
   pollMs?: number;
+  /** Containers never stopped (ours, Backrest's, a socket proxy): `quiesceExclusion`. */
+  exclude?: QuiesceExclusionOptions;
 }
 
 /** Running containers carrying the quiesce label. */
@@ -71,7 +74,13 @@ export async function withQuiesce<T>(
   body: (outcome: QuiesceOutcome) => Promise<T>,
 ): Promise<{ value: T; outcome: QuiesceOutcome }> {
   const log = options.logger;
-  const targets = stopOrder(await listQuiesceTargets(actions, options.label, options.selector));
+  const targets = stopOrder(
+    (await listQuiesceTargets(actions, options.label, options.selector)).filter((t) => {
+      const reason = quiesceExclusion(t, options.exclude);
+      if (reason) log.info('quiesce.excluded', { container: t.name, reason });
+      return reason === undefined;
+    }),
+  );
   const outcome: QuiesceOutcome = options.outcome ?? {
     stopped: [],
     stopFailed: [],

@@ -106,6 +106,7 @@ export async function runBackupOnce(
         stopTimeoutSec: o.stopTimeoutSec,
         stateDir: o.stateDir,
         runId,
+        exclude: { backrestContainer: o.backrestContainer },
         logger,
         outcome: quiesce,
         ...(o.signal ? { signal: o.signal } : {}),

@@ -12,6 +12,8 @@ export interface WorkloadTarget {
   id: string;
   /** `sha256:...` of the image the container was created from (image-label trust). */
   imageId: string;
+  /** Image reference as the container was created with (e.g. `postgres:16`), when known. */
+  image?: string;
   /** Docker state: `running`, `exited`, `created`, `paused`... */
   state: string;
   labels: Record<string, string>;
@@ -60,6 +62,7 @@ export function workloadFromContainerInfo(info: Dockerode.ContainerInfo): Worklo
     name,
     id: info.Id,
     imageId: info.ImageID ?? '',
+    ...(typeof info.Image === 'string' ? { image: info.Image } : {}),
     state: info.State,
     labels,
     mounts: (info.Mounts ?? []).map((m) => ({

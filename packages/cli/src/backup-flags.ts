@@ -44,6 +44,7 @@ export interface BackupFlags {
   /** ms. */
   timeout?: number;
   // Shared with the reconcile flags:
+  backrestContainer?: string;
   dockerSock?: string;
   backrestUrl?: string;
   planIdPrefix: string;
@@ -150,6 +151,7 @@ export function toBackupOnceOptions(
     excludeBindMounts: flags.excludeBindMounts === true,
     includeProjectName: flags.includeProjectName === true,
     quiesceLabel: flags.quiesceLabel,
+    ...(flags.backrestContainer ? { backrestContainer: flags.backrestContainer } : {}),
     stopTimeoutSec: Math.max(0, Math.round(flags.stopTimeout / 1000)),
     stateDir: flags.stateDir,
     ...(flags.selector.length ? { selector: flags.selector } : {}),

@@ -66,6 +66,19 @@ describe('validateConfig', () => {
       ).to.deep.equal([]);
     });
 
+    it("accepts GetConfig's network-sanitized identity and password hashes (API mode)", () => {
+      const sanitized = backrest([good], {
+        sync: { identity: { keyId: IDENTITY.keyId } },
+        auth: { users: [{ name: 'admin', passwordBcrypt: '********' }] },
+      });
+      expect(validateConfig(sanitized, 'backrest', { networkSanitized: true })).to.deep.equal([]);
+      expect(validateConfig(sanitized, 'backrest').join()).to.match(/sync.identity: ed25519priv/);
+      const noKeyId = backrest([good], { sync: { identity: {} } });
+      expect(validateConfig(noKeyId, 'backrest', { networkSanitized: true }).join()).to.match(
+        /keyId is required/,
+      );
+    });
+
     it('drops repos of a peer that is gone, with their plans, before checking (as Backrest does)', () => {
       const remote = { id: 'remote', uri: '', originInstanceId: 'gone' };
       const plan = { ...good, id: 'q', repo: 'remote', paths: [] };

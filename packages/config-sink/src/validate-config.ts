@@ -76,7 +76,11 @@ function schemaValidator(format: ConfigFormat): ValidateFunction {
  * load, and migration 005 may refuse depending on Backrest's environment, which we can't see) are
  * refused with a hint to open the file with Backrest once.
  */
-export function validateConfig(raw: unknown, format: ConfigFormat): string[] {
+export function validateConfig(
+  raw: unknown,
+  format: ConfigFormat,
+  options: ValidateConfigOptions = {},
+): string[] {
   const validate = schemaValidator(format);
   if (!validate(raw)) {
     return (validate.errors ?? []).map(
@@ -84,7 +88,18 @@ export function validateConfig(raw: unknown, format: ConfigFormat): string[] {
     );
   }
   const doc = raw as JsonObject;
-  return format === 'backrest' ? backrestRules(doc) : sidecarRules(doc);
+  return format === 'backrest' ? backrestRules(doc, options) : sidecarRules(doc);
+}
+
+export interface ValidateConfigOptions {
+  /**
+   * The document came from Backrest's GetConfig (API mode) and goes back through SetConfig:
+   * Backrest sends `sync.identity` with its key id only and password hashes as `********`, and
+   * puts the real ones back before validating (internal/config/networksanitize.go
+   * `SanitizeForNetwork`/`RehydrateNetworkSanitizedConfig`), so the key pair is not checked.
+   * Default false (a file on disk).
+   */
+  networkSanitized?: boolean;
 }
 
 /** Backrest's ValidateID: not empty, not `_x_` (reserved), at most `maxBytes` UTF-8 bytes. */
@@ -192,7 +207,7 @@ function orphanedRemote(doc: JsonObject): { repos: Set<unknown>; plans: Set<unkn
   return { repos, plans };
 }
 
-function backrestRules(doc: JsonObject): string[] {
+function backrestRules(doc: JsonObject, options: ValidateConfigOptions): string[] {
   const out: string[] = [];
   const dropped = orphanedRemote(doc);
   const repos = asArray(doc['repos']).filter((r) => !dropped.repos.has(r));
@@ -222,7 +237,7 @@ function backrestRules(doc: JsonObject): string[] {
     if (p['schedule'] !== undefined) checkSchedule(p['schedule'], `${name}: schedule`, out);
     if (p['retention'] !== undefined) checkRetention(p['retention'], `${name}: retention`, out);
   });
-  checkSync(doc, out);
+  checkSync(doc, out, options.networkSanitized === true);
   return out;
 }
 
@@ -323,7 +338,7 @@ function checkAuth(auth: unknown, out: string[]): void {
 }
 
 /** validateMultihost (`sync`): the identity key pair, and every peer. */
-function checkSync(doc: JsonObject, out: string[]): void {
+function checkSync(doc: JsonObject, out: string[], sanitized: boolean): void {
   const sync = get(doc, 'sync');
   if (!isObject(sync)) return; // Backrest generates an identity (and writes the file)
   const identity = sync['identity'];
@@ -332,7 +347,7 @@ function checkSync(doc: JsonObject, out: string[]): void {
     const keyId = str(get(identity, 'keyId'));
     if (keyId === '') out.push('sync.identity: keyId is required');
     else {
-      const problem = identityProblem(identity);
+      const problem = sanitized ? undefined : identityProblem(identity);
       if (problem) out.push(`sync.identity: ${problem}`);
       keyIds.add(keyId);
     }

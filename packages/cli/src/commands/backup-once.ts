@@ -39,6 +39,11 @@ export function backupOnceCommand(): Command {
         .default(DEFAULTS.planIdPrefix),
     )
     .option('--exclude-bind-mounts', 'back up named volumes only (rcb EXCLUDE_BIND_MOUNTS)')
+    .option(
+      '--backrest-container <name>',
+      "Backrest's container: never stopped by quiesce (nor ours, nor a socket proxy)",
+      DEFAULTS.backrestContainer,
+    )
     .addHelpText(
       'after',
       `

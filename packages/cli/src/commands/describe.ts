@@ -1,5 +1,5 @@
 import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
-import { makeKey, ConditionStore, EventRecorder } from '@dockop/runtime';
+import { makeKey, ConditionStore, EventRecorder, Redactor } from '@dockop/runtime';
 import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { previewRun } from '../app.js';
@@ -41,14 +41,17 @@ export async function runDescribePlan(
     const events = key ? manager.get<EventRecorder>(EventRecorder).list(key) : [];
     found.push({ entry, conditions, events });
   }
+  // Hook commands and error messages can carry credentials (curl -H, pg_dump URIs): masked
+  // like the dry-run diff.
+  const redactor = manager.get<Redactor>(Redactor);
   if (opts.output === 'json') {
-    const data = found.map(describeData);
+    const data = found.map((f) => redactor.redact(describeData(f)));
     process.stdout.write(`${JSON.stringify(ids.length === 1 ? data[0] : data, null, 2)}\n`);
   } else if (opts.output === 'yaml') {
-    const data = found.map(describeData);
+    const data = found.map((f) => redactor.redact(describeData(f)));
     process.stdout.write(toYaml(ids.length === 1 ? data[0] : data, { lineWidth: 0 }));
   } else {
-    process.stdout.write(found.map(renderDescription).join('\n'));
+    process.stdout.write(redactor.redactString(found.map(renderDescription).join('\n')));
   }
   return code;
 }

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { redactText } from '@dockop/runtime';
 import { previewRun } from '../app.js';
 import { fatal } from '../exit.js';
 import {
@@ -29,7 +30,8 @@ export interface GetOptions extends RenderOptions {
 /** One preview pass → the rows of `ids` (all plans when empty). */
 async function rowsOf(opts: GetOptions, ids: string[], logLevelGiven: boolean): Promise<PlanRow[]> {
   const { summary } = await previewRun(resolveSettings(withWriteDefaults(opts)), logLevelGiven);
-  const rows = planRows(summary);
+  // A refusal message quotes the label value, which may hold a credential.
+  const rows = planRows(summary).map((r) => ({ ...r, message: redactText(r.message) }));
   return ids.length ? rows.filter((r) => ids.includes(r.planId)) : rows;
 }
 
