@@ -206,6 +206,21 @@ describe('deploy: Grafana dashboard', () => {
     expect(problems).to.deep.equal([]);
   });
 
+  it('docs/deploy.md lists every metric the code registers, with its labels', () => {
+    const runtime = new PrometheusMetrics();
+    new PromDockerMetrics(runtime.registry);
+    const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+    const rows = doc.split('\n').filter((l) => l.startsWith('| `'));
+    const missing: string[] = [];
+    for (const m of runtime.registry.getMetricsAsArray()) {
+      const { name, labelNames = [] } = m as unknown as { name: string; labelNames?: string[] };
+      const row = rows.find((r) => r.includes(`\`${name}\``));
+      if (!row) missing.push(name);
+      else for (const l of labelNames) if (!row.includes(`\`${l}\``)) missing.push(`${name}{${l}}`);
+    }
+    expect(missing, 'metrics or labels missing from docs/deploy.md').to.deep.equal([]);
+  });
+
   it('reads p50 and p95 from each histogram', () => {
     const exprs = allPanels(dashboard.panels).flatMap((p) =>
       (p.targets ?? []).map((t) => t.expr ?? ''),

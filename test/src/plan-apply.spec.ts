@@ -1,8 +1,15 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { readFile, rm } from 'node:fs/promises';
-import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
-import { isolate, runCli, tempConfig } from './support/plan-cli.js';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  RESTIC_IMAGE,
+  WORKLOAD_IMAGE,
+  removeLabeled,
+  requireEngine,
+  runId,
+} from './support/engine.js';
+import { eventually, isolate, runCli, spawnDaemon, tempConfig } from './support/plan-cli.js';
 import { createContainer } from '@dockop/docker';
 
 // `--apply` against a stand-in Backrest container: restarted exactly once per change, and a
@@ -114,5 +121,145 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
     ).to.equal(true);
     expect(await readFile(file, 'utf8')).to.equal(before);
     expect((await started(backrest)).running).to.equal(true);
+  });
+
+  it('Backrest stopped: writes the config, does not start it, no rollback; exit 0 (3 with --require-apply)', async () => {
+    const { dir, path: file } = await tempConfig();
+    dirs.push(dir);
+    const backrest = `backrest-stopped-${tag}`;
+    const scope = `${run}-c`;
+    await standIn(backrest, dir, serve(''));
+    await docker.getContainer(backrest).stop({ t: 1 });
+    await workload(`w3-${tag}`, scope);
+
+    const r = await runCli(['reconcile', '--config', file, ...applyFlags(backrest, scope)]);
+    expect(r.code, r.stderr + r.stdout).to.equal(0);
+    expect(await readFile(file, 'utf8')).to.include(`w3-${tag}`);
+    expect((await started(backrest)).running).to.equal(false);
+    const warn = r.logs.find((l) => l.action === 'backrest.not_running');
+    expect(warn?.container).to.equal(backrest);
+    expect(r.logs.some((l) => l.action === 'config.rolled_back')).to.equal(false);
+
+    // Absent (misnamed) container, --require-apply: written, not rolled back, exit 3.
+    await workload(`w4-${tag}`, scope);
+    const missing = await runCli([
+      'reconcile',
+      '--config',
+      file,
+      ...applyFlags(`no-such-backrest-${tag}`, scope),
+      '--require-apply',
+    ]);
+    expect(missing.code, missing.stderr + missing.stdout).to.equal(3);
+    expect(await readFile(file, 'utf8')).to.include(`w4-${tag}`);
+    expect(missing.logs.some((l) => l.action === 'config.rolled_back')).to.equal(false);
+  });
+
+  it('busy Backrest (a restic process runs): no restart until it ends, then exactly one (daemon)', async () => {
+    const { dir, path: file } = await tempConfig();
+    dirs.push(dir);
+    const backrest = `backrest-busy-${tag}`;
+    const scope = `${run}-d`;
+    // A real restic process (waiting for its password command) that runs until /config/done.
+    await createContainer(docker, {
+      name: backrest,
+      Image: RESTIC_IMAGE,
+      Entrypoint: ['/bin/sh'],
+      Cmd: [
+        '-c',
+        serve(
+          `restic -r /tmp/repo --password-command "sh -c 'while [ ! -e /config/done ]; do sleep 0.2; done; echo pw'" init & `,
+        ),
+      ],
+      Labels: { 'dockop.test.run': run, 'dockop.test.role': 'backrest' },
+      HostConfig: { NetworkMode: 'none', Binds: [`${dir}:/config`] },
+    });
+    await docker.getContainer(backrest).start();
+    const t0 = await started(backrest);
+    const { daemon, logs } = spawnDaemon([
+      '--config',
+      file,
+      '--with-events',
+      ...applyFlags(backrest, scope),
+      '--apply-cooldown',
+      '1s',
+    ]);
+    try {
+      await eventually(() => logs.some((l) => l.action === 'config.unchanged'), 30_000, 'start');
+      await workload(`w5-${tag}`, scope);
+      await docker.getContainer(`w5-${tag}`).start();
+      await eventually(
+        async () => (await readFile(file, 'utf8')).includes(`w5-${tag}`),
+        10_000,
+        'plan on disk',
+      );
+      await eventually(() => logs.some((l) => l.action === 'apply.deferred'), 15_000, 'deferred');
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect((await started(backrest)).startedAt).to.equal(t0.startedAt);
+      await writeFile(path.join(dir, 'done'), '');
+      await eventually(
+        () => logs.some((l) => l.action === 'backrest.restarted'),
+        30_000,
+        'restarted after the operation ended',
+      );
+      await new Promise((r) => setTimeout(r, 2_000));
+      expect(logs.filter((l) => l.action === 'backrest.restarted')).to.have.length(1);
+    } finally {
+      daemon.kill('SIGTERM');
+    }
+  });
+
+  it('crash loop after our write (daemon): rolled back, Backrest up again, then the next different config is written', async () => {
+    const { dir, path: file } = await tempConfig();
+    dirs.push(dir);
+    const backrest = `backrest-loop-${tag}`;
+    const scope = `${run}-e`;
+    await createContainer(docker, {
+      name: backrest,
+      Image: WORKLOAD_IMAGE,
+      Cmd: [
+        'sh',
+        '-c',
+        serve('if grep -q BAD /config/config.json; then echo bad config >&2; exit 1; fi;'),
+      ],
+      Labels: { 'dockop.test.run': run, 'dockop.test.role': 'backrest' },
+      HostConfig: {
+        NetworkMode: 'none',
+        Binds: [`${dir}:/config`],
+        RestartPolicy: { Name: 'always' },
+      },
+    });
+    await docker.getContainer(backrest).start();
+    const { daemon, logs } = spawnDaemon([
+      '--config',
+      file,
+      '--with-events',
+      ...applyFlags(backrest, scope),
+      '--apply-cooldown',
+      '1s',
+    ]);
+    try {
+      await eventually(() => logs.some((l) => l.action === 'config.unchanged'), 30_000, 'start');
+      await workload(`BAD2-${tag}`, scope);
+      await docker.getContainer(`BAD2-${tag}`).start();
+      await eventually(
+        () => logs.some((l) => l.action === 'config.rolled_back' && l.rolled_back === true),
+        60_000,
+        'rolled back',
+      );
+      await eventually(async () => (await started(backrest)).running, 30_000, 'Backrest up');
+      const actions = logs.map((l) => `${String(l.action)} ${String(l.plan_id ?? '')}`).join('\n');
+      expect(await readFile(file, 'utf8'), actions).to.not.include('BAD');
+      // The bad container leaves: the next config differs and is written normally.
+      await docker.getContainer(`BAD2-${tag}`).remove({ force: true });
+      await workload(`good-${tag}`, scope);
+      await docker.getContainer(`good-${tag}`).start();
+      await eventually(
+        async () => (await readFile(file, 'utf8')).includes(`good-${tag}`),
+        30_000,
+        'next config written',
+      );
+    } finally {
+      daemon.kill('SIGTERM');
+    }
   });
 });

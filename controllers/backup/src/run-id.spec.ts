@@ -40,6 +40,7 @@ function fakeActions(stateDir: string): ContainerActions & { oneShots: OneShotCa
     restart: unused,
     inspect: async () =>
       ({ State: { Running: true } }) as Awaited<ReturnType<ContainerActions['inspect']>>,
+    processes: unused,
     waitFor: unused,
     runOneShot: async (spec: OneShotSpec, opts): Promise<OneShotResult> => {
       const cmd = spec.cmd ?? [];

@@ -1,13 +1,18 @@
 /**
- * How a committed config change reaches Backrest. Backrest reads config.json once at start (no
- * file watch, no SIGHUP), so the default is a container restart; `--reload-cmd` runs a command
- * instead; apply mode `api` needs no applier at all (the store itself calls SetConfig).
+ * How a written config reaches Backrest. Backrest reads config.json once at start (no file
+ * watch, no SIGHUP), so `--apply` restarts its container; `--reload-cmd` runs a command instead;
+ * apply mode `api` needs no applier at all (the store itself calls SetConfig).
  *
- * Invariant of every strategy: a bad write must never leave Backrest down. The restart strategy
- * verifies the container stays up and otherwise rolls the config back and restarts again.
+ * Appliers are called by the apply worker (`ApplyReconciler`), never by the plan controller: a
+ * write never waits for a restart, and writes made while a restart is pending, running or cooling
+ * down share one trailing restart.
+ *
+ * Invariants of the restart strategy: never restart Backrest while it runs an operation (up to a
+ * maximum deferral); never start a Backrest that is not running; roll back only a config that
+ * took a running Backrest down after our own restart.
  */
 import { execFile } from 'node:child_process';
-import type { ContainerActions } from '@dockop/docker';
+import { isActionError, type ContainerActions } from '@dockop/docker';
 import {
   BASE_ENV_ALLOW_LIST,
   childEnv,
@@ -16,6 +21,7 @@ import {
   type Logger,
   type ResourceKey,
 } from '@dockop/runtime';
+import type { BackrestActivity } from './backrest-activity.js';
 import type { PlanStore } from './plan-store.js';
 
 export const ConfigApplier = Symbol.for('backrest-sidecar.ConfigApplier');
@@ -25,24 +31,34 @@ export interface ApplyContext {
   recorder: EventRecorder;
   /** Key Warning/Normal events are recorded on (the aggregate config key). */
   key: ResourceKey;
+  signal?: AbortSignal;
+}
+
+/** What is being applied. */
+export interface ApplyRequest {
+  /** The bytes last written (what Backrest should run after the apply). */
+  written: string;
+  /** The last config Backrest was seen running on (restored on a rollback); undefined: unknown. */
+  good?: string;
+  /** Called before a rollback writes: from then on `written` must not be written again. */
+  onRollback?: () => void;
 }
 
 export type ApplyOutcome =
-  | { status: 'applied'; restarts: number }
+  | { status: 'applied'; restarts: number; message?: string }
   | { status: 'skipped' }
+  /** Backrest is stopped, absent or misnamed: the config loads at its next start. */
+  | { status: 'not-running'; message: string }
+  /** Backrest is busy (a backup runs): try again after `retryAfterMs`. */
+  | { status: 'deferred'; message: string; retryAfterMs: number }
   /** Backrest did not stay up: the previous config was restored (`rolledBack`) and restarted. */
   | { status: 'failed'; rolledBack: boolean; message: string };
 
 export interface ConfigApplier {
   readonly name: string;
-  /** Called after every commit that changed the config. */
-  apply(ctx: ApplyContext): Promise<ApplyOutcome>;
-  /**
-   * Resolves when no restart/verify/rollback is running (a trailing restart that is only
-   * scheduled does not count). The daemon waits for it before the next commit, so a rollback
-   * can never restore a `.bak` that a newer commit produced.
-   */
-  idle?(): Promise<void>;
+  /** Minimum time between two applies (ms); writes meanwhile wait for one trailing apply. */
+  readonly cooldownMs?: number;
+  apply(ctx: ApplyContext, request: ApplyRequest): Promise<ApplyOutcome>;
 }
 
 /** `--apply` not given: the change waits for Backrest's next start. */
@@ -66,51 +82,64 @@ export interface RestartApplierOptions {
    * `stableMs` + 15000.
    */
   stableTimeoutMs?: number;
-  /** Stop grace period of `docker restart`. Default 10. */
+  /**
+   * Stop grace period of `docker restart` in seconds. Backrest exits on SIGTERM at once, so a
+   * short one only bounds a Backrest that hangs. Default 3.
+   */
   stopTimeoutSec?: number;
+  /** Longest a restart waits for a running operation to end; then it restarts anyway. Default 6 h. */
+  maxDeferMs?: number;
+  /** How often a deferred restart checks again whether Backrest is idle. Default 10000. */
+  busyPollMs?: number;
 }
 
 export const RESTART_APPLIER_DEFAULTS = {
   cooldownMs: 10_000,
   stableMs: 5_000,
-  stopTimeoutSec: 10,
+  stopTimeoutSec: 3,
+  maxDeferMs: 6 * 3_600_000,
+  busyPollMs: 10_000,
 } as const;
 
+/** Called with true while a restart is deferred, false when it no longer is (a metric). */
+export type DeferralObserver = (container: string, deferred: boolean) => void;
+
 /**
- * `--apply`: `docker restart <backrest>` once per committed change, at most once per cooldown.
- * Requests during the cooldown (or while a restart runs) share ONE trailing restart, which
- * picks up every change committed before it starts.
+ * `--apply`: `docker restart <backrest>` when Backrest is running and idle. The apply worker's
+ * queue coalesces writes and honours `cooldownMs`; this class decides per call.
  */
 export class RestartApplier implements ConfigApplier {
   readonly name = 'restart';
-  readonly #actions: Pick<ContainerActions, 'restart' | 'waitFor'>;
+  readonly cooldownMs: number;
+  readonly #actions: Pick<ContainerActions, 'restart' | 'waitFor' | 'inspect'>;
   readonly #store: Pick<PlanStore, 'rollback'>;
   readonly #clock: Clock;
+  readonly #activity: BackrestActivity;
   readonly #opts: Required<RestartApplierOptions>;
-  #lastStartAt: number | undefined;
-  #inFlight: Promise<ApplyOutcome> | undefined;
-  #trailing: Promise<ApplyOutcome> | undefined;
+  readonly #onDeferral: DeferralObserver | undefined;
+  #deferredSince: number | undefined;
   #restarts = 0;
 
   constructor(
-    actions: Pick<ContainerActions, 'restart' | 'waitFor'>,
+    actions: Pick<ContainerActions, 'restart' | 'waitFor' | 'inspect'>,
     store: Pick<PlanStore, 'rollback'>,
     clock: Clock,
+    activity: BackrestActivity,
     options: RestartApplierOptions,
+    onDeferral?: DeferralObserver,
   ) {
     this.#actions = actions;
     this.#store = store;
     this.#clock = clock;
+    this.#activity = activity;
+    this.#onDeferral = onDeferral;
     const stableMs = options.stableMs ?? RESTART_APPLIER_DEFAULTS.stableMs;
     this.#opts = {
       ...RESTART_APPLIER_DEFAULTS,
       stableTimeoutMs: stableMs + 15_000,
       ...options,
     };
-  }
-
-  async idle(): Promise<void> {
-    await this.#inFlight?.catch(() => undefined);
+    this.cooldownMs = this.#opts.cooldownMs;
   }
 
   /** Restarts issued so far (including rollback restarts). */
@@ -118,73 +147,147 @@ export class RestartApplier implements ConfigApplier {
     return this.#restarts;
   }
 
-  apply(ctx: ApplyContext): Promise<ApplyOutcome> {
-    if (this.#trailing) return this.#trailing;
-    const now = this.#clock.now();
-    const earliest =
-      this.#lastStartAt === undefined ? now : this.#lastStartAt + this.#opts.cooldownMs;
-    if (!this.#inFlight && earliest <= now) return this.#start(ctx);
-    this.#trailing = (async () => {
-      await this.#inFlight?.catch(() => undefined);
-      const wait = (this.#lastStartAt ?? 0) + this.#opts.cooldownMs - this.#clock.now();
-      if (wait > 0) await this.#clock.sleep(wait);
-      this.#trailing = undefined;
-      return this.#start(ctx);
-    })();
-    return this.#trailing;
+  /** When the current deferral started (clock ms); undefined when none. */
+  get deferredSince(): number | undefined {
+    return this.#deferredSince;
   }
 
-  #start(ctx: ApplyContext): Promise<ApplyOutcome> {
-    this.#lastStartAt = this.#clock.now();
-    const run = this.#restartAndVerify(ctx).finally(() => {
-      if (this.#inFlight === run) this.#inFlight = undefined;
-    });
-    this.#inFlight = run;
-    return run;
-  }
-
-  async #restartAndVerify(ctx: ApplyContext): Promise<ApplyOutcome> {
-    const { container } = this.#opts;
-    try {
-      await this.#restartOnce();
-      ctx.logger.info('backrest.restarted', { container });
-      ctx.recorder.event(
-        ctx.key,
-        'Normal',
-        'BackrestRestarted',
-        `restarted ${container} to apply the config`,
-      );
-      return { status: 'applied', restarts: 1 };
-    } catch (err) {
-      const why = (err as Error).message;
-      ctx.logger.error('backrest.unstable', { container, error: why });
-      let rolledBack = false;
-      try {
-        rolledBack = await this.#store.rollback();
-        ctx.logger.warn('config.rolled_back', { container, rolled_back: rolledBack });
-        await this.#restartOnce();
-      } catch (again) {
-        ctx.logger.error('backrest.rollback_failed', {
-          container,
-          error: (again as Error).message,
-        });
-      }
+  async apply(ctx: ApplyContext, request: ApplyRequest): Promise<ApplyOutcome> {
+    const { container, maxDeferMs, busyPollMs } = this.#opts;
+    const down = await this.#notRunning();
+    if (down !== undefined) {
+      this.#endDeferral();
       const message =
-        `${container} did not stay up after the config change (${why}); ` +
-        (rolledBack
-          ? 'the previous config was restored and Backrest restarted'
-          : 'no previous config to restore');
+        `Backrest container ${container} is not running (${down}): the config was written and ` +
+        'loads at its next start; not starting it';
+      ctx.logger.warn('backrest.not_running', { container, state: down });
+      ctx.recorder.event(ctx.key, 'Warning', 'BackrestNotRunning', message);
+      return { status: 'not-running', message };
+    }
+
+    const busy = await this.#activity.busy(ctx.signal);
+    let forced: string | undefined;
+    if (busy !== undefined) {
+      const now = this.#clock.now();
+      const first = this.#deferredSince === undefined;
+      this.#deferredSince ??= now;
+      const waited = now - this.#deferredSince;
+      if (waited < maxDeferMs) {
+        const message =
+          `restart of ${container} deferred: Backrest is running ${busy}; the new config ` +
+          `applies when it is idle (at most ${formatMs(maxDeferMs)} after the first deferral)`;
+        if (first) {
+          ctx.logger.info('apply.deferred', { container, busy, max_defer_ms: maxDeferMs });
+          ctx.recorder.event(ctx.key, 'Normal', 'ApplyDeferred', message);
+          this.#onDeferral?.(container, true);
+        }
+        return {
+          status: 'deferred',
+          message,
+          retryAfterMs: Math.max(1, Math.min(busyPollMs, maxDeferMs - waited)),
+        };
+      }
+      forced =
+        `restarting ${container} although Backrest is still running ${busy}: the restart ` +
+        `waited ${formatMs(waited)}, the maximum deferral`;
+      ctx.logger.warn('apply.forced', { container, busy, waited_ms: waited });
+      ctx.recorder.event(ctx.key, 'Warning', 'ApplyForced', forced);
+    }
+    this.#endDeferral();
+
+    try {
+      await this.#restart();
+    } catch (err) {
+      // The restart request itself failed (container removed meanwhile, engine error): nothing
+      // ran with the new config, so nothing to roll back.
+      if (isActionError(err, 'NotFound')) {
+        const message = `Backrest container ${container} disappeared before the restart: the config was written and loads at its next start`;
+        ctx.recorder.event(ctx.key, 'Warning', 'BackrestNotRunning', message);
+        return { status: 'not-running', message };
+      }
+      const message = `restart of ${container} failed: ${(err as Error).message}`;
+      ctx.logger.error('backrest.restart_failed', { container, error: (err as Error).message });
       ctx.recorder.event(ctx.key, 'Warning', 'ApplyFailed', message);
-      return { status: 'failed', rolledBack, message };
+      return { status: 'failed', rolledBack: false, message };
+    }
+    try {
+      await this.#verify();
+      ctx.logger.info('backrest.restarted', { container, forced: forced !== undefined });
+      const message = forced ?? `restarted ${container} to apply the config`;
+      ctx.recorder.event(ctx.key, 'Normal', 'BackrestRestarted', message);
+      return { status: 'applied', restarts: 1, message };
+    } catch (err) {
+      return this.#rollBack(ctx, request, (err as Error).message);
     }
   }
 
-  async #restartOnce(): Promise<void> {
-    const { container, stopTimeoutSec, stableMs, stableTimeoutMs } = this.#opts;
+  /** Backrest was running, we restarted it, it did not stay up: restore what it ran before. */
+  async #rollBack(ctx: ApplyContext, request: ApplyRequest, why: string): Promise<ApplyOutcome> {
+    const { container } = this.#opts;
+    ctx.logger.error('backrest.unstable', { container, error: why });
+    let rolledBack = false;
+    let recovered = false;
+    try {
+      request.onRollback?.();
+      rolledBack = await this.#store.rollback(request.good);
+      ctx.logger.warn('config.rolled_back', { container, rolled_back: rolledBack });
+      if (rolledBack) {
+        await this.#restart();
+        await this.#verify();
+        recovered = true;
+      }
+    } catch (again) {
+      ctx.logger.error('backrest.rollback_failed', {
+        container,
+        error: (again as Error).message,
+      });
+    }
+    const message =
+      `${container} did not stay up after the config change (${why}); ` +
+      (rolledBack
+        ? `the previous config was restored and Backrest restarted${recovered ? '' : ' (it is still not up)'}; ` +
+          'the same config is not written again until the labels change'
+        : 'no previous config to restore');
+    ctx.recorder.event(ctx.key, 'Warning', 'ApplyFailed', message);
+    return { status: 'failed', rolledBack, message };
+  }
+
+  /** Why Backrest is not running, or undefined when it is. */
+  async #notRunning(): Promise<string | undefined> {
+    try {
+      const info = await this.#actions.inspect(this.#opts.container);
+      const state = info.State;
+      if (state.Restarting) return 'restarting';
+      if (!state.Running) return state.Status || 'stopped';
+      return undefined;
+    } catch (err) {
+      if (isActionError(err, 'NotFound')) return 'no such container';
+      throw err;
+    }
+  }
+
+  #endDeferral(): void {
+    if (this.#deferredSince === undefined) return;
+    this.#deferredSince = undefined;
+    this.#onDeferral?.(this.#opts.container, false);
+  }
+
+  async #restart(): Promise<void> {
     this.#restarts++;
-    await this.#actions.restart(container, { timeoutSec: stopTimeoutSec });
+    await this.#actions.restart(this.#opts.container, { timeoutSec: this.#opts.stopTimeoutSec });
+  }
+
+  async #verify(): Promise<void> {
+    const { container, stableMs, stableTimeoutMs } = this.#opts;
     await this.#actions.waitFor(container, 'stable', { timeoutMs: stableTimeoutMs, stableMs });
   }
+}
+
+function formatMs(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000} h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  if (ms >= 1000) return `${Math.round(ms / 100) / 10} s`;
+  return `${ms} ms`;
 }
 
 export interface CommandApplierOptions {

@@ -137,4 +137,14 @@ describe('BackrestApiStore (apply mode api, against a fake Backrest)', () => {
     expect((fake.config.plans as { id: string }[]).map((p) => p.id)).to.deep.equal(['user_plan']);
     expect(fake.config.modno).to.equal(9);
   });
+
+  it('validates before SetConfig: a plan Backrest would refuse is left out with a warning, the others go through', async () => {
+    const bad: PlanSpec = { ...ours, id: 'backrest_sidecar_bad', repo: 'no_such_repo' };
+    const r = await new BackrestApiStore({ url }).commit({ upsert: [bad, ours], remove: [] });
+    expect(r.written).to.equal(true);
+    expect(fake.sets).to.have.length(1);
+    const ids = (fake.config.plans as { id: string }[]).map((p) => p.id);
+    expect(ids).to.have.members(['user_plan', 'backrest_sidecar_db']);
+    expect(r.warnings.join('\n')).to.include('backrest_sidecar_bad').and.include('no_such_repo');
+  });
 });

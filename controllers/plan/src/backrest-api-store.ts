@@ -11,6 +11,8 @@ import {
   ConfigError,
   fromBackrestPlan,
   renderConfig,
+  validateConfig,
+  validatePlanSpecs,
   type CommitResult,
   type LoadedConfig,
   type PlanChanges,
@@ -85,7 +87,18 @@ export class BackrestApiStore implements PlanStore {
     const attempts = this.#opts.attempts ?? 3;
     for (let attempt = 1; ; attempt++) {
       const current = await this.#getConfig();
-      const next = applyChanges(current, 'backrest', changes) as BackrestConfigDoc;
+      const { changes: valid, warnings } = screenPlans(current, changes);
+      const next = applyChanges(current, 'backrest', valid) as BackrestConfigDoc;
+      const problems = newProblems(current, next);
+      if (problems.length > 0) {
+        // Not one plan's fault (e.g. the removals): SetConfig would refuse the whole batch.
+        throw new ConfigError(
+          'Refused',
+          this.#opts.url,
+          'Backrest would refuse the config',
+          problems,
+        );
+      }
       // SetConfig wants the modno we read; Backrest stores modno+1 itself.
       next.modno = current.modno ?? 0;
       const before = renderConfig(current, 'backrest');
@@ -99,7 +112,7 @@ export class BackrestApiStore implements PlanStore {
         before,
         after,
         diff: changed ? lineDiff(before, after, 'backrest-api') : '',
-        warnings: [],
+        warnings,
         merged: attempt > 1,
       };
       if (!write || !changed) return result;
@@ -180,4 +193,37 @@ export class ApiError extends ConfigError {
 /** Backrest answers a stale modno with an error mentioning the modno (Connect code failed_precondition / invalid_argument). */
 function isModnoConflict(err: unknown): boolean {
   return err instanceof ApiError && /modno/i.test(err.body);
+}
+
+/** Problems `next` has that `current` (what Backrest runs now) does not. */
+function newProblems(current: BackrestConfigDoc, next: BackrestConfigDoc): string[] {
+  const before = new Set(validateConfig(current, 'backrest'));
+  return validateConfig(next, 'backrest').filter((p) => !before.has(p));
+}
+
+/**
+ * Backrest's SetConfig refuses a whole config for one bad plan, so each upserted plan is checked
+ * against the sink's validator on its own first: a plan that would make Backrest refuse the config
+ * is left out (its old version, if any, stays) with a warning naming it; the others go through.
+ */
+function screenPlans(
+  current: BackrestConfigDoc,
+  changes: PlanChanges,
+): { changes: PlanChanges; warnings: string[] } {
+  const warnings: string[] = [];
+  const upsert = changes.upsert.filter((plan) => {
+    const problems = [
+      ...validatePlanSpecs([plan]),
+      ...newProblems(
+        current,
+        applyChanges(current, 'backrest', { upsert: [plan], remove: [] }) as BackrestConfigDoc,
+      ),
+    ];
+    if (problems.length === 0) return true;
+    warnings.push(
+      `plan "${plan.id}" not sent to Backrest (it would refuse the whole config): ${problems.join('; ')}`,
+    );
+    return false;
+  });
+  return { changes: { ...changes, upsert }, warnings };
 }

@@ -32,8 +32,14 @@ export interface PlanControllerOptions {
   prune?: boolean;
   /** Daemon mode: how long a plan may be orphaned before removal. Default 600000 (10 min). */
   orphanGraceMs?: number;
-  /** Daemon mode: merge a burst of container events into one write. Default 500 / 5000 ms. */
+  /**
+   * Daemon mode: merge a burst of container events into one write. Default leading edge, quiet
+   * 100 ms, at most 250 ms: a lone change is written at once, a burst about four times a second
+   * (restarts are merged separately, by the apply worker).
+   */
   debounce?: DebounceOptions;
+  /** The apply worker's merge of writes into one apply. Default 2000 / 30000 ms. */
+  applyDebounce?: { quietMs: number; maxWaitMs: number };
   /** Re-reconcile this often even without events (ms). Default: none. */
   resyncPeriodMs?: number;
   /**
@@ -50,9 +56,13 @@ export interface PlanControllerOptions {
     cooldownMs?: number;
     /** restart: how long Backrest must stay up. Default 5000. */
     stableMs?: number;
+    /** restart: stop grace period in seconds (Backrest exits on SIGTERM). Default 3. */
+    stopTimeoutSec?: number;
+    /** restart: longest wait for a running operation before restarting anyway. Default 6 h. */
+    maxDeferMs?: number;
     /** command: run with `sh -c`. */
     command?: string;
-    /** api: Backrest's base URL. */
+    /** api: Backrest's base URL; restart: also used to ask whether Backrest is busy. */
     url?: string;
     /** api: `Authorization` header value. */
     authorization?: string;
@@ -64,7 +74,7 @@ export const PLAN_CONTROLLER_DEFAULTS = {
   dryRun: false,
   prune: false,
   orphanGraceMs: 600_000,
-  debounce: { quietMs: 500, maxWaitMs: 5_000 },
+  debounce: { quietMs: 100, maxWaitMs: 250, leading: true },
 } as const;
 
 export const CONFIG_KIND = 'BackrestConfig';

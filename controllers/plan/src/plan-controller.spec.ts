@@ -22,7 +22,7 @@ import {
   type JsonSchema,
   type Resource,
 } from '@dockop/runtime';
-import { NoopApplier } from './apply.js';
+import { ApplyState } from './apply-state.js';
 import { defaultPlanDefaults } from './plan-builder.js';
 import { PlanController } from './plan-controller.js';
 import { PLAN_CONTROLLER_DEFAULTS, type PlanControllerOptions } from './plan-controller-options.js';
@@ -90,7 +90,7 @@ describe('PlanController (daemon, refused workloads)', () => {
     const plan = new PlanController(
       options,
       new ConfigSink({ path: configPath }),
-      new NoopApplier(),
+      new ApplyState('none'),
       new PlanReport(),
     );
     // Counts finished reconciles so the test can wait for the real file I/O they do.

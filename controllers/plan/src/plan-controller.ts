@@ -6,7 +6,7 @@ import {
   type Watch,
 } from '@dockop/runtime';
 import { inject, injectable } from 'inversify';
-import { ConfigApplier } from './apply.js';
+import { ApplyState } from './apply-state.js';
 import {
   CONFIG_KIND,
   PLAN_CONTROLLER_DEFAULTS,
@@ -30,7 +30,7 @@ export class PlanController implements ControllerContribution {
   constructor(
     @inject(PlanControllerOptions) options: PlanControllerOptions,
     @inject(PlanStore) store: PlanStore,
-    @inject(ConfigApplier) applier: ConfigApplier,
+    @inject(ApplyState) apply: ApplyState,
     @inject(PlanReport) report: PlanReport,
   ) {
     const key = makeKey(CONFIG_KIND, options.configPath);
@@ -53,6 +53,6 @@ export class PlanController implements ControllerContribution {
       ...(daemon ? { debounce: options.debounce ?? { ...PLAN_CONTROLLER_DEFAULTS.debounce } } : {}),
       ...(options.resyncPeriodMs ? { resyncPeriodMs: options.resyncPeriodMs } : {}),
     };
-    this.reconciler = new PlanReconciler(options, store, applier, report);
+    this.reconciler = new PlanReconciler(options, store, apply, report);
   }
 }

@@ -15,7 +15,8 @@ import {
   type RejectedResource,
   type Resource,
 } from '@dockop/runtime';
-import type { ApplyOutcome, ConfigApplier } from './apply.js';
+import type { ApplyOutcome } from './apply.js';
+import { ApplyState } from './apply-state.js';
 import { defaultPlanDefaults, type WorkloadStatus } from './plan-builder.js';
 import type { PlanControllerOptions } from './plan-controller-options.js';
 import { PlanReconciler } from './plan-reconciler.js';
@@ -70,13 +71,19 @@ class ListCache implements Cache {
   }
 }
 
-class CountingApplier implements ConfigApplier {
-  readonly name = 'count';
+/** The apply worker's state, counting the writes handed to it; `settle` plays the worker. */
+class CountingApplier extends ApplyState {
   calls = 0;
-  constructor(private readonly outcome: ApplyOutcome = { status: 'applied', restarts: 1 }) {}
-  async apply(): Promise<ApplyOutcome> {
+  constructor() {
+    super('backrest');
+  }
+  override written(before: string, after: string): void {
     this.calls++;
-    return this.outcome;
+    super.written(before, after);
+  }
+  settle(outcome: ApplyOutcome): void {
+    const p = this.pending();
+    if (p) this.settled(p.seq, p.written, outcome);
   }
 }
 
@@ -350,7 +357,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
   });
 
   it('after a failed apply with rollback, the same content is not written again', async () => {
-    const applier = new CountingApplier({ status: 'failed', rolledBack: true, message: 'died' });
+    const applier = new CountingApplier();
     const sink = new ConfigSink({ path: configPath });
     const report = new PlanReport();
     const reconciler = new PlanReconciler(
@@ -375,6 +382,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
     const req = { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath };
     await reconciler.reconcile(req, ctx);
     expect(applier.calls).to.equal(1);
+    applier.settle({ status: 'failed', rolledBack: true, message: 'died' });
     await sink.rollback();
     await reconciler.reconcile(req, ctx);
     expect(applier.calls).to.equal(1);

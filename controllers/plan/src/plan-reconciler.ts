@@ -25,7 +25,7 @@ import {
   type BackupWorkloadSpec,
   type WorkloadIdentity,
 } from '@backrest-sidecar/api';
-import type { ApplyOutcome, ConfigApplier } from './apply.js';
+import type { ApplyState } from './apply-state.js';
 import { OrphanTracker } from './orphan-tracker.js';
 import { buildPlans, compare, type WorkloadInput, type WorkloadStatus } from './plan-builder.js';
 import {
@@ -39,23 +39,22 @@ import type { PlanStore } from './plan-store.js';
 export class PlanReconciler implements Reconciler {
   readonly #opts: PlanControllerOptions;
   readonly #store: PlanStore;
-  readonly #applier: ConfigApplier;
+  /** Hands each write to the apply worker; holds the bytes a rollback refused. */
+  readonly #apply: ApplyState;
   readonly #report: PlanReport;
   readonly #orphans: OrphanTracker;
-  /** Bytes that took Backrest down once: never written again until the desired config changes. */
-  #refusedAfter: string | undefined;
 
   constructor(
     options: PlanControllerOptions,
     store: PlanStore,
-    applier: ConfigApplier,
+    apply: ApplyState,
     report: PlanReport,
   ) {
     // An empty prefix would make every hand-made plan ours (pruned, overwritten): refuse early.
     checkPlanIdPrefix(options.defaults.prefix);
     this.#opts = options;
     this.#store = store;
-    this.#applier = applier;
+    this.#apply = apply;
     this.#report = report;
     const daemon = (options.mode ?? PLAN_CONTROLLER_DEFAULTS.mode) === 'daemon';
     const grace = daemon ? (options.orphanGraceMs ?? PLAN_CONTROLLER_DEFAULTS.orphanGraceMs) : 0;
@@ -186,19 +185,21 @@ export class PlanReconciler implements Reconciler {
       if (dryRun) {
         result = await this.#store.preview(changes);
       } else {
-        if (this.#refusedAfter !== undefined) {
+        // Bytes that took Backrest down once are not written again until the desired config
+        // changes; any other config is written normally.
+        const refused = this.#apply.refused;
+        if (refused !== undefined) {
           const preview = await this.#store.preview(changes);
-          if (preview.after === this.#refusedAfter) {
+          if (preview.after === refused) {
             const message =
               'not writing the config again: the same content took Backrest down and was rolled back; change the labels to retry';
             log.warn('config.refused', { config: opts.configPath });
             ctx.recorder.event(this.configKey, 'Warning', 'ApplyRefused', message);
             result = { ...preview, changed: false, written: false, diff: '' };
           } else {
-            this.#refusedAfter = undefined;
+            this.#apply.clearRefused();
           }
         }
-        await this.#applier.idle?.();
         result ??= await this.#store.commit(changes);
       }
     } catch (err) {
@@ -285,8 +286,10 @@ export class PlanReconciler implements Reconciler {
       }
     }
     if (result.written) this.#orphans.removed(remove);
-    for (const w of result.warnings)
+    for (const w of result.warnings) {
       log.warn('config.warning', { config: opts.configPath, warning: w });
+      if (result.written) ctx.recorder.event(this.configKey, 'Warning', 'ConfigWarning', w);
+    }
 
     const summary: ReconcileSummary = {
       ...summaryBase,
@@ -325,30 +328,13 @@ export class PlanReconciler implements Reconciler {
     }
     this.#report.record(summary);
 
-    if (result.written) {
-      const applying = this.#applier
-        .apply({ logger: log, recorder: ctx.recorder, key: this.configKey })
-        .then(
-          (outcome) => this.#applied(outcome, result.after),
-          (err: unknown) => {
-            const message = (err as Error).message;
-            log.error('apply.error', { error: message });
-            this.#applied({ status: 'failed', rolledBack: false, message }, result.after);
-          },
-        );
-      // One-shot: the CLI's exit code depends on the outcome. Daemon: a trailing restart may wait
-      // for the cooldown; the next reconcile must not wait for it (it can join it instead).
-      if (!daemon) await applying;
-    }
+    // The apply worker (controller `backrest-apply`) takes it from here; a write never waits
+    // for a restart. One-shot: it runs after this controller, before the CLI reads the report.
+    if (result.written) this.#apply.written(result.before, result.after);
 
     if (daemon && orphanDecision.nextInMs !== undefined) {
       return { requeueAfter: orphanDecision.nextInMs };
     }
-  }
-
-  #applied(outcome: ApplyOutcome, after: string): void {
-    this.#report.setApply(outcome);
-    if (outcome.status === 'failed' && outcome.rolledBack) this.#refusedAfter = after;
   }
 }
 

@@ -73,13 +73,23 @@ export const ExitCode = {
 } as const;
 
 /**
- * 1 fatal > 3 partial (a plan skipped, an apply failed) > 2 dry run or nothing to write > 0
+ * 1 fatal > 3 partial (a plan skipped, an apply failed, with `requireApply` an apply that could
+ * not run) > 2 dry run or nothing to write > 0
  * written. A dry run that finds broken labels exits 3 so CI can catch it.
  */
-export function exitCodeOf(summary: ReconcileSummary | undefined): number {
+export function exitCodeOf(
+  summary: ReconcileSummary | undefined,
+  options: { requireApply?: boolean } = {},
+): number {
   if (!summary || summary.fatal) return ExitCode.Fatal;
+  const status = summary.apply?.status;
+  // Backrest stopped or busy: the config is written and loads at its next (re)start. That is
+  // success unless the caller needs Backrest to run it now (`--require-apply`).
+  const notApplied = status === 'not-running' || status === 'deferred';
   const partial =
-    summary.entries.some((e) => e.state === 'Skipped') || summary.apply?.status === 'failed';
+    summary.entries.some((e) => e.state === 'Skipped') ||
+    status === 'failed' ||
+    (options.requireApply === true && notApplied);
   if (partial) return ExitCode.Partial;
   if (summary.dryRun || !summary.written) return ExitCode.NoChange;
   return ExitCode.Written;

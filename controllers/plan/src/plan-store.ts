@@ -18,8 +18,11 @@ export interface PlanStore {
   preview(changes: PlanChanges): Promise<CommitResult>;
   /** Writes only when the rendered bytes differ. */
   commit(changes: PlanChanges): Promise<CommitResult>;
-  /** Restores the previous config; false when there is none. */
-  rollback(): Promise<boolean>;
+  /**
+   * Restores the previous config (the backup of the last write), or `to` when given (the config
+   * Backrest last ran on); false when there is nothing to restore.
+   */
+  rollback(to?: string): Promise<boolean>;
 }
 
 export type { CommitResult, ConfigFormat, LoadedConfig, PlanChanges };

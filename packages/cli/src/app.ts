@@ -64,6 +64,8 @@ export function planControllerOptions(settings: Settings, app: AppOptions): Plan
       container: settings.backrestContainer,
       cooldownMs: settings.applyCooldownMs,
       stableMs: settings.applyStableMs,
+      stopTimeoutSec: Math.ceil(settings.applyStopTimeoutMs / 1000),
+      maxDeferMs: settings.applyMaxDeferMs,
       ...(settings.reloadCmd ? { command: settings.reloadCmd } : {}),
       ...(settings.backrestUrl ? { url: settings.backrestUrl } : {}),
       ...(process.env.BACKREST_API_AUTHORIZATION

@@ -22,6 +22,9 @@ export interface RawOptions {
   applyMode?: 'restart' | 'command' | 'api';
   applyCooldown: number;
   applyStable: number;
+  applyStopTimeout: number;
+  applyMaxDefer: number;
+  requireApply?: boolean;
   backrestContainer: string;
   backrestUrl?: string;
   reloadCmd?: string;
@@ -75,6 +78,8 @@ export const DEFAULTS = {
   planIdPrefix: 'backrest_sidecar_',
   applyCooldownMs: 10_000,
   applyStableMs: 5_000,
+  applyStopTimeoutMs: 3_000,
+  applyMaxDeferMs: 6 * 3_600_000,
   intervalMs: 60_000,
   orphanGraceMs: 600_000,
 } as const;
@@ -244,6 +249,26 @@ export function addWriteOptions(cmd: Command): Command {
         .argParser(parseDuration)
         .default(DEFAULTS.applyStableMs, '5s'),
     )
+    .addOption(
+      new Option(
+        '--apply-stop-timeout <duration>',
+        'stop grace period of the Backrest restart (Backrest exits on SIGTERM at once)',
+      )
+        .argParser(parseDuration)
+        .default(DEFAULTS.applyStopTimeoutMs, '3s'),
+    )
+    .addOption(
+      new Option(
+        '--apply-max-defer <duration>',
+        'longest a restart waits for a running Backrest operation (backup) to end',
+      )
+        .argParser(parseDuration)
+        .default(DEFAULTS.applyMaxDeferMs, '6h'),
+    )
+    .option(
+      '--require-apply',
+      'one-shot: exit 3 when the config was written but not applied (Backrest not running or busy)',
+    )
     .option('--backrest-container <name>', "Backrest's container", DEFAULTS.backrestContainer)
     .addOption(
       new Option(
@@ -306,6 +331,9 @@ export interface Settings {
   apply: ApplyStrategy;
   applyCooldownMs: number;
   applyStableMs: number;
+  applyStopTimeoutMs: number;
+  applyMaxDeferMs: number;
+  requireApply: boolean;
   backrestContainer: string;
   backrestUrl?: string;
   reloadCmd?: string;
@@ -380,6 +408,9 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
     apply,
     applyCooldownMs: raw.applyCooldown,
     applyStableMs: raw.applyStable,
+    applyStopTimeoutMs: raw.applyStopTimeout ?? DEFAULTS.applyStopTimeoutMs,
+    applyMaxDeferMs: raw.applyMaxDefer ?? DEFAULTS.applyMaxDeferMs,
+    requireApply: raw.requireApply === true,
     backrestContainer: raw.backrestContainer,
     ...(raw.backrestUrl ? { backrestUrl: raw.backrestUrl } : {}),
     ...(raw.reloadCmd ? { reloadCmd: raw.reloadCmd } : {}),

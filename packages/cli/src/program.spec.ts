@@ -22,6 +22,7 @@ describe('backrest-sidecar program', () => {
       'backup-once',
       'forget',
       'version',
+      'healthcheck',
       'completion',
     ]);
     expect((program as unknown as { _defaultCommandName: string })._defaultCommandName).to.equal(

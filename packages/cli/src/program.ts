@@ -8,6 +8,7 @@ import { register as registerBackupOnce } from './commands/backup-once.js';
 import { register as registerForget } from './commands/forget.js';
 import { register as registerVersion } from './commands/version.js';
 import { register as registerCompletion } from './commands/completion.js';
+import { register as registerHealthcheck } from './commands/healthcheck.js';
 
 export const VERSION = '0.1.0';
 
@@ -93,6 +94,7 @@ Examples:
   registerBackupOnce(program);
   registerForget(program);
   registerVersion(program, VERSION);
+  registerHealthcheck(program);
   registerCompletion(program);
   refuseUnknownCommands(program);
   reportErrorsAsLogs(program);

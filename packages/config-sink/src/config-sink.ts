@@ -234,14 +234,17 @@ export class ConfigSink {
   }
 
   /**
-   * Restores `<path>.bak` (e.g. Backrest refused the new config and died after a restart).
+   * Restores `<path>.bak`, or the bytes `to` (e.g. Backrest refused the new config and died
+   * after a restart).
    * False when there is no backup. The bytes are restored exactly, but only when they parse and
    * pass the validator (Backrest would refuse them too): otherwise Refused, nothing written.
    */
-  async rollback(): Promise<boolean> {
+  async rollback(to?: string): Promise<boolean> {
     return this.#locked(async (compromised) => {
       await this.#repairTornWrite();
-      const bak = await readBytes(this.backupPath);
+      // `to`: the config Backrest last ran on, when several writes happened since (the apply
+      // worker merges them into one restart, so `.bak` may be one Backrest never ran).
+      const bak = to !== undefined ? Buffer.from(to, 'utf8') : await readBytes(this.backupPath);
       if (bak === undefined) return false;
       this.#checkRestorable(bak);
       const current = await statOrUndefined(this.#path);

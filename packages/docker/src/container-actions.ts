@@ -74,6 +74,11 @@ export interface ContainerActions {
   /** Rejects `NotFound` when the container is gone. */
   inspect(target: string): Promise<Dockerode.ContainerInspectInfo>;
   /**
+   * The processes running in the container (`docker top`): one command line each. Rejects
+   * `NotFound` when the container is gone; a stopped container has none (engine answers 409).
+   */
+  processes(target: string): Promise<string[]>;
+  /**
    * - `running`: State.Running.
    * - `healthy`: running, and health `healthy` when it has a healthcheck (rejects `Unhealthy`
    *   when the engine reports `unhealthy`).
@@ -211,6 +216,27 @@ export class DockerContainerActions implements ContainerActions {
     return this.#deadline('inspect', target, this.#opts.requestTimeoutMs, undefined, (signal) =>
       this.#inspect(target, signal),
     );
+  }
+
+  processes(target: string): Promise<string[]> {
+    return this.#deadline('top', target, this.#opts.requestTimeoutMs, undefined, async (signal) => {
+      let top: { Titles?: unknown; Processes?: unknown };
+      try {
+        top = await this.#client.request('containers.top', (d) =>
+          d.getContainer(target).top({ abortSignal: signal }),
+        );
+      } catch (err) {
+        // 409: the container is not running, so nothing runs in it.
+        if ((err as { statusCode?: number }).statusCode === 409) return [];
+        throw err;
+      }
+      const titles = Array.isArray(top.Titles) ? (top.Titles as unknown[]) : [];
+      const col = Math.max(titles.indexOf('CMD'), titles.indexOf('COMMAND'));
+      const rows = Array.isArray(top.Processes) ? (top.Processes as unknown[]) : [];
+      return rows
+        .filter((r): r is unknown[] => Array.isArray(r))
+        .map((r) => String(col >= 0 ? r[col] : r[r.length - 1]));
+    });
   }
 
   async waitFor(

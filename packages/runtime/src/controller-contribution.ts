@@ -1,6 +1,7 @@
 import type { Resource, ResourceKey } from './resource.js';
 import type { Reconciler } from './reconciler.js';
 import type { RateLimiter } from './rate-limiter.js';
+import type { KeyTrigger } from './key-trigger.js';
 
 /**
  * Extension point: every binding of `ControllerContribution` becomes a running controller.
@@ -43,6 +44,12 @@ export interface DebounceOptions {
   quietMs: number;
   /** Upper bound in ms from the first add of a burst: no key is postponed longer than this. */
   maxWaitMs: number;
+  /**
+   * Leading edge: the first add of a key that saw no add for `quietMs` is queued at once; adds
+   * after it are merged as usual (trailing, bounded by `maxWaitMs`). A lone change is not
+   * delayed at all; a burst still becomes one trailing add per `maxWaitMs`. Default false.
+   */
+  leading?: boolean;
 }
 
 export interface ControllerOptions {
@@ -65,6 +72,11 @@ export interface ControllerContribution {
   readonly name: string;
   /** What this controller watches; events on them enqueue keys. */
   readonly watches: Watch[];
+  /**
+   * Keys fired by code rather than by resource events (controller-runtime's channel source),
+   * e.g. one controller handing work to another. Default: none.
+   */
+  readonly triggers?: KeyTrigger[];
   readonly options?: ControllerOptions;
   readonly reconciler: Reconciler;
 }

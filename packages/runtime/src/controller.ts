@@ -273,6 +273,9 @@ export class Controller {
   }
 
   #subscribe(): void {
+    for (const trigger of this.#contribution.triggers ?? []) {
+      this.#unsubscribe.push(trigger.subscribe((key) => this.queue.add(key)));
+    }
     for (const watch of this.#contribution.watches) {
       const handler: ResourceEventHandler = {
         onAdd: (r) => {

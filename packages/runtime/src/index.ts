@@ -13,6 +13,7 @@ export * from './logger.js';
 export * from './lifecycle.js';
 export * from './reconciler.js';
 export * from './controller-contribution.js';
+export * from './key-trigger.js';
 export * from './virtual-clock.js';
 export * from './system-clock.js';
 export * from './rate-limiter.js';

@@ -274,6 +274,25 @@ describe('WorkQueue', () => {
   describe('debounce', () => {
     const opts = { quietMs: 100, maxWaitMs: 300 };
 
+    it('leading: a lone add goes at once; a burst after it is merged into one trailing add', () => {
+      const { q, clock } = newQueue(new VirtualClock(0), {
+        debounce: { ...opts, leading: true },
+      });
+      q.add('a');
+      expect(q.len()).to.equal(1); // not delayed
+      const first = q.tryGet();
+      q.add('a'); // while processing: trailing
+      clock.advance(50);
+      q.add('a');
+      q.done(first!);
+      expect(q.len()).to.equal(0);
+      clock.advance(100);
+      expect(drain(q)).to.deep.equal(['a']);
+      clock.advance(100); // quiet again: the next add is leading
+      q.add('a');
+      expect(q.len()).to.equal(1);
+    });
+
     it('merges a burst into one hand-out after the quiet period', () => {
       const { q, clock } = newQueue(new VirtualClock(0), { debounce: opts });
       q.add('a');

@@ -103,6 +103,8 @@ export class WorkQueue<K = string> {
   readonly #addedAt = new Map<K, number>();
   readonly #waiting = new Map<K, Delayed>();
   readonly #debouncing = new Map<K, Debounced>();
+  /** Last add of each key (leading-edge debounce only): a key quiet for `quietMs` goes at once. */
+  readonly #lastAdd = new Map<K, number>();
   #waiters: Array<(key: K | undefined) => void> = [];
   #shuttingDown = false;
   #drainWaiters: Array<() => void> = [];
@@ -298,6 +300,19 @@ export class WorkQueue<K = string> {
     if (this.#dirty.has(key)) return;
     const now = this.#clock.now();
     const existing = this.#debouncing.get(key);
+    if (d.leading) {
+      const last = this.#lastAdd.get(key);
+      this.#lastAdd.set(key, now);
+      if (this.#lastAdd.size > 4096) this.#forgetQuiet(now, d.quietMs);
+      if (
+        !existing &&
+        !this.#processing.has(key) &&
+        (last === undefined || now - last >= d.quietMs)
+      ) {
+        this.#addNow(key);
+        return;
+      }
+    }
     const firstAt = existing?.firstAt ?? now;
     const dueAt = Math.min(now + d.quietMs, firstAt + d.maxWaitMs);
     if (existing) {
@@ -309,6 +324,11 @@ export class WorkQueue<K = string> {
       this.#addNow(key);
     }, dueAt - now);
     this.#debouncing.set(key, { firstAt, dueAt, handle });
+  }
+
+  /** Bounds `#lastAdd`: keys quiet for `quietMs` would go at once anyway. */
+  #forgetQuiet(now: number, quietMs: number): void {
+    for (const [k, at] of this.#lastAdd) if (now - at >= quietMs) this.#lastAdd.delete(k);
   }
 
   #addNow(key: K): void {

@@ -40,7 +40,7 @@ export async function runReconcile(raw: RawOptions): Promise<number> {
     process.stdout.write(diff.endsWith('\n') ? diff : `${diff}\n`);
   }
   const pluginFailures = summaries.filter((s) => s.controller !== 'plan' && s.failed > 0).length;
-  const code = exitCodeOf(report);
+  const code = exitCodeOf(report, { requireApply: settings.requireApply });
   return pluginFailures > 0 && code !== ExitCode.Fatal ? ExitCode.Partial : code;
 }
 
@@ -51,7 +51,8 @@ export function register(program: Command): void {
       'after',
       `
 Exit codes: 0 config written, 2 no change or --dry-run, 3 some plans skipped (invalid labels,
-missing repo, no sources, id collision) or apply failed, 1 fatal (invalid config JSON, Docker unreachable, bad flags).
+missing repo, no sources, id collision) or apply failed (or, with --require-apply, Backrest was
+not running or busy), 1 fatal (invalid config JSON, Docker unreachable, bad flags).
 Output: the --dry-run diff on stdout; logs on stderr.
 
 Examples:
