@@ -127,7 +127,7 @@ export function loadText(): string {
 /** Runs the CLI with the peak-RSS hook: wall time from spawn to exit, peak RSS, stderr. */
 export function runCliMeasured(
   args: string[],
-): Promise<{ code: number | null; ms: number; rssKb: number; stderr: string }> {
+): Promise<{ code: number | null; ms: number; rssKb: number; cpuMs: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, ['--import', RSS_HOOK, CLI, ...args], {
@@ -138,7 +138,20 @@ export function runCliMeasured(
     child.on('error', reject);
     child.on('close', (code) => {
       const m = /PEAK_RSS_KB=(\d+)/.exec(stderr);
-      resolve({ code, ms: performance.now() - t0, rssKb: Number(m?.[1] ?? NaN), stderr });
+      const cpu = /CPU_MS=(\d+)/.exec(stderr);
+      resolve({
+        code,
+        ms: performance.now() - t0,
+        rssKb: Number(m?.[1] ?? NaN),
+        cpuMs: Number(cpu?.[1] ?? NaN),
+        stderr,
+      });
     });
   });
+}
+
+/** CPU time (user + system) of `node -e 0`, the floor of any process's CPU figure. */
+export function bareNodeCpuMs(): number {
+  const r = spawnSync(process.execPath, ['--import', RSS_HOOK, '-e', '0'], { encoding: 'utf8' });
+  return Number(/CPU_MS=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
 }

@@ -1,7 +1,7 @@
 // A burst of N (default 100) labeled containers started at once while the daemon runs with
 // `--apply` against a stand-in Backrest (busybox `sleep`): how many config writes and how many
-// restarts it takes (ideal: 1-2 writes thanks to the debounce, restarts ≤ writes with the 10 s
-// cooldown merging the tail).
+// restarts it takes (writes about four a second during the burst with the leading-edge debounce;
+// restarts: one, the apply worker merging every write into one trailing restart).
 // Run: npx tsc -b && node bench/dist/plan-burst.js
 import { readFile, rm } from 'node:fs/promises';
 import {

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     const baseline = performance.now() - tb;
 
     console.log(
-      `  reconcile --dry-run (process start to exit): ${Math.round(cli.ms)} ms, peak RSS ${Math.round(cli.rssKb / 1024)} MiB`,
+      `  reconcile --dry-run (process start to exit): ${Math.round(cli.ms)} ms (CPU ${cli.cpuMs} ms), peak RSS ${Math.round(cli.rssKb / 1024)} MiB`,
     );
     console.log(
       `  reconcile (writing ${bytes.length} bytes):        ${Math.round(real.ms)} ms, peak RSS ${Math.round(real.rssKb / 1024)} MiB`,

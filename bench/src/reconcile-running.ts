@@ -5,6 +5,7 @@
 import {
   BUSYBOX,
   SUITE_LABEL,
+  bareNodeCpuMs,
   bareNodeMs,
   docker,
   loadText,
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
 
     const scope = ['--config', file, '--selector', label, '--plan-id-prefix', `${tag}_`];
     const cli: number[] = [];
+    const cpu: number[] = [];
     const raw: number[] = [];
     let rssKb = 0;
     let listed = 0;
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
       if (r.code !== 2)
         throw new Error(`reconcile --dry-run exited ${r.code}: ${r.stderr.slice(-2000)}`);
       cli.push(r.ms);
+      cpu.push(r.cpuMs);
       rssKb = Math.max(rssKb, r.rssKb);
       const t0 = performance.now();
       const list = await docker.listContainers({
@@ -82,6 +85,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  raw label-filtered GET /containers/json (${listed} containers): median ${rawMed.toFixed(1)} ms`,
+    );
+    console.log(
+      `  CPU time of the dry run: median ${Math.round(percentile(cpu, 50))} ms (bare node -e 0: ${bareNodeCpuMs()} ms)`,
     );
     console.log(`  bare node -e 0: median ${Math.round(node)} ms`);
     console.log(`  ratio dry-run / raw list: ${(cliMed / rawMed).toFixed(1)}x  [target ≤ 8x]`);

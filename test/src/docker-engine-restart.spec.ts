@@ -8,6 +8,8 @@ import type Docker from 'dockerode';
 import { createContainer, DockerodeClient, DockerSource } from '@dockop/docker';
 import { removeLabeled, requireEngine, runId, WORKLOAD_IMAGE } from './support/engine.js';
 import { testDefinition, until, WatchingSink } from './support/docker-sink.js';
+import { readFile, rm } from 'node:fs/promises';
+import { eventually, isolate, prefixOf, spawnDaemon, tempConfig } from './support/plan-cli.js';
 
 const exec = promisify(execFile);
 const script = path.resolve(import.meta.dirname, '../../scripts/docker-engine.sh');
@@ -124,5 +126,58 @@ describe('docker informer across an engine restart (real engine)', function () {
       expect(sink.recordsFor(key(gone)).map((r) => r.op)).to.include('delete');
     }
     expect(source.hasSynced()).to.equal(true);
+  });
+
+  it('daemon: a plan on disk within 2 s of the engine answering, after three restarts in a row', async function () {
+    this.timeout(180_000);
+    const run = runId();
+    const { dir, path: file } = await tempConfig();
+    // Default reconnect backoff: without the /_ping probe, three restarts grow it to seconds.
+    const { daemon, logs } = spawnDaemon(['--config', file, '--with-events', ...isolate(run)]);
+    try {
+      await eventually(() => logs.some((l) => l.action === 'config.unchanged'), 60_000, 'start');
+      const started = Date.now();
+      for (let i = 0; i < 3; i++) {
+        const drops = logs.filter((l) => String(l.action).startsWith('docker.stream.')).length;
+        tookEngineDown = true;
+        await engineScript('down');
+        await eventually(
+          () =>
+            logs.filter((l) => /^docker\.stream\.(ended|failed)$/.test(String(l.action))).length >
+              0 && logs.filter((l) => String(l.action).startsWith('docker.stream.')).length > drops,
+          20_000,
+          'the daemon saw the stream drop',
+        );
+        await engineScript('up');
+      }
+      const upAt = Date.now();
+      const name = `eng-${run}`;
+      const c = await createContainer(engine, {
+        name,
+        Image: WORKLOAD_IMAGE,
+        Cmd: ['sleep', '300'],
+        Labels: { 'dockop.test.run': run, 'backrest.enable': 'true', [`${prefix}.enable`]: 'true' },
+        HostConfig: { NetworkMode: 'none', Binds: [`/srv/${name}:/data`] },
+      });
+      await c.start();
+      await eventually(
+        async () => (await readFile(file, 'utf8')).includes(`${prefixOf(run)}${name}`),
+        30_000,
+        'plan on disk',
+      );
+      const onDisk = Date.now() - upAt;
+      const attempts = logs
+        .filter((l) => l.action === 'docker.stream.reconnecting')
+        .map((l) => l.attempt);
+      console.log(
+        `      3 restarts in ${Math.round((upAt - started) / 1000)} s; engine answering → plan on disk ${onDisk} ms; reconnect attempts ${attempts.join(',')}; engine.back ${logs.filter((l) => l.action === 'docker.engine.back').length}`,
+      );
+      expect(logs.some((l) => l.action === 'docker.engine.back')).to.equal(true);
+      // Goal 2 s; the margin is for a loaded 2-core box (docker run itself is part of it).
+      expect(onDisk).to.be.lessThan(4_000);
+    } finally {
+      daemon.kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,6 +2,8 @@ import type Docker from 'dockerode';
 import { expect } from 'chai';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   RESTIC_IMAGE,
   WORKLOAD_IMAGE,
@@ -260,6 +262,84 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
       );
     } finally {
       daemon.kill('SIGTERM');
+    }
+  });
+
+  it('API mode against an HTTP stand-in that checks modno: one SetConfig with the read modno, a bad plan left out, no restart', async () => {
+    const scope = `${run}-f`;
+    let config: Record<string, unknown> = {
+      modno: 41,
+      version: 6,
+      instance: 'host-a',
+      repos: [{ id: 'default', uri: '/repo', password: 'secret' }],
+      plans: [],
+    };
+    const sets: Record<string, unknown>[] = [];
+    let refusedSets = 0;
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const reply = (status: number, payload: unknown) => {
+          res.writeHead(status, { 'content-type': 'application/json' });
+          res.end(JSON.stringify(payload));
+        };
+        if (req.url === '/v1.Backrest/GetConfig') return reply(200, config);
+        if (req.url === '/v1.Backrest/SetConfig') {
+          const next = JSON.parse(body) as Record<string, unknown>;
+          if (next.modno !== config.modno) {
+            refusedSets++;
+            return reply(500, {
+              code: 'unknown',
+              message: 'config modno mismatch, reload and try again',
+            });
+          }
+          sets.push(next);
+          config = { ...next, modno: (next.modno as number) + 1 };
+          return reply(200, config);
+        }
+        reply(404, { code: 'not_found', message: String(req.url) });
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      await workload(`api-${tag}`, scope);
+      await createContainer(docker, {
+        name: `apibad-${tag}`,
+        Image: WORKLOAD_IMAGE,
+        Cmd: ['sleep', '3600'],
+        Labels: {
+          'dockop.test.run': run,
+          'dockop.test.scope': scope,
+          'backrest.enable': 'true',
+          'backrest.repo': 'no_such_repo',
+        },
+        HostConfig: { NetworkMode: 'none', Binds: [`/srv/apibad-${tag}:/data`] },
+      });
+      const { dir, path: file } = await tempConfig();
+      dirs.push(dir);
+      const r = await runCli([
+        'reconcile',
+        '--config',
+        file,
+        '--apply-mode',
+        'api',
+        '--backrest-url',
+        url,
+        ...isolate(scope).map((f) => f.replace('dockop.test.run=', 'dockop.test.scope=')),
+      ]);
+      expect(r.code, r.stderr + r.stdout).to.be.oneOf([0, 3]);
+      expect(sets).to.have.length(1);
+      expect(refusedSets).to.equal(0);
+      expect(sets[0]?.modno).to.equal(41);
+      const ids = ((config.plans as { id: string }[]) ?? []).map((p) => p.id);
+      expect(ids.some((id) => id.includes(`api-${tag}`))).to.equal(true);
+      expect(ids.some((id) => id.includes(`apibad-${tag}`))).to.equal(false);
+      expect(config.modno).to.equal(42);
+      expect(r.logs.some((l) => l.action === 'backrest.restarted')).to.equal(false);
+    } finally {
+      server.close();
     }
   });
 });

@@ -1,6 +1,6 @@
 import { CronError, parseCron, type CronClock } from '@backrest-sidecar/api';
 import { ContainerActions, DockerClient } from '@dockop/docker';
-import { EventRecorder, Logger, type LifecycleHook } from '@dockop/runtime';
+import { EventRecorder, Logger, Redactor, type LifecycleHook } from '@dockop/runtime';
 import { inject, injectable, optional } from 'inversify';
 import type { BackupOnceOptions } from './backup-options.js';
 import type { BackupOnceReport } from './backup-result.js';
@@ -49,6 +49,7 @@ export class BackupScheduler implements LifecycleHook {
   readonly #logger: Logger | undefined;
   readonly #recorder: EventRecorder | undefined;
   readonly #cron: CronFactory;
+  readonly #redactor: Redactor | undefined;
   #task: CronTask | undefined;
   /** The five fields run (a descriptor translated) and what the operator should be told. */
   readonly #expression: string | undefined;
@@ -65,7 +66,9 @@ export class BackupScheduler implements LifecycleHook {
     @inject(Logger) @optional() logger?: Logger,
     @inject(EventRecorder) @optional() recorder?: EventRecorder,
     @inject(BackupCronFactory) @optional() cron?: CronFactory,
+    @inject(Redactor) @optional() redactor?: Redactor,
   ) {
+    this.#redactor = redactor;
     this.#actions = actions;
     this.#client = client;
     this.#options = options;
@@ -135,6 +138,8 @@ export class BackupScheduler implements LifecycleHook {
         client: this.#client,
         ...(this.#logger ? { logger: this.#logger } : {}),
         ...(this.#recorder ? { recorder: this.#recorder } : {}),
+        // The logger's redactor: the env file's secrets are then masked in every daemon log line.
+        ...(this.#redactor ? { redactor: this.#redactor } : {}),
       },
     );
     this.#running = run;

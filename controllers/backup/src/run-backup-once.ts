@@ -2,16 +2,19 @@ import { hostname } from 'node:os';
 import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
 import {
   createNullLogger,
+  makeKey,
   SecretRedactor,
   type EventRecorder,
   type Logger,
   type Redactor,
 } from '@dockop/runtime';
+import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
 import {
   ContainerResticRunner,
   ImageWorkloadLabelTrust,
   createResticRunner,
   findPathCollisions,
+  partitionSafeTargets,
   readEnvFile,
   resolveResticHost,
   resticRedactor,
@@ -131,14 +134,33 @@ export async function runBackupOnce(
           );
           return [] as WorkloadBackupResult[];
         }
-        const targets = await listBackupWorkloads(deps.actions, o.selector);
+        const listed = await listBackupWorkloads(deps.actions, o.selector);
+        // A compose name that can't be a path (`../usr`) is refused before any mount is planned.
+        const { safe: targets, refused } = partitionSafeTargets(listed);
+        const refusedResults = refused.map(({ target, message }): WorkloadBackupResult => {
+          logger.warn('backup.unsafe_name', { container: target.name, error: message });
+          deps.recorder?.event(
+            makeKey(BACKUP_WORKLOAD_KIND, target.name),
+            'Warning',
+            'UnsafeName',
+            message,
+          );
+          return {
+            container: target.name,
+            path: '',
+            status: 'failed',
+            durationMs: 0,
+            warnings: [],
+            error: message,
+          };
+        });
         logger.info('backup.workloads', {
           engine: o.engine,
           containers: targets.map((t) => t.name),
         });
         if (o.engine === 'backrest') {
           if (!o.backrestUrl) throw new Error('--engine backrest needs --backrest-url');
-          return runBackrestEngine(
+          const results = await runBackrestEngine(
             targets,
             {
               url: o.backrestUrl,
@@ -150,6 +172,7 @@ export async function runBackupOnce(
             },
             { logger, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
           );
+          return [...refusedResults, ...results];
         }
         const runner = new ContainerResticRunner(deps.actions, {
           image: o.resticImage,
@@ -161,7 +184,7 @@ export async function runBackupOnce(
         });
         // Within the selector (what this sidecar manages), as the retention loop checks them.
         const collisions = findPathCollisions(targets, o.includeProjectName ?? false);
-        return runResticEngine(
+        const results = await runResticEngine(
           targets,
           runner,
           {
@@ -175,6 +198,7 @@ export async function runBackupOnce(
           },
           { logger, progress, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
         );
+        return [...refusedResults, ...results];
       },
     );
     report.workloads = value;

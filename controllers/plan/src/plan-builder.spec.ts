@@ -61,8 +61,11 @@ describe('plan builder', () => {
     });
 
     it('uses the container name without compose labels, and the configured prefix', () => {
-      const r = buildPlans([workload('my app')], defaultPlanDefaults({ prefix: 'x.' }), facts);
-      expect(r.plans[0]?.plan.id).to.equal('x.my_app');
+      const r = buildPlans([workload('my-app.1')], defaultPlanDefaults({ prefix: 'x.' }), facts);
+      expect(r.plans[0]?.plan.id).to.equal('x.my-app.1');
+      // Docker refuses such a name; another source might not: refused, not sanitised.
+      const odd = buildPlans([workload('my app')], defaultPlanDefaults({ prefix: 'x.' }), facts);
+      expect(odd.skipped.map((s) => s.reason)).to.deep.equal(['UnsafeName']);
     });
 
     it('refuses an empty prefix for library users too (it would own hand-made plans)', () => {
@@ -103,7 +106,7 @@ describe('plan builder', () => {
       ]);
     });
 
-    it('reports a collision that only sanitisation creates', () => {
+    it('refuses a project name outside the safe charset instead of sanitising it into a collision', () => {
       const a = workload('x1', {
         status: { name: 'x1', compose: { project: 'a b', service: 'db' }, mounts: [pgVolume] },
       });
@@ -111,8 +114,9 @@ describe('plan builder', () => {
         status: { name: 'x2', compose: { project: 'a_b', service: 'db' }, mounts: [pgVolume] },
       });
       const r = buildPlans([a, b], defaultPlanDefaults(), facts);
-      expect(r.plans).to.deep.equal([]);
-      expect(r.skipped.map((s) => s.reason)).to.deep.equal(['IdCollision', 'IdCollision']);
+      expect(r.plans.map((p) => p.container)).to.deep.equal(['x2']);
+      expect(r.skipped.map((s) => [s.container, s.reason])).to.deep.equal([['x1', 'UnsafeName']]);
+      expect(r.skipped[0]?.message).to.contain('com.docker.compose.project="a b"');
     });
 
     it('returns plans sorted by id whatever the input order', () => {
@@ -262,6 +266,19 @@ describe('plan builder', () => {
       );
       expect(onlyBind.skipped[0]?.message).to.include('bind mounts excluded');
     });
+  });
+
+  it('skips a workload whose compose names are not safe, naming container, label and value', () => {
+    const bad = workload('evil-1', {
+      status: { name: 'evil-1', compose: { project: 'p', service: '../usr' }, mounts: [pgVolume] },
+    });
+    const r = buildPlans([bad, workload('db')], defaultPlanDefaults(), facts);
+    expect(r.plans.map((p) => p.container)).to.deep.equal(['db']);
+    expect(r.skipped).to.have.length(1);
+    expect(r.skipped[0]?.reason).to.equal('UnsafeName');
+    expect(r.skipped[0]?.message)
+      .to.contain('container "evil-1"')
+      .and.contain('com.docker.compose.service="../usr"');
   });
 
   it('reads only own spec fields (inherited hooks, paths and retention are ignored)', () => {

@@ -16,6 +16,7 @@ import {
   DEFAULT_PLAN_ID_PREFIX,
   checkPlanIdPrefix,
   containerName,
+  identityProblem,
   normalizeAbsolutePath,
   planIdFor,
   type BackupWorkloadSpec,
@@ -85,7 +86,8 @@ export interface ConfigFacts {
   repoIds: string[];
 }
 
-export type SkipReason = 'RepoMissing' | 'NoSources' | 'IdCollision' | 'InvalidSchedule';
+export type SkipReason =
+  'RepoMissing' | 'NoSources' | 'IdCollision' | 'InvalidSchedule' | 'UnsafeName';
 
 export interface BuiltPlan {
   container: string;
@@ -122,6 +124,8 @@ export function buildPlans(
   const outcomes = sorted.map((w) => buildPlan(w, defaults, facts));
   const byId = new Map<string, string[]>();
   for (const o of outcomes) {
+    // A refused name has no real id: it must not knock out the workload whose id it imitates.
+    if (!o.ok && o.skipped.reason === 'UnsafeName') continue;
     const id = o.ok ? o.built.plan.id : o.skipped.planId;
     const list = byId.get(id) ?? [];
     list.push(o.ok ? o.built.container : o.skipped.container);
@@ -133,7 +137,9 @@ export function buildPlans(
     const id = o.ok ? o.built.plan.id : o.skipped.planId;
     const container = o.ok ? o.built.container : o.skipped.container;
     const sharing = byId.get(id) ?? [];
-    if (sharing.length > 1) {
+    if (!o.ok && o.skipped.reason === 'UnsafeName') {
+      skipped.push(o.skipped);
+    } else if (sharing.length > 1) {
       skipped.push({
         container,
         planId: id,
@@ -150,7 +156,8 @@ export function buildPlans(
   }
   plans.sort((a, b) => compare(a.plan.id, b.plan.id));
   skipped.sort((a, b) => compare(a.container, b.container));
-  return { plans, skipped, ids: new Set(byId.keys()) };
+  // Every id a current workload maps to, refused names too: their plans are kept, not orphaned.
+  return { plans, skipped, ids: new Set([...byId.keys(), ...skipped.map((s) => s.planId)]) };
 }
 
 /** One workload → one plan, or the reason it can't have one. */
@@ -165,6 +172,10 @@ export function buildPlan(
     ok: false,
     skipped: { container, planId: id, reason, message },
   });
+
+  // `com.docker.compose.service=../usr` and the like: refused, never part of an id or a path.
+  const unsafe = identityProblem({ ...workload.status, name: container });
+  if (unsafe !== undefined) return skip('UnsafeName', unsafe);
 
   // The spec was decoded from labels: read own fields only, never an inherited member.
   const spec = ownFields(workload.spec);

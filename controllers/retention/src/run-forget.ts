@@ -7,7 +7,12 @@ import { parseForgetOutput, parseSnapshotsOutput, type ResticSnapshot } from './
 import { findPathCollisions } from './path-collisions.js';
 import { runResticChecked, type ResticRunner } from './restic-runner.js';
 import type { WorkloadLabelTrust } from './workload-label-trust.js';
-import { targetPath, workloadFromContainerInfo, type WorkloadTarget } from './workload-target.js';
+import {
+  partitionSafeTargets,
+  targetPath,
+  workloadFromContainerInfo,
+  type WorkloadTarget,
+} from './workload-target.js';
 
 export type PruneMode = 'per-workload' | 'once' | 'never';
 
@@ -169,6 +174,27 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
   }
   targets.sort((a, b) => a.name.localeCompare(b.name));
 
+  // A compose name that can't be a path (`../usr`) is refused before any path is derived.
+  const unsafe: WorkloadForgetResult[] = [];
+  const split = partitionSafeTargets(targets);
+  targets = split.safe;
+  universe = partitionSafeTargets(universe).safe;
+  for (const { target, message } of split.refused) {
+    // Not opted in: ignored below anyway, not worth a Warning.
+    if (!isTrue(target.labels[Labels.enable]) && !isTrue(target.labels[Labels.rcbVolumes]))
+      continue;
+    const r = result([target.name], '', target.labels[Labels.keep] ?? '', [], 'invalid');
+    r.error = message;
+    logger.warn('retention.unsafe_name', { container: target.name, error: message });
+    deps.recorder?.event(
+      makeKey(BACKUP_WORKLOAD_KIND, target.name),
+      'Warning',
+      'UnsafeName',
+      message,
+    );
+    unsafe.push(r);
+  }
+
   const untrusted: WorkloadForgetResult[] = [];
   const selected: WorkloadTarget[] = [];
   for (const t of targets) {
@@ -308,7 +334,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
       const out = await runResticChecked(deps.restic, ['snapshots', '--json'], signalOpt(options));
       snapshots = parseSnapshotsOutput(out.stdout);
     } catch (err) {
-      report.workloads.push(...invalid, ...conflicts, ...collided, ...untrusted);
+      report.workloads.push(...invalid, ...conflicts, ...collided, ...untrusted, ...unsafe);
       return fatal(
         report,
         `cannot list the repository's snapshots: ${(err as Error).message}`,
@@ -448,7 +474,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
       }
     }
   }
-  report.workloads.push(...invalid, ...conflicts, ...collided, ...untrusted);
+  report.workloads.push(...invalid, ...conflicts, ...collided, ...untrusted, ...unsafe);
 
   if (prune === 'once' && removedAny && !dryRun) {
     try {

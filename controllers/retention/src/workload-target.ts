@@ -1,6 +1,6 @@
 import type Dockerode from 'dockerode';
 import { ownLabels } from '@dockop/runtime';
-import { workloadPath } from '@backrest-sidecar/api';
+import { identityProblem, workloadPath } from '@backrest-sidecar/api';
 
 /**
  * A container as the one-shot modes (forget, backup-once) see it: read straight from a Docker
@@ -86,4 +86,29 @@ export function workloadFromContainerInfo(info: Dockerode.ContainerInfo): Worklo
 /** `/volumes[/<project>]/<service>`: where the workload's data lives in its snapshots. */
 export function targetPath(target: WorkloadTarget, includeProjectName: boolean): string {
   return workloadPath({ name: target.name, compose: target.compose }, includeProjectName);
+}
+
+/** A workload refused before any path is derived from it, with the sentence saying why. */
+export interface RefusedTarget {
+  target: WorkloadTarget;
+  message: string;
+}
+
+/**
+ * Splits off the workloads whose compose project or service label (or name) can't become a path:
+ * `com.docker.compose.service=../usr` must never turn into `/volumes/../usr`. Both one-shot modes
+ * call it right after listing, so no later step ever derives a path from a refused workload.
+ */
+export function partitionSafeTargets(targets: readonly WorkloadTarget[]): {
+  safe: WorkloadTarget[];
+  refused: RefusedTarget[];
+} {
+  const safe: WorkloadTarget[] = [];
+  const refused: RefusedTarget[] = [];
+  for (const t of targets) {
+    const message = identityProblem({ name: t.name, compose: t.compose });
+    if (message === undefined) safe.push(t);
+    else refused.push({ target: t, message });
+  }
+  return { safe, refused };
 }

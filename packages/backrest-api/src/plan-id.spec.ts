@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { checkPlanIdPrefix, planIdFor, sanitizePlanId, workloadPath } from './plan-id.js';
+import {
+  checkPlanIdPrefix,
+  identityProblem,
+  planIdFor,
+  sanitizePlanId,
+  workloadPath,
+} from './plan-id.js';
 
 describe('planIdFor', () => {
   const compose = { name: 'stack-db-1', compose: { project: 'stack', service: 'db' } };
@@ -50,5 +56,56 @@ describe('workloadPath', () => {
 
   it('falls back to the container name when there is no compose service', () => {
     expect(workloadPath({ name: '/solo' }, true)).to.equal('/volumes/solo');
+  });
+});
+
+describe('identityProblem (compose names that become paths and plan ids)', () => {
+  for (const [label, compose] of [
+    ['com.docker.compose.service', { project: 'p', service: '../usr' }],
+    ['com.docker.compose.service', { project: 'p', service: '..' }],
+    ['com.docker.compose.service', { project: 'p', service: '.' }],
+    ['com.docker.compose.service', { project: 'p', service: 'a/b' }],
+    ['com.docker.compose.service', { project: 'p', service: 'db\u202e' }],
+    ['com.docker.compose.project', { project: '..', service: 'db' }],
+    ['com.docker.compose.project', { project: '../../etc', service: 'db' }],
+    ['com.docker.compose.project', { project: 'a b', service: 'db' }],
+  ] as const) {
+    it(`refuses ${label}=${JSON.stringify(label.endsWith('service') ? compose.service : compose.project)}`, () => {
+      const id = { name: 'evil-1', compose };
+      const problem = identityProblem(id);
+      const value = label.endsWith('service') ? compose.service : compose.project;
+      expect(problem).to.be.a('string');
+      expect(problem)
+        .to.contain('container "evil-1"')
+        .and.contain(label)
+        .and.contain(JSON.stringify(value));
+      expect(() => workloadPath(id, true)).to.throw(problem!);
+      expect(() => workloadPath(id, false)).to.throw(Error);
+    });
+  }
+
+  it('accepts compose-style names and plain containers', () => {
+    expect(
+      identityProblem({ name: 'x', compose: { project: 'my_stack-2', service: 'db.v1' } }),
+    ).to.equal(undefined);
+    expect(identityProblem({ name: 'solo' })).to.equal(undefined);
+    expect(identityProblem({ name: '/solo' })).to.equal(undefined);
+  });
+
+  it('never yields a path outside /volumes/ (property)', () => {
+    const names = ['..', '.', '../x', 'a/../..', 'ok', 'a.b', '...', '/abs', 'x/', ''];
+    for (const project of names)
+      for (const service of names)
+        for (const include of [true, false]) {
+          const id = { name: 'c', compose: { project, service } };
+          let p: string;
+          try {
+            p = workloadPath(id, include);
+          } catch {
+            continue;
+          }
+          expect(p.startsWith('/volumes/'), p).to.equal(true);
+          expect(p.split('/').slice(2)).to.not.include.oneOf(['..', '.', '']);
+        }
   });
 });

@@ -72,12 +72,51 @@ export function planIdFor(status: WorkloadIdentity, options: PlanIdOptions = {})
   return prefix + sanitizePlanId(base);
 }
 
+/** Compose project/service label keys, named in refusals. */
+export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
+export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
+
+/**
+ * What a name that becomes a path segment or part of a plan id may hold: `[A-Za-z0-9_.-]`, at
+ * most 255 characters, and not `.` or `..` (Compose itself allows less: `[a-z0-9_-]` for projects,
+ * `[a-zA-Z0-9._-]` for services; Docker container names are `[a-zA-Z0-9][a-zA-Z0-9_.-]*`).
+ */
+const SAFE_NAME = /^[A-Za-z0-9_.-]{1,255}$/;
+
+function unsafeName(value: string): boolean {
+  return !SAFE_NAME.test(value) || value === '.' || value === '..';
+}
+
+/**
+ * Why a workload's compose project, service or container name can't become a path or a plan id
+ * (a sentence naming container, label and value), or undefined when it can. Labels are hostile:
+ * `com.docker.compose.service=../usr` would otherwise make `/volumes/../usr` a mount target.
+ */
+export function identityProblem(status: WorkloadIdentity): string | undefined {
+  const container = containerName(status.name);
+  const project = status.compose?.project?.trim();
+  const service = status.compose?.service?.trim();
+  const refuse = (label: string, value: string): string =>
+    `container "${container}" label ${label}=${JSON.stringify(value.slice(0, 80))}: not a safe name ` +
+    `(only letters, digits, "_", "." and "-", not "." or ".."), refused: it would become a path and a plan id`;
+  if (project !== undefined && project !== '' && unsafeName(project))
+    return refuse(COMPOSE_PROJECT_LABEL, project);
+  if (service !== undefined && service !== '' && unsafeName(service))
+    return refuse(COMPOSE_SERVICE_LABEL, service);
+  if (!service && unsafeName(container))
+    return `container name ${JSON.stringify(container.slice(0, 80))} is not a safe name: refused`;
+  return undefined;
+}
+
 /**
  * Where restic-compose-backup puts a workload's data inside its snapshot:
  * `/volumes[/<project>]/<service>` (rcb's INCLUDE_PROJECT_NAME). The service falls back to the
- * container name for containers not started by compose.
+ * container name for containers not started by compose. Throws (the `identityProblem` message)
+ * rather than return a path that could leave `/volumes/`; callers refuse such workloads first.
  */
 export function workloadPath(status: WorkloadIdentity, includeProjectName: boolean): string {
+  const problem = identityProblem(status);
+  if (problem !== undefined) throw new Error(problem);
   const service = status.compose?.service?.trim() || containerName(status.name);
   const project = status.compose?.project?.trim();
   return includeProjectName && project ? `/volumes/${project}/${service}` : `/volumes/${service}`;

@@ -239,8 +239,32 @@ export function parseCron(
   expr: string,
   options: { dialect?: CronDialect; now?: Date } = {},
 ): ParsedCron {
-  const parsed = parseCronFields(expr, options.dialect);
-  const now = options.now ?? new Date();
+  if (options.now !== undefined) return parseUncached(expr, options.dialect, options.now);
+  // Every reconcile checks every plan's schedule two or three times, and most plans share one:
+  // the answer for "now" is kept a few minutes (the five-year horizon barely moves meanwhile).
+  const key = `${options.dialect ?? 'strict'}\u0000${expr}`;
+  const now = Date.now();
+  let hit = CACHE.get(key);
+  if (hit === undefined || now - hit.at > CACHE_TTL_MS) {
+    if (CACHE.size >= CACHE_MAX) CACHE.clear();
+    try {
+      hit = { at: now, result: Object.freeze(parseUncached(expr, options.dialect, new Date(now))) };
+    } catch (err) {
+      if (!(err instanceof CronError)) throw err;
+      hit = { at: now, result: err };
+    }
+    CACHE.set(key, hit);
+  }
+  if (hit.result instanceof CronError) throw new CronError(hit.result.message);
+  return hit.result;
+}
+
+const CACHE = new Map<string, { at: number; result: ParsedCron | CronError }>();
+const CACHE_TTL_MS = 5 * 60_000;
+const CACHE_MAX = 1000;
+
+function parseUncached(expr: string, dialect: CronDialect | undefined, now: Date): ParsedCron {
+  const parsed = parseCronFields(expr, dialect);
   if (nextCronFire(parsed.schedule, now, 'utc') === undefined) {
     const sets = Object.values(parsed.schedule) as boolean[][];
     const empty = sets.findIndex((set) => !set.some(Boolean));

@@ -98,6 +98,10 @@ describe('container-resource', () => {
       Mounts: [...(listed().Mounts ?? [])].reverse(),
     } as unknown as Dockerode.ContainerInspectInfo;
     expect(observeInspected(inspected).fingerprint).to.equal(observeListed(listed()).fingerprint);
+    // A digest: no second copy of labels and mounts in the informer's cache.
+    expect(observeListed(listed()).fingerprint).to.match(/^[0-9a-f]{40}$/);
+    const relabeled = { ...listed(), Labels: { ...listed().Labels, extra: 'x' } };
+    expect(observeListed(relabeled).fingerprint).to.not.equal(observeListed(listed()).fingerprint);
   });
 
   it('reads health from the list status text', () => {

@@ -1,4 +1,5 @@
 import type Dockerode from 'dockerode';
+import { createHash } from 'node:crypto';
 import {
   apiVersionOf,
   ownLabel,
@@ -56,7 +57,7 @@ export interface ObservedContainer {
   status: ContainerStatus;
   /** ISO-8601, second precision (the list API has no more). */
   created: string;
-  /** Equal fingerprints = nothing observable changed. */
+  /** Equal fingerprints = nothing observable changed (SHA-1 of the status and created time). */
   fingerprint: string;
 }
 
@@ -196,8 +197,11 @@ function makeStatus(s: ContainerStatus & { health: HealthState | undefined }): C
   return status;
 }
 
+// A digest, not the JSON itself: a second full copy of every container's labels and mounts would
+// otherwise sit in the informer's cache for the whole life of the daemon.
 function observed(status: ContainerStatus, created: string): ObservedContainer {
-  return { status, created, fingerprint: stableStringify({ status, created }) };
+  const fingerprint = createHash('sha1').update(stableStringify({ status, created })).digest('hex');
+  return { status, created, fingerprint };
 }
 
 // Sorted by destination: list and inspect need not agree on order, fingerprints must.

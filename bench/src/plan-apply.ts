@@ -1,0 +1,197 @@
+// `daemon --with-events --apply` against a stand-in Backrest container, with the installed CLI:
+// - latency from `docker run` (create+start) of a labeled container to its plan in the config file
+//   (the sink fsyncs before its rename, so a plan visible in the file is on disk), for SEQ (10)
+//   containers started 1 s apart and a burst of BURST (100) started at once;
+// - Backrest restarts for each (goal ≤ 2 and 1);
+// each against a stand-in that ignores SIGTERM (busybox `sleep` as PID 1: every restart costs the
+// stop timeout) and one that exits on it (as Backrest does). Then a stand-in running a real
+// `restic` process: restarts until that process ends (goal 0), and after (goal 1).
+// Run: npx tsc -b && node bench/dist/plan-apply.js   (SEQ=3 BURST=10 for a quick smoke run)
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  BUSYBOX,
+  docker,
+  loadText,
+  percentile,
+  removeByLabel,
+  runTag,
+  startDaemon,
+  tempConfig,
+  waitFor,
+  SUITE_LABEL,
+  sweepStale,
+  type Daemon,
+} from './plan-bench-support.js';
+import { createContainer } from '@dockop/docker';
+
+const SEQ = Number(process.env.SEQ ?? 10);
+const BURST = Number(process.env.BURST ?? 100);
+const RESTIC = 'dockop/restic:local';
+
+interface Run {
+  tag: string;
+  dir: string;
+  file: string;
+  backrest: string;
+  daemon: Daemon;
+}
+
+async function setUp(
+  variant: string,
+  standIn: (name: string, tag: string, dir: string) => Promise<void>,
+): Promise<Run> {
+  const tag = `${runTag()}${variant}`;
+  const { dir, file } = await tempConfig();
+  const backrest = `${tag}-backrest`;
+  await standIn(backrest, tag, dir);
+  const daemon = startDaemon([
+    '--config',
+    file,
+    '--with-events',
+    '--apply',
+    '--backrest-container',
+    backrest,
+    '--selector',
+    `dockop.bench.run=${tag}`,
+    '--plan-id-prefix',
+    `${tag}_`,
+  ]);
+  await waitFor(
+    () => daemon.lines.some((l) => /^config\.(unchanged|written)$/.test(String(l.line.action))),
+    60_000,
+  );
+  return { tag, dir, file, backrest, daemon };
+}
+
+async function tearDown(r: Run): Promise<void> {
+  await r.daemon.stop();
+  await removeByLabel(`dockop.bench.run=${r.tag}`);
+  await rm(r.dir, { recursive: true, force: true });
+}
+
+function busybox(cmd: string) {
+  return async (name: string, tag: string, dir: string): Promise<void> => {
+    const c = await createContainer(docker, {
+      name,
+      Image: BUSYBOX,
+      Cmd: ['sh', '-c', cmd],
+      Labels: { ...SUITE_LABEL, 'dockop.bench.run': tag },
+      HostConfig: { NetworkMode: 'none', Binds: [`${dir}:/config`] },
+    });
+    await c.start();
+  };
+}
+
+const restarts = (r: Run): number =>
+  r.daemon.lines.filter((l) => l.line.action === 'backrest.restarted').length;
+
+/** create+start of one labeled workload → its plan id in the file: [from the call, from started]. */
+async function runOne(r: Run, name: string): Promise<[number, number]> {
+  const t0 = performance.now();
+  const c = await createContainer(docker, {
+    name,
+    Image: BUSYBOX,
+    Cmd: ['sleep', '3600'],
+    Labels: { ...SUITE_LABEL, 'dockop.bench.run': r.tag, 'backrest.enable': 'true' },
+    HostConfig: { NetworkMode: 'none', Binds: [`/srv/${name}:/data`] },
+  });
+  await c.start();
+  const t1 = performance.now();
+  await waitFor(
+    async () => (await readFile(r.file, 'utf8')).includes(`"${r.tag}_${name}"`),
+    120_000,
+    5,
+  );
+  const t2 = performance.now();
+  return [t2 - t0, t2 - t1];
+}
+
+function report(what: string, xs: [number, number][], r: Run): void {
+  const fromRun = xs.map((x) => x[0]);
+  const fromStarted = xs.map((x) => x[1]);
+  const f = (v: number) => `${Math.round(v)} ms`;
+  console.log(
+    `${what}: docker run → plan on disk p50 ${f(percentile(fromRun, 50))} p95 ${f(percentile(fromRun, 95))} ` +
+      `(from "started": p50 ${f(percentile(fromStarted, 50))} p95 ${f(percentile(fromStarted, 95))}); ` +
+      `writes ${r.daemon.lines.filter((l) => l.line.action === 'config.written').length}, ` +
+      `Backrest restarts ${restarts(r)}; ${loadText()}`,
+  );
+}
+
+/** Waits for the trailing restart: apply quiet 2 s, stop timeout, 5 s stability, margin. */
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 15_000));
+
+async function sequentialAndBurst(variant: string, cmd: string, label: string): Promise<void> {
+  const seq = await setUp(`${variant}s`, busybox(cmd));
+  try {
+    const xs: [number, number][] = [];
+    for (let i = 0; i < SEQ; i++) {
+      const started = performance.now();
+      xs.push(await runOne(seq, `${seq.tag}-s${i}`));
+      const wait = 1_000 - (performance.now() - started);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    }
+    await settle();
+    report(`${label}, ${SEQ} containers 1 s apart`, xs, seq);
+  } finally {
+    await tearDown(seq);
+  }
+  const burst = await setUp(`${variant}b`, busybox(cmd));
+  try {
+    const xs = await Promise.all(
+      Array.from({ length: BURST }, (_, i) => runOne(burst, `${burst.tag}-b${i}`)),
+    );
+    await settle();
+    report(`${label}, burst of ${BURST}`, xs, burst);
+  } finally {
+    await tearDown(burst);
+  }
+}
+
+async function busy(): Promise<void> {
+  const r = await setUp('busy', async (name, tag, dir) => {
+    const c = await createContainer(docker, {
+      name,
+      Image: RESTIC,
+      Entrypoint: ['/bin/sh'],
+      Cmd: [
+        '-c',
+        `trap 'exit 0' TERM; restic -r /tmp/repo --password-command "sh -c 'while [ ! -e /config/done ]; do sleep 0.2; done; echo pw'" init & sleep 3600 & wait`,
+      ],
+      Labels: { ...SUITE_LABEL, 'dockop.bench.run': tag },
+      HostConfig: { NetworkMode: 'none', Binds: [`${dir}:/config`] },
+    });
+    await c.start();
+  });
+  try {
+    await runOne(r, `${r.tag}-w0`);
+    await new Promise((res) => setTimeout(res, 15_000));
+    const during = restarts(r);
+    const deferred = r.daemon.lines.some((l) => l.line.action === 'apply.deferred');
+    await writeFile(path.join(r.dir, 'done'), '');
+    await waitFor(() => restarts(r) > 0, 60_000, 50);
+    await settle();
+    console.log(
+      `busy stand-in (restic running): restarts while it ran ${during} (deferred: ${deferred}), after it ended ${restarts(r) - during}; ${loadText()}`,
+    );
+  } finally {
+    await tearDown(r);
+  }
+}
+
+async function main(): Promise<void> {
+  await sweepStale();
+  await sequentialAndBurst(
+    't',
+    "trap 'exit 0' TERM; sleep 3600 & wait",
+    'stand-in exits on SIGTERM',
+  );
+  await sequentialAndBurst('i', 'sleep 3600', 'stand-in ignores SIGTERM');
+  await busy();
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

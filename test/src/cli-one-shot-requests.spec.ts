@@ -1,0 +1,79 @@
+// What a one-shot reconcile asks Docker, seen through a logging socket proxy: one container list
+// carries labels, mounts and state, so there is no per-container inspect and no events stream.
+// The only other calls: the reachability ping and one inspect per distinct image (image labels
+// are not in the list response; see packages/docker/README.md).
+import type Docker from 'dockerode';
+import { expect } from 'chai';
+import { createContainer } from '@dockop/docker';
+import { rm } from 'node:fs/promises';
+import {
+  startLoggingSocketProxy,
+  type LoggingSocketProxy,
+} from './support/logging-socket-proxy.js';
+import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
+import { isolate, runCli, tempConfig } from './support/plan-cli.js';
+
+describe('one-shot reconcile: Docker requests', function () {
+  this.timeout(60_000);
+  let docker: Docker;
+  let proxy: LoggingSocketProxy | undefined;
+  const run = runId();
+  let dir = '';
+  let file = '';
+
+  before(async function () {
+    docker = await requireEngine(this);
+    ({ dir, path: file } = await tempConfig());
+    for (const [i, start] of [true, true, false].entries()) {
+      const c = await createContainer(docker, {
+        name: `req-${run}-${i}`,
+        Image: WORKLOAD_IMAGE,
+        Cmd: ['sleep', '3600'],
+        Labels: {
+          'dockop.test.run': run,
+          'backrest.enable': 'true',
+          'com.docker.compose.project': `p${i}`,
+          'com.docker.compose.service': 'svc',
+        },
+        HostConfig: { NetworkMode: 'none', Binds: [`/srv/req-${run}-${i}:/data`] },
+      });
+      if (start) await c.start();
+    }
+    proxy = await startLoggingSocketProxy();
+  });
+
+  after(async function () {
+    await proxy?.close();
+    if (docker) await removeLabeled(docker, `dockop.test.run=${run}`);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('lists once, inspects no container, opens no events stream', async () => {
+    const r = await runCli([
+      'reconcile',
+      '--dry-run',
+      '--config',
+      file,
+      '--docker-sock',
+      `unix://${proxy!.socketPath}`,
+      ...isolate(run),
+    ]);
+    expect(r.code, r.stderr).to.equal(2);
+    // The three containers were seen: three plans in the diff.
+    expect(r.stdout.match(/"id":/g) ?? [], r.stdout).to.have.length(3);
+    const paths = proxy!.requests.map((q) => `${q.method} ${q.url.replace(/^\/v[\d.]+/, '')}`);
+    const lists = paths.filter((p) => p.startsWith('GET /containers/json'));
+    expect(lists, paths.join('\n')).to.have.length(1);
+    expect(paths.filter((p) => /^GET \/containers\/[^/?]+\/json/.test(p))).to.deep.equal([]);
+    expect(paths.filter((p) => p.includes('/events'))).to.deep.equal([]);
+    const others = paths.filter(
+      (p) => !p.startsWith('GET /containers/json') && !p.startsWith('GET /_ping'),
+    );
+    // At most one inspect of the one image the three containers share (for image-label trust).
+    expect(
+      others.every((p) => p.startsWith('GET /images/')),
+      paths.join('\n'),
+    ).to.equal(true);
+    expect(others.length).to.be.at.most(1);
+  });
+});
