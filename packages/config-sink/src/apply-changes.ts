@@ -60,9 +60,17 @@ export function applyChanges(raw: unknown, format: ConfigFormat, changes: PlanCh
     throw new ConfigError('InvalidConfig', IN_MEMORY, '"plans" is not an array');
   }
   const removed = new Set(changes.remove);
-  let plans = ((doc['plans'] as unknown[] | undefined) ?? []).filter((p) => !removed.has(idOf(p)));
+  // A fresh array (filter copies), updated in place: one pass, not a copy per upserted plan.
+  const plans = ((doc['plans'] as unknown[] | undefined) ?? []).filter(
+    (p) => !removed.has(idOf(p)),
+  );
+  const position = new Map<string, number>();
+  plans.forEach((p, i) => {
+    const id = idOf(p);
+    if (!position.has(id)) position.set(id, i); // the first one, as findIndex would
+  });
   for (const plan of changes.upsert) {
-    const idx = plans.findIndex((p) => idOf(p) === plan.id);
+    const idx = position.get(plan.id) ?? -1;
     let next: object;
     try {
       next =
@@ -80,8 +88,11 @@ export function applyChanges(raw: unknown, format: ConfigFormat, changes: PlanCh
       }
       throw err;
     }
-    if (idx >= 0) plans = plans.map((p, i) => (i === idx ? next : p));
-    else plans = [...plans, next];
+    if (idx >= 0) plans[idx] = next;
+    else {
+      position.set(plan.id, plans.length);
+      plans.push(next);
+    }
   }
   doc['plans'] = plans;
   if (doc['repos'] === undefined) doc['repos'] = [];
