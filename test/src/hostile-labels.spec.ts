@@ -4,7 +4,7 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
 import { exec } from 'node:child_process';
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { AjvSchemaRegistry, InMemoryEventRecorder } from '@dockop/runtime';
 import { DockerodeClient, DockerSource, createContainer } from '@dockop/docker';
@@ -22,6 +22,12 @@ import { isolate, prefixOf, runCli, tempConfig } from './support/plan-cli.js';
 
 const sh = promisify(exec);
 const protoNames = (): string[] => Object.getOwnPropertyNames(Object.prototype).sort();
+
+interface WrittenPlan {
+  id: string;
+  sources: string[];
+  hooks?: { pre?: string[]; post?: string[] };
+}
 
 describe('hostile labels (real engine)', function () {
   this.timeout(120_000);
@@ -42,6 +48,22 @@ describe('hostile labels (real engine)', function () {
     if (docker) await removeLabeled(docker, runLabel);
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
+
+  /** `reconcile` for real (logs no longer carry hook text): the plans written to a temp config. */
+  async function reconcileWritten(extra: string[] = []) {
+    const c = await tempConfig();
+    dirs.push(c.dir);
+    const r = await runCli(['reconcile', ...extra, '--config', c.path, ...isolate(run)]);
+    expect([0, 3], r.stderr + r.stdout).to.include(r.code);
+    const doc = JSON.parse(await readFile(c.path, 'utf8')) as { plans?: WrittenPlan[] };
+    const plan = (container: string): WrittenPlan | undefined =>
+      doc.plans?.find((p) => p.id === planIdFor({ name: container }, { prefix }));
+    const hooks = (container: string) => {
+      const h = plan(container)?.hooks;
+      return { pre: h?.pre ?? [], post: h?.post ?? [] };
+    };
+    return { r, plan, hooks };
+  }
 
   async function make(name: string, labels: Record<string, string>, binds: string[] = []) {
     const c = await createContainer(docker, {
@@ -177,20 +199,11 @@ describe('hostile labels (real engine)', function () {
       await sh(`docker rmi -f ${image}`).catch(() => undefined);
     });
 
-    function rendered(r: { logs: Record<string, unknown>[] }, container: string) {
-      return r.logs.find((l) => l.action === 'plan.rendered' && l.container === container) as
-        { hooks: { pre: string[]; post: string[] }; sources: string[] } | undefined;
-    }
-
     it('drops hooks and include paths the image sets, with a Warning naming the image', async () => {
-      const c = await tempConfig();
-      dirs.push(c.dir);
-      const r = await runCli(['reconcile', '--dry-run', '--config', c.path, ...isolate(run)]);
-      expect(r.code, r.stderr + r.stdout).to.equal(2);
-      const a = rendered(r, inherits);
-      expect(a, r.stdout).to.not.equal(undefined);
-      expect(a?.hooks).to.deep.equal({ pre: [], post: [] });
-      expect(a?.sources).to.deep.equal(['/srv/img-data']);
+      const { r, plan, hooks } = await reconcileWritten();
+      expect(plan(inherits), r.stdout).to.not.equal(undefined);
+      expect(hooks(inherits)).to.deep.equal({ pre: [], post: [] });
+      expect(plan(inherits)?.sources).to.deep.equal(['/srv/img-data']);
       const warnings = r.logs.filter(
         (l) =>
           l.action === 'event' &&
@@ -203,26 +216,46 @@ describe('hostile labels (real engine)', function () {
         'restic-compose-backup.paths.include',
       ]);
       for (const w of warnings) expect(String(w.msg)).to.include(image).and.include(inherits);
-      const b = rendered(r, own);
-      expect(b?.hooks).to.deep.equal({ pre: ['echo mine'], post: [] });
-      expect(b?.sources).to.deep.equal(['/srv/img-data']);
+      expect(hooks(own)).to.deep.equal({ pre: ['echo mine'], post: [] });
+      expect(plan(own)?.sources).to.deep.equal(['/srv/img-data']);
     });
 
     it('keeps them with --trust-image-labels', async () => {
-      const c = await tempConfig();
-      dirs.push(c.dir);
-      const r = await runCli([
-        'reconcile',
-        '--dry-run',
-        '--trust-image-labels',
-        '--config',
-        c.path,
-        ...isolate(run),
+      const { plan, hooks } = await reconcileWritten(['--trust-image-labels']);
+      expect(hooks(inherits)).to.deep.equal({ pre: ['touch /pwn-pre'], post: ['touch /pwn-post'] });
+      expect(plan(inherits)?.sources).to.deep.equal(['/etc', '/root/.ssh']);
+    });
+  });
+
+  describe('list labels: quoted commas, JSON arrays, invisible characters', () => {
+    const quoted = `list${short}-quoted`;
+    const json = `list${short}-json`;
+    const bidi = `list${short}-bidi`;
+
+    before(async () => {
+      await make(quoted, { 'backrest.pre': 'sh -c "pg_dump -t users,orders", echo done' }, [
+        '/srv/list-data:/data:ro',
       ]);
-      expect(r.code, r.stderr + r.stdout).to.equal(2);
-      const a = rendered(r, inherits);
-      expect(a?.hooks).to.deep.equal({ pre: ['touch /pwn-pre'], post: ['touch /pwn-post'] });
-      expect(a?.sources).to.deep.equal(['/etc', '/root/.ssh']);
+      await make(json, { 'restic-compose-backup.post': '["cmd one", "cmd, two"]' }, [
+        '/srv/list-data:/data:ro',
+      ]);
+      await make(bidi, { 'backrest.paths.include': '/data/\u202eevil' });
+    });
+
+    it('one hook per quoted command, JSON arrays kept whole, bidi refused by label and value', async () => {
+      const { r, hooks } = await reconcileWritten();
+      expect(hooks(quoted), r.stdout).to.deep.equal({
+        pre: ['sh -c "pg_dump -t users,orders"', 'echo done'],
+        post: [],
+      });
+      expect(hooks(json)).to.deep.equal({ pre: [], post: ['cmd one', 'cmd, two'] });
+      const warning = r.logs.find(
+        (l) => l.action === 'event' && l.key === `BackupWorkload/${bidi}` && l.type === 'Warning',
+      );
+      expect(String(warning?.msg), r.stdout)
+        .to.include(bidi)
+        .and.include('backrest.paths.include')
+        .and.include('U+202E');
     });
   });
 });

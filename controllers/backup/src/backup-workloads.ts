@@ -1,4 +1,5 @@
 import type { ContainerActions, OneShotMount } from '@dockop/docker';
+import { labelListOrSplit } from '@dockop/runtime';
 import { Labels } from '@backrest-sidecar/api';
 import {
   targetPath,
@@ -11,11 +12,9 @@ function isTrue(v: string | undefined): boolean {
   return (v ?? '').trim().toLowerCase() === 'true';
 }
 
+/** The label list grammar (CSV with quotes, or a JSON array), as the schema registry reads it. */
 function csv(v: string | undefined): string[] {
-  return (v ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
+  return labelListOrSplit(v);
 }
 
 /**

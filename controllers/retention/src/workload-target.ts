@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import { ownLabels } from '@dockop/runtime';
+import { labelListOrSplit, ownLabels } from '@dockop/runtime';
 import { identityProblem, workloadPath } from '@backrest-sidecar/api';
 
 /**
@@ -44,9 +44,8 @@ export function parseDependsOn(value: string | undefined): string[] {
   if (!value) return [];
   return [
     ...new Set(
-      value
-        .split(',')
-        .map((t) => t.trim().split(':')[0]!.trim())
+      labelListOrSplit(value)
+        .map((t) => t.split(':')[0]!.trim())
         .filter((s) => s !== ''),
     ),
   ];

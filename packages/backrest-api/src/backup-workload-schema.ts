@@ -4,6 +4,7 @@ import { BACKUP_WORKLOAD_SCHEMA_ID } from './backup-workload.js';
 export const CRON_FORMAT = 'cron';
 export const ABSOLUTE_PATH_FORMAT = 'absolute-path';
 export const KEEP_SPEC_FORMAT = 'keep-spec';
+export const COMMAND_FORMAT = 'command';
 
 const absolutePaths = {
   type: 'array',
@@ -12,7 +13,7 @@ const absolutePaths = {
 
 const commands = {
   type: 'array',
-  items: { type: 'string', minLength: 1 },
+  items: { type: 'string', minLength: 1, format: COMMAND_FORMAT },
 } as const;
 
 const names = {
@@ -58,8 +59,14 @@ export const backupWorkloadSchema = {
         exclude: { ...absolutePaths, description: 'backrest.paths.exclude: CSV of paths.' },
       },
     },
-    pre: { ...commands, description: 'backrest.pre: CSV of commands run before a snapshot.' },
-    post: { ...commands, description: 'backrest.post: CSV of commands run after a snapshot.' },
+    pre: {
+      ...commands,
+      description: 'backrest.pre: list (CSV or JSON array) of commands run before a snapshot.',
+    },
+    post: {
+      ...commands,
+      description: 'backrest.post: list (CSV or JSON array) of commands run after a snapshot.',
+    },
     keep: {
       type: 'string',
       format: KEEP_SPEC_FORMAT,

@@ -5,6 +5,7 @@ import {
   keepSpecFormat,
   normalizeAbsolutePath,
   validateAbsolutePath,
+  validateCommand,
 } from './formats.js';
 
 const validateCron = (v: string) => cronFormat().validate(v);
@@ -78,11 +79,40 @@ describe('keep-spec format', () => {
     );
     expect(keepSpecFormat().validate('daily=seven')).to.be.a('string').and.include('daily=seven');
   });
-  it('names the three formats the schema uses', () => {
+  it('names the four formats the schema uses', () => {
     expect(backupWorkloadFormats().map((f) => f.name)).to.deep.equal([
       'cron',
       'absolute-path',
       'keep-spec',
+      'command',
     ]);
+  });
+
+  describe('bidi and zero-width characters (hooks and paths)', () => {
+    for (const ch of [
+      '\u202a',
+      '\u202e',
+      '\u2066',
+      '\u2069',
+      '\u200b',
+      '\u200d',
+      '\u2060',
+      '\ufeff',
+    ]) {
+      const code = `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+      it(`refuses ${code} in a hook and in a path, naming the character`, () => {
+        expect(validateCommand(`echo ok${ch} && rm -rf /`))
+          .to.be.a('string')
+          .and.contain(code);
+        expect(validateAbsolutePath(`/data/${ch}x`))
+          .to.be.a('string')
+          .and.contain(code);
+      });
+    }
+    it('accepts ordinary unicode', () => {
+      expect(validateCommand('echo "héllo wörld ✓"')).to.equal(true);
+      expect(validateAbsolutePath('/data/日本')).to.equal(true);
+      expect(validateCommand('a\tb')).to.be.a('string');
+    });
   });
 });

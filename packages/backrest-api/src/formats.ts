@@ -1,6 +1,11 @@
 import { validateCron, validateKeepSpec } from '@backrest-sidecar/config-sink';
 import path from 'node:path';
-import { ABSOLUTE_PATH_FORMAT, CRON_FORMAT, KEEP_SPEC_FORMAT } from './backup-workload-schema.js';
+import {
+  ABSOLUTE_PATH_FORMAT,
+  COMMAND_FORMAT,
+  CRON_FORMAT,
+  KEEP_SPEC_FORMAT,
+} from './backup-workload-schema.js';
 
 /**
  * String formats used by the BackupWorkload schema. Each validator returns `true`, or a sentence
@@ -9,6 +14,27 @@ import { ABSOLUTE_PATH_FORMAT, CRON_FORMAT, KEEP_SPEC_FORMAT } from './backup-wo
 export interface FormatValidator {
   readonly name: string;
   validate(value: string): boolean | string;
+}
+
+/**
+ * Bidi controls (U+202A–U+202E, U+2066–U+2069) and zero-width characters (U+200B–U+200D, U+2060,
+ * U+FEFF): they make a hook or path read differently from what runs ("Trojan Source").
+ */
+const INVISIBLE = /[\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff]/u;
+
+/** The first bidi or zero-width character of `value`, as `U+XXXX`, or undefined. */
+export function invisibleCharacter(value: string): string | undefined {
+  const m = INVISIBLE.exec(value);
+  return m ? `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : undefined;
+}
+
+/** A hook command: no control, bidi or zero-width character (the rest is the shell's business). */
+export function validateCommand(value: string): true | string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return 'command contains a control character';
+  const invisible = invisibleCharacter(value);
+  if (invisible) return `command contains the invisible or bidi character ${invisible}`;
+  return true;
 }
 
 /**
@@ -21,6 +47,8 @@ export function validateAbsolutePath(value: string): true | string {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value))
     return `path "${JSON.stringify(value)}" contains a control character`;
+  const invisible = invisibleCharacter(value);
+  if (invisible) return `path contains the invisible or bidi character ${invisible}`;
   if (!value.startsWith('/')) return `path "${value}" is not absolute (must start with /)`;
   if (value.split('/').includes('..')) return `path "${value}" contains a ".." segment`;
   if (value.length > 4096) return `path is longer than 4096 characters`;
@@ -50,7 +78,12 @@ export function keepSpecFormat(): FormatValidator {
   return { name: KEEP_SPEC_FORMAT, validate: (v) => validateKeepSpec(v) };
 }
 
+/** `command`: a hook; refuses control, bidi and zero-width characters. */
+export function commandFormat(): FormatValidator {
+  return { name: COMMAND_FORMAT, validate: validateCommand };
+}
+
 /** Every format the BackupWorkload schema uses. */
 export function backupWorkloadFormats(): FormatValidator[] {
-  return [cronFormat(), absolutePathFormat(), keepSpecFormat()];
+  return [cronFormat(), absolutePathFormat(), keepSpecFormat(), commandFormat()];
 }

@@ -2,6 +2,7 @@ import type Dockerode from 'dockerode';
 import { createHash } from 'node:crypto';
 import {
   apiVersionOf,
+  labelListOrSplit,
   ownLabel,
   ownLabels,
   type Resource,
@@ -122,8 +123,7 @@ export function composeOf(labels: Record<string, string>): ComposeInfo | undefin
   if (wd) info.workingDir = wd;
   const deps = ownLabel(labels, COMPOSE_LABELS.dependsOn);
   if (deps) {
-    info.dependsOn = deps
-      .split(',')
+    info.dependsOn = labelListOrSplit(deps)
       .map((d) => d.split(':')[0]?.trim() ?? '')
       .filter((d) => d !== '');
   }

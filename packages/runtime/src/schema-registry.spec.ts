@@ -88,6 +88,22 @@ describe('AjvSchemaRegistry', () => {
     expect(r.value.ports).to.deep.equal([80, 443]);
   });
 
+  it('splits with the label list grammar: quotes protect commas, JSON arrays, errors name the path', () => {
+    const r = registry().validate<{ hooks: { pre: string[] }; paths: string[] }>(workload.$id, {
+      repo: 'x',
+      hooks: { pre: 'sh -c "pg_dump -t users,orders", echo done' },
+      paths: '["/data/a,b", "/data/c"]',
+    });
+    expect(r.valid, JSON.stringify(r.errors)).to.equal(true);
+    expect(r.value.hooks.pre).to.deep.equal(['sh -c "pg_dump -t users,orders"', 'echo done']);
+    expect(r.value.paths).to.deep.equal(['/data/a,b', '/data/c']);
+    const bad = registry().validate(workload.$id, { repo: 'x', hooks: { pre: 'sh -c "a,b' } });
+    expect(bad.valid).to.equal(false);
+    expect(bad.errors).to.have.length(1);
+    expect(bad.errors[0]).to.deep.include({ path: 'hooks.pre', value: 'sh -c "a,b', rule: 'list' });
+    expect(bad.errors[0]?.message).to.match(/unterminated double quote/);
+  });
+
   it('splits through local and cross-schema $refs', () => {
     const r = registry().validate<{
       retention: { daily: number; tags: string[] };

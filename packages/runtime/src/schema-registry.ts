@@ -1,5 +1,6 @@
 import type { Ajv, ErrorObject, Options as AjvOptions } from 'ajv';
 import { createRequire } from 'node:module';
+import { parseLabelList } from './label-list.js';
 import { precompiledValidators } from './precompiled-validators.js';
 
 /**
@@ -293,7 +294,8 @@ export class AjvSchemaRegistry implements SchemaRegistry {
     if (!validateFn || !root) {
       throw new Error(`no JSON Schema registered with $id "${schemaId}"`);
     }
-    const copy = this.#prepare(root, structuredClone(value), root, 0);
+    const listErrors: ValidationError[] = [];
+    const copy = this.#prepare(root, structuredClone(value), root, 0, '', listErrors);
     const warnings: string[] = [];
     let errors: ErrorObject[] = [];
     // Each pass drops the unknown fields ajv reported; a second pass then validates what is left.
@@ -311,7 +313,12 @@ export class AjvSchemaRegistry implements SchemaRegistry {
         deleteAt(copy, e.instancePath, prop);
       }
     }
-    const out: ValidationError[] = errors.map((e) => this.#toError(e, copy));
+    // A list that did not parse is reported once, with its reason, not also as "must be array".
+    const listPaths = new Set(listErrors.map((e) => e.path));
+    const out: ValidationError[] = [
+      ...listErrors,
+      ...errors.map((e) => this.#toError(e, copy)).filter((e) => !listPaths.has(e.path)),
+    ];
     return { valid: out.length === 0, value: copy as T, errors: out, warnings };
   }
 
@@ -356,8 +363,19 @@ export class AjvSchemaRegistry implements SchemaRegistry {
     return this.#resolve(target, doc, depth + 1);
   }
 
-  /** Label-friendly coercion ajv does not do: split strings into arrays, case-fold booleans. */
-  #prepare(schemaIn: unknown, value: unknown, root: SchemaNode, depth: number): unknown {
+  /**
+   * Label-friendly coercion ajv does not do: split strings into arrays (the label list grammar,
+   * `parseLabelList`), case-fold booleans. A string that is not a valid list stays a string and
+   * its reason is recorded in `listErrors` under its display path.
+   */
+  #prepare(
+    schemaIn: unknown,
+    value: unknown,
+    root: SchemaNode,
+    depth: number,
+    path = '',
+    listErrors: ValidationError[] = [],
+  ): unknown {
     const resolved = this.#resolve(schemaIn, root, depth);
     if (!resolved || depth > 64) return value;
     const { schema, root: docRoot } = resolved;
@@ -368,17 +386,22 @@ export class AjvSchemaRegistry implements SchemaRegistry {
       const allowsString = branches.some((b) => typesOf(b).includes('string'));
       const wantsArray = branches.some((b) => typesOf(b).includes('array'));
       if (wantsArray && !allowsString) {
-        v = v
-          .split(',')
-          .map((s) => s.trim())
-          .filter((s) => s !== '');
+        const list = parseLabelList(v);
+        if (!list.ok) {
+          listErrors.push({ path, value: v, rule: 'list', message: list.message });
+          return v;
+        }
+        v = list.items;
       } else if (types.length === 1 && types[0] === 'boolean' && /^(true|false)$/i.test(v)) {
         return v.toLowerCase() === 'true';
       }
     }
     if (Array.isArray(v)) {
       const items = schema['items'];
-      if (isObject(items)) v = v.map((item) => this.#prepare(items, item, docRoot, depth + 1));
+      if (isObject(items))
+        v = v.map((item, i) =>
+          this.#prepare(items, item, docRoot, depth + 1, `${path}[${i}]`, listErrors),
+        );
     } else if (isObject(v)) {
       const props = isObject(schema['properties']) ? schema['properties'] : {};
       const patterns = isObject(schema['patternProperties']) ? schema['patternProperties'] : {};
@@ -397,13 +420,14 @@ export class AjvSchemaRegistry implements SchemaRegistry {
           }
         }
         if (sub === undefined && isObject(additional)) sub = additional;
-        if (sub !== undefined) v[k] = this.#prepare(sub, child, docRoot, depth + 1);
+        if (sub !== undefined)
+          v[k] = this.#prepare(sub, child, docRoot, depth + 1, joinPath(path, k), listErrors);
       }
     }
     for (const branch of ['allOf', 'anyOf', 'oneOf'] as const) {
       const list = schema[branch];
       if (Array.isArray(list) && (isObject(v) || Array.isArray(v))) {
-        for (const b of list) v = this.#prepare(b, v, docRoot, depth + 1);
+        for (const b of list) v = this.#prepare(b, v, docRoot, depth + 1, path, listErrors);
       }
     }
     return v;
