@@ -32,6 +32,11 @@ RUNTIME_IMAGE=${RUNTIME_IMAGE:-node:24-slim}
 LOCAL_BASE_IMAGE=${LOCAL_BASE_IMAGE:-dockop/node-base:local}
 VERSION=$(node -p "require('$ROOT/package.json').version" 2>/dev/null || echo 0.1.0)
 REVISION=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# org.opencontainers.image.source: the git remote as an https URL (SOURCE_URL overrides).
+remote=$(git -C "$ROOT" config --get remote.origin.url 2>/dev/null || true)
+remote=${remote%.git}
+if [[ $remote =~ ^git@([^:]+):(.+)$ ]]; then remote="https://${BASH_REMATCH[1]}/${BASH_REMATCH[2]}"; fi
+SOURCE_URL=${SOURCE_URL:-${remote:-unknown}}
 
 say() { printf 'build-image: %s\n' "$*" >&2; }
 image_present() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -55,7 +60,7 @@ fi
 
 read -r -a extra <<<"${DOCKER_BUILD_FLAGS:-}"
 common=(--file "$ROOT/deploy/Dockerfile" --tag "$TAG" --build-arg "VERSION=$VERSION"
-  --build-arg "REVISION=$REVISION")
+  --build-arg "REVISION=$REVISION" --build-arg "SOURCE_URL=$SOURCE_URL")
 # The classic builder is what Docker 20.10 without buildx has; BuildKit builds the same file.
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
 

@@ -11,7 +11,14 @@ import {
   requireEngine,
   runId,
 } from './support/engine.js';
-import { eventually, isolate, runCli, spawnDaemon, tempConfig } from './support/plan-cli.js';
+import {
+  eventually,
+  isolate,
+  prefixOf,
+  runCli,
+  spawnDaemon,
+  tempConfig,
+} from './support/plan-cli.js';
 import { createContainer } from '@dockop/docker';
 
 // `--apply` against a stand-in Backrest container: restarted exactly once per change, and a
@@ -23,6 +30,7 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
   const tag = run.replace(/-/g, '');
   const dirs: string[] = [];
   const runLabel = `dockop.test.run=${run}`;
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
 
   before(async function () {
     docker = await requireEngine(this);
@@ -184,6 +192,10 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
       ...applyFlags(backrest, scope),
       '--apply-cooldown',
       '1s',
+      '--state-dir',
+      dir,
+      '--http-addr',
+      `127.0.0.1:${port}`,
     ]);
     try {
       await eventually(() => logs.some((l) => l.action === 'config.unchanged'), 30_000, 'start');
@@ -197,6 +209,29 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
       await eventually(() => logs.some((l) => l.action === 'apply.deferred'), 15_000, 'deferred');
       await new Promise((r) => setTimeout(r, 3_000));
       expect((await started(backrest)).startedAt).to.equal(t0.startedAt);
+      // Visible in describe (another process, through the state dir) and in the metric.
+      const scoped = isolate(scope).map((f) => f.replace('dockop.test.run=', 'dockop.test.scope='));
+      const described = await runCli([
+        'describe',
+        'plan',
+        `${prefixOf(scope)}w5-${tag}`,
+        '--config',
+        file,
+        '--state-dir',
+        dir,
+        ...scoped,
+      ]);
+      const status = await readFile(path.join(dir, 'apply-status.json'), 'utf8').catch(
+        (e: Error) => e.message,
+      );
+      expect(described.stdout, `${status}\n${described.stderr}`).to.match(
+        /Apply: +Deferred since /,
+      );
+      expect(described.stdout).to.include('restic');
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).to.match(
+        new RegExp(`backrest_sidecar_apply_deferred\\{container="${backrest}"\\} 1`),
+      );
       await writeFile(path.join(dir, 'done'), '');
       await eventually(
         () => logs.some((l) => l.action === 'backrest.restarted'),

@@ -1,3 +1,5 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { KeyTrigger, makeKey, type ResourceKey } from '@dockop/runtime';
 import type { ApplyOutcome } from './apply.js';
 
@@ -16,6 +18,8 @@ export type ApplyPhase =
   | 'Failed';
 
 export interface ApplyStatus {
+  /** The config file (or API URL) the status is about. */
+  config?: string;
   target: string;
   phase: ApplyPhase;
   message: string;
@@ -40,13 +44,21 @@ export class ApplyState {
   #refused: string | undefined;
   #status: ApplyStatus;
   readonly #now: () => number;
+  readonly #statusFile: { path: string; config: string } | undefined;
+  #persisting: Promise<void> = Promise.resolve();
 
+  /**
+   * @param statusFile where the status is persisted on every phase change (for `describe`, which
+   *   runs in another process than the daemon); default: nowhere.
+   */
   constructor(
     readonly target: string,
     now: () => number = Date.now,
+    statusFile?: { path: string; config: string },
   ) {
     this.key = makeKey(APPLY_TARGET_KIND, target);
     this.#now = now;
+    this.#statusFile = statusFile;
     this.#status = { target, phase: 'Idle', message: '', since: new Date(now()).toISOString() };
   }
 
@@ -125,5 +137,28 @@ export class ApplyState {
       since,
       ...(last ? { last } : this.#status.last ? { last: this.#status.last } : {}),
     };
+    this.#persist();
+  }
+
+  /** Resolves once the last status change reached the status file. */
+  flushed(): Promise<void> {
+    return this.#persisting;
+  }
+
+  /** Best effort, in order, atomically (a reader never sees half a file). */
+  #persist(): void {
+    const file = this.#statusFile;
+    if (!file) return;
+    const body = `${JSON.stringify({ ...this.#status, config: file.config }, null, 2)}\n`;
+    this.#persisting = this.#persisting.then(async () => {
+      const tmp = `${file.path}.${process.pid}.tmp`;
+      try {
+        await mkdir(path.dirname(file.path), { recursive: true, mode: 0o700 });
+        await writeFile(tmp, body, { mode: 0o600 });
+        await rename(tmp, file.path);
+      } catch {
+        // The state dir may be read-only or missing: describe then just has no apply status.
+      }
+    });
   }
 }

@@ -54,7 +54,11 @@ function stateFor(ctx: ResolutionContext): ApplyState {
         ? (apply.url ?? 'api')
         : (apply?.mode ?? 'none');
   const clock = ctx.get<Clock>(Clock);
-  return new ApplyState(target, () => clock.now());
+  return new ApplyState(
+    target,
+    () => clock.now(),
+    opts.applyStatusFile ? { path: opts.applyStatusFile, config: opts.configPath } : undefined,
+  );
 }
 
 function metricsFor(ctx: ResolutionContext): ApplyMetrics {

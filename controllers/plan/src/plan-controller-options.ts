@@ -38,6 +38,8 @@ export interface PlanControllerOptions {
    * (restarts are merged separately, by the apply worker).
    */
   debounce?: DebounceOptions;
+  /** Where the apply worker persists its status for `describe` (JSON). Default: nowhere. */
+  applyStatusFile?: string;
   /** The apply worker's merge of writes into one apply. Default 2000 / 30000 ms. */
   applyDebounce?: { quietMs: number; maxWaitMs: number };
   /** Re-reconcile this often even without events (ms). Default: none. */

@@ -3,6 +3,7 @@
  * the BackupWorkload kind, and the controllers, which are loaded through the plugin API exactly like
  * a third-party `--plugin` (built-ins from a static list, see builtin-plugins.ts).
  */
+import path from 'node:path';
 import { backrestApiModule } from '@backrest-sidecar/api';
 import {
   PlanControllerOptions,
@@ -37,6 +38,11 @@ export interface AppOptions {
   modules?: ContainerModuleT[];
 }
 
+/** Where daemons and one-shot runs leave the apply worker's last status for `describe`. */
+export function applyStatusFile(settings: Pick<Settings, 'stateDir'>): string {
+  return path.join(settings.stateDir, 'apply-status.json');
+}
+
 export function planControllerOptions(settings: Settings, app: AppOptions): PlanControllerOptionsT {
   const dryRun = app.dryRun ?? settings.dryRun;
   return {
@@ -59,6 +65,10 @@ export function planControllerOptions(settings: Settings, app: AppOptions): Plan
     ...(app.orphanGraceMs !== undefined ? { orphanGraceMs: app.orphanGraceMs } : {}),
     ...(app.mode === 'daemon' && app.intervalMs ? { resyncPeriodMs: app.intervalMs } : {}),
     ...(app.mode === 'daemon' ? { watchEvents: app.withEvents === true } : {}),
+    // For `describe` (another process): what the apply worker is doing (deferred, not running...).
+    ...(!dryRun && (settings.apply === 'restart' || settings.apply === 'command')
+      ? { applyStatusFile: applyStatusFile(settings) }
+      : {}),
     apply: {
       mode: dryRun ? 'none' : settings.apply,
       container: settings.backrestContainer,

@@ -2,7 +2,7 @@
  * Human and machine renderings of a reconcile summary for `get plans` and `describe plan`, in
  * kubectl's output formats (`-o table|wide|name|json|yaml`, `--no-headers`).
  */
-import type { PlanEntry, ReconcileSummary } from '@backrest-sidecar/controller-plan';
+import type { ApplyStatus, PlanEntry, ReconcileSummary } from '@backrest-sidecar/controller-plan';
 import { CacheReasons, type Condition, type RecordedEvent } from '@dockop/runtime';
 import { stringify as toYaml } from 'yaml';
 
@@ -104,6 +104,8 @@ export interface PlanDescription {
   entry: PlanEntry;
   conditions: Condition[];
   events: RecordedEvent[];
+  /** The apply worker's last status (from the daemon's state dir), when known. */
+  apply?: ApplyStatus;
 }
 
 /**
@@ -119,6 +121,11 @@ export function renderDescription(d: PlanDescription): string {
   out.push(`State:      ${e.state}${e.reason ? ` (${e.reason})` : ''}`);
   if (e.message) out.push(`Message:    ${e.message}`);
   out.push(`Changed:    ${e.changed}`);
+  if (d.apply) {
+    const a = d.apply;
+    out.push(`Apply:      ${a.phase} since ${a.since} (Backrest ${a.target})`);
+    if (a.message) out.push(`            ${a.message}`);
+  }
   if (e.plan) {
     out.push('Plan:');
     for (const line of JSON.stringify(e.plan, null, 2).split('\n')) out.push(`  ${line}`);
@@ -154,5 +161,10 @@ export function renderDescription(d: PlanDescription): string {
 
 /** `describe plan -o json|yaml`: the same facts as data. */
 export function describeData(d: PlanDescription): Record<string, unknown> {
-  return { ...d.entry, conditions: d.conditions, events: d.events };
+  return {
+    ...d.entry,
+    conditions: d.conditions,
+    events: d.events,
+    ...(d.apply ? { apply: d.apply } : {}),
+  };
 }

@@ -1,8 +1,11 @@
 import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
 import { makeKey, ConditionStore, EventRecorder, Redactor } from '@dockop/runtime';
+import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { previewRun } from '../app.js';
+import { readFile } from 'node:fs/promises';
+import type { ApplyStatus } from '@backrest-sidecar/controller-plan';
+import { applyStatusFile, previewRun } from '../app.js';
 import { fatal } from '../exit.js';
 import {
   addRenderOptions,
@@ -22,10 +25,9 @@ export async function runDescribePlan(
   opts: DescribeOptions,
   logLevelGiven: boolean,
 ): Promise<number> {
-  const { manager, summary: report } = await previewRun(
-    resolveSettings(withWriteDefaults(opts)),
-    logLevelGiven,
-  );
+  const settings = resolveSettings(withWriteDefaults(opts));
+  const { manager, summary: report } = await previewRun(settings, logLevelGiven);
+  const apply = await readApplyStatus(applyStatusFile(settings), settings.configPath);
   const found = [];
   let code = 0;
   for (const id of ids) {
@@ -39,7 +41,7 @@ export async function runDescribePlan(
     const key = entry.container ? makeKey(BACKUP_WORKLOAD_KIND, entry.container) : undefined;
     const conditions = key ? manager.get<ConditionStore>(ConditionStore).list(key) : [];
     const events = key ? manager.get<EventRecorder>(EventRecorder).list(key) : [];
-    found.push({ entry, conditions, events });
+    found.push({ entry, conditions, events, ...(apply ? { apply } : {}) });
   }
   // Hook commands and error messages can carry credentials (curl -H, pg_dump URIs): masked
   // like the dry-run diff.
@@ -56,6 +58,35 @@ export async function runDescribePlan(
   return code;
 }
 
+/**
+ * The apply worker's status a daemon (or the last `reconcile --apply`) left in the state dir, for
+ * the same config; undefined when there is none or it is unreadable (hostile input: own fields).
+ */
+async function readApplyStatus(file: string, config: string): Promise<ApplyStatus | undefined> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
+  const r = raw as Record<string, unknown>;
+  const str = (k: string): string | undefined =>
+    Object.hasOwn(r, k) && typeof r[k] === 'string' ? r[k] : undefined;
+  const phase = str('phase');
+  const since = str('since');
+  const target = str('target');
+  if (str('config') !== config || !phase || !since || target === undefined) return undefined;
+  if (!['Idle', 'Pending', 'Deferred', 'NotRunning', 'Failed'].includes(phase)) return undefined;
+  return {
+    config,
+    target,
+    phase: phase as ApplyStatus['phase'],
+    since,
+    message: str('message') ?? '',
+  };
+}
+
 /** `describe plan` / `describe plans`, without its program. */
 export function describePlanCommand(): Command {
   const plan = new Command('plan')
@@ -66,6 +97,12 @@ export function describePlanCommand(): Command {
       new Option('-o, --output <format>', 'output format')
         .choices(['text', 'json', 'yaml'])
         .default('text'),
+    )
+    .addOption(
+      new Option(
+        '--state-dir <dir>',
+        "the daemon's --state-dir: its apply status (deferred restart, Backrest not running) is shown",
+      ).default(BACKUP_DEFAULTS.stateDir),
     )
     .addHelpText(
       'after',
