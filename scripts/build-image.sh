@@ -5,7 +5,7 @@
 #
 # Two ways, chosen automatically (BUILD_FROM=auto):
 #   source   a registry answers (or both node images are already local): the Dockerfile's full
-#            two-stage build from the repository (npm ci, tsc, prune) on node:20-bookworm(-slim).
+#            two-stage build from the repository (npm ci, tsc, prune) on node:24 / node:24-slim.
 #   context  no registry: compile and bundle on the host (`npx tsc -b packages/cli`, incremental,
 #            then packages/cli/scripts/bundle.mjs), assemble
 #            dist + production node_modules with deploy/image/assemble.sh into a staged context,
@@ -14,7 +14,7 @@
 #
 # Environment (all optional):
 #   BUILD_FROM=auto|source|context   force a mode
-#   BUILD_IMAGE / RUNTIME_IMAGE      base images for source mode (node:20-bookworm / -slim)
+#   BUILD_IMAGE / RUNTIME_IMAGE      base images for source mode (node:24 / node:24-slim)
 #   LOCAL_BASE_IMAGE                 base image for context mode (dockop/node-base:local)
 #   SKIP_TSC=1                       context mode: use the dist/ already on disk (tests do this:
 #                                    the test runner has just built the tree)
@@ -27,11 +27,16 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 TAG=${1:-dockop/backrest-sidecar:local}
 BUILD_FROM=${BUILD_FROM:-auto}
-BUILD_IMAGE=${BUILD_IMAGE:-node:20-bookworm}
-RUNTIME_IMAGE=${RUNTIME_IMAGE:-node:20-bookworm-slim}
+BUILD_IMAGE=${BUILD_IMAGE:-node:24}
+RUNTIME_IMAGE=${RUNTIME_IMAGE:-node:24-slim}
 LOCAL_BASE_IMAGE=${LOCAL_BASE_IMAGE:-dockop/node-base:local}
 VERSION=$(node -p "require('$ROOT/package.json').version" 2>/dev/null || echo 0.1.0)
 REVISION=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+# org.opencontainers.image.source: the git remote as an https URL (SOURCE_URL overrides).
+remote=$(git -C "$ROOT" config --get remote.origin.url 2>/dev/null || true)
+remote=${remote%.git}
+if [[ $remote =~ ^git@([^:]+):(.+)$ ]]; then remote="https://${BASH_REMATCH[1]}/${BASH_REMATCH[2]}"; fi
+SOURCE_URL=${SOURCE_URL:-${remote:-unknown}}
 
 say() { printf 'build-image: %s\n' "$*" >&2; }
 image_present() { docker image inspect "$1" >/dev/null 2>&1; }
@@ -55,7 +60,7 @@ fi
 
 read -r -a extra <<<"${DOCKER_BUILD_FLAGS:-}"
 common=(--file "$ROOT/deploy/Dockerfile" --tag "$TAG" --build-arg "VERSION=$VERSION"
-  --build-arg "REVISION=$REVISION")
+  --build-arg "REVISION=$REVISION" --build-arg "SOURCE_URL=$SOURCE_URL")
 # The classic builder is what Docker 20.10 without buildx has; BuildKit builds the same file.
 export DOCKER_BUILDKIT=${DOCKER_BUILDKIT:-0}
 

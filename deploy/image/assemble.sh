@@ -85,8 +85,10 @@ while IFS= read -r ws; do
     echo "assemble: workspace $ws has no dist/: build it first (npx tsc -b packages/cli)" >&2
     exit 1
   }
+  # Tests and their helpers stay out: *.spec.*, *spec-support*, test-support/ (fakes), testdata.
   (cd "$SRC/$ws" && tar -cf - --exclude='*.spec.js' --exclude='*.spec.js.map' --exclude='*.spec.d.ts' \
-    --exclude='*.spec.d.ts.map' --exclude='*.d.ts' --exclude='*.d.ts.map' --exclude='*.tsbuildinfo' \
+    --exclude='*.spec.d.ts.map' --exclude='*spec-support*' --exclude='test-support' \
+    --exclude='testdata' --exclude='*.d.ts' --exclude='*.d.ts.map' --exclude='*.tsbuildinfo' \
     dist $( [ -d "$SRC/$ws/bin" ] && echo bin)) | (cd "$OUT/app/$ws" && tar -xf -)
 done <"$list.ws"
 

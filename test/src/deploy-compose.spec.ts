@@ -5,6 +5,7 @@
 // The socket proxy's allowlists are also matched against the API paths each mode needs.
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { requireEngine } from './support/engine.js';
 
@@ -116,6 +117,18 @@ interface Service {
   networks?: Record<string, unknown>;
   container_name?: string;
   deploy?: { mode?: string };
+  init?: string;
+  healthcheck?: { test?: string[] };
+}
+
+/** The sidecar's own healthcheck subcommand against its --http-addr port (no curl in the image). */
+function expectSidecarHealthcheck(s: Service): void {
+  const test = s.healthcheck?.test ?? [];
+  expect(test.slice(0, 3)).to.deep.equal(['CMD', 'backrest-sidecar', 'healthcheck']);
+  const checked = flagValue(test, '--http-addr') ?? '';
+  const served = flagValue(s.command, '--http-addr') ?? '';
+  expect(served, 'the daemon serves /healthz').to.not.equal('');
+  expect(checked.split(':').pop(), 'same port').to.equal(served.split(':').pop());
 }
 
 function service(cfg: Yaml, name: string): Service {
@@ -175,7 +188,31 @@ describe('deploy: compose and stack files (docker stack config)', function () {
     expect(mountAt(backrest, '/var/lib/docker/volumes')).to.include({
       source: '/var/lib/docker/volumes',
       read_only: 'true',
-    });
+    }); // init as PID 1, the journal on a volume (survives a recreate), the host's zone, a healthcheck.
+    expect(sidecar.init).to.equal('true');
+    expect(mountAt(sidecar, '/var/lib/backrest-sidecar')?.type).to.equal('volume');
+    expect(sidecar.environment).to.have.property('TZ');
+    expectSidecarHealthcheck(sidecar);
+  });
+
+  it('compose.quickstart.yaml: Backrest, the sidecar and one labeled service whose plan id is documented', async () => {
+    const cfg = await stackConfig('compose.quickstart.yaml');
+    const backrest = service(cfg, 'backrest');
+    const sidecar = service(cfg, 'sidecar');
+    const app = service(cfg, 'app');
+    expect(app.labels?.['backrest.enable']).to.equal('true');
+    expect(app.labels?.['backrest.repo']).to.equal('default');
+    expect(flagValue(sidecar.command, '--backrest-container')).to.equal(backrest.container_name);
+    expect(mountAt(sidecar, '/etc/backrest')?.source).to.equal(
+      mountAt(backrest, '/etc/backrest')?.source,
+    );
+    expect(sidecar.init).to.equal('true');
+    expect(mountAt(sidecar, '/var/lib/backrest-sidecar')?.type).to.equal('volume');
+    expectSidecarHealthcheck(sidecar);
+    // README promises this id for `docker compose -p quickstart`.
+    const readme = readFileSync(path.join(DEPLOY, '..', 'README.md'), 'utf8');
+    expect(readme).to.include('-p quickstart -f deploy/compose.quickstart.yaml');
+    expect(readme).to.include('backrest_sidecar_quickstart_app');
   });
 
   it('compose.dry-run.yaml: labeled demo workloads, a read-only config dir and reconcile --dry-run', async () => {
@@ -233,6 +270,9 @@ describe('deploy: compose and stack files (docker stack config)', function () {
       (cfg as { networks?: Record<string, { name?: string; external?: string }> }).networks ?? {};
     const attached = Object.keys(sidecar.networks ?? {});
     expect(attached.map((n) => nets[n]?.name)).to.deep.equal(['host']);
+    expect(mountAt(sidecar, '/var/lib/backrest-sidecar')?.type).to.equal('volume');
+    expect(sidecar.init).to.equal('true');
+    expectSidecarHealthcheck(sidecar);
   });
 
   describe('compose.socket-proxy.yaml', () => {
@@ -268,6 +308,8 @@ describe('deploy: compose and stack files (docker stack config)', function () {
         expect(allowed('GET', `${v}/events`)).to.equal(true);
         expect(allowed('GET', `${v}/_ping`)).to.equal(true);
         expect(allowed('POST', `${v}/containers/backrest/restart`)).to.equal(true);
+        // The busy check before a restart (a restic process in Backrest defers it).
+        expect(allowed('GET', `${v}/containers/backrest/top`)).to.equal(true);
         // Image labels by content id (untrusted sensitive labels), nothing else under /images.
         expect(allowed('GET', `${v}/images/sha256:${'ab12'.repeat(16)}/json`)).to.equal(true);
       }

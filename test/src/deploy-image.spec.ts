@@ -195,8 +195,39 @@ describe('deploy: container image (e2e, real engine)', function () {
       '/etc/backrest/config.json',
       '--with-events',
       '--apply',
+      '--http-addr',
+      ':9464',
     ]);
     expect(['', 'root', '0', '0:0']).to.include(info.Config.User);
+    // HEALTHCHECK runs the sidecar's own healthcheck against the CMD's --http-addr.
+    expect(info.Config.Healthcheck?.Test).to.deep.equal([
+      'CMD',
+      'backrest-sidecar',
+      'healthcheck',
+      '--http-addr',
+      '127.0.0.1:9464',
+    ]);
+    const oci = info.Config.Labels ?? {};
+    for (const k of ['title', 'version', 'revision', 'source', 'licenses']) {
+      expect(oci, k).to.have.property(`org.opencontainers.image.${k}`);
+    }
+
+    // Runtime dependencies only: no package manager, no tests or test helpers.
+    const inside = await run('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--label',
+      runLabel,
+      '--entrypoint',
+      'sh',
+      tag,
+      '-c',
+      "for c in npm npx corepack yarn; do command -v $c; done; find /app -path '*/node_modules' -prune -o \\( -name '*.spec.*' -o -name '*spec-support*' -o -name test-support -o -name '*.d.ts' \\) -print; echo done",
+    ]);
+    expect(inside.code, inside.stderr).to.equal(0);
+    expect(inside.stdout.trim()).to.equal('done');
 
     const help = await run('docker', [
       'run',
@@ -432,6 +463,11 @@ describe('deploy: container image (e2e, real engine)', function () {
       await waitFor('the restart through the proxy', 60_000, async () => {
         const s = await startedAt(backrestName);
         return s !== firstStart ? s : undefined;
+      }).catch(async (err: Error) => {
+        const logs = await run('docker', ['logs', '--tail', '40', name]);
+        throw new Error(
+          `${err.message}\nrefused: ${JSON.stringify(proxy.refused)}\n--- sidecar logs ---\n${logs.stdout}${logs.stderr}`,
+        );
       });
       await docker.getContainer(name).remove({ force: true });
       expect(proxy.refused, 'calls the allowlist refused').to.deep.equal([]);

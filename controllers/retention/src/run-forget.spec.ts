@@ -121,6 +121,37 @@ describe('runForget (fake restic)', () => {
     expect(report.workloads[0]!.removed).to.deep.equal([a[0]!.short_id]);
   });
 
+  it('refuses a workload whose compose service or project could leave /volumes/, and forgets the others', async () => {
+    const restic = new FakeRestic([
+      snap('/volumes/db'),
+      snap('/volumes/db'),
+      snap('/volumes/p/db'),
+      snap('/volumes/p/db'),
+      snap('/usr'),
+    ]);
+    const list = async () => [
+      container('evil', compose('p', '../usr', 'last=1')),
+      container('evil2', compose('..', 'db2', 'last=1')),
+      container('db', compose('p', 'db', 'last=1')),
+    ];
+    for (const includeProjectName of [false, true]) {
+      restic.calls.length = 0;
+      const report = await forget({ includeProjectName }, { containers: { list }, restic });
+      const paths = restic.calls
+        .filter((c) => c[0] === 'forget')
+        .map((c) => c[c.indexOf('--path') + 1]);
+      expect(paths).to.deep.equal([includeProjectName ? '/volumes/p/db' : '/volumes/db']);
+      const evil = report.workloads.find((w) => w.containers.includes('evil'));
+      expect(evil?.status).to.equal('invalid');
+      expect(evil?.error)
+        .to.contain('container "evil"')
+        .and.contain('com.docker.compose.service="../usr"');
+      const evil2 = report.workloads.find((w) => w.containers.includes('evil2'));
+      expect(evil2?.error).to.contain('com.docker.compose.project=".."');
+      expect(report.exitCode).to.equal(3);
+    }
+  });
+
   it('passes --dry-run instead of --prune, and --prune only once at the end with prune=once', async () => {
     const restic = new FakeRestic([
       snap('/volumes/app'),

@@ -220,6 +220,8 @@ describe('label-decoder', () => {
   it('showValue truncates and escapes', () => {
     expect(showValue('x'.repeat(100))).to.match(/^"x{64}…" \(100 characters\)$/);
     expect(showValue('a\u0000')).to.equal('"a\\u0000"');
+    // Bidi and zero-width characters can't reorder or hide what a log reader sees.
+    expect(showValue('rm\u202e-rf\u200b')).to.equal('"rm\\u202e-rf\\u200b"');
   });
 
   it('round-trips any set of non-conflicting labels (property)', () => {

@@ -1,4 +1,10 @@
-import { RESERVED_KEYS, ownLabel, ownedPath, type LabelSelector } from '@dockop/runtime';
+import {
+  RESERVED_KEYS,
+  ownLabel,
+  ownedPath,
+  quoteLabelValue,
+  type LabelSelector,
+} from '@dockop/runtime';
 
 /** Spec decoded from labels: nested objects of strings (the runtime coerces and validates). */
 export interface RawSpec {
@@ -139,16 +145,13 @@ function conflict(container: string, key: string, other: string, path: string): 
   };
 }
 
-/** JSON-quoted, control characters escaped, truncated: safe for logs and events. */
+/** JSON-quoted, control, bidi and zero-width characters escaped, truncated: safe for logs and events. */
 export function showValue(value: string): string {
-  const cut = value.length > SHOWN_VALUE_CHARS ? `${value.slice(0, SHOWN_VALUE_CHARS)}…` : value;
-  const shown = JSON.stringify(cut).replace(
-    /[\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
-  return value.length > SHOWN_VALUE_CHARS ? `${shown} (${value.length} characters)` : shown;
+  return quoteLabelValue(value, SHOWN_VALUE_CHARS);
 }
 
 function printable(key: string): string {
-  return JSON.stringify(key.length > 200 ? `${key.slice(0, 200)}…` : key).slice(1, -1);
+  return quoteLabelValue(key, 200)
+    .replace(/ \(\d+ characters\)$/, '')
+    .slice(1, -1);
 }

@@ -38,3 +38,22 @@ export function ownLabels(
   }
   return out;
 }
+
+// C0/C1 controls, line/paragraph separators, bidi controls and zero-width characters.
+const UNSAFE_IN_LOGS =
+  // eslint-disable-next-line no-control-regex
+  /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\u200b-\u200d\u2060\ufeff]/g;
+
+/**
+ * A label value quoted for a log line or an event: JSON string syntax, with every control, bidi
+ * and zero-width character escaped as `\uXXXX` (so a hostile value can't reorder or hide what a
+ * reader sees), cut to `maxChars` with the full length noted.
+ */
+export function quoteLabelValue(value: string, maxChars = 64): string {
+  const cut = value.length > maxChars ? `${value.slice(0, maxChars)}…` : value;
+  const quoted = JSON.stringify(cut).replace(
+    UNSAFE_IN_LOGS,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return value.length > maxChars ? `${quoted} (${value.length} characters)` : quoted;
+}

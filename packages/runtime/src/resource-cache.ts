@@ -4,6 +4,7 @@ import { ConditionTypes, type ConditionStore } from './conditions.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Logger } from './logger.js';
 import { keyOf, splitKey, type Resource, type ResourceKey } from './resource.js';
+import { quoteLabelValue } from './own-label.js';
 import { ownedPath, type LabelSelector, type ResourceDefinition } from './resource-definition.js';
 import type { SchemaRegistry, ValidationError } from './schema-registry.js';
 import type { ResourceSink, Source } from './source.js';
@@ -70,8 +71,7 @@ export function describeValidationError(e: ValidationError, prefix = 'spec'): st
 const SHOWN_LABEL_CHARS = 200;
 
 function showLabelValue(value: string): string {
-  if (value.length <= SHOWN_LABEL_CHARS) return JSON.stringify(value);
-  return `${JSON.stringify(`${value.slice(0, SHOWN_LABEL_CHARS)}…`)} (${value.length} characters)`;
+  return quoteLabelValue(value, SHOWN_LABEL_CHARS);
 }
 
 /**
