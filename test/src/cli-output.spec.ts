@@ -113,6 +113,21 @@ describe('backrest-sidecar output, piped and on a terminal', function () {
       );
     });
 
+    it('get/describe without a known resource type name the types (exit 1)', async () => {
+      const none = await runCli(['get']);
+      expect(none.code).to.equal(1);
+      expect(none.stdout).to.equal('');
+      expect(parseJsonLines(none.stderr)[0]).to.include({
+        action: 'usage.error',
+        error: 'get needs a resource type: plans, plan',
+      });
+      const typo = await runCli(['describe', 'plnas', 'x']);
+      expect(typo.code).to.equal(1);
+      expect(String(parseJsonLines(typo.stderr)[0]?.error)).to.match(
+        /unknown resource type "plnas" for describe \(known: plan, plans\)/,
+      );
+    });
+
     it('checks --notify-url, durations and the --config directory before touching Docker', async () => {
       // An unreachable socket: an error about it would mean the flags were not checked first.
       const sock = ['--docker-sock', `/tmp/none-${runId()}.sock`];

@@ -181,20 +181,26 @@ describe('deploy: Swarm global service (e2e, real engine)', function () {
         const s = (await docker.getContainer(standIn).inspect()).State.StartedAt;
         return s !== firstStart ? s : undefined;
       });
-      // One task per node: this swarm has one node, so exactly one running task.
-      const tasks = await must('docker', [
-        'service',
-        'ps',
-        '--filter',
-        'desired-state=running',
-        '--format',
-        '{{.Node}} {{.CurrentState}}',
-        `${stack}_sidecar`,
-      ]);
-      const running = tasks.split('\n').filter((l) => /Running/.test(l));
+      // One task per node: this swarm has one node, so exactly one running task. With the
+      // healthcheck a task is `Starting` until `backrest-sidecar healthcheck` first passes.
       const nodes = (await must('docker', ['node', 'ls', '--format', '{{.Hostname}}']))
         .split('\n')
         .filter(Boolean);
+      let tasks = '';
+      await waitFor('one healthy (Running) task per node', 60_000, async () => {
+        tasks = await must('docker', [
+          'service',
+          'ps',
+          '--filter',
+          'desired-state=running',
+          '--format',
+          '{{.Node}} {{.CurrentState}}',
+          `${stack}_sidecar`,
+        ]);
+        const running = tasks.split('\n').filter((l) => /Running/.test(l));
+        return running.length === nodes.length ? running : undefined;
+      });
+      const running = tasks.split('\n').filter((l) => /Running/.test(l));
       expect(running, tasks).to.have.length(nodes.length);
       console.log(`      plan on disk ${planMs} ms after \`docker stack deploy\``);
     } catch (err) {

@@ -4,6 +4,13 @@ import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
 import { fatal } from './exit.js';
 
+// `backrest-sidecar get plans | head -1`: the reader went away. Stop quietly, like other Unix
+// tools, instead of an unhandled EPIPE stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {

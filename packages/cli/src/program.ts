@@ -62,6 +62,25 @@ function refuseUnknownCommands(program: Command): void {
   });
 }
 
+/**
+ * `get` and `describe` without a known resource type (`get`, `get plnas`): one usage error naming
+ * the types, like kubectl's "You must specify the type of resource", instead of the help text.
+ */
+function requireResourceType(group: Command | undefined): void {
+  if (!group) return;
+  const types = group.commands.flatMap((c) => [c.name(), ...c.aliases()]);
+  group
+    .argument('[type]')
+    .allowExcessArguments()
+    .action((type: string | undefined) => {
+      group.error(
+        type === undefined
+          ? `${group.name()} needs a resource type: ${types.join(', ')}`
+          : `unknown resource type "${type}" for ${group.name()} (known: ${types.join(', ')})`,
+      );
+    });
+}
+
 /** The `backrest-sidecar` program: every command registers itself (one file per command). */
 export function buildProgram(): Command {
   const program = new Command('backrest-sidecar')
@@ -96,6 +115,9 @@ Examples:
   registerVersion(program, VERSION);
   registerHealthcheck(program);
   registerCompletion(program);
+  for (const name of ['get', 'describe']) {
+    requireResourceType(program.commands.find((c) => c.name() === name));
+  }
   refuseUnknownCommands(program);
   reportErrorsAsLogs(program);
   return program;
