@@ -344,7 +344,9 @@ export class ContainerInformer {
   }
 
   #kick(): void {
-    if (this.#draining) return;
+    // Stopped: #drain returns at once, so re-kicking for what is still pending would spin the
+    // microtask queue forever (a daemon stopped with events pending never exited).
+    if (this.#draining || this.#signal?.aborted) return;
     this.#draining = this.#drain().finally(() => {
       this.#draining = undefined;
       if (this.#relistWaiters.length > 0 || this.#pending.size > 0) this.#kick();
