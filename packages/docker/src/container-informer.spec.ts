@@ -75,6 +75,19 @@ describe('ContainerInformer', () => {
     ]);
   });
 
+  it('stops cleanly with events still pending (no microtask spin after abort)', async () => {
+    h = harness();
+    await h.started;
+    h.engine.add({ id: 'c1', name: 'one' });
+    h.engine.add({ id: 'c2', name: 'two' });
+    h.engine.emit('create', 'c1');
+    h.engine.emit('create', 'c2');
+    h.controller.abort();
+    // A spinning microtask loop would starve the macrotask queue: this would never resolve.
+    await new Promise((r) => setTimeout(r, 20));
+    await settle();
+  });
+
   it('coalesces a burst of events of one container', async () => {
     h = harness();
     await h.started;
