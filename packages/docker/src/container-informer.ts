@@ -57,6 +57,9 @@ export interface ContainerInformerOptions {
 
 export const DEFAULT_RESYNC_PERIOD_MS = 60_000;
 
+/** Containers refreshed (inspected) at once after events. */
+const INSPECT_CONCURRENCY = 8;
+
 type Pending = 'refresh' | 'destroy';
 
 /**
@@ -369,19 +372,29 @@ export class ContainerInformer {
         }
         continue;
       }
-      const next = this.#pending.entries().next();
-      if (next.done) return;
-      const [id, what] = next.value;
-      this.#pending.delete(id);
-      try {
-        await this.#apply(id, what);
-      } catch (err) {
-        // The next relist (reconnect or periodic) repairs whatever this missed.
-        this.#logger?.warn('docker.container.refresh_failed', {
-          container: id,
-          error: errorText(err),
-        });
+      // Distinct containers are independent: up to INSPECT_CONCURRENCY inspects at once, so a
+      // burst of starts is not one round trip per container in a row. One container is never
+      // applied twice at once (taken out of #pending until its batch is done).
+      const batch: [string, Pending][] = [];
+      for (const entry of this.#pending) {
+        batch.push(entry);
+        if (batch.length === INSPECT_CONCURRENCY) break;
       }
+      if (batch.length === 0) return;
+      for (const [id] of batch) this.#pending.delete(id);
+      await Promise.all(
+        batch.map(async ([id, what]) => {
+          try {
+            await this.#apply(id, what);
+          } catch (err) {
+            // The next relist (reconnect or periodic) repairs whatever this missed.
+            this.#logger?.warn('docker.container.refresh_failed', {
+              container: id,
+              error: errorText(err),
+            });
+          }
+        }),
+      );
     }
     for (const w of this.#relistWaiters.splice(0)) w.reject(this.#signal?.reason);
   }
