@@ -27,6 +27,7 @@ interface WrittenPlan {
   id: string;
   sources: string[];
   hooks?: { pre?: string[]; post?: string[] };
+  retention?: { spec?: string };
 }
 
 describe('hostile labels (real engine)', function () {
@@ -175,6 +176,8 @@ describe('hostile labels (real engine)', function () {
           `--change 'LABEL restic-compose-backup.post="touch /pwn-post"' ` +
           `--change 'LABEL restic-compose-backup.pre="touch /pwn-pre"' ` +
           `--change 'LABEL restic-compose-backup.paths.include="/etc,/root/.ssh"' ` +
+          // An image's retention would shrink every plan started from it (Backrest forgets by it).
+          `--change 'LABEL backrest.keep="last=1"' ` +
           `--change 'ENV PATH=/bin' - ${image}`,
       );
       await sh(`docker rm -f ${base}`);
@@ -214,7 +217,9 @@ describe('hostile labels (real engine)', function () {
         'restic-compose-backup.post',
         'restic-compose-backup.pre',
         'restic-compose-backup.paths.include',
+        'backrest.keep',
       ]);
+      expect(plan(inherits)?.retention?.spec).to.not.equal('last=1');
       for (const w of warnings) expect(String(w.msg)).to.include(image).and.include(inherits);
       expect(hooks(own)).to.deep.equal({ pre: ['echo mine'], post: [] });
       expect(plan(own)?.sources).to.deep.equal(['/srv/img-data']);
@@ -224,6 +229,7 @@ describe('hostile labels (real engine)', function () {
       const { plan, hooks } = await reconcileWritten(['--trust-image-labels']);
       expect(hooks(inherits)).to.deep.equal({ pre: ['touch /pwn-pre'], post: ['touch /pwn-post'] });
       expect(plan(inherits)?.sources).to.deep.equal(['/etc', '/root/.ssh']);
+      expect(plan(inherits)?.retention?.spec).to.equal('last=1');
     });
   });
 

@@ -32,6 +32,7 @@ describe('BackupWorkload schema', () => {
       'pre',
       'post',
       'paths.include',
+      'keep',
     ]);
   });
 

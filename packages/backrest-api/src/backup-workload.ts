@@ -54,12 +54,13 @@ export interface BackupWorkloadSpec {
 }
 
 /**
- * Spec paths that make Backrest run commands (`pre`, `post`: hooks) or read host paths
- * (`paths.include`), in one place. A label decoding to one of them (under `backrest.` or
+ * Spec paths that make Backrest run commands (`pre`, `post`: hooks), read host paths
+ * (`paths.include`) or delete snapshots (`keep`: an image's `keep=last=1` would shrink the
+ * retention of every container started from it), in one place. A label decoding to one of them (under `backrest.` or
  * `restic-compose-backup.` alike) is dropped with a Warning when its value comes from the image
  * or the image can't be inspected, unless `--trust-image-labels`.
  */
-export const SENSITIVE_SPEC_PATHS: readonly string[] = ['pre', 'post', 'paths.include'];
+export const SENSITIVE_SPEC_PATHS: readonly string[] = ['pre', 'post', 'paths.include', 'keep'];
 
 export type BackupWorkload<Status = unknown> = Resource<BackupWorkloadSpec, Status>;
 
