@@ -119,8 +119,8 @@ function report(what: string, xs: [number, number][], r: Run): void {
   );
 }
 
-/** Waits for the trailing restart: apply quiet 2 s, stop timeout, 5 s stability, margin. */
-const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 15_000));
+/** Waits for the trailing restart: apply quiet 5 s, stop timeout, 5 s stability, margin. */
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20_000));
 
 async function sequentialAndBurst(variant: string, cmd: string, label: string): Promise<void> {
   const seq = await setUp(`${variant}s`, busybox(cmd));

@@ -7,14 +7,14 @@ import type { PlanReport } from './plan-report.js';
 export interface ApplyControllerOptions {
   /**
    * Merge writes into one apply: quiet period and upper bound (ms) from the first write of a
-   * burst. Default 2000 / 60000: a burst of container starts (a hundred `docker run` take tens of
+   * burst. Default 5000 / 60000: a burst of container starts (a hundred `docker run` take tens of
    * seconds on a busy host) gets one restart; the plans are on disk long before it.
    */
   debounce?: { quietMs: number; maxWaitMs: number };
 }
 
 export const APPLY_CONTROLLER_DEFAULTS = {
-  debounce: { quietMs: 2_000, maxWaitMs: 60_000 },
+  debounce: { quietMs: 5_000, maxWaitMs: 60_000 },
 } as const;
 
 /**

@@ -40,7 +40,7 @@ export interface PlanControllerOptions {
   debounce?: DebounceOptions;
   /** Where the apply worker persists its status for `describe` (JSON). Default: nowhere. */
   applyStatusFile?: string;
-  /** The apply worker's merge of writes into one apply. Default 2000 / 60000 ms. */
+  /** The apply worker's merge of writes into one apply. Default 5000 / 60000 ms. */
   applyDebounce?: { quietMs: number; maxWaitMs: number };
   /** Re-reconcile this often even without events (ms). Default: none. */
   resyncPeriodMs?: number;
