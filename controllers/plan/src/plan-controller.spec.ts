@@ -174,6 +174,23 @@ describe('PlanController (daemon, refused workloads)', () => {
     await h.controller.stop(0);
   });
 
+  it('with --selector, events of containers outside it reconcile nothing', async () => {
+    const h = setup({ selector: { team: 'a' } });
+    h.controller.start();
+    await h.reconciled(1, quietMs);
+    const labeled = (name: string, team: string): Resource => {
+      const r = refusedWorkload(name, '1');
+      return { ...r, metadata: { ...r.metadata, labels: { ...r.metadata.labels, team } } };
+    };
+    h.sink.upsert(labeled('other', 'b'));
+    h.sink.delete('BackupWorkload/other');
+    await h.reconciled(1, 10 * PLAN_CONTROLLER_DEFAULTS.debounce.maxWaitMs);
+    h.sink.upsert(labeled('ours', 'a'));
+    await h.reconciled(2, quietMs);
+    expect(h.actions(0)).to.include('plan.skipped');
+    await h.controller.stop(0);
+  });
+
   it('without --with-events a refusal reconciles nothing (the watch filters it like any event)', async () => {
     const h = setup({ watchEvents: false });
     h.controller.start();

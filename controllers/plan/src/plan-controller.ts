@@ -3,6 +3,7 @@ import {
   makeKey,
   type ControllerContribution,
   type ControllerOptions,
+  type Resource,
   type Watch,
 } from '@dockop/runtime';
 import { inject, injectable } from 'inversify';
@@ -39,11 +40,26 @@ export class PlanController implements ControllerContribution {
     // meanwhile (other containers on the host, our own Backrest restart) must not start more.
     const events = daemon && options.watchEvents !== false;
     const never = () => false;
+    // `--selector` scopes the plans: a container outside it changes nothing in the config, so
+    // its events must not re-render every plan (other stacks' churn on a shared host). Same test
+    // as the reconciler's; an update counts if either version is selected (labels moved in/out).
+    const selector = Object.entries(options.selector ?? {});
+    const selected = (r: Resource) => selector.every(([k, v]) => r.metadata.labels?.[k] === v);
+    const predicates =
+      selector.length > 0
+        ? [
+            {
+              create: selected,
+              update: (o: Resource, n: Resource) => selected(o) || selected(n),
+              delete: selected,
+            },
+          ]
+        : [];
     this.watches = [
       {
         kind: BACKUP_WORKLOAD_KIND,
         map: () => [key],
-        ...(events ? {} : { predicates: [{ create: never, update: never, delete: never }] }),
+        predicates: events ? predicates : [{ create: never, update: never, delete: never }],
       },
     ];
     this.options = {

@@ -332,6 +332,28 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
     expect(exitCodeOf(report.last)).to.equal(1);
   });
 
+  it('daemon mode logs plan.rendered at info only for a changed plan; a one-shot run lists all', async () => {
+    const stream = new MemoryLogStream();
+    const items = [resource('web', {})];
+    const daemon = setup(items, { mode: 'daemon' });
+    daemon.ctx.logger = createLogger({ level: 'info', format: 'json', stream: stream.writable });
+    const rendered = () => stream.lines.filter((l) => l['action'] === 'plan.rendered');
+    await daemon.run();
+    expect(rendered().map((l) => [l['plan_id'], l['changed']])).to.deep.equal([
+      ['backrest_sidecar_web', true],
+    ]);
+    // A resync that finds nothing changed: no per-plan line at info.
+    await daemon.run();
+    expect(rendered()).to.have.length(1);
+    const once = setup(items, {});
+    once.ctx.logger = createLogger({ level: 'info', format: 'json', stream: stream.writable });
+    await once.run();
+    expect(rendered().map((l) => [l['plan_id'], l['changed']])).to.deep.equal([
+      ['backrest_sidecar_web', true],
+      ['backrest_sidecar_web', false],
+    ]);
+  });
+
   it('daemon mode removes an orphan only after the grace period, and not if it comes back', async () => {
     const vclock = new VirtualClock();
     const items = [resource('web', {})];

@@ -210,7 +210,10 @@ export class PlanReconciler implements Reconciler {
     for (const e of entries) {
       const key = e.container ? makeKey(BACKUP_WORKLOAD_KIND, e.container) : this.configKey;
       if (e.state === 'Ready' && e.plan) {
-        log.info('plan.rendered', {
+        // The daemon re-renders every plan on each resync and on any labeled container's event:
+        // an unchanged plan at info would be one line per plan per minute (2,000 lines of noise
+        // and most of an idle daemon's CPU). One-shot runs and dry runs list every plan.
+        log[daemon && !e.changed ? 'debug' : 'info']('plan.rendered', {
           plan_id: e.planId,
           container: e.container,
           changed: e.changed,
