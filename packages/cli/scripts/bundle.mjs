@@ -202,3 +202,7 @@ if (!quiet) {
     `bundle: ${path.relative(ROOT, OUTFILE)} ${(bytes / 1024).toFixed(0)} KiB, ${runtime.count} precompiled schema(s) + 2 config schemas, ${info.version} ${info.commit} ${info.date}, ${Date.now() - started} ms`,
   );
 }
+// What is in the bundle and why (`esbuild --analyze`'s view): BUNDLE_ANALYZE=1 npm run build.
+if (process.env.BUNDLE_ANALYZE) {
+  console.error(await esbuild.analyzeMetafile(result.metafile, { verbose: false }));
+}

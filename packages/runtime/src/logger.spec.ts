@@ -5,6 +5,7 @@ import {
   createNullLogger,
   isLogLevel,
   MemoryLogStream,
+  type LogFields,
   resolveLogFormat,
   useColor,
 } from './logger.js';
@@ -83,13 +84,22 @@ describe('createLogger', () => {
     expect(line!['env']).to.deep.equal([`RESTIC_PASSWORD=${REDACTED}`, 'OTHER=ok']);
   });
 
-  it("keeps callers' message and level fields from clobbering winston's", () => {
+  it("keeps callers' message and level fields from clobbering the logger's", () => {
     const out = new MemoryLogStream();
     createLogger({ format: 'json', stream: out.writable }).warn('test.x', {
       message: 'hello',
       level: 'bogus',
     });
     expect(out.lines[0]).to.deep.include({ level: 'warn', action: 'test.x', msg: 'hello' });
+  });
+
+  it('keeps a hostile __proto__ field a plain field, not the prototype of the line', () => {
+    const out = new MemoryLogStream();
+    const fields = JSON.parse('{"__proto__": {"polluted": "yes"}, "n": 1}') as LogFields;
+    createLogger({ format: 'json', stream: out.writable }).info('test.proto', fields);
+    const text = out.text;
+    expect(text).to.contain('"__proto__":{"polluted":"yes"}');
+    expect(({} as Record<string, unknown>)['polluted']).to.equal(undefined);
   });
 
   it('pretty format prints a readable line; auto picks pretty only on a TTY', () => {

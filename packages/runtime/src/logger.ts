@@ -1,4 +1,3 @@
-import winston from 'winston';
 import { Writable as WritableImpl, type Writable } from 'node:stream';
 import type { Clock } from './clock.js';
 import { SecretRedactor, type Redactor } from './redactor.js';
@@ -69,10 +68,11 @@ export function resolveLogFormat(
   return stream?.isTTY === true ? 'pretty' : 'json';
 }
 
-const MESSAGE = Symbol.for('message');
-const LEVEL = Symbol.for('level');
 /** Fields printed first, in this order; everything else follows. */
 const LEADING = ['time', 'level', 'action', 'controller', 'key'];
+
+/** Severity order: a line is written when its level is at or above the logger's. */
+const SEVERITY: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 const COLORS: Record<string, string> = {
   error: '\x1b[31m',
@@ -107,52 +107,46 @@ function renderPretty(record: Record<string, unknown>, color: boolean): string {
 }
 
 /**
- * A winston-backed `Logger`: each line carries `time`, `level`, `action` (the first argument),
- * then `controller`, `key` and any extra fields. Secrets are redacted before serialisation and the
+ * A `Logger` writing one line per call: `time`, `level`, `action` (the first argument), then
+ * `controller`, `key` and any extra fields. Secrets are redacted before serialisation and the
  * serialised line is scanned once more for registered secret values.
+ *
+ * Lines go straight to `stream`: a dry run logs one line per plan, and winston's object-mode
+ * stream pipeline (format chain, transport stream, per-line copies) cost about as much as
+ * rendering the plans did (issue #13); levels, field order and redaction are unchanged.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const stream = options.stream ?? process.stderr;
-  const redactor = options.redactor ?? new SecretRedactor();
-  const clock = options.clock ?? { now: () => Date.now() };
-  const format = options.format ?? 'auto';
-  const pretty = resolveLogFormat(format, stream as { isTTY?: boolean }) === 'pretty';
-  const color = pretty && (options.color ?? useColor(stream as { isTTY?: boolean }));
-
-  const shape = winston.format((info) => {
-    const raw = info as unknown as Record<string | symbol, unknown>;
-    const record: Record<string, unknown> = {
-      time: new Date(clock.now()).toISOString(),
-      level: raw[LEVEL] ?? info.level,
-      action: info.message,
-    };
-    for (const [k, v] of Object.entries(raw)) {
-      if (k === 'level' || k === 'message' || k === 'time' || k === 'action') continue;
-      record[k] = v;
-    }
-    const ordered: Record<string, unknown> = {};
-    for (const k of LEADING) if (k in record) ordered[k] = record[k];
-    for (const [k, v] of Object.entries(record)) if (!(k in ordered)) ordered[k] = v;
-    const clean = redactor.redact(ordered) as Record<string, unknown>;
-    const line = pretty ? renderPretty(clean, color) : safeJson(clean);
-    raw[MESSAGE] = redactor.redactValues(line);
-    return info;
-  });
-
-  const w = winston.createLogger({
-    level: options.level ?? 'info',
-    levels: { error: 0, warn: 1, info: 2, debug: 3 },
-    format: shape(),
-    transports: [new winston.transports.Stream({ stream })],
-  });
-  return new WinstonLogger(w, options.fields ?? {});
+  const pretty =
+    resolveLogFormat(options.format ?? 'auto', stream as { isTTY?: boolean }) === 'pretty';
+  const sink: LineSink = {
+    stream,
+    redactor: options.redactor ?? new SecretRedactor(),
+    clock: options.clock ?? { now: () => Date.now() },
+    severity: SEVERITY[options.level ?? 'info'],
+    pretty,
+    color: pretty && (options.color ?? useColor(stream as { isTTY?: boolean })),
+  };
+  return new LineLogger(sink, options.fields ?? {});
 }
 
-class WinstonLogger implements Logger {
-  constructor(
-    readonly winston: winston.Logger,
-    readonly fields: LogFields,
-  ) {}
+interface LineSink {
+  readonly stream: Writable;
+  readonly redactor: Redactor;
+  readonly clock: Pick<Clock, 'now'>;
+  readonly severity: number;
+  readonly pretty: boolean;
+  readonly color: boolean;
+}
+
+class LineLogger implements Logger {
+  readonly #sink: LineSink;
+  readonly #fields: LogFields;
+
+  constructor(sink: LineSink, fields: LogFields) {
+    this.#sink = sink;
+    this.#fields = fields;
+  }
 
   error(action: string, fields?: LogFields): void {
     this.#log('error', action, fields);
@@ -167,19 +161,37 @@ class WinstonLogger implements Logger {
     this.#log('debug', action, fields);
   }
   child(fields: LogFields): Logger {
-    return new WinstonLogger(this.winston, { ...this.fields, ...fields });
+    return new LineLogger(this.#sink, { ...this.#fields, ...fields });
   }
 
   #log(level: LogLevel, action: string, fields?: LogFields): void {
-    if (!this.winston.isLevelEnabled(level)) return;
-    // winston treats `message` and `level` specially: keep callers' fields under other names.
-    const meta: LogFields = { ...this.fields, ...fields };
+    const sink = this.#sink;
+    if (SEVERITY[level] > sink.severity) return;
+    const { stream } = sink;
+    if (stream.destroyed || stream.writableEnded) return;
+    // Callers' `message` is kept as `msg`; their `level`, `time` and `action` never replace ours.
+    const meta: LogFields = { ...this.#fields, ...fields };
     if ('message' in meta) {
       meta['msg'] = meta['message'];
       delete meta['message'];
     }
-    if ('level' in meta) delete meta['level'];
-    this.winston.log(level, action, meta);
+    const record: Record<string, unknown> = {
+      time: new Date(sink.clock.now()).toISOString(),
+      level,
+      action,
+    };
+    if ('controller' in meta) record['controller'] = meta['controller'];
+    if ('key' in meta) record['key'] = meta['key'];
+    for (const k of Object.keys(meta)) {
+      if (LEADING.includes(k)) continue;
+      // A hostile field named `__proto__` stays a field instead of replacing the prototype.
+      if (k === '__proto__') {
+        Object.defineProperty(record, k, { value: meta[k], enumerable: true, writable: true });
+      } else record[k] = meta[k];
+    }
+    const clean = sink.redactor.redact(record) as Record<string, unknown>;
+    const line = sink.pretty ? renderPretty(clean, sink.color) : safeJson(clean);
+    stream.write(`${sink.redactor.redactValues(line)}\n`);
   }
 }
 

@@ -94,6 +94,18 @@ const ENV_PAIR = new RegExp(
   'gi',
 );
 
+/**
+ * Every rule of `redactString` needs one of these in the string: `://` or `@` (URLs, backend
+ * userinfo), or a secret word (flags, env pairs, secret JSON keys, auth headers, `Bearer`…).
+ * A superset of the rules' triggers, checked in one pass; keep it in step with the rules above.
+ */
+const SECRET_TRIGGER =
+  /:\/\/|@|PASS|PWD|SECRET|TOKEN|KEY|AUTH|CREDENTIAL|COOKIE|BEARER|BASIC|DIGEST/i;
+
+function mayHoldSecret(s: string): boolean {
+  return SECRET_TRIGGER.test(s);
+}
+
 export class SecretRedactor implements Redactor {
   readonly #secrets = new Set<string>();
   #sorted: string[] = [];
@@ -132,6 +144,8 @@ export class SecretRedactor implements Redactor {
   redactString(s: string): string {
     // Registered values first: a rule below could otherwise cut one in two and leave a piece.
     let out = this.redactValues(s);
+    // Most strings (names, paths, schedules) can match no rule: skip the dozen regex passes.
+    if (!mayHoldSecret(out)) return out;
     out = out.replace(URL_IN_TEXT, (_m, scheme: string, rest: string) =>
       redactUrlInText(scheme, rest),
     );
