@@ -19,8 +19,6 @@ import {
   startDaemon,
   tempConfig,
   waitFor,
-  SUITE_LABEL,
-  sweepStale,
   type Daemon,
 } from './plan-bench-support.js';
 import { createContainer } from '@dockop/docker';
@@ -28,6 +26,9 @@ import { createContainer } from '@dockop/docker';
 const SEQ = Number(process.env.SEQ ?? 10);
 const BURST = Number(process.env.BURST ?? 100);
 const RESTIC = 'dockop/restic:local';
+// Its own suite label: other plan benches sweep `dockop.bench.suite=plan` when they start, which
+// removed this bench's containers mid-burst on a shared engine.
+const SUITE_LABEL = { 'dockop.bench.suite': 'plan-apply' } as const;
 
 interface Run {
   tag: string;
@@ -181,7 +182,7 @@ async function busy(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  await sweepStale();
+  await removeByLabel('dockop.bench.suite=plan-apply');
   await sequentialAndBurst(
     't',
     "trap 'exit 0' TERM; sleep 3600 & wait",
