@@ -121,8 +121,9 @@ describe('backrest-sidecar start-up path (bundle)', function () {
       probe,
     );
     expect(r.code).to.equal(1);
+    // The user part of the URL is masked like any userinfo (the redactor prefers over-masking).
     expect(r.stdout + r.stderr).to.match(
-      /Docker is unreachable at ssh:\/\/nobody@127\.0\.0\.1:1: connect ECONNREFUSED/,
+      /Docker is unreachable at ssh:\/\/\[REDACTED\]@127\.0\.0\.1:1: connect ECONNREFUSED/,
     );
     expect(r.loaded.some((f) => f.includes(`node_modules${path.sep}ssh2${path.sep}`))).to.equal(
       true,
