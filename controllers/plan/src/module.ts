@@ -1,5 +1,5 @@
 import { ConfigSink } from '@backrest-sidecar/config-sink';
-import { ContainerActions, DockerClient } from '@dockop/docker';
+import { ContainerActions, DockerClient, engineHostName } from '@dockop/docker';
 import { Clock, ControllerContribution, MetricsRegistry, makeKey } from '@dockop/runtime';
 import { ContainerModule, type ResolutionContext } from 'inversify';
 import { CommandApplier, ConfigApplier, NoopApplier, RestartApplier } from './apply.js';
@@ -28,19 +28,10 @@ function storeFor(ctx: ResolutionContext): PlanStore {
     ...(opts.configFormat ? { format: opts.configFormat } : {}),
     ...(opts.writeMode ? { writeMode: opts.writeMode } : {}),
     ...(opts.instance ? { instance: opts.instance } : {}),
+    // The default `instance` of a native config we create: the engine's host name, the same
+    // "this host" as restic's --host.
     ...(docker ? { instanceHostName: () => engineHostName(docker) } : {}),
   });
-}
-
-/**
- * The Docker engine's host name (`docker info` Name): the default `instance` of a native config
- * we create. Inside a container our own host name is a random container id; the engine's is the
- * host's, stable across recreations (the same "this host" as restic's --host).
- */
-async function engineHostName(docker: DockerClient): Promise<string> {
-  const info = (await docker.request('system.info', (d) => d.info())) as { Name?: unknown };
-  if (typeof info.Name !== 'string' || info.Name === '') throw new Error('docker info has no Name');
-  return info.Name;
 }
 
 /** Where the apply worker's state lives: one target (the container, URL or command). */

@@ -1,4 +1,4 @@
-import type { DockerClient } from '@dockop/docker';
+import { engineHostName, type DockerClient } from '@dockop/docker';
 
 /** Env var overriding the restic `--host` of backups and forget (as `--restic-host`). */
 export const RESTIC_HOST_ENV = 'BACKREST_SIDECAR_RESTIC_HOST';
@@ -32,11 +32,9 @@ export async function resolveResticHost(
   if (explicit !== undefined && explicit !== '') return checkResticHost(explicit, '--restic-host');
   const fromEnv = env[RESTIC_HOST_ENV];
   if (fromEnv !== undefined && fromEnv !== '') return checkResticHost(fromEnv, RESTIC_HOST_ENV);
-  const info = (await client.request('system.info', (d) => d.info())) as { Name?: unknown };
-  if (typeof info.Name !== 'string' || info.Name === '') {
-    throw new Error(
-      `docker info has no Name to use as restic --host; set --restic-host or ${RESTIC_HOST_ENV}`,
-    );
-  }
-  return checkResticHost(info.Name, 'docker info Name');
+  const name = await engineHostName(
+    client,
+    ` to use as restic --host; set --restic-host or ${RESTIC_HOST_ENV}`,
+  );
+  return checkResticHost(name, 'docker info Name');
 }

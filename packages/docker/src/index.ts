@@ -4,6 +4,7 @@ import 'reflect-metadata';
 export * from './docker-connection.js';
 export * from './docker-metrics.js';
 export * from './docker-client.js';
+export * from './engine-host-name.js';
 export * from './create-container.js';
 export * from './line-buffer.js';
 export * from './event-stream.js';
