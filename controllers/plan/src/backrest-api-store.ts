@@ -87,9 +87,10 @@ export class BackrestApiStore implements PlanStore {
     const attempts = this.#opts.attempts ?? 3;
     for (let attempt = 1; ; attempt++) {
       const current = await this.#getConfig();
-      const { changes: valid, warnings } = screenPlans(current, changes);
+      const newProblems = problemsBeyond(current);
+      const { changes: valid, warnings } = screenPlans(current, changes, newProblems);
       const next = applyChanges(current, 'backrest', valid) as BackrestConfigDoc;
-      const problems = newProblems(current, next);
+      const problems = newProblems(next);
       if (problems.length > 0) {
         // Not one plan's fault (e.g. the removals): SetConfig would refuse the whole batch.
         throw new ConfigError(
@@ -195,10 +196,16 @@ function isModnoConflict(err: unknown): boolean {
   return err instanceof ApiError && /modno/i.test(err.body);
 }
 
-/** Problems `next` has that `current` (what Backrest runs now) does not. */
-function newProblems(current: BackrestConfigDoc, next: BackrestConfigDoc): string[] {
-  const before = new Set(validateConfig(current, 'backrest'));
-  return validateConfig(next, 'backrest').filter((p) => !before.has(p));
+/**
+ * A check for the problems a config has that `current` (what Backrest runs now) does not;
+ * `current` is validated once, not once per screened plan. GetConfig's answer is sanitized for
+ * the network (no identity private key, password hashes masked), and so is what we derive from it.
+ */
+function problemsBeyond(current: BackrestConfigDoc): (next: BackrestConfigDoc) => string[] {
+  const validate = (doc: BackrestConfigDoc): string[] =>
+    validateConfig(doc, 'backrest', { networkSanitized: true });
+  const before = new Set(validate(current));
+  return (next) => validate(next).filter((p) => !before.has(p));
 }
 
 /**
@@ -209,13 +216,13 @@ function newProblems(current: BackrestConfigDoc, next: BackrestConfigDoc): strin
 function screenPlans(
   current: BackrestConfigDoc,
   changes: PlanChanges,
+  newProblems: (next: BackrestConfigDoc) => string[],
 ): { changes: PlanChanges; warnings: string[] } {
   const warnings: string[] = [];
   const upsert = changes.upsert.filter((plan) => {
     const problems = [
       ...validatePlanSpecs([plan]),
       ...newProblems(
-        current,
         applyChanges(current, 'backrest', { upsert: [plan], remove: [] }) as BackrestConfigDoc,
       ),
     ];
