@@ -2,15 +2,12 @@ import type { ContainerActions, OneShotMount } from '@dockop/docker';
 import { labelListOrSplit } from '@dockop/runtime';
 import { Labels } from '@backrest-sidecar/api';
 import {
+  isOptedIn,
   targetPath,
   workloadFromContainerInfo,
   type WorkloadMount,
   type WorkloadTarget,
 } from '@backrest-sidecar/controller-retention';
-
-function isTrue(v: string | undefined): boolean {
-  return (v ?? '').trim().toLowerCase() === 'true';
-}
 
 /** The label list grammar (CSV with quotes, or a JSON array), as the schema registry reads it. */
 function csv(v: string | undefined): string[] {
@@ -32,7 +29,7 @@ export async function listBackupWorkloads(
   const byId = new Map<string, WorkloadTarget>();
   for (const info of [...a, ...b]) {
     const t = workloadFromContainerInfo(info);
-    if (isTrue(t.labels[Labels.enable]) || isTrue(t.labels[Labels.rcbVolumes])) byId.set(t.id, t);
+    if (isOptedIn(t)) byId.set(t.id, t);
   }
   return [...byId.values()].sort((x, y) => x.name.localeCompare(y.name));
 }

@@ -8,6 +8,7 @@ import { findPathCollisions } from './path-collisions.js';
 import { runResticChecked, type ResticRunner } from './restic-runner.js';
 import type { WorkloadLabelTrust } from './workload-label-trust.js';
 import {
+  isOptedIn,
   partitionSafeTargets,
   targetPath,
   workloadFromContainerInfo,
@@ -102,10 +103,6 @@ function samePaths(paths: string[] | null | undefined, path: string): boolean {
 /** Docker states of a container whose retention runs (a stopped one may be a stale leftover). */
 const ACTIVE_STATES = ['running', 'restarting', 'paused'];
 
-function isTrue(v: string | undefined): boolean {
-  return (v ?? '').trim().toLowerCase() === 'true';
-}
-
 /**
  * The per-workload retention loop. For every running container opted in (`backrest.enable=true`,
  * or restic-compose-backup's `restic-compose-backup.volumes=true`) with a `backrest.keep` the
@@ -162,7 +159,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
     targets = keepLabeled.map(workloadFromContainerInfo);
     const byId = new Map<string, WorkloadTarget>();
     for (const t of [...enabled, ...rcb].map(workloadFromContainerInfo)) {
-      if (isTrue(t.labels[Labels.enable]) || isTrue(t.labels[Labels.rcbVolumes])) byId.set(t.id, t);
+      if (isOptedIn(t)) byId.set(t.id, t);
     }
     universe = [...byId.values()];
   } catch (err) {
@@ -181,8 +178,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
   universe = partitionSafeTargets(universe).safe;
   for (const { target, message } of split.refused) {
     // Not opted in: ignored below anyway, not worth a Warning.
-    if (!isTrue(target.labels[Labels.enable]) && !isTrue(target.labels[Labels.rcbVolumes]))
-      continue;
+    if (!isOptedIn(target)) continue;
     const r = result([target.name], '', target.labels[Labels.keep] ?? '', [], 'invalid');
     r.error = message;
     logger.warn('retention.unsafe_name', { container: target.name, error: message });
@@ -199,7 +195,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
   const selected: WorkloadTarget[] = [];
   for (const t of targets) {
     // The same opt-in as the backup engines: backrest.enable=true or rcb's volumes=true.
-    if (!isTrue(t.labels[Labels.enable]) && !isTrue(t.labels[Labels.rcbVolumes])) {
+    if (!isOptedIn(t)) {
       logger.info('retention.not_enabled', {
         container: t.name,
         reason: `${Labels.keep} without ${Labels.enable}=true (or ${Labels.rcbVolumes}=true) is ignored`,

@@ -1,6 +1,6 @@
 import type Dockerode from 'dockerode';
 import { labelListOrSplit, ownLabels } from '@dockop/runtime';
-import { identityProblem, workloadPath } from '@backrest-sidecar/api';
+import { identityProblem, Labels, workloadPath } from '@backrest-sidecar/api';
 
 /**
  * A container as the one-shot modes (forget, backup-once) see it: read straight from a Docker
@@ -83,6 +83,15 @@ export function workloadFromContainerInfo(info: Dockerode.ContainerInfo): Worklo
 }
 
 /** `/volumes[/<project>]/<service>`: where the workload's data lives in its snapshots. */
+/**
+ * The opt-in shared by the backup engines and retention: `backrest.enable=true`, or
+ * restic-compose-backup's `restic-compose-backup.volumes=true` (case and spaces ignored).
+ */
+export function isOptedIn(target: Pick<WorkloadTarget, 'labels'>): boolean {
+  const isTrue = (v: string | undefined): boolean => (v ?? '').trim().toLowerCase() === 'true';
+  return isTrue(target.labels[Labels.enable]) || isTrue(target.labels[Labels.rcbVolumes]);
+}
+
 export function targetPath(target: WorkloadTarget, includeProjectName: boolean): string {
   return workloadPath({ name: target.name, compose: target.compose }, includeProjectName);
 }
