@@ -5,3 +5,5 @@ export * from './formats.js';
 export * from './schedule.js';
 export * from './plan-id.js';
 export * from './module.js';
+export * from './dump-preset.js';
+export * from './dump-settings.js';
