@@ -1,4 +1,9 @@
-import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
+import {
+  ImageLabelTrust,
+  execInContainer,
+  type ContainerActions,
+  type DockerClient,
+} from '@dockop/docker';
 import {
   createNullLogger,
   makeKey,
@@ -33,7 +38,8 @@ import {
   type BackupOnceOptions,
 } from './backup-options.js';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
-import { listBackupWorkloads } from './backup-workloads.js';
+import { listBackupWorkloads, workloadTags } from './backup-workloads.js';
+import { runDumps, type DumpOutcome } from './dump-backup.js';
 import { runBackrestEngine } from './backrest-engine.js';
 import { Notifiers } from './notify.js';
 import { LogProgress, TtyProgress, noProgress, type ProgressReporter } from './progress.js';
@@ -121,6 +127,36 @@ export async function runBackupOnce(
     const env = o.rcbEnvFile ? await readEnvFile(o.rcbEnvFile, deps.env ?? process.env) : {};
     resticRedactor(env, redactor);
     const progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
+    const makeRunner = (): ContainerResticRunner =>
+      new ContainerResticRunner(deps.actions, {
+        image: o.resticImage,
+        env,
+        ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+        labels,
+        ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        redactor,
+      });
+
+    // Dumps first: a dump needs its database running, and quiesce may stop it for the files.
+    let dumps = new Map<string, DumpOutcome>();
+    if (o.engine === 'restic') {
+      const { safe } = partitionSafeTargets(await listBackupWorkloads(deps.actions, o.selector));
+      dumps = await runDumps(
+        safe,
+        {
+          host: host!,
+          tagsFor: (t) => workloadTags(t, o.tags ?? []),
+          labels,
+          ...(o.signal ? { signal: o.signal } : {}),
+        },
+        {
+          exec: (target, argv, opts) => execInContainer(deps.client, target, argv, opts),
+          runner: makeRunner(),
+          logger,
+          ...(deps.recorder ? { recorder: deps.recorder } : {}),
+        },
+      );
+    }
 
     const { value } = await withQuiesce(
       deps.actions,
@@ -195,14 +231,7 @@ export async function runBackupOnce(
           );
           return [...refusedResults, ...results];
         }
-        const runner = new ContainerResticRunner(deps.actions, {
-          image: o.resticImage,
-          env,
-          ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
-          labels,
-          ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-          redactor,
-        });
+        const runner = makeRunner();
         // Within the selector (what this sidecar manages), as the retention loop checks them.
         const collisions = findPathCollisions(targets, o.includeProjectName ?? false);
         const results = await runResticEngine(
@@ -215,6 +244,7 @@ export async function runBackupOnce(
             collisions,
             tags: o.tags ?? [],
             labels,
+            dumps,
             ...(o.signal ? { signal: o.signal } : {}),
           },
           { logger, progress, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
