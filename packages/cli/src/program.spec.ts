@@ -23,6 +23,7 @@ describe('backrest-sidecar program', () => {
       'forget',
       'version',
       'healthcheck',
+      'run',
       'completion',
     ]);
     expect((program as unknown as { _defaultCommandName: string })._defaultCommandName).to.equal(
