@@ -5,3 +5,7 @@ export * from './formats.js';
 export * from './schedule.js';
 export * from './plan-id.js';
 export * from './module.js';
+export * from './workload-status.js';
+export * from './workload-status-store.js';
+export * from './workload-status-module.js';
+export * from './workload-staleness.js';

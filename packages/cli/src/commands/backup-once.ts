@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { WorkloadStatusStore } from '@backrest-sidecar/api';
 import { runBackupOnce } from '@backrest-sidecar/controller-backup';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
 import { fatal } from '../exit.js';
@@ -14,7 +15,9 @@ export async function runBackupOnceCommand(flags: BackupOnceFlags): Promise<numb
   const release = abortOnSignals(controller, logger);
   try {
     const options = { ...toBackupOnceOptions(flags), signal: controller.signal };
-    const report = await runBackupOnce(options, { actions, client, logger, redactor });
+    // Each workload's outcome lands in its status (`get workloads`, `describe workload`).
+    const status = new WorkloadStatusStore({ stateDir: flags.stateDir, logger, redactor });
+    const report = await runBackupOnce(options, { actions, client, logger, redactor, status });
     return report.exitCode;
   } finally {
     release();
