@@ -7,6 +7,8 @@ export * from './quiesce-journal.js';
 export * from './quiesce.js';
 export * from './progress.js';
 export * from './notify.js';
+export * from './notify-url.js';
+export * from './notify-message.js';
 export * from './restic-engine.js';
 export * from './rcb-engine.js';
 export * from './backrest-engine.js';

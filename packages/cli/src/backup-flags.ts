@@ -4,13 +4,15 @@
  */
 import {
   BACKUP_DEFAULTS,
+  NotifyUrlError,
+  parseNotifyUrl,
   type BackupEngine,
   type BackupOnceOptions,
 } from '@backrest-sidecar/controller-backup';
 import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
 import type { OneShotMount } from '@dockop/docker';
 import { Option, type Command } from 'commander';
-import { collect, dockerConnection, parseDuration, parseHttpUrl } from './options.js';
+import { UsageError, collect, dockerConnection, parseDuration } from './options.js';
 import {
   pruneModeOption,
   rcbEnvFileOption,
@@ -39,7 +41,7 @@ export interface BackupFlags {
   forget: boolean;
   pruneMode: PruneMode;
   forgetRunner: ResticRunnerKind;
-  notifyUrl?: string;
+  notifyUrl: string[];
   progress?: 'tty' | 'log' | 'none';
   /** ms. */
   timeout?: number;
@@ -112,8 +114,11 @@ export function addBackupOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--notify-url <url>',
-        'POST a JSON summary here on success and failure (retried)',
-      ).argParser(parseHttpUrl),
+        'tell this URL the outcome (repeatable; space-separated in the env): http(s) JSON POST, ntfy://, gotify://, slack://, discord://, hc:// (see docs/notifications.md)',
+      )
+        .env('BACKREST_SIDECAR_NOTIFY_URL')
+        .argParser(collectNotifyUrls)
+        .default([] as string[], 'none'),
     )
     .addOption(
       new Option(
@@ -159,8 +164,27 @@ export function toBackupOnceOptions(
     noForget: !flags.forget,
     prune: flags.pruneMode,
     forgetRunner: flags.forgetRunner,
-    ...(flags.notifyUrl ? { notifyUrl: flags.notifyUrl } : {}),
+    ...(flags.notifyUrl.length ? { notifyUrls: flags.notifyUrl } : {}),
     ...(flags.progress ? { progress: flags.progress } : {}),
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
   };
+}
+
+/**
+ * Argument parser of `--notify-url`: checks each URL's grammar before anything touches Docker.
+ * A UsageError, not commander's InvalidArgumentError, because commander would quote the raw
+ * value (a credential) in its message; ours shows it masked. The env variable may hold several
+ * URLs separated by spaces (as Watchtower's WATCHTOWER_NOTIFICATION_URL).
+ */
+export function collectNotifyUrls(value: string, previous: string[] = []): string[] {
+  const urls = value.split(/\s+/).filter(Boolean);
+  for (const url of urls) {
+    try {
+      parseNotifyUrl(url);
+    } catch (err) {
+      if (err instanceof NotifyUrlError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  return [...previous, ...urls];
 }
