@@ -17,7 +17,9 @@ import {
   pruneModeOption,
   rcbEnvFileOption,
   resticHostOption,
+  resticImageOption,
   resticVolumeOption,
+  stopTimeoutOption,
 } from './one-shot.js';
 
 /**
@@ -74,11 +76,7 @@ export function addBackupOptions(cmd: Command): Command {
     .addOption(
       rcbEnvFileOption('Docker env file with RESTIC_* (rcb and restic engines, retention)'),
     )
-    .option(
-      '--restic-image <image>',
-      'restic image of the restic engine and of retention',
-      BACKUP_DEFAULTS.resticImage,
-    )
+    .addOption(resticImageOption('restic image of the restic engine and of retention'))
     .addOption(
       resticVolumeOption(
         'extra mount of every restic one-shot, e.g. a local repository (repeatable)',
@@ -96,11 +94,7 @@ export function addBackupOptions(cmd: Command): Command {
       'running containers with this label are stopped around the backup',
       BACKUP_DEFAULTS.quiesceLabel,
     )
-    .addOption(
-      new Option('--stop-timeout <duration>', 'grace period of each stop')
-        .argParser(parseDuration)
-        .default(BACKUP_DEFAULTS.stopTimeoutSec * 1000, '10s'),
-    )
+    .addOption(stopTimeoutOption('grace period of each stop'))
     .option('--no-forget', 'skip the per-workload retention loop')
     .addOption(pruneModeOption())
     .addOption(
