@@ -5,3 +5,8 @@ export * from './formats.js';
 export * from './schedule.js';
 export * from './plan-id.js';
 export * from './module.js';
+export * from './workload-target.js';
+export * from './workload-label-trust.js';
+export * from './path-collisions.js';
+export * from './retention-report.js';
+export * from './plan-report.js';

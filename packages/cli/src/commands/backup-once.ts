@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { runBackupOnce } from '@backrest-sidecar/controller-backup';
+import { ForgetRetention } from '@backrest-sidecar/controller-retention';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
 import { fatal } from '../exit.js';
 import { DEFAULTS, checkPlanIdPrefixOption, parseHttpUrl } from '../options.js';
@@ -14,7 +15,8 @@ export async function runBackupOnceCommand(flags: BackupOnceFlags): Promise<numb
   const release = abortOnSignals(controller, logger);
   try {
     const options = { ...toBackupOnceOptions(flags), signal: controller.signal };
-    const report = await runBackupOnce(options, { actions, client, logger, redactor });
+    const retention = new ForgetRetention(actions, client, logger);
+    const report = await runBackupOnce(options, { actions, client, logger, redactor, retention });
     return report.exitCode;
   } finally {
     release();

@@ -1,13 +1,12 @@
 import { Command, Option } from 'commander';
 import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import {
-  ImageWorkloadLabelTrust,
   createResticRunner,
   resolveResticHost,
-  runForget,
-  type PruneMode,
   type ResticRunnerKind,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
+import { ImageWorkloadLabelTrust, type PruneMode } from '@backrest-sidecar/api';
+import { runForget } from '@backrest-sidecar/controller-retention';
 import { ImageLabelTrust, type OneShotMount } from '@dockop/docker';
 import { fatal } from '../exit.js';
 import {

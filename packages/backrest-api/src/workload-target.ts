@@ -1,6 +1,12 @@
 import type Dockerode from 'dockerode';
 import { labelListOrSplit, ownLabels } from '@dockop/runtime';
-import { identityProblem, Labels, workloadPath } from '@backrest-sidecar/api';
+import { Labels } from './backup-workload.js';
+import {
+  COMPOSE_PROJECT_LABEL,
+  COMPOSE_SERVICE_LABEL,
+  identityProblem,
+  workloadPath,
+} from './plan-id.js';
 
 /**
  * A container as the one-shot modes (forget, backup-once) see it: read straight from a Docker
@@ -32,8 +38,6 @@ export interface WorkloadMount {
   readOnly: boolean;
 }
 
-export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
-export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
 export const COMPOSE_DEPENDS_ON_LABEL = 'com.docker.compose.depends_on';
 
 /**
