@@ -32,7 +32,7 @@ export async function runBackrestEngine(
   const results: WorkloadBackupResult[] = [];
   for (const t of targets.filter((x) => (x.labels[Labels.enable] ?? '').toLowerCase() === 'true')) {
     const planId = planIdFor(
-      { name: t.name, compose: t.compose },
+      { name: t.name, compose: t.compose, swarm: t.swarm },
       options.planIdPrefix !== undefined ? { prefix: options.planIdPrefix } : {},
     );
     const r: WorkloadBackupResult = {

@@ -48,8 +48,10 @@ export type PlanState =
 
 export interface PlanEntry {
   planId: string;
-  /** Container the plan comes from ('' for orphans). */
+  /** Container the plan comes from ('' for orphans); for replicas, the first by name. */
   container: string;
+  /** Every replica a service's plan covers (only when the service has several). */
+  replicas?: string[];
   state: PlanState;
   reason: string;
   message: string;

@@ -25,7 +25,8 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'wide', 'name',
 export function planRows(summary: ReconcileSummary): PlanRow[] {
   return summary.entries.map((e) => ({
     planId: e.planId,
-    container: e.container || '-',
+    // A service's plan names every replica it covers.
+    container: e.replicas?.join(',') || e.container || '-',
     repo: e.plan?.repo ?? '-',
     schedule: e.plan?.schedule ?? '-',
     sources: e.plan?.sources ?? [],
@@ -117,7 +118,7 @@ export function renderDescription(d: PlanDescription): string {
   const e = d.entry;
   const same = (m: string | undefined): boolean => Boolean(e.message) && m === e.message;
   out.push(`Plan ID:    ${e.planId}`);
-  out.push(`Container:  ${e.container || '-'}`);
+  out.push(`Container:  ${e.replicas?.join(', ') || e.container || '-'}`);
   out.push(`State:      ${e.state}${e.reason ? ` (${e.reason})` : ''}`);
   if (e.message) out.push(`Message:    ${e.message}`);
   out.push(`Changed:    ${e.changed}`);
