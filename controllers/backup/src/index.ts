@@ -12,6 +12,7 @@ export * from './rcb-engine.js';
 export * from './backrest-engine.js';
 export * from './run-backup-once.js';
 export * from './backup-scheduler.js';
+export * from './backup-status.js';
 export * from './backup-module.js';
 export * from './ensure-running.js';
 export * from './own-container.js';

@@ -14,6 +14,8 @@ import {
   partitionSafeTargets,
   type BackupRetention,
   type ForgetReport,
+  type WorkloadScheduleRecord,
+  type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
 import {
   ContainerResticRunner,
@@ -38,6 +40,7 @@ import { QuiesceBusyError, repairQuiesceJournal } from './quiesce-journal.js';
 import { withQuiesce, type QuiesceOutcome } from './quiesce.js';
 import { runRcbEngine } from './rcb-engine.js';
 import { runResticEngine } from './restic-engine.js';
+import { recordBackupReport } from './backup-status.js';
 
 export interface BackupOnceDeps {
   actions: ContainerActions;
@@ -57,6 +60,13 @@ export interface BackupOnceDeps {
    * output, the fatal error and the webhook payload. Default: a new one.
    */
   redactor?: Redactor;
+  /**
+   * Where each workload's outcome is recorded (its status subresource: last backup or failure,
+   * retention, conditions). Default: nowhere.
+   */
+  status?: WorkloadStatusStore;
+  /** Who schedules these runs (Stale window). Default: Backrest owns the schedule (26 h). */
+  statusSchedule?: WorkloadScheduleRecord;
   /**
    * Runs retention after a successful backup (unless `noForget`): the retention controller's
    * BackupRetention. Missing: the report's `forget` says retention is not loaded (exit 3).
@@ -241,6 +251,19 @@ export async function runBackupOnce(
     quiesced: quiesce.stopped,
     ...(report.fatal ? { error: report.fatal } : {}),
   });
+
+  if (deps.status) {
+    try {
+      await recordBackupReport(deps.status, report, {
+        ...(deps.statusSchedule ? { schedule: deps.statusSchedule } : {}),
+      });
+    } catch (err) {
+      logger.warn('backup.status_not_recorded', {
+        stateDir: o.stateDir,
+        error: redactor.redactString((err as Error).message),
+      });
+    }
+  }
 
   if (o.notifyUrl) {
     report.notify = await notifyWebhook(o.notifyUrl, notificationPayload(report), {

@@ -1,6 +1,4 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { KeyTrigger, makeKey, type ResourceKey } from '@dockop/runtime';
+import { KeyTrigger, makeKey, writeFileAtomic, type ResourceKey } from '@dockop/runtime';
 import type { ApplyOutcome, ApplyPhase, ApplyStatus } from '@backrest-sidecar/api';
 
 export type { ApplyPhase, ApplyStatus } from '@backrest-sidecar/api';
@@ -131,11 +129,8 @@ export class ApplyState {
     if (!file) return;
     const body = `${JSON.stringify({ ...this.#status, config: file.config }, null, 2)}\n`;
     this.#persisting = this.#persisting.then(async () => {
-      const tmp = `${file.path}.${process.pid}.tmp`;
       try {
-        await mkdir(path.dirname(file.path), { recursive: true, mode: 0o700 });
-        await writeFile(tmp, body, { mode: 0o600 });
-        await rename(tmp, file.path);
+        await writeFileAtomic(file.path, body);
       } catch {
         // The state dir may be read-only or missing: describe then just has no apply status.
       }

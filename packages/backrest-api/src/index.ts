@@ -10,3 +10,7 @@ export * from './workload-label-trust.js';
 export * from './path-collisions.js';
 export * from './retention-report.js';
 export * from './plan-report.js';
+export * from './workload-status.js';
+export * from './workload-status-store.js';
+export * from './workload-status-module.js';
+export * from './workload-staleness.js';

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { WorkloadStatusStore } from '@backrest-sidecar/api';
 import { runBackupOnce } from '@backrest-sidecar/controller-backup';
 import { ForgetRetention } from '@backrest-sidecar/controller-retention';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
@@ -16,7 +17,16 @@ export async function runBackupOnceCommand(flags: BackupOnceFlags): Promise<numb
   try {
     const options = { ...toBackupOnceOptions(flags), signal: controller.signal };
     const retention = new ForgetRetention(actions, client, logger);
-    const report = await runBackupOnce(options, { actions, client, logger, redactor, retention });
+    // Each workload's outcome lands in its status (`get workloads`, `describe workload`).
+    const status = new WorkloadStatusStore({ stateDir: flags.stateDir, logger, redactor });
+    const report = await runBackupOnce(options, {
+      actions,
+      client,
+      logger,
+      redactor,
+      status,
+      retention,
+    });
     return report.exitCode;
   } finally {
     release();
