@@ -36,6 +36,12 @@ export interface QuiesceOptions {
   pollMs?: number;
   /** Containers never stopped (ours, Backrest's, a socket proxy): `quiesceExclusion`. */
   exclude?: QuiesceExclusionOptions;
+  /**
+   * The quiesce set itself instead of the running containers carrying `label` (an in-place
+   * restore stops one workload and its dependents). Only running ones are stopped; `exclude`
+   * is not applied to them.
+   */
+  targets?: WorkloadTarget[];
 }
 
 /** Running containers carrying the quiesce label. */
@@ -71,12 +77,19 @@ export async function withQuiesce<T>(
   body: (outcome: QuiesceOutcome) => Promise<T>,
 ): Promise<{ value: T; outcome: QuiesceOutcome }> {
   const log = options.logger;
+  const candidates = options.targets
+    ? options.targets.filter((t) => t.state === 'running')
+    : await listQuiesceTargets(actions, options.label, options.selector);
+  // An explicit set was screened by the caller (a restore must stop its workload even if the
+  // workload opts out of quiesce around backups).
   const targets = stopOrder(
-    (await listQuiesceTargets(actions, options.label, options.selector)).filter((t) => {
-      const reason = quiesceExclusion(t, options.exclude);
-      if (reason) log.info('quiesce.excluded', { container: t.name, reason });
-      return reason === undefined;
-    }),
+    options.targets
+      ? candidates
+      : candidates.filter((t) => {
+          const reason = quiesceExclusion(t, options.exclude);
+          if (reason) log.info('quiesce.excluded', { container: t.name, reason });
+          return reason === undefined;
+        }),
   );
   const outcome: QuiesceOutcome = options.outcome ?? {
     stopped: [],

@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import type { ContainerActions, DockerClient } from '@dockop/docker';
 import {
   createNullLogger,
@@ -34,7 +33,7 @@ import {
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
 import { listBackupWorkloads } from './backup-workloads.js';
 import { runBackrestEngine } from './backrest-engine.js';
-import { notifyWebhook } from './notify.js';
+import { Notifiers } from './notify.js';
 import { LogProgress, TtyProgress, noProgress, type ProgressReporter } from './progress.js';
 import { QuiesceBusyError, repairQuiesceJournal } from './quiesce-journal.js';
 import { withQuiesce, type QuiesceOutcome } from './quiesce.js';
@@ -102,11 +101,21 @@ export async function runBackupOnce(
   let labels: Record<string, string> = { ...o.oneShotLabels, [ONE_SHOT_LABEL]: 'true' };
   // restic `--host` of the snapshots and of forget: the same stable name for both.
   let host: string | undefined;
+  let notifiers: Notifiers | undefined;
 
   try {
     const runId = checkRunId(o.runId ?? newRunId());
     report.runId = runId;
     labels = { ...labels, [RUN_LABEL]: runId };
+    // Parsing registers the URLs' credentials with the redactor before anything is logged.
+    notifiers = new Notifiers([...(o.notifyUrl ? [o.notifyUrl] : []), ...(o.notifyUrls ?? [])], {
+      attempts: o.notifyAttempts,
+      logger,
+      redactor,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    });
+    if (notifiers.size > 0) await notifiers.start(runId);
     await repairQuiesceJournal({ stateDir: o.stateDir, actions: deps.actions, logger });
     if (o.engine === 'restic' || !o.noForget) {
       host = await resolveResticHost(deps.client, o.resticHost, deps.env ?? process.env);
@@ -265,15 +274,7 @@ export async function runBackupOnce(
     }
   }
 
-  if (o.notifyUrl) {
-    report.notify = await notifyWebhook(o.notifyUrl, notificationPayload(report), {
-      attempts: o.notifyAttempts,
-      logger,
-      redactor,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    });
-  }
+  if (notifiers && notifiers.size > 0) report.notify = await notifiers.finish(report);
   return report;
 }
 
@@ -322,44 +323,6 @@ export function exitCodeOf(report: BackupOnceReport): 0 | 1 | 3 {
     report.quiesce.stopFailed.length > 0 ||
     (report.forget !== undefined && report.forget.exitCode !== 0);
   return partial ? 3 : 0;
-}
-
-/** The webhook body: outcome and figures only, never env values or repository locations. */
-export function notificationPayload(report: BackupOnceReport): Record<string, unknown> {
-  return {
-    event: report.exitCode === 0 ? 'backup.succeeded' : 'backup.failed',
-    host: hostname(),
-    engine: report.engine,
-    exitCode: report.exitCode,
-    startedAt: report.startedAt,
-    finishedAt: report.finishedAt,
-    durationMs: Math.round(report.durationMs),
-    ...(report.fatal ? { error: report.fatal } : {}),
-    ...(report.rcb ? { rcb: report.rcb } : {}),
-    workloads: report.workloads.map((w) => ({
-      container: w.container,
-      path: w.path,
-      status: w.status,
-      ...(w.snapshotId ? { snapshotId: w.snapshotId } : {}),
-      ...(w.bytesAdded !== undefined ? { bytesAdded: w.bytesAdded } : {}),
-      ...(w.filesTotal !== undefined ? { files: w.filesTotal } : {}),
-      durationMs: Math.round(w.durationMs),
-      ...(w.error ? { error: w.error } : {}),
-    })),
-    quiesce: {
-      stopped: report.quiesce.stopped,
-      startFailed: report.quiesce.startFailed.map((f) => f.name),
-    },
-    ...(report.forget
-      ? {
-          retention: {
-            exitCode: report.forget.exitCode,
-            removed: report.forget.workloads.reduce((n, w) => n + w.removed.length, 0),
-            warnings: report.forget.workloads.reduce((n, w) => n + w.warnings.length, 0),
-          },
-        }
-      : {}),
-  };
 }
 
 function makeProgress(

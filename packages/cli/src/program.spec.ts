@@ -21,6 +21,8 @@ describe('backrest-sidecar program', () => {
       'describe',
       'backup-once',
       'forget',
+      'snapshots',
+      'restore',
       'version',
       'healthcheck',
       'completion',

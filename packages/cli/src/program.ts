@@ -6,6 +6,8 @@ import { register as registerGet } from './commands/get.js';
 import { register as registerDescribe } from './commands/describe.js';
 import { register as registerBackupOnce } from './commands/backup-once.js';
 import { register as registerForget } from './commands/forget.js';
+import { register as registerSnapshots } from './commands/snapshots.js';
+import { register as registerRestore } from './commands/restore.js';
 import { register as registerVersion } from './commands/version.js';
 import { register as registerCompletion } from './commands/completion.js';
 import { register as registerHealthcheck } from './commands/healthcheck.js';
@@ -112,6 +114,8 @@ Examples:
   registerDescribe(program);
   registerBackupOnce(program);
   registerForget(program);
+  registerSnapshots(program);
+  registerRestore(program);
   registerVersion(program, VERSION);
   registerHealthcheck(program);
   registerCompletion(program);

@@ -5,7 +5,13 @@ import { ForgetRetention } from '@backrest-sidecar/controller-retention';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
 import { fatal } from '../exit.js';
 import { DEFAULTS, checkPlanIdPrefixOption, parseHttpUrl } from '../options.js';
-import { abortOnSignals, addOneShotOptions, setUpOneShot, type OneShotFlags } from '../one-shot.js';
+import {
+  abortOnSignals,
+  addOneShotOptions,
+  planIdPrefixOption,
+  setUpOneShot,
+  type OneShotFlags,
+} from '../one-shot.js';
 
 export type BackupOnceFlags = OneShotFlags & BackupFlags;
 
@@ -45,11 +51,7 @@ export function backupOnceCommand(): Command {
         "Backrest's URL for --engine backrest (auth: BACKREST_API_AUTHORIZATION)",
       ).argParser(parseHttpUrl),
     )
-    .addOption(
-      new Option('--plan-id-prefix <prefix>', 'plan id prefix (backrest engine)')
-        .env('BACKREST_PLAN_ID_PREFIX')
-        .default(DEFAULTS.planIdPrefix),
-    )
+    .addOption(planIdPrefixOption('plan id prefix (backrest engine)'))
     .option('--exclude-bind-mounts', 'back up named volumes only (rcb EXCLUDE_BIND_MOUNTS)')
     .option(
       '--backrest-container <name>',

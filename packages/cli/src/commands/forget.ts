@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import {
   createResticRunner,
   resolveResticHost,
@@ -14,6 +13,7 @@ import {
   pruneModeOption,
   rcbEnvFileOption,
   resticHostOption,
+  resticImageOption,
   resticVolumeOption,
   setUpOneShot,
   type OneShotFlags,
@@ -92,7 +92,7 @@ export function register(program: Command): void {
         .default('local'),
     )
     .option('--restic-binary <path>', 'local runner: restic binary', 'restic')
-    .option('--restic-image <image>', 'container runner: restic image', BACKUP_DEFAULTS.resticImage)
+    .addOption(resticImageOption('container runner: restic image'))
     .addOption(
       resticVolumeOption('container runner: extra mount, e.g. a local repository (repeatable)'),
     )
