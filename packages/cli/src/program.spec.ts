@@ -25,6 +25,7 @@ describe('backrest-sidecar program', () => {
       'restore',
       'version',
       'healthcheck',
+      'run',
       'completion',
     ]);
     expect((program as unknown as { _defaultCommandName: string })._defaultCommandName).to.equal(

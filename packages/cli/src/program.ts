@@ -11,6 +11,7 @@ import { register as registerRestore } from './commands/restore.js';
 import { register as registerVersion } from './commands/version.js';
 import { register as registerCompletion } from './commands/completion.js';
 import { register as registerHealthcheck } from './commands/healthcheck.js';
+import { register as registerRun } from './commands/run.js';
 
 export const VERSION = '0.1.0';
 
@@ -106,6 +107,7 @@ Examples:
   backrest-sidecar get plans -o json
   backrest-sidecar describe plan backrest_sidecar_db
   backrest-sidecar backup-once --rcb-env-file /etc/rcb.env
+  backrest-sidecar run --plugin ./my-plugin/dist/index.js   (plugins only, no Backrest)
   source <(backrest-sidecar completion bash)`,
     );
   registerReconcile(program);
@@ -118,6 +120,7 @@ Examples:
   registerRestore(program);
   registerVersion(program, VERSION);
   registerHealthcheck(program);
+  registerRun(program);
   registerCompletion(program);
   for (const name of ['get', 'describe']) {
     requireResourceType(program.commands.find((c) => c.name() === name));
