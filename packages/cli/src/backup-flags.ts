@@ -44,6 +44,8 @@ export interface BackupFlags {
   notifyUrl: string[];
   progress?: 'tty' | 'log' | 'none';
   /** ms. */
+  progressInterval: number;
+  /** ms. */
   timeout?: number;
   // Shared with the reconcile flags:
   backrestContainer?: string;
@@ -127,6 +129,14 @@ export function addBackupOptions(cmd: Command): Command {
       ).choices(['tty', 'log', 'none']),
     )
     .addOption(
+      new Option(
+        '--progress-interval <duration>',
+        'log mode: at most one backup.progress line per step this often',
+      )
+        .argParser(parseDuration)
+        .default(BACKUP_DEFAULTS.progressIntervalMs, '10s'),
+    )
+    .addOption(
       new Option('--timeout <duration>', 'deadline of the backup step').argParser(parseDuration),
     );
 }
@@ -166,6 +176,7 @@ export function toBackupOnceOptions(
     forgetRunner: flags.forgetRunner,
     ...(flags.notifyUrl.length ? { notifyUrls: flags.notifyUrl } : {}),
     ...(flags.progress ? { progress: flags.progress } : {}),
+    progressIntervalMs: flags.progressInterval,
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
   };
 }
