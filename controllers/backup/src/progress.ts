@@ -1,8 +1,5 @@
 import { useColor, type Logger } from '@dockop/runtime';
-import type {
-  ResticBackupStatus,
-  ResticBackupSummary,
-} from '@backrest-sidecar/controller-retention';
+import type { ResticBackupStatus, ResticBackupSummary } from '@backrest-sidecar/restic';
 
 /** One step of a run: a workload (restic, backrest engines) or the whole rcb one-shot. */
 export interface ProgressStep {

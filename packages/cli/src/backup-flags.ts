@@ -9,7 +9,8 @@ import {
   type BackupEngine,
   type BackupOnceOptions,
 } from '@backrest-sidecar/controller-backup';
-import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
+import type { ResticRunnerKind } from '@backrest-sidecar/restic';
+import type { PruneMode } from '@backrest-sidecar/api';
 import type { OneShotMount } from '@dockop/docker';
 import { Option, type Command } from 'commander';
 import { UsageError, collect, dockerConnection, parseDuration } from './options.js';
@@ -17,7 +18,9 @@ import {
   pruneModeOption,
   rcbEnvFileOption,
   resticHostOption,
+  resticImageOption,
   resticVolumeOption,
+  stopTimeoutOption,
 } from './one-shot.js';
 
 /**
@@ -76,11 +79,7 @@ export function addBackupOptions(cmd: Command): Command {
     .addOption(
       rcbEnvFileOption('Docker env file with RESTIC_* (rcb and restic engines, retention)'),
     )
-    .option(
-      '--restic-image <image>',
-      'restic image of the restic engine and of retention',
-      BACKUP_DEFAULTS.resticImage,
-    )
+    .addOption(resticImageOption('restic image of the restic engine and of retention'))
     .addOption(
       resticVolumeOption(
         'extra mount of every restic one-shot, e.g. a local repository (repeatable)',
@@ -98,11 +97,7 @@ export function addBackupOptions(cmd: Command): Command {
       'running containers with this label are stopped around the backup',
       BACKUP_DEFAULTS.quiesceLabel,
     )
-    .addOption(
-      new Option('--stop-timeout <duration>', 'grace period of each stop')
-        .argParser(parseDuration)
-        .default(BACKUP_DEFAULTS.stopTimeoutSec * 1000, '10s'),
-    )
+    .addOption(stopTimeoutOption('grace period of each stop'))
     .option('--no-forget', 'skip the per-workload retention loop')
     .addOption(pruneModeOption())
     .addOption(

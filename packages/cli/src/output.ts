@@ -2,7 +2,7 @@
  * Human and machine renderings of a reconcile summary for `get plans` and `describe plan`, in
  * kubectl's output formats (`-o table|wide|name|json|yaml`, `--no-headers`).
  */
-import type { ApplyStatus, PlanEntry, ReconcileSummary } from '@backrest-sidecar/controller-plan';
+import type { ApplyStatus, PlanEntry, ReconcileSummary } from '@backrest-sidecar/api';
 import { CacheReasons, type Condition, type RecordedEvent } from '@dockop/runtime';
 import { stringify as toYaml } from 'yaml';
 
@@ -51,7 +51,7 @@ function statusOf(e: PlanEntry): string {
 }
 
 /** Aligned columns, the last one not padded (kubectl's printer). */
-function columns(header: string[], cells: string[][], noHeaders: boolean): string {
+export function columns(header: string[], cells: string[][], noHeaders: boolean): string {
   const rows = noHeaders ? cells : [header, ...cells];
   const widths = header.map((_, i) => Math.max(...rows.map((c) => (c[i] ?? '').length)));
   const line = (c: string[]) =>

@@ -4,6 +4,7 @@ import {
   journalRepairModule,
   registerNotifySecrets,
 } from '@backrest-sidecar/controller-backup';
+import retentionController from '@backrest-sidecar/controller-retention';
 import { Command, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
@@ -61,6 +62,8 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
   return [
     repair,
     backupModule({ schedule: opts.backupSchedule, backup: toBackupOnceOptions(opts) }),
+    // The retention step each scheduled backup-once runs (BackupRetention).
+    retentionController,
   ];
 }
 
