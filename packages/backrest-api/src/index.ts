@@ -9,3 +9,4 @@ export * from './workload-status.js';
 export * from './workload-status-store.js';
 export * from './workload-status-module.js';
 export * from './workload-staleness.js';
+export * from './workload-triggers.js';

@@ -4,7 +4,7 @@
  * a third-party `--plugin` (built-ins from a static list, see builtin-plugins.ts).
  */
 import path from 'node:path';
-import { backrestApiModule } from '@backrest-sidecar/api';
+import { backrestApiModule, workloadStatusModule } from '@backrest-sidecar/api';
 import {
   PlanControllerOptions,
   PlanReport,
@@ -113,6 +113,8 @@ export async function buildApp(settings: Settings, app: AppOptions): Promise<Man
   manager.load(
     dockerModule(dockerModuleOptions(settings, app)),
     backrestApiModule,
+    // Every workload's status in --state-dir, for whichever controller records some.
+    workloadStatusModule(settings.stateDir),
     new ContainerModule((o) => {
       o.bind<PlanControllerOptionsT>(PlanControllerOptions).toConstantValue(planOptions);
     }),
