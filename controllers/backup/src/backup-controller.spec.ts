@@ -10,7 +10,7 @@ import {
   workloadStatusModule,
 } from '@backrest-sidecar/api';
 import { ContainerActions, DockerClient } from '@dockop/docker';
-import type { KeyTrigger} from '@dockop/runtime';
+import type { KeyTrigger } from '@dockop/runtime';
 import { ControllerContribution, MetricsRegistry } from '@dockop/runtime';
 import { TestManager } from '@dockop/testing';
 import { ContainerModule } from 'inversify';

@@ -19,6 +19,14 @@ import type { BackupOnceOptions } from './backup-options.js';
 import type { BackupOnceReport } from './backup-result.js';
 import type { BackupMetrics } from './backup-metrics.js';
 import { applyStale } from './backup-status.js';
+import { ONE_SHOT_LABEL } from './backup-options.js';
+import {
+  listSnapshots,
+  recordSnapshotInventory,
+  snapshotsByWorkload,
+} from './snapshot-inventory.js';
+import { createResticRunner, type WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
 import { volumeCoverage } from './volume-coverage.js';
 
@@ -110,6 +118,7 @@ export class BackupReconciler implements Reconciler {
       );
       this.#last = report;
       this.#runs++;
+      await this.#inventory(report, ctx);
       for (const w of report.workloads) {
         const key = makeKey(BACKUP_WORKLOAD_KIND, w.container);
         const s = await d.status?.get(w.container).catch(() => undefined);
@@ -118,6 +127,51 @@ export class BackupReconciler implements Reconciler {
       }
     } finally {
       this.#running = false;
+    }
+  }
+
+  /**
+   * After a run, the repository's own count of each workload's snapshots (ours by tag, Backrest's
+   * by `plan:<id>`), with the run's restic image, env file and mounts. Best effort: a failure is
+   * a warning, the run's own results are already recorded.
+   */
+  async #inventory(report: BackupOnceReport, ctx: ReconcileContext): Promise<void> {
+    const d = this.#deps;
+    if (!d.status || !d.backup.rcbEnvFile || report.workloads.length === 0) return;
+    try {
+      const runner = await createResticRunner(
+        {
+          kind: 'container',
+          ...(d.backup.resticImage ? { image: d.backup.resticImage } : {}),
+          envFile: d.backup.rcbEnvFile,
+          ...(d.backup.resticMounts ? { mounts: d.backup.resticMounts } : {}),
+          labels: { ...d.backup.oneShotLabels, [ONE_SHOT_LABEL]: 'true' },
+          ...(d.redactor ? { redactor: d.redactor } : {}),
+        },
+        d.actions,
+      );
+      const targets = report.workloads.map((w) => {
+        const status = ctx.cache.get(makeKey(BACKUP_WORKLOAD_KIND, w.container))?.status as
+          ContainerStatus | undefined;
+        return {
+          name: w.container,
+          ...(status?.compose ? { compose: status.compose } : {}),
+        } as Pick<WorkloadTarget, 'name' | 'compose'>;
+      });
+      const snapshots = await listSnapshots(runner, ctx.signal);
+      await recordSnapshotInventory(
+        d.status,
+        snapshotsByWorkload(snapshots, targets, {
+          ...(report.resticHost ? { host: report.resticHost } : {}),
+          ...(d.backup.planIdPrefix !== undefined ? { planIdPrefix: d.backup.planIdPrefix } : {}),
+        }),
+      );
+    } catch (err) {
+      ctx.logger.warn('backup.snapshots_not_listed', {
+        error: d.redactor
+          ? d.redactor.redactString((err as Error).message)
+          : (err as Error).message,
+      });
     }
   }
 

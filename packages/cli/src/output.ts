@@ -51,7 +51,7 @@ function statusOf(e: PlanEntry): string {
 }
 
 /** Aligned columns, the last one not padded (kubectl's printer). */
-function columns(header: string[], cells: string[][], noHeaders: boolean): string {
+export function columns(header: string[], cells: string[][], noHeaders: boolean): string {
   const rows = noHeaders ? cells : [header, ...cells];
   const widths = header.map((_, i) => Math.max(...rows.map((c) => (c[i] ?? '').length)));
   const line = (c: string[]) =>
