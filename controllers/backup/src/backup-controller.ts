@@ -1,6 +1,7 @@
 import {
   BACKUP_WORKLOAD_KIND,
   BackupCompletedTrigger,
+  BackupRetention,
   CronError,
   WorkloadStatusStore,
   parseCron,
@@ -85,6 +86,7 @@ export class BackupController implements ControllerContribution, LifecycleHook {
     @inject(WorkloadStatusStore) @optional() status?: WorkloadStatusStore,
     @inject(MetricsRegistry) @optional() registry?: MetricsRegistry,
     @inject(BackupCompletedTrigger) @optional() completed?: KeyTrigger,
+    @inject(BackupRetention) @optional() retention?: BackupRetention,
   ) {
     this.#options = options;
     this.#clock = clock;
@@ -116,6 +118,7 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       metrics: new BackupMetrics(registry),
       ...(status ? { status } : {}),
       ...(completed ? { completed } : {}),
+      ...(retention ? { retention } : {}),
       ...(redactor ? { redactor } : {}),
     });
     this.triggers = [this.#scheduleTrigger];

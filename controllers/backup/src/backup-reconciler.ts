@@ -3,6 +3,8 @@ import {
   WorkloadConditions,
   type WorkloadScheduleRecord,
   type WorkloadStatusStore,
+  type WorkloadTarget,
+  type BackupRetention,
 } from '@backrest-sidecar/api';
 import type { ContainerActions, DockerClient } from '@dockop/docker';
 import {
@@ -25,7 +27,7 @@ import {
   recordSnapshotInventory,
   snapshotsByWorkload,
 } from './snapshot-inventory.js';
-import { createResticRunner, type WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import { createResticRunner } from '@backrest-sidecar/restic';
 import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
 import { volumeCoverage } from './volume-coverage.js';
@@ -48,6 +50,8 @@ export interface BackupReconcilerDeps {
   completed?: KeyTrigger;
   /** The logger's redactor (learns the env file's secrets). */
   redactor?: Redactor;
+  /** Retention after each successful run (the retention controller's), when loaded. */
+  retention?: BackupRetention;
   /** Longest requeue of a workload's status refresh, in ms. Default 1 h. */
   maxRequeueMs?: number;
 }
@@ -114,6 +118,7 @@ export class BackupReconciler implements Reconciler {
           recorder: ctx.recorder,
           ...(d.redactor ? { redactor: d.redactor } : {}),
           ...(d.status ? { status: d.status, statusSchedule: d.schedule } : {}),
+          ...(d.retention ? { retention: d.retention } : {}),
         },
       );
       this.#last = report;

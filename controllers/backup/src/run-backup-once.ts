@@ -1,5 +1,4 @@
-import { hostname } from 'node:os';
-import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
+import type { ContainerActions, DockerClient } from '@dockop/docker';
 import {
   createNullLogger,
   makeKey,
@@ -10,21 +9,19 @@ import {
 } from '@dockop/runtime';
 import {
   BACKUP_WORKLOAD_KIND,
+  findPathCollisions,
+  partitionSafeTargets,
+  type BackupRetention,
+  type ForgetReport,
   type WorkloadScheduleRecord,
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
 import {
   ContainerResticRunner,
-  ImageWorkloadLabelTrust,
-  createResticRunner,
-  findPathCollisions,
-  partitionSafeTargets,
   readEnvFile,
   resolveResticHost,
   resticRedactor,
-  runForget,
-  type ForgetReport,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
 import {
   BACKUP_DEFAULTS,
   ONE_SHOT_LABEL,
@@ -36,7 +33,7 @@ import {
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
 import { listBackupWorkloads } from './backup-workloads.js';
 import { runBackrestEngine } from './backrest-engine.js';
-import { notifyWebhook } from './notify.js';
+import { Notifiers } from './notify.js';
 import { LogProgress, TtyProgress, noProgress, type ProgressReporter } from './progress.js';
 import { QuiesceBusyError, repairQuiesceJournal } from './quiesce-journal.js';
 import { withQuiesce, type QuiesceOutcome } from './quiesce.js';
@@ -69,6 +66,11 @@ export interface BackupOnceDeps {
   status?: WorkloadStatusStore;
   /** Who schedules these runs (Stale window). Default: Backrest owns the schedule (26 h). */
   statusSchedule?: WorkloadScheduleRecord;
+  /**
+   * Runs retention after a successful backup (unless `noForget`): the retention controller's
+   * BackupRetention. Missing: the report's `forget` says retention is not loaded (exit 3).
+   */
+  retention?: BackupRetention;
 }
 
 /**
@@ -99,11 +101,21 @@ export async function runBackupOnce(
   let labels: Record<string, string> = { ...o.oneShotLabels, [ONE_SHOT_LABEL]: 'true' };
   // restic `--host` of the snapshots and of forget: the same stable name for both.
   let host: string | undefined;
+  let notifiers: Notifiers | undefined;
 
   try {
     const runId = checkRunId(o.runId ?? newRunId());
     report.runId = runId;
     labels = { ...labels, [RUN_LABEL]: runId };
+    // Parsing registers the URLs' credentials with the redactor before anything is logged.
+    notifiers = new Notifiers([...(o.notifyUrl ? [o.notifyUrl] : []), ...(o.notifyUrls ?? [])], {
+      attempts: o.notifyAttempts,
+      logger,
+      redactor,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    });
+    if (notifiers.size > 0) await notifiers.start(runId);
     await repairQuiesceJournal({ stateDir: o.stateDir, actions: deps.actions, logger });
     if (o.engine === 'restic' || !o.noForget) {
       host = await resolveResticHost(deps.client, o.resticHost, deps.env ?? process.env);
@@ -232,7 +244,7 @@ export async function runBackupOnce(
     !(report.workloads.length > 0 && report.workloads.every((w) => w.status === 'failed'));
 
   if (!o.noForget && backupOk && !o.signal?.aborted && host !== undefined) {
-    report.forget = await runRetention(o, deps, logger, labels, host, redactor);
+    report.forget = await runRetention(o, deps, labels, host, redactor);
   }
 
   report.exitCode = exitCodeOf(report);
@@ -262,66 +274,42 @@ export async function runBackupOnce(
     }
   }
 
-  if (o.notifyUrl) {
-    report.notify = await notifyWebhook(o.notifyUrl, notificationPayload(report), {
-      attempts: o.notifyAttempts,
-      logger,
-      redactor,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    });
-  }
+  if (notifiers && notifiers.size > 0) report.notify = await notifiers.finish(report);
   return report;
 }
 
 async function runRetention(
   o: BackupOnceOptions & typeof BACKUP_DEFAULTS,
   deps: BackupOnceDeps,
-  logger: Logger,
   labels: Record<string, string>,
   host: string,
   redactor: Redactor,
 ): Promise<ForgetReport> {
-  try {
-    const restic = await createResticRunner(
-      {
-        kind: o.forgetRunner ?? 'container',
-        image: o.resticImage,
-        ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
-        ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
-        labels,
-        redactor,
-      },
-      deps.actions,
-      deps.env ?? process.env,
-    );
-    return await runForget(
-      {
-        includeProjectName: o.includeProjectName ?? false,
-        prune: o.prune,
-        host,
-        ...(o.selector ? { selector: o.selector } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-      },
-      {
-        containers: deps.actions,
-        restic,
-        trust: new ImageWorkloadLabelTrust(
-          new ImageLabelTrust(deps.client, logger),
-          o.trustImageLabels ?? false,
-        ),
-        logger,
-        ...(deps.recorder ? { recorder: deps.recorder } : {}),
-      },
-    );
-  } catch (err) {
+  if (!deps.retention) {
     return {
       dryRun: false,
       workloads: [],
-      fatal: redactor.redactString((err as Error).message),
+      fatal:
+        'retention is not loaded (no BackupRetention: load @backrest-sidecar/controller-retention, or pass --no-forget)',
       exitCode: 1,
     };
   }
+  return deps.retention.run({
+    restic: {
+      kind: o.forgetRunner ?? 'container',
+      image: o.resticImage,
+      ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
+      ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+      labels,
+      redactor,
+    },
+    host,
+    includeProjectName: o.includeProjectName ?? false,
+    prune: o.prune,
+    ...(o.selector ? { selector: o.selector } : {}),
+    trustImageLabels: o.trustImageLabels ?? false,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
 }
 
 export function exitCodeOf(report: BackupOnceReport): 0 | 1 | 3 {
@@ -335,44 +323,6 @@ export function exitCodeOf(report: BackupOnceReport): 0 | 1 | 3 {
     report.quiesce.stopFailed.length > 0 ||
     (report.forget !== undefined && report.forget.exitCode !== 0);
   return partial ? 3 : 0;
-}
-
-/** The webhook body: outcome and figures only, never env values or repository locations. */
-export function notificationPayload(report: BackupOnceReport): Record<string, unknown> {
-  return {
-    event: report.exitCode === 0 ? 'backup.succeeded' : 'backup.failed',
-    host: hostname(),
-    engine: report.engine,
-    exitCode: report.exitCode,
-    startedAt: report.startedAt,
-    finishedAt: report.finishedAt,
-    durationMs: Math.round(report.durationMs),
-    ...(report.fatal ? { error: report.fatal } : {}),
-    ...(report.rcb ? { rcb: report.rcb } : {}),
-    workloads: report.workloads.map((w) => ({
-      container: w.container,
-      path: w.path,
-      status: w.status,
-      ...(w.snapshotId ? { snapshotId: w.snapshotId } : {}),
-      ...(w.bytesAdded !== undefined ? { bytesAdded: w.bytesAdded } : {}),
-      ...(w.filesTotal !== undefined ? { files: w.filesTotal } : {}),
-      durationMs: Math.round(w.durationMs),
-      ...(w.error ? { error: w.error } : {}),
-    })),
-    quiesce: {
-      stopped: report.quiesce.stopped,
-      startFailed: report.quiesce.startFailed.map((f) => f.name),
-    },
-    ...(report.forget
-      ? {
-          retention: {
-            exitCode: report.forget.exitCode,
-            removed: report.forget.workloads.reduce((n, w) => n + w.removed.length, 0),
-            warnings: report.forget.workloads.reduce((n, w) => n + w.warnings.length, 0),
-          },
-        }
-      : {}),
-  };
 }
 
 function makeProgress(

@@ -4,14 +4,14 @@ import {
   type WorkloadSnapshotsRecord,
   type WorkloadStatus,
   type WorkloadStatusStore,
+  type WorkloadTarget,
 } from '@backrest-sidecar/api';
 import {
   parseSnapshotsOutput,
   runResticChecked,
   type ResticRunner,
   type ResticSnapshot,
-  type WorkloadTarget,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
 import { applyStale } from './backup-status.js';
 import { workloadTags } from './backup-workloads.js';
 

@@ -1,10 +1,10 @@
 import type Dockerode from 'dockerode';
-import { planIdFor } from '@backrest-sidecar/api';
 import {
   isOptedIn,
+  planIdFor,
   workloadFromContainerInfo,
   type WorkloadTarget,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/api';
 import { ONE_SHOT_LABEL } from './backup-options.js';
 import { selectMounts } from './backup-workloads.js';
 

@@ -80,7 +80,7 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
       noForget: true,
       prune: 'once',
       forgetRunner: 'local',
-      notifyUrl: 'http://hook/x',
+      notifyUrls: ['http://hook/x'],
       progress: 'none',
       timeoutMs: 7_200_000,
     });

@@ -20,14 +20,13 @@ import {
   snapshotsByWorkload,
 } from '@backrest-sidecar/controller-backup';
 import {
-  createResticRunner,
+  Labels,
   isOptedIn,
   partitionSafeTargets,
-  resolveResticHost,
   workloadFromContainerInfo,
   type WorkloadTarget,
-} from '@backrest-sidecar/controller-retention';
-import { Labels } from '@backrest-sidecar/api';
+} from '@backrest-sidecar/api';
+import { createResticRunner, resolveResticHost } from '@backrest-sidecar/restic';
 import type { OneShotMount } from '@dockop/docker';
 import type { Logger, Redactor } from '@dockop/runtime';
 import { setUpOneShot, type OneShotFlags, type OneShotSetup } from './one-shot.js';
