@@ -1,7 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { Clock, Logger, TimerHandle } from '@dockop/runtime';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { observeInspected, observeListed, type ObservedContainer } from './container-resource.js';
+import { observeListed, type ObservedContainer } from './container-resource.js';
 import type { DockerClient } from './docker-client.js';
 import type { DockerMetrics } from './docker-metrics.js';
 import { EVENT_FILTERS, EventStreamParser, type ContainerEvent } from './event-stream.js';
@@ -57,8 +57,12 @@ export interface ContainerInformerOptions {
 
 export const DEFAULT_RESYNC_PERIOD_MS = 60_000;
 
-/** Containers refreshed (inspected) at once after events. */
-const INSPECT_CONCURRENCY = 8;
+/**
+ * Containers refreshed by one id-filtered `GET /containers/json` after events. One list of 50
+ * ids among 500 containers costs dockerd about what 10 inspects do; a burst of 100 starts was 100
+ * inspects, 8 at a time, and the last container's plan waited for all of them.
+ */
+const REFRESH_BATCH = 50;
 
 type Pending = 'refresh' | 'destroy';
 
@@ -67,7 +71,8 @@ type Pending = 'refresh' | 'destroy';
  *
  * Invariants (client-go's reflector, adapted to Docker):
  * - The events stream is opened before every list, so no change between list and watch is lost.
- * - An event costs at most one API call (inspect of that container), never a relist.
+ * - Events cost no per-container call: the containers with pending events are refreshed together
+ *   by one `GET /containers/json` filtered on their ids (and the list filters), never a relist.
  * - The stream handler only parses and enqueues; events of one container are coalesced.
  * - Every (re)connect is followed by a full list; vanished containers become deletes.
  * - A stopped container stays; only `destroy` (or absence from a list) deletes.
@@ -372,56 +377,67 @@ export class ContainerInformer {
         }
         continue;
       }
-      // Distinct containers are independent: up to INSPECT_CONCURRENCY inspects at once, so a
-      // burst of starts is not one round trip per container in a row. One container is never
-      // applied twice at once (taken out of #pending until its batch is done).
+      // Every container with pending events (up to REFRESH_BATCH) in one list call, so a burst
+      // of starts is not one round trip per container. Taken out of #pending first: an event
+      // arriving meanwhile refreshes its container again after this batch.
       const batch: [string, Pending][] = [];
       for (const entry of this.#pending) {
         batch.push(entry);
-        if (batch.length === INSPECT_CONCURRENCY) break;
+        if (batch.length === REFRESH_BATCH) break;
       }
       if (batch.length === 0) return;
       for (const [id] of batch) this.#pending.delete(id);
-      await Promise.all(
-        batch.map(async ([id, what]) => {
-          try {
-            await this.#apply(id, what);
-          } catch (err) {
-            // The next relist (reconnect or periodic) repairs whatever this missed.
-            this.#logger?.warn('docker.container.refresh_failed', {
-              container: id,
-              error: errorText(err),
-            });
-          }
-        }),
-      );
+      try {
+        await this.#refresh(batch);
+      } catch (err) {
+        // The next relist (reconnect or periodic) repairs whatever this missed.
+        this.#logger?.warn('docker.container.refresh_failed', {
+          containers: batch.map(([id]) => id),
+          error: errorText(err),
+        });
+      }
     }
     for (const w of this.#relistWaiters.splice(0)) w.reject(this.#signal?.reason);
   }
 
-  async #apply(id: string, what: Pending): Promise<void> {
-    const previous = this.#cache.get(id);
-    if (what === 'destroy') {
-      if (previous) await this.#remove(id, previous);
-      return;
-    }
-    let info: Dockerode.ContainerInspectInfo;
-    try {
-      info = await this.#client.request('containers.inspect', (d) => d.getContainer(id).inspect());
-    } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) {
-        if (previous) await this.#remove(id, previous);
-        return;
+  /**
+   * Applies a batch of pending events: destroys at once, the rest from one list filtered on
+   * their ids. A container the list does not return is gone (or outside the list filters, as a
+   * relist would find): deleted.
+   */
+  async #refresh(batch: [string, Pending][]): Promise<void> {
+    const ids = batch.filter(([, what]) => what === 'refresh').map(([id]) => id);
+    const listed = new Map<string, ObservedContainer>();
+    if (ids.length > 0) {
+      const lists = await Promise.all(
+        this.#listFilters.map((filters) =>
+          this.#client.request('containers.list', (d) =>
+            d.listContainers({ all: true, filters: { ...filters, id: ids } }),
+          ),
+        ),
+      );
+      for (const list of lists) {
+        for (const info of list) {
+          if (!listed.has(info.Id)) listed.set(info.Id, observeListed(info));
+        }
       }
-      throw err;
     }
-    const current = observeInspected(info);
-    if (!this.#selects(current.status.labels)) {
-      if (previous) await this.#remove(id, previous);
-      return;
+    for (const [id] of batch) {
+      const previous = this.#cache.get(id);
+      const current = listed.get(id);
+      if (!current || !this.#selects(current.status.labels)) {
+        if (previous) await this.#remove(id, previous);
+        continue;
+      }
+      if (previous?.fingerprint === current.fingerprint) continue;
+      // Traces event → plan latency (bench/plan-apply TRACE=1) at debug.
+      this.#logger?.debug('docker.container.observed', {
+        container: current.status.name,
+        state: current.status.state,
+        batch: batch.length,
+      });
+      await this.#upsert(id, current, previous);
     }
-    if (previous?.fingerprint === current.fingerprint) return;
-    await this.#upsert(id, current, previous);
   }
 
   // The cache records a container only once the handler took it, so a failed handler call
