@@ -27,15 +27,15 @@ import { createContainer } from '@dockop/docker';
 const SEQ = Number(process.env.SEQ ?? 10);
 const BURST = Number(process.env.BURST ?? 100);
 /**
- * `TRACE=1`: the daemon logs at debug, and each report splits "started → plan on disk" into
- * started → observed (the informer's list after the event) → rendered (the reconcile that
+ * `TRACE=1`: the daemon logs at debug, and each report splits "created → plan on disk" into
+ * created → observed (the informer's list after the event) → rendered (the reconcile that
  * included it) → config written → seen by this bench's file poll (p50/p95 of each step).
  */
 const TRACE = process.env.TRACE === '1';
 /** Which parts run (comma-separated): `exits`, `ignores`, `busy`. Default all three. */
 const PARTS = new Set((process.env.PARTS ?? 'exits,ignores,busy').split(','));
-/** Bench-clock times of each container: `docker start` returned, plan seen in the file. */
-const stamps = new Map<string, { started: number; seen: number }>();
+/** Bench-clock times of each container: create returned, start returned, plan seen in the file. */
+const stamps = new Map<string, { created: number; started: number; seen: number }>();
 const RESTIC = 'dockop/restic:local';
 // Its own suite label: other plan benches sweep `dockop.bench.suite=plan` when they start, which
 // removed this bench's containers mid-burst on a shared engine.
@@ -139,8 +139,12 @@ function busybox(cmd: string) {
 const restarts = (r: Run): number =>
   r.daemon.lines.filter((l) => l.line.action === 'backrest.restarted').length;
 
-/** create+start of one labeled workload → its plan id in the file: [from the call, from started]. */
-async function runOne(r: Run, name: string): Promise<[number, number]> {
+/**
+ * create+start of one labeled workload → its plan id in the file: [from the create call, from
+ * "started" (0 when the plan was on disk before start returned: the daemon renders a plan for a
+ * created container), from "created"].
+ */
+async function runOne(r: Run, name: string): Promise<[number, number, number]> {
   const t0 = performance.now();
   const c = await createContainer(docker, {
     name,
@@ -149,18 +153,20 @@ async function runOne(r: Run, name: string): Promise<[number, number]> {
     Labels: { ...SUITE_LABEL, 'dockop.bench.run': r.tag, 'backrest.enable': 'true' },
     HostConfig: { NetworkMode: 'none', Binds: [`/srv/${name}:/data`] },
   });
-  await c.start();
-  const t1 = performance.now();
+  const created = performance.now();
   let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    r.plans.until(`${r.tag}_${name}`),
-    new Promise((_, reject) => {
+  const seen = Promise.race([
+    r.plans.until(`${r.tag}_${name}`).then(() => performance.now()),
+    new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no plan for ${name} after 120 s`)), 120_000);
     }),
   ]).finally(() => clearTimeout(timer));
-  const t2 = performance.now();
-  stamps.set(name, { started: t1, seen: t2 });
-  return [t2 - t0, t2 - t1];
+  seen.catch(() => undefined); // awaited below; not unhandled while start runs
+  await c.start();
+  const started = performance.now();
+  const t2 = await seen;
+  stamps.set(name, { created, started, seen: t2 });
+  return [t2 - t0, Math.max(0, t2 - started), t2 - created];
 }
 
 /** TRACE: where "started → plan on disk" went, per step, over the containers of run `r`. */
@@ -176,38 +182,42 @@ function trace(r: Run): void {
       .map((l) => l.at);
   const written = at('config.written');
   const steps: Record<string, number[]> = {
-    'started→observed': [],
+    'created→observed': [],
     'observed→rendered': [],
     'rendered→written': [],
     'written→seen': [],
   };
   for (const [name, s] of stamps) {
     if (!name.startsWith(`${r.tag}-`)) continue;
-    const observed = at('docker.container.observed', name).find((t) => t >= s.started - 50);
+    const observed = at('docker.container.observed', name)[0];
     const rendered = at('plan.rendered', name)[0];
     if (observed === undefined || rendered === undefined) continue;
     const w = written.find((t) => t >= rendered) ?? NaN;
-    steps['started→observed']!.push(observed - s.started);
+    steps['created→observed']!.push(observed - s.created);
     steps['observed→rendered']!.push(rendered - observed);
     steps['rendered→written']!.push(w - rendered);
     steps['written→seen']!.push(s.seen - w);
   }
   const f = (xs: number[], p: number) => `${Math.round(percentile(xs, p))}`;
   console.log(
-    `  trace (ms, p50/p95 over ${steps['started→observed']!.length}): ` +
+    `  trace (ms, p50/p95 over ${steps['created→observed']!.length}): ` +
       Object.entries(steps)
         .map(([k, xs]) => `${k} ${f(xs, 50)}/${f(xs, 95)}`)
         .join(', '),
   );
 }
 
-function report(what: string, xs: [number, number][], r: Run): void {
-  const fromRun = xs.map((x) => x[0]);
-  const fromStarted = xs.map((x) => x[1]);
-  const f = (v: number) => `${Math.round(v)} ms`;
+function report(what: string, xs: [number, number, number][], r: Run): void {
+  const f = (i: number, p: number) =>
+    `${Math.round(
+      percentile(
+        xs.map((x) => x[i]!),
+        p,
+      ),
+    )} ms`;
   console.log(
-    `${what}: docker run → plan on disk p50 ${f(percentile(fromRun, 50))} p95 ${f(percentile(fromRun, 95))} ` +
-      `(from "started": p50 ${f(percentile(fromStarted, 50))} p95 ${f(percentile(fromStarted, 95))}); ` +
+    `${what}: docker run → plan on disk p50 ${f(0, 50)} p95 ${f(0, 95)} ` +
+      `(from "started": p50 ${f(1, 50)} p95 ${f(1, 95)}; from "created": p50 ${f(2, 50)} p95 ${f(2, 95)}); ` +
       `writes ${r.daemon.lines.filter((l) => l.line.action === 'config.written').length}, ` +
       `Backrest restarts ${restarts(r)}; ${loadText()}`,
   );
@@ -220,7 +230,7 @@ const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 20_000));
 async function sequentialAndBurst(variant: string, cmd: string, label: string): Promise<void> {
   const seq = await setUp(`${variant}s`, busybox(cmd));
   try {
-    const xs: [number, number][] = [];
+    const xs: [number, number, number][] = [];
     for (let i = 0; i < SEQ; i++) {
       const started = performance.now();
       xs.push(await runOne(seq, `${seq.tag}-s${i}`));
