@@ -99,9 +99,23 @@ describe('ContainerInformer', () => {
     for (const a of ['create', 'start', 'health_status: healthy', 'die', 'start'])
       h.engine.emit(a, 'c1');
     await settle();
-    expect(h.engine.count('list {"id":["c1"]}')).to.be.at.most(2);
+    // The first event's refresh, then one for the other four (die: an inspect).
+    expect(h.engine.count('list {"id":["c1"]}') + h.engine.count('inspect')).to.be.at.most(2);
     expect(h.engine.count('list {}')).to.equal(1);
-    expect(h.engine.count('inspect')).to.equal(0);
+  });
+
+  it('refreshes after die and health_status by inspect (Docker 20.10 lists still say running right after die)', async () => {
+    h = harness({}, (e) => e.add({ id: 'a', name: 'web' }));
+    await h.started;
+    const before = h.engine.calls.length;
+    const a = h.engine.containers.get('a');
+    if (a) a.state = 'exited';
+    h.engine.emit('die', 'a');
+    await settle();
+    h.engine.emit('health_status: healthy', 'a');
+    await settle();
+    expect(h.engine.calls.slice(before)).to.deep.equal(['inspect a', 'inspect a']);
+    expect(h.log.at(-1)).to.equal('update web exited');
   });
 
   it('a batch of 120 starts is refreshed by a few lists of at most 50 ids, with the list filters', async () => {

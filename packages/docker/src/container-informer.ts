@@ -1,7 +1,7 @@
 import type Dockerode from 'dockerode';
 import type { Clock, Logger, TimerHandle } from '@dockop/runtime';
 import { Backoff, type BackoffOptions } from './backoff.js';
-import { observeListed, type ObservedContainer } from './container-resource.js';
+import { observeInspected, observeListed, type ObservedContainer } from './container-resource.js';
 import type { DockerClient } from './docker-client.js';
 import type { DockerMetrics } from './docker-metrics.js';
 import { EVENT_FILTERS, EventStreamParser, type ContainerEvent } from './event-stream.js';
@@ -64,15 +64,31 @@ export const DEFAULT_RESYNC_PERIOD_MS = 60_000;
  */
 const REFRESH_BATCH = 50;
 
-type Pending = 'refresh' | 'destroy';
+/** Containers inspected at once (events whose state change the list view may not show yet). */
+const INSPECT_CONCURRENCY = 8;
+
+/**
+ * How a container with pending events is refreshed. `list`: in a batch, by one id-filtered list.
+ * `inspect`: alone, because the list view can lag the event (Docker 20.10 checkpoints a
+ * container's list view after logging `die`: a list right after it still says `running`; health
+ * likewise). `destroy`: no call. A stronger one wins: destroy > inspect > list.
+ */
+type Pending = 'list' | 'inspect' | 'destroy';
+
+function pendingFor(action: ContainerEvent['action'], before: Pending | undefined): Pending {
+  if (action === 'destroy' || before === 'destroy') return 'destroy';
+  if (action === 'die' || action === 'health_status' || before === 'inspect') return 'inspect';
+  return 'list';
+}
 
 /**
  * Keeps an up-to-date map of the containers that match, from Docker's events stream plus lists.
  *
  * Invariants (client-go's reflector, adapted to Docker):
  * - The events stream is opened before every list, so no change between list and watch is lost.
- * - Events cost no per-container call: the containers with pending events are refreshed together
- *   by one `GET /containers/json` filtered on their ids (and the list filters), never a relist.
+ * - Events never cause a relist. Containers with pending create/start/rename events are refreshed
+ *   together by one `GET /containers/json` filtered on their ids (and the list filters); die and
+ *   health_status by an inspect each (the list view can lag those events).
  * - The stream handler only parses and enqueues; events of one container are coalesced.
  * - Every (re)connect is followed by a full list; vanished containers become deletes.
  * - A stopped container stays; only `destroy` (or absence from a list) deletes.
@@ -343,11 +359,8 @@ export class ContainerInformer {
   #onEvent(e: ContainerEvent): void {
     this.#metrics?.event(e.action);
     if (!this.#cache.has(e.id) && !this.#pending.has(e.id) && !this.#selects(e.attributes)) return;
-    // destroy wins over refresh; a later create of the same id cannot happen (ids are unique).
-    this.#pending.set(
-      e.id,
-      e.action === 'destroy' ? 'destroy' : (this.#pending.get(e.id) ?? 'refresh'),
-    );
+    // destroy wins; a later create of the same id cannot happen (ids are unique).
+    this.#pending.set(e.id, pendingFor(e.action, this.#pending.get(e.id)));
     this.#kick();
   }
 
@@ -401,13 +414,33 @@ export class ContainerInformer {
   }
 
   /**
-   * Applies a batch of pending events: destroys at once, the rest from one list filtered on
-   * their ids. A container the list does not return is gone (or outside the list filters, as a
-   * relist would find): deleted.
+   * Applies a batch of pending events: destroys at once, `inspect` ones by an inspect each (up to
+   * INSPECT_CONCURRENCY at once), the rest from one list filtered on their ids. A container the
+   * list or inspect does not return is gone (or outside the list filters, as a relist would
+   * find): deleted.
    */
   async #refresh(batch: [string, Pending][]): Promise<void> {
-    const ids = batch.filter(([, what]) => what === 'refresh').map(([id]) => id);
+    const ids = batch.filter(([, what]) => what === 'list').map(([id]) => id);
+    const inspect = batch.filter(([, what]) => what === 'inspect').map(([id]) => id);
     const listed = new Map<string, ObservedContainer>();
+    const failed = new Set<string>();
+    for (let i = 0; i < inspect.length; i += INSPECT_CONCURRENCY) {
+      await Promise.all(
+        inspect.slice(i, i + INSPECT_CONCURRENCY).map(async (id) => {
+          try {
+            const info = await this.#inspect(id);
+            if (info) listed.set(id, info);
+          } catch (err) {
+            // Not "gone": left as it is; the next event or relist repairs it.
+            failed.add(id);
+            this.#logger?.warn('docker.container.refresh_failed', {
+              container: id,
+              error: errorText(err),
+            });
+          }
+        }),
+      );
+    }
     if (ids.length > 0) {
       const lists = await Promise.all(
         this.#listFilters.map((filters) =>
@@ -423,6 +456,7 @@ export class ContainerInformer {
       }
     }
     for (const [id] of batch) {
+      if (failed.has(id)) continue;
       const previous = this.#cache.get(id);
       const current = listed.get(id);
       if (!current || !this.#selects(current.status.labels)) {
@@ -437,6 +471,19 @@ export class ContainerInformer {
         batch: batch.length,
       });
       await this.#upsert(id, current, previous);
+    }
+  }
+
+  /** The container as inspected now; undefined when it is gone. */
+  async #inspect(id: string): Promise<ObservedContainer | undefined> {
+    try {
+      const info = await this.#client.request('containers.inspect', (d) =>
+        d.getContainer(id).inspect(),
+      );
+      return observeInspected(info);
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
+      throw err;
     }
   }
 
