@@ -9,9 +9,11 @@
 #   scripts/docker-engine.sh images   (re)build the local images only
 #
 # No image registry is reachable here, so every image is assembled from files on this machine and
-# loaded with `docker import`: a static busybox workload image, a restic image, and a node base
-# image (node + the libraries ldd lists) for the controller image. Idempotent: a second `up` with a
-# running engine and present images takes well under a second.
+# loaded with `docker import`: a static busybox workload image, a restic image, a node base
+# image (node + the libraries ldd lists) for the controller image, and PostgreSQL 15, MariaDB and
+# Redis images (Debian's packages, see scripts/images/*-entrypoint.sh) for dump presets and
+# restore tests. Idempotent: a second `up` with a running engine and current images takes well
+# under a second.
 #
 # Without root and without an engine it says so and exits 3; tests then report integration tests
 # as skipped (and CI, where CI=true, counts them as failed).
@@ -24,6 +26,12 @@ SOCK=/var/run/docker.sock
 WORKLOAD_IMAGE=dockop/busybox:local
 RESTIC_IMAGE=dockop/restic:local
 NODE_IMAGE=dockop/node-base:local
+# Database images for dump presets and restore drills: Debian's packages, downloaded (never
+# installed on this host, so no service starts here) and unpacked into a busybox root.
+POSTGRES_IMAGE=dockop/postgres:local
+MARIADB_IMAGE=dockop/mariadb:local
+REDIS_IMAGE=dockop/redis:local
+IMAGES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/images"
 
 say() { printf 'docker-engine: %s\n' "$*" >&2; }
 
@@ -126,15 +134,131 @@ wait_for_engine() {
 
 image_present() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# Copy a binary and every library ldd lists (plus the loader) into a root filesystem.
+# A database image is current when it carries the hash of its recipe (this script's database part
+# and its entrypoint), so an edited entrypoint rebuilds once and an unchanged one costs one inspect.
+image_current() {
+  [[ "$(docker image inspect --format '{{index .Config.Labels "dockop.recipe"}}' "$1" 2>/dev/null)" == "$2" ]]
+}
+
+# Copy a binary and every library ldd lists (plus the loader) into a root filesystem. With STAGE
+# set, libraries are looked up there first (unpacked packages) and copied to their in-image path.
 copy_with_libs() {
-  local bin=$1 root=$2 dest=${3:-$1}
+  local bin=$1 root=$2 dest=${3:-$1} ldpath=
   mkdir -p "$root$(dirname "$dest")"
   cp -L "$bin" "$root$dest"
-  ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+' | while read -r lib; do
+  [[ -n "${STAGE:-}" ]] && ldpath="$STAGE/usr/lib/x86_64-linux-gnu:$STAGE/lib/x86_64-linux-gnu"
+  LD_LIBRARY_PATH=$ldpath ldd "$bin" 2>/dev/null | grep -oE '/[^ ]+' | while read -r lib; do
     [[ -e "$lib" ]] || continue
-    mkdir -p "$root$(dirname "$lib")"
-    cp -L "$lib" "$root$lib"
+    local target=${lib#"${STAGE:-/nonexistent}"}
+    mkdir -p "$root$(dirname "$target")"
+    cp -L "$lib" "$root$target"
+  done
+}
+
+# DB-RECIPE-BEGIN
+# Download Debian packages and the dependencies this host lacks (apt-get --download-only: nothing
+# is installed, no service starts) and unpack them all into $STAGE.
+stage_packages() {
+  local debs="$STAGE.debs"
+  mkdir -p "$debs/partial" "$STAGE"
+  if [[ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v -e lock -e partial -e auxfiles)" ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  fi
+  local opts=(-qq -y --no-install-recommends -o "Dir::Cache::archives=$debs" -o APT::Sandbox::User=root)
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install --download-only "${opts[@]}" "$@" >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install --download-only "${opts[@]}" "$@" >/dev/null
+  fi
+  # --download-only skips packages already installed here; the named ones are needed regardless.
+  (cd "$debs" && apt-get download -qq -o APT::Sandbox::User=root "$@" >/dev/null)
+  local deb
+  for deb in "$debs"/*.deb; do dpkg-deb -x "$deb" "$STAGE"; done
+}
+
+# Copy a file or directory from the staged packages, or from this host when the host has it.
+copy_staged() {
+  local path=$1 root=$2 src
+  if [[ -e "$STAGE$path" ]]; then src="$STAGE$path"; elif [[ -e "$path" ]]; then src=$path; else
+    say "missing $path in the packages"
+    return 1
+  fi
+  mkdir -p "$root$(dirname "$path")"
+  cp -aL "$src" "$root$path"
+}
+
+db_root() {
+  local root=$1 user=$2 name=$3
+  busybox_root "$root"
+  local a
+  for a in chown su mktemp awk basename dirname; do ln -sf busybox "$root/bin/$a"; done
+  printf '%s:x:999:999:%s:/var/lib/%s:/bin/sh\n' "$user" "$user" "$user" >>"$root/etc/passwd"
+  printf '%s:x:999:\n' "$user" >>"$root/etc/group"
+  mkdir -p "$root/usr/local/bin"
+  cp "$IMAGES_DIR/$name-entrypoint.sh" "$root/usr/local/bin/docker-entrypoint.sh"
+  chmod 755 "$root/usr/local/bin/docker-entrypoint.sh"
+}
+
+build_db_image() {
+  local name=$1 image=$2 recipe=$3 root="$tmp/$1"
+  STAGE="$tmp/$1.stage"
+  case "$name" in
+  postgres)
+    stage_packages postgresql-15 postgresql-client-15
+    db_root "$root" postgres postgres
+    local pgbin=/usr/lib/postgresql/15/bin b
+    for b in postgres initdb pg_ctl psql pg_dump pg_dumpall pg_restore pg_isready; do
+      copy_with_libs "$STAGE$pgbin/$b" "$root" "$pgbin/$b"
+    done
+    copy_staged /usr/lib/postgresql/15/lib "$root"
+    copy_staged /usr/share/postgresql/15 "$root"
+    copy_staged /usr/share/zoneinfo "$root"
+    import_root "$root" "$image" --change "LABEL dockop.recipe=$recipe" \
+      --change "ENV PATH=$pgbin:/usr/local/bin:/usr/bin:/bin" --change 'ENV PGDATA=/var/lib/postgresql/data' \
+      --change 'ENV TZ=UTC' --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' \
+      --change 'CMD ["postgres"]'
+    ;;
+  mariadb)
+    stage_packages mariadb-server-core mariadb-client-core mariadb-client
+    db_root "$root" mysql mariadb
+    copy_with_libs "$STAGE/usr/sbin/mariadbd" "$root" /usr/sbin/mariadbd
+    local b
+    for b in mariadb mariadb-dump mariadb-admin; do copy_with_libs "$STAGE/usr/bin/$b" "$root" "/usr/bin/$b"; done
+    ln -sf mariadb "$root/usr/bin/mysql"
+    ln -sf mariadb-dump "$root/usr/bin/mysqldump"
+    copy_staged /usr/share/mysql "$root"
+    mkdir -p "$root/usr/lib/mysql/plugin" # optional plugins (PAM, ed25519...) left out
+    import_root "$root" "$image" --change "LABEL dockop.recipe=$recipe" \
+      --change 'ENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/bin' \
+      --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' --change 'CMD ["mariadbd"]'
+    ;;
+  redis)
+    stage_packages redis-server redis-tools
+    db_root "$root" redis redis
+    copy_with_libs "$STAGE/usr/bin/redis-server" "$root" /usr/bin/redis-server
+    copy_with_libs "$STAGE/usr/bin/redis-cli" "$root" /usr/bin/redis-cli
+    mkdir -p "$root/data"
+    import_root "$root" "$image" --change "LABEL dockop.recipe=$recipe" \
+      --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change 'WORKDIR /data' \
+      --change 'ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]' --change 'CMD ["redis-server"]'
+    ;;
+  esac
+}
+
+# DB-RECIPE-END
+
+# Database images need Debian's packages (apt reachable, root) only when they must be (re)built.
+build_db_images() {
+  local force=$1 name image recipe
+  for name in postgres mariadb redis; do
+    case "$name" in postgres) image=$POSTGRES_IMAGE ;; mariadb) image=$MARIADB_IMAGE ;; redis) image=$REDIS_IMAGE ;; esac
+    recipe=$( (sed -n '/^# DB-RECIPE-BEGIN/,/^# DB-RECIPE-END/p' "${BASH_SOURCE[0]}"; cat "$IMAGES_DIR/$name-entrypoint.sh") | sha256sum | cut -c1-16)
+    if [[ -z "$force" ]] && image_current "$image" "$recipe"; then continue; fi
+    if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+      say "cannot build $image: needs root and apt-get (Debian); database tests will fail"
+      continue
+    fi
+    say "building $image from Debian's packages"
+    build_db_image "$name" "$image" "$recipe"
   done
 }
 
@@ -190,6 +314,8 @@ build_images() {
     import_root "$tmp/node" "$NODE_IMAGE" --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
       --change 'CMD ["node"]'
   fi
+
+  build_db_images "$force"
 }
 
 cmd=${1:-up}

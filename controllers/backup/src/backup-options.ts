@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { OneShotMount } from '@dockop/docker';
-import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
+import type { ResticRunnerKind } from '@backrest-sidecar/restic';
+import type { PruneMode } from '@backrest-sidecar/api';
 
 export type BackupEngine = 'rcb' | 'restic' | 'backrest';
 
@@ -63,9 +64,16 @@ export interface BackupOnceOptions {
   /** Runner of the retention loop's restic: `container` (default here: same image and env as the backup) or `local`. */
   forgetRunner?: ResticRunnerKind;
 
-  /** Webhook POSTed a JSON summary on success and on failure. */
+  /**
+   * Where the outcome is sent (`--notify-url`, repeatable): a plain http(s) URL gets the JSON
+   * summary; `ntfy://`, `gotify://`, `slack://`, `discord://`, `hc://` and Slack, Discord and
+   * healthchecks.io webhook URLs get their service's message (grammar in notify-url.ts).
+   * healthchecks is also pinged at the start. Default: none.
+   */
+  notifyUrls?: string[];
+  /** One more notify URL (the 0.1 option; added to `notifyUrls`). */
   notifyUrl?: string;
-  /** Attempts of the webhook. Default 4 (1 + 3 retries, backoff 1 s, 2 s, 4 s). */
+  /** Attempts of each outcome notification. Default 4 (1 + 3 retries, backoff 1 s, 2 s, 4 s); start pings get 1. */
   notifyAttempts?: number;
 
   /** `tty` draws a bar, `log` writes a line every `progressIntervalMs`, `none`. Default: `tty` when stderr is a TTY, else `log`. */

@@ -1,4 +1,4 @@
-import type { ForgetReport } from '@backrest-sidecar/controller-retention';
+import type { ForgetReport } from '@backrest-sidecar/api';
 import type { QuiesceOutcome } from './quiesce.js';
 import type { BackupEngine } from './backup-options.js';
 
@@ -44,7 +44,8 @@ export interface BackupOnceReport {
   rcb?: { exitCode: number; durationMs: number };
   quiesce: QuiesceOutcome;
   forget?: ForgetReport;
-  notify?: { delivered: boolean; attempts: number; last: string };
+  /** One result per notify URL told of the outcome (`target` is its masked form). */
+  notify?: { delivered: boolean; attempts: number; last: string; target?: string }[];
   /** What stopped the run as a whole. */
   fatal?: string;
   /** 0 ok, 3 partial failure, 1 fatal (the seed's exit codes). */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
-import { exitCodeOf, notificationPayload } from './run-backup-once.js';
+import { exitCodeOf } from './run-backup-once.js';
+import { notificationPayload } from './notify-message.js';
 
 const w = (
   status: WorkloadBackupResult['status'],

@@ -1,10 +1,10 @@
-import { mkdir, open, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { readFile, rm, stat, utimes } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { ContainerActions } from '@dockop/docker';
 import { isActionError } from '@dockop/docker';
-import type { Logger } from '@dockop/runtime';
+import { fsyncDir, writeFileAtomic, type Logger } from '@dockop/runtime';
 import { RUN_LABEL, checkRunId } from './backup-options.js';
 import { ensureRunning } from './ensure-running.js';
 import { bootId, selfContainerId } from './own-container.js';
@@ -104,33 +104,6 @@ export function selfOwner(): QuiesceJournalData['owner'] {
 export type OwnerInspect = (id: string) => Promise<{
   State?: { Running?: boolean; StartedAt?: string };
 }>;
-
-/** Write `data` to `file` atomically: temp file, fsync, rename, fsync the directory. */
-export async function writeFileDurably(file: string, data: string, mode = 0o600): Promise<void> {
-  const dir = path.dirname(file);
-  await mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
-  const fh = await open(tmp, 'w', mode);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  await syncDir(dir);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic.
-  } finally {
-    await dh.close();
-  }
-}
 
 export async function readJournal(stateDir: string): Promise<QuiesceJournalData | undefined> {
   let text: string;
@@ -309,7 +282,7 @@ export class QuiesceJournal {
     if (this.#heartbeat) clearInterval(this.#heartbeat);
     this.#heartbeat = undefined;
     await rm(journalPath(this.#stateDir), { force: true });
-    await syncDir(this.#stateDir).catch(() => undefined);
+    await fsyncDir(this.#stateDir).catch(() => undefined);
   }
 
   /**
@@ -329,7 +302,7 @@ export class QuiesceJournal {
   }
 
   async #write(): Promise<void> {
-    await writeFileDurably(journalPath(this.#stateDir), `${JSON.stringify(this.#data, null, 2)}\n`);
+    await writeFileAtomic(journalPath(this.#stateDir), `${JSON.stringify(this.#data, null, 2)}\n`);
   }
 
   // Only the mtime: rewriting could resurrect the file after release() removed it.
@@ -424,7 +397,7 @@ export async function repairQuiesceJournal(options: RepairOptions): Promise<Repa
   if (remaining.length === 0) {
     await rm(journalPath(stateDir), { force: true });
   } else {
-    await writeFileDurably(
+    await writeFileAtomic(
       journalPath(stateDir),
       `${JSON.stringify({ ...data, containers: remaining }, null, 2)}\n`,
     );

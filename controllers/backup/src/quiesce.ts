@@ -1,10 +1,7 @@
 import type { ContainerActions } from '@dockop/docker';
 import { isActionError } from '@dockop/docker';
 import type { Logger } from '@dockop/runtime';
-import {
-  workloadFromContainerInfo,
-  type WorkloadTarget,
-} from '@backrest-sidecar/controller-retention';
+import { workloadFromContainerInfo, type WorkloadTarget } from '@backrest-sidecar/api';
 import { STOP_SETTLE_MARGIN_MS, ensureRunning } from './ensure-running.js';
 import { QuiesceJournal } from './quiesce-journal.js';
 import { quiesceExclusion, type QuiesceExclusionOptions } from './quiesce-exclusions.js';
@@ -39,6 +36,12 @@ export interface QuiesceOptions {
   pollMs?: number;
   /** Containers never stopped (ours, Backrest's, a socket proxy): `quiesceExclusion`. */
   exclude?: QuiesceExclusionOptions;
+  /**
+   * The quiesce set itself instead of the running containers carrying `label` (an in-place
+   * restore stops one workload and its dependents). Only running ones are stopped; `exclude`
+   * is not applied to them.
+   */
+  targets?: WorkloadTarget[];
 }
 
 /** Running containers carrying the quiesce label. */
@@ -74,12 +77,19 @@ export async function withQuiesce<T>(
   body: (outcome: QuiesceOutcome) => Promise<T>,
 ): Promise<{ value: T; outcome: QuiesceOutcome }> {
   const log = options.logger;
+  const candidates = options.targets
+    ? options.targets.filter((t) => t.state === 'running')
+    : await listQuiesceTargets(actions, options.label, options.selector);
+  // An explicit set was screened by the caller (a restore must stop its workload even if the
+  // workload opts out of quiesce around backups).
   const targets = stopOrder(
-    (await listQuiesceTargets(actions, options.label, options.selector)).filter((t) => {
-      const reason = quiesceExclusion(t, options.exclude);
-      if (reason) log.info('quiesce.excluded', { container: t.name, reason });
-      return reason === undefined;
-    }),
+    options.targets
+      ? candidates
+      : candidates.filter((t) => {
+          const reason = quiesceExclusion(t, options.exclude);
+          if (reason) log.info('quiesce.excluded', { container: t.name, reason });
+          return reason === undefined;
+        }),
   );
   const outcome: QuiesceOutcome = options.outcome ?? {
     stopped: [],

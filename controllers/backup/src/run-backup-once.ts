@@ -1,5 +1,4 @@
-import { hostname } from 'node:os';
-import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
+import type { ContainerActions, DockerClient } from '@dockop/docker';
 import {
   createNullLogger,
   makeKey,
@@ -8,19 +7,21 @@ import {
   type Logger,
   type Redactor,
 } from '@dockop/runtime';
-import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
 import {
-  ContainerResticRunner,
-  ImageWorkloadLabelTrust,
-  createResticRunner,
+  BACKUP_WORKLOAD_KIND,
   findPathCollisions,
   partitionSafeTargets,
+  type BackupRetention,
+  type ForgetReport,
+  type WorkloadScheduleRecord,
+  type WorkloadStatusStore,
+} from '@backrest-sidecar/api';
+import {
+  ContainerResticRunner,
   readEnvFile,
   resolveResticHost,
   resticRedactor,
-  runForget,
-  type ForgetReport,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
 import {
   BACKUP_DEFAULTS,
   ONE_SHOT_LABEL,
@@ -31,13 +32,20 @@ import {
 } from './backup-options.js';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
 import { listBackupWorkloads } from './backup-workloads.js';
-import { runBackrestEngine } from './backrest-engine.js';
-import { notifyWebhook } from './notify.js';
+import { backrestTargets, runBackrestEngine } from './backrest-engine.js';
+import {
+  RCB_STEP,
+  readBackupDurations,
+  writeBackupDurations,
+  type BackupDurations,
+} from './backup-durations.js';
+import { Notifiers } from './notify.js';
 import { LogProgress, TtyProgress, noProgress, type ProgressReporter } from './progress.js';
 import { QuiesceBusyError, repairQuiesceJournal } from './quiesce-journal.js';
 import { withQuiesce, type QuiesceOutcome } from './quiesce.js';
 import { runRcbEngine } from './rcb-engine.js';
 import { runResticEngine } from './restic-engine.js';
+import { recordBackupReport } from './backup-status.js';
 
 export interface BackupOnceDeps {
   actions: ContainerActions;
@@ -57,6 +65,18 @@ export interface BackupOnceDeps {
    * output, the fatal error and the webhook payload. Default: a new one.
    */
   redactor?: Redactor;
+  /**
+   * Where each workload's outcome is recorded (its status subresource: last backup or failure,
+   * retention, conditions). Default: nowhere.
+   */
+  status?: WorkloadStatusStore;
+  /** Who schedules these runs (Stale window). Default: Backrest owns the schedule (26 h). */
+  statusSchedule?: WorkloadScheduleRecord;
+  /**
+   * Runs retention after a successful backup (unless `noForget`): the retention controller's
+   * BackupRetention. Missing: the report's `forget` says retention is not loaded (exit 3).
+   */
+  retention?: BackupRetention;
 }
 
 /**
@@ -87,11 +107,23 @@ export async function runBackupOnce(
   let labels: Record<string, string> = { ...o.oneShotLabels, [ONE_SHOT_LABEL]: 'true' };
   // restic `--host` of the snapshots and of forget: the same stable name for both.
   let host: string | undefined;
+  let notifiers: Notifiers | undefined;
+  let progress: ProgressReporter = noProgress;
+  let durations: BackupDurations | undefined;
 
   try {
     const runId = checkRunId(o.runId ?? newRunId());
     report.runId = runId;
     labels = { ...labels, [RUN_LABEL]: runId };
+    // Parsing registers the URLs' credentials with the redactor before anything is logged.
+    notifiers = new Notifiers([...(o.notifyUrl ? [o.notifyUrl] : []), ...(o.notifyUrls ?? [])], {
+      attempts: o.notifyAttempts,
+      logger,
+      redactor,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    });
+    if (notifiers.size > 0) await notifiers.start(runId);
     await repairQuiesceJournal({ stateDir: o.stateDir, actions: deps.actions, logger });
     if (o.engine === 'restic' || !o.noForget) {
       host = await resolveResticHost(deps.client, o.resticHost, deps.env ?? process.env);
@@ -99,7 +131,14 @@ export async function runBackupOnce(
     }
     const env = o.rcbEnvFile ? await readEnvFile(o.rcbEnvFile, deps.env ?? process.env) : {};
     resticRedactor(env, redactor);
-    const progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
+    progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
+    const history = (durations = await readBackupDurations(o.stateDir))[o.engine] ?? {};
+    const stepsOf = (names: string[]) =>
+      names.map((name) => ({
+        name,
+        ...(Object.hasOwn(history, name) ? { expectedMs: history[name] } : {}),
+      }));
+    const bar = progress;
 
     const { value } = await withQuiesce(
       deps.actions,
@@ -116,22 +155,31 @@ export async function runBackupOnce(
       },
       async () => {
         if (o.engine === 'rcb') {
-          report.rcb = await runRcbEngine(
-            deps.actions,
-            {
-              image: o.rcbImage,
-              env,
-              dockerSocket: o.dockerSocket,
-              ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
-              excludeBindMounts: o.excludeBindMounts ?? false,
-              includeProjectName: o.includeProjectName ?? false,
-              labels,
-              ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-              ...(o.signal ? { signal: o.signal } : {}),
-              redactor,
-            },
-            logger,
-          );
+          // rcb backs up every workload in one container: one step, timed against last time.
+          bar.plan(stepsOf([RCB_STEP]));
+          bar.start(RCB_STEP);
+          let rcbOk = false;
+          try {
+            report.rcb = await runRcbEngine(
+              deps.actions,
+              {
+                image: o.rcbImage,
+                env,
+                dockerSocket: o.dockerSocket,
+                ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+                excludeBindMounts: o.excludeBindMounts ?? false,
+                includeProjectName: o.includeProjectName ?? false,
+                labels,
+                ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+                ...(o.signal ? { signal: o.signal } : {}),
+                redactor,
+              },
+              logger,
+            );
+            rcbOk = report.rcb.exitCode === 0;
+          } finally {
+            bar.finish(RCB_STEP, undefined, rcbOk);
+          }
           return [] as WorkloadBackupResult[];
         }
         const listed = await listBackupWorkloads(deps.actions, o.selector);
@@ -160,6 +208,7 @@ export async function runBackupOnce(
         });
         if (o.engine === 'backrest') {
           if (!o.backrestUrl) throw new Error('--engine backrest needs --backrest-url');
+          bar.plan(stepsOf(backrestTargets(targets).map((t) => t.name)));
           const results = await runBackrestEngine(
             targets,
             {
@@ -170,7 +219,7 @@ export async function runBackupOnce(
               ...(o.signal ? { signal: o.signal } : {}),
               ...(deps.fetch ? { fetch: deps.fetch } : {}),
             },
-            { logger, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
+            { logger, progress: bar, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
           );
           return [...refusedResults, ...results];
         }
@@ -184,6 +233,7 @@ export async function runBackupOnce(
         });
         // Within the selector (what this sidecar manages), as the retention loop checks them.
         const collisions = findPathCollisions(targets, o.includeProjectName ?? false);
+        bar.plan(stepsOf(targets.map((t) => t.name)));
         const results = await runResticEngine(
           targets,
           runner,
@@ -212,6 +262,8 @@ export async function runBackupOnce(
           : e.message,
     );
     logger.error('backup.fatal', { error: report.fatal });
+  } finally {
+    progress.close();
   }
 
   const backupOk =
@@ -220,12 +272,18 @@ export async function runBackupOnce(
     !(report.workloads.length > 0 && report.workloads.every((w) => w.status === 'failed'));
 
   if (!o.noForget && backupOk && !o.signal?.aborted && host !== undefined) {
-    report.forget = await runRetention(o, deps, logger, labels, host, redactor);
+    report.forget = await runRetention(o, deps, labels, host, redactor);
   }
 
   report.exitCode = exitCodeOf(report);
   report.finishedAt = new Date().toISOString();
   report.durationMs = performance.now() - started;
+  if (durations !== undefined && !report.fatal) {
+    // The next run's ETA; a read-only state dir only costs that.
+    await writeBackupDurations(o.stateDir, report, durations).catch((err: unknown) =>
+      logger.debug('backup.durations_not_recorded', { error: (err as Error).message }),
+    );
+  }
   logger[report.exitCode === 0 ? 'info' : 'error']('backup.done', {
     engine: o.engine,
     ...(report.runId ? { runId: report.runId } : {}),
@@ -237,66 +295,55 @@ export async function runBackupOnce(
     ...(report.fatal ? { error: report.fatal } : {}),
   });
 
-  if (o.notifyUrl) {
-    report.notify = await notifyWebhook(o.notifyUrl, notificationPayload(report), {
-      attempts: o.notifyAttempts,
-      logger,
-      redactor,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-      ...(deps.sleep ? { sleep: deps.sleep } : {}),
-    });
+  if (deps.status) {
+    try {
+      await recordBackupReport(deps.status, report, {
+        ...(deps.statusSchedule ? { schedule: deps.statusSchedule } : {}),
+      });
+    } catch (err) {
+      logger.warn('backup.status_not_recorded', {
+        stateDir: o.stateDir,
+        error: redactor.redactString((err as Error).message),
+      });
+    }
   }
+
+  if (notifiers && notifiers.size > 0) report.notify = await notifiers.finish(report);
   return report;
 }
 
 async function runRetention(
   o: BackupOnceOptions & typeof BACKUP_DEFAULTS,
   deps: BackupOnceDeps,
-  logger: Logger,
   labels: Record<string, string>,
   host: string,
   redactor: Redactor,
 ): Promise<ForgetReport> {
-  try {
-    const restic = await createResticRunner(
-      {
-        kind: o.forgetRunner ?? 'container',
-        image: o.resticImage,
-        ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
-        ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
-        labels,
-        redactor,
-      },
-      deps.actions,
-      deps.env ?? process.env,
-    );
-    return await runForget(
-      {
-        includeProjectName: o.includeProjectName ?? false,
-        prune: o.prune,
-        host,
-        ...(o.selector ? { selector: o.selector } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-      },
-      {
-        containers: deps.actions,
-        restic,
-        trust: new ImageWorkloadLabelTrust(
-          new ImageLabelTrust(deps.client, logger),
-          o.trustImageLabels ?? false,
-        ),
-        logger,
-        ...(deps.recorder ? { recorder: deps.recorder } : {}),
-      },
-    );
-  } catch (err) {
+  if (!deps.retention) {
     return {
       dryRun: false,
       workloads: [],
-      fatal: redactor.redactString((err as Error).message),
+      fatal:
+        'retention is not loaded (no BackupRetention: load @backrest-sidecar/controller-retention, or pass --no-forget)',
       exitCode: 1,
     };
   }
+  return deps.retention.run({
+    restic: {
+      kind: o.forgetRunner ?? 'container',
+      image: o.resticImage,
+      ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
+      ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+      labels,
+      redactor,
+    },
+    host,
+    includeProjectName: o.includeProjectName ?? false,
+    prune: o.prune,
+    ...(o.selector ? { selector: o.selector } : {}),
+    trustImageLabels: o.trustImageLabels ?? false,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
 }
 
 export function exitCodeOf(report: BackupOnceReport): 0 | 1 | 3 {
@@ -310,44 +357,6 @@ export function exitCodeOf(report: BackupOnceReport): 0 | 1 | 3 {
     report.quiesce.stopFailed.length > 0 ||
     (report.forget !== undefined && report.forget.exitCode !== 0);
   return partial ? 3 : 0;
-}
-
-/** The webhook body: outcome and figures only, never env values or repository locations. */
-export function notificationPayload(report: BackupOnceReport): Record<string, unknown> {
-  return {
-    event: report.exitCode === 0 ? 'backup.succeeded' : 'backup.failed',
-    host: hostname(),
-    engine: report.engine,
-    exitCode: report.exitCode,
-    startedAt: report.startedAt,
-    finishedAt: report.finishedAt,
-    durationMs: Math.round(report.durationMs),
-    ...(report.fatal ? { error: report.fatal } : {}),
-    ...(report.rcb ? { rcb: report.rcb } : {}),
-    workloads: report.workloads.map((w) => ({
-      container: w.container,
-      path: w.path,
-      status: w.status,
-      ...(w.snapshotId ? { snapshotId: w.snapshotId } : {}),
-      ...(w.bytesAdded !== undefined ? { bytesAdded: w.bytesAdded } : {}),
-      ...(w.filesTotal !== undefined ? { files: w.filesTotal } : {}),
-      durationMs: Math.round(w.durationMs),
-      ...(w.error ? { error: w.error } : {}),
-    })),
-    quiesce: {
-      stopped: report.quiesce.stopped,
-      startFailed: report.quiesce.startFailed.map((f) => f.name),
-    },
-    ...(report.forget
-      ? {
-          retention: {
-            exitCode: report.forget.exitCode,
-            removed: report.forget.workloads.reduce((n, w) => n + w.removed.length, 0),
-            warnings: report.forget.workloads.reduce((n, w) => n + w.warnings.length, 0),
-          },
-        }
-      : {}),
-  };
 }
 
 function makeProgress(

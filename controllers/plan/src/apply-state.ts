@@ -1,32 +1,10 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { KeyTrigger, makeKey, type ResourceKey } from '@dockop/runtime';
-import type { ApplyOutcome } from './apply.js';
+import { KeyTrigger, makeKey, writeFileAtomic, type ResourceKey } from '@dockop/runtime';
+import type { ApplyOutcome, ApplyPhase, ApplyStatus } from '@backrest-sidecar/api';
+
+export type { ApplyPhase, ApplyStatus } from '@backrest-sidecar/api';
 
 /** Kind of the apply worker's keys: one per Backrest target (container, URL or command). */
 export const APPLY_TARGET_KIND = 'BackrestTarget';
-
-export type ApplyPhase =
-  /** Nothing written that is not applied. */
-  | 'Idle'
-  /** Written, waiting for the apply worker (debounce, cooldown). */
-  | 'Pending'
-  /** Backrest is busy: the restart waits until it is idle (bounded). */
-  | 'Deferred'
-  /** Backrest is not running: the config loads at its next start. */
-  | 'NotRunning'
-  | 'Failed';
-
-export interface ApplyStatus {
-  /** The config file (or API URL) the status is about. */
-  config?: string;
-  target: string;
-  phase: ApplyPhase;
-  message: string;
-  /** ISO time the phase was entered. */
-  since: string;
-  last?: ApplyOutcome;
-}
 
 /**
  * What the plan controller wrote and the apply worker has yet to apply, for one target. The plan
@@ -151,11 +129,8 @@ export class ApplyState {
     if (!file) return;
     const body = `${JSON.stringify({ ...this.#status, config: file.config }, null, 2)}\n`;
     this.#persisting = this.#persisting.then(async () => {
-      const tmp = `${file.path}.${process.pid}.tmp`;
       try {
-        await mkdir(path.dirname(file.path), { recursive: true, mode: 0o700 });
-        await writeFile(tmp, body, { mode: 0o600 });
-        await rename(tmp, file.path);
+        await writeFileAtomic(file.path, body);
       } catch {
         // The state dir may be read-only or missing: describe then just has no apply status.
       }

@@ -75,31 +75,132 @@ describe('plan builder', () => {
       );
     });
 
-    it('skips BOTH workloads of a collision and names both containers', () => {
-      // Replicas of one compose service map to the same id.
-      const a = workload('stack-db-1', {
+    const replica = (
+      name: string,
+      mounts: MountInfo[],
+      over: { spec?: WorkloadInput['spec']; swarm?: boolean } = {},
+    ): WorkloadInput =>
+      workload(name, {
+        ...(over.spec ? { spec: over.spec } : {}),
         status: {
-          name: 'stack-db-1',
-          compose: { project: 'stack', service: 'db' },
-          mounts: [pgVolume],
+          name,
+          mounts,
+          ...(over.swarm
+            ? { swarm: { service: 'stack_db', stack: 'stack' } }
+            : { compose: { project: 'stack', service: 'db' } }),
         },
       });
-      const b = workload('stack-db-2', {
-        status: {
-          name: 'stack-db-2',
-          compose: { project: 'stack', service: 'db' },
-          mounts: [pgVolume],
-        },
+    const otherVolume: MountInfo = {
+      type: 'volume',
+      name: 'stack_pgdata2',
+      source: '/var/lib/docker/volumes/stack_pgdata2/_data',
+      destination: '/var/lib/postgresql/data',
+    };
+
+    it('gives the replicas of one compose service ONE plan with the union of their sources', () => {
+      const a = replica('stack-db-1', [pgVolume]);
+      const b = replica('stack-db-2', [otherVolume, confBind]);
+      const r = buildPlans([b, workload('solo'), a], defaultPlanDefaults(), facts);
+      expect(r.skipped).to.deep.equal([]);
+      const db = r.plans.find((p) => p.plan.id === 'backrest_sidecar_stack_db');
+      expect(db?.container).to.equal('stack-db-1');
+      expect(db?.replicas).to.deep.equal(['stack-db-1', 'stack-db-2']);
+      expect(db?.service).to.equal('compose service stack/db');
+      expect(db?.plan.sources).to.deep.equal([
+        '/srv/app/conf',
+        '/var/lib/docker/volumes/stack_pgdata/_data',
+        '/var/lib/docker/volumes/stack_pgdata2/_data',
+      ]);
+      expect(r.plans.map((p) => p.plan.id)).to.deep.equal([
+        'backrest_sidecar_solo',
+        'backrest_sidecar_stack_db',
+      ]);
+    });
+
+    it('merges Swarm tasks of one service by stack + service name; $SELF hooks run in each replica', () => {
+      const spec = { enable: true, pre: ['docker exec $SELF sync'], post: ['echo done'] };
+      const r = buildPlans(
+        [
+          replica('stack_db.2.bbbbbbbbbbbb', [pgVolume], { swarm: true, spec }),
+          replica('stack_db.1.aaaaaaaaaaaa', [pgVolume], { swarm: true, spec }),
+        ],
+        defaultPlanDefaults(),
+        facts,
+      );
+      expect(r.skipped).to.deep.equal([]);
+      expect(r.plans.map((p) => [p.plan.id, p.replicas, p.service])).to.deep.equal([
+        [
+          'backrest_sidecar_stack_db',
+          ['stack_db.1.aaaaaaaaaaaa', 'stack_db.2.bbbbbbbbbbbb'],
+          'swarm service stack/db',
+        ],
+      ]);
+      expect(r.plans[0]?.plan.sources).to.deep.equal([
+        '/var/lib/docker/volumes/stack_pgdata/_data',
+      ]);
+      expect(r.plans[0]?.plan.hooks).to.deep.equal({
+        pre: [
+          'docker exec stack_db.1.aaaaaaaaaaaa sync',
+          'docker exec stack_db.2.bbbbbbbbbbbb sync',
+        ],
+        post: ['echo done'],
       });
+    });
+
+    it('skips every replica when their labels disagree, naming the field and each value', () => {
+      const r = buildPlans(
+        [
+          replica('stack-db-1', [pgVolume], { spec: { enable: true, schedule: '0 1 * * *' } }),
+          replica('stack-db-2', [pgVolume]),
+        ],
+        defaultPlanDefaults(),
+        facts,
+      );
+      expect(r.plans).to.deep.equal([]);
+      expect(r.skipped.map((s) => [s.container, s.reason])).to.deep.equal([
+        ['stack-db-1', 'ReplicaConflict'],
+        ['stack-db-2', 'ReplicaConflict'],
+      ]);
+      expect(r.skipped[0]?.message)
+        .to.include('2 replicas of compose service stack/db')
+        .and.include('schedule (backrest.schedule)')
+        .and.include('"0 1 * * *" in stack-db-1')
+        .and.include('"0 2 * * *" in stack-db-2');
+      expect([...r.ids]).to.deep.equal(['backrest_sidecar_stack_db']);
+    });
+
+    it("keeps a replica's own refusal and skips the others of its service", () => {
+      const r = buildPlans(
+        [
+          replica('stack-db-1', [pgVolume], { spec: { enable: true, repo: 'nowhere' } }),
+          replica('stack-db-2', [pgVolume]),
+        ],
+        defaultPlanDefaults(),
+        facts,
+      );
+      expect(r.skipped.map((s) => [s.container, s.reason])).to.deep.equal([
+        ['stack-db-1', 'RepoMissing'],
+        ['stack-db-2', 'ReplicaConflict'],
+      ]);
+      expect(r.skipped[1]?.message).to.include("stack-db-1 can't have one").and.include('nowhere');
+    });
+
+    it('still skips BOTH workloads of a collision that are not replicas, naming both containers', () => {
+      // A lone container named like a compose project's service.
+      const lone = workload('stack_db');
+      const composed = replica('stack-db-1', [pgVolume]);
       const ok = workload('solo');
-      const r = buildPlans([b, ok, a], defaultPlanDefaults(), facts);
+      const r = buildPlans([composed, ok, lone], defaultPlanDefaults(), facts);
       expect(r.plans.map((p) => p.container)).to.deep.equal(['solo']);
       expect(r.skipped.map((s) => [s.container, s.reason])).to.deep.equal([
         ['stack-db-1', 'IdCollision'],
-        ['stack-db-2', 'IdCollision'],
+        ['stack_db', 'IdCollision'],
       ]);
       for (const s of r.skipped)
-        expect(s.message).to.include('stack-db-1').and.include('stack-db-2');
+        expect(s.message)
+          .to.include('stack-db-1')
+          .and.include('stack_db')
+          .and.not.include('--include-project-name');
       expect([...r.ids].sort()).to.deep.equal([
         'backrest_sidecar_solo',
         'backrest_sidecar_stack_db',

@@ -5,8 +5,9 @@
  * Invariants:
  * - every workload yields exactly one outcome: a plan, or a skip with a reason and a message that
  *   names the container (and the label/value when one is at fault);
- * - ids are deterministic (`planIdFor`); two workloads with the same id are BOTH skipped
- *   (`IdCollision`), never merged, and the message names every container involved;
+ * - ids are deterministic (`planIdFor`); replicas of one Compose or Swarm service share their id
+ *   and ONE plan (union of sources, replica-merge.ts); two other workloads with the same id are
+ *   BOTH skipped (`IdCollision`), never merged, and the message names every container involved;
  * - sources and excludes are host paths; sources de-duplicated and sorted (byte order, as Backrest
  *   sorts paths), excludes in label order (restic's last match wins), repeats dropped;
  * - output order is by plan id, so the same input always renders the same bytes.
@@ -22,6 +23,7 @@ import {
   type BackupWorkloadSpec,
   type WorkloadIdentity,
 } from '@backrest-sidecar/api';
+import { mergeReplicas, sharedService, type WorkloadOutcome } from './replica-merge.js';
 
 /** One mount as the Docker source reports it (a subset of @dockop/docker's ContainerStatus). */
 export interface MountInfo {
@@ -87,10 +89,20 @@ export interface ConfigFacts {
 }
 
 export type SkipReason =
-  'RepoMissing' | 'NoSources' | 'IdCollision' | 'InvalidSchedule' | 'UnsafeName';
+  | 'RepoMissing'
+  | 'NoSources'
+  | 'IdCollision'
+  | 'ReplicaConflict'
+  | 'InvalidSchedule'
+  | 'UnsafeName';
 
 export interface BuiltPlan {
+  /** The container the plan comes from; for replicas, the first by name. */
   container: string;
+  /** Every replica the plan covers, sorted by name (only when the service has several). */
+  replicas?: string[];
+  /** `compose service shop/db` (only for replicas). */
+  service?: string;
   plan: PlanSpec;
   /** What the author should be told, naming container, label and value (e.g. `@daily` translated). */
   notes?: string[];
@@ -114,44 +126,57 @@ export interface BuildResult {
 
 export type PlanOutcome = { ok: true; built: BuiltPlan } | { ok: false; skipped: SkippedPlan };
 
-/** Builds every plan, then turns id collisions into skips of all the workloads involved. */
+/**
+ * Builds every plan, then resolves shared ids: replicas of one service become one plan
+ * (`mergeReplicas`), any other sharing is an `IdCollision` skip of every workload involved.
+ */
 export function buildPlans(
   workloads: readonly WorkloadInput[],
   defaults: PlanDefaults,
   facts: ConfigFacts,
 ): BuildResult {
   const sorted = [...workloads].sort((a, b) => compare(a.name, b.name));
-  const outcomes = sorted.map((w) => buildPlan(w, defaults, facts));
-  const byId = new Map<string, string[]>();
-  for (const o of outcomes) {
-    // A refused name has no real id: it must not knock out the workload whose id it imitates.
-    if (!o.ok && o.skipped.reason === 'UnsafeName') continue;
-    const id = o.ok ? o.built.plan.id : o.skipped.planId;
-    const list = byId.get(id) ?? [];
-    list.push(o.ok ? o.built.container : o.skipped.container);
-    byId.set(id, list);
-  }
+  const byId = new Map<string, WorkloadOutcome[]>();
   const plans: BuiltPlan[] = [];
   const skipped: SkippedPlan[] = [];
-  for (const o of outcomes) {
-    const id = o.ok ? o.built.plan.id : o.skipped.planId;
-    const container = o.ok ? o.built.container : o.skipped.container;
-    const sharing = byId.get(id) ?? [];
-    if (!o.ok && o.skipped.reason === 'UnsafeName') {
-      skipped.push(o.skipped);
-    } else if (sharing.length > 1) {
+  for (const workload of sorted) {
+    const outcome = buildPlan(workload, defaults, facts);
+    // A refused name has no real id: it must not knock out the workload whose id it imitates.
+    if (!outcome.ok && outcome.skipped.reason === 'UnsafeName') {
+      skipped.push(outcome.skipped);
+      continue;
+    }
+    const id = outcome.ok ? outcome.built.plan.id : outcome.skipped.planId;
+    const list = byId.get(id) ?? [];
+    list.push({ workload, outcome });
+    byId.set(id, list);
+  }
+  for (const [id, members] of byId) {
+    const only = members.length === 1 ? members[0]!.outcome : undefined;
+    if (only) {
+      if (only.ok) plans.push(only.built);
+      else skipped.push(only.skipped);
+      continue;
+    }
+    const service = sharedService(members);
+    if (service) {
+      const merged = mergeReplicas(service, members, compare);
+      if (merged.plan) plans.push(merged.plan);
+      skipped.push(...merged.skipped);
+      continue;
+    }
+    const sharing = members.map(
+      (m) => (m.outcome.ok ? m.outcome.built : m.outcome.skipped).container,
+    );
+    for (const container of sharing) {
       skipped.push({
         container,
         planId: id,
         reason: 'IdCollision',
         message:
-          `plan id "${id}" is produced by ${sharing.length} containers (${sharing.join(', ')}); ` +
-          `none of them is written: rename a service or use --include-project-name`,
+          `plan id "${id}" is produced by ${sharing.length} containers (${sharing.join(', ')}) ` +
+          `that are not replicas of one service; none of them is written: rename a container or a service`,
       });
-    } else if (o.ok) {
-      plans.push(o.built);
-    } else {
-      skipped.push(o.skipped);
     }
   }
   plans.sort((a, b) => compare(a.plan.id, b.plan.id));

@@ -167,9 +167,12 @@ export class PlanReconciler implements Reconciler {
       entries.push({
         planId: b.plan.id,
         container: b.container,
+        ...(b.replicas ? { replicas: b.replicas } : {}),
         state: 'Ready',
         reason: changed ? (dryRun ? 'WouldChange' : 'PlanWritten') : 'UpToDate',
-        message: changed ? `plan ${b.plan.id} rendered from container ${b.container}` : 'in sync',
+        message: changed
+          ? `plan ${b.plan.id} rendered from ${b.replicas ? `${b.replicas.length} replicas of ${b.service} (${b.replicas.join(', ')})` : `container ${b.container}`}`
+          : 'in sync',
         plan: b.plan,
         changed,
         ...(b.notes ? { notes: b.notes } : {}),
@@ -240,15 +243,19 @@ export class PlanReconciler implements Reconciler {
     }
 
     // Per-plan logs, conditions and events (on the workload's key).
-    for (const e of entries) {
-      const key = e.container ? makeKey(BACKUP_WORKLOAD_KIND, e.container) : this.configKey;
+    // A service's plan reports on every replica's key.
+    const perKey = entries.flatMap((e) =>
+      (e.replicas ?? [e.container]).map((container) => ({ e, container })),
+    );
+    for (const { e, container } of perKey) {
+      const key = container ? makeKey(BACKUP_WORKLOAD_KIND, container) : this.configKey;
       if (e.state === 'Ready' && e.plan) {
         // The daemon re-renders every plan on each resync and on any labeled container's event:
         // an unchanged plan at info would be one line per plan per minute (2,000 lines of noise
         // and most of an idle daemon's CPU). One-shot runs and dry runs list every plan.
         log[daemon && !e.changed ? 'debug' : 'info']('plan.rendered', {
           plan_id: e.planId,
-          container: e.container,
+          container,
           changed: e.changed,
           repo: e.plan.repo,
           schedule: e.plan.schedule,
@@ -272,7 +279,7 @@ export class PlanReconciler implements Reconciler {
         });
         // e.g. `@daily` written as five fields: repeated every reconcile, aggregated by the recorder.
         for (const note of e.notes ?? []) {
-          log.info('plan.note', { plan_id: e.planId, container: e.container, note });
+          log.info('plan.note', { plan_id: e.planId, container, note });
           ctx.recorder.event(key, 'Normal', 'ScheduleTranslated', note);
         }
         if (e.changed && result.written) {
@@ -289,7 +296,7 @@ export class PlanReconciler implements Reconciler {
         const refused = e.reason === CacheReasons.InvalidSpec;
         log.warn('plan.skipped', {
           plan_id: e.planId,
-          container: e.container,
+          container,
           reason: e.reason,
           ...(refused ? { see: `event ${key}` } : { error: e.message }),
           changed: false,

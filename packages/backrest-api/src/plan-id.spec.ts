@@ -4,6 +4,7 @@ import {
   identityProblem,
   planIdFor,
   sanitizePlanId,
+  serviceIdentityOf,
   workloadPath,
 } from './plan-id.js';
 
@@ -44,6 +45,54 @@ describe('planIdFor', () => {
     const once = sanitizePlanId('a b$c/../d');
     expect(once).to.equal('a_b_c_.._d');
     expect(sanitizePlanId(once)).to.equal(once);
+  });
+});
+
+describe('Swarm tasks (serviceIdentityOf)', () => {
+  const task = (slot: number, stack?: string) => ({
+    name: `shop_db.${slot}.${'q1w2e3r4t5y6u7i8o9p0'.slice(slot)}`,
+    swarm: { service: 'shop_db', ...(stack ? { stack } : {}) },
+  });
+
+  it('takes the id from stack + service name, not from the task container name', () => {
+    expect(planIdFor(task(1, 'shop'))).to.equal('backrest_sidecar_shop_db');
+    expect(planIdFor(task(2, 'shop'))).to.equal('backrest_sidecar_shop_db');
+    // `docker stack deploy` and `docker compose up` of the same file: the same plan id.
+    expect(planIdFor(task(1, 'shop'))).to.equal(
+      planIdFor({ name: 'shop-db-1', compose: { project: 'shop', service: 'db' } }),
+    );
+  });
+
+  it('uses the service name alone for a service outside a stack (or not prefixed by it)', () => {
+    expect(planIdFor(task(1))).to.equal('backrest_sidecar_shop_db');
+    expect(planIdFor({ name: 'x.1.abc', swarm: { service: 'web', stack: 'shop' } })).to.equal(
+      'backrest_sidecar_shop_web',
+    );
+    expect(
+      serviceIdentityOf({ name: 'x.1.abc', swarm: { service: 'shop_', stack: 'shop' } }),
+    ).to.include({ project: 'shop', service: 'shop_' });
+    expect(serviceIdentityOf({ name: 'lone' })).to.equal(undefined);
+  });
+
+  it('gives rcb paths and refusals from the Swarm labels', () => {
+    expect(workloadPath(task(1, 'shop'), true)).to.equal('/volumes/shop/db');
+    expect(workloadPath(task(1, 'shop'), false)).to.equal('/volumes/db');
+    expect(identityProblem({ name: 't.1.x', swarm: { service: '..', stack: 'shop' } })).to.include(
+      'label com.docker.swarm.service.name=".."',
+    );
+    expect(identityProblem({ name: 't.1.x', swarm: { service: 'a_b', stack: 'a b' } })).to.include(
+      'label com.docker.stack.namespace="a b"',
+    );
+  });
+
+  it('prefers compose labels when a container carries both', () => {
+    expect(
+      planIdFor({
+        name: 'c',
+        compose: { project: 'p', service: 's' },
+        swarm: { service: 'x_y', stack: 'x' },
+      }),
+    ).to.equal('backrest_sidecar_p_s');
   });
 });
 

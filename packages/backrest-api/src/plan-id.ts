@@ -7,6 +7,53 @@ export interface WorkloadIdentity {
   /** Container name, without Docker's leading `/`. */
   name: string;
   compose?: { project?: string; service?: string } | undefined;
+  /** A Swarm task's service (`com.docker.swarm.service.name`) and stack (`com.docker.stack.namespace`). */
+  swarm?: { service?: string; stack?: string } | undefined;
+}
+
+/**
+ * The service a container is one replica of: a Compose service (project + service labels) or a
+ * Swarm service (stack + service name, the stack's `<stack>_` prefix stripped from the name, so
+ * `docker stack deploy` and `docker compose up` of one file give the same id). Undefined for a
+ * lone container. Replicas (`--scale`, Swarm tasks) share it, and with it one plan.
+ */
+export interface ServiceIdentity {
+  source: 'compose' | 'swarm';
+  project?: string;
+  service: string;
+  /** The labels it came from, named in refusals. */
+  projectLabel: string;
+  serviceLabel: string;
+}
+
+export function serviceIdentityOf(status: WorkloadIdentity): ServiceIdentity | undefined {
+  const service = status.compose?.service?.trim();
+  if (service) {
+    const project = status.compose?.project?.trim();
+    return {
+      source: 'compose',
+      ...(project ? { project } : {}),
+      service,
+      projectLabel: COMPOSE_PROJECT_LABEL,
+      serviceLabel: COMPOSE_SERVICE_LABEL,
+    };
+  }
+  const swarmService = status.swarm?.service?.trim();
+  if (swarmService) {
+    const stack = status.swarm?.stack?.trim();
+    const short =
+      stack && swarmService.startsWith(`${stack}_`) && swarmService.length > stack.length + 1
+        ? swarmService.slice(stack.length + 1)
+        : swarmService;
+    return {
+      source: 'swarm',
+      ...(stack ? { project: stack } : {}),
+      service: short,
+      projectLabel: SWARM_STACK_LABEL,
+      serviceLabel: SWARM_SERVICE_LABEL,
+    };
+  }
+  return undefined;
 }
 
 export interface PlanIdOptions {
@@ -52,7 +99,8 @@ export function containerName(name: string): string {
 
 /**
  * The deterministic Backrest plan id of a workload: for a compose container
- * `<prefix><project>_<service>`, else `<prefix><container name>`; the part after the prefix is
+ * `<prefix><project>_<service>`, for a Swarm task `<prefix><stack>_<service>` (see
+ * `serviceIdentityOf`), else `<prefix><container name>`; the part after the prefix is
  * sanitised to `[A-Za-z0-9_.-]`. The project is always part of the id (the seed's build rule and
  * its `stack_db` example): on a host with dozens of stacks, `db` alone would collide. The
  * `--include-project-name` flag governs `workloadPath` only (rcb's INCLUDE_PROJECT_NAME), see
@@ -61,20 +109,21 @@ export function containerName(name: string): string {
 export function planIdFor(status: WorkloadIdentity, options: PlanIdOptions = {}): string {
   const prefix = options.prefix ?? DEFAULT_PLAN_ID_PREFIX;
   checkPlanIdPrefix(prefix);
-  const project = status.compose?.project?.trim();
-  const service = status.compose?.service?.trim();
-  let base: string;
-  if (service) {
-    base = project ? `${project}_${service}` : service;
-  } else {
-    base = containerName(status.name);
-  }
+  const svc = serviceIdentityOf(status);
+  const base = svc
+    ? svc.project
+      ? `${svc.project}_${svc.service}`
+      : svc.service
+    : containerName(status.name);
   return prefix + sanitizePlanId(base);
 }
 
 /** Compose project/service label keys, named in refusals. */
 export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
 export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
+/** Swarm task label keys (set by the engine on every task container). */
+export const SWARM_SERVICE_LABEL = 'com.docker.swarm.service.name';
+export const SWARM_STACK_LABEL = 'com.docker.stack.namespace';
 
 /**
  * What a name that becomes a path segment or part of a plan id may hold: `[A-Za-z0-9_.-]`, at
@@ -94,16 +143,14 @@ function unsafeName(value: string): boolean {
  */
 export function identityProblem(status: WorkloadIdentity): string | undefined {
   const container = containerName(status.name);
-  const project = status.compose?.project?.trim();
-  const service = status.compose?.service?.trim();
+  const svc = serviceIdentityOf(status);
   const refuse = (label: string, value: string): string =>
     `container "${container}" label ${label}=${JSON.stringify(value.slice(0, 80))}: not a safe name ` +
     `(only letters, digits, "_", "." and "-", not "." or ".."), refused: it would become a path and a plan id`;
-  if (project !== undefined && project !== '' && unsafeName(project))
-    return refuse(COMPOSE_PROJECT_LABEL, project);
-  if (service !== undefined && service !== '' && unsafeName(service))
-    return refuse(COMPOSE_SERVICE_LABEL, service);
-  if (!service && unsafeName(container))
+  if (svc?.project !== undefined && unsafeName(svc.project))
+    return refuse(svc.projectLabel, svc.project);
+  if (svc !== undefined && unsafeName(svc.service)) return refuse(svc.serviceLabel, svc.service);
+  if (!svc && unsafeName(container))
     return `container name ${JSON.stringify(container.slice(0, 80))} is not a safe name: refused`;
   return undefined;
 }
@@ -117,7 +164,8 @@ export function identityProblem(status: WorkloadIdentity): string | undefined {
 export function workloadPath(status: WorkloadIdentity, includeProjectName: boolean): string {
   const problem = identityProblem(status);
   if (problem !== undefined) throw new Error(problem);
-  const service = status.compose?.service?.trim() || containerName(status.name);
-  const project = status.compose?.project?.trim();
+  const svc = serviceIdentityOf(status);
+  const service = svc?.service ?? containerName(status.name);
+  const project = svc?.project;
   return includeProjectName && project ? `/volumes/${project}/${service}` : `/volumes/${service}`;
 }

@@ -29,6 +29,7 @@ const EVERY_FLAG = [
   ['--forget-runner', 'local'],
   ['--notify-url', 'http://hook/x'],
   ['--progress', 'none'],
+  ['--progress-interval', '2s'],
   ['--timeout', '2h'],
   ['--docker-sock', 'unix:///run/test.sock'],
   ['--include-project-name'],
@@ -80,8 +81,9 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
       noForget: true,
       prune: 'once',
       forgetRunner: 'local',
-      notifyUrl: 'http://hook/x',
+      notifyUrls: ['http://hook/x'],
       progress: 'none',
+      progressIntervalMs: 2000,
       timeoutMs: 7_200_000,
     });
   });

@@ -4,18 +4,23 @@
  */
 import {
   BACKUP_DEFAULTS,
+  NotifyUrlError,
+  parseNotifyUrl,
   type BackupEngine,
   type BackupOnceOptions,
 } from '@backrest-sidecar/controller-backup';
-import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
+import type { ResticRunnerKind } from '@backrest-sidecar/restic';
+import type { PruneMode } from '@backrest-sidecar/api';
 import type { OneShotMount } from '@dockop/docker';
 import { Option, type Command } from 'commander';
-import { collect, dockerConnection, parseDuration, parseHttpUrl } from './options.js';
+import { UsageError, collect, dockerConnection, parseDuration } from './options.js';
 import {
   pruneModeOption,
   rcbEnvFileOption,
   resticHostOption,
+  resticImageOption,
   resticVolumeOption,
+  stopTimeoutOption,
 } from './one-shot.js';
 
 /**
@@ -39,8 +44,10 @@ export interface BackupFlags {
   forget: boolean;
   pruneMode: PruneMode;
   forgetRunner: ResticRunnerKind;
-  notifyUrl?: string;
+  notifyUrl: string[];
   progress?: 'tty' | 'log' | 'none';
+  /** ms. */
+  progressInterval: number;
   /** ms. */
   timeout?: number;
   // Shared with the reconcile flags:
@@ -72,11 +79,7 @@ export function addBackupOptions(cmd: Command): Command {
     .addOption(
       rcbEnvFileOption('Docker env file with RESTIC_* (rcb and restic engines, retention)'),
     )
-    .option(
-      '--restic-image <image>',
-      'restic image of the restic engine and of retention',
-      BACKUP_DEFAULTS.resticImage,
-    )
+    .addOption(resticImageOption('restic image of the restic engine and of retention'))
     .addOption(
       resticVolumeOption(
         'extra mount of every restic one-shot, e.g. a local repository (repeatable)',
@@ -94,11 +97,7 @@ export function addBackupOptions(cmd: Command): Command {
       'running containers with this label are stopped around the backup',
       BACKUP_DEFAULTS.quiesceLabel,
     )
-    .addOption(
-      new Option('--stop-timeout <duration>', 'grace period of each stop')
-        .argParser(parseDuration)
-        .default(BACKUP_DEFAULTS.stopTimeoutSec * 1000, '10s'),
-    )
+    .addOption(stopTimeoutOption('grace period of each stop'))
     .option('--no-forget', 'skip the per-workload retention loop')
     .addOption(pruneModeOption())
     .addOption(
@@ -112,14 +111,25 @@ export function addBackupOptions(cmd: Command): Command {
     .addOption(
       new Option(
         '--notify-url <url>',
-        'POST a JSON summary here on success and failure (retried)',
-      ).argParser(parseHttpUrl),
+        'tell this URL the outcome (repeatable; space-separated in the env): http(s) JSON POST, ntfy://, gotify://, slack://, discord://, hc:// (see docs/notifications.md)',
+      )
+        .env('BACKREST_SIDECAR_NOTIFY_URL')
+        .argParser(collectNotifyUrls)
+        .default([] as string[], 'none'),
     )
     .addOption(
       new Option(
         '--progress <mode>',
         'progress display (default: tty on a terminal, else log)',
       ).choices(['tty', 'log', 'none']),
+    )
+    .addOption(
+      new Option(
+        '--progress-interval <duration>',
+        'log mode: at most one backup.progress line per step this often',
+      )
+        .argParser(parseDuration)
+        .default(BACKUP_DEFAULTS.progressIntervalMs, '10s'),
     )
     .addOption(
       new Option('--timeout <duration>', 'deadline of the backup step').argParser(parseDuration),
@@ -159,8 +169,28 @@ export function toBackupOnceOptions(
     noForget: !flags.forget,
     prune: flags.pruneMode,
     forgetRunner: flags.forgetRunner,
-    ...(flags.notifyUrl ? { notifyUrl: flags.notifyUrl } : {}),
+    ...(flags.notifyUrl.length ? { notifyUrls: flags.notifyUrl } : {}),
     ...(flags.progress ? { progress: flags.progress } : {}),
+    progressIntervalMs: flags.progressInterval,
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
   };
+}
+
+/**
+ * Argument parser of `--notify-url`: checks each URL's grammar before anything touches Docker.
+ * A UsageError, not commander's InvalidArgumentError, because commander would quote the raw
+ * value (a credential) in its message; ours shows it masked. The env variable may hold several
+ * URLs separated by spaces (as Watchtower's WATCHTOWER_NOTIFICATION_URL).
+ */
+export function collectNotifyUrls(value: string, previous: string[] = []): string[] {
+  const urls = value.split(/\s+/).filter(Boolean);
+  for (const url of urls) {
+    try {
+      parseNotifyUrl(url);
+    } catch (err) {
+      if (err instanceof NotifyUrlError) throw new UsageError(err.message);
+      throw err;
+    }
+  }
+  return [...previous, ...urls];
 }

@@ -2,12 +2,8 @@
  * What the one-shot commands (`backup-once`, `forget`) share: their common flags and their setup
  * (a logger that knows the env file's secrets, Docker actions, the quiesce journal repaired).
  */
-import { repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
-import {
-  RESTIC_HOST_ENV,
-  readEnvFile,
-  resticRedactor,
-} from '@backrest-sidecar/controller-retention';
+import { BACKUP_DEFAULTS, repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
+import { RESTIC_HOST_ENV, readEnvFile, resticRedactor } from '@backrest-sidecar/restic';
 import {
   DockerContainerActions,
   DockerodeClient,
@@ -24,10 +20,12 @@ import {
 } from '@dockop/runtime';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
+  DEFAULTS,
   addLogOptions,
   collect,
   dockerConnection,
   dockerSockOption,
+  parseDuration,
   stateDirOption,
 } from './options.js';
 
@@ -89,6 +87,25 @@ export function resticHostOption(): Option {
     '--restic-host <name>',
     "restic --host of backups and of forget (default: the Docker engine's name, docker info)",
   ).env(RESTIC_HOST_ENV);
+}
+
+/** `--restic-image <image>`: the restic image of every restic one-shot. */
+export function resticImageOption(description: string): Option {
+  return new Option('--restic-image <image>', description).default(BACKUP_DEFAULTS.resticImage);
+}
+
+/** `--plan-id-prefix` (env BACKREST_PLAN_ID_PREFIX): the prefix of the plan ids we own. */
+export function planIdPrefixOption(description: string): Option {
+  return new Option('--plan-id-prefix <prefix>', description)
+    .env('BACKREST_PLAN_ID_PREFIX')
+    .default(DEFAULTS.planIdPrefix);
+}
+
+/** `--stop-timeout <duration>`: grace period of each quiesce stop (ms; default 10s). */
+export function stopTimeoutOption(description: string): Option {
+  return new Option('--stop-timeout <duration>', description)
+    .argParser(parseDuration)
+    .default(BACKUP_DEFAULTS.stopTimeoutSec * 1000, '10s');
 }
 
 /** `--prune-mode`: after each workload (default), once at the end, or never. */

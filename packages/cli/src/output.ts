@@ -2,7 +2,7 @@
  * Human and machine renderings of a reconcile summary for `get plans` and `describe plan`, in
  * kubectl's output formats (`-o table|wide|name|json|yaml`, `--no-headers`).
  */
-import type { ApplyStatus, PlanEntry, ReconcileSummary } from '@backrest-sidecar/controller-plan';
+import type { ApplyStatus, PlanEntry, ReconcileSummary } from '@backrest-sidecar/api';
 import { CacheReasons, type Condition, type RecordedEvent } from '@dockop/runtime';
 import { stringify as toYaml } from 'yaml';
 
@@ -25,7 +25,8 @@ export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'wide', 'name',
 export function planRows(summary: ReconcileSummary): PlanRow[] {
   return summary.entries.map((e) => ({
     planId: e.planId,
-    container: e.container || '-',
+    // A service's plan names every replica it covers.
+    container: e.replicas?.join(',') || e.container || '-',
     repo: e.plan?.repo ?? '-',
     schedule: e.plan?.schedule ?? '-',
     sources: e.plan?.sources ?? [],
@@ -50,7 +51,7 @@ function statusOf(e: PlanEntry): string {
 }
 
 /** Aligned columns, the last one not padded (kubectl's printer). */
-function columns(header: string[], cells: string[][], noHeaders: boolean): string {
+export function columns(header: string[], cells: string[][], noHeaders: boolean): string {
   const rows = noHeaders ? cells : [header, ...cells];
   const widths = header.map((_, i) => Math.max(...rows.map((c) => (c[i] ?? '').length)));
   const line = (c: string[]) =>
@@ -117,7 +118,7 @@ export function renderDescription(d: PlanDescription): string {
   const e = d.entry;
   const same = (m: string | undefined): boolean => Boolean(e.message) && m === e.message;
   out.push(`Plan ID:    ${e.planId}`);
-  out.push(`Container:  ${e.container || '-'}`);
+  out.push(`Container:  ${e.replicas?.join(', ') || e.container || '-'}`);
   out.push(`State:      ${e.state}${e.reason ? ` (${e.reason})` : ''}`);
   if (e.message) out.push(`Message:    ${e.message}`);
   out.push(`Changed:    ${e.changed}`);

@@ -21,8 +21,11 @@ describe('backrest-sidecar program', () => {
       'describe',
       'backup-once',
       'forget',
+      'snapshots',
+      'restore',
       'version',
       'healthcheck',
+      'run',
       'completion',
     ]);
     expect((program as unknown as { _defaultCommandName: string })._defaultCommandName).to.equal(

@@ -6,9 +6,12 @@ import { register as registerGet } from './commands/get.js';
 import { register as registerDescribe } from './commands/describe.js';
 import { register as registerBackupOnce } from './commands/backup-once.js';
 import { register as registerForget } from './commands/forget.js';
+import { register as registerSnapshots } from './commands/snapshots.js';
+import { register as registerRestore } from './commands/restore.js';
 import { register as registerVersion } from './commands/version.js';
 import { register as registerCompletion } from './commands/completion.js';
 import { register as registerHealthcheck } from './commands/healthcheck.js';
+import { register as registerRun } from './commands/run.js';
 
 export const VERSION = '0.1.0';
 
@@ -104,6 +107,7 @@ Examples:
   backrest-sidecar get plans -o json
   backrest-sidecar describe plan backrest_sidecar_db
   backrest-sidecar backup-once --rcb-env-file /etc/rcb.env
+  backrest-sidecar run --plugin ./my-plugin/dist/index.js   (plugins only, no Backrest)
   source <(backrest-sidecar completion bash)`,
     );
   registerReconcile(program);
@@ -112,8 +116,11 @@ Examples:
   registerDescribe(program);
   registerBackupOnce(program);
   registerForget(program);
+  registerSnapshots(program);
+  registerRestore(program);
   registerVersion(program, VERSION);
   registerHealthcheck(program);
+  registerRun(program);
   registerCompletion(program);
   for (const name of ['get', 'describe']) {
     requireResourceType(program.commands.find((c) => c.name() === name));

@@ -7,6 +7,7 @@ import {
   healthFromStatusText,
   observeInspected,
   observeListed,
+  swarmOf,
   type ContainerResource,
 } from './container-resource.js';
 
@@ -122,6 +123,24 @@ describe('container-resource', () => {
       composeOf({ ...base, 'com.docker.compose.depends_on': 'db:service_started' })?.dependsOn,
     ).to.deep.equal(['db']);
     expect(composeOf({ 'com.docker.compose.project': 'p' })).to.equal(undefined);
+  });
+
+  it("reads a Swarm task's service and stack from its labels, not from the task name", () => {
+    const task = observeListed(
+      listed({
+        Names: ['/shop_db.2.q1w2e3r4t5y6u7i8o9p0'],
+        Labels: {
+          'com.docker.swarm.service.name': 'shop_db',
+          'com.docker.stack.namespace': 'shop',
+          'com.docker.swarm.task.name': 'shop_db.2.q1w2e3r4t5y6u7i8o9p0',
+        },
+      }),
+    ).status;
+    expect(task.swarm).to.deep.equal({ service: 'shop_db', stack: 'shop' });
+    expect(task.compose).to.equal(undefined);
+    expect(swarmOf({ 'com.docker.swarm.service.name': 'solo' })).to.deep.equal({ service: 'solo' });
+    expect(swarmOf({ 'com.docker.stack.namespace': 'shop' })).to.equal(undefined);
+    expect(observeListed(listed()).status.swarm).to.equal(undefined);
   });
 
   describe('buildContainerResource', () => {

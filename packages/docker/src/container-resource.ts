@@ -32,6 +32,17 @@ export interface ComposeInfo {
   dependsOn?: string[];
 }
 
+/**
+ * A Swarm task's service, from the labels the engine puts on every task container. Task
+ * container names (`<service>.<slot>.<task id>`) change on every update; these do not.
+ */
+export interface SwarmInfo {
+  /** `com.docker.swarm.service.name`, e.g. `shop_db` (a stack prefixes its services' names). */
+  service: string;
+  /** `com.docker.stack.namespace`: the stack, when deployed with `docker stack deploy`. */
+  stack?: string;
+}
+
 /** What reconcilers need to know about the container behind a resource. */
 export interface ContainerStatus {
   id: string;
@@ -45,6 +56,8 @@ export interface ContainerStatus {
   /** Only for containers with a healthcheck. */
   health?: HealthState;
   compose?: ComposeInfo;
+  /** Set for Swarm task containers. */
+  swarm?: SwarmInfo;
   mounts: ContainerMount[];
   /** Every label of the container (also the ones no kind owns). */
   labels: Record<string, string>;
@@ -67,6 +80,11 @@ export const COMPOSE_LABELS = {
   service: 'com.docker.compose.service',
   workingDir: 'com.docker.compose.project.working_dir',
   dependsOn: 'com.docker.compose.depends_on',
+} as const;
+
+export const SWARM_LABELS = {
+  service: 'com.docker.swarm.service.name',
+  stack: 'com.docker.stack.namespace',
 } as const;
 
 /** From `GET /containers/json` (no per-container inspect needed: a 500-container list stays one call). */
@@ -128,6 +146,14 @@ export function composeOf(labels: Record<string, string>): ComposeInfo | undefin
       .filter((d) => d !== '');
   }
   return info;
+}
+
+/** Swarm metadata from a task container's labels; undefined for other containers. */
+export function swarmOf(labels: Record<string, string>): SwarmInfo | undefined {
+  const service = ownLabel(labels, SWARM_LABELS.service);
+  if (!service) return undefined;
+  const stack = ownLabel(labels, SWARM_LABELS.stack);
+  return stack ? { service, stack } : { service };
 }
 
 export interface BuildResourceInput {
@@ -194,6 +220,8 @@ function makeStatus(s: ContainerStatus & { health: HealthState | undefined }): C
   if (s.health) status.health = s.health;
   const compose = composeOf(s.labels);
   if (compose) status.compose = compose;
+  const swarm = swarmOf(s.labels);
+  if (swarm) status.swarm = swarm;
   return status;
 }
 

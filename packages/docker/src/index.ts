@@ -18,3 +18,4 @@ export * from './docker-source.js';
 export * from './docker-health.js';
 export * from './container-actions.js';
 export * from './docker-module.js';
+export * from './volume-actions.js';

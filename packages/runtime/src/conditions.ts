@@ -12,6 +12,8 @@ export interface Condition {
   message: string;
   /** ISO-8601. */
   lastTransitionTime: string;
+  /** The resource's `metadata.generation` the condition was computed from, when known. */
+  observedGeneration?: number;
 }
 
 export const ConditionStore = Symbol.for('dockop.ConditionStore');

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import * as lockfile from 'proper-lockfile';
+import { writeFileAtomic } from './atomic-write.js';
 import type { Clock, TimerHandle } from './clock.js';
 import type { Logger } from './logger.js';
 
@@ -208,8 +209,6 @@ export class LeaderElector {
   }
 
   async #write(record: LeaseRecord): Promise<void> {
-    const tmp = `${this.#path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFile(tmp, JSON.stringify(record) + '\n', { mode: 0o644 });
-    await rename(tmp, this.#path);
+    await writeFileAtomic(this.#path, JSON.stringify(record) + '\n', { mode: 0o644 });
   }
 }

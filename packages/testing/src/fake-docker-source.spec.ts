@@ -146,6 +146,26 @@ describe('FakeDockerSource', () => {
     expect(h.changes).to.deep.equal(['add w', 'update w', 'delete w']);
   });
 
+  it('setHealth and setState change a container in place: one update each, same id', async () => {
+    const h = harness();
+    await h.start();
+    const record = await h.fake.run({ name: 'w', labels: { 'widget.enable': 'true' } });
+    const status = (): ContainerStatus | undefined =>
+      h.cache.get<Resource<unknown, ContainerStatus>>('Widget/w')?.status;
+    expect(status()?.health).to.equal(undefined);
+    await h.fake.setHealth('w', 'starting');
+    expect(status()?.health).to.equal('starting');
+    await h.fake.setHealth('w', 'unhealthy');
+    expect(status()?.health).to.equal('unhealthy');
+    await h.fake.setHealth('w', undefined);
+    expect(status()?.health).to.equal(undefined);
+    await h.fake.setState('w', 'paused');
+    expect(status()?.state).to.equal('paused');
+    expect(status()?.id).to.equal(record.id);
+    expect(h.changes).to.deep.equal(['add w', 'update w', 'update w', 'update w', 'update w']);
+    expect(await failure(h.fake.setHealth('nope', 'healthy'))).to.equal('No such container: nope');
+  });
+
   it('relabel recreates the container: new id, same key, one update with a bumped generation', async () => {
     const h = harness();
     await h.start();

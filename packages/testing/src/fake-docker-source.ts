@@ -117,6 +117,21 @@ export class FakeDockerSource implements Source {
     return this.#update(name, { state: 'running' });
   }
 
+  /**
+   * The container's healthcheck reports `health` (what Docker's `health_status` event and the
+   * list's `(unhealthy)` status text carry); `undefined` removes the healthcheck. Resolves once
+   * the updated resources reached the cache.
+   */
+  async setHealth(name: string, health: FakeContainer['health']): Promise<void> {
+    const { health: _old, ...rest } = this.#mustGet(name).container;
+    return this.#replace(name, health === undefined ? rest : { ...rest, health });
+  }
+
+  /** Moves the container to `state` (`paused`, `restarting`, `dead`, ...), like the engine would. */
+  async setState(name: string, state: NonNullable<FakeContainer['state']>): Promise<void> {
+    return this.#update(name, { state });
+  }
+
   /** `docker rm -f`: its resources are deleted after the recreate grace period (advance the clock). */
   async remove(name: string): Promise<void> {
     const record = this.#mustGet(name);
@@ -190,8 +205,11 @@ export class FakeDockerSource implements Source {
   // ---- the informer side ----
 
   #update(name: string, change: Partial<FakeContainer>): Promise<void> {
-    const old = this.#mustGet(name);
-    const record: FakeContainerRecord = { ...old, container: { ...old.container, ...change } };
+    return this.#replace(name, { ...this.#mustGet(name).container, ...change });
+  }
+
+  #replace(name: string, container: FakeContainer): Promise<void> {
+    const record: FakeContainerRecord = { ...this.#mustGet(name), container };
     this.#containers.set(name, record);
     return this.#enqueue(() => this.#tracker.upsert(observeFake(record)));
   }

@@ -1,9 +1,17 @@
 import { Command, Option } from 'commander';
+import { WorkloadStatusStore } from '@backrest-sidecar/api';
 import { runBackupOnce } from '@backrest-sidecar/controller-backup';
+import { ForgetRetention } from '@backrest-sidecar/controller-retention';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
 import { fatal } from '../exit.js';
 import { DEFAULTS, checkPlanIdPrefixOption, parseHttpUrl } from '../options.js';
-import { abortOnSignals, addOneShotOptions, setUpOneShot, type OneShotFlags } from '../one-shot.js';
+import {
+  abortOnSignals,
+  addOneShotOptions,
+  planIdPrefixOption,
+  setUpOneShot,
+  type OneShotFlags,
+} from '../one-shot.js';
 
 export type BackupOnceFlags = OneShotFlags & BackupFlags;
 
@@ -14,7 +22,17 @@ export async function runBackupOnceCommand(flags: BackupOnceFlags): Promise<numb
   const release = abortOnSignals(controller, logger);
   try {
     const options = { ...toBackupOnceOptions(flags), signal: controller.signal };
-    const report = await runBackupOnce(options, { actions, client, logger, redactor });
+    const retention = new ForgetRetention(actions, client, logger);
+    // Each workload's outcome lands in its status (`get workloads`, `describe workload`).
+    const status = new WorkloadStatusStore({ stateDir: flags.stateDir, logger, redactor });
+    const report = await runBackupOnce(options, {
+      actions,
+      client,
+      logger,
+      redactor,
+      status,
+      retention,
+    });
     return report.exitCode;
   } finally {
     release();
@@ -33,11 +51,7 @@ export function backupOnceCommand(): Command {
         "Backrest's URL for --engine backrest (auth: BACKREST_API_AUTHORIZATION)",
       ).argParser(parseHttpUrl),
     )
-    .addOption(
-      new Option('--plan-id-prefix <prefix>', 'plan id prefix (backrest engine)')
-        .env('BACKREST_PLAN_ID_PREFIX')
-        .default(DEFAULTS.planIdPrefix),
-    )
+    .addOption(planIdPrefixOption('plan id prefix (backrest engine)'))
     .option('--exclude-bind-mounts', 'back up named volumes only (rcb EXCLUDE_BIND_MOUNTS)')
     .option(
       '--backrest-container <name>',

@@ -2,7 +2,9 @@ import {
   JOURNAL_REPAIR_INTERVAL_MS,
   backupModule,
   journalRepairModule,
+  registerNotifySecrets,
 } from '@backrest-sidecar/controller-backup';
+import retentionController from '@backrest-sidecar/controller-retention';
 import { Command, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
@@ -19,7 +21,7 @@ import {
 } from '../options.js';
 import { repairBeforeCommand } from '../one-shot.js';
 import { ContainerActions } from '@dockop/docker';
-import { Logger } from '@dockop/runtime';
+import { Logger, Redactor } from '@dockop/runtime';
 
 /** The reconcile flags, the daemon's own, and every backup-once flag (for --backup-schedule). */
 export interface DaemonOptions extends RawOptions, Omit<BackupFlags, keyof RawOptions> {
@@ -60,6 +62,8 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
   return [
     repair,
     backupModule({ schedule: opts.backupSchedule, backup: toBackupOnceOptions(opts) }),
+    // The retention step each scheduled backup-once runs (BackupRetention).
+    retentionController,
   ];
 }
 
@@ -90,6 +94,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (opts.backupSchedule !== undefined)
     checkScheduleOption('--backup-schedule', opts.backupSchedule);
   const manager = await buildApp(settings, daemonAppOptions(opts));
+  // Before the first log line: the notify URLs' tokens are masked in logs and events from the start.
+  registerNotifySecrets(opts.notifyUrl ?? [], manager.get<Redactor>(Redactor));
   // A backup-once killed mid-run (kill -9) left containers stopped: start them first.
   await repairBeforeCommand(
     manager.get<ContainerActions>(ContainerActions),

@@ -1,13 +1,11 @@
 import { Command, Option } from 'commander';
-import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import {
-  ImageWorkloadLabelTrust,
   createResticRunner,
   resolveResticHost,
-  runForget,
-  type PruneMode,
   type ResticRunnerKind,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
+import { ImageWorkloadLabelTrust, type PruneMode } from '@backrest-sidecar/api';
+import { runForget } from '@backrest-sidecar/controller-retention';
 import { ImageLabelTrust, type OneShotMount } from '@dockop/docker';
 import { fatal } from '../exit.js';
 import {
@@ -15,6 +13,7 @@ import {
   pruneModeOption,
   rcbEnvFileOption,
   resticHostOption,
+  resticImageOption,
   resticVolumeOption,
   setUpOneShot,
   type OneShotFlags,
@@ -93,7 +92,7 @@ export function register(program: Command): void {
         .default('local'),
     )
     .option('--restic-binary <path>', 'local runner: restic binary', 'restic')
-    .option('--restic-image <image>', 'container runner: restic image', BACKUP_DEFAULTS.resticImage)
+    .addOption(resticImageOption('container runner: restic image'))
     .addOption(
       resticVolumeOption('container runner: extra mount, e.g. a local repository (repeatable)'),
     )

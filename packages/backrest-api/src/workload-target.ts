@@ -1,6 +1,14 @@
 import type Dockerode from 'dockerode';
 import { labelListOrSplit, ownLabels } from '@dockop/runtime';
-import { identityProblem, Labels, workloadPath } from '@backrest-sidecar/api';
+import { Labels } from './backup-workload.js';
+import {
+  COMPOSE_PROJECT_LABEL,
+  COMPOSE_SERVICE_LABEL,
+  SWARM_SERVICE_LABEL,
+  SWARM_STACK_LABEL,
+  identityProblem,
+  workloadPath,
+} from './plan-id.js';
 
 /**
  * A container as the one-shot modes (forget, backup-once) see it: read straight from a Docker
@@ -18,6 +26,8 @@ export interface WorkloadTarget {
   state: string;
   labels: Record<string, string>;
   compose?: { project?: string; service?: string; dependsOn: string[] };
+  /** A Swarm task's service and stack: replicas share the plan id and the snapshot path. */
+  swarm?: { service: string; stack?: string };
   mounts: WorkloadMount[];
 }
 
@@ -32,8 +42,6 @@ export interface WorkloadMount {
   readOnly: boolean;
 }
 
-export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
-export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
 export const COMPOSE_DEPENDS_ON_LABEL = 'com.docker.compose.depends_on';
 
 /**
@@ -79,6 +87,11 @@ export function workloadFromContainerInfo(info: Dockerode.ContainerInfo): Worklo
       dependsOn: parseDependsOn(labels[COMPOSE_DEPENDS_ON_LABEL]),
     };
   }
+  const swarmService = labels[SWARM_SERVICE_LABEL]?.trim();
+  if (swarmService) {
+    const stack = labels[SWARM_STACK_LABEL]?.trim();
+    target.swarm = { service: swarmService, ...(stack ? { stack } : {}) };
+  }
   return target;
 }
 
@@ -93,7 +106,10 @@ export function isOptedIn(target: Pick<WorkloadTarget, 'labels'>): boolean {
 }
 
 export function targetPath(target: WorkloadTarget, includeProjectName: boolean): string {
-  return workloadPath({ name: target.name, compose: target.compose }, includeProjectName);
+  return workloadPath(
+    { name: target.name, compose: target.compose, swarm: target.swarm },
+    includeProjectName,
+  );
 }
 
 /** A workload refused before any path is derived from it, with the sentence saying why. */
@@ -114,7 +130,7 @@ export function partitionSafeTargets(targets: readonly WorkloadTarget[]): {
   const safe: WorkloadTarget[] = [];
   const refused: RefusedTarget[] = [];
   for (const t of targets) {
-    const message = identityProblem({ name: t.name, compose: t.compose });
+    const message = identityProblem({ name: t.name, compose: t.compose, swarm: t.swarm });
     if (message === undefined) safe.push(t);
     else refused.push({ target: t, message });
   }

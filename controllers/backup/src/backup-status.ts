@@ -1,0 +1,185 @@
+import {
+  BACKREST_SCHEDULE_STALE_MS,
+  WorkloadConditions,
+  evaluateStale,
+  type WorkloadScheduleRecord,
+  type WorkloadStatus,
+  type WorkloadStatusStore,
+} from '@backrest-sidecar/api';
+import type { ForgetReport, WorkloadForgetResult } from '@backrest-sidecar/api';
+import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
+
+/** Ids kept in a retention record (the counts are exact; the lists are for `describe`). */
+const MAX_IDS = 20;
+
+/** When Backrest owns the schedule (no `--backup-schedule`): a 26 h Stale window. */
+export const BACKREST_OWNED_SCHEDULE: WorkloadScheduleRecord = {
+  owner: 'backrest',
+  staleAfterMs: BACKREST_SCHEDULE_STALE_MS,
+};
+
+/**
+ * Records one backup run in the workloads' status: per workload the snapshot (or the failure and
+ * why), `BackedUp`, `Stale` on the store's clock, and, when retention ran, what it kept and
+ * removed and `RetentionSatisfied`. Returns the names written. The rcb engine makes one snapshot
+ * of every workload at once and reports none per workload: nothing is recorded for it.
+ */
+export async function recordBackupReport(
+  store: WorkloadStatusStore,
+  report: BackupOnceReport,
+  options: { schedule?: WorkloadScheduleRecord; generations?: ReadonlyMap<string, number> } = {},
+): Promise<string[]> {
+  const schedule = options.schedule ?? BACKREST_OWNED_SCHEDULE;
+  const written: string[] = [];
+  const forgets = new Map<string, WorkloadForgetResult>();
+  for (const f of report.forget?.workloads ?? []) for (const c of f.containers) forgets.set(c, f);
+  const names = new Set([...report.workloads.map((w) => w.container), ...forgets.keys()]);
+  for (const name of names) {
+    const backup = report.workloads.find((w) => w.container === name);
+    const forget = forgets.get(name);
+    try {
+      store.fileOf(name);
+    } catch {
+      continue; // not a container name: nothing to file it under
+    }
+    await store.update(name, (s) => {
+      const generation = options.generations?.get(name);
+      if (generation !== undefined) s.observedGeneration = generation;
+      s.schedule = schedule;
+      if (backup) applyBackupResult(store, s, backup, report);
+      if (forget && report.forget) applyForgetResult(store, s, forget, report.forget);
+      applyStale(store, s);
+    });
+    written.push(name);
+  }
+  return written;
+}
+
+function applyBackupResult(
+  store: WorkloadStatusStore,
+  s: WorkloadStatus,
+  w: WorkloadBackupResult,
+  report: BackupOnceReport,
+): void {
+  const time = report.finishedAt || new Date(store.now()).toISOString();
+  if (w.status === 'ok' || w.status === 'partial') {
+    s.lastBackup = {
+      time,
+      engine: report.engine,
+      source: 'run',
+      ...(w.snapshotId ? { snapshotId: w.snapshotId } : {}),
+      ...(w.filesTotal !== undefined ? { filesTotal: w.filesTotal } : {}),
+      ...(w.filesNew !== undefined ? { filesNew: w.filesNew } : {}),
+      ...(w.filesChanged !== undefined ? { filesChanged: w.filesChanged } : {}),
+      ...(w.bytesAdded !== undefined ? { bytesAdded: w.bytesAdded } : {}),
+      ...(w.bytesTotal !== undefined ? { bytesTotal: w.bytesTotal } : {}),
+      ...(w.status === 'partial' ? { partial: true } : {}),
+    };
+    const what = w.snapshotId ? `snapshot ${w.snapshotId}` : `${report.engine} backup`;
+    const message =
+      w.status === 'partial'
+        ? `${what} of ${w.path}, but ${w.warnings.join('; ')}`
+        : `${what} of ${w.path}`;
+    store.applyCondition(s, {
+      type: WorkloadConditions.BackedUp,
+      status: 'True',
+      reason: w.status === 'partial' ? 'PartialBackup' : 'BackupSucceeded',
+      message,
+      ...(s.observedGeneration !== undefined ? { observedGeneration: s.observedGeneration } : {}),
+    });
+    store.applyEvent(s, w.status === 'partial' ? 'Warning' : 'Normal', 'BackedUp', message);
+    return;
+  }
+  if (w.status === 'skipped') {
+    const message = w.warnings.join('; ') || 'nothing to back up';
+    store.applyCondition(s, {
+      type: WorkloadConditions.BackedUp,
+      status: s.lastBackup ? 'True' : 'False',
+      reason: 'BackupSkipped',
+      message,
+    });
+    store.applyEvent(s, 'Warning', 'BackupSkipped', message);
+    return;
+  }
+  const reason = failureReason(w);
+  const message = store.redact(w.error ?? 'failed');
+  s.lastFailure = { time, engine: report.engine, reason, message };
+  store.applyCondition(s, {
+    type: WorkloadConditions.BackedUp,
+    status: 'False',
+    reason,
+    message,
+    ...(s.observedGeneration !== undefined ? { observedGeneration: s.observedGeneration } : {}),
+  });
+  store.applyEvent(s, 'Warning', reason, message);
+}
+
+function failureReason(w: WorkloadBackupResult): string {
+  const e = w.error ?? '';
+  if (/not a safe name/.test(e)) return 'UnsafeName';
+  if (/collision|same path|map to/i.test(e)) return 'PathCollision';
+  if (/^aborted/.test(e)) return 'Aborted';
+  return 'BackupFailed';
+}
+
+function applyForgetResult(
+  store: WorkloadStatusStore,
+  s: WorkloadStatus,
+  f: WorkloadForgetResult,
+  report: ForgetReport,
+): void {
+  const message = f.error ?? f.warnings.join('; ');
+  s.retention = {
+    time: new Date(store.now()).toISOString(),
+    keep: f.keep || '-',
+    outcome: f.status,
+    kept: f.kept.length,
+    removed: f.removed.length,
+    keptIds: f.kept.slice(0, MAX_IDS),
+    removedIds: f.removed.slice(0, MAX_IDS),
+    ...(report.dryRun ? { dryRun: true } : {}),
+    ...(message ? { message: store.redact(message) } : {}),
+  };
+  const [status, reason, text] = retentionCondition(f, report.dryRun);
+  store.applyCondition(s, {
+    type: WorkloadConditions.RetentionSatisfied,
+    status,
+    reason,
+    message: text,
+  });
+  if (f.status === 'forgotten' && !report.dryRun && f.removed.length > 0) {
+    store.applyEvent(s, 'Normal', 'RetentionApplied', text);
+  }
+}
+
+function retentionCondition(
+  f: WorkloadForgetResult,
+  dryRun: boolean,
+): ['True' | 'False' | 'Unknown', string, string] {
+  const counts = `kept ${f.kept.length}, removed ${f.removed.length} (keep ${f.keep})`;
+  switch (f.status) {
+    case 'forgotten':
+      return dryRun
+        ? ['Unknown', 'DryRun', `dry run: would have ${counts}`]
+        : ['True', 'PolicyApplied', counts];
+    case 'no-snapshots':
+      return ['Unknown', 'NoSnapshots', 'the repository has no snapshot yet'];
+    case 'no-match':
+      return ['False', 'NoMatchingSnapshots', f.warnings.join('; ') || 'no snapshot at the path'];
+    case 'invalid':
+      return ['False', 'InvalidPolicy', f.error ?? (f.warnings.join('; ') || 'invalid keep')];
+    case 'untrusted':
+      return ['False', 'UntrustedPolicy', f.warnings.join('; ') || 'keep label from the image'];
+    case 'failed':
+      return ['False', 'ForgetFailed', f.error ?? 'restic forget failed'];
+    default:
+      return ['Unknown', 'Unknown', f.status];
+  }
+}
+
+/** Sets `Stale` on the store's clock from the status' own schedule record. */
+export function applyStale(store: WorkloadStatusStore, s: WorkloadStatus): boolean {
+  const e = evaluateStale(s, s.schedule ?? BACKREST_OWNED_SCHEDULE, store.now());
+  store.applyCondition(s, e.condition);
+  return e.stale;
+}

@@ -1,0 +1,196 @@
+import { expect } from 'chai';
+import { mkdtemp, readFile, rm, writeFile, mkdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { VirtualClock, createLogger, SecretRedactor } from '@dockop/runtime';
+import { Writable } from 'node:stream';
+import { WorkloadStatusStore } from './workload-status-store.js';
+
+function capture(): { logger: ReturnType<typeof createLogger>; lines: string[] } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  return { logger: createLogger({ level: 'debug', format: 'json', stream }), lines };
+}
+
+describe('WorkloadStatusStore', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'workload-status-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('persists a status across store instances (restarts), one 0600 file per workload', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 5));
+    const a = new WorkloadStatusStore({ stateDir: dir, now: () => clock.now() });
+    await a.update('app-1', (s) => {
+      s.lastBackup = {
+        time: new Date(clock.now()).toISOString(),
+        engine: 'restic',
+        source: 'run',
+        snapshotId: 'abc123',
+        filesTotal: 3,
+        bytesTotal: 42,
+      };
+      a.applyCondition(s, {
+        type: 'BackedUp',
+        status: 'True',
+        reason: 'BackupSucceeded',
+        message: 'snapshot abc123',
+      });
+    });
+    const b = new WorkloadStatusStore({ stateDir: dir, now: () => clock.now() });
+    const got = await b.get('app-1');
+    expect(got?.lastBackup).to.deep.include({
+      snapshotId: 'abc123',
+      filesTotal: 3,
+      bytesTotal: 42,
+    });
+    expect(got?.conditions).to.deep.equal([
+      {
+        type: 'BackedUp',
+        status: 'True',
+        reason: 'BackupSucceeded',
+        message: 'snapshot abc123',
+        lastTransitionTime: '2026-01-05T00:00:00.000Z',
+      },
+    ]);
+    expect((await stat(b.fileOf('app-1'))).mode & 0o777).to.equal(0o600);
+    expect((await b.list()).map((s) => s.name)).to.deep.equal(['app-1']);
+  });
+
+  it("keeps other writers' conditions and the transition time while a status does not change", async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 5));
+    const store = new WorkloadStatusStore({ stateDir: dir, now: () => clock.now() });
+    await store.setCondition('db', {
+      type: 'BackedUp',
+      status: 'True',
+      reason: 'BackupSucceeded',
+      message: 'one',
+    });
+    // Another controller (restore verification) adds its own type to the same status.
+    await store.setCondition('db', {
+      type: 'Verified',
+      status: 'True',
+      reason: 'RestoreVerified',
+      message: 'ok',
+    });
+    clock.advance(60_000);
+    await store.setCondition('db', {
+      type: 'BackedUp',
+      status: 'True',
+      reason: 'BackupSucceeded',
+      message: 'two',
+    });
+    let s = await store.get('db');
+    expect(s?.conditions.map((c) => [c.type, c.message, c.lastTransitionTime])).to.deep.equal([
+      ['BackedUp', 'two', '2026-01-05T00:00:00.000Z'],
+      ['Verified', 'ok', '2026-01-05T00:00:00.000Z'],
+    ]);
+    clock.advance(60_000);
+    await store.setCondition('db', {
+      type: 'BackedUp',
+      status: 'False',
+      reason: 'BackupFailed',
+      message: 'x',
+    });
+    s = await store.get('db');
+    expect(s?.conditions[0]?.lastTransitionTime).to.equal('2026-01-05T00:02:00.000Z');
+  });
+
+  it('serializes concurrent updates of one workload (none is lost)', async () => {
+    const store = new WorkloadStatusStore({ stateDir: dir });
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.update('w', (s) => store.applyEvent(s, 'Normal', `R${i}`, 'm')),
+      ),
+    );
+    expect((await store.get('w'))?.events).to.have.length(20);
+  });
+
+  it('aggregates repeated events and keeps only the newest ones', async () => {
+    const store = new WorkloadStatusStore({ stateDir: dir, maxEvents: 3 });
+    await store.update('w', (s) => {
+      for (const r of ['A', 'B', 'A', 'C', 'D']) store.applyEvent(s, 'Warning', r, 'msg');
+    });
+    const events = (await store.get('w'))!.events;
+    expect(events.map((e) => `${e.reason}x${e.count}`)).to.deep.equal([
+      'A' + 'x2',
+      'C' + 'x1',
+      'D' + 'x1',
+    ]);
+  });
+
+  it('redacts messages of conditions and events', async () => {
+    const redactor = new SecretRedactor();
+    redactor.addSecretValue('hunter2-secret');
+    const store = new WorkloadStatusStore({ stateDir: dir, redactor });
+    await store.update('w', (s) => {
+      store.applyCondition(s, {
+        type: 'BackedUp',
+        status: 'False',
+        reason: 'BackupFailed',
+        message: 'password hunter2-secret refused',
+      });
+      store.applyEvent(s, 'Warning', 'BackupFailed', 'url s3://user:pw@host/bucket');
+    });
+    const text = await readFile(store.fileOf('w'), 'utf8');
+    expect(text).to.not.contain('hunter2-secret').and.not.contain('user:pw');
+  });
+
+  it('a corrupt or foreign file is a warning naming it, read as no status, replaced on update', async () => {
+    const { logger, lines } = capture();
+    const store = new WorkloadStatusStore({ stateDir: dir, logger });
+    await mkdir(store.dir, { recursive: true });
+    await writeFile(store.fileOf('bad'), '{"name": "bad", "firstSeen": ');
+    await writeFile(
+      store.fileOf('other'),
+      JSON.stringify({ name: 'someone-else', firstSeen: '2026-01-01T00:00:00Z' }),
+    );
+    expect(await store.get('bad')).to.equal(undefined);
+    expect(await store.get('other')).to.equal(undefined);
+    expect(await store.list()).to.deep.equal([]);
+    const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(
+      warnings.some((w) => w.action === 'status.unreadable' && String(w.file).endsWith('bad.json')),
+    ).to.equal(true);
+    expect(warnings.some((w) => String(w.error).includes('someone-else'))).to.equal(true);
+    await store.setCondition('bad', {
+      type: 'Stale',
+      status: 'False',
+      reason: 'RecentBackup',
+      message: '',
+    });
+    expect((await store.get('bad'))?.conditions).to.have.length(1);
+  });
+
+  it('reads own properties of the expected types only', async () => {
+    const store = new WorkloadStatusStore({ stateDir: dir });
+    await mkdir(store.dir, { recursive: true });
+    const hostile = JSON.parse(
+      '{"name":"h","firstSeen":"2026-01-01T00:00:00Z","__proto__":{"lastBackup":{"time":"2026-01-02T00:00:00Z"}},' +
+        '"snapshots":{"count":"7","observedAt":"x"},"conditions":[{"type":"Stale","status":"Maybe","lastTransitionTime":"t"},' +
+        '{"type":"BackedUp","status":"True","reason":"R","message":"m","lastTransitionTime":"t","extra":1}],"events":"no"}',
+    ) as unknown;
+    await writeFile(store.fileOf('h'), JSON.stringify(hostile));
+    const s = (await store.get('h'))!;
+    expect(s.lastBackup).to.equal(undefined);
+    expect(s.snapshots).to.equal(undefined);
+    expect(s.events).to.deep.equal([]);
+    expect(s.conditions).to.deep.equal([
+      { type: 'BackedUp', status: 'True', reason: 'R', message: 'm', lastTransitionTime: 't' },
+    ]);
+  });
+
+  it('refuses a name that is not a container name (no path outside the directory)', () => {
+    const store = new WorkloadStatusStore({ stateDir: dir });
+    expect(() => store.fileOf('../etc/passwd')).to.throw(/not a container name/);
+    expect(() => store.fileOf('')).to.throw(/not a container name/);
+  });
+});

@@ -1,0 +1,397 @@
+import { readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  redactText,
+  setCondition,
+  writeFileAtomic,
+  type Condition,
+  type ConditionStatus,
+  type ConditionUpdate,
+  type EventType,
+  type Logger,
+  type Redactor,
+} from '@dockop/runtime';
+import {
+  WORKLOAD_STATUS_MAX_EVENTS,
+  type WorkloadBackupRecord,
+  type WorkloadEventRecord,
+  type WorkloadFailureRecord,
+  type WorkloadRetentionRecord,
+  type WorkloadScheduleRecord,
+  type WorkloadSnapshotsRecord,
+  type WorkloadStatus,
+} from './workload-status.js';
+
+/** Sub-directory of `--state-dir` holding one `<workload>.json` per workload. */
+export const WORKLOAD_STATUS_DIR = 'workloads';
+
+export interface WorkloadStatusStoreOptions {
+  /** `--state-dir`. The files live in `<stateDir>/workloads/`. */
+  stateDir: string;
+  /** Default `Date.now`. Injectable so conditions and Stale are tested on virtual time. */
+  now?: () => number;
+  /** Warns about an unreadable or corrupt file (once per file and content). Default: silent. */
+  logger?: Logger;
+  /** Masks secrets in messages before they are stored. Default: the rules without registered values. */
+  redactor?: Redactor;
+  /** Recent events kept per workload. Default WORKLOAD_STATUS_MAX_EVENTS (20). */
+  maxEvents?: number;
+}
+
+/** A workload name usable as a file name: what Docker allows for container names. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
+
+/**
+ * The workloads' status subresources, one JSON file per workload in `<stateDir>/workloads/`, so
+ * they survive restarts and another process (`get workloads`, `describe workload`) reads them.
+ *
+ * - Every update re-reads the file, applies the change and writes it atomically
+ *   (`writeFileAtomic`): a daemon and a one-shot `backup-once` sharing the state dir lose nothing
+ *   but a truly simultaneous update of the same workload. Updates in this process are serialized
+ *   per workload.
+ * - Writers change only their own fields and condition types (`setCondition` keeps the others), so
+ *   other controllers (e.g. restore verification's `Verified`) add conditions to the same status.
+ * - The class is its own injection token (one singleton, bound by `workloadStatusModule`).
+ * - Files are hostile input: only own properties of the expected types are read back; a corrupt
+ *   file is a warning naming it, read as no status, and replaced by the next update.
+ */
+export class WorkloadStatusStore {
+  readonly dir: string;
+  readonly #now: () => number;
+  readonly #logger: Logger | undefined;
+  readonly #redact: (s: string) => string;
+  readonly #maxEvents: number;
+  readonly #chains = new Map<string, Promise<unknown>>();
+  readonly #warned = new Set<string>();
+
+  constructor(options: WorkloadStatusStoreOptions) {
+    this.dir = path.join(options.stateDir, WORKLOAD_STATUS_DIR);
+    this.#now = options.now ?? Date.now;
+    this.#logger = options.logger;
+    const redactor = options.redactor;
+    this.#redact = redactor ? (s) => redactor.redactString(s) : redactText;
+    this.#maxEvents = Math.max(1, options.maxEvents ?? WORKLOAD_STATUS_MAX_EVENTS);
+  }
+
+  /** The file of workload `name`; throws (naming it) for a name that is not a container name. */
+  fileOf(name: string): string {
+    if (!NAME.test(name)) {
+      throw new Error(
+        `workload name ${JSON.stringify(name.slice(0, 80))} is not a container name ([A-Za-z0-9][A-Za-z0-9_.-]*): no status file`,
+      );
+    }
+    return path.join(this.dir, `${name}.json`);
+  }
+
+  /** The status of `name` as the file holds it, or undefined (none, or unreadable). */
+  async get(name: string): Promise<WorkloadStatus | undefined> {
+    const file = this.fileOf(name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.#warn(file, err);
+      return undefined;
+    }
+    try {
+      return parseWorkloadStatus(JSON.parse(text), name);
+    } catch (err) {
+      this.#warn(file, err, text);
+      return undefined;
+    }
+  }
+
+  /** Every workload with a status, by name. */
+  async list(): Promise<WorkloadStatus[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.dir);
+    } catch {
+      return [];
+    }
+    const names = entries
+      .filter((f) => f.endsWith('.json') && NAME.test(f.slice(0, -5)))
+      .map((f) => f.slice(0, -5))
+      .sort();
+    const all = await Promise.all(names.map((n) => this.get(n)));
+    return all.filter((s): s is WorkloadStatus => s !== undefined);
+  }
+
+  /**
+   * Read, change, write: `mutate` gets the current status (a fresh one, `firstSeen` now, when
+   * there is none) and changes it in place. Writes only when something changed. Returns the
+   * status as it now is.
+   */
+  update(name: string, mutate: (status: WorkloadStatus) => void): Promise<WorkloadStatus> {
+    const file = this.fileOf(name);
+    const run = async (): Promise<WorkloadStatus> => {
+      const current = await this.get(name);
+      const status = current ? structuredClone(current) : this.fresh(name);
+      mutate(status);
+      status.name = name;
+      const body = `${JSON.stringify(status, null, 2)}\n`;
+      // Unchanged: no write (a periodic refresh of every workload costs no disk I/O).
+      if (!current || body !== `${JSON.stringify(current, null, 2)}\n`) {
+        await writeFileAtomic(file, body);
+      }
+      return status;
+    };
+    const previous = this.#chains.get(name) ?? Promise.resolve();
+    const next = previous.then(run, run);
+    this.#chains.set(name, next);
+    void next.finally(() => {
+      if (this.#chains.get(name) === next) this.#chains.delete(name);
+    });
+    return next;
+  }
+
+  /** A status nobody wrote yet. */
+  fresh(name: string): WorkloadStatus {
+    return {
+      name,
+      firstSeen: new Date(this.#now()).toISOString(),
+      conditions: [],
+      events: [],
+    };
+  }
+
+  /** Sets one condition (message redacted; transition time kept unless the status changes). */
+  setCondition(name: string, update: ConditionUpdate): Promise<WorkloadStatus> {
+    return this.update(name, (s) => this.applyCondition(s, update));
+  }
+
+  /** `setCondition` on a status being mutated (inside `update`). */
+  applyCondition(status: WorkloadStatus, update: ConditionUpdate): void {
+    status.conditions = setCondition(
+      status.conditions,
+      { ...update, message: this.#redact(update.message) },
+      this.#now(),
+    );
+  }
+
+  /** Appends an event to a status being mutated: a repeat of the last one bumps its count. */
+  applyEvent(status: WorkloadStatus, type: EventType, reason: string, rawMessage: string): void {
+    const message = this.#redact(rawMessage);
+    const now = new Date(this.#now()).toISOString();
+    const same = status.events.findIndex(
+      (e) => e.type === type && e.reason === reason && e.message === message,
+    );
+    if (same >= 0) {
+      const [e] = status.events.splice(same, 1);
+      status.events.push({ ...e!, count: e!.count + 1, lastTimestamp: now });
+    } else {
+      status.events.push({
+        type,
+        reason,
+        message,
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
+      });
+    }
+    if (status.events.length > this.#maxEvents) {
+      status.events.splice(0, status.events.length - this.#maxEvents);
+    }
+  }
+
+  /** Masks a message for a field other than conditions and events (e.g. `lastFailure`). */
+  redact(message: string): string {
+    return this.#redact(message);
+  }
+
+  now(): number {
+    return this.#now();
+  }
+
+  async remove(name: string): Promise<void> {
+    await rm(this.fileOf(name), { force: true });
+  }
+
+  #warn(file: string, err: unknown, text = ''): void {
+    const id = `${file}\u0000${text.length}\u0000${text.slice(0, 64)}`;
+    if (this.#warned.has(id)) return;
+    this.#warned.add(id);
+    this.#logger?.warn('status.unreadable', {
+      file,
+      error: (err as Error).message,
+      note: 'read as no status; the next update replaces the file',
+    });
+  }
+}
+
+// ---- reading a status file back (hostile input: own properties of the expected type only) ----
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function own(o: Obj, k: string): unknown {
+  return Object.hasOwn(o, k) ? o[k] : undefined;
+}
+function str(o: Obj, k: string): string | undefined {
+  const v = own(o, k);
+  return typeof v === 'string' ? v : undefined;
+}
+function num(o: Obj, k: string): number | undefined {
+  const v = own(o, k);
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+function strs(o: Obj, k: string): string[] {
+  const v = own(o, k);
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+/** Only the keys whose value is defined (exactOptionalPropertyTypes). */
+function defined<T extends Obj>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+function obj(o: Obj, k: string): Obj | undefined {
+  const v = own(o, k);
+  return isObj(v) ? v : undefined;
+}
+
+const CONDITION_STATUSES: readonly string[] = ['True', 'False', 'Unknown'];
+
+function parseCondition(v: unknown): Condition | undefined {
+  if (!isObj(v)) return undefined;
+  const type = str(v, 'type');
+  const status = str(v, 'status');
+  const lastTransitionTime = str(v, 'lastTransitionTime');
+  if (!type || !status || !CONDITION_STATUSES.includes(status) || !lastTransitionTime)
+    return undefined;
+  return defined({
+    type,
+    status: status as ConditionStatus,
+    reason: str(v, 'reason') ?? '',
+    message: str(v, 'message') ?? '',
+    lastTransitionTime,
+    observedGeneration: num(v, 'observedGeneration'),
+  });
+}
+
+function parseEvent(v: unknown): WorkloadEventRecord | undefined {
+  if (!isObj(v)) return undefined;
+  const type = str(v, 'type');
+  const reason = str(v, 'reason');
+  const first = str(v, 'firstTimestamp');
+  if ((type !== 'Normal' && type !== 'Warning') || !reason || !first) return undefined;
+  return {
+    type,
+    reason,
+    message: str(v, 'message') ?? '',
+    count: Math.max(1, Math.floor(num(v, 'count') ?? 1)),
+    firstTimestamp: first,
+    lastTimestamp: str(v, 'lastTimestamp') ?? first,
+  };
+}
+
+function parseBackup(o: Obj | undefined): WorkloadBackupRecord | undefined {
+  if (!o) return undefined;
+  const time = str(o, 'time');
+  if (!time || !Number.isFinite(Date.parse(time))) return undefined;
+  const source = str(o, 'source');
+  return defined({
+    time,
+    snapshotId: str(o, 'snapshotId'),
+    engine: str(o, 'engine') ?? 'unknown',
+    source: source === 'repository' ? 'repository' : 'run',
+    filesTotal: num(o, 'filesTotal'),
+    filesNew: num(o, 'filesNew'),
+    filesChanged: num(o, 'filesChanged'),
+    bytesAdded: num(o, 'bytesAdded'),
+    bytesTotal: num(o, 'bytesTotal'),
+    partial: own(o, 'partial') === true ? true : undefined,
+  }) as WorkloadBackupRecord;
+}
+
+function parseFailure(o: Obj | undefined): WorkloadFailureRecord | undefined {
+  if (!o) return undefined;
+  const time = str(o, 'time');
+  if (!time) return undefined;
+  return {
+    time,
+    engine: str(o, 'engine') ?? 'unknown',
+    reason: str(o, 'reason') ?? 'BackupFailed',
+    message: str(o, 'message') ?? '',
+  };
+}
+
+function parseSnapshots(o: Obj | undefined): WorkloadSnapshotsRecord | undefined {
+  if (!o) return undefined;
+  const count = num(o, 'count');
+  const observedAt = str(o, 'observedAt');
+  if (count === undefined || !observedAt) return undefined;
+  const latest = obj(o, 'latest');
+  const id = latest ? str(latest, 'id') : undefined;
+  const time = latest ? str(latest, 'time') : undefined;
+  return defined({
+    count,
+    observedAt,
+    sidecar: num(o, 'sidecar') ?? 0,
+    backrest: num(o, 'backrest') ?? 0,
+    latest: id && time ? { id, time } : undefined,
+  }) as WorkloadSnapshotsRecord;
+}
+
+function parseRetention(o: Obj | undefined): WorkloadRetentionRecord | undefined {
+  if (!o) return undefined;
+  const time = str(o, 'time');
+  if (!time) return undefined;
+  return defined({
+    time,
+    keep: str(o, 'keep') ?? '-',
+    outcome: str(o, 'outcome') ?? 'unknown',
+    kept: num(o, 'kept') ?? 0,
+    removed: num(o, 'removed') ?? 0,
+    keptIds: strs(o, 'keptIds'),
+    removedIds: strs(o, 'removedIds'),
+    dryRun: own(o, 'dryRun') === true ? true : undefined,
+    message: str(o, 'message'),
+  }) as WorkloadRetentionRecord;
+}
+
+function parseSchedule(o: Obj | undefined): WorkloadScheduleRecord | undefined {
+  if (!o) return undefined;
+  const owner = str(o, 'owner');
+  const staleAfterMs = num(o, 'staleAfterMs');
+  if ((owner !== 'sidecar' && owner !== 'backrest') || staleAfterMs === undefined) return undefined;
+  return defined({
+    owner,
+    expression: str(o, 'expression'),
+    periodMs: num(o, 'periodMs'),
+    staleAfterMs,
+  }) as WorkloadScheduleRecord;
+}
+
+/**
+ * A status file's content → WorkloadStatus. Throws when it is not a status object for `name`;
+ * a malformed optional field is dropped, a malformed condition or event skipped.
+ */
+export function parseWorkloadStatus(raw: unknown, name: string): WorkloadStatus {
+  if (!isObj(raw)) throw new Error('not a JSON object');
+  const fileName = str(raw, 'name');
+  if (fileName !== name) {
+    throw new Error(`holds the status of ${JSON.stringify(fileName ?? null)}, not "${name}"`);
+  }
+  const firstSeen = str(raw, 'firstSeen');
+  if (!firstSeen || !Number.isFinite(Date.parse(firstSeen)))
+    throw new Error('firstSeen is missing or not a time');
+  const conditions = own(raw, 'conditions');
+  const events = own(raw, 'events');
+  return defined({
+    name,
+    observedGeneration: num(raw, 'observedGeneration'),
+    firstSeen,
+    lastBackup: parseBackup(obj(raw, 'lastBackup')),
+    lastFailure: parseFailure(obj(raw, 'lastFailure')),
+    snapshots: parseSnapshots(obj(raw, 'snapshots')),
+    retention: parseRetention(obj(raw, 'retention')),
+    schedule: parseSchedule(obj(raw, 'schedule')),
+    conditions: Array.isArray(conditions)
+      ? conditions.map(parseCondition).filter((c): c is Condition => c !== undefined)
+      : [],
+    events: Array.isArray(events)
+      ? events.map(parseEvent).filter((e): e is WorkloadEventRecord => e !== undefined)
+      : [],
+  }) as WorkloadStatus;
+}
