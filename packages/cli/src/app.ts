@@ -4,7 +4,11 @@
  * a third-party `--plugin` (built-ins from a static list, see builtin-plugins.ts).
  */
 import path from 'node:path';
-import { backrestApiModule, type ReconcileSummary } from '@backrest-sidecar/api';
+import {
+  backrestApiModule,
+  workloadStatusModule,
+  type ReconcileSummary,
+} from '@backrest-sidecar/api';
 import {
   PlanControllerOptions,
   PlanReport,
@@ -112,6 +116,8 @@ export async function buildApp(settings: Settings, app: AppOptions): Promise<Man
   manager.load(
     dockerModule(dockerModuleOptions(settings, app)),
     backrestApiModule,
+    // Every workload's status in --state-dir, for whichever controller records some.
+    workloadStatusModule(settings.stateDir),
     new ContainerModule((o) => {
       o.bind<PlanControllerOptionsT>(PlanControllerOptions).toConstantValue(planOptions);
     }),
