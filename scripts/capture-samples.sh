@@ -37,7 +37,8 @@ run_workload() { # name service volume mountpoint [label...]
   for l in "$@"; do labels+=(--label "$l"); done
   docker run -d --name "$name" --network none --label "$SEL" \
     --label com.docker.compose.project=shop --label "com.docker.compose.service=$service" \
-    "${labels[@]}" -v "$volume:$target" "$IMAGE" sleep 2147483647 >/dev/null
+    "${labels[@]}" -v "$volume:$target" "$IMAGE" \
+    sh -c "head -c 48000 /dev/urandom > $target/$service.dat && exec sleep 2147483647" >/dev/null
   started+=("$name")
 }
 
@@ -68,21 +69,34 @@ capture() { # file, then the CLI arguments; 0, 2 (dry run with changes) and 3 (a
     cat "$WORK/stderr" >&2
     exit 1
   fi
-  # The scratch directory is random: show it as the path an operator would use.
-  sed -i "s#$WORK/config.json#/etc/backrest/config.json#g" "$OUT/$file"
+  # The scratch directory is random: show it as the paths an operator would use.
+  sed -i -e "s#$WORK/config.json#/etc/backrest/config.json#g" -e "s#$WORK/state#/var/lib/backrest-sidecar#g" \
+    -e "s#$WORK/repo#/srv/restic-repo#g" "$OUT/$file"
   echo "capture-samples: $OUT/$file" >&2
 }
 
 mkdir -p "$OUT"
 capture reconcile-dry-run.diff reconcile --dry-run "${common[@]}"
 "${CLI[@]}" reconcile "${common[@]}" >/dev/null 2>&1 || true
+
+# One real backup of the shop into a scratch local restic repository, so `get workloads` has
+# snapshots and statuses to show.
+RESTIC_IMG=${SAMPLE_RESTIC_IMAGE:-dockop/restic:local}
+mkdir -p "$WORK/repo" "$WORK/state"
+RESTIC_REPOSITORY="$WORK/repo" RESTIC_PASSWORD=samples restic init >/dev/null
+printf 'RESTIC_REPOSITORY=/repo\nRESTIC_PASSWORD=samples\n' >"$WORK/restic.env"
+restic_args=(--rcb-env-file "$WORK/restic.env" --restic-image "$RESTIC_IMG"
+  --restic-volume "$WORK/repo:/repo" --restic-host demo-host --state-dir "$WORK/state")
+"${CLI[@]}" backup-once --engine restic --progress none "${restic_args[@]}" --selector "$SEL" \
+  --quiesce-label io.dockop.sample.quiesce=true --log-format json >"$WORK/backup.log" 2>&1 || true
 # A workload started after the last reconcile: Pending until the next one.
 run_workload shop-worker-1 worker shop_jobs /var/spool/jobs backrest.enable=true
 capture get-plans.txt get plans "${common[@]}"
 capture get-plans-wide.txt get plans -o wide "${common[@]}"
 # `get workloads` (when this build has it).
 if "${CLI[@]}" get workloads --help 2>/dev/null | grep -q "^Usage: backrest-sidecar get workloads"; then
-  capture get-workloads-wide.txt get workloads -o wide "${common[@]}"
+  capture get-workloads-wide.txt get workloads -o wide "${restic_args[@]}" --selector "$SEL" \
+    --log-format json --log-level error
 else
   echo "capture-samples: this build has no 'get workloads': skipped" >&2
 fi

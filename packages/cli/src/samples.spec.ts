@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { renderTable } from './output.js';
+import { renderWorkloads } from './workload-output.js';
 
 const SAMPLES = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -22,14 +23,13 @@ function starts(line: string): number[] {
   return out;
 }
 
-function check(file: string, wide: boolean): void {
+function check(file: string, current: string): void {
   const text = readFileSync(path.join(SAMPLES, file), 'utf8');
   const [header, ...rows] = text.trimEnd().split('\n');
-  const current = renderTable([], { wide }).trimEnd();
   expect(
     header!.split(/ {2,}/),
     `${file}: the header changed; run scripts/capture-samples.sh`,
-  ).to.deep.equal(current.split(/ {2,}/));
+  ).to.deep.equal(current.trimEnd().split(/ {2,}/));
   expect(rows.length, `${file} has no rows`).to.be.at.least(1);
   const cols = starts(header!);
   for (const row of rows) {
@@ -41,9 +41,12 @@ function check(file: string, wide: boolean): void {
 }
 
 describe('docs/samples still match the output format', () => {
-  it('get-plans.txt has the columns of `get plans`', () => check('get-plans.txt', false));
+  it('get-plans.txt has the columns of `get plans`', () =>
+    check('get-plans.txt', renderTable([], {})));
   it('get-plans-wide.txt has the columns of `get plans -o wide`', () =>
-    check('get-plans-wide.txt', true));
+    check('get-plans-wide.txt', renderTable([], { wide: true })));
+  it('get-workloads-wide.txt has the columns of `get workloads -o wide`', () =>
+    check('get-workloads-wide.txt', renderWorkloads([], 'wide')));
   it('reconcile-dry-run.diff is a unified diff of config.json', () => {
     const diff = readFileSync(path.join(SAMPLES, 'reconcile-dry-run.diff'), 'utf8');
     expect(diff).to.match(/^--- a\/config\.json\n\+\+\+ b\/config\.json\n@@ /);
