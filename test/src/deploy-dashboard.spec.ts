@@ -1,6 +1,7 @@
 // The Grafana dashboard in deploy/grafana queries only metrics the manager exports: the
 // controller-runtime names (so existing dashboards work) and the Docker source's own counters.
 import { PromDockerMetrics } from '@dockop/docker';
+import { VerifyMetrics } from '@backrest-sidecar/controller-backup';
 import { PrometheusMetrics } from '@dockop/runtime';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
@@ -209,6 +210,8 @@ describe('deploy: Grafana dashboard', () => {
   it('docs/deploy.md lists every metric the code registers, with its labels', () => {
     const runtime = new PrometheusMetrics();
     new PromDockerMetrics(runtime.registry);
+    // The daemon's restore-drill gauge (registered with or without --verify-schedule).
+    new VerifyMetrics(runtime.registry);
     const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
     const rows = doc.split('\n').filter((l) => l.startsWith('| `'));
     const missing: string[] = [];

@@ -3,6 +3,7 @@ import {
   backupModule,
   journalRepairModule,
   registerNotifySecrets,
+  verifyModule,
 } from '@backrest-sidecar/controller-backup';
 import { Command, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
@@ -19,6 +20,7 @@ import {
   type RawOptions,
 } from '../options.js';
 import { repairBeforeCommand } from '../one-shot.js';
+import { readDataPartsOption, toVerifyOptions } from './verify.js';
 import { ContainerActions } from '@dockop/docker';
 import { Logger, Redactor } from '@dockop/runtime';
 
@@ -28,6 +30,8 @@ export interface DaemonOptions extends RawOptions, Omit<BackupFlags, keyof RawOp
   withEvents?: boolean;
   orphanGrace: number;
   backupSchedule?: string;
+  verifySchedule?: string;
+  readDataParts: number;
   /** ms; 0 disables. */
   journalRepairInterval: number;
   httpAddr?: string;
@@ -57,10 +61,16 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
     stateDir: opts.stateDir,
     intervalMs: opts.journalRepairInterval ?? JOURNAL_REPAIR_INTERVAL_MS,
   });
-  if (!opts.backupSchedule) return [repair];
+  // Bound without a schedule too: the last-verified gauge is seeded from earlier drills.
+  const verify = verifyModule({
+    ...(opts.verifySchedule ? { schedule: opts.verifySchedule } : {}),
+    verify: toVerifyOptions(opts),
+  });
+  if (!opts.backupSchedule) return [repair, verify];
   return [
     repair,
     backupModule({ schedule: opts.backupSchedule, backup: toBackupOnceOptions(opts) }),
+    verify,
   ];
 }
 
@@ -90,6 +100,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   checkConfigDirectory(settings.configPath, opts.createConfig === true);
   if (opts.backupSchedule !== undefined)
     checkScheduleOption('--backup-schedule', opts.backupSchedule);
+  if (opts.verifySchedule !== undefined)
+    checkScheduleOption('--verify-schedule', opts.verifySchedule);
   const manager = await buildApp(settings, daemonAppOptions(opts));
   // Before the first log line: the notify URLs' tokens are masked in logs and events from the start.
   registerNotifySecrets(opts.notifyUrl ?? [], manager.get<Redactor>(Redactor));
@@ -127,6 +139,11 @@ export function daemonCommand(): Command {
       '--backup-schedule <cron>',
       'also run backup-once on this schedule (with every backup-once flag below)',
     )
+    .option(
+      '--verify-schedule <cron>',
+      'also run restore drills (verify --all) on this schedule (Backrest cron dialect)',
+    )
+    .addOption(readDataPartsOption())
     .addOption(
       new Option(
         '--journal-repair-interval <duration>',
