@@ -210,7 +210,7 @@ describe('deploy: Grafana dashboard', () => {
   it('docs/deploy.md lists every metric the code registers, with its labels', () => {
     const runtime = new PrometheusMetrics();
     new PromDockerMetrics(runtime.registry);
-    // The daemon's restore-drill gauge (registered with or without --verify-schedule).
+    // The daemon's restore-drill gauge (registered with --verify-schedule).
     new VerifyMetrics(runtime.registry);
     const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
     const rows = doc.split('\n').filter((l) => l.startsWith('| `'));

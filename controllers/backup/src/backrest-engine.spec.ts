@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { LogFields, Logger } from '@dockop/runtime';
-import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadTarget } from '@backrest-sidecar/api';
 import { runBackrestEngine } from './backrest-engine.js';
 
 const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => quiet };

@@ -1,7 +1,7 @@
 import type { EventRecorder, Logger } from '@dockop/runtime';
 import { makeKey, redactUrl } from '@dockop/runtime';
 import { BACKUP_WORKLOAD_KIND, Labels, planIdFor } from '@backrest-sidecar/api';
-import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadTarget } from '@backrest-sidecar/api';
 import type { WorkloadBackupResult } from './backup-result.js';
 
 export interface BackrestEngineOptions {

@@ -1,4 +1,4 @@
-import { CronError, parseCron, type CronClock } from '@backrest-sidecar/api';
+import { BackupRetention, CronError, parseCron, type CronClock } from '@backrest-sidecar/api';
 import { ContainerActions, DockerClient } from '@dockop/docker';
 import { EventRecorder, Logger, Redactor, type LifecycleHook } from '@dockop/runtime';
 import { inject, injectable, optional } from 'inversify';
@@ -58,6 +58,7 @@ export class BackupScheduler implements LifecycleHook {
   #abort = new AbortController();
   #skipped = 0;
   #last: BackupOnceReport | undefined;
+  readonly #retention: BackupRetention | undefined;
 
   constructor(
     @inject(ContainerActions) actions: ContainerActions,
@@ -67,8 +68,10 @@ export class BackupScheduler implements LifecycleHook {
     @inject(EventRecorder) @optional() recorder?: EventRecorder,
     @inject(BackupCronFactory) @optional() cron?: CronFactory,
     @inject(Redactor) @optional() redactor?: Redactor,
+    @inject(BackupRetention) @optional() retention?: BackupRetention,
   ) {
     this.#redactor = redactor;
+    this.#retention = retention;
     this.#actions = actions;
     this.#client = client;
     this.#options = options;
@@ -140,6 +143,7 @@ export class BackupScheduler implements LifecycleHook {
         ...(this.#recorder ? { recorder: this.#recorder } : {}),
         // The logger's redactor: the env file's secrets are then masked in every daemon log line.
         ...(this.#redactor ? { redactor: this.#redactor } : {}),
+        ...(this.#retention ? { retention: this.#retention } : {}),
       },
     );
     this.#running = run;

@@ -6,7 +6,7 @@ import {
   type WorkloadStatus,
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
-import type { ForgetReport, WorkloadForgetResult } from '@backrest-sidecar/controller-retention';
+import type { ForgetReport, WorkloadForgetResult } from '@backrest-sidecar/api';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
 
 /** Ids kept in a retention record (the counts are exact; the lists are for `describe`). */

@@ -1,8 +1,5 @@
 import type { Logger } from '@dockop/runtime';
-import type {
-  ResticBackupStatus,
-  ResticBackupSummary,
-} from '@backrest-sidecar/controller-retention';
+import type { ResticBackupStatus, ResticBackupSummary } from '@backrest-sidecar/restic';
 
 /** Receives restic's `backup --json` progress for one workload at a time. */
 export interface ProgressReporter {

@@ -1,4 +1,4 @@
-import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
+import type { ContainerActions, DockerClient } from '@dockop/docker';
 import {
   createNullLogger,
   makeKey,
@@ -9,21 +9,19 @@ import {
 } from '@dockop/runtime';
 import {
   BACKUP_WORKLOAD_KIND,
+  findPathCollisions,
+  partitionSafeTargets,
+  type BackupRetention,
+  type ForgetReport,
   type WorkloadScheduleRecord,
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
 import {
   ContainerResticRunner,
-  ImageWorkloadLabelTrust,
-  createResticRunner,
-  findPathCollisions,
-  partitionSafeTargets,
   readEnvFile,
   resolveResticHost,
   resticRedactor,
-  runForget,
-  type ForgetReport,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
 import {
   BACKUP_DEFAULTS,
   ONE_SHOT_LABEL,
@@ -68,6 +66,11 @@ export interface BackupOnceDeps {
   status?: WorkloadStatusStore;
   /** Who schedules these runs (Stale window). Default: Backrest owns the schedule (26 h). */
   statusSchedule?: WorkloadScheduleRecord;
+  /**
+   * Runs retention after a successful backup (unless `noForget`): the retention controller's
+   * BackupRetention. Missing: the report's `forget` says retention is not loaded (exit 3).
+   */
+  retention?: BackupRetention;
 }
 
 /**
@@ -241,7 +244,7 @@ export async function runBackupOnce(
     !(report.workloads.length > 0 && report.workloads.every((w) => w.status === 'failed'));
 
   if (!o.noForget && backupOk && !o.signal?.aborted && host !== undefined) {
-    report.forget = await runRetention(o, deps, logger, labels, host, redactor);
+    report.forget = await runRetention(o, deps, labels, host, redactor);
   }
 
   report.exitCode = exitCodeOf(report);
@@ -278,51 +281,35 @@ export async function runBackupOnce(
 async function runRetention(
   o: BackupOnceOptions & typeof BACKUP_DEFAULTS,
   deps: BackupOnceDeps,
-  logger: Logger,
   labels: Record<string, string>,
   host: string,
   redactor: Redactor,
 ): Promise<ForgetReport> {
-  try {
-    const restic = await createResticRunner(
-      {
-        kind: o.forgetRunner ?? 'container',
-        image: o.resticImage,
-        ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
-        ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
-        labels,
-        redactor,
-      },
-      deps.actions,
-      deps.env ?? process.env,
-    );
-    return await runForget(
-      {
-        includeProjectName: o.includeProjectName ?? false,
-        prune: o.prune,
-        host,
-        ...(o.selector ? { selector: o.selector } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-      },
-      {
-        containers: deps.actions,
-        restic,
-        trust: new ImageWorkloadLabelTrust(
-          new ImageLabelTrust(deps.client, logger),
-          o.trustImageLabels ?? false,
-        ),
-        logger,
-        ...(deps.recorder ? { recorder: deps.recorder } : {}),
-      },
-    );
-  } catch (err) {
+  if (!deps.retention) {
     return {
       dryRun: false,
       workloads: [],
-      fatal: redactor.redactString((err as Error).message),
+      fatal:
+        'retention is not loaded (no BackupRetention: load @backrest-sidecar/controller-retention, or pass --no-forget)',
       exitCode: 1,
     };
   }
+  return deps.retention.run({
+    restic: {
+      kind: o.forgetRunner ?? 'container',
+      image: o.resticImage,
+      ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
+      ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+      labels,
+      redactor,
+    },
+    host,
+    includeProjectName: o.includeProjectName ?? false,
+    prune: o.prune,
+    ...(o.selector ? { selector: o.selector } : {}),
+    trustImageLabels: o.trustImageLabels ?? false,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
 }
 
 export function exitCodeOf(report: BackupOnceReport): 0 | 1 | 3 {

@@ -10,16 +10,16 @@ import {
 import {
   BACKUP_WORKLOAD_KIND,
   DEFAULT_PLAN_ID_PREFIX,
+  partitionSafeTargets,
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
 import {
   DEFAULT_RESTIC_IMAGE,
-  partitionSafeTargets,
   readEnvFile,
   resticRedactor,
   runResticChecked,
   type ResticRunner,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
 import { BACKUP_DEFAULTS, checkRunId, newRunId } from './backup-options.js';
 import { listBackupWorkloads } from './backup-workloads.js';
 import { nextReadDataSubset } from './read-data-subset.js';

@@ -3,8 +3,8 @@ import { ContainerModule } from 'inversify';
 import { VerifyScheduler, VerifySchedulerOptions } from './verify-scheduler.js';
 
 /**
- * The daemon's restore-drill module: binds VerifyScheduler as a LifecycleHook. Bound also
- * without a schedule, so the last-verified gauge is registered and seeded from the status files.
+ * The daemon's restore-drill module (`--verify-schedule`): binds VerifyScheduler as a
+ * LifecycleHook; it registers the last-verified gauge and seeds it from the status files.
  */
 export function verifyModule(options: VerifySchedulerOptions): ContainerModule {
   return new ContainerModule((o) => {

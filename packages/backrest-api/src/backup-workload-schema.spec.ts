@@ -27,12 +27,20 @@ describe('BackupWorkload schema', () => {
       'restic-compose-backup.volumes': 'rcb.volumes.enabled',
       'restic-compose-backup.volumes.include': 'rcb.volumes.include',
       'restic-compose-backup.volumes.exclude': 'rcb.volumes.exclude',
+      'backrest.dump': 'dump.preset',
+      'backrest.dump.database': 'dump.database',
+      'backrest.dump.user': 'dump.user',
+      'backrest.dump.password-env': 'dump.passwordEnv',
+      'backrest.dump.args': 'dump.args',
+      'backrest.dump.only': 'dump.only',
     });
     expect(backupWorkloadDefinition.selector.sensitivePaths).to.have.members([
       'pre',
       'post',
       'paths.include',
       'keep',
+      'dump.args',
+      'dump.only',
     ]);
   });
 

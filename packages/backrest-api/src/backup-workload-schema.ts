@@ -1,10 +1,13 @@
 import { BACKUP_WORKLOAD_SCHEMA_ID } from './backup-workload.js';
+import { DUMP_PRESET_NAMES } from './dump-preset.js';
 
 /** Format names this package contributes to the schema registry (see formats.ts). */
 export const CRON_FORMAT = 'cron';
 export const ABSOLUTE_PATH_FORMAT = 'absolute-path';
 export const KEEP_SPEC_FORMAT = 'keep-spec';
 export const COMMAND_FORMAT = 'command';
+export const DUMP_NAME_FORMAT = 'dump-name';
+export const DUMP_ARG_FORMAT = 'dump-arg';
 
 const absolutePaths = {
   type: 'array',
@@ -85,6 +88,48 @@ export const backupWorkloadSchema = {
             include: { ...names, description: 'restic-compose-backup.volumes.include (CSV).' },
             exclude: { ...names, description: 'restic-compose-backup.volumes.exclude (CSV).' },
           },
+        },
+      },
+    },
+    dump: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        preset: {
+          type: 'string',
+          enum: [...DUMP_PRESET_NAMES],
+          description: `backrest.dump: dump the database with docker exec (${DUMP_PRESET_NAMES.join('|')}).`,
+        },
+        database: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 4096,
+          format: DUMP_NAME_FORMAT,
+          description:
+            'backrest.dump.database: database name (sqlite: the file inside the container).',
+        },
+        user: {
+          type: 'string',
+          minLength: 1,
+          maxLength: 256,
+          format: DUMP_NAME_FORMAT,
+          description: 'backrest.dump.user: database user.',
+        },
+        passwordEnv: {
+          type: 'string',
+          pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$',
+          description:
+            "backrest.dump.password-env: NAME of the container's variable holding the password.",
+        },
+        args: {
+          type: 'array',
+          maxItems: 64,
+          items: { type: 'string', minLength: 1, maxLength: 4096, format: DUMP_ARG_FORMAT },
+          description: 'backrest.dump.args: list of extra arguments of the dump tool (argv).',
+        },
+        only: {
+          type: 'boolean',
+          description: 'backrest.dump.only: back up the dump instead of the data directory.',
         },
       },
     },

@@ -24,6 +24,12 @@ export const Labels = {
   rcbVolumes: 'restic-compose-backup.volumes',
   rcbVolumesInclude: 'restic-compose-backup.volumes.include',
   rcbVolumesExclude: 'restic-compose-backup.volumes.exclude',
+  dump: 'backrest.dump',
+  dumpDatabase: 'backrest.dump.database',
+  dumpUser: 'backrest.dump.user',
+  dumpPasswordEnv: 'backrest.dump.password-env',
+  dumpArgs: 'backrest.dump.args',
+  dumpOnly: 'backrest.dump.only',
 } as const;
 
 /**
@@ -51,6 +57,15 @@ export interface BackupWorkloadSpec {
     quiesce?: boolean;
     volumes?: { enabled?: boolean; include?: string[]; exclude?: string[] };
   };
+  /** `backrest.dump*`: a database dump taken in the container (see dump-preset.ts). */
+  dump?: {
+    preset?: string;
+    database?: string;
+    user?: string;
+    passwordEnv?: string;
+    args?: string[];
+    only?: boolean;
+  };
 }
 
 /**
@@ -60,7 +75,16 @@ export interface BackupWorkloadSpec {
  * `restic-compose-backup.` alike) is dropped with a Warning when its value comes from the image
  * or the image can't be inspected, unless `--trust-image-labels`.
  */
-export const SENSITIVE_SPEC_PATHS: readonly string[] = ['pre', 'post', 'paths.include', 'keep'];
+export const SENSITIVE_SPEC_PATHS: readonly string[] = [
+  'pre',
+  'post',
+  'paths.include',
+  'keep',
+  // The dump tool's options (`--exclude-table`...) and dump-only (the data directory left out):
+  // an image's label could shrink what every container started from it has backed up.
+  'dump.args',
+  'dump.only',
+];
 
 export type BackupWorkload<Status = unknown> = Resource<BackupWorkloadSpec, Status>;
 
@@ -83,6 +107,13 @@ export const backupWorkloadDefinition: ResourceDefinition = {
       [Labels.rcbVolumes]: 'rcb.volumes.enabled',
       [Labels.rcbVolumesInclude]: 'rcb.volumes.include',
       [Labels.rcbVolumesExclude]: 'rcb.volumes.exclude',
+      // `backrest.dump` is both a value and the parent of `.database`...: mapped one by one.
+      [Labels.dump]: 'dump.preset',
+      [Labels.dumpDatabase]: 'dump.database',
+      [Labels.dumpUser]: 'dump.user',
+      [Labels.dumpPasswordEnv]: 'dump.passwordEnv',
+      [Labels.dumpArgs]: 'dump.args',
+      [Labels.dumpOnly]: 'dump.only',
     },
     sensitivePaths: [...SENSITIVE_SPEC_PATHS],
   },

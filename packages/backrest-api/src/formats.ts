@@ -4,6 +4,8 @@ import {
   ABSOLUTE_PATH_FORMAT,
   COMMAND_FORMAT,
   CRON_FORMAT,
+  DUMP_ARG_FORMAT,
+  DUMP_NAME_FORMAT,
   KEEP_SPEC_FORMAT,
 } from './backup-workload-schema.js';
 
@@ -83,7 +85,47 @@ export function commandFormat(): FormatValidator {
   return { name: COMMAND_FORMAT, validate: validateCommand };
 }
 
+/**
+ * `dump-arg`: one argv item of the dump tool. No control, bidi or zero-width character (it is
+ * never shell text, but it is shown in logs and `ps`).
+ */
+export function validateDumpArg(value: string): true | string {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(value)) return 'argument contains a control character';
+  const invisible = invisibleCharacter(value);
+  if (invisible) return `argument contains the invisible or bidi character ${invisible}`;
+  return true;
+}
+
+/**
+ * `dump-name`: a database or user name (or sqlite file path). As `dump-arg`, and not starting
+ * with `-` (a tool would read it as an option) and without `=` (pg_dump reads a name with `=`
+ * as a connection string: another host).
+ */
+export function validateDumpName(value: string): true | string {
+  const arg = validateDumpArg(value);
+  if (arg !== true) return arg.replace('argument', 'name');
+  if (value.startsWith('-')) return 'name starts with "-" (a dump tool would read it as an option)';
+  if (value.includes('=')) return 'name contains "=" (pg_dump reads it as a connection string)';
+  return true;
+}
+
+export function dumpArgFormat(): FormatValidator {
+  return { name: DUMP_ARG_FORMAT, validate: validateDumpArg };
+}
+
+export function dumpNameFormat(): FormatValidator {
+  return { name: DUMP_NAME_FORMAT, validate: validateDumpName };
+}
+
 /** Every format the BackupWorkload schema uses. */
 export function backupWorkloadFormats(): FormatValidator[] {
-  return [cronFormat(), absolutePathFormat(), keepSpecFormat(), commandFormat()];
+  return [
+    cronFormat(),
+    absolutePathFormat(),
+    keepSpecFormat(),
+    commandFormat(),
+    dumpArgFormat(),
+    dumpNameFormat(),
+  ];
 }

@@ -4,13 +4,12 @@
  * a third-party `--plugin` (built-ins from a static list, see builtin-plugins.ts).
  */
 import path from 'node:path';
-import { backrestApiModule } from '@backrest-sidecar/api';
+import { backrestApiModule, type ReconcileSummary } from '@backrest-sidecar/api';
 import {
   PlanControllerOptions,
   PlanReport,
   defaultPlanDefaults,
   type PlanControllerOptions as PlanControllerOptionsT,
-  type ReconcileSummary,
 } from '@backrest-sidecar/controller-plan';
 import { DockerClient, dockerModule, type DockerModuleOptions } from '@dockop/docker';
 import { createManager, type Manager, type ManagerOptions } from '@dockop/runtime';

@@ -9,7 +9,8 @@ import {
   type BackupEngine,
   type BackupOnceOptions,
 } from '@backrest-sidecar/controller-backup';
-import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
+import type { ResticRunnerKind } from '@backrest-sidecar/restic';
+import type { PruneMode } from '@backrest-sidecar/api';
 import type { OneShotMount } from '@dockop/docker';
 import { Option, type Command } from 'commander';
 import { UsageError, collect, dockerConnection, parseDuration } from './options.js';

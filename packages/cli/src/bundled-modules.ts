@@ -8,6 +8,7 @@ import * as configSink from '@backrest-sidecar/config-sink';
 import * as backupController from '@backrest-sidecar/controller-backup';
 import * as planController from '@backrest-sidecar/controller-plan';
 import * as retentionController from '@backrest-sidecar/controller-retention';
+import * as restic from '@backrest-sidecar/restic';
 import * as docker from '@dockop/docker';
 import * as runtime from '@dockop/runtime';
 import * as inversify from 'inversify';
@@ -21,6 +22,7 @@ registerSharedModules({
   'reflect-metadata': {},
   '@backrest-sidecar/api': api,
   '@backrest-sidecar/config-sink': configSink,
+  '@backrest-sidecar/restic': restic,
   '@backrest-sidecar/controller-plan': planController,
   '@backrest-sidecar/controller-backup': backupController,
   '@backrest-sidecar/controller-retention': retentionController,

@@ -83,6 +83,45 @@ export const LABEL_DOCS: Readonly<Record<string, LabelDoc>> = {
     example: 'cache',
     bad: '',
   },
+  'backrest.dump': {
+    about:
+      'Dump the database with `docker exec` in the container (the database keeps serving); the dump is backed up as `<container>.<ext>`, and a failed dump fails the backup. See docs/dumps.md',
+    default: 'none (files only)',
+    example: 'postgres',
+    bad: 'oracle',
+  },
+  'backrest.dump.database': {
+    default:
+      'postgres: `POSTGRES_DB`, else the user; mysql/mariadb: `MARIADB_DATABASE`/`MYSQL_DATABASE`, else all databases; mongo: all; sqlite: required (the file inside the container)',
+    example: 'app',
+    bad: '--host=evil',
+  },
+  'backrest.dump.user': {
+    default:
+      'postgres: `POSTGRES_USER`, else `postgres`; mysql/mariadb: `root`; mongo: `MONGO_INITDB_ROOT_USERNAME`',
+    example: 'backup',
+    bad: '-uroot',
+  },
+  'backrest.dump.password-env': {
+    about:
+      "The NAME of the container's own variable that holds the password (never the password): it is read inside the container",
+    default:
+      'postgres: `POSTGRES_PASSWORD`; mysql/mariadb: `MARIADB_ROOT_PASSWORD`/`MYSQL_ROOT_PASSWORD` (root), `MARIADB_PASSWORD`/`MYSQL_PASSWORD` (other users); mongo: `MONGO_INITDB_ROOT_PASSWORD`; redis: `REDIS_PASSWORD`',
+    example: 'DB_PASSWORD',
+    bad: 'hunter2!',
+  },
+  'backrest.dump.args': {
+    about: 'Extra arguments of the dump tool, each one argv item (never shell text)',
+    default: 'none',
+    example: '--exclude-table=audit_log',
+    bad: '',
+  },
+  'backrest.dump.only': {
+    about: "Back up only the dump: the container's data directories are left out of the plan",
+    default: 'off (the dump and the data directories)',
+    example: 'true',
+    bad: 'yes',
+  },
 };
 
 export interface LabelRow {

@@ -26,6 +26,7 @@ describe('backrest-sidecar program', () => {
       'verify',
       'version',
       'healthcheck',
+      'run',
       'completion',
     ]);
     expect((program as unknown as { _defaultCommandName: string })._defaultCommandName).to.equal(

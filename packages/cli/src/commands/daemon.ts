@@ -5,6 +5,7 @@ import {
   registerNotifySecrets,
   verifyModule,
 } from '@backrest-sidecar/controller-backup';
+import retentionController from '@backrest-sidecar/controller-retention';
 import { Command, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
@@ -61,16 +62,17 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
     stateDir: opts.stateDir,
     intervalMs: opts.journalRepairInterval ?? JOURNAL_REPAIR_INTERVAL_MS,
   });
-  // Bound without a schedule too: the last-verified gauge is seeded from earlier drills.
-  const verify = verifyModule({
-    ...(opts.verifySchedule ? { schedule: opts.verifySchedule } : {}),
-    verify: toVerifyOptions(opts),
-  });
-  if (!opts.backupSchedule) return [repair, verify];
+  // With --verify-schedule: restore drills, and the last-verified gauge (seeded from the status files).
+  const verify = opts.verifySchedule
+    ? [verifyModule({ schedule: opts.verifySchedule, verify: toVerifyOptions(opts) })]
+    : [];
+  if (!opts.backupSchedule) return [repair, ...verify];
   return [
     repair,
     backupModule({ schedule: opts.backupSchedule, backup: toBackupOnceOptions(opts) }),
-    verify,
+    // The retention step each scheduled backup-once runs (BackupRetention).
+    retentionController,
+    ...verify,
   ];
 }
 

@@ -4,7 +4,7 @@ import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { readFile } from 'node:fs/promises';
-import type { ApplyStatus } from '@backrest-sidecar/controller-plan';
+import type { ApplyStatus } from '@backrest-sidecar/api';
 import { applyStatusFile, previewRun } from '../app.js';
 import { fatal } from '../exit.js';
 import {
