@@ -6,9 +6,9 @@ import type Dockerode from 'dockerode';
 import type { ContainerActions, DockerClient } from '@dockop/docker';
 import { PrometheusMetrics, createNullLogger } from '@dockop/runtime';
 import { WorkloadConditions, WorkloadStatusStore } from '@backrest-sidecar/api';
-import type { BackupScheduler, CronFactory } from './backup-scheduler.js';
+import type { BackupController } from './backup-controller.js';
 import { LAST_VERIFIED_METRIC } from './verify-metrics.js';
-import { VerifyScheduler } from './verify-scheduler.js';
+import { VerifyScheduler, type VerifyCronFactory } from './verify-scheduler.js';
 import { recordVerifyResult } from './verify-status.js';
 
 describe('VerifyScheduler', () => {
@@ -31,10 +31,10 @@ describe('VerifyScheduler', () => {
 
   function scheduler(
     schedule: string | undefined,
-    extra: { registry?: PrometheusMetrics; backups?: Pick<BackupScheduler, 'busy'> } = {},
+    extra: { registry?: PrometheusMetrics; backups?: Pick<BackupController, 'busy'> } = {},
   ): { s: VerifyScheduler; tick: () => Promise<void> } {
     let tick: (() => Promise<void>) | undefined;
-    const cron: CronFactory = (expr, t) => {
+    const cron: VerifyCronFactory = (expr, t) => {
       expect(expr).to.equal('0 3 * * 0');
       tick = t;
       return { start() {}, stop() {}, destroy() {} };
@@ -49,7 +49,7 @@ describe('VerifyScheduler', () => {
       undefined,
       undefined,
       extra.registry?.registry,
-      extra.backups as BackupScheduler | undefined,
+      extra.backups as BackupController | undefined,
     );
     return { s, tick: () => (tick ? tick() : Promise.reject(new Error('no cron started'))) };
   }

@@ -8,18 +8,25 @@ import {
   type LifecycleHook,
 } from '@dockop/runtime';
 import { inject, injectable, optional } from 'inversify';
-import {
-  BackupScheduler,
-  BackupCronFactory,
-  cronTimerFactory,
-  type CronFactory,
-} from './backup-scheduler.js';
+import { BackupController } from './backup-controller.js';
 import { CronTimer, type CronTask } from './cron-timer.js';
 import { runVerify } from './run-verify.js';
 import type { VerifyOptions, VerifyReport } from './verify-options.js';
 import { VerifyMetrics } from './verify-metrics.js';
 
 export const VerifySchedulerOptions = Symbol.for('backrest-sidecar.VerifySchedulerOptions');
+
+/** Starts a task that calls `tick` on schedule; injectable so tests drive ticks by hand. */
+export type VerifyCronFactory = (
+  expression: string,
+  tick: () => Promise<void>,
+  clock?: CronClock,
+) => CronTask;
+
+export const VerifyCronFactory = Symbol.for('backrest-sidecar.VerifyCronFactory');
+
+const cronTimerFactory: VerifyCronFactory = (expression, tick, clock) =>
+  new CronTimer(expression, tick, clock ? { clock } : {});
 
 export interface VerifySchedulerOptions {
   /** `--verify-schedule`: Backrest's cron dialect, as `--backup-schedule`. None: the hook does nothing. */
@@ -44,10 +51,10 @@ export class VerifyScheduler implements LifecycleHook {
   readonly #options: VerifySchedulerOptions;
   readonly #logger: Logger | undefined;
   readonly #recorder: EventRecorder | undefined;
-  readonly #cron: CronFactory;
+  readonly #cron: VerifyCronFactory;
   readonly #redactor: Redactor | undefined;
   readonly #status: WorkloadStatusStore | undefined;
-  readonly #backups: BackupScheduler | undefined;
+  readonly #backups: Pick<BackupController, 'busy'> | undefined;
   readonly metrics: VerifyMetrics;
   readonly #expression: string | undefined;
   #task: CronTask | undefined;
@@ -61,11 +68,11 @@ export class VerifyScheduler implements LifecycleHook {
     @inject(VerifySchedulerOptions) options: VerifySchedulerOptions,
     @inject(Logger) @optional() logger?: Logger,
     @inject(EventRecorder) @optional() recorder?: EventRecorder,
-    @inject(BackupCronFactory) @optional() cron?: CronFactory,
+    @inject(VerifyCronFactory) @optional() cron?: VerifyCronFactory,
     @inject(Redactor) @optional() redactor?: Redactor,
     @inject(WorkloadStatusStore) @optional() status?: WorkloadStatusStore,
     @inject(MetricsRegistry) @optional() registry?: MetricsRegistry,
-    @inject(BackupScheduler) @optional() backups?: BackupScheduler,
+    @inject(BackupController) @optional() backups?: BackupController,
   ) {
     this.#actions = actions;
     this.#client = client;

@@ -52,10 +52,11 @@ export function parseHttpAddr(value: string): { host: string; port: number } {
 
 /**
  * The daemon's extra modules: the periodic quiesce journal repair (every
- * `--journal-repair-interval`, not only at start) and, with `--backup-schedule`, the backup
- * controller's scheduler (a LifecycleHook) running backup-once on that schedule with the options
- * `backup-once` would build from the same flags (the naming flags being the reconcile ones, plans,
- * snapshots and the retention loop agree on ids and paths).
+ * `--journal-repair-interval`, not only at start) and the backup controller: every workload's
+ * status (Stale, gauges) and the coverage gauge, re-evaluated every `--interval`, and, with
+ * `--backup-schedule`, backup runs on that schedule with the options `backup-once` would build
+ * from the same flags (the naming flags being the reconcile ones, plans, snapshots and the
+ * retention loop agree on ids and paths).
  */
 export function daemonModules(opts: DaemonOptions): ContainerModule[] {
   const repair = journalRepairModule({
@@ -66,10 +67,13 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
   const verify = opts.verifySchedule
     ? [verifyModule({ schedule: opts.verifySchedule, verify: toVerifyOptions(opts) })]
     : [];
-  if (!opts.backupSchedule) return [repair, ...verify];
   return [
     repair,
-    backupModule({ schedule: opts.backupSchedule, backup: toBackupOnceOptions(opts) }),
+    backupModule({
+      ...(opts.backupSchedule ? { schedule: opts.backupSchedule } : {}),
+      backup: toBackupOnceOptions(opts),
+      ...(opts.interval ? { resyncPeriodMs: opts.interval } : {}),
+    }),
     // The retention step each scheduled backup-once runs (BackupRetention).
     retentionController,
     ...verify,

@@ -50,6 +50,7 @@ describe('verify flags (verify and daemon --verify-schedule)', () => {
     container.load(...daemonModules(opts));
     expect(container.getAll<LifecycleHook>(LifecycleHook).map((h) => h.name)).to.deep.equal([
       'quiesce-journal-repair',
+      'backup',
       'verify-scheduler',
     ]);
     const bound = container.get<VerifySchedulerOptions>(VerifySchedulerOptions);
