@@ -61,7 +61,8 @@ function applyBackupResult(
   w: WorkloadBackupResult,
   report: BackupOnceReport,
 ): void {
-  const time = report.finishedAt || new Date(store.now()).toISOString();
+  // The store's clock, not the report's wall time: Stale is computed on that clock.
+  const time = new Date(store.now()).toISOString();
   if (w.status === 'ok' || w.status === 'partial') {
     s.lastBackup = {
       time,

@@ -32,7 +32,13 @@ import {
 } from './backup-options.js';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
 import { listBackupWorkloads } from './backup-workloads.js';
-import { runBackrestEngine } from './backrest-engine.js';
+import { backrestTargets, runBackrestEngine } from './backrest-engine.js';
+import {
+  RCB_STEP,
+  readBackupDurations,
+  writeBackupDurations,
+  type BackupDurations,
+} from './backup-durations.js';
 import { Notifiers } from './notify.js';
 import { LogProgress, TtyProgress, noProgress, type ProgressReporter } from './progress.js';
 import { QuiesceBusyError, repairQuiesceJournal } from './quiesce-journal.js';
@@ -102,6 +108,8 @@ export async function runBackupOnce(
   // restic `--host` of the snapshots and of forget: the same stable name for both.
   let host: string | undefined;
   let notifiers: Notifiers | undefined;
+  let progress: ProgressReporter = noProgress;
+  let durations: BackupDurations | undefined;
 
   try {
     const runId = checkRunId(o.runId ?? newRunId());
@@ -123,7 +131,14 @@ export async function runBackupOnce(
     }
     const env = o.rcbEnvFile ? await readEnvFile(o.rcbEnvFile, deps.env ?? process.env) : {};
     resticRedactor(env, redactor);
-    const progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
+    progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
+    const history = (durations = await readBackupDurations(o.stateDir))[o.engine] ?? {};
+    const stepsOf = (names: string[]) =>
+      names.map((name) => ({
+        name,
+        ...(Object.hasOwn(history, name) ? { expectedMs: history[name] } : {}),
+      }));
+    const bar = progress;
 
     const { value } = await withQuiesce(
       deps.actions,
@@ -140,22 +155,31 @@ export async function runBackupOnce(
       },
       async () => {
         if (o.engine === 'rcb') {
-          report.rcb = await runRcbEngine(
-            deps.actions,
-            {
-              image: o.rcbImage,
-              env,
-              dockerSocket: o.dockerSocket,
-              ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
-              excludeBindMounts: o.excludeBindMounts ?? false,
-              includeProjectName: o.includeProjectName ?? false,
-              labels,
-              ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-              ...(o.signal ? { signal: o.signal } : {}),
-              redactor,
-            },
-            logger,
-          );
+          // rcb backs up every workload in one container: one step, timed against last time.
+          bar.plan(stepsOf([RCB_STEP]));
+          bar.start(RCB_STEP);
+          let rcbOk = false;
+          try {
+            report.rcb = await runRcbEngine(
+              deps.actions,
+              {
+                image: o.rcbImage,
+                env,
+                dockerSocket: o.dockerSocket,
+                ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+                excludeBindMounts: o.excludeBindMounts ?? false,
+                includeProjectName: o.includeProjectName ?? false,
+                labels,
+                ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+                ...(o.signal ? { signal: o.signal } : {}),
+                redactor,
+              },
+              logger,
+            );
+            rcbOk = report.rcb.exitCode === 0;
+          } finally {
+            bar.finish(RCB_STEP, undefined, rcbOk);
+          }
           return [] as WorkloadBackupResult[];
         }
         const listed = await listBackupWorkloads(deps.actions, o.selector);
@@ -184,6 +208,7 @@ export async function runBackupOnce(
         });
         if (o.engine === 'backrest') {
           if (!o.backrestUrl) throw new Error('--engine backrest needs --backrest-url');
+          bar.plan(stepsOf(backrestTargets(targets).map((t) => t.name)));
           const results = await runBackrestEngine(
             targets,
             {
@@ -194,7 +219,7 @@ export async function runBackupOnce(
               ...(o.signal ? { signal: o.signal } : {}),
               ...(deps.fetch ? { fetch: deps.fetch } : {}),
             },
-            { logger, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
+            { logger, progress: bar, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
           );
           return [...refusedResults, ...results];
         }
@@ -208,6 +233,7 @@ export async function runBackupOnce(
         });
         // Within the selector (what this sidecar manages), as the retention loop checks them.
         const collisions = findPathCollisions(targets, o.includeProjectName ?? false);
+        bar.plan(stepsOf(targets.map((t) => t.name)));
         const results = await runResticEngine(
           targets,
           runner,
@@ -236,6 +262,8 @@ export async function runBackupOnce(
           : e.message,
     );
     logger.error('backup.fatal', { error: report.fatal });
+  } finally {
+    progress.close();
   }
 
   const backupOk =
@@ -250,6 +278,12 @@ export async function runBackupOnce(
   report.exitCode = exitCodeOf(report);
   report.finishedAt = new Date().toISOString();
   report.durationMs = performance.now() - started;
+  if (durations !== undefined && !report.fatal) {
+    // The next run's ETA; a read-only state dir only costs that.
+    await writeBackupDurations(o.stateDir, report, durations).catch((err: unknown) =>
+      logger.debug('backup.durations_not_recorded', { error: (err as Error).message }),
+    );
+  }
   logger[report.exitCode === 0 ? 'info' : 'error']('backup.done', {
     engine: o.engine,
     ...(report.runId ? { runId: report.runId } : {}),

@@ -17,9 +17,16 @@ export {
  */
 export class PlanReport {
   #last: ReconcileSummary | undefined;
+  readonly #listeners: ((summary: ReconcileSummary) => void)[] = [];
 
   record(summary: ReconcileSummary): void {
     this.#last = summary;
+    for (const l of this.#listeners) l(summary);
+  }
+
+  /** Calls `listener` with every summary recorded from now on (metrics). */
+  onRecord(listener: (summary: ReconcileSummary) => void): void {
+    this.#listeners.push(listener);
   }
 
   setApply(outcome: ApplyOutcome): void {

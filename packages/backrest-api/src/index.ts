@@ -14,5 +14,6 @@ export * from './workload-status.js';
 export * from './workload-status-store.js';
 export * from './workload-status-module.js';
 export * from './workload-staleness.js';
+export * from './workload-triggers.js';
 export * from './dump-preset.js';
 export * from './dump-settings.js';

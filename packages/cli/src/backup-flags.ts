@@ -47,6 +47,8 @@ export interface BackupFlags {
   notifyUrl: string[];
   progress?: 'tty' | 'log' | 'none';
   /** ms. */
+  progressInterval: number;
+  /** ms. */
   timeout?: number;
   // Shared with the reconcile flags:
   backrestContainer?: string;
@@ -122,6 +124,14 @@ export function addBackupOptions(cmd: Command): Command {
       ).choices(['tty', 'log', 'none']),
     )
     .addOption(
+      new Option(
+        '--progress-interval <duration>',
+        'log mode: at most one backup.progress line per step this often',
+      )
+        .argParser(parseDuration)
+        .default(BACKUP_DEFAULTS.progressIntervalMs, '10s'),
+    )
+    .addOption(
       new Option('--timeout <duration>', 'deadline of the backup step').argParser(parseDuration),
     );
 }
@@ -161,6 +171,7 @@ export function toBackupOnceOptions(
     forgetRunner: flags.forgetRunner,
     ...(flags.notifyUrl.length ? { notifyUrls: flags.notifyUrl } : {}),
     ...(flags.progress ? { progress: flags.progress } : {}),
+    progressIntervalMs: flags.progressInterval,
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
   };
 }

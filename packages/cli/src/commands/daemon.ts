@@ -48,20 +48,24 @@ export function parseHttpAddr(value: string): { host: string; port: number } {
 
 /**
  * The daemon's extra modules: the periodic quiesce journal repair (every
- * `--journal-repair-interval`, not only at start) and, with `--backup-schedule`, the backup
- * controller's scheduler (a LifecycleHook) running backup-once on that schedule with the options
- * `backup-once` would build from the same flags (the naming flags being the reconcile ones, plans,
- * snapshots and the retention loop agree on ids and paths).
+ * `--journal-repair-interval`, not only at start) and the backup controller: every workload's
+ * status (Stale, gauges) and the coverage gauge, re-evaluated every `--interval`, and, with
+ * `--backup-schedule`, backup runs on that schedule with the options `backup-once` would build
+ * from the same flags (the naming flags being the reconcile ones, plans, snapshots and the
+ * retention loop agree on ids and paths).
  */
 export function daemonModules(opts: DaemonOptions): ContainerModule[] {
   const repair = journalRepairModule({
     stateDir: opts.stateDir,
     intervalMs: opts.journalRepairInterval ?? JOURNAL_REPAIR_INTERVAL_MS,
   });
-  if (!opts.backupSchedule) return [repair];
   return [
     repair,
-    backupModule({ schedule: opts.backupSchedule, backup: toBackupOnceOptions(opts) }),
+    backupModule({
+      ...(opts.backupSchedule ? { schedule: opts.backupSchedule } : {}),
+      backup: toBackupOnceOptions(opts),
+      ...(opts.interval ? { resyncPeriodMs: opts.interval } : {}),
+    }),
     // The retention step each scheduled backup-once runs (BackupRetention).
     retentionController,
   ];

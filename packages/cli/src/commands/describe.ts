@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import type { ApplyStatus } from '@backrest-sidecar/api';
 import { applyStatusFile, previewRun } from '../app.js';
 import { fatal } from '../exit.js';
+import { describeWorkloadCommand } from './describe-workload.js';
 import {
   addRenderOptions,
   resolveSettings,
@@ -123,7 +124,10 @@ Examples:
 }
 
 export function register(program: Command): void {
-  const describe = new Command('describe').description('show details of a resource (plans)');
+  const describe = new Command('describe').description(
+    'show details of a resource (plans, workloads)',
+  );
   describe.addCommand(describePlanCommand());
+  describe.addCommand(describeWorkloadCommand());
   program.addCommand(describe);
 }
