@@ -182,6 +182,8 @@ export async function collectWorkloads(
   for (const known of await store.list()) {
     if (!wanted(known.name)) continue;
     const target = byName.get(known.name);
+    // With --selector, a status without a selected container may be another selection's.
+    if (!target && flags.selector.length > 0) continue;
     // Stale on the clock of now, with the window the writer recorded (26 h under Backrest).
     const status = target
       ? await store.update(known.name, (s) => void applyStale(store, s))
