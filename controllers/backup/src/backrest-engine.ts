@@ -36,11 +36,23 @@ export async function runBackrestEngine(
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.authorization) headers.authorization = options.authorization;
   const results: WorkloadBackupResult[] = [];
+  // Replicas of one service share one plan (see the plan controller): run it once per pass.
+  const ran = new Map<string, WorkloadBackupResult>();
   for (const t of backrestTargets(targets)) {
     const planId = planIdFor(
       { name: t.name, compose: t.compose, swarm: t.swarm },
       options.planIdPrefix !== undefined ? { prefix: options.planIdPrefix } : {},
     );
+    const first = ran.get(planId);
+    if (first) {
+      results.push({
+        ...first,
+        container: t.name,
+        durationMs: 0,
+        warnings: [`plan ${planId} already ran for ${first.container} (replicas of one service)`],
+      });
+      continue;
+    }
     const r: WorkloadBackupResult = {
       container: t.name,
       path: planId,
@@ -49,6 +61,7 @@ export async function runBackrestEngine(
       warnings: [],
     };
     results.push(r);
+    ran.set(planId, r);
     deps.progress?.start(t.name);
     const started = performance.now();
     try {

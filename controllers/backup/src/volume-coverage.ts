@@ -1,9 +1,5 @@
 import type Dockerode from 'dockerode';
-import {
-  isOptedIn,
-  planIdFor,
-  workloadFromContainerInfo,
-} from '@backrest-sidecar/api';
+import { isOptedIn, planIdFor, workloadFromContainerInfo } from '@backrest-sidecar/api';
 import { ONE_SHOT_LABEL } from './backup-options.js';
 import { selectMounts } from './backup-workloads.js';
 

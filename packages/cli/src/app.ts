@@ -100,6 +100,9 @@ export function dockerModuleOptions(settings: Settings, app: AppOptions): Docker
     trustImageLabels: settings.trustImageLabels,
     ...(app.intervalMs ? { resyncPeriodMs: app.intervalMs } : {}),
     watchEvents: app.mode === 'daemon' && app.withEvents === true,
+    // Only the plan controller reads the cache, and it keeps only `--selector`'s containers:
+    // let the engine leave the others out of its lists (a shared host's other stacks).
+    ...(Object.keys(settings.selector).length > 0 ? { labelSelector: settings.selector } : {}),
   };
 }
 
