@@ -1,6 +1,6 @@
 // The Grafana dashboard in deploy/grafana queries only metrics the manager exports: the
 // controller-runtime names (so existing dashboards work) and the Docker source's own counters.
-import { BackupMetrics } from '@backrest-sidecar/controller-backup';
+import { BackupMetrics, VerifyMetrics } from '@backrest-sidecar/controller-backup';
 import { ApplyMetrics, PlanMetrics } from '@backrest-sidecar/controller-plan';
 import { PromDockerMetrics } from '@dockop/docker';
 import { PrometheusMetrics } from '@dockop/runtime';
@@ -40,6 +40,8 @@ function registeredMetrics(): PrometheusMetrics {
   new BackupMetrics(runtime.registry);
   new PlanMetrics(runtime.registry);
   new ApplyMetrics(runtime.registry);
+  // The restore-drill gauge (daemon --verify-schedule).
+  new VerifyMetrics(runtime.registry);
   return runtime;
 }
 /** The histograms: Prometheus exposes them as _bucket, _sum and _count series. */

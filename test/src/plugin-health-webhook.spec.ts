@@ -110,13 +110,15 @@ describe('plugin: health-webhook example via `backrest-sidecar run --plugin` (re
     expect(none.logs.find((l) => l['action'] === 'usage.error')?.['error']).to.equal(
       'run needs at least one --plugin <path-or-package>',
     );
-    const bad = await runCli(['run', '--plugin', pluginPath, '--log-format', 'json'], {
+    // A path relative to the working directory without `./` is a path when the file exists.
+    const relative = path.relative(process.cwd(), pluginPath);
+    const bad = await runCli(['run', '--plugin', relative, '--log-format', 'json'], {
       env: { HEALTHHOOK_URL: 'ftp://token@example.com/' },
     });
     expect(bad.code).to.equal(1);
     const error = String(bad.logs.find((l) => l['action'] === 'cli.fatal')?.['error']);
     expect(error)
-      .to.include(`plugin "${pluginPath}" could not be imported`)
+      .to.include(`plugin "./${relative}" could not be imported`)
       .and.include('HEALTHHOOK_URL is not an http(s) URL');
     expect(bad.stderr).to.not.include('token@');
   });

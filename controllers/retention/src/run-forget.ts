@@ -15,7 +15,11 @@ import {
   type WorkloadLabelTrust,
   type WorkloadTarget,
 } from '@backrest-sidecar/api';
-import { KeepSpecError, keepSpecToResticFlags, parseKeepSpec } from '@backrest-sidecar/config-sink';
+import {
+  KeepSpecError,
+  keepSpecToResticFlags,
+  parseKeepSpec,
+} from '@backrest-sidecar/backrest-model';
 import {
   explainNoMatch,
   parseForgetOutput,

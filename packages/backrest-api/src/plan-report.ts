@@ -1,4 +1,4 @@
-import type { PlanSpec } from '@backrest-sidecar/config-sink';
+import type { PlanSpec } from '@backrest-sidecar/backrest-model';
 
 /**
  * What a plan reconcile reports, and the exit codes the one-shot CLI derives from it. In the API

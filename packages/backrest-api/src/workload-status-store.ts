@@ -20,6 +20,7 @@ import {
   type WorkloadScheduleRecord,
   type WorkloadSnapshotsRecord,
   type WorkloadStatus,
+  type WorkloadVerificationRecord,
 } from './workload-status.js';
 
 /** Sub-directory of `--state-dir` holding one `<workload>.json` per workload. */
@@ -367,6 +368,21 @@ function parseRetention(o: Obj | undefined): WorkloadRetentionRecord | undefined
   }) as WorkloadRetentionRecord;
 }
 
+function parseVerification(o: Obj | undefined): WorkloadVerificationRecord | undefined {
+  if (!o) return undefined;
+  const time = str(o, 'time');
+  if (!time || !Number.isFinite(Date.parse(time))) return undefined;
+  return defined({
+    time,
+    passed: own(o, 'passed') === true,
+    snapshotId: str(o, 'snapshotId'),
+    snapshotTime: str(o, 'snapshotTime'),
+    checks: strs(o, 'checks'),
+    durationMs: num(o, 'durationMs') ?? 0,
+    message: str(o, 'message') ?? '',
+  }) as WorkloadVerificationRecord;
+}
+
 function parseSchedule(o: Obj | undefined): WorkloadScheduleRecord | undefined {
   if (!o) return undefined;
   const owner = str(o, 'owner');
@@ -404,6 +420,7 @@ export function parseWorkloadStatus(raw: unknown, name: string): WorkloadStatus 
     snapshots: parseSnapshots(obj(raw, 'snapshots')),
     retention: parseRetention(obj(raw, 'retention')),
     schedule: parseSchedule(obj(raw, 'schedule')),
+    verification: parseVerification(obj(raw, 'verification')),
     conditions: Array.isArray(conditions)
       ? conditions.map(parseCondition).filter((c): c is Condition => c !== undefined)
       : [],

@@ -4,6 +4,7 @@
  */
 import 'reflect-metadata';
 import * as api from '@backrest-sidecar/api';
+import * as backrestModel from '@backrest-sidecar/backrest-model';
 import * as configSink from '@backrest-sidecar/config-sink';
 import * as backupController from '@backrest-sidecar/controller-backup';
 import * as planController from '@backrest-sidecar/controller-plan';
@@ -21,6 +22,7 @@ registerSharedModules({
   // A global polyfill: sharing the name is enough (no second copy evaluated).
   'reflect-metadata': {},
   '@backrest-sidecar/api': api,
+  '@backrest-sidecar/backrest-model': backrestModel,
   '@backrest-sidecar/config-sink': configSink,
   '@backrest-sidecar/restic': restic,
   '@backrest-sidecar/controller-plan': planController,

@@ -23,6 +23,7 @@ describe('backrest-sidecar program', () => {
       'forget',
       'snapshots',
       'restore',
+      'verify',
       'version',
       'healthcheck',
       'run',

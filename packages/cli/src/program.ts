@@ -8,6 +8,7 @@ import { register as registerBackupOnce } from './commands/backup-once.js';
 import { register as registerForget } from './commands/forget.js';
 import { register as registerSnapshots } from './commands/snapshots.js';
 import { register as registerRestore } from './commands/restore.js';
+import { register as registerVerify } from './commands/verify.js';
 import { register as registerVersion } from './commands/version.js';
 import { register as registerCompletion } from './commands/completion.js';
 import { register as registerHealthcheck } from './commands/healthcheck.js';
@@ -118,6 +119,7 @@ Examples:
   registerForget(program);
   registerSnapshots(program);
   registerRestore(program);
+  registerVerify(program);
   registerVersion(program, VERSION);
   registerHealthcheck(program);
   registerRun(program);

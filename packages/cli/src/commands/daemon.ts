@@ -3,6 +3,7 @@ import {
   backupModule,
   journalRepairModule,
   registerNotifySecrets,
+  verifyModule,
 } from '@backrest-sidecar/controller-backup';
 import retentionController from '@backrest-sidecar/controller-retention';
 import { Command, Option } from 'commander';
@@ -20,6 +21,7 @@ import {
   type RawOptions,
 } from '../options.js';
 import { repairBeforeCommand } from '../one-shot.js';
+import { readDataPartsOption, toVerifyOptions } from './verify.js';
 import { ContainerActions } from '@dockop/docker';
 import { Logger, Redactor } from '@dockop/runtime';
 
@@ -29,6 +31,8 @@ export interface DaemonOptions extends RawOptions, Omit<BackupFlags, keyof RawOp
   withEvents?: boolean;
   orphanGrace: number;
   backupSchedule?: string;
+  verifySchedule?: string;
+  readDataParts: number;
   /** ms; 0 disables. */
   journalRepairInterval: number;
   httpAddr?: string;
@@ -59,6 +63,10 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
     stateDir: opts.stateDir,
     intervalMs: opts.journalRepairInterval ?? JOURNAL_REPAIR_INTERVAL_MS,
   });
+  // With --verify-schedule: restore drills, and the last-verified gauge (seeded from the status files).
+  const verify = opts.verifySchedule
+    ? [verifyModule({ schedule: opts.verifySchedule, verify: toVerifyOptions(opts) })]
+    : [];
   return [
     repair,
     backupModule({
@@ -68,6 +76,7 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
     }),
     // The retention step each scheduled backup-once runs (BackupRetention).
     retentionController,
+    ...verify,
   ];
 }
 
@@ -97,6 +106,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   checkConfigDirectory(settings.configPath, opts.createConfig === true);
   if (opts.backupSchedule !== undefined)
     checkScheduleOption('--backup-schedule', opts.backupSchedule);
+  if (opts.verifySchedule !== undefined)
+    checkScheduleOption('--verify-schedule', opts.verifySchedule);
   const manager = await buildApp(settings, daemonAppOptions(opts));
   // Before the first log line: the notify URLs' tokens are masked in logs and events from the start.
   registerNotifySecrets(opts.notifyUrl ?? [], manager.get<Redactor>(Redactor));
@@ -134,6 +145,11 @@ export function daemonCommand(): Command {
       '--backup-schedule <cron>',
       'also run backup-once on this schedule (with every backup-once flag below)',
     )
+    .option(
+      '--verify-schedule <cron>',
+      'also run restore drills (verify --all) on this schedule (Backrest cron dialect)',
+    )
+    .addOption(readDataPartsOption())
     .addOption(
       new Option(
         '--journal-repair-interval <duration>',

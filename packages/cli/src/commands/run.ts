@@ -16,6 +16,8 @@ import {
   type RunOnceSummary,
 } from '@dockop/runtime';
 import { Command, Option } from 'commander';
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { fatal } from '../exit.js';
 import {
@@ -49,6 +51,16 @@ export interface RunOptions {
 /** Exit codes of `run --once`: 0 every reconcile succeeded, 3 some failed, 1 fatal. */
 export const RUN_EXIT = { ok: 0, fatal: 1, failed: 3 } as const;
 
+/**
+ * `--plugin dist/index.js` naming a file here means that file, not a package called `dist`
+ * (Node's bare-specifier rule would say the latter and fail with "Cannot find package").
+ */
+export function pluginSpecifier(p: string): string {
+  if (p.startsWith('.') || p.startsWith('@') || path.isAbsolute(p)) return p;
+  const isFile = statSync(path.resolve(p), { throwIfNoEntry: false })?.isFile() === true;
+  return isFile ? `./${p}` : p;
+}
+
 /** The host's manager: runtime, Docker, and the plugins, nothing else. */
 export async function buildPluginHost(
   opts: RunOptions,
@@ -74,7 +86,7 @@ export async function buildPluginHost(
   });
   manager.load(dockerModule(docker));
   shareModulesWithPlugins();
-  for (const plugin of opts.plugin) await manager.loadPlugin(plugin);
+  for (const plugin of opts.plugin) await manager.loadPlugin(pluginSpecifier(plugin));
   const controllers = manager.getAll<ControllerContribution>(ControllerContribution);
   if (controllers.length === 0) {
     throw new UsageError(
