@@ -39,8 +39,11 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
+/** Extra Node flags for the daemon under test, e.g. `DAEMON_NODE_ARGS=--cpu-prof` (space-separated). */
+const DAEMON_NODE_ARGS = (process.env.DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
 export function startDaemon(args: string[]): Daemon {
-  const child = spawn(process.execPath, [CLI, 'daemon', ...args], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_ARGS, CLI, 'daemon', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Daemon['lines'] = [];

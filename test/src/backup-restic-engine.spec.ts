@@ -10,6 +10,7 @@ import {
   runBackupOnce,
   type BackupOnceOptions,
 } from '@backrest-sidecar/controller-backup';
+import { ForgetRetention } from '@backrest-sidecar/controller-retention';
 import { RESTIC_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import {
   CapturingLogger,
@@ -216,10 +217,12 @@ describe('backup-once --engine restic (integration)', function () {
     expect(stdout).to.include(`/volumes/${project}/app/media/a.jpg`);
     expect(stdout).to.not.include('app.conf');
 
+    // Retention is the retention controller's BackupRetention (backup imports no controller).
     const second = await runBackupOnce(options({ forgetRunner: 'container' }), {
       actions,
       client,
       logger,
+      retention: new ForgetRetention(actions, client, logger),
     });
     expect(second.exitCode, JSON.stringify(second.forget)).to.equal(0);
     const byPath = Object.fromEntries(second.forget!.workloads.map((w) => [w.path, w]));

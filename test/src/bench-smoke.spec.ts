@@ -63,6 +63,17 @@ describe('benches (smoke: tiny sizes)', function () {
     expect(figure(out, 'dry-run / (baseline + bare node start-up):')).to.be.greaterThan(0);
   });
 
+  it('plan-apply: docker run → plan on disk with --apply, sequential and burst', async function () {
+    await requireEngine(this);
+    const out = await bench('plan-apply.js', { SEQ: '3', BURST: '10', PARTS: 'exits', TRACE: '1' });
+    for (const what of ['3 containers 1 s apart', 'burst of 10']) {
+      const line = out.split('\n').find((l) => l.includes(what)) ?? '';
+      expect(figure(line, 'p50'), line).to.be.greaterThan(0);
+      expect(figure(line, 'Backrest restarts'), line).to.be.at.least(1);
+    }
+    expect(figure(out, 'trace (ms, p50/p95 over'), 'every container traced').to.equal(3);
+  });
+
   it('daemon-idle: idle CPU and RSS over create/destroy cycles', async function () {
     await requireEngine(this);
     const out = await bench('daemon-idle.js', { COUNT: '5', IDLE_S: '1', CYCLES: '10' });

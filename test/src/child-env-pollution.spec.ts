@@ -9,11 +9,7 @@ import type Docker from 'dockerode';
 import { DockerContainerActions, DockerodeClient } from '@dockop/docker';
 import { createNullLogger, InMemoryEventRecorder, makeKey } from '@dockop/runtime';
 import { CommandApplier } from '@backrest-sidecar/controller-plan';
-import {
-  createResticRunner,
-  LocalResticRunner,
-  parseEnvFile,
-} from '@backrest-sidecar/controller-retention';
+import { createResticRunner, LocalResticRunner, parseEnvFile } from '@backrest-sidecar/restic';
 import { removeLabeled, requireEngine, runId, WORKLOAD_IMAGE } from './support/engine.js';
 
 const PLANTED = 'RESTIC_PASSWORD_COMMAND';

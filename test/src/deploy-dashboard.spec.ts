@@ -1,5 +1,7 @@
 // The Grafana dashboard in deploy/grafana queries only metrics the manager exports: the
 // controller-runtime names (so existing dashboards work) and the Docker source's own counters.
+import { BackupMetrics, VerifyMetrics } from '@backrest-sidecar/controller-backup';
+import { ApplyMetrics, PlanMetrics } from '@backrest-sidecar/controller-plan';
 import { PromDockerMetrics } from '@dockop/docker';
 import { PrometheusMetrics } from '@dockop/runtime';
 import { expect } from 'chai';
@@ -24,7 +26,24 @@ const EXPORTED = [
   'dockop_docker_events_total',
   'dockop_docker_reconnects_total',
   'dockop_docker_resyncs_total',
+  'backrest_sidecar_workload_last_success_timestamp_seconds',
+  'backrest_sidecar_workload_snapshots',
+  'backrest_sidecar_workload_stale',
+  'backrest_sidecar_uncovered_volumes',
+  'backrest_sidecar_plans',
 ] as const;
+
+/** Every metric class the daemon registers, on one registry, as the manager wires them. */
+function registeredMetrics(): PrometheusMetrics {
+  const runtime = new PrometheusMetrics();
+  new PromDockerMetrics(runtime.registry);
+  new BackupMetrics(runtime.registry);
+  new PlanMetrics(runtime.registry);
+  new ApplyMetrics(runtime.registry);
+  // The restore-drill gauge (daemon --verify-schedule).
+  new VerifyMetrics(runtime.registry);
+  return runtime;
+}
 /** The histograms: Prometheus exposes them as _bucket, _sum and _count series. */
 const HISTOGRAMS = new Set<string>([
   'controller_runtime_reconcile_time_seconds',
@@ -169,8 +188,7 @@ describe('deploy: Grafana dashboard', () => {
 
   it('matches what the runtime and the Docker source register: names and grouping labels', () => {
     // The real metric classes on one registry, as the manager wires them.
-    const runtime = new PrometheusMetrics();
-    new PromDockerMetrics(runtime.registry);
+    const runtime = registeredMetrics();
     const registered = new Map<string, string[]>();
     for (const m of runtime.registry.getMetricsAsArray()) {
       const labelNames = (m as unknown as { labelNames?: string[] }).labelNames ?? [];
@@ -207,8 +225,7 @@ describe('deploy: Grafana dashboard', () => {
   });
 
   it('docs/deploy.md lists every metric the code registers, with its labels', () => {
-    const runtime = new PrometheusMetrics();
-    new PromDockerMetrics(runtime.registry);
+    const runtime = registeredMetrics();
     const doc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
     const rows = doc.split('\n').filter((l) => l.startsWith('| `'));
     const missing: string[] = [];

@@ -7,15 +7,16 @@ import {
   DockerodeClient,
   ImageLabelTrust,
 } from '@dockop/docker';
+import { createResticRunner, resolveResticHost } from '@backrest-sidecar/restic';
 import {
   ImageWorkloadLabelTrust,
-  createResticRunner,
-  resolveResticHost,
+  type ForgetReport,
+  type WorkloadForgetResult,
+} from '@backrest-sidecar/api';
+import {
   runForget,
   type ForgetDeps,
   type ForgetOptions,
-  type ForgetReport,
-  type WorkloadForgetResult,
 } from '@backrest-sidecar/controller-retention';
 import {
   RESTIC_IMAGE,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { LogFields, Logger } from '@dockop/runtime';
-import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadTarget } from '@backrest-sidecar/api';
 import { runBackrestEngine } from './backrest-engine.js';
 
 const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => quiet };
@@ -61,5 +61,31 @@ describe('runBackrestEngine', () => {
     ]);
     expect(results[1]!.error).to.equal('Backrest answered HTTP 404: plan not found');
     expect(JSON.stringify(logs)).to.not.include('dTpw');
+  });
+
+  it('runs a plan shared by replicas of one service once, reporting each replica', async () => {
+    const bodies: string[] = [];
+    const fakeFetch = (async (_url: string, init: RequestInit): Promise<Response> => {
+      bodies.push(String(init.body));
+      return new Response('{}', { status: 200 });
+    }) as unknown as typeof globalThis.fetch;
+    const on = { 'backrest.enable': 'true' };
+    const results = await runBackrestEngine(
+      [t('shop-db-1', 'db', on), t('shop-db-2', 'db', on), t('shop-web-1', 'web', on)],
+      { url: 'http://backrest:9898', includeProjectName: false, fetch: fakeFetch },
+      { logger: quiet },
+    );
+    expect(bodies).to.deep.equal([
+      '{"value":"backrest_sidecar_shop_db"}',
+      '{"value":"backrest_sidecar_shop_web"}',
+    ]);
+    expect(results.map((r) => [r.container, r.path, r.status])).to.deep.equal([
+      ['shop-db-1', 'backrest_sidecar_shop_db', 'ok'],
+      ['shop-db-2', 'backrest_sidecar_shop_db', 'ok'],
+      ['shop-web-1', 'backrest_sidecar_shop_web', 'ok'],
+    ]);
+    expect(results[1]?.warnings).to.deep.equal([
+      'plan backrest_sidecar_shop_db already ran for shop-db-1 (replicas of one service)',
+    ]);
   });
 });

@@ -1,8 +1,14 @@
 import type { EventRecorder, Logger } from '@dockop/runtime';
 import { makeKey, redactUrl } from '@dockop/runtime';
 import { BACKUP_WORKLOAD_KIND, Labels, planIdFor } from '@backrest-sidecar/api';
-import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadTarget } from '@backrest-sidecar/api';
 import type { WorkloadBackupResult } from './backup-result.js';
+import type { ProgressReporter } from './progress.js';
+
+/** The workloads the backrest engine backs up: only `backrest.enable=true` ones have plans. */
+export function backrestTargets(targets: WorkloadTarget[]): WorkloadTarget[] {
+  return targets.filter((x) => (x.labels[Labels.enable] ?? '').toLowerCase() === 'true');
+}
 
 export interface BackrestEngineOptions {
   /** e.g. `http://backrest:9898`. */
@@ -23,18 +29,30 @@ export interface BackrestEngineOptions {
 export async function runBackrestEngine(
   targets: WorkloadTarget[],
   options: BackrestEngineOptions,
-  deps: { logger: Logger; recorder?: EventRecorder },
+  deps: { logger: Logger; recorder?: EventRecorder; progress?: ProgressReporter },
 ): Promise<WorkloadBackupResult[]> {
   const doFetch = options.fetch ?? fetch;
   const endpoint = `${options.url.replace(/\/+$/, '')}/v1.Backrest/Backup`;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.authorization) headers.authorization = options.authorization;
   const results: WorkloadBackupResult[] = [];
-  for (const t of targets.filter((x) => (x.labels[Labels.enable] ?? '').toLowerCase() === 'true')) {
+  // Replicas of one service share one plan (see the plan controller): run it once per pass.
+  const ran = new Map<string, WorkloadBackupResult>();
+  for (const t of backrestTargets(targets)) {
     const planId = planIdFor(
       { name: t.name, compose: t.compose, swarm: t.swarm },
       options.planIdPrefix !== undefined ? { prefix: options.planIdPrefix } : {},
     );
+    const first = ran.get(planId);
+    if (first) {
+      results.push({
+        ...first,
+        container: t.name,
+        durationMs: 0,
+        warnings: [`plan ${planId} already ran for ${first.container} (replicas of one service)`],
+      });
+      continue;
+    }
     const r: WorkloadBackupResult = {
       container: t.name,
       path: planId,
@@ -43,6 +61,8 @@ export async function runBackrestEngine(
       warnings: [],
     };
     results.push(r);
+    ran.set(planId, r);
+    deps.progress?.start(t.name);
     const started = performance.now();
     try {
       const res = await doFetch(endpoint, {
@@ -61,6 +81,7 @@ export async function runBackrestEngine(
       r.error = `cannot reach Backrest at ${redactUrl(endpoint)}: ${(err as Error).message}`;
     }
     r.durationMs = performance.now() - started;
+    deps.progress?.finish(t.name, undefined, r.status === 'ok');
     const key = makeKey(BACKUP_WORKLOAD_KIND, t.name);
     if (r.status === 'ok') {
       deps.logger.info('backrest.backed_up', {

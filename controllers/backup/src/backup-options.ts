@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { OneShotMount } from '@dockop/docker';
-import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
+import type { ResticRunnerKind } from '@backrest-sidecar/restic';
+import type { PruneMode } from '@backrest-sidecar/api';
 
 export type BackupEngine = 'rcb' | 'restic' | 'backrest';
 

@@ -1,4 +1,4 @@
-import type { ForgetReport } from '@backrest-sidecar/controller-retention';
+import type { ForgetReport } from '@backrest-sidecar/api';
 import type { QuiesceOutcome } from './quiesce.js';
 import type { BackupEngine } from './backup-options.js';
 

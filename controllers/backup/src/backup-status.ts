@@ -6,7 +6,7 @@ import {
   type WorkloadStatus,
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
-import type { ForgetReport, WorkloadForgetResult } from '@backrest-sidecar/controller-retention';
+import type { ForgetReport, WorkloadForgetResult } from '@backrest-sidecar/api';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
 
 /** Ids kept in a retention record (the counts are exact; the lists are for `describe`). */
@@ -61,7 +61,8 @@ function applyBackupResult(
   w: WorkloadBackupResult,
   report: BackupOnceReport,
 ): void {
-  const time = report.finishedAt || new Date(store.now()).toISOString();
+  // The store's clock, not the report's wall time: Stale is computed on that clock.
+  const time = new Date(store.now()).toISOString();
   if (w.status === 'ok' || w.status === 'partial') {
     s.lastBackup = {
       time,

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadTarget } from '@backrest-sidecar/api';
 import { planWorkloadBackup, selectMounts, workloadTags } from './backup-workloads.js';
 
 function target(labels: Record<string, string> = {}): WorkloadTarget {

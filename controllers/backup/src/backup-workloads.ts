@@ -7,7 +7,7 @@ import {
   workloadFromContainerInfo,
   type WorkloadMount,
   type WorkloadTarget,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/api';
 
 /** The label list grammar (CSV with quotes, or a JSON array), as the schema registry reads it. */
 function csv(v: string | undefined): string[] {

@@ -10,13 +10,13 @@ import {
   presetArgv,
   unmetRequirements,
   type DumpSettings,
+  type WorkloadTarget,
 } from '@backrest-sidecar/api';
 import {
   parseBackupLine,
   type ResticBackupSummary,
   type ResticRunner,
-  type WorkloadTarget,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
 import { dumpFromLabels } from './dump-labels.js';
 
 /** `docker exec` as the dump step uses it (execInContainer bound to a client; a fake in unit tests). */

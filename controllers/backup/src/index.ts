@@ -1,4 +1,4 @@
-// Public API of @backrest-sidecar/controller-backup: backup-once, quiesce and its journal, the scheduler.
+// Public API of @backrest-sidecar/controller-backup: backup-once, quiesce and its journal, the backup controller, workload status.
 export * from './backup-options.js';
 export * from './backup-result.js';
 export * from './backup-workloads.js';
@@ -13,7 +13,12 @@ export * from './restic-engine.js';
 export * from './rcb-engine.js';
 export * from './backrest-engine.js';
 export * from './run-backup-once.js';
-export * from './backup-scheduler.js';
+export * from './backup-controller.js';
+export * from './backup-reconciler.js';
+export * from './backup-metrics.js';
+export * from './cron-timer.js';
+export * from './snapshot-inventory.js';
+export * from './volume-coverage.js';
 export * from './backup-status.js';
 export * from './backup-module.js';
 export * from './ensure-running.js';
@@ -26,3 +31,11 @@ export * from './restore-options.js';
 export * from './restore-plan.js';
 export * from './restore-steps.js';
 export * from './run-restore.js';
+export * from './tree-compare.js';
+export * from './read-data-subset.js';
+export * from './verify-options.js';
+export * from './verify-metrics.js';
+export * from './verify-status.js';
+export * from './run-verify.js';
+export * from './verify-scheduler.js';
+export * from './verify-module.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadTarget } from '@backrest-sidecar/api';
 import { QUIESCE_EXCLUDE_LABEL, quiesceExclusion } from './quiesce-exclusions.js';
 
 const id = (c: string): string => c.repeat(64);

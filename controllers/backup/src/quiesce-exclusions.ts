@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadTarget } from '@backrest-sidecar/api';
 import { selfContainerId } from './own-container.js';
 
 /** A container carrying `backrest.quiesce.exclude=true` is never stopped around a backup. */

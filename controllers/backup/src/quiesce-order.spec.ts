@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadTarget } from '@backrest-sidecar/api';
 import { stopOrder } from './quiesce-order.js';
 
 function t(name: string, service: string, dependsOn: string[] = [], project = 'p'): WorkloadTarget {

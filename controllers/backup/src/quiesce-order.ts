@@ -1,4 +1,4 @@
-import type { WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadTarget } from '@backrest-sidecar/api';
 
 /**
  * Stop order for quiesced containers: dependents before their dependencies (compose's

@@ -1,10 +1,7 @@
 import type { ContainerActions } from '@dockop/docker';
 import { isActionError } from '@dockop/docker';
 import type { Logger } from '@dockop/runtime';
-import {
-  workloadFromContainerInfo,
-  type WorkloadTarget,
-} from '@backrest-sidecar/controller-retention';
+import { workloadFromContainerInfo, type WorkloadTarget } from '@backrest-sidecar/api';
 import { STOP_SETTLE_MARGIN_MS, ensureRunning } from './ensure-running.js';
 import { QuiesceJournal } from './quiesce-journal.js';
 import { quiesceExclusion, type QuiesceExclusionOptions } from './quiesce-exclusions.js';

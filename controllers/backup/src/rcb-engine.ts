@@ -1,6 +1,6 @@
 import type { ContainerActions, OneShotMount } from '@dockop/docker';
 import type { Logger, Redactor } from '@dockop/runtime';
-import { resticRedactor } from '@backrest-sidecar/controller-retention';
+import { resticRedactor } from '@backrest-sidecar/restic';
 
 export interface RcbEngineOptions {
   image: string;

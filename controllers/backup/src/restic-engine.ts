@@ -3,11 +3,10 @@ import { makeKey } from '@dockop/runtime';
 import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
 import {
   parseBackupLine,
-  type PathCollision,
   type ResticBackupSummary,
   type ResticRunner,
-  type WorkloadTarget,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
+import { type PathCollision, type WorkloadTarget } from '@backrest-sidecar/api';
 import { planWorkloadBackup, workloadTags } from './backup-workloads.js';
 import type { WorkloadBackupResult } from './backup-result.js';
 import type { ProgressReporter } from './progress.js';

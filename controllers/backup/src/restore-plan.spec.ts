@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { WorkloadMount } from '@backrest-sidecar/controller-retention';
+import type { WorkloadMount } from '@backrest-sidecar/api';
 import {
   isVolumesLayout,
   mountSnapshotPath,

@@ -1,5 +1,5 @@
 import path from 'node:path/posix';
-import type { WorkloadMount, WorkloadTarget } from '@backrest-sidecar/controller-retention';
+import type { WorkloadMount, WorkloadTarget } from '@backrest-sidecar/api';
 import type { WorkloadSnapshot } from './workload-snapshots.js';
 
 /**

@@ -5,14 +5,9 @@
 import path from 'node:path/posix';
 import type { ContainerActions, DockerVolumeActions, OneShotMount } from '@dockop/docker';
 import type { Logger, Redactor } from '@dockop/runtime';
-import {
-  createResticRunner,
-  runResticChecked,
-  workloadFromContainerInfo,
-  type ResticRunner,
-  type WorkloadTarget,
-} from '@backrest-sidecar/controller-retention';
-import { DEFAULT_RESTIC_IMAGE } from '@backrest-sidecar/controller-retention';
+import { createResticRunner, runResticChecked, type ResticRunner } from '@backrest-sidecar/restic';
+import { workloadFromContainerInfo, type WorkloadTarget } from '@backrest-sidecar/api';
+import { DEFAULT_RESTIC_IMAGE } from '@backrest-sidecar/restic';
 import { ONE_SHOT_LABEL, RUN_LABEL } from './backup-options.js';
 import { SCRATCH_LABEL, type RepositoryOptions } from './restore-options.js';
 import type { RestoreItem } from './restore-plan.js';

@@ -1,9 +1,4 @@
-import {
-  ImageLabelTrust,
-  execInContainer,
-  type ContainerActions,
-  type DockerClient,
-} from '@dockop/docker';
+import { execInContainer, type ContainerActions, type DockerClient } from '@dockop/docker';
 import {
   createNullLogger,
   makeKey,
@@ -14,21 +9,19 @@ import {
 } from '@dockop/runtime';
 import {
   BACKUP_WORKLOAD_KIND,
+  findPathCollisions,
+  partitionSafeTargets,
+  type BackupRetention,
+  type ForgetReport,
   type WorkloadScheduleRecord,
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
 import {
   ContainerResticRunner,
-  ImageWorkloadLabelTrust,
-  createResticRunner,
-  findPathCollisions,
-  partitionSafeTargets,
   readEnvFile,
   resolveResticHost,
   resticRedactor,
-  runForget,
-  type ForgetReport,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
 import {
   BACKUP_DEFAULTS,
   ONE_SHOT_LABEL,
@@ -40,7 +33,13 @@ import {
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
 import { listBackupWorkloads, workloadTags } from './backup-workloads.js';
 import { runDumps, type DumpOutcome } from './dump-backup.js';
-import { runBackrestEngine } from './backrest-engine.js';
+import { backrestTargets, runBackrestEngine } from './backrest-engine.js';
+import {
+  RCB_STEP,
+  readBackupDurations,
+  writeBackupDurations,
+  type BackupDurations,
+} from './backup-durations.js';
 import { Notifiers } from './notify.js';
 import { LogProgress, TtyProgress, noProgress, type ProgressReporter } from './progress.js';
 import { QuiesceBusyError, repairQuiesceJournal } from './quiesce-journal.js';
@@ -74,6 +73,11 @@ export interface BackupOnceDeps {
   status?: WorkloadStatusStore;
   /** Who schedules these runs (Stale window). Default: Backrest owns the schedule (26 h). */
   statusSchedule?: WorkloadScheduleRecord;
+  /**
+   * Runs retention after a successful backup (unless `noForget`): the retention controller's
+   * BackupRetention. Missing: the report's `forget` says retention is not loaded (exit 3).
+   */
+  retention?: BackupRetention;
 }
 
 /**
@@ -105,6 +109,8 @@ export async function runBackupOnce(
   // restic `--host` of the snapshots and of forget: the same stable name for both.
   let host: string | undefined;
   let notifiers: Notifiers | undefined;
+  let progress: ProgressReporter = noProgress;
+  let durations: BackupDurations | undefined;
 
   try {
     const runId = checkRunId(o.runId ?? newRunId());
@@ -126,7 +132,14 @@ export async function runBackupOnce(
     }
     const env = o.rcbEnvFile ? await readEnvFile(o.rcbEnvFile, deps.env ?? process.env) : {};
     resticRedactor(env, redactor);
-    const progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
+    progress = makeProgress(o, logger, deps.progressStream ?? process.stderr);
+    const history = (durations = await readBackupDurations(o.stateDir))[o.engine] ?? {};
+    const stepsOf = (names: string[]) =>
+      names.map((name) => ({
+        name,
+        ...(Object.hasOwn(history, name) ? { expectedMs: history[name] } : {}),
+      }));
+    const bar = progress;
     const makeRunner = (): ContainerResticRunner =>
       new ContainerResticRunner(deps.actions, {
         image: o.resticImage,
@@ -173,22 +186,31 @@ export async function runBackupOnce(
       },
       async () => {
         if (o.engine === 'rcb') {
-          report.rcb = await runRcbEngine(
-            deps.actions,
-            {
-              image: o.rcbImage,
-              env,
-              dockerSocket: o.dockerSocket,
-              ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
-              excludeBindMounts: o.excludeBindMounts ?? false,
-              includeProjectName: o.includeProjectName ?? false,
-              labels,
-              ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-              ...(o.signal ? { signal: o.signal } : {}),
-              redactor,
-            },
-            logger,
-          );
+          // rcb backs up every workload in one container: one step, timed against last time.
+          bar.plan(stepsOf([RCB_STEP]));
+          bar.start(RCB_STEP);
+          let rcbOk = false;
+          try {
+            report.rcb = await runRcbEngine(
+              deps.actions,
+              {
+                image: o.rcbImage,
+                env,
+                dockerSocket: o.dockerSocket,
+                ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+                excludeBindMounts: o.excludeBindMounts ?? false,
+                includeProjectName: o.includeProjectName ?? false,
+                labels,
+                ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+                ...(o.signal ? { signal: o.signal } : {}),
+                redactor,
+              },
+              logger,
+            );
+            rcbOk = report.rcb.exitCode === 0;
+          } finally {
+            bar.finish(RCB_STEP, undefined, rcbOk);
+          }
           return [] as WorkloadBackupResult[];
         }
         const listed = await listBackupWorkloads(deps.actions, o.selector);
@@ -217,6 +239,7 @@ export async function runBackupOnce(
         });
         if (o.engine === 'backrest') {
           if (!o.backrestUrl) throw new Error('--engine backrest needs --backrest-url');
+          bar.plan(stepsOf(backrestTargets(targets).map((t) => t.name)));
           const results = await runBackrestEngine(
             targets,
             {
@@ -227,13 +250,14 @@ export async function runBackupOnce(
               ...(o.signal ? { signal: o.signal } : {}),
               ...(deps.fetch ? { fetch: deps.fetch } : {}),
             },
-            { logger, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
+            { logger, progress: bar, ...(deps.recorder ? { recorder: deps.recorder } : {}) },
           );
           return [...refusedResults, ...results];
         }
         const runner = makeRunner();
         // Within the selector (what this sidecar manages), as the retention loop checks them.
         const collisions = findPathCollisions(targets, o.includeProjectName ?? false);
+        bar.plan(stepsOf(targets.map((t) => t.name)));
         const results = await runResticEngine(
           targets,
           runner,
@@ -263,6 +287,8 @@ export async function runBackupOnce(
           : e.message,
     );
     logger.error('backup.fatal', { error: report.fatal });
+  } finally {
+    progress.close();
   }
 
   const backupOk =
@@ -271,12 +297,18 @@ export async function runBackupOnce(
     !(report.workloads.length > 0 && report.workloads.every((w) => w.status === 'failed'));
 
   if (!o.noForget && backupOk && !o.signal?.aborted && host !== undefined) {
-    report.forget = await runRetention(o, deps, logger, labels, host, redactor);
+    report.forget = await runRetention(o, deps, labels, host, redactor);
   }
 
   report.exitCode = exitCodeOf(report);
   report.finishedAt = new Date().toISOString();
   report.durationMs = performance.now() - started;
+  if (durations !== undefined && !report.fatal) {
+    // The next run's ETA; a read-only state dir only costs that.
+    await writeBackupDurations(o.stateDir, report, durations).catch((err: unknown) =>
+      logger.debug('backup.durations_not_recorded', { error: (err as Error).message }),
+    );
+  }
   logger[report.exitCode === 0 ? 'info' : 'error']('backup.done', {
     engine: o.engine,
     ...(report.runId ? { runId: report.runId } : {}),
@@ -308,51 +340,35 @@ export async function runBackupOnce(
 async function runRetention(
   o: BackupOnceOptions & typeof BACKUP_DEFAULTS,
   deps: BackupOnceDeps,
-  logger: Logger,
   labels: Record<string, string>,
   host: string,
   redactor: Redactor,
 ): Promise<ForgetReport> {
-  try {
-    const restic = await createResticRunner(
-      {
-        kind: o.forgetRunner ?? 'container',
-        image: o.resticImage,
-        ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
-        ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
-        labels,
-        redactor,
-      },
-      deps.actions,
-      deps.env ?? process.env,
-    );
-    return await runForget(
-      {
-        includeProjectName: o.includeProjectName ?? false,
-        prune: o.prune,
-        host,
-        ...(o.selector ? { selector: o.selector } : {}),
-        ...(o.signal ? { signal: o.signal } : {}),
-      },
-      {
-        containers: deps.actions,
-        restic,
-        trust: new ImageWorkloadLabelTrust(
-          new ImageLabelTrust(deps.client, logger),
-          o.trustImageLabels ?? false,
-        ),
-        logger,
-        ...(deps.recorder ? { recorder: deps.recorder } : {}),
-      },
-    );
-  } catch (err) {
+  if (!deps.retention) {
     return {
       dryRun: false,
       workloads: [],
-      fatal: redactor.redactString((err as Error).message),
+      fatal:
+        'retention is not loaded (no BackupRetention: load @backrest-sidecar/controller-retention, or pass --no-forget)',
       exitCode: 1,
     };
   }
+  return deps.retention.run({
+    restic: {
+      kind: o.forgetRunner ?? 'container',
+      image: o.resticImage,
+      ...(o.rcbEnvFile ? { envFile: o.rcbEnvFile } : {}),
+      ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+      labels,
+      redactor,
+    },
+    host,
+    includeProjectName: o.includeProjectName ?? false,
+    prune: o.prune,
+    ...(o.selector ? { selector: o.selector } : {}),
+    trustImageLabels: o.trustImageLabels ?? false,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
 }
 
 export function exitCodeOf(report: BackupOnceReport): 0 | 1 | 3 {

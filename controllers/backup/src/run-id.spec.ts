@@ -6,6 +6,8 @@ import path from 'node:path';
 import type { ContainerActions, DockerClient, OneShotResult, OneShotSpec } from '@dockop/docker';
 import { ONE_SHOT_LABEL, RUN_LABEL, checkRunId, newRunId } from './backup-options.js';
 import { readJournal } from './quiesce-journal.js';
+import type { BackupRetention } from '@backrest-sidecar/api';
+import { createResticRunner } from '@backrest-sidecar/restic';
 import { runBackupOnce } from './run-backup-once.js';
 
 interface OneShotCall {
@@ -67,6 +69,23 @@ const fakeClient = {
     op === 'system.info' ? { Name: 'run-id-host' } : { Config: { Labels: {} } },
 } as unknown as DockerClient;
 
+/**
+ * Stands in for the retention controller's BackupRetention (a controller imports no other): runs
+ * `snapshots` with the restic settings backup-once hands over, as the forget loop starts.
+ */
+function retentionOver(actions: ContainerActions): BackupRetention & { requests: number } {
+  const r = {
+    requests: 0,
+    async run(request: Parameters<BackupRetention['run']>[0]) {
+      r.requests++;
+      const restic = await createResticRunner(request.restic, actions, {});
+      await restic.run(['snapshots', '--json', '--host', request.host]);
+      return { dryRun: false, workloads: [], exitCode: 0 as const };
+    },
+  };
+  return r;
+}
+
 describe('backup-once run id', () => {
   let stateDir: string;
   beforeEach(async () => {
@@ -86,7 +105,7 @@ describe('backup-once run id', () => {
         forgetRunner: 'container',
         oneShotLabels: { [RUN_LABEL]: 'spoofed', mine: 'x' },
       },
-      { actions, client: fakeClient, env: {} },
+      { actions, client: fakeClient, env: {}, retention: retentionOver(actions) },
     );
     expect(report.exitCode, JSON.stringify(report)).to.equal(0);
     const runId = report.runId!;
@@ -129,5 +148,18 @@ describe('backup-once run id', () => {
     expect(report.exitCode).to.equal(1);
     expect(report.fatal).to.include(RUN_LABEL);
     expect(actions.oneShots).to.have.length(0);
+  });
+
+  it('says retention is not loaded (exit 3) when no BackupRetention is given and forget is on', async () => {
+    const actions = fakeActions(stateDir);
+    const report = await runBackupOnce(
+      { engine: 'restic', stateDir, progress: 'none' },
+      { actions, client: fakeClient, env: {} },
+    );
+    expect(report.workloads.map((w) => w.status)).to.deep.equal(['ok']);
+    expect(report.forget?.fatal).to.match(/retention is not loaded.*controller-retention/);
+    expect(report.exitCode).to.equal(3);
+    // Only the backup ran: nothing was forgotten behind the operator's back.
+    expect(actions.oneShots.map((o) => o.cmd[0])).to.deep.equal(['backup']);
   });
 });

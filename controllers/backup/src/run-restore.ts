@@ -10,8 +10,8 @@ import {
   type Redactor,
 } from '@dockop/runtime';
 import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
-import { readEnvFile, resticRedactor } from '@backrest-sidecar/controller-retention';
-import { DEFAULT_RESTIC_IMAGE } from '@backrest-sidecar/controller-retention';
+import { readEnvFile, resticRedactor } from '@backrest-sidecar/restic';
+import { DEFAULT_RESTIC_IMAGE } from '@backrest-sidecar/restic';
 import { BACKUP_DEFAULTS, checkRunId, newRunId } from './backup-options.js';
 import { QuiesceBusyError } from './quiesce-journal.js';
 import { quiesceExclusion } from './quiesce-exclusions.js';

@@ -1,9 +1,6 @@
 import type { ContainerActions } from '@dockop/docker';
 import { DEFAULT_PLAN_ID_PREFIX, identityProblem, planIdFor } from '@backrest-sidecar/api';
-import {
-  workloadFromContainerInfo,
-  type WorkloadTarget,
-} from '@backrest-sidecar/controller-retention';
+import { workloadFromContainerInfo, type WorkloadTarget } from '@backrest-sidecar/api';
 import { listBackupWorkloads } from './backup-workloads.js';
 
 /**

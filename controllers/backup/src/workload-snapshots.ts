@@ -3,7 +3,7 @@ import {
   runResticChecked,
   type ResticRunner,
   type ResticSnapshot,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
 import type { WorkloadRef } from './workload-ref.js';
 
 /** One snapshot of a workload, as `snapshots` prints it and `restore`/`verify` pick it. */

@@ -1,30 +1,10 @@
 import { KeyTrigger, makeKey, writeFileAtomic, type ResourceKey } from '@dockop/runtime';
-import type { ApplyOutcome } from './apply.js';
+import type { ApplyOutcome, ApplyPhase, ApplyStatus } from '@backrest-sidecar/api';
+
+export type { ApplyPhase, ApplyStatus } from '@backrest-sidecar/api';
 
 /** Kind of the apply worker's keys: one per Backrest target (container, URL or command). */
 export const APPLY_TARGET_KIND = 'BackrestTarget';
-
-export type ApplyPhase =
-  /** Nothing written that is not applied. */
-  | 'Idle'
-  /** Written, waiting for the apply worker (debounce, cooldown). */
-  | 'Pending'
-  /** Backrest is busy: the restart waits until it is idle (bounded). */
-  | 'Deferred'
-  /** Backrest is not running: the config loads at its next start. */
-  | 'NotRunning'
-  | 'Failed';
-
-export interface ApplyStatus {
-  /** The config file (or API URL) the status is about. */
-  config?: string;
-  target: string;
-  phase: ApplyPhase;
-  message: string;
-  /** ISO time the phase was entered. */
-  since: string;
-  last?: ApplyOutcome;
-}
 
 /**
  * What the plan controller wrote and the apply worker has yet to apply, for one target. The plan

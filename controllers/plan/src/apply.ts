@@ -21,10 +21,13 @@ import {
   type Logger,
   type ResourceKey,
 } from '@dockop/runtime';
+import type { ApplyOutcome } from '@backrest-sidecar/api';
 import type { BackrestActivity } from './backrest-activity.js';
 import type { PlanStore } from './plan-store.js';
 
 export const ConfigApplier = Symbol.for('backrest-sidecar.ConfigApplier');
+
+export type { ApplyOutcome } from '@backrest-sidecar/api';
 
 export interface ApplyContext {
   logger: Logger;
@@ -43,16 +46,6 @@ export interface ApplyRequest {
   /** Called before a rollback writes: from then on `written` must not be written again. */
   onRollback?: () => void;
 }
-
-export type ApplyOutcome =
-  | { status: 'applied'; restarts: number; message?: string }
-  | { status: 'skipped' }
-  /** Backrest is stopped, absent or misnamed: the config loads at its next start. */
-  | { status: 'not-running'; message: string }
-  /** Backrest is busy (a backup runs): try again after `retryAfterMs`. */
-  | { status: 'deferred'; message: string; retryAfterMs: number }
-  /** Backrest did not stay up: the previous config was restored (`rolledBack`) and restarted. */
-  | { status: 'failed'; rolledBack: boolean; message: string };
 
 export interface ConfigApplier {
   readonly name: string;

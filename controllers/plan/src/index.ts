@@ -12,6 +12,7 @@ export * from './plan-builder.js';
 export * from './plan-controller.js';
 export * from './plan-controller-options.js';
 export * from './plan-reconciler.js';
+export * from './plan-metrics.js';
 export * from './plan-report.js';
 export * from './plan-store.js';
 export { planControllerModule } from './module.js';

@@ -10,6 +10,7 @@ import { ApiActivity, ProcessActivity, type BackrestActivity } from './backrest-
 import { BackrestApiStore } from './backrest-api-store.js';
 import { PlanController } from './plan-controller.js';
 import { CONFIG_KIND, PlanControllerOptions } from './plan-controller-options.js';
+import { PlanMetrics } from './plan-metrics.js';
 import { PlanReport } from './plan-report.js';
 import { PlanStore } from './plan-store.js';
 
@@ -129,7 +130,17 @@ function applyControllerFor(ctx: ResolutionContext): ApplyController {
  * controllers: `plan` writes the config, `backrest-apply` applies it (restart, command).
  */
 export const planControllerModule = new ContainerModule((options) => {
-  options.bind<PlanReport>(PlanReport).toConstantValue(new PlanReport());
+  options
+    .bind<PlanReport>(PlanReport)
+    .toDynamicValue((ctx) => {
+      const report = new PlanReport();
+      const metrics = new PlanMetrics(
+        ctx.get<MetricsRegistry>(MetricsRegistry, { optional: true }),
+      );
+      report.onRecord((summary) => metrics.observe(summary));
+      return report;
+    })
+    .inSingletonScope();
   options.bind<PlanStore>(PlanStore).toDynamicValue(storeFor).inSingletonScope();
   options.bind<ApplyState>(ApplyState).toDynamicValue(stateFor).inSingletonScope();
   options.bind<ApplyMetrics>(ApplyMetrics).toDynamicValue(metricsFor).inSingletonScope();

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdtemp, readFile, rm, writeFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ConfigSink } from '@backrest-sidecar/config-sink';
+import { ConfigSink, type PlanChanges } from '@backrest-sidecar/config-sink';
+import { readFileSync } from 'node:fs';
 import {
   InMemoryConditionStore,
   InMemoryEventRecorder,
@@ -352,6 +353,74 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       ['backrest_sidecar_web', true],
       ['backrest_sidecar_web', false],
     ]);
+  });
+
+  it('daemon: a resync with the same workloads and an untouched config renders nothing; any change renders again', async () => {
+    const sink = new ConfigSink({ path: configPath });
+    let loads = 0;
+    const store = {
+      load: () => (loads++, sink.load()),
+      revision: () => sink.revision(),
+      preview: (c: PlanChanges) => sink.preview(c),
+      commit: (c: PlanChanges) => sink.commit(c),
+      rollback: () => sink.rollback(),
+    };
+    const items = [resource('web', {})];
+    const cache = new ListCache(items);
+    // No orphan waiting (it would requeue): prune the hand-made `gone` plan at once.
+    const options = { configPath, defaults: defaultPlanDefaults(), mode: 'daemon' as const };
+    const reconciler = new PlanReconciler(
+      { ...options, orphanGraceMs: 0 },
+      store,
+      new CountingApplier(),
+      new PlanReport(),
+    );
+    const ctx: ReconcileContext = {
+      signal: new AbortController().signal,
+      logger: createNullLogger(),
+      recorder: new InMemoryEventRecorder(),
+      conditions: new InMemoryConditionStore(),
+      cache,
+      clock,
+    };
+    const run = () =>
+      reconciler.reconcile(
+        { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath },
+        ctx,
+      );
+    await run(); // writes web, removes gone
+    await run(); // settles: unchanged, recorded
+    expect(loads).to.equal(2);
+    await run();
+    await run();
+    expect(loads, 'resyncs of an idle host load nothing').to.equal(2);
+
+    // Someone else rewrites the file (Backrest's own save dropping our plan): rendered again.
+    const doc = JSON.parse(await readFile(configPath, 'utf8'));
+    doc.plans = doc.plans.filter((p: { id: string }) => p.id !== 'backrest_sidecar_web');
+    await writeFile(configPath, JSON.stringify(doc));
+    await run();
+    expect(loads).to.equal(3);
+    const ids = () =>
+      JSON.parse(readFileSync(configPath, 'utf8')).plans.map((p: { id: string }) => p.id);
+    expect(ids()).to.include('backrest_sidecar_web');
+
+    // A new version of a workload (its source bumped resourceVersion): rendered again.
+    await run();
+    expect(loads, 'settled again after its own write').to.equal(3);
+    items[0] = resource('web', { keep: 'last=2' });
+    items[0].metadata.resourceVersion = '2';
+    await run();
+    expect(loads).to.equal(4);
+    // A refused workload appearing is an input too.
+    cache.refused.push({
+      key: 'BackupWorkload/bad',
+      name: 'bad',
+      reason: 'InvalidSpec',
+      message: 'BackupWorkload/bad: label backrest.schedule="x": bad',
+    });
+    await run();
+    expect(loads).to.equal(5);
   });
 
   it('daemon mode removes an orphan only after the grace period, and not if it comes back', async () => {

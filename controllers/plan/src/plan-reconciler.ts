@@ -43,6 +43,13 @@ export class PlanReconciler implements Reconciler {
   readonly #apply: ApplyState;
   readonly #report: PlanReport;
   readonly #orphans: OrphanTracker;
+  /**
+   * Daemon: what the last complete reconcile saw (workload versions + the store's revision after
+   * it), recorded only when nothing was left pending (no orphan waiting, nothing refused). The
+   * same again (a periodic resync of an idle host) renders nothing: re-rendering 500 plans a
+   * minute was most of an idle daemon's CPU.
+   */
+  #settled: string | undefined;
 
   constructor(
     options: PlanControllerOptions,
@@ -97,6 +104,34 @@ export class PlanReconciler implements Reconciler {
       throw err;
     };
 
+    const resources =
+      ctx.cache.list<Resource<BackupWorkloadSpec, WorkloadStatus>>(BACKUP_WORKLOAD_KIND);
+    const selector = Object.entries(opts.selector ?? {});
+    const selectedResources = resources
+      .filter((r) => r.status !== undefined)
+      .filter((r) => selector.every(([k, v]) => r.metadata.labels[k] === v));
+    const rejected = ctx.cache
+      .rejected(BACKUP_WORKLOAD_KIND)
+      .filter((r) => selector.every(([k, v]) => r.labels?.[k] === v));
+
+    // Same workloads, same config as the last settled reconcile: nothing to render or write.
+    const inputs = daemon ? inputsFingerprint(selectedResources, rejected) : undefined;
+    const settled = this.#settled;
+    this.#settled = undefined;
+    if (inputs !== undefined && settled !== undefined && this.#apply.refused === undefined) {
+      let revision;
+      try {
+        revision = await this.#store.revision?.();
+      } catch {
+        revision = undefined; // load() below reports what is wrong with the file
+      }
+      if (revision !== undefined && `${inputs}\n${revision}` === settled) {
+        this.#settled = settled;
+        log.debug('config.unchanged', { config: opts.configPath, changed: false, skipped: true });
+        return;
+      }
+    }
+
     let loaded;
     try {
       loaded = await this.#store.load();
@@ -104,21 +139,19 @@ export class PlanReconciler implements Reconciler {
       return fail(err);
     }
 
-    const resources =
-      ctx.cache.list<Resource<BackupWorkloadSpec, WorkloadStatus>>(BACKUP_WORKLOAD_KIND);
-    const selector = Object.entries(opts.selector ?? {});
-    const workloads: WorkloadInput[] = resources
-      .filter((r) => r.status !== undefined)
-      .filter((r) => selector.every(([k, v]) => r.metadata.labels[k] === v))
-      .map((r) => ({ name: r.metadata.name, spec: r.spec, status: r.status as WorkloadStatus }));
+    const workloads: WorkloadInput[] = selectedResources.map((r) => ({
+      name: r.metadata.name,
+      spec: r.spec,
+      status: r.status as WorkloadStatus,
+    }));
     const built = buildPlans(workloads, opts.defaults, { repoIds: loaded.repoIds });
     // Workloads the cache refused (labels that fail the schema) never reach buildPlans: count
     // them as skipped, so a dry run exits 3 and `get plans` lists them. Their would-be ids count
     // as current, like any skip's: an existing plan is kept, never treated as an orphan.
-    const invalid = ctx.cache
-      .rejected(BACKUP_WORKLOAD_KIND)
-      .filter((r) => selector.every(([k, v]) => r.labels?.[k] === v))
-      .map((r) => ({ ...r, planId: wouldBePlanId(r, opts.defaults.prefix) }));
+    const invalid = rejected.map((r) => ({
+      ...r,
+      planId: wouldBePlanId(r, opts.defaults.prefix),
+    }));
     const ids = new Set([...built.ids, ...invalid.map((r) => r.planId)]);
 
     const prefix = opts.defaults.prefix;
@@ -345,7 +378,36 @@ export class PlanReconciler implements Reconciler {
     if (daemon && orphanDecision.nextInMs !== undefined) {
       return { requeueAfter: orphanDecision.nextInMs };
     }
+    // Settled: the next reconcile with the same inputs and an untouched store can be skipped.
+    // Not when something is pending (an orphan removal a dry run or a failure did not write).
+    if (
+      inputs !== undefined &&
+      orphanDecision.remove.length === 0 &&
+      this.#apply.refused === undefined
+    ) {
+      const revision = await this.#store.revision?.().catch(() => undefined);
+      if (revision !== undefined) this.#settled = `${inputs}\n${revision}`;
+    }
   }
+}
+
+/**
+ * What a plan reconcile reads from the cache, compactly: each selected workload's name, uid and
+ * resourceVersion (its source bumps the version whenever anything in it changes) and each refused
+ * one's content. Equal fingerprints, equal plans.
+ */
+function inputsFingerprint(
+  resources: readonly Resource[],
+  rejected: readonly RejectedResource[],
+): string {
+  const parts = resources.map(
+    (r) => `${r.metadata.name}\0${r.metadata.uid}\0${r.metadata.resourceVersion}`,
+  );
+  parts.sort();
+  for (const r of rejected) {
+    parts.push(JSON.stringify([r.key, r.reason, r.message, r.labels ?? null, r.status ?? null]));
+  }
+  return parts.join('\n');
 }
 
 /**

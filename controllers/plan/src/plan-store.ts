@@ -14,6 +14,12 @@ export const PlanStore = Symbol.for('backrest-sidecar.PlanStore');
 
 export interface PlanStore {
   load(): Promise<LoadedConfig>;
+  /**
+   * Optional: a cheap token that changes whenever the stored config may have changed (the file's
+   * stat). With it, a daemon skips a reconcile whose workloads and config are what its last one
+   * saw (the periodic resync of an idle host). Without it, every reconcile loads and renders.
+   */
+  revision?(): Promise<string>;
   /** Renders and diffs; writes nothing. */
   preview(changes: PlanChanges): Promise<CommitResult>;
   /** Writes only when the rendered bytes differ. */

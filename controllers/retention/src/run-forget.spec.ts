@@ -1,9 +1,13 @@
 import { expect } from 'chai';
 import type Dockerode from 'dockerode';
 import { runForget, type ForgetDeps, type ForgetOptions } from './run-forget.js';
-import { trustAllLabels } from './workload-label-trust.js';
-import type { ResticRunOptions, ResticRunResult, ResticRunner } from './restic-runner.js';
-import type { ResticSnapshot } from './restic-json.js';
+import { trustAllLabels } from '@backrest-sidecar/api';
+import type {
+  ResticRunOptions,
+  ResticRunResult,
+  ResticRunner,
+  ResticSnapshot,
+} from '@backrest-sidecar/restic';
 
 function container(
   name: string,

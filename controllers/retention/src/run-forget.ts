@@ -1,21 +1,41 @@
 import type { ContainerActions } from '@dockop/docker';
 import { createNullLogger, makeKey, type EventRecorder, type Logger } from '@dockop/runtime';
-import { BACKUP_WORKLOAD_KIND, Labels } from '@backrest-sidecar/api';
-import { KeepSpecError, keepSpecToResticFlags, parseKeepSpec } from '@backrest-sidecar/config-sink';
-import { explainNoMatch } from './no-match-explanation.js';
-import { parseForgetOutput, parseSnapshotsOutput, type ResticSnapshot } from './restic-json.js';
-import { findPathCollisions } from './path-collisions.js';
-import { runResticChecked, type ResticRunner } from './restic-runner.js';
-import type { WorkloadLabelTrust } from './workload-label-trust.js';
 import {
+  BACKUP_WORKLOAD_KIND,
+  Labels,
+  findPathCollisions,
   isOptedIn,
   partitionSafeTargets,
   targetPath,
   workloadFromContainerInfo,
+  type ForgetReport,
+  type PruneMode,
+  type WorkloadForgetResult,
+  type WorkloadForgetStatus,
+  type WorkloadLabelTrust,
   type WorkloadTarget,
-} from './workload-target.js';
+} from '@backrest-sidecar/api';
+import {
+  KeepSpecError,
+  keepSpecToResticFlags,
+  parseKeepSpec,
+} from '@backrest-sidecar/backrest-model';
+import {
+  explainNoMatch,
+  parseForgetOutput,
+  parseSnapshotsOutput,
+  runResticChecked,
+  type ResticRunner,
+  type ResticSnapshot,
+} from '@backrest-sidecar/restic';
 
-export type PruneMode = 'per-workload' | 'once' | 'never';
+// The report shapes live in the API package; re-exported so this package's API is unchanged.
+export type {
+  ForgetReport,
+  PruneMode,
+  WorkloadForgetResult,
+  WorkloadForgetStatus,
+} from '@backrest-sidecar/api';
 
 export interface ForgetOptions {
   /** `/volumes/<project>/<service>` instead of `/volumes/<service>` (rcb's INCLUDE_PROJECT_NAME). Default false. */
@@ -47,46 +67,6 @@ export interface ForgetDeps {
   trust: WorkloadLabelTrust;
   logger?: Logger;
   recorder?: EventRecorder;
-}
-
-export type WorkloadForgetStatus =
-  /** forget ran (or would run, with dry-run). */
-  | 'forgotten'
-  /** The repository has no snapshot at all yet. */
-  | 'no-snapshots'
-  /** The repository has snapshots, none at the workload's path: a Warning says why. */
-  | 'no-match'
-  /**
-   * The keep label does not parse, replicas of one path disagree, or two workloads map to the
-   * path: nothing was run.
-   */
-  | 'invalid'
-  /** `backrest.keep` comes from the image, not the container (no `--trust-image-labels`): ignored. */
-  | 'untrusted'
-  /** restic failed for this workload. */
-  | 'failed';
-
-export interface WorkloadForgetResult {
-  /** Containers sharing this path (compose replicas); usually one. */
-  containers: string[];
-  path: string;
-  keep: string;
-  flags: string[];
-  status: WorkloadForgetStatus;
-  /** Short ids. */
-  kept: string[];
-  removed: string[];
-  warnings: string[];
-  error?: string;
-}
-
-export interface ForgetReport {
-  dryRun: boolean;
-  workloads: WorkloadForgetResult[];
-  /** A failure that stopped the whole run (repository unreachable, Docker unreachable). */
-  fatal?: string;
-  /** 0 ok, 3 some workloads failed or were invalid, 1 fatal (the seed's exit codes). */
-  exitCode: 0 | 1 | 3;
 }
 
 interface PathGroup {

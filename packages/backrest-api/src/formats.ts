@@ -1,4 +1,4 @@
-import { validateCron, validateKeepSpec } from '@backrest-sidecar/config-sink';
+import { validateCron, validateKeepSpec } from '@backrest-sidecar/backrest-model';
 import path from 'node:path';
 import {
   ABSOLUTE_PATH_FORMAT,
@@ -65,7 +65,7 @@ export function normalizeAbsolutePath(value: string): string {
 
 /**
  * `cron`: what Backrest's parser accepts (5 fields or an `@daily`-style descriptor). The grammar
- * lives in config-sink, which checks the same schedule again before writing: one source of truth.
+ * lives in @backrest-sidecar/backrest-model; the config sink checks the same schedule again before writing: one source of truth.
  */
 export function cronFormat(): FormatValidator {
   return { name: CRON_FORMAT, validate: (v) => validateCron(v) };
@@ -75,7 +75,7 @@ export function absolutePathFormat(): FormatValidator {
   return { name: ABSOLUTE_PATH_FORMAT, validate: validateAbsolutePath };
 }
 
-/** `keep-spec`: the `backrest.keep` grammar, config-sink's `parseKeepSpec` rules. */
+/** `keep-spec`: the `backrest.keep` grammar, backrest-model's `parseKeepSpec` rules. */
 export function keepSpecFormat(): FormatValidator {
   return { name: KEEP_SPEC_FORMAT, validate: (v) => validateKeepSpec(v) };
 }

@@ -1,12 +1,14 @@
-import { JsonSchema, ResourceDefinition, SchemaFormat } from '@dockop/runtime';
+import { JsonSchema, KeyTrigger, ResourceDefinition, SchemaFormat } from '@dockop/runtime';
 import { ContainerModule } from 'inversify';
 import { backupWorkloadDefinition } from './backup-workload.js';
 import { backupWorkloadSchema } from './backup-workload-schema.js';
 import { backupWorkloadFormats } from './formats.js';
+import { BackupCompletedTrigger } from './workload-triggers.js';
 
 /**
  * Binds the BackupWorkload kind: its definition (so the Docker source selects and decodes
- * `backrest.enable=true` containers), its JSON Schema and the string formats the schema uses.
+ * `backrest.enable=true` containers), its JSON Schema and the string formats the schema uses, and
+ * the trigger by which backup hands finished workloads to retention (`BackupCompletedTrigger`).
  */
 export const backrestApiModule = new ContainerModule((options) => {
   options.bind<ResourceDefinition>(ResourceDefinition).toConstantValue(backupWorkloadDefinition);
@@ -16,4 +18,7 @@ export const backrestApiModule = new ContainerModule((options) => {
   for (const format of backupWorkloadFormats()) {
     options.bind<SchemaFormat>(SchemaFormat).toConstantValue(format);
   }
+  options
+    .bind<KeyTrigger>(BackupCompletedTrigger)
+    .toConstantValue(new KeyTrigger('backup-completed'));
 });

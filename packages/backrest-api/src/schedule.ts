@@ -1,6 +1,6 @@
 /**
  * Backrest's cron dialect for controllers that schedule work themselves (`daemon
- * --backup-schedule`): the same parser and next-fire computation config-sink validates plans
+ * --backup-schedule`): the same parser and next-fire computation the config sink validates plans
  * with, so what we run fires when Backrest would fire the same expression.
  */
 export {
@@ -10,4 +10,4 @@ export {
   type CronClock,
   type CronSchedule,
   type ParsedCron,
-} from '@backrest-sidecar/config-sink';
+} from '@backrest-sidecar/backrest-model';

@@ -1,5 +1,5 @@
 import type { ConditionUpdate } from '@dockop/runtime';
-import { nextCronFire, parseCron, type CronClock } from '@backrest-sidecar/config-sink';
+import { nextCronFire, parseCron, type CronClock } from '@backrest-sidecar/backrest-model';
 import {
   BACKREST_SCHEDULE_STALE_MS,
   WorkloadConditions,

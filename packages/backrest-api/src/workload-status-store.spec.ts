@@ -193,4 +193,17 @@ describe('WorkloadStatusStore', () => {
     expect(() => store.fileOf('../etc/passwd')).to.throw(/not a container name/);
     expect(() => store.fileOf('')).to.throw(/not a container name/);
   });
+
+  it('readOnly: updates are visible to get and list but nothing is written', async () => {
+    const store = new WorkloadStatusStore({ stateDir: dir, readOnly: true });
+    await store.setCondition('w', {
+      type: 'Stale',
+      status: 'True',
+      reason: 'NeverBackedUp',
+      message: '',
+    });
+    expect((await store.get('w'))?.conditions[0]?.status).to.equal('True');
+    expect((await store.list()).map((s) => s.name)).to.deep.equal(['w']);
+    expect(await new WorkloadStatusStore({ stateDir: dir }).get('w')).to.equal(undefined);
+  });
 });

@@ -20,6 +20,7 @@ import {
   type WorkloadScheduleRecord,
   type WorkloadSnapshotsRecord,
   type WorkloadStatus,
+  type WorkloadVerificationRecord,
 } from './workload-status.js';
 
 /** Sub-directory of `--state-dir` holding one `<workload>.json` per workload. */
@@ -36,6 +37,11 @@ export interface WorkloadStatusStoreOptions {
   redactor?: Redactor;
   /** Recent events kept per workload. Default WORKLOAD_STATUS_MAX_EVENTS (20). */
   maxEvents?: number;
+  /**
+   * Nothing is written: updates are kept in memory and `get` returns them (read-only commands
+   * such as `get workloads` compute the status of now without touching the state dir). Default false.
+   */
+  readOnly?: boolean;
 }
 
 /** A workload name usable as a file name: what Docker allows for container names. */
@@ -63,6 +69,8 @@ export class WorkloadStatusStore {
   readonly #maxEvents: number;
   readonly #chains = new Map<string, Promise<unknown>>();
   readonly #warned = new Set<string>();
+  readonly #readOnly: boolean;
+  readonly #overlay = new Map<string, WorkloadStatus>();
 
   constructor(options: WorkloadStatusStoreOptions) {
     this.dir = path.join(options.stateDir, WORKLOAD_STATUS_DIR);
@@ -71,6 +79,7 @@ export class WorkloadStatusStore {
     const redactor = options.redactor;
     this.#redact = redactor ? (s) => redactor.redactString(s) : redactText;
     this.#maxEvents = Math.max(1, options.maxEvents ?? WORKLOAD_STATUS_MAX_EVENTS);
+    this.#readOnly = options.readOnly === true;
   }
 
   /** The file of workload `name`; throws (naming it) for a name that is not a container name. */
@@ -86,6 +95,8 @@ export class WorkloadStatusStore {
   /** The status of `name` as the file holds it, or undefined (none, or unreadable). */
   async get(name: string): Promise<WorkloadStatus | undefined> {
     const file = this.fileOf(name);
+    const kept = this.#overlay.get(name);
+    if (kept) return structuredClone(kept);
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -107,12 +118,16 @@ export class WorkloadStatusStore {
     try {
       entries = await readdir(this.dir);
     } catch {
-      return [];
+      entries = [];
     }
-    const names = entries
-      .filter((f) => f.endsWith('.json') && NAME.test(f.slice(0, -5)))
-      .map((f) => f.slice(0, -5))
-      .sort();
+    const names = [
+      ...new Set([
+        ...entries
+          .filter((f) => f.endsWith('.json') && NAME.test(f.slice(0, -5)))
+          .map((f) => f.slice(0, -5)),
+        ...this.#overlay.keys(),
+      ]),
+    ].sort();
     const all = await Promise.all(names.map((n) => this.get(n)));
     return all.filter((s): s is WorkloadStatus => s !== undefined);
   }
@@ -131,7 +146,8 @@ export class WorkloadStatusStore {
       status.name = name;
       const body = `${JSON.stringify(status, null, 2)}\n`;
       // Unchanged: no write (a periodic refresh of every workload costs no disk I/O).
-      if (!current || body !== `${JSON.stringify(current, null, 2)}\n`) {
+      if (this.#readOnly) this.#overlay.set(name, structuredClone(status));
+      else if (!current || body !== `${JSON.stringify(current, null, 2)}\n`) {
         await writeFileAtomic(file, body);
       }
       return status;
@@ -204,6 +220,8 @@ export class WorkloadStatusStore {
   }
 
   async remove(name: string): Promise<void> {
+    this.#overlay.delete(name);
+    if (this.#readOnly) return;
     await rm(this.fileOf(name), { force: true });
   }
 
@@ -350,6 +368,21 @@ function parseRetention(o: Obj | undefined): WorkloadRetentionRecord | undefined
   }) as WorkloadRetentionRecord;
 }
 
+function parseVerification(o: Obj | undefined): WorkloadVerificationRecord | undefined {
+  if (!o) return undefined;
+  const time = str(o, 'time');
+  if (!time || !Number.isFinite(Date.parse(time))) return undefined;
+  return defined({
+    time,
+    passed: own(o, 'passed') === true,
+    snapshotId: str(o, 'snapshotId'),
+    snapshotTime: str(o, 'snapshotTime'),
+    checks: strs(o, 'checks'),
+    durationMs: num(o, 'durationMs') ?? 0,
+    message: str(o, 'message') ?? '',
+  }) as WorkloadVerificationRecord;
+}
+
 function parseSchedule(o: Obj | undefined): WorkloadScheduleRecord | undefined {
   if (!o) return undefined;
   const owner = str(o, 'owner');
@@ -387,6 +420,7 @@ export function parseWorkloadStatus(raw: unknown, name: string): WorkloadStatus 
     snapshots: parseSnapshots(obj(raw, 'snapshots')),
     retention: parseRetention(obj(raw, 'retention')),
     schedule: parseSchedule(obj(raw, 'schedule')),
+    verification: parseVerification(obj(raw, 'verification')),
     conditions: Array.isArray(conditions)
       ? conditions.map(parseCondition).filter((c): c is Condition => c !== undefined)
       : [],

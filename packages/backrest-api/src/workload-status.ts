@@ -24,6 +24,8 @@ export interface WorkloadStatus {
   retention?: WorkloadRetentionRecord;
   /** Who schedules the workload's backups, and the Stale window that follows from it. */
   schedule?: WorkloadScheduleRecord;
+  /** The last restore drill (`verify`), passed or not. */
+  verification?: WorkloadVerificationRecord;
   conditions: Condition[];
   /** Recent events (oldest first, bounded), so `describe` in another process can show them. */
   events: WorkloadEventRecord[];
@@ -82,6 +84,20 @@ export interface WorkloadRetentionRecord {
   dryRun?: boolean;
   /** Why it did not apply (redacted). */
   message?: string;
+}
+
+export interface WorkloadVerificationRecord {
+  /** ISO time the drill ended. */
+  time: string;
+  passed: boolean;
+  /** The snapshot restored. */
+  snapshotId?: string;
+  snapshotTime?: string;
+  /** What was checked: `restore`, `tree`, `repository`, `dump`. */
+  checks: string[];
+  durationMs: number;
+  /** One sentence per check (redacted). */
+  message: string;
 }
 
 export interface WorkloadScheduleRecord {

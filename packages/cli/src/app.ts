@@ -4,13 +4,16 @@
  * a third-party `--plugin` (built-ins from a static list, see builtin-plugins.ts).
  */
 import path from 'node:path';
-import { backrestApiModule } from '@backrest-sidecar/api';
+import {
+  backrestApiModule,
+  workloadStatusModule,
+  type ReconcileSummary,
+} from '@backrest-sidecar/api';
 import {
   PlanControllerOptions,
   PlanReport,
   defaultPlanDefaults,
   type PlanControllerOptions as PlanControllerOptionsT,
-  type ReconcileSummary,
 } from '@backrest-sidecar/controller-plan';
 import { DockerClient, dockerModule, type DockerModuleOptions } from '@dockop/docker';
 import { createManager, type Manager, type ManagerOptions } from '@dockop/runtime';
@@ -97,6 +100,9 @@ export function dockerModuleOptions(settings: Settings, app: AppOptions): Docker
     trustImageLabels: settings.trustImageLabels,
     ...(app.intervalMs ? { resyncPeriodMs: app.intervalMs } : {}),
     watchEvents: app.mode === 'daemon' && app.withEvents === true,
+    // Only the plan controller reads the cache, and it keeps only `--selector`'s containers:
+    // let the engine leave the others out of its lists (a shared host's other stacks).
+    ...(Object.keys(settings.selector).length > 0 ? { labelSelector: settings.selector } : {}),
   };
 }
 
@@ -113,6 +119,8 @@ export async function buildApp(settings: Settings, app: AppOptions): Promise<Man
   manager.load(
     dockerModule(dockerModuleOptions(settings, app)),
     backrestApiModule,
+    // Every workload's status in --state-dir, for whichever controller records some.
+    workloadStatusModule(settings.stateDir),
     new ContainerModule((o) => {
       o.bind<PlanControllerOptionsT>(PlanControllerOptions).toConstantValue(planOptions);
     }),

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BackupSchedulerOptions } from '@backrest-sidecar/controller-backup';
+import { BackupControllerOptions } from '@backrest-sidecar/controller-backup';
 import { ContainerActions, DockerClient } from '@dockop/docker';
 import { LifecycleHook } from '@dockop/runtime';
 import type { Command } from 'commander';
@@ -29,6 +29,7 @@ const EVERY_FLAG = [
   ['--forget-runner', 'local'],
   ['--notify-url', 'http://hook/x'],
   ['--progress', 'none'],
+  ['--progress-interval', '2s'],
   ['--timeout', '2h'],
   ['--docker-sock', 'unix:///run/test.sock'],
   ['--include-project-name'],
@@ -82,6 +83,7 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
       forgetRunner: 'local',
       notifyUrls: ['http://hook/x'],
       progress: 'none',
+      progressIntervalMs: 2000,
       timeoutMs: 7_200_000,
     });
   });
@@ -106,20 +108,26 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
     }
     expect(container.getAll<LifecycleHook>(LifecycleHook).map((h) => h.name)).to.deep.equal([
       'quiesce-journal-repair',
-      'backup-scheduler',
+      'backup',
     ]);
-    expect(container.get<BackupSchedulerOptions>(BackupSchedulerOptions)).to.deep.equal({
+    expect(container.get<BackupControllerOptions>(BackupControllerOptions)).to.deep.equal({
       schedule: '0 3 * * *',
       backup: once,
+      resyncPeriodMs: 60_000,
     });
   });
 
-  it('daemon without --backup-schedule adds no scheduler, only the periodic journal repair', () => {
+  it('daemon without --backup-schedule still keeps workload status, with no schedule to run', () => {
     const container = new Container();
     container.bind(ContainerActions).toConstantValue({});
+    container.bind(DockerClient).toConstantValue({});
     container.load(...daemonModules(parseCommand<DaemonOptions>(daemonCommand(), [])));
     expect(container.getAll<LifecycleHook>(LifecycleHook).map((h) => h.name)).to.deep.equal([
       'quiesce-journal-repair',
+      'backup',
     ]);
+    expect(container.get<BackupControllerOptions>(BackupControllerOptions).schedule).to.equal(
+      undefined,
+    );
   });
 });

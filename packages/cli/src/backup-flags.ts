@@ -9,7 +9,8 @@ import {
   type BackupEngine,
   type BackupOnceOptions,
 } from '@backrest-sidecar/controller-backup';
-import type { PruneMode, ResticRunnerKind } from '@backrest-sidecar/controller-retention';
+import type { ResticRunnerKind } from '@backrest-sidecar/restic';
+import type { PruneMode } from '@backrest-sidecar/api';
 import type { OneShotMount } from '@dockop/docker';
 import { Option, type Command } from 'commander';
 import { UsageError, collect, dockerConnection, parseDuration } from './options.js';
@@ -45,6 +46,8 @@ export interface BackupFlags {
   forgetRunner: ResticRunnerKind;
   notifyUrl: string[];
   progress?: 'tty' | 'log' | 'none';
+  /** ms. */
+  progressInterval: number;
   /** ms. */
   timeout?: number;
   // Shared with the reconcile flags:
@@ -121,6 +124,14 @@ export function addBackupOptions(cmd: Command): Command {
       ).choices(['tty', 'log', 'none']),
     )
     .addOption(
+      new Option(
+        '--progress-interval <duration>',
+        'log mode: at most one backup.progress line per step this often',
+      )
+        .argParser(parseDuration)
+        .default(BACKUP_DEFAULTS.progressIntervalMs, '10s'),
+    )
+    .addOption(
       new Option('--timeout <duration>', 'deadline of the backup step').argParser(parseDuration),
     );
 }
@@ -160,6 +171,7 @@ export function toBackupOnceOptions(
     forgetRunner: flags.forgetRunner,
     ...(flags.notifyUrl.length ? { notifyUrls: flags.notifyUrl } : {}),
     ...(flags.progress ? { progress: flags.progress } : {}),
+    progressIntervalMs: flags.progressInterval,
     ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout } : {}),
   };
 }

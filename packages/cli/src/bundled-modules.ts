@@ -4,10 +4,12 @@
  */
 import 'reflect-metadata';
 import * as api from '@backrest-sidecar/api';
+import * as backrestModel from '@backrest-sidecar/backrest-model';
 import * as configSink from '@backrest-sidecar/config-sink';
 import * as backupController from '@backrest-sidecar/controller-backup';
 import * as planController from '@backrest-sidecar/controller-plan';
 import * as retentionController from '@backrest-sidecar/controller-retention';
+import * as restic from '@backrest-sidecar/restic';
 import * as docker from '@dockop/docker';
 import * as runtime from '@dockop/runtime';
 import * as inversify from 'inversify';
@@ -20,7 +22,9 @@ registerSharedModules({
   // A global polyfill: sharing the name is enough (no second copy evaluated).
   'reflect-metadata': {},
   '@backrest-sidecar/api': api,
+  '@backrest-sidecar/backrest-model': backrestModel,
   '@backrest-sidecar/config-sink': configSink,
+  '@backrest-sidecar/restic': restic,
   '@backrest-sidecar/controller-plan': planController,
   '@backrest-sidecar/controller-backup': backupController,
   '@backrest-sidecar/controller-retention': retentionController,

@@ -1,4 +1,4 @@
-import { ExitCode } from '@backrest-sidecar/controller-plan';
+import { ExitCode } from '@backrest-sidecar/api';
 import { errorLogger } from './cli-output.js';
 import { UsageError } from './options.js';
 

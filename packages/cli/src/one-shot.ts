@@ -3,11 +3,7 @@
  * (a logger that knows the env file's secrets, Docker actions, the quiesce journal repaired).
  */
 import { BACKUP_DEFAULTS, repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
-import {
-  RESTIC_HOST_ENV,
-  readEnvFile,
-  resticRedactor,
-} from '@backrest-sidecar/controller-retention';
+import { RESTIC_HOST_ENV, readEnvFile, resticRedactor } from '@backrest-sidecar/restic';
 import {
   DockerContainerActions,
   DockerodeClient,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import type { ReconcileSummary } from '@backrest-sidecar/controller-plan';
-import { exitCodeOf } from '@backrest-sidecar/controller-plan';
+import type { ReconcileSummary } from '@backrest-sidecar/api';
+import { exitCodeOf } from '@backrest-sidecar/api';
 import { parse as parseYaml } from 'yaml';
 import { describeData, planRows, renderDescription, renderPlans, renderTable } from './output.js';
 import { parseHttpAddr } from './commands/daemon.js';

@@ -2,7 +2,7 @@
  * Human and machine renderings of a reconcile summary for `get plans` and `describe plan`, in
  * kubectl's output formats (`-o table|wide|name|json|yaml`, `--no-headers`).
  */
-import type { ApplyStatus, PlanEntry, ReconcileSummary } from '@backrest-sidecar/controller-plan';
+import type { ApplyStatus, PlanEntry, ReconcileSummary } from '@backrest-sidecar/api';
 import { CacheReasons, type Condition, type RecordedEvent } from '@dockop/runtime';
 import { stringify as toYaml } from 'yaml';
 

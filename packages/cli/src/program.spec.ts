@@ -23,8 +23,10 @@ describe('backrest-sidecar program', () => {
       'forget',
       'snapshots',
       'restore',
+      'verify',
       'version',
       'healthcheck',
+      'run',
       'completion',
     ]);
     expect((program as unknown as { _defaultCommandName: string })._defaultCommandName).to.equal(

@@ -8,9 +8,11 @@ import { register as registerBackupOnce } from './commands/backup-once.js';
 import { register as registerForget } from './commands/forget.js';
 import { register as registerSnapshots } from './commands/snapshots.js';
 import { register as registerRestore } from './commands/restore.js';
+import { register as registerVerify } from './commands/verify.js';
 import { register as registerVersion } from './commands/version.js';
 import { register as registerCompletion } from './commands/completion.js';
 import { register as registerHealthcheck } from './commands/healthcheck.js';
+import { register as registerRun } from './commands/run.js';
 
 export const VERSION = '0.1.0';
 
@@ -106,6 +108,7 @@ Examples:
   backrest-sidecar get plans -o json
   backrest-sidecar describe plan backrest_sidecar_db
   backrest-sidecar backup-once --rcb-env-file /etc/rcb.env
+  backrest-sidecar run --plugin ./my-plugin/dist/index.js   (plugins only, no Backrest)
   source <(backrest-sidecar completion bash)`,
     );
   registerReconcile(program);
@@ -116,8 +119,10 @@ Examples:
   registerForget(program);
   registerSnapshots(program);
   registerRestore(program);
+  registerVerify(program);
   registerVersion(program, VERSION);
   registerHealthcheck(program);
+  registerRun(program);
   registerCompletion(program);
   for (const name of ['get', 'describe']) {
     requireResourceType(program.commands.find((c) => c.name() === name));

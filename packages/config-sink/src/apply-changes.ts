@@ -8,7 +8,7 @@ import {
   nestsDeeperThan,
   type JsonObject,
 } from './json-util.js';
-import { KeepSpecError } from './keep-spec.js';
+import { KeepSpecError } from '@backrest-sidecar/backrest-model';
 import type { ConfigFormat, PlanChanges, PlanSpec } from './plan-spec.js';
 import { fromSidecarPlan, toSidecarPlan } from './sidecar-plan.js';
 

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { applyChanges } from './apply-changes.js';
 import { assertBackrestLoads, backrestLoads } from './backrest-oracle.js';
-import { checkCron } from './cron.js';
+import { checkCron } from '@backrest-sidecar/backrest-model';
 import type { PlanSpec } from './plan-spec.js';
 import { validateConfig, validatePlanSpecs } from './validate-config.js';
 import { FIXTURES, GOLDEN, REPO_ROOT } from './spec-support.js';

@@ -1,7 +1,7 @@
-import { writtenSchedule } from './cron.js';
+import { writtenSchedule } from '@backrest-sidecar/backrest-model';
 import { escapeGoTemplate, unescapeGoTemplate } from './go-template.js';
 import { asArray, asStringArray, isObject, type JsonObject } from './json-util.js';
-import { parseKeepSpec } from './keep-spec.js';
+import { parseKeepSpec } from '@backrest-sidecar/backrest-model';
 import type { PlanSpec } from './plan-spec.js';
 
 /**

@@ -128,6 +128,24 @@ export class ConfigSink {
     return `${this.#path}.inplace`;
   }
 
+  /**
+   * A cheap token that changes whenever the file may have changed (inode, size, mtime and ctime
+   * in ns: one `stat`, no read), or `absent`. A daemon's periodic resync compares it with the one
+   * after its last write to skip re-rendering an unchanged config.
+   */
+  async revision(): Promise<string> {
+    let st;
+    try {
+      st = await stat(this.#path, { bigint: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+      throw err;
+    }
+    // A torn in-place write (journal present) is repaired by the next load: never "unchanged".
+    const journal = await statOrUndefined(this.inPlaceJournalPath);
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}${journal ? ':journal' : ''}`;
+  }
+
   /** Reads without locking. Missing file: exists false, no plans. Invalid JSON: InvalidJson. */
   async load(): Promise<LoadedConfig> {
     const snap = await this.#readUnlocked();

@@ -12,8 +12,9 @@ export * from './sidecar-plan.js';
 export * from './detect-format.js';
 export * from './backrest-instance.js';
 export * from './go-template.js';
-export * from './cron.js';
 export * from './line-diff.js';
 export * from './config-secrets.js';
 export * from './schemas.js';
-export * from './keep-spec.js';
+// Backrest's cron dialect and the keep grammar moved to @backrest-sidecar/backrest-model;
+// re-exported so this package's API is unchanged.
+export * from '@backrest-sidecar/backrest-model';

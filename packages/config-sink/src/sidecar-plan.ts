@@ -1,4 +1,4 @@
-import { writtenSchedule } from './cron.js';
+import { writtenSchedule } from '@backrest-sidecar/backrest-model';
 import { asStringArray, isObject, type JsonObject } from './json-util.js';
 import type { PlanSpec } from './plan-spec.js';
 

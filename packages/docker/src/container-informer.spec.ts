@@ -56,7 +56,7 @@ describe('ContainerInformer', () => {
     expect(h.informer.connected).to.equal(true);
   });
 
-  it('handles each event with one inspect of that container and never relists', async () => {
+  it('refreshes the containers of pending events with one id-filtered list per batch, never a relist or an inspect', async () => {
     h = harness();
     await h.started;
     const before = h.engine.calls.length;
@@ -67,7 +67,11 @@ describe('ContainerInformer', () => {
     h.engine.emit('create', 'c2');
     h.engine.emit('start', 'c3');
     await settle();
-    expect(h.engine.calls.slice(before)).to.deep.equal(['inspect c1', 'inspect c2', 'inspect c3']);
+    // The first event starts a refresh at once; the two that came meanwhile share the next one.
+    expect(h.engine.calls.slice(before)).to.deep.equal([
+      'list {"id":["c1"]}',
+      'list {"id":["c2","c3"]}',
+    ]);
     expect(h.log.slice(-3)).to.deep.equal([
       'add one running',
       'add two running',
@@ -95,8 +99,51 @@ describe('ContainerInformer', () => {
     for (const a of ['create', 'start', 'health_status: healthy', 'die', 'start'])
       h.engine.emit(a, 'c1');
     await settle();
-    expect(h.engine.count('inspect')).to.be.at.most(2);
-    expect(h.engine.count('list')).to.equal(1);
+    // The first event's refresh, then one for the other four (die: an inspect).
+    expect(h.engine.count('list {"id":["c1"]}') + h.engine.count('inspect')).to.be.at.most(2);
+    expect(h.engine.count('list {}')).to.equal(1);
+  });
+
+  it('refreshes after die and health_status by inspect (Docker 20.10 lists still say running right after die)', async () => {
+    h = harness({}, (e) => e.add({ id: 'a', name: 'web' }));
+    await h.started;
+    const before = h.engine.calls.length;
+    const a = h.engine.containers.get('a');
+    if (a) a.state = 'exited';
+    h.engine.emit('die', 'a');
+    await settle();
+    h.engine.emit('health_status: healthy', 'a');
+    await settle();
+    expect(h.engine.calls.slice(before)).to.deep.equal(['inspect a', 'inspect a']);
+    expect(h.log.at(-1)).to.equal('update web exited');
+  });
+
+  it('a batch of 120 starts is refreshed by a few lists of at most 50 ids, with the list filters', async () => {
+    h = harness({ listFilters: [{ label: ['x.enable'] }] });
+    await h.started;
+    const before = h.engine.calls.length;
+    for (let i = 0; i < 120; i++) {
+      h.engine.add({ id: `c${i}`, name: `n${i}`, labels: { 'x.enable': 'true' } });
+      h.engine.emit('start', `c${i}`);
+    }
+    await settle();
+    const calls = h.engine.calls.slice(before);
+    expect(calls.length).to.be.within(3, 4);
+    for (const c of calls) {
+      const filters = JSON.parse(c.slice('list '.length)) as { id: string[]; label: string[] };
+      expect(filters.label).to.deep.equal(['x.enable']);
+      expect(filters.id.length).to.be.within(1, 50);
+    }
+    expect(h.log.filter((l) => l.startsWith('add n'))).to.have.length(120);
+  });
+
+  it('a container the id-filtered list does not return is deleted (gone before the refresh)', async () => {
+    h = harness({}, (e) => e.add({ id: 'a', name: 'web' }));
+    await h.started;
+    h.engine.containers.delete('a');
+    h.engine.emit('die', 'a'); // destroy event not seen yet
+    await settle();
+    expect(h.log.at(-1)).to.equal('delete web');
   });
 
   it('keeps a stopped container and deletes a destroyed one without an API call', async () => {
@@ -123,7 +170,7 @@ describe('ContainerInformer', () => {
     h.engine.add({ id: 'y', name: 'yes', labels: { 'x.enable': 'true' } });
     h.engine.emit('start', 'y');
     await settle();
-    expect(h.engine.calls.filter((c) => c.startsWith('inspect'))).to.deep.equal(['inspect y']);
+    expect(h.engine.calls.filter((c) => c.includes('"id"'))).to.deep.equal(['list {"id":["y"]}']);
   });
 
   it('survives garbage on the stream', async () => {

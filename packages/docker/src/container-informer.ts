@@ -57,17 +57,38 @@ export interface ContainerInformerOptions {
 
 export const DEFAULT_RESYNC_PERIOD_MS = 60_000;
 
-/** Containers refreshed (inspected) at once after events. */
+/**
+ * Containers refreshed by one id-filtered `GET /containers/json` after events. One list of 50
+ * ids among 500 containers costs dockerd about what 10 inspects do; a burst of 100 starts was 100
+ * inspects, 8 at a time, and the last container's plan waited for all of them.
+ */
+const REFRESH_BATCH = 50;
+
+/** Containers inspected at once (events whose state change the list view may not show yet). */
 const INSPECT_CONCURRENCY = 8;
 
-type Pending = 'refresh' | 'destroy';
+/**
+ * How a container with pending events is refreshed. `list`: in a batch, by one id-filtered list.
+ * `inspect`: alone, because the list view can lag the event (Docker 20.10 checkpoints a
+ * container's list view after logging `die`: a list right after it still says `running`; health
+ * likewise). `destroy`: no call. A stronger one wins: destroy > inspect > list.
+ */
+type Pending = 'list' | 'inspect' | 'destroy';
+
+function pendingFor(action: ContainerEvent['action'], before: Pending | undefined): Pending {
+  if (action === 'destroy' || before === 'destroy') return 'destroy';
+  if (action === 'die' || action === 'health_status' || before === 'inspect') return 'inspect';
+  return 'list';
+}
 
 /**
  * Keeps an up-to-date map of the containers that match, from Docker's events stream plus lists.
  *
  * Invariants (client-go's reflector, adapted to Docker):
  * - The events stream is opened before every list, so no change between list and watch is lost.
- * - An event costs at most one API call (inspect of that container), never a relist.
+ * - Events never cause a relist. Containers with pending create/start/rename events are refreshed
+ *   together by one `GET /containers/json` filtered on their ids (and the list filters); die and
+ *   health_status by an inspect each (the list view can lag those events).
  * - The stream handler only parses and enqueues; events of one container are coalesced.
  * - Every (re)connect is followed by a full list; vanished containers become deletes.
  * - A stopped container stays; only `destroy` (or absence from a list) deletes.
@@ -338,11 +359,8 @@ export class ContainerInformer {
   #onEvent(e: ContainerEvent): void {
     this.#metrics?.event(e.action);
     if (!this.#cache.has(e.id) && !this.#pending.has(e.id) && !this.#selects(e.attributes)) return;
-    // destroy wins over refresh; a later create of the same id cannot happen (ids are unique).
-    this.#pending.set(
-      e.id,
-      e.action === 'destroy' ? 'destroy' : (this.#pending.get(e.id) ?? 'refresh'),
-    );
+    // destroy wins; a later create of the same id cannot happen (ids are unique).
+    this.#pending.set(e.id, pendingFor(e.action, this.#pending.get(e.id)));
     this.#kick();
   }
 
@@ -372,22 +390,49 @@ export class ContainerInformer {
         }
         continue;
       }
-      // Distinct containers are independent: up to INSPECT_CONCURRENCY inspects at once, so a
-      // burst of starts is not one round trip per container in a row. One container is never
-      // applied twice at once (taken out of #pending until its batch is done).
+      // Every container with pending events (up to REFRESH_BATCH) in one list call, so a burst
+      // of starts is not one round trip per container. Taken out of #pending first: an event
+      // arriving meanwhile refreshes its container again after this batch.
       const batch: [string, Pending][] = [];
       for (const entry of this.#pending) {
         batch.push(entry);
-        if (batch.length === INSPECT_CONCURRENCY) break;
+        if (batch.length === REFRESH_BATCH) break;
       }
       if (batch.length === 0) return;
       for (const [id] of batch) this.#pending.delete(id);
+      try {
+        await this.#refresh(batch);
+      } catch (err) {
+        // The next relist (reconnect or periodic) repairs whatever this missed.
+        this.#logger?.warn('docker.container.refresh_failed', {
+          containers: batch.map(([id]) => id),
+          error: errorText(err),
+        });
+      }
+    }
+    for (const w of this.#relistWaiters.splice(0)) w.reject(this.#signal?.reason);
+  }
+
+  /**
+   * Applies a batch of pending events: destroys at once, `inspect` ones by an inspect each (up to
+   * INSPECT_CONCURRENCY at once), the rest from one list filtered on their ids. A container the
+   * list or inspect does not return is gone (or outside the list filters, as a relist would
+   * find): deleted.
+   */
+  async #refresh(batch: [string, Pending][]): Promise<void> {
+    const ids = batch.filter(([, what]) => what === 'list').map(([id]) => id);
+    const inspect = batch.filter(([, what]) => what === 'inspect').map(([id]) => id);
+    const listed = new Map<string, ObservedContainer>();
+    const failed = new Set<string>();
+    for (let i = 0; i < inspect.length; i += INSPECT_CONCURRENCY) {
       await Promise.all(
-        batch.map(async ([id, what]) => {
+        inspect.slice(i, i + INSPECT_CONCURRENCY).map(async (id) => {
           try {
-            await this.#apply(id, what);
+            const info = await this.#inspect(id);
+            if (info) listed.set(id, info);
           } catch (err) {
-            // The next relist (reconnect or periodic) repairs whatever this missed.
+            // Not "gone": left as it is; the next event or relist repairs it.
+            failed.add(id);
             this.#logger?.warn('docker.container.refresh_failed', {
               container: id,
               error: errorText(err),
@@ -396,32 +441,50 @@ export class ContainerInformer {
         }),
       );
     }
-    for (const w of this.#relistWaiters.splice(0)) w.reject(this.#signal?.reason);
+    if (ids.length > 0) {
+      const lists = await Promise.all(
+        this.#listFilters.map((filters) =>
+          this.#client.request('containers.list', (d) =>
+            d.listContainers({ all: true, filters: { ...filters, id: ids } }),
+          ),
+        ),
+      );
+      for (const list of lists) {
+        for (const info of list) {
+          if (!listed.has(info.Id)) listed.set(info.Id, observeListed(info));
+        }
+      }
+    }
+    for (const [id] of batch) {
+      if (failed.has(id)) continue;
+      const previous = this.#cache.get(id);
+      const current = listed.get(id);
+      if (!current || !this.#selects(current.status.labels)) {
+        if (previous) await this.#remove(id, previous);
+        continue;
+      }
+      if (previous?.fingerprint === current.fingerprint) continue;
+      // Traces event → plan latency (bench/plan-apply TRACE=1) at debug.
+      this.#logger?.debug('docker.container.observed', {
+        container: current.status.name,
+        state: current.status.state,
+        batch: batch.length,
+      });
+      await this.#upsert(id, current, previous);
+    }
   }
 
-  async #apply(id: string, what: Pending): Promise<void> {
-    const previous = this.#cache.get(id);
-    if (what === 'destroy') {
-      if (previous) await this.#remove(id, previous);
-      return;
-    }
-    let info: Dockerode.ContainerInspectInfo;
+  /** The container as inspected now; undefined when it is gone. */
+  async #inspect(id: string): Promise<ObservedContainer | undefined> {
     try {
-      info = await this.#client.request('containers.inspect', (d) => d.getContainer(id).inspect());
+      const info = await this.#client.request('containers.inspect', (d) =>
+        d.getContainer(id).inspect(),
+      );
+      return observeInspected(info);
     } catch (err) {
-      if ((err as { statusCode?: number }).statusCode === 404) {
-        if (previous) await this.#remove(id, previous);
-        return;
-      }
+      if ((err as { statusCode?: number }).statusCode === 404) return undefined;
       throw err;
     }
-    const current = observeInspected(info);
-    if (!this.#selects(current.status.labels)) {
-      if (previous) await this.#remove(id, previous);
-      return;
-    }
-    if (previous?.fingerprint === current.fingerprint) return;
-    await this.#upsert(id, current, previous);
   }
 
   // The cache records a container only once the handler took it, so a failed handler call

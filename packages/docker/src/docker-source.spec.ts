@@ -69,6 +69,25 @@ describe('DockerSource', () => {
     expect(t.sink.get('Job/db')?.spec).to.deep.equal({ schedule: '@daily' });
   });
 
+  it('labelSelector: pushed into the list filters; events of containers outside it cost no call', async () => {
+    const engine = new FakeEngine();
+    engine.add({ id: 'a', name: 'in', labels: { 'backrest.enable': 'true', team: 'a' } });
+    engine.add({ id: 'b', name: 'out', labels: { 'backrest.enable': 'true', team: 'b' } });
+    const t = await startSource(engine, { labelSelector: { team: 'a' } }, [backup]);
+    stops.push(t.stop);
+    expect(engine.calls).to.deep.equal(['events', 'list {"label":["backrest.enable","team=a"]}']);
+    expect(t.sink.log).to.deep.equal(['replace BackupWorkload/in']);
+    engine.add({ id: 'c', name: 'late-out', labels: { 'backrest.enable': 'true', team: 'b' } });
+    engine.emit('start', 'c');
+    engine.add({ id: 'd', name: 'late-in', labels: { 'backrest.enable': 'true', team: 'a' } });
+    engine.emit('start', 'd');
+    await settle();
+    expect(engine.calls.slice(2)).to.deep.equal([
+      'list {"label":["backrest.enable","team=a"],"id":["d"]}',
+    ]);
+    expect(t.sink.log.at(-1)).to.equal('create BackupWorkload/late-in');
+  });
+
   it('rejects hostile labels for one kind and leaves the other kind and containers alone', async () => {
     const engine = new FakeEngine();
     engine.add({

@@ -44,6 +44,12 @@ export interface DockerSourceOptions {
   recreateGraceMs?: number;
   /** Liveness stays true this long (ms) after the events stream was lost. Default 120000. */
   livenessGraceMs?: number;
+  /**
+   * Observe only containers carrying every one of these labels with exactly these values (a
+   * `--selector`): pushed into Docker's list filters (`label=key=value`, ANDed with the enable
+   * label), so the engine sends only those, and checked on events. Default `{}`: every container.
+   */
+  labelSelector?: Record<string, string>;
 }
 
 export const DOCKER_SOURCE_DEFAULTS = {
@@ -51,6 +57,7 @@ export const DOCKER_SOURCE_DEFAULTS = {
   watchEvents: true,
   ...CONTAINER_RESOURCE_TRACKER_DEFAULTS,
   livenessGraceMs: 120_000,
+  labelSelector: {},
 } as const;
 
 /**
@@ -97,6 +104,7 @@ export class DockerSource implements Source {
     });
     // Everything up to the informer's first full list goes out as one replace.
     this.#tracker.beginInitialList();
+    const wanted = Object.entries(this.#opts.labelSelector);
     this.#informer = new ContainerInformer(
       client,
       {
@@ -105,11 +113,18 @@ export class DockerSource implements Source {
         synced: (reason) => this.#onSynced(reason),
       },
       {
-        // Server side: the enable label exists; its value (case-insensitive `true`) is checked here.
-        listFilters: this.#definitions.map((d): Record<string, string[]> =>
-          d.selector.enableLabel ? { label: [d.selector.enableLabel] } : {},
-        ),
-        selects: (labels) => this.#definitions.some((d) => selects(d.selector, labels)),
+        // Server side: the enable label exists (and the label selector matches); the enable
+        // label's value (case-insensitive `true`) is checked here.
+        listFilters: this.#definitions.map((d): Record<string, string[]> => {
+          const label = [
+            ...(d.selector.enableLabel ? [d.selector.enableLabel] : []),
+            ...wanted.map(([k, v]) => `${k}=${v}`),
+          ];
+          return label.length > 0 ? { label } : {};
+        }),
+        selects: (labels) =>
+          wanted.every(([k, v]) => Object.hasOwn(labels, k) && labels[k] === v) &&
+          this.#definitions.some((d) => selects(d.selector, labels)),
         resyncPeriodMs: this.#opts.resyncPeriodMs,
         watchEvents: this.#opts.watchEvents,
         ...(this.#opts.reconnect ? { reconnect: this.#opts.reconnect } : {}),

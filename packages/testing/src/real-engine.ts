@@ -39,6 +39,12 @@ export interface RealContainerSpec {
   image?: string;
   /** Default: a shell that sleeps until SIGTERM. */
   cmd?: string[];
+  /**
+   * A HEALTHCHECK (`docker run --health-cmd`): `test` as Docker takes it (`['CMD', 'false']`,
+   * `['CMD-SHELL', 'exit 1']`), checked every `intervalMs` (default 1000), unhealthy after
+   * `retries` failures in a row (default 1). Default: the image's own, if any.
+   */
+  healthcheck?: { test: string[]; intervalMs?: number; retries?: number };
 }
 
 export interface RealManagerOptions {
@@ -151,6 +157,16 @@ export async function withRealEngine<T>(
           Cmd: spec.cmd ?? ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
           Labels: { ...spec.labels, [labelKey]: runId },
           HostConfig: { NetworkMode: 'none' },
+          ...(spec.healthcheck
+            ? {
+                Healthcheck: {
+                  Test: spec.healthcheck.test,
+                  // Docker counts in nanoseconds.
+                  Interval: (spec.healthcheck.intervalMs ?? 1000) * 1e6,
+                  Retries: spec.healthcheck.retries ?? 1,
+                },
+              }
+            : {}),
         }),
       );
       await client.request('containers.start', () => container.start());

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { WorkloadStatusStore } from '@backrest-sidecar/api';
 import { runBackupOnce } from '@backrest-sidecar/controller-backup';
+import { ForgetRetention } from '@backrest-sidecar/controller-retention';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
 import { fatal } from '../exit.js';
 import { DEFAULTS, checkPlanIdPrefixOption, parseHttpUrl } from '../options.js';
@@ -21,9 +22,17 @@ export async function runBackupOnceCommand(flags: BackupOnceFlags): Promise<numb
   const release = abortOnSignals(controller, logger);
   try {
     const options = { ...toBackupOnceOptions(flags), signal: controller.signal };
+    const retention = new ForgetRetention(actions, client, logger);
     // Each workload's outcome lands in its status (`get workloads`, `describe workload`).
     const status = new WorkloadStatusStore({ stateDir: flags.stateDir, logger, redactor });
-    const report = await runBackupOnce(options, { actions, client, logger, redactor, status });
+    const report = await runBackupOnce(options, {
+      actions,
+      client,
+      logger,
+      redactor,
+      status,
+      retention,
+    });
     return report.exitCode;
   } finally {
     release();

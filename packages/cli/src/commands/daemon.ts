@@ -3,7 +3,9 @@ import {
   backupModule,
   journalRepairModule,
   registerNotifySecrets,
+  verifyModule,
 } from '@backrest-sidecar/controller-backup';
+import retentionController from '@backrest-sidecar/controller-retention';
 import { Command, Option } from 'commander';
 import type { ContainerModule } from 'inversify';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
@@ -19,6 +21,7 @@ import {
   type RawOptions,
 } from '../options.js';
 import { repairBeforeCommand } from '../one-shot.js';
+import { readDataPartsOption, toVerifyOptions } from './verify.js';
 import { ContainerActions } from '@dockop/docker';
 import { Logger, Redactor } from '@dockop/runtime';
 
@@ -28,6 +31,8 @@ export interface DaemonOptions extends RawOptions, Omit<BackupFlags, keyof RawOp
   withEvents?: boolean;
   orphanGrace: number;
   backupSchedule?: string;
+  verifySchedule?: string;
+  readDataParts: number;
   /** ms; 0 disables. */
   journalRepairInterval: number;
   httpAddr?: string;
@@ -47,20 +52,31 @@ export function parseHttpAddr(value: string): { host: string; port: number } {
 
 /**
  * The daemon's extra modules: the periodic quiesce journal repair (every
- * `--journal-repair-interval`, not only at start) and, with `--backup-schedule`, the backup
- * controller's scheduler (a LifecycleHook) running backup-once on that schedule with the options
- * `backup-once` would build from the same flags (the naming flags being the reconcile ones, plans,
- * snapshots and the retention loop agree on ids and paths).
+ * `--journal-repair-interval`, not only at start) and the backup controller: every workload's
+ * status (Stale, gauges) and the coverage gauge, re-evaluated every `--interval`, and, with
+ * `--backup-schedule`, backup runs on that schedule with the options `backup-once` would build
+ * from the same flags (the naming flags being the reconcile ones, plans, snapshots and the
+ * retention loop agree on ids and paths).
  */
 export function daemonModules(opts: DaemonOptions): ContainerModule[] {
   const repair = journalRepairModule({
     stateDir: opts.stateDir,
     intervalMs: opts.journalRepairInterval ?? JOURNAL_REPAIR_INTERVAL_MS,
   });
-  if (!opts.backupSchedule) return [repair];
+  // With --verify-schedule: restore drills, and the last-verified gauge (seeded from the status files).
+  const verify = opts.verifySchedule
+    ? [verifyModule({ schedule: opts.verifySchedule, verify: toVerifyOptions(opts) })]
+    : [];
   return [
     repair,
-    backupModule({ schedule: opts.backupSchedule, backup: toBackupOnceOptions(opts) }),
+    backupModule({
+      ...(opts.backupSchedule ? { schedule: opts.backupSchedule } : {}),
+      backup: toBackupOnceOptions(opts),
+      ...(opts.interval ? { resyncPeriodMs: opts.interval } : {}),
+    }),
+    // The retention step each scheduled backup-once runs (BackupRetention).
+    retentionController,
+    ...verify,
   ];
 }
 
@@ -90,6 +106,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   checkConfigDirectory(settings.configPath, opts.createConfig === true);
   if (opts.backupSchedule !== undefined)
     checkScheduleOption('--backup-schedule', opts.backupSchedule);
+  if (opts.verifySchedule !== undefined)
+    checkScheduleOption('--verify-schedule', opts.verifySchedule);
   const manager = await buildApp(settings, daemonAppOptions(opts));
   // Before the first log line: the notify URLs' tokens are masked in logs and events from the start.
   registerNotifySecrets(opts.notifyUrl ?? [], manager.get<Redactor>(Redactor));
@@ -127,6 +145,11 @@ export function daemonCommand(): Command {
       '--backup-schedule <cron>',
       'also run backup-once on this schedule (with every backup-once flag below)',
     )
+    .option(
+      '--verify-schedule <cron>',
+      'also run restore drills (verify --all) on this schedule (Backrest cron dialect)',
+    )
+    .addOption(readDataPartsOption())
     .addOption(
       new Option(
         '--journal-repair-interval <duration>',

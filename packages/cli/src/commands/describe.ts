@@ -4,9 +4,10 @@ import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import { Command, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { readFile } from 'node:fs/promises';
-import type { ApplyStatus } from '@backrest-sidecar/controller-plan';
+import type { ApplyStatus } from '@backrest-sidecar/api';
 import { applyStatusFile, previewRun } from '../app.js';
 import { fatal } from '../exit.js';
+import { describeWorkloadCommand } from './describe-workload.js';
 import {
   addRenderOptions,
   resolveSettings,
@@ -123,7 +124,10 @@ Examples:
 }
 
 export function register(program: Command): void {
-  const describe = new Command('describe').description('show details of a resource (plans)');
+  const describe = new Command('describe').description(
+    'show details of a resource (plans, workloads)',
+  );
   describe.addCommand(describePlanCommand());
+  describe.addCommand(describeWorkloadCommand());
   program.addCommand(describe);
 }

@@ -1,12 +1,11 @@
 import { Command, Option } from 'commander';
 import {
-  ImageWorkloadLabelTrust,
   createResticRunner,
   resolveResticHost,
-  runForget,
-  type PruneMode,
   type ResticRunnerKind,
-} from '@backrest-sidecar/controller-retention';
+} from '@backrest-sidecar/restic';
+import { ImageWorkloadLabelTrust, type PruneMode } from '@backrest-sidecar/api';
+import { runForget } from '@backrest-sidecar/controller-retention';
 import { ImageLabelTrust, type OneShotMount } from '@dockop/docker';
 import { fatal } from '../exit.js';
 import {

@@ -3,6 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { redactText } from '@dockop/runtime';
 import { previewRun } from '../app.js';
 import { fatal } from '../exit.js';
+import { getVolumesCommand } from './get-volumes.js';
+import { getWorkloadsCommand } from './get-workloads.js';
 import {
   addRenderOptions,
   parseDuration,
@@ -141,7 +143,9 @@ Examples:
 }
 
 export function register(program: Command): void {
-  const get = new Command('get').description('display resources (plans)');
+  const get = new Command('get').description('display resources (plans, workloads, volumes)');
   get.addCommand(getPlansCommand());
+  get.addCommand(getWorkloadsCommand());
+  get.addCommand(getVolumesCommand());
   program.addCommand(get);
 }

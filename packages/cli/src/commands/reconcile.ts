@@ -1,4 +1,4 @@
-import { exitCodeOf, ExitCode } from '@backrest-sidecar/controller-plan';
+import { exitCodeOf, ExitCode } from '@backrest-sidecar/api';
 import { Command } from 'commander';
 import { buildApp, pingDocker, reportOf } from '../app.js';
 import {

@@ -162,7 +162,10 @@ export class FakeEngine {
         engine.calls.push(`list ${JSON.stringify(opts.filters ?? {})}`);
         engine.#check();
         const want = opts.filters?.label ?? [];
+        // Docker matches `id` filters against the full id (full ids only here).
+        const ids = opts.filters?.id;
         return [...engine.containers.values()]
+          .filter((c) => ids === undefined || ids.includes(c.id))
           .filter((c) =>
             want.every((f) => {
               const [k, v] = f.split('=');

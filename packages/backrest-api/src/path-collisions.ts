@@ -1,3 +1,4 @@
+import { serviceIdentityOf } from './plan-id.js';
 import { targetPath, type WorkloadTarget } from './workload-target.js';
 
 /** Two or more different workloads whose data would land at (or be forgotten under) one path. */
@@ -9,11 +10,11 @@ export interface PathCollision {
   message: string;
 }
 
-// Replicas of one compose service (same project and service) are one workload: they share the
-// path on purpose. Anything else sharing a path is two workloads.
+// Replicas of one compose or Swarm service (same project/stack and service) are one workload:
+// they share the path on purpose. Anything else sharing a path is two workloads.
 function identity(t: WorkloadTarget): string {
-  if (t.compose?.service)
-    return `compose\u0000${t.compose.project ?? ''}\u0000${t.compose.service}`;
+  const svc = serviceIdentityOf(t);
+  if (svc) return `${svc.source}\u0000${svc.project ?? ''}\u0000${svc.service}`;
   return `container\u0000${t.name}`;
 }
 

@@ -1,12 +1,14 @@
 import type Dockerode from 'dockerode';
 import { labelListOrSplit, ownLabels } from '@dockop/runtime';
+import { Labels } from './backup-workload.js';
 import {
-  identityProblem,
-  Labels,
+  COMPOSE_PROJECT_LABEL,
+  COMPOSE_SERVICE_LABEL,
   SWARM_SERVICE_LABEL,
   SWARM_STACK_LABEL,
+  identityProblem,
   workloadPath,
-} from '@backrest-sidecar/api';
+} from './plan-id.js';
 
 /**
  * A container as the one-shot modes (forget, backup-once) see it: read straight from a Docker
@@ -40,8 +42,6 @@ export interface WorkloadMount {
   readOnly: boolean;
 }
 
-export const COMPOSE_PROJECT_LABEL = 'com.docker.compose.project';
-export const COMPOSE_SERVICE_LABEL = 'com.docker.compose.service';
 export const COMPOSE_DEPENDS_ON_LABEL = 'com.docker.compose.depends_on';
 
 /**

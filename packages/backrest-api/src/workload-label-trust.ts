@@ -1,5 +1,5 @@
 import type { ImageLabelTrust } from '@dockop/docker';
-import { backupWorkloadDefinition } from '@backrest-sidecar/api';
+import { backupWorkloadDefinition } from './backup-workload.js';
 import type { WorkloadTarget } from './workload-target.js';
 
 /**

@@ -37,4 +37,14 @@ describe('findPathCollisions', () => {
       .to.include('Rename')
       .and.not.include('--include-project-name');
   });
+
+  it('treats the tasks of one Swarm service as one workload, apart from a compose service of the same path', () => {
+    const task = (slot: number): WorkloadTarget => ({
+      ...t(`shop_db.${slot}.abc${slot}`),
+      swarm: { service: 'shop_db', stack: 'shop' },
+    });
+    expect(findPathCollisions([task(1), task(2)], true).size).to.equal(0);
+    const c = findPathCollisions([task(1), t('shop-db-1', 'shop', 'db')], true);
+    expect(c.get('/volumes/shop/db')?.containers).to.deep.equal(['shop-db-1', 'shop_db.1.abc1']);
+  });
 });

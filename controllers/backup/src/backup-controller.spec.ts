@@ -1,0 +1,244 @@
+import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type Dockerode from 'dockerode';
+import {
+  BackupCompletedTrigger,
+  WorkloadStatusStore,
+  backrestApiModule,
+  workloadStatusModule,
+} from '@backrest-sidecar/api';
+import { ContainerActions, DockerClient } from '@dockop/docker';
+import type { KeyTrigger } from '@dockop/runtime';
+import { ControllerContribution, MetricsRegistry } from '@dockop/runtime';
+import { TestManager } from '@dockop/testing';
+import { ContainerModule } from 'inversify';
+import type { BackupController } from './backup-controller.js';
+import { backupModule } from './backup-module.js';
+
+const HOUR = 3_600_000;
+
+/** A container as `GET /containers/json` lists it. */
+function info(
+  name: string,
+  labels: Record<string, string>,
+  volume: string,
+): Dockerode.ContainerInfo {
+  return {
+    Id: `${name}-id`,
+    Names: [`/${name}`],
+    Image: 'busybox',
+    ImageID: 'sha256:1',
+    State: 'running',
+    Labels: labels,
+    Mounts: [
+      {
+        Type: 'volume',
+        Name: volume,
+        Source: `/var/lib/docker/volumes/${volume}/_data`,
+        Destination: '/data',
+        RW: true,
+      },
+    ],
+  } as unknown as Dockerode.ContainerInfo;
+}
+
+/** Docker actions whose one-shots (restic) answer what `restic` says; `list` filters by label. */
+function fakeActions(
+  containers: Dockerode.ContainerInfo[],
+  restic: () => Promise<{ exitCode: number; lines: string[] }>,
+): { actions: ContainerActions; oneShots: string[][] } {
+  const oneShots: string[][] = [];
+  const matches = (c: Dockerode.ContainerInfo, f: string): boolean => {
+    const eq = f.indexOf('=');
+    return eq < 0 ? Object.hasOwn(c.Labels, f) : c.Labels[f.slice(0, eq)] === f.slice(eq + 1);
+  };
+  const actions = {
+    list: async (filters: Record<string, string[]>) =>
+      containers.filter((c) => (filters.label ?? []).every((f) => matches(c, f))),
+    start: async () => {},
+    stop: async () => {},
+    inspect: async () => ({}),
+    removeLeftovers: async () => [],
+    runOneShot: async (
+      spec: { cmd: string[] },
+      opts: { onLog?: (l: string, s: 'stdout' | 'stderr') => void },
+    ) => {
+      oneShots.push(spec.cmd);
+      const r = await restic();
+      for (const l of r.lines) opts.onLog?.(l, r.exitCode === 0 ? 'stdout' : 'stderr');
+      return { exitCode: r.exitCode, durationMs: 5 };
+    },
+  } as unknown as ContainerActions;
+  return { actions, oneShots };
+}
+
+const client = {
+  request: async (_op: string, fn: (d: unknown) => unknown) =>
+    fn({ info: async () => ({ Name: 'test-host' }) }),
+} as unknown as DockerClient;
+
+describe('BackupController', () => {
+  let dir: string;
+  let tm: TestManager | undefined;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'backup-controller-'));
+  });
+  afterEach(async () => {
+    await tm?.stop();
+    tm = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function manager(
+    actions: ContainerActions,
+    schedule = '0 * * * *',
+    selector?: string[],
+  ): TestManager {
+    return new TestManager({
+      modules: [
+        backrestApiModule,
+        workloadStatusModule(dir),
+        new ContainerModule((o) => {
+          o.bind<ContainerActions>(ContainerActions).toConstantValue(actions);
+          o.bind<DockerClient>(DockerClient).toConstantValue(client);
+        }),
+        backupModule({
+          schedule,
+          clock: 'utc',
+          backup: {
+            engine: 'restic',
+            stateDir: dir,
+            noForget: true,
+            progress: 'none',
+            ...(selector ? { selector } : {}),
+          },
+        }),
+      ],
+    });
+  }
+
+  it('runs on the schedule; a workload whose backups fail turns Stale after 2 × the period (virtual time)', async () => {
+    const labels = { 'backrest.enable': 'true' };
+    const { actions, oneShots } = fakeActions([info('db', labels, 'dbdata')], async () => ({
+      exitCode: 1,
+      lines: ['Fatal: unable to open config file: Stat: connection refused'],
+    }));
+    tm = manager(actions);
+    const completed: string[] = [];
+    tm.manager.get<KeyTrigger>(BackupCompletedTrigger).subscribe((k) => completed.push(k));
+    await tm.docker.run({ name: 'db', labels, mounts: [{ name: 'dbdata', destination: '/data' }] });
+    await tm.start();
+    const store = tm.manager.get<WorkloadStatusStore>(WorkloadStatusStore);
+    const conditions = async () =>
+      Object.fromEntries(
+        ((await store.get('db'))?.conditions ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]),
+      );
+    // 2026-01-01T00:00Z: seen, never backed up.
+    expect(await conditions()).to.deep.equal({
+      BackedUp: 'Unknown/NoBackupYet',
+      Stale: 'False/WithinFirstWindow',
+    });
+    expect(oneShots).to.have.length(0);
+
+    // 01:00: the first scheduled run fails.
+    await tm.advance(HOUR);
+    expect(oneShots.map((c) => c[0])).to.deep.equal(['backup']);
+    const s = await store.get('db');
+    expect(s?.lastFailure?.message).to.contain('connection refused');
+    expect(await conditions()).to.deep.include({ BackedUp: 'False/BackupFailed' });
+    expect(completed).to.deep.equal(['BackupWorkload/db']);
+
+    // 01:59:59: still within 2 × 1 h of first sight.
+    await tm.advance(HOUR - 1000);
+    expect((await conditions()).Stale).to.equal('False/WithinFirstWindow');
+    // 02:00: the second run fails too and the window has passed: Stale, without any event.
+    await tm.advance(1000);
+    await tm.advance(2000);
+    expect(oneShots).to.have.length(2);
+    expect((await conditions()).Stale).to.equal('True/NeverBackedUp');
+    const registry = tm.manager.get<MetricsRegistry>(MetricsRegistry);
+    const metrics = await registry.metrics();
+    expect(metrics).to.match(/backrest_sidecar_workload_stale\{workload="db"\} 1/);
+  });
+
+  it('a successful run records the snapshot; Stale clears; a tick during a run is skipped', async () => {
+    const labels = { 'backrest.enable': 'true' };
+    let release: (() => void) | undefined;
+    const summary = JSON.stringify({
+      message_type: 'summary',
+      files_new: 2,
+      files_changed: 0,
+      files_unmodified: 0,
+      data_added: 100,
+      total_files_processed: 2,
+      total_bytes_processed: 200,
+      total_duration: 1,
+      snapshot_id: 'cafe1234',
+    });
+    const { actions } = fakeActions([info('app', labels, 'appdata')], async () => {
+      await new Promise<void>((r) => (release = r));
+      return { exitCode: 0, lines: [summary] };
+    });
+    tm = manager(actions);
+    await tm.docker.run({
+      name: 'app',
+      labels,
+      mounts: [{ name: 'appdata', destination: '/data' }],
+    });
+    await tm.start();
+    const controller = tm.manager
+      .getAll<ControllerContribution>(ControllerContribution)
+      .find((c) => c.name === 'backup') as BackupController;
+    controller.tick();
+    while (!release) await new Promise((r) => setImmediate(r));
+    expect(controller.busy).to.equal(true);
+    controller.tick();
+    expect(controller.skipped).to.equal(1);
+    release();
+    await tm.settle();
+    expect(controller.busy).to.equal(false);
+    expect(controller.lastReport?.exitCode).to.equal(0);
+    const s = await tm.manager.get<WorkloadStatusStore>(WorkloadStatusStore).get('app');
+    expect(s?.lastBackup).to.deep.include({
+      snapshotId: 'cafe1234',
+      filesTotal: 2,
+      bytesTotal: 200,
+      engine: 'restic',
+    });
+    expect(s?.conditions.find((c) => c.type === 'BackedUp')?.status).to.equal('True');
+    expect(s?.conditions.find((c) => c.type === 'Stale')?.reason).to.equal('RecentBackup');
+    const metrics = await tm.manager.get<MetricsRegistry>(MetricsRegistry).metrics();
+    expect(metrics).to.match(
+      /backrest_sidecar_workload_last_success_timestamp_seconds\{workload="app"\} 1767225600/,
+    );
+  });
+
+  it('refuses an invalid --backup-schedule at construction, naming it', () => {
+    const { actions } = fakeActions([], async () => ({ exitCode: 0, lines: [] }));
+    tm = manager(actions, '0 0 * * 7');
+    expect(() => tm!.manager.getAll<ControllerContribution>(ControllerContribution)).to.throw(
+      /--backup-schedule "0 0 \* \* 7" is not a valid cron expression/,
+    );
+  });
+
+  it('--selector: only selected workloads get a status; a refused one is an error, not a success', async () => {
+    const { actions } = fakeActions([], async () => ({ exitCode: 0, lines: [] }));
+    tm = manager(actions, '0 * * * *', ['team=a']);
+    await tm.docker.run({ name: 'mine', labels: { 'backrest.enable': 'true', team: 'a' } });
+    await tm.docker.run({ name: 'theirs', labels: { 'backrest.enable': 'true', team: 'b' } });
+    await tm.docker.run({
+      name: 'broken',
+      labels: { 'backrest.enable': 'true', team: 'a', 'backrest.schedule': 'not a cron' },
+    });
+    await tm.start();
+    const store = tm.manager.get<WorkloadStatusStore>(WorkloadStatusStore);
+    expect((await store.list()).map((s) => s.name)).to.deep.equal(['mine']);
+    const text = await tm.manager.get<MetricsRegistry>(MetricsRegistry).metrics();
+    expect(text).to.match(
+      /controller_runtime_reconcile_total\{controller="backup",result="error"\} [1-9]/,
+    );
+    expect(text).to.not.contain('workload="theirs"');
+  });
+});

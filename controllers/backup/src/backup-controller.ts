@@ -1,0 +1,217 @@
+import {
+  BACKUP_WORKLOAD_KIND,
+  BackupCompletedTrigger,
+  BackupRetention,
+  CronError,
+  WorkloadStatusStore,
+  parseCron,
+  scheduleRecord,
+  type CronClock,
+} from '@backrest-sidecar/api';
+import { ContainerActions, DockerClient } from '@dockop/docker';
+import {
+  Clock,
+  KeyTrigger,
+  Logger,
+  MetricsRegistry,
+  Redactor,
+  makeKey,
+  type ControllerContribution,
+  type ControllerOptions,
+  type LifecycleHook,
+  type Resource,
+  type Watch,
+} from '@dockop/runtime';
+import { inject, injectable, optional } from 'inversify';
+import type { BackupOnceOptions } from './backup-options.js';
+import type { BackupOnceReport } from './backup-result.js';
+import { BackupMetrics } from './backup-metrics.js';
+import { BACKUP_RUN_KIND, BackupReconciler, VOLUME_COVERAGE_KIND } from './backup-reconciler.js';
+import { BACKREST_OWNED_SCHEDULE } from './backup-status.js';
+import { CronTimer } from './cron-timer.js';
+import { matchesSelector } from './volume-coverage.js';
+
+export const BackupControllerOptions = Symbol.for('backrest-sidecar.BackupControllerOptions');
+
+export interface BackupControllerOptions {
+  /**
+   * `--backup-schedule`: a cron expression in Backrest's dialect (five fields, day-of-month AND
+   * day-of-week; `@daily`-style descriptors are translated), so it runs when Backrest would run
+   * the same expression. No schedule: no runs; the controller still keeps every workload's status
+   * (Stale after 26 h, Backrest owning the schedule) and the coverage gauge.
+   */
+  schedule?: string;
+  /** Wall clock of the schedule. Default `local` (the process's zone, as Backrest's CLOCK_LOCAL). */
+  clock?: CronClock;
+  /** Options of every run (each run gets a fresh run id). */
+  backup: Omit<BackupOnceOptions, 'signal' | 'runId'>;
+  /** Re-evaluate every workload's status and the coverage this often (ms). Default 60 000. */
+  resyncPeriodMs?: number;
+}
+
+/** Where a tick of the schedule sends its key (the controller's own trigger). */
+const RUN_KEY = makeKey(BACKUP_RUN_KIND, 'schedule');
+const COVERAGE_KEY = makeKey(VOLUME_COVERAGE_KIND, 'host');
+
+/**
+ * The backup controller: a ControllerContribution over the BackupWorkload resources of the shared
+ * cache (their status: Stale, gauges) whose runs are keys of its own queue, fired by the
+ * `--backup-schedule` timer (the LifecycleHook side of this class). Runs never overlap: a tick
+ * that arrives while a run is still going is skipped with a warning (not queued, so a slow
+ * repository cannot build a backlog). Stopping the manager aborts a running backup (the
+ * reconcile's signal), which still starts the quiesced containers again.
+ */
+@injectable()
+export class BackupController implements ControllerContribution, LifecycleHook {
+  readonly name = 'backup';
+  readonly watches: Watch[];
+  readonly triggers: KeyTrigger[];
+  readonly options: ControllerOptions;
+  readonly reconciler: BackupReconciler;
+  readonly #scheduleTrigger = new KeyTrigger('backup-schedule');
+  readonly #refusedTrigger = new KeyTrigger('backup-refused');
+  readonly #options: BackupControllerOptions;
+  readonly #clock: Clock | undefined;
+  readonly #logger: Logger | undefined;
+  /** The five fields run (a descriptor translated) and what the operator should be told. */
+  readonly #expression: string | undefined;
+  readonly #notes: string[] = [];
+  #timer: CronTimer | undefined;
+  #skipped = 0;
+
+  constructor(
+    @inject(ContainerActions) actions: ContainerActions,
+    @inject(DockerClient) client: DockerClient,
+    @inject(BackupControllerOptions) options: BackupControllerOptions,
+    @inject(Clock) @optional() clock?: Clock,
+    @inject(Logger) @optional() logger?: Logger,
+    @inject(Redactor) @optional() redactor?: Redactor,
+    @inject(WorkloadStatusStore) @optional() status?: WorkloadStatusStore,
+    @inject(MetricsRegistry) @optional() registry?: MetricsRegistry,
+    @inject(BackupCompletedTrigger) @optional() completed?: KeyTrigger,
+    @inject(BackupRetention) @optional() retention?: BackupRetention,
+  ) {
+    this.#options = options;
+    this.#clock = clock;
+    this.#logger = logger?.child({ component: 'backup-scheduler' });
+    if (options.schedule !== undefined) {
+      try {
+        const parsed = parseCron(options.schedule);
+        this.#expression = parsed.expression;
+        this.#notes = parsed.notes;
+      } catch (err) {
+        if (!(err instanceof CronError)) throw err;
+        throw new Error(
+          `--backup-schedule "${options.schedule}" is not a valid cron expression: ${err.message}`,
+          { cause: err },
+        );
+      }
+    }
+    const now = clock?.now() ?? Date.now();
+    this.reconciler = new BackupReconciler({
+      actions,
+      client,
+      backup: options.backup,
+      schedule: this.#expression
+        ? scheduleRecord(
+            { expression: this.#expression, ...(options.clock ? { clock: options.clock } : {}) },
+            now,
+          )
+        : BACKREST_OWNED_SCHEDULE,
+      metrics: new BackupMetrics(registry),
+      ...(status ? { status } : {}),
+      ...(completed ? { completed } : {}),
+      ...(retention ? { retention } : {}),
+      refused: this.#refusedTrigger,
+      ...(redactor ? { redactor } : {}),
+    });
+    // `--selector` scopes what this sidecar manages: other workloads get no status and no events.
+    const selector = options.backup.selector ?? [];
+    const selected = (r: Resource) => matchesSelector(r.metadata.labels, selector);
+    this.watches = [
+      {
+        kind: BACKUP_WORKLOAD_KIND,
+        ...(selector.length > 0
+          ? {
+              predicates: [
+                {
+                  create: selected,
+                  update: (o: Resource, n: Resource) => selected(o) || selected(n),
+                  delete: selected,
+                },
+              ],
+            }
+          : {}),
+      },
+    ];
+    this.triggers = [this.#scheduleTrigger, this.#refusedTrigger];
+    this.options = {
+      // A run and the status refreshes side by side: a long backup must not hold Stale back.
+      // The queue never hands one key to two workers, so runs still never overlap.
+      maxConcurrentReconciles: 2,
+      initialKeys: [COVERAGE_KEY],
+      resyncPeriodMs: options.resyncPeriodMs ?? 60_000,
+    };
+  }
+
+  /** Ticks skipped because a run was still going. */
+  get skipped(): number {
+    return this.#skipped;
+  }
+
+  get lastReport(): BackupOnceReport | undefined {
+    return this.reconciler.lastReport;
+  }
+
+  get busy(): boolean {
+    return this.reconciler.busy;
+  }
+
+  /** The next scheduled run, while started. */
+  get nextRun(): Date | undefined {
+    return this.#timer?.nextRun;
+  }
+
+  onStart(): void {
+    if (!this.#expression) return;
+    const clock = this.#clock;
+    this.#timer = new CronTimer(this.#expression, () => this.tick(), {
+      ...(this.#options.clock ? { clock: this.#options.clock } : {}),
+      ...(clock
+        ? {
+            now: () => clock.now(),
+            setTimer: (fn, ms) => clock.setTimeout(fn, ms),
+            clearTimer: (h) => (h as { cancel(): void }).cancel(),
+          }
+        : {}),
+      onError: (err) =>
+        this.#logger?.error('backup.tick_failed', { error: (err as Error).message }),
+    });
+    this.#timer.start();
+    for (const note of this.#notes) {
+      this.#logger?.info('backup.schedule_note', { schedule: this.#options.schedule, note });
+    }
+    this.#logger?.info('backup.scheduled', {
+      schedule: this.#expression,
+      next: this.#timer.nextRun?.toISOString(),
+    });
+  }
+
+  /** One scheduled occurrence: queues a run unless one is still going. */
+  tick(): void {
+    if (this.reconciler.busy) {
+      this.#skipped++;
+      this.#logger?.warn('backup.skipped_overlap', {
+        schedule: this.#options.schedule,
+        reason: 'the previous backup run is still going',
+      });
+      return;
+    }
+    this.#scheduleTrigger.fire(RUN_KEY);
+  }
+
+  onStop(): void {
+    this.#timer?.stop();
+    this.#timer = undefined;
+  }
+}

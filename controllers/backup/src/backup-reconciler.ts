@@ -1,0 +1,256 @@
+import {
+  BACKUP_WORKLOAD_KIND,
+  WorkloadConditions,
+  type WorkloadScheduleRecord,
+  type WorkloadStatusStore,
+  type WorkloadTarget,
+  type BackupRetention,
+} from '@backrest-sidecar/api';
+import type { ContainerActions, DockerClient } from '@dockop/docker';
+import {
+  makeKey,
+  TerminalError,
+  type KeyTrigger,
+  type ReconcileContext,
+  type ReconcileRequest,
+  type ReconcileResult,
+  type Reconciler,
+  type Redactor,
+} from '@dockop/runtime';
+import type { BackupOnceOptions } from './backup-options.js';
+import type { BackupOnceReport } from './backup-result.js';
+import type { BackupMetrics } from './backup-metrics.js';
+import { applyStale } from './backup-status.js';
+import { ONE_SHOT_LABEL } from './backup-options.js';
+import {
+  listSnapshots,
+  recordSnapshotInventory,
+  snapshotsByWorkload,
+} from './snapshot-inventory.js';
+import { createResticRunner } from '@backrest-sidecar/restic';
+import type { ContainerStatus } from '@dockop/docker';
+import { runBackupOnce } from './run-backup-once.js';
+import { matchesSelector, volumeCoverage } from './volume-coverage.js';
+
+/** Kind of the key a schedule tick enqueues: one backup run over every workload. */
+export const BACKUP_RUN_KIND = 'BackupRun';
+/** Kind of the key that recounts the host's volume coverage (the uncovered-volumes gauge). */
+export const VOLUME_COVERAGE_KIND = 'VolumeCoverage';
+
+export interface BackupReconcilerDeps {
+  actions: ContainerActions;
+  client: DockerClient;
+  /** Options of every run (each run gets a fresh run id and the reconcile's abort signal). */
+  backup: Omit<BackupOnceOptions, 'signal' | 'runId'>;
+  /** Who schedules backups: the Stale window of every workload. */
+  schedule: WorkloadScheduleRecord;
+  metrics: BackupMetrics;
+  status?: WorkloadStatusStore;
+  /** Fired with each workload key after a run (retention watches it). */
+  completed?: KeyTrigger;
+  /** The logger's redactor (learns the env file's secrets). */
+  redactor?: Redactor;
+  /**
+   * The controller's own trigger: refused workloads are handed to it on every coverage pass (the
+   * cache lists only valid resources on resync), so each is reconciled, and counted, as an error.
+   */
+  refused?: KeyTrigger;
+  /** Retention after each successful run (the retention controller's), when loaded. */
+  retention?: BackupRetention;
+  /** Longest requeue of a workload's status refresh, in ms. Default 1 h. */
+  maxRequeueMs?: number;
+}
+
+/**
+ * Three kinds of keys, one queue:
+ * - `BackupRun/<schedule>`: runs backup-once (quiesce, snapshots, retention) and records every
+ *   workload's outcome in its status, then hands the workloads to retention (`completed`);
+ * - `BackupWorkload/<name>`: the workload's status: `Stale` on the controller's clock (requeued
+ *   for the moment it would turn Stale), `BackedUp` Unknown before the first backup, gauges;
+ *   a workload the cache refused is a TerminalError (counted as an error, never as a success);
+ * - `VolumeCoverage/host`: the uncovered-volumes gauge; it also hands every refused workload to
+ *   `refused`, so each is reconciled (as an error) at start and on every resync.
+ */
+export class BackupReconciler implements Reconciler {
+  readonly #deps: BackupReconcilerDeps;
+  #running = false;
+  #last: BackupOnceReport | undefined;
+  #runs = 0;
+
+  constructor(deps: BackupReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  /** A run is going (a tick arriving now is skipped). */
+  get busy(): boolean {
+    return this.#running;
+  }
+
+  get lastReport(): BackupOnceReport | undefined {
+    return this.#last;
+  }
+
+  /** Runs finished since start. */
+  get runs(): number {
+    return this.#runs;
+  }
+
+  async reconcile(
+    request: ReconcileRequest,
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult | void> {
+    switch (request.kind) {
+      case BACKUP_RUN_KIND:
+        return this.#run(ctx);
+      case VOLUME_COVERAGE_KIND:
+        return this.#coverage(ctx);
+      case BACKUP_WORKLOAD_KIND:
+        return this.#refresh(request, ctx);
+      default:
+        throw new TerminalError(`backup controller: unknown key ${request.key}`, 'UnknownKey');
+    }
+  }
+
+  async #run(ctx: ReconcileContext): Promise<void> {
+    const d = this.#deps;
+    this.#running = true;
+    try {
+      const report = await runBackupOnce(
+        { ...d.backup, signal: ctx.signal },
+        {
+          actions: d.actions,
+          client: d.client,
+          logger: ctx.logger,
+          recorder: ctx.recorder,
+          ...(d.redactor ? { redactor: d.redactor } : {}),
+          ...(d.status ? { status: d.status, statusSchedule: d.schedule } : {}),
+          ...(d.retention ? { retention: d.retention } : {}),
+        },
+      );
+      this.#last = report;
+      this.#runs++;
+      await this.#inventory(report, ctx);
+      for (const w of report.workloads) {
+        const key = makeKey(BACKUP_WORKLOAD_KIND, w.container);
+        const s = await d.status?.get(w.container).catch(() => undefined);
+        if (s) d.metrics.observe(s);
+        d.completed?.fire(key);
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /**
+   * After a run, the repository's own count of each workload's snapshots (ours by tag, Backrest's
+   * by `plan:<id>`), with the run's restic image, env file and mounts. Best effort: a failure is
+   * a warning, the run's own results are already recorded.
+   */
+  async #inventory(report: BackupOnceReport, ctx: ReconcileContext): Promise<void> {
+    const d = this.#deps;
+    if (!d.status || !d.backup.rcbEnvFile || report.workloads.length === 0) return;
+    try {
+      const runner = await createResticRunner(
+        {
+          kind: 'container',
+          ...(d.backup.resticImage ? { image: d.backup.resticImage } : {}),
+          envFile: d.backup.rcbEnvFile,
+          ...(d.backup.resticMounts ? { mounts: d.backup.resticMounts } : {}),
+          labels: { ...d.backup.oneShotLabels, [ONE_SHOT_LABEL]: 'true' },
+          ...(d.redactor ? { redactor: d.redactor } : {}),
+        },
+        d.actions,
+      );
+      const targets = report.workloads.map((w) => {
+        const status = ctx.cache.get(makeKey(BACKUP_WORKLOAD_KIND, w.container))?.status as
+          ContainerStatus | undefined;
+        return {
+          name: w.container,
+          ...(status?.compose ? { compose: status.compose } : {}),
+        } as Pick<WorkloadTarget, 'name' | 'compose'>;
+      });
+      const snapshots = await listSnapshots(runner, ctx.signal);
+      await recordSnapshotInventory(
+        d.status,
+        snapshotsByWorkload(snapshots, targets, {
+          ...(report.resticHost ? { host: report.resticHost } : {}),
+          ...(d.backup.planIdPrefix !== undefined ? { planIdPrefix: d.backup.planIdPrefix } : {}),
+        }),
+      );
+    } catch (err) {
+      ctx.logger.warn('backup.snapshots_not_listed', {
+        error: d.redactor
+          ? d.redactor.redactString((err as Error).message)
+          : (err as Error).message,
+      });
+    }
+  }
+
+  async #coverage(ctx: ReconcileContext): Promise<void> {
+    const containers = await this.#deps.actions.list({});
+    const rows = volumeCoverage(containers, {
+      ...(this.#deps.backup.planIdPrefix !== undefined
+        ? { planIdPrefix: this.#deps.backup.planIdPrefix }
+        : {}),
+      excludeBindMounts: this.#deps.backup.excludeBindMounts === true,
+      ...(this.#deps.backup.selector ? { selector: this.#deps.backup.selector } : {}),
+    });
+    for (const r of ctx.cache.rejected(BACKUP_WORKLOAD_KIND)) {
+      if (matchesSelector(r.labels, this.#deps.backup.selector ?? []))
+        this.#deps.refused?.fire(r.key);
+    }
+    const uncovered = rows.filter((r) => r.state === 'Uncovered');
+    this.#deps.metrics.uncoveredVolumes.set(uncovered.length);
+    if (uncovered.length > 0) {
+      ctx.logger.debug('coverage.uncovered', {
+        volumes: uncovered.map((r) => `${r.source} (${r.users.map((u) => u.container).join(',')})`),
+      });
+    }
+  }
+
+  async #refresh(
+    request: ReconcileRequest,
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult | void> {
+    const d = this.#deps;
+    const found = ctx.cache.get(request.key);
+    // Outside --selector (a resync lists every workload): not ours to report on.
+    const resource =
+      found && matchesSelector(found.metadata.labels, d.backup.selector ?? []) ? found : undefined;
+    if (found && !resource) {
+      d.metrics.forget(request.name);
+      return;
+    }
+    if (!resource) {
+      d.metrics.forget(request.name);
+      const refused = ctx.cache.rejected(BACKUP_WORKLOAD_KIND).find((r) => r.key === request.key);
+      // Not a success: nothing of this workload is backed up until its labels are fixed.
+      if (refused && matchesSelector(refused.labels, d.backup.selector ?? [])) {
+        throw new TerminalError(refused.message, refused.reason);
+      }
+      return; // deleted: its status file stays, for history
+    }
+    if (!d.status) return;
+    const status = await d.status.update(request.name, (s) => {
+      s.observedGeneration = resource.metadata.generation;
+      s.schedule = d.schedule;
+      if (!s.conditions.some((c) => c.type === WorkloadConditions.BackedUp)) {
+        d.status!.applyCondition(s, {
+          type: WorkloadConditions.BackedUp,
+          status: 'Unknown',
+          reason: 'NoBackupYet',
+          message: 'no backup of this workload has been recorded yet',
+        });
+      }
+      applyStale(d.status!, s);
+    });
+    d.metrics.observe(status);
+    const stale = status.conditions.find((c) => c.type === WorkloadConditions.Stale);
+    if (stale?.status === 'True') return;
+    // Re-evaluate when it would turn Stale (a backup meanwhile refreshes it anyway).
+    const last = status.lastBackup ? Date.parse(status.lastBackup.time) : NaN;
+    const since = Number.isFinite(last) ? last : Date.parse(status.firstSeen);
+    const due = since + d.schedule.staleAfterMs - ctx.clock.now();
+    return { requeueAfter: Math.min(Math.max(due, 0) + 1000, d.maxRequeueMs ?? 3_600_000) };
+  }
+}

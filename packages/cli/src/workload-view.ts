@@ -1,0 +1,233 @@
+/**
+ * What `get workloads` and `describe workload` show: every opted-in workload on the host (and
+ * every workload with a status file whose container is gone), its status from `--state-dir` as
+ * the daemon or backup-once left it, brought up to date with the repository's snapshot list
+ * (`restic snapshots --json` with the backup-once flags) and `Stale` on the current clock. Runs
+ * without a daemon; writes nothing.
+ */
+import {
+  WorkloadConditions,
+  WorkloadStatusStore,
+  planIdFor,
+  type WorkloadStatus,
+} from '@backrest-sidecar/api';
+import {
+  BACKUP_DEFAULTS,
+  ONE_SHOT_LABEL,
+  applyStale,
+  listSnapshots,
+  recordSnapshotInventory,
+  snapshotsByWorkload,
+} from '@backrest-sidecar/controller-backup';
+import {
+  Labels,
+  isOptedIn,
+  partitionSafeTargets,
+  workloadFromContainerInfo,
+  type WorkloadTarget,
+} from '@backrest-sidecar/api';
+import {
+  ContainerResticRunner,
+  createResticRunner,
+  resolveResticHost,
+} from '@backrest-sidecar/restic';
+import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
+import type { OneShotMount } from '@dockop/docker';
+import type { Logger, Redactor } from '@dockop/runtime';
+import { setUpOneShot, type OneShotFlags, type OneShotSetup } from './one-shot.js';
+
+/** The flags `get workloads` and `describe workload` share with `backup-once`. */
+export interface WorkloadFlags extends OneShotFlags {
+  rcbEnvFile?: string;
+  resticImage: string;
+  resticVolume: OneShotMount[];
+  resticHost?: string;
+  planIdPrefix: string;
+  /** commander's `--no-repository`: false when given. */
+  repository: boolean;
+  /** `--backrest-config`: read the repository's credentials from Backrest's config instead. */
+  backrestConfig?: string;
+  /** `--backrest-repo`: which repo of that config. Default: its first. */
+  backrestRepo?: string;
+}
+
+/** The one-word summary of the STATUS column. */
+export type WorkloadState =
+  /** Backed up within its window. */
+  | 'Ok'
+  /** Backed up within its window, but some files could not be read. */
+  | 'Partial'
+  /** The last backup failed (not Stale yet). */
+  | 'Failing'
+  /** No successful backup within its window: the condition operators fear to miss. */
+  | 'Stale'
+  /** No backup recorded yet, still within its first window. */
+  | 'NeverBackedUp'
+  /** A status file whose container is gone. */
+  | 'Gone';
+
+export interface WorkloadView {
+  name: string;
+  /** The plan id Backrest knows it by ('' when its name can't make one). */
+  planId: string;
+  /** Docker state of the container; undefined when it is gone. */
+  containerState?: string;
+  /** `backrest.keep` ('-' when none). */
+  keep: string;
+  state: WorkloadState;
+  status: WorkloadStatus;
+}
+
+export interface WorkloadCollection {
+  views: WorkloadView[];
+  /** `listed` (snapshot counts are fresh), `skipped` (no repository flags) or `failed`. */
+  repository: 'listed' | 'skipped' | 'failed';
+  setup: OneShotSetup;
+}
+
+export function stateOf(status: WorkloadStatus, gone: boolean): WorkloadState {
+  if (gone) return 'Gone';
+  const cond = (t: string) => status.conditions.find((c) => c.type === t)?.status;
+  if (cond(WorkloadConditions.Stale) === 'True') return 'Stale';
+  if (cond(WorkloadConditions.BackedUp) === 'False') return 'Failing';
+  if (status.lastBackup?.partial) return 'Partial';
+  if (status.lastBackup) return 'Ok';
+  return 'NeverBackedUp';
+}
+
+/** Opted-in containers (the backup engines' rule), with their creation time. */
+async function listTargets(
+  setup: OneShotSetup,
+  selector: string[],
+): Promise<{ target: WorkloadTarget; created: number }[]> {
+  const [a, b] = await Promise.all([
+    setup.actions.list({ label: [`${Labels.enable}=true`, ...selector] }),
+    setup.actions.list({ label: [Labels.rcbVolumes, ...selector] }),
+  ]);
+  const byId = new Map<string, { target: WorkloadTarget; created: number }>();
+  for (const info of [...a, ...b]) {
+    const target = workloadFromContainerInfo(info);
+    if (target.labels[ONE_SHOT_LABEL] !== undefined || !isOptedIn(target)) continue;
+    byId.set(target.id, { target, created: (info.Created ?? 0) * 1000 });
+  }
+  const all = [...byId.values()];
+  const safe = new Set(partitionSafeTargets(all.map((t) => t.target)).safe);
+  return all
+    .filter((t) => safe.has(t.target))
+    .sort((x, y) => x.target.name.localeCompare(y.target.name));
+}
+
+/** Whether the repository can be listed: an env file, or RESTIC_REPOSITORY in the environment. */
+function hasRepository(flags: WorkloadFlags, env: NodeJS.ProcessEnv): boolean {
+  return (
+    flags.rcbEnvFile !== undefined ||
+    flags.backrestConfig !== undefined ||
+    Object.hasOwn(env, 'RESTIC_REPOSITORY')
+  );
+}
+
+async function readRepository(
+  flags: WorkloadFlags,
+  setup: OneShotSetup,
+  store: WorkloadStatusStore,
+  targets: WorkloadTarget[],
+  logger: Logger,
+  redactor: Redactor,
+): Promise<'listed' | 'failed'> {
+  try {
+    const common = {
+      image: flags.resticImage,
+      mounts: flags.resticVolume,
+      labels: { [ONE_SHOT_LABEL]: 'true' },
+      redactor,
+    };
+    // The env file wins (as backup-once reads it); else Backrest's own repo entry.
+    const runner =
+      !flags.rcbEnvFile && flags.backrestConfig
+        ? new ContainerResticRunner(setup.actions, {
+            ...common,
+            env: (await repoEnvFromBackrestConfig(flags.backrestConfig, flags.backrestRepo)).env,
+          })
+        : await createResticRunner(
+            {
+              kind: 'container',
+              ...common,
+              ...(flags.rcbEnvFile ? { envFile: flags.rcbEnvFile } : {}),
+            },
+            setup.actions,
+          );
+    const host = await resolveResticHost(setup.client, flags.resticHost);
+    const snapshots = await listSnapshots(runner);
+    await recordSnapshotInventory(
+      store,
+      snapshotsByWorkload(snapshots, targets, { host, planIdPrefix: flags.planIdPrefix }),
+    );
+    return 'listed';
+  } catch (err) {
+    logger.warn('workloads.repository_unreadable', {
+      error: redactor.redactString((err as Error).message),
+      note: 'snapshot counts are the ones last recorded in --state-dir',
+    });
+    return 'failed';
+  }
+}
+
+/** Gathers the views (every workload when `names` is empty). Writes nothing. */
+export async function collectWorkloads(
+  flags: WorkloadFlags,
+  names: string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<WorkloadCollection> {
+  const setup = await setUpOneShot(flags, flags.rcbEnvFile);
+  const { logger, redactor } = setup;
+  const store = new WorkloadStatusStore({
+    stateDir: flags.stateDir ?? BACKUP_DEFAULTS.stateDir,
+    logger,
+    redactor,
+    readOnly: true,
+  });
+  const wanted = (n: string) => names.length === 0 || names.includes(n);
+  const listed = (await listTargets(setup, flags.selector)).filter((t) => wanted(t.target.name));
+  // A workload nobody recorded yet: its window starts when its container was created.
+  for (const { target, created } of listed) {
+    if (await store.get(target.name)) continue;
+    await store.update(target.name, (s) => {
+      if (created > 0) s.firstSeen = new Date(created).toISOString();
+    });
+  }
+  const targets = listed.map((t) => t.target);
+  let repository: WorkloadCollection['repository'] = 'skipped';
+  if (flags.repository && hasRepository(flags, env) && targets.length > 0) {
+    repository = await readRepository(flags, setup, store, targets, logger, redactor);
+  }
+  const views: WorkloadView[] = [];
+  const byName = new Map(targets.map((t) => [t.name, t]));
+  for (const known of await store.list()) {
+    if (!wanted(known.name)) continue;
+    const target = byName.get(known.name);
+    // With --selector, a status without a selected container may be another selection's.
+    if (!target && flags.selector.length > 0) continue;
+    // Stale on the clock of now, with the window the writer recorded (26 h under Backrest).
+    const status = target
+      ? await store.update(known.name, (s) => void applyStale(store, s))
+      : known;
+    let planId = '';
+    try {
+      planId = planIdFor(
+        { name: known.name, ...(target?.compose ? { compose: target.compose } : {}) },
+        { prefix: flags.planIdPrefix },
+      );
+    } catch {
+      // No plan id for this name: shown as '-'.
+    }
+    views.push({
+      name: known.name,
+      planId,
+      ...(target ? { containerState: target.state } : {}),
+      keep: target?.labels[Labels.keep] ?? '-',
+      state: stateOf(status, target === undefined),
+      status,
+    });
+  }
+  return { views, repository, setup };
+}

@@ -1,0 +1,162 @@
+import type Docker from 'dockerode';
+import { expect } from 'chai';
+import { readFile, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { DockerContainerActions, DockerodeClient } from '@dockop/docker';
+import { runBackupOnce } from '@backrest-sidecar/controller-backup';
+import { RESTIC_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
+import { runCli } from './support/plan-cli.js';
+import { makeRepo, removeDir, type Repo } from './retention-fixture.js';
+import { removeVolumes, startWorkload } from './backup-fixture.js';
+
+// Restore drills end to end (real engine, real restic, the CLI bundle): a drill of a good
+// snapshot passes and says what it checked; after one pack file is deleted from the repository
+// the drill fails, and the workload's Verified condition says so. Nothing is left behind.
+describe('verify: restore drills (integration)', function () {
+  this.timeout(240_000);
+  let docker: Docker;
+  const run = runId();
+  const runKey = 'dockop.test.run';
+  const runVal = `verify-${run}`;
+  const runLabel = `${runKey}=${runVal}`;
+  const project = `vf${run.replace(/[^a-z0-9]/g, '')}`;
+  const name = `verify-${run}-db`;
+  let repo: Repo;
+  let stateDir: string;
+
+  const flags = (): string[] => [
+    '--rcb-env-file',
+    repo.containerEnvFile,
+    '--restic-image',
+    RESTIC_IMAGE,
+    '--restic-volume',
+    `${repo.repo}:/repo`,
+    '--state-dir',
+    stateDir,
+    '--selector',
+    runLabel,
+    '--read-data-parts',
+    '4',
+    '--log-format',
+    'json',
+  ];
+
+  interface Status {
+    conditions: { type: string; status: string; reason: string; message: string }[];
+    verification?: { passed: boolean; checks: string[]; snapshotId?: string; durationMs: number };
+    events: { reason: string; type: string }[];
+  }
+  const status = async (): Promise<Status> =>
+    JSON.parse(await readFile(path.join(stateDir, 'workloads', `${name}.json`), 'utf8')) as Status;
+
+  async function leftovers(): Promise<{ volumes: string[]; containers: string[] }> {
+    const { Volumes } = await docker.listVolumes({
+      filters: { label: ['io.dockop.backrest-sidecar.scratch=true', runLabel] },
+    });
+    const containers = await docker.listContainers({
+      all: true,
+      filters: { label: ['io.dockop.backrest-sidecar.one-shot=true', runLabel] },
+    });
+    return { volumes: (Volumes ?? []).map((v) => v.Name), containers: containers.map((c) => c.Id) };
+  }
+
+  before(async function () {
+    docker = await requireEngine(this);
+    repo = await makeRepo('verify');
+    stateDir = path.join(repo.dir, 'state');
+    await startWorkload(
+      docker,
+      {
+        name,
+        project,
+        service: 'db',
+        labels: { 'backrest.enable': 'true' },
+        volumes: [
+          {
+            name: `${project}_data`,
+            destination: '/var/lib/db',
+            files: { 'table.dat': 'rows', 'sub/wal.log': 'wal', 'empty/.keep': '' },
+          },
+        ],
+      },
+      { [runKey]: runVal },
+    );
+    const client = new DockerodeClient();
+    const report = await runBackupOnce(
+      {
+        engine: 'restic',
+        rcbEnvFile: repo.containerEnvFile,
+        resticImage: RESTIC_IMAGE,
+        resticMounts: [{ type: 'bind', source: repo.repo, target: '/repo' }],
+        resticHost: 'verify-test',
+        selector: [runLabel],
+        quiesceLabel: `dockop.test.none-${run}=true`,
+        stateDir,
+        progress: 'none',
+        noForget: true,
+        oneShotLabels: { [runKey]: runVal },
+      },
+      { actions: new DockerContainerActions(client), client },
+    );
+    expect(report.exitCode, JSON.stringify(report)).to.equal(0);
+  });
+
+  after(async function () {
+    if (docker) {
+      await removeLabeled(docker, runLabel);
+      await removeVolumes(docker, runLabel);
+    }
+    await removeDir(repo?.dir);
+  });
+
+  it('passes for a good snapshot: restored, tree matches restic ls, repository checked', async () => {
+    const res = await runCli(['verify', name, ...flags()], { timeoutMs: 180_000 });
+    expect(res.code, res.stderr).to.equal(0);
+    const passed = res.logs.find((l) => l.action === 'verify.passed') as { checks: string[] };
+    expect(passed, res.stderr).to.not.equal(undefined);
+    expect(passed.checks.join('\n')).to.match(/^restore: ok: restic restore --verify/m);
+    expect(passed.checks.join('\n')).to.match(/^tree: ok: 3 files \(7 B\)/m);
+    expect(passed.checks.join('\n')).to.match(
+      /^repository: ok: restic check --read-data-subset 1\/4/m,
+    );
+    const s = await status();
+    const verified = s.conditions.find((c) => c.type === 'Verified');
+    expect(verified?.status).to.equal('True');
+    expect(verified?.reason).to.equal('DrillPassed');
+    expect(verified?.message).to.match(
+      /^restore drill OK, snapshot [0-9a-f]{8} of .*took \d+\.\d s$/,
+    );
+    expect(s.verification?.checks).to.deep.equal(['restore', 'tree', 'repository']);
+    expect(s.verification?.passed).to.equal(true);
+    expect(s.events.at(-1)?.reason).to.equal('Verified');
+    expect(await leftovers()).to.deep.equal({ volumes: [], containers: [] });
+    // The next run reads the next slice of packs.
+    const again = await runCli(['verify', '--all', ...flags()], { timeoutMs: 180_000 });
+    expect(again.code, again.stderr).to.equal(0);
+    expect(again.stderr).to.include('restic check --read-data-subset 2/4');
+  });
+
+  it('fails when a pack file was deleted from the repository, and says so in Verified', async () => {
+    const dataDir = path.join(repo.repo, 'data');
+    const packs: string[] = [];
+    for (const sub of await readdir(dataDir)) {
+      for (const f of await readdir(path.join(dataDir, sub)))
+        packs.push(path.join(dataDir, sub, f));
+    }
+    expect(packs.length).to.be.greaterThan(0);
+    // The largest pack holds the file data (the others hold trees).
+    await rm(packs.sort()[0]!);
+    const res = await runCli(['verify', name, ...flags()], { timeoutMs: 180_000 });
+    expect(res.code, res.stderr).to.equal(3);
+    const failed = res.logs.find((l) => l.action === 'verify.failed') as { checks: string[] };
+    expect(failed, res.stderr).to.not.equal(undefined);
+    expect(failed.checks.some((c) => c.startsWith('repository: FAILED'))).to.equal(true);
+    const s = await status();
+    const verified = s.conditions.find((c) => c.type === 'Verified');
+    expect(verified?.status).to.equal('False');
+    expect(verified?.reason).to.equal('DrillFailed');
+    expect(s.verification?.passed).to.equal(false);
+    expect(s.events.at(-1)).to.include({ type: 'Warning', reason: 'VerifyFailed' });
+    expect(await leftovers()).to.deep.equal({ volumes: [], containers: [] });
+  });
+});
