@@ -10,6 +10,7 @@ import {
   presetArgv,
   unmetRequirements,
   type DumpSettings,
+  type WorkloadLabelTrust,
   type WorkloadTarget,
 } from '@backrest-sidecar/api';
 import {
@@ -50,6 +51,11 @@ export interface DumpRunOptions {
 
 export interface DumpRunDeps {
   exec: ExecFn;
+  /**
+   * Which labels may steer the dump: `backrest.dump.args` and `.only` set by an image (not the
+   * container) are dropped with a Warning unless trusted. Default: every label trusted.
+   */
+  trust?: WorkloadLabelTrust;
   runner: ResticRunner;
   logger: Logger;
   recorder?: EventRecorder;
@@ -76,9 +82,23 @@ export async function runDumps(
   const out = new Map<string, DumpOutcome>();
   const ready: { target: WorkloadTarget; settings: DumpSettings }[] = [];
   for (const target of targets) {
-    const resolved = dumpFromLabels(target.labels, target.name);
-    if (resolved.ok && resolved.settings === undefined) continue;
+    if (!hasDumpLabel(target.labels)) continue;
     const key = makeKey(BACKUP_WORKLOAD_KIND, target.name);
+    // What an image's LABEL must not decide alone: the tool's options, leaving the data out.
+    const untrusted = deps.trust
+      ? await deps.trust.untrusted(target, [...SENSITIVE_DUMP_LABELS])
+      : [];
+    let labels = target.labels;
+    if (untrusted.length > 0) {
+      labels = Object.fromEntries(
+        Object.entries(target.labels).filter(([k]) => !untrusted.includes(k)),
+      );
+      const message = `container ${target.name}: ignoring ${untrusted.join(', ')} set by the image (not the container); pass --trust-image-labels to use it`;
+      deps.logger.warn('dump.untrusted_labels', { container: target.name, labels: untrusted });
+      deps.recorder?.event(key, 'Warning', 'UntrustedLabel', message);
+    }
+    const resolved = dumpFromLabels(labels, target.name);
+    if (resolved.ok && resolved.settings === undefined) continue;
     if (!resolved.ok) {
       out.set(target.name, {
         container: target.name,
@@ -274,6 +294,12 @@ async function dumpToRestic(
         `container ${target.name}: ${label}: restic backup --stdin failed: ${(err as Error).message}`,
     };
   }
+}
+
+const SENSITIVE_DUMP_LABELS = ['backrest.dump.args', 'backrest.dump.only'] as const;
+
+function hasDumpLabel(labels: Record<string, string>): boolean {
+  return Object.keys(labels).some((k) => k === 'backrest.dump' || k.startsWith('backrest.dump.'));
 }
 
 function lastLines(text: string): string {

@@ -1,4 +1,9 @@
-import { execInContainer, type ContainerActions, type DockerClient } from '@dockop/docker';
+import {
+  ImageLabelTrust,
+  execInContainer,
+  type ContainerActions,
+  type DockerClient,
+} from '@dockop/docker';
 import {
   createNullLogger,
   makeKey,
@@ -9,6 +14,7 @@ import {
 } from '@dockop/runtime';
 import {
   BACKUP_WORKLOAD_KIND,
+  ImageWorkloadLabelTrust,
   findPathCollisions,
   partitionSafeTargets,
   type BackupRetention,
@@ -164,6 +170,10 @@ export async function runBackupOnce(
         },
         {
           exec: (target, argv, opts) => execInContainer(deps.client, target, argv, opts),
+          trust: new ImageWorkloadLabelTrust(
+            new ImageLabelTrust(deps.client, logger),
+            o.trustImageLabels === true,
+          ),
           runner: makeRunner(),
           logger,
           ...(deps.recorder ? { recorder: deps.recorder } : {}),

@@ -17,9 +17,12 @@ import {
   DEFAULT_PLAN_ID_PREFIX,
   checkPlanIdPrefix,
   containerName,
+  dumpHookCommand,
   identityProblem,
   normalizeAbsolutePath,
+  planDumpDir,
   planIdFor,
+  resolveDump,
   type BackupWorkloadSpec,
   type WorkloadIdentity,
 } from '@backrest-sidecar/api';
@@ -61,6 +64,12 @@ export interface PlanDefaults {
   excludeBindMounts: boolean;
   /** Host directory holding named volumes. Default `/var/lib/docker/volumes`. */
   volumePrefix: string;
+  /**
+   * `--dump-dir`: host directory for `backrest.dump` dumps, shared with Backrest's container at
+   * the same path; each plan dumps into `<dumpDir>/<plan id>`. Default '' (a dump label then
+   * skips the plan with `DumpDirMissing`).
+   */
+  dumpDir?: string;
 }
 
 export const DEFAULT_DOCKER_ROOT = '/var/lib/docker';
@@ -94,7 +103,9 @@ export type SkipReason =
   | 'IdCollision'
   | 'ReplicaConflict'
   | 'InvalidSchedule'
-  | 'UnsafeName';
+  | 'UnsafeName'
+  | 'InvalidDump'
+  | 'DumpDirMissing';
 
 export interface BuiltPlan {
   /** The container the plan comes from; for replicas, the first by name. */
@@ -209,14 +220,33 @@ export function buildPlan(
   const repo = resolveRepo(spec.repo, defaults.defaultRepo, facts.repoIds);
   if (!repo.ok) return skip('RepoMissing', `container ${container}: ${repo.message}`);
 
+  // `backrest.dump`: a fatal pre hook dumps into <dumpDir>/<plan id>, which the plan backs up.
+  const dump = resolveDump(workload.spec, container);
+  if (!dump.ok) return skip('InvalidDump', dump.message);
+  const dumpSettings = dump.settings;
+  let dumpDir: string | undefined;
+  if (dumpSettings) {
+    if (!defaults.dumpDir) {
+      return skip(
+        'DumpDirMissing',
+        `container ${container}: label backrest.dump=${dumpSettings.preset} needs --dump-dir (a host directory Backrest's container mounts at the same path); the plan is not written rather than backing up without the dump`,
+      );
+    }
+    dumpDir = planDumpDir(normalizeAbsolutePath(defaults.dumpDir), id);
+  }
+
   const mounts = workload.status.mounts ?? [];
   const include = paths?.include;
   let sources: string[];
   if (include && include.length > 0) {
     sources = include.map((p) => toHostPath(p, mounts, defaults.volumePrefix));
+  } else if (dumpSettings?.only) {
+    // dump.only: the dump replaces the data directories (explicit includes are still honoured).
+    sources = [];
   } else {
     sources = deriveSources(mounts, defaults, rcbVolumes ? ownFields(rcbVolumes) : undefined);
   }
+  if (dumpDir) sources.push(dumpDir);
   sources = uniqueSorted(sources);
   if (sources.length === 0) {
     return skip(
@@ -253,6 +283,9 @@ export function buildPlan(
     hooks: {
       pre: expandHooks(spec.pre, container),
       post: expandHooks(spec.post, container),
+      ...(dumpSettings && dumpDir
+        ? { dump: [dumpHookCommand(container, dumpDir, dumpSettings)] }
+        : {}),
     },
     // Without a keep label, an existing plan keeps the retention in the file (a hand edit wins).
     retention: stringOr(spec.keep, '')

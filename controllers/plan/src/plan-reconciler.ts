@@ -459,6 +459,7 @@ export function samePlan(a: PlanSpec | undefined, b: PlanSpec): boolean {
       [...(p.exclude ?? [])].sort(compare),
       p.hooks?.pre ?? [],
       p.hooks?.post ?? [],
+      p.hooks?.dump ?? [],
       ignoreRetention ? '' : (p.retention?.spec ?? ''),
     ]);
   return norm(a) === norm(b);

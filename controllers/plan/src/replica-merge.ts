@@ -122,6 +122,9 @@ export function mergeReplicas(
     hooks: {
       pre: mergedHooks(built.map((b) => b.plan.hooks.pre)),
       post: mergedHooks(built.map((b) => b.plan.hooks.post)),
+      ...(built.some((b) => b.plan.hooks.dump?.length)
+        ? { dump: mergedHooks(built.map((b) => b.plan.hooks.dump ?? [])) }
+        : {}),
     },
   };
   const notes = [...new Set(built.flatMap((b) => b.notes ?? []))];

@@ -402,3 +402,36 @@ export function describeUnmet(container: string, r: DumpRequirement): string {
       return `container ${container}: ${r.because}=${JSON.stringify(names)} is not a file in the container`;
   }
 }
+
+/** POSIX shell quoting: the value between single quotes, each `'` as `'\''`. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `<dumpDir>/<planId>`: the directory a Backrest plan's dump hook writes and the plan backs up. */
+export function planDumpDir(dumpDir: string, planId: string): string {
+  return `${dumpDir.replace(/\/+$/, '')}/${planId}`;
+}
+
+/**
+ * The Backrest hook (a shell script Backrest runs in its own container, which needs the docker
+ * CLI and the Docker socket) that writes `<dir>/<container>.<ext>` atomically: the dump goes to a
+ * temp file in the same directory, then is renamed; a failed or empty dump exits non-zero (the
+ * hook is ON_ERROR_FATAL) and leaves the previous dump untouched. Every label value is a
+ * single-quoted argv item of `docker exec`, never shell text.
+ */
+export function dumpHookCommand(container: string, dir: string, settings: DumpSettings): string {
+  const file = dumpFileName(container, settings.preset);
+  const argv = presetArgv('dump', settings).map(shellQuote).join(' ');
+  return [
+    `# backrest.dump=${settings.preset}: ${file}`,
+    'set -eu',
+    `dir=${shellQuote(dir)}`,
+    'mkdir -p "$dir"',
+    `tmp="$dir/.${file}.partial"`,
+    `trap 'rm -f "$tmp"' EXIT`,
+    `docker exec ${shellQuote(container)} ${argv} >"$tmp"`,
+    `if [ ! -s "$tmp" ]; then echo "backrest.dump: the dump of ${container} is empty" >&2; exit 1; fi`,
+    `mv -f "$tmp" "$dir/${file}"`,
+  ].join('\n');
+}

@@ -6,7 +6,11 @@ export interface PlanSpec {
   schedule: string;
   sources: string[];
   exclude: string[];
-  hooks: { pre: string[]; post: string[] };
+  /**
+   * `dump`: commands that write a database dump before the snapshot (`backrest.dump`); they run
+   * before `pre` and a failing one fails the backup (Backrest `ON_ERROR_FATAL`). Default none.
+   */
+  hooks: { pre: string[]; post: string[]; dump?: string[] };
   /**
    * `spec`: raw backrest.keep grammar, e.g. "daily=7,weekly=4" or "within=90d,last=3".
    * `defaulted`: true when no `backrest.keep` label set it (it is `--default-retention`): then a

@@ -60,6 +60,7 @@ export function planControllerOptions(settings: Settings, app: AppOptions): Plan
       defaultRetention: settings.defaultRetention,
       excludeBindMounts: settings.excludeBindMounts,
       volumePrefix: settings.volumePrefix,
+      ...(settings.dumpDir ? { dumpDir: settings.dumpDir } : {}),
     }),
     mode: app.mode,
     dryRun,

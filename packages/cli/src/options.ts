@@ -31,6 +31,7 @@ export interface RawOptions {
   dockerSock?: string;
   dockerRoot: string;
   volumePrefix?: string;
+  dumpDir?: string;
   defaultRepo: string;
   defaultSchedule: string;
   defaultRetention: string;
@@ -173,6 +174,12 @@ export function addRenderOptions(cmd: Command): Command {
         '--volume-prefix <path>',
         'host directory of named volumes (default <docker-root>/volumes)',
       ).env('BACKREST_VOLUME_PREFIX'),
+    )
+    .addOption(
+      new Option(
+        '--dump-dir <path>',
+        "host directory for backrest.dump dumps, mounted at the same path in Backrest's container (each plan dumps into <path>/<plan id>)",
+      ).env('BACKREST_DUMP_DIR'),
     )
     .option('--default-repo <id>', 'repo for workloads without backrest.repo', DEFAULTS.defaultRepo)
     .option(
@@ -340,6 +347,8 @@ export interface Settings {
   docker: { socketPath?: string; host?: string; apiVersion?: string };
   dockerRoot: string;
   volumePrefix: string;
+  /** `--dump-dir`: where Backrest plans' dump hooks write (`backrest.dump`); '' = none. */
+  dumpDir: string;
   defaultRepo: string;
   defaultSchedule: string;
   defaultRetention: string;
@@ -368,9 +377,11 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
   const configPath = path.resolve(env.BACKREST_CONFIG?.trim() || raw.config);
   const dockerRoot = stripTrailingSlash(raw.dockerRoot);
   const volumePrefix = stripTrailingSlash(raw.volumePrefix?.trim() || `${dockerRoot}/volumes`);
+  const dumpDir = stripTrailingSlash(raw.dumpDir?.trim() ?? '');
   for (const [flag, value] of [
     ['--docker-root', dockerRoot],
     ['--volume-prefix', volumePrefix],
+    ...(dumpDir ? [['--dump-dir', dumpDir] as const] : []),
   ] as const) {
     if (!value.startsWith('/'))
       throw new UsageError(`${flag} must be an absolute path, got "${value}"`);
@@ -417,6 +428,7 @@ export function resolveSettings(raw: RawOptions, env: NodeJS.ProcessEnv = proces
     docker,
     dockerRoot,
     volumePrefix,
+    dumpDir,
     defaultRepo: raw.defaultRepo,
     defaultSchedule: raw.defaultSchedule,
     defaultRetention: raw.defaultRetention,

@@ -33,9 +33,12 @@ export const CONDITION_POST = 'CONDITION_SNAPSHOT_END';
 export const CONDITION_CARRIER = 'CONDITION_UNKNOWN';
 export const SCHEDULE_CLOCK = 'CLOCK_LOCAL';
 
-type MarkerKind = 'pre' | 'post' | 'keep';
+/** A dump hook's failure fails the backup: never a snapshot silently without its dump. */
+export const ON_ERROR_FATAL = 'ON_ERROR_FATAL';
 
-const MARKER_RE = /(?:^|\n)# backrest-sidecar:(pre|post|keep)(?: (.*))?$/;
+type MarkerKind = 'pre' | 'post' | 'keep' | 'dump';
+
+const MARKER_RE = /(?:^|\n)# backrest-sidecar:(pre|post|keep|dump)(?: (.*))?$/;
 
 /** The marker on a hook we own (its command unescaped), or undefined for a user's hook. */
 export function hookMarker(
@@ -54,8 +57,10 @@ export function hookMarker(
 function commandHook(condition: string, command: string, kind: MarkerKind): JsonObject {
   // onError is left at Backrest's default (ON_ERROR_IGNORE, omitted by protojson): a failing pre
   // hook must not cancel the operation, or the post hook (e.g. `docker start`) would be skipped.
+  // A dump hook runs before every pre hook (nothing is stopped yet) and is fatal.
   return {
     conditions: [condition],
+    ...(kind === 'dump' ? { onError: ON_ERROR_FATAL } : {}),
     actionCommand: { command: `${escapeGoTemplate(command)}\n${HOOK_MARKER_PREFIX}${kind}` },
   };
 }
@@ -116,6 +121,7 @@ export function toBackrestPlan(plan: PlanSpec, existing?: object): object {
   const userHooks = oldHooks.filter((h) => hookMarker(h) === undefined);
   const carried = keepFileRetention ? oldHooks.filter((h) => hookMarker(h)?.kind === 'keep') : [];
   const ours = [
+    ...(plan.hooks.dump ?? []).map((c) => commandHook(CONDITION_PRE, c, 'dump')),
     ...plan.hooks.pre.map((c) => commandHook(CONDITION_PRE, c, 'pre')),
     ...plan.hooks.post.map((c) => commandHook(CONDITION_POST, c, 'post')),
     ...carried,
@@ -161,11 +167,13 @@ export function fromBackrestPlan(p: object): PlanSpec {
         : '';
   const pre: string[] = [];
   const post: string[] = [];
+  const dump: string[] = [];
   let carried: string | undefined;
   for (const h of asArray(o['hooks'])) {
     const m = hookMarker(h);
     if (!m) continue;
-    if (m.kind === 'pre') pre.push(m.command);
+    if (m.kind === 'dump') dump.push(m.command);
+    else if (m.kind === 'pre') pre.push(m.command);
     else if (m.kind === 'post') post.push(m.command);
     else carried = m.arg ?? '';
   }
@@ -179,7 +187,7 @@ export function fromBackrestPlan(p: object): PlanSpec {
     schedule: cron,
     sources: asStringArray(o['paths']),
     exclude: asStringArray(o['excludes']),
-    hooks: { pre, post },
+    hooks: { pre, post, ...(dump.length ? { dump } : {}) },
     retention: { spec },
   };
 }

@@ -45,7 +45,15 @@ export const sidecarConfigSchema = {
           exclude: stringArray,
           hooks: {
             type: 'object',
-            properties: { pre: stringArray, post: stringArray },
+            properties: {
+              pre: stringArray,
+              post: stringArray,
+              dump: {
+                ...stringArray,
+                description:
+                  'backrest.dump: commands writing a database dump before the snapshot; a failing one fails the backup',
+              },
+            },
           },
           retention: {
             type: 'object',

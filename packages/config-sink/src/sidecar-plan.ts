@@ -19,7 +19,12 @@ export function toSidecarPlan(plan: PlanSpec, existing?: unknown): JsonObject {
     schedule: writtenSchedule(plan.schedule),
     sources: [...plan.sources],
     exclude: [...plan.exclude],
-    hooks: { pre: [...plan.hooks.pre], post: [...plan.hooks.post] },
+    hooks: {
+      pre: [...plan.hooks.pre],
+      post: [...plan.hooks.post],
+      // Only when there is one: files without dumps keep their exact bytes.
+      ...(plan.hooks.dump?.length ? { dump: [...plan.hooks.dump] } : {}),
+    },
     retention: { spec },
   };
 }
@@ -35,7 +40,11 @@ export function fromSidecarPlan(p: unknown): PlanSpec {
     schedule: typeof o['schedule'] === 'string' ? o['schedule'] : '',
     sources: asStringArray(o['sources']),
     exclude: asStringArray(o['exclude']),
-    hooks: { pre: asStringArray(hooks['pre']), post: asStringArray(hooks['post']) },
+    hooks: {
+      pre: asStringArray(hooks['pre']),
+      post: asStringArray(hooks['post']),
+      ...(asStringArray(hooks['dump']).length ? { dump: asStringArray(hooks['dump']) } : {}),
+    },
     retention: { spec: typeof retention['spec'] === 'string' ? retention['spec'] : '' },
   };
 }
