@@ -79,12 +79,14 @@ describe('keep-spec format', () => {
     );
     expect(keepSpecFormat().validate('daily=seven')).to.be.a('string').and.include('daily=seven');
   });
-  it('names the four formats the schema uses', () => {
+  it('names the six formats the schema uses', () => {
     expect(backupWorkloadFormats().map((f) => f.name)).to.deep.equal([
       'cron',
       'absolute-path',
       'keep-spec',
       'command',
+      'dump-arg',
+      'dump-name',
     ]);
   });
 
