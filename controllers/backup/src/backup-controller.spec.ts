@@ -91,7 +91,11 @@ describe('BackupController', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function manager(actions: ContainerActions, schedule = '0 * * * *'): TestManager {
+  function manager(
+    actions: ContainerActions,
+    schedule = '0 * * * *',
+    selector?: string[],
+  ): TestManager {
     return new TestManager({
       modules: [
         backrestApiModule,
@@ -103,7 +107,13 @@ describe('BackupController', () => {
         backupModule({
           schedule,
           clock: 'utc',
-          backup: { engine: 'restic', stateDir: dir, noForget: true, progress: 'none' },
+          backup: {
+            engine: 'restic',
+            stateDir: dir,
+            noForget: true,
+            progress: 'none',
+            ...(selector ? { selector } : {}),
+          },
         }),
       ],
     });
@@ -211,5 +221,24 @@ describe('BackupController', () => {
     expect(() => tm!.manager.getAll<ControllerContribution>(ControllerContribution)).to.throw(
       /--backup-schedule "0 0 \* \* 7" is not a valid cron expression/,
     );
+  });
+
+  it('--selector: only selected workloads get a status; a refused one is an error, not a success', async () => {
+    const { actions } = fakeActions([], async () => ({ exitCode: 0, lines: [] }));
+    tm = manager(actions, '0 * * * *', ['team=a']);
+    await tm.docker.run({ name: 'mine', labels: { 'backrest.enable': 'true', team: 'a' } });
+    await tm.docker.run({ name: 'theirs', labels: { 'backrest.enable': 'true', team: 'b' } });
+    await tm.docker.run({
+      name: 'broken',
+      labels: { 'backrest.enable': 'true', team: 'a', 'backrest.schedule': 'not a cron' },
+    });
+    await tm.start();
+    const store = tm.manager.get<WorkloadStatusStore>(WorkloadStatusStore);
+    expect((await store.list()).map((s) => s.name)).to.deep.equal(['mine']);
+    const text = await tm.manager.get<MetricsRegistry>(MetricsRegistry).metrics();
+    expect(text).to.match(
+      /controller_runtime_reconcile_total\{controller="backup",result="error"\} [1-9]/,
+    );
+    expect(text).to.not.contain('workload="theirs"');
   });
 });

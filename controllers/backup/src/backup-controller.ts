@@ -19,6 +19,7 @@ import {
   type ControllerContribution,
   type ControllerOptions,
   type LifecycleHook,
+  type Resource,
   type Watch,
 } from '@dockop/runtime';
 import { inject, injectable, optional } from 'inversify';
@@ -28,6 +29,7 @@ import { BackupMetrics } from './backup-metrics.js';
 import { BACKUP_RUN_KIND, BackupReconciler, VOLUME_COVERAGE_KIND } from './backup-reconciler.js';
 import { BACKREST_OWNED_SCHEDULE } from './backup-status.js';
 import { CronTimer } from './cron-timer.js';
+import { matchesSelector } from './volume-coverage.js';
 
 export const BackupControllerOptions = Symbol.for('backrest-sidecar.BackupControllerOptions');
 
@@ -62,11 +64,12 @@ const COVERAGE_KEY = makeKey(VOLUME_COVERAGE_KIND, 'host');
 @injectable()
 export class BackupController implements ControllerContribution, LifecycleHook {
   readonly name = 'backup';
-  readonly watches: Watch[] = [{ kind: BACKUP_WORKLOAD_KIND }];
+  readonly watches: Watch[];
   readonly triggers: KeyTrigger[];
   readonly options: ControllerOptions;
   readonly reconciler: BackupReconciler;
   readonly #scheduleTrigger = new KeyTrigger('backup-schedule');
+  readonly #refusedTrigger = new KeyTrigger('backup-refused');
   readonly #options: BackupControllerOptions;
   readonly #clock: Clock | undefined;
   readonly #logger: Logger | undefined;
@@ -119,9 +122,29 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       ...(status ? { status } : {}),
       ...(completed ? { completed } : {}),
       ...(retention ? { retention } : {}),
+      refused: this.#refusedTrigger,
       ...(redactor ? { redactor } : {}),
     });
-    this.triggers = [this.#scheduleTrigger];
+    // `--selector` scopes what this sidecar manages: other workloads get no status and no events.
+    const selector = options.backup.selector ?? [];
+    const selected = (r: Resource) => matchesSelector(r.metadata.labels, selector);
+    this.watches = [
+      {
+        kind: BACKUP_WORKLOAD_KIND,
+        ...(selector.length > 0
+          ? {
+              predicates: [
+                {
+                  create: selected,
+                  update: (o: Resource, n: Resource) => selected(o) || selected(n),
+                  delete: selected,
+                },
+              ],
+            }
+          : {}),
+      },
+    ];
+    this.triggers = [this.#scheduleTrigger, this.#refusedTrigger];
     this.options = {
       // A run and the status refreshes side by side: a long backup must not hold Stale back.
       // The queue never hands one key to two workers, so runs still never overlap.

@@ -30,7 +30,7 @@ import {
 import { createResticRunner } from '@backrest-sidecar/restic';
 import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
-import { volumeCoverage } from './volume-coverage.js';
+import { matchesSelector, volumeCoverage } from './volume-coverage.js';
 
 /** Kind of the key a schedule tick enqueues: one backup run over every workload. */
 export const BACKUP_RUN_KIND = 'BackupRun';
@@ -50,6 +50,11 @@ export interface BackupReconcilerDeps {
   completed?: KeyTrigger;
   /** The logger's redactor (learns the env file's secrets). */
   redactor?: Redactor;
+  /**
+   * The controller's own trigger: refused workloads are handed to it on every coverage pass (the
+   * cache lists only valid resources on resync), so each is reconciled, and counted, as an error.
+   */
+  refused?: KeyTrigger;
   /** Retention after each successful run (the retention controller's), when loaded. */
   retention?: BackupRetention;
   /** Longest requeue of a workload's status refresh, in ms. Default 1 h. */
@@ -63,7 +68,8 @@ export interface BackupReconcilerDeps {
  * - `BackupWorkload/<name>`: the workload's status: `Stale` on the controller's clock (requeued
  *   for the moment it would turn Stale), `BackedUp` Unknown before the first backup, gauges;
  *   a workload the cache refused is a TerminalError (counted as an error, never as a success);
- * - `VolumeCoverage/host`: the uncovered-volumes gauge.
+ * - `VolumeCoverage/host`: the uncovered-volumes gauge; it also hands every refused workload to
+ *   `refused`, so each is reconciled (as an error) at start and on every resync.
  */
 export class BackupReconciler implements Reconciler {
   readonly #deps: BackupReconcilerDeps;
@@ -189,6 +195,10 @@ export class BackupReconciler implements Reconciler {
       excludeBindMounts: this.#deps.backup.excludeBindMounts === true,
       ...(this.#deps.backup.selector ? { selector: this.#deps.backup.selector } : {}),
     });
+    for (const r of ctx.cache.rejected(BACKUP_WORKLOAD_KIND)) {
+      if (matchesSelector(r.labels, this.#deps.backup.selector ?? []))
+        this.#deps.refused?.fire(r.key);
+    }
     const uncovered = rows.filter((r) => r.state === 'Uncovered');
     this.#deps.metrics.uncoveredVolumes.set(uncovered.length);
     if (uncovered.length > 0) {
@@ -203,12 +213,21 @@ export class BackupReconciler implements Reconciler {
     ctx: ReconcileContext,
   ): Promise<ReconcileResult | void> {
     const d = this.#deps;
-    const resource = ctx.cache.get(request.key);
+    const found = ctx.cache.get(request.key);
+    // Outside --selector (a resync lists every workload): not ours to report on.
+    const resource =
+      found && matchesSelector(found.metadata.labels, d.backup.selector ?? []) ? found : undefined;
+    if (found && !resource) {
+      d.metrics.forget(request.name);
+      return;
+    }
     if (!resource) {
       d.metrics.forget(request.name);
       const refused = ctx.cache.rejected(BACKUP_WORKLOAD_KIND).find((r) => r.key === request.key);
       // Not a success: nothing of this workload is backed up until its labels are fixed.
-      if (refused) throw new TerminalError(refused.message, refused.reason);
+      if (refused && matchesSelector(refused.labels, d.backup.selector ?? [])) {
+        throw new TerminalError(refused.message, refused.reason);
+      }
       return; // deleted: its status file stays, for history
     }
     if (!d.status) return;

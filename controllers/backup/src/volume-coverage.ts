@@ -1,10 +1,5 @@
 import type Dockerode from 'dockerode';
-import {
-  isOptedIn,
-  planIdFor,
-  workloadFromContainerInfo,
-  type WorkloadTarget,
-} from '@backrest-sidecar/api';
+import { isOptedIn, planIdFor, workloadFromContainerInfo } from '@backrest-sidecar/api';
 import { ONE_SHOT_LABEL } from './backup-options.js';
 import { selectMounts } from './backup-workloads.js';
 
@@ -45,11 +40,20 @@ export interface VolumeCoverageOptions {
 
 const ACTIVE = new Set(['running', 'restarting', 'paused']);
 
-function matchesSelector(t: WorkloadTarget, selector: string[]): boolean {
+/**
+ * Whether `labels` carry every selector term (`key` or `key=value`), as Docker's label filter
+ * (`--selector`) reads them. Own properties only.
+ */
+export function matchesSelector(
+  labels: Readonly<Record<string, string>> | undefined,
+  selector: readonly string[],
+): boolean {
   return selector.every((s) => {
     const eq = s.indexOf('=');
-    if (eq < 0) return Object.hasOwn(t.labels, s);
-    return t.labels[s.slice(0, eq)] === s.slice(eq + 1);
+    if (!labels) return false;
+    if (eq < 0) return Object.hasOwn(labels, s);
+    const key = s.slice(0, eq);
+    return Object.hasOwn(labels, key) && labels[key] === s.slice(eq + 1);
   });
 }
 
@@ -95,7 +99,7 @@ export function volumeCoverage(
   }
   const selector = options.selector ?? [];
   for (const t of targets) {
-    if (!isOptedIn(t) || !matchesSelector(t, selector)) continue;
+    if (!isOptedIn(t) || !matchesSelector(t.labels, selector)) continue;
     let planId: string;
     try {
       planId = planIdFor(

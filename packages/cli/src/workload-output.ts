@@ -24,6 +24,8 @@ export interface WorkloadRow {
   engine: string | null;
   /** Bytes the last snapshot covered (restic's total_bytes_processed), or null. */
   sizeBytes: number | null;
+  /** The last restore drill (`verify`): when, passed or not, which snapshot; null when none. */
+  verified: { time: string; passed: boolean; snapshotId: string | null } | null;
   status: WorkloadView['status'];
 }
 
@@ -41,6 +43,13 @@ export function workloadRows(views: WorkloadView[], now: number): WorkloadRow[] 
       keep: v.keep,
       engine: last?.engine ?? null,
       sizeBytes: last?.bytesTotal ?? null,
+      verified: v.status.verification
+        ? {
+            time: v.status.verification.time,
+            passed: v.status.verification.passed,
+            snapshotId: v.status.verification.snapshotId ?? null,
+          }
+        : null,
       status: v.status,
     };
   });
@@ -68,6 +77,14 @@ export function formatBytes(bytes: number | null): string {
   return i === 0 ? `${v}B` : `${v.toFixed(1)}${units[i]}`;
 }
 
+/** The VERIFIED column: the age of the last passed drill, `Failed` after a failed one, `-` never. */
+export function verifiedCell(r: Pick<WorkloadRow, 'verified'>, now: number): string {
+  if (!r.verified) return '-';
+  if (!r.verified.passed) return 'Failed';
+  const t = Date.parse(r.verified.time);
+  return Number.isFinite(t) ? formatAge(Math.max(0, Math.round((now - t) / 1000))) : '-';
+}
+
 /** Why the row is not Ok, in one line (Stale's or BackedUp's message). */
 function messageOf(r: WorkloadRow): string {
   const cond = (t: string) => r.status.conditions.find((c) => c.type === t);
@@ -84,6 +101,7 @@ export function renderWorkloads(
   rows: WorkloadRow[],
   format: OutputFormat,
   options: TableOptions = {},
+  now: number = Date.now(),
 ): string {
   switch (format) {
     case 'json':
@@ -95,7 +113,7 @@ export function renderWorkloads(
     case 'wide':
     case 'table': {
       const wide = format === 'wide';
-      const header = ['NAME', 'LAST BACKUP', 'AGE', 'SNAPSHOTS', 'STATUS'];
+      const header = ['NAME', 'LAST BACKUP', 'AGE', 'SNAPSHOTS', 'STATUS', 'VERIFIED'];
       if (wide) header.push('KEEP', 'ENGINE', 'SIZE', 'SNAPSHOT', 'PLAN ID', 'MESSAGE');
       const cells = rows.map((r) => {
         const c = [
@@ -104,6 +122,7 @@ export function renderWorkloads(
           formatAge(r.ageSeconds),
           r.snapshots === null ? '-' : String(r.snapshots),
           r.state,
+          verifiedCell(r, now),
         ];
         if (wide) {
           c.push(
@@ -171,6 +190,13 @@ export function renderWorkloadDescription(v: WorkloadView, now: number): string 
     );
     if (r.message) out.push(`  ${r.message}`);
   }
+  if (s.verification) {
+    const v = s.verification;
+    const age = formatAge(Math.max(0, Math.round((now - Date.parse(v.time)) / 1000)));
+    out.push(
+      `Verified:     ${v.time} (${age} ago) ${v.passed ? 'passed' : 'FAILED'}, snapshot ${v.snapshotId?.slice(0, 8) ?? '-'}${v.snapshotTime ? ` of ${v.snapshotTime}` : ''}, checked ${v.checks.join(', ') || '-'} in ${formatDuration(v.durationMs)}`,
+    );
+  } else out.push('Verified:     <never>');
   out.push('Conditions:');
   if (s.conditions.length === 0) out.push('  <none>');
   else {

@@ -26,7 +26,12 @@ import {
   workloadFromContainerInfo,
   type WorkloadTarget,
 } from '@backrest-sidecar/api';
-import { createResticRunner, resolveResticHost } from '@backrest-sidecar/restic';
+import {
+  ContainerResticRunner,
+  createResticRunner,
+  resolveResticHost,
+} from '@backrest-sidecar/restic';
+import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
 import type { OneShotMount } from '@dockop/docker';
 import type { Logger, Redactor } from '@dockop/runtime';
 import { setUpOneShot, type OneShotFlags, type OneShotSetup } from './one-shot.js';
@@ -40,6 +45,10 @@ export interface WorkloadFlags extends OneShotFlags {
   planIdPrefix: string;
   /** commander's `--no-repository`: false when given. */
   repository: boolean;
+  /** `--backrest-config`: read the repository's credentials from Backrest's config instead. */
+  backrestConfig?: string;
+  /** `--backrest-repo`: which repo of that config. Default: its first. */
+  backrestRepo?: string;
 }
 
 /** The one-word summary of the STATUS column. */
@@ -111,7 +120,11 @@ async function listTargets(
 
 /** Whether the repository can be listed: an env file, or RESTIC_REPOSITORY in the environment. */
 function hasRepository(flags: WorkloadFlags, env: NodeJS.ProcessEnv): boolean {
-  return flags.rcbEnvFile !== undefined || Object.hasOwn(env, 'RESTIC_REPOSITORY');
+  return (
+    flags.rcbEnvFile !== undefined ||
+    flags.backrestConfig !== undefined ||
+    Object.hasOwn(env, 'RESTIC_REPOSITORY')
+  );
 }
 
 async function readRepository(
@@ -123,17 +136,27 @@ async function readRepository(
   redactor: Redactor,
 ): Promise<'listed' | 'failed'> {
   try {
-    const runner = await createResticRunner(
-      {
-        kind: 'container',
-        image: flags.resticImage,
-        ...(flags.rcbEnvFile ? { envFile: flags.rcbEnvFile } : {}),
-        mounts: flags.resticVolume,
-        labels: { [ONE_SHOT_LABEL]: 'true' },
-        redactor,
-      },
-      setup.actions,
-    );
+    const common = {
+      image: flags.resticImage,
+      mounts: flags.resticVolume,
+      labels: { [ONE_SHOT_LABEL]: 'true' },
+      redactor,
+    };
+    // The env file wins (as backup-once reads it); else Backrest's own repo entry.
+    const runner =
+      !flags.rcbEnvFile && flags.backrestConfig
+        ? new ContainerResticRunner(setup.actions, {
+            ...common,
+            env: (await repoEnvFromBackrestConfig(flags.backrestConfig, flags.backrestRepo)).env,
+          })
+        : await createResticRunner(
+            {
+              kind: 'container',
+              ...common,
+              ...(flags.rcbEnvFile ? { envFile: flags.rcbEnvFile } : {}),
+            },
+            setup.actions,
+          );
     const host = await resolveResticHost(setup.client, flags.resticHost);
     const snapshots = await listSnapshots(runner);
     await recordSnapshotInventory(
@@ -183,6 +206,8 @@ export async function collectWorkloads(
   for (const known of await store.list()) {
     if (!wanted(known.name)) continue;
     const target = byName.get(known.name);
+    // With --selector, a status without a selected container may be another selection's.
+    if (!target && flags.selector.length > 0) continue;
     // Stale on the clock of now, with the window the writer recorded (26 h under Backrest).
     const status = target
       ? await store.update(known.name, (s) => void applyStale(store, s))

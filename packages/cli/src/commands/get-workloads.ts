@@ -40,6 +40,11 @@ export function addWorkloadOptions(cmd: Command): Command {
         .env('BACKREST_PLAN_ID_PREFIX')
         .default(DEFAULTS.planIdPrefix),
     )
+    .option(
+      '--backrest-config <path>',
+      "without --rcb-env-file: the repository's uri, password and env from Backrest's config (native format)",
+    )
+    .option('--backrest-repo <id>', 'with --backrest-config: which repo (default: its first)')
     .option('--no-repository', 'do not list the repository: status files only');
   return addOneShotOptions(cmd);
 }
