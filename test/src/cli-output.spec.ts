@@ -119,12 +119,12 @@ describe('backrest-sidecar output, piped and on a terminal', function () {
       expect(none.stdout).to.equal('');
       expect(parseJsonLines(none.stderr)[0]).to.include({
         action: 'usage.error',
-        error: 'get needs a resource type: plans, plan',
+        error: 'get needs a resource type: plans, plan, workloads, workload, volumes, volume',
       });
       const typo = await runCli(['describe', 'plnas', 'x']);
       expect(typo.code).to.equal(1);
       expect(String(parseJsonLines(typo.stderr)[0]?.error)).to.match(
-        /unknown resource type "plnas" for describe \(known: plan, plans\)/,
+        /unknown resource type "plnas" for describe \(known: plan, plans, workload, workloads\)/,
       );
     });
 

@@ -229,6 +229,25 @@ describe('deploy: container image (e2e, real engine)', function () {
     expect(inside.code, inside.stderr).to.equal(0);
     expect(inside.stdout.trim()).to.equal('done');
 
+    // A supported Node LTS (20 is past end of life) and a restic that runs.
+    const versions = await run('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--label',
+      runLabel,
+      '--entrypoint',
+      'sh',
+      tag,
+      '-c',
+      'node --version && restic version',
+    ]);
+    expect(versions.code, versions.stderr).to.equal(0);
+    const [nodeVersion = '', resticVersion = ''] = versions.stdout.trim().split('\n');
+    expect(Number(/^v(\d+)\./.exec(nodeVersion)?.[1]), nodeVersion).to.be.at.least(22);
+    expect(resticVersion).to.match(/^restic \d+\.\d+\.\d+/);
+
     const help = await run('docker', [
       'run',
       '--rm',

@@ -332,4 +332,36 @@ describe('workload status: daemon --backup-schedule, get workloads, get volumes 
       'StoppedOnly',
     );
   });
+
+  it('counts the snapshots Backrest made from a workload’s plan (tag plan:<id>) and takes a newer one as its last backup', async () => {
+    const planId = `${prefix}${project}_c`;
+    const src = path.join(binds, 'backrest-src');
+    await exec('mkdir', ['-p', src]);
+    await exec('sh', ['-c', `echo made-by-backrest > ${src}/f.txt`]);
+    // As Backrest tags its own backups: plan:<id> and created-by:<instance>, its own host.
+    await exec(
+      'restic',
+      ['backup', '-q', '--host', 'backrest-host', '--tag', `plan:${planId},created-by:inst`, src],
+      { env: repo.env },
+    );
+    const { stdout } = await exec('restic', ['snapshots', '--json', '--tag', `plan:${planId}`], {
+      env: repo.env,
+    });
+    const made = (JSON.parse(stdout) as { short_id: string }[])[0]!;
+    const res = await runCli(['get', 'workloads', names.c, '-o', 'json', ...repoFlags()], {
+      timeoutMs: 120_000,
+    });
+    expect(res.code, res.stderr).to.equal(0);
+    const [c] = JSON.parse(res.stdout) as (Row & {
+      status: { snapshots: { sidecar: number; backrest: number } };
+    })[];
+    expect(c!.status.snapshots.backrest).to.equal(1);
+    expect(c!.snapshots).to.equal(c!.status.snapshots.sidecar + 1);
+    expect(c!.engine).to.equal('backrest');
+    expect(c!.status.lastBackup?.snapshotId).to.equal(made.short_id);
+    expect(condition(c!, 'BackedUp')).to.include({
+      status: 'True',
+      reason: 'SnapshotInRepository',
+    });
+  });
 });

@@ -4,6 +4,7 @@ import {
   type WorkloadSnapshotsRecord,
   type WorkloadStatus,
   type WorkloadStatusStore,
+  type WorkloadIdentity,
   type WorkloadTarget,
 } from '@backrest-sidecar/api';
 import {
@@ -54,16 +55,14 @@ function time(s: ResticSnapshot): number {
  */
 export function snapshotsByWorkload(
   snapshots: readonly ResticSnapshot[],
-  targets: readonly Pick<WorkloadTarget, 'name' | 'compose'>[],
+  targets: readonly WorkloadIdentity[],
   options: Omit<SnapshotInventoryOptions, 'signal'> = {},
 ): WorkloadSnapshots[] {
   const tagsOf = (s: ResticSnapshot): string[] =>
     Array.isArray(s.tags) ? s.tags.filter((t): t is string => typeof t === 'string') : [];
   return targets.map((t) => {
-    const ours = workloadTags({
-      name: t.name,
-      ...(t.compose ? { compose: t.compose } : {}),
-    } as WorkloadTarget).slice(0, 2);
+    // The first two of the tags our restic engine puts on every snapshot: ours, and whose.
+    const ours = workloadTags({ name: t.name } as WorkloadTarget).slice(0, 2);
     let planId = '';
     try {
       planId = planIdFor(

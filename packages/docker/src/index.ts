@@ -17,5 +17,6 @@ export * from './container-informer.js';
 export * from './docker-source.js';
 export * from './docker-health.js';
 export * from './container-actions.js';
+export * from './container-exec.js';
 export * from './docker-module.js';
 export * from './volume-actions.js';

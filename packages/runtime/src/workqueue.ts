@@ -75,6 +75,10 @@ interface Debounced {
   handle: TimerHandle;
 }
 
+/** `#state` bits of a key: queued or to be re-queued (the dirty set), handed out (processing). */
+const DIRTY = 1;
+const PROCESSING = 2;
+
 const noMetrics: WorkQueueMetrics = {
   add() {},
   depth() {},
@@ -95,8 +99,14 @@ export class WorkQueue<K = string> {
   // FIFO as array + head index: shift() is O(n) on large arrays.
   #queue: K[] = [];
   #head = 0;
-  readonly #dirty = new Set<K>();
-  readonly #processing = new Map<K, number>(); // key -> started at (ms)
+  /**
+   * The dirty and processing sets as one map of bits (DIRTY | PROCESSING): one hash lookup per
+   * operation where two sets took two (the hot path of every add, get and done).
+   */
+  readonly #state = new Map<K, number>();
+  #processingCount = 0;
+  /** Start time of each key in processing (only when timed). */
+  readonly #startedAt = new Map<K, number>();
   /** Add time of each `#queue` entry, same index (only when timed). */
   #queuedAt: number[] = [];
   /** Add time of keys added again while in processing; `done` queues them with it. */
@@ -133,10 +143,11 @@ export class WorkQueue<K = string> {
   /** Queue a key (after the debounce period, when debouncing). Ignored after shutdown. */
   add(key: K): void {
     // Hot path first: a key already queued (and not waiting out a debounce) changes nothing.
-    if (this.#dirty.has(key) || this.#shuttingDown) return;
+    const state = this.#state.get(key);
+    if ((state !== undefined && state & DIRTY) || this.#shuttingDown) return;
     if (this.#debounce) this.#debounceAdd(key, this.#debounce);
     // Nothing can be debouncing without a debounce option: straight to the dirty set.
-    else this.#markDirty(key);
+    else this.#markDirty(key, state);
   }
 
   /** Queue a key once `ms` passed; the earliest requested time wins. `ms <= 0` adds now. */
@@ -191,24 +202,26 @@ export class WorkQueue<K = string> {
 
   /** Marks a key handed out by `get` as finished; re-queues it if it was added meanwhile. */
   done(key: K): void {
+    const state = this.#state.get(key);
+    if (state === undefined || !(state & PROCESSING)) return;
+    this.#processingCount--;
+    if (state & DIRTY) this.#state.set(key, DIRTY);
+    else this.#state.delete(key);
     if (this.#timed) {
-      const started = this.#processing.get(key);
-      if (started === undefined) return;
-      this.#processing.delete(key);
+      const started = this.#startedAt.get(key) ?? 0;
+      this.#startedAt.delete(key);
       const now = this.#clock.now();
       this.#metrics.workDuration((now - started) / 1000);
-      if (this.#dirty.has(key)) {
+      if (state & DIRTY) {
         const added = this.#addedAt.get(key) ?? now;
         this.#addedAt.delete(key);
         this.#push(key, added, now);
       }
-    } else {
-      // Untimed: one lookup (delete says whether the key was handed out) instead of get + delete.
-      if (!this.#processing.delete(key)) return;
-      if (this.#dirty.size > 0 && this.#dirty.has(key)) this.#push(key, 0, 0);
+    } else if (state & DIRTY) {
+      this.#push(key, 0, 0);
     }
     // #push may have handed the key straight to a waiting worker: check processing afterwards.
-    if (this.#processing.size === 0 && this.#drainWaiters.length > 0) {
+    if (this.#processingCount === 0 && this.#drainWaiters.length > 0) {
       const waiters = this.#drainWaiters;
       this.#drainWaiters = [];
       for (const w of waiters) w();
@@ -222,12 +235,12 @@ export class WorkQueue<K = string> {
 
   /** Number of keys handed out and not yet `done`. */
   processingCount(): number {
-    return this.#processing.size;
+    return this.#processingCount;
   }
 
   /** True while `key` is handed out and not yet `done`. */
   isProcessing(key: K): boolean {
-    return this.#processing.has(key);
+    return ((this.#state.get(key) ?? 0) & PROCESSING) !== 0;
   }
 
   /** Number of keys waiting for an `addAfter` time or a debounce period. */
@@ -270,7 +283,7 @@ export class WorkQueue<K = string> {
   /** `shutDown`, then resolve once no key is in processing (in-flight work finished). */
   shutDownWithDrain(): Promise<void> {
     this.shutDown();
-    if (this.#processing.size === 0) return Promise.resolve();
+    if (this.#processingCount === 0) return Promise.resolve();
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
@@ -279,7 +292,7 @@ export class WorkQueue<K = string> {
     if (!this.#timed) return 0;
     const now = this.#clock.now();
     let total = 0;
-    for (const started of this.#processing.values()) total += now - started;
+    for (const started of this.#startedAt.values()) total += now - started;
     return total / 1000;
   }
 
@@ -287,7 +300,7 @@ export class WorkQueue<K = string> {
     if (!this.#timed) return 0;
     const now = this.#clock.now();
     let longest = 0;
-    for (const started of this.#processing.values()) longest = Math.max(longest, now - started);
+    for (const started of this.#startedAt.values()) longest = Math.max(longest, now - started);
     return longest / 1000;
   }
 
@@ -297,18 +310,15 @@ export class WorkQueue<K = string> {
 
   #debounceAdd(key: K, d: DebounceOptions): void {
     // Already queued (or re-queued after processing): it will run with the latest state.
-    if (this.#dirty.has(key)) return;
+    const state = this.#state.get(key) ?? 0;
+    if (state & DIRTY) return;
     const now = this.#clock.now();
     const existing = this.#debouncing.get(key);
     if (d.leading) {
       const last = this.#lastAdd.get(key);
       this.#lastAdd.set(key, now);
       if (this.#lastAdd.size > 4096) this.#forgetQuiet(now, d.quietMs);
-      if (
-        !existing &&
-        !this.#processing.has(key) &&
-        (last === undefined || now - last >= d.quietMs)
-      ) {
+      if (!existing && !(state & PROCESSING) && (last === undefined || now - last >= d.quietMs)) {
         this.#addNow(key);
         return;
       }
@@ -341,17 +351,21 @@ export class WorkQueue<K = string> {
         this.#debouncing.delete(key);
       }
     }
-    if (this.#dirty.has(key)) return;
-    this.#markDirty(key);
+    const state = this.#state.get(key);
+    if (state !== undefined && state & DIRTY) return;
+    this.#markDirty(key, state);
   }
 
-  /** `key` is not dirty yet: mark it, and queue it unless a worker holds it (invariants 1, 2). */
-  #markDirty(key: K): void {
-    this.#dirty.add(key);
+  /**
+   * `key` is not dirty yet (`state`: its current bits): mark it, and queue it unless a worker
+   * holds it (invariants 1, 2).
+   */
+  #markDirty(key: K, state: number | undefined): void {
+    this.#state.set(key, (state ?? 0) | DIRTY);
     // One clock read per operation, and none without metrics.
     const now = this.#timed ? this.#clock.now() : 0;
     if (this.#timed) this.#metrics.add();
-    if (this.#processing.size > 0 && this.#processing.has(key)) {
+    if (state !== undefined && state & PROCESSING) {
       if (this.#timed) this.#addedAt.set(key, now);
       return;
     }
@@ -396,9 +410,13 @@ export class WorkQueue<K = string> {
   }
 
   #takeKey(key: K, addedAt: number, now: number): K {
-    this.#dirty.delete(key);
-    this.#processing.set(key, now);
-    if (this.#timed) this.#metrics.queueDuration((now - addedAt) / 1000);
+    // Queued keys are never in processing (invariant 2): the bits are exactly DIRTY.
+    this.#state.set(key, PROCESSING);
+    this.#processingCount++;
+    if (this.#timed) {
+      this.#startedAt.set(key, now);
+      this.#metrics.queueDuration((now - addedAt) / 1000);
+    }
     return key;
   }
 }
