@@ -1,16 +1,15 @@
 import { execInContainer, type ContainerActions, type DockerClient } from '@dockop/docker';
 import {
   createNullLogger,
-  makeKey,
   SecretRedactor,
   type EventRecorder,
   type Logger,
   type Redactor,
 } from '@dockop/runtime';
 import {
-  BACKUP_WORKLOAD_KIND,
   findPathCollisions,
   partitionSafeTargets,
+  warnUnsafeNames,
   type BackupRetention,
   type ForgetReport,
   type WorkloadScheduleRecord,
@@ -216,23 +215,15 @@ export async function runBackupOnce(
         const listed = await listBackupWorkloads(deps.actions, o.selector);
         // A compose name that can't be a path (`../usr`) is refused before any mount is planned.
         const { safe: targets, refused } = partitionSafeTargets(listed);
-        const refusedResults = refused.map(({ target, message }): WorkloadBackupResult => {
-          logger.warn('backup.unsafe_name', { container: target.name, error: message });
-          deps.recorder?.event(
-            makeKey(BACKUP_WORKLOAD_KIND, target.name),
-            'Warning',
-            'UnsafeName',
-            message,
-          );
-          return {
-            container: target.name,
-            path: '',
-            status: 'failed',
-            durationMs: 0,
-            warnings: [],
-            error: message,
-          };
-        });
+        warnUnsafeNames({ logger, recorder: deps.recorder }, 'backup', refused);
+        const refusedResults = refused.map(({ target, message }): WorkloadBackupResult => ({
+          container: target.name,
+          path: '',
+          status: 'failed',
+          durationMs: 0,
+          warnings: [],
+          error: message,
+        }));
         logger.info('backup.workloads', {
           engine: o.engine,
           containers: targets.map((t) => t.name),
