@@ -29,20 +29,20 @@ import { PLAN_CONTROLLER_DEFAULTS, type PlanControllerOptions } from './plan-con
 import { PlanReport } from './plan-report.js';
 
 /** A container whose labels the BackupWorkload schema refuses (minute 61). */
-function refusedWorkload(name: string, rv: string): Resource {
+function refusedWorkload(name: string, rv: string, schedule = '61 * * * *'): Resource {
   return {
     apiVersion: 'backrest.dockop.io/v1alpha1',
     kind: BACKUP_WORKLOAD_KIND,
     metadata: {
       name,
       uid: `id-${name}`,
-      labels: { 'backrest.enable': 'true', 'backrest.schedule': '61 * * * *' },
+      labels: { 'backrest.enable': 'true', 'backrest.schedule': schedule },
       annotations: {},
       generation: 1,
       resourceVersion: rv,
       creationTimestamp: '',
     },
-    spec: { enable: 'true', schedule: '61 * * * *' },
+    spec: { enable: 'true', schedule },
     status: { name, mounts: [] },
   };
 }
@@ -157,6 +157,31 @@ describe('PlanController (daemon, refused workloads)', () => {
     h.sink.upsert(refusedWorkload('db', '2'));
     h.sink.replace([refusedWorkload('db', '3')]);
     await h.reconciled(2, 10 * PLAN_CONTROLLER_DEFAULTS.debounce.maxWaitMs);
+    await h.controller.stop(0);
+  });
+
+  it('the same refusal is a warning once; a later reconcile logs it again only when it changed', async () => {
+    const h = setup();
+    h.controller.start();
+    await h.reconciled(1, quietMs);
+    const skips = (from: number) =>
+      h.stream.lines
+        .slice(from)
+        .filter((l) => l['action'] === 'plan.skipped')
+        .map((l) => `${String(l['level'])} ${String(l['container'])}`);
+
+    h.sink.upsert(refusedWorkload('db', '1'));
+    await h.reconciled(2, quietMs);
+    let mark = h.stream.lines.length;
+    // Another refusal reconciles the whole config: db's unchanged skip is not a warning again.
+    h.sink.upsert(refusedWorkload('web', '1'));
+    await h.reconciled(3, quietMs);
+    expect(skips(mark)).to.deep.equal(['warn web']);
+    mark = h.stream.lines.length;
+    // db refused for another reason: a new problem, a new warning (web's is unchanged).
+    h.sink.upsert(refusedWorkload('db', '2', '62 * * * *'));
+    await h.reconciled(4, quietMs);
+    expect(skips(mark)).to.deep.equal(['warn db']);
     await h.controller.stop(0);
   });
 

@@ -50,6 +50,12 @@ export class PlanReconciler implements Reconciler {
    * minute was most of an idle daemon's CPU.
    */
   #settled: string | undefined;
+  /**
+   * Daemon: the reason and message each workload was last skipped for. The same skip again (every
+   * resync re-renders a refused workload) is logged at debug: a problem is a warning once, and
+   * again only when it changes or comes back.
+   */
+  readonly #skipsLogged = new Map<string, string>();
 
   constructor(
     options: PlanControllerOptions,
@@ -247,8 +253,16 @@ export class PlanReconciler implements Reconciler {
     const perKey = entries.flatMap((e) =>
       (e.replicas ?? [e.container]).map((container) => ({ e, container })),
     );
+    // A workload gone from the entries (removed, or no longer selected): forget its last skip.
+    const present = new Set(
+      perKey.map(({ container }) =>
+        container ? makeKey(BACKUP_WORKLOAD_KIND, container) : this.configKey,
+      ),
+    );
+    for (const k of this.#skipsLogged.keys()) if (!present.has(k)) this.#skipsLogged.delete(k);
     for (const { e, container } of perKey) {
       const key = container ? makeKey(BACKUP_WORKLOAD_KIND, container) : this.configKey;
+      if (e.state !== 'Skipped') this.#skipsLogged.delete(key);
       if (e.state === 'Ready' && e.plan) {
         // The daemon re-renders every plan on each resync and on any labeled container's event:
         // an unchanged plan at info would be one line per plan per minute (2,000 lines of noise
@@ -294,7 +308,10 @@ export class PlanReconciler implements Reconciler {
         // A refused workload's message (container, label, value, rule) is already the cache's
         // Warning event line: point at it rather than log the same problem twice.
         const refused = e.reason === CacheReasons.InvalidSpec;
-        log.warn('plan.skipped', {
+        const skip = `${e.reason}\n${e.message}`;
+        const repeated = daemon && this.#skipsLogged.get(key) === skip;
+        this.#skipsLogged.set(key, skip);
+        log[repeated ? 'debug' : 'warn']('plan.skipped', {
           plan_id: e.planId,
           container,
           reason: e.reason,
