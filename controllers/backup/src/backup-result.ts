@@ -28,6 +28,17 @@ export interface WorkloadBackupResult {
   oneShotMs?: number;
   error?: string;
   warnings: string[];
+  /**
+   * `backrest.dump`: the dump's own snapshot (`/<workload>.<ext>`, restic engine). A failed dump
+   * fails the workload even when its files were backed up.
+   */
+  dump?: {
+    file?: string;
+    status: 'ok' | 'failed';
+    snapshotId?: string;
+    bytes?: number;
+    error?: string;
+  };
 }
 
 export interface BackupOnceReport {

@@ -6,10 +6,11 @@ import {
   type ResticBackupSummary,
   type ResticRunner,
 } from '@backrest-sidecar/restic';
-import { type PathCollision, type WorkloadTarget } from '@backrest-sidecar/api';
+import { warnPathCollision, type PathCollision, type WorkloadTarget } from '@backrest-sidecar/api';
 import { planWorkloadBackup, workloadTags } from './backup-workloads.js';
 import type { WorkloadBackupResult } from './backup-result.js';
 import type { ProgressReporter } from './progress.js';
+import type { DumpOutcome } from './dump-backup.js';
 
 export interface ResticEngineOptions {
   includeProjectName: boolean;
@@ -19,6 +20,8 @@ export interface ResticEngineOptions {
   collisions?: Map<string, PathCollision>;
   tags: string[];
   labels: Record<string, string>;
+  /** Dumps already taken (`runDumps`), by container: merged into the workloads' results. */
+  dumps?: Map<string, DumpOutcome>;
   signal?: AbortSignal;
 }
 
@@ -53,6 +56,29 @@ export async function runResticEngine(
     };
     results.push(r);
     const started = now();
+    const dump = options.dumps?.get(target.name);
+    if (dump) {
+      r.dump = {
+        status: dump.status,
+        ...(dump.file ? { file: dump.file } : {}),
+        ...(dump.snapshotId ? { snapshotId: dump.snapshotId } : {}),
+        ...(dump.bytes !== undefined ? { bytes: dump.bytes } : {}),
+        ...(dump.error ? { error: dump.error } : {}),
+      };
+    }
+    // `backrest.dump.only=true`, or a database without mounts: the dump is the whole backup.
+    if (dump && (dump.settings?.only === true || plan.mounts.length === 0)) {
+      r.path = dump.file ? `/${dump.file}` : plan.path;
+      r.durationMs = dump.durationMs;
+      if (dump.status === 'ok') {
+        r.status = 'ok';
+        r.snapshotId = dump.snapshotId!;
+      } else {
+        r.status = 'failed';
+        r.error = dump.error ?? 'dump failed';
+      }
+      continue;
+    }
     if (options.signal?.aborted) {
       r.status = 'failed';
       r.error = 'aborted before this workload';
@@ -62,13 +88,7 @@ export async function runResticEngine(
     if (collision) {
       r.status = 'failed';
       r.error = collision.message;
-      deps.logger.error('backup.path_collision', {
-        container: target.name,
-        path: plan.path,
-        containers: collision.containers,
-        error: collision.message,
-      });
-      deps.recorder?.event(key, 'Warning', 'PathCollision', collision.message);
+      warnPathCollision(deps, 'backup', collision, target.name);
       continue;
     }
     if (plan.mounts.length === 0) {
@@ -122,6 +142,7 @@ export async function runResticEngine(
     }
     deps.progress.finish(target.name, r.status === 'failed' ? undefined : summary);
     r.durationMs = now() - started;
+
     if (summary && r.status !== 'failed') {
       r.snapshotId = summary.snapshot_id;
       r.filesNew = summary.files_new;
@@ -146,6 +167,11 @@ export async function runResticEngine(
         error: r.error,
       });
       deps.recorder?.event(key, 'Warning', 'BackupFailed', `${plan.path}: ${r.error ?? 'failed'}`);
+    }
+    // The files are backed up, but without the dump the workload's backup is not whole.
+    if (dump?.status === 'failed' && r.status !== 'failed') {
+      r.status = 'failed';
+      r.error = dump.error ?? 'dump failed';
     }
   }
   return results;

@@ -1,16 +1,15 @@
-import type { ContainerActions, DockerClient } from '@dockop/docker';
+import { execInContainer, type ContainerActions, type DockerClient } from '@dockop/docker';
 import {
   createNullLogger,
-  makeKey,
   SecretRedactor,
   type EventRecorder,
   type Logger,
   type Redactor,
 } from '@dockop/runtime';
 import {
-  BACKUP_WORKLOAD_KIND,
   findPathCollisions,
   partitionSafeTargets,
+  warnUnsafeNames,
   type BackupRetention,
   type ForgetReport,
   type WorkloadScheduleRecord,
@@ -31,7 +30,8 @@ import {
   type BackupOnceOptions,
 } from './backup-options.js';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
-import { listBackupWorkloads } from './backup-workloads.js';
+import { listBackupWorkloads, workloadTags } from './backup-workloads.js';
+import { runDumps, type DumpOutcome } from './dump-backup.js';
 import { backrestTargets, runBackrestEngine } from './backrest-engine.js';
 import {
   RCB_STEP,
@@ -139,6 +139,36 @@ export async function runBackupOnce(
         ...(Object.hasOwn(history, name) ? { expectedMs: history[name] } : {}),
       }));
     const bar = progress;
+    const makeRunner = (): ContainerResticRunner =>
+      new ContainerResticRunner(deps.actions, {
+        image: o.resticImage,
+        env,
+        ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
+        labels,
+        ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        redactor,
+      });
+
+    // Dumps first: a dump needs its database running, and quiesce may stop it for the files.
+    let dumps = new Map<string, DumpOutcome>();
+    if (o.engine === 'restic') {
+      const { safe } = partitionSafeTargets(await listBackupWorkloads(deps.actions, o.selector));
+      dumps = await runDumps(
+        safe,
+        {
+          host: host!,
+          tagsFor: (t) => workloadTags(t, o.tags ?? []),
+          labels,
+          ...(o.signal ? { signal: o.signal } : {}),
+        },
+        {
+          exec: (target, argv, opts) => execInContainer(deps.client, target, argv, opts),
+          runner: makeRunner(),
+          logger,
+          ...(deps.recorder ? { recorder: deps.recorder } : {}),
+        },
+      );
+    }
 
     const { value } = await withQuiesce(
       deps.actions,
@@ -185,23 +215,15 @@ export async function runBackupOnce(
         const listed = await listBackupWorkloads(deps.actions, o.selector);
         // A compose name that can't be a path (`../usr`) is refused before any mount is planned.
         const { safe: targets, refused } = partitionSafeTargets(listed);
-        const refusedResults = refused.map(({ target, message }): WorkloadBackupResult => {
-          logger.warn('backup.unsafe_name', { container: target.name, error: message });
-          deps.recorder?.event(
-            makeKey(BACKUP_WORKLOAD_KIND, target.name),
-            'Warning',
-            'UnsafeName',
-            message,
-          );
-          return {
-            container: target.name,
-            path: '',
-            status: 'failed',
-            durationMs: 0,
-            warnings: [],
-            error: message,
-          };
-        });
+        warnUnsafeNames({ logger, recorder: deps.recorder }, 'backup', refused);
+        const refusedResults = refused.map(({ target, message }): WorkloadBackupResult => ({
+          container: target.name,
+          path: '',
+          status: 'failed',
+          durationMs: 0,
+          warnings: [],
+          error: message,
+        }));
         logger.info('backup.workloads', {
           engine: o.engine,
           containers: targets.map((t) => t.name),
@@ -223,14 +245,7 @@ export async function runBackupOnce(
           );
           return [...refusedResults, ...results];
         }
-        const runner = new ContainerResticRunner(deps.actions, {
-          image: o.resticImage,
-          env,
-          ...(o.resticMounts ? { mounts: o.resticMounts } : {}),
-          labels,
-          ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-          redactor,
-        });
+        const runner = makeRunner();
         // Within the selector (what this sidecar manages), as the retention loop checks them.
         const collisions = findPathCollisions(targets, o.includeProjectName ?? false);
         bar.plan(stepsOf(targets.map((t) => t.name)));
@@ -244,6 +259,7 @@ export async function runBackupOnce(
             collisions,
             tags: o.tags ?? [],
             labels,
+            dumps,
             ...(o.signal ? { signal: o.signal } : {}),
           },
           { logger, progress, ...(deps.recorder ? { recorder: deps.recorder } : {}) },

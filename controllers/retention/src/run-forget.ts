@@ -4,7 +4,10 @@ import {
   BACKUP_WORKLOAD_KIND,
   Labels,
   findPathCollisions,
+  warnPathCollision,
+  warnUnsafeNames,
   isOptedIn,
+  listOptedInWorkloads,
   partitionSafeTargets,
   targetPath,
   workloadFromContainerInfo,
@@ -131,17 +134,12 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
   let universe: WorkloadTarget[];
   try {
     const selector = options.selector ?? [];
-    const [keepLabeled, enabled, rcb] = await Promise.all([
+    const [keepLabeled, optedIn] = await Promise.all([
       deps.containers.list({ label: [Labels.keep, ...selector] }),
-      deps.containers.list({ label: [Labels.enable, ...selector] }),
-      deps.containers.list({ label: [Labels.rcbVolumes, ...selector] }),
+      listOptedInWorkloads(deps.containers, selector),
     ]);
     targets = keepLabeled.map(workloadFromContainerInfo);
-    const byId = new Map<string, WorkloadTarget>();
-    for (const t of [...enabled, ...rcb].map(workloadFromContainerInfo)) {
-      if (isOptedIn(t)) byId.set(t.id, t);
-    }
-    universe = [...byId.values()];
+    universe = optedIn;
   } catch (err) {
     return fatal(report, `cannot list containers: ${(err as Error).message}`, logger);
   }
@@ -156,18 +154,12 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
   const split = partitionSafeTargets(targets);
   targets = split.safe;
   universe = partitionSafeTargets(universe).safe;
-  for (const { target, message } of split.refused) {
-    // Not opted in: ignored below anyway, not worth a Warning.
-    if (!isOptedIn(target)) continue;
+  // Not opted in: ignored below anyway, not worth a Warning.
+  const refusedOptedIn = split.refused.filter(({ target }) => isOptedIn(target));
+  warnUnsafeNames({ logger, recorder: deps.recorder }, 'retention', refusedOptedIn);
+  for (const { target, message } of refusedOptedIn) {
     const r = result([target.name], '', target.labels[Labels.keep] ?? '', [], 'invalid');
     r.error = message;
-    logger.warn('retention.unsafe_name', { container: target.name, error: message });
-    deps.recorder?.event(
-      makeKey(BACKUP_WORKLOAD_KIND, target.name),
-      'Warning',
-      'UnsafeName',
-      message,
-    );
     unsafe.push(r);
   }
 
@@ -218,19 +210,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
     if (!selected.some((t) => targetPath(t, includeProjectName) === c.path)) continue;
     const r = result(c.containers, c.path, '', [], 'invalid');
     r.error = c.message;
-    logger.error('retention.path_collision', {
-      path: c.path,
-      containers: c.containers,
-      error: c.message,
-    });
-    for (const name of c.containers) {
-      deps.recorder?.event(
-        makeKey(BACKUP_WORKLOAD_KIND, name),
-        'Warning',
-        'PathCollision',
-        c.message,
-      );
-    }
+    warnPathCollision({ logger, recorder: deps.recorder }, 'retention', c);
     collided.push(r);
   }
 

@@ -101,7 +101,8 @@ async function listTargets(
   selector: string[],
 ): Promise<{ target: WorkloadTarget; created: number }[]> {
   const [a, b] = await Promise.all([
-    setup.actions.list({ label: [`${Labels.enable}=true`, ...selector] }),
+    // By presence, then isOptedIn: `TRUE` or ` true ` count as the label schema counts them.
+    setup.actions.list({ label: [Labels.enable, ...selector] }),
     setup.actions.list({ label: [Labels.rcbVolumes, ...selector] }),
   ]);
   const byId = new Map<string, { target: WorkloadTarget; created: number }>();

@@ -102,6 +102,12 @@ export interface ContainerActions {
       signal?: AbortSignal;
       timeoutMs?: number;
       onLog?: (line: string, stream: 'stdout' | 'stderr') => void;
+      /**
+       * Copied to the container's stdin (attached before start); the container reads EOF when it
+       * ends. On abort or timeout the container is killed BEFORE its stdin is closed, so a
+       * consumer such as `restic backup --stdin` never sees a clean end of a cut-off input.
+       */
+      stdin?: NodeJS.ReadableStream;
     },
   ): Promise<OneShotResult>;
   /** Every container (running or not) matching Docker list `filters`, e.g. `{ label: ['a=b'] }`. */
@@ -294,6 +300,7 @@ export class DockerContainerActions implements ContainerActions {
       signal?: AbortSignal;
       timeoutMs?: number;
       onLog?: (line: string, stream: 'stdout' | 'stderr') => void;
+      stdin?: NodeJS.ReadableStream;
     } = {},
   ): Promise<OneShotResult> {
     const timeoutMs = opts.timeoutMs ?? this.#opts.oneShotTimeoutMs;
@@ -304,6 +311,7 @@ export class DockerContainerActions implements ContainerActions {
     let label = spec.name ?? spec.image;
     let running = false;
     let finished = false;
+    let attached: { destroy(): void } | undefined;
     try {
       const result = await this.#deadline(
         'runOneShot',
@@ -315,7 +323,7 @@ export class DockerContainerActions implements ContainerActions {
           // engine without telling us its id. It is bounded by the request timeout instead, and
           // the cleanup below removes what it created once it answers.
           const request = this.#client.request('containers.create', (d) =>
-            createContainer(d, createOptions(spec), {
+            createContainer(d, createOptions(spec, opts.stdin !== undefined), {
               abortSignal: AbortSignal.timeout(this.#opts.requestTimeoutMs),
             }),
           );
@@ -324,6 +332,24 @@ export class DockerContainerActions implements ContainerActions {
           container = created;
           label = spec.name ?? created.id.slice(0, 12);
           if (signal.aborted) throw signal.reason;
+          if (opts.stdin) {
+            const input = opts.stdin;
+            const stdinSocket = (await this.#client.streamRequest('containers.attach', () =>
+              created.attach({
+                stream: true,
+                stdin: true,
+                stdout: false,
+                stderr: false,
+                hijack: true,
+              }),
+            )) as NodeJS.ReadWriteStream & { destroy(): void };
+            attached = stdinSocket;
+            stdinSocket.on('error', () => {});
+            stdinSocket.resume();
+            // Never `end` it on abort: the cleanup kills the container first (see the interface).
+            signal.addEventListener('abort', () => input.unpipe(stdinSocket), { once: true });
+            input.pipe(stdinSocket);
+          }
           await this.#client.request('containers.start', () =>
             created.start({ abortSignal: signal }),
           );
@@ -367,6 +393,8 @@ export class DockerContainerActions implements ContainerActions {
       if (container) {
         await this.#cleanUp(container, !finished, spec.autoRemove !== false || !running);
       }
+      // Only now (the container is gone): closing it earlier could end a cut-off input cleanly.
+      attached?.destroy();
     }
   }
 
@@ -641,7 +669,7 @@ function unixTimestamp(rfc3339: string, shiftSeconds = 0): string | undefined {
   return `${seconds}.${(m[2] ?? '').padEnd(9, '0')}`;
 }
 
-function createOptions(spec: OneShotSpec): Dockerode.ContainerCreateOptions {
+function createOptions(spec: OneShotSpec, stdin = false): Dockerode.ContainerCreateOptions {
   return {
     Image: spec.image,
     ...(spec.name ? { name: spec.name } : {}),
@@ -659,6 +687,8 @@ function createOptions(spec: OneShotSpec): Dockerode.ContainerCreateOptions {
     ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
     AttachStdout: false,
     AttachStderr: false,
+    // StdinOnce: the container's stdin closes when our attach closes it (restic then sees EOF).
+    ...(stdin ? { AttachStdin: true, OpenStdin: true, StdinOnce: true } : {}),
     Tty: false,
     HostConfig: {
       // We remove it ourselves after reading the exit code: the engine's AutoRemove races `wait`.

@@ -26,6 +26,11 @@ export interface ResticRunOptions {
   mounts?: OneShotMount[];
   /** Extra labels on the one-shot container (container runner only). */
   labels?: Record<string, string>;
+  /**
+   * restic's stdin (`backup --stdin`). restic reads EOF only when it ends; on abort restic is
+   * killed first, so a cut-off input never becomes a snapshot.
+   */
+  stdin?: NodeJS.ReadableStream;
 }
 
 export interface ResticRunResult {
@@ -149,9 +154,16 @@ export class LocalResticRunner implements ResticRunner {
     return new Promise((resolve, reject) => {
       const child = spawn(this.#binary, args, {
         env: this.#env,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
+      if (opts.stdin && child.stdin) {
+        const input = opts.stdin;
+        const sink = child.stdin;
+        sink.on('error', () => {}); // EPIPE when restic exits early: its exit code says why
+        opts.signal?.addEventListener('abort', () => input.unpipe(sink), { once: true });
+        input.pipe(sink);
+      }
       const out: string[] = [];
       const err: string[] = [];
       const outLines = new LineSplitter((l) => {
@@ -164,8 +176,8 @@ export class LocalResticRunner implements ResticRunner {
         err.push(r);
         opts.onStderrLine?.(r);
       });
-      child.stdout.setEncoding('utf8').on('data', (c: string) => outLines.push(c));
-      child.stderr.setEncoding('utf8').on('data', (c: string) => errLines.push(c));
+      child.stdout!.setEncoding('utf8').on('data', (c: string) => outLines.push(c));
+      child.stderr!.setEncoding('utf8').on('data', (c: string) => errLines.push(c));
       child.on('error', (e) =>
         reject(new Error(`cannot run ${this.#binary}: ${e.message}`, { cause: e })),
       );
@@ -239,6 +251,7 @@ export class ContainerResticRunner implements ResticRunner {
       },
       {
         ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.stdin ? { stdin: opts.stdin } : {}),
         ...(this.#opts.timeoutMs !== undefined ? { timeoutMs: this.#opts.timeoutMs } : {}),
         onLog: (line, stream) => {
           const r = this.#redact(line);
