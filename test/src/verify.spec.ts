@@ -13,7 +13,7 @@ import { removeVolumes, startWorkload } from './backup-fixture.js';
 // snapshot passes and says what it checked; after one pack file is deleted from the repository
 // the drill fails, and the workload's Verified condition says so. Nothing is left behind.
 describe('verify: restore drills (integration)', function () {
-  this.timeout(240_000);
+  this.timeout(600_000);
   let docker: Docker;
   const run = runId();
   const runKey = 'dockop.test.run';
@@ -110,7 +110,7 @@ describe('verify: restore drills (integration)', function () {
   });
 
   it('passes for a good snapshot: restored, tree matches restic ls, repository checked', async () => {
-    const res = await runCli(['verify', name, ...flags()], { timeoutMs: 180_000 });
+    const res = await runCli(['verify', name, ...flags()], { timeoutMs: 420_000 });
     expect(res.code, res.stderr).to.equal(0);
     const passed = res.logs.find((l) => l.action === 'verify.passed') as { checks: string[] };
     expect(passed, res.stderr).to.not.equal(undefined);
@@ -131,7 +131,7 @@ describe('verify: restore drills (integration)', function () {
     expect(s.events.at(-1)?.reason).to.equal('Verified');
     expect(await leftovers()).to.deep.equal({ volumes: [], containers: [] });
     // The next run reads the next slice of packs.
-    const again = await runCli(['verify', '--all', ...flags()], { timeoutMs: 180_000 });
+    const again = await runCli(['verify', '--all', ...flags()], { timeoutMs: 420_000 });
     expect(again.code, again.stderr).to.equal(0);
     expect(again.stderr).to.include('restic check --read-data-subset 2/4');
   });
@@ -146,7 +146,7 @@ describe('verify: restore drills (integration)', function () {
     expect(packs.length).to.be.greaterThan(0);
     // The largest pack holds the file data (the others hold trees).
     await rm(packs.sort()[0]!);
-    const res = await runCli(['verify', name, ...flags()], { timeoutMs: 180_000 });
+    const res = await runCli(['verify', name, ...flags()], { timeoutMs: 420_000 });
     expect(res.code, res.stderr).to.equal(3);
     const failed = res.logs.find((l) => l.action === 'verify.failed') as { checks: string[] };
     expect(failed, res.stderr).to.not.equal(undefined);

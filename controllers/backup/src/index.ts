@@ -40,3 +40,4 @@ export * from './verify-status.js';
 export * from './run-verify.js';
 export * from './verify-scheduler.js';
 export * from './verify-module.js';
+export * from './dump-restore.js';

@@ -9,7 +9,9 @@ import {
   type Logger,
   type Redactor,
 } from '@dockop/runtime';
-import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
+import { BACKUP_WORKLOAD_KIND, dumpPreset } from '@backrest-sidecar/api';
+import { dumpFromLabels } from './dump-labels.js';
+import { isDumpSnapshot, loadDumpLive, loadDumpStopped } from './dump-restore.js';
 import { readEnvFile, resticRedactor } from '@backrest-sidecar/restic';
 import { DEFAULT_RESTIC_IMAGE } from '@backrest-sidecar/restic';
 import { BACKUP_DEFAULTS, checkRunId, newRunId } from './backup-options.js';
@@ -22,6 +24,7 @@ import {
   RESTORE_ROOT,
   ScratchVolumes,
   copyFromScratch,
+  removeStaleScratch,
   repositoryRunner,
   resticRestore,
   restoreStopSet,
@@ -68,9 +71,11 @@ export async function runRestore(
   };
   const runId = checkRunId(options.runId ?? newRunId());
   const labels = runLabels(options, runId);
-  const scratch = new ScratchVolumes(new DockerVolumeActions(deps.client), runId, labels, logger);
+  const volumes = new DockerVolumeActions(deps.client);
+  const scratch = new ScratchVolumes(volumes, runId, labels, logger);
   let key = makeKey(BACKUP_WORKLOAD_KIND, options.workload);
   try {
+    if (!options.dryRun) await removeStaleScratch(volumes, logger, Date.now(), deps.actions);
     if (options.inPlace === (options.to !== undefined)) {
       throw new Error('restore needs exactly one of --to DIR and --in-place');
     }
@@ -96,7 +101,22 @@ export async function runRestore(
       ...(options.resticHost ? { host: options.resticHost } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const snap = pickSnapshot(snaps, options.snapshot ?? 'latest', options.workload);
+    // A dump preset: `--in-place` loads the newest dump (or the dump snapshot named) into the
+    // database; files snapshots go back as files.
+    const dumpLabels = ref.target ? dumpFromLabels(ref.target.labels, ref.target.name) : undefined;
+    if (dumpLabels && !dumpLabels.ok) throw new Error(dumpLabels.message);
+    const dump = dumpLabels?.ok ? dumpLabels.settings : undefined;
+    const isDump = (s: { paths: string[] }): boolean =>
+      dump !== undefined && isDumpSnapshot(s, ref.name, dump.preset);
+    const wanted = options.snapshot ?? 'latest';
+    const snap = pickSnapshot(
+      options.inPlace && dump && wanted === 'latest' && snaps.some(isDump)
+        ? snaps.filter(isDump)
+        : snaps,
+      wanted,
+      options.workload,
+    );
+    const loadDump = options.inPlace === true && isDump(snap) ? dump : undefined;
     report.snapshot = {
       id: snap.id,
       shortId: snap.shortId,
@@ -106,7 +126,14 @@ export async function runRestore(
       tags: snap.tags,
     };
     let plan: RestorePlan;
-    if (options.inPlace) {
+    if (loadDump) {
+      plan = { items: [], unmatched: [] };
+      report.dump = {
+        preset: loadDump.preset,
+        file: snap.paths[0]!,
+        into: dumpPreset(loadDump.preset).restoreNeedsStopped ? 'stopped' : 'running',
+      };
+    } else if (options.inPlace) {
       plan = planInPlaceRestore(snap, ref.target!);
       if (plan.items.length === 0) {
         throw new Error(
@@ -141,10 +168,12 @@ export async function runRestore(
       stopSet = stopOrder(
         (await restoreStopSet(deps.actions, target)).filter(
           (t) =>
-            t.id === target.id ||
-            quiesceExclusion(t, {
-              backrestContainer: options.backrestContainer ?? BACKUP_DEFAULTS.backrestContainer,
-            }) === undefined,
+            // A dump loads into the running server: only its dependents stop.
+            (t.id === target.id && report.dump?.into !== 'running') ||
+            (t.id !== target.id &&
+              quiesceExclusion(t, {
+                backrestContainer: options.backrestContainer ?? BACKUP_DEFAULTS.backrestContainer,
+              }) === undefined),
         ),
       );
       report.stopSet = stopSet.filter((t) => t.state === 'running').map((t) => t.name);
@@ -160,6 +189,7 @@ export async function runRestore(
         ...(i.containerPath ? { containerPath: i.containerPath } : {}),
       })),
       ...(report.stopSet ? { stop: report.stopSet } : {}),
+      ...(report.dump ? { dump: report.dump } : {}),
     });
     if (options.dryRun) {
       report.exitCode = 2;
@@ -190,7 +220,7 @@ export async function runRestore(
         runner,
         snap.id,
         [{ type: 'volume', source: staged, target: RESTORE_ROOT, readOnly: false }],
-        plan.items.map((i) => i.snapshotPath),
+        loadDump ? snap.paths : plan.items.map((i) => i.snapshotPath),
         options.signal,
       );
       logger.info('restore.staged', { workload: ref.name, snapshot: snap.shortId, volume: staged });
@@ -213,6 +243,25 @@ export async function runRestore(
             throw new Error(
               `not restored: ${outcome.stopFailed.map((f) => `${f.name} (${f.error})`).join(', ')} did not stop`,
             );
+          }
+          if (loadDump) {
+            const common = {
+              scratch: staged,
+              snapshotPath: snap.paths[0]!,
+              settings: loadDump,
+              labels,
+              ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+            };
+            if (report.dump?.into === 'running') {
+              await loadDumpLive(deps.client, {
+                ...common,
+                image: options.resticImage ?? DEFAULT_RESTIC_IMAGE,
+                container: ref.target!.id,
+              });
+            } else {
+              await loadDumpStopped(deps.actions, { ...common, target: ref.target! });
+            }
+            return;
           }
           const copy = await copyFromScratch(
             deps.actions,

@@ -31,7 +31,9 @@ export function renderRestorePlan(report: RestoreReport): string {
   out.push(`Mode:      ${report.mode}`);
   if (report.stopSet) {
     out.push(
-      `Stop:      ${report.stopSet.join(', ') || '(nothing running)'} (started again after)`,
+      report.stopSet.length
+        ? `Stop:      ${report.stopSet.join(', ')} (started again after)`
+        : 'Stop:      nothing',
     );
   }
   out.push('Restore:');
@@ -43,6 +45,11 @@ export function renderRestorePlan(report: RestoreReport): string {
     );
   }
   for (const p of report.unmatched) out.push(`  ${p} -> (not restored: nothing mounts it)`);
+  if (report.dump) {
+    out.push(
+      `  ${report.dump.file} -> backrest.dump=${report.dump.preset} restore script ${report.dump.into === 'running' ? 'in the running server (docker exec)' : 'with the server stopped (one-shot from its image)'}`,
+    );
+  }
   return `${out.join('\n')}\n`;
 }
 
