@@ -106,12 +106,13 @@ describe('restore and verify of a postgres dump (integration)', function () {
     expect(dumpCheck, passed.checks.join('\n')).to.match(
       /backrest\.dump=postgres: dump [0-9a-f]{8} loaded into a throwaway server \(no network\).*probe: 1 user tables$/,
     );
-    // The throwaway is gone, and it never had a network.
-    const left = await docker.listContainers({
-      all: true,
-      filters: { label: ['io.dockop.backrest-sidecar.one-shot=true', runLabel] },
-    });
-    expect(left).to.deep.equal([]);
+    // The throwaway server, the one-shots and the scratch volumes of the drill are gone.
+    const runIdOf = res.logs.find((l) => l.action === 'verify.starting')?.runId;
+    expect(runIdOf).to.be.a('string');
+    const run = `io.dockop.backrest-sidecar.run=${String(runIdOf)}`;
+    expect(await docker.listContainers({ all: true, filters: { label: [run] } })).to.deep.equal([]);
+    const { Volumes } = await docker.listVolumes({ filters: { label: [run] } });
+    expect(Volumes ?? []).to.deep.equal([]);
     expect(res.stderr).to.not.include('pg-secret-restore-test');
   });
 
