@@ -17,6 +17,7 @@ import {
   applyStale,
   listSnapshots,
   recordSnapshotInventory,
+  repoEnvFromBackrestConfig,
   snapshotsByWorkload,
 } from '@backrest-sidecar/controller-backup';
 import {
@@ -31,7 +32,6 @@ import {
   createResticRunner,
   resolveResticHost,
 } from '@backrest-sidecar/restic';
-import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
 import type { OneShotMount } from '@dockop/docker';
 import type { Logger, Redactor } from '@dockop/runtime';
 import { setUpOneShot, type OneShotFlags, type OneShotSetup } from './one-shot.js';
