@@ -7,7 +7,7 @@ import { RESTIC_IMAGE, removeLabeled, requireEngine, runId } from './support/eng
 import { runCli } from './support/plan-cli.js';
 import { makeRepo, removeDir, type Repo } from './retention-fixture.js';
 import { removeVolumes } from './backup-fixture.js';
-import { POSTGRES_IMAGE, psql, startDb } from './dump-fixture.js';
+import { POSTGRES_IMAGE, REDIS_IMAGE, dockerExec, psql, startDb } from './dump-fixture.js';
 
 // A postgres dump preset end to end (dockop/postgres:local, real restic, the CLI bundle): the
 // drill loads the newest dump into a throwaway server with no network and counts its tables; the
@@ -30,6 +30,14 @@ describe('restore and verify of a postgres dump (integration)', function () {
     volumes: [`${volume}:/var/lib/postgresql/data`],
   };
   const ready = ['psql', '-U', 'postgres', '-d', 'app', '-tAc', 'select 1'];
+  const redisName = `rdump-${run}-redis`;
+  const redisVolume = `rdump-${run.replace(/[^a-z0-9]/g, '')}-redisdata`;
+  const redis = {
+    name: redisName,
+    image: REDIS_IMAGE,
+    labels: { 'backrest.enable': 'true', 'backrest.dump': 'redis' },
+    volumes: [`${redisVolume}:/data`],
+  };
   let repo: Repo;
   let stateDir: string;
 
@@ -56,6 +64,11 @@ describe('restore and verify of a postgres dump (integration)', function () {
     await startDb(db, runLabel, ready);
     await psql(name, 'create table orders (id int primary key, item text)');
     await psql(name, "insert into orders values (1, 'apple'), (2, 'pear'), (3, 'plum')");
+    await docker.createVolume({ Name: redisVolume, Labels: { [runKey]: runVal } });
+    await startDb(redis, runLabel, ['redis-cli', 'ping']);
+    for (let i = 0; i < 20; i++) {
+      await dockerExec(redisName, ['redis-cli', 'set', `key:${i}`, `value-${i}`]);
+    }
     const client = new DockerodeClient();
     const options: BackupOnceOptions = {
       engine: 'restic',
@@ -85,6 +98,10 @@ describe('restore and verify of a postgres dump (integration)', function () {
         .getVolume(volume)
         .remove()
         .catch(() => undefined);
+      await docker
+        .getVolume(redisVolume)
+        .remove()
+        .catch(() => undefined);
     }
     await removeDir(repo?.dir);
   });
@@ -106,12 +123,13 @@ describe('restore and verify of a postgres dump (integration)', function () {
     expect(dumpCheck, passed.checks.join('\n')).to.match(
       /backrest\.dump=postgres: dump [0-9a-f]{8} loaded into a throwaway server \(no network\).*probe: 1 user tables$/,
     );
-    // The throwaway is gone, and it never had a network.
-    const left = await docker.listContainers({
-      all: true,
-      filters: { label: ['io.dockop.backrest-sidecar.one-shot=true', runLabel] },
-    });
-    expect(left).to.deep.equal([]);
+    // The throwaway server, the one-shots and the scratch volumes of the drill are gone.
+    const runIdOf = res.logs.find((l) => l.action === 'verify.starting')?.runId;
+    expect(runIdOf).to.be.a('string');
+    const run = `io.dockop.backrest-sidecar.run=${String(runIdOf)}`;
+    expect(await docker.listContainers({ all: true, filters: { label: [run] } })).to.deep.equal([]);
+    const { Volumes } = await docker.listVolumes({ filters: { label: [run] } });
+    expect(Volumes ?? []).to.deep.equal([]);
     expect(res.stderr).to.not.include('pg-secret-restore-test');
   });
 
@@ -140,5 +158,32 @@ describe('restore and verify of a postgres dump (integration)', function () {
     // Loaded into the running server: not restarted.
     expect((await docker.getContainer(name).inspect()).State.StartedAt).to.equal(startedBefore);
     expect(res.stderr).to.not.include('pg-secret-restore-test');
+  });
+
+  it('restore --in-place of a redis dump: stopped, dump.rdb replaced, started again with every key', async () => {
+    await dockerExec(redisName, ['redis-cli', 'flushall']);
+    expect((await dockerExec(redisName, ['redis-cli', 'DBSIZE'])).trim()).to.equal('0');
+    const startedBefore = (await docker.getContainer(redisName).inspect()).State.StartedAt;
+    const res = await runCli(
+      ['restore', redisName, '--in-place', '--stop-timeout', '5s', ...flags()],
+      {
+        timeoutMs: 180_000,
+      },
+    );
+    expect(res.code, res.stderr).to.equal(0);
+    const starting = res.logs.find((l) => l.action === 'restore.starting') as {
+      dump?: { into: string; file: string };
+    };
+    expect(starting.dump).to.deep.include({ into: 'stopped', file: `/${redisName}.rdb` });
+    const info = await docker.getContainer(redisName).inspect();
+    expect(info.State.Running).to.equal(true);
+    expect(info.State.StartedAt).to.not.equal(startedBefore);
+    let size = '';
+    for (let i = 0; i < 40 && size !== '20'; i++) {
+      size = (await dockerExec(redisName, ['redis-cli', 'DBSIZE']).catch(() => '')).trim();
+      if (size !== '20') await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(size).to.equal('20');
+    expect((await dockerExec(redisName, ['redis-cli', 'get', 'key:7'])).trim()).to.equal('value-7');
   });
 });

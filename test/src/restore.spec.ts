@@ -221,11 +221,13 @@ describe('restore (integration)', function () {
     }
     expect(await startedAt(names.db)).to.not.equal(before.db);
     expect(await startedAt(names.app)).to.not.equal(before.app);
-    // Nothing left behind: no scratch volume, no one-shot.
-    const { Volumes } = await docker.listVolumes({
-      filters: { label: ['io.dockop.backrest-sidecar.scratch=true', runLabel] },
-    });
+    // Nothing left behind: no scratch volume, no one-shot of this run.
+    const runIdOf = res.logs.find((l) => l.action === 'restore.starting')?.runId;
+    expect(runIdOf).to.be.a('string');
+    const run = `io.dockop.backrest-sidecar.run=${String(runIdOf)}`;
+    const { Volumes } = await docker.listVolumes({ filters: { label: [run] } });
     expect(Volumes ?? []).to.deep.equal([]);
+    expect(await docker.listContainers({ all: true, filters: { label: [run] } })).to.deep.equal([]);
   });
 
   it('restores in place from a snapshot Backrest made from the plan (host paths, tag plan:<id>)', async () => {

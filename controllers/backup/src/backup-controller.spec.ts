@@ -207,7 +207,11 @@ describe('BackupController', () => {
       bytesTotal: 200,
       engine: 'restic',
     });
-    expect(s?.conditions.find((c) => c.type === 'BackedUp')?.status).to.equal('True');
+    expect(s?.conditions.find((c) => c.type === 'BackedUp')).to.include({
+      status: 'True',
+      observedGeneration: 1,
+    });
+    expect(s?.observedGeneration).to.equal(1);
     expect(s?.conditions.find((c) => c.type === 'Stale')?.reason).to.equal('RecentBackup');
     const metrics = await tm.manager.get<MetricsRegistry>(MetricsRegistry).metrics();
     expect(metrics).to.match(

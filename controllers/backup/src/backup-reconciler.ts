@@ -142,7 +142,17 @@ export class BackupReconciler implements Reconciler {
           logger: ctx.logger,
           recorder: ctx.recorder,
           ...(d.redactor ? { redactor: d.redactor } : {}),
-          ...(d.status ? { status: d.status, statusSchedule: d.schedule } : {}),
+          ...(d.status
+            ? {
+                status: d.status,
+                statusSchedule: d.schedule,
+                statusGenerations: new Map(
+                  ctx.cache
+                    .list(BACKUP_WORKLOAD_KIND)
+                    .map((r) => [r.metadata.name, r.metadata.generation] as const),
+                ),
+              }
+            : {}),
           ...(d.retention ? { retention: d.retention } : {}),
         },
       );

@@ -72,6 +72,8 @@ export interface BackupOnceDeps {
   status?: WorkloadStatusStore;
   /** Who schedules these runs (Stale window). Default: Backrest owns the schedule (26 h). */
   statusSchedule?: WorkloadScheduleRecord;
+  /** Each workload's `metadata.generation` (the daemon's cache): the status' observedGeneration. */
+  statusGenerations?: ReadonlyMap<string, number>;
   /**
    * Runs retention after a successful backup (unless `noForget`): the retention controller's
    * BackupRetention. Missing: the report's `forget` says retention is not loaded (exit 3).
@@ -315,6 +317,7 @@ export async function runBackupOnce(
     try {
       await recordBackupReport(deps.status, report, {
         ...(deps.statusSchedule ? { schedule: deps.statusSchedule } : {}),
+        ...(deps.statusGenerations ? { generations: deps.statusGenerations } : {}),
       });
     } catch (err) {
       logger.warn('backup.status_not_recorded', {

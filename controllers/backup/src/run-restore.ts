@@ -180,6 +180,7 @@ export async function runRestore(
     }
     logger.info(options.dryRun ? 'restore.would_restore' : 'restore.starting', {
       workload: ref.name,
+      runId,
       snapshot: snap.shortId,
       time: snap.time,
       mode: report.mode,

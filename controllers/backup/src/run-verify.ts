@@ -221,7 +221,13 @@ async function drill(
     const snap = snaps.filter((s) => !isDump(s)).at(-1) ?? dumpSnap;
     if (!snap) throw new Error(`no snapshot of workload "${ref.name}" in the repository`);
     result.snapshot = { id: snap.id, shortId: snap.shortId, time: snap.time };
-    logger.info('verify.starting', { workload: ref.name, snapshot: snap.shortId, time: snap.time });
+    logger.info('verify.starting', {
+      workload: ref.name,
+      snapshot: snap.shortId,
+      time: snap.time,
+      // The value of RUN_LABEL on everything the drill creates (to find leftovers after kill -9).
+      runId,
+    });
 
     const volume = await scratch.create('verify');
     const restoreStarted = performance.now();
