@@ -9,7 +9,7 @@ import {
   type Logger,
   type Redactor,
 } from '@dockop/runtime';
-import { BACKUP_WORKLOAD_KIND, dumpPreset } from '@backrest-sidecar/api';
+import { BACKUP_WORKLOAD_KIND, dumpPreset, type WorkloadStatusStore } from '@backrest-sidecar/api';
 import { dumpFromLabels } from './dump-labels.js';
 import { isDumpSnapshot, loadDumpLive, loadDumpStopped } from './dump-restore.js';
 import { readEnvFile, resticRedactor } from '@backrest-sidecar/restic';
@@ -42,6 +42,8 @@ export interface RestoreDeps {
   recorder?: EventRecorder;
   redactor?: Redactor;
   env?: NodeJS.ProcessEnv;
+  /** Where the Restored / RestoreFailed event is kept for `describe workload`. Default: not kept. */
+  status?: WorkloadStatusStore;
 }
 
 /**
@@ -74,6 +76,8 @@ export async function runRestore(
   const volumes = new DockerVolumeActions(deps.client);
   const scratch = new ScratchVolumes(volumes, runId, labels, logger);
   let key = makeKey(BACKUP_WORKLOAD_KIND, options.workload);
+  // Set once the workload resolved to a container: only then is its status file written.
+  let workloadName: string | undefined;
   try {
     if (!options.dryRun) await removeStaleScratch(volumes, logger, Date.now(), deps.actions);
     if (options.inPlace === (options.to !== undefined)) {
@@ -91,7 +95,10 @@ export async function runRestore(
       ...(options.planIdPrefix ? { planIdPrefix: options.planIdPrefix } : {}),
       ...(options.selector ? { selector: options.selector } : {}),
     });
-    if (ref.target) key = makeKey(BACKUP_WORKLOAD_KIND, ref.target.name);
+    if (ref.target) {
+      key = makeKey(BACKUP_WORKLOAD_KIND, ref.target.name);
+      workloadName = ref.target.name;
+    }
     if (options.inPlace && !ref.target) {
       throw new Error(
         `--in-place: no container named "${options.workload}" or with plan id "${options.workload}" (restore --to DIR works without one)`,
@@ -290,11 +297,14 @@ export async function runRestore(
         : {}),
       exitCode: report.exitCode,
     });
-    deps.recorder?.event(
+    await recordEvent(
+      deps,
       key,
+      workloadName,
       report.exitCode === 0 ? 'Normal' : 'Warning',
       'Restored',
       `snapshot ${snap.shortId} of ${snap.time} restored ${options.inPlace ? 'in place' : `into ${options.to}`}${report.exitCode === 3 ? `; not started again: ${report.quiesce!.startFailed.map((f) => f.name).join(', ')}` : ''}`,
+      logger,
     );
   } catch (err) {
     const e = err as Error;
@@ -307,12 +317,33 @@ export async function runRestore(
     );
     report.exitCode = 1;
     logger.error('restore.failed', { workload: options.workload, error: report.fatal });
-    deps.recorder?.event(key, 'Warning', 'RestoreFailed', report.fatal);
+    await recordEvent(deps, key, workloadName, 'Warning', 'RestoreFailed', report.fatal, logger);
   } finally {
     await scratch.removeAll();
     report.durationMs = performance.now() - started;
   }
   return report;
+}
+
+/** The event, on the recorder and in the workload's status file (`describe workload` shows it). */
+async function recordEvent(
+  deps: RestoreDeps,
+  key: string,
+  name: string | undefined,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+  logger: Logger,
+): Promise<void> {
+  deps.recorder?.event(key, type, reason, message);
+  const store = deps.status;
+  if (!store || name === undefined) return;
+  try {
+    store.fileOf(name);
+    await store.update(name, (s) => store.applyEvent(s, type, reason, message));
+  } catch (err) {
+    logger.debug('restore.status_not_recorded', { workload: name, error: (err as Error).message });
+  }
 }
 
 /** `--to DIR`: created when missing; refused when it already holds files (nothing is merged). */

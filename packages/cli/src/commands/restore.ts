@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { runRestore, type RestoreReport } from '@backrest-sidecar/controller-backup';
+import { WorkloadStatusStore } from '@backrest-sidecar/api';
 import { fatal } from '../exit.js';
 import { DEFAULTS, UsageError, checkPlanIdPrefixOption } from '../options.js';
 import { abortOnSignals, setUpOneShot, stopTimeoutOption } from '../one-shot.js';
@@ -75,7 +76,13 @@ export async function runRestoreCommand(workload: string, flags: RestoreFlags): 
         backrestContainer: flags.backrestContainer,
         signal: controller.signal,
       },
-      { actions, client, logger, redactor },
+      {
+        actions,
+        client,
+        logger,
+        redactor,
+        status: new WorkloadStatusStore({ stateDir: flags.stateDir, logger, redactor }),
+      },
     );
     if (report.dryRun && report.exitCode === 2) process.stdout.write(renderRestorePlan(report));
     return report.exitCode;
