@@ -2,7 +2,7 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-// Package boundaries (ADR 0008). One no-restricted-imports entry per layer: flat config replaces a
+// Package boundaries (ADR 0009). One no-restricted-imports entry per layer: flat config replaces a
 // rule's options per matching block instead of merging them, so each block states its layer's
 // complete list. Covers `import`, `import type` and `export … from`.
 const DEEP = {

@@ -60,6 +60,8 @@ install_packages() {
   command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)
   command -v restic >/dev/null 2>&1 || missing+=(restic)
   [[ -x /bin/busybox ]] || missing+=(busybox-static)
+  # Compose v1 (Debian's; the v2 plugin is not packaged): the README quick start's test runs it.
+  command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
   if ((${#missing[@]} == 0)); then return 0; fi
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
     say "no Docker engine answers and ${missing[*]} cannot be installed (needs root on Debian)."
@@ -391,7 +393,7 @@ up)
     install_packages
     start_dockerd
   fi
-  command -v restic >/dev/null 2>&1 || install_packages
+  { command -v restic && command -v docker-compose; } >/dev/null 2>&1 || install_packages
   build_images
   ;;
 images)

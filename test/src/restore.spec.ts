@@ -221,11 +221,21 @@ describe('restore (integration)', function () {
     }
     expect(await startedAt(names.db)).to.not.equal(before.db);
     expect(await startedAt(names.app)).to.not.equal(before.app);
-    // Nothing left behind: no scratch volume, no one-shot.
-    const { Volumes } = await docker.listVolumes({
-      filters: { label: ['io.dockop.backrest-sidecar.scratch=true', runLabel] },
-    });
+    // The event is kept in the workload's status (describe workload).
+    const status = JSON.parse(
+      await readFile(path.join(repo.dir, 'state', 'workloads', `${names.db}.json`), 'utf8'),
+    ) as { events: { type: string; reason: string; message: string }[] };
+    expect(status.events.at(-1)).to.include({ type: 'Normal', reason: 'Restored' });
+    expect(status.events.at(-1)?.message).to.match(
+      /^snapshot [0-9a-f]{8} of .* restored in place$/,
+    );
+    // Nothing left behind: no scratch volume, no one-shot of this run.
+    const runIdOf = res.logs.find((l) => l.action === 'restore.starting')?.runId;
+    expect(runIdOf).to.be.a('string');
+    const run = `io.dockop.backrest-sidecar.run=${String(runIdOf)}`;
+    const { Volumes } = await docker.listVolumes({ filters: { label: [run] } });
     expect(Volumes ?? []).to.deep.equal([]);
+    expect(await docker.listContainers({ all: true, filters: { label: [run] } })).to.deep.equal([]);
   });
 
   it('restores in place from a snapshot Backrest made from the plan (host paths, tag plan:<id>)', async () => {

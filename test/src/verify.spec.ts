@@ -1,11 +1,12 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { DockerContainerActions, DockerodeClient } from '@dockop/docker';
 import { runBackupOnce } from '@backrest-sidecar/controller-backup';
 import { RESTIC_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
-import { runCli } from './support/plan-cli.js';
+import { CLI_BIN, parseJsonLines, runCli } from './support/plan-cli.js';
 import { makeRepo, removeDir, type Repo } from './retention-fixture.js';
 import { removeVolumes, startWorkload } from './backup-fixture.js';
 
@@ -13,7 +14,7 @@ import { removeVolumes, startWorkload } from './backup-fixture.js';
 // snapshot passes and says what it checked; after one pack file is deleted from the repository
 // the drill fails, and the workload's Verified condition says so. Nothing is left behind.
 describe('verify: restore drills (integration)', function () {
-  this.timeout(240_000);
+  this.timeout(600_000);
   let docker: Docker;
   const run = runId();
   const runKey = 'dockop.test.run';
@@ -49,15 +50,24 @@ describe('verify: restore drills (integration)', function () {
   const status = async (): Promise<Status> =>
     JSON.parse(await readFile(path.join(stateDir, 'workloads', `${name}.json`), 'utf8')) as Status;
 
-  async function leftovers(): Promise<{ volumes: string[]; containers: string[] }> {
-    const { Volumes } = await docker.listVolumes({
-      filters: { label: ['io.dockop.backrest-sidecar.scratch=true', runLabel] },
-    });
-    const containers = await docker.listContainers({
-      all: true,
-      filters: { label: ['io.dockop.backrest-sidecar.one-shot=true', runLabel] },
-    });
-    return { volumes: (Volumes ?? []).map((v) => v.Name), containers: containers.map((c) => c.Id) };
+  /** What the drill with run id `runId` (its `verify.starting` line) left: scratch volumes, one-shots. */
+  async function leftovers(
+    logs: Record<string, unknown>[],
+  ): Promise<{ volumes: string[]; containers: string[] }> {
+    const runIds = [
+      ...new Set(logs.filter((l) => l.action === 'verify.starting').map((l) => l.runId)),
+    ];
+    expect(runIds.length, 'drills started').to.be.greaterThan(0);
+    const volumes: string[] = [];
+    const containers: string[] = [];
+    for (const id of runIds) {
+      const run = `io.dockop.backrest-sidecar.run=${String(id)}`;
+      const { Volumes } = await docker.listVolumes({ filters: { label: [run] } });
+      volumes.push(...(Volumes ?? []).map((v) => v.Name));
+      const found = await docker.listContainers({ all: true, filters: { label: [run] } });
+      containers.push(...found.map((c) => c.Id));
+    }
+    return { volumes, containers };
   }
 
   before(async function () {
@@ -110,7 +120,7 @@ describe('verify: restore drills (integration)', function () {
   });
 
   it('passes for a good snapshot: restored, tree matches restic ls, repository checked', async () => {
-    const res = await runCli(['verify', name, ...flags()], { timeoutMs: 180_000 });
+    const res = await runCli(['verify', name, ...flags()], { timeoutMs: 420_000 });
     expect(res.code, res.stderr).to.equal(0);
     const passed = res.logs.find((l) => l.action === 'verify.passed') as { checks: string[] };
     expect(passed, res.stderr).to.not.equal(undefined);
@@ -129,11 +139,37 @@ describe('verify: restore drills (integration)', function () {
     expect(s.verification?.checks).to.deep.equal(['restore', 'tree', 'repository']);
     expect(s.verification?.passed).to.equal(true);
     expect(s.events.at(-1)?.reason).to.equal('Verified');
-    expect(await leftovers()).to.deep.equal({ volumes: [], containers: [] });
+    expect(await leftovers(res.logs)).to.deep.equal({ volumes: [], containers: [] });
     // The next run reads the next slice of packs.
-    const again = await runCli(['verify', '--all', ...flags()], { timeoutMs: 180_000 });
+    const again = await runCli(['verify', '--all', ...flags()], { timeoutMs: 420_000 });
     expect(again.code, again.stderr).to.equal(0);
     expect(again.stderr).to.include('restic check --read-data-subset 2/4');
+  });
+
+  it('a SIGTERM mid-drill aborts it and removes what it created', async () => {
+    const child = spawn(process.execPath, [CLI_BIN, 'verify', name, ...flags()], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let signalled = false;
+    for (let i = 0; i < 2400 && !signalled; i++) {
+      // The scratch volume exists and restic restore runs into it.
+      if (parseJsonLines(stderr).some((l) => l.action === 'verify.starting')) {
+        await new Promise((r) => setTimeout(r, 300));
+        child.kill('SIGTERM');
+        signalled = true;
+      } else await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(signalled, stderr).to.equal(true);
+    const code = await exited;
+    expect(code, stderr).to.equal(3);
+    const failed = parseJsonLines(stderr).find((l) => l.action === 'verify.failed');
+    expect(failed, stderr).to.not.equal(undefined);
+    expect(await leftovers(parseJsonLines(stderr))).to.deep.equal({ volumes: [], containers: [] });
+    const verified = (await status()).conditions.find((c) => c.type === 'Verified');
+    expect(verified?.status).to.equal('False');
   });
 
   it('fails when a pack file was deleted from the repository, and says so in Verified', async () => {
@@ -146,7 +182,7 @@ describe('verify: restore drills (integration)', function () {
     expect(packs.length).to.be.greaterThan(0);
     // The largest pack holds the file data (the others hold trees).
     await rm(packs.sort()[0]!);
-    const res = await runCli(['verify', name, ...flags()], { timeoutMs: 180_000 });
+    const res = await runCli(['verify', name, ...flags()], { timeoutMs: 420_000 });
     expect(res.code, res.stderr).to.equal(3);
     const failed = res.logs.find((l) => l.action === 'verify.failed') as { checks: string[] };
     expect(failed, res.stderr).to.not.equal(undefined);
@@ -157,6 +193,6 @@ describe('verify: restore drills (integration)', function () {
     expect(verified?.reason).to.equal('DrillFailed');
     expect(s.verification?.passed).to.equal(false);
     expect(s.events.at(-1)).to.include({ type: 'Warning', reason: 'VerifyFailed' });
-    expect(await leftovers()).to.deep.equal({ volumes: [], containers: [] });
+    expect(await leftovers(res.logs)).to.deep.equal({ volumes: [], containers: [] });
   });
 });

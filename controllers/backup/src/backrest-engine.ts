@@ -1,13 +1,13 @@
 import type { EventRecorder, Logger } from '@dockop/runtime';
 import { makeKey, redactUrl } from '@dockop/runtime';
-import { BACKUP_WORKLOAD_KIND, Labels, planIdFor } from '@backrest-sidecar/api';
+import { BACKUP_WORKLOAD_KIND, isEnabled, planIdFor } from '@backrest-sidecar/api';
 import type { WorkloadTarget } from '@backrest-sidecar/api';
 import type { WorkloadBackupResult } from './backup-result.js';
 import type { ProgressReporter } from './progress.js';
 
-/** The workloads the backrest engine backs up: only `backrest.enable=true` ones have plans. */
+/** The workloads the backrest engine backs up: only enabled ones (`isEnabled`) have plans. */
 export function backrestTargets(targets: WorkloadTarget[]): WorkloadTarget[] {
-  return targets.filter((x) => (x.labels[Labels.enable] ?? '').toLowerCase() === 'true');
+  return targets.filter(isEnabled);
 }
 
 export interface BackrestEngineOptions {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
@@ -207,7 +207,11 @@ describe('BackupController', () => {
       bytesTotal: 200,
       engine: 'restic',
     });
-    expect(s?.conditions.find((c) => c.type === 'BackedUp')?.status).to.equal('True');
+    expect(s?.conditions.find((c) => c.type === 'BackedUp')).to.include({
+      status: 'True',
+      observedGeneration: 1,
+    });
+    expect(s?.observedGeneration).to.equal(1);
     expect(s?.conditions.find((c) => c.type === 'Stale')?.reason).to.equal('RecentBackup');
     const metrics = await tm.manager.get<MetricsRegistry>(MetricsRegistry).metrics();
     expect(metrics).to.match(
@@ -240,5 +244,69 @@ describe('BackupController', () => {
       /controller_runtime_reconcile_total\{controller="backup",result="error"\} [1-9]/,
     );
     expect(text).to.not.contain('workload="theirs"');
+  });
+
+  it("lists the repository on its period with Backrest's repo entry: Backrest's snapshots keep a workload from Stale", async () => {
+    const config = path.join(dir, 'config.json');
+    await writeFile(
+      config,
+      JSON.stringify({ repos: [{ id: 'r', uri: '/repos/r', password: 'pw-secret' }] }),
+    );
+    const labels = { 'backrest.enable': 'true' };
+    let now = '';
+    const { actions, oneShots } = fakeActions([], async () => ({
+      exitCode: 0,
+      lines: [
+        JSON.stringify([
+          {
+            id: 'f'.repeat(64),
+            short_id: 'ffffffff',
+            time: now,
+            paths: ['/srv/db'],
+            hostname: 'backrest',
+            tags: ['plan:backrest_sidecar_db', 'created-by:x'],
+          },
+        ]),
+      ],
+    }));
+    tm = new TestManager({
+      modules: [
+        backrestApiModule,
+        workloadStatusModule(dir),
+        new ContainerModule((o) => {
+          o.bind<ContainerActions>(ContainerActions).toConstantValue(actions);
+          o.bind<DockerClient>(DockerClient).toConstantValue(client);
+        }),
+        backupModule({
+          backup: { engine: 'restic', stateDir: dir, progress: 'none' },
+          backrestConfig: config,
+          inventoryPeriodMs: HOUR,
+          resyncPeriodMs: HOUR,
+        }),
+      ],
+    });
+    await tm.docker.run({ name: 'db', labels });
+    const store = tm.manager.get<WorkloadStatusStore>(WorkloadStatusStore);
+    // Backrest backs db up every day; we only see it in the repository.
+    for (let day = 0; day < 3; day++) {
+      now = new Date(tm.clock.now()).toISOString();
+      if (day === 0) await tm.start();
+      else await tm.advance(24 * HOUR);
+      const s = await store.get('db');
+      expect(s?.snapshots?.backrest, `day ${day}`).to.equal(1);
+      expect(s?.lastBackup).to.deep.include({ snapshotId: 'ffffffff', engine: 'backrest' });
+      expect(s?.conditions.find((c) => c.type === 'Stale')?.status, `day ${day}`).to.equal('False');
+    }
+    expect(oneShots.every((c) => c[0] === 'snapshots')).to.equal(true);
+    // Backrest stops: 26 h after its last snapshot the workload is Stale.
+    await tm.advance(26 * HOUR);
+    const s = await store.get('db');
+    expect(s?.conditions.find((c) => c.type === 'Stale')).to.include({
+      status: 'True',
+      reason: 'NoRecentBackup',
+    });
+    expect(s?.conditions.find((c) => c.type === 'Stale')?.message).to.contain(
+      'Backrest owns the schedule',
+    );
   });
 });

@@ -26,7 +26,12 @@ import { inject, injectable, optional } from 'inversify';
 import type { BackupOnceOptions } from './backup-options.js';
 import type { BackupOnceReport } from './backup-result.js';
 import { BackupMetrics } from './backup-metrics.js';
-import { BACKUP_RUN_KIND, BackupReconciler, VOLUME_COVERAGE_KIND } from './backup-reconciler.js';
+import {
+  BACKUP_RUN_KIND,
+  BackupReconciler,
+  REPOSITORY_INVENTORY_KIND,
+  VOLUME_COVERAGE_KIND,
+} from './backup-reconciler.js';
 import { BACKREST_OWNED_SCHEDULE } from './backup-status.js';
 import { CronTimer } from './cron-timer.js';
 import { matchesSelector } from './volume-coverage.js';
@@ -47,11 +52,24 @@ export interface BackupControllerOptions {
   backup: Omit<BackupOnceOptions, 'signal' | 'runId'>;
   /** Re-evaluate every workload's status and the coverage this often (ms). Default 60 000. */
   resyncPeriodMs?: number;
+  /**
+   * Backrest's config (`--config`): without `backup.rcbEnvFile`, its repo entry gives the
+   * repository's credentials for listing snapshots. Default: none (no periodic listing).
+   */
+  backrestConfig?: string;
+  /** Which repo of `backrestConfig`. Default: its first. */
+  backrestRepo?: string;
+  /**
+   * List the repository this often (ms), so snapshots Backrest made from our plans count and
+   * keep their workloads from turning Stale. Default 900 000 (15 min).
+   */
+  inventoryPeriodMs?: number;
 }
 
 /** Where a tick of the schedule sends its key (the controller's own trigger). */
 const RUN_KEY = makeKey(BACKUP_RUN_KIND, 'schedule');
 const COVERAGE_KEY = makeKey(VOLUME_COVERAGE_KIND, 'host');
+const INVENTORY_KEY = makeKey(REPOSITORY_INVENTORY_KIND, 'repository');
 
 /**
  * The backup controller: a ControllerContribution over the BackupWorkload resources of the shared
@@ -123,6 +141,9 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       ...(completed ? { completed } : {}),
       ...(retention ? { retention } : {}),
       refused: this.#refusedTrigger,
+      ...(options.backrestConfig ? { backrestConfig: options.backrestConfig } : {}),
+      ...(options.backrestRepo ? { backrestRepo: options.backrestRepo } : {}),
+      ...(options.inventoryPeriodMs ? { inventoryPeriodMs: options.inventoryPeriodMs } : {}),
       ...(redactor ? { redactor } : {}),
     });
     // `--selector` scopes what this sidecar manages: other workloads get no status and no events.
@@ -149,7 +170,10 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       // A run and the status refreshes side by side: a long backup must not hold Stale back.
       // The queue never hands one key to two workers, so runs still never overlap.
       maxConcurrentReconciles: 2,
-      initialKeys: [COVERAGE_KEY],
+      initialKeys: [
+        COVERAGE_KEY,
+        ...(options.backup.rcbEnvFile || options.backrestConfig ? [INVENTORY_KEY] : []),
+      ],
       resyncPeriodMs: options.resyncPeriodMs ?? 60_000,
     };
   }

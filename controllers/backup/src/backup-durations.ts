@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeFileAtomic } from '@dockop/runtime';
 import type { BackupEngine } from './backup-options.js';
 import type { BackupOnceReport } from './backup-result.js';
 
@@ -53,10 +54,10 @@ export async function writeBackupDurations(
     }
   }
   const next = { ...previous, [report.engine]: steps };
-  await mkdir(stateDir, { recursive: true });
-  const file = path.join(stateDir, DURATIONS_FILE);
-  await writeFile(`${file}.new`, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o644 });
-  await rename(`${file}.new`, file);
+  // The project's one atomic writer (a unique temp name: two runs never share a `.new` file).
+  await writeFileAtomic(path.join(stateDir, DURATIONS_FILE), `${JSON.stringify(next, null, 2)}\n`, {
+    mode: 0o644,
+  });
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { OneShotMount } from '@dockop/docker';
-import type { ResticRunnerKind } from '@backrest-sidecar/restic';
+import { DEFAULT_RESTIC_IMAGE, type ResticRunnerKind } from '@backrest-sidecar/restic';
 import type { PruneMode } from '@backrest-sidecar/api';
 
 export type BackupEngine = 'rcb' | 'restic' | 'backrest';
@@ -93,15 +93,18 @@ export interface BackupOnceOptions {
   runId?: string;
 }
 
+/** Where the quiesce journal, statuses and run figures live (`--state-dir`). */
+export const DEFAULT_STATE_DIR = '/var/lib/backrest-sidecar';
+
 export const BACKUP_DEFAULTS = {
   engine: 'rcb' as BackupEngine,
   rcbImage: 'zettaio/restic-compose-backup:0.7.1',
   dockerSocket: '/var/run/docker.sock',
-  resticImage: 'restic/restic:0.14.0',
+  resticImage: DEFAULT_RESTIC_IMAGE,
   quiesceLabel: 'restic-compose-backup.quiesce=true',
   backrestContainer: 'backrest',
   stopTimeoutSec: 10,
-  stateDir: '/var/lib/backrest-sidecar',
+  stateDir: DEFAULT_STATE_DIR,
   prune: 'per-workload' as PruneMode,
   notifyAttempts: 4,
   progressIntervalMs: 10_000,

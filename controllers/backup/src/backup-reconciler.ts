@@ -3,7 +3,6 @@ import {
   WorkloadConditions,
   type WorkloadScheduleRecord,
   type WorkloadStatusStore,
-  type WorkloadTarget,
   type BackupRetention,
 } from '@backrest-sidecar/api';
 import type { ContainerActions, DockerClient } from '@dockop/docker';
@@ -27,7 +26,13 @@ import {
   recordSnapshotInventory,
   snapshotsByWorkload,
 } from './snapshot-inventory.js';
-import { createResticRunner } from '@backrest-sidecar/restic';
+import {
+  ContainerResticRunner,
+  createResticRunner,
+  resolveResticHost,
+  type ResticRunner,
+} from '@backrest-sidecar/restic';
+import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
 import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
 import { matchesSelector, volumeCoverage } from './volume-coverage.js';
@@ -36,6 +41,8 @@ import { matchesSelector, volumeCoverage } from './volume-coverage.js';
 export const BACKUP_RUN_KIND = 'BackupRun';
 /** Kind of the key that recounts the host's volume coverage (the uncovered-volumes gauge). */
 export const VOLUME_COVERAGE_KIND = 'VolumeCoverage';
+/** Kind of the key that lists the repository on its own period (Backrest's runs show up there). */
+export const REPOSITORY_INVENTORY_KIND = 'RepositoryInventory';
 
 export interface BackupReconcilerDeps {
   actions: ContainerActions;
@@ -57,6 +64,14 @@ export interface BackupReconcilerDeps {
   refused?: KeyTrigger;
   /** Retention after each successful run (the retention controller's), when loaded. */
   retention?: BackupRetention;
+  /**
+   * Without `backup.rcbEnvFile`: Backrest's config, whose repo entry (`backrestRepo`, default its
+   * first) gives the repository's credentials for the periodic listing. Default: none.
+   */
+  backrestConfig?: string;
+  backrestRepo?: string;
+  /** Period of the repository listing in ms (besides after each run). Default 15 min. */
+  inventoryPeriodMs?: number;
   /** Longest requeue of a workload's status refresh, in ms. Default 1 h. */
   maxRequeueMs?: number;
 }
@@ -76,6 +91,8 @@ export class BackupReconciler implements Reconciler {
   #running = false;
   #last: BackupOnceReport | undefined;
   #runs = 0;
+  /** Listing failures already warned about: one line each, not one per period. */
+  readonly #warned = new Set<string>();
 
   constructor(deps: BackupReconcilerDeps) {
     this.#deps = deps;
@@ -106,6 +123,8 @@ export class BackupReconciler implements Reconciler {
         return this.#coverage(ctx);
       case BACKUP_WORKLOAD_KIND:
         return this.#refresh(request, ctx);
+      case REPOSITORY_INVENTORY_KIND:
+        return this.#periodicInventory(ctx);
       default:
         throw new TerminalError(`backup controller: unknown key ${request.key}`, 'UnknownKey');
     }
@@ -123,13 +142,27 @@ export class BackupReconciler implements Reconciler {
           logger: ctx.logger,
           recorder: ctx.recorder,
           ...(d.redactor ? { redactor: d.redactor } : {}),
-          ...(d.status ? { status: d.status, statusSchedule: d.schedule } : {}),
+          ...(d.status
+            ? {
+                status: d.status,
+                statusSchedule: d.schedule,
+                statusGenerations: new Map(
+                  ctx.cache
+                    .list(BACKUP_WORKLOAD_KIND)
+                    .map((r) => [r.metadata.name, r.metadata.generation] as const),
+                ),
+              }
+            : {}),
           ...(d.retention ? { retention: d.retention } : {}),
         },
       );
       this.#last = report;
       this.#runs++;
-      await this.#inventory(report, ctx);
+      await this.#inventory(
+        report.workloads.map((w) => w.container),
+        report.resticHost,
+        ctx,
+      );
       for (const w of report.workloads) {
         const key = makeKey(BACKUP_WORKLOAD_KIND, w.container);
         const s = await d.status?.get(w.container).catch(() => undefined);
@@ -141,49 +174,83 @@ export class BackupReconciler implements Reconciler {
     }
   }
 
-  /**
-   * After a run, the repository's own count of each workload's snapshots (ours by tag, Backrest's
-   * by `plan:<id>`), with the run's restic image, env file and mounts. Best effort: a failure is
-   * a warning, the run's own results are already recorded.
-   */
-  async #inventory(report: BackupOnceReport, ctx: ReconcileContext): Promise<void> {
+  /** A runner for the repository: the env file's, else Backrest's repo entry; undefined: none. */
+  async #runner(): Promise<ResticRunner | undefined> {
     const d = this.#deps;
-    if (!d.status || !d.backup.rcbEnvFile || report.workloads.length === 0) return;
-    try {
-      const runner = await createResticRunner(
-        {
-          kind: 'container',
-          ...(d.backup.resticImage ? { image: d.backup.resticImage } : {}),
-          envFile: d.backup.rcbEnvFile,
-          ...(d.backup.resticMounts ? { mounts: d.backup.resticMounts } : {}),
-          labels: { ...d.backup.oneShotLabels, [ONE_SHOT_LABEL]: 'true' },
-          ...(d.redactor ? { redactor: d.redactor } : {}),
-        },
+    const common = {
+      ...(d.backup.resticImage ? { image: d.backup.resticImage } : {}),
+      ...(d.backup.resticMounts ? { mounts: d.backup.resticMounts } : {}),
+      labels: { ...d.backup.oneShotLabels, [ONE_SHOT_LABEL]: 'true' },
+      ...(d.redactor ? { redactor: d.redactor } : {}),
+    };
+    if (d.backup.rcbEnvFile) {
+      return createResticRunner(
+        { kind: 'container', envFile: d.backup.rcbEnvFile, ...common },
         d.actions,
       );
-      const targets = report.workloads.map((w) => {
-        const status = ctx.cache.get(makeKey(BACKUP_WORKLOAD_KIND, w.container))?.status as
+    }
+    if (!d.backrestConfig) return undefined;
+    const { env } = await repoEnvFromBackrestConfig(d.backrestConfig, d.backrestRepo);
+    return new ContainerResticRunner(d.actions, { ...common, env });
+  }
+
+  /**
+   * The repository's own count of each workload's snapshots (ours by tag, Backrest's by
+   * `plan:<id>`), and a newer snapshot than we recorded as the last backup (Backrest ran the
+   * plan). Best effort: a failure is a warning.
+   */
+  async #inventory(
+    names: readonly string[],
+    host: string | undefined,
+    ctx: ReconcileContext,
+  ): Promise<void> {
+    const d = this.#deps;
+    if (!d.status || names.length === 0) return;
+    try {
+      const runner = await this.#runner();
+      if (!runner) return;
+      const targets = names.map((name) => {
+        const status = ctx.cache.get(makeKey(BACKUP_WORKLOAD_KIND, name))?.status as
           ContainerStatus | undefined;
-        return {
-          name: w.container,
-          ...(status?.compose ? { compose: status.compose } : {}),
-        } as Pick<WorkloadTarget, 'name' | 'compose'>;
+        return { name, ...(status?.compose ? { compose: status.compose } : {}) };
       });
       const snapshots = await listSnapshots(runner, ctx.signal);
-      await recordSnapshotInventory(
+      const written = await recordSnapshotInventory(
         d.status,
         snapshotsByWorkload(snapshots, targets, {
-          ...(report.resticHost ? { host: report.resticHost } : {}),
+          ...(host ? { host } : {}),
           ...(d.backup.planIdPrefix !== undefined ? { planIdPrefix: d.backup.planIdPrefix } : {}),
         }),
       );
+      for (const s of written) d.metrics.observe(s);
     } catch (err) {
-      ctx.logger.warn('backup.snapshots_not_listed', {
-        error: d.redactor
-          ? d.redactor.redactString((err as Error).message)
-          : (err as Error).message,
-      });
+      const raw = (err as Error).message;
+      const error = d.redactor ? d.redactor.redactString(raw) : raw;
+      if (this.#warned.has(error)) ctx.logger.debug('backup.snapshots_not_listed', { error });
+      else {
+        this.#warned.add(error);
+        ctx.logger.warn('backup.snapshots_not_listed', { error });
+      }
     }
+  }
+
+  /** Every selected workload, on the inventory period: Backrest's own runs are seen here. */
+  async #periodicInventory(ctx: ReconcileContext): Promise<ReconcileResult> {
+    const d = this.#deps;
+    const period = d.inventoryPeriodMs ?? 15 * 60_000;
+    if (this.#running) return { requeueAfter: period }; // the run lists it when it ends
+    const names = ctx.cache
+      .list(BACKUP_WORKLOAD_KIND)
+      .filter((r) => matchesSelector(r.metadata.labels, d.backup.selector ?? []))
+      .map((r) => r.metadata.name);
+    let host: string | undefined;
+    try {
+      host = await resolveResticHost(d.client, d.backup.resticHost);
+    } catch {
+      host = undefined; // ours are then matched on tags alone
+    }
+    await this.#inventory(names, host, ctx);
+    return { requeueAfter: period };
   }
 
   async #coverage(ctx: ReconcileContext): Promise<void> {

@@ -2,9 +2,8 @@ import type { ContainerActions, OneShotMount } from '@dockop/docker';
 import { labelListOrSplit } from '@dockop/runtime';
 import { Labels } from '@backrest-sidecar/api';
 import {
-  isOptedIn,
+  listOptedInWorkloads,
   targetPath,
-  workloadFromContainerInfo,
   type WorkloadMount,
   type WorkloadTarget,
 } from '@backrest-sidecar/api';
@@ -15,23 +14,14 @@ function csv(v: string | undefined): string[] {
 }
 
 /**
- * Containers the restic engine backs up: `backrest.enable=true` or
- * `restic-compose-backup.volumes=true` (two list calls: Docker ANDs label filters), by name.
+ * Containers the restic engine backs up: every opted-in one (`listOptedInWorkloads`: the label
+ * schema's rule for `backrest.enable` and `restic-compose-backup.volumes`), by name.
  */
 export async function listBackupWorkloads(
   actions: Pick<ContainerActions, 'list'>,
   selector: string[] = [],
 ): Promise<WorkloadTarget[]> {
-  const [a, b] = await Promise.all([
-    actions.list({ label: [`${Labels.enable}=true`, ...selector] }),
-    actions.list({ label: [Labels.rcbVolumes, ...selector] }),
-  ]);
-  const byId = new Map<string, WorkloadTarget>();
-  for (const info of [...a, ...b]) {
-    const t = workloadFromContainerInfo(info);
-    if (isOptedIn(t)) byId.set(t.id, t);
-  }
-  return [...byId.values()].sort((x, y) => x.name.localeCompare(y.name));
+  return listOptedInWorkloads(actions, selector);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { redactUrl, SecretRedactor, type Logger, type Redactor } from '@dockop/runtime';
+import { Backoff, redactUrl, SecretRedactor, type Logger, type Redactor } from '@dockop/runtime';
 import type { BackupOnceReport } from './backup-result.js';
 import { notifyRequest, type NotifyEvent, type NotifyRequest } from './notify-message.js';
 import { parseNotifyUrl, type NotifyTarget } from './notify-url.js';
@@ -43,7 +43,13 @@ export async function sendNotification(
   options: NotifyOptions = {},
 ): Promise<NotifyResult> {
   const attempts = Math.max(1, options.attempts ?? 4);
-  let backoff = options.initialBackoffMs ?? 1000;
+  // No jitter: one sender per run, and the doubling (1 s, 2 s, 4 s) is what the docs promise.
+  const backoff = new Backoff({
+    initialMs: options.initialBackoffMs ?? 1000,
+    factor: 2,
+    maxMs: 5 * 60_000,
+    jitter: false,
+  });
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const doFetch = options.fetch ?? fetch;
   const redactor = options.redactor ?? new SecretRedactor();
@@ -75,8 +81,7 @@ export async function sendNotification(
       return { delivered: false, attempts: i, last };
     }
     options.logger?.debug('notify.retry', { url: display, attempt: i, of: attempts, last });
-    await sleep(backoff);
-    backoff *= 2;
+    await sleep(backoff.next());
   }
   return { delivered: false, attempts, last };
 }

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { ContainerActions } from '@dockop/docker';
 import { isActionError } from '@dockop/docker';
+import { DEFAULT_STATE_DIR } from './backup-options.js';
 import { fsyncDir, writeFileAtomic, type Logger } from '@dockop/runtime';
 import { RUN_LABEL, checkRunId } from './backup-options.js';
 import { ensureRunning } from './ensure-running.js';
@@ -352,7 +353,7 @@ export interface RepairResult {
  * mid-write. A failed removal is logged and does not keep the workloads stopped.
  */
 export async function repairQuiesceJournal(options: RepairOptions): Promise<RepairResult> {
-  const stateDir = options.stateDir ?? '/var/lib/backrest-sidecar';
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const data = await readJournal(stateDir);
   if (!data) return { status: 'none', started: [], failed: [], removedOrphans: [] };
   const inspect: OwnerInspect = (id) => options.actions.inspect(id);

@@ -6,7 +6,7 @@ import {
   type ResticBackupSummary,
   type ResticRunner,
 } from '@backrest-sidecar/restic';
-import { type PathCollision, type WorkloadTarget } from '@backrest-sidecar/api';
+import { warnPathCollision, type PathCollision, type WorkloadTarget } from '@backrest-sidecar/api';
 import { planWorkloadBackup, workloadTags } from './backup-workloads.js';
 import type { WorkloadBackupResult } from './backup-result.js';
 import type { ProgressReporter } from './progress.js';
@@ -88,13 +88,7 @@ export async function runResticEngine(
     if (collision) {
       r.status = 'failed';
       r.error = collision.message;
-      deps.logger.error('backup.path_collision', {
-        container: target.name,
-        path: plan.path,
-        containers: collision.containers,
-        error: collision.message,
-      });
-      deps.recorder?.event(key, 'Warning', 'PathCollision', collision.message);
+      warnPathCollision(deps, 'backup', collision, target.name);
       continue;
     }
     if (plan.mounts.length === 0) {

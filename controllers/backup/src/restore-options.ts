@@ -62,6 +62,12 @@ export interface RestoreReport {
   quiesce?: QuiesceOutcome;
   /** In place: what would be stopped (dry run) or was to be stopped. */
   stopSet?: string[];
+  /**
+   * In place, a dump preset's dump snapshot: loaded with the preset's restore script into the
+   * running server (`docker exec`), or with the server stopped (redis, sqlite: a one-shot from
+   * the workload's image) and started again.
+   */
+  dump?: { preset: string; file: string; into: 'running' | 'stopped' };
   startedAt: string;
   durationMs: number;
   fatal?: string;

@@ -47,7 +47,12 @@ export function repositoryRunner(
 
 /** A snapshot path must be absolute and clean before it becomes a mount target. */
 export function checkSnapshotPath(p: string): string {
-  if (!p.startsWith('/') || path.normalize(p) !== p || p.split('/').includes('..')) {
+  if (
+    !p.startsWith('/') ||
+    path.normalize(p) !== p ||
+    p.split('/').includes('..') ||
+    (p.length > 1 && p.endsWith('/'))
+  ) {
     throw new Error(
       `snapshot path ${JSON.stringify(p.slice(0, 200))} is not a clean absolute path`,
     );
@@ -144,6 +149,44 @@ export class ScratchVolumes {
     }
     return failed;
   }
+}
+
+/** Scratch volumes older than this, and not in use, are a killed run's leftovers. */
+export const STALE_SCRATCH_MS = 24 * 3_600_000;
+
+/**
+ * Removes scratch volumes a killed restore or drill left behind: labelled SCRATCH_LABEL, created
+ * more than STALE_SCRATCH_MS ago (a live run's volume is younger than its one-shot deadline),
+ * and not in use (Docker refuses to remove a mounted volume). Best effort: logs, never throws.
+ */
+export async function removeStaleScratch(
+  volumes: Pick<DockerVolumeActions, 'list' | 'remove'>,
+  logger: Logger,
+  now: number = Date.now(),
+  actions?: Pick<ContainerActions, 'removeLeftovers'>,
+): Promise<string[]> {
+  const removed: string[] = [];
+  try {
+    for (const v of await volumes.list({ [SCRATCH_LABEL]: 'true' })) {
+      const created = Date.parse(v.createdAt);
+      if (!Number.isFinite(created) || now - created < STALE_SCRATCH_MS) continue;
+      try {
+        // The dead run's stopped one-shots still hold the volume (kill -9 left them).
+        const run = v.labels[RUN_LABEL];
+        if (actions && run)
+          await actions.removeLeftovers({ [ONE_SHOT_LABEL]: 'true', [RUN_LABEL]: run });
+        if (await volumes.remove(v.name)) {
+          removed.push(v.name);
+          logger.info('scratch.leftover_removed', { volume: v.name, createdAt: v.createdAt });
+        }
+      } catch (err) {
+        logger.debug('scratch.leftover_kept', { volume: v.name, error: (err as Error).message });
+      }
+    }
+  } catch (err) {
+    logger.warn('scratch.list_failed', { error: (err as Error).message });
+  }
+  return removed;
 }
 
 /**

@@ -6,17 +6,16 @@ import {
 } from '@dockop/docker';
 import {
   createNullLogger,
-  makeKey,
   SecretRedactor,
   type EventRecorder,
   type Logger,
   type Redactor,
 } from '@dockop/runtime';
 import {
-  BACKUP_WORKLOAD_KIND,
   ImageWorkloadLabelTrust,
   findPathCollisions,
   partitionSafeTargets,
+  warnUnsafeNames,
   type BackupRetention,
   type ForgetReport,
   type WorkloadScheduleRecord,
@@ -79,6 +78,8 @@ export interface BackupOnceDeps {
   status?: WorkloadStatusStore;
   /** Who schedules these runs (Stale window). Default: Backrest owns the schedule (26 h). */
   statusSchedule?: WorkloadScheduleRecord;
+  /** Each workload's `metadata.generation` (the daemon's cache): the status' observedGeneration. */
+  statusGenerations?: ReadonlyMap<string, number>;
   /**
    * Runs retention after a successful backup (unless `noForget`): the retention controller's
    * BackupRetention. Missing: the report's `forget` says retention is not loaded (exit 3).
@@ -226,23 +227,15 @@ export async function runBackupOnce(
         const listed = await listBackupWorkloads(deps.actions, o.selector);
         // A compose name that can't be a path (`../usr`) is refused before any mount is planned.
         const { safe: targets, refused } = partitionSafeTargets(listed);
-        const refusedResults = refused.map(({ target, message }): WorkloadBackupResult => {
-          logger.warn('backup.unsafe_name', { container: target.name, error: message });
-          deps.recorder?.event(
-            makeKey(BACKUP_WORKLOAD_KIND, target.name),
-            'Warning',
-            'UnsafeName',
-            message,
-          );
-          return {
-            container: target.name,
-            path: '',
-            status: 'failed',
-            durationMs: 0,
-            warnings: [],
-            error: message,
-          };
-        });
+        warnUnsafeNames({ logger, recorder: deps.recorder }, 'backup', refused);
+        const refusedResults = refused.map(({ target, message }): WorkloadBackupResult => ({
+          container: target.name,
+          path: '',
+          status: 'failed',
+          durationMs: 0,
+          warnings: [],
+          error: message,
+        }));
         logger.info('backup.workloads', {
           engine: o.engine,
           containers: targets.map((t) => t.name),
@@ -334,6 +327,7 @@ export async function runBackupOnce(
     try {
       await recordBackupReport(deps.status, report, {
         ...(deps.statusSchedule ? { schedule: deps.statusSchedule } : {}),
+        ...(deps.statusGenerations ? { generations: deps.statusGenerations } : {}),
       });
     } catch (err) {
       logger.warn('backup.status_not_recorded', {

@@ -9,7 +9,9 @@ import {
   type Logger,
   type Redactor,
 } from '@dockop/runtime';
-import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
+import { BACKUP_WORKLOAD_KIND, dumpPreset, type WorkloadStatusStore } from '@backrest-sidecar/api';
+import { dumpFromLabels } from './dump-labels.js';
+import { isDumpSnapshot, loadDumpLive, loadDumpStopped } from './dump-restore.js';
 import { readEnvFile, resticRedactor } from '@backrest-sidecar/restic';
 import { DEFAULT_RESTIC_IMAGE } from '@backrest-sidecar/restic';
 import { BACKUP_DEFAULTS, checkRunId, newRunId } from './backup-options.js';
@@ -22,6 +24,7 @@ import {
   RESTORE_ROOT,
   ScratchVolumes,
   copyFromScratch,
+  removeStaleScratch,
   repositoryRunner,
   resticRestore,
   restoreStopSet,
@@ -39,6 +42,8 @@ export interface RestoreDeps {
   recorder?: EventRecorder;
   redactor?: Redactor;
   env?: NodeJS.ProcessEnv;
+  /** Where the Restored / RestoreFailed event is kept for `describe workload`. Default: not kept. */
+  status?: WorkloadStatusStore;
 }
 
 /**
@@ -68,9 +73,13 @@ export async function runRestore(
   };
   const runId = checkRunId(options.runId ?? newRunId());
   const labels = runLabels(options, runId);
-  const scratch = new ScratchVolumes(new DockerVolumeActions(deps.client), runId, labels, logger);
+  const volumes = new DockerVolumeActions(deps.client);
+  const scratch = new ScratchVolumes(volumes, runId, labels, logger);
   let key = makeKey(BACKUP_WORKLOAD_KIND, options.workload);
+  // Set once the workload resolved to a container: only then is its status file written.
+  let workloadName: string | undefined;
   try {
+    if (!options.dryRun) await removeStaleScratch(volumes, logger, Date.now(), deps.actions);
     if (options.inPlace === (options.to !== undefined)) {
       throw new Error('restore needs exactly one of --to DIR and --in-place');
     }
@@ -86,7 +95,10 @@ export async function runRestore(
       ...(options.planIdPrefix ? { planIdPrefix: options.planIdPrefix } : {}),
       ...(options.selector ? { selector: options.selector } : {}),
     });
-    if (ref.target) key = makeKey(BACKUP_WORKLOAD_KIND, ref.target.name);
+    if (ref.target) {
+      key = makeKey(BACKUP_WORKLOAD_KIND, ref.target.name);
+      workloadName = ref.target.name;
+    }
     if (options.inPlace && !ref.target) {
       throw new Error(
         `--in-place: no container named "${options.workload}" or with plan id "${options.workload}" (restore --to DIR works without one)`,
@@ -96,7 +108,22 @@ export async function runRestore(
       ...(options.resticHost ? { host: options.resticHost } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    const snap = pickSnapshot(snaps, options.snapshot ?? 'latest', options.workload);
+    // A dump preset: `--in-place` loads the newest dump (or the dump snapshot named) into the
+    // database; files snapshots go back as files.
+    const dumpLabels = ref.target ? dumpFromLabels(ref.target.labels, ref.target.name) : undefined;
+    if (dumpLabels && !dumpLabels.ok) throw new Error(dumpLabels.message);
+    const dump = dumpLabels?.ok ? dumpLabels.settings : undefined;
+    const isDump = (s: { paths: string[] }): boolean =>
+      dump !== undefined && isDumpSnapshot(s, ref.name, dump.preset);
+    const wanted = options.snapshot ?? 'latest';
+    const snap = pickSnapshot(
+      options.inPlace && dump && wanted === 'latest' && snaps.some(isDump)
+        ? snaps.filter(isDump)
+        : snaps,
+      wanted,
+      options.workload,
+    );
+    const loadDump = options.inPlace === true && isDump(snap) ? dump : undefined;
     report.snapshot = {
       id: snap.id,
       shortId: snap.shortId,
@@ -106,7 +133,14 @@ export async function runRestore(
       tags: snap.tags,
     };
     let plan: RestorePlan;
-    if (options.inPlace) {
+    if (loadDump) {
+      plan = { items: [], unmatched: [] };
+      report.dump = {
+        preset: loadDump.preset,
+        file: snap.paths[0]!,
+        into: dumpPreset(loadDump.preset).restoreNeedsStopped ? 'stopped' : 'running',
+      };
+    } else if (options.inPlace) {
       plan = planInPlaceRestore(snap, ref.target!);
       if (plan.items.length === 0) {
         throw new Error(
@@ -141,16 +175,19 @@ export async function runRestore(
       stopSet = stopOrder(
         (await restoreStopSet(deps.actions, target)).filter(
           (t) =>
-            t.id === target.id ||
-            quiesceExclusion(t, {
-              backrestContainer: options.backrestContainer ?? BACKUP_DEFAULTS.backrestContainer,
-            }) === undefined,
+            // A dump loads into the running server: only its dependents stop.
+            (t.id === target.id && report.dump?.into !== 'running') ||
+            (t.id !== target.id &&
+              quiesceExclusion(t, {
+                backrestContainer: options.backrestContainer ?? BACKUP_DEFAULTS.backrestContainer,
+              }) === undefined),
         ),
       );
       report.stopSet = stopSet.filter((t) => t.state === 'running').map((t) => t.name);
     }
     logger.info(options.dryRun ? 'restore.would_restore' : 'restore.starting', {
       workload: ref.name,
+      runId,
       snapshot: snap.shortId,
       time: snap.time,
       mode: report.mode,
@@ -160,6 +197,7 @@ export async function runRestore(
         ...(i.containerPath ? { containerPath: i.containerPath } : {}),
       })),
       ...(report.stopSet ? { stop: report.stopSet } : {}),
+      ...(report.dump ? { dump: report.dump } : {}),
     });
     if (options.dryRun) {
       report.exitCode = 2;
@@ -190,7 +228,7 @@ export async function runRestore(
         runner,
         snap.id,
         [{ type: 'volume', source: staged, target: RESTORE_ROOT, readOnly: false }],
-        plan.items.map((i) => i.snapshotPath),
+        loadDump ? snap.paths : plan.items.map((i) => i.snapshotPath),
         options.signal,
       );
       logger.info('restore.staged', { workload: ref.name, snapshot: snap.shortId, volume: staged });
@@ -213,6 +251,25 @@ export async function runRestore(
             throw new Error(
               `not restored: ${outcome.stopFailed.map((f) => `${f.name} (${f.error})`).join(', ')} did not stop`,
             );
+          }
+          if (loadDump) {
+            const common = {
+              scratch: staged,
+              snapshotPath: snap.paths[0]!,
+              settings: loadDump,
+              labels,
+              ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+            };
+            if (report.dump?.into === 'running') {
+              await loadDumpLive(deps.client, {
+                ...common,
+                image: options.resticImage ?? DEFAULT_RESTIC_IMAGE,
+                container: ref.target!.id,
+              });
+            } else {
+              await loadDumpStopped(deps.actions, { ...common, target: ref.target! });
+            }
+            return;
           }
           const copy = await copyFromScratch(
             deps.actions,
@@ -240,11 +297,14 @@ export async function runRestore(
         : {}),
       exitCode: report.exitCode,
     });
-    deps.recorder?.event(
+    await recordEvent(
+      deps,
       key,
+      workloadName,
       report.exitCode === 0 ? 'Normal' : 'Warning',
       'Restored',
       `snapshot ${snap.shortId} of ${snap.time} restored ${options.inPlace ? 'in place' : `into ${options.to}`}${report.exitCode === 3 ? `; not started again: ${report.quiesce!.startFailed.map((f) => f.name).join(', ')}` : ''}`,
+      logger,
     );
   } catch (err) {
     const e = err as Error;
@@ -257,12 +317,33 @@ export async function runRestore(
     );
     report.exitCode = 1;
     logger.error('restore.failed', { workload: options.workload, error: report.fatal });
-    deps.recorder?.event(key, 'Warning', 'RestoreFailed', report.fatal);
+    await recordEvent(deps, key, workloadName, 'Warning', 'RestoreFailed', report.fatal, logger);
   } finally {
     await scratch.removeAll();
     report.durationMs = performance.now() - started;
   }
   return report;
+}
+
+/** The event, on the recorder and in the workload's status file (`describe workload` shows it). */
+async function recordEvent(
+  deps: RestoreDeps,
+  key: string,
+  name: string | undefined,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+  logger: Logger,
+): Promise<void> {
+  deps.recorder?.event(key, type, reason, message);
+  const store = deps.status;
+  if (!store || name === undefined) return;
+  try {
+    store.fileOf(name);
+    await store.update(name, (s) => store.applyEvent(s, type, reason, message));
+  } catch (err) {
+    logger.debug('restore.status_not_recorded', { workload: name, error: (err as Error).message });
+  }
 }
 
 /** `--to DIR`: created when missing; refused when it already holds files (nothing is merged). */

@@ -10,7 +10,9 @@ import {
 import {
   BACKUP_WORKLOAD_KIND,
   DEFAULT_PLAN_ID_PREFIX,
+  dumpPreset,
   partitionSafeTargets,
+  type DumpSettings,
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
 import {
@@ -26,6 +28,7 @@ import { nextReadDataSubset } from './read-data-subset.js';
 import {
   RESTORE_ROOT,
   ScratchVolumes,
+  removeStaleScratch,
   repositoryRunner,
   resticRestore,
   runLabels,
@@ -48,7 +51,9 @@ import {
 import type { VerifyMetrics } from './verify-metrics.js';
 import { recordVerifyResult } from './verify-status.js';
 import { resolveWorkload, workloadRef, type WorkloadRef } from './workload-ref.js';
-import { listWorkloadSnapshots } from './workload-snapshots.js';
+import { listWorkloadSnapshots, type WorkloadSnapshot } from './workload-snapshots.js';
+import { dumpFromLabels } from './dump-labels.js';
+import { isDumpSnapshot, probeDumpInThrowaway } from './dump-restore.js';
 
 export interface VerifyDeps {
   actions: ContainerActions;
@@ -89,6 +94,12 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDeps): Promi
       : {};
     resticRedactor(env, redactor);
     const runner = await repositoryRunner(options, deps.actions, labels, redactor, deps.env);
+    await removeStaleScratch(
+      new DockerVolumeActions(deps.client),
+      logger,
+      Date.now(),
+      deps.actions,
+    );
     const refs = await workloadsToVerify(options, deps.actions, logger);
     if (refs.length === 0) throw new Error('no workload to verify');
     report.repository = await checkRepository(runner, options, logger);
@@ -201,10 +212,22 @@ async function drill(
       ...(options.resticHost ? { host: options.resticHost } : {}),
       ...(signal ? { signal } : {}),
     });
-    const snap = snaps[snaps.length - 1];
+    // A dump preset's workload has dump snapshots (`/<name>.<ext>`) next to its files ones.
+    const dumpLabels = ref.target ? dumpFromLabels(ref.target.labels, ref.target.name) : undefined;
+    const dump = dumpLabels?.ok ? dumpLabels.settings : undefined;
+    const isDump = (s: { paths: string[] }): boolean =>
+      dump !== undefined && isDumpSnapshot(s, ref.name, dump.preset);
+    const dumpSnap = snaps.filter(isDump).at(-1);
+    const snap = snaps.filter((s) => !isDump(s)).at(-1) ?? dumpSnap;
     if (!snap) throw new Error(`no snapshot of workload "${ref.name}" in the repository`);
     result.snapshot = { id: snap.id, shortId: snap.shortId, time: snap.time };
-    logger.info('verify.starting', { workload: ref.name, snapshot: snap.shortId, time: snap.time });
+    logger.info('verify.starting', {
+      workload: ref.name,
+      snapshot: snap.shortId,
+      time: snap.time,
+      // The value of RUN_LABEL on everything the drill creates (to find leftovers after kill -9).
+      runId,
+    });
 
     const volume = await scratch.create('verify');
     const restoreStarted = performance.now();
@@ -239,6 +262,19 @@ async function drill(
           ? `${diff.files} files (${diff.bytes} B) and ${expected.size - diff.files} other entries match restic ls`
           : `restored tree differs from restic ls: ${problems}`,
     });
+    if (dumpLabels && !dumpLabels.ok) {
+      result.checks.push({ name: 'dump', ok: false, detail: dumpLabels.message });
+    } else if (dump && ref.target) {
+      result.checks.push(
+        await drillDump(ref, dump, dumpSnap, snap === dumpSnap ? volume : undefined, {
+          runner,
+          options,
+          deps,
+          labels,
+          scratch,
+        }),
+      );
+    }
   } catch (err) {
     result.error = (err as Error).message;
   } finally {
@@ -249,6 +285,68 @@ async function drill(
       result.error === undefined && result.checks.length > 0 && result.checks.every((c) => c.ok);
   }
   return result;
+}
+
+/**
+ * The dump part of a drill: the newest dump snapshot restored (into `staged`, or a scratch volume
+ * of its own), loaded into a throwaway server from the workload's image, probed.
+ */
+async function drillDump(
+  ref: WorkloadRef,
+  dump: DumpSettings,
+  dumpSnap: WorkloadSnapshot | undefined,
+  staged: string | undefined,
+  ctx: {
+    runner: ResticRunner;
+    options: VerifyOptions;
+    deps: VerifyDeps;
+    labels: Record<string, string>;
+    scratch: ScratchVolumes;
+  },
+): Promise<VerifyCheck> {
+  const label = `backrest.dump=${dump.preset}`;
+  if (!dumpSnap) {
+    return { name: 'dump', ok: false, detail: `${label}: no dump snapshot in the repository` };
+  }
+  try {
+    let volume = staged;
+    if (volume === undefined) {
+      volume = await ctx.scratch.create('dump');
+      await resticRestore(
+        withVerify(ctx.runner),
+        dumpSnap.id,
+        [{ type: 'volume', source: volume, target: RESTORE_ROOT, readOnly: false }],
+        [],
+        ctx.options.signal,
+      );
+    }
+    if (dumpPreset(dump.preset).restoreNeedsStopped) {
+      return {
+        name: 'dump',
+        ok: true,
+        detail: `${label}: dump ${dumpSnap.shortId} restored and verified as a file; not loaded (its restore replaces the data file with the server stopped)`,
+      };
+    }
+    const info = await ctx.deps.actions.inspect(ref.target!.id);
+    const r = await probeDumpInThrowaway(ctx.deps.client, {
+      workload: ref.name,
+      image: info.Image,
+      env: info.Config.Env ?? [],
+      scratch: volume,
+      snapshotPath: dumpSnap.paths[0]!,
+      settings: dump,
+      labels: ctx.labels,
+      probeTimeoutMs: ctx.options.probeTimeoutMs ?? VERIFY_DEFAULTS.probeTimeoutMs,
+      ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
+    });
+    return {
+      name: 'dump',
+      ok: true,
+      detail: `${label}: dump ${dumpSnap.shortId} loaded into a throwaway server (no network) in ${seconds(r.loadMs)}; probe: ${r.count} ${r.meaning}`,
+    };
+  } catch (err) {
+    return { name: 'dump', ok: false, detail: `${label}: ${(err as Error).message}` };
+  }
 }
 
 /** The same runner, `restore` with `--verify` (restic re-reads the restored files). */

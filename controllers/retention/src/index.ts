@@ -3,5 +3,6 @@
 // @backrest-sidecar/restic, the report shapes and workload helpers in @backrest-sidecar/api.
 export * from './run-forget.js';
 export * from './forget-retention.js';
+export * from './backrest-plan-forget.js';
 export { retentionModule } from './retention-module.js';
 export { default } from './retention-module.js';

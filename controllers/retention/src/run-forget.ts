@@ -4,14 +4,17 @@ import {
   BACKUP_WORKLOAD_KIND,
   Labels,
   findPathCollisions,
+  warnPathCollision,
+  warnUnsafeNames,
   isOptedIn,
+  listOptedInWorkloads,
   partitionSafeTargets,
   targetPath,
   workloadFromContainerInfo,
   type ForgetReport,
   type PruneMode,
   type WorkloadForgetResult,
-  type WorkloadForgetStatus,
+  type PathCollision,
   type WorkloadLabelTrust,
   type WorkloadTarget,
 } from '@backrest-sidecar/api';
@@ -21,13 +24,13 @@ import {
   parseKeepSpec,
 } from '@backrest-sidecar/backrest-model';
 import {
-  explainNoMatch,
-  parseForgetOutput,
   parseSnapshotsOutput,
   runResticChecked,
   type ResticRunner,
   type ResticSnapshot,
 } from '@backrest-sidecar/restic';
+import { forgetPathGroup } from './forget-path-group.js';
+import { result, signalOpt, type ForgetRun, type PathGroup } from './forget-run.js';
 
 // The report shapes live in the API package; re-exported so this package's API is unchanged.
 export type {
@@ -69,17 +72,6 @@ export interface ForgetDeps {
   recorder?: EventRecorder;
 }
 
-interface PathGroup {
-  path: string;
-  targets: WorkloadTarget[];
-  keep: string;
-  flags: string[];
-}
-
-function samePaths(paths: string[] | null | undefined, path: string): boolean {
-  return Array.isArray(paths) && paths.length === 1 && paths[0] === path;
-}
-
 /** Docker states of a container whose retention runs (a stopped one may be a stale leftover). */
 const ACTIVE_STATES = ['running', 'restarting', 'paused'];
 
@@ -104,13 +96,69 @@ const ACTIVE_STATES = ['running', 'restarting', 'paused'];
  */
 export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promise<ForgetReport> {
   const logger = (deps.logger ?? createNullLogger()).child({ component: 'retention' });
-  const includeProjectName = options.includeProjectName ?? false;
-  const dryRun = options.dryRun ?? false;
-  const prune = options.prune ?? 'per-workload';
-  const host = options.host;
-  const report: ForgetReport = { dryRun, workloads: [], exitCode: 0 };
-  // Log action `retention.<reason in snake_case>` (`RetentionNoMatch` → `retention.no_match`).
-  const warn = (r: WorkloadForgetResult, reason: string, message: string): void => {
+  const report: ForgetReport = { dryRun: options.dryRun ?? false, workloads: [], exitCode: 0 };
+  if (typeof options.host !== 'string' || options.host === '') {
+    return fatal(report, 'no restic host to scope forget to (--restic-host)', logger);
+  }
+  const run: ForgetRun = {
+    options,
+    deps,
+    logger,
+    includeProjectName: options.includeProjectName ?? false,
+    dryRun: options.dryRun ?? false,
+    prune: options.prune ?? 'per-workload',
+    host: options.host,
+    report,
+    warn: warnFor(logger, deps.recorder),
+  };
+
+  let listed: { targets: WorkloadTarget[]; universe: WorkloadTarget[] };
+  try {
+    listed = await listCandidates(run);
+  } catch (err) {
+    return fatal(report, `cannot list containers: ${(err as Error).message}`, logger);
+  }
+  const { targets, universe, unsafe } = refuseUnsafeNames(run, listed.targets, listed.universe);
+  const { selected, untrusted } = await selectTrusted(run, targets);
+  const { collisions, collided } = refuseCollisions(run, universe, selected);
+  const { groups, invalid } = groupByPath(run, selected, collisions);
+  const conflicts = refuseConflictingPolicies(run, groups);
+  const refused = [...invalid, ...conflicts, ...collided, ...untrusted, ...unsafe];
+
+  let snapshots: ResticSnapshot[] = [];
+  if (groups.size > 0) {
+    try {
+      const out = await runResticChecked(deps.restic, ['snapshots', '--json'], signalOpt(options));
+      snapshots = parseSnapshotsOutput(out.stdout);
+    } catch (err) {
+      report.workloads.push(...refused);
+      return fatal(
+        report,
+        `cannot list the repository's snapshots: ${(err as Error).message}`,
+        logger,
+      );
+    }
+  }
+
+  let removedAny = false;
+  for (const g of [...groups.values()].sort((a, b) => a.path.localeCompare(b.path))) {
+    const r = await forgetPathGroup(run, g, snapshots);
+    report.workloads.push(r);
+    if (r.removed.length > 0) removedAny = true;
+  }
+  report.workloads.push(...refused);
+  if (run.prune === 'once' && removedAny && !run.dryRun) await pruneOnce(run);
+  report.exitCode = report.fatal
+    ? 1
+    : report.workloads.some((w) => w.status === 'invalid' || w.status === 'failed')
+      ? 3
+      : 0;
+  return report;
+}
+
+/** Log action `retention.<reason in snake_case>` (`RetentionNoMatch` → `retention.no_match`). */
+function warnFor(logger: Logger, recorder: EventRecorder | undefined): ForgetRun['warn'] {
+  return (r, reason, message) => {
     r.warnings.push(message);
     const event = reason
       .replace(/^Retention/, '')
@@ -118,59 +166,56 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
       .toLowerCase();
     logger.warn(`retention.${event}`, { containers: r.containers, path: r.path, message });
     for (const c of r.containers)
-      deps.recorder?.event(makeKey(BACKUP_WORKLOAD_KIND, c), 'Warning', reason, message);
+      recorder?.event(makeKey(BACKUP_WORKLOAD_KIND, c), 'Warning', reason, message);
   };
-  if (typeof host !== 'string' || host === '') {
-    return fatal(report, 'no restic host to scope forget to (--restic-host)', logger);
-  }
+}
 
-  let targets: WorkloadTarget[];
-  // Every workload a backup engine writes under /volumes (any state, within the selector, which
-  // delimits what this sidecar manages): a path one of them shares with a keep-labeled workload is
-  // refused.
-  let universe: WorkloadTarget[];
-  try {
-    const selector = options.selector ?? [];
-    const [keepLabeled, enabled, rcb] = await Promise.all([
-      deps.containers.list({ label: [Labels.keep, ...selector] }),
-      deps.containers.list({ label: [Labels.enable, ...selector] }),
-      deps.containers.list({ label: [Labels.rcbVolumes, ...selector] }),
-    ]);
-    targets = keepLabeled.map(workloadFromContainerInfo);
-    const byId = new Map<string, WorkloadTarget>();
-    for (const t of [...enabled, ...rcb].map(workloadFromContainerInfo)) {
-      if (isOptedIn(t)) byId.set(t.id, t);
-    }
-    universe = [...byId.values()];
-  } catch (err) {
-    return fatal(report, `cannot list containers: ${(err as Error).message}`, logger);
-  }
-  if (options.only) {
-    const only = new Set(options.only);
+/**
+ * The keep-labeled containers (sorted, `only` applied), and the universe: every workload a backup
+ * engine writes under /volumes (any state, within the selector, which delimits what this sidecar
+ * manages); a path one of them shares with a keep-labeled workload is refused.
+ */
+async function listCandidates(
+  run: ForgetRun,
+): Promise<{ targets: WorkloadTarget[]; universe: WorkloadTarget[] }> {
+  const selector = run.options.selector ?? [];
+  const [keepLabeled, universe] = await Promise.all([
+    run.deps.containers.list({ label: [Labels.keep, ...selector] }),
+    listOptedInWorkloads(run.deps.containers, selector),
+  ]);
+  let targets = keepLabeled.map(workloadFromContainerInfo);
+  if (run.options.only) {
+    const only = new Set(run.options.only);
     targets = targets.filter((t) => only.has(t.name));
   }
   targets.sort((a, b) => a.name.localeCompare(b.name));
+  return { targets, universe };
+}
 
-  // A compose name that can't be a path (`../usr`) is refused before any path is derived.
-  const unsafe: WorkloadForgetResult[] = [];
-  const split = partitionSafeTargets(targets);
-  targets = split.safe;
-  universe = partitionSafeTargets(universe).safe;
-  for (const { target, message } of split.refused) {
-    // Not opted in: ignored below anyway, not worth a Warning.
-    if (!isOptedIn(target)) continue;
+/** A compose name that can't be a path (`../usr`) is refused before any path is derived. */
+function refuseUnsafeNames(
+  run: ForgetRun,
+  candidates: WorkloadTarget[],
+  allOptedIn: WorkloadTarget[],
+): { targets: WorkloadTarget[]; universe: WorkloadTarget[]; unsafe: WorkloadForgetResult[] } {
+  const split = partitionSafeTargets(candidates);
+  // Not opted in: ignored below anyway, not worth a Warning.
+  const refusedOptedIn = split.refused.filter(({ target }) => isOptedIn(target));
+  warnUnsafeNames({ logger: run.logger, recorder: run.deps.recorder }, 'retention', refusedOptedIn);
+  const unsafe = refusedOptedIn.map(({ target, message }) => {
     const r = result([target.name], '', target.labels[Labels.keep] ?? '', [], 'invalid');
     r.error = message;
-    logger.warn('retention.unsafe_name', { container: target.name, error: message });
-    deps.recorder?.event(
-      makeKey(BACKUP_WORKLOAD_KIND, target.name),
-      'Warning',
-      'UnsafeName',
-      message,
-    );
-    unsafe.push(r);
-  }
+    return r;
+  });
+  return { targets: split.safe, universe: partitionSafeTargets(allOptedIn).safe, unsafe };
+}
 
+/** Opted in, active, and a `backrest.keep` the container itself sets (image labels: untrusted). */
+async function selectTrusted(
+  run: ForgetRun,
+  targets: WorkloadTarget[],
+): Promise<{ selected: WorkloadTarget[]; untrusted: WorkloadForgetResult[] }> {
+  const { logger, deps, includeProjectName } = run;
   const untrusted: WorkloadForgetResult[] = [];
   const selected: WorkloadTarget[] = [];
   for (const t of targets) {
@@ -197,7 +242,7 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
     if (refused.length > 0) {
       const raw = t.labels[Labels.keep] ?? '';
       const r = result([t.name], targetPath(t, includeProjectName), raw, [], 'untrusted');
-      warn(
+      run.warn(
         r,
         'UntrustedKeep',
         `container "${t.name}": label ${Labels.keep}="${raw}" comes from its image, not the container; ` +
@@ -209,6 +254,16 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
     selected.push(t);
   }
 
+  return { selected, untrusted };
+}
+
+/** A path two different workloads map to is refused for both (one's policy would delete the other's). */
+function refuseCollisions(
+  run: ForgetRun,
+  universe: WorkloadTarget[],
+  selected: WorkloadTarget[],
+): { collisions: Map<string, PathCollision>; collided: WorkloadForgetResult[] } {
+  const { logger, deps, includeProjectName } = run;
   const collisions = findPathCollisions(
     [...universe.filter((u) => !selected.some((t) => t.id === u.id)), ...selected],
     includeProjectName,
@@ -218,23 +273,20 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
     if (!selected.some((t) => targetPath(t, includeProjectName) === c.path)) continue;
     const r = result(c.containers, c.path, '', [], 'invalid');
     r.error = c.message;
-    logger.error('retention.path_collision', {
-      path: c.path,
-      containers: c.containers,
-      error: c.message,
-    });
-    for (const name of c.containers) {
-      deps.recorder?.event(
-        makeKey(BACKUP_WORKLOAD_KIND, name),
-        'Warning',
-        'PathCollision',
-        c.message,
-      );
-    }
+    warnPathCollision({ logger, recorder: deps.recorder }, 'retention', c);
     collided.push(r);
   }
 
-  // Parse every label first: a bad one is reported and skipped, the rest go on.
+  return { collisions, collided };
+}
+
+/** Parses every label first: a bad one is reported and skipped, the rest go on. */
+function groupByPath(
+  run: ForgetRun,
+  selected: WorkloadTarget[],
+  collisions: Map<string, PathCollision>,
+): { groups: Map<string, PathGroup>; invalid: WorkloadForgetResult[] } {
+  const { logger, deps, includeProjectName } = run;
   const groups = new Map<string, PathGroup>();
   const invalid: WorkloadForgetResult[] = [];
   for (const t of selected) {
@@ -273,6 +325,15 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
     }
   }
 
+  return { groups, invalid };
+}
+
+/** Replicas of one service share one path; two different policies for it is ambiguous: refused. */
+function refuseConflictingPolicies(
+  run: ForgetRun,
+  groups: Map<string, PathGroup>,
+): WorkloadForgetResult[] {
+  const { logger, deps } = run;
   const conflicts: WorkloadForgetResult[] = [];
   for (const [path, g] of groups) {
     if (g.flags.length > 0) continue;
@@ -304,183 +365,17 @@ export async function runForget(options: ForgetOptions, deps: ForgetDeps): Promi
     conflicts.push(r);
   }
 
-  let snapshots: ResticSnapshot[] = [];
-  if (groups.size > 0) {
-    try {
-      const out = await runResticChecked(deps.restic, ['snapshots', '--json'], signalOpt(options));
-      snapshots = parseSnapshotsOutput(out.stdout);
-    } catch (err) {
-      report.workloads.push(...invalid, ...conflicts, ...collided, ...untrusted, ...unsafe);
-      return fatal(
-        report,
-        `cannot list the repository's snapshots: ${(err as Error).message}`,
-        logger,
-      );
-    }
-  }
-
-  let removedAny = false;
-  for (const g of [...groups.values()].sort((a, b) => a.path.localeCompare(b.path))) {
-    const r = result(
-      g.targets.map((t) => t.name),
-      g.path,
-      g.keep,
-      g.flags,
-      'forgotten',
-    );
-    report.workloads.push(r);
-    if (options.signal?.aborted) {
-      r.status = 'failed';
-      r.error = 'aborted before this workload';
-      continue;
-    }
-    try {
-      const atPath = snapshots.filter((s) => (s.paths ?? []).includes(g.path));
-      const matching = atPath.filter((s) => s.hostname === host);
-      if (matching.length === 0) {
-        if (atPath.length > 0) {
-          // Another host's snapshots (a repository shared by several Docker hosts): not ours.
-          r.status = 'no-match';
-          const hosts = [...new Set(atPath.map((s) => s.hostname))].sort();
-          warn(
-            r,
-            'RetentionOtherHost',
-            `the snapshots of ${g.path} were made by host(s) ${hosts.map((h) => JSON.stringify(h)).join(', ')}, ` +
-              `none by ${JSON.stringify(host)}: left untouched (forget only touches --restic-host's snapshots)`,
-          );
-        } else if (snapshots.length === 0) {
-          r.status = 'no-snapshots';
-          logger.info('retention.no_snapshots', { path: g.path, containers: r.containers });
-        } else {
-          r.status = 'no-match';
-          const t = g.targets[0]!;
-          warn(
-            r,
-            'RetentionNoMatch',
-            explainNoMatch(g.path, snapshots, targetPath(t, !includeProjectName)),
-          );
-        }
-        continue;
-      }
-      const base = [
-        'forget',
-        '--host',
-        host,
-        '--group-by',
-        'host,paths',
-        '--path',
-        g.path,
-        ...g.flags,
-      ];
-      const mixed = matching.filter((s) => !samePaths(s.paths, g.path));
-      if (mixed.length === 0) {
-        const args = [
-          ...base,
-          ...(dryRun ? ['--dry-run'] : prune === 'per-workload' ? ['--prune'] : []),
-          '--json',
-        ];
-        const out = await runResticChecked(deps.restic, args, signalOpt(options));
-        for (const group of parseForgetOutput(out.stdout)) {
-          if (!samePaths(group.paths, g.path) || group.host !== host) {
-            // Only possible if a multi-path snapshot appeared since `snapshots` ran.
-            warn(
-              r,
-              'RetentionUnexpectedGroup',
-              `restic grouped host ${JSON.stringify(group.host)} paths ${JSON.stringify(group.paths)} under --host ${host} --path ${g.path}`,
-            );
-          }
-          r.kept.push(...(group.keep ?? []).map((s) => s.short_id));
-          r.removed.push(...(group.remove ?? []).map((s) => s.short_id));
-        }
-      } else {
-        const others = [...new Set(mixed.flatMap((s) => s.paths.filter((p) => p !== g.path)))];
-        warn(
-          r,
-          'RetentionSharedSnapshots',
-          `${mixed.length} snapshot(s) hold ${g.path} together with other paths (${others.slice(0, 3).join(', ')}` +
-            `${others.length > 3 ? ', ...' : ''}); they are left untouched, forgetting them would delete other workloads' data`,
-        );
-        const out = await runResticChecked(
-          deps.restic,
-          [...base, '--dry-run', '--json'],
-          signalOpt(options),
-        );
-        const ids: string[] = [];
-        for (const group of parseForgetOutput(out.stdout)) {
-          if (!samePaths(group.paths, g.path) || group.host !== host) continue;
-          r.kept.push(...(group.keep ?? []).map((s) => s.short_id));
-          r.removed.push(...(group.remove ?? []).map((s) => s.short_id));
-          ids.push(...(group.remove ?? []).map((s) => s.id));
-        }
-        if (!dryRun && ids.length > 0) {
-          await runResticChecked(
-            deps.restic,
-            ['forget', ...(prune === 'per-workload' ? ['--prune'] : []), ...ids],
-            signalOpt(options),
-          );
-        }
-      }
-      if (r.removed.length > 0) removedAny = true;
-      logger.info(dryRun ? 'retention.would_forget' : 'retention.forgotten', {
-        path: g.path,
-        containers: r.containers,
-        keep: g.keep,
-        kept: r.kept.length,
-        removed: r.removed.length,
-      });
-      for (const c of r.containers) {
-        deps.recorder?.event(
-          makeKey(BACKUP_WORKLOAD_KIND, c),
-          'Normal',
-          dryRun ? 'RetentionDryRun' : 'RetentionApplied',
-          `${g.path}: kept ${r.kept.length}, ${dryRun ? 'would remove' : 'removed'} ${r.removed.length} (${g.keep})`,
-        );
-      }
-    } catch (err) {
-      r.status = 'failed';
-      r.error = (err as Error).message;
-      logger.error('retention.failed', { path: g.path, containers: r.containers, error: r.error });
-      for (const c of r.containers) {
-        deps.recorder?.event(
-          makeKey(BACKUP_WORKLOAD_KIND, c),
-          'Warning',
-          'RetentionFailed',
-          r.error,
-        );
-      }
-    }
-  }
-  report.workloads.push(...invalid, ...conflicts, ...collided, ...untrusted, ...unsafe);
-
-  if (prune === 'once' && removedAny && !dryRun) {
-    try {
-      await runResticChecked(deps.restic, ['prune'], signalOpt(options));
-      logger.info('retention.pruned', {});
-    } catch (err) {
-      report.fatal = `prune failed: ${(err as Error).message}`;
-      logger.error('retention.prune_failed', { error: report.fatal });
-    }
-  }
-  report.exitCode = report.fatal
-    ? 1
-    : report.workloads.some((w) => w.status === 'invalid' || w.status === 'failed')
-      ? 3
-      : 0;
-  return report;
+  return conflicts;
 }
 
-function result(
-  containers: string[],
-  path: string,
-  keep: string,
-  flags: string[],
-  status: WorkloadForgetStatus,
-): WorkloadForgetResult {
-  return { containers, path, keep, flags, status, kept: [], removed: [], warnings: [] };
-}
-
-function signalOpt(options: ForgetOptions): { signal?: AbortSignal } {
-  return options.signal ? { signal: options.signal } : {};
+async function pruneOnce(run: ForgetRun): Promise<void> {
+  try {
+    await runResticChecked(run.deps.restic, ['prune'], signalOpt(run.options));
+    run.logger.info('retention.pruned', {});
+  } catch (err) {
+    run.report.fatal = `prune failed: ${(err as Error).message}`;
+    run.logger.error('retention.prune_failed', { error: run.report.fatal });
+  }
 }
 
 function fatal(report: ForgetReport, message: string, logger: Logger): ForgetReport {

@@ -17,3 +17,4 @@ export * from './workload-staleness.js';
 export * from './workload-triggers.js';
 export * from './dump-preset.js';
 export * from './dump-settings.js';
+export * from './workload-warnings.js';

@@ -1,6 +1,7 @@
 import type Dockerode from 'dockerode';
 import { labelListOrSplit, ownLabels } from '@dockop/runtime';
-import { Labels } from './backup-workload.js';
+import { selects, type ContainerActions } from '@dockop/docker';
+import { backupWorkloadDefinition, Labels } from './backup-workload.js';
 import {
   COMPOSE_PROJECT_LABEL,
   COMPOSE_SERVICE_LABEL,
@@ -97,12 +98,44 @@ export function workloadFromContainerInfo(info: Dockerode.ContainerInfo): Worklo
 
 /** `/volumes[/<project>]/<service>`: where the workload's data lives in its snapshots. */
 /**
- * The opt-in shared by the backup engines and retention: `backrest.enable=true`, or
- * restic-compose-backup's `restic-compose-backup.volumes=true` (case and spaces ignored).
+ * `backrest.enable` as the label schema reads it: the kind's selector (`selects` in
+ * @dockop/docker), so a value is `true` trimmed and in any case (`TRUE`, ` true `), exactly as
+ * the daemon's cache decides which containers are BackupWorkloads.
+ */
+export function isEnabled(target: Pick<WorkloadTarget, 'labels'>): boolean {
+  return selects(backupWorkloadDefinition.selector, target.labels);
+}
+
+/**
+ * The opt-in shared by the backup engines, retention and verify: `isEnabled`, or
+ * restic-compose-backup's `restic-compose-backup.volumes=true` read with the same rule.
  */
 export function isOptedIn(target: Pick<WorkloadTarget, 'labels'>): boolean {
-  const isTrue = (v: string | undefined): boolean => (v ?? '').trim().toLowerCase() === 'true';
-  return isTrue(target.labels[Labels.enable]) || isTrue(target.labels[Labels.rcbVolumes]);
+  return (
+    isEnabled(target) ||
+    selects({ ...backupWorkloadDefinition.selector, enableLabel: Labels.rcbVolumes }, target.labels)
+  );
+}
+
+/**
+ * Every opted-in container (any state) carrying all `selector` labels (`key` or `key=value`),
+ * sorted by name. Listed by label presence and filtered with `isOptedIn`: Docker's `key=value`
+ * filter is exact, so listing `backrest.enable=true` would miss `TRUE` or ` true `, which the
+ * label schema accepts. One call per opt-in label, since Docker ANDs label filters.
+ */
+export async function listOptedInWorkloads(
+  actions: Pick<ContainerActions, 'list'>,
+  selector: readonly string[] = [],
+): Promise<WorkloadTarget[]> {
+  const [enabled, rcb] = await Promise.all([
+    actions.list({ label: [Labels.enable, ...selector] }),
+    actions.list({ label: [Labels.rcbVolumes, ...selector] }),
+  ]);
+  const byId = new Map<string, WorkloadTarget>();
+  for (const t of [...enabled, ...rcb].map(workloadFromContainerInfo)) {
+    if (isOptedIn(t)) byId.set(t.id, t);
+  }
+  return [...byId.values()].sort((x, y) => x.name.localeCompare(y.name));
 }
 
 export function targetPath(target: WorkloadTarget, includeProjectName: boolean): string {

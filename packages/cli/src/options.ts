@@ -5,7 +5,12 @@
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { CronError, checkPlanIdPrefix, parseCron } from '@backrest-sidecar/api';
+import {
+  CronError,
+  DEFAULT_PLAN_ID_PREFIX,
+  checkPlanIdPrefix,
+  parseCron,
+} from '@backrest-sidecar/api';
 import { instanceIdProblem } from '@backrest-sidecar/config-sink';
 import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import type { DockerConnectionOptions } from '@dockop/docker';
@@ -76,7 +81,7 @@ export const DEFAULTS = {
   defaultRepo: 'default',
   defaultSchedule: '0 2 * * *',
   defaultRetention: 'daily=7,weekly=4',
-  planIdPrefix: 'backrest_sidecar_',
+  planIdPrefix: DEFAULT_PLAN_ID_PREFIX,
   applyCooldownMs: 10_000,
   applyStableMs: 5_000,
   applyStopTimeoutMs: 3_000,

@@ -17,6 +17,7 @@ import {
   applyStale,
   listSnapshots,
   recordSnapshotInventory,
+  repoEnvFromBackrestConfig,
   snapshotsByWorkload,
 } from '@backrest-sidecar/controller-backup';
 import {
@@ -31,7 +32,6 @@ import {
   createResticRunner,
   resolveResticHost,
 } from '@backrest-sidecar/restic';
-import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
 import type { OneShotMount } from '@dockop/docker';
 import type { Logger, Redactor } from '@dockop/runtime';
 import { setUpOneShot, type OneShotFlags, type OneShotSetup } from './one-shot.js';
@@ -101,7 +101,8 @@ async function listTargets(
   selector: string[],
 ): Promise<{ target: WorkloadTarget; created: number }[]> {
   const [a, b] = await Promise.all([
-    setup.actions.list({ label: [`${Labels.enable}=true`, ...selector] }),
+    // By presence, then isOptedIn: `TRUE` or ` true ` count as the label schema counts them.
+    setup.actions.list({ label: [Labels.enable, ...selector] }),
     setup.actions.list({ label: [Labels.rcbVolumes, ...selector] }),
   ]);
   const byId = new Map<string, { target: WorkloadTarget; created: number }>();

@@ -1,6 +1,6 @@
 import type Dockerode from 'dockerode';
 import type { Clock, Logger, TimerHandle } from '@dockop/runtime';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from '@dockop/runtime';
 import { observeInspected, observeListed, type ObservedContainer } from './container-resource.js';
 import type { DockerClient } from './docker-client.js';
 import type { DockerMetrics } from './docker-metrics.js';

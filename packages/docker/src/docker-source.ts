@@ -8,7 +8,7 @@ import {
   type ResourceSink,
   type Source,
 } from '@dockop/runtime';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '@dockop/runtime';
 import { ContainerInformer, type ResyncReason } from './container-informer.js';
 import type { ContainerResource } from './container-resource.js';
 import {

@@ -8,7 +8,8 @@ export * from './engine-host-name.js';
 export * from './create-container.js';
 export * from './line-buffer.js';
 export * from './event-stream.js';
-export * from './backoff.js';
+// Backoff moved to @dockop/runtime (one backoff for the project); re-exported unchanged.
+export { Backoff, BACKOFF_DEFAULTS, type BackoffOptions } from '@dockop/runtime';
 export * from './label-decoder.js';
 export * from './container-resource.js';
 export * from './container-resource-tracker.js';

@@ -22,6 +22,7 @@ export * from './key-trigger.js';
 export * from './virtual-clock.js';
 export * from './atomic-write.js';
 export * from './system-clock.js';
+export * from './backoff.js';
 export * from './rate-limiter.js';
 export * from './workqueue.js';
 export * from './schema-registry.js';

@@ -1,16 +1,8 @@
-import {
-  Container,
-  ContainerModule,
-  type ContainerModuleLoadOptions,
-  type ServiceIdentifier,
-} from 'inversify';
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import path from 'node:path';
-import { Registry } from 'prom-client';
+import { Container, type ContainerModule, type ServiceIdentifier } from 'inversify';
+import type { Registry } from 'prom-client';
 import { Cache } from './cache.js';
 import { Clock } from './clock.js';
-import { ConditionStore, InMemoryConditionStore } from './conditions.js';
+import { ConditionStore } from './conditions.js';
 import {
   Controller,
   type RunOnceOptions,
@@ -18,116 +10,33 @@ import {
   type StopResult,
 } from './controller.js';
 import { ControllerContribution } from './controller-contribution.js';
-import { EventRecorder, InMemoryEventRecorder } from './event-recorder.js';
+import { EventRecorder } from './event-recorder.js';
 import { HealthService, type HealthReport } from './health.js';
-import { RuntimeHttpServer, type HttpServerOptions } from './http-server.js';
-import { LeaderElector, type LeaderElectionOptions } from './leader-election.js';
+import { RuntimeHttpServer } from './http-server.js';
+import { LeaderElector } from './leader-election.js';
 import { HealthCheck, LifecycleHook } from './lifecycle.js';
-import { createLogger, Logger, type LoggerOptions } from './logger.js';
-import { MetricsRegistry, PrometheusMetrics, RuntimeMetrics } from './metrics.js';
-import { Redactor, SecretRedactor } from './redactor.js';
+import { Logger } from './logger.js';
+import { MetricsRegistry, RuntimeMetrics } from './metrics.js';
 import { ResourceCache } from './resource-cache.js';
 import { ResourceDefinition } from './resource-definition.js';
-import { AjvSchemaRegistry, JsonSchema, SchemaFormat, SchemaRegistry } from './schema-registry.js';
+import { JsonSchema, SchemaFormat, SchemaRegistry } from './schema-registry.js';
 import { Source } from './source.js';
-import { SystemClock } from './system-clock.js';
+import type { ManagerOptions } from './manager-options.js';
+import { importPlugin, pluginContainerModule } from './plugin-import.js';
+import { createRuntimeModule } from './runtime-module.js';
+import { installSignalHandlers } from './signal-handlers.js';
 
-export interface ManagerOptions {
-  /** A ready `Logger`, or options for `createLogger`. Default: `createLogger()` (info, auto format). */
-  logger?: Logger | LoggerOptions;
-  /** Default: `new SystemClock()`. Tests pass a `VirtualClock`. */
-  clock?: Clock;
-  /** Serve `/healthz`, `/readyz`, `/metrics`. Default: off. `true` means port 8080 on 0.0.0.0. */
-  http?: boolean | HttpServerOptions;
-  /** Only the lease holder runs controllers. Default: off. */
-  leaderElection?: false | LeaderElectionOptions;
-  /** How long `start` waits for every source's first list. Default 120 000 ms. */
-  cacheSyncTimeoutMs?: number;
-  /** How long `stop` lets in-flight reconciles finish before aborting them. Default 30 000 ms. */
-  gracefulShutdownMs?: number;
-  /** Use this container instead of a new one (its bindings win over the runtime's defaults). */
-  container?: Container;
-}
-
-/** The options the manager was created with, bound for modules that want them. */
-export const ManagerOptions = Symbol.for('dockop.ManagerOptions');
+// The manager's parts, one file each: options (manager-options.ts), DI defaults
+// (runtime-module.ts), plugin import (plugin-import.ts), signals (signal-handlers.ts); this file
+// keeps the lifecycle and health. Re-exported so the package's API is unchanged.
+export * from './manager-options.js';
+export { createRuntimeModule } from './runtime-module.js';
 
 export type ManagerState = 'new' | 'starting' | 'running' | 'stopping' | 'stopped';
 
 export interface ManagerRunOnceOptions extends RunOnceOptions {
   /** Only these controllers (by name). Default: all. */
   controllers?: string[];
-}
-
-function isLogger(v: unknown): v is Logger {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof (v as Logger).info === 'function' &&
-    typeof (v as Logger).child === 'function'
-  );
-}
-
-/**
- * The runtime's ContainerModule: binds every runtime service that is not bound yet, as a
- * singleton. The manager loads it at `start`/`runOnce`, after your modules.
- */
-export function createRuntimeModule(options: ManagerOptions = {}): ContainerModule {
-  return new ContainerModule((o: ContainerModuleLoadOptions) => {
-    const bindOnce = <T>(
-      token: symbol,
-      make: (get: <U>(t: symbol) => U, getAll: <U>(t: symbol) => U[]) => T,
-    ): void => {
-      if (o.isBound(token)) return;
-      o.bind<T>(token)
-        .toDynamicValue((ctx) =>
-          make(
-            (t) => ctx.get(t),
-            (t) => ctx.getAll(t),
-          ),
-        )
-        .inSingletonScope();
-    };
-    bindOnce(ManagerOptions, () => options);
-    bindOnce(Clock, () => options.clock ?? new SystemClock());
-    bindOnce(Redactor, () => new SecretRedactor());
-    bindOnce(Logger, (get) =>
-      isLogger(options.logger)
-        ? options.logger
-        : createLogger({
-            ...options.logger,
-            redactor: get<Redactor>(Redactor),
-            clock: get<Clock>(Clock),
-          }),
-    );
-    bindOnce(SchemaRegistry, () => new AjvSchemaRegistry());
-    bindOnce(MetricsRegistry, () => new Registry());
-    bindOnce(RuntimeMetrics, (get) => new PrometheusMetrics(get<Registry>(MetricsRegistry)));
-    bindOnce(
-      ConditionStore,
-      (get) => new InMemoryConditionStore(get<Clock>(Clock), get<Redactor>(Redactor)),
-    );
-    bindOnce(
-      EventRecorder,
-      (get) =>
-        new InMemoryEventRecorder({
-          clock: get<Clock>(Clock),
-          logger: get<Logger>(Logger),
-          redactor: get<Redactor>(Redactor),
-        }),
-    );
-    bindOnce(
-      Cache,
-      (get, getAll) =>
-        new ResourceCache({
-          schemas: get<SchemaRegistry>(SchemaRegistry),
-          definitions: () => getAll<ResourceDefinition>(ResourceDefinition),
-          conditions: get<ConditionStore>(ConditionStore),
-          recorder: get<EventRecorder>(EventRecorder),
-          logger: get<Logger>(Logger),
-        }),
-    );
-  });
 }
 
 /**
@@ -194,20 +103,7 @@ export class Manager {
    * export is a ContainerModule.
    */
   async loadPlugin(specifier: string): Promise<ContainerModule> {
-    const isPath =
-      specifier.startsWith('.') || specifier.startsWith('/') || path.isAbsolute(specifier);
-    let mod: Record<string, unknown>;
-    try {
-      mod = isPath
-        ? ((await import(pathToFileURL(path.resolve(specifier)).href)) as Record<string, unknown>)
-        : await importPackage(specifier);
-    } catch (err) {
-      throw new Error(
-        `plugin "${specifier}" could not be imported: ${err instanceof Error ? err.message : String(err)}`,
-        { cause: err },
-      );
-    }
-    return this.loadPluginModule(specifier, mod);
+    return this.loadPluginModule(specifier, await importPlugin(specifier));
   }
 
   /**
@@ -215,18 +111,9 @@ export class Manager {
    * the same loading as `loadPlugin`, without the dynamic `import()`.
    */
   loadPluginModule(specifier: string, mod: Readonly<Record<string, unknown>>): ContainerModule {
-    const candidate = mod['default'];
-    if (!isContainerModule(candidate)) {
-      const got =
-        candidate === undefined
-          ? 'no default export'
-          : `a default export of type ${typeof candidate}`;
-      throw new Error(
-        `plugin "${specifier}" must default-export an inversify ContainerModule (new ContainerModule(...)), but has ${got}`,
-      );
-    }
-    this.load(candidate);
-    return candidate;
+    const module = pluginContainerModule(specifier, mod);
+    this.load(module);
+    return module;
   }
 
   /** Resolve a service (runtime defaults bound on first use). */
@@ -353,30 +240,7 @@ export class Manager {
    * Returns a function that removes the handlers.
    */
   handleSignals(proc: NodeJS.Process = process): () => void {
-    let received = 0;
-    const onStop = (signal: NodeJS.Signals): void => {
-      received++;
-      if (received > 1) {
-        this.logger.warn('signal.forced_exit', { signal });
-        proc.exit(130);
-      }
-      this.logger.info('signal.received', { signal });
-      void this.stop(signal);
-    };
-    const onHup = (): void => {
-      this.logger.info('signal.received', { signal: 'SIGHUP' });
-      void this.resync();
-    };
-    const onTerm = (): void => onStop('SIGTERM');
-    const onInt = (): void => onStop('SIGINT');
-    proc.on('SIGTERM', onTerm);
-    proc.on('SIGINT', onInt);
-    proc.on('SIGHUP', onHup);
-    return () => {
-      proc.off('SIGTERM', onTerm);
-      proc.off('SIGINT', onInt);
-      proc.off('SIGHUP', onHup);
-    };
+    return installSignalHandlers(this, proc);
   }
 
   /** Readiness as `/readyz` reports it. */
@@ -577,36 +441,6 @@ export class Manager {
     this.#state = 'stopped';
     this.#lifecycle('manager.stopped', { reason });
     this.#resolveDone();
-  }
-}
-
-/** A ContainerModule, also one built by another copy of inversify (duck-typed). */
-function isContainerModule(v: unknown): v is ContainerModule {
-  return (
-    v instanceof ContainerModule ||
-    (typeof v === 'object' &&
-      v !== null &&
-      typeof (v as ContainerModule).load === 'function' &&
-      typeof (v as ContainerModule).id === 'number')
-  );
-}
-
-/**
- * A package as the runtime resolves it, else as the working directory resolves it (a plugin
- * installed next to the user's config rather than next to dockop).
- */
-async function importPackage(specifier: string): Promise<Record<string, unknown>> {
-  try {
-    return (await import(specifier)) as Record<string, unknown>;
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err;
-    let resolved: string;
-    try {
-      resolved = createRequire(path.join(process.cwd(), 'noop.js')).resolve(specifier);
-    } catch {
-      throw err;
-    }
-    return (await import(pathToFileURL(resolved).href)) as Record<string, unknown>;
   }
 }
 

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import {
   JOURNAL_REPAIR_INTERVAL_MS,
   backupModule,
@@ -73,6 +74,10 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
       ...(opts.backupSchedule ? { schedule: opts.backupSchedule } : {}),
       backup: toBackupOnceOptions(opts),
       ...(opts.interval ? { resyncPeriodMs: opts.interval } : {}),
+      // Without an env file, Backrest's own repo entry lists the snapshots (its runs count).
+      ...(opts.rcbEnvFile
+        ? {}
+        : { backrestConfig: path.resolve(process.env.BACKREST_CONFIG?.trim() || opts.config) }),
     }),
     // The retention step each scheduled backup-once runs (BackupRetention).
     retentionController,

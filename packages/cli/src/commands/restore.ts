@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { runRestore, type RestoreReport } from '@backrest-sidecar/controller-backup';
+import { WorkloadStatusStore } from '@backrest-sidecar/api';
 import { fatal } from '../exit.js';
 import { DEFAULTS, UsageError, checkPlanIdPrefixOption } from '../options.js';
 import { abortOnSignals, setUpOneShot, stopTimeoutOption } from '../one-shot.js';
@@ -31,7 +32,9 @@ export function renderRestorePlan(report: RestoreReport): string {
   out.push(`Mode:      ${report.mode}`);
   if (report.stopSet) {
     out.push(
-      `Stop:      ${report.stopSet.join(', ') || '(nothing running)'} (started again after)`,
+      report.stopSet.length
+        ? `Stop:      ${report.stopSet.join(', ')} (started again after)`
+        : 'Stop:      nothing',
     );
   }
   out.push('Restore:');
@@ -43,6 +46,11 @@ export function renderRestorePlan(report: RestoreReport): string {
     );
   }
   for (const p of report.unmatched) out.push(`  ${p} -> (not restored: nothing mounts it)`);
+  if (report.dump) {
+    out.push(
+      `  ${report.dump.file} -> backrest.dump=${report.dump.preset} restore script ${report.dump.into === 'running' ? 'in the running server (docker exec)' : 'with the server stopped (one-shot from its image)'}`,
+    );
+  }
   return `${out.join('\n')}\n`;
 }
 
@@ -68,7 +76,13 @@ export async function runRestoreCommand(workload: string, flags: RestoreFlags): 
         backrestContainer: flags.backrestContainer,
         signal: controller.signal,
       },
-      { actions, client, logger, redactor },
+      {
+        actions,
+        client,
+        logger,
+        redactor,
+        status: new WorkloadStatusStore({ stateDir: flags.stateDir, logger, redactor }),
+      },
     );
     if (report.dryRun && report.exitCode === 2) process.stdout.write(renderRestorePlan(report));
     return report.exitCode;

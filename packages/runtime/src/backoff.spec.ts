@@ -52,4 +52,9 @@ describe('Backoff', () => {
     expect(() => new Backoff({ factor: 0.5 })).to.throw(/invalid backoff/);
     expect(() => new Backoff({ initialMs: 1000, maxMs: 10 })).to.throw(/invalid backoff/);
   });
+
+  it('without jitter waits exactly the ceiling: 1 s, 2 s, 4 s, then the cap', () => {
+    const b = new Backoff({ initialMs: 1000, factor: 2, maxMs: 5000, jitter: false }, () => 0);
+    expect([b.next(), b.next(), b.next(), b.next()]).to.deep.equal([1000, 2000, 4000, 5000]);
+  });
 });

@@ -1,4 +1,8 @@
-/** Reconnect backoff of the events stream. */
+/**
+ * The project's one retry backoff: the Docker events stream's reconnect (@dockop/docker) and
+ * webhook delivery (backup notifications) use it. The work queue's per-item limiter
+ * (rate-limiter.ts) is client-go's rule and stays separate.
+ */
 export interface BackoffOptions {
   /** First delay ceiling, ms. Default 500. */
   initialMs?: number;
@@ -8,6 +12,11 @@ export interface BackoffOptions {
   maxMs?: number;
   /** Connected this long (ms) resets the schedule to `initialMs`. Default 30000. */
   resetAfterMs?: number;
+  /**
+   * Full jitter (default true): a uniform random delay below the ceiling, so many clients do not
+   * retry in step. false: exactly the ceiling (1 s, 2 s, 4 s...), for a single caller.
+   */
+  jitter?: boolean;
 }
 
 export const BACKOFF_DEFAULTS: Required<BackoffOptions> = {
@@ -15,6 +24,7 @@ export const BACKOFF_DEFAULTS: Required<BackoffOptions> = {
   factor: 2,
   maxMs: 30_000,
   resetAfterMs: 30_000,
+  jitter: true,
 };
 
 /**
@@ -46,7 +56,8 @@ export class Backoff {
 
   /** Delay before the next attempt, and count the attempt. */
   next(): number {
-    const delay = Math.floor(this.#random() * this.ceiling());
+    const ceiling = this.ceiling();
+    const delay = this.options.jitter ? Math.floor(this.#random() * ceiling) : ceiling;
     this.#attempt++;
     return delay;
   }
