@@ -12,8 +12,13 @@ import type { WorkloadView } from './workload-view.js';
 export interface WorkloadRow {
   name: string;
   planId: string;
-  /** The STATUS column: Ok, Partial, Failing, Stale, NeverBackedUp, Gone. */
+  /** The STATUS column: Invalid, Ok, Partial, Failing, Stale, NeverBackedUp, Gone. */
   state: string;
+  /**
+   * State Invalid: why its labels are refused (`reason` InvalidSpec or the decoder's, `message`
+   * naming container, label and value), as the daemon reports it; null otherwise.
+   */
+  invalid: { reason: string; message: string } | null;
   /** ISO time of the last successful snapshot, or null. */
   lastBackup: string | null;
   /** Seconds since then, or null. */
@@ -37,6 +42,7 @@ export function workloadRows(views: WorkloadView[], now: number): WorkloadRow[] 
       name: v.name,
       planId: v.planId,
       state: v.state,
+      invalid: v.invalid ?? null,
       lastBackup: last?.time ?? null,
       ageSeconds: Number.isFinite(t) ? Math.max(0, Math.round((now - t) / 1000)) : null,
       snapshots: v.status.snapshots?.count ?? null,
@@ -85,11 +91,12 @@ export function verifiedCell(r: Pick<WorkloadRow, 'verified'>, now: number): str
   return Number.isFinite(t) ? formatAge(Math.max(0, Math.round((now - t) / 1000))) : '-';
 }
 
-/** Why the row is not Ok, in one line (Stale's or BackedUp's message). */
-function messageOf(r: WorkloadRow): string {
+/** Why the row is not Ok, in one line (the refusal, Stale's or BackedUp's message). */
+export function messageOf(r: WorkloadRow): string {
   const cond = (t: string) => r.status.conditions.find((c) => c.type === t);
-  const m =
-    r.state === 'Stale'
+  const m = r.invalid
+    ? `${r.invalid.reason}: ${r.invalid.message}`
+    : r.state === 'Stale'
       ? cond('Stale')?.message
       : r.state === 'Failing' || r.state === 'Partial'
         ? cond('BackedUp')?.message
@@ -149,6 +156,7 @@ export function renderWorkloadDescription(v: WorkloadView, now: number): string 
   out.push(`Plan ID:      ${v.planId || '-'}`);
   out.push(`Container:    ${v.containerState ?? 'gone'}`);
   out.push(`Status:       ${v.state}`);
+  if (v.invalid) out.push(`  Refused:    ${v.invalid.reason}: ${v.invalid.message}`);
   out.push(`Keep:         ${v.keep}`);
   if (s.schedule) {
     const who =
