@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '@backrest-sidecar/api';
 import type { VolumeCoverage } from '@backrest-sidecar/controller-backup';
+import { formatBytes } from '@backrest-sidecar/restic';
 import { stringify as toYaml } from 'yaml';
 import { columns, type OutputFormat, type TableOptions } from './output.js';
 import type { WorkloadView } from './workload-view.js';
@@ -68,19 +69,6 @@ export function formatAge(seconds: number | null): string {
   if (seconds < 7200) return `${Math.floor(seconds / 60)}m`;
   if (seconds < 172_800) return `${Math.floor(seconds / 3600)}h`;
   return `${Math.floor(seconds / 86_400)}d`;
-}
-
-/** `1536` → `1.5KiB`. */
-export function formatBytes(bytes: number | null): string {
-  if (bytes === null) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v}B` : `${v.toFixed(1)}${units[i]}`;
 }
 
 /** The VERIFIED column: the age of the last passed drill, `Failed` after a failed one, `-` never. */
