@@ -19,3 +19,4 @@ export * from './workload-triggers.js';
 export * from './dump-preset.js';
 export * from './dump-settings.js';
 export * from './workload-warnings.js';
+export * from './workload-label-check.js';
