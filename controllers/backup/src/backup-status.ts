@@ -1,16 +1,14 @@
 import {
   BACKREST_SCHEDULE_STALE_MS,
+  applyRetentionResult,
   WorkloadConditions,
   evaluateStale,
   type WorkloadScheduleRecord,
   type WorkloadStatus,
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
-import type { ForgetReport, WorkloadForgetResult } from '@backrest-sidecar/api';
+import type { WorkloadForgetResult } from '@backrest-sidecar/api';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
-
-/** Ids kept in a retention record (the counts are exact; the lists are for `describe`). */
-const MAX_IDS = 20;
 
 /** When Backrest owns the schedule (no `--backup-schedule`): a 26 h Stale window. */
 export const BACKREST_OWNED_SCHEDULE: WorkloadScheduleRecord = {
@@ -47,7 +45,7 @@ export async function recordBackupReport(
       if (generation !== undefined) s.observedGeneration = generation;
       s.schedule = schedule;
       if (backup) applyBackupResult(store, s, backup, report);
-      if (forget && report.forget) applyForgetResult(store, s, forget, report.forget);
+      if (forget && report.forget) applyRetentionResult(store, s, forget, report.forget);
       applyStale(store, s);
     });
     written.push(name);
@@ -121,61 +119,6 @@ function failureReason(w: WorkloadBackupResult): string {
   if (/collision|same path|map to/i.test(e)) return 'PathCollision';
   if (/^aborted/.test(e)) return 'Aborted';
   return 'BackupFailed';
-}
-
-function applyForgetResult(
-  store: WorkloadStatusStore,
-  s: WorkloadStatus,
-  f: WorkloadForgetResult,
-  report: ForgetReport,
-): void {
-  const message = f.error ?? f.warnings.join('; ');
-  s.retention = {
-    time: new Date(store.now()).toISOString(),
-    keep: f.keep || '-',
-    outcome: f.status,
-    kept: f.kept.length,
-    removed: f.removed.length,
-    keptIds: f.kept.slice(0, MAX_IDS),
-    removedIds: f.removed.slice(0, MAX_IDS),
-    ...(report.dryRun ? { dryRun: true } : {}),
-    ...(message ? { message: store.redact(message) } : {}),
-  };
-  const [status, reason, text] = retentionCondition(f, report.dryRun);
-  store.applyCondition(s, {
-    type: WorkloadConditions.RetentionSatisfied,
-    status,
-    reason,
-    message: text,
-  });
-  if (f.status === 'forgotten' && !report.dryRun && f.removed.length > 0) {
-    store.applyEvent(s, 'Normal', 'RetentionApplied', text);
-  }
-}
-
-function retentionCondition(
-  f: WorkloadForgetResult,
-  dryRun: boolean,
-): ['True' | 'False' | 'Unknown', string, string] {
-  const counts = `kept ${f.kept.length}, removed ${f.removed.length} (keep ${f.keep})`;
-  switch (f.status) {
-    case 'forgotten':
-      return dryRun
-        ? ['Unknown', 'DryRun', `dry run: would have ${counts}`]
-        : ['True', 'PolicyApplied', counts];
-    case 'no-snapshots':
-      return ['Unknown', 'NoSnapshots', 'the repository has no snapshot yet'];
-    case 'no-match':
-      return ['False', 'NoMatchingSnapshots', f.warnings.join('; ') || 'no snapshot at the path'];
-    case 'invalid':
-      return ['False', 'InvalidPolicy', f.error ?? (f.warnings.join('; ') || 'invalid keep')];
-    case 'untrusted':
-      return ['False', 'UntrustedPolicy', f.warnings.join('; ') || 'keep label from the image'];
-    case 'failed':
-      return ['False', 'ForgetFailed', f.error ?? 'restic forget failed'];
-    default:
-      return ['Unknown', 'Unknown', f.status];
-  }
 }
 
 /** Sets `Stale` on the store's clock from the status' own schedule record. */

@@ -178,6 +178,8 @@ export async function runBackupOnce(
           runner: makeRunner(),
           logger,
           ...(deps.recorder ? { recorder: deps.recorder } : {}),
+          redactor,
+          inspectEnv: async (id) => (await deps.actions.inspect(id)).Config.Env ?? undefined,
         },
       );
     }

@@ -5,6 +5,7 @@
  * built-in has no access a third-party plugin lacks.
  */
 import * as planController from '@backrest-sidecar/controller-plan';
+import * as retentionController from '@backrest-sidecar/controller-retention';
 
 export interface BuiltinPlugin {
   /** The package name, as `--plugin` would name it (used in error messages). */
@@ -15,4 +16,5 @@ export interface BuiltinPlugin {
 
 export const BUILTIN_PLUGINS: readonly BuiltinPlugin[] = [
   { specifier: '@backrest-sidecar/controller-plan', module: planController },
+  { specifier: '@backrest-sidecar/controller-retention', module: retentionController },
 ];
