@@ -327,13 +327,6 @@ async function drillDump(
         ctx.options.signal,
       );
     }
-    if (dumpPreset(dump.preset).restoreNeedsStopped) {
-      return {
-        name: 'dump',
-        ok: true,
-        detail: `${label}: dump ${dumpSnap.shortId} restored and verified as a file; not loaded (its restore replaces the data file with the server stopped)`,
-      };
-    }
     const info = await ctx.deps.actions.inspect(ref.target!.id);
     // The throwaway gets the workload's environment: its secrets are masked in what it prints.
     learnContainerSecrets(ctx.redactor, info.Config.Env ?? undefined, dump);
@@ -345,17 +338,28 @@ async function drillDump(
       snapshotPath: dumpSnap.paths[0]!,
       settings: dump,
       labels: ctx.labels,
+      ...(info.Config.Entrypoint ? { entrypoint: toArgv(info.Config.Entrypoint) } : {}),
+      ...(info.Config.Cmd ? { cmd: toArgv(info.Config.Cmd) } : {}),
+      ...(info.Config.User ? { user: info.Config.User } : {}),
       probeTimeoutMs: ctx.options.probeTimeoutMs ?? VERIFY_DEFAULTS.probeTimeoutMs,
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
     });
+    const how = dumpPreset(dump.preset).restoreNeedsStopped
+      ? 'loaded before a throwaway server started on it (no network)'
+      : `loaded into a throwaway server (no network) in ${seconds(r.loadMs)}`;
     return {
       name: 'dump',
       ok: true,
-      detail: `${label}: dump ${dumpSnap.shortId} loaded into a throwaway server (no network) in ${seconds(r.loadMs)}; probe: ${r.count} ${r.meaning}`,
+      detail: `${label}: dump ${dumpSnap.shortId} ${how}; probe: ${r.count} ${r.meaning}`,
     };
   } catch (err) {
     return { name: 'dump', ok: false, detail: `${label}: ${(err as Error).message}` };
   }
+}
+
+/** Docker's Entrypoint/Cmd: an array, or (old API, a string) a shell form. */
+function toArgv(v: string[] | string): string[] {
+  return Array.isArray(v) ? v : ['/bin/sh', '-c', v];
 }
 
 /** The same runner, `restore` with `--verify` (restic re-reads the restored files). */
