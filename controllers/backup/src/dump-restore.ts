@@ -48,6 +48,25 @@ export function isDumpSnapshot(
   return snap.paths.length === 1 && snap.paths[0] === dumpSnapshotPath(workload, preset);
 }
 
+/**
+ * Where `snap` holds the workload's dump, or undefined: the whole of a dump snapshot
+ * (`/<workload>.<ext>`, backup-once's restic engine), or `<dump dir>/<plan id>/<workload>.<ext>`
+ * in a snapshot Backrest made from the workload's plan (tag `plan:<id>`), whose pre hook wrote
+ * the dump into that directory (the plan's path ending in `/<plan id>`). The second is a
+ * candidate only: the caller checks the file is in the snapshot (`snapshotPathIsFile`).
+ */
+export function dumpPathIn(
+  snap: Pick<WorkloadSnapshot, 'paths' | 'tags'>,
+  workload: string,
+  planId: string,
+  preset: DumpPresetName,
+): string | undefined {
+  if (isDumpSnapshot(snap, workload, preset)) return snap.paths[0];
+  if (!snap.tags.includes(`plan:${planId}`)) return undefined;
+  const dir = snap.paths.find((p) => p.length > planId.length + 1 && p.endsWith(`/${planId}`));
+  return dir ? `${dir}/${dumpFileName(workload, preset)}` : undefined;
+}
+
 /** argv running the preset's `script` with the staged dump file as stdin. */
 function withFileAsStdin(file: string, argv: string[], removeAfter: boolean): string[] {
   const script = removeAfter
