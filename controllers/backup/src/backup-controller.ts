@@ -3,6 +3,7 @@ import {
   BackupCompletedTrigger,
   BackupRetention,
   CronError,
+  RepositoryLock,
   WorkloadStatusStore,
   parseCron,
   scheduleRecord,
@@ -108,6 +109,7 @@ export class BackupController implements ControllerContribution, LifecycleHook {
     @inject(MetricsRegistry) @optional() registry?: MetricsRegistry,
     @inject(BackupCompletedTrigger) @optional() completed?: KeyTrigger,
     @inject(BackupRetention) @optional() retention?: BackupRetention,
+    @inject(RepositoryLock) @optional() lock?: RepositoryLock,
   ) {
     this.#options = options;
     this.#clock = clock;
@@ -140,6 +142,7 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       ...(status ? { status } : {}),
       ...(completed ? { completed } : {}),
       ...(retention ? { retention } : {}),
+      ...(lock ? { lock } : {}),
       refused: this.#refusedTrigger,
       ...(options.backrestConfig ? { backrestConfig: options.backrestConfig } : {}),
       ...(options.backrestRepo ? { backrestRepo: options.backrestRepo } : {}),

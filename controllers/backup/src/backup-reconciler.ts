@@ -1,6 +1,7 @@
 import {
   BACKUP_WORKLOAD_KIND,
   WorkloadConditions,
+  type RepositoryLock,
   type WorkloadScheduleRecord,
   type WorkloadStatusStore,
   type BackupRetention,
@@ -64,6 +65,8 @@ export interface BackupReconcilerDeps {
   refused?: KeyTrigger;
   /** Retention after each successful run (the retention controller's), when loaded. */
   retention?: BackupRetention;
+  /** Held for each run: the retention controller's forget never overlaps a backup. */
+  lock?: RepositoryLock;
   /**
    * Without `backup.rcbEnvFile`: Backrest's config, whose repo entry (`backrestRepo`, default its
    * first) gives the repository's credentials for the periodic listing. Default: none.
@@ -133,7 +136,9 @@ export class BackupReconciler implements Reconciler {
   async #run(ctx: ReconcileContext): Promise<void> {
     const d = this.#deps;
     this.#running = true;
+    let release: (() => void) | undefined;
     try {
+      release = await d.lock?.acquire(ctx.signal);
       const report = await runBackupOnce(
         { ...d.backup, signal: ctx.signal },
         {
@@ -170,6 +175,7 @@ export class BackupReconciler implements Reconciler {
         d.completed?.fire(key);
       }
     } finally {
+      release?.();
       this.#running = false;
     }
   }

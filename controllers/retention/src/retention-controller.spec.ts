@@ -5,6 +5,7 @@ import path from 'node:path';
 import type Dockerode from 'dockerode';
 import {
   BackupCompletedTrigger,
+  RepositoryLock,
   WorkloadStatusStore,
   backrestApiModule,
   workloadStatusModule,
@@ -142,7 +143,7 @@ describe('RetentionController (daemon mode, fake engine and restic, virtual time
   }
 
   /** A backup of `name` recorded now (what the backup controller writes before its trigger). */
-  async function backedUp(name: string): Promise<void> {
+  async function backedUp(name: string, settle = true): Promise<void> {
     const store = tm!.manager.get<WorkloadStatusStore>(WorkloadStatusStore);
     await store.update(name, (s) => {
       s.lastBackup = {
@@ -152,7 +153,7 @@ describe('RetentionController (daemon mode, fake engine and restic, virtual time
       };
     });
     tm!.manager.get<KeyTrigger>(BackupCompletedTrigger).fire('BackupWorkload/app');
-    await tm!.settle();
+    if (settle) await tm!.settle();
   }
 
   it('applies the policy at start, after each new backup and daily; a trigger without a new backup costs no restic', async () => {
@@ -178,8 +179,15 @@ describe('RetentionController (daemon mode, fake engine and restic, virtual time
     for (let h = 0; h < 23; h++) await tm.advance(HOUR);
     expect(restic.forgets).to.have.length(1);
 
-    // A backup completed: applied right away.
-    await backedUp('app');
+    // A backup completed: applied right away, once the repository is ours (a backup run holds
+    // the RepositoryLock while it writes: a forget meanwhile would make restic fail).
+    const lock = tm.manager.get<RepositoryLock>(RepositoryLock);
+    const release = await lock.acquire();
+    await backedUp('app', false);
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(restic.forgets).to.have.length(1);
+    release();
+    await tm.settle();
     expect(restic.forgets).to.have.length(2);
     // The trigger again with no new snapshot: not due.
     tm.manager.get<KeyTrigger>(BackupCompletedTrigger).fire('BackupWorkload/app');
