@@ -9,7 +9,7 @@ import {
   scheduleRecord,
   type CronClock,
 } from '@backrest-sidecar/api';
-import { ContainerActions, DockerClient } from '@dockop/docker';
+import { ContainerActions, DockerClient, execInContainer } from '@dockop/docker';
 import {
   Clock,
   KeyTrigger,
@@ -35,6 +35,7 @@ import {
 } from './backup-reconciler.js';
 import { BACKREST_OWNED_SCHEDULE } from './backup-status.js';
 import { CronTimer } from './cron-timer.js';
+import { DumpReadiness } from './dump-readiness.js';
 import { matchesSelector } from './volume-coverage.js';
 
 export const BackupControllerOptions = Symbol.for('backrest-sidecar.BackupControllerOptions');
@@ -148,6 +149,12 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       ...(options.backrestRepo ? { backrestRepo: options.backrestRepo } : {}),
       ...(options.inventoryPeriodMs ? { inventoryPeriodMs: options.inventoryPeriodMs } : {}),
       ...(redactor ? { redactor } : {}),
+      dumpReadiness: new DumpReadiness({
+        exec: (target, argv, opts) => execInContainer(client, target, argv, opts),
+        inspectEnv: async (id) => (await actions.inspect(id)).Config.Env ?? undefined,
+        ...(redactor ? { redactor } : {}),
+        ...(clock ? { now: () => clock.now() } : {}),
+      }),
     });
     // `--selector` scopes what this sidecar manages: other workloads get no status and no events.
     const selector = options.backup.selector ?? [];

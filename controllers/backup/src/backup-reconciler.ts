@@ -1,6 +1,7 @@
 import {
   BACKUP_WORKLOAD_KIND,
   WorkloadConditions,
+  type BackupWorkloadSpec,
   type RepositoryLock,
   type WorkloadScheduleRecord,
   type WorkloadStatusStore,
@@ -36,6 +37,7 @@ import {
 import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
 import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
+import { applyDumpReadiness, type DumpReadiness } from './dump-readiness.js';
 import { matchesSelector, volumeCoverage } from './volume-coverage.js';
 
 /** Kind of the key a schedule tick enqueues: one backup run over every workload. */
@@ -77,6 +79,11 @@ export interface BackupReconcilerDeps {
   inventoryPeriodMs?: number;
   /** Longest requeue of a workload's status refresh, in ms. Default 1 h. */
   maxRequeueMs?: number;
+  /**
+   * The dump pre-check of observed workloads (`DumpReadiness`): its result is the workload's
+   * `DumpReady` condition and a Warning per unmet requirement. Default: not checked.
+   */
+  dumpReadiness?: DumpReadiness;
 }
 
 /**
@@ -296,6 +303,7 @@ export class BackupReconciler implements Reconciler {
     }
     if (!resource) {
       d.metrics.forget(request.name);
+      d.dumpReadiness?.forget(request.name);
       const refused = ctx.cache.rejected(BACKUP_WORKLOAD_KIND).find((r) => r.key === request.key);
       // Not a success: nothing of this workload is backed up until its labels are fixed.
       if (refused && matchesSelector(refused.labels, d.backup.selector ?? [])) {
@@ -303,8 +311,33 @@ export class BackupReconciler implements Reconciler {
       }
       return; // deleted: its status file stays, for history
     }
+    // Before any backup: a dump preset's tool and credential, checked in the running container.
+    const container = resource.status as ContainerStatus | undefined;
+    const dump =
+      d.dumpReadiness && container
+        ? await d.dumpReadiness.check(
+            {
+              name: request.name,
+              id: container.id,
+              state: container.state,
+              spec: resource.spec as BackupWorkloadSpec,
+            },
+            ctx.signal,
+          )
+        : undefined;
+    if (dump?.changed) {
+      for (const p of dump.problems) {
+        ctx.logger.warn('dump.not_ready', {
+          workload: request.name,
+          preset: dump.preset,
+          error: p,
+        });
+        ctx.recorder.event(request.key, 'Warning', 'DumpNotReady', p);
+      }
+    }
     if (!d.status) return;
     const status = await d.status.update(request.name, (s) => {
+      if (dump) applyDumpReadiness(d.status!, s, dump);
       s.observedGeneration = resource.metadata.generation;
       s.schedule = d.schedule;
       if (!s.conditions.some((c) => c.type === WorkloadConditions.BackedUp)) {

@@ -51,8 +51,12 @@ export interface BackupOnceReport {
   finishedAt: string;
   durationMs: number;
   workloads: WorkloadBackupResult[];
-  /** rcb engine: the one-shot's exit code and run time. */
-  rcb?: { exitCode: number; durationMs: number };
+  /**
+   * rcb engine: the one-shot's exit code and run time, and `workloads`: the opted-in containers
+   * running when the run started, which the one run (one snapshot of `/volumes`) covered. rcb
+   * reports nothing per workload.
+   */
+  rcb?: { exitCode: number; durationMs: number; workloads?: string[] };
   quiesce: QuiesceOutcome;
   forget?: ForgetReport;
   /** One result per notify URL told of the outcome (`target` is its masked form). */

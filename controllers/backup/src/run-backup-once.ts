@@ -157,6 +157,14 @@ export async function runBackupOnce(
         redactor,
       });
 
+    // rcb picks its containers itself and reports none: what it covered is the opted-in set
+    // running now (listed before quiesce stops some of them), recorded as one run.
+    let rcbCovered: string[] = [];
+    if (o.engine === 'rcb') {
+      const { safe } = partitionSafeTargets(await listBackupWorkloads(deps.actions, o.selector));
+      rcbCovered = safe.filter((t) => t.state === 'running').map((t) => t.name);
+    }
+
     // Dumps first: a dump needs its database running, and quiesce may stop it for the files.
     let dumps = new Map<string, DumpOutcome>();
     if (o.engine === 'restic') {
@@ -204,7 +212,7 @@ export async function runBackupOnce(
           bar.start(RCB_STEP);
           let rcbOk = false;
           try {
-            report.rcb = await runRcbEngine(
+            const rcb = await runRcbEngine(
               deps.actions,
               {
                 image: o.rcbImage,
@@ -220,7 +228,8 @@ export async function runBackupOnce(
               },
               logger,
             );
-            rcbOk = report.rcb.exitCode === 0;
+            report.rcb = { ...rcb, workloads: rcbCovered };
+            rcbOk = rcb.exitCode === 0;
           } finally {
             bar.finish(RCB_STEP, undefined, rcbOk);
           }
