@@ -4,12 +4,13 @@ import {
   BackupReport,
   BackupRetention,
   CronError,
+  RepositoryLock,
   WorkloadStatusStore,
   parseCron,
   scheduleRecord,
   type CronClock,
 } from '@backrest-sidecar/api';
-import { ContainerActions, DockerClient } from '@dockop/docker';
+import { ContainerActions, DockerClient, execInContainer } from '@dockop/docker';
 import {
   Clock,
   KeyTrigger,
@@ -35,6 +36,7 @@ import {
 } from './backup-reconciler.js';
 import { BACKREST_OWNED_SCHEDULE } from './backup-status.js';
 import { CronTimer } from './cron-timer.js';
+import { DumpReadiness } from './dump-readiness.js';
 import { matchesSelector } from './volume-coverage.js';
 
 export const BackupControllerOptions = Symbol.for('backrest-sidecar.BackupControllerOptions');
@@ -122,6 +124,7 @@ export class BackupController implements ControllerContribution, LifecycleHook {
     @inject(MetricsRegistry) @optional() registry?: MetricsRegistry,
     @inject(BackupCompletedTrigger) @optional() completed?: KeyTrigger,
     @inject(BackupRetention) @optional() retention?: BackupRetention,
+    @inject(RepositoryLock) @optional() lock?: RepositoryLock,
     @inject(BackupReport) @optional() report?: BackupReport,
   ) {
     // Not bound: inert (loading the module everywhere, as every built-in is, costs nothing).
@@ -161,11 +164,18 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       ...(status ? { status } : {}),
       ...(completed ? { completed } : {}),
       ...(retention ? { retention } : {}),
+      ...(lock ? { lock } : {}),
       refused: this.#refusedTrigger,
       ...(options.backrestConfig ? { backrestConfig: options.backrestConfig } : {}),
       ...(options.backrestRepo ? { backrestRepo: options.backrestRepo } : {}),
       ...(options.inventoryPeriodMs ? { inventoryPeriodMs: options.inventoryPeriodMs } : {}),
       ...(redactor ? { redactor } : {}),
+      dumpReadiness: new DumpReadiness({
+        exec: (target, argv, opts) => execInContainer(client, target, argv, opts),
+        inspectEnv: async (id) => (await actions.inspect(id)).Config.Env ?? undefined,
+        ...(redactor ? { redactor } : {}),
+        ...(clock ? { now: () => clock.now() } : {}),
+      }),
     });
     // `--selector` scopes what this sidecar manages: other workloads get no status and no events.
     const selector = options.backup.selector ?? [];
