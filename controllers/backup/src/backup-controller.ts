@@ -1,6 +1,7 @@
 import {
   BACKUP_WORKLOAD_KIND,
   BackupCompletedTrigger,
+  BackupReport,
   BackupRetention,
   CronError,
   RepositoryLock,
@@ -42,6 +43,17 @@ export const BackupControllerOptions = Symbol.for('backrest-sidecar.BackupContro
 
 export interface BackupControllerOptions {
   /**
+   * `daemon` (default): scheduled runs, every workload's status, coverage, the repository
+   * listing. `once` (`backup-once`): one key, `BackupRun/once`, one run with retention inline,
+   * then idle; nothing else is reconciled.
+   */
+  mode?: 'daemon' | 'once';
+  /**
+   * Aborts a running backup besides the manager's stop (the one-shot command's SIGINT/SIGTERM):
+   * the run still starts the quiesced containers again. Default: none.
+   */
+  signal?: AbortSignal;
+  /**
    * `--backup-schedule`: a cron expression in Backrest's dialect (five fields, day-of-month AND
    * day-of-week; `@daily`-style descriptors are translated), so it runs when Backrest would run
    * the same expression. No schedule: no runs; the controller still keeps every workload's status
@@ -70,6 +82,8 @@ export interface BackupControllerOptions {
 
 /** Where a tick of the schedule sends its key (the controller's own trigger). */
 const RUN_KEY = makeKey(BACKUP_RUN_KIND, 'schedule');
+/** The one run of `mode: 'once'`. */
+const ONCE_KEY = makeKey(BACKUP_RUN_KIND, 'once');
 const COVERAGE_KEY = makeKey(VOLUME_COVERAGE_KIND, 'host');
 const INVENTORY_KEY = makeKey(REPOSITORY_INVENTORY_KIND, 'repository');
 
@@ -102,7 +116,7 @@ export class BackupController implements ControllerContribution, LifecycleHook {
   constructor(
     @inject(ContainerActions) actions: ContainerActions,
     @inject(DockerClient) client: DockerClient,
-    @inject(BackupControllerOptions) options: BackupControllerOptions,
+    @inject(BackupControllerOptions) @optional() bound: BackupControllerOptions | undefined,
     @inject(Clock) @optional() clock?: Clock,
     @inject(Logger) @optional() logger?: Logger,
     @inject(Redactor) @optional() redactor?: Redactor,
@@ -111,7 +125,11 @@ export class BackupController implements ControllerContribution, LifecycleHook {
     @inject(BackupCompletedTrigger) @optional() completed?: KeyTrigger,
     @inject(BackupRetention) @optional() retention?: BackupRetention,
     @inject(RepositoryLock) @optional() lock?: RepositoryLock,
+    @inject(BackupReport) @optional() report?: BackupReport,
   ) {
+    // Not bound: inert (loading the module everywhere, as every built-in is, costs nothing).
+    const options: BackupControllerOptions = bound ?? { backup: {} };
+    const once = options.mode === 'once';
     this.#options = options;
     this.#clock = clock;
     this.#logger = logger?.child({ component: 'backup-scheduler' });
@@ -130,6 +148,9 @@ export class BackupController implements ControllerContribution, LifecycleHook {
     }
     const now = clock?.now() ?? Date.now();
     this.reconciler = new BackupReconciler({
+      ...(once ? { once: true } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(report ? { report } : {}),
       actions,
       client,
       backup: options.backup,
@@ -186,6 +207,11 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       ],
       resyncPeriodMs: options.resyncPeriodMs ?? 60_000,
     };
+    if (!bound || once) {
+      this.watches = [];
+      this.triggers = [];
+      this.options = once ? { maxConcurrentReconciles: 1, initialKeys: [ONCE_KEY] } : {};
+    }
   }
 
   /** Ticks skipped because a run was still going. */

@@ -1,6 +1,7 @@
 import {
   BACKUP_WORKLOAD_KIND,
   WorkloadConditions,
+  type BackupReport,
   type BackupWorkloadSpec,
   type RepositoryLock,
   type WorkloadScheduleRecord,
@@ -48,6 +49,15 @@ export const VOLUME_COVERAGE_KIND = 'VolumeCoverage';
 export const REPOSITORY_INVENTORY_KIND = 'RepositoryInventory';
 
 export interface BackupReconcilerDeps {
+  /**
+   * One-shot (`backup-once`): the run's report is the command's output; no repository listing
+   * and no hand-over to the retention controller afterwards (retention ran inline). Default false.
+   */
+  once?: boolean;
+  /** Aborts a running backup besides the reconcile's own signal (the command's SIGTERM). */
+  signal?: AbortSignal;
+  /** Where each run's report is recorded for the CLI (the API package's token). */
+  report?: BackupReport;
   actions: ContainerActions;
   client: DockerClient;
   /** Options of every run (each run gets a fresh run id and the reconcile's abort signal). */
@@ -145,14 +155,17 @@ export class BackupReconciler implements Reconciler {
     this.#running = true;
     let release: (() => void) | undefined;
     try {
-      release = await d.lock?.acquire(ctx.signal);
+      const signal = d.signal ? AbortSignal.any([ctx.signal, d.signal]) : ctx.signal;
+      release = await d.lock?.acquire(signal);
       const report = await runBackupOnce(
-        { ...d.backup, signal: ctx.signal },
+        { ...d.backup, signal },
         {
           actions: d.actions,
           client: d.client,
           logger: ctx.logger,
-          recorder: ctx.recorder,
+          // One-shot: the process ends with the run; each workload's events are kept in its
+          // status file, and the log says the rest (as backup-once always did).
+          ...(d.once ? {} : { recorder: ctx.recorder }),
           ...(d.redactor ? { redactor: d.redactor } : {}),
           ...(d.status
             ? {
@@ -170,6 +183,8 @@ export class BackupReconciler implements Reconciler {
       );
       this.#last = report;
       this.#runs++;
+      d.report?.record(report);
+      if (d.once) return;
       await this.#inventory(
         report.workloads.map((w) => w.container),
         report.resticHost,

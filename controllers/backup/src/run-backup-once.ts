@@ -13,6 +13,7 @@ import {
 } from '@dockop/runtime';
 import {
   ImageWorkloadLabelTrust,
+  backupExitCodeOf,
   findPathCollisions,
   partitionSafeTargets,
   warnUnsafeNames,
@@ -386,17 +387,9 @@ async function runRetention(
   });
 }
 
+/** The seed's exit codes of a run (`backupExitCodeOf` in the API package, where the CLI reads it). */
 export function exitCodeOf(report: BackupOnceReport): 0 | 1 | 3 {
-  if (report.fatal) return 1;
-  if (report.rcb && report.rcb.exitCode !== 0) return 1;
-  const ws = report.workloads;
-  if (ws.length > 0 && ws.every((w) => w.status === 'failed')) return 1;
-  const partial =
-    ws.some((w) => w.status === 'failed' || w.status === 'partial') ||
-    report.quiesce.startFailed.length > 0 ||
-    report.quiesce.stopFailed.length > 0 ||
-    (report.forget !== undefined && report.forget.exitCode !== 0);
-  return partial ? 3 : 0;
+  return backupExitCodeOf(report);
 }
 
 function makeProgress(

@@ -9,6 +9,7 @@ export * from './workload-target.js';
 export * from './workload-label-trust.js';
 export * from './path-collisions.js';
 export * from './retention-report.js';
+export * from './backup-report.js';
 export * from './workload-retention-status.js';
 export * from './plan-report.js';
 export * from './workload-status.js';
