@@ -1,7 +1,8 @@
 // The preset scripts run for real under /bin/sh with stand-in tools on PATH (shell scripts that
 // print their argv and the password variables they were given): what each preset hands its tool.
-// This is the contract test for mongo and sqlite (no real server in this repo's images); the
-// postgres, mariadb and redis presets also run against real servers in test/src/dump-*.spec.ts.
+// This is the contract test for mongo and sqlite (no image of theirs in this repo; sqlite's
+// scripts also run with the host's real sqlite3 when it has one); the postgres, mariadb and redis
+// presets also run against real servers in test/src/dump-*.spec.ts and restore-dump.spec.ts.
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -208,6 +209,35 @@ describe('dump presets', () => {
       'arg=/data/app.db',
       'arg=.dump',
     ]);
+  });
+
+  it('sqlite with the real sqlite3 (when the host has it): dump, restore over the file, probe', function () {
+    const real = ['/usr/bin/sqlite3', '/bin/sqlite3'].find((p) => existsSync(p));
+    if (!real) this.skip(); // the stand-in tests above still hold the contract
+    const db = path.join(dir, 'app.db');
+    execFileSync(real!, [db, "create table t (v text); insert into t values ('a'), ('b');"]);
+    const sqlite = settings({ preset: 'sqlite', database: db });
+    const onlyReal = ['/usr/bin', '/bin']; // no stand-ins on PATH
+    const dump = spawnSync('sh', presetArgv('dump', sqlite).slice(1), {
+      env: { PATH: onlyReal.join(':') },
+      encoding: 'utf8',
+    });
+    expect(dump.status, dump.stderr).to.equal(0);
+    expect(dump.stdout).to.contain('CREATE TABLE t');
+    // The restore replaces the file atomically (temp file, then rename) from the dump on stdin.
+    execFileSync(real!, [db, 'drop table t; create table other (x int);']);
+    const restore = spawnSync('sh', presetArgv('restore', sqlite).slice(1), {
+      env: { PATH: onlyReal.join(':') },
+      input: dump.stdout,
+      encoding: 'utf8',
+    });
+    expect(restore.status, restore.stderr).to.equal(0);
+    expect(existsSync(`${db}.dockop-restore`)).to.equal(false);
+    expect(
+      execFileSync(real!, [db, 'select group_concat(v) from t'], { encoding: 'utf8' }).trim(),
+    ).to.equal('a,b');
+    const probe = run(presetArgv('probe', sqlite), {}, onlyReal);
+    expect(probe.lines).to.deep.equal(['1']);
   });
 
   it('redis: the RDB on stdout, REDISCLI_AUTH from REDIS_PASSWORD or the named variable', () => {
