@@ -5,7 +5,7 @@ import {
   type WorkloadStatusStore,
   type BackupRetention,
 } from '@backrest-sidecar/api';
-import type { ContainerActions, DockerClient } from '@dockop/docker';
+import type { ContainerActions, DockerClient, HostContainerChanges } from '@dockop/docker';
 import {
   makeKey,
   TerminalError,
@@ -35,6 +35,7 @@ import {
 import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
 import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
+import { StatusFileChanges } from './status-file-changes.js';
 import { matchesSelector, volumeCoverage } from './volume-coverage.js';
 
 /** Kind of the key a schedule tick enqueues: one backup run over every workload. */
@@ -43,6 +44,14 @@ export const BACKUP_RUN_KIND = 'BackupRun';
 export const VOLUME_COVERAGE_KIND = 'VolumeCoverage';
 /** Kind of the key that lists the repository on its own period (Backrest's runs show up there). */
 export const REPOSITORY_INVENTORY_KIND = 'RepositoryInventory';
+/** Kind of the key that looks for status files another process changed (one `stat` when idle). */
+export const STATUS_FILES_KIND = 'WorkloadStatusFiles';
+
+/**
+ * The list view of a container can lag its event by a moment (Docker logs `die` before the list
+ * shows the container exited): a coverage counted this soon after a change is counted again.
+ */
+const LIST_LAG_MS = 2_000;
 
 export interface BackupReconcilerDeps {
   actions: ContainerActions;
@@ -58,10 +67,11 @@ export interface BackupReconcilerDeps {
   /** The logger's redactor (learns the env file's secrets). */
   redactor?: Redactor;
   /**
-   * The controller's own trigger: refused workloads are handed to it on every coverage pass (the
-   * cache lists only valid resources on resync), so each is reconciled, and counted, as an error.
+   * The controller's own trigger (`backup-requeue`): refused workloads are handed to it on every
+   * coverage pass (the cache lists only valid resources on resync), so each is reconciled, and
+   * counted, as an error; so are workloads whose status file another process changed.
    */
-  refused?: KeyTrigger;
+  requeue?: KeyTrigger;
   /** Retention after each successful run (the retention controller's), when loaded. */
   retention?: BackupRetention;
   /**
@@ -74,6 +84,13 @@ export interface BackupReconcilerDeps {
   inventoryPeriodMs?: number;
   /** Longest requeue of a workload's status refresh, in ms. Default 1 h. */
   maxRequeueMs?: number;
+  /**
+   * Changes of any container on the host (the Docker source's events): the coverage is counted
+   * again only after one. Default: none (every coverage pass lists the host).
+   */
+  hostChanges?: HostContainerChanges;
+  /** See `BackupControllerOptions.statusStampRacyMs`. */
+  statusStampRacyMs?: number;
 }
 
 /**
@@ -84,7 +101,13 @@ export interface BackupReconcilerDeps {
  *   for the moment it would turn Stale), `BackedUp` Unknown before the first backup, gauges;
  *   a workload the cache refused is a TerminalError (counted as an error, never as a success);
  * - `VolumeCoverage/host`: the uncovered-volumes gauge; it also hands every refused workload to
- *   `refused`, so each is reconciled (as an error) at start and on every resync.
+ *   `requeue`, so each is reconciled (as an error) at start and on every resync. It lists the
+ *   host only when a container changed since the last count (`hostChanges`);
+ * - `WorkloadStatusFiles/<dir>`: hands the workloads whose status file another process changed
+ *   to `requeue` (the controller's own trigger), so their gauges follow;
+ * - `RepositoryInventory/repository`: lists the repository every `inventoryPeriodMs`.
+ * The controller resyncs these aggregate keys only: a workload's own key follows its events, its
+ * status file and its Stale deadline (`requeueAfter`), so an idle host costs next to nothing.
  */
 export class BackupReconciler implements Reconciler {
   readonly #deps: BackupReconcilerDeps;
@@ -93,9 +116,20 @@ export class BackupReconciler implements Reconciler {
   #runs = 0;
   /** Listing failures already warned about: one line each, not one per period. */
   readonly #warned = new Set<string>();
+  readonly #files: StatusFileChanges | undefined;
+  /** The host's change revision the last coverage count saw settled; undefined: count again. */
+  #coverageRevision: number | undefined;
+  /** Clock time of the next periodic repository listing (a resync before it lists nothing). */
+  #inventoryDueAt = 0;
 
   constructor(deps: BackupReconcilerDeps) {
     this.#deps = deps;
+    this.#files = deps.status
+      ? new StatusFileChanges(
+          deps.status.dir,
+          deps.statusStampRacyMs !== undefined ? { racyMs: deps.statusStampRacyMs } : {},
+        )
+      : undefined;
   }
 
   /** A run is going (a tick arriving now is skipped). */
@@ -125,6 +159,8 @@ export class BackupReconciler implements Reconciler {
         return this.#refresh(request, ctx);
       case REPOSITORY_INVENTORY_KIND:
         return this.#periodicInventory(ctx);
+      case STATUS_FILES_KIND:
+        return this.#statusFiles(ctx);
       default:
         throw new TerminalError(`backup controller: unknown key ${request.key}`, 'UnknownKey');
     }
@@ -239,6 +275,10 @@ export class BackupReconciler implements Reconciler {
     const d = this.#deps;
     const period = d.inventoryPeriodMs ?? 15 * 60_000;
     if (this.#running) return { requeueAfter: period }; // the run lists it when it ends
+    // The controller's resync hands this key over more often than the period: not due yet.
+    const early = this.#inventoryDueAt - ctx.clock.now();
+    if (early > 0) return { requeueAfter: early };
+    this.#inventoryDueAt = ctx.clock.now() + period;
     const names = ctx.cache
       .list(BACKUP_WORKLOAD_KIND)
       .filter((r) => matchesSelector(r.metadata.labels, d.backup.selector ?? []))
@@ -254,6 +294,14 @@ export class BackupReconciler implements Reconciler {
   }
 
   async #coverage(ctx: ReconcileContext): Promise<void> {
+    for (const r of ctx.cache.rejected(BACKUP_WORKLOAD_KIND)) {
+      if (matchesSelector(r.labels, this.#deps.backup.selector ?? []))
+        this.#deps.requeue?.fire(r.key);
+    }
+    const changes = this.#deps.hostChanges?.hostChanges();
+    // No container on the host changed since the last count: the same list, the same gauge.
+    if (changes !== undefined && changes.revision === this.#coverageRevision) return;
+    this.#coverageRevision = undefined;
     const containers = await this.#deps.actions.list({});
     const rows = volumeCoverage(containers, {
       ...(this.#deps.backup.planIdPrefix !== undefined
@@ -262,9 +310,8 @@ export class BackupReconciler implements Reconciler {
       excludeBindMounts: this.#deps.backup.excludeBindMounts === true,
       ...(this.#deps.backup.selector ? { selector: this.#deps.backup.selector } : {}),
     });
-    for (const r of ctx.cache.rejected(BACKUP_WORKLOAD_KIND)) {
-      if (matchesSelector(r.labels, this.#deps.backup.selector ?? []))
-        this.#deps.refused?.fire(r.key);
+    if (changes !== undefined && ctx.clock.now() - changes.lastChangeAt >= LIST_LAG_MS) {
+      this.#coverageRevision = changes.revision;
     }
     const uncovered = rows.filter((r) => r.state === 'Uncovered');
     this.#deps.metrics.uncoveredVolumes.set(uncovered.length);
@@ -272,6 +319,19 @@ export class BackupReconciler implements Reconciler {
       ctx.logger.debug('coverage.uncovered', {
         volumes: uncovered.map((r) => `${r.source} (${r.users.map((u) => u.container).join(',')})`),
       });
+    }
+  }
+
+  /** Workloads whose status file changed since the last pass (another process wrote it). */
+  async #statusFiles(ctx: ReconcileContext): Promise<void> {
+    if (!this.#files) return;
+    const selector = this.#deps.backup.selector ?? [];
+    const names = ctx.cache
+      .list(BACKUP_WORKLOAD_KIND)
+      .filter((r) => matchesSelector(r.metadata.labels, selector))
+      .map((r) => r.metadata.name);
+    for (const name of await this.#files.changed(names)) {
+      this.#deps.requeue?.fire(makeKey(BACKUP_WORKLOAD_KIND, name));
     }
   }
 
@@ -311,6 +371,7 @@ export class BackupReconciler implements Reconciler {
       }
       applyStale(d.status!, s);
     });
+    await this.#files?.record(request.name);
     d.metrics.observe(status);
     const stale = status.conditions.find((c) => c.type === WorkloadConditions.Stale);
     if (stale?.status === 'True') return;

@@ -54,7 +54,8 @@ export function parseHttpAddr(value: string): { host: string; port: number } {
 /**
  * The daemon's extra modules: the periodic quiesce journal repair (every
  * `--journal-repair-interval`, not only at start) and the backup controller: every workload's
- * status (Stale, gauges) and the coverage gauge, re-evaluated every `--interval`, and, with
+ * status (Stale, gauges; re-evaluated on its events, its Stale deadline and, checked every
+ * `--interval`, a change of its status file) and the coverage gauge, and, with
  * `--backup-schedule`, backup runs on that schedule with the options `backup-once` would build
  * from the same flags (the naming flags being the reconcile ones, plans, snapshots and the
  * retention loop agree on ids and paths).
