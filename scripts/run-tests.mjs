@@ -45,7 +45,7 @@ if (!unitOnly) {
  * runs the unbundled dist/ and the bundle's own specs (cli-startup) say what is missing.
  */
 function bundleCli() {
-  const bundle = path.join(root, 'packages/cli/dist/backrest-sidecar.bundle.js');
+  const bundle = path.join(root, 'packages/cli/dist/backrest-sidecar.bundle.cjs');
   try {
     createRequire(path.join(root, 'package.json')).resolve('esbuild');
   } catch {

@@ -29,8 +29,8 @@ HERE=$(cd "$(dirname "$0")" && pwd -P)
   echo "assemble: $SRC/packages/cli/bin/backrest-sidecar.js is missing (the CLI is not in this tree)" >&2
   exit 1
 }
-[ -f "$SRC/packages/cli/dist/backrest-sidecar.bundle.js" ] || {
-  echo "assemble: $SRC/packages/cli/dist/backrest-sidecar.bundle.js is missing: run 'npm run build' first" >&2
+[ -f "$SRC/packages/cli/dist/backrest-sidecar.bundle.cjs" ] || {
+  echo "assemble: $SRC/packages/cli/dist/backrest-sidecar.bundle.cjs is missing: run 'npm run build' first" >&2
   exit 1
 }
 

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import { CLI_BIN, parseJsonLines } from './support/plan-cli.js';
 import { requireEngine, runId } from './support/engine.js';
 
 const BUNDLE = fileURLToPath(
-  new URL('../../packages/cli/dist/backrest-sidecar.bundle.js', import.meta.url),
+  new URL('../../packages/cli/dist/backrest-sidecar.bundle.cjs', import.meta.url),
 );
 const CLI_PACKAGE = fileURLToPath(new URL('../../packages/cli/package.json', import.meta.url));
 
@@ -83,6 +83,25 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     expect(text.stdout).to.equal(
       `backrest-sidecar ${info.version}\ncommit: ${info.commit}\nbuilt: ${info.date}\n`,
     );
+  });
+
+  it("keeps V8's code cache per command and runs from it (compile-cache.cts)", async () => {
+    const cacheDir = path.join(dir, 'code-cache');
+    const env = { NODE_COMPILE_CACHE: cacheDir };
+    const first = await run(['version'], env);
+    expect(first.code, first.stderr).to.equal(0);
+    const root = path.join(cacheDir, 'backrest-sidecar');
+    const builds = await readdir(root);
+    expect(builds).to.have.length(1);
+    const cache = path.join(root, builds[0]!, 'version.v8');
+    const written = (await stat(cache)).mtimeMs;
+    const second = await run(['version'], env);
+    expect(second.stdout).to.equal(first.stdout);
+    expect((await stat(cache)).mtimeMs, 'an accepted cache is not rewritten').to.equal(written);
+    // --help runs no command: it borrows reconcile's cache when there is one, and writes none.
+    const help = await run(['--help'], env);
+    expect(help.code).to.equal(0);
+    expect(await readdir(path.join(root, builds[0]!))).to.deep.equal(['version.v8']);
   });
 
   it('a dry run loads nothing from node_modules and validates with precompiled schemas', async function () {

@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { eventually, isolate, prefixOf, spawnDaemon, tempConfig } from './support/plan-cli.js';
 import { createContainer } from '@dockop/docker';
@@ -17,14 +18,36 @@ describe('backrest-sidecar daemon: refused workloads (integration)', function ()
   let daemon: ChildProcess | undefined;
   let logs: Record<string, unknown>[] = [];
   let dir = '';
+  let port = 0;
+
+  /** `controller_runtime_reconcile_total{controller="plan",result}` from the daemon's /metrics. */
+  const planReconciles = async (result: string): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const m = text.match(
+      new RegExp(
+        `controller_runtime_reconcile_total\\{controller="plan",result="${result}"\\} (\\d+)`,
+      ),
+    );
+    return m ? Number(m[1]) : 0;
+  };
 
   before(async function () {
     docker = await requireEngine(this);
     let file: string;
     ({ dir, path: file } = await tempConfig());
+    port = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as { port: number }).port;
+        srv.close(() => resolve(p));
+      });
+    });
     ({ daemon, logs } = spawnDaemon([
       '--config',
       file,
+      '--http-addr',
+      `127.0.0.1:${port}`,
       '--with-events',
       '--interval',
       '1h',
@@ -82,6 +105,26 @@ describe('backrest-sidecar daemon: refused workloads (integration)', function ()
       .slice(mark)
       .find((l) => l.action === 'event' && l.key === `BackupWorkload/${name}`);
     expect(String(warning?.msg)).to.contain('label backrest.schedule="61 * * * *"');
+  });
+
+  it('counts the refused workload as an error of the plan controller, never as a success', async () => {
+    await eventually(
+      async () => (await planReconciles('error')) === 1,
+      10_000,
+      'the refused workload counted as an error',
+    );
+    const successes = await planReconciles('success');
+    // Its key's error is reported by plan.skipped and the event: the plan controller logs no
+    // error-level line for it.
+    expect(
+      logs.filter(
+        (l) => l.action === 'reconcile.error' && l.controller === 'plan' && l.level !== 'debug',
+      ),
+    ).to.deep.equal([]);
+    // Nothing about it changed: later renders do not count it again, as error or success.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await planReconciles('error')).to.equal(1);
+    expect(await planReconciles('success')).to.equal(successes);
   });
 
   it('reconciles without it once the refused container is destroyed', async () => {

@@ -1,6 +1,6 @@
 import type { WorkloadStatus } from '@backrest-sidecar/api';
-import type { MetricsRegistry } from '@dockop/runtime';
-import { Gauge } from 'prom-client';
+import { registeredGauge, type MetricsRegistry } from '@dockop/runtime';
+import type { Gauge } from 'prom-client';
 
 /** Every metric name BackupMetrics registers (docs/deploy.md lists them; a test checks). */
 export const BACKUP_METRIC_NAMES = [
@@ -9,18 +9,6 @@ export const BACKUP_METRIC_NAMES = [
   'backrest_sidecar_workload_stale',
   'backrest_sidecar_uncovered_volumes',
 ] as const;
-
-/** A gauge on `registry`, or the one already registered under that name (one per registry). */
-function gauge<L extends string>(
-  registry: MetricsRegistry | undefined,
-  name: string,
-  help: string,
-  labelNames: readonly L[],
-): Gauge<L> {
-  const existing = registry?.getSingleMetric(name);
-  if (existing) return existing as Gauge<L>;
-  return new Gauge<L>({ name, help, labelNames, registers: registry ? [registry] : [] });
-}
 
 /**
  * The backup controller's per-workload gauges (label `workload`: the container name) and the
@@ -33,30 +21,25 @@ export class BackupMetrics {
   readonly uncoveredVolumes: Gauge;
 
   constructor(registry?: MetricsRegistry) {
-    this.lastSuccess = gauge(
-      registry,
-      'backrest_sidecar_workload_last_success_timestamp_seconds',
-      'Unix time of the workload’s last successful snapshot (absent before the first)',
-      ['workload'],
-    );
-    this.snapshots = gauge(
-      registry,
-      'backrest_sidecar_workload_snapshots',
-      'Snapshots of the workload in the repository (ours and Backrest’s from its plan), as last listed',
-      ['workload'],
-    );
-    this.stale = gauge(
-      registry,
-      'backrest_sidecar_workload_stale',
-      '1 when the workload had no successful backup within its window (2 × schedule period, or 26 h under Backrest)',
-      ['workload'],
-    );
-    this.uncoveredVolumes = gauge(
-      registry,
-      'backrest_sidecar_uncovered_volumes',
-      'Volumes and bind mounts of running containers that no plan covers (get volumes lists them)',
-      [],
-    );
+    this.lastSuccess = registeredGauge(registry, {
+      name: 'backrest_sidecar_workload_last_success_timestamp_seconds',
+      help: 'Unix time of the workload’s last successful snapshot (absent before the first)',
+      labelNames: ['workload'],
+    });
+    this.snapshots = registeredGauge(registry, {
+      name: 'backrest_sidecar_workload_snapshots',
+      help: 'Snapshots of the workload in the repository (ours and Backrest’s from its plan), as last listed',
+      labelNames: ['workload'],
+    });
+    this.stale = registeredGauge(registry, {
+      name: 'backrest_sidecar_workload_stale',
+      help: '1 when the workload had no successful backup within its window (2 × schedule period, or 26 h under Backrest)',
+      labelNames: ['workload'],
+    });
+    this.uncoveredVolumes = registeredGauge(registry, {
+      name: 'backrest_sidecar_uncovered_volumes',
+      help: 'Volumes and bind mounts of running containers that no plan covers (get volumes lists them)',
+    });
   }
 
   /** Sets the workload's series from its status. */

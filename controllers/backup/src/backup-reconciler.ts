@@ -1,7 +1,11 @@
 import {
   BACKUP_WORKLOAD_KIND,
   WorkloadConditions,
+  type BackupReport,
+  type BackupWorkloadSpec,
+  type RepositoryLock,
   type WorkloadScheduleRecord,
+  type WorkloadStatus,
   type WorkloadStatusStore,
   type BackupRetention,
 } from '@backrest-sidecar/api';
@@ -36,6 +40,7 @@ import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
 import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
 import { StatusFileChanges } from './status-file-changes.js';
+import { applyDumpReadiness, type DumpReadiness } from './dump-readiness.js';
 import { matchesSelector, volumeCoverage } from './volume-coverage.js';
 
 /** Kind of the key a schedule tick enqueues: one backup run over every workload. */
@@ -44,6 +49,7 @@ export const BACKUP_RUN_KIND = 'BackupRun';
 export const VOLUME_COVERAGE_KIND = 'VolumeCoverage';
 /** Kind of the key that lists the repository on its own period (Backrest's runs show up there). */
 export const REPOSITORY_INVENTORY_KIND = 'RepositoryInventory';
+export const REPOSITORY_INVENTORY_KEY = makeKey(REPOSITORY_INVENTORY_KIND, 'repository');
 /** Kind of the key that looks for status files another process changed (one `stat` when idle). */
 export const STATUS_FILES_KIND = 'WorkloadStatusFiles';
 
@@ -54,6 +60,15 @@ export const STATUS_FILES_KIND = 'WorkloadStatusFiles';
 const LIST_LAG_MS = 2_000;
 
 export interface BackupReconcilerDeps {
+  /**
+   * One-shot (`backup-once`): the run's report is the command's output; no repository listing
+   * and no hand-over to the retention controller afterwards (retention ran inline). Default false.
+   */
+  once?: boolean;
+  /** Aborts a running backup besides the reconcile's own signal (the command's SIGTERM). */
+  signal?: AbortSignal;
+  /** Where each run's report is recorded for the CLI (the API package's token). */
+  report?: BackupReport;
   actions: ContainerActions;
   client: DockerClient;
   /** Options of every run (each run gets a fresh run id and the reconcile's abort signal). */
@@ -74,6 +89,8 @@ export interface BackupReconcilerDeps {
   requeue?: KeyTrigger;
   /** Retention after each successful run (the retention controller's), when loaded. */
   retention?: BackupRetention;
+  /** Held for each run: the retention controller's forget never overlaps a backup. */
+  lock?: RepositoryLock;
   /**
    * Without `backup.rcbEnvFile`: Backrest's config, whose repo entry (`backrestRepo`, default its
    * first) gives the repository's credentials for the periodic listing. Default: none.
@@ -91,6 +108,11 @@ export interface BackupReconcilerDeps {
   hostChanges?: HostContainerChanges;
   /** See `BackupControllerOptions.statusStampRacyMs`. */
   statusStampRacyMs?: number;
+  /**
+   * The dump pre-check of observed workloads (`DumpReadiness`): its result is the workload's
+   * `DumpReady` condition and a Warning per unmet requirement. Default: not checked.
+   */
+  dumpReadiness?: DumpReadiness;
 }
 
 /**
@@ -169,14 +191,19 @@ export class BackupReconciler implements Reconciler {
   async #run(ctx: ReconcileContext): Promise<void> {
     const d = this.#deps;
     this.#running = true;
+    let release: (() => void) | undefined;
     try {
+      const signal = d.signal ? AbortSignal.any([ctx.signal, d.signal]) : ctx.signal;
+      release = await d.lock?.acquire(signal);
       const report = await runBackupOnce(
-        { ...d.backup, signal: ctx.signal },
+        { ...d.backup, signal },
         {
           actions: d.actions,
           client: d.client,
           logger: ctx.logger,
-          recorder: ctx.recorder,
+          // One-shot: the process ends with the run; each workload's events are kept in its
+          // status file, and the log says the rest (as backup-once always did).
+          ...(d.once ? {} : { recorder: ctx.recorder }),
           ...(d.redactor ? { redactor: d.redactor } : {}),
           ...(d.status
             ? {
@@ -194,6 +221,8 @@ export class BackupReconciler implements Reconciler {
       );
       this.#last = report;
       this.#runs++;
+      d.report?.record(report);
+      if (d.once) return;
       await this.#inventory(
         report.workloads.map((w) => w.container),
         report.resticHost,
@@ -206,6 +235,7 @@ export class BackupReconciler implements Reconciler {
         d.completed?.fire(key);
       }
     } finally {
+      release?.();
       this.#running = false;
     }
   }
@@ -350,6 +380,7 @@ export class BackupReconciler implements Reconciler {
     }
     if (!resource) {
       d.metrics.forget(request.name);
+      d.dumpReadiness?.forget(request.name);
       const refused = ctx.cache.rejected(BACKUP_WORKLOAD_KIND).find((r) => r.key === request.key);
       // Not a success: nothing of this workload is backed up until its labels are fixed.
       if (refused && matchesSelector(refused.labels, d.backup.selector ?? [])) {
@@ -357,8 +388,33 @@ export class BackupReconciler implements Reconciler {
       }
       return; // deleted: its status file stays, for history
     }
+    // Before any backup: a dump preset's tool and credential, checked in the running container.
+    const container = resource.status as ContainerStatus | undefined;
+    const dump =
+      d.dumpReadiness && container
+        ? await d.dumpReadiness.check(
+            {
+              name: request.name,
+              id: container.id,
+              state: container.state,
+              spec: resource.spec as BackupWorkloadSpec,
+            },
+            ctx.signal,
+          )
+        : undefined;
+    if (dump?.changed) {
+      for (const p of dump.problems) {
+        ctx.logger.warn('dump.not_ready', {
+          workload: request.name,
+          preset: dump.preset,
+          error: p,
+        });
+        ctx.recorder.event(request.key, 'Warning', 'DumpNotReady', p);
+      }
+    }
     if (!d.status) return;
     const status = await d.status.update(request.name, (s) => {
+      if (dump) applyDumpReadiness(d.status!, s, dump);
       s.observedGeneration = resource.metadata.generation;
       s.schedule = d.schedule;
       if (!s.conditions.some((c) => c.type === WorkloadConditions.BackedUp)) {
@@ -373,12 +429,28 @@ export class BackupReconciler implements Reconciler {
     });
     await this.#files?.record(request.name);
     d.metrics.observe(status);
+    // Retention removed snapshots since the repository was last listed: the counts are behind.
+    if ((d.backup.rcbEnvFile || d.backrestConfig) && removedSinceListing(status)) {
+      this.#inventoryDueAt = 0;
+      d.requeue?.fire(REPOSITORY_INVENTORY_KEY);
+    }
     const stale = status.conditions.find((c) => c.type === WorkloadConditions.Stale);
-    if (stale?.status === 'True') return;
+    // Re-evaluated at least this often: its dump pre-check is due again after an hour, and a
+    // Stale workload's message tells how long ago its last backup was.
+    const longest = d.maxRequeueMs ?? 3_600_000;
+    if (stale?.status === 'True') return { requeueAfter: longest };
     // Re-evaluate when it would turn Stale (a backup meanwhile refreshes it anyway).
     const last = status.lastBackup ? Date.parse(status.lastBackup.time) : NaN;
     const since = Number.isFinite(last) ? last : Date.parse(status.firstSeen);
     const due = since + d.schedule.staleAfterMs - ctx.clock.now();
-    return { requeueAfter: Math.min(Math.max(due, 0) + 1000, d.maxRequeueMs ?? 3_600_000) };
+    return { requeueAfter: Math.min(Math.max(due, 0) + 1000, longest) };
   }
+}
+
+/** A retention pass removed snapshots after the repository listing the status counts from. */
+function removedSinceListing(s: WorkloadStatus): boolean {
+  const r = s.retention;
+  if (!r || r.dryRun || r.removed === 0) return false;
+  const listed = s.snapshots ? Date.parse(s.snapshots.observedAt) : NaN;
+  return !(Date.parse(r.time) <= listed);
 }

@@ -1,16 +1,14 @@
 import {
   BACKREST_SCHEDULE_STALE_MS,
+  applyRetentionResult,
   WorkloadConditions,
   evaluateStale,
   type WorkloadScheduleRecord,
   type WorkloadStatus,
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
-import type { ForgetReport, WorkloadForgetResult } from '@backrest-sidecar/api';
+import type { WorkloadForgetResult } from '@backrest-sidecar/api';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
-
-/** Ids kept in a retention record (the counts are exact; the lists are for `describe`). */
-const MAX_IDS = 20;
 
 /** When Backrest owns the schedule (no `--backup-schedule`): a 26 h Stale window. */
 export const BACKREST_OWNED_SCHEDULE: WorkloadScheduleRecord = {
@@ -22,7 +20,9 @@ export const BACKREST_OWNED_SCHEDULE: WorkloadScheduleRecord = {
  * Records one backup run in the workloads' status: per workload the snapshot (or the failure and
  * why), `BackedUp`, `Stale` on the store's clock, and, when retention ran, what it kept and
  * removed and `RetentionSatisfied`. Returns the names written. The rcb engine makes one snapshot
- * of every workload at once and reports none per workload: nothing is recorded for it.
+ * of every workload at once and reports none per workload: what is recorded is the run itself,
+ * on each workload it covered (`report.rcb.workloads`), saying exactly that (no snapshot id, size
+ * or file count).
  */
 export async function recordBackupReport(
   store: WorkloadStatusStore,
@@ -33,9 +33,15 @@ export async function recordBackupReport(
   const written: string[] = [];
   const forgets = new Map<string, WorkloadForgetResult>();
   for (const f of report.forget?.workloads ?? []) for (const c of f.containers) forgets.set(c, f);
-  const names = new Set([...report.workloads.map((w) => w.container), ...forgets.keys()]);
+  const rcbCovered = report.rcb?.workloads ?? [];
+  const names = new Set([
+    ...report.workloads.map((w) => w.container),
+    ...rcbCovered,
+    ...forgets.keys(),
+  ]);
   for (const name of names) {
     const backup = report.workloads.find((w) => w.container === name);
+    const rcb = report.rcb && rcbCovered.includes(name) ? report.rcb : undefined;
     const forget = forgets.get(name);
     try {
       store.fileOf(name);
@@ -47,7 +53,8 @@ export async function recordBackupReport(
       if (generation !== undefined) s.observedGeneration = generation;
       s.schedule = schedule;
       if (backup) applyBackupResult(store, s, backup, report);
-      if (forget && report.forget) applyForgetResult(store, s, forget, report.forget);
+      if (rcb) applyRcbRun(store, s, rcb.exitCode, rcbCovered, report);
+      if (forget && report.forget) applyRetentionResult(store, s, forget, report.forget);
       applyStale(store, s);
     });
     written.push(name);
@@ -115,67 +122,54 @@ function applyBackupResult(
   store.applyEvent(s, 'Warning', reason, message);
 }
 
+/**
+ * One rcb run on a workload it covered. rcb backs up every opted-in container in one snapshot of
+ * `/volumes` and reports nothing per container, so the record says so: no snapshot id, no size,
+ * and a success means "the run that covered it succeeded", nothing finer.
+ */
+function applyRcbRun(
+  store: WorkloadStatusStore,
+  s: WorkloadStatus,
+  exitCode: number,
+  covered: readonly string[],
+  report: BackupOnceReport,
+): void {
+  const time = new Date(store.now()).toISOString();
+  const run = report.runId ? `rcb run ${report.runId}` : 'the rcb run';
+  const scope = `covered all ${covered.length} opted-in workload${covered.length === 1 ? '' : 's'} at once (one snapshot of /volumes)`;
+  const generation =
+    s.observedGeneration !== undefined ? { observedGeneration: s.observedGeneration } : {};
+  if (exitCode === 0) {
+    s.lastBackup = { time, engine: 'rcb', source: 'run' };
+    const message = `${run} ${scope} and succeeded; rcb reports nothing per workload, so this workload's snapshot id, size and files are not known`;
+    store.applyCondition(s, {
+      type: WorkloadConditions.BackedUp,
+      status: 'True',
+      reason: 'RcbRunSucceeded',
+      message,
+      ...generation,
+    });
+    store.applyEvent(s, 'Normal', 'BackedUp', message);
+    return;
+  }
+  const message = `${run} ${scope} and exited ${exitCode}: rcb reports nothing per workload, so none of them is known to be backed up`;
+  s.lastFailure = { time, engine: 'rcb', reason: 'RcbRunFailed', message };
+  store.applyCondition(s, {
+    type: WorkloadConditions.BackedUp,
+    status: 'False',
+    reason: 'RcbRunFailed',
+    message,
+    ...generation,
+  });
+  store.applyEvent(s, 'Warning', 'RcbRunFailed', message);
+}
+
 function failureReason(w: WorkloadBackupResult): string {
   const e = w.error ?? '';
   if (/not a safe name/.test(e)) return 'UnsafeName';
   if (/collision|same path|map to/i.test(e)) return 'PathCollision';
   if (/^aborted/.test(e)) return 'Aborted';
   return 'BackupFailed';
-}
-
-function applyForgetResult(
-  store: WorkloadStatusStore,
-  s: WorkloadStatus,
-  f: WorkloadForgetResult,
-  report: ForgetReport,
-): void {
-  const message = f.error ?? f.warnings.join('; ');
-  s.retention = {
-    time: new Date(store.now()).toISOString(),
-    keep: f.keep || '-',
-    outcome: f.status,
-    kept: f.kept.length,
-    removed: f.removed.length,
-    keptIds: f.kept.slice(0, MAX_IDS),
-    removedIds: f.removed.slice(0, MAX_IDS),
-    ...(report.dryRun ? { dryRun: true } : {}),
-    ...(message ? { message: store.redact(message) } : {}),
-  };
-  const [status, reason, text] = retentionCondition(f, report.dryRun);
-  store.applyCondition(s, {
-    type: WorkloadConditions.RetentionSatisfied,
-    status,
-    reason,
-    message: text,
-  });
-  if (f.status === 'forgotten' && !report.dryRun && f.removed.length > 0) {
-    store.applyEvent(s, 'Normal', 'RetentionApplied', text);
-  }
-}
-
-function retentionCondition(
-  f: WorkloadForgetResult,
-  dryRun: boolean,
-): ['True' | 'False' | 'Unknown', string, string] {
-  const counts = `kept ${f.kept.length}, removed ${f.removed.length} (keep ${f.keep})`;
-  switch (f.status) {
-    case 'forgotten':
-      return dryRun
-        ? ['Unknown', 'DryRun', `dry run: would have ${counts}`]
-        : ['True', 'PolicyApplied', counts];
-    case 'no-snapshots':
-      return ['Unknown', 'NoSnapshots', 'the repository has no snapshot yet'];
-    case 'no-match':
-      return ['False', 'NoMatchingSnapshots', f.warnings.join('; ') || 'no snapshot at the path'];
-    case 'invalid':
-      return ['False', 'InvalidPolicy', f.error ?? (f.warnings.join('; ') || 'invalid keep')];
-    case 'untrusted':
-      return ['False', 'UntrustedPolicy', f.warnings.join('; ') || 'keep label from the image'];
-    case 'failed':
-      return ['False', 'ForgetFailed', f.error ?? 'restic forget failed'];
-    default:
-      return ['Unknown', 'Unknown', f.status];
-  }
 }
 
 /** Sets `Stale` on the store's clock from the status' own schedule record. */

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { ExecOptions, ExecResult } from '@dockop/docker';
-import { makeKey, type EventRecorder, type Logger } from '@dockop/runtime';
+import { makeKey, type EventRecorder, type Logger, type Redactor } from '@dockop/runtime';
 import {
   BACKUP_WORKLOAD_KIND,
   checkArgv,
@@ -18,6 +18,7 @@ import {
   type ResticBackupSummary,
   type ResticRunner,
 } from '@backrest-sidecar/restic';
+import { learnContainerSecrets } from './container-secrets.js';
 import { dumpFromLabels } from './dump-labels.js';
 
 /** `docker exec` as the dump step uses it (execInContainer bound to a client; a fake in unit tests). */
@@ -59,6 +60,13 @@ export interface DumpRunDeps {
   runner: ResticRunner;
   logger: Logger;
   recorder?: EventRecorder;
+  /**
+   * Learns each database container's secrets (`learnContainerSecrets`, from `inspectEnv`) and
+   * masks them in every message: a tool's stderr is quoted in errors. Default: messages as they are.
+   */
+  redactor?: Redactor;
+  /** The container's environment (`docker inspect` Config.Env). Default: not read. */
+  inspectEnv?: (container: string) => Promise<readonly string[] | undefined>;
 }
 
 /**
@@ -81,6 +89,7 @@ export async function runDumps(
 ): Promise<Map<string, DumpOutcome>> {
   const out = new Map<string, DumpOutcome>();
   const ready: { target: WorkloadTarget; settings: DumpSettings }[] = [];
+  const clean = (s: string): string => deps.redactor?.redactString(s) ?? s;
   for (const target of targets) {
     if (!hasDumpLabel(target.labels)) continue;
     const key = makeKey(BACKUP_WORKLOAD_KIND, target.name);
@@ -111,7 +120,13 @@ export async function runDumps(
       continue;
     }
     const settings = resolved.settings!;
-    const problems = await checkDump(target.name, settings, deps.exec, options.signal);
+    if (deps.redactor && deps.inspectEnv) {
+      // Before any output of the container is read. A container that can't be inspected fails
+      // the check below anyway.
+      const env = await deps.inspectEnv(target.id).catch(() => undefined);
+      learnContainerSecrets(deps.redactor, env, settings);
+    }
+    const problems = (await checkDump(target.name, settings, deps.exec, options.signal)).map(clean);
     if (problems.length > 0) {
       const error = problems.join('; ');
       out.set(target.name, {
@@ -133,6 +148,7 @@ export async function runDumps(
   }
   for (const { target, settings } of ready) {
     const outcome = await dumpToRestic(target, settings, options, deps);
+    if (outcome.error !== undefined) outcome.error = clean(outcome.error);
     out.set(target.name, outcome);
     const key = makeKey(BACKUP_WORKLOAD_KIND, target.name);
     if (outcome.status === 'ok') {

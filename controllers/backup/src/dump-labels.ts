@@ -1,33 +1,12 @@
-import { decodeLabels } from '@dockop/docker';
+import { ownLabels } from '@dockop/runtime';
 import {
-  AjvSchemaRegistry,
-  describeInvalidSpec,
-  ownLabels,
-  type JsonSchema,
-} from '@dockop/runtime';
-import {
-  BACKUP_WORKLOAD_KIND,
   ENABLE_LABEL,
-  backupWorkloadDefinition,
-  backupWorkloadFormats,
-  backupWorkloadSchema,
+  checkWorkloadLabels,
   resolveDump,
-  type BackupWorkloadSpec,
   type DumpResolution,
 } from '@backrest-sidecar/api';
 
 const DUMP_LABEL = 'backrest.dump';
-
-let registry: AjvSchemaRegistry | undefined;
-
-function schemaRegistry(): AjvSchemaRegistry {
-  if (!registry) {
-    registry = new AjvSchemaRegistry();
-    for (const f of backupWorkloadFormats()) registry.addFormat(f);
-    registry.add(backupWorkloadSchema as JsonSchema);
-  }
-  return registry;
-}
 
 /**
  * A container's `backrest.dump*` labels as DumpSettings, decoded and validated exactly as the
@@ -43,33 +22,7 @@ export function dumpFromLabels(labels: Record<string, string>, container: string
   }
   if (Object.keys(dumpOnly).length === 0) return { ok: true, settings: undefined };
   dumpOnly[ENABLE_LABEL] = 'true';
-  const selector = backupWorkloadDefinition.selector;
-  const decoded = decodeLabels(selector, dumpOnly, { containerName: container });
-  if (!decoded.ok) return { ok: false, message: decoded.message };
-  const result = schemaRegistry().validate<BackupWorkloadSpec>(
-    backupWorkloadDefinition.schemaId,
-    decoded.spec,
-  );
-  if (!result.valid) {
-    return {
-      ok: false,
-      message: describeInvalidSpec(
-        {
-          kind: BACKUP_WORKLOAD_KIND,
-          metadata: {
-            name: container,
-            labels: dumpOnly,
-            uid: container,
-            annotations: {},
-            generation: 1,
-            resourceVersion: '1',
-            creationTimestamp: '',
-          },
-        },
-        result.errors,
-        selector,
-      ),
-    };
-  }
-  return resolveDump(result.value, container);
+  const checked = checkWorkloadLabels(dumpOnly, container);
+  if (!checked.ok) return { ok: false, message: checked.message };
+  return resolveDump(checked.spec, container);
 }

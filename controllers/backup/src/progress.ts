@@ -1,5 +1,9 @@
 import { useColor, type Logger } from '@dockop/runtime';
-import type { ResticBackupStatus, ResticBackupSummary } from '@backrest-sidecar/restic';
+import {
+  formatBytes,
+  type ResticBackupStatus,
+  type ResticBackupSummary,
+} from '@backrest-sidecar/restic';
 
 /** One step of a run: a workload (restic, backrest engines) or the whole rcb one-shot. */
 export interface ProgressStep {
@@ -20,17 +24,6 @@ export interface ProgressReporter {
   /** `ok` defaults to "a summary came" (restic); engines without summaries pass it. */
   finish(workload: string, summary: ResticBackupSummary | undefined, ok?: boolean): void;
   close(): void;
-}
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 
 /** `75` → `1:15`, `3725` → `1:02:05`. */
@@ -164,7 +157,7 @@ const RESET = '\x1b[0m';
 const ERASE = '\x1b[K';
 
 /**
- * Draws one bar line on a TTY, redrawn in place (`\r`): `[1/3] db [####....] 42% 1.0 KiB/2.0 KiB
+ * Draws one bar line on a TTY, redrawn in place (`\r`): `[1/3] db [####....] 42% 1.0KiB/2.0KiB
  * 2/4 files  0:03 ETA 0:05`; an indeterminate bar when a step has no figures and no history.
  */
 export class TtyProgress implements ProgressReporter {

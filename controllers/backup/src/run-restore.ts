@@ -10,6 +10,7 @@ import {
   type Redactor,
 } from '@dockop/runtime';
 import { BACKUP_WORKLOAD_KIND, dumpPreset, type WorkloadStatusStore } from '@backrest-sidecar/api';
+import { learnContainerSecrets } from './container-secrets.js';
 import { dumpFromLabels } from './dump-labels.js';
 import { isDumpSnapshot, loadDumpLive, loadDumpStopped } from './dump-restore.js';
 import { readEnvFile, resticRedactor } from '@backrest-sidecar/restic';
@@ -113,6 +114,11 @@ export async function runRestore(
     const dumpLabels = ref.target ? dumpFromLabels(ref.target.labels, ref.target.name) : undefined;
     if (dumpLabels && !dumpLabels.ok) throw new Error(dumpLabels.message);
     const dump = dumpLabels?.ok ? dumpLabels.settings : undefined;
+    // Before the restore script's output can be quoted: the database container's secrets.
+    if (dump && ref.target) {
+      const info = await deps.actions.inspect(ref.target.id).catch(() => undefined);
+      learnContainerSecrets(redactor, info?.Config.Env ?? undefined, dump);
+    }
     const isDump = (s: { paths: string[] }): boolean =>
       dump !== undefined && isDumpSnapshot(s, ref.name, dump.preset);
     const wanted = options.snapshot ?? 'latest';

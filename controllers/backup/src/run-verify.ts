@@ -52,6 +52,7 @@ import type { VerifyMetrics } from './verify-metrics.js';
 import { recordVerifyResult } from './verify-status.js';
 import { resolveWorkload, workloadRef, type WorkloadRef } from './workload-ref.js';
 import { listWorkloadSnapshots, type WorkloadSnapshot } from './workload-snapshots.js';
+import { learnContainerSecrets } from './container-secrets.js';
 import { dumpFromLabels } from './dump-labels.js';
 import { isDumpSnapshot, probeDumpInThrowaway } from './dump-restore.js';
 
@@ -105,7 +106,7 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDeps): Promi
     report.repository = await checkRepository(runner, options, logger);
     for (const ref of refs) {
       if (options.signal?.aborted) break;
-      const result = await drill(ref, runner, options, deps, labels, runId, logger);
+      const result = await drill(ref, runner, options, deps, labels, runId, logger, redactor);
       result.checks.push(report.repository);
       if (!report.repository.ok) result.passed = false;
       report.workloads.push(result);
@@ -196,6 +197,7 @@ async function drill(
   labels: Record<string, string>,
   runId: string,
   logger: Logger,
+  redactor: Redactor,
 ): Promise<WorkloadVerifyResult> {
   const started = performance.now();
   const result: WorkloadVerifyResult = {
@@ -272,6 +274,7 @@ async function drill(
           deps,
           labels,
           scratch,
+          redactor,
         }),
       );
     }
@@ -279,6 +282,9 @@ async function drill(
     result.error = (err as Error).message;
   } finally {
     await scratch.removeAll();
+    // Details quote tools' output (restic, the throwaway's probe): masked before anyone sees them.
+    for (const c of result.checks) c.detail = redactor.redactString(c.detail);
+    if (result.error !== undefined) result.error = redactor.redactString(result.error);
     result.durationMs = performance.now() - started;
     result.time = new Date().toISOString();
     result.passed =
@@ -302,6 +308,7 @@ async function drillDump(
     deps: VerifyDeps;
     labels: Record<string, string>;
     scratch: ScratchVolumes;
+    redactor: Redactor;
   },
 ): Promise<VerifyCheck> {
   const label = `backrest.dump=${dump.preset}`;
@@ -328,6 +335,8 @@ async function drillDump(
       };
     }
     const info = await ctx.deps.actions.inspect(ref.target!.id);
+    // The throwaway gets the workload's environment: its secrets are masked in what it prints.
+    learnContainerSecrets(ctx.redactor, info.Config.Env ?? undefined, dump);
     const r = await probeDumpInThrowaway(ctx.deps.client, {
       workload: ref.name,
       image: info.Image,

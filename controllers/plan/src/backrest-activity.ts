@@ -5,8 +5,9 @@
  * - With `--backrest-url`: Backrest's own `POST /v1.Backrest/GetOperations` (OpSelector must be
  *   non-nil, `internal/protoutil/opselector.go`; `lastN` returns the newest operations,
  *   `internal/api/backresthandler.go` GetOperations). An operation with status
- *   `STATUS_INPROGRESS` (`proto/v1/operations.proto`) means busy. When the API does not answer,
- *   the process check below decides.
+ *   `STATUS_INPROGRESS` (`proto/v1/operations.proto`) means busy. The API sees only the newest
+ *   `lastN` operations, so when it reports idle the process check below is asked too (one
+ *   `docker top`); when the API does not answer, the process check alone decides.
  * - Otherwise: the processes in Backrest's container (`docker top`): every operation runs a
  *   `restic` child process.
  */
@@ -53,14 +54,17 @@ export interface ApiActivityOptions {
   fetch?: typeof fetch;
 }
 
-/** Backrest's GetOperations; falls back to `fallback` when the API does not answer. */
+/**
+ * Backrest's GetOperations, with `processes` (when given) asked as well when the API reports
+ * idle or does not answer: busy when either sees an operation.
+ */
 export class ApiActivity implements BackrestActivity {
   readonly #opts: ApiActivityOptions;
-  readonly #fallback: BackrestActivity | undefined;
+  readonly #processes: BackrestActivity | undefined;
 
-  constructor(options: ApiActivityOptions, fallback?: BackrestActivity) {
+  constructor(options: ApiActivityOptions, processes?: BackrestActivity) {
     this.#opts = options;
-    this.#fallback = fallback;
+    this.#processes = processes;
   }
 
   async busy(signal?: AbortSignal): Promise<string | undefined> {
@@ -68,7 +72,7 @@ export class ApiActivity implements BackrestActivity {
     try {
       ops = await this.#getOperations(signal);
     } catch (err) {
-      if (this.#fallback) return this.#fallback.busy(signal);
+      if (this.#processes) return this.#processes.busy(signal);
       throw err;
     }
     const list = isObject(ops) && Array.isArray(ops.operations) ? ops.operations : [];
@@ -79,7 +83,8 @@ export class ApiActivity implements BackrestActivity {
       const plan = typeof op.planId === 'string' && op.planId ? ` of plan ${op.planId}` : '';
       return `${what}${plan} (operation ${String(op.id ?? '?')})`;
     }
-    return undefined;
+    // An operation older than the newest `lastN` is invisible here; its restic process is not.
+    return this.#processes?.busy(signal);
   }
 
   async #getOperations(signal?: AbortSignal): Promise<unknown> {

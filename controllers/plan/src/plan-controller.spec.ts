@@ -15,6 +15,7 @@ import {
   InMemoryConditionStore,
   InMemoryEventRecorder,
   MemoryLogStream,
+  PrometheusMetrics,
   ResourceCache,
   VirtualClock,
   createLogger,
@@ -223,6 +224,149 @@ describe('PlanController (daemon, refused workloads)', () => {
     h.sink.upsert(refusedWorkload('db', '1'));
     h.sink.delete('BackupWorkload/db');
     await h.reconciled(1, 10 * PLAN_CONTROLLER_DEFAULTS.debounce.maxWaitMs);
+    await h.controller.stop(0);
+  });
+});
+
+/** A container the schema accepts: one named volume. */
+function validWorkload(name: string, labels: Record<string, string> = {}, rv = '1'): Resource {
+  return {
+    apiVersion: 'backrest.dockop.io/v1alpha1',
+    kind: BACKUP_WORKLOAD_KIND,
+    metadata: {
+      name,
+      uid: `id-${name}`,
+      labels: { 'backrest.enable': 'true', ...labels },
+      annotations: {},
+      generation: 1,
+      resourceVersion: rv,
+      creationTimestamp: '',
+    },
+    spec: {
+      enable: 'true',
+      ...Object.fromEntries(
+        Object.entries(labels).map(([k, v]) => [k.replace(/^backrest\./, ''), v]),
+      ),
+    },
+    status: {
+      name,
+      mounts: [{ type: 'volume', name: `${name}_data`, source: '', destination: '/data' }],
+    },
+  };
+}
+
+// The plan set is one aggregate key; each workload's own result comes back through the
+// controller's trigger, so a skipped or invalid workload is an error, never a success.
+describe('PlanController: a skipped or invalid workload is not a successful reconcile', () => {
+  let dir: string;
+  let configPath: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'plan-outcomes-'));
+    configPath = path.join(dir, 'config.json');
+    await writeFile(
+      configPath,
+      `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/repo' }], plans: [] }, null, 2)}\n`,
+    );
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function setup(mode: 'once' | 'daemon') {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const schemas = new AjvSchemaRegistry();
+    for (const f of backupWorkloadFormats()) schemas.addFormat(f);
+    schemas.add(backupWorkloadSchema as unknown as JsonSchema);
+    const conditions = new InMemoryConditionStore(clock);
+    const recorder = new InMemoryEventRecorder({ clock });
+    const cache = new ResourceCache({
+      schemas,
+      definitions: [backupWorkloadDefinition],
+      conditions,
+      recorder,
+    });
+    const sink = cache.sinkFor('docker');
+    const stream = new MemoryLogStream();
+    const logger = createLogger({ level: 'debug', format: 'json', stream: stream.writable });
+    const metrics = new PrometheusMetrics();
+    const plan = new PlanController(
+      { configPath, defaults: defaultPlanDefaults(), mode },
+      new ConfigSink({ path: configPath }),
+      new ApplyState('none'),
+      new PlanReport(),
+    );
+    const controller = new Controller(plan, {
+      cache,
+      logger,
+      recorder,
+      conditions,
+      clock,
+      metrics,
+    });
+    const count = async (result: string): Promise<number> => {
+      const text = await metrics.registry.metrics();
+      const m = text.match(
+        new RegExp(
+          `controller_runtime_reconcile_total\\{controller="plan",result="${result}"\\} (\\d+)`,
+        ),
+      );
+      return m ? Number(m[1]) : 0;
+    };
+    return { sink, stream, controller, recorder, count, clock };
+  }
+
+  it('one-shot: the refused and the skipped workload are errors (reported once), the planned one a success', async () => {
+    const h = setup('once');
+    h.sink.upsert(validWorkload('web'));
+    h.sink.upsert(validWorkload('lost', { 'backrest.repo': 'nope' }));
+    h.sink.upsert(refusedWorkload('db', '1'));
+    const summary = await h.controller.runOnce();
+    expect(summary).to.deep.include({ reconciled: 4, succeeded: 2, failed: 2 });
+    const errors = [...summary.errors].sort((a, b) => a.key.localeCompare(b.key));
+    expect(errors.map((e) => [e.key, e.terminal])).to.deep.equal([
+      ['BackupWorkload/db', true],
+      ['BackupWorkload/lost', true],
+    ]);
+    expect(errors[0]!.error).to.contain('backrest.schedule');
+    expect(errors[1]!.error).to.contain('nope');
+    expect(await h.count('success')).to.equal(2); // the config key and web
+    expect(await h.count('error')).to.equal(2);
+    // Each problem is told once: plan.skipped (warn) and one Warning event, no error line.
+    const lines = h.stream.lines.filter((l) => l['action'] === 'reconcile.error');
+    expect(lines.map((l) => l['level'])).to.deep.equal(['debug', 'debug']);
+    expect(h.recorder.list('BackupWorkload/lost').map((e) => [e.type, e.count])).to.deep.equal([
+      ['Warning', 1],
+    ]);
+    expect(h.recorder.list('BackupWorkload/db').map((e) => e.count)).to.deep.equal([1]);
+  });
+
+  it('daemon: an outcome is counted when it changes, not again on every render', async () => {
+    const h = setup('daemon');
+    h.sink.upsert(refusedWorkload('db', '1'));
+    h.controller.start();
+    // Debounced keys on virtual time; the render's file I/O on real time (bounded, 10 s).
+    const until = async (what: string, ok: () => Promise<boolean>) => {
+      for (let i = 0; i < 1000; i++) {
+        if (await ok()) return;
+        await h.clock.advanceAsync(PLAN_CONTROLLER_DEFAULTS.debounce.quietMs);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`gave up waiting for ${what}`);
+    };
+    const idle = () => h.controller.queue.len() === 0 && h.controller.queue.processingCount() === 0;
+    await until('db counted', async () => (await h.count('error')) === 1 && idle());
+    expect(await h.count('success')).to.equal(1); // the render
+    // Another workload appears: a new render; db's refusal is unchanged, web is new.
+    h.sink.upsert(validWorkload('web'));
+    await until('web counted', async () => (await h.count('success')) === 3 && idle());
+    // db fixed: its key succeeds now (render + db).
+    h.sink.upsert(validWorkload('db', {}, '2'));
+    await until('db fixed', async () => (await h.count('success')) === 5 && idle());
+    // Settled: more time, no more reconciles, db's old error counted once.
+    await h.clock.advanceAsync(PLAN_CONTROLLER_DEFAULTS.debounce.maxWaitMs * 4);
+    expect(await h.count('error')).to.equal(1);
+    expect(await h.count('success')).to.equal(5);
     await h.controller.stop(0);
   });
 });

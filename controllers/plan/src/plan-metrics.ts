@@ -1,5 +1,5 @@
-import { CacheReasons, type MetricsRegistry } from '@dockop/runtime';
-import { Gauge } from 'prom-client';
+import { CacheReasons, registeredGauge, type MetricsRegistry } from '@dockop/runtime';
+import type { Gauge } from 'prom-client';
 import type { ReconcileSummary } from './plan-report.js';
 
 /** The states `backrest_sidecar_plans` counts. */
@@ -15,15 +15,11 @@ export class PlanMetrics {
   readonly plans: Gauge<'state'>;
 
   constructor(registry?: MetricsRegistry) {
-    const name = 'backrest_sidecar_plans';
-    this.plans =
-      (registry?.getSingleMetric(name) as Gauge<'state'> | undefined) ??
-      new Gauge({
-        name,
-        help: 'Plans of the last reconcile by state (managed, skipped, invalid, orphaned)',
-        labelNames: ['state'],
-        registers: registry ? [registry] : [],
-      });
+    this.plans = registeredGauge(registry, {
+      name: 'backrest_sidecar_plans',
+      help: 'Plans of the last reconcile by state (managed, skipped, invalid, orphaned)',
+      labelNames: ['state'],
+    });
   }
 
   observe(summary: ReconcileSummary): void {

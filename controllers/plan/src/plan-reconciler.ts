@@ -10,6 +10,7 @@ import { ConfigError, type PlanChanges, type PlanSpec } from '@backrest-sidecar/
 import {
   CacheReasons,
   TerminalError,
+  type KeyTrigger,
   makeKey,
   type ReconcileContext,
   type ReconcileRequest,
@@ -35,6 +36,7 @@ import {
 } from './plan-controller-options.js';
 import type { PlanEntry, PlanReport, ReconcileSummary } from './plan-report.js';
 import type { PlanStore } from './plan-store.js';
+import { WorkloadOutcomes } from './workload-outcomes.js';
 
 export class PlanReconciler implements Reconciler {
   readonly #opts: PlanControllerOptions;
@@ -56,12 +58,16 @@ export class PlanReconciler implements Reconciler {
    * again only when it changes or comes back.
    */
   readonly #skipsLogged = new Map<string, string>();
+  /** Each workload's own result (a skipped or invalid one is an error, not a success). */
+  readonly #outcomes: WorkloadOutcomes;
 
   constructor(
     options: PlanControllerOptions,
     store: PlanStore,
     apply: ApplyState,
     report: PlanReport,
+    /** Where workloads whose outcome changed are handed back as their own keys. Default: none. */
+    outcomes?: KeyTrigger,
   ) {
     // An empty prefix would make every hand-made plan ours (pruned, overwritten): refuse early.
     checkPlanIdPrefix(options.defaults.prefix);
@@ -72,6 +78,7 @@ export class PlanReconciler implements Reconciler {
     const daemon = (options.mode ?? PLAN_CONTROLLER_DEFAULTS.mode) === 'daemon';
     const grace = daemon ? (options.orphanGraceMs ?? PLAN_CONTROLLER_DEFAULTS.orphanGraceMs) : 0;
     this.#orphans = new OrphanTracker(grace);
+    this.#outcomes = new WorkloadOutcomes(outcomes);
   }
 
   get configKey(): string {
@@ -79,9 +86,11 @@ export class PlanReconciler implements Reconciler {
   }
 
   async reconcile(
-    _request: ReconcileRequest,
+    request: ReconcileRequest,
     ctx: ReconcileContext,
   ): Promise<ReconcileResult | void> {
+    // A workload's own key (handed back after a render): its outcome in that render.
+    if (request.kind === BACKUP_WORKLOAD_KIND) return this.#outcomes.check(request.key);
     const opts = this.#opts;
     const dryRun = opts.dryRun ?? PLAN_CONTROLLER_DEFAULTS.dryRun;
     const daemon = (opts.mode ?? PLAN_CONTROLLER_DEFAULTS.mode) === 'daemon';
@@ -387,6 +396,7 @@ export class PlanReconciler implements Reconciler {
       });
     }
     this.#report.record(summary);
+    this.#outcomes.record(perKey);
 
     // The apply worker (controller `backrest-apply`) takes it from here; a write never waits
     // for a restart. One-shot: it runs after this controller, before the CLI reads the report.

@@ -6,6 +6,7 @@ import {
   runResticChecked,
   type ResticSnapshot,
 } from '@backrest-sidecar/restic';
+import { dumpSeries, forgetDumpSeries } from './forget-dump-snapshots.js';
 import { result, signalOpt, type ForgetRun, type PathGroup } from './forget-run.js';
 
 function samePaths(paths: string[] | null | undefined, path: string): boolean {
@@ -16,15 +17,16 @@ function samePaths(paths: string[] | null | undefined, path: string): boolean {
  * Brings one path (one workload, or replicas agreeing on one policy) to its keep flags, among
  * `snapshots` (the repository's, listed once per run). Only `run.host`'s snapshots whose path list
  * is exactly `[path]` are forgotten: when some also hold other paths, the policy is computed with
- * `--dry-run` and only the single-path ones it would remove are forgotten by id. Never throws: a
- * failed restic is the result's `failed` status.
+ * `--dry-run` and only the single-path ones it would remove are forgotten by id. The group's dump
+ * snapshots (`/<container>.<ext>`, see forget-dump-snapshots.ts) get the same policy, each file
+ * its own series. Never throws: a failed restic is the result's `failed` status.
  */
 export async function forgetPathGroup(
   run: ForgetRun,
   g: PathGroup,
   snapshots: ResticSnapshot[],
 ): Promise<WorkloadForgetResult> {
-  const { host, dryRun, prune, includeProjectName } = run;
+  const { host, dryRun, includeProjectName } = run;
   const r = result(
     g.targets.map((t) => t.name),
     g.path,
@@ -40,7 +42,9 @@ export async function forgetPathGroup(
   try {
     const atPath = snapshots.filter((s) => (s.paths ?? []).includes(g.path));
     const matching = atPath.filter((s) => s.hostname === host);
-    if (matching.length === 0) {
+    // A dump preset's snapshots (`/<container>.<ext>`) fall under the same policy.
+    const dumps = dumpSeries(g, snapshots, host);
+    if (matching.length === 0 && dumps.length === 0) {
       if (atPath.length > 0) {
         // Another host's snapshots (a repository shared by several Docker hosts): not ours.
         r.status = 'no-match';
@@ -65,64 +69,8 @@ export async function forgetPathGroup(
       }
       return r;
     }
-    const base = [
-      'forget',
-      '--host',
-      host,
-      '--group-by',
-      'host,paths',
-      '--path',
-      g.path,
-      ...g.flags,
-    ];
-    const mixed = matching.filter((s) => !samePaths(s.paths, g.path));
-    if (mixed.length === 0) {
-      const args = [
-        ...base,
-        ...(dryRun ? ['--dry-run'] : prune === 'per-workload' ? ['--prune'] : []),
-        '--json',
-      ];
-      const out = await runResticChecked(run.deps.restic, args, signalOpt(run.options));
-      for (const group of parseForgetOutput(out.stdout)) {
-        if (!samePaths(group.paths, g.path) || group.host !== host) {
-          // Only possible if a multi-path snapshot appeared since `snapshots` ran.
-          run.warn(
-            r,
-            'RetentionUnexpectedGroup',
-            `restic grouped host ${JSON.stringify(group.host)} paths ${JSON.stringify(group.paths)} under --host ${host} --path ${g.path}`,
-          );
-        }
-        r.kept.push(...(group.keep ?? []).map((s) => s.short_id));
-        r.removed.push(...(group.remove ?? []).map((s) => s.short_id));
-      }
-    } else {
-      const others = [...new Set(mixed.flatMap((s) => s.paths.filter((p) => p !== g.path)))];
-      run.warn(
-        r,
-        'RetentionSharedSnapshots',
-        `${mixed.length} snapshot(s) hold ${g.path} together with other paths (${others.slice(0, 3).join(', ')}` +
-          `${others.length > 3 ? ', ...' : ''}); they are left untouched, forgetting them would delete other workloads' data`,
-      );
-      const out = await runResticChecked(
-        run.deps.restic,
-        [...base, '--dry-run', '--json'],
-        signalOpt(run.options),
-      );
-      const ids: string[] = [];
-      for (const group of parseForgetOutput(out.stdout)) {
-        if (!samePaths(group.paths, g.path) || group.host !== host) continue;
-        r.kept.push(...(group.keep ?? []).map((s) => s.short_id));
-        r.removed.push(...(group.remove ?? []).map((s) => s.short_id));
-        ids.push(...(group.remove ?? []).map((s) => s.id));
-      }
-      if (!dryRun && ids.length > 0) {
-        await runResticChecked(
-          run.deps.restic,
-          ['forget', ...(prune === 'per-workload' ? ['--prune'] : []), ...ids],
-          signalOpt(run.options),
-        );
-      }
-    }
+    if (matching.length > 0) await forgetFiles(run, g, matching, r);
+    for (const series of dumps) await forgetDumpSeries(run, g, series, r);
     run.logger.info(dryRun ? 'retention.would_forget' : 'retention.forgotten', {
       path: g.path,
       containers: r.containers,
@@ -156,4 +104,67 @@ export async function forgetPathGroup(
     }
   }
   return r;
+}
+
+/**
+ * The workload's own file snapshots (`matching`: this host's, holding `g.path`). Only those whose
+ * path list is exactly `[g.path]` are forgotten: when some also hold other paths, the policy is
+ * computed with `--dry-run` and only the single-path ones it would remove are forgotten by id.
+ */
+async function forgetFiles(
+  run: ForgetRun,
+  g: PathGroup,
+  matching: ResticSnapshot[],
+  r: WorkloadForgetResult,
+): Promise<void> {
+  const { host, dryRun, prune } = run;
+  const base = ['forget', '--host', host, '--group-by', 'host,paths', '--path', g.path, ...g.flags];
+  const mixed = matching.filter((s) => !samePaths(s.paths, g.path));
+  if (mixed.length === 0) {
+    const args = [
+      ...base,
+      ...(dryRun ? ['--dry-run'] : prune === 'per-workload' ? ['--prune'] : []),
+      '--json',
+    ];
+    const out = await runResticChecked(run.deps.restic, args, signalOpt(run.options));
+    for (const group of parseForgetOutput(out.stdout)) {
+      if (!samePaths(group.paths, g.path) || group.host !== host) {
+        // Only possible if a multi-path snapshot appeared since `snapshots` ran.
+        run.warn(
+          r,
+          'RetentionUnexpectedGroup',
+          `restic grouped host ${JSON.stringify(group.host)} paths ${JSON.stringify(group.paths)} under --host ${host} --path ${g.path}`,
+        );
+      }
+      r.kept.push(...(group.keep ?? []).map((s) => s.short_id));
+      r.removed.push(...(group.remove ?? []).map((s) => s.short_id));
+    }
+  } else {
+    const others = [...new Set(mixed.flatMap((s) => s.paths.filter((p) => p !== g.path)))];
+    run.warn(
+      r,
+      'RetentionSharedSnapshots',
+      `${mixed.length} snapshot(s) hold ${g.path} together with other paths (${others.slice(0, 3).join(', ')}` +
+        `${others.length > 3 ? ', ...' : ''}); they are left untouched, forgetting them would delete other workloads' data`,
+    );
+    const out = await runResticChecked(
+      run.deps.restic,
+      [...base, '--dry-run', '--json'],
+      signalOpt(run.options),
+    );
+    const ids: string[] = [];
+    for (const group of parseForgetOutput(out.stdout)) {
+      if (!samePaths(group.paths, g.path) || group.host !== host) continue;
+      r.kept.push(...(group.keep ?? []).map((s) => s.short_id));
+      r.removed.push(...(group.remove ?? []).map((s) => s.short_id));
+      ids.push(...(group.remove ?? []).map((s) => s.id));
+    }
+    if (!dryRun && ids.length > 0) {
+      await runResticChecked(
+        run.deps.restic,
+        ['forget', ...(prune === 'per-workload' ? ['--prune'] : []), ...ids],
+        signalOpt(run.options),
+      );
+    }
+  }
 }

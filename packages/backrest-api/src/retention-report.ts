@@ -76,3 +76,20 @@ export const BackupRetention = Symbol.for('backrest-sidecar.BackupRetention');
 export interface BackupRetention {
   run(request: BackupRetentionRequest): Promise<ForgetReport>;
 }
+
+/**
+ * The retention controller's last full pass (`RetentionRun/all`, what the one-shot `forget` runs):
+ * the class is its own injection token, bound once by the retention controller's module, so the
+ * CLI reads the report without importing the controller's internals.
+ */
+export class RetentionReport {
+  #last: ForgetReport | undefined;
+
+  get last(): ForgetReport | undefined {
+    return this.#last;
+  }
+
+  record(report: ForgetReport): void {
+    this.#last = report;
+  }
+}

@@ -1,9 +1,11 @@
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, writeFile, mkdir, stat } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile, mkdir, stat, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { VirtualClock, createLogger, SecretRedactor } from '@dockop/runtime';
 import { Writable } from 'node:stream';
+import lockfile from 'proper-lockfile';
 import { WorkloadStatusStore } from './workload-status-store.js';
 
 function capture(): { logger: ReturnType<typeof createLogger>; lines: string[] } {
@@ -205,5 +207,95 @@ describe('WorkloadStatusStore', () => {
     expect((await store.get('w'))?.conditions[0]?.status).to.equal('True');
     expect((await store.list()).map((s) => s.name)).to.deep.equal(['w']);
     expect(await new WorkloadStatusStore({ stateDir: dir }).get('w')).to.equal(undefined);
+  });
+});
+
+describe('WorkloadStatusStore across processes', function () {
+  // Two node processes start and race; generous for a loaded 2-core machine.
+  this.timeout(60_000);
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'workload-status-lock-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /**
+   * A writer process: `count` updates of workload `w`, each adding one event of its own and
+   * setting its own condition, as the daemon and a one-shot `backup-once` do on a shared state dir.
+   */
+  function writer(tag: string, count: number): Promise<{ code: number | null; err: string }> {
+    const storeUrl = new URL('./workload-status-store.js', import.meta.url).href;
+    const code = `
+      const { WorkloadStatusStore } = await import(${JSON.stringify(storeUrl)});
+      const store = new WorkloadStatusStore({ stateDir: ${JSON.stringify(dir)}, maxEvents: 1000 });
+      for (let i = 0; i < ${count}; i++) {
+        await store.update('w', (s) => {
+          store.applyEvent(s, 'Normal', 'Wrote', '${tag}-' + i);
+          store.applyCondition(s, { type: 'Writer${tag}', status: 'True', reason: 'Wrote', message: String(i) });
+        });
+      }`;
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.on('close', (exit) => resolve({ code: exit, err }));
+    });
+  }
+
+  it('two processes updating one workload at once lose no event and no condition', async () => {
+    const count = 40;
+    const results = await Promise.all([writer('A', count), writer('B', count)]);
+    for (const r of results) expect(r, r.err).to.deep.include({ code: 0 });
+    const s = (await new WorkloadStatusStore({ stateDir: dir }).get('w'))!;
+    const messages = s.events.map((e) => e.message).sort();
+    const expected = ['A', 'B'].flatMap((t) =>
+      Array.from({ length: count }, (_, i) => `${t}-${i}`),
+    );
+    expect(messages).to.deep.equal(expected.sort());
+    expect(s.conditions.map((c) => [c.type, c.message])).to.deep.include.members([
+      ['WriterA', String(count - 1)],
+      ['WriterB', String(count - 1)],
+    ]);
+  });
+
+  it('waits for a lock another process holds, then fails naming the file', async () => {
+    const store = new WorkloadStatusStore({ stateDir: dir, lockWaitMs: 300 });
+    await mkdir(store.dir, { recursive: true });
+    const file = store.fileOf('w');
+    const release = await lockfile.lock(file, { realpath: false, lockfilePath: `${file}.lock` });
+    try {
+      const started = Date.now();
+      const err = await store
+        .update('w', () => undefined)
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      expect(err?.message).to.contain(`cannot lock the workload status ${file}`);
+      expect(Date.now() - started).to.be.at.least(250);
+      await stat(file).then(
+        () => expect.fail('nothing may be written without the lock'),
+        () => undefined,
+      );
+    } finally {
+      await release();
+    }
+    // Released: the next update goes through.
+    await store.update('w', (s) => store.applyEvent(s, 'Normal', 'Wrote', 'after'));
+    expect((await store.get('w'))?.events.map((e) => e.message)).to.deep.equal(['after']);
+  });
+
+  it("takes over a crashed writer's stale lock", async () => {
+    const store = new WorkloadStatusStore({ stateDir: dir, lockWaitMs: 2000 });
+    const file = store.fileOf('w');
+    await mkdir(`${file}.lock`, { recursive: true });
+    const old = new Date(Date.now() - 60_000);
+    await utimes(`${file}.lock`, old, old);
+    await store.update('w', (s) => store.applyEvent(s, 'Normal', 'Wrote', 'x'));
+    expect((await store.get('w'))?.events).to.have.length(1);
   });
 });

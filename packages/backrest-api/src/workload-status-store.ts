@@ -1,5 +1,6 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import lockfile from 'proper-lockfile';
 import {
   redactText,
   setCondition,
@@ -42,7 +43,19 @@ export interface WorkloadStatusStoreOptions {
    * such as `get workloads` compute the status of now without touching the state dir). Default false.
    */
   readOnly?: boolean;
+  /**
+   * How long an update waits for another process's lock on the same workload's file, in ms,
+   * before it fails (naming the file). Default 10 000: an update holds the lock for one read and
+   * one write, milliseconds, so only a hung writer makes anyone wait that long.
+   */
+  lockWaitMs?: number;
 }
+
+/**
+ * A lock older than this is someone's crash, taken over (proper-lockfile refreshes a held lock's
+ * mtime every half of it, so a live writer never looks stale).
+ */
+const LOCK_STALE_MS = 10_000;
 
 /** A workload name usable as a file name: what Docker allows for container names. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
@@ -51,10 +64,12 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
  * The workloads' status subresources, one JSON file per workload in `<stateDir>/workloads/`, so
  * they survive restarts and another process (`get workloads`, `describe workload`) reads them.
  *
- * - Every update re-reads the file, applies the change and writes it atomically
- *   (`writeFileAtomic`): a daemon and a one-shot `backup-once` sharing the state dir lose nothing
- *   but a truly simultaneous update of the same workload. Updates in this process are serialized
- *   per workload.
+ * - Every update takes the workload's lock (`<name>.json.lock`, proper-lockfile: a directory
+ *   made atomically, so it works across processes), re-reads the file, applies the change and
+ *   writes it atomically (`writeFileAtomic`): the daemon and one-shot commands in other processes
+ *   (`backup-once`, `forget`, `verify`) sharing the state dir never lose each other's events or
+ *   conditions. Updates in this process are also serialized per workload (no lock contention
+ *   with ourselves).
  * - Writers change only their own fields and condition types (`setCondition` keeps the others), so
  *   other controllers (e.g. restore verification's `Verified`) add conditions to the same status.
  * - The class is its own injection token (one singleton, bound by `workloadStatusModule`).
@@ -71,6 +86,7 @@ export class WorkloadStatusStore {
   readonly #warned = new Set<string>();
   readonly #readOnly: boolean;
   readonly #overlay = new Map<string, WorkloadStatus>();
+  readonly #lockWaitMs: number;
 
   constructor(options: WorkloadStatusStoreOptions) {
     this.dir = path.join(options.stateDir, WORKLOAD_STATUS_DIR);
@@ -80,6 +96,7 @@ export class WorkloadStatusStore {
     this.#redact = redactor ? (s) => redactor.redactString(s) : redactText;
     this.#maxEvents = Math.max(1, options.maxEvents ?? WORKLOAD_STATUS_MAX_EVENTS);
     this.#readOnly = options.readOnly === true;
+    this.#lockWaitMs = Math.max(0, options.lockWaitMs ?? 10_000);
   }
 
   /** The file of workload `name`; throws (naming it) for a name that is not a container name. */
@@ -139,7 +156,7 @@ export class WorkloadStatusStore {
    */
   update(name: string, mutate: (status: WorkloadStatus) => void): Promise<WorkloadStatus> {
     const file = this.fileOf(name);
-    const run = async (): Promise<WorkloadStatus> => {
+    const change = async (assertLockHeld: () => void): Promise<WorkloadStatus> => {
       const current = await this.get(name);
       const status = current ? structuredClone(current) : this.fresh(name);
       mutate(status);
@@ -148,10 +165,14 @@ export class WorkloadStatusStore {
       // Unchanged: no write (a periodic refresh of every workload costs no disk I/O).
       if (this.#readOnly) this.#overlay.set(name, structuredClone(status));
       else if (!current || body !== `${JSON.stringify(current, null, 2)}\n`) {
+        assertLockHeld();
         await writeFileAtomic(file, body);
       }
       return status;
     };
+    // Read-only: nothing is written, so there is nothing to lock (and the dir may be read-only).
+    const run = (): Promise<WorkloadStatus> =>
+      this.#readOnly ? change(() => undefined) : this.#locked(file, change);
     const previous = this.#chains.get(name) ?? Promise.resolve();
     const next = previous.then(run, run);
     this.#chains.set(name, next);
@@ -223,6 +244,39 @@ export class WorkloadStatusStore {
     this.#overlay.delete(name);
     if (this.#readOnly) return;
     await rm(this.fileOf(name), { force: true });
+  }
+
+  /** Runs `fn` holding the cross-process lock of `file`; fails naming the file when it can't. */
+  async #locked<T>(file: string, fn: (assertLockHeld: () => void) => Promise<T>): Promise<T> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    let lost: Error | undefined;
+    let release: () => Promise<void>;
+    // proper-lockfile's retries are timeouts between attempts: 20–40 ms apart, for about lockWaitMs.
+    const retries = Math.ceil(this.#lockWaitMs / 30);
+    try {
+      release = await lockfile.lock(file, {
+        realpath: false,
+        lockfilePath: `${file}.lock`,
+        stale: LOCK_STALE_MS,
+        retries: { retries, factor: 1, minTimeout: 20, maxTimeout: 40, randomize: true },
+        // The default throws from a timer (a crash): a lost lock fails this update instead.
+        onCompromised: (err) => {
+          lost = err;
+        },
+      });
+    } catch (err) {
+      throw new Error(
+        `cannot lock the workload status ${file} (${file}.lock held by another process for ${this.#lockWaitMs} ms): ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    try {
+      return await fn(() => {
+        if (lost) throw new Error(`lost the lock of ${file} before writing: ${lost.message}`);
+      });
+    } finally {
+      await release().catch(() => undefined);
+    }
   }
 
   #warn(file: string, err: unknown, text = ''): void {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Bundles the backrest-sidecar CLI into one ES module, packages/cli/dist/backrest-sidecar.bundle.js,
-// which packages/cli/bin/backrest-sidecar.js runs. Input is the tsc output (run `tsc -b` first;
+// Bundles the backrest-sidecar CLI into one CommonJS file, packages/cli/dist/backrest-sidecar.bundle.cjs,
+// which packages/cli/bin/backrest-sidecar.js runs (with V8's code cache: src/compile-cache.ts). Input is the tsc output (run `tsc -b` first;
 // `npm run build` does both). See docs/adr/0005-bundled-cli.md for what is bundled and why.
 //
 //   node packages/cli/scripts/bundle.mjs [--quiet]
@@ -8,7 +8,7 @@
 // Environment: BUILD_COMMIT (default: `git rev-parse --short HEAD`, "unknown" without git),
 // SOURCE_DATE_EPOCH (build date in seconds; default: now).
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -19,7 +19,7 @@ const CLI = path.resolve(import.meta.dirname, '..');
 const ROOT = path.resolve(CLI, '..', '..');
 const RUNTIME = path.join(ROOT, 'packages', 'runtime');
 const CONFIG_SINK = path.join(ROOT, 'packages', 'config-sink');
-const OUTFILE = path.join(CLI, 'dist', 'backrest-sidecar.bundle.js');
+const OUTFILE = path.join(CLI, 'dist', 'backrest-sidecar.bundle.cjs');
 const quiet = process.argv.includes('--quiet');
 
 const importDist = (dir, file) => import(pathToFileURL(path.join(dir, 'dist', file)).href);
@@ -121,6 +121,21 @@ function plugins(generated) {
           const entry = Object.entries(generated).find(([file]) => args.path === file);
           if (!entry) return undefined;
           return { contents: entry[1], loader: 'js', resolveDir: path.dirname(args.path) };
+        });
+      },
+    },
+    {
+      // Node 20 loses a vm.Script's dynamic-import callback when the script comes from a code
+      // cache (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING), so the bundle never calls `import()`
+      // itself: the plugin loader's calls go to `__dockopImport`, an `import()` that
+      // compile-cache.cts (compiled by Node's own loader) hands to the bundle.
+      name: 'dockop-plugin-import',
+      setup(build) {
+        build.onLoad({ filter: /runtime[\\/]dist[\\/]plugin-import\.js$/ }, (args) => {
+          const source = readFileSync(args.path, 'utf8');
+          const contents = source.replace(/\bimport\(/g, '__dockopImport(');
+          if (contents === source) throw new Error(`bundle: no import() left in ${args.path}`);
+          return { contents, loader: 'js', resolveDir: path.dirname(args.path) };
         });
       },
     },
@@ -239,12 +254,18 @@ const generated = {
   [path.join(CONFIG_SINK, 'dist', 'precompiled-config-validators.js')]: await configValidators(),
 };
 const info = buildInfo();
+// The ES module bundle of earlier builds, so nothing runs a stale copy of it.
+for (const old of ['backrest-sidecar.bundle.js', 'backrest-sidecar.bundle.js.map']) {
+  rmSync(path.join(CLI, 'dist', old), { force: true });
+}
 const result = await esbuild.build({
   entryPoints: [path.join(CLI, 'dist', 'bundle-entry.js')],
   outfile: OUTFILE,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  // CommonJS, not ESM: Node runs a CommonJS script through vm.Script, which takes a code cache
+  // (compile-cache.ts); an ES module cannot on Node 20.
+  format: 'cjs',
   target: 'node20',
   sourcemap: 'linked',
   legalComments: 'none',
@@ -253,13 +274,22 @@ const result = await esbuild.build({
   minifySyntax: true,
   logLevel: 'warning',
   metafile: true,
-  // Externals (the lazy transports) are required at run time, resolved from this file's place.
-  banner: {
-    js: "import { createRequire as __dockopCreateRequire } from 'node:module'; const require = __dockopCreateRequire(import.meta.url);",
+  // Packages find ajv next to themselves with createRequire(import.meta.url): the bundle's URL.
+  banner: { js: "var __dockopImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  define: {
+    __DOCKOP_BUILD_INFO__: JSON.stringify(info),
+    'import.meta.url': '__dockopImportMetaUrl',
   },
-  define: { __DOCKOP_BUILD_INFO__: JSON.stringify(info) },
   plugins: plugins(generated),
 });
+// Any other import() would fail at run time under a code cache (see dockop-plugin-import).
+const output = readFileSync(OUTFILE, 'utf8');
+const stray = /(?<![\w$.])import\(/.exec(output);
+if (stray) {
+  throw new Error(
+    `bundle: import() at offset ${stray.index} of the bundle (route it through __dockopImport): ${output.slice(stray.index - 80, stray.index + 40)}`,
+  );
+}
 const seams = Object.keys(generated).filter(
   (f) => !result.metafile.inputs[path.relative(process.cwd(), f)],
 );

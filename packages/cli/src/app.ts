@@ -145,7 +145,10 @@ export const DOCKER_PING_TIMEOUT_MS = 10_000;
  * One-shot commands fail fast when Docker does not answer, instead of waiting for the manager's
  * cache-sync timeout (2 min): one `GET /_ping`, bounded.
  */
-export async function pingDocker(manager: Manager, settings: Settings): Promise<void> {
+export async function pingDocker(
+  manager: Manager,
+  settings: Pick<Settings, 'docker'>,
+): Promise<void> {
   const client = manager.get<DockerClient>(DockerClient);
   const where = settings.docker.host ?? settings.docker.socketPath ?? 'the default socket';
   let timer: NodeJS.Timeout | undefined;

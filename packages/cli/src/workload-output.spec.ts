@@ -3,7 +3,6 @@ import type { WorkloadStatus } from '@backrest-sidecar/api';
 import type { VolumeCoverage } from '@backrest-sidecar/controller-backup';
 import {
   formatAge,
-  formatBytes,
   renderVolumes,
   renderWorkloadDescription,
   renderWorkloads,
@@ -168,11 +167,5 @@ describe('workload output', () => {
       formatAge(10_000),
       formatAge(300_000),
     ]).to.deep.equal(['-', '5s', '10m', '2h', '3d']);
-    expect([
-      formatBytes(null),
-      formatBytes(512),
-      formatBytes(1536),
-      formatBytes(3 * 1024 ** 3),
-    ]).to.deep.equal(['-', '512B', '1.5KiB', '3.0GiB']);
   });
 });

@@ -4,6 +4,7 @@
  */
 import { formatDuration } from '@backrest-sidecar/api';
 import type { VolumeCoverage } from '@backrest-sidecar/controller-backup';
+import { formatBytes } from '@backrest-sidecar/restic';
 import { stringify as toYaml } from 'yaml';
 import { columns, type OutputFormat, type TableOptions } from './output.js';
 import type { WorkloadView } from './workload-view.js';
@@ -12,8 +13,13 @@ import type { WorkloadView } from './workload-view.js';
 export interface WorkloadRow {
   name: string;
   planId: string;
-  /** The STATUS column: Ok, Partial, Failing, Stale, NeverBackedUp, Gone. */
+  /** The STATUS column: Invalid, Ok, Partial, Failing, Stale, NeverBackedUp, Gone. */
   state: string;
+  /**
+   * State Invalid: why its labels are refused (`reason` InvalidSpec or the decoder's, `message`
+   * naming container, label and value), as the daemon reports it; null otherwise.
+   */
+  invalid: { reason: string; message: string } | null;
   /** ISO time of the last successful snapshot, or null. */
   lastBackup: string | null;
   /** Seconds since then, or null. */
@@ -37,6 +43,7 @@ export function workloadRows(views: WorkloadView[], now: number): WorkloadRow[] 
       name: v.name,
       planId: v.planId,
       state: v.state,
+      invalid: v.invalid ?? null,
       lastBackup: last?.time ?? null,
       ageSeconds: Number.isFinite(t) ? Math.max(0, Math.round((now - t) / 1000)) : null,
       snapshots: v.status.snapshots?.count ?? null,
@@ -64,19 +71,6 @@ export function formatAge(seconds: number | null): string {
   return `${Math.floor(seconds / 86_400)}d`;
 }
 
-/** `1536` → `1.5KiB`. */
-export function formatBytes(bytes: number | null): string {
-  if (bytes === null) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v}B` : `${v.toFixed(1)}${units[i]}`;
-}
-
 /** The VERIFIED column: the age of the last passed drill, `Failed` after a failed one, `-` never. */
 export function verifiedCell(r: Pick<WorkloadRow, 'verified'>, now: number): string {
   if (!r.verified) return '-';
@@ -85,11 +79,12 @@ export function verifiedCell(r: Pick<WorkloadRow, 'verified'>, now: number): str
   return Number.isFinite(t) ? formatAge(Math.max(0, Math.round((now - t) / 1000))) : '-';
 }
 
-/** Why the row is not Ok, in one line (Stale's or BackedUp's message). */
-function messageOf(r: WorkloadRow): string {
+/** Why the row is not Ok, in one line (the refusal, Stale's or BackedUp's message). */
+export function messageOf(r: WorkloadRow): string {
   const cond = (t: string) => r.status.conditions.find((c) => c.type === t);
-  const m =
-    r.state === 'Stale'
+  const m = r.invalid
+    ? `${r.invalid.reason}: ${r.invalid.message}`
+    : r.state === 'Stale'
       ? cond('Stale')?.message
       : r.state === 'Failing' || r.state === 'Partial'
         ? cond('BackedUp')?.message
@@ -149,6 +144,7 @@ export function renderWorkloadDescription(v: WorkloadView, now: number): string 
   out.push(`Plan ID:      ${v.planId || '-'}`);
   out.push(`Container:    ${v.containerState ?? 'gone'}`);
   out.push(`Status:       ${v.state}`);
+  if (v.invalid) out.push(`  Refused:    ${v.invalid.reason}: ${v.invalid.message}`);
   out.push(`Keep:         ${v.keep}`);
   if (s.schedule) {
     const who =

@@ -8,6 +8,7 @@
 import {
   WorkloadConditions,
   WorkloadStatusStore,
+  checkWorkloadLabels,
   planIdFor,
   type WorkloadStatus,
 } from '@backrest-sidecar/api';
@@ -53,6 +54,11 @@ export interface WorkloadFlags extends OneShotFlags {
 
 /** The one-word summary of the STATUS column. */
 export type WorkloadState =
+  /**
+   * Its labels are refused (the daemon's reason and message: container, label, value, rule):
+   * nothing of it is planned or backed up as labeled until they are fixed.
+   */
+  | 'Invalid'
   /** Backed up within its window. */
   | 'Ok'
   /** Backed up within its window, but some files could not be read. */
@@ -75,8 +81,16 @@ export interface WorkloadView {
   /** `backrest.keep` ('-' when none). */
   keep: string;
   state: WorkloadState;
+  /** Why its labels are refused (state Invalid); also its `InvalidSpec` condition. */
+  invalid?: { reason: string; message: string };
   status: WorkloadStatus;
 }
+
+/**
+ * Condition type of a workload whose labels are refused: the cache's name for it, shown by
+ * `describe workload` (computed from the labels of now, never written to the status file).
+ */
+export const INVALID_SPEC_CONDITION = 'InvalidSpec';
 
 export interface WorkloadCollection {
   views: WorkloadView[];
@@ -85,8 +99,10 @@ export interface WorkloadCollection {
   setup: OneShotSetup;
 }
 
-export function stateOf(status: WorkloadStatus, gone: boolean): WorkloadState {
+export function stateOf(status: WorkloadStatus, gone: boolean, invalid = false): WorkloadState {
   if (gone) return 'Gone';
+  // Before Stale: fixing the label is what brings the backups back.
+  if (invalid) return 'Invalid';
   const cond = (t: string) => status.conditions.find((c) => c.type === t)?.status;
   if (cond(WorkloadConditions.Stale) === 'True') return 'Stale';
   if (cond(WorkloadConditions.BackedUp) === 'False') return 'Failing';
@@ -208,9 +224,24 @@ export async function collectWorkloads(
     const target = byName.get(known.name);
     // With --selector, a status without a selected container may be another selection's.
     if (!target && flags.selector.length > 0) continue;
+    // The labels as the daemon's cache would judge them (same decoder, schema and message).
+    const check = target ? checkWorkloadLabels(target.labels, target.name) : undefined;
+    const invalid =
+      check && !check.ok ? { reason: check.reason, message: check.message } : undefined;
     // Stale on the clock of now, with the window the writer recorded (26 h under Backrest).
+    // The store is read-only: the InvalidSpec condition is shown, never written.
     const status = target
-      ? await store.update(known.name, (s) => void applyStale(store, s))
+      ? await store.update(known.name, (s) => {
+          applyStale(store, s);
+          if (invalid) {
+            store.applyCondition(s, {
+              type: INVALID_SPEC_CONDITION,
+              status: 'True',
+              reason: invalid.reason,
+              message: invalid.message,
+            });
+          }
+        })
       : known;
     let planId = '';
     try {
@@ -226,7 +257,8 @@ export async function collectWorkloads(
       planId,
       ...(target ? { containerState: target.state } : {}),
       keep: target?.labels[Labels.keep] ?? '-',
-      state: stateOf(status, target === undefined),
+      state: stateOf(status, target === undefined, invalid !== undefined),
+      ...(invalid ? { invalid } : {}),
       status,
     });
   }

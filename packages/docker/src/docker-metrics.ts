@@ -1,4 +1,5 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { registeredCounter, registeredHistogram } from '@dockop/runtime';
+import { Registry, type Counter, type Histogram } from 'prom-client';
 
 /**
  * Metric hooks of the Docker layer. The informer and the client call these; the default
@@ -34,62 +35,31 @@ export class PromDockerMetrics implements DockerMetrics {
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
-    const registers = [registry];
-    this.#events = reuse(
-      registry,
-      'dockop_docker_events_total',
-      () =>
-        new Counter({
-          name: 'dockop_docker_events_total',
-          help: 'Docker container events received',
-          labelNames: ['action'],
-          registers,
-        }),
-    );
-    this.#reconnects = reuse(
-      registry,
-      'dockop_docker_reconnects_total',
-      () =>
-        new Counter({
-          name: 'dockop_docker_reconnects_total',
-          help: 'Reconnections of the Docker events stream',
-          registers,
-        }),
-    );
-    this.#resyncs = reuse(
-      registry,
-      'dockop_docker_resyncs_total',
-      () =>
-        new Counter({
-          name: 'dockop_docker_resyncs_total',
-          help: 'Full container relists',
-          labelNames: ['reason'],
-          registers,
-        }),
-    );
-    this.#requests = reuse(
-      registry,
-      'dockop_docker_api_requests_total',
-      () =>
-        new Counter({
-          name: 'dockop_docker_api_requests_total',
-          help: 'Docker API requests by operation and outcome',
-          labelNames: ['op', 'outcome'],
-          registers,
-        }),
-    );
-    this.#durations = reuse(
-      registry,
-      'dockop_docker_api_request_duration_seconds',
-      () =>
-        new Histogram({
-          name: 'dockop_docker_api_request_duration_seconds',
-          help: 'Docker API request duration by operation',
-          labelNames: ['op'],
-          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-          registers,
-        }),
-    );
+    this.#events = registeredCounter(registry, {
+      name: 'dockop_docker_events_total',
+      help: 'Docker container events received',
+      labelNames: ['action'],
+    });
+    this.#reconnects = registeredCounter(registry, {
+      name: 'dockop_docker_reconnects_total',
+      help: 'Reconnections of the Docker events stream',
+    });
+    this.#resyncs = registeredCounter(registry, {
+      name: 'dockop_docker_resyncs_total',
+      help: 'Full container relists',
+      labelNames: ['reason'],
+    });
+    this.#requests = registeredCounter(registry, {
+      name: 'dockop_docker_api_requests_total',
+      help: 'Docker API requests by operation and outcome',
+      labelNames: ['op', 'outcome'],
+    });
+    this.#durations = registeredHistogram(registry, {
+      name: 'dockop_docker_api_request_duration_seconds',
+      help: 'Docker API request duration by operation',
+      labelNames: ['op'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    });
   }
 
   request(op: string, seconds: number, outcome: RequestOutcome): void {
@@ -105,9 +75,4 @@ export class PromDockerMetrics implements DockerMetrics {
   resync(reason: string): void {
     this.#resyncs.inc({ reason });
   }
-}
-
-// A shared registry may already hold the metric (a second module instance in the same app).
-function reuse<T>(registry: Registry, name: string, create: () => T): T {
-  return (registry.getSingleMetric(name) as T | undefined) ?? create();
 }

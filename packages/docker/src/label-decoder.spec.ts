@@ -92,6 +92,22 @@ describe('label-decoder', () => {
     expect(r.message.length).to.be.lessThan(400);
   });
 
+  it('never quotes the value of a label whose name says secret', () => {
+    const planted = 'Planted-S3cret\u0007';
+    const r = decodeLabels(
+      selector,
+      { 'backrest.enable': 'true', 'backrest.dump.password-env': planted },
+      opts,
+    );
+    expect(r.ok).to.equal(false);
+    if (r.ok) return;
+    expect(r.reason).to.equal('LabelControlCharacters');
+    expect(r.message).to.contain(
+      'label "backrest.dump.password-env" (value (15 characters, not shown))',
+    );
+    expect(r.message).to.not.contain('Planted');
+  });
+
   it('counts bytes, not characters, against the limit', () => {
     const v = '€'.repeat(1366); // 4098 bytes, 1366 characters
     const r = decodeLabels(selector, { 'backrest.x': v }, opts);

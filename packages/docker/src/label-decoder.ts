@@ -3,6 +3,7 @@ import {
   ownLabel,
   ownedPath,
   quoteLabelValue,
+  showLabelValue,
   type LabelSelector,
 } from '@dockop/runtime';
 
@@ -55,7 +56,7 @@ export function decodeLabels(
 ): DecodeResult {
   const max = options.maxLabelBytes ?? DEFAULT_MAX_LABEL_BYTES;
   const where = (key: string, value: string): string =>
-    `container "${options.containerName}" label "${printable(key)}" (value ${showValue(value)})`;
+    `container "${options.containerName}" label "${printable(key)}" (value ${showLabelValue(key, value, SHOWN_VALUE_CHARS)})`;
   const entries: { key: string; value: string; path: string[] }[] = [];
   for (const key of Object.keys(labels).sort()) {
     const path = ownedPath(selector, key);

@@ -6,3 +6,4 @@ export * from './restic-runner.js';
 export * from './restic-runner-factory.js';
 export * from './restic-host.js';
 export * from './no-match-explanation.js';
+export * from './format-bytes.js';

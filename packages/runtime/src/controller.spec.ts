@@ -291,6 +291,33 @@ describe('Controller', () => {
     await h.controller.stop(0);
   });
 
+  it('a reported TerminalError is counted as an error but logged at debug, with no second event', async () => {
+    const h = harness({
+      behaviour: () => {
+        throw new TerminalError('labels refused', 'InvalidSpec', { reported: true });
+      },
+    });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.clock.advanceAsync(10_000);
+    expect(h.calls).to.have.length(1);
+    expect(h.recorder.list('Thing/a')).to.deep.equal([]);
+    const logged = h.lines.filter((l) => l.action === 'reconcile.error');
+    expect(logged.map((l) => l.level)).to.deep.equal(['debug']);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_reconcile_errors_total', {
+        controller: 'things',
+      }),
+    ).to.equal(1);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_reconcile_total', {
+        controller: 'things',
+        result: 'success',
+      }),
+    ).to.equal(0);
+    await h.controller.stop(0);
+  });
+
   it('requeueAfter re-runs the key after that long without counting an error; requeue uses backoff', async () => {
     let n = 0;
     const h = harness({

@@ -459,6 +459,11 @@ export class Controller {
       const seconds = (clock.now() - started) / 1000;
       this.#metrics?.error();
       this.#metrics?.reconciled('error', seconds);
+      if (isTerminalError(err) && err.reported) {
+        // Counted above; the reconciler logged it and recorded its event itself.
+        logger.debug('reconcile.error', { error: err, terminal: true, reason: err.reason });
+        return { key, result: 'error', error: err, terminal: true };
+      }
       if (isTerminalError(err)) {
         logger.error('reconcile.error', { error: err, terminal: true, reason: err.reason });
         try {

@@ -31,6 +31,7 @@ export * from './in-memory-source.js';
 export * from './redactor.js';
 export * from './child-env.js';
 export * from './metrics.js';
+export * from './registered-metric.js';
 export * from './controller.js';
 export * from './health.js';
 export * from './http-server.js';

@@ -2,6 +2,7 @@
  * Labels, image labels and decoded specs are written by someone else: read them by own property
  * only, so a key named `constructor`, `toString` or `__proto__` never finds an inherited member.
  */
+import { SECRET_KEY_PATTERN, redactText } from './redactor.js';
 
 /**
  * Object keys that reach a prototype or a constructor when an object is walked or copied by
@@ -56,4 +57,16 @@ export function quoteLabelValue(value: string, maxChars = 64): string {
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
   return value.length > maxChars ? `${quoted} (${value.length} characters)` : quoted;
+}
+
+/**
+ * A label's value as an error message, an event or a log line may show it. A label whose NAME
+ * says secret (`*password*`, `*token*`, ... `SECRET_KEY_PATTERN`) is never shown, only its
+ * length: `backrest.dump.password-env` expects a variable name, and a mistaken value there is
+ * most likely the password itself. Any other value is quoted (`quoteLabelValue`) with the secret
+ * shapes the redactor knows (`--password=x`, URL userinfo, `X_TOKEN=y`) masked.
+ */
+export function showLabelValue(key: string, value: string, maxChars = 64): string {
+  if (SECRET_KEY_PATTERN.test(key)) return `(${value.length} characters, not shown)`;
+  return redactText(quoteLabelValue(value, maxChars));
 }

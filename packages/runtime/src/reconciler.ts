@@ -42,12 +42,19 @@ export interface Reconciler {
  */
 export class TerminalError extends Error {
   override readonly name = 'TerminalError';
+  /**
+   * The reconciler already told the operator (its own log line and Warning event, logged once):
+   * the controller still counts the reconcile as an error (metrics, run-once summary) but logs
+   * it at debug and records no second event. Default false.
+   */
+  readonly reported: boolean;
   constructor(
     message: string,
     readonly reason: string = 'TerminalError',
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reported?: boolean },
   ) {
-    super(message, options);
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.reported = options?.reported === true;
   }
 }
 

@@ -53,6 +53,7 @@ function setup() {
     properties: {
       size: { type: 'integer', minimum: 1 },
       tags: { type: 'array', items: { type: 'string', maxLength: 3 } },
+      apiToken: { type: 'string', pattern: '^[A-Z_]+$' },
     },
   });
   const conditions = new InMemoryConditionStore(clock);
@@ -162,6 +163,30 @@ describe('ResourceCache', () => {
       expect(labelForPath(selector, 'name[3]', labels)).to.equal('app.name');
       expect(labelForPath(selector, 'missing', labels)).to.equal(undefined);
       expect(labelForPath(selector, '', labels)).to.equal(undefined);
+    });
+
+    it('never shows the value of a label whose name says secret, nor a secret shape in another', () => {
+      const { sink, recorder, cache } = setup();
+      const planted = 'hunter2-Planted-Secret';
+      sink.upsert(
+        widget('a', { apiToken: planted, tags: ['--password=hunter2x'] }, '1', {
+          'widget.apiToken': planted,
+          'widget.tags': '--password=hunter2x',
+        }),
+      );
+      const message = recorder.list('Widget/a')[0]!.message;
+      expect(message).to.contain(
+        `label widget.apiToken=(${planted.length} characters, not shown): spec.apiToken violates pattern`,
+      );
+      expect(message).to.contain('label widget.tags="--password=');
+      expect(message).to.not.contain(planted);
+      expect(message).to.not.contain('hunter2x');
+      expect(cache.rejected('Widget')[0]!.message).to.equal(message);
+      // Without a label to name (a spec from elsewhere), the field's name decides.
+      sink.upsert(widget('b', { apiToken: planted }, '1', {}));
+      expect(recorder.list('Widget/b')[0]!.message).to.equal(
+        `Widget/b: spec.apiToken: (value not shown: the field's name says secret) violates pattern: ^[A-Z_]+$ (must match pattern "^[A-Z_]+$")`,
+      );
     });
 
     it('cuts a very long label value in the message', () => {

@@ -4,7 +4,8 @@ import { ConditionTypes, type ConditionStore } from './conditions.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Logger } from './logger.js';
 import { keyOf, splitKey, type Resource, type ResourceKey } from './resource.js';
-import { quoteLabelValue } from './own-label.js';
+import { showLabelValue } from './own-label.js';
+import { SECRET_KEY_PATTERN, redactText } from './redactor.js';
 import { ownedPath, type LabelSelector, type ResourceDefinition } from './resource-definition.js';
 import type { SchemaRegistry, ValidationError } from './schema-registry.js';
 import type { ResourceSink, Source } from './source.js';
@@ -60,19 +61,23 @@ export const CacheReasons = {
   SpecAccepted: 'SpecAccepted',
 } as const;
 
-/** `spec.retention.daily: "abc" violates type: integer (must be integer)`. */
+/**
+ * `spec.retention.daily: "abc" violates type: integer (must be integer)`. The value of a field
+ * whose name says secret (`spec.dump.passwordEnv`) is not shown (see `showLabelValue`).
+ */
 export function describeValidationError(e: ValidationError, prefix = 'spec'): string {
   const path = e.path === '' ? prefix : `${prefix}.${e.path}`;
-  const value = e.value === undefined ? 'missing value' : JSON.stringify(e.value);
+  const value =
+    e.value === undefined
+      ? 'missing value'
+      : SECRET_KEY_PATTERN.test(e.path.split('.').pop() ?? '')
+        ? "(value not shown: the field's name says secret)"
+        : JSON.stringify(e.value);
   return `${path}: ${value} violates ${e.rule} (${e.message})`;
 }
 
 /** Longest label value quoted in a message; longer ones are cut (labels may hold 4 KiB). */
 const SHOWN_LABEL_CHARS = 200;
-
-function showLabelValue(value: string): string {
-  return quoteLabelValue(value, SHOWN_LABEL_CHARS);
-}
 
 /**
  * The label a validation error's spec path was decoded from, or undefined: explicit
@@ -114,9 +119,12 @@ export function describeInvalidSpec(
   const clauses = errors.map((e) => {
     const label = selector ? labelForPath(selector, e.path, labels) : undefined;
     if (label === undefined) return describeValidationError(e);
+    // An array item's own value: shown under the same rule as its label's.
     const item =
-      /\[\d+\]/.test(e.path) && e.value !== undefined ? ` ${JSON.stringify(e.value)}` : '';
-    return `label ${label}=${showLabelValue(labels[label] ?? '')}: spec.${e.path}${item} violates ${e.rule} (${e.message})`;
+      /\[\d+\]/.test(e.path) && e.value !== undefined
+        ? ` ${SECRET_KEY_PATTERN.test(label) ? '(not shown)' : redactText(JSON.stringify(e.value))}`
+        : '';
+    return `label ${label}=${showLabelValue(label, labels[label] ?? '', SHOWN_LABEL_CHARS)}: spec.${e.path}${item} violates ${e.rule} (${e.message})`;
   });
   return `${keyOf(resource)}: ${clauses.join('; ')}`;
 }

@@ -1,14 +1,19 @@
 import path from 'node:path';
 import {
   JOURNAL_REPAIR_INTERVAL_MS,
-  backupModule,
+  ONE_SHOT_LABEL,
+  BackupControllerOptions,
   journalRepairModule,
   registerNotifySecrets,
   verifyModule,
+  type BackupOnceOptions,
 } from '@backrest-sidecar/controller-backup';
-import retentionController from '@backrest-sidecar/controller-retention';
+import {
+  RETENTION_CONTROLLER_DEFAULTS,
+  RetentionControllerOptions,
+} from '@backrest-sidecar/controller-retention';
 import { Command, Option } from 'commander';
-import type { ContainerModule } from 'inversify';
+import { ContainerModule } from 'inversify';
 import { addBackupOptions, toBackupOnceOptions, type BackupFlags } from '../backup-flags.js';
 import { buildApp, type AppOptions } from '../app.js';
 import { fatal } from '../exit.js';
@@ -36,6 +41,8 @@ export interface DaemonOptions extends RawOptions, Omit<BackupFlags, keyof RawOp
   readDataParts: number;
   /** ms; 0 disables. */
   journalRepairInterval: number;
+  /** ms: apply every workload's keep at least this often (besides after its backups). */
+  retentionPeriod: number;
   httpAddr?: string;
   leaderLock?: string;
 }
@@ -52,13 +59,53 @@ export function parseHttpAddr(value: string): { host: string; port: number } {
 }
 
 /**
+ * The retention controller's options in the daemon: the same restic settings, host, naming and
+ * selector as the scheduled backups, so it forgets exactly what they made. Undefined (the
+ * controller stays inert) with `--no-forget`, or when no repository is configured here
+ * (`--rcb-env-file`, or RESTIC_REPOSITORY in the environment): Backrest then applies its plans'
+ * retention itself.
+ */
+export function daemonRetentionOptions(
+  opts: DaemonOptions,
+  backup: Omit<BackupOnceOptions, 'signal'>,
+  env: NodeJS.ProcessEnv = process.env,
+):
+  | (Omit<RetentionControllerOptions, 'restic'> & {
+      restic: Omit<RetentionControllerOptions['restic'], 'redactor'>;
+    })
+  | undefined {
+  if (backup.noForget) return undefined;
+  if (!backup.rcbEnvFile && !env.RESTIC_REPOSITORY) return undefined;
+  return {
+    mode: 'daemon',
+    restic: {
+      kind: backup.forgetRunner ?? 'container',
+      ...(backup.resticImage ? { image: backup.resticImage } : {}),
+      ...(backup.rcbEnvFile ? { envFile: backup.rcbEnvFile } : {}),
+      ...(backup.resticMounts?.length ? { mounts: backup.resticMounts } : {}),
+      labels: { ...backup.oneShotLabels, [ONE_SHOT_LABEL]: 'true' },
+    },
+    ...(backup.resticHost ? { resticHost: backup.resticHost } : {}),
+    includeProjectName: backup.includeProjectName === true,
+    ...(backup.prune ? { prune: backup.prune } : {}),
+    ...(backup.selector?.length ? { selector: backup.selector } : {}),
+    trustImageLabels: backup.trustImageLabels === true,
+    periodMs: opts.retentionPeriod ?? RETENTION_CONTROLLER_DEFAULTS.periodMs,
+    ...(opts.interval ? { resyncPeriodMs: opts.interval } : {}),
+    ...(backup.engine ? { engine: backup.engine } : {}),
+  };
+}
+
+/**
  * The daemon's extra modules: the periodic quiesce journal repair (every
- * `--journal-repair-interval`, not only at start) and the backup controller: every workload's
- * status (Stale, gauges; re-evaluated on its events, its Stale deadline and, checked every
- * `--interval`, a change of its status file) and the coverage gauge, and, with
+ * `--journal-repair-interval`, not only at start), the backup controller's options (every
+ * workload's status, Stale, gauges and coverage; a workload re-evaluated on its events, its Stale
+ * deadline and a change of its status file, looked for every `--interval`; with
  * `--backup-schedule`, backup runs on that schedule with the options `backup-once` would build
- * from the same flags (the naming flags being the reconcile ones, plans, snapshots and the
- * retention loop agree on ids and paths).
+ * from the same flags) and the retention controller's options: retention runs in its own
+ * controller, after each workload's backup (`BackupCompletedTrigger`) and every
+ * `--retention-period`, not inline in the scheduled runs. Both controllers are built-in plugins
+ * (builtin-plugins.ts), configured by these options.
  */
 export function daemonModules(opts: DaemonOptions): ContainerModule[] {
   const repair = journalRepairModule({
@@ -69,19 +116,36 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
   const verify = opts.verifySchedule
     ? [verifyModule({ schedule: opts.verifySchedule, verify: toVerifyOptions(opts) })]
     : [];
+  const backup = toBackupOnceOptions(opts);
+  const retention = daemonRetentionOptions(opts, backup);
   return [
     repair,
-    backupModule({
-      ...(opts.backupSchedule ? { schedule: opts.backupSchedule } : {}),
-      backup: toBackupOnceOptions(opts),
-      ...(opts.interval ? { resyncPeriodMs: opts.interval } : {}),
-      // Without an env file, Backrest's own repo entry lists the snapshots (its runs count).
-      ...(opts.rcbEnvFile
-        ? {}
-        : { backrestConfig: path.resolve(process.env.BACKREST_CONFIG?.trim() || opts.config) }),
+    // The backup controller itself is a built-in plugin (builtin-plugins.ts): its options here.
+    new ContainerModule((o) => {
+      o.bind<BackupControllerOptions>(BackupControllerOptions).toConstantValue({
+        ...(opts.backupSchedule ? { schedule: opts.backupSchedule } : {}),
+        // The retention controller applies the policies (or nobody does: --no-forget).
+        backup: { ...backup, noForget: true },
+        ...(opts.interval ? { resyncPeriodMs: opts.interval } : {}),
+        // Without an env file, Backrest's own repo entry lists the snapshots (its runs count).
+        ...(opts.rcbEnvFile
+          ? {}
+          : { backrestConfig: path.resolve(process.env.BACKREST_CONFIG?.trim() || opts.config) }),
+      });
     }),
-    // The retention step each scheduled backup-once runs (BackupRetention).
-    retentionController,
+    ...(retention
+      ? [
+          new ContainerModule((o) => {
+            o.bind<RetentionControllerOptions>(RetentionControllerOptions).toDynamicValue(
+              (ctx) => ({
+                ...retention,
+                // The logger's redactor: what the runner learns (env values) is masked in logs.
+                restic: { ...retention.restic, redactor: ctx.get<Redactor>(Redactor) },
+              }),
+            );
+          }),
+        ]
+      : []),
     ...verify,
   ];
 }
@@ -156,6 +220,14 @@ export function daemonCommand(): Command {
       'also run restore drills (verify --all) on this schedule (Backrest cron dialect)',
     )
     .addOption(readDataPartsOption())
+    .addOption(
+      new Option(
+        '--retention-period <duration>',
+        "also apply each workload's backrest.keep this often, besides after each of its backups",
+      )
+        .argParser(parseDuration)
+        .default(RETENTION_CONTROLLER_DEFAULTS.periodMs, '24h'),
+    )
     .addOption(
       new Option(
         '--journal-repair-interval <duration>',

@@ -1,21 +1,32 @@
 import { Command, Option } from 'commander';
+import { readEnvFile, type ResticRunnerKind } from '@backrest-sidecar/restic';
 import {
-  createResticRunner,
-  resolveResticHost,
-  type ResticRunnerKind,
-} from '@backrest-sidecar/restic';
-import { ImageWorkloadLabelTrust, type PruneMode } from '@backrest-sidecar/api';
-import { runForget } from '@backrest-sidecar/controller-retention';
-import { ImageLabelTrust, type OneShotMount } from '@dockop/docker';
+  RetentionReport,
+  backrestApiModule,
+  workloadStatusModule,
+  type ForgetReport,
+  type PruneMode,
+} from '@backrest-sidecar/api';
+import {
+  RetentionControllerOptions,
+  type RetentionControllerOptions as RetentionControllerOptionsT,
+} from '@backrest-sidecar/controller-retention';
+import { ContainerActions, dockerModule, type OneShotMount } from '@dockop/docker';
+import { Redactor, SecretRedactor, createManager } from '@dockop/runtime';
+import { ContainerModule } from 'inversify';
+import { pingDocker } from '../app.js';
+import { BUILTIN_PLUGINS } from '../builtin-plugins.js';
 import { fatal } from '../exit.js';
+import { dockerConnection } from '../options.js';
 import {
   addOneShotOptions,
+  oneShotLogger,
   pruneModeOption,
   rcbEnvFileOption,
+  repairBeforeCommand,
   resticHostOption,
   resticImageOption,
   resticVolumeOption,
-  setUpOneShot,
   type OneShotFlags,
 } from '../one-shot.js';
 
@@ -30,11 +41,14 @@ export interface ForgetFlags extends OneShotFlags {
   resticHost?: string;
 }
 
-export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
-  const { logger, actions, client, redactor } = await setUpOneShot(flags, flags.rcbEnvFile);
-  const host = await resolveResticHost(client, flags.resticHost);
-  const restic = await createResticRunner(
-    {
+/** The retention controller's options for one `forget` pass (`RetentionRun/all`). */
+export function forgetControllerOptions(
+  flags: ForgetFlags,
+  redactor: Redactor,
+): RetentionControllerOptionsT {
+  return {
+    mode: 'once',
+    restic: {
       kind: flags.resticRunner,
       image: flags.resticImage,
       ...(flags.rcbEnvFile ? { envFile: flags.rcbEnvFile } : {}),
@@ -42,26 +56,58 @@ export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
       ...(flags.resticVolume.length ? { mounts: flags.resticVolume } : {}),
       redactor,
     },
-    actions,
+    ...(flags.resticHost !== undefined ? { resticHost: flags.resticHost } : {}),
+    includeProjectName: flags.includeProjectName === true,
+    dryRun: flags.dryRun === true,
+    prune: flags.pruneMode,
+    ...(flags.selector.length ? { selector: flags.selector } : {}),
+    trustImageLabels: flags.trustImageLabels === true,
+  };
+}
+
+/**
+ * `forget`: `manager.runOnce` over the retention controller alone (loaded like any plugin), with
+ * the Docker module and the workloads' status store; the report comes back through the API
+ * package's `RetentionReport`. The env file is read first only to teach the logger its values.
+ */
+export async function runForgetCommand(flags: ForgetFlags): Promise<number> {
+  const secrets = flags.rcbEnvFile ? await readEnvFile(flags.rcbEnvFile) : {};
+  const redactor = new SecretRedactor();
+  const logger = oneShotLogger(flags, secrets, redactor);
+  const docker = dockerConnection(flags.dockerSock);
+  const manager = createManager({ logger });
+  manager.load(
+    dockerModule({
+      ...docker,
+      watchEvents: false,
+      trustImageLabels: flags.trustImageLabels === true,
+    }),
+    backrestApiModule,
+    workloadStatusModule(flags.stateDir),
+    new ContainerModule((o) => {
+      o.bind<Redactor>(Redactor).toConstantValue(redactor);
+      o.bind<RetentionControllerOptionsT>(RetentionControllerOptions).toConstantValue(
+        forgetControllerOptions(flags, redactor),
+      );
+    }),
   );
-  const report = await runForget(
-    {
-      includeProjectName: flags.includeProjectName === true,
-      dryRun: flags.dryRun === true,
-      prune: flags.pruneMode,
-      host,
-      ...(flags.selector.length ? { selector: flags.selector } : {}),
-    },
-    {
-      containers: actions,
-      restic,
-      logger,
-      trust: new ImageWorkloadLabelTrust(
-        new ImageLabelTrust(client, logger),
-        flags.trustImageLabels === true,
-      ),
-    },
+  const retention = BUILTIN_PLUGINS.find(
+    (b) => b.specifier === '@backrest-sidecar/controller-retention',
+  )!;
+  manager.loadPluginModule(retention.specifier, retention.module);
+  await pingDocker(manager, { docker });
+  await repairBeforeCommand(
+    manager.get<ContainerActions>(ContainerActions),
+    flags.stateDir,
+    logger,
   );
+  await manager.runOnce({ controllers: ['retention'] });
+  const report: ForgetReport = manager.get<RetentionReport>(RetentionReport).last ?? {
+    dryRun: flags.dryRun === true,
+    workloads: [],
+    fatal: 'the retention pass did not run',
+    exitCode: 1,
+  };
   for (const w of report.workloads) {
     logger.info('retention.result', {
       path: w.path,

@@ -9,7 +9,7 @@ import {
   resticVolumeOption,
 } from '../one-shot.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../output.js';
-import { renderWorkloads, workloadRows } from '../workload-output.js';
+import { messageOf, renderWorkloads, workloadRows } from '../workload-output.js';
 import { collectWorkloads, type WorkloadFlags } from '../workload-view.js';
 
 export interface GetWorkloadsFlags extends WorkloadFlags {
@@ -58,6 +58,13 @@ export async function runGetWorkloads(names: string[], flags: GetWorkloadsFlags)
     // Messages may quote a failing command's output: masked with the env file's secrets known.
     const safe = setup.redactor.redact(rows) as typeof rows;
     process.stdout.write(renderWorkloads(safe, flags.output, { noHeaders: !flags.headers }));
+    // The table has no MESSAGE column (wide has): say why each Invalid one is refused on stderr,
+    // so stdout stays the table.
+    if (flags.output === 'table') {
+      for (const r of safe.filter((x) => x.invalid)) {
+        process.stderr.write(`workload ${r.name} is Invalid: ${messageOf(r)}\n`);
+      }
+    }
   }
   for (const n of missing) fatal(new Error(`workload "${n}" not found`));
   return missing.length ? 1 : 0;
@@ -77,7 +84,8 @@ export function getWorkloadsCommand(): Command {
     .addHelpText(
       'after',
       `
-STATUS: Ok, Partial (some files unreadable), Failing (last backup failed), Stale (no successful
+STATUS: Invalid (labels refused: the reason is in -o wide's MESSAGE, -o json's invalid, and on
+stderr under the table), Ok, Partial (some files unreadable), Failing (last backup failed), Stale (no successful
 backup within 2 × --backup-schedule's period, or 26 h when Backrest owns the schedule),
 NeverBackedUp, Gone (a status whose container is gone).
 Status comes from --state-dir (written by the daemon and backup-once); with --rcb-env-file (or

@@ -7,6 +7,7 @@ import {
   runLabels,
   type WorkloadSnapshot,
 } from '@backrest-sidecar/controller-backup';
+import { formatBytes } from '@backrest-sidecar/restic';
 import { stringify as toYaml } from 'yaml';
 import { fatal } from '../exit.js';
 import { checkPlanIdPrefixOption } from '../options.js';
@@ -22,19 +23,6 @@ export interface SnapshotsFlags extends RepositoryFlags {
   output: 'table' | 'json' | 'yaml';
   headers: boolean;
   size: boolean;
-}
-
-/** `12.3 MiB` (binary units, as restic prints sizes). */
-export function formatBytes(n: number | undefined): string {
-  if (n === undefined) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 /** TIME, ID, SIZE, TAGS (+ HOST): newest last, like `restic snapshots`. */

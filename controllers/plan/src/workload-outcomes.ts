@@ -1,0 +1,57 @@
+import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
+import { TerminalError, makeKey, type KeyTrigger, type ResourceKey } from '@dockop/runtime';
+import type { PlanEntry } from './plan-report.js';
+
+/** What the last render decided for one workload. */
+type Outcome = { planned: true } | { planned: false; reason: string; message: string };
+
+/**
+ * Each workload's own reconcile result. The plan set is rendered under one aggregate key (one
+ * config write), so without this a workload the render skipped (id collision, no repo, labels
+ * refused) would only ever be part of a *successful* reconcile. After each render, the workloads
+ * whose outcome changed are handed to the controller's own trigger; their key's reconcile
+ * (`check`) succeeds for a planned workload and fails, as a TerminalError, for a skipped or
+ * invalid one: `controller_runtime_reconcile_total{controller="plan",result="error"}` and the
+ * run-once summary count it. The render already logged the skip and recorded its event (each
+ * problem once), so the error is `reported` (no second log line or event).
+ */
+export class WorkloadOutcomes {
+  readonly #trigger: KeyTrigger | undefined;
+  #current = new Map<ResourceKey, Outcome>();
+  /** What each key was last handed over with: an unchanged outcome is not counted again. */
+  readonly #fired = new Map<ResourceKey, string>();
+
+  constructor(trigger?: KeyTrigger) {
+    this.#trigger = trigger;
+  }
+
+  /** After a render: every workload's entry (a service's plan: one per replica). */
+  record(perKey: readonly { e: PlanEntry; container: string }[]): void {
+    const next = new Map<ResourceKey, Outcome>();
+    for (const { e, container } of perKey) {
+      if (!container || (e.state !== 'Ready' && e.state !== 'Skipped')) continue;
+      next.set(
+        makeKey(BACKUP_WORKLOAD_KIND, container),
+        e.state === 'Ready'
+          ? { planned: true }
+          : { planned: false, reason: e.reason, message: e.message },
+      );
+    }
+    this.#current = next;
+    for (const k of this.#fired.keys()) if (!next.has(k)) this.#fired.delete(k);
+    for (const [key, outcome] of next) {
+      const signature = JSON.stringify(outcome);
+      if (this.#fired.get(key) === signature) continue;
+      this.#fired.set(key, signature);
+      this.#trigger?.fire(key);
+    }
+  }
+
+  /** The workload key's reconcile: throws for a workload the last render did not plan. */
+  check(key: ResourceKey): void {
+    const outcome = this.#current.get(key);
+    if (outcome && !outcome.planned) {
+      throw new TerminalError(outcome.message, outcome.reason, { reported: true });
+    }
+  }
+}

@@ -1,0 +1,206 @@
+import {
+  BACKUP_WORKLOAD_KIND,
+  ImageWorkloadLabelTrust,
+  Labels,
+  WorkloadConditions,
+  applyRetentionResult,
+  type ForgetReport,
+  type RepositoryLock,
+  type RetentionReport,
+  type WorkloadForgetResult,
+  type WorkloadStatusStore,
+} from '@backrest-sidecar/api';
+import { createResticRunner, resolveResticHost } from '@backrest-sidecar/restic';
+import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
+import {
+  TerminalError,
+  type ReconcileContext,
+  type ReconcileRequest,
+  type ReconcileResult,
+  type Reconciler,
+} from '@dockop/runtime';
+import {
+  RETENTION_CONTROLLER_DEFAULTS,
+  type RetentionControllerOptions,
+} from './retention-controller-options.js';
+import { matchesLabelSelector } from './label-selector.js';
+import { retentionDue } from './retention-due.js';
+import { runForget } from './run-forget.js';
+
+/** Kind of the one key of a one-shot pass over every workload (`forget`). */
+export const RETENTION_RUN_KIND = 'RetentionRun';
+
+/** What rcb's snapshots are left to, said once in the log and in each workload's condition. */
+export const RCB_GLOBAL_POLICY_MESSAGE =
+  "restic-compose-backup makes one snapshot of all of /volumes, which can't be split per " +
+  "workload: its snapshots are left to rcb's own global policy (its RESTIC_KEEP_* settings), " +
+  'and backrest.keep is not applied to them';
+
+export interface RetentionReconcilerDeps {
+  options: RetentionControllerOptions;
+  actions: ContainerActions;
+  client: DockerClient;
+  report: RetentionReport;
+  status?: WorkloadStatusStore;
+  /** Held around each pass: a forget never overlaps the backup controller's run. */
+  lock?: RepositoryLock;
+  /** Called with each workload's result once recorded (metrics). */
+  observe?: (name: string, result: WorkloadForgetResult | undefined, time: number) => void;
+}
+
+/**
+ * Two kinds of keys:
+ * - `BackupWorkload/<name>` (daemon): when due (`retentionDue`: after a new snapshot, on a policy
+ *   change, after a failure, every `periodMs`), `runForget` for that workload only, scoped as the
+ *   `forget` command scopes it; the result lands in the workload's status. A failed pass is an
+ *   error (retried with backoff); otherwise the key comes back when the periodic pass is due.
+ * - `RetentionRun/all` (once): `runForget` over every workload, the report kept for the CLI and
+ *   every result recorded (not in a dry run).
+ */
+export class RetentionReconciler implements Reconciler {
+  readonly #deps: RetentionReconcilerDeps;
+  #host: string | undefined;
+  #rcbSaid = false;
+
+  constructor(deps: RetentionReconcilerDeps) {
+    this.#deps = deps;
+  }
+
+  async reconcile(
+    request: ReconcileRequest,
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult | void> {
+    switch (request.kind) {
+      case RETENTION_RUN_KIND:
+        return this.#runAll(ctx);
+      case BACKUP_WORKLOAD_KIND:
+        return this.#workload(request, ctx);
+      default:
+        throw new TerminalError(`retention controller: unknown key ${request.key}`, 'UnknownKey');
+    }
+  }
+
+  async #forget(ctx: ReconcileContext, only?: string[]): Promise<ForgetReport> {
+    const o = this.#deps.options;
+    // Outside the try: a stop while waiting is not a failed pass.
+    const release = await this.#deps.lock?.acquire(ctx.signal);
+    try {
+      this.#host ??= await resolveResticHost(this.#deps.client, o.resticHost);
+      const restic = await createResticRunner(o.restic, this.#deps.actions);
+      return await runForget(
+        {
+          includeProjectName:
+            o.includeProjectName ?? RETENTION_CONTROLLER_DEFAULTS.includeProjectName,
+          dryRun: o.mode === 'once' && o.dryRun === true,
+          prune: o.prune ?? RETENTION_CONTROLLER_DEFAULTS.prune,
+          host: this.#host,
+          signal: ctx.signal,
+          ...(o.selector?.length ? { selector: o.selector } : {}),
+          ...(only ? { only } : {}),
+        },
+        {
+          containers: this.#deps.actions,
+          restic,
+          trust: new ImageWorkloadLabelTrust(
+            new ImageLabelTrust(this.#deps.client, ctx.logger),
+            o.trustImageLabels === true,
+          ),
+          logger: ctx.logger,
+          recorder: ctx.recorder,
+        },
+      );
+    } catch (err) {
+      // Could not start (bad env file, Docker unreachable): the report's fatal, redacted.
+      const raw = (err as Error).message;
+      const fatal = o.restic.redactor ? o.restic.redactor.redactString(raw) : raw;
+      ctx.logger.error('retention.fatal', { error: fatal });
+      return { dryRun: false, workloads: [], fatal, exitCode: 1 };
+    } finally {
+      release?.();
+    }
+  }
+
+  async #runAll(ctx: ReconcileContext): Promise<void> {
+    const report = await this.#forget(ctx);
+    this.#deps.report.record(report);
+    if (report.dryRun) return;
+    for (const f of report.workloads) {
+      for (const name of f.containers) await this.#record(name, f, report, ctx);
+    }
+  }
+
+  async #workload(
+    request: ReconcileRequest,
+    ctx: ReconcileContext,
+  ): Promise<ReconcileResult | void> {
+    const d = this.#deps;
+    const o = d.options;
+    const resource = ctx.cache.get(request.key);
+    // Gone, refused by the cache, or outside --selector: nothing of ours to bring to a policy.
+    if (!resource || !matchesLabelSelector(resource.metadata.labels, o.selector ?? [])) return;
+    const name = request.name;
+    const keep = resource.metadata.labels[Labels.keep] ?? '';
+    if ((o.engine ?? RETENTION_CONTROLLER_DEFAULTS.engine) === 'rcb') {
+      if (!this.#rcbSaid) {
+        this.#rcbSaid = true;
+        ctx.logger.info('retention.left_to_rcb', { note: RCB_GLOBAL_POLICY_MESSAGE });
+      }
+      await d.status?.update(name, (s) =>
+        d.status!.applyCondition(s, {
+          type: WorkloadConditions.RetentionSatisfied,
+          status: 'Unknown',
+          reason: 'LeftToRcbPolicy',
+          message: RCB_GLOBAL_POLICY_MESSAGE,
+        }),
+      );
+      return;
+    }
+    if (!keep) return; // no policy: every snapshot is kept, nothing to satisfy
+    const period = o.periodMs ?? RETENTION_CONTROLLER_DEFAULTS.periodMs;
+    const current = await d.status?.get(name);
+    const due = retentionDue(current, keep, ctx.clock.now(), period);
+    if (!due.due) return { requeueAfter: due.inMs };
+    ctx.logger.debug('retention.due', { workload: name, reason: due.reason });
+    const report = await this.#forget(ctx, [name]);
+    const result = report.workloads.find((w) => w.containers.includes(name));
+    if (report.fatal) {
+      const failed: WorkloadForgetResult = {
+        containers: [name],
+        path: '',
+        keep,
+        flags: [],
+        status: 'failed',
+        kept: [],
+        removed: [],
+        warnings: [],
+        error: report.fatal,
+      };
+      await this.#record(name, failed, report, ctx);
+      throw new Error(`retention of ${name}: ${report.fatal}`);
+    }
+    // Not selected by the pass (stopped, not opted in): nothing was applied, nothing to record.
+    if (!result) return { requeueAfter: period };
+    await this.#record(name, result, report, ctx);
+    if (result.status === 'failed') {
+      throw new Error(`retention of ${name}: ${result.error ?? 'restic forget failed'}`);
+    }
+    return { requeueAfter: period };
+  }
+
+  async #record(
+    name: string,
+    f: WorkloadForgetResult,
+    report: ForgetReport,
+    ctx: ReconcileContext,
+  ): Promise<void> {
+    const d = this.#deps;
+    d.observe?.(name, f, ctx.clock.now());
+    if (!d.status) return;
+    try {
+      d.status.fileOf(name);
+    } catch {
+      return; // not a container name: nothing to file it under
+    }
+    await d.status.update(name, (s) => applyRetentionResult(d.status!, s, f, report));
+  }
+}

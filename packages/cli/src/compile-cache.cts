@@ -1,0 +1,167 @@
+/**
+ * Runs the CLI's CommonJS bundle with V8's code cache kept on disk.
+ *
+ * Parsing and compiling the ~1.3 MB bundle is a third of `--help` and a fifth of a dry run. V8 can
+ * serialize what it compiled and take it back on the next start (the mechanism behind Node's
+ * CommonJS loader and Node ≥ 22's `module.enableCompileCache`). Node 20 has no on-disk cache at
+ * all, and Node ≥ 22's caches only what is compiled before the first line runs; this one is taken
+ * at exit (`script.createCachedData()`), so it also holds every function the command called.
+ * Different commands call different functions, hence one cache file per command (the top-level
+ * command name the program reports, compile-cache-command.ts).
+ *
+ * Layout: `<root>/<place>-<build>/<command>.v8`, root `$NODE_COMPILE_CACHE/backrest-sidecar` or
+ * `<tmpdir>/backrest-sidecar-compile-cache-<uid>`; place is a hash of the bundle's path (several
+ * checkouts or installs do not evict each other), build is V8's version, the arch and the
+ * bundle's size and mtime, so a rebuilt bundle never meets an old cache (V8 itself checks only
+ * the source length). Writing a new build's cache removes the same place's older builds.
+ * `NODE_DISABLE_COMPILE_CACHE=1` (Node's own switch) turns it off.
+ *
+ * A code cache is code: it is read only from a directory that is ours (owner = this uid, not
+ * writable by group or others, not a symlink); otherwise the bundle just compiles from source.
+ * Any cache problem (read-only disk, rejected data) costs speed, never the command.
+ */
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import vm from 'node:vm';
+
+export interface BundleRunOptions {
+  /** The command line after `node bin` (default `process.argv.slice(2)`); picks the cache file. */
+  readonly argv?: readonly string[];
+  /** Environment (default `process.env`): `NODE_COMPILE_CACHE`, `NODE_DISABLE_COMPILE_CACHE`. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Where the program reports the command it runs (compile-cache-command.ts, in the bundle). */
+const COMMAND = Symbol.for('backrest-sidecar.compile-cache.command');
+
+type Holder = { [COMMAND]?: string };
+
+/** The command a bare `backrest-sidecar [options]` runs, and the cache `--help` borrows. */
+const DEFAULT_COMMAND = 'reconcile';
+
+/** A cache file name: a command name as commander spells it, nothing a path could hide in. */
+const COMMAND_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+/** Runs the CommonJS bundle `file` as the main program, with the code cache when it can. */
+export function runBundle(file: string, options: BundleRunOptions = {}): void {
+  const env = options.env ?? process.env;
+  const argv = options.argv ?? process.argv.slice(2);
+  const source = readFileSync(file, 'utf8');
+  const cache = env['NODE_DISABLE_COMPILE_CACHE'] ? undefined : CodeCache.for(file, env);
+  const first = argv[0] ?? '';
+  const guess = COMMAND_NAME.test(first) ? first : DEFAULT_COMMAND;
+  // A command without a cache of its own yet starts from the default command's: most code is shared.
+  const loaded = cache?.read(guess) ?? cache?.read(DEFAULT_COMMAND);
+  // The function wrapper Node's CommonJS loader puts around a file, plus `__dockopImport`: Node 20
+  // drops a vm.Script's `importModuleDynamically` when the script comes from a code cache, so the
+  // bundle imports `--plugin` modules through this module's `import()` (see the bundler).
+  const wrapped = `(function (exports, require, module, __filename, __dirname, __dockopImport) { ${source}\n})`;
+  const script = new vm.Script(wrapped, { filename: file, cachedData: loaded?.data });
+  if (cache) {
+    process.once('exit', () => {
+      const ran = (globalThis as Holder)[COMMAND];
+      if (ran === undefined || !COMMAND_NAME.test(ran)) return;
+      if (loaded?.command === ran && !script.cachedDataRejected) return;
+      cache.write(ran, script.createCachedData());
+    });
+  }
+  const run = script.runInThisContext() as (
+    exports: object,
+    require: NodeJS.Require,
+    module: { exports: object },
+    filename: string,
+    dirname: string,
+    dockopImport: (specifier: string) => Promise<unknown>,
+  ) => void;
+  const module = { exports: {} };
+  const dockopImport = (specifier: string): Promise<unknown> => import(specifier);
+  run.call(
+    module.exports,
+    module.exports,
+    createRequire(file),
+    module,
+    file,
+    path.dirname(file),
+    dockopImport,
+  );
+}
+
+/** The cache files of one build of the bundle. */
+class CodeCache {
+  readonly #root: string;
+  readonly #place: string;
+  readonly #dir: string;
+
+  private constructor(root: string, place: string, build: string) {
+    this.#root = root;
+    this.#place = place;
+    this.#dir = path.join(root, `${place}-${build}`);
+  }
+
+  static for(bundle: string, env: NodeJS.ProcessEnv): CodeCache | undefined {
+    try {
+      const { size, mtimeMs } = statSync(bundle);
+      const uid = process.getuid?.() ?? 0;
+      const root = env['NODE_COMPILE_CACHE']
+        ? path.join(path.resolve(env['NODE_COMPILE_CACHE']), 'backrest-sidecar')
+        : path.join(tmpdir(), `backrest-sidecar-compile-cache-${uid}`);
+      const build = `${process.versions.v8}-${process.arch}-${size}-${Math.trunc(mtimeMs)}`;
+      return new CodeCache(root, fnv1a(path.resolve(bundle)), build);
+    } catch {
+      return undefined;
+    }
+  }
+
+  read(command: string): { command: string; data: Buffer } | undefined {
+    try {
+      if (!ours(this.#root)) return undefined;
+      return { command, data: readFileSync(path.join(this.#dir, `${command}.v8`)) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  write(command: string, data: Buffer): void {
+    try {
+      mkdirSync(this.#root, { recursive: true, mode: 0o700 });
+      if (!ours(this.#root)) return;
+      for (const old of readdirSync(this.#root)) {
+        if (old.startsWith(`${this.#place}-`) && old !== path.basename(this.#dir)) {
+          rmSync(path.join(this.#root, old), { recursive: true, force: true });
+        }
+      }
+      mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+      const file = path.join(this.#dir, `${command}.v8`);
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, data, { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch {
+      // A read-only or full disk: the next start compiles from source again.
+    }
+  }
+}
+
+/** A directory only this user can write: a planted cache would be code run as this user. */
+function ours(dir: string): boolean {
+  const st = lstatSync(dir);
+  const uid = process.getuid?.();
+  return st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
+}
+
+/** 32-bit FNV-1a, hex: a short stable name for a path (node:crypto costs a few ms to load). */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}

@@ -1,0 +1,102 @@
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const LOADER = fileURLToPath(new URL('./compile-cache.cjs', import.meta.url));
+
+/**
+ * A stand-in bundle: CommonJS like the real one, reports its command the way main.ts does
+ * (compile-cache-command.ts; cli-startup.spec checks the real bundle's), and
+ * imports an ES module the way the bundler makes `--plugin` do it (`__dockopImport`).
+ */
+const BUNDLE = `
+const command = process.argv[2];
+if (command !== '--help') globalThis[Symbol.for('backrest-sidecar.compile-cache.command')] = command;
+__dockopImport(require('node:url').pathToFileURL(require('node:path').join(__dirname, 'plugin.mjs')).href)
+  .then((m) => process.stdout.write('ran ' + command + ' ' + m.answer + ' ' + __filename + '\\n'));
+`;
+
+describe('compile cache of the bundle (compile-cache.cts)', function () {
+  this.timeout(20_000);
+  let dir = '';
+  let bundle = '';
+  let cacheRoot = '';
+
+  function run(command: string, env: Record<string, string> = {}): string {
+    const r = spawnSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(LOADER)}).runBundle(process.argv[1])`, bundle, command],
+      { encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: dir, ...env } },
+    );
+    expect(r.status, r.stderr).to.equal(0);
+    return r.stdout;
+  }
+
+  /** The cache files, as `<build dir>/<file>`. */
+  function cacheFiles(): string[] {
+    if (!existsSync(cacheRoot)) return [];
+    return readdirSync(cacheRoot).flatMap((d) =>
+      readdirSync(path.join(cacheRoot, d)).map((f) => `${d}/${f}`),
+    );
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'compile-cache-'));
+    bundle = path.join(dir, 'app.bundle.cjs');
+    cacheRoot = path.join(dir, 'backrest-sidecar');
+    writeFileSync(bundle, BUNDLE);
+    writeFileSync(path.join(dir, 'plugin.mjs'), 'export const answer = 42;\n');
+  });
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs the bundle as CommonJS that can import ES modules, and keeps a cache per command', () => {
+    expect(run('reconcile')).to.equal(`ran reconcile 42 ${bundle}\n`);
+    expect(run('version')).to.equal(`ran version 42 ${bundle}\n`);
+    const files = cacheFiles();
+    expect(files.map((f) => path.basename(f)).sort()).to.deep.equal(['reconcile.v8', 'version.v8']);
+    const [build] = readdirSync(cacheRoot);
+    expect(statSync(path.join(cacheRoot, build!)).mode & 0o777).to.equal(0o700);
+    expect(statSync(path.join(cacheRoot, files[0]!)).mode & 0o777).to.equal(0o600);
+  });
+
+  it('uses an accepted cache as it is, and replaces one V8 rejects', () => {
+    run('reconcile');
+    const [file] = cacheFiles();
+    const cache = path.join(cacheRoot, file!);
+    const written = statSync(cache);
+    run('reconcile');
+    expect(statSync(cache).mtimeMs, 'an accepted cache is not rewritten').to.equal(written.mtimeMs);
+    writeFileSync(cache, 'not a code cache');
+    expect(run('reconcile')).to.match(/^ran reconcile 42/);
+    expect(statSync(cache).size, 'the rejected cache was replaced').to.be.above(1000);
+  });
+
+  it('writes nothing for a run that reported no command (--help), nor when disabled', () => {
+    run('--help');
+    run('reconcile', { NODE_DISABLE_COMPILE_CACHE: '1' });
+    expect(cacheFiles()).to.deep.equal([]);
+  });
+
+  it('never reads or writes a cache directory others can write to', () => {
+    mkdirSync(cacheRoot, { mode: 0o700 });
+    chmodSync(cacheRoot, 0o777);
+    run('reconcile');
+    expect(cacheFiles()).to.deep.equal([]);
+  });
+
+  it('a rebuilt bundle gets a new cache and the old build is removed', () => {
+    run('reconcile');
+    const [before] = readdirSync(cacheRoot);
+    writeFileSync(bundle, `${BUNDLE}// rebuilt\n`);
+    run('reconcile');
+    const after = readdirSync(cacheRoot);
+    expect(after).to.have.length(1);
+    expect(after[0]).to.not.equal(before);
+  });
+});
