@@ -292,6 +292,39 @@ describe('dump presets', () => {
 });
 
 describe('resolveDump', () => {
+  it('refuses a password in .args, naming the flag and never the value', () => {
+    const cases: [string, string[], string][] = [
+      ['postgres', ['--no-owner', '--password=hunter2pw'], 'item 2 passes a password (--password)'],
+      ['mongo', ['--pass', 'hunter2pw'], 'item 1 passes a password (--pass)'],
+      ['mariadb', ['-phunter2pw'], 'item 1 passes a password (-p)'],
+      ['mongo', ['-p', 'hunter2pw'], 'item 1 passes a password (-p)'],
+      ['redis', ['-a', 'hunter2pw'], 'item 1 passes a password (-a)'],
+      [
+        'postgres',
+        ['--dbname=postgresql://app:hunter2pw@db/app'],
+        'item 1 passes a password (a URL with a password)',
+      ],
+    ];
+    for (const [preset, args, said] of cases) {
+      const r = resolveDump({ enable: true, dump: { preset, args } } as never, 'db1');
+      expect(r.ok, `${preset} ${args.join(' ')}`).to.equal(false);
+      if (r.ok) continue;
+      expect(r.message).to.contain(`container db1: label backrest.dump.args ${said}`);
+      expect(r.message).to.contain('backrest.dump.password-env');
+      expect(r.message).to.not.contain('hunter2pw');
+    }
+    // Not passwords: postgres' -p is the port, redis' --askpass reads stdin, -P is mysql's port.
+    for (const [preset, args] of [
+      ['postgres', ['-p5433']],
+      ['redis', ['--askpass']],
+      ['mysql', ['-P3307', '--skip-lock-tables']],
+    ] as const) {
+      expect(
+        resolveDump({ enable: true, dump: { preset, args: [...args] } } as never, 'db1').ok,
+      ).to.equal(true);
+    }
+  });
+
   it('is undefined without dump labels; settings with defaults otherwise', () => {
     expect(resolveDump({ enable: true }, 'c')).to.deep.equal({ ok: true, settings: undefined });
     expect(resolveDump({ enable: true, dump: { preset: 'redis' } }, 'c')).to.deep.equal({
