@@ -1,6 +1,7 @@
 import {
   BACKUP_WORKLOAD_KIND,
   WorkloadConditions,
+  workloadNameIn,
   type BackupReport,
   type BackupWorkloadSpec,
   type RepositoryLock,
@@ -309,10 +310,11 @@ export class BackupReconciler implements Reconciler {
     const early = this.#inventoryDueAt - ctx.clock.now();
     if (early > 0) return { requeueAfter: early };
     this.#inventoryDueAt = ctx.clock.now() + period;
-    const names = ctx.cache
+    const selected = ctx.cache
       .list(BACKUP_WORKLOAD_KIND)
-      .filter((r) => matchesSelector(r.metadata.labels, d.backup.selector ?? []))
-      .map((r) => r.metadata.name);
+      .filter((r) => matchesSelector(r.metadata.labels, d.backup.selector ?? []));
+    // A replicated service is one workload: listed once, by its first replica.
+    const names = [...new Set(selected.map((r) => workloadNameIn(r.metadata.name, selected)))];
     let host: string | undefined;
     try {
       host = await resolveResticHost(d.client, d.backup.resticHost);
@@ -376,6 +378,16 @@ export class BackupReconciler implements Reconciler {
       found && matchesSelector(found.metadata.labels, d.backup.selector ?? []) ? found : undefined;
     if (found && !resource) {
       d.metrics.forget(request.name);
+      return;
+    }
+    // A replica of a service other than its first: the service is one workload, whose status
+    // the first replica's key keeps (a second status would be a second row of `get workloads`).
+    if (
+      resource &&
+      workloadNameIn(request.name, ctx.cache.list(BACKUP_WORKLOAD_KIND)) !== request.name
+    ) {
+      d.metrics.forget(request.name);
+      d.dumpReadiness?.forget(request.name);
       return;
     }
     if (!resource) {

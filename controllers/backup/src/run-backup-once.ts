@@ -15,6 +15,7 @@ import {
   ImageWorkloadLabelTrust,
   backupExitCodeOf,
   findPathCollisions,
+  groupReplicas,
   partitionSafeTargets,
   warnUnsafeNames,
   type BackupRetention,
@@ -171,11 +172,13 @@ export async function runBackupOnce(
     }
 
     // Dumps first: a dump needs its database running, and quiesce may stop it for the files.
+    // A replicated service is one workload with one dump, taken from its first replica (the
+    // replicas serve one database; the workload, its dump file and its tags bear that name).
     let dumps = new Map<string, DumpOutcome>();
     if (o.engine === 'restic') {
       const { safe } = partitionSafeTargets(await listBackupWorkloads(deps.actions, o.selector));
       dumps = await runDumps(
-        safe,
+        groupReplicas(safe).map((g) => g.members[0]!),
         {
           host: host!,
           tagsFor: (t) => workloadTags(t, o.tags ?? []),
@@ -276,7 +279,7 @@ export async function runBackupOnce(
         const runner = makeRunner();
         // Within the selector (what this sidecar manages), as the retention loop checks them.
         const collisions = findPathCollisions(targets, o.includeProjectName ?? false);
-        bar.plan(stepsOf(targets.map((t) => t.name)));
+        bar.plan(stepsOf(groupReplicas(targets).map((g) => g.name)));
         const results = await runResticEngine(
           targets,
           runner,

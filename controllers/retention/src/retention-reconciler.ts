@@ -4,6 +4,7 @@ import {
   Labels,
   WorkloadConditions,
   applyRetentionResult,
+  workloadNameIn,
   type BackupWorkloadSpec,
   type ForgetReport,
   type RepositoryLock,
@@ -128,8 +129,11 @@ export class RetentionReconciler implements Reconciler {
     const report = await this.#forget(ctx);
     this.#deps.report.record(report);
     if (report.dryRun) return;
+    // A path group of a service's replicas is one workload: recorded on its first replica.
+    const all = ctx.cache.list(BACKUP_WORKLOAD_KIND);
     for (const f of report.workloads) {
-      for (const name of f.containers) await this.#record(name, f, report, ctx);
+      const names = new Set(f.containers.map((c) => workloadNameIn(c, all)));
+      for (const name of names) await this.#record(name, f, report, ctx);
     }
   }
 
@@ -143,6 +147,8 @@ export class RetentionReconciler implements Reconciler {
     // Gone, refused by the cache, or outside --selector: nothing of ours to bring to a policy.
     if (!resource || !matchesLabelSelector(resource.metadata.labels, o.selector ?? [])) return;
     const name = request.name;
+    // Another replica of a service: its retention is the service's, on the first replica's key.
+    if (workloadNameIn(name, ctx.cache.list(BACKUP_WORKLOAD_KIND)) !== name) return;
     const keep = resource.metadata.labels[Labels.keep] ?? '';
     if ((o.engine ?? RETENTION_CONTROLLER_DEFAULTS.engine) === 'rcb') {
       if (!this.#rcbSaid) {
