@@ -15,6 +15,7 @@ import {
   readJournal,
   runBackupOnce,
 } from '@backrest-sidecar/controller-backup';
+import { WorkloadStatusStore } from '@backrest-sidecar/api';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { CapturingLogger, exec, removeDir } from './retention-fixture.js';
 import { buildRcbStandIn, isRunning, startWorkload } from './backup-fixture.js';
@@ -154,10 +155,22 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
         stateDir,
         noForget: true,
       },
-      { actions, client, logger },
+      { actions, client, logger, status: new WorkloadStatusStore({ stateDir }) },
     );
     expect(report.exitCode, JSON.stringify(report)).to.equal(0);
     expect(report.rcb?.exitCode).to.equal(0);
+    // The one run is recorded on both opted-in workloads, saying what rcb does not tell.
+    expect(report.rcb?.workloads).to.deep.equal([names.db, names.web]);
+    const store = new WorkloadStatusStore({ stateDir });
+    for (const n of [names.db, names.web]) {
+      const s = (await store.get(n))!;
+      expect(s.lastBackup, n).to.deep.include({ engine: 'rcb', source: 'run' });
+      expect(s.lastBackup?.snapshotId).to.equal(undefined);
+      const backedUp = s.conditions.find((c) => c.type === 'BackedUp');
+      expect(backedUp).to.include({ status: 'True', reason: 'RcbRunSucceeded' });
+      expect(backedUp?.message).to.contain(`rcb run ${report.runId} covered all 2 opted-in`);
+      expect(backedUp?.message).to.contain('rcb reports nothing per workload');
+    }
     const record = await readFile(path.join(outDir, 'record.txt'), 'utf8');
     expect(record).to.match(/^argv: \S*rcb backup$/m);
     expect(record).to.include(`RESTIC_PASSWORD=${secret}\n`);
@@ -191,10 +204,21 @@ describe('backup-once --engine rcb and quiesce journal (integration)', function 
         stopTimeoutSec: 5,
         stateDir,
       },
-      { actions, client, logger: new CapturingLogger() },
+      {
+        actions,
+        client,
+        logger: new CapturingLogger(),
+        status: new WorkloadStatusStore({ stateDir }),
+      },
     );
     expect(report.rcb?.exitCode).to.equal(2);
     expect(report.exitCode).to.equal(1);
+    const failed = (await new WorkloadStatusStore({ stateDir }).get(names.web))!;
+    expect(failed.lastFailure).to.deep.include({ engine: 'rcb', reason: 'RcbRunFailed' });
+    expect(failed.conditions.find((c) => c.type === 'BackedUp')).to.include({
+      status: 'False',
+      reason: 'RcbRunFailed',
+    });
     expect(report.forget).to.equal(undefined);
     const record = await readFile(path.join(outDir, 'record.txt'), 'utf8');
     expect(record).to.not.include('EXCLUDE_BIND_MOUNTS').and.not.include('INCLUDE_PROJECT_NAME');

@@ -205,12 +205,28 @@ describe('workload status: daemon --backup-schedule, get workloads, get volumes 
         `${names.bad} turns Stale`,
       );
       metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      // Stop between two runs, so no run is cut short (its forget would not run).
+      // Stop between two runs, once the retention controller brought every workload to its
+      // policy after its last backup (it runs after each run, not inside it).
       const count = (action: string) => logs.filter((l) => l.action === action).length;
+      const caughtUp = async (n: string): Promise<boolean> => {
+        const s = (await readStatus(n)) as
+          | (Row['status'] & { lastBackup?: { time: string }; retention?: { time: string } })
+          | undefined;
+        return (
+          s?.lastBackup !== undefined &&
+          s.retention !== undefined &&
+          Date.parse(s.retention.time) >= Date.parse(s.lastBackup.time) &&
+          s.conditions.some((c) => c.type === 'RetentionSatisfied' && c.status === 'True')
+        );
+      };
       await eventually(
-        async () => count('backup.workloads') === count('backup.done'),
+        async () =>
+          count('backup.workloads') === count('backup.done') &&
+          (await caughtUp(names.a)) &&
+          (await caughtUp(names.b)) &&
+          (await caughtUp(names.c)),
         120_000,
-        'no backup run in progress',
+        'no backup run in progress, retention applied after the last one',
       );
     } finally {
       daemon.kill('SIGTERM');
@@ -218,6 +234,17 @@ describe('workload status: daemon --backup-schedule, get workloads, get volumes 
     }
     const runs = logs.filter((l) => l.action === 'backup.done');
     expect(runs.length).to.be.at.least(2);
+    // Retention ran in the retention controller (after each run, from BackupCompletedTrigger),
+    // one workload per pass, never inside the scheduled backup runs.
+    const passes = logs.filter((l) => l.action === 'retention.forgotten');
+    expect(passes.length).to.be.at.least(3);
+    for (const p of passes) {
+      expect(p.controller, JSON.stringify(p)).to.equal('retention');
+      expect(p.containers as string[]).to.have.length(1);
+    }
+    expect(
+      logs.some((l) => l.action === 'retention.forgotten' && l.controller === 'backup'),
+    ).to.equal(false);
 
     // What the repository holds per workload, straight from restic.
     const { stdout } = await exec('restic', ['snapshots', '--json'], { env: repo.env });

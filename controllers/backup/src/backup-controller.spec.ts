@@ -5,6 +5,8 @@ import path from 'node:path';
 import type Dockerode from 'dockerode';
 import {
   BackupCompletedTrigger,
+  BackupReport,
+  BackupRetention,
   WorkloadStatusStore,
   backrestApiModule,
   workloadStatusModule,
@@ -15,7 +17,7 @@ import { ControllerContribution, MetricsRegistry } from '@dockop/runtime';
 import { TestManager } from '@dockop/testing';
 import { ContainerModule } from 'inversify';
 import type { BackupController } from './backup-controller.js';
-import { backupModule } from './backup-module.js';
+import { backupControllerModule, backupModule } from './backup-module.js';
 
 const HOUR = 3_600_000;
 
@@ -308,5 +310,84 @@ describe('BackupController', () => {
     expect(s?.conditions.find((c) => c.type === 'Stale')?.message).to.contain(
       'Backrest owns the schedule',
     );
+  });
+
+  describe("mode 'once' (backup-once)", () => {
+    it('runs exactly one backup with retention inline, reports it through BackupReport, lists nothing after', async () => {
+      const labels = { 'backrest.enable': 'true' };
+      const summary = JSON.stringify({
+        message_type: 'summary',
+        snapshot_id: 'abcd1234',
+        total_files_processed: 2,
+        total_bytes_processed: 20,
+      });
+      const { actions, oneShots } = fakeActions([info('db', labels, 'dbdata')], async () => ({
+        exitCode: 0,
+        lines: [summary],
+      }));
+      const envFile = path.join(dir, 'repo.env');
+      await writeFile(envFile, 'RESTIC_REPOSITORY=/repo\nRESTIC_PASSWORD=pw\n');
+      const calls: string[] = [];
+      tm = new TestManager({
+        modules: [
+          backrestApiModule,
+          workloadStatusModule(dir),
+          new ContainerModule((o) => {
+            o.bind<ContainerActions>(ContainerActions).toConstantValue(actions);
+            o.bind<DockerClient>(DockerClient).toConstantValue(client);
+            o.bind(BackupRetention).toConstantValue({
+              run: async () => {
+                calls.push('retention');
+                return { dryRun: false, workloads: [], exitCode: 0 };
+              },
+            });
+          }),
+          backupModule({
+            mode: 'once',
+            backup: { engine: 'restic', stateDir: dir, rcbEnvFile: envFile, progress: 'none' },
+          }),
+        ],
+      });
+      const completed: string[] = [];
+      tm.manager.get<KeyTrigger>(BackupCompletedTrigger).subscribe((k) => completed.push(k));
+      await tm.docker.run({
+        name: 'db',
+        labels,
+        mounts: [{ name: 'dbdata', destination: '/data' }],
+      });
+      const [result] = await tm.manager.runOnce({ controllers: ['backup'] });
+      expect(result).to.deep.include({ controller: 'backup', reconciled: 1, succeeded: 1 });
+      const report = tm.manager.get<BackupReport>(BackupReport).last!;
+      expect(report.exitCode).to.equal(0);
+      expect(report.workloads.map((w) => [w.container, w.status, w.snapshotId])).to.deep.equal([
+        ['db', 'ok', 'abcd1234'],
+      ]);
+      expect(calls).to.deep.equal(['retention']); // inline, as backup-once always ran it
+      // One restic one-shot (the backup): no repository listing, no hand-over to retention.
+      expect(oneShots).to.have.length(1);
+      expect(completed).to.deep.equal([]);
+      const status = await tm.manager.get<WorkloadStatusStore>(WorkloadStatusStore).get('db');
+      expect(status?.lastBackup?.snapshotId).to.equal('abcd1234');
+      tm = undefined; // runOnce stopped it
+    });
+
+    it('without options the module is inert: no watches, no keys', () => {
+      const { actions } = fakeActions([], async () => ({ exitCode: 0, lines: [] }));
+      tm = new TestManager({
+        modules: [
+          new ContainerModule((o) => {
+            o.bind<ContainerActions>(ContainerActions).toConstantValue(actions);
+            o.bind<DockerClient>(DockerClient).toConstantValue(client);
+          }),
+          backupControllerModule(),
+        ],
+      });
+      const backup = tm.manager
+        .getAll<ControllerContribution>(ControllerContribution)
+        .find((c) => c.name === 'backup')!;
+      expect(backup.watches).to.deep.equal([]);
+      expect(backup.options).to.deep.equal({});
+      expect(backup.triggers ?? []).to.deep.equal([]);
+    });
   });
 });

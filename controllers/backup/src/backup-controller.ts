@@ -1,14 +1,16 @@
 import {
   BACKUP_WORKLOAD_KIND,
   BackupCompletedTrigger,
+  BackupReport,
   BackupRetention,
   CronError,
+  RepositoryLock,
   WorkloadStatusStore,
   parseCron,
   scheduleRecord,
   type CronClock,
 } from '@backrest-sidecar/api';
-import { ContainerActions, DockerClient } from '@dockop/docker';
+import { ContainerActions, DockerClient, execInContainer } from '@dockop/docker';
 import {
   Clock,
   KeyTrigger,
@@ -34,11 +36,23 @@ import {
 } from './backup-reconciler.js';
 import { BACKREST_OWNED_SCHEDULE } from './backup-status.js';
 import { CronTimer } from './cron-timer.js';
+import { DumpReadiness } from './dump-readiness.js';
 import { matchesSelector } from './volume-coverage.js';
 
 export const BackupControllerOptions = Symbol.for('backrest-sidecar.BackupControllerOptions');
 
 export interface BackupControllerOptions {
+  /**
+   * `daemon` (default): scheduled runs, every workload's status, coverage, the repository
+   * listing. `once` (`backup-once`): one key, `BackupRun/once`, one run with retention inline,
+   * then idle; nothing else is reconciled.
+   */
+  mode?: 'daemon' | 'once';
+  /**
+   * Aborts a running backup besides the manager's stop (the one-shot command's SIGINT/SIGTERM):
+   * the run still starts the quiesced containers again. Default: none.
+   */
+  signal?: AbortSignal;
   /**
    * `--backup-schedule`: a cron expression in Backrest's dialect (five fields, day-of-month AND
    * day-of-week; `@daily`-style descriptors are translated), so it runs when Backrest would run
@@ -68,6 +82,8 @@ export interface BackupControllerOptions {
 
 /** Where a tick of the schedule sends its key (the controller's own trigger). */
 const RUN_KEY = makeKey(BACKUP_RUN_KIND, 'schedule');
+/** The one run of `mode: 'once'`. */
+const ONCE_KEY = makeKey(BACKUP_RUN_KIND, 'once');
 const COVERAGE_KEY = makeKey(VOLUME_COVERAGE_KIND, 'host');
 const INVENTORY_KEY = makeKey(REPOSITORY_INVENTORY_KIND, 'repository');
 
@@ -100,7 +116,7 @@ export class BackupController implements ControllerContribution, LifecycleHook {
   constructor(
     @inject(ContainerActions) actions: ContainerActions,
     @inject(DockerClient) client: DockerClient,
-    @inject(BackupControllerOptions) options: BackupControllerOptions,
+    @inject(BackupControllerOptions) @optional() bound: BackupControllerOptions | undefined,
     @inject(Clock) @optional() clock?: Clock,
     @inject(Logger) @optional() logger?: Logger,
     @inject(Redactor) @optional() redactor?: Redactor,
@@ -108,7 +124,12 @@ export class BackupController implements ControllerContribution, LifecycleHook {
     @inject(MetricsRegistry) @optional() registry?: MetricsRegistry,
     @inject(BackupCompletedTrigger) @optional() completed?: KeyTrigger,
     @inject(BackupRetention) @optional() retention?: BackupRetention,
+    @inject(RepositoryLock) @optional() lock?: RepositoryLock,
+    @inject(BackupReport) @optional() report?: BackupReport,
   ) {
+    // Not bound: inert (loading the module everywhere, as every built-in is, costs nothing).
+    const options: BackupControllerOptions = bound ?? { backup: {} };
+    const once = options.mode === 'once';
     this.#options = options;
     this.#clock = clock;
     this.#logger = logger?.child({ component: 'backup-scheduler' });
@@ -127,6 +148,9 @@ export class BackupController implements ControllerContribution, LifecycleHook {
     }
     const now = clock?.now() ?? Date.now();
     this.reconciler = new BackupReconciler({
+      ...(once ? { once: true } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(report ? { report } : {}),
       actions,
       client,
       backup: options.backup,
@@ -140,11 +164,18 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       ...(status ? { status } : {}),
       ...(completed ? { completed } : {}),
       ...(retention ? { retention } : {}),
+      ...(lock ? { lock } : {}),
       refused: this.#refusedTrigger,
       ...(options.backrestConfig ? { backrestConfig: options.backrestConfig } : {}),
       ...(options.backrestRepo ? { backrestRepo: options.backrestRepo } : {}),
       ...(options.inventoryPeriodMs ? { inventoryPeriodMs: options.inventoryPeriodMs } : {}),
       ...(redactor ? { redactor } : {}),
+      dumpReadiness: new DumpReadiness({
+        exec: (target, argv, opts) => execInContainer(client, target, argv, opts),
+        inspectEnv: async (id) => (await actions.inspect(id)).Config.Env ?? undefined,
+        ...(redactor ? { redactor } : {}),
+        ...(clock ? { now: () => clock.now() } : {}),
+      }),
     });
     // `--selector` scopes what this sidecar manages: other workloads get no status and no events.
     const selector = options.backup.selector ?? [];
@@ -176,6 +207,11 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       ],
       resyncPeriodMs: options.resyncPeriodMs ?? 60_000,
     };
+    if (!bound || once) {
+      this.watches = [];
+      this.triggers = [];
+      this.options = once ? { maxConcurrentReconciles: 1, initialKeys: [ONCE_KEY] } : {};
+    }
   }
 
   /** Ticks skipped because a run was still going. */

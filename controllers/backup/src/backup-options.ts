@@ -3,7 +3,8 @@ import type { OneShotMount } from '@dockop/docker';
 import { DEFAULT_RESTIC_IMAGE, type ResticRunnerKind } from '@backrest-sidecar/restic';
 import type { PruneMode } from '@backrest-sidecar/api';
 
-export type BackupEngine = 'rcb' | 'restic' | 'backrest';
+export type { BackupEngine } from '@backrest-sidecar/api';
+import type { BackupEngine } from '@backrest-sidecar/api';
 
 /** Options of one backup-once run. Defaults are in BACKUP_DEFAULTS and documented per field. */
 export interface BackupOnceOptions {

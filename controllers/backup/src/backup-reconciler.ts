@@ -1,6 +1,9 @@
 import {
   BACKUP_WORKLOAD_KIND,
   WorkloadConditions,
+  type BackupReport,
+  type BackupWorkloadSpec,
+  type RepositoryLock,
   type WorkloadScheduleRecord,
   type WorkloadStatusStore,
   type BackupRetention,
@@ -35,6 +38,7 @@ import {
 import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
 import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
+import { applyDumpReadiness, type DumpReadiness } from './dump-readiness.js';
 import { matchesSelector, volumeCoverage } from './volume-coverage.js';
 
 /** Kind of the key a schedule tick enqueues: one backup run over every workload. */
@@ -45,6 +49,15 @@ export const VOLUME_COVERAGE_KIND = 'VolumeCoverage';
 export const REPOSITORY_INVENTORY_KIND = 'RepositoryInventory';
 
 export interface BackupReconcilerDeps {
+  /**
+   * One-shot (`backup-once`): the run's report is the command's output; no repository listing
+   * and no hand-over to the retention controller afterwards (retention ran inline). Default false.
+   */
+  once?: boolean;
+  /** Aborts a running backup besides the reconcile's own signal (the command's SIGTERM). */
+  signal?: AbortSignal;
+  /** Where each run's report is recorded for the CLI (the API package's token). */
+  report?: BackupReport;
   actions: ContainerActions;
   client: DockerClient;
   /** Options of every run (each run gets a fresh run id and the reconcile's abort signal). */
@@ -64,6 +77,8 @@ export interface BackupReconcilerDeps {
   refused?: KeyTrigger;
   /** Retention after each successful run (the retention controller's), when loaded. */
   retention?: BackupRetention;
+  /** Held for each run: the retention controller's forget never overlaps a backup. */
+  lock?: RepositoryLock;
   /**
    * Without `backup.rcbEnvFile`: Backrest's config, whose repo entry (`backrestRepo`, default its
    * first) gives the repository's credentials for the periodic listing. Default: none.
@@ -74,6 +89,11 @@ export interface BackupReconcilerDeps {
   inventoryPeriodMs?: number;
   /** Longest requeue of a workload's status refresh, in ms. Default 1 h. */
   maxRequeueMs?: number;
+  /**
+   * The dump pre-check of observed workloads (`DumpReadiness`): its result is the workload's
+   * `DumpReady` condition and a Warning per unmet requirement. Default: not checked.
+   */
+  dumpReadiness?: DumpReadiness;
 }
 
 /**
@@ -133,14 +153,19 @@ export class BackupReconciler implements Reconciler {
   async #run(ctx: ReconcileContext): Promise<void> {
     const d = this.#deps;
     this.#running = true;
+    let release: (() => void) | undefined;
     try {
+      const signal = d.signal ? AbortSignal.any([ctx.signal, d.signal]) : ctx.signal;
+      release = await d.lock?.acquire(signal);
       const report = await runBackupOnce(
-        { ...d.backup, signal: ctx.signal },
+        { ...d.backup, signal },
         {
           actions: d.actions,
           client: d.client,
           logger: ctx.logger,
-          recorder: ctx.recorder,
+          // One-shot: the process ends with the run; each workload's events are kept in its
+          // status file, and the log says the rest (as backup-once always did).
+          ...(d.once ? {} : { recorder: ctx.recorder }),
           ...(d.redactor ? { redactor: d.redactor } : {}),
           ...(d.status
             ? {
@@ -158,6 +183,8 @@ export class BackupReconciler implements Reconciler {
       );
       this.#last = report;
       this.#runs++;
+      d.report?.record(report);
+      if (d.once) return;
       await this.#inventory(
         report.workloads.map((w) => w.container),
         report.resticHost,
@@ -170,6 +197,7 @@ export class BackupReconciler implements Reconciler {
         d.completed?.fire(key);
       }
     } finally {
+      release?.();
       this.#running = false;
     }
   }
@@ -290,6 +318,7 @@ export class BackupReconciler implements Reconciler {
     }
     if (!resource) {
       d.metrics.forget(request.name);
+      d.dumpReadiness?.forget(request.name);
       const refused = ctx.cache.rejected(BACKUP_WORKLOAD_KIND).find((r) => r.key === request.key);
       // Not a success: nothing of this workload is backed up until its labels are fixed.
       if (refused && matchesSelector(refused.labels, d.backup.selector ?? [])) {
@@ -297,8 +326,33 @@ export class BackupReconciler implements Reconciler {
       }
       return; // deleted: its status file stays, for history
     }
+    // Before any backup: a dump preset's tool and credential, checked in the running container.
+    const container = resource.status as ContainerStatus | undefined;
+    const dump =
+      d.dumpReadiness && container
+        ? await d.dumpReadiness.check(
+            {
+              name: request.name,
+              id: container.id,
+              state: container.state,
+              spec: resource.spec as BackupWorkloadSpec,
+            },
+            ctx.signal,
+          )
+        : undefined;
+    if (dump?.changed) {
+      for (const p of dump.problems) {
+        ctx.logger.warn('dump.not_ready', {
+          workload: request.name,
+          preset: dump.preset,
+          error: p,
+        });
+        ctx.recorder.event(request.key, 'Warning', 'DumpNotReady', p);
+      }
+    }
     if (!d.status) return;
     const status = await d.status.update(request.name, (s) => {
+      if (dump) applyDumpReadiness(d.status!, s, dump);
       s.observedGeneration = resource.metadata.generation;
       s.schedule = d.schedule;
       if (!s.conditions.some((c) => c.type === WorkloadConditions.BackedUp)) {

@@ -139,4 +139,51 @@ describe('recordBackupReport', () => {
     ok = (await store.get('ok'))!;
     expect(byType(ok).Stale).to.equal('False/RecentBackup'); // not touched by the later runs
   });
+
+  it('rcb: records the one run on each workload it covered, saying what is not known', async () => {
+    const clock = new VirtualClock(Date.parse('2026-01-05T12:00:05.000Z'));
+    const store = new WorkloadStatusStore({ stateDir: dir, now: () => clock.now() });
+    const written = await recordBackupReport(
+      store,
+      report({
+        engine: 'rcb',
+        runId: 'r1',
+        rcb: { exitCode: 0, durationMs: 10, workloads: ['web', 'db'] },
+      }),
+    );
+    expect(written.sort()).to.deep.equal(['db', 'web']);
+    const web = (await store.get('web'))!;
+    expect(web.lastBackup).to.deep.equal({
+      time: '2026-01-05T12:00:05.000Z',
+      engine: 'rcb',
+      source: 'run',
+    });
+    const backedUp = web.conditions.find((c) => c.type === 'BackedUp')!;
+    expect(backedUp).to.include({ status: 'True', reason: 'RcbRunSucceeded' });
+    expect(backedUp.message).to.contain('rcb run r1 covered all 2 opted-in workloads at once');
+    expect(backedUp.message).to.contain('snapshot id, size and files are not known');
+    expect(web.conditions.find((c) => c.type === 'Stale')?.status).to.equal('False');
+    // Another workload nobody opted in is not touched.
+    expect(await store.get('other')).to.equal(undefined);
+
+    clock.advance(HOUR);
+    await recordBackupReport(
+      store,
+      report({
+        engine: 'rcb',
+        runId: 'r2',
+        rcb: { exitCode: 2, durationMs: 10, workloads: ['web', 'db'] },
+        exitCode: 1,
+      }),
+    );
+    const db = (await store.get('db'))!;
+    expect(db.lastBackup?.time).to.equal('2026-01-05T12:00:05.000Z'); // the last success stays
+    expect(db.lastFailure).to.deep.include({ engine: 'rcb', reason: 'RcbRunFailed' });
+    expect(db.lastFailure?.message).to.contain('exited 2');
+    expect(db.lastFailure?.message).to.contain('none of them is known to be backed up');
+    expect(db.conditions.find((c) => c.type === 'BackedUp')).to.include({
+      status: 'False',
+      reason: 'RcbRunFailed',
+    });
+  });
 });

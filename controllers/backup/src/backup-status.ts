@@ -20,7 +20,9 @@ export const BACKREST_OWNED_SCHEDULE: WorkloadScheduleRecord = {
  * Records one backup run in the workloads' status: per workload the snapshot (or the failure and
  * why), `BackedUp`, `Stale` on the store's clock, and, when retention ran, what it kept and
  * removed and `RetentionSatisfied`. Returns the names written. The rcb engine makes one snapshot
- * of every workload at once and reports none per workload: nothing is recorded for it.
+ * of every workload at once and reports none per workload: what is recorded is the run itself,
+ * on each workload it covered (`report.rcb.workloads`), saying exactly that (no snapshot id, size
+ * or file count).
  */
 export async function recordBackupReport(
   store: WorkloadStatusStore,
@@ -31,9 +33,15 @@ export async function recordBackupReport(
   const written: string[] = [];
   const forgets = new Map<string, WorkloadForgetResult>();
   for (const f of report.forget?.workloads ?? []) for (const c of f.containers) forgets.set(c, f);
-  const names = new Set([...report.workloads.map((w) => w.container), ...forgets.keys()]);
+  const rcbCovered = report.rcb?.workloads ?? [];
+  const names = new Set([
+    ...report.workloads.map((w) => w.container),
+    ...rcbCovered,
+    ...forgets.keys(),
+  ]);
   for (const name of names) {
     const backup = report.workloads.find((w) => w.container === name);
+    const rcb = report.rcb && rcbCovered.includes(name) ? report.rcb : undefined;
     const forget = forgets.get(name);
     try {
       store.fileOf(name);
@@ -45,6 +53,7 @@ export async function recordBackupReport(
       if (generation !== undefined) s.observedGeneration = generation;
       s.schedule = schedule;
       if (backup) applyBackupResult(store, s, backup, report);
+      if (rcb) applyRcbRun(store, s, rcb.exitCode, rcbCovered, report);
       if (forget && report.forget) applyRetentionResult(store, s, forget, report.forget);
       applyStale(store, s);
     });
@@ -111,6 +120,48 @@ function applyBackupResult(
     ...(s.observedGeneration !== undefined ? { observedGeneration: s.observedGeneration } : {}),
   });
   store.applyEvent(s, 'Warning', reason, message);
+}
+
+/**
+ * One rcb run on a workload it covered. rcb backs up every opted-in container in one snapshot of
+ * `/volumes` and reports nothing per container, so the record says so: no snapshot id, no size,
+ * and a success means "the run that covered it succeeded", nothing finer.
+ */
+function applyRcbRun(
+  store: WorkloadStatusStore,
+  s: WorkloadStatus,
+  exitCode: number,
+  covered: readonly string[],
+  report: BackupOnceReport,
+): void {
+  const time = new Date(store.now()).toISOString();
+  const run = report.runId ? `rcb run ${report.runId}` : 'the rcb run';
+  const scope = `covered all ${covered.length} opted-in workload${covered.length === 1 ? '' : 's'} at once (one snapshot of /volumes)`;
+  const generation =
+    s.observedGeneration !== undefined ? { observedGeneration: s.observedGeneration } : {};
+  if (exitCode === 0) {
+    s.lastBackup = { time, engine: 'rcb', source: 'run' };
+    const message = `${run} ${scope} and succeeded; rcb reports nothing per workload, so this workload's snapshot id, size and files are not known`;
+    store.applyCondition(s, {
+      type: WorkloadConditions.BackedUp,
+      status: 'True',
+      reason: 'RcbRunSucceeded',
+      message,
+      ...generation,
+    });
+    store.applyEvent(s, 'Normal', 'BackedUp', message);
+    return;
+  }
+  const message = `${run} ${scope} and exited ${exitCode}: rcb reports nothing per workload, so none of them is known to be backed up`;
+  s.lastFailure = { time, engine: 'rcb', reason: 'RcbRunFailed', message };
+  store.applyCondition(s, {
+    type: WorkloadConditions.BackedUp,
+    status: 'False',
+    reason: 'RcbRunFailed',
+    message,
+    ...generation,
+  });
+  store.applyEvent(s, 'Warning', 'RcbRunFailed', message);
 }
 
 function failureReason(w: WorkloadBackupResult): string {

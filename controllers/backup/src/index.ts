@@ -22,6 +22,7 @@ export * from './backrest-repo-env.js';
 export * from './volume-coverage.js';
 export * from './backup-status.js';
 export * from './backup-module.js';
+export { default } from './backup-module.js';
 export * from './ensure-running.js';
 export * from './own-container.js';
 export * from './quiesce-journal-repairer.js';

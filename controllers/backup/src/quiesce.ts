@@ -7,16 +7,9 @@ import { QuiesceJournal } from './quiesce-journal.js';
 import { quiesceExclusion, type QuiesceExclusionOptions } from './quiesce-exclusions.js';
 import { stopOrder } from './quiesce-order.js';
 
-export interface QuiesceOutcome {
-  /** Containers stopped, in stop order. */
-  stopped: string[];
-  /** Containers that failed to stop (the backup ran with them running). */
-  stopFailed: { name: string; error: string }[];
-  /** Containers started again. */
-  started: string[];
-  /** Containers that failed to start again (left in the journal for repair). */
-  startFailed: { name: string; error: string }[];
-}
+// What quiesce did: the shape lives in the API package (part of the backup report).
+export type { QuiesceOutcome } from '@backrest-sidecar/api';
+import type { QuiesceOutcome } from '@backrest-sidecar/api';
 
 export interface QuiesceOptions {
   /** `key=value` or `key` (then any value of `true`). */

@@ -13,6 +13,7 @@ import {
 } from '@dockop/runtime';
 import {
   ImageWorkloadLabelTrust,
+  backupExitCodeOf,
   findPathCollisions,
   partitionSafeTargets,
   warnUnsafeNames,
@@ -157,6 +158,14 @@ export async function runBackupOnce(
         redactor,
       });
 
+    // rcb picks its containers itself and reports none: what it covered is the opted-in set
+    // running now (listed before quiesce stops some of them), recorded as one run.
+    let rcbCovered: string[] = [];
+    if (o.engine === 'rcb') {
+      const { safe } = partitionSafeTargets(await listBackupWorkloads(deps.actions, o.selector));
+      rcbCovered = safe.filter((t) => t.state === 'running').map((t) => t.name);
+    }
+
     // Dumps first: a dump needs its database running, and quiesce may stop it for the files.
     let dumps = new Map<string, DumpOutcome>();
     if (o.engine === 'restic') {
@@ -204,7 +213,7 @@ export async function runBackupOnce(
           bar.start(RCB_STEP);
           let rcbOk = false;
           try {
-            report.rcb = await runRcbEngine(
+            const rcb = await runRcbEngine(
               deps.actions,
               {
                 image: o.rcbImage,
@@ -220,7 +229,8 @@ export async function runBackupOnce(
               },
               logger,
             );
-            rcbOk = report.rcb.exitCode === 0;
+            report.rcb = { ...rcb, workloads: rcbCovered };
+            rcbOk = rcb.exitCode === 0;
           } finally {
             bar.finish(RCB_STEP, undefined, rcbOk);
           }
@@ -377,17 +387,9 @@ async function runRetention(
   });
 }
 
+/** The seed's exit codes of a run (`backupExitCodeOf` in the API package, where the CLI reads it). */
 export function exitCodeOf(report: BackupOnceReport): 0 | 1 | 3 {
-  if (report.fatal) return 1;
-  if (report.rcb && report.rcb.exitCode !== 0) return 1;
-  const ws = report.workloads;
-  if (ws.length > 0 && ws.every((w) => w.status === 'failed')) return 1;
-  const partial =
-    ws.some((w) => w.status === 'failed' || w.status === 'partial') ||
-    report.quiesce.startFailed.length > 0 ||
-    report.quiesce.stopFailed.length > 0 ||
-    (report.forget !== undefined && report.forget.exitCode !== 0);
-  return partial ? 3 : 0;
+  return backupExitCodeOf(report);
 }
 
 function makeProgress(

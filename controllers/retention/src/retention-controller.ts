@@ -2,6 +2,7 @@ import {
   BACKUP_WORKLOAD_KIND,
   BackupCompletedTrigger,
   Labels,
+  RepositoryLock,
   RetentionReport,
   WorkloadStatusStore,
 } from '@backrest-sidecar/api';
@@ -49,6 +50,7 @@ export class RetentionController implements ControllerContribution {
     @inject(RetentionControllerOptions) @optional() options?: RetentionControllerOptions,
     @inject(WorkloadStatusStore) @optional() status?: WorkloadStatusStore,
     @inject(BackupCompletedTrigger) @optional() completed?: KeyTrigger,
+    @inject(RepositoryLock) @optional() lock?: RepositoryLock,
   ) {
     const opts: RetentionControllerOptions = options ?? { restic: {} };
     this.reconciler = new RetentionReconciler({
@@ -57,6 +59,7 @@ export class RetentionController implements ControllerContribution {
       client,
       report,
       ...(status ? { status } : {}),
+      ...(lock ? { lock } : {}),
     });
     const mode = opts.mode ?? RETENTION_CONTROLLER_DEFAULTS.mode;
     if (!options) {

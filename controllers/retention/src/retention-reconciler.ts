@@ -5,6 +5,7 @@ import {
   WorkloadConditions,
   applyRetentionResult,
   type ForgetReport,
+  type RepositoryLock,
   type RetentionReport,
   type WorkloadForgetResult,
   type WorkloadStatusStore,
@@ -41,6 +42,8 @@ export interface RetentionReconcilerDeps {
   client: DockerClient;
   report: RetentionReport;
   status?: WorkloadStatusStore;
+  /** Held around each pass: a forget never overlaps the backup controller's run. */
+  lock?: RepositoryLock;
   /** Called with each workload's result once recorded (metrics). */
   observe?: (name: string, result: WorkloadForgetResult | undefined, time: number) => void;
 }
@@ -79,6 +82,8 @@ export class RetentionReconciler implements Reconciler {
 
   async #forget(ctx: ReconcileContext, only?: string[]): Promise<ForgetReport> {
     const o = this.#deps.options;
+    // Outside the try: a stop while waiting is not a failed pass.
+    const release = await this.#deps.lock?.acquire(ctx.signal);
     try {
       this.#host ??= await resolveResticHost(this.#deps.client, o.resticHost);
       const restic = await createResticRunner(o.restic, this.#deps.actions);
@@ -110,6 +115,8 @@ export class RetentionReconciler implements Reconciler {
       const fatal = o.restic.redactor ? o.restic.redactor.redactString(raw) : raw;
       ctx.logger.error('retention.fatal', { error: fatal });
       return { dryRun: false, workloads: [], fatal, exitCode: 1 };
+    } finally {
+      release?.();
     }
   }
 

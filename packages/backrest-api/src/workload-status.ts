@@ -134,6 +134,12 @@ export const WorkloadConditions = {
   Stale: 'Stale',
   /** True when the last restore verification of a snapshot succeeded (set by the restore side). */
   Verified: 'Verified',
+  /**
+   * `backrest.dump` workloads only: True when the preset's tool and credential variable were
+   * found in the running container (checked with docker exec when the daemon observes it),
+   * False naming what is missing, before any backup needs them.
+   */
+  DumpReady: 'DumpReady',
 } as const;
 
 /** Stale window when Backrest owns the schedule (its default is daily: a day plus slack). */

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { BackupControllerOptions } from '@backrest-sidecar/controller-backup';
+import {
+  BackupControllerOptions,
+  backupControllerModule,
+} from '@backrest-sidecar/controller-backup';
 import { ContainerActions, DockerClient } from '@dockop/docker';
 import { LifecycleHook } from '@dockop/runtime';
 import type { Command } from 'commander';
@@ -102,7 +105,7 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
     try {
       container.bind(ContainerActions).toConstantValue({});
       container.bind(DockerClient).toConstantValue({});
-      container.load(...daemonModules(opts));
+      container.load(...daemonModules(opts), backupControllerModule());
     } finally {
       if (saved !== undefined) process.env.BACKREST_API_AUTHORIZATION = saved;
     }
@@ -121,7 +124,10 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
     const container = new Container();
     container.bind(ContainerActions).toConstantValue({});
     container.bind(DockerClient).toConstantValue({});
-    container.load(...daemonModules(parseCommand<DaemonOptions>(daemonCommand(), [])));
+    container.load(
+      ...daemonModules(parseCommand<DaemonOptions>(daemonCommand(), [])),
+      backupControllerModule(),
+    );
     expect(container.getAll<LifecycleHook>(LifecycleHook).map((h) => h.name)).to.deep.equal([
       'quiesce-journal-repair',
       'backup',

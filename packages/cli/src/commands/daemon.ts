@@ -2,7 +2,7 @@ import path from 'node:path';
 import {
   JOURNAL_REPAIR_INTERVAL_MS,
   ONE_SHOT_LABEL,
-  backupModule,
+  BackupControllerOptions,
   journalRepairModule,
   registerNotifySecrets,
   verifyModule,
@@ -98,12 +98,13 @@ export function daemonRetentionOptions(
 
 /**
  * The daemon's extra modules: the periodic quiesce journal repair (every
- * `--journal-repair-interval`, not only at start), the backup controller (every workload's
- * status, Stale, gauges and coverage, re-evaluated every `--interval`; with `--backup-schedule`,
- * backup runs on that schedule with the options `backup-once` would build from the same flags)
- * and the retention controller's options: retention runs in its own controller, after each
- * workload's backup (`BackupCompletedTrigger`) and every `--retention-period`, not inline in the
- * scheduled runs. The retention controller itself is a built-in plugin (builtin-plugins.ts).
+ * `--journal-repair-interval`, not only at start), the backup controller's options (every
+ * workload's status, Stale, gauges and coverage, re-evaluated every `--interval`; with
+ * `--backup-schedule`, backup runs on that schedule with the options `backup-once` would build
+ * from the same flags) and the retention controller's options: retention runs in its own
+ * controller, after each workload's backup (`BackupCompletedTrigger`) and every
+ * `--retention-period`, not inline in the scheduled runs. Both controllers are built-in plugins
+ * (builtin-plugins.ts), configured by these options.
  */
 export function daemonModules(opts: DaemonOptions): ContainerModule[] {
   const repair = journalRepairModule({
@@ -118,15 +119,18 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
   const retention = daemonRetentionOptions(opts, backup);
   return [
     repair,
-    backupModule({
-      ...(opts.backupSchedule ? { schedule: opts.backupSchedule } : {}),
-      // The retention controller applies the policies (or nobody does: --no-forget).
-      backup: { ...backup, noForget: true },
-      ...(opts.interval ? { resyncPeriodMs: opts.interval } : {}),
-      // Without an env file, Backrest's own repo entry lists the snapshots (its runs count).
-      ...(opts.rcbEnvFile
-        ? {}
-        : { backrestConfig: path.resolve(process.env.BACKREST_CONFIG?.trim() || opts.config) }),
+    // The backup controller itself is a built-in plugin (builtin-plugins.ts): its options here.
+    new ContainerModule((o) => {
+      o.bind<BackupControllerOptions>(BackupControllerOptions).toConstantValue({
+        ...(opts.backupSchedule ? { schedule: opts.backupSchedule } : {}),
+        // The retention controller applies the policies (or nobody does: --no-forget).
+        backup: { ...backup, noForget: true },
+        ...(opts.interval ? { resyncPeriodMs: opts.interval } : {}),
+        // Without an env file, Backrest's own repo entry lists the snapshots (its runs count).
+        ...(opts.rcbEnvFile
+          ? {}
+          : { backrestConfig: path.resolve(process.env.BACKREST_CONFIG?.trim() || opts.config) }),
+      });
     }),
     ...(retention
       ? [

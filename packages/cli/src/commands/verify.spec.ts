@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { VerifySchedulerOptions } from '@backrest-sidecar/controller-backup';
+import {
+  VerifySchedulerOptions,
+  backupControllerModule,
+} from '@backrest-sidecar/controller-backup';
 import { ContainerActions, DockerClient } from '@dockop/docker';
 import { LifecycleHook } from '@dockop/runtime';
 import { Container } from 'inversify';
@@ -47,11 +50,11 @@ describe('verify flags (verify and daemon --verify-schedule)', () => {
     const container = new Container();
     container.bind(ContainerActions).toConstantValue({});
     container.bind(DockerClient).toConstantValue({});
-    container.load(...daemonModules(opts));
+    container.load(...daemonModules(opts), backupControllerModule());
     expect(container.getAll<LifecycleHook>(LifecycleHook).map((h) => h.name)).to.deep.equal([
       'quiesce-journal-repair',
-      'backup',
       'verify-scheduler',
+      'backup', // a built-in plugin: loaded after the command's modules
     ]);
     const bound = container.get<VerifySchedulerOptions>(VerifySchedulerOptions);
     expect(bound.schedule).to.equal('0 4 * * 0');
