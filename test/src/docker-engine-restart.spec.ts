@@ -62,7 +62,10 @@ describe('docker informer across an engine restart (real engine)', function () {
     });
   }
 
-  it('reconnects, sees new containers and deletes the ones that vanished', async () => {
+  it('reconnects, sees new containers and deletes the ones that vanished', async function () {
+    // dockerd stops every running container on the host before it exits: on a busy host (other
+    // tests' containers) one restart alone can take a minute.
+    this.timeout(180_000);
     const sink = new WatchingSink();
     const source = new DockerSource(
       new DockerodeClient(),

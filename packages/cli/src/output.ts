@@ -81,24 +81,41 @@ export function renderTable(rows: PlanRow[], options: TableOptions = {}): string
   return columns(header, cells, options.noHeaders === true);
 }
 
+/**
+ * One resource list in `format`: json and yaml print `data` whole, name prints `kind/name` lines
+ * (kubectl's `-o name`), and only the table (plain or wide) is the resource's own.
+ */
+export function renderAs(
+  data: unknown,
+  format: OutputFormat,
+  view: { names: () => string[]; table: (wide: boolean) => string },
+): string {
+  switch (format) {
+    case 'json':
+      return `${JSON.stringify(data, null, 2)}\n`;
+    case 'yaml':
+      return toYaml(data, { lineWidth: 0 });
+    case 'name':
+      return view
+        .names()
+        .map((n) => `${n}\n`)
+        .join('');
+    case 'wide':
+    case 'table':
+      return view.table(format === 'wide');
+  }
+}
+
 /** `get plans` in any output format. */
 export function renderPlans(
   rows: PlanRow[],
   format: OutputFormat,
   options: TableOptions = {},
 ): string {
-  switch (format) {
-    case 'json':
-      return `${JSON.stringify(rows, null, 2)}\n`;
-    case 'yaml':
-      return toYaml(rows, { lineWidth: 0 });
-    case 'name':
-      return rows.map((r) => `plan/${r.planId}\n`).join('');
-    case 'wide':
-      return renderTable(rows, { ...options, wide: true });
-    case 'table':
-      return renderTable(rows, options);
-  }
+  return renderAs(rows, format, {
+    names: () => rows.map((r) => `plan/${r.planId}`),
+    table: (wide) => renderTable(rows, { ...options, wide }),
+  });
 }
 
 export interface PlanDescription {

@@ -5,8 +5,7 @@
 import { formatDuration } from '@backrest-sidecar/api';
 import type { VolumeCoverage } from '@backrest-sidecar/controller-backup';
 import { formatBytes } from '@backrest-sidecar/restic';
-import { stringify as toYaml } from 'yaml';
-import { columns, type OutputFormat, type TableOptions } from './output.js';
+import { columns, renderAs, type OutputFormat, type TableOptions } from './output.js';
 import type { WorkloadView } from './workload-view.js';
 
 /** One line of `get workloads -o json`: the columns as data, and the whole status. */
@@ -98,16 +97,9 @@ export function renderWorkloads(
   options: TableOptions = {},
   now: number = Date.now(),
 ): string {
-  switch (format) {
-    case 'json':
-      return `${JSON.stringify(rows, null, 2)}\n`;
-    case 'yaml':
-      return toYaml(rows, { lineWidth: 0 });
-    case 'name':
-      return rows.map((r) => `workload/${r.name}\n`).join('');
-    case 'wide':
-    case 'table': {
-      const wide = format === 'wide';
+  return renderAs(rows, format, {
+    names: () => rows.map((r) => `workload/${r.name}`),
+    table: (wide) => {
       const header = ['NAME', 'LAST BACKUP', 'AGE', 'SNAPSHOTS', 'STATUS', 'VERIFIED'];
       if (wide) header.push('KEEP', 'ENGINE', 'SIZE', 'SNAPSHOT', 'PLAN ID', 'MESSAGE');
       const cells = rows.map((r) => {
@@ -132,8 +124,8 @@ export function renderWorkloads(
         return c;
       });
       return columns(header, cells, options.noHeaders === true);
-    }
-  }
+    },
+  });
 }
 
 /** kubectl-describe style: the status, its conditions and recent events. */
@@ -241,16 +233,9 @@ export function renderVolumes(
   options: TableOptions = {},
 ): string {
   const data = volumesData(rows);
-  switch (format) {
-    case 'json':
-      return `${JSON.stringify(data, null, 2)}\n`;
-    case 'yaml':
-      return toYaml(data, { lineWidth: 0 });
-    case 'name':
-      return data.inUse.map((r) => `${r.type}/${r.source}\n`).join('');
-    case 'wide':
-    case 'table': {
-      const wide = format === 'wide';
+  return renderAs(data, format, {
+    names: () => data.inUse.map((r) => `${r.type}/${r.source}`),
+    table: (wide) => {
       const header = ['VOLUME', 'TYPE', 'COVERED BY', 'CONTAINERS'];
       if (wide) header.push('MOUNTED AT');
       const cells = (list: VolumeCoverage[]) =>
@@ -274,6 +259,6 @@ export function renderVolumes(
         text += columns(header, cells(data.stoppedOnly), options.noHeaders === true);
       }
       return text;
-    }
-  }
+    },
+  });
 }
