@@ -13,6 +13,19 @@ export interface RetentionControllerOptions {
   mode?: 'daemon' | 'once';
   /** How to run restic (env file, image, mounts, one-shot labels, redactor). */
   restic: ResticRunnerConfig;
+  /**
+   * Forget the snapshots we make (backup-once, the scheduled runs) with `restic` above. Default
+   * true; the daemon sets false when no repository is configured here (no env file, no
+   * RESTIC_REPOSITORY), leaving only Backrest's plans.
+   */
+  ownSnapshots?: boolean;
+  /**
+   * `daemon`: Backrest's config, where our plans are: the snapshots Backrest made from a
+   * workload's plan get the `within` terms Backrest's own retention can't express (tags
+   * `plan:<id>`, `created-by:<instance>`, `--group-by ''`, the plan's host paths; stepping aside
+   * when the repository has an active `forgetPolicy`). Default: none.
+   */
+  backrest?: { configPath: string; planIdPrefix?: string };
   /** restic `--host` whose snapshots are forgotten. Default: `resolveResticHost` (env, else the engine's name). */
   resticHost?: string;
   /** `/volumes/<project>/<service>` paths (rcb's INCLUDE_PROJECT_NAME). Default false. */
@@ -48,4 +61,5 @@ export const RETENTION_CONTROLLER_DEFAULTS = {
   periodMs: 24 * 3_600_000,
   resyncPeriodMs: 60_000,
   engine: 'restic' as const,
+  ownSnapshots: true,
 };

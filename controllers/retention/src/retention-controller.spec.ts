@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Dockerode from 'dockerode';
@@ -257,6 +257,69 @@ describe('RetentionController (daemon mode, fake engine and restic, virtual time
     expect(rcb.forgets).to.have.length(0);
     expect(await condition('app')).to.equal('Unknown/LeftToRcbPolicy');
     expect(await condition('web')).to.equal('Unknown/LeftToRcbPolicy');
+  });
+
+  it("Backrest's plan snapshots: a within term is enforced with its tags and --group-by ''; no within, or a repo forgetPolicy: left to Backrest, no restic", async () => {
+    const config = path.join(dir, 'config.json');
+    const write = (forgetPolicy?: unknown) =>
+      writeFile(
+        config,
+        JSON.stringify({
+          instance: 'bk-host',
+          repos: [
+            {
+              id: 'r',
+              uri: '/repos/r',
+              password: 'pw-secret',
+              ...(forgetPolicy ? { forgetPolicy } : {}),
+            },
+          ],
+          plans: [{ id: 'backrest_sidecar_app', repo: 'r', paths: ['/srv/app'] }],
+        }),
+      );
+    await write();
+    const labels = { 'backrest.enable': 'true', 'backrest.keep': 'within=30d,last=3' };
+    const containers = [info('app', labels)];
+    const restic: FakeRestic = { forgets: [] };
+    const options = { ownSnapshots: false, backrest: { configPath: config } };
+    tm = manager(containers, restic, options);
+    await tm.docker.run({ name: 'app', labels });
+    await tm.start();
+    expect(restic.forgets).to.have.length(1);
+    const args = restic.forgets[0]!;
+    expect(args.slice(0, 7)).to.deep.equal([
+      'forget',
+      '--tag',
+      'plan:backrest_sidecar_app,created-by:bk-host',
+      '--group-by',
+      '',
+      '--path',
+      '/srv/app',
+    ]);
+    expect(args).to.include.members(['--keep-within', '30d', '--keep-last', '3']);
+    expect(await condition('app')).to.equal('True/PolicyApplied');
+    await tm.stop();
+
+    // Backrest expresses last=3 itself: nothing for us to run.
+    const owned = { ...labels, 'backrest.keep': 'last=3' };
+    const r2: FakeRestic = { forgets: [] };
+    tm = manager([info('app', owned)], r2, options);
+    await tm.docker.run({ name: 'app', labels: owned });
+    await tm.start();
+    expect(r2.forgets).to.have.length(0);
+    expect(await condition('app')).to.equal('Unknown/LeftToBackrest');
+    await tm.stop();
+
+    // A repository forgetPolicy overrides plan retention in Backrest: we step aside, saying so.
+    await write({ schedule: { cron: '0 0 * * *' }, policyKeepLastN: 10 });
+    const r3: FakeRestic = { forgets: [] };
+    tm = manager(containers, r3, options);
+    await tm.docker.run({ name: 'app', labels });
+    await tm.start();
+    expect(r3.forgets).to.have.length(0);
+    expect(await condition('app')).to.equal('Unknown/RepoForgetPolicy');
+    const s = await tm.manager.get<WorkloadStatusStore>(WorkloadStatusStore).get('app');
+    expect(s?.retention?.message).to.contain('forgetPolicy');
   });
 
   it('without options the controller is inert: no keys, no restic', async () => {

@@ -4,10 +4,12 @@ import {
   Labels,
   WorkloadConditions,
   applyRetentionResult,
+  type BackupWorkloadSpec,
   type ForgetReport,
   type RepositoryLock,
   type RetentionReport,
   type WorkloadForgetResult,
+  type WorkloadIdentity,
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
 import { createResticRunner, resolveResticHost } from '@backrest-sidecar/restic';
@@ -23,6 +25,7 @@ import {
   RETENTION_CONTROLLER_DEFAULTS,
   type RetentionControllerOptions,
 } from './retention-controller-options.js';
+import { backrestPlanPass } from './backrest-plan-pass.js';
 import { matchesLabelSelector } from './label-selector.js';
 import { retentionDue } from './retention-due.js';
 import { runForget } from './run-forget.js';
@@ -161,9 +164,22 @@ export class RetentionReconciler implements Reconciler {
     const due = retentionDue(current, keep, ctx.clock.now(), period);
     if (!due.due) return { requeueAfter: due.inMs };
     ctx.logger.debug('retention.due', { workload: name, reason: due.reason });
-    const report = await this.#forget(ctx, [name]);
-    const result = report.workloads.find((w) => w.containers.includes(name));
-    if (report.fatal) {
+    const own = o.ownSnapshots ?? RETENTION_CONTROLLER_DEFAULTS.ownSnapshots;
+    const report: ForgetReport = own
+      ? await this.#forget(ctx, [name])
+      : { dryRun: false, workloads: [], exitCode: 0 };
+    // The cache's spec: `keep` only when the container itself sets it (or image labels are
+    // trusted), checked by the schema, as the plan controller wrote it into Backrest's plan.
+    const specKeep = (resource.spec as BackupWorkloadSpec | undefined)?.keep;
+    const plan =
+      o.backrest && specKeep
+        ? await this.#backrestPlan(resource.status, name, specKeep, ctx)
+        : undefined;
+    const result = combine(
+      report.workloads.find((w) => w.containers.includes(name)),
+      plan,
+    );
+    if (report.fatal && !(plan && plan.status !== 'failed')) {
       const failed: WorkloadForgetResult = {
         containers: [name],
         path: '',
@@ -187,6 +203,53 @@ export class RetentionReconciler implements Reconciler {
     return { requeueAfter: period };
   }
 
+  /** Backrest's snapshots of the workload's plan (a failure is the result's, never thrown). */
+  async #backrestPlan(
+    status: unknown,
+    name: string,
+    keep: string,
+    ctx: ReconcileContext,
+  ): Promise<WorkloadForgetResult | undefined> {
+    const o = this.#deps.options;
+    const identity = { ...(isObject(status) ? status : {}), name } as WorkloadIdentity;
+    const release = await this.#deps.lock?.acquire(ctx.signal);
+    try {
+      return await backrestPlanPass(
+        identity,
+        keep,
+        {
+          configPath: o.backrest!.configPath,
+          ...(o.backrest!.planIdPrefix !== undefined
+            ? { planIdPrefix: o.backrest!.planIdPrefix }
+            : {}),
+          ...(o.restic.image ? { image: o.restic.image } : {}),
+          ...(o.restic.mounts ? { mounts: o.restic.mounts } : {}),
+          ...(o.restic.labels ? { labels: o.restic.labels } : {}),
+          ...(o.restic.redactor ? { redactor: o.restic.redactor } : {}),
+          prune: o.prune ?? RETENTION_CONTROLLER_DEFAULTS.prune,
+        },
+        this.#deps.actions,
+        ctx.logger,
+        ctx.signal,
+      );
+    } catch (err) {
+      const raw = (err as Error).message;
+      return {
+        containers: [name],
+        path: '',
+        keep,
+        flags: [],
+        status: 'failed',
+        kept: [],
+        removed: [],
+        warnings: [],
+        error: o.restic.redactor ? o.restic.redactor.redactString(raw) : raw,
+      };
+    } finally {
+      release?.();
+    }
+  }
+
   async #record(
     name: string,
     f: WorkloadForgetResult,
@@ -203,4 +266,45 @@ export class RetentionReconciler implements Reconciler {
     }
     await d.status.update(name, (s) => applyRetentionResult(d.status!, s, f, report));
   }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * One workload's result from its two passes: ours (its own snapshots) and Backrest's plan's.
+ * When Backrest runs the plan, "nothing of ours at the path" is expected and not reported; a
+ * failure of either is the combined failure; ids and messages are put together.
+ */
+export function combine(
+  own: WorkloadForgetResult | undefined,
+  plan: WorkloadForgetResult | undefined,
+): WorkloadForgetResult | undefined {
+  if (!plan) return own;
+  if (!own || own.status === 'no-match' || own.status === 'no-snapshots') return plan;
+  const rank = (s: WorkloadForgetResult['status']): number =>
+    [
+      'failed',
+      'invalid',
+      'untrusted',
+      'no-match',
+      'forgotten',
+      'repo-policy',
+      'backrest-owned',
+      'no-snapshots',
+    ].indexOf(s);
+  const status = rank(own.status) <= rank(plan.status) ? own.status : plan.status;
+  const errors = [own.error, plan.error].filter((e): e is string => e !== undefined);
+  return {
+    containers: own.containers,
+    path: [own.path, plan.path].filter(Boolean).join(', '),
+    keep: own.keep,
+    flags: own.flags,
+    status,
+    kept: [...own.kept, ...plan.kept],
+    removed: [...own.removed, ...plan.removed],
+    warnings: [...own.warnings, ...plan.warnings],
+    ...(errors.length ? { error: errors.join('; ') } : {}),
+  };
 }

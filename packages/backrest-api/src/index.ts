@@ -18,6 +18,8 @@ export * from './workload-status-module.js';
 export * from './workload-staleness.js';
 export * from './workload-triggers.js';
 export * from './repository-lock.js';
+export * from './backrest-repo-env.js';
+export * from './backrest-plan-entry.js';
 export * from './dump-preset.js';
 export * from './dump-settings.js';
 export * from './workload-warnings.js';

@@ -27,7 +27,11 @@ export type WorkloadForgetStatus =
   /** `backrest.keep` comes from the image, not the container (no `--trust-image-labels`): ignored. */
   | 'untrusted'
   /** restic failed for this workload. */
-  | 'failed';
+  | 'failed'
+  /** Backrest runs the workload's plan and applies its keep itself (no `within` term). */
+  | 'backrest-owned'
+  /** The plan's repository has an active `forgetPolicy`, which overrides plan retention in Backrest. */
+  | 'repo-policy';
 
 export interface WorkloadForgetResult {
   /** Containers sharing this path (compose replicas); usually one. */

@@ -30,6 +30,18 @@ export function retentionCondition(
       return ['False', 'UntrustedPolicy', f.warnings.join('; ') || 'keep label from the image'];
     case 'failed':
       return ['False', 'ForgetFailed', f.error ?? 'restic forget failed'];
+    case 'backrest-owned':
+      return [
+        'Unknown',
+        'LeftToBackrest',
+        f.warnings.join('; ') || 'Backrest applies the plan retention',
+      ];
+    case 'repo-policy':
+      return [
+        'Unknown',
+        'RepoForgetPolicy',
+        f.warnings.join('; ') || 'the repository forgetPolicy applies',
+      ];
     default:
       return ['Unknown', 'Unknown', String(f.status)];
   }

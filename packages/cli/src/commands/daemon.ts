@@ -60,10 +60,10 @@ export function parseHttpAddr(value: string): { host: string; port: number } {
 
 /**
  * The retention controller's options in the daemon: the same restic settings, host, naming and
- * selector as the scheduled backups, so it forgets exactly what they made. Undefined (the
- * controller stays inert) with `--no-forget`, or when no repository is configured here
- * (`--rcb-env-file`, or RESTIC_REPOSITORY in the environment): Backrest then applies its plans'
- * retention itself.
+ * selector as the scheduled backups, so it forgets exactly what they made (when a repository is
+ * configured here: `--rcb-env-file`, or RESTIC_REPOSITORY in the environment), and Backrest's
+ * config, so the snapshots Backrest makes from our plans get the `within` terms its own
+ * retention can't express. Undefined (the controller stays inert) with `--no-forget`.
  */
 export function daemonRetentionOptions(
   opts: DaemonOptions,
@@ -75,9 +75,14 @@ export function daemonRetentionOptions(
     })
   | undefined {
   if (backup.noForget) return undefined;
-  if (!backup.rcbEnvFile && !env.RESTIC_REPOSITORY) return undefined;
   return {
     mode: 'daemon',
+    // Our own snapshots need a repository here; Backrest's plans bring their repo entry.
+    ownSnapshots: Boolean(backup.rcbEnvFile || env.RESTIC_REPOSITORY),
+    backrest: {
+      configPath: path.resolve(env.BACKREST_CONFIG?.trim() || opts.config),
+      ...(backup.planIdPrefix ? { planIdPrefix: backup.planIdPrefix } : {}),
+    },
     restic: {
       kind: backup.forgetRunner ?? 'container',
       ...(backup.resticImage ? { image: backup.resticImage } : {}),
