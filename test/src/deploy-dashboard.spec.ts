@@ -2,6 +2,7 @@
 // controller-runtime names (so existing dashboards work) and the Docker source's own counters.
 import { BackupMetrics, VerifyMetrics } from '@backrest-sidecar/controller-backup';
 import { ApplyMetrics, PlanMetrics } from '@backrest-sidecar/controller-plan';
+import { RetentionMetrics } from '@backrest-sidecar/controller-retention';
 import { PromDockerMetrics } from '@dockop/docker';
 import { PrometheusMetrics } from '@dockop/runtime';
 import { expect } from 'chai';
@@ -42,6 +43,8 @@ function registeredMetrics(): PrometheusMetrics {
   new ApplyMetrics(runtime.registry);
   // The restore-drill gauge (daemon --verify-schedule).
   new VerifyMetrics(runtime.registry);
+  // The retention controller's gauges (daemon).
+  new RetentionMetrics(runtime.registry);
   return runtime;
 }
 /** The histograms: Prometheus exposes them as _bucket, _sum and _count series. */

@@ -7,13 +7,21 @@ import { RESTIC_IMAGE, removeLabeled, requireEngine, runId } from './support/eng
 import { runCli } from './support/plan-cli.js';
 import { makeRepo, removeDir, type Repo } from './retention-fixture.js';
 import { removeVolumes } from './backup-fixture.js';
-import { POSTGRES_IMAGE, REDIS_IMAGE, dockerExec, psql, startDb } from './dump-fixture.js';
+import {
+  MARIADB_IMAGE,
+  POSTGRES_IMAGE,
+  REDIS_IMAGE,
+  dockerExec,
+  mariadb,
+  psql,
+  startDb,
+} from './dump-fixture.js';
 
-// A postgres dump preset end to end (dockop/postgres:local, real restic, the CLI bundle): the
+// Dump presets end to end (dockop/postgres, mariadb and redis :local, real restic, the CLI bundle): the
 // drill loads the newest dump into a throwaway server with no network and counts its tables; the
 // container is then lost with its volume and recreated empty, and `restore --in-place` loads the
 // dump into the fresh server through docker exec: the rows are back.
-describe('restore and verify of a postgres dump (integration)', function () {
+describe('restore and verify of database dumps (integration)', function () {
   this.timeout(300_000);
   let docker: Docker;
   const run = runId();
@@ -38,6 +46,16 @@ describe('restore and verify of a postgres dump (integration)', function () {
     labels: { 'backrest.enable': 'true', 'backrest.dump': 'redis' },
     volumes: [`${redisVolume}:/data`],
   };
+  const myName = `rdump-${run}-my`;
+  const myVolume = `rdump-${run.replace(/[^a-z0-9]/g, '')}-mydata`;
+  const my = {
+    name: myName,
+    image: MARIADB_IMAGE,
+    env: { MARIADB_ROOT_PASSWORD: 'my-secret-restore-test', MARIADB_DATABASE: 'shop' },
+    labels: { 'backrest.enable': 'true', 'backrest.dump': 'mariadb', 'backrest.dump.only': 'true' },
+    volumes: [`${myVolume}:/var/lib/mysql`],
+  };
+  const myReady = ['sh', '-c', 'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -uroot -e "select 1"'];
   let repo: Repo;
   let stateDir: string;
 
@@ -69,6 +87,10 @@ describe('restore and verify of a postgres dump (integration)', function () {
     for (let i = 0; i < 20; i++) {
       await dockerExec(redisName, ['redis-cli', 'set', `key:${i}`, `value-${i}`]);
     }
+    await docker.createVolume({ Name: myVolume, Labels: { [runKey]: runVal } });
+    await startDb(my, runLabel, myReady);
+    await mariadb(myName, 'create table shop.orders (id int primary key, item varchar(32))');
+    await mariadb(myName, "insert into shop.orders values (1, 'fig'), (2, 'kiwi'), (3, 'lime')");
     const client = new DockerodeClient();
     const options: BackupOnceOptions = {
       engine: 'restic',
@@ -98,10 +120,12 @@ describe('restore and verify of a postgres dump (integration)', function () {
         .getVolume(volume)
         .remove()
         .catch(() => undefined);
-      await docker
-        .getVolume(redisVolume)
-        .remove()
-        .catch(() => undefined);
+      for (const v of [redisVolume, myVolume]) {
+        await docker
+          .getVolume(v)
+          .remove()
+          .catch(() => undefined);
+      }
     }
     await removeDir(repo?.dir);
   });
@@ -131,6 +155,56 @@ describe('restore and verify of a postgres dump (integration)', function () {
     const { Volumes } = await docker.listVolumes({ filters: { label: [run] } });
     expect(Volumes ?? []).to.deep.equal([]);
     expect(res.stderr).to.not.include('pg-secret-restore-test');
+  });
+
+  it('the drills of mariadb and redis load their dumps into throwaway servers and probe them', async () => {
+    const res = await runCli(['verify', myName, redisName, ...flags(), '--read-data-parts', '0'], {
+      timeoutMs: 280_000,
+    });
+    expect(res.code, res.stderr).to.equal(0);
+    const passed = res.logs.filter((l) => l.action === 'verify.passed') as unknown as {
+      workload: string;
+      checks: string[];
+    }[];
+    const dumpCheck = (w: string) =>
+      passed.find((p) => p.workload === w)?.checks.find((c) => c.startsWith('dump: ok:'));
+    expect(dumpCheck(myName), res.stderr).to.match(
+      /backrest\.dump=mariadb: dump [0-9a-f]{8} loaded into a throwaway server \(no network\).*probe: 1 user tables$/,
+    );
+    // redis: the RDB is put in place before the throwaway server starts on it; DBSIZE counts.
+    expect(dumpCheck(redisName), res.stderr).to.match(
+      /backrest\.dump=redis: dump [0-9a-f]{8} loaded before a throwaway server started on it \(no network\); probe: 20 keys$/,
+    );
+    for (const id of new Set(
+      res.logs.filter((l) => l.action === 'verify.starting').map((l) => String(l.runId)),
+    )) {
+      const label = `io.dockop.backrest-sidecar.run=${id}`;
+      expect(await docker.listContainers({ all: true, filters: { label: [label] } })).to.deep.equal(
+        [],
+      );
+    }
+    expect(res.stderr).to.not.include('my-secret-restore-test');
+  });
+
+  it('restore --in-place of a mariadb dump into a freshly recreated, empty server: the rows are back', async () => {
+    await docker.getContainer(myName).remove({ force: true });
+    await docker.getVolume(myVolume).remove();
+    await docker.createVolume({ Name: myVolume, Labels: { [runKey]: runVal } });
+    await startDb(my, runLabel, myReady);
+    expect(
+      await mariadb(
+        myName,
+        "select count(*) from information_schema.tables where table_schema = 'shop'",
+      ),
+    ).to.equal('0');
+    const res = await runCli(['restore', myName, '--in-place', ...flags()], {
+      timeoutMs: 180_000,
+    });
+    expect(res.code, res.stderr).to.equal(0);
+    expect(
+      await mariadb(myName, 'select group_concat(item order by id) from shop.orders'),
+    ).to.equal('fig,kiwi,lime');
+    expect(res.stderr).to.not.include('my-secret-restore-test');
   });
 
   it('restore --in-place loads the dump into a freshly recreated, empty server: the rows are back', async () => {

@@ -9,7 +9,8 @@ import type { DumpSettings } from '@backrest-sidecar/api';
  * - every variable of the container whose NAME looks secret (`*PASSWORD*`, `*_TOKEN`, ...:
  *   POSTGRES_PASSWORD, MARIADB_ROOT_PASSWORD, MONGO_INITDB_ROOT_PASSWORD, REDIS_PASSWORD);
  * - the variable `backrest.dump.password-env` names, whatever its name;
- * - a password given in `backrest.dump.args` (`--password=x`, `--password x`, mysql's `-px`).
+ * - a password given in `backrest.dump.args` (`--password=x`, `--password x`, mysql's `-px`):
+ *   `resolveDump` refuses those, so this is only a second line for settings from elsewhere.
  */
 export function learnContainerSecrets(
   redactor: Redactor,

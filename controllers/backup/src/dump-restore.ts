@@ -48,6 +48,25 @@ export function isDumpSnapshot(
   return snap.paths.length === 1 && snap.paths[0] === dumpSnapshotPath(workload, preset);
 }
 
+/**
+ * Where `snap` holds the workload's dump, or undefined: the whole of a dump snapshot
+ * (`/<workload>.<ext>`, backup-once's restic engine), or `<dump dir>/<plan id>/<workload>.<ext>`
+ * in a snapshot Backrest made from the workload's plan (tag `plan:<id>`), whose pre hook wrote
+ * the dump into that directory (the plan's path ending in `/<plan id>`). The second is a
+ * candidate only: the caller checks the file is in the snapshot (`snapshotPathIsFile`).
+ */
+export function dumpPathIn(
+  snap: Pick<WorkloadSnapshot, 'paths' | 'tags'>,
+  workload: string,
+  planId: string,
+  preset: DumpPresetName,
+): string | undefined {
+  if (isDumpSnapshot(snap, workload, preset)) return snap.paths[0];
+  if (!snap.tags.includes(`plan:${planId}`)) return undefined;
+  const dir = snap.paths.find((p) => p.length > planId.length + 1 && p.endsWith(`/${planId}`));
+  return dir ? `${dir}/${dumpFileName(workload, preset)}` : undefined;
+}
+
 /** argv running the preset's `script` with the staged dump file as stdin. */
 function withFileAsStdin(file: string, argv: string[], removeAfter: boolean): string[] {
   const script = removeAfter
@@ -138,11 +157,47 @@ export interface DumpProbeResult {
 }
 
 /**
- * The drill of a dump: a throwaway container from the workload's image and environment with no
- * network and none of the workload's volumes, the dump loaded from the scratch volume, the probe
- * run. Removed (with its anonymous volumes) afterwards, also on failure or abort. Fails when the
- * load fails, the server never answers, or the probe finds nothing (0): an empty restored
- * database is not a restore.
+ * Entrypoint of a throwaway whose preset loads with the server stopped (redis, sqlite): the
+ * preset's restore script reads the dump (`$1`), then the workload's own entrypoint and command
+ * start the server on the loaded file. argv: file, the 7 items of `presetArgv('restore')`, then
+ * the server's argv.
+ */
+const LOAD_THEN_EXEC = [
+  'f=$1; shift',
+  '"$1" "$2" "$3" "$4" "$5" "$6" "$7" < "$f" || { rc=$?; echo "dockop-load: loading the dump exited with $rc" >&2; exit $rc; }',
+  'shift 7',
+  'exec "$@"',
+].join('\n');
+
+/** The last lines a stopped throwaway wrote (Docker's multiplexed log frames), for the error. */
+async function logsTail(client: DockerClient, id: string): Promise<string> {
+  try {
+    const raw = (await client.request('containers.logs', (d) =>
+      d.getContainer(id).logs({ stdout: true, stderr: true, tail: 5, follow: false }),
+    )) as unknown as Buffer;
+    let buf = Buffer.isBuffer(raw) ? raw : Buffer.from(String(raw));
+    const out: string[] = [];
+    while (buf.length >= 8 && buf[1] === 0 && buf[2] === 0 && buf[3] === 0) {
+      const len = buf.readUInt32BE(4);
+      out.push(buf.subarray(8, 8 + len).toString('utf8'));
+      buf = buf.subarray(8 + len);
+    }
+    if (buf.length > 0) out.push(buf.toString('utf8'));
+    return out.join('').trim().split('\n').slice(-3).join(' | ') || 'no output';
+  } catch {
+    return 'its logs could not be read';
+  }
+}
+
+/**
+ * The drill of a dump: a throwaway container from the workload's image, environment, user,
+ * entrypoint and command with no network and none of the workload's volumes, the dump loaded from
+ * the scratch volume, the probe run. A preset that loads into a running server (postgres, mysql,
+ * mariadb, mongo) loads through `docker exec` once the server answers; one that replaces a data
+ * file with the server stopped (redis, sqlite) loads before the server starts, in the same
+ * container (`LOAD_THEN_EXEC`). Removed (with its anonymous volumes) afterwards, also on failure
+ * or abort. Fails when the load fails, the server never answers, or the probe finds nothing (0):
+ * an empty restored database is not a restore.
  */
 export async function probeDumpInThrowaway(
   client: DockerClient,
@@ -155,23 +210,42 @@ export async function probeDumpInThrowaway(
     settings: DumpSettings;
     labels: Record<string, string>;
     probeTimeoutMs: number;
+    /** The workload's (`docker inspect` Config): the server starts as it does. Default: the image's. */
+    entrypoint?: string[];
+    cmd?: string[];
+    user?: string;
     signal?: AbortSignal;
   },
 ): Promise<DumpProbeResult> {
   const preset = dumpPreset(options.settings.preset);
-  if (preset.restoreNeedsStopped) {
-    throw new Error(
-      `backrest.dump=${preset.name}: its restore replaces the data file with the server stopped; the drill loads dumps only into a running server (postgres, mysql, mariadb, mongo)`,
-    );
-  }
   const file = `${DUMP_MOUNT}${checkSnapshotPath(options.snapshotPath)}`;
   const started = performance.now();
   let container: Dockerode.Container | undefined;
+  let command: { Entrypoint?: string[]; Cmd?: string[] } = {
+    ...(options.entrypoint?.length ? { Entrypoint: options.entrypoint } : {}),
+    ...(options.cmd?.length ? { Cmd: options.cmd } : {}),
+  };
+  if (preset.restoreNeedsStopped) {
+    const restore = presetArgv('restore', options.settings);
+    const server = [...(options.entrypoint ?? []), ...(options.cmd ?? [])];
+    if (restore.length !== 7 || server.length === 0) {
+      throw new Error(
+        `backrest.dump=${preset.name}: cannot load before the server starts (no entrypoint or command known)`,
+      );
+    }
+    command = {
+      Entrypoint: ['sh', '-c', LOAD_THEN_EXEC, 'dockop-load', file, ...restore],
+      Cmd: server,
+    };
+  }
+  let loadMs = 0;
   try {
     container = await client.request('containers.create', (d) =>
       createContainer(d, {
         Image: options.image,
         Env: options.env,
+        ...command,
+        ...(options.user ? { User: options.user } : {}),
         Labels: options.labels,
         HostConfig: {
           NetworkMode: 'none',
@@ -197,7 +271,7 @@ export async function probeDumpInThrowaway(
       const info = await client.request('containers.inspect', (d) => d.getContainer(id).inspect());
       if (!info.State.Running) {
         throw new Error(
-          `the throwaway container from ${options.image} exited with ${info.State.ExitCode} before answering`,
+          `the throwaway container from ${options.image} exited with ${info.State.ExitCode} before answering: ${await logsTail(client, id)}`,
         );
       }
       const r = await execInContainer(client, id, probe, { timeoutMs: 30_000 }).catch(
@@ -212,17 +286,19 @@ export async function probeDumpInThrowaway(
       await new Promise((res) => setTimeout(res, 1000));
     }
     const readyMs = performance.now() - started;
-    const loadStarted = performance.now();
-    const load = await execInContainer(
-      client,
-      id,
-      withFileAsStdin(file, presetArgv('restore', options.settings), false),
-      options.signal ? { signal: options.signal } : {},
-    );
-    if (load.exitCode !== 0) {
-      throw new Error(`loading the dump exited with ${load.exitCode}: ${tail(load)}`);
+    if (!preset.restoreNeedsStopped) {
+      const loadStarted = performance.now();
+      const load = await execInContainer(
+        client,
+        id,
+        withFileAsStdin(file, presetArgv('restore', options.settings), false),
+        options.signal ? { signal: options.signal } : {},
+      );
+      if (load.exitCode !== 0) {
+        throw new Error(`loading the dump exited with ${load.exitCode}: ${tail(load)}`);
+      }
+      loadMs = performance.now() - loadStarted;
     }
-    const loadMs = performance.now() - loadStarted;
     const r = await execInContainer(client, id, probe, { timeoutMs: 60_000 });
     const count = Number(r.stdout.trim().split('\n').pop());
     if (r.exitCode !== 0 || !Number.isInteger(count)) {

@@ -12,7 +12,7 @@ import {
 import { BACKUP_WORKLOAD_KIND, dumpPreset, type WorkloadStatusStore } from '@backrest-sidecar/api';
 import { learnContainerSecrets } from './container-secrets.js';
 import { dumpFromLabels } from './dump-labels.js';
-import { isDumpSnapshot, loadDumpLive, loadDumpStopped } from './dump-restore.js';
+import { dumpPathIn, isDumpSnapshot, loadDumpLive, loadDumpStopped } from './dump-restore.js';
 import { readEnvFile, resticRedactor } from '@backrest-sidecar/restic';
 import { DEFAULT_RESTIC_IMAGE } from '@backrest-sidecar/restic';
 import { BACKUP_DEFAULTS, checkRunId, newRunId } from './backup-options.js';
@@ -33,7 +33,11 @@ import {
   snapshotPathIsFile,
 } from './restore-steps.js';
 import { resolveWorkload } from './workload-ref.js';
-import { listWorkloadSnapshots, pickSnapshot } from './workload-snapshots.js';
+import {
+  listWorkloadSnapshots,
+  pickSnapshot,
+  type WorkloadSnapshot,
+} from './workload-snapshots.js';
 import { stopOrder } from './quiesce-order.js';
 
 export interface RestoreDeps {
@@ -119,17 +123,26 @@ export async function runRestore(
       const info = await deps.actions.inspect(ref.target.id).catch(() => undefined);
       learnContainerSecrets(redactor, info?.Config.Env ?? undefined, dump);
     }
-    const isDump = (s: { paths: string[] }): boolean =>
-      dump !== undefined && isDumpSnapshot(s, ref.name, dump.preset);
+    // Ours (`/<name>.<ext>`) or the one Backrest's hook wrote into the plan's dump directory.
+    const dumpPath = (s: WorkloadSnapshot): string | undefined =>
+      dump === undefined ? undefined : dumpPathIn(s, ref.name, ref.planId, dump.preset);
     const wanted = options.snapshot ?? 'latest';
     const snap = pickSnapshot(
-      options.inPlace && dump && wanted === 'latest' && snaps.some(isDump)
-        ? snaps.filter(isDump)
+      options.inPlace && dump && wanted === 'latest' && snaps.some((s) => dumpPath(s))
+        ? snaps.filter((s) => dumpPath(s))
         : snaps,
       wanted,
       options.workload,
     );
-    const loadDump = options.inPlace === true && isDump(snap) ? dump : undefined;
+    const loadPath = options.inPlace === true ? dumpPath(snap) : undefined;
+    if (loadPath !== undefined && !isDumpSnapshot(snap, ref.name, dump!.preset)) {
+      if (!(await snapshotPathIsFile(runner, snap.id, loadPath, options.signal))) {
+        throw new Error(
+          `snapshot ${snap.shortId} (Backrest's, plan ${ref.planId}) has no ${loadPath}: its dump hook wrote nothing there`,
+        );
+      }
+    }
+    const loadDump = loadPath !== undefined ? dump : undefined;
     report.snapshot = {
       id: snap.id,
       shortId: snap.shortId,
@@ -143,7 +156,7 @@ export async function runRestore(
       plan = { items: [], unmatched: [] };
       report.dump = {
         preset: loadDump.preset,
-        file: snap.paths[0]!,
+        file: loadPath!,
         into: dumpPreset(loadDump.preset).restoreNeedsStopped ? 'stopped' : 'running',
       };
     } else if (options.inPlace) {
@@ -234,7 +247,7 @@ export async function runRestore(
         runner,
         snap.id,
         [{ type: 'volume', source: staged, target: RESTORE_ROOT, readOnly: false }],
-        loadDump ? snap.paths : plan.items.map((i) => i.snapshotPath),
+        loadDump ? [loadPath!] : plan.items.map((i) => i.snapshotPath),
         options.signal,
       );
       logger.info('restore.staged', { workload: ref.name, snapshot: snap.shortId, volume: staged });
@@ -261,7 +274,7 @@ export async function runRestore(
           if (loadDump) {
             const common = {
               scratch: staged,
-              snapshotPath: snap.paths[0]!,
+              snapshotPath: loadPath!,
               settings: loadDump,
               labels,
               ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),

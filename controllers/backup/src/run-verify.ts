@@ -32,6 +32,7 @@ import {
   repositoryRunner,
   resticRestore,
   runLabels,
+  snapshotPathIsFile,
 } from './restore-steps.js';
 import {
   LIST_TREE_SCRIPT,
@@ -54,7 +55,7 @@ import { resolveWorkload, workloadRef, type WorkloadRef } from './workload-ref.j
 import { listWorkloadSnapshots, type WorkloadSnapshot } from './workload-snapshots.js';
 import { learnContainerSecrets } from './container-secrets.js';
 import { dumpFromLabels } from './dump-labels.js';
-import { isDumpSnapshot, probeDumpInThrowaway } from './dump-restore.js';
+import { dumpPathIn, isDumpSnapshot, probeDumpInThrowaway } from './dump-restore.js';
 
 export interface VerifyDeps {
   actions: ContainerActions;
@@ -219,7 +220,10 @@ async function drill(
     const dump = dumpLabels?.ok ? dumpLabels.settings : undefined;
     const isDump = (s: { paths: string[] }): boolean =>
       dump !== undefined && isDumpSnapshot(s, ref.name, dump.preset);
-    const dumpSnap = snaps.filter(isDump).at(-1);
+    // The newest snapshot holding the dump: ours, or Backrest's with its hook's dump directory.
+    const dumpSnap = snaps
+      .filter((s) => dump !== undefined && dumpPathIn(s, ref.name, ref.planId, dump.preset))
+      .at(-1);
     const snap = snaps.filter((s) => !isDump(s)).at(-1) ?? dumpSnap;
     if (!snap) throw new Error(`no snapshot of workload "${ref.name}" in the repository`);
     result.snapshot = { id: snap.id, shortId: snap.shortId, time: snap.time };
@@ -315,7 +319,18 @@ async function drillDump(
   if (!dumpSnap) {
     return { name: 'dump', ok: false, detail: `${label}: no dump snapshot in the repository` };
   }
+  const dumpPath = dumpPathIn(dumpSnap, ref.name, ref.planId, dump.preset)!;
   try {
+    if (
+      !isDumpSnapshot(dumpSnap, ref.name, dump.preset) &&
+      !(await snapshotPathIsFile(ctx.runner, dumpSnap.id, dumpPath, ctx.options.signal))
+    ) {
+      return {
+        name: 'dump',
+        ok: false,
+        detail: `${label}: snapshot ${dumpSnap.shortId} (Backrest's) has no ${dumpPath}`,
+      };
+    }
     let volume = staged;
     if (volume === undefined) {
       volume = await ctx.scratch.create('dump');
@@ -323,16 +338,9 @@ async function drillDump(
         withVerify(ctx.runner),
         dumpSnap.id,
         [{ type: 'volume', source: volume, target: RESTORE_ROOT, readOnly: false }],
-        [],
+        [dumpPath],
         ctx.options.signal,
       );
-    }
-    if (dumpPreset(dump.preset).restoreNeedsStopped) {
-      return {
-        name: 'dump',
-        ok: true,
-        detail: `${label}: dump ${dumpSnap.shortId} restored and verified as a file; not loaded (its restore replaces the data file with the server stopped)`,
-      };
     }
     const info = await ctx.deps.actions.inspect(ref.target!.id);
     // The throwaway gets the workload's environment: its secrets are masked in what it prints.
@@ -342,20 +350,31 @@ async function drillDump(
       image: info.Image,
       env: info.Config.Env ?? [],
       scratch: volume,
-      snapshotPath: dumpSnap.paths[0]!,
+      snapshotPath: dumpPath,
       settings: dump,
       labels: ctx.labels,
+      ...(info.Config.Entrypoint ? { entrypoint: toArgv(info.Config.Entrypoint) } : {}),
+      ...(info.Config.Cmd ? { cmd: toArgv(info.Config.Cmd) } : {}),
+      ...(info.Config.User ? { user: info.Config.User } : {}),
       probeTimeoutMs: ctx.options.probeTimeoutMs ?? VERIFY_DEFAULTS.probeTimeoutMs,
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
     });
+    const how = dumpPreset(dump.preset).restoreNeedsStopped
+      ? 'loaded before a throwaway server started on it (no network)'
+      : `loaded into a throwaway server (no network) in ${seconds(r.loadMs)}`;
     return {
       name: 'dump',
       ok: true,
-      detail: `${label}: dump ${dumpSnap.shortId} loaded into a throwaway server (no network) in ${seconds(r.loadMs)}; probe: ${r.count} ${r.meaning}`,
+      detail: `${label}: dump ${dumpSnap.shortId} ${how}; probe: ${r.count} ${r.meaning}`,
     };
   } catch (err) {
     return { name: 'dump', ok: false, detail: `${label}: ${(err as Error).message}` };
   }
+}
+
+/** Docker's Entrypoint/Cmd: an array, or (old API, a string) a shell form. */
+function toArgv(v: string[] | string): string[] {
+  return Array.isArray(v) ? v : ['/bin/sh', '-c', v];
 }
 
 /** The same runner, `restore` with `--verify` (restic re-reads the restored files). */

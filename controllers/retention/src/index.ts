@@ -9,5 +9,6 @@ export * from './retention-controller-options.js';
 export * from './retention-controller.js';
 export * from './retention-reconciler.js';
 export * from './retention-due.js';
+export * from './retention-metrics.js';
 export { retentionModule } from './retention-module.js';
 export { default } from './retention-module.js';

@@ -201,6 +201,10 @@ describe('RetentionController (daemon mode, fake engine and restic, virtual time
     expect(metrics).to.match(
       /controller_runtime_reconcile_total\{controller="retention",result="requeue_after"\} [1-9]/,
     );
+    expect(metrics).to.match(/backrest_sidecar_workload_retention_satisfied\{workload="app"\} 1/);
+    expect(metrics).to.match(
+      /backrest_sidecar_workload_retention_last_applied_timestamp_seconds\{workload="app"\} \d+/,
+    );
   });
 
   it('a failing forget is RetentionSatisfied=False with the reason, retried with backoff until it passes', async () => {
@@ -224,6 +228,7 @@ describe('RetentionController (daemon mode, fake engine and restic, virtual time
     expect(metrics).to.match(
       /controller_runtime_reconcile_errors_total\{controller="retention"\} [1-9]/,
     );
+    expect(metrics).to.match(/backrest_sidecar_workload_retention_satisfied\{workload="app"\} 0/);
 
     // The lock goes away: the next retry (backoff, well under a minute) applies the policy.
     const failed = restic.forgets.length;

@@ -8,6 +8,7 @@ import {
 } from '@backrest-sidecar/api';
 import { ContainerActions, DockerClient } from '@dockop/docker';
 import {
+  MetricsRegistry,
   makeKey,
   type KeyTrigger,
   type ControllerContribution,
@@ -21,6 +22,7 @@ import {
   RETENTION_CONTROLLER_DEFAULTS,
   RetentionControllerOptions,
 } from './retention-controller-options.js';
+import { RetentionMetrics } from './retention-metrics.js';
 import { RETENTION_RUN_KIND, RetentionReconciler } from './retention-reconciler.js';
 
 /**
@@ -51,6 +53,7 @@ export class RetentionController implements ControllerContribution {
     @inject(WorkloadStatusStore) @optional() status?: WorkloadStatusStore,
     @inject(BackupCompletedTrigger) @optional() completed?: KeyTrigger,
     @inject(RepositoryLock) @optional() lock?: RepositoryLock,
+    @inject(MetricsRegistry) @optional() registry?: MetricsRegistry,
   ) {
     const opts: RetentionControllerOptions = options ?? { restic: {} };
     this.reconciler = new RetentionReconciler({
@@ -60,6 +63,8 @@ export class RetentionController implements ControllerContribution {
       report,
       ...(status ? { status } : {}),
       ...(lock ? { lock } : {}),
+      // Only when configured: an inert controller registers no series.
+      ...(options ? { metrics: new RetentionMetrics(registry) } : {}),
     });
     const mode = opts.mode ?? RETENTION_CONTROLLER_DEFAULTS.mode;
     if (!options) {

@@ -28,6 +28,7 @@ import {
 import { backrestPlanPass } from './backrest-plan-pass.js';
 import { matchesLabelSelector } from './label-selector.js';
 import { retentionDue } from './retention-due.js';
+import type { RetentionMetrics } from './retention-metrics.js';
 import { runForget } from './run-forget.js';
 
 /** Kind of the one key of a one-shot pass over every workload (`forget`). */
@@ -47,8 +48,8 @@ export interface RetentionReconcilerDeps {
   status?: WorkloadStatusStore;
   /** Held around each pass: a forget never overlaps the backup controller's run. */
   lock?: RepositoryLock;
-  /** Called with each workload's result once recorded (metrics). */
-  observe?: (name: string, result: WorkloadForgetResult | undefined, time: number) => void;
+  /** The per-workload gauges. Default: none. */
+  metrics?: RetentionMetrics;
 }
 
 /**
@@ -257,7 +258,7 @@ export class RetentionReconciler implements Reconciler {
     ctx: ReconcileContext,
   ): Promise<void> {
     const d = this.#deps;
-    d.observe?.(name, f, ctx.clock.now());
+    d.metrics?.observe(name, f, report.dryRun, ctx.clock.now());
     if (!d.status) return;
     try {
       d.status.fileOf(name);

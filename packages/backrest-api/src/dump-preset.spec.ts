@@ -1,7 +1,8 @@
 // The preset scripts run for real under /bin/sh with stand-in tools on PATH (shell scripts that
 // print their argv and the password variables they were given): what each preset hands its tool.
-// This is the contract test for mongo and sqlite (no real server in this repo's images); the
-// postgres, mariadb and redis presets also run against real servers in test/src/dump-*.spec.ts.
+// This is the contract test for mongo and sqlite (no image of theirs in this repo; sqlite's
+// scripts also run with the host's real sqlite3 when it has one); the postgres, mariadb and redis
+// presets also run against real servers in test/src/dump-*.spec.ts and restore-dump.spec.ts.
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -210,6 +211,35 @@ describe('dump presets', () => {
     ]);
   });
 
+  it('sqlite with the real sqlite3 (when the host has it): dump, restore over the file, probe', function () {
+    const real = ['/usr/bin/sqlite3', '/bin/sqlite3'].find((p) => existsSync(p));
+    if (!real) this.skip(); // the stand-in tests above still hold the contract
+    const db = path.join(dir, 'app.db');
+    execFileSync(real!, [db, "create table t (v text); insert into t values ('a'), ('b');"]);
+    const sqlite = settings({ preset: 'sqlite', database: db });
+    const onlyReal = ['/usr/bin', '/bin']; // no stand-ins on PATH
+    const dump = spawnSync('sh', presetArgv('dump', sqlite).slice(1), {
+      env: { PATH: onlyReal.join(':') },
+      encoding: 'utf8',
+    });
+    expect(dump.status, dump.stderr).to.equal(0);
+    expect(dump.stdout).to.contain('CREATE TABLE t');
+    // The restore replaces the file atomically (temp file, then rename) from the dump on stdin.
+    execFileSync(real!, [db, 'drop table t; create table other (x int);']);
+    const restore = spawnSync('sh', presetArgv('restore', sqlite).slice(1), {
+      env: { PATH: onlyReal.join(':') },
+      input: dump.stdout,
+      encoding: 'utf8',
+    });
+    expect(restore.status, restore.stderr).to.equal(0);
+    expect(existsSync(`${db}.dockop-restore`)).to.equal(false);
+    expect(
+      execFileSync(real!, [db, 'select group_concat(v) from t'], { encoding: 'utf8' }).trim(),
+    ).to.equal('a,b');
+    const probe = run(presetArgv('probe', sqlite), {}, onlyReal);
+    expect(probe.lines).to.deep.equal(['1']);
+  });
+
   it('redis: the RDB on stdout, REDISCLI_AUTH from REDIS_PASSWORD or the named variable', () => {
     const r = run(presetArgv('dump', settings({ preset: 'redis' })), { REDIS_PASSWORD: 'rpw' });
     expect(r.lines).to.include.members([
@@ -262,6 +292,39 @@ describe('dump presets', () => {
 });
 
 describe('resolveDump', () => {
+  it('refuses a password in .args, naming the flag and never the value', () => {
+    const cases: [string, string[], string][] = [
+      ['postgres', ['--no-owner', '--password=hunter2pw'], 'item 2 passes a password (--password)'],
+      ['mongo', ['--pass', 'hunter2pw'], 'item 1 passes a password (--pass)'],
+      ['mariadb', ['-phunter2pw'], 'item 1 passes a password (-p)'],
+      ['mongo', ['-p', 'hunter2pw'], 'item 1 passes a password (-p)'],
+      ['redis', ['-a', 'hunter2pw'], 'item 1 passes a password (-a)'],
+      [
+        'postgres',
+        ['--dbname=postgresql://app:hunter2pw@db/app'],
+        'item 1 passes a password (a URL with a password)',
+      ],
+    ];
+    for (const [preset, args, said] of cases) {
+      const r = resolveDump({ enable: true, dump: { preset, args } } as never, 'db1');
+      expect(r.ok, `${preset} ${args.join(' ')}`).to.equal(false);
+      if (r.ok) continue;
+      expect(r.message).to.contain(`container db1: label backrest.dump.args ${said}`);
+      expect(r.message).to.contain('backrest.dump.password-env');
+      expect(r.message).to.not.contain('hunter2pw');
+    }
+    // Not passwords: postgres' -p is the port, redis' --askpass reads stdin, -P is mysql's port.
+    for (const [preset, args] of [
+      ['postgres', ['-p5433']],
+      ['redis', ['--askpass']],
+      ['mysql', ['-P3307', '--skip-lock-tables']],
+    ] as const) {
+      expect(
+        resolveDump({ enable: true, dump: { preset, args: [...args] } } as never, 'db1').ok,
+      ).to.equal(true);
+    }
+  });
+
   it('is undefined without dump labels; settings with defaults otherwise', () => {
     expect(resolveDump({ enable: true }, 'c')).to.deep.equal({ ok: true, settings: undefined });
     expect(resolveDump({ enable: true, dump: { preset: 'redis' } }, 'c')).to.deep.equal({

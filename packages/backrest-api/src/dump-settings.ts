@@ -51,6 +51,14 @@ export function resolveDump(spec: BackupWorkloadSpec, container: string): DumpRe
   const user = own('user');
   const passwordEnv = own('passwordEnv');
   const args = own('args');
+  const secret = Array.isArray(args) ? passwordArgument(args, preset) : undefined;
+  if (secret) {
+    // The value is never quoted: it is the password.
+    return {
+      ok: false,
+      message: `container ${container}: label backrest.dump.args item ${secret.index + 1} passes a password (${secret.what}); a password never goes in a label (docker inspect shows labels, and Backrest's config would hold it): set it in the container's environment and name that variable with backrest.dump.password-env`,
+    };
+  }
   return {
     ok: true,
     settings: {
@@ -62,4 +70,26 @@ export function resolveDump(spec: BackupWorkloadSpec, container: string): DumpRe
       only: own('only') === true,
     },
   };
+}
+
+/**
+ * The first dump tool argument that carries a password (or makes the tool ask for one), as its
+ * flag only: `--password=…`/`--password`/`--pass`/`--pwd`, a URL with a user and password, and
+ * per preset mysql/mariadb/mongo `-p…` and redis-cli `-a`.
+ */
+export function passwordArgument(
+  args: readonly string[],
+  preset: string,
+): { index: number; what: string } | undefined {
+  for (let index = 0; index < args.length; index++) {
+    const a = args[index]!;
+    const flag = /^(--?(?:password|passwd|pass|pwd))(?:=|$)/i.exec(a);
+    if (flag) return { index, what: flag[1]! };
+    if (/[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]*@/i.test(a))
+      return { index, what: 'a URL with a password' };
+    if ((preset === 'mysql' || preset === 'mariadb' || preset === 'mongo') && /^-p/.test(a))
+      return { index, what: '-p' };
+    if (preset === 'redis' && /^-a/.test(a)) return { index, what: '-a' };
+  }
+  return undefined;
 }

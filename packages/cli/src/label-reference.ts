@@ -111,7 +111,8 @@ export const LABEL_DOCS: Readonly<Record<string, LabelDoc>> = {
     bad: 'hunter2!',
   },
   'backrest.dump.args': {
-    about: 'Extra arguments of the dump tool, each one argv item (never shell text)',
+    about:
+      'Extra arguments of the dump tool, each one argv item (never shell text). A password here (`--password=…`, mysql/mongo `-p…`, redis `-a`, a URL with one) is refused: name its variable with backrest.dump.password-env',
     default: 'none',
     example: '--exclude-table=audit_log',
     bad: '',

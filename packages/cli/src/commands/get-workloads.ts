@@ -1,13 +1,6 @@
 import { Command, Option } from 'commander';
-import { BACKUP_DEFAULTS } from '@backrest-sidecar/controller-backup';
 import { fatal } from '../exit.js';
-import { DEFAULTS } from '../options.js';
-import {
-  addOneShotOptions,
-  rcbEnvFileOption,
-  resticHostOption,
-  resticVolumeOption,
-} from '../one-shot.js';
+import { addRepositoryOptions } from '../repository-flags.js';
 import { OUTPUT_FORMATS, type OutputFormat } from '../output.js';
 import { messageOf, renderWorkloads, workloadRows } from '../workload-output.js';
 import { collectWorkloads, type WorkloadFlags } from '../workload-view.js';
@@ -19,34 +12,20 @@ export interface GetWorkloadsFlags extends WorkloadFlags {
 }
 
 /**
- * The repository flags of `backup-once` (`--rcb-env-file`, `--restic-image`, `--restic-volume`,
- * `--restic-host`, `--plan-id-prefix`) and `--no-repository`: what `get workloads` and
+ * The repository flags `backup-once`, `restore`, `snapshots` and `verify` take
+ * (`addRepositoryOptions`: `--rcb-env-file`, `--restic-image`, `--restic-volume`,
+ * `--restic-host`, `--plan-id-prefix` and the one-shot flags), Backrest's config as the other
+ * source of the repository's credentials, and `--no-repository`: what `get workloads` and
  * `describe workload` read snapshots with.
  */
 export function addWorkloadOptions(cmd: Command): Command {
-  cmd
-    .addOption(
-      rcbEnvFileOption('Docker env file with RESTIC_*: the repository whose snapshots are counted'),
-    )
-    .option(
-      '--restic-image <image>',
-      'restic image that lists snapshots',
-      BACKUP_DEFAULTS.resticImage,
-    )
-    .addOption(resticVolumeOption('extra mount of the restic one-shot, e.g. a local repository'))
-    .addOption(resticHostOption())
-    .addOption(
-      new Option('--plan-id-prefix <prefix>', 'plan id prefix (Backrest’s plan:<id> snapshot tags)')
-        .env('BACKREST_PLAN_ID_PREFIX')
-        .default(DEFAULTS.planIdPrefix),
-    )
+  return addRepositoryOptions(cmd)
     .option(
       '--backrest-config <path>',
       "without --rcb-env-file: the repository's uri, password and env from Backrest's config (native format)",
     )
     .option('--backrest-repo <id>', 'with --backrest-config: which repo (default: its first)')
     .option('--no-repository', 'do not list the repository: status files only');
-  return addOneShotOptions(cmd);
 }
 
 /** `get workloads [name...]`: exit 1 when a named workload is unknown (kubectl's NotFound). */

@@ -1,0 +1,66 @@
+import {
+  BACKUP_WORKLOAD_KIND,
+  planIdFor,
+  type BackupWorkloadSpec,
+  type WorkloadIdentity,
+} from '@backrest-sidecar/api';
+import type { Cache, RejectedResource, Resource } from '@dockop/runtime';
+import type { WorkloadStatus } from './plan-builder.js';
+
+/**
+ * Step 1 of a plan reconcile, collect: what it reads from the cache. Only `--selector`'s
+ * workloads count, valid ones (with a status: decoded from a container) and refused ones alike.
+ */
+export interface PlanInputs {
+  /** Valid BackupWorkloads inside the selector. */
+  selected: Resource<BackupWorkloadSpec, WorkloadStatus>[];
+  /** Workloads the cache refused (labels that fail the schema), inside the selector. */
+  rejected: RejectedResource[];
+}
+
+export function collectPlanInputs(
+  cache: Cache,
+  selector: Readonly<Record<string, string>> | undefined,
+): PlanInputs {
+  const wanted = Object.entries(selector ?? {});
+  const selected = cache
+    .list<Resource<BackupWorkloadSpec, WorkloadStatus>>(BACKUP_WORKLOAD_KIND)
+    .filter((r) => r.status !== undefined)
+    .filter((r) => wanted.every(([k, v]) => r.metadata.labels[k] === v));
+  const rejected = cache
+    .rejected(BACKUP_WORKLOAD_KIND)
+    .filter((r) => wanted.every(([k, v]) => r.labels?.[k] === v));
+  return { selected, rejected };
+}
+
+/**
+ * What a plan reconcile reads from the cache, compactly: each selected workload's name, uid and
+ * resourceVersion (its source bumps the version whenever anything in it changes) and each refused
+ * one's content. Equal fingerprints, equal plans.
+ */
+export function inputsFingerprint({ selected, rejected }: PlanInputs): string {
+  const parts = selected.map(
+    (r) => `${r.metadata.name}\0${r.metadata.uid}\0${r.metadata.resourceVersion}`,
+  );
+  parts.sort();
+  for (const r of rejected) {
+    parts.push(JSON.stringify([r.key, r.reason, r.message, r.labels ?? null, r.status ?? null]));
+  }
+  return parts.join('\n');
+}
+
+/**
+ * The id a refused workload would have had (`planIdFor` on the status its source delivered), or
+ * its container name when there is no usable status (a source refused it before decoding).
+ */
+export function wouldBePlanId(r: RejectedResource, prefix: string): string {
+  const status = r.status as Partial<WorkloadIdentity> | undefined;
+  if (status && typeof status.name === 'string') {
+    try {
+      return planIdFor(status as WorkloadIdentity, { prefix });
+    } catch {
+      // malformed compose info: fall back to the name
+    }
+  }
+  return r.name;
+}

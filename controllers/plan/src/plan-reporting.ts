@@ -1,0 +1,182 @@
+import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
+import { CacheReasons, makeKey, type ReconcileContext } from '@dockop/runtime';
+import type { PlanEntry } from './plan-report.js';
+import type { CommitResult } from './plan-store.js';
+
+/** One entry on one workload's key: a service's plan reports on every replica's key. */
+export interface KeyedEntry {
+  e: PlanEntry;
+  /** The container ('' for an orphan: reported on the config's key). */
+  container: string;
+}
+
+export function entriesByKey(entries: readonly PlanEntry[]): KeyedEntry[] {
+  return entries.flatMap((e) =>
+    (e.replicas ?? [e.container]).map((container) => ({ e, container })),
+  );
+}
+
+export interface PlanReportingOptions {
+  daemon: boolean;
+  configPath: string;
+  configKey: string;
+}
+
+type Ctx = Pick<ReconcileContext, 'logger' | 'recorder' | 'conditions'>;
+
+/**
+ * Step 5, report: per plan, its log line (`plan.rendered` / `plan.skipped` / `plan.orphaned` /
+ * `plan.removed`), its conditions (`Ready`, `Skipped`) and events on the workload's key; then the
+ * sink's warnings and the reconcile's own line (`dry-run.complete` / `config.written` /
+ * `config.unchanged`).
+ *
+ * Daemon: it remembers the reason and message each workload was last skipped for. The same skip
+ * again (every resync re-renders a refused workload) is logged at debug: a problem is a warning
+ * once, and again only when it changes or comes back.
+ */
+export class PlanReporting {
+  readonly #opts: PlanReportingOptions;
+  readonly #skipsLogged = new Map<string, string>();
+
+  constructor(options: PlanReportingOptions) {
+    this.#opts = options;
+  }
+
+  /** Logs, conditions and events of every entry (on its workload's key, or the config's). */
+  entries(perKey: readonly KeyedEntry[], result: CommitResult, ctx: Ctx): void {
+    const { daemon, configPath, configKey } = this.#opts;
+    const log = ctx.logger;
+    // A workload gone from the entries (removed, or no longer selected): forget its last skip.
+    const present = new Set(
+      perKey.map(({ container }) =>
+        container ? makeKey(BACKUP_WORKLOAD_KIND, container) : configKey,
+      ),
+    );
+    for (const k of this.#skipsLogged.keys()) if (!present.has(k)) this.#skipsLogged.delete(k);
+    for (const { e, container } of perKey) {
+      const key = container ? makeKey(BACKUP_WORKLOAD_KIND, container) : configKey;
+      if (e.state !== 'Skipped') this.#skipsLogged.delete(key);
+      if (e.state === 'Ready' && e.plan) {
+        // The daemon re-renders every plan on each resync and on any labeled container's event:
+        // an unchanged plan at info would be one line per plan per minute (2,000 lines of noise
+        // and most of an idle daemon's CPU). One-shot runs and dry runs list every plan.
+        log[daemon && !e.changed ? 'debug' : 'info']('plan.rendered', {
+          plan_id: e.planId,
+          container,
+          changed: e.changed,
+          repo: e.plan.repo,
+          schedule: e.plan.schedule,
+          sources: e.plan.sources,
+          exclude: e.plan.exclude,
+          // Counts only: hook commands carry tokens and passwords (curl -H, pg_dump URIs).
+          hooks: { pre: e.plan.hooks.pre.length, post: e.plan.hooks.post.length },
+          retention: e.plan.retention,
+        });
+        ctx.conditions.set(key, {
+          type: 'Ready',
+          status: 'True',
+          reason: e.reason,
+          message: e.message,
+        });
+        ctx.conditions.set(key, {
+          type: 'Skipped',
+          status: 'False',
+          reason: 'PlanRendered',
+          message: '',
+        });
+        // e.g. `@daily` written as five fields: repeated every reconcile, aggregated by the recorder.
+        for (const note of e.notes ?? []) {
+          log.info('plan.note', { plan_id: e.planId, container, note });
+          ctx.recorder.event(key, 'Normal', 'ScheduleTranslated', note);
+        }
+        if (e.changed && result.written) {
+          ctx.recorder.event(
+            key,
+            'Normal',
+            'PlanWritten',
+            `plan ${e.planId} written to ${configPath}`,
+          );
+        }
+      } else if (e.state === 'Skipped') {
+        // A refused workload's message (container, label, value, rule) is already the cache's
+        // Warning event line: point at it rather than log the same problem twice.
+        const refused = e.reason === CacheReasons.InvalidSpec;
+        const skip = `${e.reason}\n${e.message}`;
+        const repeated = daemon && this.#skipsLogged.get(key) === skip;
+        this.#skipsLogged.set(key, skip);
+        log[repeated ? 'debug' : 'warn']('plan.skipped', {
+          plan_id: e.planId,
+          container,
+          reason: e.reason,
+          ...(refused ? { see: `event ${key}` } : { error: e.message }),
+          changed: false,
+        });
+        ctx.conditions.set(key, {
+          type: 'Ready',
+          status: 'False',
+          reason: e.reason,
+          message: e.message,
+        });
+        ctx.conditions.set(key, {
+          type: 'Skipped',
+          status: 'True',
+          reason: e.reason,
+          message: e.message,
+        });
+        // The cache already recorded the InvalidSpec Warning (same message): not twice.
+        if (e.reason !== CacheReasons.InvalidSpec) {
+          ctx.recorder.event(key, 'Warning', e.reason, e.message);
+        }
+      } else {
+        log.info(e.state === 'Removed' ? 'plan.removed' : 'plan.orphaned', {
+          plan_id: e.planId,
+          reason: e.reason,
+          changed: e.changed,
+        });
+        if (e.state === 'Removed' && result.written) {
+          ctx.recorder.event(key, 'Normal', 'PlanRemoved', e.message);
+        }
+      }
+    }
+  }
+
+  /** The sink's warnings (events only when written), then the reconcile's own line. */
+  outcome(
+    result: CommitResult,
+    counts: { dryRun: boolean; seen: number; skipped: number; plans: number; removed: number },
+    entries: readonly PlanEntry[],
+    ctx: Ctx,
+  ): void {
+    const { configPath, configKey } = this.#opts;
+    const log = ctx.logger;
+    for (const w of result.warnings) {
+      log.warn('config.warning', { config: configPath, warning: w });
+      if (result.written) ctx.recorder.event(configKey, 'Warning', 'ConfigWarning', w);
+    }
+    if (counts.dryRun) {
+      log.info('dry-run.complete', {
+        plans_seen: counts.seen,
+        plans_changed: entries.filter((e) => e.changed).length,
+        plans_skipped: counts.skipped,
+        config: configPath,
+        changed: result.changed,
+      });
+    } else if (result.written) {
+      log.info('config.written', {
+        config: configPath,
+        changed: true,
+        plans: counts.plans,
+        removed: counts.removed,
+        merged: result.merged,
+        backup: result.backupPath,
+      });
+      ctx.recorder.event(configKey, 'Normal', 'ConfigWritten', `wrote ${configPath}`);
+    } else {
+      log.info('config.unchanged', {
+        config: configPath,
+        changed: false,
+        plans: counts.plans,
+      });
+    }
+  }
+}
