@@ -1,10 +1,35 @@
 import { expect } from 'chai';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { forgetBackrestPlan } from '@backrest-sidecar/controller-retention';
+import {
+  WorkloadStatusStore,
+  backrestApiModule,
+  workloadStatusModule,
+} from '@backrest-sidecar/api';
+import {
+  RetentionControllerOptions,
+  forgetBackrestPlan,
+  retentionModule,
+} from '@backrest-sidecar/controller-retention';
 import { LocalResticRunner } from '@backrest-sidecar/restic';
 import {
+  ContainerActions,
+  DockerContainerActions,
+  DockerClient,
+  DockerodeClient,
+} from '@dockop/docker';
+import { TestManager } from '@dockop/testing';
+import { ContainerModule } from 'inversify';
+import {
+  RESTIC_IMAGE,
+  dockerClient,
+  removeLabeled,
+  requireEngine,
+  runId,
+} from './support/engine.js';
+import {
   CapturingLogger,
+  PASSWORD,
   exec,
   listSnapshots,
   makeRepo,
@@ -63,7 +88,14 @@ describe('retention: Backrest-made snapshots of our plans, within policy (integr
     await backup(other, 110, ours);
   });
 
-  after(async () => removeDir(repo?.dir));
+  const run = runId();
+  const runLabel = `dockop.test.run=retention-bkplan-${run}`;
+
+  after(async function () {
+    await removeDir(repo?.dir);
+    // The retention controller's one-shots (removed when they end; a leftover after a failure).
+    await removeLabeled(dockerClient(), runLabel).catch(() => undefined);
+  });
 
   it('dry run, then forget: keeps within=30d of this plan and instance, removes the rest of them only', async () => {
     const restic = new LocalResticRunner({ baseEnv: repo!.env });
@@ -126,5 +158,104 @@ describe('retention: Backrest-made snapshots of our plans, within policy (integr
     const dry = await forgetBackrestPlan(target, disabled, restic, { dryRun: true });
     expect(dry.status, 'a disabled forgetPolicy does not override').to.equal('forgotten');
     expect(await listSnapshots(repo!)).to.have.length(before.length);
+  });
+
+  it("the daemon's retention controller does it from Backrest's config: the plan's repo entry, tags and paths (real restic in a one-shot)", async function () {
+    await requireEngine(this);
+    const backup = (daysAgo: number, tags: string[]) =>
+      exec(
+        'restic',
+        [
+          'backup',
+          '-q',
+          '--host',
+          'backrest-host',
+          '--time',
+          at(daysAgo),
+          ...tags.flatMap((t) => ['--tag', t]),
+          data,
+        ],
+        { env: repo!.env },
+      );
+    const ours = ['plan:backrest_sidecar_shop_db', 'created-by:inst-1'];
+    for (const d of [50, 40, 3]) await backup(d, ours);
+    const before = await listSnapshots(repo!);
+    const old = (s: { time: string }) => Date.now() - Date.parse(s.time) > 30 * day;
+    // Backrest's config as the plan controller leaves it: the instance, the repo (with its
+    // credentials, here the repository mounted at /repo in restic's one-shot), our plan.
+    const config = path.join(repo!.dir, 'config.json');
+    await writeFile(
+      config,
+      JSON.stringify({
+        version: 6,
+        instance: 'inst-1',
+        repos: [{ id: 'default', uri: '/repo', password: PASSWORD }],
+        plans: [{ id: 'backrest_sidecar_shop_db', repo: 'default', paths: [data] }],
+      }),
+    );
+    const client = new DockerodeClient();
+    const actions = new DockerContainerActions(client);
+    const tm = new TestManager({
+      modules: [
+        backrestApiModule,
+        workloadStatusModule(path.join(repo!.dir, 'state')),
+        new ContainerModule((o) => {
+          o.bind<ContainerActions>(ContainerActions).toConstantValue(actions);
+          o.bind<DockerClient>(DockerClient).toConstantValue(client);
+          o.bind<RetentionControllerOptions>(RetentionControllerOptions).toConstantValue({
+            mode: 'daemon',
+            restic: {
+              kind: 'container',
+              image: RESTIC_IMAGE,
+              mounts: [{ type: 'bind', source: repo!.repo, target: '/repo' }],
+              labels: { 'dockop.test.run': `retention-bkplan-${run}` },
+            },
+            ownSnapshots: false,
+            backrest: { configPath: config },
+            prune: 'never',
+          });
+        }),
+        retentionModule(),
+      ],
+    });
+    try {
+      // The workload as the cache sees it: compose project shop, service db, keep within=30d.
+      await tm.docker.run({
+        name: `shop-db-${run}`,
+        labels: {
+          'backrest.enable': 'true',
+          'backrest.keep': 'within=30d',
+          'com.docker.compose.project': 'shop',
+          'com.docker.compose.service': 'db',
+        },
+      });
+      await tm.start();
+      const status = await tm.manager
+        .get<WorkloadStatusStore>(WorkloadStatusStore)
+        .get(`shop-db-${run}`);
+      const cond = status?.conditions.find((c) => c.type === 'RetentionSatisfied');
+      expect(cond, JSON.stringify(status)).to.include({ status: 'True', reason: 'PolicyApplied' });
+      const after = await listSnapshots(repo!);
+      const gone = before.filter((s) => !after.some((a) => a.id === s.id));
+      // The 50- and 40-day snapshots of this plan and instance; nothing else.
+      expect(gone.map((s) => s.short_id).sort()).to.deep.equal(
+        before
+          .filter(
+            (s) =>
+              s.paths.join() === data &&
+              old(s) &&
+              Date.now() - Date.parse(s.time) < 55 * day &&
+              (s as { tags?: string[] }).tags?.includes('created-by:inst-1'),
+          )
+          .map((s) => s.short_id)
+          .sort(),
+      );
+      expect(gone).to.have.length(2);
+      expect(status?.retention?.removedIds.slice().sort()).to.deep.equal(
+        gone.map((s) => s.short_id).sort(),
+      );
+    } finally {
+      await tm.stop();
+    }
   });
 });
