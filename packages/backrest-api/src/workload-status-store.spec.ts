@@ -289,6 +289,31 @@ describe('WorkloadStatusStore across processes', function () {
     expect((await store.get('w'))?.events.map((e) => e.message)).to.deep.equal(['after']);
   });
 
+  it('an update that changes nothing takes no lock: it does not wait for a held one', async () => {
+    const store = new WorkloadStatusStore({ stateDir: dir, lockWaitMs: 5_000 });
+    await store.update('w', (s) => store.applyEvent(s, 'Normal', 'Wrote', 'x'));
+    const file = store.fileOf('w');
+    const release = await lockfile.lock(file, { realpath: false, lockfilePath: `${file}.lock` });
+    try {
+      const started = Date.now();
+      const s = await store.update('w', (st) => {
+        st.name = 'w'; // the same content
+      });
+      expect(s.events).to.have.length(1);
+      expect(Date.now() - started).to.be.below(2_000);
+      // A real change still waits for the lock (and fails here, as it is never released).
+      const quick = new WorkloadStatusStore({ stateDir: dir, lockWaitMs: 200 });
+      await quick
+        .update('w', (st) => quick.applyEvent(st, 'Normal', 'Wrote', 'y'))
+        .then(
+          () => expect.fail('a change must not be written without the lock'),
+          (e: Error) => expect(e.message).to.contain('cannot lock'),
+        );
+    } finally {
+      await release();
+    }
+  });
+
   it("takes over a crashed writer's stale lock", async () => {
     const store = new WorkloadStatusStore({ stateDir: dir, lockWaitMs: 2000 });
     const file = store.fileOf('w');

@@ -64,9 +64,10 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/;
  * The workloads' status subresources, one JSON file per workload in `<stateDir>/workloads/`, so
  * they survive restarts and another process (`get workloads`, `describe workload`) reads them.
  *
- * - Every update takes the workload's lock (`<name>.json.lock`, proper-lockfile: a directory
- *   made atomically, so it works across processes), re-reads the file, applies the change and
- *   writes it atomically (`writeFileAtomic`): the daemon and one-shot commands in other processes
+ * - Every update that changes the file takes the workload's lock (`<name>.json.lock`,
+ *   proper-lockfile: a directory made atomically, so it works across processes), re-reads the
+ *   file, applies the change and writes it atomically (`writeFileAtomic`); one that changes
+ *   nothing takes no lock (an idle refresh costs a read). The daemon and one-shot commands in other processes
  *   (`backup-once`, `forget`, `verify`) sharing the state dir never lose each other's events or
  *   conditions. Updates in this process are also serialized per workload (no lock contention
  *   with ourselves).
@@ -151,28 +152,40 @@ export class WorkloadStatusStore {
 
   /**
    * Read, change, write: `mutate` gets the current status (a fresh one, `firstSeen` now, when
-   * there is none) and changes it in place. Writes only when something changed. Returns the
-   * status as it now is.
+   * there is none) and changes it in place. Writes only when something changed, under the
+   * workload's lock, after reading the file again and calling `mutate` again on what it holds
+   * (so `mutate` must change only the status it is given). Returns the status as it now is.
    */
   update(name: string, mutate: (status: WorkloadStatus) => void): Promise<WorkloadStatus> {
     const file = this.fileOf(name);
-    const change = async (assertLockHeld: () => void): Promise<WorkloadStatus> => {
+    /** The current status with `mutate` applied, and whether that changes the file. */
+    const apply = async (): Promise<{ status: WorkloadStatus; body: string; write: boolean }> => {
       const current = await this.get(name);
       const status = current ? structuredClone(current) : this.fresh(name);
       mutate(status);
       status.name = name;
       const body = `${JSON.stringify(status, null, 2)}\n`;
-      // Unchanged: no write (a periodic refresh of every workload costs no disk I/O).
-      if (this.#readOnly) this.#overlay.set(name, structuredClone(status));
-      else if (!current || body !== `${JSON.stringify(current, null, 2)}\n`) {
-        assertLockHeld();
-        await writeFileAtomic(file, body);
-      }
-      return status;
+      return { status, body, write: !current || body !== `${JSON.stringify(current, null, 2)}\n` };
     };
-    // Read-only: nothing is written, so there is nothing to lock (and the dir may be read-only).
-    const run = (): Promise<WorkloadStatus> =>
-      this.#readOnly ? change(() => undefined) : this.#locked(file, change);
+    const run = async (): Promise<WorkloadStatus> => {
+      // Read-only: kept in memory; nothing to lock (and the dir may be read-only).
+      const first = await apply();
+      if (this.#readOnly) {
+        this.#overlay.set(name, structuredClone(first.status));
+        return first.status;
+      }
+      // Unchanged: no lock, no write (a periodic refresh of every workload costs one read).
+      if (!first.write) return first.status;
+      // A change: read and apply again under the lock (another process may have written since).
+      return this.#locked(file, async (assertLockHeld) => {
+        const { status, body, write } = await apply();
+        if (write) {
+          assertLockHeld();
+          await writeFileAtomic(file, body);
+        }
+        return status;
+      });
+    };
     const previous = this.#chains.get(name) ?? Promise.resolve();
     const next = previous.then(run, run);
     this.#chains.set(name, next);
