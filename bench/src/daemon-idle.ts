@@ -1,23 +1,32 @@
-// The daemon at rest and under churn, with `--with-events`:
+// The daemon at rest and under churn, run as operators run it (the installed binary,
+// `daemon --with-events --apply` against a stand-in Backrest container; `SCHEDULE=<cron>` adds
+// `--backup-schedule`, so the backup controller's runs are scheduled too):
 //  1. idle CPU: COUNT (500) created labeled containers, daemon synced, then IDLE_S (300 s) of
-//     nothing: CPU time of the daemon process (/proc/<pid>/stat) as % of one core [target ≤ 0.2 %];
+//     nothing: CPU time of the daemon process (/proc/<pid>/stat) as % of one core [target ≤ 0.2 %].
+//     Baseline in the same window: a bare Node process holding Docker's events stream open;
 //  2. RSS over CYCLES (1,000) create/destroy cycles of a labeled container: VmRSS sampled every
-//     tenth of the run; the figure is the change from the first sample to the last [target ±5 %].
+//     tenth of the run; the figure is the change from the first sample to the last [target ±5 %];
+//     with POST_GRACE_S, RSS again that long after the churn (the orphan grace over: the
+//     destroyed containers' plans are gone from the config).
 // Run: npm run build && node bench/dist/daemon-idle.js   (COUNT, IDLE_S, CYCLES to change sizes)
+import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { createContainer } from '@dockop/docker';
 import {
   BUSYBOX,
-  SUITE_LABEL,
   docker,
   loadText,
   removeByLabel,
   runTag,
   startDaemon,
-  sweepStale,
   tempConfig,
   waitFor,
 } from './plan-bench-support.js';
+
+// Its own suite label: the other plan benches sweep `dockop.bench.suite=plan` when they start,
+// which would remove this bench's containers mid-run on a shared engine (and it theirs).
+const SUITE_LABEL = { 'dockop.bench.suite': 'daemon-idle' } as const;
 
 const COUNT = Number(process.env.COUNT ?? 500);
 const IDLE_S = Number(process.env.IDLE_S ?? 300);
@@ -28,7 +37,23 @@ const CYCLES = Number(process.env.CYCLES ?? 1000);
  * the end of the churn: `ORPHAN_GRACE=1s` measures what the daemon retains beyond its config.
  */
 const ORPHAN_GRACE = process.env.ORPHAN_GRACE;
+/** `--backup-schedule` of the daemon (e.g. `0 3 * * *`); default none (status refresh only). */
+const SCHEDULE = process.env.SCHEDULE;
+/** `APPLY=0`: no `--apply` and no stand-in Backrest. Default on, as operators run it. */
+const APPLY = process.env.APPLY !== '0';
+/** Seconds to wait after the churn before a last RSS sample (0: none). */
+const POST_GRACE_S = Number(process.env.POST_GRACE_S ?? 0);
 const BATCH = 10;
+
+/**
+ * The floor of any `--with-events` daemon: a bare Node process with Docker's events stream
+ * open and nothing else (no modules of ours loaded).
+ */
+function startBaseline() {
+  // Reconnects when the stream ends (an engine restart), as the daemon does.
+  const code = `const open = () => require('node:http').get({ socketPath: '/var/run/docker.sock', path: '/events?filters=' + encodeURIComponent(JSON.stringify({ type: ['container'] })) }, (res) => { res.resume(); res.on('end', () => setTimeout(open, 500)); }).on('error', () => setTimeout(open, 500)); open(); setInterval(() => {}, 1 << 30);`;
+  return spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
+}
 
 /** utime + stime of a process in seconds (Linux /proc; clock ticks are 100 Hz on Linux). */
 async function cpuSeconds(pid: number): Promise<number> {
@@ -54,10 +79,22 @@ function labels(tag: string, service: string): Record<string, string> {
 }
 
 async function main(): Promise<void> {
-  await sweepStale();
+  await removeByLabel('dockop.bench.suite=daemon-idle');
   const tag = runTag();
   const label = `dockop.bench.run=${tag}`;
   const { dir, file } = await tempConfig();
+  const backrest = `${tag}-backrest`;
+  if (APPLY) {
+    // Exits on SIGTERM as Backrest does.
+    const c = await createContainer(docker, {
+      name: backrest,
+      Image: BUSYBOX,
+      Cmd: ['sh', '-c', "trap 'exit 0' TERM; sleep 3600 & wait"],
+      Labels: { ...SUITE_LABEL, 'dockop.bench.run': tag },
+      HostConfig: { NetworkMode: 'none', Binds: [`${dir}:/config`] },
+    });
+    await c.start();
+  }
   for (let i = 0; i < COUNT; i += 50) {
     await Promise.all(
       Array.from({ length: Math.min(50, COUNT - i) }, (_, j) =>
@@ -80,7 +117,12 @@ async function main(): Promise<void> {
     '--plan-id-prefix',
     `${tag}_`,
     ...(ORPHAN_GRACE ? ['--orphan-grace', ORPHAN_GRACE] : []),
+    ...(APPLY ? ['--apply', '--backrest-container', backrest] : []),
+    ...(SCHEDULE ? ['--backup-schedule', SCHEDULE] : []),
+    '--state-dir',
+    path.join(dir, 'state'),
   ]);
+  const baseline = startBaseline();
   try {
     const pid = daemon.child.pid!;
     await waitFor(
@@ -93,15 +135,25 @@ async function main(): Promise<void> {
     // Let the start-up work (first write, JIT, GC) settle before measuring rest.
     await new Promise((r) => setTimeout(r, 2_000));
     const c0 = await cpuSeconds(pid);
+    const b0 = await cpuSeconds(baseline.pid!);
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, IDLE_S * 1000));
     const idleCpu = (await cpuSeconds(pid)) - c0;
+    const baseCpu = (await cpuSeconds(baseline.pid!)) - b0;
     const idleWall = (performance.now() - t0) / 1000;
+    const pct = (cpu: number) => `${((100 * cpu) / idleWall).toFixed(3)} %`;
     console.log(
-      `daemon-idle: ${COUNT} labeled containers, --with-events, orphan grace ${ORPHAN_GRACE ?? 'default'}; ${loadText()}`,
+      `daemon-idle: ${COUNT} labeled containers, --with-events${APPLY ? ' --apply' : ''}${SCHEDULE ? ` --backup-schedule '${SCHEDULE}'` : ''}, orphan grace ${ORPHAN_GRACE ?? 'default'}; ${loadText()}`,
     );
+    const reconnects = daemon.lines.filter((l) => l.line.action === 'docker.stream.reconnecting');
+    if (reconnects.length > 0) {
+      console.log(
+        `  note: the events stream reconnected ${reconnects.length} time(s) (engine restarted?)`,
+      );
+    }
     console.log(
-      `  idle CPU over ${idleWall.toFixed(0)} s: ${idleCpu.toFixed(2)} s = ${((100 * idleCpu) / idleWall).toFixed(3)} % of a core  [target ≤ 0.2 %]`,
+      `  idle CPU over ${idleWall.toFixed(0)} s: ${idleCpu.toFixed(2)} s = ${pct(idleCpu)} of a core  [target ≤ 0.2 %]; ` +
+        `baseline (bare node, events stream open) ${baseCpu.toFixed(2)} s = ${pct(baseCpu)}; RSS ${Math.round((await rssKb(pid)) / 1024)} MiB, baseline ${Math.round((await rssKb(baseline.pid!)) / 1024)} MiB`,
     );
 
     const samples: { cycle: number; kb: number }[] = [];
@@ -124,6 +176,7 @@ async function main(): Promise<void> {
       }
       if (daemon.child.exitCode !== null) throw new Error(`daemon exited ${daemon.child.exitCode}`);
     }
+    if (samples.length === 0) return;
     const first = samples[0]!.kb;
     const last = samples.at(-1)!.kb;
     console.log(
@@ -132,7 +185,16 @@ async function main(): Promise<void> {
     console.log(
       `  RSS change first → last sample: ${(((last - first) / first) * 100).toFixed(1)} %  [target ±5 %]; ${loadText()}`,
     );
+    if (POST_GRACE_S > 0) {
+      await new Promise((r) => setTimeout(r, POST_GRACE_S * 1000));
+      const after = await rssKb(pid);
+      const plans = ((await readFile(file, 'utf8')).match(/"id":/g) ?? []).length;
+      console.log(
+        `  RSS ${POST_GRACE_S} s after the churn: ${Math.round(after / 1024)} MiB = ${(((after - first) / first) * 100).toFixed(1)} % from the first sample  [target ±5 %]; ${plans} ids in the config; ${loadText()}`,
+      );
+    }
   } finally {
+    baseline.kill();
     await daemon.stop();
     await removeByLabel(label);
     await rm(dir, { recursive: true, force: true });

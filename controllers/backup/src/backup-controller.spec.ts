@@ -11,12 +11,12 @@ import {
   backrestApiModule,
   workloadStatusModule,
 } from '@backrest-sidecar/api';
-import { ContainerActions, DockerClient } from '@dockop/docker';
+import { ContainerActions, DockerClient, HostContainerChanges } from '@dockop/docker';
 import type { KeyTrigger } from '@dockop/runtime';
 import { ControllerContribution, MetricsRegistry } from '@dockop/runtime';
 import { TestManager } from '@dockop/testing';
 import { ContainerModule } from 'inversify';
-import type { BackupController } from './backup-controller.js';
+import type { BackupController, BackupControllerOptions } from './backup-controller.js';
 import { backupControllerModule, backupModule } from './backup-module.js';
 
 const HOUR = 3_600_000;
@@ -389,5 +389,152 @@ describe('BackupController', () => {
       expect(backup.options).to.deep.equal({});
       expect(backup.triggers ?? []).to.deep.equal([]);
     });
+  });
+});
+
+describe('BackupController at rest', () => {
+  let dir: string;
+  let tm: TestManager | undefined;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'backup-controller-rest-'));
+  });
+  afterEach(async () => {
+    await tm?.stop();
+    tm = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const MINUTE = 60_000;
+  const labels = { 'backrest.enable': 'true' };
+
+  function manager(
+    actions: ContainerActions,
+    extra: Partial<BackupControllerOptions> = {},
+    hostChanges?: HostContainerChanges,
+  ): TestManager {
+    return new TestManager({
+      modules: [
+        backrestApiModule,
+        workloadStatusModule(dir),
+        new ContainerModule((o) => {
+          o.bind<ContainerActions>(ContainerActions).toConstantValue(actions);
+          o.bind<DockerClient>(DockerClient).toConstantValue(client);
+          if (hostChanges) {
+            o.bind<HostContainerChanges>(HostContainerChanges).toConstantValue(hostChanges);
+          }
+        }),
+        backupModule({
+          backup: { engine: 'restic', stateDir: dir, progress: 'none' },
+          resyncPeriodMs: MINUTE,
+          // The files are written in real time while the clock is virtual: trust every stamp.
+          statusStampRacyMs: 0,
+          ...extra,
+        }),
+      ],
+    });
+  }
+
+  async function reconciles(): Promise<number> {
+    const text = await tm!.manager.get<MetricsRegistry>(MetricsRegistry).metrics();
+    return [
+      ...text.matchAll(/^controller_runtime_reconcile_total\{controller="backup",[^}]*\} (\d+)/gm),
+    ].reduce((n, m) => n + Number(m[1]), 0);
+  }
+
+  it('an idle minute is its two aggregate keys, not one reconcile per workload; a status file another process wrote is picked up', async () => {
+    const names = ['w1', 'w2', 'w3'];
+    const { actions } = fakeActions(
+      names.map((n) => info(n, labels, `${n}data`)),
+      async () => ({ exitCode: 0, lines: [] }),
+    );
+    tm = manager(actions);
+    for (const name of names) await tm.docker.run({ name, labels });
+    await tm.start();
+    await tm.advance(MINUTE); // the files written at start are looked at once more
+    const before = await reconciles();
+    await tm.advance(10 * MINUTE);
+    // VolumeCoverage/host and WorkloadStatusFiles/workloads, once a minute each.
+    expect((await reconciles()) - before).to.equal(20);
+
+    // A one-shot backup-once (another process, its own store) records a backup of w2.
+    const other = new WorkloadStatusStore({ stateDir: dir });
+    const time = new Date(tm.clock.now()).toISOString();
+    await other.update('w2', (s) => {
+      s.lastBackup = { time, engine: 'restic', source: 'run', snapshotId: 'beef0001' };
+    });
+    const gauge = /backrest_sidecar_workload_last_success_timestamp_seconds\{workload="w2"\} (\d+)/;
+    await tm.advance(MINUTE);
+    const text = await tm.manager.get<MetricsRegistry>(MetricsRegistry).metrics();
+    expect(Number(gauge.exec(text)?.[1])).to.equal(Date.parse(time) / 1000);
+    // Re-evaluated on the daemon's clock: Stale follows the new backup.
+    const s = await tm.manager.get<WorkloadStatusStore>(WorkloadStatusStore).get('w2');
+    expect(s?.conditions.find((c) => c.type === 'Stale')?.reason).to.equal('RecentBackup');
+  });
+
+  it('counts the volume coverage again only after a container on the host changed', async () => {
+    let lists = 0;
+    const { actions } = fakeActions([info('db', labels, 'dbdata')], async () => ({
+      exitCode: 0,
+      lines: [],
+    }));
+    const list = actions.list.bind(actions);
+    actions.list = async (filters) => {
+      lists++;
+      return list(filters);
+    };
+    const host = { revision: 1, lastChangeAt: -Infinity };
+    tm = manager(actions, {}, { hostChanges: () => host });
+    await tm.docker.run({ name: 'db', labels });
+    await tm.start();
+    expect(lists).to.equal(1);
+    await tm.advance(5 * MINUTE);
+    expect(lists).to.equal(1);
+    host.revision++;
+    await tm.advance(MINUTE);
+    expect(lists).to.equal(2);
+    // A change right before the count: the list may lag it, so the next pass counts again.
+    host.revision++;
+    host.lastChangeAt = tm.clock.now() + MINUTE - 500;
+    await tm.advance(MINUTE);
+    expect(lists).to.equal(3);
+    await tm.advance(MINUTE);
+    expect(lists).to.equal(4);
+    await tm.advance(3 * MINUTE);
+    expect(lists).to.equal(4);
+  });
+
+  it('lists the repository on its own period, not on every resync', async () => {
+    const config = path.join(dir, 'config.json');
+    await writeFile(
+      config,
+      JSON.stringify({ repos: [{ id: 'r', uri: '/repos/r', password: 'pw' }] }),
+    );
+    const { actions, oneShots } = fakeActions([], async () => ({ exitCode: 0, lines: ['[]'] }));
+    tm = manager(actions, { backrestConfig: config, inventoryPeriodMs: 15 * MINUTE });
+    await tm.docker.run({ name: 'db', labels });
+    await tm.start();
+    await tm.advance(60 * MINUTE);
+    // At 0, 15, 30, 45 and 60 minutes (it was once a minute: 61).
+    const listings = () => oneShots.filter((c) => c[0] === 'snapshots').length;
+    expect(listings()).to.equal(5);
+    // The retention controller removed snapshots after that listing: the counts are behind, so
+    // the repository is listed again (once), without waiting for the period.
+    await tm.advance(1000);
+    const other = new WorkloadStatusStore({ stateDir: dir, now: () => tm!.clock.now() });
+    await other.update('db', (s) => {
+      s.retention = {
+        time: new Date(tm!.clock.now()).toISOString(),
+        keep: 'last:1',
+        outcome: 'forgotten',
+        kept: 1,
+        removed: 1,
+        keptIds: ['a'],
+        removedIds: ['b'],
+      };
+    });
+    await tm.advance(MINUTE);
+    expect(listings()).to.equal(6);
+    await tm.advance(5 * MINUTE);
+    expect(listings()).to.equal(6);
   });
 });

@@ -10,7 +10,12 @@ import {
   scheduleRecord,
   type CronClock,
 } from '@backrest-sidecar/api';
-import { ContainerActions, DockerClient, execInContainer } from '@dockop/docker';
+import {
+  ContainerActions,
+  DockerClient,
+  HostContainerChanges,
+  execInContainer,
+} from '@dockop/docker';
 import {
   Clock,
   KeyTrigger,
@@ -31,7 +36,8 @@ import { BackupMetrics } from './backup-metrics.js';
 import {
   BACKUP_RUN_KIND,
   BackupReconciler,
-  REPOSITORY_INVENTORY_KIND,
+  REPOSITORY_INVENTORY_KEY,
+  STATUS_FILES_KIND,
   VOLUME_COVERAGE_KIND,
 } from './backup-reconciler.js';
 import { BACKREST_OWNED_SCHEDULE } from './backup-status.js';
@@ -64,7 +70,12 @@ export interface BackupControllerOptions {
   clock?: CronClock;
   /** Options of every run (each run gets a fresh run id). */
   backup: Omit<BackupOnceOptions, 'signal' | 'runId'>;
-  /** Re-evaluate every workload's status and the coverage this often (ms). Default 60 000. */
+  /**
+   * Look for status files another process changed (their workloads are re-evaluated), hand
+   * refused workloads over as errors and recount the coverage (when a container changed) this
+   * often (ms). A workload's status is otherwise re-evaluated on its events and when it would
+   * turn Stale. Default 60 000.
+   */
   resyncPeriodMs?: number;
   /**
    * Backrest's config (`--config`): without `backup.rcbEnvFile`, its repo entry gives the
@@ -78,6 +89,12 @@ export interface BackupControllerOptions {
    * keep their workloads from turning Stale. Default 900 000 (15 min).
    */
   inventoryPeriodMs?: number;
+  /**
+   * A status file stamped (mtime/ctime) this recently (ms, wall clock) when looked at is looked
+   * at again on the next pass: file systems stamp times from a coarse clock, so a second write in
+   * the same tick could keep the stamp. Default STATUS_STAMP_RACY_MS (2 000).
+   */
+  statusStampRacyMs?: number;
 }
 
 /** Where a tick of the schedule sends its key (the controller's own trigger). */
@@ -85,7 +102,8 @@ const RUN_KEY = makeKey(BACKUP_RUN_KIND, 'schedule');
 /** The one run of `mode: 'once'`. */
 const ONCE_KEY = makeKey(BACKUP_RUN_KIND, 'once');
 const COVERAGE_KEY = makeKey(VOLUME_COVERAGE_KIND, 'host');
-const INVENTORY_KEY = makeKey(REPOSITORY_INVENTORY_KIND, 'repository');
+const INVENTORY_KEY = REPOSITORY_INVENTORY_KEY;
+const STATUS_FILES_KEY = makeKey(STATUS_FILES_KIND, 'workloads');
 
 /**
  * The backup controller: a ControllerContribution over the BackupWorkload resources of the shared
@@ -103,7 +121,7 @@ export class BackupController implements ControllerContribution, LifecycleHook {
   readonly options: ControllerOptions;
   readonly reconciler: BackupReconciler;
   readonly #scheduleTrigger = new KeyTrigger('backup-schedule');
-  readonly #refusedTrigger = new KeyTrigger('backup-refused');
+  readonly #requeueTrigger = new KeyTrigger('backup-requeue');
   readonly #options: BackupControllerOptions;
   readonly #clock: Clock | undefined;
   readonly #logger: Logger | undefined;
@@ -126,6 +144,7 @@ export class BackupController implements ControllerContribution, LifecycleHook {
     @inject(BackupRetention) @optional() retention?: BackupRetention,
     @inject(RepositoryLock) @optional() lock?: RepositoryLock,
     @inject(BackupReport) @optional() report?: BackupReport,
+    @inject(HostContainerChanges) @optional() hostChanges?: HostContainerChanges,
   ) {
     // Not bound: inert (loading the module everywhere, as every built-in is, costs nothing).
     const options: BackupControllerOptions = bound ?? { backup: {} };
@@ -165,11 +184,15 @@ export class BackupController implements ControllerContribution, LifecycleHook {
       ...(completed ? { completed } : {}),
       ...(retention ? { retention } : {}),
       ...(lock ? { lock } : {}),
-      refused: this.#refusedTrigger,
+      requeue: this.#requeueTrigger,
       ...(options.backrestConfig ? { backrestConfig: options.backrestConfig } : {}),
       ...(options.backrestRepo ? { backrestRepo: options.backrestRepo } : {}),
       ...(options.inventoryPeriodMs ? { inventoryPeriodMs: options.inventoryPeriodMs } : {}),
       ...(redactor ? { redactor } : {}),
+      ...(hostChanges ? { hostChanges } : {}),
+      ...(options.statusStampRacyMs !== undefined
+        ? { statusStampRacyMs: options.statusStampRacyMs }
+        : {}),
       dumpReadiness: new DumpReadiness({
         exec: (target, argv, opts) => execInContainer(client, target, argv, opts),
         inspectEnv: async (id) => (await actions.inspect(id)).Config.Env ?? undefined,
@@ -196,16 +219,20 @@ export class BackupController implements ControllerContribution, LifecycleHook {
           : {}),
       },
     ];
-    this.triggers = [this.#scheduleTrigger, this.#refusedTrigger];
+    this.triggers = [this.#scheduleTrigger, this.#requeueTrigger];
     this.options = {
       // A run and the status refreshes side by side: a long backup must not hold Stale back.
       // The queue never hands one key to two workers, so runs still never overlap.
       maxConcurrentReconciles: 2,
       initialKeys: [
         COVERAGE_KEY,
+        ...(status ? [STATUS_FILES_KEY] : []),
         ...(options.backup.rcbEnvFile || options.backrestConfig ? [INVENTORY_KEY] : []),
       ],
       resyncPeriodMs: options.resyncPeriodMs ?? 60_000,
+      // Workload keys follow their events, files and Stale deadlines: only the aggregate keys
+      // above are periodic (500 idle workloads were 500 file reads a minute).
+      resyncKeys: 'initial',
     };
     if (!bound || once) {
       this.watches = [];

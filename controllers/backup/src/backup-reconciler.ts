@@ -5,10 +5,11 @@ import {
   type BackupWorkloadSpec,
   type RepositoryLock,
   type WorkloadScheduleRecord,
+  type WorkloadStatus,
   type WorkloadStatusStore,
   type BackupRetention,
 } from '@backrest-sidecar/api';
-import type { ContainerActions, DockerClient } from '@dockop/docker';
+import type { ContainerActions, DockerClient, HostContainerChanges } from '@dockop/docker';
 import {
   makeKey,
   TerminalError,
@@ -38,6 +39,7 @@ import {
 import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
 import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
+import { StatusFileChanges } from './status-file-changes.js';
 import { applyDumpReadiness, type DumpReadiness } from './dump-readiness.js';
 import { matchesSelector, volumeCoverage } from './volume-coverage.js';
 
@@ -47,6 +49,15 @@ export const BACKUP_RUN_KIND = 'BackupRun';
 export const VOLUME_COVERAGE_KIND = 'VolumeCoverage';
 /** Kind of the key that lists the repository on its own period (Backrest's runs show up there). */
 export const REPOSITORY_INVENTORY_KIND = 'RepositoryInventory';
+export const REPOSITORY_INVENTORY_KEY = makeKey(REPOSITORY_INVENTORY_KIND, 'repository');
+/** Kind of the key that looks for status files another process changed (one `stat` when idle). */
+export const STATUS_FILES_KIND = 'WorkloadStatusFiles';
+
+/**
+ * The list view of a container can lag its event by a moment (Docker logs `die` before the list
+ * shows the container exited): a coverage counted this soon after a change is counted again.
+ */
+const LIST_LAG_MS = 2_000;
 
 export interface BackupReconcilerDeps {
   /**
@@ -71,10 +82,11 @@ export interface BackupReconcilerDeps {
   /** The logger's redactor (learns the env file's secrets). */
   redactor?: Redactor;
   /**
-   * The controller's own trigger: refused workloads are handed to it on every coverage pass (the
-   * cache lists only valid resources on resync), so each is reconciled, and counted, as an error.
+   * The controller's own trigger (`backup-requeue`): refused workloads are handed to it on every
+   * coverage pass (the cache lists only valid resources on resync), so each is reconciled, and
+   * counted, as an error; so are workloads whose status file another process changed.
    */
-  refused?: KeyTrigger;
+  requeue?: KeyTrigger;
   /** Retention after each successful run (the retention controller's), when loaded. */
   retention?: BackupRetention;
   /** Held for each run: the retention controller's forget never overlaps a backup. */
@@ -90,6 +102,13 @@ export interface BackupReconcilerDeps {
   /** Longest requeue of a workload's status refresh, in ms. Default 1 h. */
   maxRequeueMs?: number;
   /**
+   * Changes of any container on the host (the Docker source's events): the coverage is counted
+   * again only after one. Default: none (every coverage pass lists the host).
+   */
+  hostChanges?: HostContainerChanges;
+  /** See `BackupControllerOptions.statusStampRacyMs`. */
+  statusStampRacyMs?: number;
+  /**
    * The dump pre-check of observed workloads (`DumpReadiness`): its result is the workload's
    * `DumpReady` condition and a Warning per unmet requirement. Default: not checked.
    */
@@ -104,7 +123,13 @@ export interface BackupReconcilerDeps {
  *   for the moment it would turn Stale), `BackedUp` Unknown before the first backup, gauges;
  *   a workload the cache refused is a TerminalError (counted as an error, never as a success);
  * - `VolumeCoverage/host`: the uncovered-volumes gauge; it also hands every refused workload to
- *   `refused`, so each is reconciled (as an error) at start and on every resync.
+ *   `requeue`, so each is reconciled (as an error) at start and on every resync. It lists the
+ *   host only when a container changed since the last count (`hostChanges`);
+ * - `WorkloadStatusFiles/<dir>`: hands the workloads whose status file another process changed
+ *   to `requeue` (the controller's own trigger), so their gauges follow;
+ * - `RepositoryInventory/repository`: lists the repository every `inventoryPeriodMs`.
+ * The controller resyncs these aggregate keys only: a workload's own key follows its events, its
+ * status file and its Stale deadline (`requeueAfter`), so an idle host costs next to nothing.
  */
 export class BackupReconciler implements Reconciler {
   readonly #deps: BackupReconcilerDeps;
@@ -113,9 +138,20 @@ export class BackupReconciler implements Reconciler {
   #runs = 0;
   /** Listing failures already warned about: one line each, not one per period. */
   readonly #warned = new Set<string>();
+  readonly #files: StatusFileChanges | undefined;
+  /** The host's change revision the last coverage count saw settled; undefined: count again. */
+  #coverageRevision: number | undefined;
+  /** Clock time of the next periodic repository listing (a resync before it lists nothing). */
+  #inventoryDueAt = 0;
 
   constructor(deps: BackupReconcilerDeps) {
     this.#deps = deps;
+    this.#files = deps.status
+      ? new StatusFileChanges(
+          deps.status.dir,
+          deps.statusStampRacyMs !== undefined ? { racyMs: deps.statusStampRacyMs } : {},
+        )
+      : undefined;
   }
 
   /** A run is going (a tick arriving now is skipped). */
@@ -145,6 +181,8 @@ export class BackupReconciler implements Reconciler {
         return this.#refresh(request, ctx);
       case REPOSITORY_INVENTORY_KIND:
         return this.#periodicInventory(ctx);
+      case STATUS_FILES_KIND:
+        return this.#statusFiles(ctx);
       default:
         throw new TerminalError(`backup controller: unknown key ${request.key}`, 'UnknownKey');
     }
@@ -267,6 +305,10 @@ export class BackupReconciler implements Reconciler {
     const d = this.#deps;
     const period = d.inventoryPeriodMs ?? 15 * 60_000;
     if (this.#running) return { requeueAfter: period }; // the run lists it when it ends
+    // The controller's resync hands this key over more often than the period: not due yet.
+    const early = this.#inventoryDueAt - ctx.clock.now();
+    if (early > 0) return { requeueAfter: early };
+    this.#inventoryDueAt = ctx.clock.now() + period;
     const names = ctx.cache
       .list(BACKUP_WORKLOAD_KIND)
       .filter((r) => matchesSelector(r.metadata.labels, d.backup.selector ?? []))
@@ -282,6 +324,14 @@ export class BackupReconciler implements Reconciler {
   }
 
   async #coverage(ctx: ReconcileContext): Promise<void> {
+    for (const r of ctx.cache.rejected(BACKUP_WORKLOAD_KIND)) {
+      if (matchesSelector(r.labels, this.#deps.backup.selector ?? []))
+        this.#deps.requeue?.fire(r.key);
+    }
+    const changes = this.#deps.hostChanges?.hostChanges();
+    // No container on the host changed since the last count: the same list, the same gauge.
+    if (changes !== undefined && changes.revision === this.#coverageRevision) return;
+    this.#coverageRevision = undefined;
     const containers = await this.#deps.actions.list({});
     const rows = volumeCoverage(containers, {
       ...(this.#deps.backup.planIdPrefix !== undefined
@@ -290,9 +340,8 @@ export class BackupReconciler implements Reconciler {
       excludeBindMounts: this.#deps.backup.excludeBindMounts === true,
       ...(this.#deps.backup.selector ? { selector: this.#deps.backup.selector } : {}),
     });
-    for (const r of ctx.cache.rejected(BACKUP_WORKLOAD_KIND)) {
-      if (matchesSelector(r.labels, this.#deps.backup.selector ?? []))
-        this.#deps.refused?.fire(r.key);
+    if (changes !== undefined && ctx.clock.now() - changes.lastChangeAt >= LIST_LAG_MS) {
+      this.#coverageRevision = changes.revision;
     }
     const uncovered = rows.filter((r) => r.state === 'Uncovered');
     this.#deps.metrics.uncoveredVolumes.set(uncovered.length);
@@ -300,6 +349,19 @@ export class BackupReconciler implements Reconciler {
       ctx.logger.debug('coverage.uncovered', {
         volumes: uncovered.map((r) => `${r.source} (${r.users.map((u) => u.container).join(',')})`),
       });
+    }
+  }
+
+  /** Workloads whose status file changed since the last pass (another process wrote it). */
+  async #statusFiles(ctx: ReconcileContext): Promise<void> {
+    if (!this.#files) return;
+    const selector = this.#deps.backup.selector ?? [];
+    const names = ctx.cache
+      .list(BACKUP_WORKLOAD_KIND)
+      .filter((r) => matchesSelector(r.metadata.labels, selector))
+      .map((r) => r.metadata.name);
+    for (const name of await this.#files.changed(names)) {
+      this.#deps.requeue?.fire(makeKey(BACKUP_WORKLOAD_KIND, name));
     }
   }
 
@@ -365,13 +427,30 @@ export class BackupReconciler implements Reconciler {
       }
       applyStale(d.status!, s);
     });
+    await this.#files?.record(request.name);
     d.metrics.observe(status);
+    // Retention removed snapshots since the repository was last listed: the counts are behind.
+    if ((d.backup.rcbEnvFile || d.backrestConfig) && removedSinceListing(status)) {
+      this.#inventoryDueAt = 0;
+      d.requeue?.fire(REPOSITORY_INVENTORY_KEY);
+    }
     const stale = status.conditions.find((c) => c.type === WorkloadConditions.Stale);
-    if (stale?.status === 'True') return;
+    // Re-evaluated at least this often: its dump pre-check is due again after an hour, and a
+    // Stale workload's message tells how long ago its last backup was.
+    const longest = d.maxRequeueMs ?? 3_600_000;
+    if (stale?.status === 'True') return { requeueAfter: longest };
     // Re-evaluate when it would turn Stale (a backup meanwhile refreshes it anyway).
     const last = status.lastBackup ? Date.parse(status.lastBackup.time) : NaN;
     const since = Number.isFinite(last) ? last : Date.parse(status.firstSeen);
     const due = since + d.schedule.staleAfterMs - ctx.clock.now();
-    return { requeueAfter: Math.min(Math.max(due, 0) + 1000, d.maxRequeueMs ?? 3_600_000) };
+    return { requeueAfter: Math.min(Math.max(due, 0) + 1000, longest) };
   }
+}
+
+/** A retention pass removed snapshots after the repository listing the status counts from. */
+function removedSinceListing(s: WorkloadStatus): boolean {
+  const r = s.retention;
+  if (!r || r.dryRun || r.removed === 0) return false;
+  const listed = s.snapshots ? Date.parse(s.snapshots.observedAt) : NaN;
+  return !(Date.parse(r.time) <= listed);
 }

@@ -57,9 +57,9 @@ interface Cached {
 
 /**
  * The dump pre-check of the daemon: when a dump-labelled workload is observed (the backup
- * controller's status refresh, at start, on every change and resync), the preset's requirements
- * are checked in the running container with `docker exec` (`checkDump`, the check backup-once
- * runs before its dumps), so a missing tool or credential is a Warning naming container and label
+ * controller's status refresh, at start, on every change and at least hourly), the preset's
+ * requirements are checked in the running container with `docker exec` (`checkDump`, the check
+ * backup-once runs before its dumps), so a missing tool or credential is a Warning naming container and label
  * long before a scheduled backup (ours or Backrest's hook) would fail on it. Results are cached
  * per container id and dump labels; a changed container is checked again at once, an unchanged
  * one after `recheckMs`. A stopped container is not checked (its last result, if any, stands).

@@ -173,6 +173,30 @@ describe('ContainerInformer', () => {
     expect(h.engine.calls.filter((c) => c.includes('"id"'))).to.deep.equal(['list {"id":["y"]}']);
   });
 
+  it('hostChanges: moves on events of any container (selected or not) and on a reconnect; unknown while down', async () => {
+    h = harness({ selects: (l) => l['x.enable'] === 'true' });
+    await h.started;
+    const r0 = h.informer.hostChanges()!.revision;
+    h.engine.add({ id: 'n', name: 'nope', labels: { other: '1' } });
+    h.engine.emit('start', 'n');
+    await settle();
+    expect(h.informer.hostChanges()!.revision).to.be.greaterThan(r0);
+    const r1 = h.informer.hostChanges()!.revision;
+    await h.clock.advanceAsync(120_000); // periodic relists alone are no change
+    expect(h.informer.hostChanges()!.revision).to.equal(r1);
+    h.engine.stop();
+    await settle();
+    expect(h.informer.hostChanges()).to.equal(undefined);
+    h.engine.start();
+    await h.clock.advanceAsync(30_000);
+    await settle();
+    expect(h.informer.hostChanges()!.revision).to.be.greaterThan(r1);
+    const polling = harness({ watchEvents: false });
+    await polling.started;
+    expect(polling.informer.hostChanges()).to.equal(undefined);
+    polling.controller.abort();
+  });
+
   it('survives garbage on the stream', async () => {
     h = harness();
     await h.started;

@@ -58,6 +58,16 @@ export interface ContainerInformerOptions {
 export const DEFAULT_RESYNC_PERIOD_MS = 60_000;
 
 /**
+ * Whether any container on the host (selected or not) may have changed: `revision` moves on every
+ * watched event of any container and on every list after a (re)connect (events may have been
+ * missed); `lastChangeAt` is the informer clock's time of that move.
+ */
+export interface HostChanges {
+  revision: number;
+  lastChangeAt: number;
+}
+
+/**
  * Containers refreshed by one id-filtered `GET /containers/json` after events. One list of 50
  * ids among 500 containers costs dockerd about what 10 inspects do; a burst of 100 starts was 100
  * inspects, 8 at a time, and the last container's plan waited for all of them.
@@ -118,6 +128,8 @@ export class ContainerInformer {
   #draining: Promise<void> | undefined;
 
   #connected = false;
+  #hostRevision = 0;
+  #lastHostChangeAt: number;
   #disconnectedSince: number;
   #synced = false;
   #signal: AbortSignal | undefined;
@@ -141,6 +153,7 @@ export class ContainerInformer {
     this.#backoff = new Backoff(options.reconnect, options.random);
     this.#pingIntervalMs = options.pingIntervalMs ?? (isLocalSocket(client) ? 250 : 0);
     this.#disconnectedSince = this.#clock.now();
+    this.#lastHostChangeAt = this.#disconnectedSince;
   }
 
   /** Connects and lists; resolves after the first full list was handed to the handler. Runs until `signal` aborts. */
@@ -171,6 +184,20 @@ export class ContainerInformer {
 
   hasSynced(): boolean {
     return this.#synced;
+  }
+
+  /**
+   * Changes of any container on the host, from the events stream. Undefined when not known: no
+   * stream (`watchEvents` false), or the stream is down (events are being missed).
+   */
+  hostChanges(): HostChanges | undefined {
+    if (!this.#watchEvents || !this.#connected) return undefined;
+    return { revision: this.#hostRevision, lastChangeAt: this.#lastHostChangeAt };
+  }
+
+  #hostChanged(): void {
+    this.#hostRevision++;
+    this.#lastHostChangeAt = this.#clock.now();
   }
 
   /** Current view, by container id. */
@@ -209,6 +236,8 @@ export class ContainerInformer {
           this.#backoff.options.resetAfterMs,
         );
         this.#logger?.info('docker.stream.connected', { attempt: this.#backoff.attempt });
+        // Whatever happened while disconnected was not seen as events.
+        this.#hostChanged();
         await this.resync(first ? 'initial' : 'reconnect');
         if (first) {
           first = false;
@@ -358,6 +387,7 @@ export class ContainerInformer {
   // Runs on the stream's data callback: parse, enqueue, return (dockerd drops slow listeners).
   #onEvent(e: ContainerEvent): void {
     this.#metrics?.event(e.action);
+    this.#hostChanged();
     if (!this.#cache.has(e.id) && !this.#pending.has(e.id) && !this.#selects(e.attributes)) return;
     // destroy wins; a later create of the same id cannot happen (ids are unique).
     this.#pending.set(e.id, pendingFor(e.action, this.#pending.get(e.id)));

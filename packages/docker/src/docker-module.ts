@@ -8,7 +8,7 @@ import {
 import { DockerClient, DockerodeClient, type DockerClientOptions } from './docker-client.js';
 import { DockerLivenessCheck, DockerReadinessCheck } from './docker-health.js';
 import { DockerMetrics, PromDockerMetrics } from './docker-metrics.js';
-import { DockerSource, DockerSourceOptions } from './docker-source.js';
+import { DockerSource, DockerSourceOptions, HostContainerChanges } from './docker-source.js';
 
 /**
  * Options of `dockerModule`. Connection: `socketPath` wins over `host`, which wins over
@@ -30,7 +30,7 @@ export interface DockerModuleOptions extends DockerClientOptions, DockerSourceOp
 
 /**
  * Binds Docker as the API server: `DockerClient`, `DockerSource` (as a `Source`, fed by every
- * bound `ResourceDefinition`), `ContainerActions`, `DockerMetrics` (on the runtime's
+ * bound `ResourceDefinition`, and as `HostContainerChanges`), `ContainerActions`, `DockerMetrics` (on the runtime's
  * MetricsRegistry when bound) and readiness/liveness `HealthCheck`s.
  */
 export function dockerModule(options: DockerModuleOptions = {}): ContainerModule {
@@ -60,6 +60,7 @@ export function dockerModule(options: DockerModuleOptions = {}): ContainerModule
       .inSingletonScope();
     o.bind(DockerSource).toSelf().inSingletonScope();
     o.bind<Source>(Source).toService(DockerSource);
+    o.bind<HostContainerChanges>(HostContainerChanges).toService(DockerSource);
     o.bind<ContainerActions>(ContainerActions).to(DockerContainerActions).inSingletonScope();
     o.bind<HealthCheck>(HealthCheck).to(DockerReadinessCheck).inSingletonScope();
     o.bind<HealthCheck>(HealthCheck).to(DockerLivenessCheck).inSingletonScope();

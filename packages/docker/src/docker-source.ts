@@ -9,7 +9,7 @@ import {
   type Source,
 } from '@dockop/runtime';
 import type { BackoffOptions } from '@dockop/runtime';
-import { ContainerInformer, type ResyncReason } from './container-informer.js';
+import { ContainerInformer, type HostChanges, type ResyncReason } from './container-informer.js';
 import type { ContainerResource } from './container-resource.js';
 import {
   CONTAINER_RESOURCE_TRACKER_DEFAULTS,
@@ -52,6 +52,17 @@ export interface DockerSourceOptions {
   labelSelector?: Record<string, string>;
 }
 
+/**
+ * Changes of any container on the host (not only the watched ones), for consumers that list the
+ * whole host (e.g. volume coverage) and may skip the list when nothing changed. `DockerSource`
+ * provides it from its events stream; undefined while that is not known (no stream, or down).
+ */
+export const HostContainerChanges = Symbol.for('dockop.HostContainerChanges');
+
+export interface HostContainerChanges {
+  hostChanges(): HostChanges | undefined;
+}
+
 export const DOCKER_SOURCE_DEFAULTS = {
   resyncPeriodMs: 60_000,
   watchEvents: true,
@@ -65,7 +76,7 @@ export const DOCKER_SOURCE_DEFAULTS = {
  * one resource per kind whose selector matches, named after the container.
  */
 @injectable()
-export class DockerSource implements Source {
+export class DockerSource implements Source, HostContainerChanges {
   readonly name = 'docker';
   readonly #definitions: ResourceDefinition[];
   readonly #clock: Clock;
@@ -170,6 +181,10 @@ export class DockerSource implements Source {
   /** Resources currently delivered, for diagnostics and tests. */
   resources(): ContainerResource[] {
     return this.#tracker.resources();
+  }
+
+  hostChanges(): HostChanges | undefined {
+    return this.#informer.hostChanges();
   }
 
   get informer(): ContainerInformer {

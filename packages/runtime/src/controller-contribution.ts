@@ -59,6 +59,13 @@ export interface ControllerOptions {
   reconcileTimeoutMs?: number;
   /** Re-enqueue every known key this often (ms). Default: none (sources resync on their own). */
   resyncPeriodMs?: number;
+  /**
+   * What the periodic resync re-enqueues: `all` (every known key of the watched kinds and the
+   * initial keys) or `initial` (the initial keys only: a controller whose resource keys follow
+   * their events and their own `requeueAfter`, and whose periodic work is an aggregate key that
+   * enqueues what changed). Default `all`.
+   */
+  resyncKeys?: 'all' | 'initial';
   /** Merge bursts of adds of the same key. Default: none. */
   debounce?: DebounceOptions;
   /** Keys reconciled once at start even if no event arrives (e.g. an aggregate key). */

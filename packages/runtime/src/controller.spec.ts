@@ -471,6 +471,26 @@ describe('Controller', () => {
     expect(h.calls).to.have.length(6);
   });
 
+  it("resyncKeys 'initial': the periodic resync re-enqueues the initial keys only", async () => {
+    const h = harness({
+      options: { resyncPeriodMs: 60_000, resyncKeys: 'initial', initialKeys: ['Aggregate/all'] },
+    });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.settle();
+    expect(h.calls.map((c) => c.key)).to.deep.equal(['Aggregate/all', 'Thing/a']);
+    await h.clock.advanceAsync(120_000);
+    expect(h.calls.map((c) => `${c.key}@${c.at}`).slice(2)).to.deep.equal([
+      'Aggregate/all@60000',
+      'Aggregate/all@120000',
+    ]);
+    // Events still enqueue the resource's own key.
+    h.sink.upsert(thing('a', '2'));
+    await h.settle();
+    expect(h.calls.at(-1)?.key).to.equal('Thing/a');
+    await h.controller.stop(0);
+  });
+
   it('debounces a burst of events into one reconcile', async () => {
     const h = harness({ options: { debounce: { quietMs: 500, maxWaitMs: 5000 } } });
     h.controller.start();

@@ -350,7 +350,9 @@ export class Controller {
     this.#resyncTimer = this.#deps.clock.setTimeout(() => {
       if (this.#state !== 'running') return;
       this.#logger.debug('controller.resync', {});
-      this.enqueueAll();
+      if (this.#contribution.options?.resyncKeys === 'initial') {
+        for (const key of this.#contribution.options.initialKeys ?? []) this.queue.add(key);
+      } else this.enqueueAll();
       this.#scheduleResync(period);
     }, period);
   }

@@ -104,7 +104,8 @@ export function daemonRetentionOptions(
 /**
  * The daemon's extra modules: the periodic quiesce journal repair (every
  * `--journal-repair-interval`, not only at start), the backup controller's options (every
- * workload's status, Stale, gauges and coverage, re-evaluated every `--interval`; with
+ * workload's status, Stale, gauges and coverage; a workload re-evaluated on its events, its Stale
+ * deadline and a change of its status file, looked for every `--interval`; with
  * `--backup-schedule`, backup runs on that schedule with the options `backup-once` would build
  * from the same flags) and the retention controller's options: retention runs in its own
  * controller, after each workload's backup (`BackupCompletedTrigger`) and every
