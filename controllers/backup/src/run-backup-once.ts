@@ -38,7 +38,7 @@ import {
 } from './backup-options.js';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
 import { listBackupWorkloads, workloadTags } from './backup-workloads.js';
-import { runDumps, type DumpOutcome } from './dump-backup.js';
+import { runDumps, warnDumpsNotRun, type DumpOutcome } from './dump-backup.js';
 import { backrestTargets, runBackrestEngine } from './backrest-engine.js';
 import {
   RCB_STEP,
@@ -164,6 +164,10 @@ export async function runBackupOnce(
     if (o.engine === 'rcb') {
       const { safe } = partitionSafeTargets(await listBackupWorkloads(deps.actions, o.selector));
       rcbCovered = safe.filter((t) => t.state === 'running').map((t) => t.name);
+      warnDumpsNotRun(safe, 'rcb', {
+        logger,
+        ...(deps.recorder ? { recorder: deps.recorder } : {}),
+      });
     }
 
     // Dumps first: a dump needs its database running, and quiesce may stop it for the files.

@@ -178,6 +178,23 @@ function plugins(generated) {
       },
     },
     {
+      // Node built-ins a dry run or `--help` never calls, yet modules require at load time
+      // (commander: child_process; docker-modem: https; dockerode: zlib; ...): 1–4 ms each. Each
+      // becomes a module of getters that require the real one on first property access.
+      name: 'dockop-lazy-builtins',
+      setup(build) {
+        build.onResolve({ filter: LAZY_BUILTINS_FILTER }, (args) =>
+          args.namespace === 'dockop-lazy-builtin'
+            ? undefined
+            : { path: args.path.replace(/^node:/, ''), namespace: 'dockop-lazy-builtin' },
+        );
+        build.onLoad({ filter: /.*/, namespace: 'dockop-lazy-builtin' }, (args) => ({
+          contents: lazyBuiltin(args.path),
+          loader: 'js',
+        }));
+      },
+    },
+    {
       name: 'dockop-lazy-transport',
       setup(build) {
         // The shims' own require of the real file stays a runtime require.
@@ -208,6 +225,18 @@ const LAZY_PACKAGES_FILTER = new RegExp(
     .map((k) => k.replace(/[-/.]/g, (c) => `\\${c}`))
     .join('|')})$`,
 );
+
+const LAZY_BUILTINS = ['child_process', 'crypto', 'https', 'perf_hooks', 'readline', 'tls', 'zlib'];
+const LAZY_BUILTINS_FILTER = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+
+/** The built-in's exports (as this Node has them) as getters that load it when first read. */
+function lazyBuiltin(name) {
+  const keys = Object.keys(createRequire(import.meta.url)(`node:${name}`));
+  return `var real; function load() { return (real ??= require(${JSON.stringify(`node:${name}`)})); }
+Object.defineProperties(module.exports, {
+${keys.map((k) => `  ${JSON.stringify(k)}: { enumerable: true, get() { return load()[${JSON.stringify(k)}]; } },`).join('\n')}
+});`;
+}
 
 function lazyShim(name, main) {
   const load = `function load() { return (real ??= require(${JSON.stringify(main)})); }`;
