@@ -301,6 +301,8 @@ const result = await esbuild.build({
   // Less to parse at every start; identifiers kept so stack traces stay readable.
   minifyWhitespace: true,
   minifySyntax: true,
+  // Non-ASCII characters escaped: the loader reads the bundle as latin1 (compile-cache.cts).
+  charset: 'ascii',
   logLevel: 'warning',
   metafile: true,
   // Packages find ajv next to themselves with createRequire(import.meta.url): the bundle's URL.
@@ -313,6 +315,12 @@ const result = await esbuild.build({
 });
 // Any other import() would fail at run time under a code cache (see dockop-plugin-import).
 const output = readFileSync(OUTFILE, 'utf8');
+const nonAscii = /[\u0080-\uffff]/.exec(output);
+if (nonAscii) {
+  throw new Error(
+    `bundle: a non-ASCII character at offset ${nonAscii.index} (the loader reads the bundle as latin1)`,
+  );
+}
 const stray = /(?<![\w$.])import\(/.exec(output);
 if (stray) {
   throw new Error(
