@@ -1,7 +1,8 @@
 import {
   BACKUP_WORKLOAD_KIND,
   WorkloadConditions,
-  workloadNameIn,
+  workloadNamesIn,
+  workloadNameInCache,
   type BackupReport,
   type BackupWorkloadSpec,
   type RepositoryLock,
@@ -314,7 +315,7 @@ export class BackupReconciler implements Reconciler {
       .list(BACKUP_WORKLOAD_KIND)
       .filter((r) => matchesSelector(r.metadata.labels, d.backup.selector ?? []));
     // A replicated service is one workload: listed once, by its first replica.
-    const names = [...new Set(selected.map((r) => workloadNameIn(r.metadata.name, selected)))];
+    const names = [...new Set(workloadNamesIn(selected).values())];
     let host: string | undefined;
     try {
       host = await resolveResticHost(d.client, d.backup.resticHost);
@@ -384,7 +385,7 @@ export class BackupReconciler implements Reconciler {
     // the first replica's key keeps (a second status would be a second row of `get workloads`).
     if (
       resource &&
-      workloadNameIn(request.name, ctx.cache.list(BACKUP_WORKLOAD_KIND)) !== request.name
+      workloadNameInCache(ctx.cache, BACKUP_WORKLOAD_KIND, resource) !== request.name
     ) {
       d.metrics.forget(request.name);
       d.dumpReadiness?.forget(request.name);

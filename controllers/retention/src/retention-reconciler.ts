@@ -5,6 +5,7 @@ import {
   WorkloadConditions,
   applyRetentionResult,
   workloadNameIn,
+  workloadNameInCache,
   type BackupWorkloadSpec,
   type ForgetReport,
   type RepositoryLock,
@@ -17,6 +18,7 @@ import { createResticRunner, resolveResticHost } from '@backrest-sidecar/restic'
 import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
 import {
   TerminalError,
+  makeKey,
   type ReconcileContext,
   type ReconcileRequest,
   type ReconcileResult,
@@ -130,9 +132,12 @@ export class RetentionReconciler implements Reconciler {
     this.#deps.report.record(report);
     if (report.dryRun) return;
     // A path group of a service's replicas is one workload: recorded on its first replica.
-    const all = ctx.cache.list(BACKUP_WORKLOAD_KIND);
     for (const f of report.workloads) {
-      const names = new Set(f.containers.map((c) => workloadNameIn(c, all)));
+      const members = f.containers.flatMap((c) => {
+        const r = ctx.cache.get(makeKey(BACKUP_WORKLOAD_KIND, c));
+        return r ? [r] : [];
+      });
+      const names = new Set(f.containers.map((c) => workloadNameIn(c, members)));
       for (const name of names) await this.#record(name, f, report, ctx);
     }
   }
@@ -148,7 +153,7 @@ export class RetentionReconciler implements Reconciler {
     if (!resource || !matchesLabelSelector(resource.metadata.labels, o.selector ?? [])) return;
     const name = request.name;
     // Another replica of a service: its retention is the service's, on the first replica's key.
-    if (workloadNameIn(name, ctx.cache.list(BACKUP_WORKLOAD_KIND)) !== name) return;
+    if (workloadNameInCache(ctx.cache, BACKUP_WORKLOAD_KIND, resource) !== name) return;
     const keep = resource.metadata.labels[Labels.keep] ?? '';
     if ((o.engine ?? RETENTION_CONTROLLER_DEFAULTS.engine) === 'rcb') {
       if (!this.#rcbSaid) {

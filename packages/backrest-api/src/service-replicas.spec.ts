@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { groupReplicas, workloadNames } from './service-replicas.js';
+import { groupReplicas, workloadNameInCache, workloadNames } from './service-replicas.js';
 
 describe('service replicas', () => {
   const c = (name: string, service?: string, project = 'shop') => ({
@@ -32,5 +32,32 @@ describe('service replicas', () => {
       ['shop-db-2', 'shop-db-1'],
       ['shop_db', 'shop_db'],
     ]);
+  });
+
+  it("finds a cached resource's workload through the service label index only", () => {
+    const res = (name: string, project: string) => ({
+      metadata: {
+        name,
+        labels: { 'com.docker.compose.project': project, 'com.docker.compose.service': 'db' },
+      },
+      status: { name, compose: { project, service: 'db' } },
+    });
+    const all = [res('shop-db-2', 'shop'), res('shop-db-1', 'shop'), res('aaa-db-1', 'aaa')];
+    const asked: string[] = [];
+    const cache = {
+      byLabel: <T>(kind: string, key: string, value?: string): T[] => {
+        asked.push(`${kind} ${key}=${value}`);
+        return all.filter(
+          (r) => r.metadata.labels[key as 'com.docker.compose.service'] === value,
+        ) as T[];
+      },
+    };
+    expect(workloadNameInCache(cache, 'BackupWorkload', all[0]!)).to.equal('shop-db-1');
+    expect(workloadNameInCache(cache, 'BackupWorkload', all[1]!)).to.equal('shop-db-1');
+    expect(workloadNameInCache(cache, 'BackupWorkload', all[2]!)).to.equal('aaa-db-1');
+    expect(asked[0]).to.equal('BackupWorkload com.docker.compose.service=db');
+    const lone = { metadata: { name: 'lone', labels: {} }, status: { name: 'lone' } };
+    expect(workloadNameInCache(cache, 'BackupWorkload', lone)).to.equal('lone');
+    expect(asked).to.have.length(3);
   });
 });

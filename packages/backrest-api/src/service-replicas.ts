@@ -1,3 +1,4 @@
+import type { Cache } from '@dockop/runtime';
 import { serviceIdentityOf, type WorkloadIdentity } from './plan-id.js';
 
 /**
@@ -52,21 +53,48 @@ export function workloadNames(targets: readonly WorkloadIdentity[]): Map<string,
 }
 
 /**
- * What a reconciler keyed by container reads from its cache (a resource whose status is the
- * container's): `name`'s workload name among `resources` (itself when it is not a replica of
- * another container's workload, or when it is not among them).
+ * What a reconciler keyed by container reads from its cache (resources whose status is the
+ * container's): each resource's workload name (`workloadNames`).
  */
+export function workloadNamesIn(
+  resources: readonly { metadata: { name: string }; status?: unknown }[],
+): Map<string, string> {
+  return workloadNames(
+    resources.map((r): WorkloadIdentity => {
+      const s = r.status as Partial<WorkloadIdentity> | undefined;
+      return {
+        name: r.metadata.name,
+        ...(s?.compose ? { compose: s.compose } : {}),
+        ...(s?.swarm ? { swarm: s.swarm } : {}),
+      };
+    }),
+  );
+}
+
+/** `name`'s workload name among `resources` (itself when it is not among them). */
 export function workloadNameIn(
   name: string,
   resources: readonly { metadata: { name: string }; status?: unknown }[],
 ): string {
-  const identities = resources.map((r): WorkloadIdentity => {
-    const s = r.status as Partial<WorkloadIdentity> | undefined;
-    return {
-      name: r.metadata.name,
-      ...(s?.compose ? { compose: s.compose } : {}),
-      ...(s?.swarm ? { swarm: s.swarm } : {}),
-    };
-  });
-  return workloadNames(identities).get(name) ?? name;
+  return workloadNamesIn(resources).get(name) ?? name;
+}
+
+/**
+ * `r`'s workload name among the resources of `kind` in `cache` (a reconciler keyed by container,
+ * whose resources' status is the container's): only the containers carrying `r`'s service label
+ * value are looked at (the cache's label index), so a refresh costs the replicas, not the host.
+ */
+export function workloadNameInCache(
+  cache: Pick<Cache, 'byLabel'>,
+  kind: string,
+  r: { metadata: { name: string; labels: Record<string, string> }; status?: unknown },
+): string {
+  const s = r.status as Partial<WorkloadIdentity> | undefined;
+  const svc = serviceIdentityOf({ name: r.metadata.name, compose: s?.compose, swarm: s?.swarm });
+  const value =
+    svc && Object.hasOwn(r.metadata.labels, svc.serviceLabel)
+      ? r.metadata.labels[svc.serviceLabel]
+      : undefined;
+  if (value === undefined) return r.metadata.name;
+  return workloadNameIn(r.metadata.name, cache.byLabel(kind, svc!.serviceLabel, value));
 }
