@@ -31,6 +31,11 @@ export type BackrestPlanForgetStatus =
   | 'backrest-owned'
   /** The repository has an active `forgetPolicy`: it overrides plan retention in Backrest. */
   | 'repo-policy'
+  /**
+   * Backrest's config has no `instance`: Backrest runs no repository operation without one, so
+   * it made no snapshot of the plan (there is nothing of its own to forget).
+   */
+  | 'no-snapshots'
   | 'invalid'
   | 'failed';
 
@@ -88,6 +93,13 @@ export async function forgetBackrestPlan(
       `repository ${JSON.stringify(String(repo?.id ?? ''))} has an active forgetPolicy, which ` +
       `overrides plan retention in Backrest: its snapshots of plan ${target.planId} are left to it`;
     log?.warn('retention.repo_policy', { message: result.message });
+    return result;
+  }
+  if (target.instance === '') {
+    result.status = 'no-snapshots';
+    result.message =
+      `Backrest's config has no instance: Backrest runs no repository operation without one, ` +
+      `so it made no snapshot of plan ${target.planId}`;
     return result;
   }
   for (const [what, v] of [
