@@ -9,7 +9,7 @@ import Docker from 'dockerode';
 export const CLI = fileURLToPath(
   new URL('../../packages/cli/bin/backrest-sidecar.js', import.meta.url),
 );
-export const RSS_HOOK = fileURLToPath(new URL('./plan-rss-hook.js', import.meta.url));
+export const RSS_HOOK = fileURLToPath(new URL('./plan-rss-hook.cjs', import.meta.url));
 export const BUSYBOX = 'dockop/busybox:local';
 export const docker = new Docker();
 
@@ -133,7 +133,7 @@ export function runCliMeasured(
 ): Promise<{ code: number | null; ms: number; rssKb: number; cpuMs: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--import', RSS_HOOK, CLI, ...args], {
+    const child = spawn(process.execPath, ['--require', RSS_HOOK, CLI, ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -155,6 +155,6 @@ export function runCliMeasured(
 
 /** CPU time (user + system) of `node -e 0`, the floor of any process's CPU figure. */
 export function bareNodeCpuMs(): number {
-  const r = spawnSync(process.execPath, ['--import', RSS_HOOK, '-e', '0'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--require', RSS_HOOK, '-e', '0'], { encoding: 'utf8' });
   return Number(/CPU_MS=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
 }

@@ -1,6 +1,8 @@
 import {
   BACKUP_WORKLOAD_KIND,
   WorkloadConditions,
+  workloadNamesIn,
+  workloadNameInCache,
   type BackupReport,
   type BackupWorkloadSpec,
   type RepositoryLock,
@@ -305,10 +307,11 @@ export class BackupReconciler implements Reconciler {
     const early = this.#inventoryDueAt - ctx.clock.now();
     if (early > 0) return { requeueAfter: early };
     this.#inventoryDueAt = ctx.clock.now() + period;
-    const names = ctx.cache
+    const selected = ctx.cache
       .list(BACKUP_WORKLOAD_KIND)
-      .filter((r) => matchesSelector(r.metadata.labels, d.backup.selector ?? []))
-      .map((r) => r.metadata.name);
+      .filter((r) => matchesSelector(r.metadata.labels, d.backup.selector ?? []));
+    // A replicated service is one workload: listed once, by its first replica.
+    const names = [...new Set(workloadNamesIn(selected).values())];
     let host: string | undefined;
     try {
       host = await resolveResticHost(d.client, d.backup.resticHost);
@@ -367,6 +370,16 @@ export class BackupReconciler implements Reconciler {
       found && matchesSelector(found.metadata.labels, d.backup.selector ?? []) ? found : undefined;
     if (found && !resource) {
       d.metrics.forget(request.name);
+      return;
+    }
+    // A replica of a service other than its first: the service is one workload, whose status
+    // the first replica's key keeps (a second status would be a second row of `get workloads`).
+    if (
+      resource &&
+      workloadNameInCache(ctx.cache, BACKUP_WORKLOAD_KIND, resource) !== request.name
+    ) {
+      d.metrics.forget(request.name);
+      d.dumpReadiness?.forget(request.name);
       return;
     }
     if (!resource) {

@@ -186,4 +186,45 @@ describe('recordBackupReport', () => {
       reason: 'RcbRunFailed',
     });
   });
+
+  it("records a replicated service once, on its first replica, retention of the replicas' path group included", async () => {
+    const store = new WorkloadStatusStore({ stateDir: dir });
+    const written = await recordBackupReport(
+      store,
+      report({
+        workloads: [
+          {
+            container: 'shop-web-1',
+            replicas: ['shop-web-1', 'shop-web-2'],
+            path: '/volumes/web',
+            status: 'ok',
+            snapshotId: 'abcd1234',
+            durationMs: 1,
+            warnings: [],
+          },
+        ],
+        forget: {
+          dryRun: false,
+          exitCode: 0,
+          workloads: [
+            {
+              containers: ['shop-web-1', 'shop-web-2'],
+              path: '/volumes/web',
+              keep: 'last=1',
+              flags: ['--keep-last', '1'],
+              status: 'forgotten',
+              kept: ['abcd1234'],
+              removed: [],
+              warnings: [],
+            },
+          ],
+        },
+      }),
+    );
+    expect(written).to.deep.equal(['shop-web-1']);
+    expect((await store.list()).map((s) => s.name)).to.deep.equal(['shop-web-1']);
+    const s = (await store.get('shop-web-1'))!;
+    expect(s.lastBackup?.snapshotId).to.equal('abcd1234');
+    expect(s.retention?.keep).to.equal('last=1');
+  });
 });

@@ -32,7 +32,13 @@ export async function recordBackupReport(
   const schedule = options.schedule ?? BACKREST_OWNED_SCHEDULE;
   const written: string[] = [];
   const forgets = new Map<string, WorkloadForgetResult>();
-  for (const f of report.forget?.workloads ?? []) for (const c of f.containers) forgets.set(c, f);
+  // Retention names every container of a path group: a service's replicas are its one workload.
+  const workloadOf = new Map<string, string>();
+  for (const w of report.workloads)
+    for (const c of w.replicas ?? []) workloadOf.set(c, w.container);
+  for (const f of report.forget?.workloads ?? []) {
+    for (const c of f.containers) forgets.set(workloadOf.get(c) ?? c, f);
+  }
   const rcbCovered = report.rcb?.workloads ?? [];
   const names = new Set([
     ...report.workloads.map((w) => w.container),

@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import type { WorkloadTarget } from '@backrest-sidecar/api';
-import { planWorkloadBackup, selectMounts, workloadTags } from './backup-workloads.js';
+import {
+  planServiceBackup,
+  planWorkloadBackup,
+  selectMounts,
+  workloadTags,
+} from './backup-workloads.js';
 
 function target(labels: Record<string, string> = {}): WorkloadTarget {
   return {
@@ -102,5 +107,48 @@ describe('backup workloads', () => {
       'nightly_run',
       'a_b',
     ]);
+  });
+
+  it("plans a replicated service as one snapshot: the union of the replicas' mounts, a shared volume once", () => {
+    const anon = (id: string) => ({
+      type: 'volume' as const,
+      name: id,
+      source: `/var/lib/docker/volumes/${id}/_data`,
+      destination: '/data',
+      readOnly: false,
+    });
+    const shared = {
+      type: 'volume' as const,
+      name: 'shop_shared',
+      source: '/var/lib/docker/volumes/shop_shared/_data',
+      destination: '/shared',
+      readOnly: false,
+    };
+    const one = { ...target(), name: 'shop-db-1', mounts: [anon('a1'), shared] };
+    const two = { ...target(), name: 'shop-db-2', id: 'def', mounts: [anon('a2'), shared] };
+    const plan = planServiceBackup([one, two], {
+      includeProjectName: true,
+      excludeBindMounts: false,
+    });
+    expect(plan.path).to.equal('/volumes/shop/db');
+    expect(plan.target.name).to.equal('shop-db-1');
+    expect(plan.replicas?.map((r) => r.name)).to.deep.equal(['shop-db-1', 'shop-db-2']);
+    expect(plan.mounts.map((m) => [m.source, m.target])).to.deep.equal([
+      ['a1', '/volumes/shop/db/data'],
+      ['shop_shared', '/volumes/shop/db/shared'],
+      ['a2', '/volumes/shop/db/data@shop-db-2'],
+    ]);
+    // A lone container: unchanged (no replicas, one mount per destination).
+    expect(
+      planServiceBackup([one], { includeProjectName: true, excludeBindMounts: false }),
+    ).to.deep.equal(
+      planWorkloadBackup(one, { includeProjectName: true, excludeBindMounts: false }),
+    );
+    expect(workloadTags(one, [], [one, two])).to.include.members([
+      'container:shop-db-1',
+      'replica:shop-db-1',
+      'replica:shop-db-2',
+    ]);
+    expect(workloadTags(one, [], [one]).some((t) => t.startsWith('replica:'))).to.equal(false);
   });
 });

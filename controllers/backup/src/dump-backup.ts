@@ -1,6 +1,12 @@
 import { PassThrough } from 'node:stream';
 import type { ExecOptions, ExecResult } from '@dockop/docker';
-import { makeKey, type EventRecorder, type Logger, type Redactor } from '@dockop/runtime';
+import {
+  makeKey,
+  showLabelValue,
+  type EventRecorder,
+  type Logger,
+  type Redactor,
+} from '@dockop/runtime';
 import {
   BACKUP_WORKLOAD_KIND,
   checkArgv,
@@ -310,6 +316,29 @@ async function dumpToRestic(
         `container ${target.name}: ${label}: restic backup --stdin failed: ${(err as Error).message}`,
     };
   }
+}
+
+/**
+ * `--engine rcb`: restic-compose-backup runs no `backrest.dump` preset (it dumps only databases
+ * carrying its own `restic-compose-backup.postgres|mysql|mariadb` labels), so each dump-labelled
+ * workload is a Warning naming container and label every run: its volumes are backed up without
+ * the dump, never silently. Returns the messages.
+ */
+export function warnDumpsNotRun(
+  targets: readonly WorkloadTarget[],
+  engine: string,
+  deps: { logger: Logger; recorder?: EventRecorder },
+): string[] {
+  const out: string[] = [];
+  for (const t of targets) {
+    if (!Object.hasOwn(t.labels, 'backrest.dump')) continue;
+    const preset = showLabelValue('backrest.dump', t.labels['backrest.dump'] ?? '');
+    const message = `container ${t.name}: label backrest.dump=${preset} is not run by --engine ${engine} (restic-compose-backup dumps only containers with its own restic-compose-backup.postgres/mysql/mariadb labels): its volumes are backed up without the dump; use --engine restic, or Backrest plans with --dump-dir`;
+    out.push(message);
+    deps.logger.warn('dump.not_run', { container: t.name, engine, error: message });
+    deps.recorder?.event(makeKey(BACKUP_WORKLOAD_KIND, t.name), 'Warning', 'DumpNotRun', message);
+  }
+  return out;
 }
 
 const SENSITIVE_DUMP_LABELS = ['backrest.dump.args', 'backrest.dump.only'] as const;

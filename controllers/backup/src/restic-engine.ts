@@ -1,13 +1,13 @@
 import type { EventRecorder, Logger } from '@dockop/runtime';
 import { makeKey } from '@dockop/runtime';
-import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
+import { BACKUP_WORKLOAD_KIND, groupReplicas } from '@backrest-sidecar/api';
 import {
   parseBackupLine,
   type ResticBackupSummary,
   type ResticRunner,
 } from '@backrest-sidecar/restic';
 import { warnPathCollision, type PathCollision, type WorkloadTarget } from '@backrest-sidecar/api';
-import { planWorkloadBackup, workloadTags } from './backup-workloads.js';
+import { planServiceBackup, workloadTags } from './backup-workloads.js';
 import type { WorkloadBackupResult } from './backup-result.js';
 import type { ProgressReporter } from './progress.js';
 import type { DumpOutcome } from './dump-backup.js';
@@ -20,13 +20,17 @@ export interface ResticEngineOptions {
   collisions?: Map<string, PathCollision>;
   tags: string[];
   labels: Record<string, string>;
-  /** Dumps already taken (`runDumps`), by container: merged into the workloads' results. */
+  /**
+   * Dumps already taken (`runDumps`), by workload (a replicated service's first replica):
+   * merged into the workloads' results.
+   */
   dumps?: Map<string, DumpOutcome>;
   signal?: AbortSignal;
 }
 
 /**
- * One snapshot per workload: a one-shot restic container with the workload's mounts read-only at
+ * One snapshot per workload (the replicas of one Compose or Swarm service are one workload, named
+ * after its first replica: `groupReplicas`, `planServiceBackup`): a one-shot restic container with the workload's mounts read-only at
  * `/volumes[/<project>]/<service>/<destination>` runs `restic backup /volumes[/<project>]/<service>`,
  * so each snapshot's only path is exactly the one the retention loop passes to `forget --path`.
  * Workloads run one after another; one failing does not stop the others.
@@ -44,11 +48,14 @@ export async function runResticEngine(
 ): Promise<WorkloadBackupResult[]> {
   const now = deps.now ?? (() => performance.now());
   const results: WorkloadBackupResult[] = [];
-  for (const target of targets) {
-    const plan = planWorkloadBackup(target, options);
+  for (const group of groupReplicas(targets)) {
+    const plan = planServiceBackup(group.members, options);
+    const target = plan.target;
+    const replicas = plan.replicas ?? [];
     const key = makeKey(BACKUP_WORKLOAD_KIND, target.name);
     const r: WorkloadBackupResult = {
       container: target.name,
+      ...(replicas.length > 1 ? { replicas: replicas.map((t) => t.name) } : {}),
       path: plan.path,
       status: 'ok',
       durationMs: 0,
@@ -104,12 +111,13 @@ export async function runResticEngine(
       '--json',
       '--host',
       options.host,
-      ...workloadTags(target, options.tags).flatMap((t) => ['--tag', t]),
+      ...workloadTags(target, options.tags, replicas).flatMap((t) => ['--tag', t]),
     ];
     let summary: ResticBackupSummary | undefined;
     const errors: string[] = [];
     deps.logger.info('backup.starting', {
       container: target.name,
+      ...(r.replicas ? { replicas: r.replicas } : {}),
       path: plan.path,
       mounts: plan.mounts.map((m) => m.target),
     });

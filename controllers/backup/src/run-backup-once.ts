@@ -15,6 +15,7 @@ import {
   ImageWorkloadLabelTrust,
   backupExitCodeOf,
   findPathCollisions,
+  groupReplicas,
   partitionSafeTargets,
   warnUnsafeNames,
   type BackupRetention,
@@ -38,7 +39,7 @@ import {
 } from './backup-options.js';
 import type { BackupOnceReport, WorkloadBackupResult } from './backup-result.js';
 import { listBackupWorkloads, workloadTags } from './backup-workloads.js';
-import { runDumps, type DumpOutcome } from './dump-backup.js';
+import { runDumps, warnDumpsNotRun, type DumpOutcome } from './dump-backup.js';
 import { backrestTargets, runBackrestEngine } from './backrest-engine.js';
 import {
   RCB_STEP,
@@ -164,14 +165,20 @@ export async function runBackupOnce(
     if (o.engine === 'rcb') {
       const { safe } = partitionSafeTargets(await listBackupWorkloads(deps.actions, o.selector));
       rcbCovered = safe.filter((t) => t.state === 'running').map((t) => t.name);
+      warnDumpsNotRun(safe, 'rcb', {
+        logger,
+        ...(deps.recorder ? { recorder: deps.recorder } : {}),
+      });
     }
 
     // Dumps first: a dump needs its database running, and quiesce may stop it for the files.
+    // A replicated service is one workload with one dump, taken from its first replica (the
+    // replicas serve one database; the workload, its dump file and its tags bear that name).
     let dumps = new Map<string, DumpOutcome>();
     if (o.engine === 'restic') {
       const { safe } = partitionSafeTargets(await listBackupWorkloads(deps.actions, o.selector));
       dumps = await runDumps(
-        safe,
+        groupReplicas(safe).map((g) => g.members[0]!),
         {
           host: host!,
           tagsFor: (t) => workloadTags(t, o.tags ?? []),
@@ -272,7 +279,7 @@ export async function runBackupOnce(
         const runner = makeRunner();
         // Within the selector (what this sidecar manages), as the retention loop checks them.
         const collisions = findPathCollisions(targets, o.includeProjectName ?? false);
-        bar.plan(stepsOf(targets.map((t) => t.name)));
+        bar.plan(stepsOf(groupReplicas(targets).map((g) => g.name)));
         const results = await runResticEngine(
           targets,
           runner,

@@ -111,16 +111,22 @@ describe('PlanController (daemon, refused workloads)', () => {
       },
     };
     const controller = new Controller(counted, { cache, logger, recorder, conditions, clock });
-    /** Lets virtual time pass, then waits (bounded by turns, not time) for `n` reconciles. */
+    /**
+     * Lets virtual time pass, then waits for `n` reconciles. The reconciles do real file I/O
+     * (write, fsync, rename), so the wait is bounded by wall time, generously: a count of
+     * event-loop turns ran out on a loaded machine while an fsync was still in flight.
+     */
     const reconciled = async (n: number, advanceMs: number): Promise<void> => {
       await clock.advanceAsync(advanceMs);
-      for (
-        let turn = 0;
-        reconciles < n || controller.queue.len() > 0 || controller.queue.processingCount() > 0;
-        turn++
+      const deadline = performance.now() + 20_000;
+      while (
+        reconciles < n ||
+        controller.queue.len() > 0 ||
+        controller.queue.processingCount() > 0
       ) {
-        if (turn > 10_000) throw new Error(`${reconciles} reconciles, expected ${n}`);
-        await new Promise((r) => setImmediate(r));
+        if (performance.now() > deadline)
+          throw new Error(`${reconciles} reconciles, expected ${n}`);
+        await new Promise((r) => setTimeout(r, 1));
         await clock.advanceAsync(0);
       }
       expect(reconciles).to.equal(n);

@@ -4,6 +4,8 @@ import {
   Labels,
   WorkloadConditions,
   applyRetentionResult,
+  workloadNameIn,
+  workloadNameInCache,
   type BackupWorkloadSpec,
   type ForgetReport,
   type RepositoryLock,
@@ -16,6 +18,7 @@ import { createResticRunner, resolveResticHost } from '@backrest-sidecar/restic'
 import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
 import {
   TerminalError,
+  makeKey,
   type ReconcileContext,
   type ReconcileRequest,
   type ReconcileResult,
@@ -128,8 +131,14 @@ export class RetentionReconciler implements Reconciler {
     const report = await this.#forget(ctx);
     this.#deps.report.record(report);
     if (report.dryRun) return;
+    // A path group of a service's replicas is one workload: recorded on its first replica.
     for (const f of report.workloads) {
-      for (const name of f.containers) await this.#record(name, f, report, ctx);
+      const members = f.containers.flatMap((c) => {
+        const r = ctx.cache.get(makeKey(BACKUP_WORKLOAD_KIND, c));
+        return r ? [r] : [];
+      });
+      const names = new Set(f.containers.map((c) => workloadNameIn(c, members)));
+      for (const name of names) await this.#record(name, f, report, ctx);
     }
   }
 
@@ -143,6 +152,8 @@ export class RetentionReconciler implements Reconciler {
     // Gone, refused by the cache, or outside --selector: nothing of ours to bring to a policy.
     if (!resource || !matchesLabelSelector(resource.metadata.labels, o.selector ?? [])) return;
     const name = request.name;
+    // Another replica of a service: its retention is the service's, on the first replica's key.
+    if (workloadNameInCache(ctx.cache, BACKUP_WORKLOAD_KIND, resource) !== name) return;
     const keep = resource.metadata.labels[Labels.keep] ?? '';
     if ((o.engine ?? RETENTION_CONTROLLER_DEFAULTS.engine) === 'rcb') {
       if (!this.#rcbSaid) {

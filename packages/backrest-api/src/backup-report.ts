@@ -31,7 +31,13 @@ export type WorkloadBackupStatus =
   | 'skipped';
 
 export interface WorkloadBackupResult {
+  /** The workload: a container, or a replicated service's first replica (by name). */
   container: string;
+  /**
+   * A replicated service (Compose `--scale`, Swarm): every replica whose mounts the one snapshot
+   * holds, sorted by name (`container` first). Absent for a lone container.
+   */
+  replicas?: string[];
   /** Snapshot path (restic engine) or plan id (backrest engine). */
   path: string;
   status: WorkloadBackupStatus;

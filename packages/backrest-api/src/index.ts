@@ -8,6 +8,7 @@ export * from './module.js';
 export * from './workload-target.js';
 export * from './workload-label-trust.js';
 export * from './path-collisions.js';
+export * from './service-replicas.js';
 export * from './retention-report.js';
 export * from './backup-report.js';
 export * from './workload-retention-status.js';

@@ -178,6 +178,23 @@ function plugins(generated) {
       },
     },
     {
+      // Node built-ins a dry run or `--help` never calls, yet modules require at load time
+      // (commander: child_process; docker-modem: https; dockerode: zlib; ...): 1–4 ms each. Each
+      // becomes a module of getters that require the real one on first property access.
+      name: 'dockop-lazy-builtins',
+      setup(build) {
+        build.onResolve({ filter: LAZY_BUILTINS_FILTER }, (args) =>
+          args.namespace === 'dockop-lazy-builtin'
+            ? undefined
+            : { path: args.path.replace(/^node:/, ''), namespace: 'dockop-lazy-builtin' },
+        );
+        build.onLoad({ filter: /.*/, namespace: 'dockop-lazy-builtin' }, (args) => ({
+          contents: lazyBuiltin(args.path),
+          loader: 'js',
+        }));
+      },
+    },
+    {
       name: 'dockop-lazy-transport',
       setup(build) {
         // The shims' own require of the real file stays a runtime require.
@@ -208,6 +225,18 @@ const LAZY_PACKAGES_FILTER = new RegExp(
     .map((k) => k.replace(/[-/.]/g, (c) => `\\${c}`))
     .join('|')})$`,
 );
+
+const LAZY_BUILTINS = ['child_process', 'crypto', 'https', 'perf_hooks', 'readline', 'tls', 'zlib'];
+const LAZY_BUILTINS_FILTER = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
+
+/** The built-in's exports (as this Node has them) as getters that load it when first read. */
+function lazyBuiltin(name) {
+  const keys = Object.keys(createRequire(import.meta.url)(`node:${name}`));
+  return `var real; function load() { return (real ??= require(${JSON.stringify(`node:${name}`)})); }
+Object.defineProperties(module.exports, {
+${keys.map((k) => `  ${JSON.stringify(k)}: { enumerable: true, get() { return load()[${JSON.stringify(k)}]; } },`).join('\n')}
+});`;
+}
 
 function lazyShim(name, main) {
   const load = `function load() { return (real ??= require(${JSON.stringify(main)})); }`;
@@ -272,6 +301,8 @@ const result = await esbuild.build({
   // Less to parse at every start; identifiers kept so stack traces stay readable.
   minifyWhitespace: true,
   minifySyntax: true,
+  // Non-ASCII characters escaped: the loader reads the bundle as latin1 (compile-cache.cts).
+  charset: 'ascii',
   logLevel: 'warning',
   metafile: true,
   // Packages find ajv next to themselves with createRequire(import.meta.url): the bundle's URL.
@@ -284,6 +315,12 @@ const result = await esbuild.build({
 });
 // Any other import() would fail at run time under a code cache (see dockop-plugin-import).
 const output = readFileSync(OUTFILE, 'utf8');
+const nonAscii = /[\u0080-\uffff]/.exec(output);
+if (nonAscii) {
+  throw new Error(
+    `bundle: a non-ASCII character at offset ${nonAscii.index} (the loader reads the bundle as latin1)`,
+  );
+}
 const stray = /(?<![\w$.])import\(/.exec(output);
 if (stray) {
   throw new Error(

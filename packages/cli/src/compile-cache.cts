@@ -57,7 +57,9 @@ const COMMAND_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 export function runBundle(file: string, options: BundleRunOptions = {}): void {
   const env = options.env ?? process.env;
   const argv = options.argv ?? process.argv.slice(2);
-  const source = readFileSync(file, 'utf8');
+  // latin1, not utf8: the bundler writes ASCII only (it checks), for which both give the same
+  // string, and latin1 skips the UTF-8 decoder (2-3 ms of a 1.3 MB bundle at every start).
+  const source = readFileSync(file, 'latin1');
   const cache = env['NODE_DISABLE_COMPILE_CACHE'] ? undefined : CodeCache.for(file, env);
   const first = argv[0] ?? '';
   const guess = COMMAND_NAME.test(first) ? first : DEFAULT_COMMAND;

@@ -14,6 +14,8 @@ export interface WorkloadRow {
   planId: string;
   /** The STATUS column: Invalid, Ok, Partial, Failing, Stale, NeverBackedUp, Gone. */
   state: string;
+  /** A replicated service: every replica's container name (the row is named after the first). */
+  replicas?: string[];
   /**
    * State Invalid: why its labels are refused (`reason` InvalidSpec or the decoder's, `message`
    * naming container, label and value), as the daemon reports it; null otherwise.
@@ -42,6 +44,7 @@ export function workloadRows(views: WorkloadView[], now: number): WorkloadRow[] 
       name: v.name,
       planId: v.planId,
       state: v.state,
+      ...(v.replicas ? { replicas: v.replicas } : {}),
       invalid: v.invalid ?? null,
       lastBackup: last?.time ?? null,
       ageSeconds: Number.isFinite(t) ? Math.max(0, Math.round((now - t) / 1000)) : null,
@@ -135,6 +138,7 @@ export function renderWorkloadDescription(v: WorkloadView, now: number): string 
   out.push(`Name:         ${v.name}`);
   out.push(`Plan ID:      ${v.planId || '-'}`);
   out.push(`Container:    ${v.containerState ?? 'gone'}`);
+  if (v.replicas) out.push(`Replicas:     ${v.replicas.join(', ')}`);
   out.push(`Status:       ${v.state}`);
   if (v.invalid) out.push(`  Refused:    ${v.invalid.reason}: ${v.invalid.message}`);
   out.push(`Keep:         ${v.keep}`);

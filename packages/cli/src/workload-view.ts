@@ -9,6 +9,7 @@ import {
   WorkloadConditions,
   WorkloadStatusStore,
   checkWorkloadLabels,
+  groupReplicas,
   planIdFor,
   type WorkloadStatus,
 } from '@backrest-sidecar/api';
@@ -80,6 +81,11 @@ export interface WorkloadView {
   containerState?: string;
   /** `backrest.keep` ('-' when none). */
   keep: string;
+  /**
+   * A replicated service (Compose `--scale`, Swarm): every replica's container name, sorted; the
+   * workload is named after the first. Absent for a lone container.
+   */
+  replicas?: string[];
   state: WorkloadState;
   /** Why its labels are refused (state Invalid); also its `InvalidSpec` condition. */
   invalid?: { reason: string; message: string };
@@ -204,7 +210,12 @@ export async function collectWorkloads(
     readOnly: true,
   });
   const wanted = (n: string) => names.length === 0 || names.includes(n);
-  const listed = (await listTargets(setup, flags.selector)).filter((t) => wanted(t.target.name));
+  // The replicas of one service are one workload, named after the first (`groupReplicas`).
+  const all = await listTargets(setup, flags.selector);
+  const groups = groupReplicas(all.map((t) => t.target));
+  const replicasOf = new Map(groups.map((g) => [g.name, g.members.map((m) => m.name)]));
+  const secondary = new Set(groups.flatMap((g) => g.members.slice(1).map((m) => m.name)));
+  const listed = all.filter((t) => wanted(t.target.name) && !secondary.has(t.target.name));
   // A workload nobody recorded yet: its window starts when its container was created.
   for (const { target, created } of listed) {
     if (await store.get(target.name)) continue;
@@ -220,7 +231,8 @@ export async function collectWorkloads(
   const views: WorkloadView[] = [];
   const byName = new Map(targets.map((t) => [t.name, t]));
   for (const known of await store.list()) {
-    if (!wanted(known.name)) continue;
+    // A status left under another replica's name (written before it was one of several).
+    if (!wanted(known.name) || secondary.has(known.name)) continue;
     const target = byName.get(known.name);
     // With --selector, a status without a selected container may be another selection's.
     if (!target && flags.selector.length > 0) continue;
@@ -257,6 +269,9 @@ export async function collectWorkloads(
       planId,
       ...(target ? { containerState: target.state } : {}),
       keep: target?.labels[Labels.keep] ?? '-',
+      ...((replicasOf.get(known.name)?.length ?? 0) > 1
+        ? { replicas: replicasOf.get(known.name)! }
+        : {}),
       state: stateOf(status, target === undefined, invalid !== undefined),
       ...(invalid ? { invalid } : {}),
       status,

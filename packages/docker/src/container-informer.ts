@@ -521,7 +521,7 @@ export class ContainerInformer {
         if (previous) await this.#remove(id, previous);
         continue;
       }
-      if (previous?.fingerprint === current.fingerprint) continue;
+      if (previous && previous.fingerprint === current.fingerprint) continue;
       // Traces event → plan latency (bench/plan-apply TRACE=1) at debug.
       this.#logger?.debug('docker.container.observed', {
         container: current.status.name,
@@ -594,7 +594,9 @@ export class ContainerInformer {
     }
     for (const [id, current] of seen) {
       const previous = this.#cache.get(id);
-      if (previous?.fingerprint === current.fingerprint) continue;
+      // Not `previous?.fingerprint ===`: a first sighting computes no fingerprint (a one-shot
+      // run lists once; see Observation in container-resource.ts).
+      if (previous && previous.fingerprint === current.fingerprint) continue;
       await this.#upsert(id, current, previous);
     }
     this.#logger?.debug('docker.relisted', { reason, containers: seen.size });

@@ -72,7 +72,7 @@ export interface ObservedContainer {
   /** ISO-8601, second precision (the list API has no more). */
   created: string;
   /** Equal fingerprints = nothing observable changed (SHA-1 of the status and created time). */
-  fingerprint: string;
+  readonly fingerprint: string;
 }
 
 export const COMPOSE_LABELS = {
@@ -225,11 +225,30 @@ function makeStatus(s: ContainerStatus & { health: HealthState | undefined }): C
   return status;
 }
 
-// A digest, not the JSON itself: a second full copy of every container's labels and mounts would
-// otherwise sit in the informer's cache for the whole life of the daemon.
 function observed(status: ContainerStatus, created: string): ObservedContainer {
-  const fingerprint = createHash('sha1').update(stableStringify({ status, created })).digest('hex');
-  return { status, created, fingerprint };
+  return new Observation(status, created);
+}
+
+/**
+ * The fingerprint is computed when first compared (a relist or an event in a daemon): a one-shot
+ * run, which lists once, never compares and so never pays the sorted JSON and SHA-1 of every
+ * container. A digest, not the JSON itself: a second full copy of every container's labels and
+ * mounts would otherwise sit in the informer's cache for the whole life of the daemon.
+ */
+class Observation implements ObservedContainer {
+  #fingerprint: string | undefined;
+
+  constructor(
+    readonly status: ContainerStatus,
+    readonly created: string,
+  ) {}
+
+  get fingerprint(): string {
+    this.#fingerprint ??= createHash('sha1')
+      .update(stableStringify({ status: this.status, created: this.created }))
+      .digest('hex');
+    return this.#fingerprint;
+  }
 }
 
 // Sorted by destination: list and inspect need not agree on order, fingerprints must.

@@ -173,8 +173,11 @@ export class ResourceCache implements Cache {
   readonly #logger: Logger | undefined;
 
   readonly #byKey = new Map<ResourceKey, Resource>();
-  /** kind → label key → label value → keys */
-  readonly #byLabel = new Map<string, Map<string, Map<string, Set<ResourceKey>>>>();
+  /**
+   * kind → label key → label value → keys. Built on the first `byLabel` call, then kept up to
+   * date: a one-shot run never asks, and 2,000 containers × their labels are 10,000+ Sets.
+   */
+  #byLabel: Map<string, Map<string, Map<string, Set<ResourceKey>>>> | undefined;
   readonly #byKind = new Map<string, Set<ResourceKey>>();
   /** Every key a source delivered (valid, invalid or rejected) and the version last seen. */
   readonly #owned = new Map<ResourceKey, Owned>();
@@ -230,6 +233,10 @@ export class ResourceCache implements Cache {
   }
 
   byLabel<T extends Resource = Resource>(kind: string, key: string, value?: string): T[] {
+    if (!this.#byLabel) {
+      this.#byLabel = new Map();
+      for (const [k, r] of this.#byKey) this.#indexLabels(k, r);
+    }
     const values = this.#byLabel.get(kind)?.get(key);
     if (!values) return [];
     const keys = new Set<ResourceKey>();
@@ -267,11 +274,12 @@ export class ResourceCache implements Cache {
     return this.#sources.every((s) => s.hasSynced());
   }
 
-  #definitionFor(kind: string): ResourceDefinition | undefined {
-    return this.#definitions().find((d) => d.kind === kind);
-  }
-
-  #upsert(source: string, resource: Resource): void {
+  /** `definitions`: the list when the caller already has it (a `replace` of 2,000 resources). */
+  #upsert(
+    source: string,
+    resource: Resource,
+    definitions: readonly ResourceDefinition[] = this.#definitions(),
+  ): void {
     let key: ResourceKey;
     try {
       key = keyOf(resource);
@@ -294,7 +302,7 @@ export class ResourceCache implements Cache {
     }
     this.#owned.set(key, { source, resourceVersion: version });
 
-    const def = this.#definitionFor(resource.kind);
+    const def = definitions.find((d) => d.kind === resource.kind);
     let stored: Resource = resource;
     if (def) {
       let result;
@@ -429,7 +437,9 @@ export class ResourceCache implements Cache {
     for (const [key, owned] of [...this.#owned]) {
       if (owned.source === source && !keep.has(key)) this.#delete(source, key);
     }
-    for (const r of resources) this.#upsert(source, r);
+    // One lookup of the definitions (a container resolution) for the batch, not one per resource.
+    const definitions = this.#definitions();
+    for (const r of resources) this.#upsert(source, r, definitions);
   }
 
   #removeStored(key: ResourceKey): boolean {
@@ -445,8 +455,13 @@ export class ResourceCache implements Cache {
     let kindSet = this.#byKind.get(r.kind);
     if (!kindSet) this.#byKind.set(r.kind, (kindSet = new Set()));
     kindSet.add(key);
-    let labels = this.#byLabel.get(r.kind);
-    if (!labels) this.#byLabel.set(r.kind, (labels = new Map()));
+    if (this.#byLabel) this.#indexLabels(key, r);
+  }
+
+  #indexLabels(key: ResourceKey, r: Resource): void {
+    const byLabel = this.#byLabel!;
+    let labels = byLabel.get(r.kind);
+    if (!labels) byLabel.set(r.kind, (labels = new Map()));
     for (const [lk, lv] of Object.entries(r.metadata.labels ?? {})) {
       let values = labels.get(lk);
       if (!values) labels.set(lk, (values = new Map()));
@@ -458,7 +473,7 @@ export class ResourceCache implements Cache {
 
   #unindex(key: ResourceKey, r: Resource): void {
     this.#byKind.get(r.kind)?.delete(key);
-    const labels = this.#byLabel.get(r.kind);
+    const labels = this.#byLabel?.get(r.kind);
     if (!labels) return;
     for (const [lk, lv] of Object.entries(r.metadata.labels ?? {})) {
       const values = labels.get(lk);

@@ -1,5 +1,6 @@
 import type { Ajv, ErrorObject, Options as AjvOptions } from 'ajv';
 import { createRequire } from 'node:module';
+import { cloneData } from './clone-data.js';
 import { parseLabelList } from './label-list.js';
 import { precompiledValidators } from './precompiled-validators.js';
 
@@ -295,7 +296,7 @@ export class AjvSchemaRegistry implements SchemaRegistry {
       throw new Error(`no JSON Schema registered with $id "${schemaId}"`);
     }
     const listErrors: ValidationError[] = [];
-    const copy = this.#prepare(root, structuredClone(value), root, 0, '', listErrors);
+    const copy = this.#prepare(root, cloneData(value), root, 0, '', listErrors);
     const warnings: string[] = [];
     let errors: ErrorObject[] = [];
     // Each pass drops the unknown fields ajv reported; a second pass then validates what is left.

@@ -1,0 +1,12 @@
+// Preloaded with `node --require` by the benches: prints the process's peak RSS and CPU time on
+// exit (stderr), so a bench measures the real CLI process, not a copy of it. CommonJS and
+// `--require`, not `--import`: an ES module preload starts Node's ESM loader first, ~5 ms the
+// measured process would pay and the user's would not. CPU time (user +
+// system, all threads) does not count time the process waited for a core: on a shared machine it
+// is the figure that load does not inflate.
+process.on('exit', () => {
+  const u = process.resourceUsage();
+  process.stderr.write(
+    `\nPEAK_RSS_KB=${u.maxRSS}\nCPU_MS=${Math.round((u.userCPUTime + u.systemCPUTime) / 1000)}\n`,
+  );
+});
