@@ -318,7 +318,13 @@ export class BackupReconciler implements Reconciler {
     } catch {
       host = undefined; // ours are then matched on tags alone
     }
-    await this.#inventory(names, host, ctx);
+    // Not while the retention controller forgets and prunes (its exclusive repository lock).
+    const release = await d.lock?.acquire(ctx.signal);
+    try {
+      await this.#inventory(names, host, ctx);
+    } finally {
+      release?.();
+    }
     return { requeueAfter: period };
   }
 
