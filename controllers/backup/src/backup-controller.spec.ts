@@ -471,36 +471,55 @@ describe('BackupController at rest', () => {
     expect(s?.conditions.find((c) => c.type === 'Stale')?.reason).to.equal('RecentBackup');
   });
 
-  it('counts the volume coverage again only after a container on the host changed', async () => {
-    let lists = 0;
-    const { actions } = fakeActions([info('db', labels, 'dbdata')], async () => ({
-      exitCode: 0,
-      lines: [],
-    }));
-    const list = actions.list.bind(actions);
+  it('counts the volume coverage again only after a container on the host changed, listing only those', async () => {
+    const lists: string[] = [];
+    const containers = [info('db', labels, 'dbdata'), info('other', {}, 'loose')];
+    const { actions } = fakeActions(containers, async () => ({ exitCode: 0, lines: [] }));
     actions.list = async (filters) => {
-      lists++;
-      return list(filters);
+      lists.push(JSON.stringify(filters));
+      const ids = filters.id;
+      return containers.filter((c) => !ids || ids.includes(c.Id));
     };
-    const host = { revision: 1, lastChangeAt: -Infinity };
-    tm = manager(actions, {}, { hostChanges: () => host });
+    // Events of `log` (ids) after revision 1; undefined after a reconnect.
+    const host = { revision: 1, lastChangeAt: -Infinity, log: [] as string[], known: true };
+    const changes: HostContainerChanges = {
+      hostChanges: () => ({ revision: host.revision, lastChangeAt: host.lastChangeAt }),
+      changedSince: (r) => (host.known ? [...new Set(host.log.slice(r - 1))] : undefined),
+    };
+    const event = (id: string, at = -Infinity) => {
+      host.log.push(id);
+      host.revision++;
+      host.lastChangeAt = at;
+    };
+    tm = manager(actions, {}, changes);
     await tm.docker.run({ name: 'db', labels });
     await tm.start();
-    expect(lists).to.equal(1);
+    const gauge = async () =>
+      /backrest_sidecar_uncovered_volumes (\d+)/.exec(
+        await tm!.manager.get<MetricsRegistry>(MetricsRegistry).metrics(),
+      )?.[1];
+    expect(lists).to.deep.equal(['{}']);
+    expect(await gauge()).to.equal('1'); // `loose` of the unlabeled container
     await tm.advance(5 * MINUTE);
-    expect(lists).to.equal(1);
-    host.revision++;
+    expect(lists).to.have.length(1);
+    // The unlabeled container went away: only it is listed, and the gauge follows.
+    containers.pop();
+    event('other-id');
     await tm.advance(MINUTE);
-    expect(lists).to.equal(2);
-    // A change right before the count: the list may lag it, so the next pass counts again.
-    host.revision++;
-    host.lastChangeAt = tm.clock.now() + MINUTE - 500;
+    expect(lists.slice(1)).to.deep.equal(['{"id":["other-id"]}']);
+    expect(await gauge()).to.equal('0');
+    // A change right before the count: the list may lag it, so the next pass lists it again.
+    event('db-id', tm.clock.now() + MINUTE - 500);
     await tm.advance(MINUTE);
-    expect(lists).to.equal(3);
     await tm.advance(MINUTE);
-    expect(lists).to.equal(4);
+    expect(lists.slice(2)).to.deep.equal(['{"id":["db-id"]}', '{"id":["db-id"]}']);
     await tm.advance(3 * MINUTE);
-    expect(lists).to.equal(4);
+    expect(lists).to.have.length(4);
+    // Events missed (a reconnect): the whole host again.
+    host.known = false;
+    event('x');
+    await tm.advance(MINUTE);
+    expect(lists.slice(4)).to.deep.equal(['{}']);
   });
 
   it('lists the repository on its own period, not on every resync', async () => {

@@ -43,7 +43,8 @@ import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
 import { StatusFileChanges } from './status-file-changes.js';
 import { applyDumpReadiness, type DumpReadiness } from './dump-readiness.js';
-import { matchesSelector, volumeCoverage } from './volume-coverage.js';
+import { HostContainers } from './host-containers.js';
+import { matchesSelector, volumeCoverageOf } from './volume-coverage.js';
 
 /** Kind of the key a schedule tick enqueues: one backup run over every workload. */
 export const BACKUP_RUN_KIND = 'BackupRun';
@@ -54,12 +55,6 @@ export const REPOSITORY_INVENTORY_KIND = 'RepositoryInventory';
 export const REPOSITORY_INVENTORY_KEY = makeKey(REPOSITORY_INVENTORY_KIND, 'repository');
 /** Kind of the key that looks for status files another process changed (one `stat` when idle). */
 export const STATUS_FILES_KIND = 'WorkloadStatusFiles';
-
-/**
- * The list view of a container can lag its event by a moment (Docker logs `die` before the list
- * shows the container exited): a coverage counted this soon after a change is counted again.
- */
-const LIST_LAG_MS = 2_000;
 
 export interface BackupReconcilerDeps {
   /**
@@ -141,13 +136,14 @@ export class BackupReconciler implements Reconciler {
   /** Listing failures already warned about: one line each, not one per period. */
   readonly #warned = new Set<string>();
   readonly #files: StatusFileChanges | undefined;
-  /** The host's change revision the last coverage count saw settled; undefined: count again. */
-  #coverageRevision: number | undefined;
+  /** Every container on the host, for the coverage (kept up to date from events). */
+  readonly #host: HostContainers;
   /** Clock time of the next periodic repository listing (a resync before it lists nothing). */
   #inventoryDueAt = 0;
 
   constructor(deps: BackupReconcilerDeps) {
     this.#deps = deps;
+    this.#host = new HostContainers(deps.actions, deps.hostChanges);
     this.#files = deps.status
       ? new StatusFileChanges(
           deps.status.dir,
@@ -322,7 +318,13 @@ export class BackupReconciler implements Reconciler {
     } catch {
       host = undefined; // ours are then matched on tags alone
     }
-    await this.#inventory(names, host, ctx);
+    // Not while the retention controller forgets and prunes (its exclusive repository lock).
+    const release = await d.lock?.acquire(ctx.signal);
+    try {
+      await this.#inventory(names, host, ctx);
+    } finally {
+      release?.();
+    }
     return { requeueAfter: period };
   }
 
@@ -331,21 +333,16 @@ export class BackupReconciler implements Reconciler {
       if (matchesSelector(r.labels, this.#deps.backup.selector ?? []))
         this.#deps.requeue?.fire(r.key);
     }
-    const changes = this.#deps.hostChanges?.hostChanges();
-    // No container on the host changed since the last count: the same list, the same gauge.
-    if (changes !== undefined && changes.revision === this.#coverageRevision) return;
-    this.#coverageRevision = undefined;
-    const containers = await this.#deps.actions.list({});
-    const rows = volumeCoverage(containers, {
+    // No container on the host changed since the last count: the same containers, the same gauge.
+    const host = await this.#host.current(ctx.clock.now());
+    if (!host.changed) return;
+    const rows = volumeCoverageOf(host.targets, {
       ...(this.#deps.backup.planIdPrefix !== undefined
         ? { planIdPrefix: this.#deps.backup.planIdPrefix }
         : {}),
       excludeBindMounts: this.#deps.backup.excludeBindMounts === true,
       ...(this.#deps.backup.selector ? { selector: this.#deps.backup.selector } : {}),
     });
-    if (changes !== undefined && ctx.clock.now() - changes.lastChangeAt >= LIST_LAG_MS) {
-      this.#coverageRevision = changes.revision;
-    }
     const uncovered = rows.filter((r) => r.state === 'Uncovered');
     this.#deps.metrics.uncoveredVolumes.set(uncovered.length);
     if (uncovered.length > 0) {

@@ -21,6 +21,8 @@ export class StatusFileChanges {
   /** Per workload: its file's stamp at the last look (`-`: no file; undefined: not trusted). */
   readonly #stamps = new Map<string, string | undefined>();
   #looked = false;
+  /** Names `record`ed since the current look began: their stamp is newer than its `stat`. */
+  readonly #recorded = new Set<string>();
 
   constructor(dir: string, options: { racyMs?: number } = {}) {
     this.#dir = dir;
@@ -33,6 +35,7 @@ export class StatusFileChanges {
    */
   async changed(names: readonly string[]): Promise<string[]> {
     // The directory before the files: a rename after this stat moves it again for the next look.
+    this.#recorded.clear();
     const dir = await stampOf(this.#dir);
     const first = !this.#looked;
     this.#looked = true;
@@ -46,6 +49,7 @@ export class StatusFileChanges {
     await Promise.all(
       names.map(async (name) => {
         const stamp = (await stampOf(path.join(this.#dir, `${name}.json`))) ?? '-';
+        if (this.#recorded.has(name)) return;
         const before = this.#stamps.get(name);
         if (!first && (before === undefined || before !== stamp)) changed.push(name);
         this.#stamps.set(name, stamp === '-' || this.#trusted(stamp) ? stamp : undefined);
@@ -63,6 +67,7 @@ export class StatusFileChanges {
    */
   async record(name: string): Promise<void> {
     this.#stamps.set(name, (await stampOf(path.join(this.#dir, `${name}.json`))) ?? '-');
+    this.#recorded.add(name);
   }
 
   #trusted(stamp: string): boolean {

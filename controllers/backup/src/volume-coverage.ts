@@ -1,5 +1,10 @@
 import type Dockerode from 'dockerode';
-import { isOptedIn, planIdFor, workloadFromContainerInfo } from '@backrest-sidecar/api';
+import {
+  isOptedIn,
+  planIdFor,
+  workloadFromContainerInfo,
+  type WorkloadTarget,
+} from '@backrest-sidecar/api';
 import { ONE_SHOT_LABEL } from './backup-options.js';
 import { selectMounts } from './backup-workloads.js';
 
@@ -73,11 +78,17 @@ export function volumeCoverage(
   containers: readonly Dockerode.ContainerInfo[],
   options: VolumeCoverageOptions = {},
 ): VolumeCoverage[] {
+  return volumeCoverageOf(containers.map(workloadFromContainerInfo), options);
+}
+
+/** `volumeCoverage` of containers already read as workload targets (`HostContainers`). */
+export function volumeCoverageOf(
+  all: readonly WorkloadTarget[],
+  options: VolumeCoverageOptions = {},
+): VolumeCoverage[] {
   const byKey = new Map<string, VolumeCoverage>();
   const keyOf = (type: string, source: string) => `${type}\u0000${source}`;
-  const targets = containers
-    .map(workloadFromContainerInfo)
-    .filter((t) => t.labels[ONE_SHOT_LABEL] === undefined);
+  const targets = all.filter((t) => t.labels[ONE_SHOT_LABEL] === undefined);
   for (const t of targets) {
     for (const m of t.mounts) {
       if (m.type !== 'volume' && m.type !== 'bind') continue;

@@ -173,7 +173,7 @@ describe('ContainerInformer', () => {
     expect(h.engine.calls.filter((c) => c.includes('"id"'))).to.deep.equal(['list {"id":["y"]}']);
   });
 
-  it('hostChanges: moves on events of any container (selected or not) and on a reconnect; unknown while down', async () => {
+  it('hostChanges / changedSince: events of any container (selected or not), the ids since a revision; unknown while down and across a reconnect', async () => {
     h = harness({ selects: (l) => l['x.enable'] === 'true' });
     await h.started;
     const r0 = h.informer.hostChanges()!.revision;
@@ -181,7 +181,13 @@ describe('ContainerInformer', () => {
     h.engine.emit('start', 'n');
     await settle();
     expect(h.informer.hostChanges()!.revision).to.be.greaterThan(r0);
+    expect(h.informer.changedSince(r0)).to.deep.equal(['n']);
+    h.engine.emit('die', 'n');
+    h.engine.emit('destroy', 'm');
+    await settle();
+    expect(h.informer.changedSince(r0)).to.deep.equal(['n', 'm']);
     const r1 = h.informer.hostChanges()!.revision;
+    expect(h.informer.changedSince(r1)).to.deep.equal([]);
     await h.clock.advanceAsync(120_000); // periodic relists alone are no change
     expect(h.informer.hostChanges()!.revision).to.equal(r1);
     h.engine.stop();
@@ -191,6 +197,8 @@ describe('ContainerInformer', () => {
     await h.clock.advanceAsync(30_000);
     await settle();
     expect(h.informer.hostChanges()!.revision).to.be.greaterThan(r1);
+    // Events may have been missed while down: not known, list everything.
+    expect(h.informer.changedSince(r1)).to.equal(undefined);
     const polling = harness({ watchEvents: false });
     await polling.started;
     expect(polling.informer.hostChanges()).to.equal(undefined);

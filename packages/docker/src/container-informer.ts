@@ -57,6 +57,9 @@ export interface ContainerInformerOptions {
 
 export const DEFAULT_RESYNC_PERIOD_MS = 60_000;
 
+/** Container ids kept for `changedSince` (events beyond them: the consumer lists everything). */
+const HOST_CHANGE_LOG = 4096;
+
 /**
  * Whether any container on the host (selected or not) may have changed: `revision` moves on every
  * watched event of any container and on every list after a (re)connect (events may have been
@@ -130,6 +133,10 @@ export class ContainerInformer {
   #connected = false;
   #hostRevision = 0;
   #lastHostChangeAt: number;
+  /** Ids of the containers of the last events, the last one at `#hostRevision`. */
+  #hostLog: string[] = [];
+  /** `changedSince` is known only from this revision on (the last reconnect). */
+  #hostLogFloor = 0;
   #disconnectedSince: number;
   #synced = false;
   #signal: AbortSignal | undefined;
@@ -195,9 +202,30 @@ export class ContainerInformer {
     return { revision: this.#hostRevision, lastChangeAt: this.#lastHostChangeAt };
   }
 
-  #hostChanged(): void {
+  /**
+   * The ids of the containers that had events after `revision` (a value `hostChanges` returned),
+   * each once; undefined when that is not known (events missed by a reconnect since, more events
+   * than are kept, or no stream): list everything.
+   */
+  changedSince(revision: number): string[] | undefined {
+    if (this.hostChanges() === undefined) return undefined;
+    const first = this.#hostRevision - this.#hostLog.length;
+    if (revision < this.#hostLogFloor || revision < first || revision > this.#hostRevision) {
+      return undefined;
+    }
+    return [...new Set(this.#hostLog.slice(revision - first))];
+  }
+
+  #hostChanged(id?: string): void {
     this.#hostRevision++;
     this.#lastHostChangeAt = this.#clock.now();
+    if (id === undefined) {
+      this.#hostLog = [];
+      this.#hostLogFloor = this.#hostRevision;
+      return;
+    }
+    this.#hostLog.push(id);
+    if (this.#hostLog.length > HOST_CHANGE_LOG) this.#hostLog.splice(0, HOST_CHANGE_LOG / 2);
   }
 
   /** Current view, by container id. */
@@ -387,7 +415,7 @@ export class ContainerInformer {
   // Runs on the stream's data callback: parse, enqueue, return (dockerd drops slow listeners).
   #onEvent(e: ContainerEvent): void {
     this.#metrics?.event(e.action);
-    this.#hostChanged();
+    this.#hostChanged(e.id);
     if (!this.#cache.has(e.id) && !this.#pending.has(e.id) && !this.#selects(e.attributes)) return;
     // destroy wins; a later create of the same id cannot happen (ids are unique).
     this.#pending.set(e.id, pendingFor(e.action, this.#pending.get(e.id)));

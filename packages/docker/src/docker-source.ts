@@ -61,6 +61,11 @@ export const HostContainerChanges = Symbol.for('dockop.HostContainerChanges');
 
 export interface HostContainerChanges {
   hostChanges(): HostChanges | undefined;
+  /**
+   * Ids of the containers with events after `revision` (from `hostChanges`), each once; undefined
+   * when not known (a reconnect since, or too many events): list everything.
+   */
+  changedSince(revision: number): string[] | undefined;
 }
 
 export const DOCKER_SOURCE_DEFAULTS = {
@@ -185,6 +190,10 @@ export class DockerSource implements Source, HostContainerChanges {
 
   hostChanges(): HostChanges | undefined {
     return this.#informer.hostChanges();
+  }
+
+  changedSince(revision: number): string[] | undefined {
+    return this.#informer.changedSince(revision);
   }
 
   get informer(): ContainerInformer {

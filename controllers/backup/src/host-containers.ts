@@ -1,0 +1,75 @@
+import { isOptedIn, workloadFromContainerInfo, type WorkloadTarget } from '@backrest-sidecar/api';
+import type { ContainerActions, HostContainerChanges } from '@dockop/docker';
+import { ONE_SHOT_LABEL } from './backup-options.js';
+
+/**
+ * The list view of a container can lag its event by a moment (Docker logs `die` before the list
+ * shows the container exited): containers listed this soon after their change are listed again
+ * on the next pass.
+ */
+export const LIST_LAG_MS = 2_000;
+
+/** More changed containers than this: one full list is cheaper than id-filtered ones. */
+const ID_LIST_MAX = 200;
+/** Ids per id-filtered list call (the filter travels in the query string). */
+const ID_LIST_BATCH = 50;
+
+/**
+ * Every container on the host (not only the labeled ones the shared cache holds), as the volume
+ * coverage needs them, kept up to date from Docker's events (`HostContainerChanges`): a pass
+ * with no container event since the last one costs nothing, one with a few lists only those
+ * containers by id, and one after a reconnect (or without events) lists the host. Our own
+ * one-shot containers are left out; a container that is not opted in keeps no labels (the
+ * coverage reads only its name, state and mounts).
+ */
+export class HostContainers {
+  readonly #actions: ContainerActions;
+  readonly #changes: HostContainerChanges | undefined;
+  readonly #byId = new Map<string, WorkloadTarget>();
+  /** The events revision the map is complete up to; undefined: list the host. */
+  #revision: number | undefined;
+
+  constructor(actions: ContainerActions, changes?: HostContainerChanges) {
+    this.#actions = actions;
+    this.#changes = changes;
+  }
+
+  /**
+   * The host's containers now, and whether anything changed since the previous call (false: the
+   * coverage computed from the previous answer still holds).
+   */
+  async current(now: number): Promise<{ targets: WorkloadTarget[]; changed: boolean }> {
+    const at = this.#changes?.hostChanges();
+    if (at !== undefined && this.#revision === at.revision) {
+      return { targets: [...this.#byId.values()], changed: false };
+    }
+    const ids =
+      at !== undefined && this.#revision !== undefined
+        ? this.#changes?.changedSince(this.#revision)
+        : undefined;
+    if (ids !== undefined && ids.length <= ID_LIST_MAX) {
+      for (let i = 0; i < ids.length; i += ID_LIST_BATCH) {
+        const batch = ids.slice(i, i + ID_LIST_BATCH);
+        const listed = await this.#actions.list({ id: batch });
+        for (const id of batch) this.#byId.delete(id);
+        this.#keep(listed);
+      }
+    } else {
+      const listed = await this.#actions.list({});
+      this.#byId.clear();
+      this.#keep(listed);
+    }
+    // Listed right after a change: the list may not show it yet; ask again next time.
+    if (at !== undefined && now - at.lastChangeAt >= LIST_LAG_MS) this.#revision = at.revision;
+    else if (this.#revision === undefined || ids === undefined) this.#revision = undefined;
+    return { targets: [...this.#byId.values()], changed: true };
+  }
+
+  #keep(listed: Awaited<ReturnType<ContainerActions['list']>>): void {
+    for (const info of listed) {
+      const t = workloadFromContainerInfo(info);
+      if (t.labels[ONE_SHOT_LABEL] !== undefined) continue;
+      this.#byId.set(t.id, isOptedIn(t) ? t : { ...t, labels: {} });
+    }
+  }
+}
