@@ -43,7 +43,10 @@ export interface RetentionControllerOptions {
    * Default 86 400 000 (daily).
    */
   periodMs?: number;
-  /** `daemon`: re-read every workload's status this often (ms), to catch what is due. Default 60 000. */
+  /**
+   * `daemon`: the controller's resync period (ms). A resync re-reads no workload: each one is
+   * requeued for its next due pass, and a backup brings it at once. Default 60 000.
+   */
   resyncPeriodMs?: number;
   /**
    * The backup engine of the scheduled runs. `rcb` makes one snapshot of all of `/volumes`,

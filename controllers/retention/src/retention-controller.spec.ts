@@ -175,9 +175,16 @@ describe('RetentionController (daemon mode, fake engine and restic, virtual time
     });
     expect(status?.events.map((e) => e.reason)).to.include('RetentionApplied');
 
-    // Hourly resyncs for 23 h: nothing is due.
+    // Hourly resyncs for 23 h: nothing is due, and at rest no workload's status is even read.
+    const store = tm.manager.get<WorkloadStatusStore>(WorkloadStatusStore);
+    let reads = 0;
+    const get = store.get.bind(store);
+    const update = store.update.bind(store);
+    store.get = (...a: Parameters<typeof get>) => (reads++, get(...a));
+    store.update = (...a: Parameters<typeof update>) => (reads++, update(...a));
     for (let h = 0; h < 23; h++) await tm.advance(HOUR);
     expect(restic.forgets).to.have.length(1);
+    expect(reads).to.equal(0);
 
     // A backup completed: applied right away, once the repository is ours (a backup run holds
     // the RepositoryLock while it writes: a forget meanwhile would make restic fail).
