@@ -204,7 +204,6 @@ describe('workload status: daemon --backup-schedule, get workloads, get volumes 
         120_000,
         `${names.bad} turns Stale`,
       );
-      metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       // Stop between two runs, once the retention controller brought every workload to its
       // policy after its last backup (it runs after each run, not inside it).
       const count = (action: string) => logs.filter((l) => l.action === action).length;
@@ -227,6 +226,19 @@ describe('workload status: daemon --backup-schedule, get workloads, get volumes 
           (await caughtUp(names.c)),
         120_000,
         'no backup run in progress, retention applied after the last one',
+      );
+      // The gauges follow the repository listing that comes after retention removed snapshots
+      // (a run may also start meanwhile): wait for a's count to come back to its keep (last=1).
+      const snapshotsOfA = new RegExp(
+        `backrest_sidecar_workload_snapshots\\{workload="${names.a}"\\} 1\n`,
+      );
+      await eventually(
+        async () => {
+          metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+          return snapshotsOfA.test(metrics);
+        },
+        120_000,
+        `${names.a}'s snapshots gauge back at 1 after retention`,
       );
     } finally {
       daemon.kill('SIGTERM');
