@@ -192,17 +192,7 @@ export class RetentionReconciler implements Reconciler {
       plan,
     );
     if (report.fatal && !(plan && plan.status !== 'failed')) {
-      const failed: WorkloadForgetResult = {
-        containers: [name],
-        path: '',
-        keep,
-        flags: [],
-        status: 'failed',
-        kept: [],
-        removed: [],
-        warnings: [],
-        error: report.fatal,
-      };
+      const failed = failedResult(name, keep, report.fatal);
       await this.#record(name, failed, report, ctx);
       throw new Error(`retention of ${name}: ${report.fatal}`);
     }
@@ -246,17 +236,11 @@ export class RetentionReconciler implements Reconciler {
       );
     } catch (err) {
       const raw = (err as Error).message;
-      return {
-        containers: [name],
-        path: '',
+      return failedResult(
+        name,
         keep,
-        flags: [],
-        status: 'failed',
-        kept: [],
-        removed: [],
-        warnings: [],
-        error: o.restic.redactor ? o.restic.redactor.redactString(raw) : raw,
-      };
+        o.restic.redactor ? o.restic.redactor.redactString(raw) : raw,
+      );
     } finally {
       release?.();
     }
@@ -278,6 +262,21 @@ export class RetentionReconciler implements Reconciler {
     }
     await d.status.update(name, (s) => applyRetentionResult(d.status!, s, f, report));
   }
+}
+
+/** A pass that failed before restic said anything about the workload's snapshots. */
+function failedResult(name: string, keep: string, error: string): WorkloadForgetResult {
+  return {
+    containers: [name],
+    path: '',
+    keep,
+    flags: [],
+    status: 'failed',
+    kept: [],
+    removed: [],
+    warnings: [],
+    error,
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
