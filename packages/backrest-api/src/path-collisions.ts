@@ -1,4 +1,4 @@
-import { serviceIdentityOf } from './plan-id.js';
+import { replicaKey } from './service-replicas.js';
 import { targetPath, type WorkloadTarget } from './workload-target.js';
 
 /** Two or more different workloads whose data would land at (or be forgotten under) one path. */
@@ -8,14 +8,6 @@ export interface PathCollision {
   containers: string[];
   /** Names the containers and, when it separates them, `--include-project-name`. */
   message: string;
-}
-
-// Replicas of one compose or Swarm service (same project/stack and service) are one workload:
-// they share the path on purpose. Anything else sharing a path is two workloads.
-function identity(t: WorkloadTarget): string {
-  const svc = serviceIdentityOf(t);
-  if (svc) return `${svc.source}\u0000${svc.project ?? ''}\u0000${svc.service}`;
-  return `container\u0000${t.name}`;
 }
 
 /**
@@ -35,7 +27,9 @@ export function findPathCollisions(
   }
   const out = new Map<string, PathCollision>();
   for (const [path, ts] of byPath) {
-    if (new Set(ts.map(identity)).size < 2) continue;
+    // Replicas of one compose or Swarm service are one workload: they share the path on
+    // purpose. Anything else sharing a path is two workloads.
+    if (new Set(ts.map(replicaKey)).size < 2) continue;
     const containers = ts.map((t) => t.name).sort();
     const separated =
       !includeProjectName && new Set(ts.map((t) => targetPath(t, true))).size === ts.length;
