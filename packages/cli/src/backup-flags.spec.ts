@@ -9,7 +9,13 @@ import type { Command } from 'commander';
 import { Container } from 'inversify';
 import { toBackupOnceOptions, type BackupFlags } from './backup-flags.js';
 import { backupOnceCommand } from './commands/backup-once.js';
-import { daemonCommand, daemonModules, type DaemonOptions } from './commands/daemon.js';
+import {
+  daemonCommand,
+  daemonModules,
+  daemonRetentionOptions,
+  type DaemonOptions,
+} from './commands/daemon.js';
+import { RetentionControllerOptions } from '@backrest-sidecar/controller-retention';
 import { parseCommand } from './parse-command.spec-support.js';
 
 /** Every backup-once flag with a value other than its default. */
@@ -118,6 +124,26 @@ describe('backup flags (backup-once and daemon --backup-schedule)', () => {
       backup: once,
       resyncPeriodMs: 60_000,
     });
+  });
+
+  it('daemon --dry-run runs no scheduled backup and loads no retention (it would forget)', () => {
+    const opts = parseCommand<DaemonOptions>(daemonCommand(), [
+      '--dry-run',
+      '--backup-schedule',
+      '0 3 * * *',
+    ]);
+    expect(daemonRetentionOptions(opts, toBackupOnceOptions(opts, {}))).to.equal(undefined);
+    const container = new Container();
+    container.bind(ContainerActions).toConstantValue({});
+    container.bind(DockerClient).toConstantValue({});
+    container.load(...daemonModules(opts), backupControllerModule());
+    expect(container.get<BackupControllerOptions>(BackupControllerOptions).schedule).to.equal(
+      undefined,
+    );
+    expect(container.isBound(RetentionControllerOptions)).to.equal(false);
+    // Without --dry-run the same flags schedule backups and load retention.
+    const live = parseCommand<DaemonOptions>(daemonCommand(), ['--backup-schedule', '0 3 * * *']);
+    expect(daemonRetentionOptions(live, toBackupOnceOptions(live, {}))).to.not.equal(undefined);
   });
 
   it('daemon without --backup-schedule still keeps workload status, with no schedule to run', () => {

@@ -63,7 +63,9 @@ export function parseHttpAddr(value: string): { host: string; port: number } {
  * selector as the scheduled backups, so it forgets exactly what they made (when a repository is
  * configured here: `--rcb-env-file`, or RESTIC_REPOSITORY in the environment), and Backrest's
  * config, so the snapshots Backrest makes from our plans get the `within` terms its own
- * retention can't express. Undefined (the controller stays inert) with `--no-forget`.
+ * retention can't express. Undefined (the controller stays inert) with `--no-forget`, and with
+ * `--dry-run`: a dry run removes nothing, and restic's own `--dry-run` would still take the
+ * repository lock and write status.
  */
 export function daemonRetentionOptions(
   opts: DaemonOptions,
@@ -74,7 +76,7 @@ export function daemonRetentionOptions(
       restic: Omit<RetentionControllerOptions['restic'], 'redactor'>;
     })
   | undefined {
-  if (backup.noForget) return undefined;
+  if (backup.noForget || opts.dryRun === true) return undefined;
   return {
     mode: 'daemon',
     // Our own snapshots need a repository here; Backrest's plans bring their repo entry.
@@ -123,12 +125,14 @@ export function daemonModules(opts: DaemonOptions): ContainerModule[] {
     : [];
   const backup = toBackupOnceOptions(opts);
   const retention = daemonRetentionOptions(opts, backup);
+  // --dry-run changes nothing: no scheduled backup (it would stop containers and write snapshots).
+  const schedule = opts.dryRun === true ? undefined : opts.backupSchedule;
   return [
     repair,
     // The backup controller itself is a built-in plugin (builtin-plugins.ts): its options here.
     new ContainerModule((o) => {
       o.bind<BackupControllerOptions>(BackupControllerOptions).toConstantValue({
-        ...(opts.backupSchedule ? { schedule: opts.backupSchedule } : {}),
+        ...(schedule ? { schedule } : {}),
         // The retention controller applies the policies (or nobody does: --no-forget).
         backup: { ...backup, noForget: true },
         ...(opts.interval ? { resyncPeriodMs: opts.interval } : {}),
@@ -192,6 +196,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     settings.stateDir,
     manager.get<Logger>(Logger),
   );
+  if (opts.dryRun === true) {
+    manager.get<Logger>(Logger).info('daemon.dry_run', {
+      note: 'dry run: plans are rendered and diffed, not written; no scheduled backup and no retention run',
+    });
+  }
   manager.handleSignals();
   await manager.start();
   await manager.done;
