@@ -1,6 +1,6 @@
 // Latency from `docker run` of a labeled container to its plan on disk, with the daemon running
 // (`--with-events`): p50/p95 over RUNS (default 20). The daemon's debounce (leading edge: a lone
-// change goes at once; a burst is merged, at most 250 ms apart) is part of what is measured.
+// change goes at once; a burst is merged, at most 100 ms apart) is part of what is measured.
 // Run: npx tsc -b && node bench/dist/plan-latency.js
 import { readFile, rm } from 'node:fs/promises';
 import {

@@ -46,7 +46,7 @@ export async function repoEnvFromBackrestConfig(
   const uri = str('uri');
   if (!uri) {
     throw new Error(
-      `Backrest config ${file} repo "${id}" has no uri (the seed's format keeps no credentials: use --rcb-env-file)`,
+      `Backrest config ${file} repo "${id}" has no uri (the seed's format keeps no credentials; use --rcb-env-file)`,
     );
   }
   const env: Record<string, string> = Object.create(null) as Record<string, string>;

@@ -1,7 +1,12 @@
 import type Dockerode from 'dockerode';
 import type { Clock, Logger, TimerHandle } from '@dockop/runtime';
 import { Backoff, type BackoffOptions } from '@dockop/runtime';
-import { observeInspected, observeListed, type ObservedContainer } from './container-resource.js';
+import {
+  observeInspected,
+  observeListed,
+  sameObservation,
+  type ObservedContainer,
+} from './container-resource.js';
 import type { DockerClient } from './docker-client.js';
 import type { DockerMetrics } from './docker-metrics.js';
 import { EVENT_FILTERS, EventStreamParser, type ContainerEvent } from './event-stream.js';
@@ -521,7 +526,7 @@ export class ContainerInformer {
         if (previous) await this.#remove(id, previous);
         continue;
       }
-      if (previous && previous.fingerprint === current.fingerprint) continue;
+      if (previous && sameObservation(previous, current)) continue;
       // Traces event → plan latency (bench/plan-apply TRACE=1) at debug.
       this.#logger?.debug('docker.container.observed', {
         container: current.status.name,
@@ -594,9 +599,7 @@ export class ContainerInformer {
     }
     for (const [id, current] of seen) {
       const previous = this.#cache.get(id);
-      // Not `previous?.fingerprint ===`: a first sighting computes no fingerprint (a one-shot
-      // run lists once; see Observation in container-resource.ts).
-      if (previous && previous.fingerprint === current.fingerprint) continue;
+      if (previous && sameObservation(previous, current)) continue;
       await this.#upsert(id, current, previous);
     }
     this.#logger?.debug('docker.relisted', { reason, containers: seen.size });

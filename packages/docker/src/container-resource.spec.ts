@@ -7,6 +7,7 @@ import {
   healthFromStatusText,
   observeInspected,
   observeListed,
+  sameObservation,
   swarmOf,
   type ContainerResource,
 } from './container-resource.js';
@@ -88,7 +89,7 @@ describe('container-resource', () => {
     ]);
   });
 
-  it('gives the same fingerprint from list and inspect of the same container', () => {
+  it('sees the same container from list and inspect, and any observable change', () => {
     const inspected = {
       Id: 'c1',
       Name: '/web-1',
@@ -98,11 +99,33 @@ describe('container-resource', () => {
       State: { Status: 'running', Running: true, Health: { Status: 'healthy' } },
       Mounts: [...(listed().Mounts ?? [])].reverse(),
     } as unknown as Dockerode.ContainerInspectInfo;
-    expect(observeInspected(inspected).fingerprint).to.equal(observeListed(listed()).fingerprint);
-    // A digest: no second copy of labels and mounts in the informer's cache.
-    expect(observeListed(listed()).fingerprint).to.match(/^[0-9a-f]{40}$/);
-    const relabeled = { ...listed(), Labels: { ...listed().Labels, extra: 'x' } };
-    expect(observeListed(relabeled).fingerprint).to.not.equal(observeListed(listed()).fingerprint);
+    const base = observeListed(listed());
+    expect(sameObservation(observeInspected(inspected), base)).to.equal(true);
+    // Labels in another order are the same labels.
+    const reordered = Object.fromEntries(Object.entries(listed().Labels).reverse());
+    expect(sameObservation(observeListed({ ...listed(), Labels: reordered }), base)).to.equal(true);
+    const changes: Partial<Dockerode.ContainerInfo>[] = [
+      { Labels: { ...listed().Labels, extra: 'x' } },
+      { Labels: { ...listed().Labels, 'com.docker.compose.service': 'api' } },
+      { Names: ['/web-2'] },
+      { Image: 'nginx:2' },
+      { ImageID: 'sha256:bb' },
+      { State: 'exited' },
+      { Status: 'Up 1 hour (unhealthy)' },
+      { Created: 1_700_000_001 },
+      { Mounts: (listed().Mounts ?? []).slice(1) },
+      { Mounts: (listed().Mounts ?? []).map((m) => ({ ...m, RW: !m.RW })) },
+      { Mounts: (listed().Mounts ?? []).map((m) => ({ ...m, Source: `${m.Source}x` })) },
+    ];
+    for (const over of changes) {
+      const changed = observeListed({ ...listed(), ...over } as Dockerode.ContainerInfo);
+      expect(sameObservation(changed, base), JSON.stringify(over)).to.equal(false);
+      expect(sameObservation(base, changed), JSON.stringify(over)).to.equal(false);
+    }
+    // A label removed and another added (same count) is a change too.
+    const swapped: Record<string, string> = { ...listed().Labels, other: 'web' };
+    delete swapped['widget.a'];
+    expect(sameObservation(observeListed({ ...listed(), Labels: swapped }), base)).to.equal(false);
   });
 
   it('reads health from the list status text', () => {

@@ -1,5 +1,4 @@
 import type Dockerode from 'dockerode';
-import { createHash } from 'node:crypto';
 import {
   apiVersionOf,
   labelListOrSplit,
@@ -71,8 +70,48 @@ export interface ObservedContainer {
   status: ContainerStatus;
   /** ISO-8601, second precision (the list API has no more). */
   created: string;
-  /** Equal fingerprints = nothing observable changed (SHA-1 of the status and created time). */
-  readonly fingerprint: string;
+}
+
+/**
+ * True when nothing observable changed between two observations of a container: the same
+ * created time and status (labels, mounts, state, health, image). Compared field by field: the
+ * daemon relists every container each `--interval`, and a sorted-JSON SHA-1 of each one was most
+ * of an idle daemon's CPU (issue #13). compose and swarm are derived from the labels.
+ */
+export function sameObservation(a: ObservedContainer, b: ObservedContainer): boolean {
+  if (a.created !== b.created) return false;
+  const x = a.status;
+  const y = b.status;
+  if (
+    x.id !== y.id ||
+    x.name !== y.name ||
+    x.image !== y.image ||
+    x.imageId !== y.imageId ||
+    x.state !== y.state ||
+    x.health !== y.health ||
+    x.mounts.length !== y.mounts.length
+  ) {
+    return false;
+  }
+  for (let i = 0; i < x.mounts.length; i++) {
+    const m = x.mounts[i]!;
+    const n = y.mounts[i]!;
+    if (
+      m.type !== n.type ||
+      m.source !== n.source ||
+      m.name !== n.name ||
+      m.destination !== n.destination ||
+      m.readOnly !== n.readOnly
+    ) {
+      return false;
+    }
+  }
+  const keys = Object.keys(x.labels);
+  if (keys.length !== Object.keys(y.labels).length) return false;
+  for (const k of keys) {
+    if (!Object.hasOwn(y.labels, k) || x.labels[k] !== y.labels[k]) return false;
+  }
+  return true;
 }
 
 export const COMPOSE_LABELS = {
@@ -226,32 +265,10 @@ function makeStatus(s: ContainerStatus & { health: HealthState | undefined }): C
 }
 
 function observed(status: ContainerStatus, created: string): ObservedContainer {
-  return new Observation(status, created);
+  return { status, created };
 }
 
-/**
- * The fingerprint is computed when first compared (a relist or an event in a daemon): a one-shot
- * run, which lists once, never compares and so never pays the sorted JSON and SHA-1 of every
- * container. A digest, not the JSON itself: a second full copy of every container's labels and
- * mounts would otherwise sit in the informer's cache for the whole life of the daemon.
- */
-class Observation implements ObservedContainer {
-  #fingerprint: string | undefined;
-
-  constructor(
-    readonly status: ContainerStatus,
-    readonly created: string,
-  ) {}
-
-  get fingerprint(): string {
-    this.#fingerprint ??= createHash('sha1')
-      .update(stableStringify({ status: this.status, created: this.created }))
-      .digest('hex');
-    return this.#fingerprint;
-  }
-}
-
-// Sorted by destination: list and inspect need not agree on order, fingerprints must.
+// Sorted by destination: list and inspect need not agree on order, sameObservation compares in order.
 function mountsOf(mounts: MountLike[] | undefined): ContainerMount[] {
   return (mounts ?? []).map(mountOf).sort((a, b) => a.destination.localeCompare(b.destination));
 }
