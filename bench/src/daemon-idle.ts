@@ -7,11 +7,14 @@
 //  2. RSS over CYCLES (1,000) create/destroy cycles of a labeled container: VmRSS sampled every
 //     tenth of the run; the figure is the change from the first sample to the last [target ±5 %];
 //     with POST_GRACE_S, RSS again that long after the churn (the orphan grace over: the
-//     destroyed containers' plans are gone from the config).
+//     destroyed containers' plans are gone from the config). With HEAP=1, also the heap the daemon
+//     retains: after a full GC at each sample (daemon-heap-hook.cts). A leak grows it; V8 sizing
+//     its heap to the allocation rate grows RSS only. The GCs make RSS lower than without HEAP.
 // Run: npm run build && node bench/dist/daemon-idle.js   (COUNT, IDLE_S, CYCLES to change sizes)
 import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createContainer } from '@dockop/docker';
 import {
   BUSYBOX,
@@ -44,6 +47,9 @@ const APPLY = process.env.APPLY !== '0';
 /** Seconds to wait after the churn before a last RSS sample (0: none). */
 const POST_GRACE_S = Number(process.env.POST_GRACE_S ?? 0);
 const BATCH = 10;
+/** `HEAP=1`: sample the daemon's heap after a full GC beside RSS (see above). Default off. */
+const HEAP = process.env.HEAP === '1';
+const HEAP_HOOK = fileURLToPath(new URL('./daemon-heap-hook.cjs', import.meta.url));
 
 /**
  * The floor of any `--with-events` daemon: a bare Node process with Docker's events stream
@@ -121,20 +127,23 @@ async function main(): Promise<void> {
       ),
     );
   }
-  const daemon = startDaemon([
-    '--config',
-    file,
-    '--with-events',
-    '--selector',
-    label,
-    '--plan-id-prefix',
-    `${tag}_`,
-    ...(ORPHAN_GRACE ? ['--orphan-grace', ORPHAN_GRACE] : []),
-    ...(APPLY ? ['--apply', '--backrest-container', backrest] : []),
-    ...(SCHEDULE ? ['--backup-schedule', SCHEDULE] : []),
-    '--state-dir',
-    path.join(dir, 'state'),
-  ]);
+  const daemon = startDaemon(
+    [
+      '--config',
+      file,
+      '--with-events',
+      '--selector',
+      label,
+      '--plan-id-prefix',
+      `${tag}_`,
+      ...(ORPHAN_GRACE ? ['--orphan-grace', ORPHAN_GRACE] : []),
+      ...(APPLY ? ['--apply', '--backrest-container', backrest] : []),
+      ...(SCHEDULE ? ['--backup-schedule', SCHEDULE] : []),
+      '--state-dir',
+      path.join(dir, 'state'),
+    ],
+    HEAP ? ['--expose-gc', '--require', HEAP_HOOK] : [],
+  );
   const baseline = startBaseline();
   try {
     const pid = daemon.child.pid!;
@@ -171,7 +180,18 @@ async function main(): Promise<void> {
         `baseline (bare node, events stream open) ${baseCpu.toFixed(2)} s = ${pct(baseCpu)}; RSS ${Math.round((await rssKb(pid)) / 1024)} MiB, baseline ${Math.round((await rssKb(baseline.pid!)) / 1024)} MiB`,
     );
 
-    const samples: { cycle: number; kb: number }[] = [];
+    /** Heap used after a full GC, bytes (HEAP=1): signals the hook, waits for its line. */
+    const heapUsed = async (): Promise<number> => {
+      const seen = daemon.lines.length;
+      daemon.child.kill('SIGUSR2');
+      let found: Record<string, unknown> | undefined;
+      await waitFor(() => {
+        found = daemon.lines.slice(seen).find((l) => l.line.action === 'bench.heap')?.line;
+        return found !== undefined;
+      }, 60_000);
+      return Number(found!['heap_used']);
+    };
+    const samples: { cycle: number; kb: number; heap?: number }[] = [];
     const every = Math.max(BATCH, Math.round(CYCLES / 10 / BATCH) * BATCH);
     for (let cycle = 0; cycle < CYCLES; cycle += BATCH) {
       await Promise.all(
@@ -187,7 +207,12 @@ async function main(): Promise<void> {
         }),
       );
       if ((cycle + BATCH) % every === 0 || cycle + BATCH >= CYCLES) {
-        samples.push({ cycle: Math.min(cycle + BATCH, CYCLES), kb: await rssKb(pid) });
+        const kb = await rssKb(pid);
+        samples.push({
+          cycle: Math.min(cycle + BATCH, CYCLES),
+          kb,
+          ...(HEAP ? { heap: await heapUsed() } : {}),
+        });
       }
       if (daemon.child.exitCode !== null) throw new Error(`daemon exited ${daemon.child.exitCode}`);
     }
@@ -200,6 +225,13 @@ async function main(): Promise<void> {
     console.log(
       `  RSS change first → last sample: ${(((last - first) / first) * 100).toFixed(1)} %  [target ±5 %]; ${loadText()}`,
     );
+    if (HEAP) {
+      const h0 = samples[0]!.heap!;
+      const h1 = samples.at(-1)!.heap!;
+      console.log(
+        `  heap used after a full GC: ${samples.map((s) => `${s.cycle}:${(s.heap! / 2 ** 20).toFixed(1)}`).join(' ')} MiB; first → last ${(((h1 - h0) / h0) * 100).toFixed(1)} %`,
+      );
+    }
     if (POST_GRACE_S > 0) {
       await new Promise((r) => setTimeout(r, POST_GRACE_S * 1000));
       const after = await rssKb(pid);

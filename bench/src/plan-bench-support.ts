@@ -42,10 +42,15 @@ export interface Daemon {
 /** Extra Node flags for the daemon under test, e.g. `DAEMON_NODE_ARGS=--cpu-prof` (space-separated). */
 const DAEMON_NODE_ARGS = (process.env.DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
-export function startDaemon(args: string[]): Daemon {
-  const child = spawn(process.execPath, [...DAEMON_NODE_ARGS, CLI, 'daemon', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/** `nodeArgs`: Node flags of this run, after `DAEMON_NODE_ARGS`. */
+export function startDaemon(args: string[], nodeArgs: string[] = []): Daemon {
+  const child = spawn(
+    process.execPath,
+    [...DAEMON_NODE_ARGS, ...nodeArgs, CLI, 'daemon', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: Daemon['lines'] = [];
   let buf = '';
   // Log lines are on stderr (stdout is for command output).

@@ -82,8 +82,15 @@ describe('benches (smoke: tiny sizes)', function () {
 
   it('daemon-idle: idle CPU and RSS over create/destroy cycles', async function () {
     await requireEngine(this);
-    const out = await bench('daemon-idle.js', { COUNT: '5', IDLE_S: '1', CYCLES: '10' });
+    const out = await bench('daemon-idle.js', {
+      COUNT: '5',
+      IDLE_S: '1',
+      CYCLES: '20',
+      HEAP: '1',
+    });
     expect(figure(out, 'idle CPU over')).to.be.greaterThan(0);
     expect(out).to.match(/RSS change first → last sample: -?\d+(\.\d+)? %/);
+    // The daemon's heap after a full GC: megabytes, not zero (the hook's GC ran).
+    expect(figure(out, 'heap used after a full GC: 10:')).to.be.within(1, 500);
   });
 });
