@@ -42,6 +42,12 @@ describe('benches (smoke: tiny sizes)', function () {
     expect(figure(out, 'ratio')).to.be.greaterThan(0);
   });
 
+  it('controller-overhead: Controller.runOnce next to awaiting the reconciler per key', async () => {
+    const out = await bench('controller-overhead.js', { KEYS: '200', ROUNDS: '2' });
+    expect(figure(out, 'Controller.runOnce:')).to.be.greaterThan(0);
+    expect(figure(out, 'baseline (await reconcile per key):')).to.be.greaterThan(0);
+  });
+
   it('cli-startup: --help and version next to bare node', async () => {
     const out = await bench('cli-startup.js', { ROUNDS: '1' });
     for (const name of ['node -e 0', '--help', 'version']) {

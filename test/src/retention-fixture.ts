@@ -38,6 +38,25 @@ export async function makeRepo(prefix: string): Promise<Repo> {
   return { dir, repo, hostEnvFile, containerEnvFile, env };
 }
 
+/**
+ * The flags that point a CLI run (backup-once, daemon, get, forget) at `repo` through the restic
+ * image, the repository mounted at /repo, with its status under `stateDir`.
+ */
+export function resticRepoFlags(repo: Repo, stateDir: string, host: string): string[] {
+  return [
+    '--state-dir',
+    stateDir,
+    '--rcb-env-file',
+    repo.containerEnvFile,
+    '--restic-image',
+    RESTIC_IMAGE,
+    '--restic-volume',
+    `${repo.repo}:/repo`,
+    '--restic-host',
+    host,
+  ];
+}
+
 export interface SnapshotSpec {
   /** Paths as restic records them, e.g. ['/volumes/p/app'] (several = one multi-path snapshot). */
   paths: string[];

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
@@ -14,9 +15,13 @@ import {
 import { rename as fsRename } from 'node:fs/promises';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
+import { applyChanges, emptyConfig } from './apply-changes.js';
 import { ConfigError } from './config-error.js';
 import { ConfigSink } from './config-sink.js';
 import type { ConfigSinkOptions } from './config-sink-options.js';
+import { lineDiff } from './line-diff.js';
+import type { ConfigFormat, PlanChanges } from './plan-spec.js';
+import { renderConfig } from './render-config.js';
 import {
   BACKREST_WITH_DEFAULT,
   PACKAGE_DIR,
@@ -415,5 +420,94 @@ describe('ConfigSink (real files)', () => {
       expect(err.code).to.equal('WriteFailed');
       expect(readFileSync(file, 'utf8')).to.equal(current);
     });
+  });
+
+  describe('rendering only what is needed (issue #13)', () => {
+    /** What a commit or preview of `changes` over `text` gives, rendered from scratch. */
+    function fromScratch(text: string, format: ConfigFormat, changes: PlanChanges) {
+      const doc = text.trim() === '' ? undefined : (JSON.parse(text) as Record<string, unknown>);
+      const before = doc ? renderConfig(doc, format) : '';
+      const next = applyChanges(
+        doc ?? emptyConfig(format, 'test'),
+        format,
+        changes,
+      ) as typeof doc & {};
+      let after = renderConfig(next, format);
+      const changed = after !== before;
+      if (changed && format === 'backrest' && doc) {
+        next['modno'] = Number(doc['modno'] ?? 0) + 1;
+        after = renderConfig(next, format);
+      }
+      return {
+        changed,
+        before,
+        after: changed ? after : before,
+        diff: changed ? lineDiff(before, after, 'config.json') : '',
+      };
+    }
+
+    const ids = fc.subarray(['a', 'b', 'c']);
+    const variant = fc.constantFrom('1', '2');
+    const changesArb = fc.record({
+      upsert: fc.uniqueArray(fc.tuple(fc.constantFrom('a', 'b', 'c'), variant), {
+        selector: ([id]) => id,
+        maxLength: 2,
+      }),
+      remove: fc.constantFrom([], ['a'], ['c']),
+    });
+    const op = fc.oneof(
+      fc.record({ kind: fc.constantFrom('preview', 'commit'), changes: changesArb }),
+      // Someone else writes the file: canonical bytes or other ones.
+      fc.record({
+        kind: fc.constant('edit'),
+        ids,
+        variant,
+        style: fc.constantFrom('canonical', 'compact', 'indented'),
+      }),
+    );
+
+    for (const format of ['sidecar', 'backrest'] as const) {
+      it(`fast-check (${format}): previews, commits and outside edits give what rendering from scratch gives`, async () => {
+        const base = format === 'sidecar' ? SIDECAR_WITH_DEFAULT : BACKREST_WITH_DEFAULT;
+        await fc.assert(
+          fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 6 }), async (ops) => {
+            writeFileSync(file, base);
+            const s = sink({ format, instance: 'test' });
+            for (const o of ops) {
+              if (o.kind === 'edit') {
+                const upsert = o.ids.map((id) => plan(id, { sources: [`/${id}/${o.variant}`] }));
+                const doc = applyChanges(JSON.parse(base), format, { upsert, remove: [] });
+                const text =
+                  o.style === 'canonical'
+                    ? renderConfig(doc, format)
+                    : o.style === 'compact'
+                      ? JSON.stringify(doc)
+                      : JSON.stringify(doc, null, 4);
+                writeFileSync(file, text);
+                continue;
+              }
+              const changes = {
+                upsert: o.changes.upsert.map(([id, v]) => plan(id, { sources: [`/${id}/${v}`] })),
+                // Never one id both upserted and removed (refused: not what this is about).
+                remove: o.changes.remove.filter((id) => o.changes.upsert.every(([u]) => u !== id)),
+              };
+              const text = readFileSync(file, 'utf8');
+              const want = fromScratch(text, format, changes);
+              const got = await (o.kind === 'preview' ? s.preview(changes) : s.commit(changes));
+              expect({
+                changed: got.changed,
+                before: got.before,
+                after: got.after,
+                diff: got.diff,
+              }).to.deep.equal(want);
+              const written = o.kind === 'commit' && want.changed;
+              expect(got.written).to.equal(written);
+              expect(readFileSync(file, 'utf8')).to.equal(written ? want.after : text);
+            }
+          }),
+          { numRuns: 40 },
+        );
+      });
+    }
   });
 });

@@ -40,7 +40,7 @@ import {
 } from './json-util.js';
 import { lineDiff } from './line-diff.js';
 import type { ConfigFormat, PlanChanges } from './plan-spec.js';
-import { renderConfig } from './render-config.js';
+import { canonicalize, renderCanonical, renderConfig, withModno } from './render-config.js';
 
 /** How many times a concurrent external edit is re-merged before giving up with WriteFailed. */
 const MAX_MERGE_ROUNDS = 5;
@@ -49,6 +49,8 @@ const MAX_MERGE_ROUNDS = 5;
 interface Snapshot {
   /** Exact bytes; undefined when the file does not exist. */
   bytes: Buffer | undefined;
+  /** The bytes as UTF-8 text ('' when missing). */
+  text: string;
   /** Parsed document; undefined when missing or empty (stands for an empty config). */
   doc: JsonObject | undefined;
   format: ConfigFormat;
@@ -88,6 +90,11 @@ export class ConfigSink {
   readonly #lockRetries: number;
   readonly #lockStaleMs: number;
   readonly #faults: ConfigSinkFaults;
+  /**
+   * The last canonical text this sink rendered a file as, or wrote (a daemon's next read finds
+   * its own write): a file holding exactly it needs no rendering (rendering is idempotent).
+   */
+  #knownCanonical = '';
 
   constructor(options: ConfigSinkOptions) {
     if (!options.path) throw new TypeError('ConfigSink: options.path is required');
@@ -189,6 +196,7 @@ export class ConfigSink {
         if (inPlace && snap.stat) {
           const outcome = await this.#writeInPlace(snap, p, warnings, compromised);
           if (outcome.kind === 'written') {
+            this.#knownCanonical = p.after;
             return this.#result(snap.format, p, {
               written: true,
               merged,
@@ -212,6 +220,7 @@ export class ConfigSink {
               const backup = await this.#backup(snap);
               try {
                 await this.#rename(newPath, target);
+                this.#knownCanonical = p.after;
                 return this.#result(snap.format, p, { written: true, merged, warnings, ...backup });
               } catch (err) {
                 // A single file bind-mounted into a container can't be renamed over: EBUSY.
@@ -329,7 +338,7 @@ export class ConfigSink {
   #parse(bytes: Buffer | undefined, st: Stats | undefined): Snapshot {
     const text = bytes?.toString('utf8') ?? '';
     if (text.trim() === '') {
-      return { bytes, doc: undefined, format: this.#resolveFormat(undefined), stat: st };
+      return { bytes, text, doc: undefined, format: this.#resolveFormat(undefined), stat: st };
     }
     const doc = parseConfigText(text, this.#path);
     const format = this.#resolveFormat(doc);
@@ -338,7 +347,7 @@ export class ConfigSink {
       const modno = protoInt(doc['modno']);
       if (typeof doc['modno'] === 'string' && modno !== undefined) doc['modno'] = modno;
     }
-    return { bytes, doc, format, stat: st };
+    return { bytes, text, doc, format, stat: st };
   }
 
   #resolveFormat(doc: JsonObject | undefined): ConfigFormat {
@@ -403,7 +412,6 @@ export class ConfigSink {
 
   #propose(snap: Snapshot, changes: PlanChanges, instance: string | undefined): Proposal {
     const format = snap.format;
-    const before = snap.doc ? renderConfig(snap.doc, format) : '';
     let doc: unknown;
     try {
       // A file we create gets an instance (Backrest refuses repo operations without one).
@@ -413,15 +421,32 @@ export class ConfigSink {
         throw new ConfigError(err.code, this.#path, err.message, err.details);
       throw err;
     }
-    let after = renderConfig(doc, format);
+    const canonical = canonicalize(doc, format);
+    let after = renderCanonical(canonical);
+    const before = this.#canonicalText(snap, after);
     const changed = after !== before;
     if (changed && format === 'backrest' && snap.doc) {
       // Backrest's read-modify-write counter: one step per write, on top of the version we read.
-      (doc as JsonObject)['modno'] = modnoOf(snap.doc) + 1;
-      after = renderConfig(doc, format);
+      const modno = modnoOf(snap.doc) + 1;
+      (doc as JsonObject)['modno'] = modno;
+      after = renderCanonical(withModno(canonical, modno));
     }
     assertLoadable(doc, format, this.#path, changes.upsert);
     return { before, after: changed ? after : before, changed, doc };
+  }
+
+  /**
+   * renderConfig of the file's document ('' when there is none), rendered only when needed:
+   * rendering is idempotent, so a file whose text is `after` (nothing to change) or a text known
+   * to be canonical is its own rendering.
+   */
+  #canonicalText(snap: Snapshot, after: string): string {
+    if (!snap.doc) return '';
+    if (snap.text === after) return after;
+    if (snap.text === this.#knownCanonical) return this.#knownCanonical;
+    const before = renderConfig(snap.doc, snap.format);
+    if (before === snap.text) this.#knownCanonical = before;
+    return before;
   }
 
   #result(

@@ -23,6 +23,26 @@ export function deepClone<T>(v: T): T {
  * compares UTF-16 units and disagrees for characters above U+FFFF.
  */
 export function compareCodePoints(a: string, b: string): number {
+  // UTF-16 units order like code points up to the first differing unit, unless a surrogate is
+  // involved there (sort comparators run this a lot: no iterator unless one is).
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  // One is a prefix of the other: the shorter first (a trailing lone high surrogate, completed
+  // in the longer, is below any pair's code point too).
+  if (i === n) return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+  const x = a.charCodeAt(i);
+  const y = b.charCodeAt(i);
+  if (!isSurrogate(x) && !isSurrogate(y)) return x < y ? -1 : 1;
+  return compareCodePointsSlow(a, b);
+}
+
+function isSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdfff;
+}
+
+/** The reference: code point by code point (a lone surrogate is its own code point). */
+export function compareCodePointsSlow(a: string, b: string): number {
   const ia = a[Symbol.iterator]();
   const ib = b[Symbol.iterator]();
   for (;;) {

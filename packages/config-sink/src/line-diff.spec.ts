@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { lineDiff } from './line-diff.js';
+import { lineDiff as referenceLineDiff } from './reference/line-diff.js';
 
 /** Applies a unified diff produced by lineDiff; throws if a context/removed line doesn't match. */
 function applyPatch(before: string, patch: string): string {
@@ -91,6 +92,74 @@ describe('lineDiff', () => {
     const d = lineDiff(before, after);
     expect(d.split('\n')[2]).to.equal('@@ -1,3 +1,200002 @@');
     expect(applyPatch(before, d)).to.equal(after);
+  });
+
+  describe('the same bytes as before its fast paths (reference/line-diff.ts)', () => {
+    const line = fc.constantFrom('a', 'b', 'c', '', '{', '}', '  "x": 1,');
+    const lines = (max: number): fc.Arbitrary<string[]> => fc.array(line, { maxLength: max });
+    // A long common head and tail around small, often empty, middles: where the fast paths are.
+    const pair = fc
+      .record({
+        head: lines(30),
+        midA: lines(8),
+        midB: lines(8),
+        tail: lines(30),
+        endA: fc.boolean(),
+        endB: fc.boolean(),
+      })
+      .map(({ head, midA, midB, tail, endA, endB }) => {
+        const text = (mid: string[], end: boolean): string => {
+          const all = [...head, ...mid, ...tail];
+          return all.length === 0 ? '' : all.join('\n') + (end ? '\n' : '');
+        };
+        return [text(midA, endA), text(midB, endB)] as const;
+      });
+    const limits = fc.constantFrom<{ maxEdits?: number; maxCells?: number }>(
+      {},
+      { maxEdits: 0 },
+      { maxEdits: 2 },
+      { maxEdits: 0, maxCells: 4 },
+    );
+
+    it('fast-check: common head and tail, every path and trailing-newline mix', () => {
+      fc.assert(
+        fc.property(pair, limits, ([a, b], lim) => {
+          expect(lineDiff(a, b, 'c.json', lim)).to.equal(referenceLineDiff(a, b, 'c.json', lim));
+          expect(lineDiff(b, a, 'c.json', lim)).to.equal(referenceLineDiff(b, a, 'c.json', lim));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('fast-check: unrelated texts', () => {
+      const text = lines(40).chain((l) =>
+        fc.boolean().map((end) => (l.length ? l.join('\n') + (end ? '\n' : '') : '')),
+      );
+      fc.assert(
+        fc.property(text, text, limits, (a, b, lim) => {
+          expect(lineDiff(a, b, 'c.json', lim)).to.equal(referenceLineDiff(a, b, 'c.json', lim));
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('2,000 plans added to a config with one repo (the dry run of issue #13)', () => {
+      const head = ['{', '  "repos": [', '    {', '      "id": "default"', '    }', '  ],'];
+      const plans = Array.from({ length: 2000 }, (_, i) => [
+        '    {',
+        `      "id": "p_${i}",`,
+        '      "sources": [',
+        `        "/srv/${i}"`,
+        '      ]',
+        `    }${i === 1999 ? '' : ','}`,
+      ]).flat();
+      const before = [...head, '  "plans": []', '}', ''].join('\n');
+      const after = [...head, '  "plans": [', ...plans, '  ]', '}', ''].join('\n');
+      expect(lineDiff(before, after)).to.equal(referenceLineDiff(before, after));
+      expect(lineDiff(after, before)).to.equal(referenceLineDiff(after, before));
+      const edited = after.replace('"/srv/1000"', '"/srv/one thousand"');
+      expect(lineDiff(after, edited)).to.equal(referenceLineDiff(after, edited));
+    });
   });
 
   it('fast-check: applying the diff to before gives after (Myers, LCS and replace paths)', () => {

@@ -35,8 +35,10 @@ export function lineDiff(
   }
   const midA = a.slice(pre, a.length - suf);
   const midB = b.slice(pre, b.length - suf);
+  // Only the unchanged lines a hunk can show are kept around the middle: every change is in it.
+  const head = Math.max(0, pre - CONTEXT);
   const ops: Op[] = [];
-  for (let i = 0; i < pre; i++) ops.push({ t: ' ', line: a[i] ?? '' });
+  for (let i = head; i < pre; i++) ops.push({ t: ' ', line: a[i] ?? '' });
   // One side empty: the only (hence minimal) edit script; Myers would walk D = N diagonals.
   const middle =
     midA.length === 0 || midB.length === 0
@@ -44,9 +46,13 @@ export function lineDiff(
       : (myersOps(midA, midB, limits.maxEdits ?? 1000) ??
         middleOps(midA, midB, limits.maxCells ?? 25_000_000));
   for (const op of middle) ops.push(op);
-  for (let i = a.length - suf; i < a.length; i++) ops.push({ t: ' ', line: a[i] ?? '' });
-  return [`--- a/${name}`, `+++ b/${name}`, ...hunks(ops, 3)].join('\n') + '\n';
+  const tail = Math.min(a.length, a.length - suf + CONTEXT);
+  for (let i = a.length - suf; i < tail; i++) ops.push({ t: ' ', line: a[i] ?? '' });
+  return `--- a/${name}\n+++ b/${name}\n${hunks(ops, head + 1, CONTEXT)}`;
 }
+
+/** Unchanged lines shown around a change. */
+const CONTEXT = 3;
 
 interface Op {
   t: ' ' | '-' | '+';
@@ -157,26 +163,27 @@ function middleOps(a: string[], b: string[], maxCells: number): Op[] {
   return ops;
 }
 
-function hunks(ops: Op[], context: number): string[] {
+/**
+ * The hunks of `ops` (each line ending in a newline), the first op being line `first` of both
+ * texts (the lines before it are unchanged and out of reach of any hunk).
+ */
+function hunks(ops: Op[], first: number, context: number): string {
   const out: string[] = [];
-  // Line numbers (1-based) of each op in a and b.
-  const posA: number[] = [];
-  const posB: number[] = [];
-  let la = 1;
-  let lb = 1;
-  for (const op of ops) {
-    posA.push(la);
-    posB.push(lb);
-    if (op.t !== '+') la++;
-    if (op.t !== '-') lb++;
-  }
+  // Line numbers in a and b of the op at `k`, walked forward as hunks are found.
   let k = 0;
+  let la = first;
+  let lb = first;
   while (k < ops.length) {
     if (ops[k]?.t === ' ') {
       k++;
+      la++;
+      lb++;
       continue;
     }
     const start = Math.max(0, k - context);
+    // The context lines before the change are unchanged: back to their line numbers.
+    la -= k - start;
+    lb -= k - start;
     let end = k;
     // Extend while the next change is within 2*context unchanged lines.
     for (;;) {
@@ -186,14 +193,23 @@ function hunks(ops: Op[], context: number): string[] {
       else break;
     }
     const stop = Math.min(ops.length, end + context + 1);
-    const slice = ops.slice(start, stop);
-    const countA = slice.filter((o) => o.t !== '+').length;
-    const countB = slice.filter((o) => o.t !== '-').length;
-    const startA = countA === 0 ? (posA[start] ?? 1) - 1 : (posA[start] ?? 1);
-    const startB = countB === 0 ? (posB[start] ?? 1) - 1 : (posB[start] ?? 1);
-    out.push(`@@ -${startA},${countA} +${startB},${countB} @@`);
-    for (const o of slice) out.push(`${o.t}${o.line}`);
+    let countA = 0;
+    let countB = 0;
+    for (let i = start; i < stop; i++) {
+      const t = ops[i]?.t;
+      if (t !== '+') countA++;
+      if (t !== '-') countB++;
+    }
+    const startA = countA === 0 ? la - 1 : la;
+    const startB = countB === 0 ? lb - 1 : lb;
+    out.push(`@@ -${startA},${countA} +${startB},${countB} @@\n`);
+    for (let i = start; i < stop; i++) {
+      const o = ops[i];
+      if (o) out.push(`${o.t}${o.line}\n`);
+    }
+    la += countA;
+    lb += countB;
     k = stop;
   }
-  return out;
+  return out.join('');
 }

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { applyChanges } from './apply-changes.js';
 import { ConfigSink } from './config-sink.js';
 import type { ConfigFormat, PlanSpec } from './plan-spec.js';
-import { renderConfig } from './render-config.js';
+import { canonicalize, renderCanonical, renderConfig, withModno } from './render-config.js';
+import { renderConfig as referenceRenderConfig } from './reference/render-config.js';
 import { validateConfig } from './validate-config.js';
 import { tempDir } from './spec-support.js';
 
@@ -166,4 +167,115 @@ describe('renderConfig', () => {
       );
     });
   }
+
+  describe('the same bytes as before its fast paths (reference/render-config.ts)', () => {
+    // Known keys of every level, keys JS treats specially, and any string (lone surrogates too).
+    const key = fc.oneof(
+      fc.constantFrom(
+        'modno',
+        'version',
+        'instance',
+        'repos',
+        'plans',
+        'auth',
+        'sync',
+        'id',
+        'uri',
+        'url',
+        'env',
+        'hooks',
+        'paths',
+        'sources',
+        'excludes',
+        'exclude',
+        'schedule',
+        'retention',
+        'cron',
+        'clock',
+        'policyTimeBucketed',
+        'daily',
+        'keepLastN',
+        'conditions',
+        'pre',
+        'post',
+        'spec',
+        '__proto__',
+        'constructor',
+        'toString',
+        '0',
+        '10',
+        '2',
+        'Z',
+        'a',
+        '\u{1F600}',
+        '\uFF5E',
+      ),
+      fc.string({ unit: 'binary', maxLength: 4 }),
+    );
+    const text = fc.oneof(
+      fc.constantFrom('a', 'b', '/x', '/\u{1F600}', '/\uFF5E', '\uD800', 'B=2', 'A=1'),
+      fc.string({ unit: 'binary', maxLength: 4 }),
+    );
+    const { value } = fc.letrec<{ value: unknown; object: unknown }>((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        text,
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 4 }),
+        tie('object'),
+      ),
+      // fromEntries defines keys: an own "__proto__" like JSON.parse makes.
+      object: fc
+        .array(fc.tuple(key, tie('value')), { maxLength: 6 })
+        .map((entries) => Object.fromEntries(entries)),
+    }));
+    const withId = fc
+      .tuple(fc.option(text, { nil: undefined }), value)
+      .map(([id, v]) =>
+        id !== undefined && typeof v === 'object' && v !== null && !Array.isArray(v)
+          ? Object.fromEntries([...Object.entries(v), ['id', id]])
+          : v,
+      );
+    const doc = fc
+      .tuple(value, fc.array(withId, { maxLength: 5 }), fc.array(withId, { maxLength: 5 }))
+      .map(([top, repos, plans]) => {
+        const rest = typeof top === 'object' && top !== null && !Array.isArray(top) ? top : {};
+        return Object.fromEntries([...Object.entries(rest), ['repos', repos], ['plans', plans]]);
+      });
+
+    for (const format of ['sidecar', 'backrest'] as const) {
+      it(`fast-check (${format}): any document renders as it did`, () => {
+        fc.assert(
+          fc.property(fc.oneof(doc, value), (d) => {
+            expect(renderConfig(d, format)).to.equal(referenceRenderConfig(d, format));
+          }),
+          { numRuns: 1500 },
+        );
+      });
+    }
+
+    it('fast-check: plans from applyChanges render as they did (both formats)', () => {
+      fc.assert(
+        fc.property(plansArb, fc.constantFrom('sidecar', 'backrest' as const), (plans, format) => {
+          const d = applyChanges(base(format), format, { upsert: plans, remove: [] });
+          expect(renderConfig(d, format)).to.equal(referenceRenderConfig(d, format));
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it('fast-check: withModno on the canonical form renders the document with that modno', () => {
+      fc.assert(
+        fc.property(doc, fc.integer({ min: 0, max: 1e6 }), (d, modno) => {
+          const bumped = Object.fromEntries([...Object.entries(d), ['modno', modno]]);
+          expect(renderCanonical(withModno(canonicalize(d, 'backrest'), modno))).to.equal(
+            referenceRenderConfig(bumped, 'backrest'),
+          );
+        }),
+        { numRuns: 1000 },
+      );
+    });
+  });
 });

@@ -12,7 +12,24 @@ import type { ConfigFormat } from './plan-spec.js';
  * (the seed sorts derived sources). Hook lists are never reordered: their order is execution order.
  */
 export function renderConfig(raw: unknown, format: ConfigFormat): string {
-  return JSON.stringify(canonicalize(raw, format), null, 2) + '\n';
+  return renderCanonical(canonicalize(raw, format));
+}
+
+/** The bytes of a document already in canonical order (see canonicalize). */
+export function renderCanonical(canonical: unknown): string {
+  return JSON.stringify(canonical, null, 2) + '\n';
+}
+
+/**
+ * A canonical Backrest document with `modno` set: what canonicalize gives for the same document
+ * with that modno, without a second pass over every plan (modno is the first key).
+ */
+export function withModno(canonical: unknown, modno: number): unknown {
+  if (!isObject(canonical)) return canonical;
+  // A spread defines keys like `__proto__` (never assigns them), as canonicalize does.
+  return Object.prototype.hasOwnProperty.call(canonical, 'modno')
+    ? { ...canonical, modno }
+    : { modno, ...canonical };
 }
 
 /** The canonical document (same content, canonical order). */
@@ -68,22 +85,36 @@ function ordered(
   child: (key: string, value: unknown) => unknown = (_k, v) => sortedDeep(v),
 ): JsonObject {
   const out: JsonObject = {};
-  const rest = Object.keys(obj)
-    .filter((k) => !known.includes(k))
-    .sort(compareCodePoints);
-  for (const k of [...known, ...rest]) {
-    if (Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== undefined) {
-      // Defined, not assigned: an own "__proto__" key (JSON.parse makes one) would otherwise set
-      // the output's prototype and vanish from the file.
-      Object.defineProperty(out, k, {
-        value: child(k, obj[k]),
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    }
+  for (const k of known) {
+    if (Object.prototype.hasOwnProperty.call(obj, k)) put(out, k, obj[k], child);
   }
+  const keys = Object.keys(obj);
+  // Most objects hold known keys only: no sort, no second array then.
+  if (keys.length === 0 || keys.every((k) => known.includes(k))) return out;
+  const rest = keys.filter((k) => !known.includes(k)).sort(compareCodePoints);
+  for (const k of rest) put(out, k, obj[k], child);
   return out;
+}
+
+function put(
+  out: JsonObject,
+  k: string,
+  v: unknown,
+  child: (key: string, value: unknown) => unknown,
+): void {
+  if (v === undefined) return;
+  if (k === '__proto__') {
+    // Defined, not assigned: an own "__proto__" key (JSON.parse makes one) would otherwise set
+    // the output's prototype and vanish from the file.
+    Object.defineProperty(out, k, {
+      value: child(k, v),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    out[k] = child(k, v);
+  }
 }
 
 /** Unknown subtrees: keys sorted, arrays as they are. */

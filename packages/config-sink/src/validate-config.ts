@@ -414,8 +414,25 @@ function rawBase64(s: string): Buffer | undefined {
   return Buffer.from(t, 'base64');
 }
 
+/**
+ * `fn` with its answers kept for one validation: thousands of plans share a few schedules and
+ * keep specs. Only for pure functions of the string.
+ */
+function memoized<T>(fn: (s: string) => T): (s: string) => T {
+  const answers = new Map<string, T>();
+  return (s) => {
+    if (answers.has(s)) return answers.get(s) as T;
+    const answer = fn(s);
+    answers.set(s, answer);
+    return answer;
+  };
+}
+
 function sidecarRules(doc: JsonObject): string[] {
   const out: string[] = [];
+  // The seed's file is not read by Backrest: our dialect (descriptors too) or Backrest's.
+  const cronProblem = memoized((s) => checkCron(s) && checkCron(s, 'backrest'));
+  const keepProblem = memoized(validateKeepSpec);
   const repoIds = checkIds('repo', asArray(doc['repos']), out);
   const plans = asArray(doc['plans']);
   checkIds('plan', plans, out);
@@ -424,15 +441,14 @@ function sidecarRules(doc: JsonObject): string[] {
     const name = label('plan', p, i);
     checkPlanCommon(p, name, repoIds, 'sources', out);
     if (typeof p['schedule'] === 'string') {
-      // The seed's file is not read by Backrest: our dialect (descriptors too) or Backrest's.
-      const problem = checkCron(p['schedule']) && checkCron(p['schedule'], 'backrest');
+      const problem = cronProblem(p['schedule']);
       if (problem) out.push(`${name}: schedule "${p['schedule']}": ${problem}`);
     }
     const r = p['retention'];
     const spec = isObject(r) && typeof r['spec'] === 'string' ? r['spec'] : '';
     // An empty spec means "no retention" (the seed's omitempty); the forget loop skips it.
     if (spec !== '') {
-      const v = validateKeepSpec(spec);
+      const v = keepProblem(spec);
       if (v !== true) out.push(`${name}: retention.spec "${spec}": ${v}`);
     }
   });

@@ -356,6 +356,41 @@ describe('Controller', () => {
     await h.controller.stop(0);
   });
 
+  it('drops the waiting requeue of a deleted resource: 100 create/delete cycles leave no timer', async () => {
+    // Requeue hourly while the thing exists (as the backup controller does for a workload); the
+    // reconcile reads the cache, then works for 10 ms, so half the deletes land mid-reconcile.
+    const h = harness({
+      watches: [{ kind: 'Thing' }],
+      options: { initialKeys: ['Summary/all'] },
+      behaviour: async (req, ctx) => {
+        if (req.kind === 'Summary') return h.calls.length === 1 ? { requeueAfter: 60_000 } : {};
+        const exists = ctx.cache.get(req.key) !== undefined;
+        await ctx.clock.sleep(10);
+        return exists ? { requeueAfter: 3_600_000 } : undefined;
+      },
+    });
+    h.sink.upsert(thing('kept'));
+    h.controller.start();
+    await h.clock.advanceAsync(20);
+    for (let i = 0; i < 100; i++) {
+      h.sink.upsert(thing(`c${i}`));
+      await h.clock.advanceAsync(i % 2 === 0 ? 5 : 20); // mid-reconcile, or after it
+      h.sink.delete(`Thing/c${i}`);
+      await h.clock.advanceAsync(50);
+    }
+    // The surviving thing keeps its hourly requeue; an aggregate key's success (not a resource
+    // of a watched kind) does not cancel the requeue it asked for before.
+    h.controller.enqueue('Summary/all');
+    await h.clock.advanceAsync(20);
+    expect(h.controller.queue.isWaiting('Thing/kept')).to.equal(true);
+    expect(h.controller.queue.isWaiting('Summary/all')).to.equal(true);
+    expect(h.controller.queue.delayedCount()).to.equal(2);
+    const before = h.calls.length;
+    await h.clock.advanceAsync(3_600_000);
+    expect(h.calls.slice(before).map((c) => c.key)).to.have.members(['Summary/all', 'Thing/kept']);
+    await h.controller.stop(0);
+  });
+
   it('survives a reconciler that throws synchronously or throws a non-Error', async () => {
     const h = harness();
     const contribution: ControllerContribution = {
@@ -750,12 +785,85 @@ describe('Controller', () => {
     });
   });
 
+  it('a signal first read after stop or timeout is already aborted, with the first reason', async () => {
+    // The context signal is made on first read: a late read must see what an eager one would.
+    const seen: unknown[] = [];
+    let release!: () => void;
+    const h = harness({
+      behaviour: async (req, ctx) => {
+        await new Promise<void>((resolve) => (release = resolve));
+        seen.push(`${req.name}:${ctx.signal.aborted}`, ctx.signal.reason);
+      },
+    });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.settle();
+    const stopping = h.controller.stop(1000);
+    await h.clock.advanceAsync(1000);
+    expect(await stopping).to.deep.equal({ drained: false, abandoned: ['Thing/a'] });
+    release();
+    await h.settle();
+    expect(seen[0]).to.equal('a:true');
+    expect(seen[1]).to.be.instanceOf(ControllerStoppedError);
+
+    // Timed out first, stopped later, read after both: the timeout is the reason.
+    const t = harness({
+      options: { reconcileTimeoutMs: 500 },
+      behaviour: async (_req, ctx) => {
+        await new Promise<void>((resolve) => (release = resolve));
+        seen.push(ctx.signal.reason, ctx.signal === ctx.signal);
+      },
+    });
+    t.sink.upsert(thing('b'));
+    t.controller.start();
+    await t.clock.advanceAsync(500);
+    const stoppingT = t.controller.stop(0);
+    await t.settle();
+    await stoppingT;
+    release();
+    await t.settle();
+    expect(seen[2]).to.be.instanceOf(ReconcileTimeoutError);
+    expect(seen[3]).to.equal(true);
+  });
+
+  it('the context survives a spread: signal and logger (controller and key fields) included', async () => {
+    let spread: ReconcileContext | undefined;
+    const h = harness({
+      behaviour: (_req, ctx) => {
+        spread = { ...ctx };
+        spread.logger.info('mine', { n: 1 });
+      },
+    });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.settle();
+    expect(spread?.signal).to.be.instanceOf(AbortSignal);
+    expect(spread?.signal.aborted).to.equal(false);
+    expect(spread?.recorder).to.equal(h.recorder);
+    expect(h.lines.find((l) => l.action === 'mine')?.fields).to.deep.equal({
+      controller: 'things',
+      key: 'Thing/a',
+      n: 1,
+    });
+    // The controller's own lines carry the same fields without a child logger.
+    const done = h.lines.find((l) => l.action === 'reconcile.done');
+    expect(done?.level).to.equal('debug');
+    expect(done?.fields).to.deep.include({
+      controller: 'things',
+      key: 'Thing/a',
+      result: 'success',
+    });
+    await h.controller.stop(0);
+  });
+
   it('a malformed key is a terminal error', async () => {
     const h = harness({ options: { initialKeys: ['no-slash'] } });
     h.controller.start();
     await h.settle();
     expect(h.calls).to.have.length(0);
     expect(h.lines.find((l) => l.action === 'reconcile.error')!.fields).to.deep.include({
+      controller: 'things',
+      key: 'no-slash',
       terminal: true,
     });
     await h.clock.advanceAsync(10_000);

@@ -10,7 +10,13 @@ import type {
   ReconcileResultLabel,
 } from './metrics.js';
 import { defaultControllerRateLimiter, type RateLimiter } from './rate-limiter.js';
-import { isTerminalError, type ReconcileContext, type ReconcileResult } from './reconciler.js';
+import { ReconcileSignal } from './reconcile-signal.js';
+import {
+  isTerminalError,
+  type ReconcileContext,
+  type ReconcileRequest,
+  type ReconcileResult,
+} from './reconciler.js';
 import { keyOf, splitKey, type Resource, type ResourceKey } from './resource.js';
 import type { ResourceEventHandler } from './resource-cache.js';
 import { WorkQueue, type WorkQueueMetricsProvider } from './workqueue.js';
@@ -88,7 +94,10 @@ function errorMessage(err: unknown): string {
  * Reconcile contract: a result with `requeueAfter` re-adds the key after that many ms; `requeue`
  * re-adds it with backoff; a thrown error re-adds it with backoff and counts an error; a
  * `TerminalError` counts an error, records a Warning event and is not retried; success forgets
- * the key's backoff. An exception never escapes a worker.
+ * the key's backoff, and, when the key names a resource of a watched kind that the cache no
+ * longer holds (deleted), also drops the key's waiting requeue: the object is gone, and a
+ * container churn would otherwise keep one timer per destroyed container for up to an hour.
+ * An exception never escapes a worker.
  */
 export class Controller {
   readonly name: string;
@@ -99,13 +108,17 @@ export class Controller {
   readonly #metrics: ControllerMetrics | undefined;
   readonly #rateLimiter: RateLimiter;
   readonly #workers: number;
+  /** Aborted by `stop` (the retry sleeps of `runOnce` listen to it). */
   readonly #abort = new AbortController();
+  /** Set by `stop`: what a reconcile starting afterwards is aborted with (a field: no getters). */
+  #stopped: ControllerStoppedError | undefined;
   #unsubscribe: Array<() => void> = [];
   #resyncTimer: TimerHandle | undefined;
   #workerLoops: Promise<void>[] = [];
   #running = 0;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
-  readonly #inFlight = new Set<ResourceKey>();
+  /** Keys being reconciled, with their context signal (aborted on stop). */
+  readonly #inFlight = new Map<ResourceKey, ReconcileSignal>();
 
   constructor(contribution: ControllerContribution, deps: ControllerDeps) {
     if (!contribution.name) throw new Error('ControllerContribution without a name');
@@ -201,11 +214,14 @@ export class Controller {
           ),
         ])));
     timer.abort();
-    const abandoned = [...this.#inFlight];
+    const abandoned = [...this.#inFlight.keys()];
     if (!drained) {
       this.#logger.warn('controller.drain_timeout', { gracefulMs, abandoned });
     }
-    this.#abort.abort(new ControllerStoppedError(`controller ${this.name} stopped`));
+    const stopped = new ControllerStoppedError(`controller ${this.name} stopped`);
+    this.#stopped = stopped;
+    this.#abort.abort(stopped);
+    for (const signal of this.#inFlight.values()) signal.abort(stopped);
     if (drained) await Promise.all(this.#workerLoops);
     this.#state = 'stopped';
     this.#logger.info('controller.stopped', { drained });
@@ -387,6 +403,8 @@ export class Controller {
     switch (o.result) {
       case 'success':
         this.queue.forget(o.key);
+        // Map lookup first: the cache is only asked when an earlier reconcile asked to requeue.
+        if (this.queue.isWaiting(o.key) && this.#gone(o.key)) this.queue.cancelWaiting(o.key);
         return;
       case 'requeue_after':
         this.queue.forget(o.key);
@@ -402,50 +420,82 @@ export class Controller {
     }
   }
 
+  /** `key` names a resource of a watched kind that the cache does not hold (deleted or refused). */
+  #gone(key: ResourceKey): boolean {
+    let kind: string;
+    try {
+      kind = splitKey(key).kind;
+    } catch {
+      return false; // not a resource key (an aggregate key of the reconciler's own)
+    }
+    return (
+      this.#contribution.watches.some((w) => w.kind === kind) &&
+      this.#deps.cache.get(key) === undefined
+    );
+  }
+
   /** One reconcile call with its context, metrics, logs and events; never throws. */
   async #reconcile(key: ResourceKey): Promise<ReconcileOutcome> {
     const { clock, recorder, conditions, cache } = this.#deps;
-    const logger = this.#logger.child({ key });
-    let request;
+    // This method's own lines name `key` themselves, the fields a child logger would add: the
+    // reconciler's child logger (ctx.logger) is made only if it logs (issue #13).
+    const logger = this.#logger;
+    let request: ReconcileRequest;
     try {
-      request = { key, ...splitKey(key) };
+      const { kind, name } = splitKey(key);
+      request = { key, kind, name };
     } catch (err) {
-      logger.error('reconcile.error', { error: err, terminal: true });
+      logger.error('reconcile.error', { key, error: err, terminal: true });
       this.#metrics?.error();
       this.#metrics?.reconciled('error', 0);
       return { key, result: 'error', error: err, terminal: true };
     }
-    const ac = new AbortController();
-    const onStop = (): void => ac.abort(this.#abort.signal.reason);
-    if (this.#abort.signal.aborted) onStop();
-    else this.#abort.signal.addEventListener('abort', onStop, { once: true });
+    // Aborted by `stop` (through #inFlight) and by the timeout; made only if the reconcile reads it.
+    const abort = new ReconcileSignal();
+    if (this.#stopped) abort.abort(this.#stopped);
     const timeoutMs = this.#contribution.options?.reconcileTimeoutMs;
     const timeout =
       timeoutMs !== undefined && timeoutMs > 0
         ? clock.setTimeout(
             () =>
-              ac.abort(new ReconcileTimeoutError(`reconcile of ${key} exceeded ${timeoutMs} ms`)),
+              abort.abort(
+                new ReconcileTimeoutError(`reconcile of ${key} exceeded ${timeoutMs} ms`),
+              ),
             timeoutMs,
           )
         : undefined;
-    const ctx: ReconcileContext = { signal: ac.signal, logger, recorder, conditions, cache, clock };
+    let child: Logger | undefined;
+    // Own getters (not a class's prototype ones): a reconciler spreading ctx still gets both.
+    const ctx: ReconcileContext = {
+      get signal() {
+        return abort.signal;
+      },
+      get logger() {
+        return (child ??= logger.child({ key }));
+      },
+      recorder,
+      conditions,
+      cache,
+      clock,
+    };
     const started = clock.now();
-    this.#inFlight.add(key);
+    this.#inFlight.set(key, abort);
     this.#metrics?.activeWorkers(1);
-    logger.debug('reconcile.start', {});
+    logger.debug('reconcile.start', { key });
     try {
       const result = (await this.#contribution.reconciler.reconcile(request, ctx)) as
         ReconcileResult | undefined;
       const seconds = (clock.now() - started) / 1000;
       if (result?.requeue) {
         this.#metrics?.reconciled('requeue', seconds);
-        logger.debug('reconcile.done', { result: 'requeue', durationMs: seconds * 1000 });
+        logger.debug('reconcile.done', { key, result: 'requeue', durationMs: seconds * 1000 });
         return { key, result: 'requeue' };
       }
       const after = result?.requeueAfter;
       if (after !== undefined && after > 0) {
         this.#metrics?.reconciled('requeue_after', seconds);
         logger.debug('reconcile.done', {
+          key,
           result: 'requeue_after',
           requeueAfter: after,
           durationMs: seconds * 1000,
@@ -453,7 +503,7 @@ export class Controller {
         return { key, result: 'requeue_after', requeueAfter: after };
       }
       this.#metrics?.reconciled('success', seconds);
-      logger.debug('reconcile.done', { result: 'success', durationMs: seconds * 1000 });
+      logger.debug('reconcile.done', { key, result: 'success', durationMs: seconds * 1000 });
       return { key, result: 'success' };
     } catch (err) {
       const seconds = (clock.now() - started) / 1000;
@@ -461,23 +511,22 @@ export class Controller {
       this.#metrics?.reconciled('error', seconds);
       if (isTerminalError(err) && err.reported) {
         // Counted above; the reconciler logged it and recorded its event itself.
-        logger.debug('reconcile.error', { error: err, terminal: true, reason: err.reason });
+        logger.debug('reconcile.error', { key, error: err, terminal: true, reason: err.reason });
         return { key, result: 'error', error: err, terminal: true };
       }
       if (isTerminalError(err)) {
-        logger.error('reconcile.error', { error: err, terminal: true, reason: err.reason });
+        logger.error('reconcile.error', { key, error: err, terminal: true, reason: err.reason });
         try {
           recorder.event(key, 'Warning', err.reason, err.message);
         } catch (recErr) {
-          logger.error('reconcile.event_failed', { error: recErr });
+          logger.error('reconcile.event_failed', { key, error: recErr });
         }
         return { key, result: 'error', error: err, terminal: true };
       }
-      logger.error('reconcile.error', { error: err, retries: this.queue.numRequeues(key) });
+      logger.error('reconcile.error', { key, error: err, retries: this.queue.numRequeues(key) });
       return { key, result: 'error', error: err, terminal: false };
     } finally {
       timeout?.cancel();
-      this.#abort.signal.removeEventListener('abort', onStop);
       this.#inFlight.delete(key);
       this.#metrics?.activeWorkers(-1);
     }

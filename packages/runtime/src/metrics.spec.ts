@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { PrometheusMetrics, RUNTIME_METRIC_NAMES } from './metrics.js';
 
 // Written out again (not imported) so a renamed metric fails this test.
@@ -137,6 +137,126 @@ describe('PrometheusMetrics', () => {
     text = await m.metrics();
     expect(text).to.contain('workqueue_adds_total{name="plan"} 1');
     expect(text).not.to.contain('workqueue_queue_duration_seconds_count{name="plan"}');
+  });
+
+  it('exposes reconcile totals, errors, active workers and times exactly as prom-client metrics would', async () => {
+    const m = new PrometheusMetrics();
+    const reference = new Registry();
+    const registers = [reference];
+    // The metrics as they were written before they moved to plain numbers (issue #13).
+    const total = new Counter({
+      name: 'controller_runtime_reconcile_total',
+      help: 'Total number of reconciliations per controller',
+      labelNames: ['controller', 'result'],
+      registers,
+    });
+    const errors = new Counter({
+      name: 'controller_runtime_reconcile_errors_total',
+      help: 'Total number of reconciliation errors per controller',
+      labelNames: ['controller'],
+      registers,
+    });
+    const time = new Histogram({
+      name: 'controller_runtime_reconcile_time_seconds',
+      help: 'Length of time per reconciliation per controller',
+      labelNames: ['controller'],
+      buckets: [
+        0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8,
+        0.9, 1, 1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50,
+        60,
+      ],
+      registers,
+    });
+    const active = new Gauge({
+      name: 'controller_runtime_active_workers',
+      help: 'Number of currently used workers per controller',
+      labelNames: ['controller'],
+      registers,
+    });
+    const results = ['success', 'error', 'requeue', 'requeue_after'] as const;
+    const ref = {
+      start(controller: string): void {
+        for (const result of results) total.inc({ controller, result }, 0);
+        errors.inc({ controller }, 0);
+        active.set({ controller }, 0);
+      },
+      reconciled(controller: string, result: (typeof results)[number], s: number): void {
+        total.inc({ controller, result });
+        time.observe({ controller }, s);
+      },
+    };
+    const plan = m.forController('plan');
+    ref.start('plan');
+    const other = m.forController('other');
+    ref.start('other');
+    const lines = (text: string, prefix: string): string[] =>
+      text.split('\n').filter((l) => l.startsWith(prefix));
+    const same = async (): Promise<void> => {
+      const ours = await m.metrics();
+      const theirs = await reference.metrics();
+      for (const name of [
+        'controller_runtime_reconcile_total',
+        'controller_runtime_reconcile_errors_total',
+        'controller_runtime_reconcile_time_seconds',
+        'controller_runtime_active_workers',
+      ]) {
+        expect(lines(ours, name), name).to.deep.equal(lines(theirs, name));
+      }
+    };
+    await same();
+    const samples = [0, 0.004, 0.005, 0.3, 1, 59.9, 60, 61, 1e6];
+    samples.forEach((v, i) => {
+      const result = results[i % results.length]!;
+      plan.reconciled(result, v);
+      ref.reconciled('plan', result, v);
+    });
+    plan.error();
+    errors.inc({ controller: 'plan' });
+    plan.activeWorkers(1);
+    plan.activeWorkers(1);
+    active.inc({ controller: 'plan' }, 2);
+    other.reconciled('success', 0.02);
+    ref.reconciled('other', 'success', 0.02);
+    await same();
+    expect(lines(await m.metrics(), 'controller_runtime_reconcile_time_seconds').length).to.equal(
+      2 * (40 + 3),
+    );
+    // Increments are handed over once: a second scrape shows the same totals.
+    plan.activeWorkers(-1);
+    active.dec({ controller: 'plan' });
+    await same();
+    expect(() => plan.reconciled('success', Number.NaN)).to.throw(TypeError);
+    expect(m.registry.getSingleMetric(m.reconcileTime.name)).to.equal(m.reconcileTime);
+    expect(m.reconcileTime.labelNames).to.deep.equal(['controller']);
+  });
+
+  it('controller totals continue for a re-created controller; a reset drops series until used', async () => {
+    const m = new PrometheusMetrics();
+    const first = m.forController('plan');
+    first.reconciled('success', 0.1);
+    first.activeWorkers(1);
+    expect(await m.metrics()).to.contain(
+      'controller_runtime_reconcile_total{controller="plan",result="success"} 1',
+    );
+    const second = m.forController('plan');
+    second.reconciled('success', 0.1);
+    let text = await m.metrics();
+    expect(text).to.contain(
+      'controller_runtime_reconcile_total{controller="plan",result="success"} 2',
+    );
+    expect(text).to.contain('controller_runtime_reconcile_time_seconds_count{controller="plan"} 2');
+    expect(text).to.contain('controller_runtime_active_workers{controller="plan"} 0');
+    m.registry.resetMetrics();
+    second.reconciled('error', 0.1);
+    second.error();
+    text = await m.metrics();
+    expect(text).to.contain(
+      'controller_runtime_reconcile_total{controller="plan",result="error"} 1',
+    );
+    expect(text).to.contain('controller_runtime_reconcile_errors_total{controller="plan"} 1');
+    expect(text).to.contain('controller_runtime_reconcile_time_seconds_count{controller="plan"} 1');
+    // As with prom-client counters: a reset series comes back with its next increment only.
+    expect(text).not.to.contain('result="success"');
   });
 
   it('shares its registry with metrics of other packages', async () => {

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, type Metric } from 'prom-client';
+import { Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { WorkQueueMetrics, WorkQueueMetricsProvider, WorkQueueProbe } from './workqueue.js';
 
 /**
@@ -50,42 +50,51 @@ const RECONCILE_BUCKETS = [
 const QUEUE_BUCKETS = Array.from({ length: 10 }, (_, i) => 1e-8 * Math.pow(10, i));
 
 /**
- * A histogram labelled by queue `name` whose hot path is plain arithmetic: prom-client's
- * `labels(...).observe` hashes and validates the labels on every call, even on a bound child
- * (~270 ns per observation, the bulk of the work-queue metrics cost). Exposed like a prom-client
- * histogram (same names, `le` bounds, `_sum`/`_count`); a queue's series appears with its first
- * observation, as with prom-client.
+ * A histogram with one label (`name` for the work queues, `controller` for reconcile times)
+ * whose hot path is plain arithmetic: prom-client's `observe` (and `labels(...).observe`, even on
+ * a bound child) hashes and validates the labels on every call (~270 ns per observation, the bulk
+ * of the work-queue metrics cost). Exposed like a prom-client histogram (same names, `le` bounds,
+ * `_sum`/`_count`, `le` before the label); a series appears with its first observation, as with
+ * prom-client.
  */
-export class QueueHistogram {
+export class LabelledHistogram<L extends string = 'name'> {
   readonly name: string;
   readonly help: string;
   readonly type = 'histogram' as const;
   readonly aggregator = 'sum' as const;
   /** As on prom-client metrics (dashboards and tests read it). */
-  readonly labelNames: readonly string[] = ['name'];
+  readonly labelNames: readonly [L];
   readonly upperBounds: readonly number[];
-  readonly #series = new Map<string, QueueHistogramSeries>();
+  readonly #series = new Map<string, HistogramSeries>();
 
-  constructor(config: { name: string; help: string; buckets: number[]; registers: Registry[] }) {
+  constructor(config: {
+    name: string;
+    help: string;
+    /** The one label. */
+    labelName: L;
+    buckets: number[];
+    registers: Registry[];
+  }) {
     this.name = config.name;
     this.help = config.help;
+    this.labelNames = [config.labelName];
     this.upperBounds = [...config.buckets].sort((a, b) => a - b);
     // The registry needs only name, help, type, aggregator, get() and reset() (duck-typed).
     for (const r of config.registers) r.registerMetric(this as unknown as Metric);
   }
 
-  /** The series of queue `name`, created on first use. */
-  series(name: string): QueueHistogramSeries {
-    let s = this.#series.get(name);
+  /** The series of label value `value`, created on first use. */
+  series(value: string): HistogramSeries {
+    let s = this.#series.get(value);
     if (!s) {
-      s = new QueueHistogramSeries(this.upperBounds);
-      this.#series.set(name, s);
+      s = new HistogramSeries(this.upperBounds);
+      this.#series.set(value, s);
     }
     return s;
   }
 
-  observe(labels: { name: string }, value: number): void {
-    this.series(labels.name).observe(value);
+  observe(labels: Record<L, string>, value: number): void {
+    this.series(labels[this.labelNames[0]]).observe(value);
   }
 
   get(): Promise<{
@@ -97,16 +106,17 @@ export class QueueHistogram {
   }> {
     const values: HistogramValue[] = [];
     const bucket = `${this.name}_bucket`;
-    for (const [name, s] of this.#series) {
+    const label = this.labelNames[0];
+    for (const [value, s] of this.#series) {
       if (s.count === 0) continue;
       let cumulative = 0;
       this.upperBounds.forEach((le, i) => {
         cumulative += s.buckets[i] ?? 0;
-        values.push({ labels: { le, name }, value: cumulative, metricName: bucket });
+        values.push({ labels: { le, [label]: value }, value: cumulative, metricName: bucket });
       });
-      values.push({ labels: { le: '+Inf', name }, value: s.count, metricName: bucket });
-      values.push({ labels: { name }, value: s.sum, metricName: `${this.name}_sum` });
-      values.push({ labels: { name }, value: s.count, metricName: `${this.name}_count` });
+      values.push({ labels: { le: '+Inf', [label]: value }, value: s.count, metricName: bucket });
+      values.push({ labels: { [label]: value }, value: s.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: { [label]: value }, value: s.count, metricName: `${this.name}_count` });
     }
     return Promise.resolve({
       name: this.name,
@@ -128,8 +138,8 @@ interface HistogramValue {
   metricName: string;
 }
 
-/** One queue's series of a QueueHistogram: per-bucket (not cumulative) counts, sum and count. */
-export class QueueHistogramSeries {
+/** One series of a LabelledHistogram: per-bucket (not cumulative) counts, sum and count. */
+export class HistogramSeries {
   readonly #bounds: readonly number[];
   /** `buckets[i]`: observations in (bounds[i-1], bounds[i]]; those above the last bound only count. */
   buckets: Float64Array;
@@ -172,6 +182,52 @@ interface QueueState {
   retriesExported: number;
 }
 
+const RESULTS: readonly ReconcileResultLabel[] = ['success', 'error', 'requeue', 'requeue_after'];
+
+/**
+ * Plain-number state of one controller, and its `ControllerMetrics`: a reconcile's hooks are field
+ * updates and one histogram observation; the prom-client counters and gauge read the state at
+ * scrape time (their `collect`), as the queues' do. prom-client's `inc` hashes the label object on
+ * every call, even through `labels(...)` (issue #13: half the runtime's per-key cost).
+ */
+class ControllerState implements ControllerMetrics {
+  readonly totals: Record<ReconcileResultLabel, number> = {
+    success: 0,
+    error: 0,
+    requeue: 0,
+    requeue_after: 0,
+  };
+  /** Totals already handed to the prom-client counters (they only take increments). */
+  readonly totalsExported: Record<ReconcileResultLabel, number> = { ...this.totals };
+  errors = 0;
+  errorsExported = 0;
+  active = 0;
+  readonly #time: HistogramSeries;
+  readonly #setMaxConcurrent: (n: number) => void;
+
+  constructor(time: HistogramSeries, setMaxConcurrent: (n: number) => void) {
+    this.#time = time;
+    this.#setMaxConcurrent = setMaxConcurrent;
+  }
+
+  reconciled(result: ReconcileResultLabel, seconds: number): void {
+    this.totals[result]++;
+    this.#time.observe(seconds);
+  }
+
+  error(): void {
+    this.errors++;
+  }
+
+  maxConcurrentReconciles(n: number): void {
+    this.#setMaxConcurrent(n);
+  }
+
+  activeWorkers(delta: number): void {
+    this.active += delta;
+  }
+}
+
 export interface RuntimeMetrics extends WorkQueueMetricsProvider, ControllerMetricsProvider {
   readonly registry: Registry;
 }
@@ -180,39 +236,62 @@ export class PrometheusMetrics implements RuntimeMetrics {
   readonly registry: Registry;
   readonly reconcileTotal: Counter<'controller' | 'result'>;
   readonly reconcileErrors: Counter<'controller'>;
-  readonly reconcileTime: Histogram<'controller'>;
+  readonly reconcileTime: LabelledHistogram<'controller'>;
   readonly maxConcurrent: Gauge<'controller'>;
   readonly activeWorkersGauge: Gauge<'controller'>;
   readonly depth: Gauge<'name'>;
   readonly adds: Counter<'name'>;
-  readonly queueLatency: QueueHistogram;
-  readonly workDuration: QueueHistogram;
+  readonly queueLatency: LabelledHistogram;
+  readonly workDuration: LabelledHistogram;
   readonly retries: Counter<'name'>;
   readonly unfinished: Gauge<'name'>;
   readonly longest: Gauge<'name'>;
   /** By queue name; a queue re-created under the same name (manager restart) continues it. */
   readonly #queues = new Map<string, QueueState>();
+  /** By controller name; a controller re-created under the same name continues its series. */
+  readonly #controllers = new Map<string, ControllerState>();
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
     const registers = [registry];
     const queues = this.#queues;
+    const controllers = this.#controllers;
+    // Controller metrics, like the work-queue ones below, are read from plain-number state at
+    // scrape time. Only increments since the last scrape are handed over, and none of 0: a
+    // series that `registry.resetMetrics()` dropped comes back with its next reconcile, as before.
     this.reconcileTotal = new Counter({
       name: 'controller_runtime_reconcile_total',
       help: 'Total number of reconciliations per controller',
       labelNames: ['controller', 'result'],
       registers,
+      collect() {
+        for (const [controller, c] of controllers) {
+          for (const result of RESULTS) {
+            const delta = c.totals[result] - c.totalsExported[result];
+            if (delta === 0) continue;
+            this.inc({ controller, result }, delta);
+            c.totalsExported[result] = c.totals[result];
+          }
+        }
+      },
     });
     this.reconcileErrors = new Counter({
       name: 'controller_runtime_reconcile_errors_total',
       help: 'Total number of reconciliation errors per controller',
       labelNames: ['controller'],
       registers,
+      collect() {
+        for (const [controller, c] of controllers) {
+          if (c.errors === c.errorsExported) continue;
+          this.inc({ controller }, c.errors - c.errorsExported);
+          c.errorsExported = c.errors;
+        }
+      },
     });
-    this.reconcileTime = new Histogram({
+    this.reconcileTime = new LabelledHistogram({
       name: 'controller_runtime_reconcile_time_seconds',
       help: 'Length of time per reconciliation per controller',
-      labelNames: ['controller'],
+      labelName: 'controller',
       buckets: RECONCILE_BUCKETS,
       registers,
     });
@@ -227,6 +306,9 @@ export class PrometheusMetrics implements RuntimeMetrics {
       help: 'Number of currently used workers per controller',
       labelNames: ['controller'],
       registers,
+      collect() {
+        for (const [controller, c] of controllers) this.set({ controller }, c.active);
+      },
     });
     // Work-queue metrics are read from the queues' plain-number state at scrape time (collect),
     // so a queue operation costs a few arithmetic operations, not a prom-client label lookup.
@@ -251,14 +333,16 @@ export class PrometheusMetrics implements RuntimeMetrics {
         }
       },
     });
-    this.queueLatency = new QueueHistogram({
+    this.queueLatency = new LabelledHistogram({
       name: 'workqueue_queue_duration_seconds',
+      labelName: 'name',
       help: 'How long in seconds an item stays in workqueue before being requested',
       buckets: QUEUE_BUCKETS,
       registers,
     });
-    this.workDuration = new QueueHistogram({
+    this.workDuration = new LabelledHistogram({
       name: 'workqueue_work_duration_seconds',
+      labelName: 'name',
       help: 'How long in seconds processing an item from workqueue takes',
       buckets: QUEUE_BUCKETS,
       registers,
@@ -323,20 +407,20 @@ export class PrometheusMetrics implements RuntimeMetrics {
   forController(name: string): ControllerMetrics {
     const labels = { controller: name };
     // Zero series exist from the start, so dashboards and alerts see the controller at once.
-    for (const result of ['success', 'error', 'requeue', 'requeue_after'] as const) {
-      this.reconcileTotal.inc({ controller: name, result }, 0);
-    }
+    for (const result of RESULTS) this.reconcileTotal.inc({ controller: name, result }, 0);
     this.reconcileErrors.inc(labels, 0);
     this.activeWorkersGauge.set(labels, 0);
-    return {
-      reconciled: (result, seconds) => {
-        this.reconcileTotal.inc({ controller: name, result });
-        this.reconcileTime.observe(labels, seconds);
-      },
-      error: () => this.reconcileErrors.inc(labels),
-      maxConcurrentReconciles: (n) => this.maxConcurrent.set(labels, n),
-      activeWorkers: (delta) => this.activeWorkersGauge.inc(labels, delta),
-    };
+    // A controller re-created under the same name (manager restart) goes on with its totals;
+    // nothing of the old one is in flight any more.
+    let c = this.#controllers.get(name);
+    if (c) c.active = 0;
+    else {
+      c = new ControllerState(this.reconcileTime.series(name), (n) =>
+        this.maxConcurrent.set(labels, n),
+      );
+      this.#controllers.set(name, c);
+    }
+    return c;
   }
 
   /** Prometheus text exposition of the whole registry. */

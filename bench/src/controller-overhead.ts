@@ -1,0 +1,132 @@
+// The runtime's per-key reconcile overhead (issue #13): one controller run in run-once mode whose
+// aggregate key hands KEYS keys back through its own KeyTrigger (as the plan controller's
+// WorkloadOutcomes does) and whose per-key reconcile does nothing. Beside it, in the same run,
+// the baseline: the same reconciler awaited once per key in a plain loop. The difference is what
+// the controller adds per key: queue, request, context, signal, metrics, logger.
+// Run: npx tsc -b bench && node bench/dist/controller-overhead.js
+import {
+  AjvSchemaRegistry,
+  Controller,
+  InMemoryConditionStore,
+  InMemoryEventRecorder,
+  KeyTrigger,
+  PrometheusMetrics,
+  ResourceCache,
+  SystemClock,
+  createLogger,
+  makeKey,
+  splitKey,
+  type ReconcileContext,
+  type ReconcileRequest,
+  type Reconciler,
+} from '@dockop/runtime';
+import { loadavg } from 'node:os';
+import { Writable } from 'node:stream';
+
+const KEYS = Number(process.env.KEYS ?? 2000);
+const ROUNDS = Number(process.env.ROUNDS ?? 15);
+const AGGREGATE = 'Config/all';
+
+/** Process CPU ms (user + system): a descheduled round on a shared machine does not count. */
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+const keys = Array.from({ length: KEYS }, (_, i) => makeKey('Workload', `w${i}`));
+const clock = new SystemClock();
+/** Info level, lines dropped: the debug lines of every reconcile are filtered, as in a dry run. */
+const logger = createLogger({
+  level: 'info',
+  format: 'json',
+  stream: new Writable({ write: (_c, _e, cb) => cb() }),
+});
+
+/** Fires every workload key from the aggregate key's reconcile; the workload reconcile is empty. */
+function reconciler(trigger: KeyTrigger | undefined, seen: { n: number }): Reconciler {
+  return {
+    reconcile(req: ReconcileRequest): Promise<void> {
+      if (req.key === AGGREGATE) for (const k of keys) trigger?.fire(k);
+      else seen.n++;
+      return Promise.resolve();
+    },
+  };
+}
+
+async function runController(): Promise<number> {
+  const trigger = new KeyTrigger('bench');
+  const seen = { n: 0 };
+  const metrics = new PrometheusMetrics();
+  const controller = new Controller(
+    {
+      name: 'bench',
+      watches: [],
+      triggers: [trigger],
+      options: { initialKeys: [AGGREGATE] },
+      reconciler: reconciler(trigger, seen),
+    },
+    {
+      cache: new ResourceCache({ schemas: new AjvSchemaRegistry() }),
+      logger,
+      recorder: new InMemoryEventRecorder({ clock }),
+      conditions: new InMemoryConditionStore(clock),
+      clock,
+      metrics,
+    },
+  );
+  const t0 = cpuNow();
+  const summary = await controller.runOnce();
+  const ms = cpuNow() - t0;
+  if (seen.n !== KEYS || summary.succeeded !== KEYS + 1) {
+    throw new Error(`controller reconciled ${seen.n} of ${KEYS} keys`);
+  }
+  const text = await metrics.metrics();
+  const line = `controller_runtime_reconcile_total{controller="bench",result="success"} ${KEYS + 1}`;
+  if (!text.includes(line)) throw new Error(`metrics scrape lacks "${line}"`);
+  return ms;
+}
+
+/** The same reconciler awaited per key with one shared context: no queue, no metrics. */
+async function runBaseline(): Promise<number> {
+  const seen = { n: 0 };
+  const r = reconciler(undefined, seen);
+  const ctx = {
+    signal: new AbortController().signal,
+    logger,
+    clock,
+  } as unknown as ReconcileContext;
+  const t0 = cpuNow();
+  for (const key of keys) await r.reconcile({ key, ...splitKey(key) }, ctx);
+  const ms = cpuNow() - t0;
+  if (seen.n !== KEYS) throw new Error(`baseline reconciled ${seen.n} of ${KEYS} keys`);
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+// Warm-up, then interleaved rounds.
+await runController();
+await runBaseline();
+const controller: number[] = [];
+const baseline: number[] = [];
+for (let i = 0; i < ROUNDS; i++) {
+  controller.push(await runController());
+  baseline.push(await runBaseline());
+}
+const c = median(controller);
+const b = median(baseline);
+const perKey = (ms: number): string => `${((ms * 1000) / KEYS).toFixed(2)} µs/key`;
+console.log(
+  `controller-overhead bench: ${KEYS} keys fired through a KeyTrigger into one controller's runOnce; ${ROUNDS} rounds, interleaved`,
+);
+console.log(
+  `node ${process.version}; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+console.log(`baseline (await reconcile per key):  ${b.toFixed(2)} ms CPU (median), ${perKey(b)}`);
+console.log(`Controller.runOnce:                  ${c.toFixed(2)} ms CPU (median), ${perKey(c)}`);
+console.log(`controller overhead per key:         ${perKey(c - b)}`);

@@ -1,0 +1,189 @@
+// The implementation before issue #13's fast paths, kept unchanged as the oracle of the
+// property tests in ../render-config.spec.ts: the fast one must give the same bytes. Test-only: not
+// exported by the package.
+import {
+  compareCodePointsSlow as compareCodePoints,
+  idOf,
+  isObject,
+  type JsonObject,
+} from '../json-util.js';
+import type { ConfigFormat } from '../plan-spec.js';
+
+/**
+ * Canonical bytes. Invariants: a pure function of the document's content (never of its key
+ * order), 2-space JSON, trailing newline; known keys in the order of Backrest's proto (or the
+ * seed's struct), unknown keys after them in code-point order; nothing is dropped.
+ * Arrays keep their order except where Backrest sorts on load (repos and plans by id, a plan's
+ * paths, a repo's env: internal/config/validate.go), so Backrest's own rewrite of our file yields
+ * no semantic diff. Excludes keep their order (Backrest stopped sorting them: a `!negation` must
+ * stay after its pattern). In the sidecar format plans are sorted by id and sources sorted too
+ * (the seed sorts derived sources). Hook lists are never reordered: their order is execution order.
+ */
+export function renderConfig(raw: unknown, format: ConfigFormat): string {
+  return JSON.stringify(canonicalize(raw, format), null, 2) + '\n';
+}
+
+/** The canonical document (same content, canonical order). */
+export function canonicalize(raw: unknown, format: ConfigFormat): unknown {
+  return format === 'backrest' ? backrestTop(raw) : sidecarTop(raw);
+}
+
+const ORDER = {
+  backrestTop: ['modno', 'version', 'instance', 'repos', 'plans', 'auth', 'sync'],
+  backrestRepo: [
+    'id',
+    'uri',
+    'guid',
+    'password',
+    'env',
+    'flags',
+    'prunePolicy',
+    'checkPolicy',
+    'hooks',
+    'autoUnlock',
+    'autoInitialize',
+    'commandPrefix',
+  ],
+  backrestPlan: [
+    'id',
+    'repo',
+    'disabled',
+    'paths',
+    'excludes',
+    'iexcludes',
+    'cron',
+    'schedule',
+    'retention',
+    'hooks',
+    'backup_flags',
+    'skipIfUnchanged',
+  ],
+  schedule: ['disabled', 'cron', 'maxFrequencyDays', 'maxFrequencyHours', 'clock'],
+  retention: ['policyKeepLastN', 'policyTimeBucketed', 'policyKeepAll'],
+  buckets: ['hourly', 'daily', 'weekly', 'monthly', 'yearly', 'keepLastN'],
+  hook: ['conditions', 'onError', 'actionCommand'],
+  sidecarTop: ['repos', 'plans'],
+  sidecarRepo: ['id', 'type', 'url', 'env'],
+  sidecarPlan: ['id', 'repo', 'schedule', 'sources', 'exclude', 'hooks', 'retention'],
+  sidecarHooks: ['pre', 'post'],
+  sidecarRetention: ['spec'],
+} as const;
+
+/** Known keys first in `known` order, then the rest sorted; values mapped by `child`. */
+function ordered(
+  obj: JsonObject,
+  known: readonly string[],
+  child: (key: string, value: unknown) => unknown = (_k, v) => sortedDeep(v),
+): JsonObject {
+  const out: JsonObject = {};
+  const rest = Object.keys(obj)
+    .filter((k) => !known.includes(k))
+    .sort(compareCodePoints);
+  for (const k of [...known, ...rest]) {
+    if (Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== undefined) {
+      // Defined, not assigned: an own "__proto__" key (JSON.parse makes one) would otherwise set
+      // the output's prototype and vanish from the file.
+      Object.defineProperty(out, k, {
+        value: child(k, obj[k]),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+  }
+  return out;
+}
+
+/** Unknown subtrees: keys sorted, arrays as they are. */
+function sortedDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortedDeep);
+  if (isObject(v)) return ordered(v, []);
+  return v;
+}
+
+function byId(list: unknown): unknown {
+  if (!Array.isArray(list)) return sortedDeep(list);
+  // Stable sort: duplicate ids (refused by validation anyway) keep their relative order.
+  return [...list].sort((a, b) => compareCodePoints(idOf(a), idOf(b)));
+}
+
+function sortedStrings(v: unknown): unknown {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) return sortedDeep(v);
+  return [...(v as string[])].sort(compareCodePoints);
+}
+
+function mapArray(v: unknown, fn: (x: unknown) => unknown): unknown {
+  return Array.isArray(v) ? v.map(fn) : sortedDeep(v);
+}
+
+function backrestTop(raw: unknown): unknown {
+  if (!isObject(raw)) return sortedDeep(raw);
+  return ordered(raw, ORDER.backrestTop, (k, v) => {
+    if (k === 'repos') return mapArray(byId(v), backrestRepo);
+    if (k === 'plans') return mapArray(byId(v), backrestPlan);
+    return sortedDeep(v);
+  });
+}
+
+function backrestRepo(v: unknown): unknown {
+  return isObject(v)
+    ? ordered(v, ORDER.backrestRepo, (k, x) =>
+        k === 'hooks' ? mapArray(x, hook) : k === 'env' ? sortedStrings(x) : sortedDeep(x),
+      )
+    : sortedDeep(v);
+}
+
+function backrestPlan(v: unknown): unknown {
+  if (!isObject(v)) return sortedDeep(v);
+  return ordered(v, ORDER.backrestPlan, (k, x) => {
+    switch (k) {
+      case 'paths':
+        return sortedStrings(x);
+      case 'schedule':
+        return isObject(x) ? ordered(x, ORDER.schedule) : sortedDeep(x);
+      case 'retention':
+        return isObject(x)
+          ? ordered(x, ORDER.retention, (rk, rv) =>
+              rk === 'policyTimeBucketed' && isObject(rv)
+                ? ordered(rv, ORDER.buckets)
+                : sortedDeep(rv),
+            )
+          : sortedDeep(x);
+      case 'hooks':
+        return mapArray(x, hook);
+      default:
+        return sortedDeep(x);
+    }
+  });
+}
+
+function hook(v: unknown): unknown {
+  return isObject(v) ? ordered(v, ORDER.hook) : sortedDeep(v);
+}
+
+function sidecarTop(raw: unknown): unknown {
+  if (!isObject(raw)) return sortedDeep(raw);
+  return ordered(raw, ORDER.sidecarTop, (k, v) => {
+    if (k === 'repos')
+      return mapArray(v, (r) => (isObject(r) ? ordered(r, ORDER.sidecarRepo) : sortedDeep(r)));
+    if (k === 'plans') return mapArray(byId(v), sidecarPlan);
+    return sortedDeep(v);
+  });
+}
+
+function sidecarPlan(v: unknown): unknown {
+  if (!isObject(v)) return sortedDeep(v);
+  return ordered(v, ORDER.sidecarPlan, (k, x) => {
+    switch (k) {
+      case 'sources':
+        return sortedStrings(x);
+      case 'hooks':
+        // pre/post keep their order: it is execution order.
+        return isObject(x) ? ordered(x, ORDER.sidecarHooks, (_hk, hv) => hv) : sortedDeep(x);
+      case 'retention':
+        return isObject(x) ? ordered(x, ORDER.sidecarRetention) : sortedDeep(x);
+      default:
+        return sortedDeep(x);
+    }
+  });
+}
