@@ -8,7 +8,7 @@ import {
   backupWorkloadFormats,
   backupWorkloadSchema,
 } from '@backrest-sidecar/api';
-import { ConfigSink } from '@backrest-sidecar/config-sink';
+import { ConfigSink, type CommitResult, type PlanChanges } from '@backrest-sidecar/config-sink';
 import {
   AjvSchemaRegistry,
   Controller,
@@ -374,5 +374,104 @@ describe('PlanController: a skipped or invalid workload is not a successful reco
     expect(await h.count('error')).to.equal(1);
     expect(await h.count('success')).to.equal(5);
     await h.controller.stop(0);
+  });
+});
+
+// A container destroyed while the render that still held it was being written (the churn of a
+// CI host): the cache cleared its conditions on the delete, and the render's report must not set
+// them again, or the store keeps one entry per destroyed container for good.
+describe('PlanController: containers destroyed mid-render leave no conditions', () => {
+  let dir: string;
+  let configPath: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'plan-churn-'));
+    configPath = path.join(dir, 'config.json');
+    await writeFile(
+      configPath,
+      `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/repo' }], plans: [] }, null, 2)}\n`,
+    );
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The config file, with a hook run right after each write (the destroy event arrives then). */
+  class RacingSink extends ConfigSink {
+    afterCommit: (() => void) | undefined;
+    override async commit(changes: PlanChanges): Promise<CommitResult> {
+      const result = await super.commit(changes);
+      const hook = this.afterCommit;
+      this.afterCommit = undefined;
+      hook?.();
+      return result;
+    }
+  }
+
+  it('30 create/destroy cycles, planned and skipped: only live and refused workloads keep conditions', async () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const schemas = new AjvSchemaRegistry();
+    for (const f of backupWorkloadFormats()) schemas.addFormat(f);
+    schemas.add(backupWorkloadSchema as unknown as JsonSchema);
+    const conditions = new InMemoryConditionStore(clock);
+    const recorder = new InMemoryEventRecorder({ clock });
+    const cache = new ResourceCache({
+      schemas,
+      definitions: [backupWorkloadDefinition],
+      conditions,
+      recorder,
+    });
+    const sink = cache.sinkFor('docker');
+    const stream = new MemoryLogStream();
+    const logger = createLogger({ level: 'info', format: 'json', stream: stream.writable });
+    const store = new RacingSink({ path: configPath });
+    const plan = new PlanController(
+      { configPath, defaults: defaultPlanDefaults(), mode: 'daemon', orphanGraceMs: 0 },
+      store,
+      new ApplyState('none'),
+      new PlanReport(),
+    );
+    const controller = new Controller(plan, { cache, logger, recorder, conditions, clock });
+    // Debounced keys on virtual time; the render's file I/O on real time (bounded, 20 s).
+    const settle = async (): Promise<void> => {
+      const deadline = performance.now() + 20_000;
+      let quiet = 0;
+      while (quiet < 3) {
+        if (performance.now() > deadline) throw new Error('the plan controller did not settle');
+        await clock.advanceAsync(PLAN_CONTROLLER_DEFAULTS.debounce.maxWaitMs);
+        await new Promise((r) => setTimeout(r, 2));
+        const idle = controller.queue.len() === 0 && controller.queue.processingCount() === 0;
+        quiet = idle ? quiet + 1 : 0;
+      }
+    };
+    sink.upsert(validWorkload('kept'));
+    sink.upsert(refusedWorkload('bad', '1'));
+    controller.start();
+    await settle();
+    const before = conditions.keys().sort();
+    expect(before).to.deep.equal(['BackupWorkload/bad', 'BackupWorkload/kept']);
+
+    let raced = 0;
+    for (let i = 0; i < 30; i++) {
+      const name = `churn${i}`;
+      // Every other one is skipped (unknown repo): both branches of the report.
+      sink.upsert(validWorkload(name, i % 2 ? { 'backrest.repo': 'nope' } : {}));
+      store.afterCommit = () => {
+        if (cache.get(`BackupWorkload/${name}`)) raced++;
+        sink.delete(`BackupWorkload/${name}`);
+      };
+      await settle();
+      // A render without it never ran its hook (e.g. an unchanged config): destroy it anyway.
+      if (store.afterCommit) {
+        store.afterCommit = undefined;
+        sink.delete(`BackupWorkload/${name}`);
+        await settle();
+      }
+    }
+    expect(raced).to.be.greaterThan(20); // the render held the container while it was destroyed
+    expect(conditions.keys().sort()).to.deep.equal(before);
+    expect(conditions.get('BackupWorkload/kept', 'Ready')).to.include({ status: 'True' });
+    expect(conditions.get('BackupWorkload/bad', 'Skipped')).to.include({ status: 'True' });
+    await controller.stop(0);
   });
 });

@@ -58,8 +58,8 @@ class ListCache implements Cache {
   rejected(kind: string): RejectedResource[] {
     return this.refused.filter((r) => r.key.startsWith(`${kind}/`));
   }
-  get<T extends Resource>(): T | undefined {
-    return undefined;
+  get<T extends Resource>(key: string): T | undefined {
+    return this.items.find((r) => `${r.kind}/${r.metadata.name}` === key) as T | undefined;
   }
   list<T extends Resource>(kind: string): T[] {
     return this.items.filter((r) => r.kind === kind) as T[];

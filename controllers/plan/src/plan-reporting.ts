@@ -22,7 +22,7 @@ export interface PlanReportingOptions {
   configKey: string;
 }
 
-type Ctx = Pick<ReconcileContext, 'logger' | 'recorder' | 'conditions'>;
+type Ctx = Pick<ReconcileContext, 'logger' | 'recorder' | 'conditions' | 'cache'>;
 
 /**
  * Step 5, report: per plan, its log line (`plan.rendered` / `plan.skipped` / `plan.orphaned` /
@@ -53,6 +53,15 @@ export class PlanReporting {
       ),
     );
     for (const k of this.#skipsLogged.keys()) if (!present.has(k)) this.#skipsLogged.delete(k);
+    // Conditions only on a workload the cache still has (or refused): a container destroyed
+    // while this render was written already had its conditions cleared by the cache, and setting
+    // them again would keep them for good (one entry per destroyed container, under churn).
+    let refused: Set<string> | undefined;
+    const known = (key: string): boolean => {
+      if (key === configKey || ctx.cache.get(key) !== undefined) return true;
+      refused ??= new Set(ctx.cache.rejected(BACKUP_WORKLOAD_KIND).map((r) => r.key));
+      return refused.has(key);
+    };
     for (const { e, container } of perKey) {
       const key = container ? makeKey(BACKUP_WORKLOAD_KIND, container) : configKey;
       if (e.state !== 'Skipped') this.#skipsLogged.delete(key);
@@ -72,18 +81,20 @@ export class PlanReporting {
           hooks: { pre: e.plan.hooks.pre.length, post: e.plan.hooks.post.length },
           retention: e.plan.retention,
         });
-        ctx.conditions.set(key, {
-          type: 'Ready',
-          status: 'True',
-          reason: e.reason,
-          message: e.message,
-        });
-        ctx.conditions.set(key, {
-          type: 'Skipped',
-          status: 'False',
-          reason: 'PlanRendered',
-          message: '',
-        });
+        if (known(key)) {
+          ctx.conditions.set(key, {
+            type: 'Ready',
+            status: 'True',
+            reason: e.reason,
+            message: e.message,
+          });
+          ctx.conditions.set(key, {
+            type: 'Skipped',
+            status: 'False',
+            reason: 'PlanRendered',
+            message: '',
+          });
+        }
         // e.g. `@daily` written as five fields: repeated every reconcile, aggregated by the recorder.
         for (const note of e.notes ?? []) {
           log.info('plan.note', { plan_id: e.planId, container, note });
@@ -111,18 +122,20 @@ export class PlanReporting {
           ...(refused ? { see: `event ${key}` } : { error: e.message }),
           changed: false,
         });
-        ctx.conditions.set(key, {
-          type: 'Ready',
-          status: 'False',
-          reason: e.reason,
-          message: e.message,
-        });
-        ctx.conditions.set(key, {
-          type: 'Skipped',
-          status: 'True',
-          reason: e.reason,
-          message: e.message,
-        });
+        if (known(key)) {
+          ctx.conditions.set(key, {
+            type: 'Ready',
+            status: 'False',
+            reason: e.reason,
+            message: e.message,
+          });
+          ctx.conditions.set(key, {
+            type: 'Skipped',
+            status: 'True',
+            reason: e.reason,
+            message: e.message,
+          });
+        }
         // The cache already recorded the InvalidSpec Warning (same message): not twice.
         if (e.reason !== CacheReasons.InvalidSpec) {
           ctx.recorder.event(key, 'Warning', e.reason, e.message);

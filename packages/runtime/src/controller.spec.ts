@@ -356,6 +356,41 @@ describe('Controller', () => {
     await h.controller.stop(0);
   });
 
+  it('drops the waiting requeue of a deleted resource: 100 create/delete cycles leave no timer', async () => {
+    // Requeue hourly while the thing exists (as the backup controller does for a workload); the
+    // reconcile reads the cache, then works for 10 ms, so half the deletes land mid-reconcile.
+    const h = harness({
+      watches: [{ kind: 'Thing' }],
+      options: { initialKeys: ['Summary/all'] },
+      behaviour: async (req, ctx) => {
+        if (req.kind === 'Summary') return h.calls.length === 1 ? { requeueAfter: 60_000 } : {};
+        const exists = ctx.cache.get(req.key) !== undefined;
+        await ctx.clock.sleep(10);
+        return exists ? { requeueAfter: 3_600_000 } : undefined;
+      },
+    });
+    h.sink.upsert(thing('kept'));
+    h.controller.start();
+    await h.clock.advanceAsync(20);
+    for (let i = 0; i < 100; i++) {
+      h.sink.upsert(thing(`c${i}`));
+      await h.clock.advanceAsync(i % 2 === 0 ? 5 : 20); // mid-reconcile, or after it
+      h.sink.delete(`Thing/c${i}`);
+      await h.clock.advanceAsync(50);
+    }
+    // The surviving thing keeps its hourly requeue; an aggregate key's success (not a resource
+    // of a watched kind) does not cancel the requeue it asked for before.
+    h.controller.enqueue('Summary/all');
+    await h.clock.advanceAsync(20);
+    expect(h.controller.queue.isWaiting('Thing/kept')).to.equal(true);
+    expect(h.controller.queue.isWaiting('Summary/all')).to.equal(true);
+    expect(h.controller.queue.delayedCount()).to.equal(2);
+    const before = h.calls.length;
+    await h.clock.advanceAsync(3_600_000);
+    expect(h.calls.slice(before).map((c) => c.key)).to.have.members(['Summary/all', 'Thing/kept']);
+    await h.controller.stop(0);
+  });
+
   it('survives a reconciler that throws synchronously or throws a non-Error', async () => {
     const h = harness();
     const contribution: ControllerContribution = {

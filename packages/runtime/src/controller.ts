@@ -94,7 +94,10 @@ function errorMessage(err: unknown): string {
  * Reconcile contract: a result with `requeueAfter` re-adds the key after that many ms; `requeue`
  * re-adds it with backoff; a thrown error re-adds it with backoff and counts an error; a
  * `TerminalError` counts an error, records a Warning event and is not retried; success forgets
- * the key's backoff. An exception never escapes a worker.
+ * the key's backoff, and, when the key names a resource of a watched kind that the cache no
+ * longer holds (deleted), also drops the key's waiting requeue: the object is gone, and a
+ * container churn would otherwise keep one timer per destroyed container for up to an hour.
+ * An exception never escapes a worker.
  */
 export class Controller {
   readonly name: string;
@@ -400,6 +403,8 @@ export class Controller {
     switch (o.result) {
       case 'success':
         this.queue.forget(o.key);
+        // Map lookup first: the cache is only asked when an earlier reconcile asked to requeue.
+        if (this.queue.isWaiting(o.key) && this.#gone(o.key)) this.queue.cancelWaiting(o.key);
         return;
       case 'requeue_after':
         this.queue.forget(o.key);
@@ -413,6 +418,20 @@ export class Controller {
         else this.queue.addRateLimited(o.key);
         return;
     }
+  }
+
+  /** `key` names a resource of a watched kind that the cache does not hold (deleted or refused). */
+  #gone(key: ResourceKey): boolean {
+    let kind: string;
+    try {
+      kind = splitKey(key).kind;
+    } catch {
+      return false; // not a resource key (an aggregate key of the reconciler's own)
+    }
+    return (
+      this.#contribution.watches.some((w) => w.kind === kind) &&
+      this.#deps.cache.get(key) === undefined
+    );
   }
 
   /** One reconcile call with its context, metrics, logs and events; never throws. */

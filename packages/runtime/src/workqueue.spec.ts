@@ -214,6 +214,23 @@ describe('WorkQueue', () => {
       expect(drain(q)).to.deep.equal(['a', 'b']);
     });
 
+    it("cancelWaiting drops a waiting key and its timer; add and the key's other state are untouched", () => {
+      const { q, clock } = newQueue();
+      q.addAfter('a', 100);
+      q.addAfter('b', 100);
+      expect(q.isWaiting('a')).to.equal(true);
+      expect(q.cancelWaiting('a')).to.equal(true);
+      expect(q.cancelWaiting('a')).to.equal(false);
+      expect(q.isWaiting('a')).to.equal(false);
+      expect(q.delayedCount()).to.equal(1);
+      expect(clock.pending()).to.equal(1);
+      clock.advance(100);
+      expect(drain(q)).to.deep.equal(['b']);
+      q.add('c');
+      expect(q.cancelWaiting('c')).to.equal(false);
+      expect(q.len()).to.equal(1); // a queued key is not a waiting one
+    });
+
     it('flushDelayed queues waiting keys now', () => {
       const { q, clock } = newQueue();
       q.addAfter('a', 100);

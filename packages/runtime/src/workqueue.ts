@@ -11,7 +11,8 @@
  *     debounce, when debouncing), unless the queue shuts down first.
  *  4. `addAfter`: a key waits at most once; a second `addAfter` keeps the earliest ready time.
  *     When it is ready it is added like `add` (so invariant 1 and 2 apply). `add` does not cancel
- *     a waiting `addAfter` (client-go semantics: a requested later reconcile still happens).
+ *     a waiting `addAfter` (client-go semantics: a requested later reconcile still happens); only
+ *     `cancelWaiting` does.
  *  5. Debounce (optional): `add` holds a key for a trailing quiet period; every new `add` of the
  *     same key restarts it, but never past `maxWaitMs` after the first add of the burst. A key
  *     already queued is not debounced again (it will be processed with the latest state anyway).
@@ -241,6 +242,24 @@ export class WorkQueue<K = string> {
   /** True while `key` is handed out and not yet `done`. */
   isProcessing(key: K): boolean {
     return ((this.#state.get(key) ?? 0) & PROCESSING) !== 0;
+  }
+
+  /** True while `key` waits for an `addAfter` time. */
+  isWaiting(key: K): boolean {
+    return this.#waiting.has(key);
+  }
+
+  /**
+   * Drops the waiting `addAfter` of `key` and cancels its timer; false when there was none.
+   * A deleted object's requeue (often an hour away) would otherwise keep a timer and an entry per
+   * destroyed container that long, only to reconcile something that is gone.
+   */
+  cancelWaiting(key: K): boolean {
+    const d = this.#waiting.get(key);
+    if (!d) return false;
+    d.handle.cancel();
+    this.#waiting.delete(key);
+    return true;
   }
 
   /** Number of keys waiting for an `addAfter` time or a debounce period. */
