@@ -143,6 +143,34 @@ describe('lineDiff', () => {
       );
     });
 
+    it('fast-check: a few edits scattered over a text (several hunks, gaps around 2·context)', () => {
+      const edited = fc
+        .array(fc.oneof({ weight: 4, arbitrary: fc.constant('a') }, line), { maxLength: 60 })
+        .chain((lines) =>
+          fc
+            .array(fc.tuple(fc.nat(80), line, fc.constantFrom('insert', 'delete', 'replace')), {
+              maxLength: 6,
+            })
+            .map((edits) => {
+              const next = [...lines];
+              for (const [at, l, kind] of edits) {
+                const i = at % (next.length + 1);
+                if (kind === 'insert') next.splice(i, 0, l);
+                else if (kind === 'delete') next.splice(i, 1);
+                else next[i] = l;
+              }
+              return [lines.join('\n') + '\n', next.join('\n') + '\n'] as const;
+            }),
+        );
+      fc.assert(
+        fc.property(edited, limits, ([a, b], lim) => {
+          expect(lineDiff(a, b, 'c.json', lim)).to.equal(referenceLineDiff(a, b, 'c.json', lim));
+          expect(lineDiff(b, a, 'c.json', lim)).to.equal(referenceLineDiff(b, a, 'c.json', lim));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
     it('2,000 plans added to a config with one repo (the dry run of issue #13)', () => {
       const head = ['{', '  "repos": [', '    {', '      "id": "default"', '    }', '  ],'];
       const plans = Array.from({ length: 2000 }, (_, i) => [
