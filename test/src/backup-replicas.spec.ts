@@ -188,6 +188,18 @@ describe('backup-once --engine restic: replicas of one service are one workload 
     const statusFiles = await readdir(path.join(stateDir(), 'workloads'));
     expect(statusFiles.filter((f) => f.includes(replicas[1]!))).to.deep.equal([]);
 
+    // The second replica's name finds its service's snapshot too (tag replica:<name>).
+    const second = await runCli(
+      ['snapshots', replicas[1]!, '-o', 'json', '--no-size', ...repoFlags()],
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    expect(second.code, second.stderr).to.equal(0);
+    expect((JSON.parse(second.stdout) as { id: string }[]).map((s) => s.id)).to.deep.equal([
+      snaps[0]!.id,
+    ]);
+
     const describe = await runCli([
       'describe',
       'workload',
