@@ -171,6 +171,33 @@ describe('lineDiff', () => {
       );
     });
 
+    it('fast-check: texts longer than the chunks their common ends are compared in', () => {
+      const long = (c: string) => fc.integer({ min: 0, max: 12 }).map((n) => c.repeat(n * 97));
+      const big = fc
+        .record({
+          head: fc.array(fc.oneof(long('h'), line), { maxLength: 8 }),
+          midA: lines(3),
+          midB: lines(3),
+          tail: fc.array(fc.oneof(long('t'), line), { maxLength: 8 }),
+          endA: fc.boolean(),
+          endB: fc.boolean(),
+        })
+        .map(
+          ({ head, midA, midB, tail, endA, endB }) =>
+            [
+              [...head, ...midA, ...tail].join('\n') + (endA ? '\n' : ''),
+              [...head, ...midB, ...tail].join('\n') + (endB ? '\n' : ''),
+            ] as const,
+        );
+      fc.assert(
+        fc.property(big, ([a, b]) => {
+          expect(lineDiff(a, b)).to.equal(referenceLineDiff(a, b));
+          expect(lineDiff(b, a)).to.equal(referenceLineDiff(b, a));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
     it('2,000 plans added to a config with one repo (the dry run of issue #13)', () => {
       const head = ['{', '  "repos": [', '    {', '      "id": "default"', '    }', '  ],'];
       const plans = Array.from({ length: 2000 }, (_, i) => [

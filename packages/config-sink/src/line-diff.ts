@@ -61,9 +61,7 @@ function commonEnds(
   before: string,
   after: string,
 ): { from: number; toA: number; toB: number; skipped: number } {
-  const n = Math.min(before.length, after.length);
-  let p = 0;
-  while (p < n && before.charCodeAt(p) === after.charCodeAt(p)) p++;
+  const p = commonPrefix(before, after);
   // The start of the line holding the first difference, then CONTEXT lines back.
   let from = lineStart(before, p);
   for (let i = 0; i < CONTEXT && from > 0; i++) from = lineStart(before, from - 1);
@@ -75,13 +73,7 @@ function commonEnds(
   const firstA = lineEnd(before, p);
   const firstB = lineEnd(after, p);
   const max = Math.min(before.length - firstA, after.length - firstB);
-  let q = 0;
-  while (
-    q < max &&
-    before.charCodeAt(before.length - 1 - q) === after.charCodeAt(after.length - 1 - q)
-  ) {
-    q++;
-  }
+  const q = commonSuffix(before, after, max);
   // Cut after the CONTEXT-th line that starts inside the common tail (if there are that many).
   let cut = before.length - q;
   for (let i = 0; i <= CONTEXT && cut >= 0; i++) {
@@ -90,6 +82,31 @@ function commonEnds(
   }
   if (cut < 0) return { from, toA: before.length, toB: after.length, skipped };
   return { from, toA: cut, toB: cut + after.length - before.length, skipped };
+}
+
+/** Compared a chunk at a time first: a slice comparison is native, a charCodeAt loop is not. */
+const CHUNK = 4096;
+
+/** The length of the common prefix of `x` and `y`. */
+function commonPrefix(x: string, y: string): number {
+  const n = Math.min(x.length, y.length);
+  let p = 0;
+  while (p + CHUNK <= n && x.slice(p, p + CHUNK) === y.slice(p, p + CHUNK)) p += CHUNK;
+  while (p < n && x.charCodeAt(p) === y.charCodeAt(p)) p++;
+  return p;
+}
+
+/** The length of the common suffix of `x` and `y`, at most `max`. */
+function commonSuffix(x: string, y: string, max: number): number {
+  let q = 0;
+  while (
+    q + CHUNK <= max &&
+    x.slice(x.length - q - CHUNK, x.length - q) === y.slice(y.length - q - CHUNK, y.length - q)
+  ) {
+    q += CHUNK;
+  }
+  while (q < max && x.charCodeAt(x.length - 1 - q) === y.charCodeAt(y.length - 1 - q)) q++;
+  return q;
 }
 
 /** The index where the line holding `at` starts. */
