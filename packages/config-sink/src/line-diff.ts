@@ -130,8 +130,8 @@ interface Run {
   to: number;
 }
 
-/** Adds the line at `i` (of a for ' ' and '-', of b for '+'), in script order. */
-type Emit = (t: Run['t'], i: number) => void;
+/** Adds lines from..to (default: the line `from`; of a for ' ' and '-', of b for '+'), in order. */
+type Emit = (t: Run['t'], from: number, to?: number) => void;
 
 /**
  * An edit script as runs of consecutive lines (2,000 added plans are one run, not 32,000
@@ -161,7 +161,7 @@ class EditScript {
 
   /** An Emit whose indexes count from line `offset` of both texts (a trimmed middle's). */
   from(offset: number): Emit {
-    return (t, i) => this.add(t, offset + i);
+    return (t, from, to = from + 1) => this.add(t, offset + from, offset + to);
   }
 
   lines(run: Run): readonly string[] {
@@ -212,8 +212,8 @@ function myersOps(a: string[], b: string[], maxEdits: number, emit: Emit): boole
 }
 
 function backtrack(a: string[], b: string[], trace: Int32Array[], off: number, emit: Emit): void {
-  // Walked from the end: collected backwards, emitted forwards.
-  const ops: [Run['t'], number][] = [];
+  // Walked from the end: collected backwards (a diagonal as one range), emitted forwards.
+  const ops: [Run['t'], number, number][] = [];
   let x = a.length;
   let y = b.length;
   for (let d = trace.length - 1; d >= 0; d--) {
@@ -223,18 +223,18 @@ function backtrack(a: string[], b: string[], trace: Int32Array[], off: number, e
       k === -d || (k !== d && (v[off + k - 1] ?? 0) < (v[off + k + 1] ?? 0)) ? k + 1 : k - 1;
     const prevX = v[off + prevK] ?? 0;
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) {
-      ops.push([' ', --x]);
-      y--;
-    }
+    const same = Math.max(0, Math.min(x - prevX, y - prevY));
+    if (same > 0) ops.push([' ', x - same, x]);
+    x -= same;
+    y -= same;
     if (d > 0) {
-      if (x === prevX) ops.push(['+', --y]);
-      else ops.push(['-', --x]);
+      if (x === prevX) ops.push(['+', y - 1, y--]);
+      else ops.push(['-', x - 1, x--]);
     }
   }
   for (let i = ops.length - 1; i >= 0; i--) {
-    const [t, line] = ops[i] ?? [' ', 0];
-    emit(t, line);
+    const [t, from, to] = ops[i] ?? [' ', 0, 0];
+    emit(t, from, to);
   }
 }
 
