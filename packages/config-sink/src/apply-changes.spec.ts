@@ -42,8 +42,18 @@ describe('applyChanges', () => {
               ? { modno: 1, version: 6, repos: [{ id: 'r', uri: '/r' }], plans: [] }
               : { repos: [{ id: 'default' }], plans: [] };
           const raw = applyChanges(empty, format, filter(first)) as Record<string, unknown>;
-          // A user's field and hook on every plan: kept, never shared into a change.
-          for (const p of raw['plans'] as Record<string, unknown>[]) p['note'] = { kept: [1] };
+          // A user's field, flags and hook on every plan: kept by an upsert, never changed in raw.
+          for (const p of raw['plans'] as Record<string, unknown>[]) {
+            p['note'] = { kept: [1] };
+            if (format === 'backrest') {
+              p['backup_flags'] = ['--one-file-system'];
+              const hooks = Array.isArray(p['hooks']) ? p['hooks'] : [];
+              p['hooks'] = [
+                { conditions: ['CONDITION_SNAPSHOT_END'], actionCommand: { command: 'mine' } },
+                ...hooks,
+              ];
+            }
+          }
           const frozen = structuredClone(raw);
           const shallow = applyChanges(raw, format, filter(second), { copy: 'shallow' });
           expect(raw).to.deep.equal(frozen);

@@ -35,9 +35,10 @@ const IN_MEMORY = '<in-memory>';
 
 export interface ApplyChangesOptions {
   /**
-   * 'deep' (default): the result shares nothing with `raw`. 'shallow': its top level and plans
-   * array are new, the rest (untouched plans, repos) are `raw`'s own objects: no copy of a
-   * 2,000-plan document, for a caller that changes neither below the top level.
+   * 'deep' (default): the result shares nothing with `raw`. 'shallow': its top level, plans array
+   * and upserted plans are new, the rest (untouched plans, repos, the unmanaged values an upserted
+   * Backrest plan keeps) are `raw`'s own objects: no copy of a 2,000-plan document, for a caller
+   * that changes neither below the top level.
    */
   copy?: 'deep' | 'shallow';
 }

@@ -124,9 +124,11 @@ export function specForRetention(retention: unknown): string {
  * fields and the user's hooks are kept; our old hooks are replaced by the new ones, appended
  * after the user's. A `defaulted` retention leaves an existing plan's retention (and our carrier
  * hook) exactly as the file has them. Throws KeepSpecError for an invalid retention spec.
+ * `existing` is never changed; the unmanaged values kept are its own (not copies: applyChanges
+ * decides whether the document is copied, and 2,000 clones cost ~6 ms per reconcile).
  */
 export function toBackrestPlan(plan: PlanSpec, existing?: object): object {
-  const base: JsonObject = isObject(existing) ? structuredClone(existing) : {};
+  const base: JsonObject = isObject(existing) ? existing : {};
   const keepFileRetention = plan.retention.defaulted === true && isObject(existing);
   const { retention, carry } = keepFileRetention
     ? { retention: undefined, carry: false }
