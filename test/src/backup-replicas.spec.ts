@@ -4,15 +4,9 @@ import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createContainer } from '@dockop/docker';
-import {
-  RESTIC_IMAGE,
-  WORKLOAD_IMAGE,
-  removeLabeled,
-  requireEngine,
-  runId,
-} from './support/engine.js';
+import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { runCli } from './support/plan-cli.js';
-import { exec, makeRepo, removeDir, type Repo } from './retention-fixture.js';
+import { exec, makeRepo, removeDir, resticRepoFlags, type Repo } from './retention-fixture.js';
 import { isRunning, removeVolumes } from './backup-fixture.js';
 
 interface Snapshot {
@@ -42,16 +36,7 @@ describe('backup-once --engine restic: replicas of one service are one workload 
   const replicas = [`${project}-app-1`, `${project}-app-2`];
   const stateDir = () => path.join(repo.dir, 'state');
   const repoFlags = () => [
-    '--state-dir',
-    stateDir(),
-    '--rcb-env-file',
-    repo.containerEnvFile,
-    '--restic-image',
-    RESTIC_IMAGE,
-    '--restic-volume',
-    `${repo.repo}:/repo`,
-    '--restic-host',
-    'replicas-test',
+    ...resticRepoFlags(repo, stateDir(), 'replicas-test'),
     '--selector',
     runLabel,
     '--log-format',
@@ -202,6 +187,18 @@ describe('backup-once --engine restic: replicas of one service are one workload 
     expect(snaps[0]!.id.startsWith(rows[0]!.status.lastBackup!.snapshotId!)).to.equal(true);
     const statusFiles = await readdir(path.join(stateDir(), 'workloads'));
     expect(statusFiles.filter((f) => f.includes(replicas[1]!))).to.deep.equal([]);
+
+    // The second replica's name finds its service's snapshot too (tag replica:<name>).
+    const second = await runCli(
+      ['snapshots', replicas[1]!, '-o', 'json', '--no-size', ...repoFlags()],
+      {
+        timeoutMs: 120_000,
+      },
+    );
+    expect(second.code, second.stderr).to.equal(0);
+    expect((JSON.parse(second.stdout) as { id: string }[]).map((s) => s.id)).to.deep.equal([
+      snaps[0]!.id,
+    ]);
 
     const describe = await runCli([
       'describe',

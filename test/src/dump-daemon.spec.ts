@@ -3,15 +3,9 @@ import { expect } from 'chai';
 import { createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  RESTIC_IMAGE,
-  WORKLOAD_IMAGE,
-  removeLabeled,
-  requireEngine,
-  runId,
-} from './support/engine.js';
+import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { eventually, runCli, spawnDaemon, tempConfig } from './support/plan-cli.js';
-import { exec, makeRepo, removeDir, type Repo } from './retention-fixture.js';
+import { exec, makeRepo, removeDir, resticRepoFlags, type Repo } from './retention-fixture.js';
 import { removeVolumes } from './backup-fixture.js';
 import { POSTGRES_IMAGE, psql, startDb } from './dump-fixture.js';
 
@@ -56,16 +50,7 @@ describe('daemon: dump pre-check and scheduled restore drills (integration)', fu
   let config: { dir: string; path: string };
 
   const repoFlags = (selector: string): string[] => [
-    '--state-dir',
-    stateDir,
-    '--rcb-env-file',
-    repo.containerEnvFile,
-    '--restic-image',
-    RESTIC_IMAGE,
-    '--restic-volume',
-    `${repo.repo}:/repo`,
-    '--restic-host',
-    'dumpd-test',
+    ...resticRepoFlags(repo, stateDir, 'dumpd-test'),
     '--selector',
     selector,
     '--log-format',

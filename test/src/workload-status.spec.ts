@@ -4,9 +4,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RESTIC_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
+import { removeLabeled, requireEngine, runId } from './support/engine.js';
 import { eventually, runCli, spawnDaemon, tempConfig } from './support/plan-cli.js';
-import { exec, makeRepo, removeDir, type Repo } from './retention-fixture.js';
+import { exec, makeRepo, removeDir, resticRepoFlags, type Repo } from './retention-fixture.js';
 import { removeVolumes, startWorkload } from './backup-fixture.js';
 
 interface Row {
@@ -73,16 +73,7 @@ describe('workload status: daemon --backup-schedule, get workloads, get volumes 
   const keeps = { a: 'last=1', b: 'last=2', c: 'last=3' } as const;
   const stateDir = () => path.join(repo.dir, 'state');
   const repoFlags = () => [
-    '--state-dir',
-    stateDir(),
-    '--rcb-env-file',
-    repo.containerEnvFile,
-    '--restic-image',
-    RESTIC_IMAGE,
-    '--restic-volume',
-    `${repo.repo}:/repo`,
-    '--restic-host',
-    'ws-test',
+    ...resticRepoFlags(repo, stateDir(), 'ws-test'),
     '--selector',
     runLabel,
     '--plan-id-prefix',

@@ -10,6 +10,7 @@ import {
   type WorkloadStatus,
   type WorkloadStatusStore,
   type BackupRetention,
+  repoEnvFromBackrestConfig,
 } from '@backrest-sidecar/api';
 import type { ContainerActions, DockerClient, HostContainerChanges } from '@dockop/docker';
 import {
@@ -38,7 +39,6 @@ import {
   resolveResticHost,
   type ResticRunner,
 } from '@backrest-sidecar/restic';
-import { repoEnvFromBackrestConfig } from './backrest-repo-env.js';
 import type { ContainerStatus } from '@dockop/docker';
 import { runBackupOnce } from './run-backup-once.js';
 import { StatusFileChanges } from './status-file-changes.js';

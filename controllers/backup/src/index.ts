@@ -18,7 +18,6 @@ export * from './backup-reconciler.js';
 export * from './backup-metrics.js';
 export * from './cron-timer.js';
 export * from './snapshot-inventory.js';
-export * from './backrest-repo-env.js';
 export * from './volume-coverage.js';
 export * from './backup-status.js';
 export * from './backup-module.js';

@@ -19,7 +19,9 @@ export interface WorkloadRef {
   planId: string;
   /**
    * Tags any one of which selects the workload's snapshots (restic ORs repeated `--tag`):
-   * `container:<name>` (backup-once's restic engine) and `plan:<id>` (Backrest's own backups).
+   * `container:<name>` (backup-once's restic engine), `replica:<name>` (a replicated service's
+   * one snapshot names every replica: the second replica finds its service's snapshots too) and
+   * `plan:<id>` (Backrest's own backups).
    */
   tags: string[];
 }
@@ -80,7 +82,9 @@ export function workloadRef(
     target && identityProblem({ name: target.name, compose: target.compose }) === undefined
       ? planIdFor({ name: target.name, compose: target.compose }, { prefix })
       : ref;
-  const tags = [...new Set([`container:${clean(name)}`, `plan:${clean(planId)}`])];
+  const tags = [
+    ...new Set([`container:${clean(name)}`, `replica:${clean(name)}`, `plan:${clean(planId)}`]),
+  ];
   return { ref, ...(target ? { target } : {}), name, planId, tags };
 }
 

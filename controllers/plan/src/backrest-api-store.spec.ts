@@ -147,4 +147,21 @@ describe('BackrestApiStore (apply mode api, against a fake Backrest)', () => {
     expect(ids).to.have.members(['user_plan', 'backrest_sidecar_db']);
     expect(r.warnings.join('\n')).to.include('backrest_sidecar_bad').and.include('no_such_repo');
   });
+
+  it('sends a batch that passes as a whole without screening it plan by plan, and still finds the one bad plan in a big batch', async () => {
+    const many = Array.from({ length: 50 }, (_, i) => ({ ...ours, id: `backrest_sidecar_s${i}` }));
+    const ok = await new BackrestApiStore({ url }).commit({ upsert: many, remove: [] });
+    expect(ok.warnings).to.deep.equal([]);
+    expect((fake.config.plans as unknown[]).length).to.equal(51);
+    const bad: PlanSpec = { ...ours, id: 'backrest_sidecar_bad', repo: 'no_such_repo' };
+    const mixed = await new BackrestApiStore({ url }).commit({
+      upsert: [...many.slice(0, 10), bad, ...many.slice(10)],
+      remove: [],
+    });
+    expect(mixed.warnings).to.have.length(1);
+    expect(mixed.warnings[0]).to.include('backrest_sidecar_bad');
+    expect((fake.config.plans as { id: string }[]).map((p) => p.id)).to.not.include(
+      'backrest_sidecar_bad',
+    );
+  });
 });

@@ -212,20 +212,35 @@ function problemsBeyond(current: BackrestConfigDoc): (next: BackrestConfigDoc) =
  * Backrest's SetConfig refuses a whole config for one bad plan, so each upserted plan is checked
  * against the sink's validator on its own first: a plan that would make Backrest refuse the config
  * is left out (its old version, if any, stays) with a warning naming it; the others go through.
+ *
+ * The whole batch is checked once first: when it passes, every plan does (the rules are per plan,
+ * or uniqueness, which a subset keeps), and the per-plan pass, one full validation per plan
+ * (O(plans²): ~4.5 s at 2,000 plans), runs only to find the culprits of a batch that fails.
  */
 function screenPlans(
   current: BackrestConfigDoc,
   changes: PlanChanges,
   newProblems: (next: BackrestConfigDoc) => string[],
 ): { changes: PlanChanges; warnings: string[] } {
+  const problemsOf = (upsert: PlanChanges['upsert']): string[] => [
+    ...validatePlanSpecs(upsert),
+    // Shallow: only validated (a deep copy of the whole config per call was most of its time).
+    ...newProblems(
+      applyChanges(
+        current,
+        'backrest',
+        { upsert, remove: [] },
+        { copy: 'shallow' },
+      ) as BackrestConfigDoc,
+    ),
+  ];
+  if (changes.upsert.length === 0) return { changes, warnings: [] };
+  if (changes.upsert.length > 1 && problemsOf(changes.upsert).length === 0) {
+    return { changes, warnings: [] };
+  }
   const warnings: string[] = [];
   const upsert = changes.upsert.filter((plan) => {
-    const problems = [
-      ...validatePlanSpecs([plan]),
-      ...newProblems(
-        applyChanges(current, 'backrest', { upsert: [plan], remove: [] }) as BackrestConfigDoc,
-      ),
-    ];
+    const problems = problemsOf([plan]);
     if (problems.length === 0) return true;
     warnings.push(
       `plan "${plan.id}" not sent to Backrest (it would refuse the whole config): ${problems.join('; ')}`,

@@ -58,6 +58,7 @@ describe('workload output', () => {
         cond('BackedUp', 'True', 'BackupSucceeded'),
         cond('Stale', 'False', 'RecentBackup'),
         cond('Verified', 'True', 'RestoreVerified'),
+        cond('DumpReady', 'True', 'ToolsFound'),
       ],
     }),
     view('web', {
@@ -94,8 +95,14 @@ describe('workload output', () => {
       ].join('\n'),
     );
     const wide = renderWorkloads(rows, 'wide', { noHeaders: true }, NOW).split('\n');
-    expect(wide[0]).to.match(/^db .* last=3 +restic +1\.5KiB +a1b2c3d4 +backrest_sidecar_db +-$/);
-    expect(wide[1]).to.match(/Stale .* no successful backup since long ago$/);
+    expect(wide[0]).to.match(
+      /^db .* last=3 +restic +ready +1\.5KiB +a1b2c3d4 +backrest_sidecar_db +-$/,
+    );
+    expect(wide[1]).to.match(/Stale .* last=3 +- +- .* no successful backup since long ago$/);
+    const notReady = view('pg', { conditions: [cond('DumpReady', 'False', 'DumpNotReady')] });
+    expect(renderWorkloads(workloadRows([notReady], NOW), 'wide', {}, NOW)).to.match(
+      / DUMP .*\npg .* last=3 +- +not ready +- /,
+    );
     expect(renderWorkloads(rows, 'name')).to.equal('workload/db\nworkload/web\n');
     const json = JSON.parse(renderWorkloads(rows, 'json')) as {
       name: string;

@@ -2,7 +2,7 @@
  * `get workloads`, `describe workload` and `get volumes` in kubectl's output formats, the same
  * way output.ts renders plans (`-o table|wide|name|json|yaml`, `--no-headers`).
  */
-import { formatDuration } from '@backrest-sidecar/api';
+import { WorkloadConditions, formatDuration } from '@backrest-sidecar/api';
 import type { VolumeCoverage } from '@backrest-sidecar/controller-backup';
 import { formatBytes } from '@backrest-sidecar/restic';
 import { columns, renderAs, type OutputFormat, type TableOptions } from './output.js';
@@ -81,6 +81,13 @@ export function verifiedCell(r: Pick<WorkloadRow, 'verified'>, now: number): str
   return Number.isFinite(t) ? formatAge(Math.max(0, Math.round((now - t) / 1000))) : '-';
 }
 
+/** `ready` / `not ready` (DumpReady: the dump tools and settings were checked), `-` without a dump. */
+function dumpCell(r: WorkloadRow): string {
+  const c = r.status.conditions.find((x) => x.type === WorkloadConditions.DumpReady);
+  if (!c) return '-';
+  return c.status === 'True' ? 'ready' : c.status === 'False' ? 'not ready' : 'unknown';
+}
+
 /** Why the row is not Ok, in one line (the refusal, Stale's or BackedUp's message). */
 export function messageOf(r: WorkloadRow): string {
   const cond = (t: string) => r.status.conditions.find((c) => c.type === t);
@@ -104,7 +111,7 @@ export function renderWorkloads(
     names: () => rows.map((r) => `workload/${r.name}`),
     table: (wide) => {
       const header = ['NAME', 'LAST BACKUP', 'AGE', 'SNAPSHOTS', 'STATUS', 'VERIFIED'];
-      if (wide) header.push('KEEP', 'ENGINE', 'SIZE', 'SNAPSHOT', 'PLAN ID', 'MESSAGE');
+      if (wide) header.push('KEEP', 'ENGINE', 'DUMP', 'SIZE', 'SNAPSHOT', 'PLAN ID', 'MESSAGE');
       const cells = rows.map((r) => {
         const c = [
           r.name,
@@ -118,6 +125,7 @@ export function renderWorkloads(
           c.push(
             r.keep,
             r.engine ?? '-',
+            dumpCell(r),
             formatBytes(r.sizeBytes),
             r.status.lastBackup?.snapshotId?.slice(0, 8) ?? '-',
             r.planId || '-',

@@ -11,6 +11,7 @@ import {
   checkWorkloadLabels,
   groupReplicas,
   planIdFor,
+  repoEnvFromBackrestConfig,
   type WorkloadStatus,
 } from '@backrest-sidecar/api';
 import {
@@ -19,7 +20,6 @@ import {
   applyStale,
   listSnapshots,
   recordSnapshotInventory,
-  repoEnvFromBackrestConfig,
   snapshotsByWorkload,
 } from '@backrest-sidecar/controller-backup';
 import {

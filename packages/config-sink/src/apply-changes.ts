@@ -33,6 +33,16 @@ export function emptyConfig(format: ConfigFormat, instance?: string): JsonObject
 /** Where pure helpers report errors about data that is not (yet) in a file. */
 const IN_MEMORY = '<in-memory>';
 
+export interface ApplyChangesOptions {
+  /**
+   * 'deep' (default): the result shares nothing with `raw`. 'shallow': its top level, plans array
+   * and upserted plans are new, the rest (untouched plans, repos, the unmanaged values an upserted
+   * Backrest plan keeps) are `raw`'s own objects: no copy of a 2,000-plan document, for a caller
+   * that changes neither below the top level.
+   */
+  copy?: 'deep' | 'shallow';
+}
+
 /**
  * Applies `changes` to a copy of `raw` (never mutated) and returns it, not yet canonical (see
  * renderConfig). `raw` undefined/null means an empty config. Upsert: sidecar replaces the whole
@@ -41,7 +51,12 @@ const IN_MEMORY = '<in-memory>';
  * here (that belongs to a write). Throws ConfigError('InvalidConfig') for an unusable document,
  * an id both upserted and removed or upserted twice, or a bad retention spec.
  */
-export function applyChanges(raw: unknown, format: ConfigFormat, changes: PlanChanges): unknown {
+export function applyChanges(
+  raw: unknown,
+  format: ConfigFormat,
+  changes: PlanChanges,
+  options: ApplyChangesOptions = {},
+): unknown {
   checkChanges(changes);
   // Checked before cloning: a hostile depth would overflow the stack as a RangeError.
   if (nestsDeeperThan(raw)) {
@@ -51,8 +66,11 @@ export function applyChanges(raw: unknown, format: ConfigFormat, changes: PlanCh
       `the config nests deeper than ${MAX_JSON_DEPTH} levels`,
     );
   }
-  const doc: JsonObject =
-    raw === undefined || raw === null ? emptyConfig(format) : (deepClone(raw) as JsonObject);
+  if (raw === undefined || raw === null) raw = emptyConfig(format);
+  // A spread defines an own "__proto__" key (never sets the prototype), as JSON.parse does.
+  const doc = (
+    options.copy === 'shallow' && isObject(raw) ? { ...raw } : deepClone(raw)
+  ) as JsonObject;
   if (!isObject(doc)) {
     throw new ConfigError('InvalidConfig', IN_MEMORY, 'the config is not a JSON object');
   }

@@ -7,11 +7,20 @@ import {
   specForRetention,
   toBackrestPlan,
 } from './backrest-plan.js';
+import { KeepSpecError } from '@backrest-sidecar/backrest-model';
 import { fromSidecarPlan, toSidecarPlan } from './sidecar-plan.js';
 import { plan } from './spec-support.js';
 
 describe('backrest plan mapping', () => {
   describe('retention', () => {
+    it('parses a spec once, but every plan gets its own retention object; a bad spec throws each time', () => {
+      const one = retentionForSpec('daily=7,weekly=4');
+      const two = retentionForSpec('daily=7,weekly=4');
+      expect(two).to.deep.equal(one);
+      expect(two.retention).to.not.equal(one.retention);
+      for (let i = 0; i < 2; i++) expect(() => retentionForSpec('daily=x')).to.throw(KeepSpecError);
+    });
+
     const table: [string, object, string][] = [
       ['last=5', { policyKeepLastN: 5 }, 'last=5'],
       ['daily=7,weekly=4', { policyTimeBucketed: { daily: 7, weekly: 4 } }, 'daily=7,weekly=4'],

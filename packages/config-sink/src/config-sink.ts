@@ -415,7 +415,10 @@ export class ConfigSink {
     let doc: unknown;
     try {
       // A file we create gets an instance (Backrest refuses repo operations without one).
-      doc = applyChanges(snap.doc ?? emptyConfig(format, instance), format, changes);
+      // Shallow: the snapshot is read, never changed, and the result only gets a new modno.
+      doc = applyChanges(snap.doc ?? emptyConfig(format, instance), format, changes, {
+        copy: 'shallow',
+      });
     } catch (err) {
       if (err instanceof ConfigError)
         throw new ConfigError(err.code, this.#path, err.message, err.details);

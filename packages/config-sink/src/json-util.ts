@@ -68,13 +68,21 @@ export const MAX_JSON_DEPTH = 256;
 
 /** True when `v` nests arrays/objects deeper than `limit` levels. Iterative: never overflows. */
 export function nestsDeeperThan(v: unknown, limit: number = MAX_JSON_DEPTH): boolean {
-  const stack: [unknown, number][] = [[v, 1]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
+  // Two stacks, not one of [node, depth] pairs: no allocation per node of a big config.
+  const nodes: unknown[] = [v];
+  const depths: number[] = [1];
+  while (nodes.length > 0) {
+    const node = nodes.pop();
+    const depth = depths.pop() ?? 0;
     if (typeof node !== 'object' || node === null) continue;
     if (depth > limit) return true;
     const children = Array.isArray(node) ? node : Object.values(node);
-    for (const c of children) if (typeof c === 'object' && c !== null) stack.push([c, depth + 1]);
+    for (const c of children) {
+      if (typeof c === 'object' && c !== null) {
+        nodes.push(c);
+        depths.push(depth + 1);
+      }
+    }
   }
   return false;
 }

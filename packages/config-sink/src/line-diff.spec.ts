@@ -143,6 +143,61 @@ describe('lineDiff', () => {
       );
     });
 
+    it('fast-check: a few edits scattered over a text (several hunks, gaps around 2·context)', () => {
+      const edited = fc
+        .array(fc.oneof({ weight: 4, arbitrary: fc.constant('a') }, line), { maxLength: 60 })
+        .chain((lines) =>
+          fc
+            .array(fc.tuple(fc.nat(80), line, fc.constantFrom('insert', 'delete', 'replace')), {
+              maxLength: 6,
+            })
+            .map((edits) => {
+              const next = [...lines];
+              for (const [at, l, kind] of edits) {
+                const i = at % (next.length + 1);
+                if (kind === 'insert') next.splice(i, 0, l);
+                else if (kind === 'delete') next.splice(i, 1);
+                else next[i] = l;
+              }
+              return [lines.join('\n') + '\n', next.join('\n') + '\n'] as const;
+            }),
+        );
+      fc.assert(
+        fc.property(edited, limits, ([a, b], lim) => {
+          expect(lineDiff(a, b, 'c.json', lim)).to.equal(referenceLineDiff(a, b, 'c.json', lim));
+          expect(lineDiff(b, a, 'c.json', lim)).to.equal(referenceLineDiff(b, a, 'c.json', lim));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('fast-check: texts longer than the chunks their common ends are compared in', () => {
+      const long = (c: string) => fc.integer({ min: 0, max: 12 }).map((n) => c.repeat(n * 97));
+      const big = fc
+        .record({
+          head: fc.array(fc.oneof(long('h'), line), { maxLength: 8 }),
+          midA: lines(3),
+          midB: lines(3),
+          tail: fc.array(fc.oneof(long('t'), line), { maxLength: 8 }),
+          endA: fc.boolean(),
+          endB: fc.boolean(),
+        })
+        .map(
+          ({ head, midA, midB, tail, endA, endB }) =>
+            [
+              [...head, ...midA, ...tail].join('\n') + (endA ? '\n' : ''),
+              [...head, ...midB, ...tail].join('\n') + (endB ? '\n' : ''),
+            ] as const,
+        );
+      fc.assert(
+        fc.property(big, ([a, b]) => {
+          expect(lineDiff(a, b)).to.equal(referenceLineDiff(a, b));
+          expect(lineDiff(b, a)).to.equal(referenceLineDiff(b, a));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
     it('2,000 plans added to a config with one repo (the dry run of issue #13)', () => {
       const head = ['{', '  "repos": [', '    {', '      "id": "default"', '    }', '  ],'];
       const plans = Array.from({ length: 2000 }, (_, i) => [

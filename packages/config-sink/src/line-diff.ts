@@ -21,8 +21,9 @@ export function lineDiff(
   limits: LineDiffLimits = {},
 ): string {
   if (before === after) return '';
-  const a = splitLines(before);
-  const b = splitLines(after);
+  const { from, toA, toB, skipped } = commonEnds(before, after);
+  const a = splitLines(before.slice(from, toA));
+  const b = splitLines(after.slice(from, toB));
   let pre = 0;
   while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
   let suf = 0;
@@ -37,26 +38,135 @@ export function lineDiff(
   const midB = b.slice(pre, b.length - suf);
   // Only the unchanged lines a hunk can show are kept around the middle: every change is in it.
   const head = Math.max(0, pre - CONTEXT);
-  const ops: Op[] = [];
-  for (let i = head; i < pre; i++) ops.push({ t: ' ', line: a[i] ?? '' });
+  const script = new EditScript(a, b);
+  script.keep(head, pre);
+  const middle = script.from(pre);
   // One side empty: the only (hence minimal) edit script; Myers would walk D = N diagonals.
-  const middle =
-    midA.length === 0 || midB.length === 0
-      ? replaceOps(midA, midB)
-      : (myersOps(midA, midB, limits.maxEdits ?? 1000) ??
-        middleOps(midA, midB, limits.maxCells ?? 25_000_000));
-  for (const op of middle) ops.push(op);
-  const tail = Math.min(a.length, a.length - suf + CONTEXT);
-  for (let i = a.length - suf; i < tail; i++) ops.push({ t: ' ', line: a[i] ?? '' });
-  return `--- a/${name}\n+++ b/${name}\n${hunks(ops, head + 1, CONTEXT)}`;
+  if (midA.length === 0 || midB.length === 0) replaceOps(midA, midB, middle);
+  else if (!myersOps(midA, midB, limits.maxEdits ?? 1000, middle)) {
+    middleOps(midA, midB, limits.maxCells ?? 25_000_000, middle);
+  }
+  script.keep(a.length - suf, Math.min(a.length, a.length - suf + CONTEXT));
+  return `--- a/${name}\n+++ b/${name}\n${hunks(script, skipped + head + 1, CONTEXT)}`;
+}
+
+/**
+ * Where the texts' common head and tail of whole lines can be cut off, less CONTEXT lines each
+ * side, before splitting them into lines: a one-line change in a 32,000-line config splits ~10
+ * lines, not 64,000. `before.slice(from, toA)` and `after.slice(from, toB)` diff like the whole
+ * texts, `skipped` lines later. The tail cut never reaches the first line that differs, so the
+ * line-level prefix (which a missing final newline can extend by one line) is the same.
+ */
+function commonEnds(
+  before: string,
+  after: string,
+): { from: number; toA: number; toB: number; skipped: number } {
+  const p = commonPrefix(before, after);
+  // The start of the line holding the first difference, then CONTEXT lines back.
+  let from = lineStart(before, p);
+  for (let i = 0; i < CONTEXT && from > 0; i++) from = lineStart(before, from - 1);
+  let skipped = 0;
+  for (let i = before.indexOf('\n'); i >= 0 && i < from; i = before.indexOf('\n', i + 1)) {
+    skipped++;
+  }
+  // The common tail, not reaching into the line that holds the first difference in either.
+  const firstA = lineEnd(before, p);
+  const firstB = lineEnd(after, p);
+  const max = Math.min(before.length - firstA, after.length - firstB);
+  const q = commonSuffix(before, after, max);
+  // Cut after the CONTEXT-th line that starts inside the common tail (if there are that many).
+  let cut = before.length - q;
+  for (let i = 0; i <= CONTEXT && cut >= 0; i++) {
+    const nl = before.indexOf('\n', cut);
+    cut = nl < 0 ? -1 : nl + 1;
+  }
+  if (cut < 0) return { from, toA: before.length, toB: after.length, skipped };
+  return { from, toA: cut, toB: cut + after.length - before.length, skipped };
+}
+
+/** Compared a chunk at a time first: a slice comparison is native, a charCodeAt loop is not. */
+const CHUNK = 4096;
+
+/** The length of the common prefix of `x` and `y`. */
+function commonPrefix(x: string, y: string): number {
+  const n = Math.min(x.length, y.length);
+  let p = 0;
+  while (p + CHUNK <= n && x.slice(p, p + CHUNK) === y.slice(p, p + CHUNK)) p += CHUNK;
+  while (p < n && x.charCodeAt(p) === y.charCodeAt(p)) p++;
+  return p;
+}
+
+/** The length of the common suffix of `x` and `y`, at most `max`. */
+function commonSuffix(x: string, y: string, max: number): number {
+  let q = 0;
+  while (
+    q + CHUNK <= max &&
+    x.slice(x.length - q - CHUNK, x.length - q) === y.slice(y.length - q - CHUNK, y.length - q)
+  ) {
+    q += CHUNK;
+  }
+  while (q < max && x.charCodeAt(x.length - 1 - q) === y.charCodeAt(y.length - 1 - q)) q++;
+  return q;
+}
+
+/** The index where the line holding `at` starts. */
+function lineStart(text: string, at: number): number {
+  return at <= 0 ? 0 : text.lastIndexOf('\n', at - 1) + 1;
+}
+
+/** The index after the newline ending the line at `at` (the text's length for its last line). */
+function lineEnd(text: string, at: number): number {
+  const nl = text.indexOf('\n', at);
+  return nl < 0 ? text.length : nl + 1;
 }
 
 /** Unchanged lines shown around a change. */
 const CONTEXT = 3;
 
-interface Op {
+/** Lines from..to (exclusive) of a (kept ' ', removed '-') or of b (added '+'). */
+interface Run {
   t: ' ' | '-' | '+';
-  line: string;
+  from: number;
+  to: number;
+}
+
+/** Adds lines from..to (default: the line `from`; of a for ' ' and '-', of b for '+'), in order. */
+type Emit = (t: Run['t'], from: number, to?: number) => void;
+
+/**
+ * An edit script as runs of consecutive lines (2,000 added plans are one run, not 32,000
+ * objects); runs of one kind that touch are merged, so kinds alternate.
+ */
+class EditScript {
+  readonly runs: Run[] = [];
+  readonly a: readonly string[];
+  readonly b: readonly string[];
+
+  constructor(a: readonly string[], b: readonly string[]) {
+    this.a = a;
+    this.b = b;
+  }
+
+  add(t: Run['t'], from: number, to = from + 1): void {
+    if (from >= to) return;
+    const last = this.runs[this.runs.length - 1];
+    if (last?.t === t && last.to === from) last.to = to;
+    else this.runs.push({ t, from, to });
+  }
+
+  /** Lines of a kept as they are. */
+  keep(from: number, to: number): void {
+    this.add(' ', from, to);
+  }
+
+  /** An Emit whose indexes count from line `offset` of both texts (a trimmed middle's). */
+  from(offset: number): Emit {
+    return (t, from, to = from + 1) => this.add(t, offset + from, offset + to);
+  }
+
+  lines(run: Run): readonly string[] {
+    return run.t === '+' ? this.b : this.a;
+  }
 }
 
 function splitLines(s: string): string[] {
@@ -66,14 +176,14 @@ function splitLines(s: string): string[] {
   return lines;
 }
 
-/** Myers' greedy shortest edit script; undefined when the distance exceeds maxEdits. */
-function myersOps(a: string[], b: string[], maxEdits: number): Op[] | undefined {
+/** Myers' greedy shortest edit script into `emit`; false (nothing emitted) past maxEdits. */
+function myersOps(a: string[], b: string[], maxEdits: number, emit: Emit): boolean {
   const n = a.length;
   const m = b.length;
   // |k| ≤ d ≤ dMax: the diagonals array needs 2·dMax+3 slots, not 2·(N+M)+3 (each d keeps a copy).
   // The distance is at least |n - m|: past maxEdits, walking maxEdits diagonals first is wasted
   // (1 line against 30,000, a first dry run over a one-line config, took 120 ms to give up).
-  if (Math.abs(n - m) > maxEdits) return undefined;
+  if (Math.abs(n - m) > maxEdits) return false;
   const dMax = Math.min(n + m, maxEdits);
   const off = dMax + 1;
   let v = new Int32Array(2 * dMax + 3);
@@ -92,14 +202,18 @@ function myersOps(a: string[], b: string[], maxEdits: number): Op[] | undefined 
         y++;
       }
       v[off + k] = x;
-      if (x >= n && y >= m) return backtrack(a, b, trace, off);
+      if (x >= n && y >= m) {
+        backtrack(a, b, trace, off, emit);
+        return true;
+      }
     }
   }
-  return undefined;
+  return false;
 }
 
-function backtrack(a: string[], b: string[], trace: Int32Array[], off: number): Op[] {
-  const ops: Op[] = [];
+function backtrack(a: string[], b: string[], trace: Int32Array[], off: number, emit: Emit): void {
+  // Walked from the end: collected backwards (a diagonal as one range), emitted forwards.
+  const ops: [Run['t'], number, number][] = [];
   let x = a.length;
   let y = b.length;
   for (let d = trace.length - 1; d >= 0; d--) {
@@ -109,30 +223,31 @@ function backtrack(a: string[], b: string[], trace: Int32Array[], off: number): 
       k === -d || (k !== d && (v[off + k - 1] ?? 0) < (v[off + k + 1] ?? 0)) ? k + 1 : k - 1;
     const prevX = v[off + prevK] ?? 0;
     const prevY = prevX - prevK;
-    while (x > prevX && y > prevY) {
-      ops.push({ t: ' ', line: a[--x] ?? '' });
-      y--;
-    }
+    const same = Math.max(0, Math.min(x - prevX, y - prevY));
+    if (same > 0) ops.push([' ', x - same, x]);
+    x -= same;
+    y -= same;
     if (d > 0) {
-      if (x === prevX) ops.push({ t: '+', line: b[--y] ?? '' });
-      else ops.push({ t: '-', line: a[--x] ?? '' });
+      if (x === prevX) ops.push(['+', y - 1, y--]);
+      else ops.push(['-', x - 1, x--]);
     }
   }
-  return ops.reverse();
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const [t, from, to] = ops[i] ?? [' ', 0, 0];
+    emit(t, from, to);
+  }
 }
 
 /** Every line of `a` removed, then every line of `b` added. */
-function replaceOps(a: string[], b: string[]): Op[] {
-  const ops: Op[] = [];
-  for (const line of a) ops.push({ t: '-', line });
-  for (const line of b) ops.push({ t: '+', line });
-  return ops;
+function replaceOps(a: string[], b: string[], emit: Emit): void {
+  for (let i = 0; i < a.length; i++) emit('-', i);
+  for (let j = 0; j < b.length; j++) emit('+', j);
 }
 
-function middleOps(a: string[], b: string[], maxCells: number): Op[] {
+function middleOps(a: string[], b: string[], maxCells: number, emit: Emit): void {
   const n = a.length;
   const m = b.length;
-  if (n * m > maxCells) return replaceOps(a, b);
+  if (n * m > maxCells) return replaceOps(a, b, emit);
   // lcs[i][j] = LCS length of a[i..] and b[j..], row-major in one typed array.
   const w = m + 1;
   const lcs = new Uint32Array((n + 1) * w);
@@ -144,72 +259,79 @@ function middleOps(a: string[], b: string[], maxCells: number): Op[] {
           : Math.max(lcs[(i + 1) * w + j] ?? 0, lcs[i * w + j + 1] ?? 0);
     }
   }
-  const ops: Op[] = [];
   let i = 0;
   let j = 0;
   while (i < n && j < m) {
     if (a[i] === b[j]) {
-      ops.push({ t: ' ', line: a[i] ?? '' });
-      i++;
+      emit(' ', i++);
       j++;
     } else if ((lcs[(i + 1) * w + j] ?? 0) >= (lcs[i * w + j + 1] ?? 0)) {
-      ops.push({ t: '-', line: a[i++] ?? '' });
+      emit('-', i++);
     } else {
-      ops.push({ t: '+', line: b[j++] ?? '' });
+      emit('+', j++);
     }
   }
-  while (i < n) ops.push({ t: '-', line: a[i++] ?? '' });
-  while (j < m) ops.push({ t: '+', line: b[j++] ?? '' });
-  return ops;
+  while (i < n) emit('-', i++);
+  while (j < m) emit('+', j++);
 }
 
 /**
- * The hunks of `ops` (each line ending in a newline), the first op being line `first` of both
- * texts (the lines before it are unchanged and out of reach of any hunk).
+ * The hunks of `script` (each line ending in a newline); its first line is line `first` of both
+ * texts (the lines before it are unchanged and out of reach of any hunk). A hunk is a change with
+ * up to `context` unchanged lines either side; changes at most 2·`context` lines apart share one.
  */
-function hunks(ops: Op[], first: number, context: number): string {
+function hunks(script: EditScript, first: number, context: number): string {
+  const runs = script.runs;
+  const size = (run: Run | undefined): number => (run ? run.to - run.from : 0);
   const out: string[] = [];
-  // Line numbers in a and b of the op at `k`, walked forward as hunks are found.
-  let k = 0;
+  const emit = (t: Run['t'], lines: readonly string[], from: number, to: number): void => {
+    if (from < to) out.push(`${t}${lines.slice(from, to).join(`\n${t}`)}\n`);
+  };
+  // Line numbers in a and b where runs[r] starts.
   let la = first;
   let lb = first;
-  while (k < ops.length) {
-    if (ops[k]?.t === ' ') {
-      k++;
-      la++;
-      lb++;
+  for (let r = 0; r < runs.length;) {
+    const run = runs[r];
+    if (!run || run.t === ' ') {
+      la += size(run);
+      lb += size(run);
+      r++;
       continue;
     }
-    const start = Math.max(0, k - context);
-    // The context lines before the change are unchanged: back to their line numbers.
-    la -= k - start;
-    lb -= k - start;
-    let end = k;
-    // Extend while the next change is within 2*context unchanged lines.
+    // Kinds alternate: the run before a change, if any, is unchanged lines; so is the one after
+    // the last change of the hunk.
+    const lead = Math.min(context, size(runs[r - 1]));
+    let end = r;
     for (;;) {
-      let next = end + 1;
-      while (next < ops.length && ops[next]?.t === ' ') next++;
-      if (next < ops.length && next - end - 1 <= 2 * context) end = next;
+      const next = runs[end + 1];
+      if (next && next.t !== ' ') end++;
+      else if (next && end + 2 < runs.length && size(next) <= 2 * context) end += 2;
       else break;
     }
-    const stop = Math.min(ops.length, end + context + 1);
-    let countA = 0;
-    let countB = 0;
-    for (let i = start; i < stop; i++) {
-      const t = ops[i]?.t;
-      if (t !== '+') countA++;
-      if (t !== '-') countB++;
+    const trail = Math.min(context, size(runs[end + 1]));
+    let countA = lead + trail;
+    let countB = lead + trail;
+    for (let i = r; i <= end; i++) {
+      const t = runs[i]?.t;
+      if (t !== '+') countA += size(runs[i]);
+      if (t !== '-') countB += size(runs[i]);
     }
-    const startA = countA === 0 ? la - 1 : la;
-    const startB = countB === 0 ? lb - 1 : lb;
-    out.push(`@@ -${startA},${countA} +${startB},${countB} @@\n`);
-    for (let i = start; i < stop; i++) {
-      const o = ops[i];
-      if (o) out.push(`${o.t}${o.line}\n`);
+    const startA = la - lead;
+    const startB = lb - lead;
+    out.push(
+      `@@ -${countA === 0 ? startA - 1 : startA},${countA} +${countB === 0 ? startB - 1 : startB},${countB} @@\n`,
+    );
+    const before = runs[r - 1];
+    if (before) emit(' ', script.a, before.to - lead, before.to);
+    for (let i = r; i <= end; i++) {
+      const x = runs[i];
+      if (x) emit(x.t, script.lines(x), x.from, x.to);
     }
-    la += countA;
-    lb += countB;
-    k = stop;
+    const after = runs[end + 1];
+    if (after) emit(' ', script.a, after.from, after.from + trail);
+    la = startA + countA - trail;
+    lb = startB + countB - trail;
+    r = end + 1;
   }
   return out.join('');
 }

@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import type { LabelSelector } from '@dockop/runtime';
-import { ImageLabelTrust, sensitiveSpecPaths, untrustedLabels } from './image-label-trust.js';
+import fc from 'fast-check';
+import {
+  ImageLabelTrust,
+  hasSensitiveLabel,
+  sensitiveSpecPaths,
+  untrustedLabels,
+} from './image-label-trust.js';
 import { FakeEngine } from './test-support/fake-docker.js';
 
 // The BackupWorkload shape: two prefixes (aliases) decode to the same spec paths.
@@ -72,6 +78,41 @@ describe('ImageLabelTrust', () => {
         'backrest.pre': 'x',
       }) as Record<string, string>;
       expect(untrustedLabels(selector, labels, image)).to.deep.equal([]);
+    });
+  });
+
+  describe('hasSensitiveLabel (the no-inspect shortcut)', () => {
+    it('agrees with untrustedLabels against an unknown image, for any labels', () => {
+      const key = fc.constantFrom(
+        'backrest.enable',
+        'backrest.pre',
+        'backrest.post.1',
+        'backrest.paths.include',
+        'backrest.paths.exclude',
+        'backrest.repo',
+        'restic-compose-backup.post',
+        'restic-compose-backup.volumes',
+        'com.docker.compose.service',
+        'pre',
+      );
+      fc.assert(
+        fc.property(fc.dictionary(key, fc.string()), (labels) => {
+          expect(hasSensitiveLabel(selector, labels)).to.equal(
+            untrustedLabels(selector, labels, undefined).length > 0,
+          );
+        }),
+      );
+    });
+
+    it('ignores inherited members and non-string values', () => {
+      const inherited = Object.create({ 'backrest.pre': 'x' }) as Record<string, string>;
+      expect(hasSensitiveLabel(selector, inherited)).to.equal(false);
+      const odd = { 'backrest.pre': 1 } as unknown as Record<string, string>;
+      expect(hasSensitiveLabel(selector, odd)).to.equal(false);
+      expect(hasSensitiveLabel(selector, { 'backrest.post': '' })).to.equal(true);
+      expect(hasSensitiveLabel({ prefixes: ['backrest.'] }, { 'backrest.pre': 'x' })).to.equal(
+        false,
+      );
     });
   });
 

@@ -35,6 +35,26 @@ function isSensitive(path: string, sensitive: readonly string[]): boolean {
 }
 
 /**
+ * True when any of `labels` maps to a sensitive spec path: only then can the image matter. Scans
+ * the keys without copying them (every container of every list passes here, and most carry no
+ * sensitive label).
+ */
+export function hasSensitiveLabel(
+  selector: LabelSelector,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  const sensitive = sensitiveSpecPaths(selector);
+  if (sensitive.length === 0) return false;
+  // Object.keys: own enumerable keys only, as ownLabels would keep.
+  for (const key of Object.keys(labels)) {
+    const p = ownedPath(selector, key);
+    if (p !== undefined && typeof labels[key] === 'string' && isSensitive(p, sensitive))
+      return true;
+  }
+  return false;
+}
+
+/**
  * The sensitive label keys of `labels` that can't be trusted: those whose decoded spec path the
  * image sets to the same value under any key the selector maps there (`backrest.post` and
  * `restic-compose-backup.post` alike), or, when `imageLabels` is undefined (the image could not
@@ -95,7 +115,7 @@ export class ImageLabelTrust {
     const labels = container.labels;
     if (trustImageLabels) return { labels, untrusted: [] };
     // Nothing sensitive present: no inspect needed.
-    if (untrustedLabels(selector, labels, undefined).length === 0) return { labels, untrusted: [] };
+    if (!hasSensitiveLabel(selector, labels)) return { labels, untrusted: [] };
     const image = await this.#lookup(container.imageId);
     const untrusted = untrustedLabels(selector, labels, image.ok ? image.labels : undefined);
     if (untrusted.length === 0) return { labels, untrusted };

@@ -189,7 +189,12 @@ class LineLogger implements Logger {
         Object.defineProperty(record, k, { value: meta[k], enumerable: true, writable: true });
       } else record[k] = meta[k];
     }
-    const clean = sink.redactor.redact(record) as Record<string, unknown>;
+    // Most lines hold nothing to redact: serialised as they are, without a redacted deep copy
+    // (a 2,000-plan dry run logs 2,000 lines; the copies were a third of the logger's time).
+    const r = sink.redactor;
+    const clean = (
+      r instanceof SecretRedactor && r.isClean(record) ? record : r.redact(record)
+    ) as Record<string, unknown>;
     const line = sink.pretty ? renderPretty(clean, sink.color) : safeJson(clean);
     stream.write(`${sink.redactor.redactValues(line)}\n`);
   }

@@ -310,3 +310,61 @@ describe('SecretRedactor: random secrets in every shape never survive (fast-chec
     );
   });
 });
+
+describe('SecretRedactor.isClean (the logger serialises a clean record without copying it)', () => {
+  // Keys and strings drawn to hit secret names, URLs, registered values and plain words alike.
+  const word = fc.constantFrom(
+    'plan_id',
+    'password',
+    'RESTIC_PASSWORD=x',
+    'token',
+    'sources',
+    'https://u:p@host/x',
+    's3:host/bucket',
+    '/srv/data',
+    'hunter2hunter2',
+    'Bearer abc',
+    'daily=7',
+    '__proto__',
+    '',
+  );
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small' },
+      word,
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('node'), { maxLength: 4 }),
+      fc.dictionary(word, tie('node'), { maxKeys: 4 }),
+    ),
+  })).node;
+
+  it('is true only when the redacted copy serialises to the same JSON', () => {
+    const r = new SecretRedactor();
+    r.addSecretValue('hunter2hunter2');
+    fc.assert(
+      fc.property(value, (v) => {
+        if (r.isClean(v)) expect(JSON.stringify(r.redact(v))).to.equal(JSON.stringify(v));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('says false for secrets, URLs, registered values and anything but plain data', () => {
+    const r = new SecretRedactor();
+    r.addSecretValue('hunter2hunter2');
+    expect(r.isClean({ plan_id: 'a', sources: ['/srv/a'], hooks: { pre: 0 } })).to.equal(true);
+    expect(r.isClean({ password: 'x' })).to.equal(false);
+    expect(r.isClean({ password: null, a: undefined })).to.equal(true);
+    expect(r.isClean({ msg: 'see https://example.com' })).to.equal(false);
+    expect(r.isClean({ msg: 'pw is hunter2hunter2' })).to.equal(false);
+    expect(r.isClean({ when: new Date(0) })).to.equal(false);
+    expect(r.isClean({ err: new Error('x') })).to.equal(false);
+    expect(r.isClean({ n: 1n })).to.equal(false);
+    const cyclic: Record<string, unknown> = {};
+    cyclic['self'] = cyclic;
+    expect(r.isClean(cyclic)).to.equal(false);
+  });
+});

@@ -187,6 +187,38 @@ export class SecretRedactor implements Redactor {
   }
 
   /**
+   * True when `redact(value)` would serialise exactly as `value` does, so a caller about to
+   * serialise may skip the copy: plain data only (plain objects and arrays, strings, numbers,
+   * booleans, null), no secret-named field with a value, and no string holding a registered value
+   * or anything a rule looks for (`mayHoldSecret`, which includes every URL). Anything else
+   * (Errors, Dates, class instances, bigints, an own `__proto__`, deeper than 32) says false.
+   */
+  isClean(value: unknown, depth = 0): boolean {
+    if (typeof value === 'string') return !mayHoldSecret(value) && !this.#holdsValue(value);
+    if (value === null || value === undefined) return true;
+    if (typeof value === 'number' || typeof value === 'boolean') return true;
+    if (typeof value !== 'object' || depth > 32) return false;
+    if (Array.isArray(value)) {
+      for (const v of value) if (!this.isClean(v, depth + 1)) return false;
+      return true;
+    }
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto !== Object.prototype && proto !== null) return false;
+    for (const k of Object.keys(value)) {
+      if (k === '__proto__') return false;
+      const v = (value as Record<string, unknown>)[k];
+      if (v !== undefined && v !== null && this.isSecretKey(k)) return false;
+      if (!this.isClean(v, depth + 1)) return false;
+    }
+    return true;
+  }
+
+  #holdsValue(s: string): boolean {
+    for (const secret of this.#sorted) if (s.includes(secret)) return true;
+    return false;
+  }
+
+  /**
    * `NAME=value`: inside a JSON string (`"RESTIC_PASSWORD=x y"`) the value runs to the closing
    * quote; in a query string to the next `&`; otherwise it is one quoted string or runs to
    * whitespace.

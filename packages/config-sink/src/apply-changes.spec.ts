@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { applyChanges } from './apply-changes.js';
+import type { ConfigFormat, PlanSpec } from './plan-spec.js';
+import { plan } from './spec-support.js';
+
+describe('applyChanges', () => {
+  const id = fc.constantFrom('a', 'b', 'c', 'd');
+  const spec = (format: ConfigFormat): fc.Arbitrary<PlanSpec> =>
+    fc
+      .record({
+        id,
+        source: fc.constantFrom('/x', '/y'),
+        keep: fc.constantFrom('daily=7', 'within=90d', 'last=3'),
+        defaulted: fc.boolean(),
+        pre: fc.array(fc.constantFrom('echo 1', 'echo {{ 2 }}'), { maxLength: 2 }),
+      })
+      .map(({ id, source, keep, defaulted, pre }) =>
+        plan(id, {
+          repo: format === 'backrest' ? 'r' : 'default',
+          sources: [source],
+          retention: { spec: keep, defaulted },
+          hooks: { pre, post: [] },
+        }),
+      );
+  const changes = (format: ConfigFormat) =>
+    fc.record({
+      upsert: fc.uniqueArray(spec(format), { selector: (p) => p.id, maxLength: 3 }),
+      remove: fc.subarray(['c', 'd', 'e']),
+    });
+
+  for (const format of ['sidecar', 'backrest'] as const) {
+    it(`fast-check (${format}): a shallow copy gives the deep copy's document and leaves raw as it was`, () => {
+      fc.assert(
+        fc.property(changes(format), changes(format), (first, second) => {
+          const filter = (c: { upsert: PlanSpec[]; remove: string[] }) => ({
+            upsert: c.upsert,
+            remove: c.remove.filter((r) => c.upsert.every((p) => p.id !== r)),
+          });
+          const empty =
+            format === 'backrest'
+              ? { modno: 1, version: 6, repos: [{ id: 'r', uri: '/r' }], plans: [] }
+              : { repos: [{ id: 'default' }], plans: [] };
+          const raw = applyChanges(empty, format, filter(first)) as Record<string, unknown>;
+          // A user's field, flags and hook on every plan: kept by an upsert, never changed in raw.
+          for (const p of raw['plans'] as Record<string, unknown>[]) {
+            p['note'] = { kept: [1] };
+            if (format === 'backrest') {
+              p['backup_flags'] = ['--one-file-system'];
+              const hooks = Array.isArray(p['hooks']) ? p['hooks'] : [];
+              p['hooks'] = [
+                { conditions: ['CONDITION_SNAPSHOT_END'], actionCommand: { command: 'mine' } },
+                ...hooks,
+              ];
+            }
+          }
+          const frozen = structuredClone(raw);
+          const shallow = applyChanges(raw, format, filter(second), { copy: 'shallow' });
+          expect(raw).to.deep.equal(frozen);
+          expect(shallow).to.deep.equal(applyChanges(frozen, format, filter(second)));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
+});
