@@ -310,6 +310,29 @@ describe('WorkQueue', () => {
       expect(q.len()).to.equal(1);
     });
 
+    it('leading: remembers only recently added keys, not every key ever added (churn)', () => {
+      const { q, clock } = newQueue(new VirtualClock(0), {
+        debounce: { ...opts, leading: true },
+      });
+      // 10,000 containers, each created and destroyed (two adds) and never seen again.
+      for (let i = 0; i < 10_000; i++) {
+        q.add(`c${i}`);
+        q.done(q.tryGet()!);
+        clock.advance(10);
+        q.add(`c${i}`); // within the quiet period: trailing
+        clock.advance(opts.quietMs);
+        q.done(q.tryGet()!);
+      }
+      // Only keys of the last quiet period matter; the prune threshold is at least 64.
+      expect(q.leadingTracked()).to.be.at.most(64);
+      // Still leading-edge: a key quiet for quietMs goes at once, a repeat is held.
+      q.add('c0');
+      expect(q.len()).to.equal(1);
+      q.done(q.tryGet()!);
+      q.add('c0');
+      expect(q.len()).to.equal(0);
+    });
+
     it('merges a burst into one hand-out after the quiet period', () => {
       const { q, clock } = newQueue(new VirtualClock(0), { debounce: opts });
       q.add('a');

@@ -80,6 +80,9 @@ interface Debounced {
 const DIRTY = 1;
 const PROCESSING = 2;
 
+/** Smallest prune threshold of the leading-edge debounce's `#lastAdd`. */
+const LAST_ADD_MIN = 64;
+
 const noMetrics: WorkQueueMetrics = {
   add() {},
   depth() {},
@@ -116,6 +119,12 @@ export class WorkQueue<K = string> {
   readonly #debouncing = new Map<K, Debounced>();
   /** Last add of each key (leading-edge debounce only): a key quiet for `quietMs` goes at once. */
   readonly #lastAdd = new Map<K, number>();
+  /**
+   * `#lastAdd` is pruned when it grows past this, which then becomes twice what survived: it
+   * stays near the number of keys added within one quiet period (amortized O(1) per add), not
+   * one entry per key ever added (a destroyed container's) up to a fixed cap.
+   */
+  #lastAddLimit = LAST_ADD_MIN;
   #waiters: Array<(key: K | undefined) => void> = [];
   #shuttingDown = false;
   #drainWaiters: Array<() => void> = [];
@@ -262,6 +271,11 @@ export class WorkQueue<K = string> {
     return true;
   }
 
+  /** Keys the leading-edge debounce remembers the last add of (diagnostics, tests). */
+  leadingTracked(): number {
+    return this.#lastAdd.size;
+  }
+
   /** Number of keys waiting for an `addAfter` time or a debounce period. */
   delayedCount(): number {
     return this.#waiting.size + this.#debouncing.size;
@@ -336,7 +350,10 @@ export class WorkQueue<K = string> {
     if (d.leading) {
       const last = this.#lastAdd.get(key);
       this.#lastAdd.set(key, now);
-      if (this.#lastAdd.size > 4096) this.#forgetQuiet(now, d.quietMs);
+      if (this.#lastAdd.size > this.#lastAddLimit) {
+        this.#forgetQuiet(now, d.quietMs);
+        this.#lastAddLimit = Math.max(LAST_ADD_MIN, 2 * this.#lastAdd.size);
+      }
       if (!existing && !(state & PROCESSING) && (last === undefined || now - last >= d.quietMs)) {
         this.#addNow(key);
         return;
