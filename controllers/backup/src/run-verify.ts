@@ -211,8 +211,8 @@ export const NOT_ATTEMPTED_CHECK_FAILED =
 /**
  * The failed result of a workload whose drill is not attempted: the repository check failed, so
  * the repository is damaged. A restore could not pass (the verdict is FAILED anyway), and on a
- * missing pack restic 0.14 retries every read of it for minutes before it gives up (its retries
- * cannot be bounded by an option): the check's verdict comes in seconds instead.
+ * missing pack restic 0.14 retries each read of it for about 45 s (no option bounds that but
+ * S3's `s3.retries`): the drill's verdict is the check's, without paying those retries again.
  */
 function notAttempted(ref: WorkloadRef, checkMs: number): WorkloadVerifyResult {
   return {
