@@ -12,7 +12,9 @@ import { removeVolumes, startWorkload } from './backup-fixture.js';
 
 // Restore drills end to end (real engine, real restic, the CLI bundle): a drill of a good
 // snapshot passes and says what it checked; after one pack file is deleted from the repository
-// the drill fails, and the workload's Verified condition says so. Nothing is left behind.
+// the repository check (run first) fails, the drill fails at once without restoring (restic
+// would retry the missing pack for minutes), and the workload's Verified condition says so.
+// Nothing is left behind.
 describe('verify: restore drills (integration)', function () {
   this.timeout(600_000);
   let docker: Docker;
@@ -50,14 +52,18 @@ describe('verify: restore drills (integration)', function () {
   const status = async (): Promise<Status> =>
     JSON.parse(await readFile(path.join(stateDir, 'workloads', `${name}.json`), 'utf8')) as Status;
 
-  /** What the drill with run id `runId` (its `verify.starting` line) left: scratch volumes, one-shots. */
+  /** What the run (its `verify.check` and `verify.starting` lines' run id) left: scratch volumes, one-shots. */
   async function leftovers(
     logs: Record<string, unknown>[],
   ): Promise<{ volumes: string[]; containers: string[] }> {
     const runIds = [
-      ...new Set(logs.filter((l) => l.action === 'verify.starting').map((l) => l.runId)),
+      ...new Set(
+        logs
+          .filter((l) => l.action === 'verify.starting' || l.action === 'verify.check')
+          .map((l) => l.runId),
+      ),
     ];
-    expect(runIds.length, 'drills started').to.be.greaterThan(0);
+    expect(runIds.length, 'runs started').to.be.greaterThan(0);
     const volumes: string[] = [];
     const containers: string[] = [];
     for (const id of runIds) {
@@ -172,7 +178,7 @@ describe('verify: restore drills (integration)', function () {
     expect(verified?.status).to.equal('False');
   });
 
-  it('fails when a pack file was deleted from the repository, and says so in Verified', async () => {
+  it('fails at once, without a restore, when a pack file was deleted, and says so in Verified', async () => {
     const dataDir = path.join(repo.repo, 'data');
     const packs: string[] = [];
     for (const sub of await readdir(dataDir)) {
@@ -184,14 +190,29 @@ describe('verify: restore drills (integration)', function () {
     await rm(packs.sort()[0]!);
     const res = await runCli(['verify', name, ...flags()], { timeoutMs: 420_000 });
     expect(res.code, res.stderr).to.equal(3);
-    const failed = res.logs.find((l) => l.action === 'verify.failed') as { checks: string[] };
+    const failed = res.logs.find((l) => l.action === 'verify.failed') as {
+      checks: string[];
+      notAttempted?: string;
+    };
     expect(failed, res.stderr).to.not.equal(undefined);
-    expect(failed.checks.some((c) => c.startsWith('repository: FAILED'))).to.equal(true);
+    expect(failed.checks).to.have.length(1);
+    expect(failed.checks[0]).to.match(
+      /^repository: FAILED: restic check --read-data-subset \d\/4 exited with 1: /,
+    );
+    expect(failed.notAttempted).to.equal(
+      'restore not attempted because the repository check failed',
+    );
+    // No drill started: no snapshot listing, no scratch volume, no restore.
+    expect(res.logs.filter((l) => l.action === 'verify.starting')).to.deep.equal([]);
     const s = await status();
     const verified = s.conditions.find((c) => c.type === 'Verified');
     expect(verified?.status).to.equal('False');
     expect(verified?.reason).to.equal('DrillFailed');
+    expect(verified?.message).to.match(
+      /^restore drill FAILED, restore not attempted because the repository check failed; repository FAILED \(restic check --read-data-subset \d\/4 exited with 1: .*(not found|does not exist|missing)/i,
+    );
     expect(s.verification?.passed).to.equal(false);
+    expect(s.verification?.checks).to.deep.equal(['repository']);
     expect(s.events.at(-1)).to.include({ type: 'Warning', reason: 'VerifyFailed' });
     expect(await leftovers(res.logs)).to.deep.equal({ volumes: [], containers: [] });
   });

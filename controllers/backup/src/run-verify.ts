@@ -70,12 +70,13 @@ export interface VerifyDeps {
 }
 
 /**
- * `verify`: a restore drill per workload. The latest snapshot is restored into a scratch volume
- * (restic authenticates every blob it reads, `--verify` re-reads the restored files), the
- * restored tree is compared with the snapshot's own listing (`restic ls --json`: every path, type
- * and file size), and the repository is checked once per run (`restic check
- * --read-data-subset n/t`, a rotating slice). Everything it creates is removed, also on failure
- * or abort. Each result becomes the workload's `Verified` condition, an event and the
+ * `verify`: a restore drill per workload. The repository is checked first, once per run
+ * (`restic check --read-data-subset n/t`, a rotating slice); when the check fails every drill
+ * fails at once without restoring (see {@link notAttempted}). Else the latest snapshot is
+ * restored into a scratch volume (restic authenticates every blob it reads, `--verify` re-reads
+ * the restored files) and the restored tree is compared with the snapshot's own listing
+ * (`restic ls --json`: every path, type and file size). Everything it creates is removed, also on
+ * failure or abort. Each result becomes the workload's `Verified` condition, an event and the
  * last-verified metric. Never throws: the report's `exitCode` says 0, 3 or 1.
  */
 export async function runVerify(options: VerifyOptions, deps: VerifyDeps): Promise<VerifyReport> {
@@ -104,10 +105,14 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDeps): Promi
     );
     const refs = await workloadsToVerify(options, deps.actions, logger);
     if (refs.length === 0) throw new Error('no workload to verify');
-    report.repository = await checkRepository(runner, options, logger);
+    const checkStarted = performance.now();
+    report.repository = await checkRepository(runner, options, logger, redactor, runId);
+    const checkMs = performance.now() - checkStarted;
     for (const ref of refs) {
       if (options.signal?.aborted) break;
-      const result = await drill(ref, runner, options, deps, labels, runId, logger, redactor);
+      const result = report.repository.ok
+        ? await drill(ref, runner, options, deps, labels, runId, logger, redactor)
+        : notAttempted(ref, checkMs);
       result.checks.push(report.repository);
       if (!report.repository.ok) result.passed = false;
       report.workloads.push(result);
@@ -117,6 +122,7 @@ export async function runVerify(options: VerifyOptions, deps: VerifyDeps): Promi
         durationMs: Math.round(result.durationMs),
         checks: result.checks.map((c) => `${c.name}: ${c.ok ? 'ok' : 'FAILED'}: ${c.detail}`),
         ...(result.error ? { error: result.error } : {}),
+        ...(result.notAttempted ? { notAttempted: result.notAttempted } : {}),
       });
       await publish(result, ref, deps, logger);
     }
@@ -163,11 +169,16 @@ async function workloadsToVerify(
   return out;
 }
 
-/** `restic check [--read-data-subset n/t]`, once per run: the repository's structure and a slice of its packs. */
+/**
+ * `restic check [--read-data-subset n/t]`, once per run and before any restore: the repository's
+ * structure and a slice of its packs. Its detail quotes restic's output: redacted here.
+ */
 async function checkRepository(
   runner: ResticRunner,
   options: VerifyOptions,
   logger: Logger,
+  redactor: Redactor,
+  runId: string,
 ): Promise<VerifyCheck> {
   const parts = options.readDataParts ?? VERIFY_DEFAULTS.readDataParts;
   const subset =
@@ -175,7 +186,8 @@ async function checkRepository(
       ? await nextReadDataSubset(options.stateDir ?? BACKUP_DEFAULTS.stateDir, parts)
       : undefined;
   const args = ['check', ...(subset ? ['--read-data-subset', subset] : [])];
-  logger.info('verify.check', { subset: subset ?? 'none' });
+  // runId: the value of RUN_LABEL on the check's one-shot (a drill may never start).
+  logger.info('verify.check', { subset: subset ?? 'none', runId });
   const res = await runner.run(args, options.signal ? { signal: options.signal } : {});
   const what = subset ? `restic check --read-data-subset ${subset}` : 'restic check';
   if (res.exitCode === 0) return { name: 'repository', ok: true, detail: `${what}: no errors` };
@@ -186,7 +198,30 @@ async function checkRepository(
   return {
     name: 'repository',
     ok: false,
-    detail: `${what} exited with ${res.exitCode}: ${lines.slice(0, 3).join(' | ') || 'no message'}`,
+    detail: redactor.redactString(
+      `${what} exited with ${res.exitCode}: ${lines.slice(0, 3).join(' | ') || 'no message'}`,
+    ),
+  };
+}
+
+/** Why a drill is not attempted after the repository check failed (the condition's message). */
+export const NOT_ATTEMPTED_CHECK_FAILED =
+  'restore not attempted because the repository check failed';
+
+/**
+ * The failed result of a workload whose drill is not attempted: the repository check failed, so
+ * the repository is damaged. A restore could not pass (the verdict is FAILED anyway), and on a
+ * missing pack restic 0.14 retries every read of it for minutes before it gives up (its retries
+ * cannot be bounded by an option): the check's verdict comes in seconds instead.
+ */
+function notAttempted(ref: WorkloadRef, checkMs: number): WorkloadVerifyResult {
+  return {
+    workload: ref.name,
+    passed: false,
+    checks: [],
+    time: new Date().toISOString(),
+    durationMs: checkMs,
+    notAttempted: NOT_ATTEMPTED_CHECK_FAILED,
   };
 }
 
@@ -441,7 +476,9 @@ async function publish(
 
 /** The condition's and event's message: snapshot, what was checked, duration. */
 export function summarize(r: WorkloadVerifyResult): string {
-  const snap = r.snapshot ? `snapshot ${r.snapshot.shortId} of ${r.snapshot.time}` : 'no snapshot';
+  const snap = r.snapshot
+    ? `snapshot ${r.snapshot.shortId} of ${r.snapshot.time}`
+    : (r.notAttempted ?? 'no snapshot');
   const checks = r.checks
     .map((c) => `${c.name} ${c.ok ? 'ok' : 'FAILED'} (${c.detail})`)
     .join('; ');

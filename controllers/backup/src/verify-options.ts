@@ -44,12 +44,14 @@ export interface WorkloadVerifyResult {
   durationMs: number;
   /** Why the drill could not run to the end (redacted). */
   error?: string;
+  /** Why no restore was attempted (the repository check failed); absent when the drill ran. */
+  notAttempted?: string;
 }
 
 export interface VerifyReport {
   startedAt: string;
   durationMs: number;
-  /** The repository-wide check (once per run). */
+  /** The repository-wide check (once per run, before the drills; redacted). */
   repository?: VerifyCheck;
   workloads: WorkloadVerifyResult[];
   fatal?: string;

@@ -89,9 +89,10 @@ export function verifyCommand(): Command {
     .addHelpText(
       'after',
       `
-Each drill restores the latest snapshot into a scratch volume (restic restore --verify), compares
-the restored tree with restic ls (every path, type and file size), and checks the repository once
-per run (restic check --read-data-subset n/t); everything it creates is removed, also on failure.
+The repository is checked first, once per run (restic check --read-data-subset n/t); when the
+check fails every drill fails at once, without a restore. Else each drill restores the latest
+snapshot into a scratch volume (restic restore --verify) and compares the restored tree with
+restic ls (every path, type and file size); everything it creates is removed, also on failure.
 The result is the workload's Verified condition (get workloads, describe workload), an event and,
 in the daemon (--verify-schedule), backrest_sidecar_last_verified_timestamp_seconds.
 Exit codes: 0 every drill passed, 3 a drill failed, 1 fatal (nothing verified).
