@@ -56,11 +56,27 @@ export class PlanReporting {
     // Conditions only on a workload the cache still has (or refused): a container destroyed
     // while this render was written already had its conditions cleared by the cache, and setting
     // them again would keep them for good (one entry per destroyed container, under churn).
-    let refused: Set<string> | undefined;
+    let rejected: Set<string> | undefined;
     const known = (key: string): boolean => {
       if (key === configKey || ctx.cache.get(key) !== undefined) return true;
-      refused ??= new Set(ctx.cache.rejected(BACKUP_WORKLOAD_KIND).map((r) => r.key));
-      return refused.has(key);
+      rejected ??= new Set(ctx.cache.rejected(BACKUP_WORKLOAD_KIND).map((r) => r.key));
+      return rejected.has(key);
+    };
+    /** `Ready` and `Skipped` of a workload the render planned or skipped, when the cache knows it. */
+    const setOutcome = (key: string, planned: boolean, reason: string, message: string): void => {
+      if (!known(key)) return;
+      ctx.conditions.set(key, {
+        type: 'Ready',
+        status: planned ? 'True' : 'False',
+        reason,
+        message,
+      });
+      ctx.conditions.set(
+        key,
+        planned
+          ? { type: 'Skipped', status: 'False', reason: 'PlanRendered', message: '' }
+          : { type: 'Skipped', status: 'True', reason, message },
+      );
     };
     for (const { e, container } of perKey) {
       const key = container ? makeKey(BACKUP_WORKLOAD_KIND, container) : configKey;
@@ -81,20 +97,7 @@ export class PlanReporting {
           hooks: { pre: e.plan.hooks.pre.length, post: e.plan.hooks.post.length },
           retention: e.plan.retention,
         });
-        if (known(key)) {
-          ctx.conditions.set(key, {
-            type: 'Ready',
-            status: 'True',
-            reason: e.reason,
-            message: e.message,
-          });
-          ctx.conditions.set(key, {
-            type: 'Skipped',
-            status: 'False',
-            reason: 'PlanRendered',
-            message: '',
-          });
-        }
+        setOutcome(key, true, e.reason, e.message);
         // e.g. `@daily` written as five fields: repeated every reconcile, aggregated by the recorder.
         for (const note of e.notes ?? []) {
           log.info('plan.note', { plan_id: e.planId, container, note });
@@ -122,20 +125,7 @@ export class PlanReporting {
           ...(refused ? { see: `event ${key}` } : { error: e.message }),
           changed: false,
         });
-        if (known(key)) {
-          ctx.conditions.set(key, {
-            type: 'Ready',
-            status: 'False',
-            reason: e.reason,
-            message: e.message,
-          });
-          ctx.conditions.set(key, {
-            type: 'Skipped',
-            status: 'True',
-            reason: e.reason,
-            message: e.message,
-          });
-        }
+        setOutcome(key, false, e.reason, e.message);
         // The cache already recorded the InvalidSpec Warning (same message): not twice.
         if (e.reason !== CacheReasons.InvalidSpec) {
           ctx.recorder.event(key, 'Warning', e.reason, e.message);

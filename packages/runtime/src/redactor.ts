@@ -193,13 +193,17 @@ export class SecretRedactor implements Redactor {
    * or anything a rule looks for (`mayHoldSecret`, which includes every URL). Anything else
    * (Errors, Dates, class instances, bigints, an own `__proto__`, deeper than 32) says false.
    */
-  isClean(value: unknown, depth = 0): boolean {
+  isClean(value: unknown): boolean {
+    return this.#clean(value, 0);
+  }
+
+  #clean(value: unknown, depth: number): boolean {
     if (typeof value === 'string') return !mayHoldSecret(value) && !this.#holdsValue(value);
     if (value === null || value === undefined) return true;
     if (typeof value === 'number' || typeof value === 'boolean') return true;
     if (typeof value !== 'object' || depth > 32) return false;
     if (Array.isArray(value)) {
-      for (const v of value) if (!this.isClean(v, depth + 1)) return false;
+      for (const v of value) if (!this.#clean(v, depth + 1)) return false;
       return true;
     }
     const proto = Object.getPrototypeOf(value) as unknown;
@@ -208,7 +212,7 @@ export class SecretRedactor implements Redactor {
       if (k === '__proto__') return false;
       const v = (value as Record<string, unknown>)[k];
       if (v !== undefined && v !== null && this.isSecretKey(k)) return false;
-      if (!this.isClean(v, depth + 1)) return false;
+      if (!this.#clean(v, depth + 1)) return false;
     }
     return true;
   }
