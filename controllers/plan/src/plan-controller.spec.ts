@@ -48,40 +48,50 @@ function refusedWorkload(name: string, rv: string, schedule = '61 * * * *'): Res
   };
 }
 
-// The PlanController's watch, run by the runtime's real Controller over a real ResourceCache:
-// a refusal alone (no valid event, no resync) must reach the reconciler and give plan.skipped.
-describe('PlanController (daemon, refused workloads)', () => {
-  let dir: string;
-  let configPath: string;
+/** The runtime's real cache (BackupWorkload schema), conditions, recorder and logger, on virtual time. */
+function runtimeFixture(level: 'info' | 'debug' = 'info') {
+  const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+  const schemas = new AjvSchemaRegistry();
+  for (const f of backupWorkloadFormats()) schemas.addFormat(f);
+  schemas.add(backupWorkloadSchema as unknown as JsonSchema);
+  const conditions = new InMemoryConditionStore(clock);
+  const recorder = new InMemoryEventRecorder({ clock });
+  const cache = new ResourceCache({
+    schemas,
+    definitions: [backupWorkloadDefinition],
+    conditions,
+    recorder,
+  });
+  const stream = new MemoryLogStream();
+  const logger = createLogger({ level, format: 'json', stream: stream.writable });
+  return { clock, conditions, recorder, cache, sink: cache.sinkFor('docker'), stream, logger };
+}
 
+/** Each test of the enclosing describe gets a fresh temp dir with an empty sidecar config. */
+function tempConfig(prefix: string): { configPath: string } {
+  const tmp = { dir: '', configPath: '' };
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'plan-controller-'));
-    configPath = path.join(dir, 'config.json');
+    tmp.dir = await mkdtemp(path.join(tmpdir(), prefix));
+    tmp.configPath = path.join(tmp.dir, 'config.json');
     await writeFile(
-      configPath,
+      tmp.configPath,
       `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/repo' }], plans: [] }, null, 2)}\n`,
     );
   });
   afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
+    await rm(tmp.dir, { recursive: true, force: true });
   });
+  return tmp;
+}
+
+// The PlanController's watch, run by the runtime's real Controller over a real ResourceCache:
+// a refusal alone (no valid event, no resync) must reach the reconciler and give plan.skipped.
+describe('PlanController (daemon, refused workloads)', () => {
+  const tmp = tempConfig('plan-controller-');
 
   function setup(opts: Partial<PlanControllerOptions> = {}) {
-    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
-    const schemas = new AjvSchemaRegistry();
-    for (const f of backupWorkloadFormats()) schemas.addFormat(f);
-    schemas.add(backupWorkloadSchema as unknown as JsonSchema);
-    const conditions = new InMemoryConditionStore(clock);
-    const recorder = new InMemoryEventRecorder({ clock });
-    const cache = new ResourceCache({
-      schemas,
-      definitions: [backupWorkloadDefinition],
-      conditions,
-      recorder,
-    });
-    const sink = cache.sinkFor('docker');
-    const stream = new MemoryLogStream();
-    const logger = createLogger({ level: 'info', format: 'json', stream: stream.writable });
+    const { configPath } = tmp;
+    const { clock, conditions, recorder, cache, sink, stream, logger } = runtimeFixture();
     const options: PlanControllerOptions = {
       configPath,
       defaults: defaultPlanDefaults(),
@@ -264,37 +274,11 @@ function validWorkload(name: string, labels: Record<string, string> = {}, rv = '
 // The plan set is one aggregate key; each workload's own result comes back through the
 // controller's trigger, so a skipped or invalid workload is an error, never a success.
 describe('PlanController: a skipped or invalid workload is not a successful reconcile', () => {
-  let dir: string;
-  let configPath: string;
-
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'plan-outcomes-'));
-    configPath = path.join(dir, 'config.json');
-    await writeFile(
-      configPath,
-      `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/repo' }], plans: [] }, null, 2)}\n`,
-    );
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = tempConfig('plan-outcomes-');
 
   function setup(mode: 'once' | 'daemon') {
-    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
-    const schemas = new AjvSchemaRegistry();
-    for (const f of backupWorkloadFormats()) schemas.addFormat(f);
-    schemas.add(backupWorkloadSchema as unknown as JsonSchema);
-    const conditions = new InMemoryConditionStore(clock);
-    const recorder = new InMemoryEventRecorder({ clock });
-    const cache = new ResourceCache({
-      schemas,
-      definitions: [backupWorkloadDefinition],
-      conditions,
-      recorder,
-    });
-    const sink = cache.sinkFor('docker');
-    const stream = new MemoryLogStream();
-    const logger = createLogger({ level: 'debug', format: 'json', stream: stream.writable });
+    const { configPath } = tmp;
+    const { clock, conditions, recorder, cache, sink, stream, logger } = runtimeFixture('debug');
     const metrics = new PrometheusMetrics();
     const plan = new PlanController(
       { configPath, defaults: defaultPlanDefaults(), mode },
@@ -381,20 +365,7 @@ describe('PlanController: a skipped or invalid workload is not a successful reco
 // CI host): the cache cleared its conditions on the delete, and the render's report must not set
 // them again, or the store keeps one entry per destroyed container for good.
 describe('PlanController: containers destroyed mid-render leave no conditions', () => {
-  let dir: string;
-  let configPath: string;
-
-  beforeEach(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'plan-churn-'));
-    configPath = path.join(dir, 'config.json');
-    await writeFile(
-      configPath,
-      `${JSON.stringify({ repos: [{ id: 'default', type: 'local', url: '/repo' }], plans: [] }, null, 2)}\n`,
-    );
-  });
-  afterEach(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const tmp = tempConfig('plan-churn-');
 
   /** The config file, with a hook run right after each write (the destroy event arrives then). */
   class RacingSink extends ConfigSink {
@@ -409,21 +380,8 @@ describe('PlanController: containers destroyed mid-render leave no conditions', 
   }
 
   it('30 create/destroy cycles, planned and skipped: only live and refused workloads keep conditions', async () => {
-    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
-    const schemas = new AjvSchemaRegistry();
-    for (const f of backupWorkloadFormats()) schemas.addFormat(f);
-    schemas.add(backupWorkloadSchema as unknown as JsonSchema);
-    const conditions = new InMemoryConditionStore(clock);
-    const recorder = new InMemoryEventRecorder({ clock });
-    const cache = new ResourceCache({
-      schemas,
-      definitions: [backupWorkloadDefinition],
-      conditions,
-      recorder,
-    });
-    const sink = cache.sinkFor('docker');
-    const stream = new MemoryLogStream();
-    const logger = createLogger({ level: 'info', format: 'json', stream: stream.writable });
+    const { configPath } = tmp;
+    const { clock, conditions, recorder, cache, sink, logger } = runtimeFixture();
     const store = new RacingSink({ path: configPath });
     const plan = new PlanController(
       { configPath, defaults: defaultPlanDefaults(), mode: 'daemon', orphanGraceMs: 0 },
