@@ -170,7 +170,11 @@ class LineLogger implements Logger {
     const { stream } = sink;
     if (stream.destroyed || stream.writableEnded) return;
     // Callers' `message` is kept as `msg`; their `level`, `time` and `action` never replace ours.
-    const meta: LogFields = { ...this.#fields, ...fields };
+    // Copied key by key into `{}`: `{ ...this.#fields, ...fields }` cost ~10 µs a line on Node 20
+    // (V8 leaves the copy in a slow shape that every later step pays for), most of a line's cost.
+    const meta: LogFields = {};
+    assignOwn(meta, this.#fields);
+    if (fields) assignOwn(meta, fields);
     if ('message' in meta) {
       meta['msg'] = meta['message'];
       delete meta['message'];
@@ -197,6 +201,20 @@ class LineLogger implements Logger {
     ) as Record<string, unknown>;
     const line = sink.pretty ? renderPretty(clean, sink.color) : safeJson(clean);
     stream.write(`${sink.redactor.redactValues(line)}\n`);
+  }
+}
+
+/** `Object.assign` for own enumerable string keys that keeps a `__proto__` key a plain field. */
+function assignOwn(out: LogFields, from: LogFields): void {
+  for (const k of Object.keys(from)) {
+    if (k === '__proto__') {
+      Object.defineProperty(out, k, {
+        value: from[k],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else out[k] = from[k];
   }
 }
 
