@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import {
   createLogger,
@@ -265,5 +266,46 @@ describe('createLogger JSON lines against the plain path (spread, redacted copy,
       }),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('createLogger on process.stderr (lines of one tick in one write)', () => {
+  /** Runs `body` in a child whose process.stderr.write records its calls; returns its stderr. */
+  function child(body: string): { stderr: string; status: number | null } {
+    const logger = new URL('./logger.js', import.meta.url).href;
+    const script = `
+      import { createLogger } from ${JSON.stringify(logger)};
+      const writes = [];
+      const write = process.stderr.write.bind(process.stderr);
+      process.stderr.write = (chunk, ...rest) => { writes.push(String(chunk)); return write(chunk, ...rest); };
+      const log = createLogger({ format: 'json' });
+      const note = (what) => write(what + ' ' + JSON.stringify(writes.map((w) => w.split('\\n').length - 1)) + '\\n');
+      ${body}`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    return { stderr: r.stderr, status: r.status };
+  }
+
+  it("writes a tick's lines once, before the next timer fires", () => {
+    const { stderr } = child(`
+      for (let i = 0; i < 3; i++) log.info('t.line', { i });
+      note('same tick');
+      setTimeout(() => { log.info('t.later'); note('timer'); setTimeout(() => note('next timer'), 0); }, 0);`);
+    expect(stderr).to.contain('same tick []\n');
+    expect(stderr).to.contain('timer [3]\n');
+    expect(stderr).to.contain('next timer [3,1]\n');
+  });
+
+  it('writes what is pending when the process exits or throws in the same tick', () => {
+    const exited = child(`log.info('t.a'); log.warn('t.b'); process.exit(4);`);
+    expect(exited.status).to.equal(4);
+    expect(exited.stderr.match(/"action":"t\.[ab]"/g)).to.deep.equal([
+      '"action":"t.a"',
+      '"action":"t.b"',
+    ]);
+    const thrown = child(`log.error('t.c'); throw new Error('boom');`);
+    expect(thrown.status).to.equal(1);
+    expect(thrown.stderr.indexOf('"action":"t.c"')).to.be.within(0, thrown.stderr.indexOf('boom'));
   });
 });
