@@ -43,9 +43,11 @@ import {
 import { lineDiff } from './line-diff.js';
 import type { ConfigFormat, PlanChanges, PlanSpec } from './plan-spec.js';
 import {
+  canonicalize,
   canonicalizeCached,
   newPlanRenderCache,
   renderCanonicalConfig,
+  renderConfig,
   withModno,
 } from './render-config.js';
 
@@ -74,11 +76,13 @@ interface Proposal {
   canonical: unknown;
 }
 
-/** A file's bytes as last read or written, and what they parse to (frozen by freezeJson). */
+/** A file's bytes as last read or written, and what they parse to. */
 interface ParsedBytes {
   bytes: Buffer;
   text: string;
+  /** Frozen (#freezeDoc) once `frozen`; a written document is frozen when it is read again. */
   doc: JsonObject;
+  frozen: boolean;
   format: ConfigFormat;
 }
 
@@ -135,6 +139,8 @@ export class ConfigSink {
   };
   /** The last rendered config that passed validateConfig (the same bytes pass again). */
   #loadable: { format: ConfigFormat; text: string } | undefined;
+  /** A proposal was made before (a daemon): the render cache is worth filling. */
+  #warm = false;
 
   constructor(options: ConfigSinkOptions) {
     if (!options.path) throw new TypeError('ConfigSink: options.path is required');
@@ -405,7 +411,9 @@ export class ConfigSink {
   #parse(bytes: Buffer | undefined, st: Stats | undefined): Snapshot {
     const known = this.#parsed;
     if (known && bytes?.equals(known.bytes)) {
-      return { bytes, text: known.text, doc: known.doc, format: known.format, stat: st };
+      // Not plain JSON data after all (it can't be, for what we rendered): parsed as any file.
+      if (!known.frozen && !(known.frozen = freezeDoc(known.doc))) this.#parsed = undefined;
+      else return { bytes, text: known.text, doc: known.doc, format: known.format, stat: st };
     }
     const text = bytes?.toString('utf8') ?? '';
     if (text.trim() === '') {
@@ -420,10 +428,7 @@ export class ConfigSink {
     }
     // Frozen: the document is shared by the reads of the same bytes (and load()'s callers); each
     // plan on its own too, so its rendering and decoding are kept beside it.
-    if (bytes && freezeJson(doc)) {
-      for (const plan of asArray(doc['plans'])) freezeJson(plan);
-      this.#parsed = { bytes, text, doc, format };
-    }
+    if (bytes && freezeDoc(doc)) this.#parsed = { bytes, text, doc, frozen: true, format };
     return { bytes, text, doc, format, stat: st };
   }
 
@@ -503,9 +508,14 @@ export class ConfigSink {
       throw err;
     }
     // Plans whose object is unchanged (the file's, an upsert equal to it) are not rendered again.
-    const config = canonicalizeCached(doc, format, this.#rendered);
+    // Not on the first proposal: a one-shot run makes one, and would only fill the cache.
+    const warm = this.#warm;
+    this.#warm = true;
+    const config = warm
+      ? canonicalizeCached(doc, format, this.#rendered)
+      : { canonical: canonicalize(doc, format), plans: undefined };
     let after = renderCanonicalConfig(config);
-    const before = this.#canonicalText(snap, after);
+    const before = this.#canonicalText(snap, after, warm);
     const changed = after !== before;
     if (changed && format === 'backrest' && snap.doc) {
       // Backrest's read-modify-write counter: one step per write, on top of the version we read.
@@ -523,14 +533,14 @@ export class ConfigSink {
 
   /**
    * After writing `p.after` as `bytes`: the next read of these bytes takes the canonical document
-   * (what parsing them gives, when it is plain data) instead of parsing them.
+   * (what parsing them gives, when it is plain data) instead of parsing them. Frozen then, not
+   * now: a one-shot run never reads again.
    */
   #wrote(p: Proposal, bytes: Buffer, format: ConfigFormat): void {
     this.#knownCanonical = p.after;
-    this.#parsed =
-      isObject(p.canonical) && freezeJson(p.canonical)
-        ? { bytes, text: p.after, doc: p.canonical, format }
-        : undefined;
+    this.#parsed = isObject(p.canonical)
+      ? { bytes, text: p.after, doc: p.canonical, frozen: false, format }
+      : undefined;
   }
 
   /**
@@ -538,11 +548,13 @@ export class ConfigSink {
    * rendering is idempotent, so a file whose text is `after` (nothing to change) or a text known
    * to be canonical is its own rendering.
    */
-  #canonicalText(snap: Snapshot, after: string): string {
+  #canonicalText(snap: Snapshot, after: string, warm: boolean): string {
     if (!snap.doc) return '';
     if (snap.text === after) return after;
     if (snap.text === this.#knownCanonical) return this.#knownCanonical;
-    const before = renderCanonicalConfig(canonicalizeCached(snap.doc, snap.format, this.#rendered));
+    const before = warm
+      ? renderCanonicalConfig(canonicalizeCached(snap.doc, snap.format, this.#rendered))
+      : renderConfig(snap.doc, snap.format);
     if (before === snap.text) this.#knownCanonical = before;
     return before;
   }
@@ -955,6 +967,16 @@ function parseConfigText(text: string, file: string): JsonObject {
     }
   }
   return doc;
+}
+
+/**
+ * freezeJson of a whole document, then of each plan on its own: a plan's rendering, decoding and
+ * unchanged upserts are kept beside its object (render-config, #decode, applyChanges).
+ */
+function freezeDoc(doc: JsonObject): boolean {
+  if (!freezeJson(doc)) return false;
+  for (const plan of asArray(doc['plans'])) freezeJson(plan);
+  return true;
 }
 
 /**
