@@ -511,10 +511,19 @@ export class ConfigSink {
     // Not on the first proposal: a one-shot run makes one, and would only fill the cache.
     const warm = this.#warm;
     this.#warm = true;
-    const config = warm
-      ? canonicalizeCached(doc, format, this.#rendered)
-      : { canonical: canonicalize(doc, format), plans: undefined };
-    let after = renderCanonicalConfig(config);
+    // Nothing changed the document (the same plan objects) of a file known to be canonical: it
+    // renders as its own text (a container without sources came or went: nothing to render).
+    const same =
+      warm &&
+      snap.doc !== undefined &&
+      snap.text === this.#knownCanonical &&
+      sameDoc(doc, snap.doc);
+    const config = same
+      ? { canonical: snap.doc, plans: undefined }
+      : warm
+        ? canonicalizeCached(doc, format, this.#rendered)
+        : { canonical: canonicalize(doc, format), plans: undefined };
+    let after = same ? snap.text : renderCanonicalConfig(config);
     const before = this.#canonicalText(snap, after, warm);
     const changed = after !== before;
     if (changed && format === 'backrest' && snap.doc) {
@@ -967,6 +976,29 @@ function parseConfigText(text: string, file: string): JsonObject {
     }
   }
   return doc;
+}
+
+/**
+ * True when `next` (applyChanges' shallow copy of `doc`) has the same keys holding the same
+ * values, its plans the same objects in the same order: the same content as `doc`.
+ */
+function sameDoc(next: unknown, doc: JsonObject): boolean {
+  if (!isObject(next)) return false;
+  let keys = 0;
+  for (const k in next) {
+    if (!Object.prototype.hasOwnProperty.call(next, k)) continue;
+    keys++;
+    if (!Object.prototype.hasOwnProperty.call(doc, k)) return false;
+    const x = next[k];
+    const y = doc[k];
+    if (x === y) continue;
+    if (k !== 'plans' || !Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) {
+      return false;
+    }
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  for (const k in doc) if (Object.prototype.hasOwnProperty.call(doc, k)) keys--;
+  return keys === 0;
 }
 
 /**
