@@ -57,6 +57,18 @@ describe('SecretRedactor', () => {
     expect(r.redact({ msg: ['x hunter22 y'] })).to.deep.equal({ msg: [`x ${REDACTED} y`] });
   });
 
+  it('redacts a registered value also as JSON escapes it (a config diff quotes `"` and `\\`)', () => {
+    const r = new SecretRedactor();
+    const secret = 'pa"ss\\w\nord';
+    r.addSecretValue(secret);
+    expect(r.size).to.equal(1);
+    // A field name no rule knows: only the registered value can catch it.
+    const line = `+      "note": ${JSON.stringify(`x ${secret} y`)},`;
+    expect(r.redactString(line)).to.equal(`+      "note": "x ${REDACTED} y",`);
+    expect(r.redactValues(JSON.stringify({ note: secret }))).to.equal(`{"note":"${REDACTED}"}`);
+    expect(r.redactString(`raw ${secret}`)).to.equal(`raw ${REDACTED}`);
+  });
+
   it('redacts NAME=value assignments of secret env names inside strings', () => {
     const r = new SecretRedactor();
     expect(

@@ -59,8 +59,12 @@ export class SecretRedactor implements Redactor {
       return;
     }
     this.#secrets.add(value);
+    // Also as a JSON string holds it (a config diff, a serialised field): a password with `"`,
+    // `\` or a control character is escaped there, and the raw form would not match.
+    const escaped = JSON.stringify(value).slice(1, -1);
+    const forms = escaped === value ? [value] : [value, escaped];
     // Longest first, so a secret containing another is replaced whole.
-    this.#sorted = [...this.#secrets].sort((a, b) => b.length - a.length);
+    this.#sorted = [...this.#sorted, ...forms].sort((a, b) => b.length - a.length);
   }
 
   addSecretEnv(env: Readonly<Record<string, string | undefined>>, names?: RegExp): void {
