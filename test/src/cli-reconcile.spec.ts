@@ -1,6 +1,9 @@
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
 import { isolate, prefixOf, runCli, tempConfig } from './support/plan-cli.js';
 import { createContainer } from '@dockop/docker';
@@ -217,6 +220,33 @@ describe('backrest-sidecar reconcile (integration)', function () {
     );
     expect(r.code).to.equal(1);
     expect(r.stderr).to.include(`Docker is unreachable at /tmp/none-${run}.sock`);
+  });
+
+  it('a Docker socket that accepts and never answers is fatal after the 10 s ping, not the 30 s request timeout', async () => {
+    // The container list is sent before the ping (it overlaps the set-up): it must be abandoned too.
+    const dir = await mkdtemp(path.join(tmpdir(), 'hung-docker-'));
+    const sock = path.join(dir, 'docker.sock');
+    const requests: string[] = [];
+    const server = createServer((socket) => {
+      socket.on('data', (chunk) => requests.push(chunk.toString('latin1').split('\r\n')[0] ?? ''));
+    });
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    try {
+      const file = await config();
+      const started = Date.now();
+      const r = await runCli(['reconcile', '--dry-run', '--config', file, '--docker-sock', sock], {
+        timeoutMs: 40_000,
+      });
+      const took = Date.now() - started;
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.include(`Docker is unreachable at ${sock}: no answer within 10000 ms`);
+      expect(took).to.be.below(20_000);
+      expect(requests.some((l) => l.startsWith('GET /containers/json'))).to.equal(true);
+      expect(requests.some((l) => l.startsWith('GET /_ping'))).to.equal(true);
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('get plans -o json lists the plans with their status; describe plan shows conditions', async () => {

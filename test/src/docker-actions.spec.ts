@@ -1,6 +1,6 @@
 // ContainerActions against the real engine.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -128,6 +128,57 @@ describe('docker actions (real engine)', function () {
       const err = await rejection(p);
       expect(err.code).to.equal('Aborted');
       expect(await gone(name)).to.equal(true);
+    });
+
+    it('on abort sends stopSignal first and waits for the exit; SIGKILL after stopGraceMs', async () => {
+      // The trap's marker is written only when the process gets SIGINT and time to run it.
+      const trapping = (marker: string, then: string): string[] => [
+        `trap 'touch /out/${marker}; ${then}' INT; while :; do sleep 0.1; done`,
+      ];
+      const run = async (
+        marker: string,
+        then: string,
+        extra: { stopSignal?: string; stopGraceMs?: number },
+      ): Promise<{ code: string; ms: number; name: string }> => {
+        const name = `itact-${marker}-${id}`;
+        const ac = new AbortController();
+        const p = actions.runOneShot(
+          {
+            image: WORKLOAD_IMAGE,
+            entrypoint: ['sh', '-c'],
+            cmd: trapping(marker, then),
+            mounts: [{ type: 'bind', source: dir, target: '/out' }],
+            user: '0',
+            name,
+            labels: { [runLabel]: id },
+            ...extra,
+          },
+          { signal: ac.signal },
+        );
+        setTimeout(() => ac.abort(new Error('shutting down')), 1000);
+        const t0 = Date.now() + 1000;
+        const err = await rejection(p);
+        return { code: err.code, ms: Date.now() - t0, name };
+      };
+      const marked = (marker: string): boolean => existsSync(path.join(dir, marker));
+
+      const graceful = await run('int-exits', 'exit 0', { stopSignal: 'SIGINT' });
+      expect(graceful.code).to.equal('Aborted');
+      expect(marked('int-exits')).to.equal(true);
+      expect(await gone(graceful.name)).to.equal(true);
+
+      // Handles SIGINT but never exits: killed once the grace is over.
+      const stubborn = await run('int-stays', 'true', { stopSignal: 'SIGINT', stopGraceMs: 1500 });
+      expect(stubborn.code).to.equal('Aborted');
+      expect(marked('int-stays')).to.equal(true);
+      expect(stubborn.ms).to.be.at.least(1400);
+      expect(await gone(stubborn.name)).to.equal(true);
+
+      // Without a stopSignal: SIGKILL at once, the trap never runs.
+      const killed = await run('no-signal', 'exit 0', {});
+      expect(killed.code).to.equal('Aborted');
+      expect(marked('no-signal')).to.equal(false);
+      expect(await gone(killed.name)).to.equal(true);
     });
 
     it('fails with a clear error for a missing image', async () => {

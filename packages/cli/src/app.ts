@@ -151,21 +151,43 @@ export async function pingDocker(
 ): Promise<void> {
   const client = manager.get<DockerClient>(DockerClient);
   const where = settings.docker.host ?? settings.docker.socketPath ?? 'the default socket';
-  let timer: NodeJS.Timeout | undefined;
+  // Aborted, not just raced: an engine that accepts and never answers would otherwise keep the
+  // request (and the process) alive until the 30 s request timeout.
+  const deadline = new AbortController();
+  const timer = setTimeout(
+    () => deadline.abort(new Error(`no answer within ${DOCKER_PING_TIMEOUT_MS} ms`)),
+    DOCKER_PING_TIMEOUT_MS,
+  );
+  // dockerode's ping takes `{ abortSignal }` (lib/docker.js); its typings do not say so.
+  type Pinger = { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> };
   try {
-    await Promise.race([
-      client.request('ping', (d) => d.ping()),
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`no answer within ${DOCKER_PING_TIMEOUT_MS} ms`)),
-          DOCKER_PING_TIMEOUT_MS,
-        );
-      }),
-    ]);
+    await client.request('ping', (d) =>
+      (d as unknown as Pinger).ping({ abortSignal: deadline.signal }),
+    );
   } catch (err) {
-    throw new Error(`Docker is unreachable at ${where}: ${(err as Error).message}`, { cause: err });
+    const why = deadline.signal.aborted ? (deadline.signal.reason as Error) : (err as Error);
+    throw new Error(`Docker is unreachable at ${where}: ${why.message}`, { cause: err });
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Runs a one-shot command's set-up (ping, repair) while the sources' first list is under way
+ * (`Manager.prefetch`, unless `listEarly` is false): the engine builds its answer meanwhile. A
+ * failed set-up stops the manager, which abandons that list.
+ */
+export async function setUpWhileListing(
+  manager: Manager,
+  listEarly: boolean,
+  setUp: () => Promise<void>,
+): Promise<void> {
+  if (listEarly) manager.prefetch();
+  try {
+    await setUp();
+  } catch (err) {
+    await manager.stop('set-up failed');
+    throw err;
   }
 }
 
@@ -185,7 +207,7 @@ export async function previewRun(
     logStream: process.stderr,
     logLevel: logLevelGiven ? settings.logLevel : 'error',
   });
-  await pingDocker(manager, settings);
+  await setUpWhileListing(manager, true, () => pingDocker(manager, settings));
   await manager.runOnce();
   const summary = reportOf(manager).last;
   if (!summary || summary.fatal) throw new Error(summary?.fatal?.message ?? 'no reconcile ran');

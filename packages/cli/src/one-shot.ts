@@ -2,7 +2,12 @@
  * What the one-shot commands (`backup-once`, `forget`) share: their common flags and their setup
  * (a logger that knows the env file's secrets, Docker actions, the quiesce journal repaired).
  */
-import { BACKUP_DEFAULTS, repairQuiesceJournal } from '@backrest-sidecar/controller-backup';
+import { existsSync } from 'node:fs';
+import {
+  BACKUP_DEFAULTS,
+  journalPath,
+  repairQuiesceJournal,
+} from '@backrest-sidecar/controller-backup';
 import { RESTIC_HOST_ENV, readEnvFile, resticRedactor } from '@backrest-sidecar/restic';
 import {
   DockerContainerActions,
@@ -165,6 +170,15 @@ export async function repairBeforeCommand(
   } catch (err) {
     logger.error('quiesce.repair_failed', { stateDir, error: (err as Error).message });
   }
+}
+
+/**
+ * Whether a quiesce journal exists, i.e. `repairBeforeCommand` may start or remove containers. A
+ * journal written after this check belongs to a run that is still alive, which the repair leaves
+ * alone: a container list taken meanwhile stays true.
+ */
+export function repairMayChangeContainers(stateDir: string): boolean {
+  return existsSync(journalPath(stateDir));
 }
 
 export interface OneShotSetup {

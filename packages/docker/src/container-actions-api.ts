@@ -25,6 +25,15 @@ export interface OneShotSpec {
   workingDir?: string;
   /** Default true: the container is removed after `wait` (and after a kill on abort/timeout). */
   autoRemove?: boolean;
+  /**
+   * On abort or timeout, the signal sent first so that the process can clean up (restic removes
+   * its repository lock on SIGINT; after SIGKILL the lock blocks other runs for 30 min). The
+   * container is killed (SIGKILL) when it has not exited `stopGraceMs` later. Default: SIGKILL
+   * at once.
+   */
+  stopSignal?: string;
+  /** How long `stopSignal` gets before SIGKILL, in ms. Default 10000. */
+  stopGraceMs?: number;
 }
 
 export interface OneShotResult {

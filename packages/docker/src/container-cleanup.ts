@@ -2,21 +2,45 @@ import type Dockerode from 'dockerode';
 import { ignoreStatus, type ActionContext } from './action-deadline.js';
 import { ActionError } from './container-actions-api.js';
 
+/** `OneShotSpec.stopGraceMs`'s default. */
+export const DEFAULT_STOP_GRACE_MS = 10_000;
+
 // Best effort: the action already has its outcome; a cleanup failure is logged, not thrown.
 export async function cleanUpOneShot(
   ctx: ActionContext,
   container: Dockerode.Container,
   kill: boolean,
   remove: boolean,
+  stop?: { signal: string; graceMs?: number },
 ): Promise<void> {
   const bounded = AbortSignal.timeout(ctx.opts.requestTimeoutMs);
+  const warn = (action: string) => (e: unknown) =>
+    ctx.logger?.warn(action, { container: container.id, error: String(e) });
+  if (kill && stop) {
+    // The process's own signal first, then wait (bounded) for it to exit: e.g. restic unlocks.
+    const sent = await ctx.client
+      .request('containers.kill', () =>
+        container.kill({ signal: stop.signal, abortSignal: bounded }),
+      )
+      .then(
+        () => true,
+        (e: unknown) => (ignoreStatus(404, 409)(e), false), // gone or not running: nothing to wait for
+      )
+      .catch((e: unknown) => (warn('oneshot.kill_failed')(e), false));
+    if (sent) {
+      const grace = AbortSignal.timeout(stop.graceMs ?? DEFAULT_STOP_GRACE_MS);
+      await ctx.client
+        .streamRequest('containers.wait', () =>
+          container.wait({ condition: 'not-running', abortSignal: grace }),
+        )
+        .catch(() => undefined); // still running after the grace: SIGKILL below
+    }
+  }
   if (kill) {
     await ctx.client
       .request('containers.kill', () => container.kill({ abortSignal: bounded }))
       .catch(ignoreStatus(404, 409))
-      .catch((e: unknown) =>
-        ctx.logger?.warn('oneshot.kill_failed', { container: container.id, error: String(e) }),
-      );
+      .catch(warn('oneshot.kill_failed'));
   }
   if (remove) {
     await ctx.client
@@ -24,12 +48,7 @@ export async function cleanUpOneShot(
         container.remove({ force: true, v: false, abortSignal: bounded }),
       )
       .catch(ignoreStatus(404, 409))
-      .catch((e: unknown) =>
-        ctx.logger?.warn('oneshot.remove_failed', {
-          container: container.id,
-          error: String(e),
-        }),
-      );
+      .catch(warn('oneshot.remove_failed'));
   }
 }
 

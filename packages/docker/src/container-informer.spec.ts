@@ -216,6 +216,18 @@ describe('ContainerInformer', () => {
     expect(h.informer.connected).to.equal(true);
   });
 
+  it('prefetch() does nothing with the events stream: the stream opens before the list', async () => {
+    const engine = new FakeEngine();
+    const informer = new ContainerInformer(
+      engine.client(),
+      { upsert: () => undefined, delete: () => undefined },
+      { clock: new VirtualClock() },
+    );
+    informer.prefetch();
+    await settle();
+    expect(engine.calls).to.deep.equal([]);
+  });
+
   it('one list per distinct filter, merged; an unfiltered list makes the others redundant', async () => {
     h = harness(
       { listFilters: [{ label: ['a.enable'] }, { label: ['b.enable'] }, { label: ['a.enable'] }] },
@@ -448,6 +460,59 @@ describe('ContainerInformer', () => {
       await h.clock.advanceAsync(1);
       await settle();
       expect(h.engine.count('list')).to.equal(lists + 1);
+    });
+
+    it('prefetch(): the initial relist delivers the list begun before start, and lists no second time', async () => {
+      const engine = new FakeEngine();
+      engine.add({ id: 'a', name: 'web' });
+      const log: string[] = [];
+      const informer = new ContainerInformer(
+        engine.client(),
+        {
+          upsert: (c: ObservedContainer) => void log.push(`add ${c.status.name}`),
+          delete: (c) => void log.push(`delete ${c.status.name}`),
+        },
+        { watchEvents: false, resyncPeriodMs: 30_000, clock: new VirtualClock() },
+      );
+      informer.prefetch();
+      informer.prefetch(); // idempotent
+      expect(engine.calls).to.deep.equal(['list {}']);
+      engine.add({ id: 'b', name: 'late' }); // after the prefetched answer: not in this list
+      const controller = new AbortController();
+      try {
+        await informer.start(controller.signal);
+        expect(engine.calls).to.deep.equal(['list {}']);
+        expect(log).to.deep.equal(['add web']);
+      } finally {
+        controller.abort();
+      }
+    });
+
+    it('prefetch(): a failed prefetched list is retried by the initial relist like any other', async () => {
+      const engine = new FakeEngine();
+      engine.add({ id: 'a', name: 'web' });
+      engine.up = false;
+      const clock = new VirtualClock();
+      const informer = new ContainerInformer(
+        engine.client(),
+        { upsert: () => undefined, delete: () => undefined },
+        { watchEvents: false, random: () => 0.5, clock },
+      );
+      informer.prefetch();
+      await settle();
+      engine.up = true;
+      const controller = new AbortController();
+      try {
+        const started = informer.start(controller.signal);
+        await settle();
+        await clock.advanceAsync(250);
+        await settle();
+        await started;
+        expect(engine.count('list')).to.equal(2);
+        expect(informer.list().map((c) => c.status.name)).to.deep.equal(['web']);
+      } finally {
+        controller.abort();
+      }
     });
 
     it('start() waits for the first successful list', async () => {

@@ -125,6 +125,8 @@ export class ContainerInformer {
   readonly #resyncPeriodMs: number;
   readonly #backoff: Backoff;
   readonly #watchEvents: boolean;
+  /** The initial list's calls, begun by `prefetch`. */
+  #prefetched: Promise<Dockerode.ContainerInfo[][]> | undefined;
   readonly #pingIntervalMs: number;
   /** The engine stopped answering (a ping or the connection failed) and has not answered since. */
   #engineDown = false;
@@ -580,13 +582,34 @@ export class ContainerInformer {
     }
   }
 
-  async #relist(reason: ResyncReason): Promise<void> {
-    this.#metrics?.resync(reason);
-    const lists = await Promise.all(
+  /**
+   * Begins the initial relist's list calls now (before `start`); the initial relist takes their
+   * answer instead of listing again. Polling informers only: with `watchEvents` the stream opens
+   * before the list so that no change falls between them, and a list taken earlier would break
+   * that order. `signal` abandons the calls (the caller gave up before starting).
+   */
+  prefetch(signal?: AbortSignal): void {
+    if (this.#watchEvents || this.#signal || this.#prefetched) return;
+    this.#prefetched = this.#listAll(signal);
+    // Awaited (and its failure handled) by the initial relist; unawaited if start never comes.
+    this.#prefetched.catch(() => undefined);
+  }
+
+  #listAll(signal?: AbortSignal): Promise<Dockerode.ContainerInfo[][]> {
+    return Promise.all(
       this.#listFilters.map((filters) =>
-        this.#client.request('containers.list', (d) => d.listContainers({ all: true, filters })),
+        this.#client.request('containers.list', (d) =>
+          d.listContainers({ all: true, filters, ...(signal ? { abortSignal: signal } : {}) }),
+        ),
       ),
     );
+  }
+
+  async #relist(reason: ResyncReason): Promise<void> {
+    this.#metrics?.resync(reason);
+    const prefetched = reason === 'initial' ? this.#prefetched : undefined;
+    this.#prefetched = undefined;
+    const lists = await (prefetched ?? this.#listAll());
     const seen = new Map<string, ObservedContainer>();
     for (const list of lists) {
       for (const info of list) {

@@ -168,6 +168,11 @@ export class DockerSource implements Source, HostContainerChanges {
     return this.#informer.hasSynced();
   }
 
+  /** The informer's first list, begun early (polling only: see `ContainerInformer.prefetch`). */
+  prefetch(signal: AbortSignal): void {
+    this.#informer.prefetch(signal);
+  }
+
   resync(): Promise<void> {
     return this.#informer.resync('manual');
   }

@@ -106,7 +106,18 @@ export async function runOneShot(
     // A container that never ran has nothing worth keeping: removed even without autoRemove.
     // (`start` may have run on the engine although its request was aborted: kill it anyway.)
     if (container) {
-      await cleanUpOneShot(ctx, container, !finished, spec.autoRemove !== false || !running);
+      await cleanUpOneShot(
+        ctx,
+        container,
+        !finished,
+        spec.autoRemove !== false || !running,
+        running && spec.stopSignal
+          ? {
+              signal: spec.stopSignal,
+              ...(spec.stopGraceMs !== undefined ? { graceMs: spec.stopGraceMs } : {}),
+            }
+          : undefined,
+      );
     }
     // Only now (the container is gone): closing it earlier could end a cut-off input cleanly.
     attached?.destroy();

@@ -152,11 +152,21 @@ export class LocalResticRunner implements ResticRunner {
     }
     const started = performance.now();
     return new Promise((resolve, reject) => {
+      // Aborted: SIGINT, on which restic removes its repository lock (SIGTERM and SIGKILL leave
+      // one that blocks every run for 30 min); SIGKILL if it has not exited after the grace.
       const child = spawn(this.#binary, args, {
         env: this.#env,
         stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
-        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGINT' } : {}),
       });
+      let escalation: NodeJS.Timeout | undefined;
+      opts.signal?.addEventListener(
+        'abort',
+        () => {
+          escalation = setTimeout(() => child.kill('SIGKILL'), RESTIC_STOP_GRACE_MS).unref();
+        },
+        { once: true },
+      );
       if (opts.stdin && child.stdin) {
         const input = opts.stdin;
         const sink = child.stdin;
@@ -178,10 +188,13 @@ export class LocalResticRunner implements ResticRunner {
       });
       child.stdout!.setEncoding('utf8').on('data', (c: string) => outLines.push(c));
       child.stderr!.setEncoding('utf8').on('data', (c: string) => errLines.push(c));
-      child.on('error', (e) =>
-        reject(new Error(`cannot run ${this.#binary}: ${e.message}`, { cause: e })),
-      );
+      child.on('error', (e) => {
+        // The abort itself: restic is still unlocking; 'close' reports it once it has exited.
+        if (opts.signal?.aborted && e.name === 'AbortError') return;
+        reject(new Error(`cannot run ${this.#binary}: ${e.message}`, { cause: e }));
+      });
       child.on('close', (code, sig) => {
+        clearTimeout(escalation);
         outLines.end();
         errLines.end();
         if (opts.signal?.aborted) {
@@ -213,6 +226,9 @@ export interface ContainerResticRunnerOptions {
   /** Shared redactor to teach the env's secret values (the logger's). Default: a new one. */
   redactor?: Redactor;
 }
+
+/** How long an aborted restic gets to unlock its repository (on SIGINT) before SIGKILL. */
+export const RESTIC_STOP_GRACE_MS = 10_000;
 
 export const DEFAULT_RESTIC_IMAGE = 'restic/restic:0.14.0';
 
@@ -248,6 +264,10 @@ export class ContainerResticRunner implements ResticRunner {
         env: this.#opts.env ?? {},
         mounts: [...(this.#opts.mounts ?? []), ...(opts.mounts ?? [])],
         labels: { ...this.#opts.labels, ...opts.labels },
+        // An aborted run (SIGINT/SIGTERM to us, a timeout) unlocks the repository first: restic
+        // removes its lock on SIGINT; killed, it leaves one that blocks every run for 30 min.
+        stopSignal: 'SIGINT',
+        stopGraceMs: RESTIC_STOP_GRACE_MS,
       },
       {
         ...(opts.signal ? { signal: opts.signal } : {}),

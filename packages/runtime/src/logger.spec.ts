@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import {
   createLogger,
@@ -160,5 +162,150 @@ describe('useColor / resolveLogFormat', () => {
     const out = new MemoryLogStream();
     createLogger({ format: 'pretty', stream: out.writable, color: true }).error('x.y');
     expect(out.text).to.include('\x1b[31mERROR\x1b[0m x.y');
+  });
+});
+
+describe('createLogger JSON lines against the plain path (spread, redacted copy, JSON)', () => {
+  /** A line as the logger built it before its fast paths, every record through `redact`. */
+  function referenceLine(
+    r: SecretRedactor,
+    time: string,
+    base: LogFields,
+    action: string,
+    fields: LogFields | undefined,
+  ): string {
+    const meta: LogFields = { ...base, ...fields };
+    if ('message' in meta) {
+      meta['msg'] = meta['message'];
+      delete meta['message'];
+    }
+    const record: Record<string, unknown> = { time, level: 'info', action };
+    if ('controller' in meta) record['controller'] = meta['controller'];
+    if ('key' in meta) record['key'] = meta['key'];
+    for (const k of Object.keys(meta)) {
+      if (['time', 'level', 'action', 'controller', 'key'].includes(k)) continue;
+      if (k === '__proto__') {
+        Object.defineProperty(record, k, { value: meta[k], enumerable: true, writable: true });
+      } else record[k] = meta[k];
+    }
+    return `${r.redactValues(JSON.stringify(r.redact(record)))}\n`;
+  }
+
+  const word = fc.constantFrom(
+    'plan_id',
+    'controller',
+    'key',
+    'time',
+    'level',
+    'message',
+    'msg',
+    '__proto__',
+    'password',
+    'url',
+    'webhookUrl',
+    'env',
+    '0',
+    '12',
+    'sources',
+  );
+  const text = fc.oneof(
+    fc.constantFrom(
+      'hunter2hunter2',
+      'x hunter2hunter2 y',
+      's3:https://KEY:SECRET@s3.example.com/b',
+      'https://hooks.slack.com/services/T0/B0/XXXXXXXXXXXXXXXXXXXXXXXX',
+      'sftp:user:pass@host:/srv',
+      'RESTIC_PASSWORD=s3cr3t',
+      '--password hunter',
+      'Bearer abc.def',
+      '/srv/data',
+      'daily=7,weekly=4',
+      'BackrestConfig//etc/backrest/config.json',
+    ),
+    fc.string({ maxLength: 16 }),
+  );
+  /** Objects built with defineProperty, so `__proto__` is an own field as in parsed JSON. */
+  const record = (node: fc.Arbitrary<unknown>): fc.Arbitrary<LogFields> =>
+    fc.array(fc.tuple(word, node), { maxLength: 5 }).map((entries) => {
+      const o: LogFields = {};
+      for (const [k, v] of entries) {
+        Object.defineProperty(o, k, {
+          value: v,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      return o;
+    });
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small' },
+      text,
+      fc.integer(),
+      fc.double(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.constant(undefined),
+      fc.array(tie('node'), { maxLength: 3 }),
+      record(tie('node')),
+    ),
+  })).node;
+
+  it('writes byte-identical lines for records with secrets, URLs, env pairs, __proto__, nesting', () => {
+    fc.assert(
+      fc.property(record(value), fc.option(record(value), { nil: undefined }), (base, fields) => {
+        const out = new MemoryLogStream();
+        const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+        const r = new SecretRedactor();
+        r.addSecretValue('hunter2hunter2');
+        const log = createLogger({ format: 'json', stream: out.writable, redactor: r, clock });
+        log.child(base).info('test.line', fields);
+        const time = new Date(clock.now()).toISOString();
+        expect(out.text).to.equal(referenceLine(r, time, base, 'test.line', fields));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('createLogger on process.stderr (lines of one tick in one write)', () => {
+  /** Runs `body` in a child whose process.stderr.write records its calls; returns its stderr. */
+  function child(body: string): { stderr: string; status: number | null } {
+    const logger = new URL('./logger.js', import.meta.url).href;
+    const script = `
+      import { createLogger } from ${JSON.stringify(logger)};
+      const writes = [];
+      const write = process.stderr.write.bind(process.stderr);
+      process.stderr.write = (chunk, ...rest) => { writes.push(String(chunk)); return write(chunk, ...rest); };
+      const log = createLogger({ format: 'json' });
+      const note = (what) => write(what + ' ' + JSON.stringify(writes.map((w) => w.split('\\n').length - 1)) + '\\n');
+      ${body}`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    return { stderr: r.stderr, status: r.status };
+  }
+
+  it("writes a tick's lines once, before the next timer fires", () => {
+    const { stderr } = child(`
+      for (let i = 0; i < 3; i++) log.info('t.line', { i });
+      note('same tick');
+      setTimeout(() => { log.info('t.later'); note('timer'); setTimeout(() => note('next timer'), 0); }, 0);`);
+    expect(stderr).to.contain('same tick []\n');
+    expect(stderr).to.contain('timer [3]\n');
+    expect(stderr).to.contain('next timer [3,1]\n');
+  });
+
+  it('writes what is pending when the process exits or throws in the same tick', () => {
+    const exited = child(`log.info('t.a'); log.warn('t.b'); process.exit(4);`);
+    expect(exited.status).to.equal(4);
+    expect(exited.stderr.match(/"action":"t\.[ab]"/g)).to.deep.equal([
+      '"action":"t.a"',
+      '"action":"t.b"',
+    ]);
+    const thrown = child(`log.error('t.c'); throw new Error('boom');`);
+    expect(thrown.status).to.equal(1);
+    expect(thrown.stderr.indexOf('"action":"t.c"')).to.be.within(0, thrown.stderr.indexOf('boom'));
   });
 });

@@ -121,6 +121,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     resolveLogFormat(options.format ?? 'auto', stream as { isTTY?: boolean }) === 'pretty';
   const sink: LineSink = {
     stream,
+    write:
+      stream === process.stderr || stream === process.stdout ? batchFor(stream) : writeTo(stream),
     redactor: options.redactor ?? new SecretRedactor(),
     clock: options.clock ?? { now: () => Date.now() },
     severity: SEVERITY[options.level ?? 'info'],
@@ -132,6 +134,8 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 interface LineSink {
   readonly stream: Writable;
+  /** Writes one finished line (`\n` included). */
+  readonly write: (line: string) => void;
   readonly redactor: Redactor;
   readonly clock: Pick<Clock, 'now'>;
   readonly severity: number;
@@ -170,7 +174,11 @@ class LineLogger implements Logger {
     const { stream } = sink;
     if (stream.destroyed || stream.writableEnded) return;
     // Callers' `message` is kept as `msg`; their `level`, `time` and `action` never replace ours.
-    const meta: LogFields = { ...this.#fields, ...fields };
+    // Copied key by key into `{}`: `{ ...this.#fields, ...fields }` cost ~10 µs a line on Node 20
+    // (V8 leaves the copy in a slow shape that every later step pays for), most of a line's cost.
+    const meta: LogFields = {};
+    assignOwn(meta, this.#fields);
+    if (fields) assignOwn(meta, fields);
     if ('message' in meta) {
       meta['msg'] = meta['message'];
       delete meta['message'];
@@ -196,7 +204,54 @@ class LineLogger implements Logger {
       r instanceof SecretRedactor && r.isClean(record) ? record : r.redact(record)
     ) as Record<string, unknown>;
     const line = sink.pretty ? renderPretty(clean, sink.color) : safeJson(clean);
-    stream.write(`${sink.redactor.redactValues(line)}\n`);
+    sink.write(`${sink.redactor.redactValues(line)}\n`);
+  }
+}
+
+function writeTo(stream: Writable): (line: string) => void {
+  return (line) => stream.write(line);
+}
+
+/**
+ * Lines for process.stderr or stdout logged in one tick leave in one write at its end: a dry run
+ * logs 2,000 plan lines in one loop, and each write was a syscall through the stream machinery
+ * (~3 µs a line). Lines still leave within the tick they were logged in (a daemon's are not
+ * held), at least every 64 kB, and the 'exit' handler writes what a process.exit() or an uncaught
+ * exception left pending (Node runs it before printing the exception). Other streams (a caller's
+ * file, tests' memory streams) get each line at once.
+ */
+const batches = new Map<Writable, (line: string) => void>();
+
+function batchFor(stream: Writable): (line: string) => void {
+  let write = batches.get(stream);
+  if (write) return write;
+  let pending = '';
+  const flush = (): void => {
+    const text = pending;
+    pending = '';
+    if (text !== '' && !stream.destroyed && !stream.writableEnded) stream.write(text);
+  };
+  write = (line) => {
+    if (pending === '') queueMicrotask(flush);
+    pending += line;
+    if (pending.length >= 65536) flush();
+  };
+  process.once('exit', flush);
+  batches.set(stream, write);
+  return write;
+}
+
+/** `Object.assign` for own enumerable string keys that keeps a `__proto__` key a plain field. */
+function assignOwn(out: LogFields, from: LogFields): void {
+  for (const k of Object.keys(from)) {
+    if (k === '__proto__') {
+      Object.defineProperty(out, k, {
+        value: from[k],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else out[k] = from[k];
   }
 }
 

@@ -308,6 +308,55 @@ describe('Manager (acceptance)', function () {
     expect(clock.pending()).to.equal(0);
   });
 
+  it('prefetch: the sources told to prefetch are the ones started; stop abandons a prefetch', async () => {
+    const made: PrefetchingSource[] = [];
+    @injectable()
+    class PrefetchingSource extends InMemorySource {
+      prefetchSignal: AbortSignal | undefined;
+      started = 0;
+      constructor() {
+        super('prefetching');
+        made.push(this);
+      }
+      prefetch(signal: AbortSignal): void {
+        this.prefetchSignal = signal;
+      }
+      override start(...args: Parameters<InMemorySource['start']>): Promise<void> {
+        this.started++;
+        return super.start(...args);
+      }
+    }
+    const quiet = { format: 'json' as const, stream: new MemoryLogStream().writable };
+    // Transient scope: every resolution makes a new source, so only reuse keeps the prefetch.
+    const module = new ContainerModule(({ bind }) => void bind(Source).to(PrefetchingSource));
+
+    const m = createManager({ clock: new VirtualClock(0), logger: quiet });
+    manager = m;
+    m.load(module);
+    m.prefetch();
+    m.prefetch();
+    expect(made).to.have.length(1);
+    expect(made[0]?.prefetchSignal?.aborted).to.equal(false);
+    await m.runOnce();
+    expect(made).to.have.length(1);
+    expect(made[0]?.started).to.equal(1);
+    expect(made[0]?.prefetchSignal?.aborted).to.equal(true);
+    expect(() => m.prefetch()).to.throw(/already stopped/);
+
+    const log = new MemoryLogStream();
+    const other = createManager({
+      clock: new VirtualClock(0),
+      logger: { format: 'json', stream: log.writable },
+    });
+    other.load(module);
+    other.prefetch();
+    await other.stop('set-up failed');
+    expect(made[1]?.prefetchSignal?.aborted).to.equal(true);
+    expect(made[1]?.started).to.equal(0);
+    // It never started: no start/stop lines at info (the caller reports why it gave up).
+    expect(log.lines).to.deep.equal([]);
+  });
+
   it('binds the runtime services as singletons unless already bound', () => {
     const logger = { error() {}, warn() {}, info() {}, debug() {}, child: () => logger };
     const m = createManager({ logger });

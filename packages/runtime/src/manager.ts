@@ -56,6 +56,8 @@ export class Manager {
   #abort = new AbortController();
   #controllers: Controller[] = [];
   #sources: Source[] = [];
+  /** Sources resolved (and told to prefetch) by `prefetch`, started by #startCommon. */
+  #prefetched: Source[] | undefined;
   #hooks: LifecycleHook[] = [];
   #http: RuntimeHttpServer | undefined;
   #elector: LeaderElector | undefined;
@@ -219,6 +221,19 @@ export class Manager {
     return summaries;
   }
 
+  /**
+   * Lets every source begin its first list now (`Source.prefetch`), before `runOnce`/`start`:
+   * a command that has more set-up to do (ping, repair) overlaps it with the engine's answer.
+   * The sources resolved here are the ones started later. Idempotent; only before start. A caller
+   * that gives up before starting calls `stop`, which abandons the fetches.
+   */
+  prefetch(): void {
+    if (this.#state !== 'new') throw new Error(`manager already ${this.#state}`);
+    if (this.#prefetched) return;
+    this.#prefetched = this.getAll<Source>(Source);
+    for (const source of this.#prefetched) source.prefetch?.(this.#abort.signal);
+  }
+
   /** Force a relist of every source and re-enqueue every key of every controller. */
   async resync(): Promise<void> {
     const logger = this.logger;
@@ -303,8 +318,8 @@ export class Manager {
    * Start/stop lines: `info` for a long-running manager (an operator wants to see it come and go),
    * `debug` in `runOnce`, whose output is what the controllers did, not the framework's steps.
    */
-  #lifecycle(action: string, fields: Record<string, unknown>): void {
-    if (this.#once) this.logger.debug(action, fields);
+  #lifecycle(action: string, fields: Record<string, unknown>, quiet = this.#once): void {
+    if (quiet) this.logger.debug(action, fields);
     else this.logger.info(action, fields);
   }
 
@@ -346,7 +361,7 @@ export class Manager {
     }
 
     const cache = this.cache;
-    this.#sources = this.getAll<Source>(Source);
+    this.#sources = this.#prefetched ?? this.getAll<Source>(Source);
     const timeoutMs = this.options.cacheSyncTimeoutMs ?? 120_000;
     const syncs = this.#sources.map((source) => {
       const sink = cache.addSource(source);
@@ -422,7 +437,9 @@ export class Manager {
       return;
     }
     const logger = this.logger;
-    this.#lifecycle('manager.stopping', { reason, from: previous });
+    // A manager stopped before it started (a one-shot whose set-up failed) ran nothing to report.
+    const quiet = this.#once || previous === 'new';
+    this.#lifecycle('manager.stopping', { reason, from: previous }, quiet);
     const graceful = this.options.gracefulShutdownMs ?? 30_000;
     const results: StopResult[] = await Promise.all(this.#controllers.map((c) => c.stop(graceful)));
     const abandoned = results.flatMap((r) => r.abandoned);
@@ -439,7 +456,7 @@ export class Manager {
     this.#abort.abort(new Error(`manager stopped: ${reason}`));
     await this.#http?.stop();
     this.#state = 'stopped';
-    this.#lifecycle('manager.stopped', { reason });
+    this.#lifecycle('manager.stopped', { reason }, quiet);
     this.#resolveDone();
   }
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { REDACTED, SecretRedactor, redactUrl } from './redactor.js';
+import { RULES, applyRules } from './redact-rules.js';
 
 describe('SecretRedactor', () => {
   it('redacts values of secret-looking field names but not the resource key field', () => {
@@ -366,5 +367,87 @@ describe('SecretRedactor.isClean (the logger serialises a clean record without c
     const cyclic: Record<string, unknown> = {};
     cyclic['self'] = cyclic;
     expect(r.isClean(cyclic)).to.equal(false);
+  });
+});
+
+describe('redactString rule gates (a rule runs only when the text holds what it needs)', () => {
+  // Pieces of every shape a rule looks for, glued with the separators rules care about.
+  const piece = fc.oneof(
+    fc.constantFrom(
+      'https://u:p@host/x',
+      's3:https://KEY:SECRET@s3.example.com/b',
+      'sftp:user:pa@ss@host:/srv',
+      'rest:http://a:b@h:8000/',
+      'https://hooks.slack.com/services/T0/B0/XXXXXXXXXXXXXXXXXXXXXXXX',
+      'file:///app/dist/x.js:3:9',
+      'RESTIC_PASSWORD=',
+      'B2_ACCOUNT_KEY: ',
+      '--password',
+      '--s3-secret-key=',
+      '"password": ',
+      '"webhookUrl": ',
+      '\\"token\\": ',
+      'Authorization: ',
+      'X-Api-Key: ',
+      'private-token=',
+      'Bearer ',
+      'Basic',
+      'key=Kind/name',
+      '?token=',
+      '&',
+      '@@ -6,5 +6,32006 @@',
+      '"',
+      "'",
+      '\\',
+      '\\"',
+      ':',
+      '=',
+      ' ',
+      '\n',
+      '\n+',
+      '\t',
+      'hunter2hunter2',
+      'daily=7,weekly=4',
+    ),
+    fc.string({ maxLength: 12 }),
+  );
+  const text = fc.array(piece, { maxLength: 24 }).map((a) => a.join(''));
+
+  it('gated and ungated rules give byte-identical output', () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(applyRules(s)).to.equal(applyRules(s, false));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('each skipped rule is one that would have changed nothing', () => {
+    fc.assert(
+      fc.property(text, (s) => {
+        for (const rule of RULES) if (!rule.needs(s)) expect(rule.apply(s)).to.equal(s);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('redactString skips all rules only when none could match', () => {
+    const r = new SecretRedactor();
+    r.addSecretValue('hunter2hunter2');
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(r.redactString(s)).to.equal(applyRules(r.redactValues(s), false));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('a 2,000-plan diff with one URL line and one flag is redacted as before', () => {
+    const plans = Array.from({ length: 2000 }, (_, i) => `+      "id": "p${i}",\n`).join('');
+    const diff = `@@ -1 +1 @@\n${plans}+  "url": "s3:https://KEY:SECRET@h/b"\n-  --password x\n`;
+    const out = new SecretRedactor().redactString(diff);
+    expect(out).to.equal(applyRules(diff, false));
+    expect(out).to.not.include('SECRET@');
+    expect(out).to.include(`--password ${REDACTED}`);
   });
 });

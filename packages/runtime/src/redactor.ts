@@ -1,4 +1,7 @@
-import { REDACTED, redactUrl, redactUrlInText } from './redact-url.js';
+import { REDACTED, redactUrl } from './redact-url.js';
+import { URL_KEY_PATTERN, applyRules, isSecretKeyName, mayHoldSecret } from './redact-rules.js';
+
+export { SECRET_KEY_PATTERN } from './redact-rules.js';
 
 export { REDACTED, redactUrl, looksLikeToken, WEBHOOK_HOSTS } from './redact-url.js';
 
@@ -15,15 +18,6 @@ export { REDACTED, redactUrl, looksLikeToken, WEBHOOK_HOSTS } from './redact-url
  *   (env style, `NAME: value` and JSON `"NAME": "value"`).
  */
 export const Redactor = Symbol.for('dockop.Redactor');
-
-/** Field names whose values are secrets (`apiKey`, `secret_key`, `RESTIC_PASSWORD_FILE`, ...). */
-export const SECRET_KEY_PATTERN = /PASS|PWD|SECRET|KEY|TOKEN|AUTH|CREDENTIAL|COOKIE/i;
-
-/** Field names that match the pattern but are not secrets: `key` is a resource key. */
-const EXEMPT_KEYS = new Set(['key']);
-
-/** Field names whose values are webhook URLs: shown as scheme + host only. */
-const URL_KEY_PATTERN = /^(url|uri|webhook)$|(webhook|hook|notify|shoutrrr|callback).*(url|uri)$/i;
 
 /** Env variable names whose values are secrets, for `addSecretEnv`. */
 export const SECRET_ENV_NAME_PATTERN = /PASS|PWD|SECRET|TOKEN|KEY|AUTH|CREDENTIAL/i;
@@ -49,61 +43,6 @@ export interface Redactor {
   redactValues(s: string): string;
   /** A deep copy of `value` with secrets replaced; Errors become `{ name, message, stack }`. */
   redact(value: unknown): unknown;
-}
-
-const SECRET_WORD = '(?:PASSWORD|PASSWD|PASS|PWD|SECRET|TOKEN|KEY|AUTH|CREDENTIALS?)';
-
-/** `scheme://…` up to whitespace, a quote, a bracket or a backslash (a JSON escape). */
-const URL_IN_TEXT = /\b([A-Za-z][A-Za-z0-9+.-]*):\/\/([^\s"'<>`\\]+)/g;
-
-/** restic backends written without `//`: `sftp:user:pass@host:/srv`. Up to the last `@`. */
-const BACKEND_USERINFO =
-  /\b(sftp|rest|s3|b2|azure|gs|swift|rclone|ssh):(?!\/\/|[A-Za-z][A-Za-z0-9+.-]*:\/\/)[^\s"'<>]*@/gi;
-
-/** `Authorization: …` (also Proxy-Authorization, X-Api-Key…) up to the end of the line or quote. */
-const AUTH_HEADER =
-  /\b((?:proxy-)?authorization|x-api-key|x-auth-token|api-key|private-token)(["']?\s*[:=]\s*)((?:[^\r\n"'\\]|\\(?!["']))+)/gi;
-
-/** `Bearer x`, `Basic x`, `Digest x` anywhere (curl -H, error messages). */
-const AUTH_SCHEME = /\b(Bearer|Basic|Digest)(\s+)((?:[^\s"'\\]|\\(?!["']))+)/g;
-
-/** A quoted value: `"x"`, `'x'`, or `\\"x\\"` (quoted inside a JSON string). */
-const QUOTED = `(?:"[^"]*"|'[^']*'|\\\\"(?:[^"\\\\]|\\\\(?!"))*\\\\")`;
-
-/** An unquoted value: up to whitespace or a quote; a `\\` before a quote is the JSON escape. */
-const UNQUOTED = `(?:[^\\s"'\\\\]|\\\\(?!["']))+`;
-
-/**
- * `--password=x`, `--password x`, `-password x`, `--s3-secret-key=x`. After a space, a value
- * starting with `--` is the next flag, not the secret (`--password-file --verbose`).
- */
-const FLAG = new RegExp(
-  `(^|[\\s"'=])(--?[A-Za-z0-9-]*${SECRET_WORD}[A-Za-z0-9-]*)(=(${QUOTED}|${UNQUOTED})|\\s+(${QUOTED}|(?!--)${UNQUOTED}))`,
-  'gi',
-);
-
-/** JSON `"name": "value"` with a secret-looking or URL name (value up to the closing quote). */
-const JSON_PAIR = /"([^"\\]{1,200})"(\s*:\s*)"((?:[^"\\]|\\.)*)"/g;
-
-/** The same pair in JSON inside a JSON string: `\\"name\\": \\"value\\"`. */
-const JSON_PAIR_ESCAPED = /\\"([^"\\]{1,200})\\"(\s*:\s*)\\"((?:[^"\\]|\\(?!"))*)\\"/g;
-
-/** `NAME=value` or `NAME: value` with a secret-looking env-style name. */
-const ENV_PAIR = new RegExp(
-  `(^|[^A-Za-z0-9_.-])((?:[A-Za-z_][A-Za-z0-9_]*)?${SECRET_WORD}[A-Za-z0-9_]*)(=|:[ \\t]+)`,
-  'gi',
-);
-
-/**
- * Every rule of `redactString` needs one of these in the string: `://` or `@` (URLs, backend
- * userinfo), or a secret word (flags, env pairs, secret JSON keys, auth headers, `Bearer`…).
- * A superset of the rules' triggers, checked in one pass; keep it in step with the rules above.
- */
-const SECRET_TRIGGER =
-  /:\/\/|@|PASS|PWD|SECRET|TOKEN|KEY|AUTH|CREDENTIAL|COOKIE|BEARER|BASIC|DIGEST/i;
-
-function mayHoldSecret(s: string): boolean {
-  return SECRET_TRIGGER.test(s);
 }
 
 export class SecretRedactor implements Redactor {
@@ -138,39 +77,14 @@ export class SecretRedactor implements Redactor {
   }
 
   isSecretKey(name: string): boolean {
-    return !EXEMPT_KEYS.has(name) && SECRET_KEY_PATTERN.test(name);
+    return isSecretKeyName(name);
   }
 
   redactString(s: string): string {
     // Registered values first: a rule below could otherwise cut one in two and leave a piece.
-    let out = this.redactValues(s);
+    const out = this.redactValues(s);
     // Most strings (names, paths, schedules) can match no rule: skip the dozen regex passes.
-    if (!mayHoldSecret(out)) return out;
-    out = out.replace(URL_IN_TEXT, (_m, scheme: string, rest: string) =>
-      redactUrlInText(scheme, rest),
-    );
-    out = out.replace(BACKEND_USERINFO, (_m, scheme: string) => `${scheme}:${REDACTED}@`);
-    out = out.replace(AUTH_HEADER, (_m, name: string, sep: string) => `${name}${sep}${REDACTED}`);
-    out = out.replace(AUTH_SCHEME, (m, scheme: string, sep: string, value: string) =>
-      value === REDACTED ? m : `${scheme}${sep}${REDACTED}`,
-    );
-    out = out.replace(FLAG, (m, lead: string, flag: string, rest: string) => {
-      const sep = rest.startsWith('=') ? '=' : (/^\s+/.exec(rest)?.[0] ?? ' ');
-      return `${lead}${flag}${sep}${REDACTED}`;
-    });
-    for (const [pattern, q] of [
-      [JSON_PAIR, '"'],
-      [JSON_PAIR_ESCAPED, '\\"'],
-    ] as const) {
-      out = out.replace(pattern, (m, name: string, sep: string, value: string) => {
-        if (this.isSecretKey(name)) return `${q}${name}${q}${sep}${q}${REDACTED}${q}`;
-        if (URL_KEY_PATTERN.test(name) && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-          return `${q}${name}${q}${sep}${q}${redactUrl(value)}${q}`;
-        }
-        return m;
-      });
-    }
-    return this.#redactEnvPairs(out);
+    return mayHoldSecret(out) ? applyRules(out) : out;
   }
 
   redactValues(s: string): string {
@@ -220,55 +134,6 @@ export class SecretRedactor implements Redactor {
   #holdsValue(s: string): boolean {
     for (const secret of this.#sorted) if (s.includes(secret)) return true;
     return false;
-  }
-
-  /**
-   * `NAME=value`: inside a JSON string (`"RESTIC_PASSWORD=x y"`) the value runs to the closing
-   * quote; in a query string to the next `&`; otherwise it is one quoted string or runs to
-   * whitespace.
-   */
-  #redactEnvPairs(s: string): string {
-    let out = '';
-    let last = 0;
-    ENV_PAIR.lastIndex = 0;
-    for (let m = ENV_PAIR.exec(s); m !== null; m = ENV_PAIR.exec(s)) {
-      const [whole, lead = '', name = '', sep = ''] = m;
-      if (EXEMPT_KEYS.has(name)) continue;
-      const valueStart = m.index + whole.length;
-      let valueEnd: number;
-      if (lead === '"' && s[m.index - 1] !== '\\') {
-        valueEnd = valueStart;
-        while (valueEnd < s.length && s[valueEnd] !== '"') {
-          valueEnd += s[valueEnd] === '\\' ? 2 : 1;
-        }
-        valueEnd = Math.min(valueEnd, s.length);
-      } else if (lead === '"') {
-        // `\"NAME=a b\"`: a JSON string inside a JSON string, up to its escaped closing quote.
-        const close = s.indexOf('\\"', valueStart);
-        valueEnd = close < 0 ? s.length : close;
-      } else if (s.startsWith('\\"', valueStart)) {
-        // `NAME=\"a b\"` inside a JSON string: up to the escaped closing quote.
-        const close = s.indexOf('\\"', valueStart + 2);
-        valueEnd = close < 0 ? s.length : close + 2;
-      } else if (s[valueStart] === '"' || s[valueStart] === "'") {
-        const close = s.indexOf(s[valueStart]!, valueStart + 1);
-        valueEnd = close < 0 ? s.length : close + 1;
-      } else {
-        // In a query string (`?token=x&p=5`) the value ends at the next parameter.
-        const end = lead === '?' || lead === '&' ? /[\s"'&#]/ : /[\s"']/;
-        const ws = s.slice(valueStart).search(end);
-        valueEnd = ws < 0 ? s.length : valueStart + ws;
-        // `\"` ends a JSON string: the backslash is its escape, not part of the value.
-        if (valueEnd > valueStart && s[valueEnd - 1] === '\\' && /["']/.test(s[valueEnd] ?? '')) {
-          valueEnd--;
-        }
-      }
-      if (valueEnd === valueStart) continue;
-      out += `${s.slice(last, m.index)}${lead}${name}${sep}${REDACTED}`;
-      last = valueEnd;
-      ENV_PAIR.lastIndex = Math.max(valueEnd, ENV_PAIR.lastIndex);
-    }
-    return out + s.slice(last);
   }
 
   #redact(value: unknown, seen: WeakSet<object>): unknown {

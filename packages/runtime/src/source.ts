@@ -42,4 +42,12 @@ export interface Source {
   resync(): Promise<void>;
   /** Liveness as the source sees it (e.g. the Docker event stream is connected). */
   healthy(): boolean;
+  /**
+   * Optional: begin fetching what the first `start` lists, before `start` is called, so that the
+   * wait overlaps the caller's remaining set-up (a one-shot command pings Docker and repairs
+   * state meanwhile). `start` then delivers that fetch; nothing reaches a sink before it. A
+   * source may ignore it where an early list could be stale (e.g. before an event stream opens).
+   * `signal` aborts when the manager stops (a caller that gives up before starting stops it).
+   */
+  prefetch?(signal: AbortSignal): void;
 }

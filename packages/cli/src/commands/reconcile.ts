@@ -1,6 +1,6 @@
 import { exitCodeOf, ExitCode } from '@backrest-sidecar/api';
 import { Command } from 'commander';
-import { buildApp, pingDocker, reportOf } from '../app.js';
+import { buildApp, pingDocker, reportOf, setUpWhileListing } from '../app.js';
 import {
   addReconcileOptions,
   checkConfigDirectory,
@@ -8,7 +8,7 @@ import {
   type RawOptions,
 } from '../options.js';
 import { fatal } from '../exit.js';
-import { repairBeforeCommand } from '../one-shot.js';
+import { repairBeforeCommand, repairMayChangeContainers } from '../one-shot.js';
 import { ContainerActions } from '@dockop/docker';
 import { configSecretValues } from '@backrest-sidecar/config-sink';
 import { Logger, Redactor } from '@dockop/runtime';
@@ -22,14 +22,19 @@ export async function runReconcile(raw: RawOptions): Promise<number> {
   const settings = resolveSettings(raw);
   checkConfigDirectory(settings.configPath, raw.createConfig === true);
   const manager = await buildApp(settings, { mode: 'once', logStream: process.stderr });
-  await pingDocker(manager, settings);
-  // A backup-once killed mid-run (kill -9) left containers stopped: start them first, dry run
-  // or not (the dry run is about the config; a stopped database is our damage to undo).
-  await repairBeforeCommand(
-    manager.get<ContainerActions>(ContainerActions),
-    settings.stateDir,
-    manager.get<Logger>(Logger),
-  );
+  // The engine lists the containers (2,000: ~150 ms) while we ping and repair; unless a killed
+  // backup-once left a journal, whose repair starts containers: then the list waits for it.
+  const listEarly = !repairMayChangeContainers(settings.stateDir);
+  await setUpWhileListing(manager, listEarly, async () => {
+    await pingDocker(manager, settings);
+    // A backup-once killed mid-run (kill -9) left containers stopped: start them first, dry run
+    // or not (the dry run is about the config; a stopped database is our damage to undo).
+    await repairBeforeCommand(
+      manager.get<ContainerActions>(ContainerActions),
+      settings.stateDir,
+      manager.get<Logger>(Logger),
+    );
+  });
   const summaries = await manager.runOnce();
   const report = reportOf(manager).last;
   if (settings.dryRun && report?.diff) {
