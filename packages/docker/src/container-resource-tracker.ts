@@ -135,7 +135,12 @@ export class ContainerResourceTracker {
         if (!selects(def.selector, container.status.labels)) continue;
         const key = makeKey(def.kind, container.status.name);
         owned.add(key);
-        await this.#deliver(def, key, container);
+        // Awaited only when an image must be inspected: most containers carry no sensitive
+        // label, and a relist of thousands then does not pay two awaits for each.
+        const trust =
+          this.#trust.filterNow(def.selector, container.status, this.#trustImageLabels) ??
+          (await this.#trust.filter(def.selector, container.status, this.#trustImageLabels));
+        this.#deliver(def, key, container, trust);
       }
     }
     for (const key of this.#keysById.get(id) ?? []) {
@@ -163,13 +168,13 @@ export class ContainerResourceTracker {
     this.#pendingDeletes.clear();
   }
 
-  async #deliver(
+  #deliver(
     def: ResourceDefinition,
     key: ResourceKey,
     container: ObservedContainer,
-  ): Promise<void> {
+    trust: TrustResult,
+  ): void {
     const sink = this.#mustSink();
-    const trust = await this.#trust.filter(def.selector, container.status, this.#trustImageLabels);
     const { labels, untrusted } = trust;
     if (untrusted.length > 0) this.#warnUntrusted(key, container, trust);
     else this.#untrustedWarned.delete(key);

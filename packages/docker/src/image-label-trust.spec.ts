@@ -87,6 +87,10 @@ describe('ImageLabelTrust', () => {
         'backrest.enable',
         'backrest.pre',
         'backrest.post.1',
+        // A sensitive path's name as a prefix of another segment is not under it.
+        'backrest.prefix',
+        'backrest.paths',
+        'backrest.paths.included',
         'backrest.paths.include',
         'backrest.paths.exclude',
         'backrest.repo',

@@ -1,7 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import type { LabelSelector } from '@dockop/runtime';
-import { decodeLabels, ownedPath, selects, showValue } from './label-decoder.js';
+import {
+  RESERVED_KEYS,
+  ownLabel,
+  quoteLabelValue,
+  showLabelValue,
+  type LabelSelector,
+} from '@dockop/runtime';
+import { decodeLabels, ownedPath, selects, showValue, type DecodeResult } from './label-decoder.js';
 
 const selector: LabelSelector = {
   prefixes: ['backrest.'],
@@ -268,4 +274,139 @@ describe('label-decoder', () => {
       ),
     );
   });
+  it('gives what the previous decoder gave, for any labels, hostile ones included (property)', () => {
+    const rcb: LabelSelector = {
+      prefixes: ['backrest.', 'restic-compose-backup.'],
+      enableLabel: 'backrest.enable',
+      paths: { 'restic-compose-backup.volumes': 'rcb.volumes', 'backrest.dump': 'dump.preset' },
+    };
+    const segment = fc.oneof(
+      fc.constantFrom('a', 'b', 'volumes', 'dump', 'preset', '', '__proto__', 'constructor'),
+      fc.constantFrom('prototype', 'toString', 'x\u0000', 'r\u202e', 'rcb', 'é'),
+    );
+    const key = fc
+      .tuple(
+        fc.constantFrom('backrest.', 'restic-compose-backup.', 'other.', '', 'backrest'),
+        fc.array(segment, { minLength: 1, maxLength: 3 }),
+      )
+      .map(([p, segs]) => p + segs.join('.'));
+    const value = fc.oneof(
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom('€€€€', 'a\tb', 'x'.repeat(40), '\u0085', 'true'),
+    );
+    fc.assert(
+      fc.property(
+        fc.dictionary(
+          fc.oneof(key, fc.constantFrom('restic-compose-backup.volumes', 'backrest.dump')),
+          value,
+          { maxKeys: 6 },
+        ),
+        fc.integer({ min: 0, max: 20 }),
+        (labels, maxLabelBytes) => {
+          const options = { containerName: 'c-1', maxLabelBytes };
+          const now = decodeLabels(rcb, labels, options);
+          const before = previousDecodeLabels(rcb, labels, options);
+          expect(plain(now)).to.deep.equal(plain(before));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
 });
+
+/** Null-prototype specs compared as JSON (chai sees prototypes). */
+function plain(r: DecodeResult): unknown {
+  return JSON.parse(JSON.stringify(r)) as unknown;
+}
+
+// The decoder before issue #13's rewrite (a Map of who set each path, every label key sorted),
+// kept as the oracle of the property above.
+function previousDecodeLabels(
+  selector: LabelSelector,
+  labels: Record<string, string>,
+  options: { containerName: string; maxLabelBytes: number },
+): DecodeResult {
+  // eslint-disable-next-line no-control-regex
+  const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+  const printable = (key: string): string =>
+    quoteLabelValue(key, 200)
+      .replace(/ \(\d+ characters\)$/, '')
+      .slice(1, -1);
+  const conflict = (key: string, other: string, path: string): DecodeResult => ({
+    ok: false,
+    reason: 'LabelConflict',
+    message:
+      `container "${options.containerName}" label "${printable(key)}" conflicts with label "${printable(other)}": ` +
+      `spec path "${path}" would be both a value and a parent of other keys; ` +
+      `map one of them explicitly with selector.paths`,
+  });
+  const max = options.maxLabelBytes;
+  const where = (key: string, value: string): string =>
+    `container "${options.containerName}" label "${printable(key)}" (value ${showLabelValue(key, value, 64)})`;
+  const entries: { key: string; value: string; path: string[] }[] = [];
+  for (const key of Object.keys(labels).sort()) {
+    const path = ownedPath(selector, key);
+    if (path === undefined) continue;
+    const value = ownLabel(labels, key) ?? '';
+    if (CONTROL.test(key) || CONTROL.test(value)) {
+      return {
+        ok: false,
+        reason: 'LabelControlCharacters',
+        message: `${where(key, value)}: control characters are not accepted in label keys or values`,
+      };
+    }
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > max) {
+      return {
+        ok: false,
+        reason: 'LabelTooLong',
+        message: `${where(key, value)}: value is ${bytes} bytes, more than the limit of ${max}`,
+      };
+    }
+    const segments = path.split('.');
+    if (segments.some((s) => s === '')) {
+      return {
+        ok: false,
+        reason: 'InvalidLabelKey',
+        message: `${where(key, value)}: spec path "${printable(path)}" has an empty segment`,
+      };
+    }
+    const reserved = segments.find((s) => RESERVED_KEYS.has(s));
+    if (reserved !== undefined) {
+      return {
+        ok: false,
+        reason: 'InvalidLabelKey',
+        message:
+          `${where(key, value)}: spec path "${printable(path)}" has the reserved segment ` +
+          `"${reserved}" (__proto__, constructor and prototype are refused: they could reach Object.prototype)`,
+      };
+    }
+    entries.push({ key, value, path: segments });
+  }
+  const spec = Object.create(null) as Record<string, unknown>;
+  const setBy = new Map<string, string>();
+  for (const { key, value, path } of entries) {
+    let node = spec;
+    for (let i = 0; i < path.length - 1; i++) {
+      const seg = path[i]!;
+      const prefixPath = path.slice(0, i + 1).join('.');
+      const existing = Object.hasOwn(node, seg) ? node[seg] : undefined;
+      if (typeof existing === 'string')
+        return conflict(key, setBy.get(prefixPath) ?? prefixPath, prefixPath);
+      if (existing === undefined) {
+        const child = Object.create(null) as Record<string, unknown>;
+        node[seg] = child;
+        setBy.set(prefixPath, key);
+        node = child;
+      } else {
+        node = existing as Record<string, unknown>;
+      }
+    }
+    const leaf = path[path.length - 1]!;
+    const full = path.join('.');
+    if (Object.hasOwn(node, leaf)) return conflict(key, setBy.get(full) ?? full, full);
+    node[leaf] = value;
+    setBy.set(full, key);
+  }
+  return { ok: true, spec: spec as never, labels: entries.map((e) => e.key) };
+}

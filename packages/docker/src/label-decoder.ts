@@ -47,7 +47,8 @@ export { ownedPath };
 /**
  * Decodes the labels a selector owns into a raw spec: prefix stripped, dots nest. Hostile or
  * ambiguous input refuses the whole container for this kind, with a message naming the
- * container, the label and the (truncated) value.
+ * container, the label and the (truncated) value. Keys are taken in sorted order: the first bad
+ * one is reported, and of two conflicting labels the later one is named first.
  */
 export function decodeLabels(
   selector: LabelSelector,
@@ -55,92 +56,113 @@ export function decodeLabels(
   options: DecodeOptions,
 ): DecodeResult {
   const max = options.maxLabelBytes ?? DEFAULT_MAX_LABEL_BYTES;
-  const where = (key: string, value: string): string =>
-    `container "${options.containerName}" label "${printable(key)}" (value ${showLabelValue(key, value, SHOWN_VALUE_CHARS)})`;
-  const entries: { key: string; value: string; path: string[] }[] = [];
-  for (const key of Object.keys(labels).sort()) {
-    const path = ownedPath(selector, key);
-    if (path === undefined) continue;
+  // Only the owned keys are sorted and kept: a container's other labels (compose, swarm, its
+  // own) are usually most of them. Sorting the owned ones gives the order sorting all gives.
+  const keys: string[] = [];
+  for (const key of Object.keys(labels)) {
+    if (ownedPath(selector, key) !== undefined) keys.push(key);
+  }
+  keys.sort();
+  // Every label is checked before any is placed: a bad value is reported before a conflict.
+  const values: string[] = [];
+  const paths: string[][] = [];
+  for (const key of keys) {
+    const path = ownedPath(selector, key) as string;
     const value = ownLabel(labels, key) ?? '';
-    if (CONTROL.test(key) || CONTROL.test(value)) {
-      return {
-        ok: false,
-        reason: 'LabelControlCharacters',
-        message: `${where(key, value)}: control characters are not accepted in label keys or values`,
-      };
-    }
-    const bytes = Buffer.byteLength(value, 'utf8');
-    if (bytes > max) {
-      return {
-        ok: false,
-        reason: 'LabelTooLong',
-        message: `${where(key, value)}: value is ${bytes} bytes, more than the limit of ${max}`,
-      };
-    }
     const segments = path.split('.');
-    if (segments.some((s) => s === '')) {
-      return {
-        ok: false,
-        reason: 'InvalidLabelKey',
-        message: `${where(key, value)}: spec path "${printable(path)}" has an empty segment`,
-      };
+    const refused = refusal(key, value, path, segments, max);
+    if (refused !== undefined) {
+      const where = `container "${options.containerName}" label "${printable(key)}" (value ${showLabelValue(key, value, SHOWN_VALUE_CHARS)})`;
+      return { ok: false, reason: refused[0], message: `${where}: ${refused[1]}` };
     }
-    const reserved = segments.find((s) => RESERVED_KEYS.has(s));
-    if (reserved !== undefined) {
-      return {
-        ok: false,
-        reason: 'InvalidLabelKey',
-        message:
-          `${where(key, value)}: spec path "${printable(path)}" has the reserved segment ` +
-          `"${reserved}" (__proto__, constructor and prototype are refused: they could reach Object.prototype)`,
-      };
-    }
-    entries.push({ key, value, path: segments });
+    values.push(value);
+    paths.push(segments);
   }
 
   // Null-prototype nodes, own properties only: no label can reach an inherited member.
   const spec: RawSpec = Object.create(null) as RawSpec;
-  // Which label set each spec path, to name both sides of a conflict.
-  const setBy = new Map<string, string>();
-  for (const { key, value, path } of entries) {
+  for (let k = 0; k < keys.length; k++) {
+    const path = paths[k]!;
     let node: RawSpec = spec;
     for (let i = 0; i < path.length - 1; i++) {
-      const seg = path[i] as string;
-      const prefixPath = path.slice(0, i + 1).join('.');
+      const seg = path[i]!;
       const existing = Object.hasOwn(node, seg) ? node[seg] : undefined;
-      if (typeof existing === 'string')
-        return conflict(
-          options.containerName,
-          key,
-          setBy.get(prefixPath) ?? prefixPath,
-          prefixPath,
-        );
+      if (typeof existing === 'string') {
+        return conflict(options.containerName, keys, paths, k, i + 1);
+      }
       if (existing === undefined) {
         const child = Object.create(null) as RawSpec;
         node[seg] = child;
-        setBy.set(prefixPath, key);
         node = child;
       } else {
         node = existing;
       }
     }
-    const leaf = path[path.length - 1] as string;
-    const full = path.join('.');
-    if (Object.hasOwn(node, leaf)) {
-      return conflict(options.containerName, key, setBy.get(full) ?? full, full);
-    }
-    node[leaf] = value;
-    setBy.set(full, key);
+    const leaf = path[path.length - 1]!;
+    if (Object.hasOwn(node, leaf))
+      return conflict(options.containerName, keys, paths, k, path.length);
+    node[leaf] = values[k]!;
   }
-  return { ok: true, spec, labels: entries.map((e) => e.key) };
+  return { ok: true, spec, labels: keys };
 }
 
-function conflict(container: string, key: string, other: string, path: string): DecodeResult {
+/** Why an owned label is refused (reason, what is wrong), or undefined when it is acceptable. */
+function refusal(
+  key: string,
+  value: string,
+  path: string,
+  segments: string[],
+  maxBytes: number,
+): [LabelRejectReason, string] | undefined {
+  if (CONTROL.test(key) || CONTROL.test(value)) {
+    return [
+      'LabelControlCharacters',
+      'control characters are not accepted in label keys or values',
+    ];
+  }
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: only a long value needs counting.
+  if (value.length * 3 > maxBytes) {
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > maxBytes) {
+      return ['LabelTooLong', `value is ${bytes} bytes, more than the limit of ${maxBytes}`];
+    }
+  }
+  if (segments.includes('')) {
+    return ['InvalidLabelKey', `spec path "${printable(path)}" has an empty segment`];
+  }
+  const reserved = segments.find((s) => RESERVED_KEYS.has(s));
+  if (reserved !== undefined) {
+    return [
+      'InvalidLabelKey',
+      `spec path "${printable(path)}" has the reserved segment "${reserved}" ` +
+        `(__proto__, constructor and prototype are refused: they could reach Object.prototype)`,
+    ];
+  }
+  return undefined;
+}
+
+/**
+ * Label `keys[k]` can't be placed: the spec path of its first `depth` segments is already a
+ * value, or already a parent. Names the label that first set that path: the first earlier one
+ * whose path is it or lies under it.
+ */
+function conflict(
+  container: string,
+  keys: readonly string[],
+  paths: readonly string[][],
+  k: number,
+  depth: number,
+): DecodeResult {
+  const at = paths[k]!.slice(0, depth);
+  const setter = paths.findIndex(
+    (p, j) => j < k && p.length >= depth && at.every((s, i) => p[i] === s),
+  );
+  const path = at.join('.');
   return {
     ok: false,
     reason: 'LabelConflict',
     message:
-      `container "${container}" label "${printable(key)}" conflicts with label "${printable(other)}": ` +
+      `container "${container}" label "${printable(keys[k]!)}" conflicts with label "${printable(keys[setter] ?? path)}": ` +
       `spec path "${path}" would be both a value and a parent of other keys; ` +
       `map one of them explicitly with selector.paths`,
   };

@@ -123,6 +123,21 @@ function typesOf(schema: SchemaNode): string[] {
   return [];
 }
 
+/** `typesOf(schema).includes(type)`, without building the list (asked for every string in a spec). */
+function hasType(schema: SchemaNode, type: string): boolean {
+  const t = schema['type'];
+  return t === type || (Array.isArray(t) && t.includes(type));
+}
+
+/** Exactly one type, `boolean` (`typesOf(schema)` is `['boolean']`). */
+function onlyBoolean(schema: SchemaNode): boolean {
+  const t = schema['type'];
+  if (t === 'boolean') return true;
+  return Array.isArray(t) && typesOf(schema).join() === 'boolean';
+}
+
+const BRANCH_KEYWORDS = ['allOf', 'anyOf', 'oneOf'] as const;
+
 /** Dotted display path from a JSON pointer: `/a/0/b` → `a[0].b`. */
 export function pointerToPath(pointer: string): string {
   if (pointer === '') return '';
@@ -194,6 +209,8 @@ export class AjvSchemaRegistry implements SchemaRegistry {
   readonly #usePrecompiled = new Set<string>();
   readonly #formats = new Map<string, SchemaFormat>();
   readonly #formatDefs = new Map<string, { type: 'string'; validate: (v: string) => boolean }>();
+  /** `patternProperties` keys compiled once (they were compiled for every key of every spec). */
+  readonly #patterns = new Map<string, RegExp>();
 
   /**
    * `precompiled` defaults to the validators built into this program (none unless bundled); it is
@@ -301,7 +318,11 @@ export class AjvSchemaRegistry implements SchemaRegistry {
     let errors: ErrorObject[] = [];
     // Each pass drops the unknown fields ajv reported; a second pass then validates what is left.
     for (let pass = 0; pass < 8; pass++) {
-      validateFn(copy);
+      // A valid value (the common case) leaves `errors` null: nothing to copy or sort out.
+      if (validateFn(copy)) {
+        errors = [];
+        break;
+      }
       errors = [...(validateFn.errors ?? [])];
       const unknown = errors.filter(
         (e) => e.keyword === 'additionalProperties' && !TENTATIVE.test(e.schemaPath),
@@ -313,6 +334,9 @@ export class AjvSchemaRegistry implements SchemaRegistry {
         warnings.push(`unknown field "${path}" ignored`);
         deleteAt(copy, e.instancePath, prop);
       }
+    }
+    if (errors.length === 0 && listErrors.length === 0) {
+      return { valid: true, value: copy as T, errors: [], warnings };
     }
     // A list that did not parse is reported once, with its reason, not also as "must be array".
     const listPaths = new Set(listErrors.map((e) => e.path));
@@ -380,12 +404,11 @@ export class AjvSchemaRegistry implements SchemaRegistry {
     const resolved = this.#resolve(schemaIn, root, depth);
     if (!resolved || depth > 64) return value;
     const { schema, root: docRoot } = resolved;
-    const types = typesOf(schema);
     let v = value;
     if (typeof v === 'string') {
-      const branches = [schema, ...this.#branches(schema, docRoot, depth)];
-      const allowsString = branches.some((b) => typesOf(b).includes('string'));
-      const wantsArray = branches.some((b) => typesOf(b).includes('array'));
+      const branches = this.#branches(schema, docRoot, depth);
+      const allowsString = hasType(schema, 'string') || branches.some((b) => hasType(b, 'string'));
+      const wantsArray = hasType(schema, 'array') || branches.some((b) => hasType(b, 'array'));
       if (wantsArray && !allowsString) {
         const list = parseLabelList(v);
         if (!list.ok) {
@@ -393,7 +416,7 @@ export class AjvSchemaRegistry implements SchemaRegistry {
           return v;
         }
         v = list.items;
-      } else if (types.length === 1 && types[0] === 'boolean' && /^(true|false)$/i.test(v)) {
+      } else if (onlyBoolean(schema) && /^(true|false)$/i.test(v)) {
         return v.toLowerCase() === 'true';
       }
     }
@@ -407,15 +430,16 @@ export class AjvSchemaRegistry implements SchemaRegistry {
       const props = isObject(schema['properties']) ? schema['properties'] : {};
       const patterns = isObject(schema['patternProperties']) ? schema['patternProperties'] : {};
       const additional = schema['additionalProperties'];
-      for (const [k, child] of Object.entries(v)) {
+      for (const k of Object.keys(v)) {
         // `__proto__` can't be assigned as data; left as is, ajv drops or refuses it.
         if (k === '__proto__') continue;
+        const child = v[k];
         // Own properties only: a key `toString` must not find Object.prototype.toString.
         let sub: unknown = Object.hasOwn(props, k) ? props[k] : undefined;
         if (sub === undefined) {
-          for (const [pattern, ps] of Object.entries(patterns)) {
-            if (new RegExp(pattern, 'u').test(k)) {
-              sub = ps;
+          for (const pattern of Object.keys(patterns)) {
+            if (this.#pattern(pattern).test(k)) {
+              sub = patterns[pattern];
               break;
             }
           }
@@ -425,7 +449,7 @@ export class AjvSchemaRegistry implements SchemaRegistry {
           v[k] = this.#prepare(sub, child, docRoot, depth + 1, joinPath(path, k), listErrors);
       }
     }
-    for (const branch of ['allOf', 'anyOf', 'oneOf'] as const) {
+    for (const branch of BRANCH_KEYWORDS) {
       const list = schema[branch];
       if (Array.isArray(list) && (isObject(v) || Array.isArray(v))) {
         for (const b of list) v = this.#prepare(b, v, docRoot, depth + 1, path, listErrors);
@@ -436,7 +460,7 @@ export class AjvSchemaRegistry implements SchemaRegistry {
 
   #branches(schema: SchemaNode, root: SchemaNode, depth: number): SchemaNode[] {
     const out: SchemaNode[] = [];
-    for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+    for (const key of BRANCH_KEYWORDS) {
       const list = schema[key];
       if (!Array.isArray(list)) continue;
       for (const b of list) {
@@ -445,5 +469,11 @@ export class AjvSchemaRegistry implements SchemaRegistry {
       }
     }
     return out;
+  }
+
+  #pattern(source: string): RegExp {
+    let re = this.#patterns.get(source);
+    if (!re) this.#patterns.set(source, (re = new RegExp(source, 'u')));
+    return re;
   }
 }
