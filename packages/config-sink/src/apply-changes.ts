@@ -4,7 +4,9 @@ import {
   MAX_JSON_DEPTH,
   deepClone,
   idOf,
+  isFrozenJson,
   isObject,
+  jsonEqual,
   nestsDeeperThan,
   type JsonObject,
 } from './json-util.js';
@@ -38,9 +40,16 @@ export interface ApplyChangesOptions {
    * 'deep' (default): the result shares nothing with `raw`. 'shallow': its top level, plans array
    * and upserted plans are new, the rest (untouched plans, repos, the unmanaged values an upserted
    * Backrest plan keeps) are `raw`'s own objects: no copy of a 2,000-plan document, for a caller
-   * that changes neither below the top level.
+   * that changes neither below the top level. An upsert that leaves a plan's content as it is
+   * keeps `raw`'s plan object too (what was derived from it, e.g. its rendering, still holds).
    */
   copy?: 'deep' | 'shallow';
+  /**
+   * With 'shallow': per plan object of `raw` frozen by freezeJson, an upsert that left it as it
+   * is. An upsert equal to it again is not built again (a daemon upserts every plan it manages
+   * on each event; the builders are pure functions of the plan and the object).
+   */
+  unchanged?: WeakMap<object, PlanSpec>;
 }
 
 /**
@@ -68,9 +77,8 @@ export function applyChanges(
   }
   if (raw === undefined || raw === null) raw = emptyConfig(format);
   // A spread defines an own "__proto__" key (never sets the prototype), as JSON.parse does.
-  const doc = (
-    options.copy === 'shallow' && isObject(raw) ? { ...raw } : deepClone(raw)
-  ) as JsonObject;
+  const shallow = options.copy === 'shallow';
+  const doc = (shallow && isObject(raw) ? { ...raw } : deepClone(raw)) as JsonObject;
   if (!isObject(doc)) {
     throw new ConfigError('InvalidConfig', IN_MEMORY, 'the config is not a JSON object');
   }
@@ -87,8 +95,12 @@ export function applyChanges(
     const id = idOf(p);
     if (!position.has(id)) position.set(id, i); // the first one, as findIndex would
   });
+  const unchanged = shallow ? options.unchanged : undefined;
   for (const plan of changes.upsert) {
     const idx = position.get(plan.id) ?? -1;
+    const existing: unknown = idx >= 0 ? plans[idx] : undefined;
+    const frozen = unchanged !== undefined && isFrozenJson(existing);
+    if (frozen && jsonEqual(plan, unchanged.get(existing))) continue;
     let next: object;
     try {
       next =
@@ -106,8 +118,11 @@ export function applyChanges(
       }
       throw err;
     }
-    if (idx >= 0) plans[idx] = next;
-    else {
+    if (idx >= 0) {
+      if (!shallow || !jsonEqual(next, existing)) plans[idx] = next;
+      // A private copy: the caller may change its plan later.
+      else if (frozen) unchanged.set(existing, structuredClone(plan));
+    } else {
       position.set(plan.id, plans.length);
       plans.push(next);
     }
@@ -134,7 +149,10 @@ function checkChanges(changes: PlanChanges): void {
 /** Every plan of a document, decoded to the neutral shape. */
 export function decodePlans(raw: unknown, format: ConfigFormat): PlanSpec[] {
   if (!isObject(raw) || !Array.isArray(raw['plans'])) return [];
-  return raw['plans'].map((p) =>
-    format === 'backrest' ? fromBackrestPlan(isObject(p) ? p : {}) : fromSidecarPlan(p),
-  );
+  return raw['plans'].map((p) => decodePlan(p, format));
+}
+
+/** One plan of a document (any element of its `plans`), decoded to the neutral shape. */
+export function decodePlan(p: unknown, format: ConfigFormat): PlanSpec {
+  return format === 'backrest' ? fromBackrestPlan(isObject(p) ? p : {}) : fromSidecarPlan(p);
 }

@@ -10,6 +10,7 @@ import {
   readdirSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { rename as fsRename } from 'node:fs/promises';
@@ -423,6 +424,40 @@ describe('ConfigSink (real files)', () => {
   });
 
   describe('rendering only what is needed (issue #13)', () => {
+    it('sees an outside edit that keeps the size and the mtime (bytes are compared, not stat)', async () => {
+      const s = sink({ format: 'sidecar' });
+      writeFileSync(file, SIDECAR_WITH_DEFAULT);
+      const mine = { upsert: [plan('a', { sources: ['/a/1'] })], remove: [] };
+      expect((await s.commit(mine)).written).to.equal(true);
+      const st = statSync(file);
+      const theirs = readFileSync(file, 'utf8').replace('/a/1', '/a/2');
+      writeFileSync(file, theirs);
+      utimesSync(file, st.atime, st.mtime);
+      expect(statSync(file).size).to.equal(st.size);
+      expect((await s.load()).plans[0]?.sources).to.deep.equal(['/a/2']);
+      const again = await s.commit(mine);
+      expect(again.changed).to.equal(true);
+      expect(again.before).to.equal(theirs);
+      expect(readFileSync(file, 'utf8')).to.equal(again.after);
+    });
+
+    it('hands out frozen documents and plans: a caller cannot change what the next read reuses', async () => {
+      const s = sink({ format: 'sidecar' });
+      writeFileSync(file, SIDECAR_WITH_DEFAULT);
+      await s.commit({ upsert: [plan('a')], remove: [] });
+      const loaded = await s.load();
+      expect(() => {
+        (loaded.raw as { plans: unknown[] }).plans.push({});
+      }).to.throw(TypeError);
+      expect(() => {
+        loaded.plans[0]!.sources.push('/x');
+      }).to.throw(TypeError);
+      loaded.plans.pop(); // the array itself is the caller's
+      expect((await s.load()).plans.map((p) => p.sources)).to.deep.equal([
+        ['/var/lib/docker/volumes/a/_data'],
+      ]);
+    });
+
     /** What a commit or preview of `changes` over `text` gives, rendered from scratch. */
     function fromScratch(text: string, format: ConfigFormat, changes: PlanChanges) {
       const doc = text.trim() === '' ? undefined : (JSON.parse(text) as Record<string, unknown>);
@@ -457,6 +492,8 @@ describe('ConfigSink (real files)', () => {
     });
     const op = fc.oneof(
       fc.record({ kind: fc.constantFrom('preview', 'commit'), changes: changesArb }),
+      // What a sink that kept its last read or write loads: what a new sink loads.
+      fc.record({ kind: fc.constant('load') }),
       // Someone else writes the file: canonical bytes or other ones.
       fc.record({
         kind: fc.constant('edit'),
@@ -484,6 +521,11 @@ describe('ConfigSink (real files)', () => {
                       ? JSON.stringify(doc)
                       : JSON.stringify(doc, null, 4);
                 writeFileSync(file, text);
+                continue;
+              }
+              if (o.kind === 'load') {
+                const fresh = await sink({ format, instance: 'test' }).load();
+                expect(await s.load()).to.deep.equal(fresh);
                 continue;
               }
               const changes = {

@@ -12,7 +12,7 @@ import {
 import type { Stats } from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { applyChanges, decodePlans, emptyConfig } from './apply-changes.js';
+import { applyChanges, decodePlan, decodePlans, emptyConfig } from './apply-changes.js';
 import { assertLoadable } from './assert-loadable.js';
 import { defaultInstanceId, instanceIdProblem } from './backrest-instance.js';
 import { ConfigError } from './config-error.js';
@@ -31,7 +31,9 @@ import { detectFormat } from './detect-format.js';
 import {
   MAX_JSON_DEPTH,
   asArray,
+  freezeJson,
   idOf,
+  isFrozenJson,
   isObject,
   nestsDeeperThan,
   protoInt,
@@ -39,8 +41,15 @@ import {
   type JsonObject,
 } from './json-util.js';
 import { lineDiff } from './line-diff.js';
-import type { ConfigFormat, PlanChanges } from './plan-spec.js';
-import { canonicalize, renderCanonical, renderConfig, withModno } from './render-config.js';
+import type { ConfigFormat, PlanChanges, PlanSpec } from './plan-spec.js';
+import {
+  canonicalize,
+  canonicalizeCached,
+  newPlanRenderCache,
+  renderCanonicalConfig,
+  renderConfig,
+  withModno,
+} from './render-config.js';
 
 /** How many times a concurrent external edit is re-merged before giving up with WriteFailed. */
 const MAX_MERGE_ROUNDS = 5;
@@ -63,10 +72,23 @@ interface Proposal {
   after: string;
   changed: boolean;
   doc: unknown;
+  /** `after` as a document: what reading the written file gives (content and order). */
+  canonical: unknown;
+}
+
+/** A file's bytes as last read or written, and what they parse to. */
+interface ParsedBytes {
+  bytes: Buffer;
+  text: string;
+  /** Frozen (#freezeDoc) once `frozen`; a written document is frozen when it is read again. */
+  doc: JsonObject;
+  frozen: boolean;
+  format: ConfigFormat;
 }
 
 type InPlaceOutcome =
-  { kind: 'written'; backup: { backupPath?: string } } | { kind: 'changed'; snap: Snapshot };
+  | { kind: 'written'; backup: { backupPath?: string }; bytes: Buffer }
+  | { kind: 'changed'; snap: Snapshot };
 
 /**
  * Reads and writes one Backrest config file (either format), under an advisory lock.
@@ -95,6 +117,30 @@ export class ConfigSink {
    * its own write): a file holding exactly it needs no rendering (rendering is idempotent).
    */
   #knownCanonical = '';
+  /**
+   * The last bytes read or written and their parsed document: a read that finds exactly these
+   * bytes again (compared in full, never by stat alone: Backrest or an operator may edit the
+   * file) reuses the document instead of parsing it again.
+   */
+  #parsed: ParsedBytes | undefined;
+  /** Each plan's rendering, kept while its (frozen) object lives: a churn event renders one plan. */
+  readonly #rendered = newPlanRenderCache();
+  /** The decoded plans of a frozen document (load() of unchanged bytes decodes nothing). */
+  readonly #decoded = new WeakMap<object, readonly PlanSpec[]>();
+  /** Each frozen plan object's decoding, per format (a new document shares most plans). */
+  readonly #decodedPlan: Record<ConfigFormat, WeakMap<object, PlanSpec>> = {
+    sidecar: new WeakMap(),
+    backrest: new WeakMap(),
+  };
+  /** Upserts that left a (frozen) plan as it is: the same again is not built again. */
+  readonly #unchanged: Record<ConfigFormat, WeakMap<object, PlanSpec>> = {
+    sidecar: new WeakMap(),
+    backrest: new WeakMap(),
+  };
+  /** The last rendered config that passed validateConfig (the same bytes pass again). */
+  #loadable: { format: ConfigFormat; text: string } | undefined;
+  /** A proposal was made before (a daemon): the render cache is worth filling. */
+  #warm = false;
 
   constructor(options: ConfigSinkOptions) {
     if (!options.path) throw new TypeError('ConfigSink: options.path is required');
@@ -158,12 +204,12 @@ export class ConfigSink {
     const snap = await this.#readUnlocked();
     const doc = snap.doc;
     const repoIds = asArray(doc?.['repos']).map(idOf);
-    const plans = decodePlans(doc, snap.format);
+    const plans = this.#decode(doc, snap.format);
     const loaded: LoadedConfig = {
       format: snap.format,
       exists: snap.bytes !== undefined,
       repoIds,
-      plans,
+      plans: [...plans],
       planIds: plans.map((p) => p.id),
       raw: doc,
     };
@@ -196,7 +242,7 @@ export class ConfigSink {
         if (inPlace && snap.stat) {
           const outcome = await this.#writeInPlace(snap, p, warnings, compromised);
           if (outcome.kind === 'written') {
-            this.#knownCanonical = p.after;
+            this.#wrote(p, outcome.bytes, snap.format);
             return this.#result(snap.format, p, {
               written: true,
               merged,
@@ -210,7 +256,8 @@ export class ConfigSink {
           // Beside the real file, so a symlinked path keeps its link and rename stays on one fs.
           const target = await resolveLink(this.#path);
           const newPath = `${target}.new`;
-          await this.#writeFile(newPath, p.after, mode, snap.stat, warnings);
+          const bytes = Buffer.from(p.after, 'utf8');
+          await this.#writeFile(newPath, bytes, mode, snap.stat, warnings);
           let busy = false;
           try {
             await this.#faults.beforeVerify?.(this.#path);
@@ -220,7 +267,7 @@ export class ConfigSink {
               const backup = await this.#backup(snap);
               try {
                 await this.#rename(newPath, target);
-                this.#knownCanonical = p.after;
+                this.#wrote(p, bytes, snap.format);
                 return this.#result(snap.format, p, { written: true, merged, warnings, ...backup });
               } catch (err) {
                 // A single file bind-mounted into a container can't be renamed over: EBUSY.
@@ -306,6 +353,32 @@ export class ConfigSink {
     });
   }
 
+  /**
+   * decodePlans, kept beside a frozen document. The plans are frozen too: they are handed to
+   * every load() of the same bytes.
+   */
+  #decode(doc: JsonObject | undefined, format: ConfigFormat): readonly PlanSpec[] {
+    if (!isFrozenJson(doc)) return decodePlans(doc, format);
+    const known = this.#decoded.get(doc);
+    if (known) return known;
+    const byPlan = this.#decodedPlan[format];
+    const raw = doc['plans'];
+    const plans = Array.isArray(raw)
+      ? raw.map((p: unknown) => {
+          if (!isFrozenJson(p)) return decodePlan(p, format);
+          let spec = byPlan.get(p);
+          if (!spec) {
+            spec = decodePlan(p, format);
+            // Not plain data (cannot happen for a decoding): not kept, handed out as it is.
+            if (freezeJson(spec)) byPlan.set(p, spec);
+          }
+          return spec;
+        })
+      : [];
+    this.#decoded.set(doc, plans);
+    return plans;
+  }
+
   // ---- reading ----
 
   async #read(): Promise<Snapshot> {
@@ -336,6 +409,12 @@ export class ConfigSink {
   }
 
   #parse(bytes: Buffer | undefined, st: Stats | undefined): Snapshot {
+    const known = this.#parsed;
+    if (known && bytes?.equals(known.bytes)) {
+      // Not plain JSON data after all (it can't be, for what we rendered): parsed as any file.
+      if (!known.frozen && !(known.frozen = freezeDoc(known.doc))) this.#parsed = undefined;
+      else return { bytes, text: known.text, doc: known.doc, format: known.format, stat: st };
+    }
     const text = bytes?.toString('utf8') ?? '';
     if (text.trim() === '') {
       return { bytes, text, doc: undefined, format: this.#resolveFormat(undefined), stat: st };
@@ -347,6 +426,9 @@ export class ConfigSink {
       const modno = protoInt(doc['modno']);
       if (typeof doc['modno'] === 'string' && modno !== undefined) doc['modno'] = modno;
     }
+    // Frozen: the document is shared by the reads of the same bytes (and load()'s callers); each
+    // plan on its own too, so its rendering and decoding are kept beside it.
+    if (bytes && freezeDoc(doc)) this.#parsed = { bytes, text, doc, frozen: true, format };
     return { bytes, text, doc, format, stat: st };
   }
 
@@ -418,24 +500,56 @@ export class ConfigSink {
       // Shallow: the snapshot is read, never changed, and the result only gets a new modno.
       doc = applyChanges(snap.doc ?? emptyConfig(format, instance), format, changes, {
         copy: 'shallow',
+        unchanged: this.#unchanged[format],
       });
     } catch (err) {
       if (err instanceof ConfigError)
         throw new ConfigError(err.code, this.#path, err.message, err.details);
       throw err;
     }
-    const canonical = canonicalize(doc, format);
-    let after = renderCanonical(canonical);
-    const before = this.#canonicalText(snap, after);
+    // Plans whose object is unchanged (the file's, an upsert equal to it) are not rendered again.
+    // Not on the first proposal: a one-shot run makes one, and would only fill the cache.
+    const warm = this.#warm;
+    this.#warm = true;
+    // Nothing changed the document (the same plan objects) of a file known to be canonical: it
+    // renders as its own text (a container without sources came or went: nothing to render).
+    const same =
+      warm &&
+      snap.doc !== undefined &&
+      snap.text === this.#knownCanonical &&
+      sameDoc(doc, snap.doc);
+    const config = same
+      ? { canonical: snap.doc, plans: undefined }
+      : warm
+        ? canonicalizeCached(doc, format, this.#rendered)
+        : { canonical: canonicalize(doc, format), plans: undefined };
+    let after = same ? snap.text : renderCanonicalConfig(config);
+    const before = this.#canonicalText(snap, after, warm);
     const changed = after !== before;
     if (changed && format === 'backrest' && snap.doc) {
       // Backrest's read-modify-write counter: one step per write, on top of the version we read.
       const modno = modnoOf(snap.doc) + 1;
       (doc as JsonObject)['modno'] = modno;
-      after = renderCanonical(withModno(canonical, modno));
+      config.canonical = withModno(config.canonical, modno);
+      after = renderCanonicalConfig(config);
     }
-    assertLoadable(doc, format, this.#path, changes.upsert);
-    return { before, after: changed ? after : before, changed, doc };
+    const loadable = this.#loadable;
+    const known = loadable?.format === format && loadable.text === after;
+    assertLoadable(doc, format, this.#path, changes.upsert, undefined, known);
+    if (!known) this.#loadable = { format, text: after };
+    return { before, after: changed ? after : before, changed, doc, canonical: config.canonical };
+  }
+
+  /**
+   * After writing `p.after` as `bytes`: the next read of these bytes takes the canonical document
+   * (what parsing them gives, when it is plain data) instead of parsing them. Frozen then, not
+   * now: a one-shot run never reads again.
+   */
+  #wrote(p: Proposal, bytes: Buffer, format: ConfigFormat): void {
+    this.#knownCanonical = p.after;
+    this.#parsed = isObject(p.canonical)
+      ? { bytes, text: p.after, doc: p.canonical, frozen: false, format }
+      : undefined;
   }
 
   /**
@@ -443,11 +557,13 @@ export class ConfigSink {
    * rendering is idempotent, so a file whose text is `after` (nothing to change) or a text known
    * to be canonical is its own rendering.
    */
-  #canonicalText(snap: Snapshot, after: string): string {
+  #canonicalText(snap: Snapshot, after: string, warm: boolean): string {
     if (!snap.doc) return '';
     if (snap.text === after) return after;
     if (snap.text === this.#knownCanonical) return this.#knownCanonical;
-    const before = renderConfig(snap.doc, snap.format);
+    const before = warm
+      ? renderCanonicalConfig(canonicalizeCached(snap.doc, snap.format, this.#rendered))
+      : renderConfig(snap.doc, snap.format);
     if (before === snap.text) this.#knownCanonical = before;
     return before;
   }
@@ -702,9 +818,9 @@ export class ConfigSink {
       await this.#clearJournal();
       if (!this.#keepBackup) {
         await unlink(this.backupPath).catch(() => undefined);
-        return { kind: 'written', backup: {} };
+        return { kind: 'written', backup: {}, bytes: next };
       }
-      return { kind: 'written', backup };
+      return { kind: 'written', backup, bytes: next };
     } catch (err) {
       throw asWriteFailed(this.#path, 'in-place write failed', err);
     } finally {
@@ -860,6 +976,39 @@ function parseConfigText(text: string, file: string): JsonObject {
     }
   }
   return doc;
+}
+
+/**
+ * True when `next` (applyChanges' shallow copy of `doc`) has the same keys holding the same
+ * values, its plans the same objects in the same order: the same content as `doc`.
+ */
+function sameDoc(next: unknown, doc: JsonObject): boolean {
+  if (!isObject(next)) return false;
+  let keys = 0;
+  for (const k in next) {
+    if (!Object.prototype.hasOwnProperty.call(next, k)) continue;
+    keys++;
+    if (!Object.prototype.hasOwnProperty.call(doc, k)) return false;
+    const x = next[k];
+    const y = doc[k];
+    if (x === y) continue;
+    if (k !== 'plans' || !Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) {
+      return false;
+    }
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  }
+  for (const k in doc) if (Object.prototype.hasOwnProperty.call(doc, k)) keys--;
+  return keys === 0;
+}
+
+/**
+ * freezeJson of a whole document, then of each plan on its own: a plan's rendering, decoding and
+ * unchanged upserts are kept beside its object (render-config, #decode, applyChanges).
+ */
+function freezeDoc(doc: JsonObject): boolean {
+  if (!freezeJson(doc)) return false;
+  for (const plan of asArray(doc['plans'])) freezeJson(plan);
+  return true;
 }
 
 /**

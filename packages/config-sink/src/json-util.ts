@@ -68,23 +68,127 @@ export const MAX_JSON_DEPTH = 256;
 
 /** True when `v` nests arrays/objects deeper than `limit` levels. Iterative: never overflows. */
 export function nestsDeeperThan(v: unknown, limit: number = MAX_JSON_DEPTH): boolean {
-  // Two stacks, not one of [node, depth] pairs: no allocation per node of a big config.
+  // A document frozen by freezeJson was checked against the default limit when it was frozen.
+  if (limit === MAX_JSON_DEPTH && typeof v === 'object' && v !== null && frozenJson.has(v)) {
+    return false;
+  }
+  // Two stacks, not one of [node, depth] pairs, and for-in and indexes, not Object.values and
+  // iterators: no allocation per node of a big config (this runs on every read and commit).
   const nodes: unknown[] = [v];
   const depths: number[] = [1];
   while (nodes.length > 0) {
-    const node = nodes.pop();
+    const node = nodes.pop() as object;
     const depth = depths.pop() ?? 0;
     if (typeof node !== 'object' || node === null) continue;
     if (depth > limit) return true;
-    const children = Array.isArray(node) ? node : Object.values(node);
-    for (const c of children) {
-      if (typeof c === 'object' && c !== null) {
-        nodes.push(c);
-        depths.push(depth + 1);
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const c: unknown = node[i];
+        if (typeof c === 'object' && c !== null) {
+          nodes.push(c);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      for (const k in node) {
+        if (!Object.prototype.hasOwnProperty.call(node, k)) continue;
+        const c = (node as JsonObject)[k];
+        if (typeof c === 'object' && c !== null) {
+          nodes.push(c);
+          depths.push(depth + 1);
+        }
       }
     }
   }
   return false;
+}
+
+/**
+ * Objects freezeJson was given (and froze, with everything below them): their content can't
+ * change, so what was derived from one (a rendering, a decoding) can be kept beside it.
+ */
+const frozenJson = new WeakSet<object>();
+
+/** True when `v` is an object or array freezeJson was given and froze (its subtree is immutable). */
+export function isFrozenJson(v: unknown): v is object {
+  return typeof v === 'object' && v !== null && frozenJson.has(v);
+}
+
+/**
+ * When `v` is plain JSON data (what `JSON.parse(JSON.stringify(v))` gives back with the same
+ * content and key order: plain objects and arrays, strings, booleans, null, finite numbers other
+ * than -0; no holes, no undefined, no toJSON; at most MAX_JSON_DEPTH levels), freezes it and
+ * everything below it and returns true. Otherwise returns false and freezes nothing.
+ */
+export function freezeJson(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return isJsonScalar(v);
+  if (frozenJson.has(v)) return true;
+  if (nestsDeeperThan(v)) return false;
+  const objects: object[] = [];
+  const stack: unknown[] = [v];
+  // Only `v` is remembered (isFrozenJson); what is below it is frozen, and checked again if it
+  // is ever frozen on its own (a WeakSet entry per node costs more than that).
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null) {
+      if (!isJsonScalar(node)) return false;
+      continue;
+    }
+    if (frozenJson.has(node)) continue;
+    if (Array.isArray(node)) {
+      if (Object.getPrototypeOf(node) !== Array.prototype) return false;
+      for (let i = 0; i < node.length; i++) {
+        if (!(i in node)) return false;
+        stack.push(node[i]);
+      }
+    } else {
+      const proto: unknown = Object.getPrototypeOf(node);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in node) {
+        if (!Object.prototype.hasOwnProperty.call(node, k)) continue;
+        if (k === 'toJSON') return false;
+        stack.push((node as JsonObject)[k]);
+      }
+    }
+    objects.push(node);
+  }
+  for (let i = 0; i < objects.length; i++) Object.freeze(objects[i]);
+  frozenJson.add(v);
+  return true;
+}
+
+function isJsonScalar(v: unknown): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    default:
+      return v === null;
+  }
+}
+
+/** Deep equality of two JSON values (object key order ignored). Allocation-free for plain data. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as JsonObject;
+  const y = b as JsonObject;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.prototype.hasOwnProperty.call(x, k)) continue;
+    if (!Object.prototype.hasOwnProperty.call(y, k) || !jsonEqual(x[k], y[k])) return false;
+    n++;
+  }
+  for (const k in y) if (Object.prototype.hasOwnProperty.call(y, k)) n--;
+  return n === 0;
 }
 
 /** Every string value (not key) in `v`, depth first. Iterative. */

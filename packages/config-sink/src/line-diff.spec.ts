@@ -131,6 +131,19 @@ describe('lineDiff', () => {
       );
     });
 
+    it("fast-check: a new file (from '') and a deleted one (to '')", () => {
+      const text = fc
+        .array(fc.oneof(line, fc.string({ maxLength: 6 })), { maxLength: 40 })
+        .chain((l) => fc.boolean().map((end) => l.join('\n') + (end ? '\n' : '')));
+      fc.assert(
+        fc.property(text, limits, (t, lim) => {
+          expect(lineDiff('', t, 'c.json', lim)).to.equal(referenceLineDiff('', t, 'c.json', lim));
+          expect(lineDiff(t, '', 'c.json', lim)).to.equal(referenceLineDiff(t, '', 'c.json', lim));
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
     it('fast-check: unrelated texts', () => {
       const text = lines(40).chain((l) =>
         fc.boolean().map((end) => (l.length ? l.join('\n') + (end ? '\n' : '') : '')),

@@ -5,7 +5,16 @@ import path from 'node:path';
 import { applyChanges } from './apply-changes.js';
 import { ConfigSink } from './config-sink.js';
 import type { ConfigFormat, PlanSpec } from './plan-spec.js';
-import { canonicalize, renderCanonical, renderConfig, withModno } from './render-config.js';
+import { freezeJson } from './json-util.js';
+import {
+  canonicalize,
+  canonicalizeCached,
+  newPlanRenderCache,
+  renderCanonical,
+  renderCanonicalConfig,
+  renderConfig,
+  withModno,
+} from './render-config.js';
 import { renderConfig as referenceRenderConfig } from './reference/render-config.js';
 import { validateConfig } from './validate-config.js';
 import { tempDir } from './spec-support.js';
@@ -252,6 +261,42 @@ describe('renderConfig', () => {
             expect(renderConfig(d, format)).to.equal(referenceRenderConfig(d, format));
           }),
           { numRuns: 1500 },
+        );
+      });
+    }
+
+    for (const format of ['sidecar', 'backrest'] as const) {
+      it(`fast-check (${format}): the cached rendering gives the same bytes, cold, warm and re-read`, () => {
+        // One cache for every run, as a sink keeps it: entries of earlier documents must not leak.
+        const cache = newPlanRenderCache();
+        fc.assert(
+          fc.property(doc, fc.boolean(), (d, frozen) => {
+            const expected = referenceRenderConfig(d, format);
+            // As the sink holds a parsed file: the document and each plan frozen.
+            const read = JSON.parse(JSON.stringify(d)) as Record<string, unknown>;
+            if (frozen) {
+              expect(freezeJson(read)).to.equal(true);
+              for (const p of read['plans'] as unknown[]) freezeJson(p);
+            }
+            const cold = canonicalizeCached(read, format, cache);
+            expect(renderCanonicalConfig(cold)).to.equal(expected);
+            expect(renderCanonicalConfig(canonicalizeCached(read, format, cache))).to.equal(
+              expected,
+            );
+            // The canonical document stands for the file just written: its next read.
+            expect(
+              renderCanonicalConfig(canonicalizeCached(cold.canonical, format, cache)),
+            ).to.equal(expected);
+            if (format === 'sidecar') return;
+            cold.canonical = withModno(cold.canonical, 7);
+            expect(renderCanonicalConfig(cold)).to.equal(
+              referenceRenderConfig(
+                Object.fromEntries([...Object.entries(d), ['modno', 7]]),
+                format,
+              ),
+            );
+          }),
+          { numRuns: 1000 },
         );
       });
     }

@@ -1,4 +1,11 @@
-import { compareCodePoints, idOf, isObject, type JsonObject } from './json-util.js';
+import {
+  compareCodePoints,
+  freezeJson,
+  idOf,
+  isFrozenJson,
+  isObject,
+  type JsonObject,
+} from './json-util.js';
 import type { ConfigFormat } from './plan-spec.js';
 
 /**
@@ -35,6 +42,103 @@ export function withModno(canonical: unknown, modno: number): unknown {
 /** The canonical document (same content, canonical order). */
 export function canonicalize(raw: unknown, format: ConfigFormat): unknown {
   return format === 'backrest' ? backrestTop(raw) : sidecarTop(raw);
+}
+
+/** A plan's canonical form and its bytes as an element of the top-level `plans` array. */
+export interface RenderedPlan {
+  canonical: unknown;
+  text: string;
+}
+
+/**
+ * Plans already rendered, by plan object, one map per format. Only objects frozen by freezeJson
+ * are kept (their content can't change), so an entry is never stale; entries go with the object.
+ */
+export type PlanRenderCache = Record<ConfigFormat, WeakMap<object, RenderedPlan>>;
+
+export function newPlanRenderCache(): PlanRenderCache {
+  return { sidecar: new WeakMap(), backrest: new WeakMap() };
+}
+
+/** A canonical document, and its plans' bytes (undefined: render it whole). */
+export interface CanonicalConfig {
+  canonical: unknown;
+  plans: string[] | undefined;
+  /** The plans' bytes joined, once (a Backrest write renders twice: without and with modno). */
+  joined?: string;
+}
+
+/**
+ * canonicalize, reusing what `cache` holds for frozen plan objects, and freezing the canonical
+ * plans it makes (they join the cache: a commit's canonical document is the next read's). The
+ * same content and order as canonicalize; render it with renderCanonicalConfig. A sidecar plan's
+ * canonical form shares its `pre`/`post` lists with `raw`'s plan: those get frozen too.
+ */
+export function canonicalizeCached(
+  raw: unknown,
+  format: ConfigFormat,
+  cache: PlanRenderCache,
+): CanonicalConfig {
+  if (!isObject(raw) || !Array.isArray(raw['plans'])) {
+    return { canonical: canonicalize(raw, format), plans: undefined };
+  }
+  const byFormat = cache[format];
+  const planFn = format === 'backrest' ? backrestPlan : sidecarPlan;
+  const sorted = byId(raw['plans']) as unknown[];
+  const canonicalPlans: unknown[] = new Array(sorted.length);
+  const texts: string[] = new Array(sorted.length);
+  for (let i = 0; i < sorted.length; i++) {
+    const p = sorted[i];
+    let entry = isFrozenJson(p) ? byFormat.get(p) : undefined;
+    if (!entry) {
+      const canonical = planFn(p);
+      // Nested two levels deep (top object, plans array): JSON.stringify indents every line
+      // after the first by that much more; strings never hold a raw newline.
+      const text = (JSON.stringify(canonical, null, 2) ?? 'null').replaceAll('\n', '\n    ');
+      entry = { canonical, text };
+      if (isFrozenJson(p)) byFormat.set(p, entry);
+      // Canonical is canonical's own canonical form: a later read of the file we write maps
+      // back to the same entry.
+      if (isObject(canonical) && freezeJson(canonical)) byFormat.set(canonical, entry);
+    }
+    canonicalPlans[i] = entry.canonical;
+    texts[i] = entry.text;
+  }
+  const top = format === 'backrest' ? ORDER.backrestTop : ORDER.sidecarTop;
+  const canonical = ordered(raw, top, (k, v) => {
+    if (k === 'plans') return canonicalPlans;
+    if (k === 'repos') {
+      return format === 'backrest'
+        ? mapArray(byId(v), backrestRepo)
+        : mapArray(v, (r) => (isObject(r) ? ordered(r, ORDER.sidecarRepo) : sortedDeep(r)));
+    }
+    return sortedDeep(v);
+  });
+  return { canonical, plans: texts };
+}
+
+/**
+ * The bytes of a canonical document from canonicalizeCached (or withModno of one): the same as
+ * renderCanonical, with the plans' bytes taken from `plans` instead of rendered again.
+ */
+export function renderCanonicalConfig(config: CanonicalConfig): string {
+  const { canonical, plans } = config;
+  if (plans === undefined || plans.length === 0 || !isObject(canonical)) {
+    return renderCanonical(canonical);
+  }
+  // A spread keeps each key's place (and defines, never assigns, a `__proto__` key).
+  const shell = renderCanonical({ ...canonical, plans: [] });
+  // A top-level key is the only line that starts with exactly two spaces and a quote.
+  const marker = '\n  "plans": []';
+  const at = shell.indexOf(marker);
+  if (at < 0) return renderCanonical(canonical);
+  return (
+    shell.slice(0, at) +
+    '\n  "plans": [\n    ' +
+    (config.joined ??= plans.join(',\n    ')) +
+    '\n  ]' +
+    shell.slice(at + marker.length)
+  );
 }
 
 const ORDER = {

@@ -225,16 +225,17 @@ function backrestRules(doc: JsonObject, options: ValidateConfigOptions): string[
     if (p) out.push(`instance: ${p}`);
   }
   checkAuth(doc['auth'], out);
+  const cron = memoized((s) => checkCron(s, 'backrest'));
   const repoIds = checkIds('repo', repos, out);
   repos.forEach((r, i) => {
-    if (isObject(r)) checkRepo(r, label('repo', r, i), out);
+    if (isObject(r)) checkRepo(r, label('repo', r, i), cron, out);
   });
   checkIds('plan', plans, out);
   plans.forEach((p, i) => {
     if (!isObject(p)) return;
     const name = label('plan', p, i);
     checkPlanCommon(p, name, repoIds, 'paths', out);
-    if (p['schedule'] !== undefined) checkSchedule(p['schedule'], `${name}: schedule`, out);
+    if (p['schedule'] !== undefined) checkSchedule(p['schedule'], `${name}: schedule`, cron, out);
     if (p['retention'] !== undefined) checkRetention(p['retention'], `${name}: retention`, out);
   });
   checkSync(doc, out, options.networkSanitized === true);
@@ -243,7 +244,10 @@ function backrestRules(doc: JsonObject, options: ValidateConfigOptions): string[
 
 const INSTANCE_ID_MAX_BYTES = 50;
 
-function checkRepo(r: JsonObject, name: string, out: string[]): void {
+/** A cron check of one validation (memoized: plans share a few schedules). */
+type CronCheck = (expr: string) => string | undefined;
+
+function checkRepo(r: JsonObject, name: string, cron: CronCheck, out: string[]): void {
   const guid = str(r['guid']);
   if (guid !== '') {
     if (get(r, 'autoInitialize') === true)
@@ -259,12 +263,13 @@ function checkRepo(r: JsonObject, name: string, out: string[]): void {
   for (const policy of ['prunePolicy', 'checkPolicy'] as const) {
     const p = get(r, policy);
     if (isObject(p) && p['schedule'] !== undefined)
-      checkSchedule(p['schedule'], `${name}: ${policy}.schedule`, out);
+      checkSchedule(p['schedule'], `${name}: ${policy}.schedule`, cron, out);
   }
   const forget = get(r, 'forgetPolicy');
   if (isObject(forget)) {
     const schedule = forget['schedule'];
-    if (schedule !== undefined) checkSchedule(schedule, `${name}: forgetPolicy.schedule`, out);
+    if (schedule !== undefined)
+      checkSchedule(schedule, `${name}: forgetPolicy.schedule`, cron, out);
     if (scheduleEnabled(schedule)) {
       if (forget['retention'] === undefined)
         out.push(`${name}: forgetPolicy needs a retention while its schedule is active`);
@@ -283,17 +288,28 @@ function scheduleEnabled(s: unknown): boolean {
   return ['cron', 'maxFrequencyDays', 'maxFrequencyHours'].some((k) => s[k] !== undefined);
 }
 
-function checkSchedule(s: unknown, name: string, out: string[]): void {
+const SCHEDULE_ONEOF = ['disabled', 'cron', 'maxFrequencyDays', 'maxFrequencyHours'] as const;
+const RETENTION_ONEOF = ['policyKeepLastN', 'policyTimeBucketed', 'policyKeepAll'] as const;
+
+/**
+ * How many of `keys` `o` sets (by JSON or, with `protoNames`, proto name); no array or closure:
+ * this runs for every plan of every write.
+ */
+function countSet(o: JsonObject, keys: readonly string[], protoNames = false): number {
+  let n = 0;
+  for (const k of keys) if ((protoNames ? get(o, k) : o[k]) !== undefined) n++;
+  return n;
+}
+
+function checkSchedule(s: unknown, name: string, cron: CronCheck, out: string[]): void {
   if (!isObject(s)) return;
-  const set = ['disabled', 'cron', 'maxFrequencyDays', 'maxFrequencyHours'].filter(
-    (k) => s[k] !== undefined,
-  );
-  if (set.length > 1) {
+  if (countSet(s, SCHEDULE_ONEOF) > 1) {
+    const set = SCHEDULE_ONEOF.filter((k) => s[k] !== undefined);
     out.push(`${name} sets ${set.join(' and ')} (only one is allowed)`);
     return;
   }
   if (typeof s['cron'] === 'string') {
-    const problem = checkCron(s['cron'], 'backrest');
+    const problem = cron(s['cron']);
     if (problem) out.push(`${name}.cron "${s['cron']}": ${problem}`);
   }
   for (const k of ['maxFrequencyDays', 'maxFrequencyHours']) {
@@ -304,11 +320,12 @@ function checkSchedule(s: unknown, name: string, out: string[]): void {
 
 function checkRetention(r: unknown, name: string, out: string[]): void {
   if (!isObject(r)) return;
-  const set = ['policyKeepLastN', 'policyTimeBucketed', 'policyKeepAll'].filter(
-    (k) => get(r, k) !== undefined,
-  );
-  if (set.length === 0) out.push(`${name} must specify a policy (or be omitted)`);
-  if (set.length > 1) out.push(`${name} sets ${set.join(' and ')} (only one is allowed)`);
+  const count = countSet(r, RETENTION_ONEOF, true);
+  if (count === 0) out.push(`${name} must specify a policy (or be omitted)`);
+  if (count > 1) {
+    const set = RETENTION_ONEOF.filter((k) => get(r, k) !== undefined);
+    out.push(`${name} sets ${set.join(' and ')} (only one is allowed)`);
+  }
   const b = get(r, 'policyTimeBucketed');
   if (isObject(b)) {
     const any = ['hourly', 'daily', 'weekly', 'monthly', 'yearly', 'keepLastN'].some(
@@ -458,8 +475,9 @@ function sidecarRules(doc: JsonObject): string[] {
 /** Our own contract for plans we write (stricter than what Backrest loads): 5-field crons. */
 export function validatePlanSpecs(plans: readonly PlanSpec[]): string[] {
   const out: string[] = [];
+  const cron = memoized((s) => checkCron(s));
   for (const p of plans) {
-    const problem = checkCron(p.schedule);
+    const problem = cron(p.schedule);
     if (problem) out.push(`plan "${p.id}": schedule "${p.schedule}": ${problem}`);
   }
   return out;
