@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { REDACTED, SecretRedactor, redactUrl } from './redactor.js';
-import { RULES, applyRules } from './redact-rules.js';
+import {
+  JSON_PAIR,
+  JSON_PAIR_ESCAPED,
+  RULES,
+  URL_KEY_PATTERN,
+  applyRules,
+  isSecretKeyName,
+  replaceJsonPairs,
+} from './redact-rules.js';
 
 describe('SecretRedactor', () => {
   it('redacts values of secret-looking field names but not the resource key field', () => {
@@ -437,6 +445,26 @@ describe('redactString rule gates (a rule runs only when the text holds what it 
     fc.assert(
       fc.property(text, (s) => {
         expect(r.redactString(s)).to.equal(applyRules(r.redactValues(s), false));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('JSON pairs: the exec loop masks exactly what a replace callback did', () => {
+    const reference = (s: string, pattern: RegExp, q: string): string =>
+      s.replace(pattern, (m, name: string, sep: string, value: string) => {
+        if (isSecretKeyName(name)) return `${q}${name}${q}${sep}${q}${REDACTED}${q}`;
+        if (URL_KEY_PATTERN.test(name) && /^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+          return `${q}${name}${q}${sep}${q}${redactUrl(value)}${q}`;
+        }
+        return m;
+      });
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(replaceJsonPairs(s, JSON_PAIR, '"')).to.equal(reference(s, JSON_PAIR, '"'));
+        expect(replaceJsonPairs(s, JSON_PAIR_ESCAPED, '\\"')).to.equal(
+          reference(s, JSON_PAIR_ESCAPED, '\\"'),
+        );
       }),
       { numRuns: 3000 },
     );
