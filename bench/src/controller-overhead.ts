@@ -2,7 +2,9 @@
 // aggregate key hands KEYS keys back through its own KeyTrigger (as the plan controller's
 // WorkloadOutcomes does) and whose per-key reconcile does nothing. Beside it, in the same run,
 // the baseline: the same reconciler awaited once per key in a plain loop. The difference is what
-// the controller adds per key: queue, request, context, signal, metrics, logger.
+// the controller adds per key: queue, request, context, signal, metrics, logger. A second
+// controller answers the per-key reconciles synchronously, as the plan controller does; its first
+// round is printed too (cold: a one-shot CLI run reconciles its keys once, before the JIT warms).
 // Run: npx tsc -b bench && node bench/dist/controller-overhead.js
 import {
   AjvSchemaRegistry,
@@ -42,18 +44,28 @@ const logger = createLogger({
   stream: new Writable({ write: (_c, _e, cb) => cb() }),
 });
 
-/** Fires every workload key from the aggregate key's reconcile; the workload reconcile is empty. */
-function reconciler(trigger: KeyTrigger | undefined, seen: { n: number }): Reconciler {
+/**
+ * Fires every workload key from the aggregate key's reconcile; the workload reconcile is empty and
+ * answers with a resolved promise, or synchronously (`sync`).
+ */
+function reconciler(
+  trigger: KeyTrigger | undefined,
+  seen: { n: number },
+  sync = false,
+): Reconciler {
   return {
-    reconcile(req: ReconcileRequest): Promise<void> {
-      if (req.key === AGGREGATE) for (const k of keys) trigger?.fire(k);
-      else seen.n++;
-      return Promise.resolve();
+    reconcile(req: ReconcileRequest): Promise<void> | void {
+      if (req.key === AGGREGATE) {
+        for (const k of keys) trigger?.fire(k);
+        return Promise.resolve();
+      }
+      seen.n++;
+      return sync ? undefined : Promise.resolve();
     },
   };
 }
 
-async function runController(): Promise<number> {
+async function runController(sync = false): Promise<number> {
   const trigger = new KeyTrigger('bench');
   const seen = { n: 0 };
   const metrics = new PrometheusMetrics();
@@ -63,7 +75,7 @@ async function runController(): Promise<number> {
       watches: [],
       triggers: [trigger],
       options: { initialKeys: [AGGREGATE] },
-      reconciler: reconciler(trigger, seen),
+      reconciler: reconciler(trigger, seen, sync),
     },
     {
       cache: new ResourceCache({ schemas: new AjvSchemaRegistry() }),
@@ -107,16 +119,20 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-// Warm-up, then interleaved rounds.
+// The first round (cold, as in a one-shot run), a warm-up of the others, then interleaved rounds.
+const coldSync = await runController(true);
 await runController();
 await runBaseline();
 const controller: number[] = [];
+const controllerSync: number[] = [];
 const baseline: number[] = [];
 for (let i = 0; i < ROUNDS; i++) {
   controller.push(await runController());
+  controllerSync.push(await runController(true));
   baseline.push(await runBaseline());
 }
 const c = median(controller);
+const cs = median(controllerSync);
 const b = median(baseline);
 const perKey = (ms: number): string => `${((ms * 1000) / KEYS).toFixed(2)} µs/key`;
 console.log(
@@ -130,3 +146,8 @@ console.log(
 console.log(`baseline (await reconcile per key):  ${b.toFixed(2)} ms CPU (median), ${perKey(b)}`);
 console.log(`Controller.runOnce:                  ${c.toFixed(2)} ms CPU (median), ${perKey(c)}`);
 console.log(`controller overhead per key:         ${perKey(c - b)}`);
+console.log(`Controller.runOnce, sync answers:    ${cs.toFixed(2)} ms CPU (median), ${perKey(cs)}`);
+console.log(`sync controller overhead per key:    ${perKey(cs - b)}`);
+console.log(
+  `first round (cold, sync answers):    ${coldSync.toFixed(2)} ms CPU, ${perKey(coldSync)}`,
+);

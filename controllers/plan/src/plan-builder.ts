@@ -193,7 +193,9 @@ export function buildPlans(
   plans.sort((a, b) => compare(a.plan.id, b.plan.id));
   skipped.sort((a, b) => compare(a.container, b.container));
   // Every id a current workload maps to, refused names too: their plans are kept, not orphaned.
-  return { plans, skipped, ids: new Set([...byId.keys(), ...skipped.map((s) => s.planId)]) };
+  const ids = new Set(byId.keys());
+  for (const s of skipped) ids.add(s.planId);
+  return { plans, skipped, ids };
 }
 
 /** One workload → one plan, or the reason it can't have one. */
@@ -202,15 +204,22 @@ export function buildPlan(
   defaults: PlanDefaults,
   facts: ConfigFacts,
 ): PlanOutcome {
-  const container = containerName(workload.status.name || workload.name);
-  const id = planIdFor({ ...workload.status, name: container }, { prefix: defaults.prefix });
+  const { status } = workload;
+  const container = containerName(status.name || workload.name);
+  // The identity fields only: the status (a container's id, image, labels, mounts...) is not copied.
+  const identity: WorkloadIdentity = {
+    name: container,
+    compose: status.compose,
+    swarm: status.swarm,
+  };
+  const id = planIdFor(identity, { prefix: defaults.prefix });
   const skip = (reason: SkipReason, message: string): PlanOutcome => ({
     ok: false,
     skipped: { container, planId: id, reason, message },
   });
 
   // `com.docker.compose.service=../usr` and the like: refused, never part of an id or a path.
-  const unsafe = identityProblem({ ...workload.status, name: container });
+  const unsafe = identityProblem(identity);
   if (unsafe !== undefined) return skip('UnsafeName', unsafe);
 
   // The spec was decoded from labels: read own fields only, never an inherited member.
@@ -235,7 +244,7 @@ export function buildPlan(
     dumpDir = planDumpDir(normalizeAbsolutePath(defaults.dumpDir), id);
   }
 
-  const mounts = workload.status.mounts ?? [];
+  const mounts = status.mounts ?? [];
   const include = paths?.include;
   let sources: string[];
   if (include && include.length > 0) {
@@ -262,18 +271,21 @@ export function buildPlan(
 
   // Own properties only (the labels helper's ownFields): a hostile label can't reach the prototype.
   const labeled = stringOr(spec.schedule, '');
-  const scheduleOrigin = labeled
-    ? `label backrest.schedule=${JSON.stringify(labeled)}`
-    : `--default-schedule ${JSON.stringify(defaults.defaultSchedule)}`;
+  // Named only in a skip or a note: not rendered for every workload.
+  const scheduleOrigin = (): string =>
+    labeled
+      ? `label backrest.schedule=${JSON.stringify(labeled)}`
+      : `--default-schedule ${JSON.stringify(defaults.defaultSchedule)}`;
   // Backrest's cron dialect: descriptors become five fields (with a note), the rest as written.
   let schedule: { expression: string; notes: string[] };
   try {
     schedule = normalizeCron(labeled || defaults.defaultSchedule);
   } catch (err) {
     if (!(err instanceof CronError)) throw err;
-    return skip('InvalidSchedule', `container ${container}: ${scheduleOrigin}: ${err.message}`);
+    return skip('InvalidSchedule', `container ${container}: ${scheduleOrigin()}: ${err.message}`);
   }
 
+  const keep = stringOr(spec.keep, '');
   const plan: PlanSpec = {
     id,
     repo: repo.id,
@@ -288,12 +300,11 @@ export function buildPlan(
         : {}),
     },
     // Without a keep label, an existing plan keeps the retention in the file (a hand edit wins).
-    retention: stringOr(spec.keep, '')
-      ? { spec: stringOr(spec.keep, '') }
-      : { spec: defaults.defaultRetention, defaulted: true },
+    retention: keep ? { spec: keep } : { spec: defaults.defaultRetention, defaulted: true },
   };
-  const notes = schedule.notes.map((n) => `container ${container}: ${scheduleOrigin}: ${n}`);
-  return { ok: true, built: { container, plan, ...(notes.length ? { notes } : {}) } };
+  if (schedule.notes.length === 0) return { ok: true, built: { container, plan } };
+  const notes = schedule.notes.map((n) => `container ${container}: ${scheduleOrigin()}: ${n}`);
+  return { ok: true, built: { container, plan, notes } };
 }
 
 /**
@@ -387,7 +398,8 @@ function isUnder(path: string, dir: string): boolean {
 
 /** `$SELF` / `${SELF}` → the container name (Docker names are `[a-zA-Z0-9][a-zA-Z0-9_.-]*`). */
 export function expandHooks(commands: readonly string[] | undefined, container: string): string[] {
-  return (commands ?? [])
+  if (!commands?.length) return [];
+  return commands
     .map((c) => c.trim())
     .filter((c) => c !== '')
     .map((c) => c.replace(/\$\{SELF\}|\$SELF\b/g, container));
@@ -410,6 +422,8 @@ function uniqueKeepLast(values: readonly string[]): string[] {
 }
 
 function uniqueSorted(values: readonly string[]): string[] {
+  // Most workloads have one source: nothing to de-duplicate or sort.
+  if (values.length < 2) return [...values];
   return [...new Set(values)].sort(compare);
 }
 

@@ -150,7 +150,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       cache: new ListCache(items, refused),
       clock: ctxClock,
     };
-    const run = () =>
+    const run = async () =>
       reconciler.reconcile(
         { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath },
         ctx,

@@ -88,12 +88,18 @@ export class PlanReconciler implements Reconciler {
     return makeKey(CONFIG_KIND, this.#opts.configPath);
   }
 
-  async reconcile(
+  reconcile(
     request: ReconcileRequest,
     ctx: ReconcileContext,
-  ): Promise<ReconcileResult | void> {
-    // A workload's own key (handed back after a render): its outcome in that render.
+  ): Promise<ReconcileResult | void> | void {
+    // A workload's own key (handed back after a render): its outcome in that render, answered
+    // synchronously (a one-shot hands back thousands; the runtime then needs no promise for them).
     if (request.kind === BACKUP_WORKLOAD_KIND) return this.#outcomes.check(request.key);
+    return this.#render(ctx);
+  }
+
+  /** The aggregate key: the whole plan set in one read-merge-write. */
+  async #render(ctx: ReconcileContext): Promise<ReconcileResult | void> {
     const opts = this.#opts;
     const dryRun = opts.dryRun ?? PLAN_CONTROLLER_DEFAULTS.dryRun;
     const daemon = (opts.mode ?? PLAN_CONTROLLER_DEFAULTS.mode) === 'daemon';
@@ -146,7 +152,7 @@ export class PlanReconciler implements Reconciler {
     }
 
     // 5. Report: per plan (a service's plan on every replica's key), then the config's outcome.
-    const perKey = entriesByKey(entries);
+    const perKey = entriesByKey(entries, this.configKey);
     this.#reporting.entries(perKey, result, ctx);
     if (result.written) this.#orphans.removed(remove);
     const seen = set.workloads.length + set.invalid.length;

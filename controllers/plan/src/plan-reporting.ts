@@ -8,12 +8,25 @@ export interface KeyedEntry {
   e: PlanEntry;
   /** The container ('' for an orphan: reported on the config's key). */
   container: string;
+  /**
+   * `BackupWorkload/<container>`, or `configKey` for an orphan. Made once: the report's maps and
+   * the outcomes' trigger all look it up (a new key string is hashed again on every first use).
+   */
+  key: string;
 }
 
-export function entriesByKey(entries: readonly PlanEntry[]): KeyedEntry[] {
-  return entries.flatMap((e) =>
-    (e.replicas ?? [e.container]).map((container) => ({ e, container })),
-  );
+export function entriesByKey(entries: readonly PlanEntry[], configKey: string): KeyedEntry[] {
+  const out: KeyedEntry[] = [];
+  for (const e of entries) {
+    for (const container of e.replicas ?? [e.container]) {
+      out.push({
+        e,
+        container,
+        key: container ? makeKey(BACKUP_WORKLOAD_KIND, container) : configKey,
+      });
+    }
+  }
+  return out;
 }
 
 export interface PlanReportingOptions {
@@ -47,11 +60,7 @@ export class PlanReporting {
     const { daemon, configPath, configKey } = this.#opts;
     const log = ctx.logger;
     // A workload gone from the entries (removed, or no longer selected): forget its last skip.
-    const present = new Set(
-      perKey.map(({ container }) =>
-        container ? makeKey(BACKUP_WORKLOAD_KIND, container) : configKey,
-      ),
-    );
+    const present = new Set(perKey.map((k) => k.key));
     for (const k of this.#skipsLogged.keys()) if (!present.has(k)) this.#skipsLogged.delete(k);
     // Conditions only on a workload the cache still has (or refused): a container destroyed
     // while this render was written already had its conditions cleared by the cache, and setting
@@ -78,8 +87,7 @@ export class PlanReporting {
           : { type: 'Skipped', status: 'True', reason, message },
       );
     };
-    for (const { e, container } of perKey) {
-      const key = container ? makeKey(BACKUP_WORKLOAD_KIND, container) : configKey;
+    for (const { e, container, key } of perKey) {
       if (e.state !== 'Skipped') this.#skipsLogged.delete(key);
       if (e.state === 'Ready' && e.plan) {
         // The daemon re-renders every plan on each resync and on any labeled container's event:

@@ -44,6 +44,7 @@ export function buildPlanSet(
     ...r,
     planId: wouldBePlanId(r, defaults.prefix),
   }));
-  const ids = new Set([...built.ids, ...invalid.map((r) => r.planId)]);
+  const ids = new Set(built.ids);
+  for (const r of invalid) ids.add(r.planId);
   return { workloads, built, invalid, ids };
 }

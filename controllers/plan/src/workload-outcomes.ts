@@ -1,9 +1,10 @@
-import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
-import { TerminalError, makeKey, type KeyTrigger, type ResourceKey } from '@dockop/runtime';
+import { TerminalError, type KeyTrigger, type ResourceKey } from '@dockop/runtime';
 import type { PlanEntry } from './plan-report.js';
 
 /** What the last render decided for one workload. */
 type Outcome = { planned: true } | { planned: false; reason: string; message: string };
+
+const PLANNED: Outcome = { planned: true };
 
 /**
  * Each workload's own reconcile result. The plan set is rendered under one aggregate key (one
@@ -25,22 +26,24 @@ export class WorkloadOutcomes {
     this.#trigger = trigger;
   }
 
-  /** After a render: every workload's entry (a service's plan: one per replica). */
-  record(perKey: readonly { e: PlanEntry; container: string }[]): void {
+  /**
+   * After a render: every workload's entry (a service's plan: one per replica), on its key
+   * (`BackupWorkload/<container>`; an orphan's entry, without a container, has none).
+   */
+  record(perKey: readonly { e: PlanEntry; container: string; key: ResourceKey }[]): void {
     const next = new Map<ResourceKey, Outcome>();
-    for (const { e, container } of perKey) {
+    for (const { e, container, key } of perKey) {
       if (!container || (e.state !== 'Ready' && e.state !== 'Skipped')) continue;
       next.set(
-        makeKey(BACKUP_WORKLOAD_KIND, container),
-        e.state === 'Ready'
-          ? { planned: true }
-          : { planned: false, reason: e.reason, message: e.message },
+        key,
+        e.state === 'Ready' ? PLANNED : { planned: false, reason: e.reason, message: e.message },
       );
     }
     this.#current = next;
     for (const k of this.#fired.keys()) if (!next.has(k)) this.#fired.delete(k);
     for (const [key, outcome] of next) {
-      const signature = JSON.stringify(outcome);
+      // Planned (most of them: no string built), or skipped for this reason with this message.
+      const signature = outcome.planned ? '' : JSON.stringify([outcome.reason, outcome.message]);
       if (this.#fired.get(key) === signature) continue;
       this.#fired.set(key, signature);
       this.#trigger?.fire(key);

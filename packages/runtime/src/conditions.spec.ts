@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { InMemoryConditionStore } from './conditions.js';
+import { SecretRedactor } from './redactor.js';
 import { VirtualClock } from './virtual-clock.js';
 
 describe('InMemoryConditionStore', () => {
@@ -21,6 +22,29 @@ describe('InMemoryConditionStore', () => {
     clock.advance(60_000);
     s.set('K/a', { type: 'Ready', status: 'True', reason: 'Done', message: '' });
     expect(s.get('K/a', 'Ready')!.lastTransitionTime).to.equal('2026-01-01T00:02:00.000Z');
+  });
+
+  it('stamps transitions with the clock of each set (one text per millisecond) and redacts messages', () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const redactor = new SecretRedactor();
+    redactor.addSecretValue('hunter2-secret');
+    const s = new InMemoryConditionStore(clock, redactor);
+    s.set('K/a', { type: 'Ready', status: 'False', reason: 'r', message: 'pw hunter2-secret' });
+    s.set('K/b', { type: 'Ready', status: 'True', reason: 'r', message: '' });
+    clock.advance(1);
+    s.set('K/c', { type: 'Ready', status: 'True', reason: 'r', message: '' });
+    // Set again unchanged (the raw message redacts to what is stored): nothing moves.
+    s.set('K/a', { type: 'Ready', status: 'False', reason: 'r', message: 'pw hunter2-secret' });
+    s.set('K/b', { type: 'Ready', status: 'False', reason: 'r', message: '' });
+    const times = ['K/a', 'K/b', 'K/c'].map((k) => s.get(k, 'Ready')!.lastTransitionTime);
+    expect(times).to.deep.equal([
+      '2026-01-01T00:00:00.000Z',
+      '2026-01-01T00:00:00.001Z',
+      '2026-01-01T00:00:00.001Z',
+    ]);
+    expect(s.get('K/a', 'Ready')!.message).to.not.contain('hunter2-secret');
+    expect(s.get('K/a', 'Ready')!.message).to.match(/^pw \S/);
+    expect(s.get('K/b', 'Ready')).to.deep.include({ status: 'False', message: '' });
   });
 
   it('lists per key in first-set order, returns copies, tracks keys and clears', () => {

@@ -35,6 +35,8 @@ export class InMemoryConditionStore implements ConditionStore {
   readonly #byKey = new Map<ResourceKey, Map<string, Condition>>();
 
   readonly #redact: (s: string) => string;
+  #stamp = '';
+  #stampedAt = NaN;
 
   /** Messages go through `redactor` (default: the rules without registered values): they are shown. */
   constructor(
@@ -51,17 +53,28 @@ export class InMemoryConditionStore implements ConditionStore {
       this.#byKey.set(key, conditions);
     }
     const previous = conditions.get(condition.type);
-    const lastTransitionTime =
-      previous && previous.status === condition.status
-        ? previous.lastTransitionTime
-        : new Date(this.clock.now()).toISOString();
+    // '' (a `Skipped=False`, say) has nothing to redact.
+    const message = condition.message && this.#redact(condition.message);
+    const same = previous?.status === condition.status;
+    // Unchanged (a daemon sets every workload's conditions again on each render): kept as it is.
+    if (same && previous.reason === condition.reason && previous.message === message) return;
     conditions.set(condition.type, {
       type: condition.type,
       status: condition.status,
       reason: condition.reason,
-      message: this.#redact(condition.message),
-      lastTransitionTime,
+      message,
+      lastTransitionTime: same ? previous.lastTransitionTime : this.#timestamp(),
     });
+  }
+
+  /** The clock as ISO-8601, formatted once per millisecond (a render sets thousands at once). */
+  #timestamp(): string {
+    const now = this.clock.now();
+    if (now !== this.#stampedAt) {
+      this.#stamp = new Date(now).toISOString();
+      this.#stampedAt = now;
+    }
+    return this.#stamp;
   }
 
   get(key: ResourceKey, type: string): Condition | undefined {

@@ -96,7 +96,13 @@ function widget(
 }
 
 function harness(
-  opts: { options?: ControllerOptions; watches?: Watch[]; behaviour?: Behaviour } = {},
+  opts: {
+    options?: ControllerOptions;
+    watches?: Watch[];
+    behaviour?: Behaviour;
+    /** The reconciler answers synchronously (returns or throws what `behaviour` does). */
+    sync?: boolean;
+  } = {},
 ) {
   const clock = new VirtualClock(0);
   const recorder = new InMemoryEventRecorder({ clock });
@@ -118,9 +124,10 @@ function harness(
     watches: opts.watches ?? [{ kind: 'Thing' }],
     ...(opts.options ? { options: opts.options } : {}),
     reconciler: {
-      reconcile: async (req, ctx) => {
+      reconcile: (req, ctx) => {
         calls.push({ key: req.key, at: clock.now(), kind: req.kind, name: req.name });
-        return behaviour(req, ctx);
+        if (opts.sync) return behaviour(req, ctx);
+        return (async () => behaviour(req, ctx))();
       },
     },
   };
@@ -613,6 +620,74 @@ describe('Controller', () => {
       () => expect.fail('second runOnce must fail'),
       (e: Error) => expect(e.message).to.match(/needs a new controller/),
     );
+  });
+
+  it('a reconciler answering synchronously gets what an async one gets, without a promise per key', async () => {
+    const behaviour: Behaviour = (req) => {
+      if (req.name === 'bad') throw new Error('nope');
+      if (req.name === 'term') throw new TerminalError('refused');
+      if (req.name === 'told') throw new TerminalError('logged', 'Told', { reported: true });
+      if (req.name === 'later') return { requeueAfter: 5000 };
+      if (req.name === 'again') return { requeue: true };
+      return undefined;
+    };
+    const names = ['ok', 'bad', 'term', 'told', 'later', 'again', 'ok2'];
+    const run = async (sync: boolean) => {
+      const h = harness({ behaviour, sync });
+      for (const n of names) h.sink.upsert(thing(n));
+      const running = h.controller.runOnce();
+      // Synchronous answers: every key was reconciled before runOnce first waited.
+      const before = h.calls.length;
+      const summary = await running;
+      const counts: Record<string, number> = {};
+      for (const result of ['success', 'error', 'requeue', 'requeue_after']) {
+        counts[result] = await metricValue(h.metrics, 'controller_runtime_reconcile_total', {
+          controller: 'things',
+          result,
+        });
+      }
+      return {
+        before,
+        summary,
+        counts,
+        lines: h.lines.map((l) => `${l.level} ${l.action} ${String(l.fields['key'])}`),
+        events: h.recorder.list('Thing/term').map((e) => `${e.type} ${e.reason}`),
+        idle: h.controller.queue.processingCount(),
+      };
+    };
+    const async = await run(false);
+    const sync = await run(true);
+    expect(async.before).to.equal(1);
+    expect(sync.before).to.equal(names.length);
+    expect({ ...sync, before: 0 }).to.deep.equal({ ...async, before: 0 });
+    expect(sync.summary).to.deep.include({ reconciled: 7, succeeded: 2, failed: 3, requeued: 2 });
+    expect(sync.counts).to.deep.equal({ success: 2, error: 3, requeue: 1, requeue_after: 1 });
+    expect(sync.events).to.deep.equal(['Warning TerminalError']);
+    expect(sync.idle).to.equal(0);
+  });
+
+  it('a synchronous answer in a running controller: retried with backoff, requeued, nothing left in flight', async () => {
+    let failures = 2;
+    const h = harness({
+      sync: true,
+      behaviour: (req, ctx) => {
+        expect(ctx.signal.aborted).to.equal(false);
+        if (req.name === 'flaky' && failures-- > 0) throw new Error('transient');
+        if (req.name === 'later') return { requeueAfter: 1000 };
+        return undefined;
+      },
+    });
+    h.sink.upsert(thing('flaky'));
+    h.sink.upsert(thing('later'));
+    h.controller.start();
+    await h.clock.advanceAsync(1000);
+    expect(h.calls.filter((c) => c.key === 'Thing/flaky').map((c) => c.at)).to.deep.equal([
+      0, 5, 15,
+    ]);
+    expect(h.calls.filter((c) => c.key === 'Thing/later').map((c) => c.at)).to.deep.equal([
+      0, 1000,
+    ]);
+    expect(await h.controller.stop(0)).to.deep.equal({ drained: true, abandoned: [] });
   });
 
   it('runOnce retries with backoff when asked, and processes keys enqueued by reconciles', async () => {

@@ -249,7 +249,8 @@ export class Controller {
           if (key === undefined) return;
           try {
             for (let attempt = 0; ; attempt++) {
-              const outcome = await this.#reconcile(key);
+              const run = this.#reconcile(key);
+              const outcome = run instanceof Promise ? await run : run;
               reconciled++;
               last.set(key, outcome);
               if (outcome.result !== 'error' || outcome.terminal || attempt >= retries) break;
@@ -385,8 +386,8 @@ export class Controller {
           continue;
         }
         try {
-          const outcome = await this.#reconcile(key);
-          this.#applyOutcome(outcome);
+          const run = this.#reconcile(key);
+          this.#applyOutcome(run instanceof Promise ? await run : run);
         } catch (err) {
           // #reconcile catches reconciler errors; this guards the bookkeeping itself.
           this.#logger.error('controller.worker_error', { key, error: err });
@@ -434,8 +435,13 @@ export class Controller {
     );
   }
 
-  /** One reconcile call with its context, metrics, logs and events; never throws. */
-  async #reconcile(key: ResourceKey): Promise<ReconcileOutcome> {
+  /**
+   * One reconcile call with its context, metrics, logs and events; never throws. A reconciler
+   * that answers synchronously (a value or a throw) is finished synchronously: no promise, no
+   * microtask per key. The plan controller answers each of a one-shot's thousands of workload
+   * keys that way, and those promises were most of the runtime's per-key cost (issue #13).
+   */
+  #reconcile(key: ResourceKey): ReconcileOutcome | Promise<ReconcileOutcome> {
     const { clock, recorder, conditions, cache } = this.#deps;
     // This method's own lines name `key` themselves, the fields a child logger would add: the
     // reconciler's child logger (ctx.logger) is made only if it logs (issue #13).
@@ -479,56 +485,91 @@ export class Controller {
       clock,
     };
     const started = clock.now();
+    logger.debug('reconcile.start', { key });
+    let result;
+    try {
+      result = this.#contribution.reconciler.reconcile(request, ctx);
+    } catch (err) {
+      timeout?.cancel();
+      return this.#failed(key, started, err);
+    }
+    if (!isPromiseLike(result)) {
+      timeout?.cancel();
+      return this.#succeeded(key, started, result);
+    }
+    // In flight (until then nothing could run beside it: no stop to abort it, no scrape).
     this.#inFlight.set(key, abort);
     this.#metrics?.activeWorkers(1);
-    logger.debug('reconcile.start', { key });
+    return this.#settle(key, started, timeout, result);
+  }
+
+  /** The rest of `#reconcile` for a reconciler that answered with a promise (in flight). */
+  async #settle(
+    key: ResourceKey,
+    started: number,
+    timeout: TimerHandle | undefined,
+    pending: PromiseLike<ReconcileResult | void>,
+  ): Promise<ReconcileOutcome> {
     try {
-      const result = (await this.#contribution.reconciler.reconcile(request, ctx)) as
-        ReconcileResult | undefined;
-      const seconds = (clock.now() - started) / 1000;
-      if (result?.requeue) {
-        this.#metrics?.reconciled('requeue', seconds);
-        logger.debug('reconcile.done', { key, result: 'requeue', durationMs: seconds * 1000 });
-        return { key, result: 'requeue' };
-      }
-      const after = result?.requeueAfter;
-      if (after !== undefined && after > 0) {
-        this.#metrics?.reconciled('requeue_after', seconds);
-        logger.debug('reconcile.done', {
-          key,
-          result: 'requeue_after',
-          requeueAfter: after,
-          durationMs: seconds * 1000,
-        });
-        return { key, result: 'requeue_after', requeueAfter: after };
-      }
-      this.#metrics?.reconciled('success', seconds);
-      logger.debug('reconcile.done', { key, result: 'success', durationMs: seconds * 1000 });
-      return { key, result: 'success' };
+      return this.#succeeded(key, started, await pending);
     } catch (err) {
-      const seconds = (clock.now() - started) / 1000;
-      this.#metrics?.error();
-      this.#metrics?.reconciled('error', seconds);
-      if (isTerminalError(err) && err.reported) {
-        // Counted above; the reconciler logged it and recorded its event itself.
-        logger.debug('reconcile.error', { key, error: err, terminal: true, reason: err.reason });
-        return { key, result: 'error', error: err, terminal: true };
-      }
-      if (isTerminalError(err)) {
-        logger.error('reconcile.error', { key, error: err, terminal: true, reason: err.reason });
-        try {
-          recorder.event(key, 'Warning', err.reason, err.message);
-        } catch (recErr) {
-          logger.error('reconcile.event_failed', { key, error: recErr });
-        }
-        return { key, result: 'error', error: err, terminal: true };
-      }
-      logger.error('reconcile.error', { key, error: err, retries: this.queue.numRequeues(key) });
-      return { key, result: 'error', error: err, terminal: false };
+      return this.#failed(key, started, err);
     } finally {
       timeout?.cancel();
       this.#inFlight.delete(key);
       this.#metrics?.activeWorkers(-1);
     }
   }
+
+  #succeeded(key: ResourceKey, started: number, r: ReconcileResult | void): ReconcileOutcome {
+    const seconds = (this.#deps.clock.now() - started) / 1000;
+    const logger = this.#logger;
+    const result = r as ReconcileResult | undefined;
+    if (result?.requeue) {
+      this.#metrics?.reconciled('requeue', seconds);
+      logger.debug('reconcile.done', { key, result: 'requeue', durationMs: seconds * 1000 });
+      return { key, result: 'requeue' };
+    }
+    const after = result?.requeueAfter;
+    if (after !== undefined && after > 0) {
+      this.#metrics?.reconciled('requeue_after', seconds);
+      logger.debug('reconcile.done', {
+        key,
+        result: 'requeue_after',
+        requeueAfter: after,
+        durationMs: seconds * 1000,
+      });
+      return { key, result: 'requeue_after', requeueAfter: after };
+    }
+    this.#metrics?.reconciled('success', seconds);
+    logger.debug('reconcile.done', { key, result: 'success', durationMs: seconds * 1000 });
+    return { key, result: 'success' };
+  }
+
+  #failed(key: ResourceKey, started: number, err: unknown): ReconcileOutcome {
+    const seconds = (this.#deps.clock.now() - started) / 1000;
+    const logger = this.#logger;
+    this.#metrics?.error();
+    this.#metrics?.reconciled('error', seconds);
+    if (isTerminalError(err) && err.reported) {
+      // Counted above; the reconciler logged it and recorded its event itself.
+      logger.debug('reconcile.error', { key, error: err, terminal: true, reason: err.reason });
+      return { key, result: 'error', error: err, terminal: true };
+    }
+    if (isTerminalError(err)) {
+      logger.error('reconcile.error', { key, error: err, terminal: true, reason: err.reason });
+      try {
+        this.#deps.recorder.event(key, 'Warning', err.reason, err.message);
+      } catch (recErr) {
+        logger.error('reconcile.event_failed', { key, error: recErr });
+      }
+      return { key, result: 'error', error: err, terminal: true };
+    }
+    logger.error('reconcile.error', { key, error: err, retries: this.queue.numRequeues(key) });
+    return { key, result: 'error', error: err, terminal: false };
+  }
+}
+
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | undefined)?.then === 'function';
 }
