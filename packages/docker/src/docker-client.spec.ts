@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { inspect } from 'node:util';
 import { DockerodeClient } from './docker-client.js';
 
 describe('DockerodeClient', () => {
@@ -45,6 +46,15 @@ describe('DockerodeClient', () => {
     }
     expect(seen.filter((s) => s === 'GET /_ping')).to.have.length(2);
     expect(calls).to.equal(0);
+  });
+
+  it('prints its agent as a name: docker-modem inspects every request’s options whole, debug or not', async () => {
+    const client = new DockerodeClient({ socketPath });
+    await client.request('ping', (d) => d.ping()); // a keep-alive socket in the agent now
+    const agent = (client.api as unknown as { modem: { agent?: unknown } }).modem.agent;
+    expect(inspect({ agent }, { showHidden: true, depth: null })).to.equal(
+      '{ agent: UnixSocketAgent }',
+    );
   });
 
   it('keeps connections alive on the socket, as Node’s global agent does', () => {

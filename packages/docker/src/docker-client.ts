@@ -1,5 +1,6 @@
 import Dockerode from 'dockerode';
 import { Agent, type AgentOptions } from 'node:http';
+import { inspect } from 'node:util';
 import { resolveDockerConnection, type DockerConnectionOptions } from './docker-connection.js';
 import type { DockerMetrics } from './docker-metrics.js';
 
@@ -84,5 +85,16 @@ function unixSocketAgent(): Agent {
     timeout: 5000,
     servername: '',
   };
-  return new Agent(options);
+  return new UnixSocketAgent(options);
+}
+
+/**
+ * docker-modem logs every request's options with `util.inspect(options, { showHidden: true,
+ * depth: null })`, debug on or off; an agent in them is walked whole (its keep-alive sockets,
+ * their handles and parsers): ~10 ms a request. It prints as its name instead.
+ */
+class UnixSocketAgent extends Agent {
+  [inspect.custom](): string {
+    return 'UnixSocketAgent';
+  }
 }
