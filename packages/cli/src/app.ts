@@ -15,7 +15,7 @@ import {
   defaultPlanDefaults,
   type PlanControllerOptions as PlanControllerOptionsT,
 } from '@backrest-sidecar/controller-plan';
-import { DockerClient, dockerModule, type DockerModuleOptions } from '@dockop/docker';
+import { DockerClient, dockerModule, pingEngine, type DockerModuleOptions } from '@dockop/docker';
 import { createManager, type Manager, type ManagerOptions } from '@dockop/runtime';
 import { ContainerModule, type ContainerModule as ContainerModuleT } from 'inversify';
 import type { Writable } from 'node:stream';
@@ -158,12 +158,8 @@ export async function pingDocker(
     () => deadline.abort(new Error(`no answer within ${DOCKER_PING_TIMEOUT_MS} ms`)),
     DOCKER_PING_TIMEOUT_MS,
   );
-  // dockerode's ping takes `{ abortSignal }` (lib/docker.js); its typings do not say so.
-  type Pinger = { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> };
   try {
-    await client.request('ping', (d) =>
-      (d as unknown as Pinger).ping({ abortSignal: deadline.signal }),
-    );
+    await pingEngine(client, 'ping', deadline.signal);
   } catch (err) {
     const why = deadline.signal.aborted ? (deadline.signal.reason as Error) : (err as Error);
     throw new Error(`Docker is unreachable at ${where}: ${why.message}`, { cause: err });

@@ -27,7 +27,8 @@ export interface OneShotSpec {
   autoRemove?: boolean;
   /**
    * On abort or timeout, the signal sent first so that the process can clean up (restic removes
-   * its repository lock on SIGINT; after SIGKILL the lock blocks other runs for 30 min). The
+   * its repository lock on SIGINT, 0.14 not every time; after SIGKILL the lock blocks other runs
+   * for 30 min). The
    * container is killed (SIGKILL) when it has not exited `stopGraceMs` later. Default: SIGKILL
    * at once.
    */

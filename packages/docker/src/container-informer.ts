@@ -7,7 +7,7 @@ import {
   sameObservation,
   type ObservedContainer,
 } from './container-resource.js';
-import type { DockerClient } from './docker-client.js';
+import { pingEngine, type DockerClient } from './docker-client.js';
 import type { DockerMetrics } from './docker-metrics.js';
 import { EVENT_FILTERS, EventStreamParser, type ContainerEvent } from './event-stream.js';
 
@@ -334,11 +334,7 @@ export class ContainerInformer {
   async #ping(signal: AbortSignal): Promise<boolean> {
     try {
       const bounded = AbortSignal.any([signal, AbortSignal.timeout(1_000)]);
-      // dockerode's ping takes `{ abortSignal }` (lib/docker.js); its typings do not say so.
-      type Pinger = { ping(opts: { abortSignal: AbortSignal }): Promise<unknown> };
-      await this.#client.request('system.ping', (d) =>
-        (d as unknown as Pinger).ping({ abortSignal: bounded }),
-      );
+      await pingEngine(this.#client, 'system.ping', bounded);
       return true;
     } catch {
       return false;

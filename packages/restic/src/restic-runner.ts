@@ -152,21 +152,20 @@ export class LocalResticRunner implements ResticRunner {
     }
     const started = performance.now();
     return new Promise((resolve, reject) => {
-      // Aborted: SIGINT, on which restic removes its repository lock (SIGTERM and SIGKILL leave
-      // one that blocks every run for 30 min); SIGKILL if it has not exited after the grace.
+      // Aborted: SIGINT, restic's clean-up-and-exit, which removes its repository lock (restic
+      // 0.14 not every time; SIGTERM and SIGKILL never do, and the lock blocks every run for
+      // 30 min); SIGKILL if it has not exited after the grace.
       const child = spawn(this.#binary, args, {
         env: this.#env,
         stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGINT' } : {}),
       });
       let escalation: NodeJS.Timeout | undefined;
-      opts.signal?.addEventListener(
-        'abort',
-        () => {
-          escalation = setTimeout(() => child.kill('SIGKILL'), RESTIC_STOP_GRACE_MS).unref();
-        },
-        { once: true },
-      );
+      const escalate = (): void => {
+        escalation = setTimeout(() => child.kill('SIGKILL'), RESTIC_STOP_GRACE_MS).unref();
+      };
+      // Removed on close: a daemon's signal outlives many runs.
+      opts.signal?.addEventListener('abort', escalate, { once: true });
       if (opts.stdin && child.stdin) {
         const input = opts.stdin;
         const sink = child.stdin;
@@ -195,6 +194,7 @@ export class LocalResticRunner implements ResticRunner {
       });
       child.on('close', (code, sig) => {
         clearTimeout(escalation);
+        opts.signal?.removeEventListener('abort', escalate);
         outLines.end();
         errLines.end();
         if (opts.signal?.aborted) {
@@ -227,7 +227,7 @@ export interface ContainerResticRunnerOptions {
   redactor?: Redactor;
 }
 
-/** How long an aborted restic gets to unlock its repository (on SIGINT) before SIGKILL. */
+/** How long an aborted restic gets to clean up (unlock its repository, on SIGINT) before SIGKILL. */
 export const RESTIC_STOP_GRACE_MS = 10_000;
 
 export const DEFAULT_RESTIC_IMAGE = 'restic/restic:0.14.0';
@@ -264,8 +264,9 @@ export class ContainerResticRunner implements ResticRunner {
         env: this.#opts.env ?? {},
         mounts: [...(this.#opts.mounts ?? []), ...(opts.mounts ?? [])],
         labels: { ...this.#opts.labels, ...opts.labels },
-        // An aborted run (SIGINT/SIGTERM to us, a timeout) unlocks the repository first: restic
-        // removes its lock on SIGINT; killed, it leaves one that blocks every run for 30 min.
+        // An aborted run (SIGINT/SIGTERM to us, a timeout) gets SIGINT first: restic's
+        // clean-up-and-exit removes its lock (0.14 not every time); killed, it leaves one that
+        // blocks every run for 30 min.
         stopSignal: 'SIGINT',
         stopGraceMs: RESTIC_STOP_GRACE_MS,
       },
