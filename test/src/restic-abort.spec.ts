@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { createResticRunner } from '@backrest-sidecar/restic';
 import { requireEngine } from './support/engine.js';
@@ -42,8 +44,12 @@ describe('restic local runner: an aborted run gets SIGINT (integration, real res
       onStderrLine: (l) => stderr.push(l),
     });
     running.catch(() => undefined);
-    // restic has opened the repository (and taken its lock) once it reads stdin.
-    await new Promise((r) => setTimeout(r, 3000));
+    // Its lock file proves restic opened the repository, long after its signal handler was set.
+    const deadline = Date.now() + 30_000;
+    while ((await readdir(path.join(repo.repo, 'locks')).catch(() => [])).length === 0) {
+      if (Date.now() > deadline) throw new Error('restic never took its repository lock');
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const t0 = Date.now();
     abort.abort(new Error('test abort'));
     const outcome = await running.then(
