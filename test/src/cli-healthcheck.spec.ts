@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { requireEngine, runId } from './support/engine.js';
 import {
@@ -8,6 +7,7 @@ import {
   parseJsonLines,
   runCli,
   spawnDaemon,
+  stopDaemon,
   tempConfig,
 } from './support/plan-cli.js';
 
@@ -17,11 +17,11 @@ describe('backrest-sidecar healthcheck (integration)', function () {
   this.timeout(90_000);
   const run = runId();
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  let daemon: ChildProcess | undefined;
+  let daemon: ReturnType<typeof spawnDaemon> | undefined;
   let dir: string | undefined;
 
   after(async () => {
-    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    if (daemon) await stopDaemon(daemon, 0);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -43,7 +43,7 @@ describe('backrest-sidecar healthcheck (integration)', function () {
       '--http-addr',
       `0.0.0.0:${port}`,
     ]);
-    daemon = started.daemon;
+    daemon = started;
     await eventually(
       () => started.logs.some((l) => l.action === 'manager.started'),
       30_000,
@@ -55,9 +55,7 @@ describe('backrest-sidecar healthcheck (integration)', function () {
     const ready = await runCli(['healthcheck', '--http-addr', `:${port}`, '--path', '/readyz']);
     expect(ready.code, ready.stderr).to.equal(0);
 
-    const exited = new Promise((r) => daemon!.once('exit', r));
-    daemon.kill('SIGTERM');
-    await exited;
+    await stopDaemon(started);
     const after = await runCli([
       'healthcheck',
       '--http-addr',

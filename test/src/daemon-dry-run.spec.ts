@@ -1,5 +1,4 @@
 import type Docker from 'dockerode';
-import type { ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
@@ -42,9 +41,6 @@ async function repoFiles(dir: string): Promise<Record<string, string>> {
   }
   return out;
 }
-
-const exitOf = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
 // `daemon --dry-run` on the real engine with real restic changes nothing: a workload with
 // `backrest.keep=last=1` and two snapshots keeps both (the retention controller is not loaded:
@@ -126,13 +122,12 @@ describe('daemon --dry-run changes nothing: no retention, no scheduled backup, n
     const configBefore = await readFile(config.path);
     const repoBefore = await repoFiles(repo.repo);
     const startedAt = (await docker.getContainer(name).inspect()).State.StartedAt;
-    const { daemon, logs } = spawnDaemon([
+    const { daemon, logs, exited } = spawnDaemon([
       '--dry-run',
       '--backup-schedule',
       '* * * * *',
       ...daemonFlags(),
     ]);
-    const exited = exitOf(daemon);
     const count = (action: string) => logs.filter((l) => l.action === action).length;
     try {
       await eventually(() => count('manager.started') === 1, 60_000, 'manager.started');
@@ -182,8 +177,7 @@ describe('daemon --dry-run changes nothing: no retention, no scheduled backup, n
 
   it('the control: the same daemon without --dry-run forgets down to keep last=1', async () => {
     expect(await snapshotCount()).to.equal(2);
-    const { daemon, logs } = spawnDaemon(daemonFlags());
-    const exited = exitOf(daemon);
+    const { daemon, logs, exited } = spawnDaemon(daemonFlags());
     let forgotAfterMs: number;
     try {
       await eventually(

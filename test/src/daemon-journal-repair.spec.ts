@@ -2,7 +2,6 @@
 // start: a backup-once that dies (kill -9) while the daemon runs leaves stopped containers that
 // the next tick (--journal-repair-interval) starts again.
 import type Docker from 'dockerode';
-import type { ChildProcess } from 'node:child_process';
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,25 +10,21 @@ import path from 'node:path';
 import { journalPath, type QuiesceJournalData } from '@backrest-sidecar/controller-backup';
 import { createContainer } from '@dockop/docker';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
-import { eventually, isolate, spawnDaemon, tempConfig } from './support/plan-cli.js';
+import { eventually, isolate, spawnDaemon, stopDaemon, tempConfig } from './support/plan-cli.js';
 
 describe('daemon: periodic quiesce journal repair (integration)', function () {
   this.timeout(90_000);
   let docker: Docker;
   const run = runId();
   const dirs: string[] = [];
-  let daemon: ChildProcess | undefined;
+  let daemon: ReturnType<typeof spawnDaemon> | undefined;
 
   before(async function () {
     docker = await requireEngine(this);
   });
 
   after(async function () {
-    if (daemon && daemon.exitCode === null) {
-      const exited = new Promise((r) => daemon!.once('exit', r));
-      daemon.kill('SIGTERM');
-      await exited;
-    }
+    if (daemon) await stopDaemon(daemon);
     if (docker) await removeLabeled(docker, `dockop.test.run=${run}`);
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
@@ -50,7 +45,7 @@ describe('daemon: periodic quiesce journal repair (integration)', function () {
       '--journal-repair-interval',
       '1s',
     ]);
-    daemon = started.daemon;
+    daemon = started;
     await eventually(
       () => started.logs.some((l) => l.action === 'manager.started'),
       30_000,

@@ -9,7 +9,14 @@ import { createContainer, DockerodeClient, DockerSource } from '@dockop/docker';
 import { removeLabeled, requireEngine, runId, WORKLOAD_IMAGE } from './support/engine.js';
 import { testDefinition, until, WatchingSink } from './support/docker-sink.js';
 import { readFile, rm } from 'node:fs/promises';
-import { eventually, isolate, prefixOf, spawnDaemon, tempConfig } from './support/plan-cli.js';
+import {
+  eventually,
+  isolate,
+  prefixOf,
+  spawnDaemon,
+  stopDaemon,
+  tempConfig,
+} from './support/plan-cli.js';
 
 const exec = promisify(execFile);
 const script = path.resolve(import.meta.dirname, '../../scripts/docker-engine.sh');
@@ -136,7 +143,8 @@ describe('docker informer across an engine restart (real engine)', function () {
     const run = runId();
     const { dir, path: file } = await tempConfig();
     // Default reconnect backoff: without the /_ping probe, three restarts grow it to seconds.
-    const { daemon, logs } = spawnDaemon(['--config', file, '--with-events', ...isolate(run)]);
+    const daemon = spawnDaemon(['--config', file, '--with-events', ...isolate(run)]);
+    const { logs } = daemon;
     try {
       await eventually(() => logs.some((l) => l.action === 'config.unchanged'), 60_000, 'start');
       const started = Date.now();
@@ -179,7 +187,7 @@ describe('docker informer across an engine restart (real engine)', function () {
       // Goal 2 s; the margin is for a loaded 2-core box (docker run itself is part of it).
       expect(onDisk).to.be.lessThan(4_000);
     } finally {
-      daemon.kill('SIGTERM');
+      await stopDaemon(daemon);
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -136,7 +136,7 @@ describe('daemon: dump pre-check and scheduled restore drills (integration)', fu
 
   it('warns about a missing tool or credential on observation, and drills on --verify-schedule', async () => {
     const port = await freePort();
-    const { daemon, logs } = spawnDaemon([
+    const { daemon, logs, exited } = spawnDaemon([
       '--config',
       config.path,
       '--interval',
@@ -149,9 +149,6 @@ describe('daemon: dump pre-check and scheduled restore drills (integration)', fu
       `127.0.0.1:${port}`,
       ...repoFlags(runLabel),
     ]);
-    const exited = new Promise<number | null>((resolve) =>
-      daemon.on('exit', (code) => resolve(code)),
-    );
     const warnings = (name: string) =>
       logs.filter(
         (l) =>

@@ -17,6 +17,7 @@ import {
   prefixOf,
   runCli,
   spawnDaemon,
+  stopDaemon,
   tempConfig,
 } from './support/plan-cli.js';
 import { createContainer } from '@dockop/docker';
@@ -185,7 +186,7 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
     });
     await docker.getContainer(backrest).start();
     const t0 = await started(backrest);
-    const { daemon, logs } = spawnDaemon([
+    const daemon = spawnDaemon([
       '--config',
       file,
       '--with-events',
@@ -197,6 +198,7 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
       '--http-addr',
       `127.0.0.1:${port}`,
     ]);
+    const { logs } = daemon;
     try {
       await eventually(() => logs.some((l) => l.action === 'config.unchanged'), 30_000, 'start');
       await workload(`w5-${tag}`, scope);
@@ -241,7 +243,7 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
       await new Promise((r) => setTimeout(r, 2_000));
       expect(logs.filter((l) => l.action === 'backrest.restarted')).to.have.length(1);
     } finally {
-      daemon.kill('SIGTERM');
+      await stopDaemon(daemon);
     }
   });
 
@@ -266,7 +268,7 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
       },
     });
     await docker.getContainer(backrest).start();
-    const { daemon, logs } = spawnDaemon([
+    const daemon = spawnDaemon([
       '--config',
       file,
       '--with-events',
@@ -274,6 +276,7 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
       '--apply-cooldown',
       '1s',
     ]);
+    const { logs } = daemon;
     try {
       await eventually(() => logs.some((l) => l.action === 'config.unchanged'), 30_000, 'start');
       await workload(`BAD2-${tag}`, scope);
@@ -296,7 +299,7 @@ describe('backrest-sidecar reconcile --apply (integration)', function () {
         'next config written',
       );
     } finally {
-      daemon.kill('SIGTERM');
+      await stopDaemon(daemon);
     }
   });
 

@@ -4,7 +4,14 @@ import type { ChildProcess } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
-import { eventually, isolate, prefixOf, spawnDaemon, tempConfig } from './support/plan-cli.js';
+import {
+  eventually,
+  isolate,
+  prefixOf,
+  spawnDaemon,
+  stopDaemon,
+  tempConfig,
+} from './support/plan-cli.js';
 import { createContainer } from '@dockop/docker';
 
 // A container whose labels fail the schema is no valid event, yet the daemon must report it at
@@ -16,6 +23,7 @@ describe('backrest-sidecar daemon: refused workloads (integration)', function ()
   const run = runId();
   const prefix = prefixOf(run);
   let daemon: ChildProcess | undefined;
+  let exited: Promise<number | null> = Promise.resolve(null);
   let logs: Record<string, unknown>[] = [];
   let dir = '';
   let port = 0;
@@ -43,7 +51,7 @@ describe('backrest-sidecar daemon: refused workloads (integration)', function ()
         srv.close(() => resolve(p));
       });
     });
-    ({ daemon, logs } = spawnDaemon([
+    ({ daemon, logs, exited } = spawnDaemon([
       '--config',
       file,
       '--http-addr',
@@ -61,7 +69,8 @@ describe('backrest-sidecar daemon: refused workloads (integration)', function ()
   });
 
   after(async function () {
-    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    // Killed and gone before its config dir is removed (it may be writing there).
+    if (daemon) await stopDaemon({ daemon, exited }, 0);
     if (docker) await removeLabeled(docker, `dockop.test.run=${run}`);
     if (dir) await rm(dir, { recursive: true, force: true });
   });

@@ -3,7 +3,14 @@ import { expect } from 'chai';
 import type { ChildProcess } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
-import { eventually, isolate, prefixOf, spawnDaemon, tempConfig } from './support/plan-cli.js';
+import {
+  eventually,
+  isolate,
+  prefixOf,
+  spawnDaemon,
+  stopDaemon,
+  tempConfig,
+} from './support/plan-cli.js';
 import { createContainer } from '@dockop/docker';
 
 // The daemon on the real engine: events → debounced reconcile → file; orphans after the grace
@@ -15,6 +22,7 @@ describe('backrest-sidecar daemon (integration)', function () {
   const prefix = prefixOf(run);
   const port = 20_000 + Math.floor(Math.random() * 20_000);
   let daemon: ChildProcess | undefined;
+  let exited: Promise<number | null> = Promise.resolve(null);
   let logs: Record<string, unknown>[] = [];
   let file = '';
   let dir = '';
@@ -22,7 +30,7 @@ describe('backrest-sidecar daemon (integration)', function () {
   before(async function () {
     docker = await requireEngine(this);
     ({ dir, path: file } = await tempConfig());
-    ({ daemon, logs } = spawnDaemon([
+    ({ daemon, logs, exited } = spawnDaemon([
       '--config',
       file,
       '--with-events',
@@ -40,7 +48,8 @@ describe('backrest-sidecar daemon (integration)', function () {
   });
 
   after(async function () {
-    if (daemon && daemon.exitCode === null) daemon.kill('SIGKILL');
+    // Killed and gone before its config dir is removed (it may be writing there).
+    if (daemon) await stopDaemon({ daemon, exited }, 0);
     if (docker) await removeLabeled(docker, `dockop.test.run=${run}`);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -103,9 +112,6 @@ describe('backrest-sidecar daemon (integration)', function () {
   });
 
   it('exits 0 on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) =>
-      daemon!.once('exit', (code) => resolve(code)),
-    );
     daemon!.kill('SIGTERM');
     expect(await exited).to.equal(0);
   });

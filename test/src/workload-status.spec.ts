@@ -147,7 +147,7 @@ describe('workload status: daemon --backup-schedule, get workloads, get volumes 
 
   it('backs up on schedule, reports last backup and snapshot counts, and turns the failing workload Stale', async () => {
     const port = await freePort();
-    const { daemon, logs } = spawnDaemon([
+    const { daemon, logs, exited } = spawnDaemon([
       '--config',
       config.path,
       '--interval',
@@ -167,9 +167,6 @@ describe('workload status: daemon --backup-schedule, get workloads, get volumes 
       `127.0.0.1:${port}`,
       ...repoFlags(),
     ]);
-    const exited = new Promise<number | null>((resolve) =>
-      daemon.on('exit', (code) => resolve(code)),
-    );
     const statusFile = (n: string) => path.join(stateDir(), 'workloads', `${n}.json`);
     const readStatus = async (n: string): Promise<Row['status'] | undefined> => {
       try {

@@ -92,16 +92,21 @@ export async function eventually(
 
 /**
  * Starts `backrest-sidecar daemon <args>` and collects its JSON log lines (stderr) into `logs` as
- * they arrive (one chunk is not one line).
+ * they arrive (one chunk is not one line). `exited` settles with the exit code (null when killed by
+ * a signal); it listens from the spawn, so an exit before anyone awaits it is not missed.
  */
 export function spawnDaemon(args: string[]): {
   daemon: ChildProcess;
   logs: Record<string, unknown>[];
+  exited: Promise<number | null>;
 } {
   const logs: Record<string, unknown>[] = [];
   const daemon = spawn(process.execPath, [CLI_BIN, 'daemon', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const exited = new Promise<number | null>((resolve) =>
+    daemon.once('exit', (code) => resolve(code)),
+  );
   let buf = '';
   daemon.stderr!.on('data', (d: Buffer) => {
     buf += d.toString();
@@ -112,5 +117,24 @@ export function spawnDaemon(args: string[]): {
     }
   });
   daemon.stdout!.resume();
-  return { daemon, logs };
+  return { daemon, logs, exited };
+}
+
+/**
+ * SIGTERM, then waits for the exit (SIGKILL after `graceMs`). A test must wait before it removes
+ * the daemon's directories: a daemon still shutting down writes status and config files into them,
+ * and a recursive rm racing those writes fails with ENOTEMPTY.
+ */
+export async function stopDaemon(
+  started: { daemon: ChildProcess; exited: Promise<number | null> },
+  graceMs = 30_000,
+): Promise<number | null> {
+  if (started.daemon.exitCode !== null || started.daemon.signalCode !== null) return started.exited;
+  started.daemon.kill('SIGTERM');
+  const timer = setTimeout(() => started.daemon.kill('SIGKILL'), graceMs);
+  try {
+    return await started.exited;
+  } finally {
+    clearTimeout(timer);
+  }
 }
