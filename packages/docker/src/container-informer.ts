@@ -619,8 +619,12 @@ export class ContainerInformer {
     this.#prefetched = undefined;
     const lists = await (prefetched ?? this.#listAll());
     const seen = new Map<string, ObservedContainer>();
-    for (const list of lists) {
-      for (const info of list) {
+    for (const list of lists as (Dockerode.ContainerInfo | undefined)[][]) {
+      for (let i = 0; i < list.length; i++) {
+        const info = list[i]!;
+        // Let go of dockerode's object once read: most of it (networks, ports, command) is then
+        // garbage that dies young, instead of live data every scavenge of a long relist copies.
+        list[i] = undefined;
         if (seen.has(info.Id) || !this.#selects(info.Labels ?? {})) continue;
         seen.set(info.Id, observeListed(info));
       }

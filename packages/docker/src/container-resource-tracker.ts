@@ -154,9 +154,16 @@ export class ContainerResourceTracker {
       if (!selects(def.selector, container.status.labels)) continue;
       const key = makeKey(def.kind, container.status.name);
       owned.add(key);
-      const trust = this.#trust.filterNow(def.selector, container.status, this.#trustImageLabels);
+      // One scan of the labels for the owned keys serves the trust check and the decode.
+      const keys = ownedKeys(def.selector, container.status.labels);
+      const trust = this.#trust.filterNow(
+        def.selector,
+        container.status,
+        this.#trustImageLabels,
+        keys,
+      );
       if (!trust) return this.#upsertInspecting(container, definitions, i, key, owned);
-      this.#deliver(def, key, container, trust);
+      this.#deliver(def, key, container, trust, keys);
     }
     this.#keep(container, owned);
   }
@@ -217,13 +224,20 @@ export class ContainerResourceTracker {
     key: ResourceKey,
     container: ObservedContainer,
     trust: TrustResult,
+    keys?: string[],
   ): void {
     const sink = this.#mustSink();
     const { labels, untrusted } = trust;
     if (untrusted.length > 0) this.#warnUntrusted(key, container, trust);
     else this.#untrustedWarned.delete(key);
 
-    const decoded = this.#decode(def, labels, container.status.name);
+    // `keys` are those of the container's labels: of no use when the trust check dropped some.
+    const decoded = this.#decode(
+      def,
+      labels,
+      container.status.name,
+      labels === container.status.labels ? keys : undefined,
+    );
     if (!decoded.ok) {
       // Skipped for this kind: whatever this key showed before is gone now.
       this.#cancelPendingDelete(key);
@@ -258,16 +272,19 @@ export class ContainerResourceTracker {
     else sink.upsert(resource);
   }
 
-  /** `decodeLabels`; during an initial list, once per distinct owned labels of a kind. */
+  /**
+   * `decodeLabels` (`keys`: the owned keys of `labels`, when known); during an initial list, once
+   * per distinct owned labels of a kind.
+   */
   #decode(
     def: ResourceDefinition,
     labels: Record<string, string>,
     containerName: string,
+    keys: string[] = ownedKeys(def.selector, labels),
   ): DecodeResult {
     const options = { containerName, maxLabelBytes: this.#maxLabelBytes };
     const memo = this.#initialSpecs;
-    if (!memo) return decodeLabels(def.selector, labels, options);
-    const keys = ownedKeys(def.selector, labels);
+    if (!memo) return decodeLabels(def.selector, labels, options, keys);
     const signature = `${def.kind.length}:${def.kind}${ownedLabelsSignature(labels, keys)}`;
     const known = memo.get(signature);
     if (known) return known;
