@@ -14,6 +14,7 @@ import { requireEngine, runId } from './support/engine.js';
 const BUNDLE = fileURLToPath(
   new URL('../../packages/cli/dist/backrest-sidecar.bundle.cjs', import.meta.url),
 );
+const DIST = path.dirname(BUNDLE);
 const CLI_PACKAGE = fileURLToPath(new URL('../../packages/cli/package.json', import.meta.url));
 
 /** Prints, at exit, every CommonJS module Node loaded from disk (the bundle's runtime requires). */
@@ -87,7 +88,8 @@ describe('backrest-sidecar start-up path (bundle)', function () {
 
   it("keeps V8's code cache per command and runs from it (compile-cache.cts)", async () => {
     const cacheDir = path.join(dir, 'code-cache');
-    const env = { NODE_COMPILE_CACHE: cacheDir };
+    // `version` through the program, not its stored answer (static-answers.cts).
+    const env = { NODE_COMPILE_CACHE: cacheDir, BACKREST_SIDECAR_STATIC_ANSWERS: '0' };
     const first = await run(['version'], env);
     expect(first.code, first.stderr).to.equal(0);
     const root = path.join(cacheDir, 'backrest-sidecar');
@@ -102,6 +104,42 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     const help = await run(['--help'], env);
     expect(help.code).to.equal(0);
     expect(await readdir(path.join(root, builds[0]!))).to.deep.equal(['version.v8']);
+  });
+
+  it('every stored answer (help, version, completion) is what the program prints (static-answers.cts)', async function () {
+    this.timeout(180_000);
+    const stored = JSON.parse(await readFile(path.join(DIST, 'static-answers.json'), 'utf8')) as {
+      texts: string[];
+      answers: Record<string, number>;
+    };
+    const lines = Object.keys(stored.answers);
+    expect(lines).to.include.members(['--help', 'version', 'get plans --help', 'completion bash']);
+    const program = { BACKREST_SIDECAR_STATIC_ANSWERS: '0' };
+    // Two at a time: 72 command lines through the whole program.
+    for (let i = 0; i < lines.length; i += 2) {
+      await Promise.all(
+        lines.slice(i, i + 2).map(async (line) => {
+          const argv = line.split(' ');
+          const [fast, slow] = await Promise.all([run(argv), run(argv, program)]);
+          expect(slow.code, `${line}: ${slow.stderr}`).to.equal(0);
+          expect(fast.code, line).to.equal(0);
+          expect(fast.stdout, line).to.equal(slow.stdout);
+          expect(fast.stdout, line).to.equal(stored.texts[stored.answers[line]!]);
+          expect(fast.stderr, line).to.equal('');
+        }),
+      );
+    }
+  });
+
+  it('a stored answer loads neither the bundle nor the code cache', async () => {
+    const help = await run(['--help'], {}, probe);
+    expect(help.code, help.stderr).to.equal(0);
+    expect(help.stdout).to.match(/^Usage: backrest-sidecar /);
+    expect(help.loaded.filter((f) => f.includes('compile-cache'))).to.deep.equal([]);
+    expect(help.loaded.some((f) => f.endsWith('static-answers.cjs'))).to.equal(true);
+    // The program itself: a command line with no stored answer loads the code cache's runner.
+    const usage = await run(['get', 'nope', '--help'], {}, probe);
+    expect(usage.loaded.some((f) => f.endsWith('compile-cache.cjs'))).to.equal(true);
   });
 
   it('a dry run loads nothing from node_modules and validates with precompiled schemas', async function () {

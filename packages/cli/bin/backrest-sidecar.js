@@ -10,7 +10,11 @@ const path = require('node:path');
 const dist = path.join(__dirname, '..', 'dist');
 const bundle = path.join(dist, 'backrest-sidecar.bundle.cjs');
 if (existsSync(bundle)) {
-  require(path.join(dist, 'compile-cache.cjs')).runBundle(bundle);
+  // `--help`, `version`, `completion <shell>`: text the build printed, no program to load
+  // (src/static-answers.cts).
+  if (!require(path.join(dist, 'static-answers.cjs')).answerStatically(dist, bundle)) {
+    require(path.join(dist, 'compile-cache.cjs')).runBundle(bundle);
+  }
 } else if (existsSync(path.join(dist, 'main.js'))) {
   // Compiled but not bundled (a checkout without esbuild installed): same program, slower start.
   import('../dist/main.js');
