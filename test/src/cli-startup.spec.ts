@@ -170,6 +170,37 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     for (const s of schemas) expect(s, JSON.stringify(s)).to.include({ precompiled: true });
   });
 
+  it("formats docker-modem's request debug line only when DEBUG enables it (bundle patch)", async function () {
+    await requireEngine(this);
+    // Counts util.inspect calls with docker-modem's options (showHidden) across the whole run.
+    const counter = path.join(dir, 'inspect-probe.mjs');
+    await writeFile(
+      counter,
+      `import util from 'node:util';
+const inspect = util.inspect;
+let n = 0;
+util.inspect = function (value, options) {
+  if (options && options.showHidden === true) n++;
+  return inspect.apply(this, arguments);
+};
+process.on('exit', () => process.stderr.write('INSPECTED ' + n + '\\n'));
+`,
+    );
+    const args = [
+      'get',
+      'plans',
+      '--selector',
+      `dockop.test.run=${runId()}`,
+      '--config',
+      path.join(dir, 'none.json'),
+    ];
+    const quiet = await run(args, { BACKREST_CONFIG: '' }, counter);
+    expect(quiet.stderr).to.match(/INSPECTED 0\n/);
+    const debug = await run(args, { DEBUG: 'modem' }, counter);
+    expect(debug.stderr).to.match(/modem Sending: /);
+    expect(debug.stderr).to.not.match(/INSPECTED 0\n/);
+  });
+
   it('an ssh:// DOCKER_HOST loads the ssh transport on demand and still connects through it', async () => {
     const r = await run(
       ['reconcile', '--dry-run', '--config', path.join(dir, 'config.json')],

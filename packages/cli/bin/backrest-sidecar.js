@@ -12,13 +12,21 @@ const bundle = path.join(dist, 'backrest-sidecar.bundle.cjs');
 if (existsSync(bundle)) {
   // `--help`, `version`, `completion <shell>`: text the build printed, no program to load
   // (src/static-answers.cts).
-  if (!require(path.join(dist, 'static-answers.cjs')).answerStatically(dist, bundle)) {
-    require(path.join(dist, 'compile-cache.cjs')).runBundle(bundle);
-  }
+  if (!answeredStatically()) require(path.join(dist, 'compile-cache.cjs')).runBundle(bundle);
 } else if (existsSync(path.join(dist, 'main.js'))) {
   // Compiled but not bundled (a checkout without esbuild installed): same program, slower start.
   import('../dist/main.js');
 } else {
   process.stderr.write('backrest-sidecar: the CLI is not built: run `npm run build`\n');
   process.exitCode = 1;
+}
+
+function answeredStatically() {
+  try {
+    return require(path.join(dist, 'static-answers.cjs')).answerStatically(dist, bundle);
+  } catch (err) {
+    // A dist/ from before stored answers existed: the program answers everything.
+    if (err && err.code === 'MODULE_NOT_FOUND') return false;
+    throw err;
+  }
 }
