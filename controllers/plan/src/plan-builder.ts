@@ -140,18 +140,21 @@ export type PlanOutcome = { ok: true; built: BuiltPlan } | { ok: false; skipped:
 /**
  * Builds every plan, then resolves shared ids: replicas of one service become one plan
  * (`mergeReplicas`), any other sharing is an `IdCollision` skip of every workload involved.
+ * `outcomeOf`: one workload's own outcome, `buildPlan` by default (the daemon passes its memo of
+ * unchanged workloads' outcomes, plan-memo.ts).
  */
 export function buildPlans(
   workloads: readonly WorkloadInput[],
   defaults: PlanDefaults,
   facts: ConfigFacts,
+  outcomeOf: (workload: WorkloadInput) => PlanOutcome = (w) => buildPlan(w, defaults, facts),
 ): BuildResult {
   const sorted = [...workloads].sort((a, b) => compare(a.name, b.name));
   const byId = new Map<string, WorkloadOutcome[]>();
   const plans: BuiltPlan[] = [];
   const skipped: SkippedPlan[] = [];
   for (const workload of sorted) {
-    const outcome = buildPlan(workload, defaults, facts);
+    const outcome = outcomeOf(workload);
     // A refused name has no real id: it must not knock out the workload whose id it imitates.
     if (!outcome.ok && outcome.skipped.reason === 'UnsafeName') {
       skipped.push(outcome.skipped);

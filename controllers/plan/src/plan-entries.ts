@@ -10,6 +10,8 @@ export interface PlanEntryOptions {
   daemon: boolean;
   /** Orphans removed by this reconcile (the decision's `remove`, when pruning now). */
   remove: readonly string[];
+  /** The comparison of a built plan with the config's (default `samePlan`; the daemon's memo). */
+  same?: (existing: PlanSpec | undefined, built: PlanSpec) => boolean;
 }
 
 /**
@@ -23,10 +25,10 @@ export function planEntries(
   orphans: OrphanDecision,
   opts: PlanEntryOptions,
 ): PlanEntry[] {
-  const { dryRun, daemon, remove } = opts;
+  const { dryRun, daemon, remove, same = samePlan } = opts;
   const entries: PlanEntry[] = [];
   for (const b of set.built.plans) {
-    const changed = !samePlan(existing.get(b.plan.id), b.plan);
+    const changed = !same(existing.get(b.plan.id), b.plan);
     entries.push({
       planId: b.plan.id,
       container: b.container,

@@ -6,6 +6,7 @@ import {
 } from '@backrest-sidecar/api';
 import type { Cache, RejectedResource, Resource } from '@dockop/runtime';
 import type { WorkloadStatus } from './plan-builder.js';
+import { fingerprintPart } from './plan-memo.js';
 
 /**
  * Step 1 of a plan reconcile, collect: what it reads from the cache. Only `--selector`'s
@@ -38,10 +39,12 @@ export function collectPlanInputs(
  * resourceVersion (its source bumps the version whenever anything in it changes) and each refused
  * one's content. Equal fingerprints, equal plans.
  */
-export function inputsFingerprint({ selected, rejected }: PlanInputs): string {
-  const parts = selected.map(
-    (r) => `${r.metadata.name}\0${r.metadata.uid}\0${r.metadata.resourceVersion}`,
-  );
+export function inputsFingerprint(
+  { selected, rejected }: PlanInputs,
+  /** A selected workload's part (the daemon's memo keeps each unchanged one's). */
+  partOf: (r: Resource<BackupWorkloadSpec, WorkloadStatus>) => string = fingerprintPart,
+): string {
+  const parts = selected.map(partOf);
   parts.sort();
   for (const r of rejected) {
     parts.push(JSON.stringify([r.key, r.reason, r.message, r.labels ?? null, r.status ?? null]));

@@ -32,6 +32,7 @@ import { planEntries } from './plan-entries.js';
 import { collectPlanInputs, inputsFingerprint } from './plan-inputs.js';
 import type { PlanReport, ReconcileSummary } from './plan-report.js';
 import { PlanReporting, entriesByKey } from './plan-reporting.js';
+import { PlanMemo } from './plan-memo.js';
 import { buildPlanSet } from './plan-set.js';
 import type { PlanStore } from './plan-store.js';
 import { writePlans } from './plan-write.js';
@@ -58,6 +59,8 @@ export class PlanReconciler implements Reconciler {
   readonly #reporting: PlanReporting;
   /** Each workload's own result (a skipped or invalid one is an error, not a success). */
   readonly #outcomes: WorkloadOutcomes;
+  /** Daemon: unchanged workloads' inputs, plans and comparisons, from earlier reconciles. */
+  readonly #memo: PlanMemo | undefined;
 
   constructor(
     options: PlanControllerOptions,
@@ -77,6 +80,8 @@ export class PlanReconciler implements Reconciler {
     const grace = daemon ? (options.orphanGraceMs ?? PLAN_CONTROLLER_DEFAULTS.orphanGraceMs) : 0;
     this.#orphans = new OrphanTracker(grace);
     this.#outcomes = new WorkloadOutcomes(outcomes);
+    // One-shot: a single reconcile, nothing to remember.
+    this.#memo = daemon ? new PlanMemo() : undefined;
     this.#reporting = new PlanReporting({
       daemon,
       configPath: options.configPath,
@@ -108,7 +113,8 @@ export class PlanReconciler implements Reconciler {
 
     // 1. Collect. Same workloads, same config as the last settled reconcile: nothing to do.
     const inputs = collectPlanInputs(ctx.cache, opts.selector);
-    const fingerprint = daemon ? inputsFingerprint(inputs) : undefined;
+    const memo = this.#memo;
+    const fingerprint = memo ? inputsFingerprint(inputs, (r) => memo.part(r)) : undefined;
     if (await this.#stillSettled(fingerprint)) {
       log.debug('config.unchanged', { config: opts.configPath, changed: false, skipped: true });
       return;
@@ -122,7 +128,7 @@ export class PlanReconciler implements Reconciler {
     }
 
     // 2. Build the desired plan set (pure).
-    const set = buildPlanSet(inputs, opts.defaults, loaded.repoIds);
+    const set = buildPlanSet(inputs, opts.defaults, loaded.repoIds, memo);
 
     // 3. Decide: orphans, and one entry per plan.
     const pruneNow = daemon || (opts.prune ?? PLAN_CONTROLLER_DEFAULTS.prune);
@@ -135,7 +141,12 @@ export class PlanReconciler implements Reconciler {
     const remove = pruneNow ? orphans.remove : [];
     const changes: PlanChanges = { upsert: set.built.plans.map((b) => b.plan), remove };
     const existing = new Map(loaded.plans.map((p) => [p.id, p]));
-    const entries = planEntries(set, existing, orphans, { dryRun, daemon, remove });
+    const entries = planEntries(set, existing, orphans, {
+      dryRun,
+      daemon,
+      remove,
+      ...(memo ? { same: (a, b) => memo.samePlan(a, b) } : {}),
+    });
 
     // 4. Write (or preview).
     let result;

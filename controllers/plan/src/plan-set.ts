@@ -1,5 +1,6 @@
 import type { RejectedResource } from '@dockop/runtime';
 import {
+  buildPlan,
   buildPlans,
   type BuildResult,
   type PlanDefaults,
@@ -7,6 +8,7 @@ import {
   type WorkloadStatus,
 } from './plan-builder.js';
 import { wouldBePlanId, type PlanInputs } from './plan-inputs.js';
+import type { PlanMemo } from './plan-memo.js';
 
 /** A workload the cache refused, with the plan id it would have had. */
 export type InvalidWorkload = RejectedResource & { planId: string };
@@ -27,17 +29,25 @@ export interface PlanSet {
   ids: Set<string>;
 }
 
+/** `memo` (daemon): unchanged workloads' inputs and outcomes are the previous reconcile's. */
 export function buildPlanSet(
   inputs: PlanInputs,
   defaults: PlanDefaults,
   repoIds: string[],
+  memo?: PlanMemo,
 ): PlanSet {
-  const workloads: WorkloadInput[] = inputs.selected.map((r) => ({
-    name: r.metadata.name,
-    spec: r.spec,
-    status: r.status as WorkloadStatus,
-  }));
-  const built = buildPlans(workloads, defaults, { repoIds });
+  const workloads: WorkloadInput[] = inputs.selected.map((r) =>
+    memo
+      ? memo.input(r)
+      : { name: r.metadata.name, spec: r.spec, status: r.status as WorkloadStatus },
+  );
+  const facts = { repoIds };
+  const remembered = memo?.outcomes(repoIds);
+  const built = remembered
+    ? buildPlans(workloads, defaults, facts, (w) =>
+        remembered(w, () => buildPlan(w, defaults, facts)),
+      )
+    : buildPlans(workloads, defaults, facts);
   // Workloads the cache refused (labels that fail the schema) never reach buildPlans: counted as
   // skipped, so a dry run exits 3 and `get plans` lists them.
   const invalid = inputs.rejected.map((r) => ({
