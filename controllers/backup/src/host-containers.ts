@@ -35,7 +35,7 @@ export class HostContainers {
   }
 
   /**
-   * The host's containers now, and whether anything changed since the previous call (false: the
+   * The host's containers now, and whether the coverage may have changed since the previous call (false: the
    * coverage computed from the previous answer still holds).
    */
   async current(now: number): Promise<{ targets: WorkloadTarget[]; changed: boolean }> {
@@ -47,29 +47,46 @@ export class HostContainers {
       at !== undefined && this.#revision !== undefined
         ? this.#changes?.changedSince(this.#revision)
         : undefined;
+    // Only containers with a volume or bind mount, before or after, count: the others use no
+    // volume and cover none (churn of mount-less containers recounts nothing).
+    let changed = false;
     if (ids !== undefined && ids.length <= ID_LIST_MAX) {
       for (let i = 0; i < ids.length; i += ID_LIST_BATCH) {
         const batch = ids.slice(i, i + ID_LIST_BATCH);
         const listed = await this.#actions.list({ id: batch });
-        for (const id of batch) this.#byId.delete(id);
-        this.#keep(listed);
+        for (const id of batch) {
+          const before = this.#byId.get(id);
+          if (before && hasVolumeMount(before)) changed = true;
+          this.#byId.delete(id);
+        }
+        if (this.#keep(listed)) changed = true;
       }
     } else {
       const listed = await this.#actions.list({});
       this.#byId.clear();
       this.#keep(listed);
+      changed = true;
     }
     // Listed right after a change: the list may not show it yet; ask again next time.
     if (at !== undefined && now - at.lastChangeAt >= LIST_LAG_MS) this.#revision = at.revision;
     else if (this.#revision === undefined || ids === undefined) this.#revision = undefined;
-    return { targets: [...this.#byId.values()], changed: true };
+    return { targets: [...this.#byId.values()], changed };
   }
 
-  #keep(listed: Awaited<ReturnType<ContainerActions['list']>>): void {
+  /** Keeps the listed containers; true when one of them has a volume or bind mount. */
+  #keep(listed: Awaited<ReturnType<ContainerActions['list']>>): boolean {
+    let mounts = false;
     for (const info of listed) {
       const t = workloadFromContainerInfo(info);
       if (t.labels[ONE_SHOT_LABEL] !== undefined) continue;
       this.#byId.set(t.id, isOptedIn(t) ? t : { ...t, labels: {} });
+      if (hasVolumeMount(t)) mounts = true;
     }
+    return mounts;
   }
+}
+
+/** A mount the coverage counts (volumeCoverageOf reads volume and bind mounts only). */
+function hasVolumeMount(t: WorkloadTarget): boolean {
+  return t.mounts.some((m) => m.type === 'volume' || m.type === 'bind');
 }
