@@ -13,15 +13,24 @@ export interface StartupFigures {
   samples: Record<string, number[]>;
 }
 
-const COMMANDS: Record<string, string[]> = {
-  'node -e 0': ['-e', '0'],
-  '--help': [CLI, '--help'],
-  version: [CLI, 'version'],
+/** Through the program instead of the build's stored answer (packages/cli/src/static-answers.cts). */
+const PROGRAM = { BACKREST_SIDECAR_STATIC_ANSWERS: '0' };
+
+const COMMANDS: Record<string, [string[], Record<string, string>?]> = {
+  'node -e 0': [['-e', '0']],
+  '--help': [[CLI, '--help']],
+  version: [[CLI, 'version']],
+  // For reference (no target): what the stored answers save.
+  '--help, program': [[CLI, '--help'], PROGRAM],
+  'version, program': [[CLI, 'version'], PROGRAM],
 };
 
-function once(args: string[]): number {
+function once([args, env]: [string[], Record<string, string>?]): number {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const r = spawnSync(process.execPath, args, {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   const ms = performance.now() - t0;
   if (r.status !== 0)
     throw new Error(`node ${args.join(' ')} exited ${r.status}: ${String(r.stderr)}`);
@@ -45,7 +54,7 @@ export function report(f: StartupFigures): string {
     .map(([name, xs]) => {
       const med = percentile(xs, 50);
       const extra = name === 'node -e 0' ? '' : `  (+${Math.round(med - base)} ms over bare node)`;
-      return `  ${name.padEnd(10)} min ${Math.round(Math.min(...xs))} ms, median ${Math.round(med)} ms${extra}`;
+      return `  ${name.padEnd(16)} min ${Math.round(Math.min(...xs))} ms, median ${Math.round(med)} ms${extra}`;
     })
     .join('\n');
 }

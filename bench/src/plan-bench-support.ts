@@ -1,6 +1,6 @@
 // Shared by the plan-*.ts benches: spawn the real CLI, follow its JSON log lines, percentiles.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -123,6 +123,41 @@ export function bareNodeMs(rounds = 5): number {
     xs.push(performance.now() - t0);
   }
   return percentile(xs, 50);
+}
+
+/** Busy share of all CPUs over `ms` (from /proc/stat: everything but idle and iowait). */
+async function cpuBusy(ms: number): Promise<number> {
+  const read = async (): Promise<{ busy: number; total: number }> => {
+    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/);
+    const t = fields.slice(1).map(Number);
+    const total = t.reduce((a, b) => a + b, 0);
+    return { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total };
+  };
+  const a = await read();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = await read();
+  return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
+}
+
+/**
+ * Waits until the machine is quiet: all CPUs together < `maxBusy` busy over a 2 s window, or
+ * `maxMs`. Creating and starting hundreds of containers leaves dockerd, containerd and the shims
+ * busy for a while after the last API call returns; an operator's reconcile runs on a steady
+ * host, so the figures are taken once that tail is over. Returns what it waited and saw.
+ * `SETTLE_S` (default 60) bounds the wait; 0 skips it (the CI smoke run).
+ */
+export async function settle(
+  maxBusy = 0.15,
+  maxMs = Number(process.env.SETTLE_S ?? 60) * 1000,
+): Promise<string> {
+  const t0 = performance.now();
+  if (maxMs <= 0) return 'not settled (SETTLE_S=0)';
+  let busy = 1;
+  while (performance.now() - t0 < maxMs) {
+    busy = await cpuBusy(2_000);
+    if (busy < maxBusy) break;
+  }
+  return `settled ${((performance.now() - t0) / 1000).toFixed(0)} s (CPUs ${(busy * 100).toFixed(0)} % busy over the last 2 s)`;
 }
 
 /** `load average: 1m 5m 15m` of this (shared) machine, printed beside every figure. */

@@ -3,7 +3,8 @@
 // write (tmp + fsync + rename) of a config of the same size, and bare Node start-up. Prints the
 // ratios. Targets (issue #13): dry run ≤ 1.5× (baseline + bare node), peak RSS ≤ 120 MiB.
 // Run: npx tsc -b && node bench/dist/plan-scale.js   (COUNT=... to change the 2,000; ROUNDS=3
-// warm dry runs and baselines, interleaved, medians reported, after one warm-up run of each)
+// warm dry runs and baselines, interleaved, medians reported, after one warm-up run of each;
+// SETTLE_S=60: the longest wait for the engine to go quiet after creating the containers)
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
@@ -15,6 +16,7 @@ import {
   runCliMeasured,
   removeByLabel,
   runTag,
+  settle,
   tempConfig,
   SUITE_LABEL,
   sweepStale,
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
       `plan-scale: created ${COUNT} labeled containers in ${Math.round(performance.now() - tc)} ms`,
     );
 
+    console.log(`  ${await settle()}`);
     const scope = ['--config', file, '--selector', label, '--plan-id-prefix', `${tag}_`];
     const dryRun = async (): Promise<Awaited<ReturnType<typeof runCliMeasured>>> => {
       const r = await runCliMeasured(['reconcile', '--dry-run', ...scope]);

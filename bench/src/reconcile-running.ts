@@ -1,7 +1,8 @@
 // 200 running labeled containers → `reconcile --dry-run` as a whole process (spawn to exit), next
 // to the raw work measured in the same run: one label-filtered `GET /containers/json`.
 // Targets (issue #13): dry run ≤ 8× the raw list and ≤ 350 ms.
-// Run: npm run build && node bench/dist/reconcile-running.js   (COUNT=200, ROUNDS=5)
+// Run: npm run build && node bench/dist/reconcile-running.js   (COUNT=200, ROUNDS=9; SETTLE_S=60:
+// the longest wait for the engine to go quiet after starting the containers, 0 for none)
 import {
   BUSYBOX,
   SUITE_LABEL,
@@ -13,6 +14,7 @@ import {
   removeByLabel,
   runCliMeasured,
   runTag,
+  settle,
   sweepStale,
   tempConfig,
 } from './plan-bench-support.js';
@@ -20,7 +22,7 @@ import { rm } from 'node:fs/promises';
 import { createContainer } from '@dockop/docker';
 
 const COUNT = Number(process.env.COUNT ?? 200);
-const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const ROUNDS = Number(process.env.ROUNDS ?? 9);
 
 async function main(): Promise<void> {
   await sweepStale();
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
       `reconcile-running: ${COUNT} running labeled containers up in ${Math.round(performance.now() - tc)} ms`,
     );
 
+    console.log(`  ${await settle()}`);
     const scope = ['--config', file, '--selector', label, '--plan-id-prefix', `${tag}_`];
     const cli: number[] = [];
     const cpu: number[] = [];

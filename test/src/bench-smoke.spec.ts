@@ -50,21 +50,21 @@ describe('benches (smoke: tiny sizes)', function () {
 
   it('cli-startup: --help and version next to bare node', async () => {
     const out = await bench('cli-startup.js', { ROUNDS: '1' });
-    for (const name of ['node -e 0', '--help', 'version']) {
-      expect(figure(out, `${name} `.padEnd(11) + 'min')).to.be.greaterThan(0);
+    for (const name of ['node -e 0', '--help', 'version', '--help, program']) {
+      expect(figure(out, `${name} `.padEnd(17) + 'min')).to.be.greaterThan(0);
     }
   });
 
   it('reconcile-running: dry run next to the raw list', async function () {
     await requireEngine(this);
-    const out = await bench('reconcile-running.js', { COUNT: '3', ROUNDS: '1' });
+    const out = await bench('reconcile-running.js', { COUNT: '3', ROUNDS: '1', SETTLE_S: '0' });
     expect(figure(out, 'raw label-filtered GET /containers/json (')).to.equal(3);
     expect(figure(out, 'ratio dry-run / raw list:')).to.be.greaterThan(0);
   });
 
   it('plan-scale: dry run next to raw list + atomic write + bare node', async function () {
     await requireEngine(this);
-    const out = await bench('plan-scale.js', { COUNT: '5' });
+    const out = await bench('plan-scale.js', { COUNT: '5', SETTLE_S: '0' });
     expect(figure(out, 'one label-filtered list (')).to.equal(5);
     expect(figure(out, 'dry-run / (baseline + bare node start-up):')).to.be.greaterThan(0);
   });

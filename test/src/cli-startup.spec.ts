@@ -14,6 +14,7 @@ import { requireEngine, runId } from './support/engine.js';
 const BUNDLE = fileURLToPath(
   new URL('../../packages/cli/dist/backrest-sidecar.bundle.cjs', import.meta.url),
 );
+const DIST = path.dirname(BUNDLE);
 const CLI_PACKAGE = fileURLToPath(new URL('../../packages/cli/package.json', import.meta.url));
 
 /** Prints, at exit, every CommonJS module Node loaded from disk (the bundle's runtime requires). */
@@ -87,7 +88,8 @@ describe('backrest-sidecar start-up path (bundle)', function () {
 
   it("keeps V8's code cache per command and runs from it (compile-cache.cts)", async () => {
     const cacheDir = path.join(dir, 'code-cache');
-    const env = { NODE_COMPILE_CACHE: cacheDir };
+    // `version` through the program, not its stored answer (static-answers.cts).
+    const env = { NODE_COMPILE_CACHE: cacheDir, BACKREST_SIDECAR_STATIC_ANSWERS: '0' };
     const first = await run(['version'], env);
     expect(first.code, first.stderr).to.equal(0);
     const root = path.join(cacheDir, 'backrest-sidecar');
@@ -102,6 +104,42 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     const help = await run(['--help'], env);
     expect(help.code).to.equal(0);
     expect(await readdir(path.join(root, builds[0]!))).to.deep.equal(['version.v8']);
+  });
+
+  it('every stored answer (help, version, completion) is what the program prints (static-answers.cts)', async function () {
+    this.timeout(180_000);
+    const stored = JSON.parse(await readFile(path.join(DIST, 'static-answers.json'), 'utf8')) as {
+      texts: string[];
+      answers: Record<string, number>;
+    };
+    const lines = Object.keys(stored.answers);
+    expect(lines).to.include.members(['--help', 'version', 'get plans --help', 'completion bash']);
+    const program = { BACKREST_SIDECAR_STATIC_ANSWERS: '0' };
+    // Two at a time: 72 command lines through the whole program.
+    for (let i = 0; i < lines.length; i += 2) {
+      await Promise.all(
+        lines.slice(i, i + 2).map(async (line) => {
+          const argv = line.split(' ');
+          const [fast, slow] = await Promise.all([run(argv), run(argv, program)]);
+          expect(slow.code, `${line}: ${slow.stderr}`).to.equal(0);
+          expect(fast.code, line).to.equal(0);
+          expect(fast.stdout, line).to.equal(slow.stdout);
+          expect(fast.stdout, line).to.equal(stored.texts[stored.answers[line]!]);
+          expect(fast.stderr, line).to.equal('');
+        }),
+      );
+    }
+  });
+
+  it('a stored answer loads neither the bundle nor the code cache', async () => {
+    const help = await run(['--help'], {}, probe);
+    expect(help.code, help.stderr).to.equal(0);
+    expect(help.stdout).to.match(/^Usage: backrest-sidecar /);
+    expect(help.loaded.filter((f) => f.includes('compile-cache'))).to.deep.equal([]);
+    expect(help.loaded.some((f) => f.endsWith('static-answers.cjs'))).to.equal(true);
+    // The program itself: a command line with no stored answer loads the code cache's runner.
+    const usage = await run(['get', 'nope', '--help'], {}, probe);
+    expect(usage.loaded.some((f) => f.endsWith('compile-cache.cjs'))).to.equal(true);
   });
 
   it('a dry run loads nothing from node_modules and validates with precompiled schemas', async function () {
@@ -130,6 +168,37 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     );
     expect(schemas.length).to.be.greaterThan(0);
     for (const s of schemas) expect(s, JSON.stringify(s)).to.include({ precompiled: true });
+  });
+
+  it("formats docker-modem's request debug line only when DEBUG enables it (bundle patch)", async function () {
+    await requireEngine(this);
+    // Counts util.inspect calls with docker-modem's options (showHidden) across the whole run.
+    const counter = path.join(dir, 'inspect-probe.mjs');
+    await writeFile(
+      counter,
+      `import util from 'node:util';
+const inspect = util.inspect;
+let n = 0;
+util.inspect = function (value, options) {
+  if (options && options.showHidden === true) n++;
+  return inspect.apply(this, arguments);
+};
+process.on('exit', () => process.stderr.write('INSPECTED ' + n + '\\n'));
+`,
+    );
+    const args = [
+      'get',
+      'plans',
+      '--selector',
+      `dockop.test.run=${runId()}`,
+      '--config',
+      path.join(dir, 'none.json'),
+    ];
+    const quiet = await run(args, { BACKREST_CONFIG: '' }, counter);
+    expect(quiet.stderr).to.match(/INSPECTED 0\n/);
+    const debug = await run(args, { DEBUG: 'modem' }, counter);
+    expect(debug.stderr).to.match(/modem Sending: /);
+    expect(debug.stderr).to.not.match(/INSPECTED 0\n/);
   });
 
   it('an ssh:// DOCKER_HOST loads the ssh transport on demand and still connects through it', async () => {

@@ -10,11 +10,23 @@ const path = require('node:path');
 const dist = path.join(__dirname, '..', 'dist');
 const bundle = path.join(dist, 'backrest-sidecar.bundle.cjs');
 if (existsSync(bundle)) {
-  require(path.join(dist, 'compile-cache.cjs')).runBundle(bundle);
+  // `--help`, `version`, `completion <shell>`: text the build printed, no program to load
+  // (src/static-answers.cts).
+  if (!answeredStatically()) require(path.join(dist, 'compile-cache.cjs')).runBundle(bundle);
 } else if (existsSync(path.join(dist, 'main.js'))) {
   // Compiled but not bundled (a checkout without esbuild installed): same program, slower start.
   import('../dist/main.js');
 } else {
   process.stderr.write('backrest-sidecar: the CLI is not built: run `npm run build`\n');
   process.exitCode = 1;
+}
+
+function answeredStatically() {
+  try {
+    return require(path.join(dist, 'static-answers.cjs')).answerStatically(dist, bundle);
+  } catch (err) {
+    // A dist/ from before stored answers existed: the program answers everything.
+    if (err && err.code === 'MODULE_NOT_FOUND') return false;
+    throw err;
+  }
 }

@@ -8,7 +8,7 @@
 // Environment: BUILD_COMMIT (default: `git rev-parse --short HEAD`, "unknown" without git),
 // SOURCE_DATE_EPOCH (build date in seconds; default: now).
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -20,6 +20,7 @@ const ROOT = path.resolve(CLI, '..', '..');
 const RUNTIME = path.join(ROOT, 'packages', 'runtime');
 const CONFIG_SINK = path.join(ROOT, 'packages', 'config-sink');
 const OUTFILE = path.join(CLI, 'dist', 'backrest-sidecar.bundle.cjs');
+const STATIC_ANSWERS_FILE = 'static-answers.json';
 const quiet = process.argv.includes('--quiet');
 
 const importDist = (dir, file) => import(pathToFileURL(path.join(dir, 'dist', file)).href);
@@ -195,6 +196,23 @@ function plugins(generated) {
       },
     },
     {
+      // docker-modem formats every request's options with util.inspect (showHidden, unlimited
+      // depth) for its debug line, enabled or not: ~5 ms at a one-shot command's first request,
+      // ~1 ms warm in a daemon. The bundle formats them only when DEBUG enables `modem`.
+      name: 'dockop-modem-debug',
+      setup(build) {
+        build.onLoad({ filter: /node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/ }, (args) => {
+          const source = readFileSync(args.path, 'utf8');
+          const call = "debug('Sending: %s', util.inspect(options, {";
+          if (source.split(call).length !== 2) {
+            throw new Error(`bundle: docker-modem's request debug line changed in ${args.path}`);
+          }
+          const contents = source.replace(call, `if (debug.enabled) ${call}`);
+          return { contents, loader: 'js', resolveDir: path.dirname(args.path) };
+        });
+      },
+    },
+    {
       name: 'dockop-lazy-transport',
       setup(build) {
         // The shims' own require of the real file stays a runtime require.
@@ -283,8 +301,13 @@ const generated = {
   [path.join(CONFIG_SINK, 'dist', 'precompiled-config-validators.js')]: await configValidators(),
 };
 const info = buildInfo();
-// The ES module bundle of earlier builds, so nothing runs a stale copy of it.
-for (const old of ['backrest-sidecar.bundle.js', 'backrest-sidecar.bundle.js.map']) {
+// The ES module bundle of earlier builds, so nothing runs a stale copy of it; the static answers
+// of the bundle about to be replaced (written again below, from the new program).
+for (const old of [
+  'backrest-sidecar.bundle.js',
+  'backrest-sidecar.bundle.js.map',
+  STATIC_ANSWERS_FILE,
+]) {
   rmSync(path.join(CLI, 'dist', old), { force: true });
 }
 const result = await esbuild.build({
@@ -332,6 +355,17 @@ const seams = Object.keys(generated).filter(
 );
 if (seams.length > 0) {
   throw new Error(`bundle: generated modules not used (paths moved?): ${seams.join(', ')}`);
+}
+// What `--help`, `version` and `completion` print, answered by the bin without the bundle
+// (src/static-answers.cts): the compiled program's own output, stamped like the bundle.
+{
+  const { buildProgram } = await importDist(CLI, 'program.js');
+  const { renderStaticAnswers } = await importDist(CLI, 'static-answers-build.js');
+  // build-info.ts reads the stamp from this global (the bundle has it as an esbuild define).
+  globalThis.__DOCKOP_BUILD_INFO__ = info;
+  const answers = await renderStaticAnswers(buildProgram, statSync(OUTFILE).size);
+  delete globalThis.__DOCKOP_BUILD_INFO__;
+  writeFileSync(path.join(CLI, 'dist', STATIC_ANSWERS_FILE), `${JSON.stringify(answers)}\n`);
 }
 if (!quiet) {
   const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;

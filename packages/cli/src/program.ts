@@ -24,15 +24,25 @@ export function commandPath(cmd: Command): string {
 }
 
 /**
+ * Help is wrapped at this width whatever the terminal's (as git's and docker's is), so it depends
+ * on the build alone and the bin can answer `--help` from text printed at build time
+ * (static-answers.cts).
+ */
+export const HELP_WIDTH = 80;
+
+/**
  * Commander's own errors (unknown option, missing argument, bad choice) become one `usage.error`
  * line on stderr in the chosen log format, with a hint to `--help`, instead of commander's text
  * followed by the whole help; errors throw instead of exiting so `main` sets the exit code.
+ * Help has a fixed width (HELP_WIDTH).
  */
 function reportErrorsAsLogs(cmd: Command): void {
   cmd
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({
+      getOutHelpWidth: () => HELP_WIDTH,
+      getErrHelpWidth: () => HELP_WIDTH,
       outputError: (text) => {
         const error = text
           .replace(/^error: /, '')

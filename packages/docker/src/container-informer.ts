@@ -550,20 +550,35 @@ export class ContainerInformer {
 
   // The cache records a container only once the handler took it, so a failed handler call
   // (e.g. an image inspect) is retried by the next event or relist instead of being forgotten.
-  async #upsert(
+  // A handler that answers synchronously is not awaited: a relist of thousands then makes no
+  // promise per container.
+  #upsert(
     id: string,
     current: ObservedContainer,
     previous: ObservedContainer | undefined,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
+    let pending: void | Promise<void>;
     try {
-      await this.#handler.upsert(current, previous);
-      this.#cache.set(id, current);
+      pending = this.#handler.upsert(current, previous);
     } catch (err) {
-      this.#logger?.warn('docker.container.handler_failed', {
-        container: current.status.name,
-        error: errorText(err),
-      });
+      this.#handlerFailed(current, err);
+      return undefined;
     }
+    if (!pending) {
+      this.#cache.set(id, current);
+      return undefined;
+    }
+    return pending.then(
+      () => void this.#cache.set(id, current),
+      (err: unknown) => this.#handlerFailed(current, err),
+    );
+  }
+
+  #handlerFailed(container: ObservedContainer, err: unknown): void {
+    this.#logger?.warn('docker.container.handler_failed', {
+      container: container.status.name,
+      error: errorText(err),
+    });
   }
 
   async #remove(id: string, previous: ObservedContainer): Promise<void> {
@@ -571,10 +586,7 @@ export class ContainerInformer {
     try {
       await this.#handler.delete(previous);
     } catch (err) {
-      this.#logger?.warn('docker.container.handler_failed', {
-        container: previous.status.name,
-        error: errorText(err),
-      });
+      this.#handlerFailed(previous, err);
     }
   }
 
@@ -607,8 +619,12 @@ export class ContainerInformer {
     this.#prefetched = undefined;
     const lists = await (prefetched ?? this.#listAll());
     const seen = new Map<string, ObservedContainer>();
-    for (const list of lists) {
-      for (const info of list) {
+    for (const list of lists as (Dockerode.ContainerInfo | undefined)[][]) {
+      for (let i = 0; i < list.length; i++) {
+        const info = list[i]!;
+        // Let go of dockerode's object once read: most of it (networks, ports, command) is then
+        // garbage that dies young, instead of live data every scavenge of a long relist copies.
+        list[i] = undefined;
         if (seen.has(info.Id) || !this.#selects(info.Labels ?? {})) continue;
         seen.set(info.Id, observeListed(info));
       }
@@ -619,7 +635,8 @@ export class ContainerInformer {
     for (const [id, current] of seen) {
       const previous = this.#cache.get(id);
       if (previous && sameObservation(previous, current)) continue;
-      await this.#upsert(id, current, previous);
+      const pending = this.#upsert(id, current, previous);
+      if (pending) await pending;
     }
     this.#logger?.debug('docker.relisted', { reason, containers: seen.size });
     await this.#handler.synced?.(reason, [...this.#cache.values()]);

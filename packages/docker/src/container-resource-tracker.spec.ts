@@ -204,6 +204,51 @@ describe('ContainerResourceTracker', () => {
     expect(t.sink.log).to.deep.equal(['create App/web']);
   });
 
+  it('decodes equal owned labels once in an initial list; refusals still name each container', async () => {
+    const t = setup();
+    t.tracker.beginInitialList();
+    const fleet = ['a', 'b', 'c'].map((id) =>
+      observed(id, `web-${id}`, { ...on, 'job.every': '1h', 'compose.service': id }),
+    );
+    for (const c of fleet) await t.tracker.upsert(c);
+    // Same owned values as the fleet's, but a control character makes it hostile.
+    await t.tracker.upsert(observed('d', 'web-d', { ...on, 'app.size': '1\u0000' }));
+    await t.tracker.upsert(observed('e', 'web-e', { ...on, 'app.size': '1\u0000' }));
+    t.tracker.finishInitialList();
+    const specs = ['a', 'b', 'c'].map((id) => t.sink.get(`App/web-${id}`)?.spec);
+    expect(specs[0]).to.deep.equal({ enable: 'true', size: '1' });
+    // One spec object for the three: the cache validates it once.
+    expect(specs[1]).to.equal(specs[0]);
+    expect(specs[2]).to.equal(specs[0]);
+    expect(t.sink.get('Job/web-a')?.spec).to.deep.equal({ every: '1h' });
+    expect(
+      t.sink.rejections.map((r) => [r.key, r.message.includes(`"${r.key.slice(4)}"`)]),
+    ).to.deep.equal([
+      ['App/web-d', true],
+      ['App/web-e', true],
+    ]);
+
+    // After the initial list each observation decodes on its own again.
+    await t.tracker.upsert(observed('a', 'web-a', { ...on, 'app.size': '2' }));
+    await t.tracker.upsert(observed('b', 'web-b', { ...on, 'app.size': '2' }));
+    expect(t.sink.get('App/web-a')?.spec).to.deep.equal({ enable: 'true', size: '2' });
+    expect(t.sink.get('App/web-b')?.spec).to.not.equal(t.sink.get('App/web-a')?.spec);
+  });
+
+  it('delivers every kind of a container whose second kind waits for an image inspect', async () => {
+    const sensitiveJob = { ...job, selector: { prefixes: ['job.'], sensitiveLabels: ['job.run'] } };
+    const t = setup({ definitions: [app, sensitiveJob] });
+    t.engine.imageLabels.set('sha256:img1', {});
+    const done = t.tracker.upsert(observed('a', 'web', { ...on, 'job.run': 'date' }));
+    expect(done).to.be.instanceOf(Promise);
+    await done;
+    expect(t.sink.log).to.deep.equal(['create App/web', 'create Job/web']);
+    expect(t.sink.get('Job/web')?.spec).to.deep.equal({ run: 'date' });
+    // No sensitive label: answered synchronously.
+    expect(t.tracker.upsert(observed('b', 'api', on))).to.equal(undefined);
+    expect(t.sink.log).to.deep.equal(['create App/web', 'create Job/web', 'create App/api']);
+  });
+
   it('refuses to deliver before attach()', async () => {
     const tracker = new ContainerResourceTracker({
       definitions: [app],
@@ -211,7 +256,12 @@ describe('ContainerResourceTracker', () => {
       clock: new VirtualClock(),
     });
     let error: Error | undefined;
-    await tracker.upsert(observed('a', 'web', on)).catch((e: Error) => (error = e));
+    try {
+      // Synchronous when no image is inspected: the error is thrown, not a rejection.
+      await tracker.upsert(observed('a', 'web', on));
+    } catch (e) {
+      error = e as Error;
+    }
     expect(error?.message).to.equal('ContainerResourceTracker used before attach()');
   });
 });

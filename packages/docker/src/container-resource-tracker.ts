@@ -14,7 +14,14 @@ import {
   type ObservedContainer,
 } from './container-resource.js';
 import type { ImageLabelTrust, TrustResult } from './image-label-trust.js';
-import { DEFAULT_MAX_LABEL_BYTES, decodeLabels, selects } from './label-decoder.js';
+import {
+  DEFAULT_MAX_LABEL_BYTES,
+  decodeLabels,
+  ownedKeys,
+  ownedLabelsSignature,
+  selects,
+  type DecodeResult,
+} from './label-decoder.js';
 
 export interface ContainerResourceTrackerOptions {
   /** The kinds served; a function is read at every observation (late-bound definitions). */
@@ -92,6 +99,12 @@ export class ContainerResourceTracker {
   readonly #pendingDeletes = new Map<ResourceKey, TimerHandle>();
   /** Collected during an initial list, delivered as one replace. */
   #initial: ContainerResource[] | undefined;
+  /**
+   * During an initial list: specs decoded, by kind and owned labels. Containers with the same
+   * owned labels (replicas, a generated fleet) share one spec object, read-only like every
+   * delivered spec, and the cache validates a shared spec once per replace.
+   */
+  #initialSpecs: Map<string, DecodeResult> | undefined;
   #resourceVersion = 0;
 
   constructor(options: ContainerResourceTrackerOptions) {
@@ -116,6 +129,7 @@ export class ContainerResourceTracker {
   /** Collect resources instead of upserting them, until `finishInitialList`. */
   beginInitialList(): void {
     this.#initial = [];
+    this.#initialSpecs = new Map();
   }
 
   /** Delivers what was collected since `beginInitialList` as one `replace`. No-op outside a list. */
@@ -123,26 +137,63 @@ export class ContainerResourceTracker {
     const initial = this.#initial;
     if (!initial) return;
     this.#initial = undefined;
+    this.#initialSpecs = undefined;
     this.#mustSink().replace(initial);
   }
 
-  /** A container appeared or changed. */
-  async upsert(container: ObservedContainer): Promise<void> {
-    const id = container.status.id;
+  /**
+   * A container appeared or changed. Synchronous unless an image must be inspected (a sensitive
+   * label): a list of thousands then pays no promise and no await per container.
+   */
+  upsert(container: ObservedContainer): void | Promise<void> {
     const owned = new Set<ResourceKey>();
-    if (!isComposeTemporary(container)) {
-      for (const def of this.#definitions()) {
-        if (!selects(def.selector, container.status.labels)) continue;
-        const key = makeKey(def.kind, container.status.name);
-        owned.add(key);
-        // Awaited only when an image must be inspected: most containers carry no sensitive
-        // label, and a relist of thousands then does not pay two awaits for each.
-        const trust =
-          this.#trust.filterNow(def.selector, container.status, this.#trustImageLabels) ??
-          (await this.#trust.filter(def.selector, container.status, this.#trustImageLabels));
-        this.#deliver(def, key, container, trust);
-      }
+    if (isComposeTemporary(container)) return this.#keep(container, owned);
+    const definitions = this.#definitions();
+    for (let i = 0; i < definitions.length; i++) {
+      const def = definitions[i]!;
+      if (!selects(def.selector, container.status.labels)) continue;
+      const key = makeKey(def.kind, container.status.name);
+      owned.add(key);
+      // One scan of the labels for the owned keys serves the trust check and the decode.
+      const keys = ownedKeys(def.selector, container.status.labels);
+      const trust = this.#trust.filterNow(
+        def.selector,
+        container.status,
+        this.#trustImageLabels,
+        keys,
+      );
+      if (!trust) return this.#upsertInspecting(container, definitions, i, key, owned);
+      this.#deliver(def, key, container, trust, keys);
     }
+    this.#keep(container, owned);
+  }
+
+  /** `upsert` from `definitions[from]` (whose key is `key`) on, awaiting image inspects. */
+  async #upsertInspecting(
+    container: ObservedContainer,
+    definitions: readonly ResourceDefinition[],
+    from: number,
+    key: ResourceKey,
+    owned: Set<ResourceKey>,
+  ): Promise<void> {
+    for (let i = from; i < definitions.length; i++) {
+      const def = definitions[i]!;
+      if (i > from) {
+        if (!selects(def.selector, container.status.labels)) continue;
+        key = makeKey(def.kind, container.status.name);
+        owned.add(key);
+      }
+      const trust =
+        this.#trust.filterNow(def.selector, container.status, this.#trustImageLabels) ??
+        (await this.#trust.filter(def.selector, container.status, this.#trustImageLabels));
+      this.#deliver(def, key, container, trust);
+    }
+    this.#keep(container, owned);
+  }
+
+  /** The container backs `owned` now: whatever else it backed is released. */
+  #keep(container: ObservedContainer, owned: Set<ResourceKey>): void {
+    const id = container.status.id;
     for (const key of this.#keysById.get(id) ?? []) {
       if (!owned.has(key)) this.#release(key, id);
     }
@@ -173,16 +224,20 @@ export class ContainerResourceTracker {
     key: ResourceKey,
     container: ObservedContainer,
     trust: TrustResult,
+    keys?: string[],
   ): void {
     const sink = this.#mustSink();
     const { labels, untrusted } = trust;
     if (untrusted.length > 0) this.#warnUntrusted(key, container, trust);
     else this.#untrustedWarned.delete(key);
 
-    const decoded = decodeLabels(def.selector, labels, {
-      containerName: container.status.name,
-      maxLabelBytes: this.#maxLabelBytes,
-    });
+    // `keys` are those of the container's labels: of no use when the trust check dropped some.
+    const decoded = this.#decode(
+      def,
+      labels,
+      container.status.name,
+      labels === container.status.labels ? keys : undefined,
+    );
     if (!decoded.ok) {
       // Skipped for this kind: whatever this key showed before is gone now.
       this.#cancelPendingDelete(key);
@@ -215,6 +270,28 @@ export class ContainerResourceTracker {
     this.#resources.set(key, resource);
     if (this.#initial) this.#initial.push(resource);
     else sink.upsert(resource);
+  }
+
+  /**
+   * `decodeLabels` (`keys`: the owned keys of `labels`, when known); during an initial list, once
+   * per distinct owned labels of a kind.
+   */
+  #decode(
+    def: ResourceDefinition,
+    labels: Record<string, string>,
+    containerName: string,
+    keys: string[] = ownedKeys(def.selector, labels),
+  ): DecodeResult {
+    const options = { containerName, maxLabelBytes: this.#maxLabelBytes };
+    const memo = this.#initialSpecs;
+    if (!memo) return decodeLabels(def.selector, labels, options, keys);
+    const signature = `${def.kind.length}:${def.kind}${ownedLabelsSignature(labels, keys)}`;
+    const known = memo.get(signature);
+    if (known) return known;
+    const decoded = decodeLabels(def.selector, labels, options, keys);
+    // A refusal names the container: not shared.
+    if (decoded.ok) memo.set(signature, decoded);
+    return decoded;
   }
 
   #warnUntrusted(key: ResourceKey, container: ObservedContainer, trust: TrustResult): void {

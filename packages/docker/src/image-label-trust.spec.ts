@@ -7,6 +7,7 @@ import {
   sensitiveSpecPaths,
   untrustedLabels,
 } from './image-label-trust.js';
+import { ownedKeys } from './label-decoder.js';
 import { FakeEngine } from './test-support/fake-docker.js';
 
 // The BackupWorkload shape: two prefixes (aliases) decode to the same spec paths.
@@ -101,8 +102,11 @@ describe('ImageLabelTrust', () => {
       );
       fc.assert(
         fc.property(fc.dictionary(key, fc.string()), (labels) => {
-          expect(hasSensitiveLabel(selector, labels)).to.equal(
-            untrustedLabels(selector, labels, undefined).length > 0,
+          const sensitive = untrustedLabels(selector, labels, undefined).length > 0;
+          expect(hasSensitiveLabel(selector, labels)).to.equal(sensitive);
+          // Given the owned keys (the tracker's one scan), the same answer.
+          expect(hasSensitiveLabel(selector, labels, ownedKeys(selector, labels))).to.equal(
+            sensitive,
           );
         }),
       );

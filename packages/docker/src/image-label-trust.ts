@@ -55,16 +55,18 @@ const DOT = 0x2e;
 /**
  * True when any of `labels` maps to a sensitive spec path: only then can the image matter. Scans
  * the keys without copying them (every container of every list passes here, and most carry no
- * sensitive label).
+ * sensitive label). `ownedKeys`: the keys of `labels` the selector owns, when the caller has
+ * them (label-decoder's `ownedKeys`): only those are looked at.
  */
 export function hasSensitiveLabel(
   selector: LabelSelector,
   labels: Readonly<Record<string, string>>,
+  ownedKeys?: readonly string[],
 ): boolean {
   const sensitive = sensitivePathsOf(selector);
   if (sensitive.length === 0) return false;
   // Object.keys: own enumerable keys only, as ownLabels would keep.
-  for (const key of Object.keys(labels)) {
+  for (const key of ownedKeys ?? Object.keys(labels)) {
     const p = ownedPath(selector, key);
     if (p !== undefined && typeof labels[key] === 'string' && isSensitive(p, sensitive))
       return true;
@@ -146,14 +148,18 @@ export class ImageLabelTrust {
   /**
    * `filter`'s answer when it needs no image inspect (image labels trusted, or no sensitive label
    * present: most containers), else undefined. Lets a caller skip an await per container.
+   * `ownedKeys`: as for `hasSensitiveLabel`.
    */
   filterNow(
     selector: LabelSelector,
     container: Pick<ContainerStatus, 'labels'>,
     trustImageLabels: boolean,
+    ownedKeys?: readonly string[],
   ): TrustResult | undefined {
     const labels = container.labels;
-    if (trustImageLabels || !hasSensitiveLabel(selector, labels)) return { labels, untrusted: [] };
+    if (trustImageLabels || !hasSensitiveLabel(selector, labels, ownedKeys)) {
+      return { labels, untrusted: [] };
+    }
     return undefined;
   }
 

@@ -7,7 +7,15 @@ import {
   showLabelValue,
   type LabelSelector,
 } from '@dockop/runtime';
-import { decodeLabels, ownedPath, selects, showValue, type DecodeResult } from './label-decoder.js';
+import {
+  decodeLabels,
+  ownedKeys,
+  ownedLabelsSignature,
+  ownedPath,
+  selects,
+  showValue,
+  type DecodeResult,
+} from './label-decoder.js';
 
 const selector: LabelSelector = {
   prefixes: ['backrest.'],
@@ -311,6 +319,58 @@ describe('label-decoder', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+
+  describe('ownedLabelsSignature (the tracker decodes equal signatures once)', () => {
+    const rcb: LabelSelector = {
+      prefixes: ['backrest.', 'restic-compose-backup.'],
+      enableLabel: 'backrest.enable',
+      paths: { 'restic-compose-backup.volumes': 'rcb.volumes' },
+    };
+    // A small alphabet with digits, colons and controls: signatures of different maps collide
+    // only if the encoding can be forged.
+    const part = fc.constantFrom('a', '1', ':', '1:', 'a1:', '\u0000', '.', '');
+    const key = fc
+      .tuple(
+        fc.constantFrom('backrest.', 'restic-compose-backup.', 'other.', ''),
+        fc.array(part, { maxLength: 3 }),
+      )
+      .map(([p, parts]) => p + parts.join(''));
+    const value = fc.array(part, { maxLength: 4 }).map((parts) => parts.join(''));
+    const labels = fc.dictionary(key, value, { maxKeys: 4 });
+    const signature = (l: Record<string, string>): string =>
+      ownedLabelsSignature(l, ownedKeys(rcb, l));
+    const owned = (l: Record<string, string>): [string, string][] =>
+      ownedKeys(rcb, l).map((k) => [k, l[k]!]);
+
+    it('is equal exactly when the owned labels are (property)', () => {
+      fc.assert(
+        fc.property(labels, labels, (a, b) => {
+          expect(signature(a) === signature(b)).to.equal(
+            JSON.stringify(owned(a)) === JSON.stringify(owned(b)),
+          );
+        }),
+        { numRuns: 5000 },
+      );
+    });
+
+    it('ignores labels the selector does not own, so equal signatures decode alike (property)', () => {
+      fc.assert(
+        fc.property(
+          labels,
+          fc.dictionary(fc.constantFrom('x', 'com.a', 'other.b'), value),
+          (a, extra) => {
+            const b = { ...extra, ...a };
+            expect(signature(b)).to.equal(signature(a));
+            const options = { containerName: 'c', maxLabelBytes: 6 };
+            expect(plain(decodeLabels(rcb, b, options, ownedKeys(rcb, b)))).to.deep.equal(
+              plain(decodeLabels(rcb, a, options)),
+            );
+          },
+        ),
+        { numRuns: 2000 },
+      );
+    });
   });
 });
 

@@ -45,24 +45,49 @@ export function selects(selector: LabelSelector, labels: Record<string, string>)
 export { ownedPath };
 
 /**
+ * The keys of `labels` the selector owns, sorted: the order `decodeLabels` takes them in. Only
+ * the owned keys are sorted: a container's other labels (compose, swarm, its own) are usually
+ * most of them, and sorting the owned ones gives the order sorting all gives.
+ */
+export function ownedKeys(selector: LabelSelector, labels: Record<string, string>): string[] {
+  const keys: string[] = [];
+  for (const key of Object.keys(labels)) {
+    if (ownedPath(selector, key) !== undefined) keys.push(key);
+  }
+  return keys.sort();
+}
+
+/**
+ * What `decodeLabels` reads of `labels` for these `keys` (from `ownedKeys`), as one string: two
+ * label maps with the same signature decode alike, except for the container name in messages.
+ * Length-prefixed, so no key or value (control characters included) can forge another's.
+ */
+export function ownedLabelsSignature(
+  labels: Record<string, string>,
+  keys: readonly string[],
+): string {
+  let signature = '';
+  for (const key of keys) {
+    const value = ownLabel(labels, key) ?? '';
+    signature += `${key.length}:${key}${value.length}:${value}`;
+  }
+  return signature;
+}
+
+/**
  * Decodes the labels a selector owns into a raw spec: prefix stripped, dots nest. Hostile or
  * ambiguous input refuses the whole container for this kind, with a message naming the
  * container, the label and the (truncated) value. Keys are taken in sorted order: the first bad
- * one is reported, and of two conflicting labels the later one is named first.
+ * one is reported, and of two conflicting labels the later one is named first. `keys`: the
+ * owned keys when the caller already has them (`ownedKeys`).
  */
 export function decodeLabels(
   selector: LabelSelector,
   labels: Record<string, string>,
   options: DecodeOptions,
+  keys: string[] = ownedKeys(selector, labels),
 ): DecodeResult {
   const max = options.maxLabelBytes ?? DEFAULT_MAX_LABEL_BYTES;
-  // Only the owned keys are sorted and kept: a container's other labels (compose, swarm, its
-  // own) are usually most of them. Sorting the owned ones gives the order sorting all gives.
-  const keys: string[] = [];
-  for (const key of Object.keys(labels)) {
-    if (ownedPath(selector, key) !== undefined) keys.push(key);
-  }
-  keys.sort();
   // Every label is checked before any is placed: a bad value is reported before a conflict.
   const values: string[] = [];
   const paths: string[][] = [];

@@ -9,7 +9,7 @@ import {
   labelForPath,
   type ResourceEventHandler,
 } from './resource-cache.js';
-import { AjvSchemaRegistry } from './schema-registry.js';
+import { AjvSchemaRegistry, type ValidationResult } from './schema-registry.js';
 import { VirtualClock } from './virtual-clock.js';
 
 const def: ResourceDefinition = {
@@ -288,6 +288,46 @@ describe('ResourceCache', () => {
     // a delete from another source does not remove a key it does not own
     s2.delete('Widget/b');
     expect(cache.get('Widget/b')).to.not.equal(undefined);
+  });
+
+  it('replace validates a spec object shared by several resources once, each stored as its own copy', () => {
+    const { cache, sink, recorder } = setup();
+    const validate = AjvSchemaRegistry.prototype.validate;
+    let validations = 0;
+    AjvSchemaRegistry.prototype.validate = function <T>(
+      this: AjvSchemaRegistry,
+      id: string,
+      value: unknown,
+    ) {
+      validations++;
+      return validate.call(this, id, value) as ValidationResult<T>;
+    };
+    after(() => (AjvSchemaRegistry.prototype.validate = validate));
+    const valid = { size: '3', tags: 'x, y' };
+    const unknownField = { size: '1', colour: 'red' };
+    const invalid = { size: '0' };
+    sink.replace([
+      ...['a', 'b', 'c'].map((n) => widget(n, valid)),
+      ...['d', 'e'].map((n) => widget(n, unknownField)),
+      ...['f', 'g'].map((n) => widget(n, invalid)),
+    ]);
+    AjvSchemaRegistry.prototype.validate = validate;
+    // The valid spec once; one with warnings or errors for each resource, as before.
+    expect(validations).to.equal(5);
+    const stored = ['a', 'b', 'c'].map((n) => cache.get(`Widget/${n}`)?.spec);
+    for (const spec of stored) expect(spec).to.deep.equal({ size: 3, tags: ['x', 'y'] });
+    expect(new Set(stored).size).to.equal(3);
+    expect(stored[0]).to.not.equal(valid);
+    // A consumer's mutation of one stays its own.
+    (stored[0] as { tags: string[] }).tags.push('z');
+    expect(stored[1]).to.deep.equal({ size: 3, tags: ['x', 'y'] });
+    expect(valid).to.deep.equal({ size: '3', tags: 'x, y' });
+    // Warnings and refusals are per key, as without sharing.
+    for (const n of ['d', 'e']) {
+      expect(cache.get(`Widget/${n}`)?.spec).to.deep.equal({ size: 1 });
+      expect(recorder.list(`Widget/${n}`).map((e) => e.reason)).to.deep.equal(['UnknownField']);
+    }
+    expect([...cache.rejections().keys()]).to.deep.equal(['Widget/f', 'Widget/g']);
   });
 
   it('reject() keeps the key out, removes an old version and is cleared by replace', () => {

@@ -7,7 +7,8 @@ import { keyOf, splitKey, type Resource, type ResourceKey } from './resource.js'
 import { showLabelValue } from './own-label.js';
 import { SECRET_KEY_PATTERN, redactText } from './redactor.js';
 import { ownedPath, type LabelSelector, type ResourceDefinition } from './resource-definition.js';
-import type { SchemaRegistry, ValidationError } from './schema-registry.js';
+import type { SchemaRegistry, ValidationError, ValidationResult } from './schema-registry.js';
+import { cloneData } from './clone-data.js';
 import type { ResourceSink, Source } from './source.js';
 
 /** Why a refusal ended: the object was deleted, or a valid version of it was accepted. */
@@ -130,6 +131,9 @@ export function describeInvalidSpec(
 }
 
 type Owned = { source: string; resourceVersion: string | undefined };
+
+/** A spec object several resources of one `replace` share, once validated: its valid value. */
+type SharedSpec = { schemaId: string; value: unknown };
 
 function rejectedOf(key: ResourceKey, r: Rejection): RejectedResource {
   return {
@@ -274,11 +278,17 @@ export class ResourceCache implements Cache {
     return this.#sources.every((s) => s.hasSynced());
   }
 
-  /** `definitions`: the list when the caller already has it (a `replace` of 2,000 resources). */
+  /**
+   * `definitions`: the list when the caller already has it (a `replace` of 2,000 resources).
+   * `shared`: a `replace`'s spec objects held by more than one resource (a source decodes
+   * identical labels once), with the valid value of the first one validated: the others get a
+   * copy of it instead of a validation each.
+   */
   #upsert(
     source: string,
     resource: Resource,
     definitions: readonly ResourceDefinition[] = this.#definitions(),
+    shared?: Map<unknown, SharedSpec | undefined>,
   ): void {
     let key: ResourceKey;
     try {
@@ -305,9 +315,19 @@ export class ResourceCache implements Cache {
     const def = definitions.find((d) => d.kind === resource.kind);
     let stored: Resource = resource;
     if (def) {
-      let result;
+      let result: ValidationResult;
+      const spec = resource.spec;
+      const known = shared?.get(spec);
       try {
-        result = this.#schemas.validate(def.schemaId, resource.spec);
+        if (known?.schemaId === def.schemaId) {
+          result = { valid: true, value: cloneData(known.value), errors: [], warnings: [] };
+        } else {
+          result = this.#schemas.validate(def.schemaId, spec);
+          // Valid without warnings: another resource with this spec gets a copy of the value.
+          if (shared?.has(spec) && result.valid && result.warnings.length === 0) {
+            shared.set(spec, { schemaId: def.schemaId, value: cloneData(result.value) });
+          }
+        }
       } catch (err) {
         const message = `kind ${resource.kind}: ${err instanceof Error ? err.message : String(err)}`;
         this.#invalidate(key, CacheReasons.InvalidSpec, message, { resource });
@@ -439,7 +459,14 @@ export class ResourceCache implements Cache {
     }
     // One lookup of the definitions (a container resolution) for the batch, not one per resource.
     const definitions = this.#definitions();
-    for (const r of resources) this.#upsert(source, r, definitions);
+    const seen = new Set<unknown>();
+    const shared = new Map<unknown, SharedSpec | undefined>();
+    for (const r of resources) {
+      if (typeof r.spec !== 'object' || r.spec === null) continue;
+      if (seen.has(r.spec)) shared.set(r.spec, undefined);
+      else seen.add(r.spec);
+    }
+    for (const r of resources) this.#upsert(source, r, definitions, shared);
   }
 
   #removeStored(key: ResourceKey): boolean {
