@@ -142,6 +142,19 @@ describe('ContainerResourceTracker', () => {
     const id = 'f'.repeat(64);
     await t.tracker.upsert(observed(id, `${id.slice(0, 12)}_web`, on));
     expect(t.sink.log).to.deep.equal([]);
+    // Only that exact prefix: another id's, a '-' instead of the '_', or one char short is a name.
+    await t.tracker.upsert(observed('e'.repeat(64), `${id.slice(0, 12)}_api`, on));
+    await t.tracker.upsert(observed('d'.repeat(64), `${'d'.repeat(12)}-db`, on));
+    await t.tracker.upsert(observed('c'.repeat(64), `${'c'.repeat(11)}_x`, on));
+    // A short id (a test engine's) counts whole.
+    await t.tracker.upsert(observed('ab', 'ab_tmp', on));
+    await t.tracker.upsert(observed('ab2', 'ab_y', on));
+    expect(t.sink.log).to.deep.equal([
+      `create App/${id.slice(0, 12)}_api`,
+      `create App/${'d'.repeat(12)}-db`,
+      `create App/${'c'.repeat(11)}_x`,
+      'create App/ab_y',
+    ]);
   });
 
   it('drops a sensitive label the image set, annotates and warns once; trusts on request', async () => {

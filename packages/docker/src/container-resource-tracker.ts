@@ -57,8 +57,13 @@ export const UNTRUSTED_LABELS_ANNOTATION = 'docker.dockop.io/untrusted-image-lab
 
 /** Compose v2 creates a replacement as `<id[:12]>_<name>` and renames it once the old one is gone. */
 function isComposeTemporary(c: ObservedContainer): boolean {
-  return c.status.name.startsWith(`${c.status.id.slice(0, 12)}_`);
+  const { id, name } = c.status;
+  // The '_' first: most names have none there, and then no prefix is cut from the id.
+  const n = Math.min(12, id.length);
+  return name.charCodeAt(n) === UNDERSCORE && name.startsWith(id.slice(0, n));
 }
+
+const UNDERSCORE = 0x5f;
 
 /**
  * The bookkeeping between observed containers and a `ResourceSink`, shared by `DockerSource`
@@ -106,6 +111,7 @@ export class ContainerResourceTracker {
    */
   #initialSpecs: Map<string, DecodeResult> | undefined;
   #resourceVersion = 0;
+  readonly #nextResourceVersion = (): string => String(++this.#resourceVersion);
 
   constructor(options: ContainerResourceTrackerOptions) {
     const defs = options.definitions;
@@ -194,8 +200,9 @@ export class ContainerResourceTracker {
   /** The container backs `owned` now: whatever else it backed is released. */
   #keep(container: ObservedContainer, owned: Set<ResourceKey>): void {
     const id = container.status.id;
-    for (const key of this.#keysById.get(id) ?? []) {
-      if (!owned.has(key)) this.#release(key, id);
+    const before = this.#keysById.get(id);
+    if (before) {
+      for (const key of before) if (!owned.has(key)) this.#release(key, id);
     }
     if (owned.size > 0) this.#keysById.set(id, owned);
     else this.#keysById.delete(id);
@@ -264,7 +271,7 @@ export class ContainerResourceTracker {
       annotations:
         untrusted.length > 0 ? { [UNTRUSTED_LABELS_ANNOTATION]: untrusted.join(',') } : {},
       ...(previous ? { previous } : {}),
-      nextResourceVersion: () => String(++this.#resourceVersion),
+      nextResourceVersion: this.#nextResourceVersion,
     });
     if (previous && previous.metadata.resourceVersion === resource.metadata.resourceVersion) return;
     this.#resources.set(key, resource);

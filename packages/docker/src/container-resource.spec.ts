@@ -128,6 +128,22 @@ describe('container-resource', () => {
     expect(sameObservation(observeListed({ ...listed(), Labels: swapped }), base)).to.equal(false);
   });
 
+  it('gives each list entry its own created time, runs of equal ones and invalid ones included', () => {
+    const created = [1_700_000_000, 1_700_000_000, 1_700_000_001, 1_700_000_000, 0];
+    expect(created.map((c) => observeListed(listed({ Created: c })).created)).to.deep.equal([
+      '2023-11-14T22:13:20.000Z',
+      '2023-11-14T22:13:20.000Z',
+      '2023-11-14T22:13:21.000Z',
+      '2023-11-14T22:13:20.000Z',
+      '1970-01-01T00:00:00.000Z',
+    ]);
+    // An invalid time throws every time, not only the first.
+    for (let i = 0; i < 2; i++) {
+      expect(() => observeListed(listed({ Created: Number.NaN }))).to.throw(RangeError);
+      expect(() => observeListed(listed({ Created: 1e20 }))).to.throw(RangeError);
+    }
+  });
+
   it('reads health from the list status text', () => {
     expect(healthFromStatusText('Up 2 seconds (health: starting)')).to.equal('starting');
     expect(healthFromStatusText('Up 1 hour (unhealthy)')).to.equal('unhealthy');

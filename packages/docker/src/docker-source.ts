@@ -138,9 +138,14 @@ export class DockerSource implements Source, HostContainerChanges {
           ];
           return label.length > 0 ? { label } : {};
         }),
-        selects: (labels) =>
-          wanted.every(([k, v]) => Object.hasOwn(labels, k) && labels[k] === v) &&
-          this.#definitions.some((d) => selects(d.selector, labels)),
+        selects: (labels) => {
+          // Loops, not every/some with closures: asked for every container of every list.
+          for (const [k, v] of wanted) {
+            if (!Object.hasOwn(labels, k) || labels[k] !== v) return false;
+          }
+          for (const d of this.#definitions) if (selects(d.selector, labels)) return true;
+          return false;
+        },
         resyncPeriodMs: this.#opts.resyncPeriodMs,
         watchEvents: this.#opts.watchEvents,
         ...(this.#opts.reconnect ? { reconnect: this.#opts.reconnect } : {}),

@@ -512,6 +512,8 @@ export class ResourceCache implements Cache {
   }
 
   #dispatch(kind: string, fn: (h: ResourceEventHandler) => void): void {
+    // A one-shot run's initial replace happens before any controller subscribed.
+    if (this.#handlers.size === 0) return;
     for (const { handler, kind: k } of [...this.#handlers]) {
       if (k !== undefined && k !== kind) continue;
       try {
