@@ -150,13 +150,6 @@ class LineLogger implements Logger {
   readonly #sink: LineSink;
   readonly #fields: LogFields;
 
-  /**
-   * For #jsonLine, made at the first line (a child per reconciled key may log nothing): `#fields`
-   * as they lead every line (`controller`, `key`, then the rest) and their keys (a call's field
-   * of the same name takes the general way); false when they can't lead apart from a call's.
-   */
-  #lead: { fields: LogFields; taken: ReadonlySet<string> } | false | undefined;
-
   constructor(sink: LineSink, fields: LogFields) {
     this.#sink = sink;
     this.#fields = fields;
@@ -183,12 +176,6 @@ class LineLogger implements Logger {
     if (SEVERITY[level] > sink.severity) return;
     const { stream } = sink;
     if (stream.destroyed || stream.writableEnded) return;
-    const time = timeOf(sink);
-    const fast = this.#jsonLine(time, level, action, fields);
-    if (fast !== undefined) {
-      sink.write(`${sink.redactor.redactValues(fast)}\n`);
-      return;
-    }
     // Callers' `message` is kept as `msg`; their `level`, `time` and `action` never replace ours.
     // Copied key by key into `{}`: `{ ...this.#fields, ...fields }` cost ~10 µs a line on Node 20
     // (V8 leaves the copy in a slow shape that every later step pays for), most of a line's cost.
@@ -199,8 +186,14 @@ class LineLogger implements Logger {
       meta['msg'] = meta['message'];
       delete meta['message'];
     }
+    const now = sink.clock.now();
+    const { stamp } = sink;
+    if (now !== stamp.at) {
+      stamp.iso = new Date(now).toISOString();
+      stamp.at = now;
+    }
     const record: Record<string, unknown> = {
-      time,
+      time: stamp.iso,
       level,
       action,
     };
@@ -222,82 +215,6 @@ class LineLogger implements Logger {
     const line = sink.pretty ? renderPretty(clean, sink.color) : safeJson(clean);
     sink.write(`${sink.redactor.redactValues(line)}\n`);
   }
-
-  /**
-   * The JSON line of a call whose fields can follow the child's as they are (none that `#log`
-   * moves or renames, none the child has: the line is then time, level, action, the child's
-   * fields, the call's, in order), when all of it is clean (SecretRedactor.isClean): serialised
-   * in pieces, without the two merged copies of the fields the general way builds (a dry run logs
-   * 2,000 plan lines in cold code). Undefined otherwise: the general way decides.
-   */
-  #jsonLine(
-    time: string,
-    level: LogLevel,
-    action: string,
-    fields: LogFields | undefined,
-  ): string | undefined {
-    const r = this.#sink.redactor;
-    if (this.#sink.pretty || !(r instanceof SecretRedactor)) return undefined;
-    this.#lead ??= leadingFields(this.#fields);
-    const lead = this.#lead;
-    if (lead === false) return undefined;
-    const own = fields ?? {};
-    if (!plainKeys(own, lead.taken)) return undefined;
-    if (!r.isClean([time, level, action]) || !r.isClean(lead.fields) || !r.isClean(own)) {
-      return undefined;
-    }
-    const head = safeJson({ time, level, action });
-    const a = safeJson(lead.fields);
-    const b = safeJson(own);
-    return `${head.slice(0, -1)}${a.length > 2 ? `,${a.slice(1, -1)}` : ''}${b.length > 2 ? `,${b.slice(1, -1)}` : ''}}`;
-  }
-}
-
-/** The `time` field: the clock as ISO-8601, formatted once per millisecond. */
-function timeOf(sink: LineSink): string {
-  const now = sink.clock.now();
-  const { stamp } = sink;
-  if (now !== stamp.at) {
-    stamp.iso = new Date(now).toISOString();
-    stamp.at = now;
-  }
-  return stamp.iso;
-}
-
-/**
- * Keys a call's fields may not hold for #jsonLine: ours, the ones `#log` moves or renames, and
- * `__proto__`. Keys that look like array indexes are refused apart: JSON.stringify puts them first.
- */
-const RESERVED = new Set([...LEADING, 'message', 'msg', '__proto__']);
-
-/** A key a call's fields may hold for #jsonLine: not reserved, not one that looks like an index. */
-function plainKey(k: string): boolean {
-  const c = k.charCodeAt(0);
-  return !RESERVED.has(k) && !(c >= 48 && c <= 57);
-}
-
-/** No key of `fields` is reserved, taken, or looks like an array index. */
-function plainKeys(fields: LogFields, taken: ReadonlySet<string>): boolean {
-  for (const k of Object.keys(fields)) if (!plainKey(k) || taken.has(k)) return false;
-  return true;
-}
-
-/**
- * A child's fields in the order `#log` puts them on a line (`controller`, `key`, then the rest)
- * and their keys, or false when one of the rest is a key `#log` moves, renames or drops.
- */
-function leadingFields(
-  fields: LogFields,
-): { fields: LogFields; taken: ReadonlySet<string> } | false {
-  const keys = Object.keys(fields);
-  const rest = keys.filter((k) => k !== 'controller' && k !== 'key');
-  // `__proto__` is reserved: every key below is assigned as a plain field.
-  if (!rest.every(plainKey)) return false;
-  const lead: LogFields = {};
-  if (keys.includes('controller')) lead['controller'] = fields['controller'];
-  if (keys.includes('key')) lead['key'] = fields['key'];
-  for (const k of rest) lead[k] = fields[k];
-  return { fields: lead, taken: new Set(keys) };
 }
 
 function writeTo(stream: Writable): (line: string) => void {
