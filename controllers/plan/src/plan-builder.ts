@@ -18,10 +18,9 @@ import {
   checkPlanIdPrefix,
   containerName,
   dumpHookCommand,
-  identityProblem,
   normalizeAbsolutePath,
   planDumpDir,
-  planIdFor,
+  planIdentity,
   resolveDump,
   type BackupWorkloadSpec,
   type WorkloadIdentity,
@@ -215,14 +214,13 @@ export function buildPlan(
     compose: status.compose,
     swarm: status.swarm,
   };
-  const id = planIdFor(identity, { prefix: defaults.prefix });
+  const { id, problem: unsafe } = planIdentity(identity, defaults.prefix);
   const skip = (reason: SkipReason, message: string): PlanOutcome => ({
     ok: false,
     skipped: { container, planId: id, reason, message },
   });
 
   // `com.docker.compose.service=../usr` and the like: refused, never part of an id or a path.
-  const unsafe = identityProblem(identity);
   if (unsafe !== undefined) return skip('UnsafeName', unsafe);
 
   // The spec was decoded from labels: read own fields only, never an inherited member.

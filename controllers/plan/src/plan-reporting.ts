@@ -60,8 +60,11 @@ export class PlanReporting {
     const { daemon, configPath, configKey } = this.#opts;
     const log = ctx.logger;
     // A workload gone from the entries (removed, or no longer selected): forget its last skip.
-    const present = new Set(perKey.map((k) => k.key));
-    for (const k of this.#skipsLogged.keys()) if (!present.has(k)) this.#skipsLogged.delete(k);
+    // (None remembered, as in every one-shot run: no set of 2,000 keys to build.)
+    if (this.#skipsLogged.size > 0) {
+      const present = new Set(perKey.map((k) => k.key));
+      for (const k of this.#skipsLogged.keys()) if (!present.has(k)) this.#skipsLogged.delete(k);
+    }
     // Conditions only on a workload the cache still has (or refused): a container destroyed
     // while this render was written already had its conditions cleared by the cache, and setting
     // them again would keep them for good (one entry per destroyed container, under churn).

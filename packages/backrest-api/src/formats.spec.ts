@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
+import path from 'node:path';
 import {
   backupWorkloadFormats,
   cronFormat,
@@ -69,6 +71,20 @@ describe('absolute-path format', () => {
   it('normalises', () => {
     expect(normalizeAbsolutePath('/a/./b//c/')).to.equal('/a/b/c');
     expect(normalizeAbsolutePath('/')).to.equal('/');
+  });
+  it('fast-check: the same as path.posix.normalize without a trailing slash (its fast path too)', () => {
+    const reference = (v: string): string => {
+      const n = path.posix.normalize(v);
+      return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
+    };
+    const piece = fc.constantFrom('/', '.', '..', 'a', 'b.', '.c', '...', '//');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), fc.boolean(), (parts, absolute) => {
+        const v = (absolute ? '/' : '') + parts.join('');
+        expect(normalizeAbsolutePath(v)).to.equal(reference(v));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -1,8 +1,10 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import {
   checkPlanIdPrefix,
   identityProblem,
   planIdFor,
+  planIdentity,
   sanitizePlanId,
   serviceIdentityOf,
   workloadPath,
@@ -156,5 +158,33 @@ describe('identityProblem (compose names that become paths and plan ids)', () =>
           expect(p.startsWith('/volumes/'), p).to.equal(true);
           expect(p.split('/').slice(2)).to.not.include.oneOf(['..', '.', '']);
         }
+  });
+});
+
+describe('planIdentity', () => {
+  it('fast-check: planIdFor and identityProblem of the same workload, at once', () => {
+    const name = fc.constantFrom('db', '/db', 'a b', '..', '.', '', 'x'.repeat(300), 'st_web');
+    const part = fc.option(name, { nil: undefined });
+    const identity = fc.record({
+      name,
+      compose: fc.option(fc.record({ project: part, service: part }), { nil: undefined }),
+      swarm: fc.option(fc.record({ service: part, stack: part }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(identity, fc.constantFrom('p_', 'backrest_sidecar_'), (s, prefix) => {
+        expect(planIdentity(s, prefix)).to.deep.equal({
+          id: planIdFor(s, { prefix }),
+          problem: identityProblem(s),
+        });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('refuses a bad prefix as planIdFor does, also after a good one passed', () => {
+    expect(planIdentity({ name: 'db' }, 'ok_').id).to.equal('ok_db');
+    expect(() => planIdentity({ name: 'db' }, '')).to.throw(/empty/);
+    expect(() => planIdentity({ name: 'db' }, 'a/b')).to.throw(/may only contain/);
+    expect(() => checkPlanIdPrefix('a/b')).to.throw(/may only contain/);
   });
 });

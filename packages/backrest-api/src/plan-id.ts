@@ -80,6 +80,7 @@ export function sanitizePlanId(raw: string): string {
  * container of the same name.
  */
 export function checkPlanIdPrefix(prefix: string): void {
+  if (prefix === checkedPrefix) return;
   if (prefix === '') {
     throw new Error(
       `plan id prefix is empty: every plan in the config, hand-made ones too, would count as ours (pruned as orphans, overwritten by containers); use a non-empty prefix such as "${DEFAULT_PLAN_ID_PREFIX}"`,
@@ -90,7 +91,11 @@ export function checkPlanIdPrefix(prefix: string): void {
       `plan id prefix "${prefix}" may only contain letters, digits, "_", "." and "-"`,
     );
   }
+  checkedPrefix = prefix;
 }
+
+/** The last prefix that passed checkPlanIdPrefix: a render checks one prefix per workload. */
+let checkedPrefix: string | undefined;
 
 /** A container name as Docker's API returns it (`/name`) or as users write it (`name`) → `name`. */
 export function containerName(name: string): string {
@@ -109,7 +114,27 @@ export function containerName(name: string): string {
 export function planIdFor(status: WorkloadIdentity, options: PlanIdOptions = {}): string {
   const prefix = options.prefix ?? DEFAULT_PLAN_ID_PREFIX;
   checkPlanIdPrefix(prefix);
+  return idFrom(prefix, serviceIdentityOf(status), status);
+}
+
+/**
+ * `planIdFor` and `identityProblem` of one workload, its service identity worked out once: a
+ * render asks both of each of thousands of workloads. Throws as planIdFor for a bad prefix.
+ */
+export function planIdentity(
+  status: WorkloadIdentity,
+  prefix: string,
+): { id: string; problem: string | undefined } {
+  checkPlanIdPrefix(prefix);
   const svc = serviceIdentityOf(status);
+  return { id: idFrom(prefix, svc, status), problem: problemOf(svc, status) };
+}
+
+function idFrom(
+  prefix: string,
+  svc: ServiceIdentity | undefined,
+  status: WorkloadIdentity,
+): string {
   const base = svc
     ? svc.project
       ? `${svc.project}_${svc.service}`
@@ -142,8 +167,11 @@ function unsafeName(value: string): boolean {
  * `com.docker.compose.service=../usr` would otherwise make `/volumes/../usr` a mount target.
  */
 export function identityProblem(status: WorkloadIdentity): string | undefined {
+  return problemOf(serviceIdentityOf(status), status);
+}
+
+function problemOf(svc: ServiceIdentity | undefined, status: WorkloadIdentity): string | undefined {
   const container = containerName(status.name);
-  const svc = serviceIdentityOf(status);
   const refuse = (label: string, value: string): string =>
     `container "${container}" label ${label}=${JSON.stringify(value.slice(0, 80))}: not a safe name ` +
     `(only letters, digits, "_", "." and "-", not "." or ".."), refused: it would become a path and a plan id`;

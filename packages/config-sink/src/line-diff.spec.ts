@@ -211,6 +211,30 @@ describe('lineDiff', () => {
       );
     });
 
+    it('fast-check: middles with no line in common (one side short, the other up to 200 lines)', () => {
+      // Disjoint alphabets around a shared head and tail: the LCS path's no-common-line shortcut.
+      const side = (alphabet: string[], max: number): fc.Arbitrary<string[]> =>
+        fc.array(fc.constantFrom(...alphabet), { maxLength: max });
+      const shared = side(['a', 'b', '{', '}'], 6);
+      fc.assert(
+        fc.property(
+          shared,
+          side(['x', 'y', ''], 70),
+          side(['p', 'q', '  "x": 1,'], 200),
+          shared,
+          fc.boolean(),
+          fc.constantFrom<{ maxEdits?: number }>({}, { maxEdits: 0 }, { maxEdits: 3 }),
+          (head, midA, midB, tail, swap, lim) => {
+            const a = [...head, ...midA, ...tail].join('\n') + '\n';
+            const b = [...head, ...midB, ...tail].join('\n') + '\n';
+            const [x, y] = swap ? [b, a] : [a, b];
+            expect(lineDiff(x, y, 'c.json', lim)).to.equal(referenceLineDiff(x, y, 'c.json', lim));
+          },
+        ),
+        { numRuns: 500 },
+      );
+    });
+
     it('2,000 plans added to a config with one repo (the dry run of issue #13)', () => {
       const head = ['{', '  "repos": [', '    {', '      "id": "default"', '    }', '  ],'];
       const plans = Array.from({ length: 2000 }, (_, i) => [

@@ -238,16 +238,31 @@ function backtrack(a: string[], b: string[], trace: Int32Array[], off: number, e
   }
 }
 
-/** Every line of `a` removed, then every line of `b` added. */
+/** Every line of `a` removed, then every line of `b` added (one run each). */
 function replaceOps(a: string[], b: string[], emit: Emit): void {
-  for (let i = 0; i < a.length; i++) emit('-', i);
-  for (let j = 0; j < b.length; j++) emit('+', j);
+  emit('-', 0, a.length);
+  emit('+', 0, b.length);
+}
+
+/** Lines of the shorter side looked up in the longer one at most (each a native scan). */
+const FEW_LINES = 64;
+
+/** True when `short` (at most FEW_LINES lines) and `long` have no line in common. */
+function noCommonLine(short: readonly string[], long: readonly string[]): boolean {
+  for (const line of short) if (long.includes(line)) return false;
+  return true;
 }
 
 function middleOps(a: string[], b: string[], maxCells: number, emit: Emit): void {
   const n = a.length;
   const m = b.length;
   if (n * m > maxCells) return replaceOps(a, b, emit);
+  // No line in common: the LCS is empty and the walk below removes every line of a, then adds
+  // every line of b, i.e. replaceOps. `"plans": []` against 2,000 new plans (a first dry run)
+  // filled and walked a 32,000-cell table, a line at a time, for that.
+  if (n <= FEW_LINES ? noCommonLine(a, b) : m <= FEW_LINES && noCommonLine(b, a)) {
+    return replaceOps(a, b, emit);
+  }
   // lcs[i][j] = LCS length of a[i..] and b[j..], row-major in one typed array.
   const w = m + 1;
   const lcs = new Uint32Array((n + 1) * w);

@@ -311,6 +311,54 @@ describe('renderConfig', () => {
       );
     });
 
+    it('fast-check: plans shaped as toSidecarPlan writes them, or nearly, render as they did', () => {
+      // The written shape (the literal fast path) and one change away from it (the general path).
+      const strings = fc.array(text, { maxLength: 3 });
+      const written = fc.record({
+        id: text,
+        repo: text,
+        schedule: text,
+        sources: strings,
+        exclude: strings,
+        hooks: fc.record({ pre: strings, post: strings }),
+        retention: fc.record({ spec: text }),
+      });
+      const change = fc.constantFrom(
+        'none',
+        'extra',
+        'missing',
+        'number',
+        'hole',
+        'dump',
+        'undefined',
+        'proto',
+        'hidden',
+        'hooks',
+      );
+      const plan = fc.tuple(written, change, value).map(([p, c, v]) => {
+        const q: Record<string, unknown> = { ...p, hooks: { ...p.hooks } };
+        const hooks = q['hooks'] as Record<string, unknown>;
+        if (c === 'extra') q['zz'] = v;
+        if (c === 'missing') delete q['repo'];
+        if (c === 'number') q['schedule'] = 5;
+        // eslint-disable-next-line no-sparse-arrays
+        if (c === 'hole') q['sources'] = ['/a', , '/b'];
+        if (c === 'dump') hooks['dump'] = ['x'];
+        if (c === 'undefined') hooks['pre'] = undefined;
+        if (c === 'proto') Object.defineProperty(q, '__proto__', { value: v, enumerable: true });
+        if (c === 'hidden') Object.defineProperty(q, 'repo', { value: 'r', enumerable: false });
+        if (c === 'hooks') q['hooks'] = v;
+        return q;
+      });
+      fc.assert(
+        fc.property(fc.array(plan, { maxLength: 4 }), (plans) => {
+          const d = { repos: [], plans };
+          expect(renderConfig(d, 'sidecar')).to.equal(referenceRenderConfig(d, 'sidecar'));
+        }),
+        { numRuns: 1500 },
+      );
+    });
+
     it('fast-check: withModno on the canonical form renders the document with that modno', () => {
       fc.assert(
         fc.property(doc, fc.integer({ min: 0, max: 1e6 }), (d, modno) => {

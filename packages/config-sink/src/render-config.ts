@@ -300,17 +300,65 @@ function sidecarTop(raw: unknown): unknown {
 
 function sidecarPlan(v: unknown): unknown {
   if (!isObject(v)) return sortedDeep(v);
-  return ordered(v, ORDER.sidecarPlan, (k, x) => {
-    switch (k) {
-      case 'sources':
-        return sortedStrings(x);
-      case 'hooks':
-        // pre/post keep their order: it is execution order.
-        return isObject(x) ? ordered(x, ORDER.sidecarHooks, (_hk, hv) => hv) : sortedDeep(x);
-      case 'retention':
-        return isObject(x) ? ordered(x, ORDER.sidecarRetention) : sortedDeep(x);
-      default:
-        return sortedDeep(x);
-    }
-  });
+  return (
+    writtenSidecarPlan(v) ??
+    ordered(v, ORDER.sidecarPlan, (k, x) => {
+      switch (k) {
+        case 'sources':
+          return sortedStrings(x);
+        case 'hooks':
+          // pre/post keep their order: it is execution order.
+          return isObject(x) ? ordered(x, ORDER.sidecarHooks, (_hk, hv) => hv) : sortedDeep(x);
+        case 'retention':
+          return isObject(x) ? ordered(x, ORDER.sidecarRetention) : sortedDeep(x);
+        default:
+          return sortedDeep(x);
+      }
+    })
+  );
+}
+
+/**
+ * The canonical form of a plan shaped as toSidecarPlan writes it (every field, strings where
+ * strings go, no other key, no dump hook): what `sidecarPlan` makes of it, built as one literal.
+ * A first render canonicalises thousands of new plans in cold code, where `ordered`'s keyed
+ * store and closure call per field were most of the time. Undefined for any other shape.
+ */
+function writtenSidecarPlan(p: JsonObject): JsonObject | undefined {
+  if (!hasExactly(p, ORDER.sidecarPlan)) return undefined;
+  const { id, repo, schedule, sources, exclude, hooks, retention } = p;
+  if (typeof id !== 'string' || typeof repo !== 'string' || typeof schedule !== 'string') {
+    return undefined;
+  }
+  if (!allStrings(sources) || !allStrings(exclude)) return undefined;
+  if (!isObject(hooks) || !hasExactly(hooks, ORDER.sidecarHooks)) return undefined;
+  if (!isObject(retention) || !hasExactly(retention, ORDER.sidecarRetention)) return undefined;
+  const { pre, post } = hooks;
+  const { spec } = retention;
+  // `put` leaves out an undefined value: such a plan takes the general path.
+  if (pre === undefined || post === undefined || typeof spec !== 'string') return undefined;
+  return {
+    id,
+    repo,
+    schedule,
+    sources: [...sources].sort(compareCodePoints),
+    exclude: [...exclude],
+    // As `ordered` keeps them: the hook lists themselves (execution order, never copied).
+    hooks: { pre, post },
+    retention: { spec },
+  };
+}
+
+/** `obj`'s own enumerable keys are exactly `keys` (in any order). */
+function hasExactly(obj: JsonObject, keys: readonly string[]): boolean {
+  if (Object.keys(obj).length !== keys.length) return false;
+  for (const k of keys) if (!Object.prototype.propertyIsEnumerable.call(obj, k)) return false;
+  return true;
+}
+
+/** An array of strings without holes. */
+function allStrings(v: unknown): v is string[] {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
+  return true;
 }

@@ -97,7 +97,9 @@ export class ContainerResourceTracker {
   /** Resources delivered to the sink, by key. */
   readonly #resources = new Map<ResourceKey, ContainerResource>();
   /** Keys each container currently backs (resources and rejections). */
-  readonly #keysById = new Map<string, Set<ResourceKey>>();
+  // An array, not a Set: one key per matching kind, rarely more than one (a Set per container
+  // was an allocation each in a list of thousands).
+  readonly #keysById = new Map<string, ResourceKey[]>();
   /** Last rejection per key, so a resync does not repeat it. */
   readonly #rejected = new Map<ResourceKey, { id: string; message: string }>();
   readonly #untrustedWarned = new Map<ResourceKey, string>();
@@ -105,11 +107,11 @@ export class ContainerResourceTracker {
   /** Collected during an initial list, delivered as one replace. */
   #initial: ContainerResource[] | undefined;
   /**
-   * During an initial list: specs decoded, by kind and owned labels. Containers with the same
+   * During an initial list: specs decoded, by definition and owned labels. Containers with the same
    * owned labels (replicas, a generated fleet) share one spec object, read-only like every
    * delivered spec, and the cache validates a shared spec once per replace.
    */
-  #initialSpecs: Map<string, DecodeResult> | undefined;
+  #initialSpecs: Map<ResourceDefinition, Map<string, DecodeResult>> | undefined;
   #resourceVersion = 0;
   readonly #nextResourceVersion = (): string => String(++this.#resourceVersion);
 
@@ -152,14 +154,14 @@ export class ContainerResourceTracker {
    * label): a list of thousands then pays no promise and no await per container.
    */
   upsert(container: ObservedContainer): void | Promise<void> {
-    const owned = new Set<ResourceKey>();
+    const owned: ResourceKey[] = [];
     if (isComposeTemporary(container)) return this.#keep(container, owned);
     const definitions = this.#definitions();
     for (let i = 0; i < definitions.length; i++) {
       const def = definitions[i]!;
       if (!selects(def.selector, container.status.labels)) continue;
       const key = makeKey(def.kind, container.status.name);
-      owned.add(key);
+      owned.push(key);
       // One scan of the labels for the owned keys serves the trust check and the decode.
       const keys = ownedKeys(def.selector, container.status.labels);
       const trust = this.#trust.filterNow(
@@ -180,14 +182,14 @@ export class ContainerResourceTracker {
     definitions: readonly ResourceDefinition[],
     from: number,
     key: ResourceKey,
-    owned: Set<ResourceKey>,
+    owned: ResourceKey[],
   ): Promise<void> {
     for (let i = from; i < definitions.length; i++) {
       const def = definitions[i]!;
       if (i > from) {
         if (!selects(def.selector, container.status.labels)) continue;
         key = makeKey(def.kind, container.status.name);
-        owned.add(key);
+        owned.push(key);
       }
       const trust =
         this.#trust.filterNow(def.selector, container.status, this.#trustImageLabels) ??
@@ -198,13 +200,13 @@ export class ContainerResourceTracker {
   }
 
   /** The container backs `owned` now: whatever else it backed is released. */
-  #keep(container: ObservedContainer, owned: Set<ResourceKey>): void {
+  #keep(container: ObservedContainer, owned: ResourceKey[]): void {
     const id = container.status.id;
     const before = this.#keysById.get(id);
     if (before) {
-      for (const key of before) if (!owned.has(key)) this.#release(key, id);
+      for (const key of before) if (!owned.includes(key)) this.#release(key, id);
     }
-    if (owned.size > 0) this.#keysById.set(id, owned);
+    if (owned.length > 0) this.#keysById.set(id, owned);
     else this.#keysById.delete(id);
   }
 
@@ -290,9 +292,11 @@ export class ContainerResourceTracker {
     keys: string[] = ownedKeys(def.selector, labels),
   ): DecodeResult {
     const options = { containerName, maxLabelBytes: this.#maxLabelBytes };
-    const memo = this.#initialSpecs;
-    if (!memo) return decodeLabels(def.selector, labels, options, keys);
-    const signature = `${def.kind.length}:${def.kind}${ownedLabelsSignature(labels, keys)}`;
+    const specs = this.#initialSpecs;
+    if (!specs) return decodeLabels(def.selector, labels, options, keys);
+    let memo = specs.get(def);
+    if (!memo) specs.set(def, (memo = new Map()));
+    const signature = ownedLabelsSignature(labels, keys);
     const known = memo.get(signature);
     if (known) return known;
     const decoded = decodeLabels(def.selector, labels, options, keys);

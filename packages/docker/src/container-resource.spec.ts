@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import type Dockerode from 'dockerode';
-import type { ResourceDefinition } from '@dockop/runtime';
+import fc from 'fast-check';
+import { ownLabels, type ResourceDefinition } from '@dockop/runtime';
 import {
   buildContainerResource,
   composeOf,
   healthFromStatusText,
   observeInspected,
   observeListed,
+  plainLabels,
   sameObservation,
   swarmOf,
   type ContainerResource,
@@ -142,6 +144,35 @@ describe('container-resource', () => {
       expect(() => observeListed(listed({ Created: Number.NaN }))).to.throw(RangeError);
       expect(() => observeListed(listed({ Created: 1e20 }))).to.throw(RangeError);
     }
+  });
+
+  it('plainLabels copies a label map as a spread does, hostile keys included (property)', () => {
+    const key = fc.oneof(
+      fc.string({ maxLength: 6 }),
+      fc.constantFrom('__proto__', 'constructor', 'toString', '0', '10', '1.5', '-1', 'a.b'),
+    );
+    const same = (a: object, b: object): void => {
+      expect(Object.getPrototypeOf(a)).to.equal(Object.getPrototypeOf(b));
+      expect(Reflect.ownKeys(a)).to.deep.equal(Reflect.ownKeys(b));
+      for (const k of Reflect.ownKeys(a)) {
+        expect(Object.getOwnPropertyDescriptor(a, k)).to.deep.equal(
+          Object.getOwnPropertyDescriptor(b, k),
+        );
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(key, fc.string({ maxLength: 4 })), { maxLength: 8 }),
+        (entries) => {
+          // As statuses hold them (null prototype), and as a plain object (another caller's).
+          const own = ownLabels(Object.fromEntries(entries));
+          same(plainLabels(own), { ...own });
+          const plain = Object.fromEntries(entries) as Record<string, string>;
+          same(plainLabels(plain), { ...plain });
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('reads health from the list status text', () => {

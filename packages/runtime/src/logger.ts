@@ -128,6 +128,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     severity: SEVERITY[options.level ?? 'info'],
     pretty,
     color: pretty && (options.color ?? useColor(stream as { isTTY?: boolean })),
+    stamp: { at: NaN, iso: '' },
   };
   return new LineLogger(sink, options.fields ?? {});
 }
@@ -141,6 +142,8 @@ interface LineSink {
   readonly severity: number;
   readonly pretty: boolean;
   readonly color: boolean;
+  /** The last `time` written, formatted once per millisecond (a dry run logs 2,000 lines in a few). */
+  readonly stamp: { at: number; iso: string };
 }
 
 class LineLogger implements Logger {
@@ -183,8 +186,14 @@ class LineLogger implements Logger {
       meta['msg'] = meta['message'];
       delete meta['message'];
     }
+    const now = sink.clock.now();
+    const { stamp } = sink;
+    if (now !== stamp.at) {
+      stamp.iso = new Date(now).toISOString();
+      stamp.at = now;
+    }
     const record: Record<string, unknown> = {
-      time: new Date(sink.clock.now()).toISOString(),
+      time: stamp.iso,
       level,
       action,
     };
