@@ -125,24 +125,33 @@ export function bareNodeMs(rounds = 5): number {
   return percentile(xs, 50);
 }
 
-/** Busy share of all CPUs over `ms` (from /proc/stat: everything but idle and iowait). */
-async function cpuBusy(ms: number): Promise<number> {
-  const read = async (): Promise<{ busy: number; total: number }> => {
-    const fields = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/);
-    const t = fields.slice(1).map(Number);
+/**
+ * Busy share of all CPUs over `ms` (from /proc/stat: everything but idle; time waiting for the
+ * disk counts as busy, as removing and starting containers is mostly disk work), and whether
+ * any process is blocked on I/O at the end of the window.
+ */
+async function cpuBusy(ms: number): Promise<{ busy: number; blocked: number }> {
+  const read = async (): Promise<{ busy: number; total: number; blocked: number }> => {
+    const lines = (await readFile('/proc/stat', 'utf8')).split('\n');
+    const t = lines[0]!.trim().split(/\s+/).slice(1).map(Number);
     const total = t.reduce((a, b) => a + b, 0);
-    return { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total };
+    const blocked = Number(lines.find((l) => l.startsWith('procs_blocked '))?.split(' ')[1] ?? 0);
+    return { busy: total - (t[3] ?? 0), total, blocked };
   };
   const a = await read();
   await new Promise((r) => setTimeout(r, ms));
   const b = await read();
-  return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
+  return {
+    busy: b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0,
+    blocked: b.blocked,
+  };
 }
 
 /**
- * Waits until the machine is quiet: all CPUs together < `maxBusy` busy over a 2 s window, or
- * `maxMs`. Creating and starting hundreds of containers leaves dockerd, containerd and the shims
- * busy for a while after the last API call returns; an operator's reconcile runs on a steady
+ * Waits until the machine is quiet: all CPUs together < `maxBusy` busy over a 2 s window and no
+ * process blocked on I/O, or `maxMs`. Creating and starting hundreds of containers leaves dockerd,
+ * containerd, the shims and the disk busy for a while after the last API call returns (load
+ * average 17 with the CPUs idle); an operator's reconcile runs on a steady
  * host, so the figures are taken once that tail is over. Returns what it waited and saw.
  * `SETTLE_S` (default 60) bounds the wait; 0 skips it (the CI smoke run).
  */
@@ -152,12 +161,12 @@ export async function settle(
 ): Promise<string> {
   const t0 = performance.now();
   if (maxMs <= 0) return 'not settled (SETTLE_S=0)';
-  let busy = 1;
+  let seen = { busy: 1, blocked: 0 };
   while (performance.now() - t0 < maxMs) {
-    busy = await cpuBusy(2_000);
-    if (busy < maxBusy) break;
+    seen = await cpuBusy(2_000);
+    if (seen.busy < maxBusy && seen.blocked === 0) break;
   }
-  return `settled ${((performance.now() - t0) / 1000).toFixed(0)} s (CPUs ${(busy * 100).toFixed(0)} % busy over the last 2 s)`;
+  return `settled ${((performance.now() - t0) / 1000).toFixed(0)} s (CPUs ${(seen.busy * 100).toFixed(0)} % busy or waiting for the disk over the last 2 s, ${seen.blocked} blocked)`;
 }
 
 /** `load average: 1m 5m 15m` of this (shared) machine, printed beside every figure. */
