@@ -47,6 +47,8 @@ const APPLY = process.env.APPLY !== '0';
 /** Seconds to wait after the churn before a last RSS sample (0: none). */
 const POST_GRACE_S = Number(process.env.POST_GRACE_S ?? 0);
 const BATCH = 10;
+/** `--log-level` of the daemon (e.g. `debug`, to see what it does at rest; costs CPU itself). */
+const LOG_LEVEL = process.env.LOG_LEVEL;
 /** `HEAP=1`: sample the daemon's heap after a full GC beside RSS (see above). Default off. */
 const HEAP = process.env.HEAP === '1';
 const HEAP_HOOK = fileURLToPath(new URL('./daemon-heap-hook.cjs', import.meta.url));
@@ -141,6 +143,7 @@ async function main(): Promise<void> {
       ...(SCHEDULE ? ['--backup-schedule', SCHEDULE] : []),
       '--state-dir',
       path.join(dir, 'state'),
+      ...(LOG_LEVEL ? ['--log-level', LOG_LEVEL] : []),
     ],
     HEAP ? ['--expose-gc', '--require', HEAP_HOOK] : [],
   );
@@ -161,6 +164,7 @@ async function main(): Promise<void> {
     const c0 = await cpuSeconds(pid);
     const b0 = await cpuSeconds(baseline.pid!);
     const t0 = performance.now();
+    const linesBefore = daemon.lines.length;
     await new Promise((r) => setTimeout(r, IDLE_S * 1000));
     const idleCpu = (await cpuSeconds(pid)) - c0;
     const baseCpu = (await cpuSeconds(baseline.pid!)) - b0;
@@ -168,6 +172,31 @@ async function main(): Promise<void> {
     const pct = (cpu: number) => `${((100 * cpu) / idleWall).toFixed(3)} %`;
     console.log(
       `daemon-idle: ${COUNT} labeled containers, --with-events${APPLY ? ' --apply' : ''}${SCHEDULE ? ` --backup-schedule '${SCHEDULE}'` : ''}, orphan grace ${ORPHAN_GRACE ?? 'default'}; ${loadText()}`,
+    );
+    // What the daemon logged while at rest (a diagnosis of the CPU figure): actions per minute.
+    const idleLines = daemon.lines.slice(linesBefore).filter((l) => l.at <= t0 + idleWall * 1000);
+    const perMinute = new Map<number, Map<string, number>>();
+    for (const { at, line } of idleLines) {
+      const minute = Math.floor((at - t0) / 60_000);
+      const counts = perMinute.get(minute) ?? new Map<string, number>();
+      const what =
+        typeof line.controller === 'string'
+          ? `${String(line.action)} (${line.controller})`
+          : String(line.action);
+      counts.set(what, (counts.get(what) ?? 0) + 1);
+      perMinute.set(minute, counts);
+    }
+    console.log(
+      `  log lines while idle: ${idleLines.length}${[...perMinute]
+        .map(
+          ([m, counts]) =>
+            `; minute ${m + 1}: ${[...counts]
+              .sort((a, b) => b[1] - a[1])
+              .slice(0, 4)
+              .map(([a, n]) => `${a} ×${n}`)
+              .join(', ')}`,
+        )
+        .join('')}`,
     );
     const reconnects = daemon.lines.filter((l) => l.line.action === 'docker.stream.reconnecting');
     if (reconnects.length > 0) {

@@ -71,6 +71,18 @@ describe('StatusFileChanges', () => {
     expect(await files.changed(['a'])).to.deep.equal(['a']);
   });
 
+  it('record, then a look inside the racy window: the recorded stamp stands', async () => {
+    // The daemon at start: its refreshes write and record every file, then the first look.
+    await write('a', '{"a":1}');
+    const files = new StatusFileChanges(dir, { racyMs: 60_000 });
+    await files.record('a');
+    expect(await files.changed(['a'])).to.deep.equal([]);
+    expect(await files.changed(['a'])).to.deep.equal([]);
+    // Another writer after that is still seen.
+    await write('a', '{"a":22}');
+    expect(await files.changed(['a'])).to.deep.equal(['a']);
+  });
+
   it('record: our own write (just now, inside the racy window) is not reported', async () => {
     await write('a', '{"a":1}');
     const files = new StatusFileChanges(dir, { racyMs: 60_000 });

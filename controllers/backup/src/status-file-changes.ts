@@ -52,7 +52,13 @@ export class StatusFileChanges {
         if (this.#recorded.has(name)) return;
         const before = this.#stamps.get(name);
         if (!first && (before === undefined || before !== stamp)) changed.push(name);
-        this.#stamps.set(name, stamp === '-' || this.#trusted(stamp) ? stamp : undefined);
+        // A stamp seen again as it was trusted (our own `record`, or an older look) stays
+        // trusted, even inside the racy window: the daemon's first look ran right after its
+        // start-up refreshes wrote every file, and the next look re-read all 500 of them.
+        this.#stamps.set(
+          name,
+          stamp === '-' || stamp === before || this.#trusted(stamp) ? stamp : undefined,
+        );
       }),
     );
     if (dir !== undefined && !this.#trusted(dir)) this.#dirStamp = undefined;
