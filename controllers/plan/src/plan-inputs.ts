@@ -5,8 +5,7 @@ import {
   type WorkloadIdentity,
 } from '@backrest-sidecar/api';
 import type { Cache, RejectedResource, Resource } from '@dockop/runtime';
-import type { WorkloadStatus } from './plan-builder.js';
-import { fingerprintPart } from './plan-memo.js';
+import type { WorkloadInput, WorkloadStatus } from './plan-builder.js';
 
 /**
  * Step 1 of a plan reconcile, collect: what it reads from the cache. Only `--selector`'s
@@ -35,6 +34,16 @@ export function collectPlanInputs(
   }
   const rejected = cache.rejected(BACKUP_WORKLOAD_KIND).filter((r) => matches(r.labels));
   return { selected, rejected };
+}
+
+/** What the plan builder reads of a selected workload. */
+export function workloadInputOf(r: Resource<BackupWorkloadSpec, WorkloadStatus>): WorkloadInput {
+  return { name: r.metadata.name, spec: r.spec, status: r.status as WorkloadStatus };
+}
+
+/** One selected workload's part of `inputsFingerprint`. */
+export function fingerprintPart(r: Resource): string {
+  return `${r.metadata.name}\0${r.metadata.uid}\0${r.metadata.resourceVersion}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import type { PlanSpec } from '@backrest-sidecar/config-sink';
 import type { Resource } from '@dockop/runtime';
 import type { PlanOutcome, WorkloadInput, WorkloadStatus } from './plan-builder.js';
 import { samePlan } from './plan-entries.js';
+import { fingerprintPart, workloadInputOf } from './plan-inputs.js';
 
 type WorkloadResource = Resource<BackupWorkloadSpec, WorkloadStatus>;
 
@@ -42,7 +43,7 @@ export class PlanMemo {
     const fresh: Remembered = {
       uid: r.metadata.uid,
       version,
-      input: { name: r.metadata.name, spec: r.spec, status: r.status as WorkloadStatus },
+      input: workloadInputOf(r),
       part: fingerprintPart(r),
     };
     this.#resources.set(r, fresh);
@@ -51,13 +52,7 @@ export class PlanMemo {
 
   /** The builder's input for `r`: the same object as long as `r` is unchanged. */
   input(r: WorkloadResource): WorkloadInput {
-    return (
-      this.#remembered(r)?.input ?? {
-        name: r.metadata.name,
-        spec: r.spec,
-        status: r.status as WorkloadStatus,
-      }
-    );
+    return this.#remembered(r)?.input ?? workloadInputOf(r);
   }
 
   /** `r`'s part of the inputs' fingerprint (see `inputsFingerprint`). */
@@ -97,11 +92,6 @@ export class PlanMemo {
     this.#same.set(built, { existing, same });
     return same;
   }
-}
-
-/** One selected workload's part of `inputsFingerprint`. */
-export function fingerprintPart(r: Resource): string {
-  return `${r.metadata.name}\0${r.metadata.uid}\0${r.metadata.resourceVersion}`;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -5,9 +5,8 @@ import {
   type BuildResult,
   type PlanDefaults,
   type WorkloadInput,
-  type WorkloadStatus,
 } from './plan-builder.js';
-import { wouldBePlanId, type PlanInputs } from './plan-inputs.js';
+import { wouldBePlanId, workloadInputOf, type PlanInputs } from './plan-inputs.js';
 import type { PlanMemo } from './plan-memo.js';
 
 /** A workload the cache refused, with the plan id it would have had. */
@@ -37,9 +36,7 @@ export function buildPlanSet(
   memo?: PlanMemo,
 ): PlanSet {
   const workloads: WorkloadInput[] = inputs.selected.map((r) =>
-    memo
-      ? memo.input(r)
-      : { name: r.metadata.name, spec: r.spec, status: r.status as WorkloadStatus },
+    memo ? memo.input(r) : workloadInputOf(r),
   );
   const facts = { repoIds };
   const remembered = memo?.outcomes(repoIds);

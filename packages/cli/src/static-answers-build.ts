@@ -4,27 +4,16 @@
  * cli-startup spec checks every stored answer against what the bundle prints without them.
  */
 import { CommanderError, type Command } from 'commander';
+import { walk } from './commands/completion.js';
 import type { StaticAnswers } from './static-answers.cjs';
-
-/** Every name a command answers to (its name and aliases), below `cmd`, as command paths. */
-function commandPaths(cmd: Command, prefix: readonly string[] = []): string[][] {
-  const out: string[][] = [[...prefix]];
-  for (const sub of cmd.commands) {
-    for (const name of [sub.name(), ...sub.aliases()]) {
-      out.push(...commandPaths(sub, [...prefix, name]));
-    }
-  }
-  return out;
-}
 
 /** The command lines answered at build time: help of every command, version, completion. */
 export function staticAnswerVectors(program: Command): string[][] {
   const vectors: string[][] = [];
-  for (const p of commandPaths(program)) vectors.push([...p, '--help'], [...p, '-h']);
+  const paths = walk(program).map((n) => (n.path ? n.path.split(' ') : []));
+  for (const p of paths) vectors.push([...p, '--help'], [...p, '-h']);
   vectors.push(['help']);
-  for (const sub of program.commands) {
-    for (const name of [sub.name(), ...sub.aliases()]) vectors.push(['help', name]);
-  }
+  for (const p of paths) if (p.length === 1) vectors.push(['help', ...p]);
   vectors.push(['--version'], ['-V'], ['version']);
   for (const flag of ['-o', '--output']) {
     for (const format of ['text', 'json']) vectors.push(['version', flag, format]);

@@ -6,14 +6,15 @@ import { Argument, Command, type Option } from 'commander';
 
 export type Shell = 'bash' | 'zsh' | 'fish';
 
-interface Node {
+export interface CommandNode {
   /** Space-separated command path below the program ('' for the program, 'get plans'). */
   path: string;
   cmd: Command;
 }
 
-function walk(cmd: Command, path = ''): Node[] {
-  const out: Node[] = [{ path, cmd }];
+/** Every command below `cmd` under each name it answers to (its name and aliases), `cmd` first. */
+export function walk(cmd: Command, path = ''): CommandNode[] {
+  const out: CommandNode[] = [{ path, cmd }];
   for (const sub of cmd.commands) {
     for (const name of [sub.name(), ...sub.aliases()]) {
       out.push(...walk(sub, path ? `${path} ${name}` : name));
