@@ -556,4 +556,72 @@ describe('BackupController at rest', () => {
     await tm.advance(5 * MINUTE);
     expect(listings()).to.equal(6);
   });
+
+  it("follows this process's own status writes without reconciling their workloads again", async () => {
+    const config = path.join(dir, 'config.json');
+    await writeFile(
+      config,
+      JSON.stringify({ repos: [{ id: 'r', uri: '/repos/r', password: 'pw' }] }),
+    );
+    const names = ['w1', 'w2', 'w3'];
+    const { actions, oneShots } = fakeActions(
+      names.map((n) => info(n, labels, `${n}data`)),
+      async () => ({ exitCode: 0, lines: ['[]'] }),
+    );
+    tm = manager(actions, { backrestConfig: config, inventoryPeriodMs: 15 * MINUTE });
+    for (const name of names) await tm.docker.run({ name, labels });
+    await tm.start();
+    await tm.advance(2 * MINUTE); // the files written at start are looked at once more
+    const listings = () => oneShots.filter((c) => c[0] === 'snapshots').length;
+    const listedBefore = listings();
+    const reconciled = () =>
+      tm!
+        .logs()
+        .flatMap((l) =>
+          l.action === 'reconcile.start' && l.controller === 'backup' ? [String(l.key)] : [],
+        );
+    const seen = reconciled().length;
+    // The retention controller (this process, the same store) writes a condition on every
+    // workload, as it does at start, and on w1 a pass that removed a snapshot; on w2, a backup.
+    const time = new Date(tm.clock.now()).toISOString();
+    const store = tm.manager.get<WorkloadStatusStore>(WorkloadStatusStore);
+    for (const name of names) {
+      await store.update(name, (s) => {
+        store.applyCondition(s, {
+          type: 'RetentionSatisfied',
+          status: 'Unknown',
+          reason: 'LeftToRcbPolicy',
+          message: 'left to rcb',
+        });
+        if (name === 'w2') {
+          s.lastBackup = { time, engine: 'restic', source: 'run', snapshotId: 'beef0002' };
+        }
+        if (name !== 'w1') return;
+        s.retention = {
+          time: new Date(tm!.clock.now()).toISOString(),
+          keep: 'last:1',
+          outcome: 'forgotten',
+          kept: 1,
+          removed: 1,
+          keptIds: ['a'],
+          removedIds: ['b'],
+        };
+      });
+    }
+    // The listing that w1's removal calls for is done before the next look (its write is ours
+    // too, but one that lands while the look stats the file may be reported: one extra reconcile).
+    await tm.settle();
+    await tm.advance(MINUTE);
+    // The aggregate keys and the repository listing the removal calls for; no workload (the
+    // next look took the three writes for another process's and reconciled each).
+    expect(
+      reconciled()
+        .slice(seen)
+        .filter((k) => k.startsWith('BackupWorkload/')),
+    ).to.deep.equal([]);
+    expect(listings()).to.equal(listedBefore + 1);
+    const text = await tm.manager.get<MetricsRegistry>(MetricsRegistry).metrics();
+    const gauge = /backrest_sidecar_workload_last_success_timestamp_seconds\{workload="w2"\} (\d+)/;
+    expect(Number(gauge.exec(text)?.[1])).to.equal(Date.parse(time) / 1000);
+  });
 });

@@ -150,6 +150,13 @@ export class BackupReconciler implements Reconciler {
           deps.statusStampRacyMs !== undefined ? { racyMs: deps.statusStampRacyMs } : {},
         )
       : undefined;
+    // A write of this process (the retention controller's condition on every workload at start,
+    // a run's records) is not another process's change: followed from what was written. The
+    // next look used to report each one, and the first resync re-read and re-reconciled them.
+    deps.status?.onWritten(async (name, status) => {
+      await this.#files?.record(name);
+      this.#follow(status);
+    });
   }
 
   /** A run is going (a tick arriving now is skipped). */
@@ -438,12 +445,7 @@ export class BackupReconciler implements Reconciler {
       applyStale(d.status!, s);
     });
     await this.#files?.record(request.name);
-    d.metrics.observe(status);
-    // Retention removed snapshots since the repository was last listed: the counts are behind.
-    if ((d.backup.rcbEnvFile || d.backrestConfig) && removedSinceListing(status)) {
-      this.#inventoryDueAt = 0;
-      d.requeue?.fire(REPOSITORY_INVENTORY_KEY);
-    }
+    this.#follow(status);
     const stale = status.conditions.find((c) => c.type === WorkloadConditions.Stale);
     // Re-evaluated at least this often: its dump pre-check is due again after an hour, and a
     // Stale workload's message tells how long ago its last backup was.
@@ -454,6 +456,17 @@ export class BackupReconciler implements Reconciler {
     const since = Number.isFinite(last) ? last : Date.parse(status.firstSeen);
     const due = since + d.schedule.staleAfterMs - ctx.clock.now();
     return { requeueAfter: Math.min(Math.max(due, 0) + 1000, longest) };
+  }
+
+  /** The gauges follow a workload's status as read or written now. */
+  #follow(status: WorkloadStatus): void {
+    const d = this.#deps;
+    d.metrics.observe(status);
+    // Retention removed snapshots since the repository was last listed: the counts are behind.
+    if ((d.backup.rcbEnvFile || d.backrestConfig) && removedSinceListing(status)) {
+      this.#inventoryDueAt = 0;
+      d.requeue?.fire(REPOSITORY_INVENTORY_KEY);
+    }
   }
 }
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { VirtualClock, createLogger, SecretRedactor } from '@dockop/runtime';
 import { Writable } from 'node:stream';
 import lockfile from 'proper-lockfile';
+import type { WorkloadStatus } from './workload-status.js';
 import { WorkloadStatusStore } from './workload-status-store.js';
 
 function capture(): { logger: ReturnType<typeof createLogger>; lines: string[] } {
@@ -194,6 +195,32 @@ describe('WorkloadStatusStore', () => {
     const store = new WorkloadStatusStore({ stateDir: dir });
     expect(() => store.fileOf('../etc/passwd')).to.throw(/not a container name/);
     expect(() => store.fileOf('')).to.throw(/not a container name/);
+  });
+
+  it('onWritten: after each write, with what was written, before update resolves; not for a no-op', async () => {
+    const { logger, lines } = capture();
+    const store = new WorkloadStatusStore({ stateDir: dir, logger });
+    const seen: string[] = [];
+    const off = store.onWritten(async (name, s) => {
+      const onDisk = await readFile(store.fileOf(name), 'utf8');
+      seen.push(`${name} ${s.lastFailure?.message} ${onDisk.includes(s.lastFailure!.message)}`);
+    });
+    // A listener's failure is logged; the update still succeeds.
+    store.onWritten(() => {
+      throw new Error('a failing listener');
+    });
+    const fail = (message: string) => (s: WorkloadStatus) => {
+      s.lastFailure = { time: '2026-01-05T00:00:00.000Z', engine: 'restic', reason: 'X', message };
+    };
+    await store.update('app', fail('one'));
+    expect(seen).to.deep.equal(['app one true']);
+    await store.update('app', fail('one')); // changes nothing: no write
+    expect(seen).to.have.length(1);
+    off();
+    await store.update('app', fail('two'));
+    expect(seen).to.have.length(1);
+    expect((await store.get('app'))?.lastFailure?.message).to.equal('two');
+    expect(lines.filter((l) => l.includes('status.listener_failed'))).to.have.length(2);
   });
 
   it('readOnly: updates are visible to get and list but nothing is written', async () => {

@@ -51,6 +51,9 @@ export interface WorkloadStatusStoreOptions {
   lockWaitMs?: number;
 }
 
+/** See `WorkloadStatusStore.onWritten`. */
+export type WrittenListener = (name: string, status: WorkloadStatus) => void | Promise<void>;
+
 /**
  * A lock older than this is someone's crash, taken over (proper-lockfile refreshes a held lock's
  * mtime every half of it, so a live writer never looks stale).
@@ -88,6 +91,7 @@ export class WorkloadStatusStore {
   readonly #readOnly: boolean;
   readonly #overlay = new Map<string, WorkloadStatus>();
   readonly #lockWaitMs: number;
+  readonly #writeListeners = new Set<WrittenListener>();
 
   constructor(options: WorkloadStatusStoreOptions) {
     this.dir = path.join(options.stateDir, WORKLOAD_STATUS_DIR);
@@ -177,14 +181,16 @@ export class WorkloadStatusStore {
       // Unchanged: no lock, no write (a periodic refresh of every workload costs one read).
       if (!first.write) return first.status;
       // A change: read and apply again under the lock (another process may have written since).
-      return this.#locked(file, async (assertLockHeld) => {
+      const { status, written } = await this.#locked(file, async (assertLockHeld) => {
         const { status, body, write } = await apply();
         if (write) {
           assertLockHeld();
           await writeFileAtomic(file, body);
         }
-        return status;
+        return { status, written: write };
       });
+      if (written) await this.#notifyWritten(name, status);
+      return status;
     };
     const previous = this.#chains.get(name) ?? Promise.resolve();
     const next = previous.then(run, run);
@@ -193,6 +199,28 @@ export class WorkloadStatusStore {
       if (this.#chains.get(name) === next) this.#chains.delete(name);
     });
     return next;
+  }
+
+  /**
+   * Calls `listener` after each status file this store writes, with the status written (not to
+   * be changed), so a reader in this process follows its own process's writes without reading
+   * the file back or taking them for another process's. `update` resolves after the listeners
+   * did (awaited when they return a promise); a listener's failure is logged, never the
+   * update's. Returns the unsubscribe.
+   */
+  onWritten(listener: WrittenListener): () => void {
+    this.#writeListeners.add(listener);
+    return () => void this.#writeListeners.delete(listener);
+  }
+
+  async #notifyWritten(name: string, status: WorkloadStatus): Promise<void> {
+    for (const listener of this.#writeListeners) {
+      try {
+        await listener(name, status);
+      } catch (err) {
+        this.#logger?.warn('status.listener_failed', { workload: name, error: err });
+      }
+    }
   }
 
   /** A status nobody wrote yet. */
