@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { VirtualClock } from '@dockop/runtime';
 import {
   ContainerInformer,
+  QUIET_RELIST_PERIODS,
   type ContainerInformerOptions,
   type ResyncReason,
 } from './container-informer.js';
@@ -315,23 +316,78 @@ describe('ContainerInformer', () => {
     expect(h.informer.reconnectAttempt).to.equal(0);
   });
 
-  it('relists every resync period and on resync(), catching missed deletes', async () => {
+  it('relists on resync(), and every period after anything the stream brought; a quiet host once in QUIET_RELIST_PERIODS', async () => {
     h = harness({ resyncPeriodMs: 60_000 }, (e) => e.add({ id: 'a', name: 'web' }));
     await h.started;
-    h.engine.containers.delete('a'); // destroy event lost
-    await h.clock.advanceAsync(59_999);
-    expect(h.engine.count('list')).to.equal(1);
-    await h.clock.advanceAsync(1);
+    const lists = () => h.engine.calls.filter((c) => c === 'list {}').length;
+    // Quiet: no event since the initial list, nothing to repair.
+    h.engine.containers.delete('a'); // a destroy event that never came
+    await h.clock.advanceAsync((QUIET_RELIST_PERIODS - 1) * 60_000);
     await settle();
-    expect(h.engine.count('list')).to.equal(2);
-    expect(h.log).to.include('delete web');
-    h.engine.add({ id: 'b', name: 'late' });
-    await h.informer.resync();
-    expect(h.engine.count('list')).to.equal(3);
-    expect(h.log.slice(-2)).to.deep.equal(['add late running', 'synced manual']);
+    expect(lists()).to.equal(1);
+    // Still relisted once in QUIET_RELIST_PERIODS periods: the lost delete is caught.
     await h.clock.advanceAsync(60_000);
     await settle();
-    expect(h.engine.count('list')).to.equal(4);
+    expect(lists()).to.equal(2);
+    expect(h.log).to.include('delete web');
+    // An event of any container (dockerd drops events only for a subscriber far behind, and then
+    // this one's may be among them): the next period relists.
+    h.engine.add({ id: 'x', name: 'unwatched' });
+    h.engine.write('{"Type":"container","Action":"exec_start: sh","Actor":{"ID":"x"}}\n');
+    await h.clock.advanceAsync(60_000);
+    await settle();
+    expect(lists()).to.equal(3);
+    await h.clock.advanceAsync(60_000);
+    await settle();
+    expect(lists()).to.equal(3);
+    // A relist that failed (the stream still up): the next period relists.
+    h.engine.up = false;
+    await h.informer.resync('periodic').catch(() => undefined);
+    h.engine.up = true;
+    await h.clock.advanceAsync(60_000);
+    await settle();
+    expect(lists()).to.equal(5);
+    h.engine.add({ id: 'c', name: 'manual' });
+    await h.informer.resync();
+    expect(h.log.slice(-2)).to.deep.equal(['add manual running', 'synced manual']);
+  });
+
+  it('a handler that failed during a relist: the next period relists (the container is retried)', async () => {
+    const engine = new FakeEngine();
+    engine.add({ id: 'a', name: 'web' });
+    const clock = new VirtualClock();
+    let fail = false;
+    const added: string[] = [];
+    const informer = new ContainerInformer(
+      engine.client(),
+      {
+        upsert: (c) => {
+          if (fail) throw new Error('image inspect failed');
+          added.push(c.status.name);
+        },
+        delete: () => {},
+      },
+      { random: () => 0.5, resyncPeriodMs: 60_000, clock },
+    );
+    const controller = new AbortController();
+    h = {
+      engine,
+      clock,
+      informer,
+      log: [],
+      controller,
+      started: informer.start(controller.signal),
+    };
+    await h.started;
+    // Found by the periodic relist (no event), but the handler fails on it.
+    await clock.advanceAsync(QUIET_RELIST_PERIODS * 60_000);
+    engine.add({ id: 'b', name: 'db' });
+    fail = true;
+    await informer.resync('periodic');
+    fail = false;
+    await clock.advanceAsync(60_000);
+    await settle();
+    expect(added).to.deep.equal(['web', 'db']);
   });
 
   it('does not report an unchanged container again on relist', async () => {

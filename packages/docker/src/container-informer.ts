@@ -41,6 +41,8 @@ export interface ContainerInformerOptions {
   /**
    * Full relist period, ms. Default 60000. Without `watchEvents`, the only source of changes:
    * a failed relist is retried sooner, with the `reconnect` backoff (capped at this period).
+   * With it, a period in which nothing could have been missed is skipped, up to
+   * QUIET_RELIST_PERIODS in a row (see `#scheduleResync`).
    */
   resyncPeriodMs?: number;
   /**
@@ -61,6 +63,12 @@ export interface ContainerInformerOptions {
 }
 
 export const DEFAULT_RESYNC_PERIOD_MS = 60_000;
+
+/**
+ * With the events stream up, a quiet host is relisted once in this many periods: a relist of 500
+ * containers every minute was most of an idle daemon's CPU (the list's parse and its garbage).
+ */
+export const QUIET_RELIST_PERIODS = 10;
 
 /** Container ids kept for `changedSince` (events beyond them: the consumer lists everything). */
 const HOST_CHANGE_LOG = 4096;
@@ -109,6 +117,9 @@ function pendingFor(action: ContainerEvent['action'], before: Pending | undefine
  *   health_status by an inspect each (the list view can lag those events).
  * - The stream handler only parses and enqueues; events of one container are coalesced.
  * - Every (re)connect is followed by a full list; vanished containers become deletes.
+ * - A periodic relist repairs what the stream missed. dockerd drops events only for a subscriber
+ *   1024 events behind, so a period without any event, failed refresh or malformed line since the
+ *   last relist has nothing to repair: it is skipped (at most QUIET_RELIST_PERIODS - 1 in a row).
  * - A stopped container stays; only `destroy` (or absence from a list) deletes.
  * - Reconnects back off with full jitter and never give up.
  * - Without `watchEvents`: no stream at all; a relist every `resyncPeriodMs`, and `connected`
@@ -149,6 +160,10 @@ export class ContainerInformer {
   #signal: AbortSignal | undefined;
   #resyncTimer: TimerHandle | undefined;
   #resetTimer: TimerHandle | undefined;
+  /** Since the last relist began: an event, a failure or a malformed line (see `#scheduleResync`). */
+  #mayHaveMissed = true;
+  /** Relists skipped in a row. */
+  #quietPeriods = 0;
 
   constructor(
     client: DockerClient,
@@ -386,11 +401,13 @@ export class ContainerInformer {
     )) as NodeJS.ReadableStream & { destroy?: () => void };
     const parser = new EventStreamParser({
       event: (e) => this.#onEvent(e),
-      malformed: (line, error) =>
+      malformed: (line, error) => {
+        this.#mayHaveMissed = true;
         this.#logger?.warn('docker.event.malformed', {
           line: line.slice(0, 200),
           error: error.message,
-        }),
+        });
+      },
     });
     const ended = new Promise<void>((resolve) => {
       let done = false;
@@ -404,7 +421,11 @@ export class ContainerInformer {
       };
       const onAbort = (): void => finish();
       signal.addEventListener('abort', onAbort, { once: true });
-      stream.on('data', (chunk: Buffer) => parser.push(chunk));
+      stream.on('data', (chunk: Buffer) => {
+        // Any line, of any container: events dropped for us come after many of them.
+        this.#mayHaveMissed = true;
+        parser.push(chunk);
+      });
       stream.on('end', finish);
       stream.on('close', finish);
       stream.on('error', (err: unknown) => {
@@ -447,6 +468,7 @@ export class ContainerInformer {
           await this.#relist(reason);
           waiters.forEach((w) => w.resolve());
         } catch (err) {
+          this.#mayHaveMissed = true;
           waiters.forEach((w) => w.reject(err));
         }
         continue;
@@ -465,6 +487,7 @@ export class ContainerInformer {
         await this.#refresh(batch);
       } catch (err) {
         // The next relist (reconnect or periodic) repairs whatever this missed.
+        this.#mayHaveMissed = true;
         this.#logger?.warn('docker.container.refresh_failed', {
           containers: batch.map(([id]) => id),
           error: errorText(err),
@@ -494,6 +517,7 @@ export class ContainerInformer {
           } catch (err) {
             // Not "gone": left as it is; the next event or relist repairs it.
             failed.add(id);
+            this.#mayHaveMissed = true;
             this.#logger?.warn('docker.container.refresh_failed', {
               container: id,
               error: errorText(err),
@@ -575,6 +599,7 @@ export class ContainerInformer {
   }
 
   #handlerFailed(container: ObservedContainer, err: unknown): void {
+    this.#mayHaveMissed = true;
     this.#logger?.warn('docker.container.handler_failed', {
       container: container.status.name,
       error: errorText(err),
@@ -615,6 +640,9 @@ export class ContainerInformer {
 
   async #relist(reason: ResyncReason): Promise<void> {
     this.#metrics?.resync(reason);
+    // What happens from here on (even during this list) counts for the next period.
+    this.#mayHaveMissed = false;
+    this.#quietPeriods = 0;
     const prefetched = reason === 'initial' ? this.#prefetched : undefined;
     this.#prefetched = undefined;
     const lists = await (prefetched ?? this.#listAll());
@@ -646,6 +674,13 @@ export class ContainerInformer {
     this.#resyncTimer?.cancel();
     this.#resyncTimer = this.#clock.setTimeout(() => {
       if (!this.#connected || this.#signal?.aborted) return;
+      // The stream stayed up (a reconnect relists) and brought no event since the last relist:
+      // dockerd dropped none (it drops only for a subscriber 1024 events behind), and nothing
+      // failed. Still relisted once in QUIET_RELIST_PERIODS, for what no event would show.
+      if (!this.#mayHaveMissed && ++this.#quietPeriods < QUIET_RELIST_PERIODS) {
+        this.#scheduleResync();
+        return;
+      }
       this.resync('periodic')
         .catch((err: unknown) =>
           this.#logger?.warn('docker.resync.failed', { error: errorText(err) }),
