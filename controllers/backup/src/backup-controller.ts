@@ -15,6 +15,7 @@ import {
   DockerClient,
   HostContainerChanges,
   execInContainer,
+  matchesLabelFilter,
 } from '@dockop/docker';
 import {
   Clock,
@@ -43,7 +44,6 @@ import {
 import { BACKREST_OWNED_SCHEDULE } from './backup-status.js';
 import { CronTimer } from './cron-timer.js';
 import { DumpReadiness } from './dump-readiness.js';
-import { matchesSelector } from './volume-coverage.js';
 
 export const BackupControllerOptions = Symbol.for('backrest-sidecar.BackupControllerOptions');
 
@@ -202,7 +202,7 @@ export class BackupController implements ControllerContribution, LifecycleHook {
     });
     // `--selector` scopes what this sidecar manages: other workloads get no status and no events.
     const selector = options.backup.selector ?? [];
-    const selected = (r: Resource) => matchesSelector(r.metadata.labels, selector);
+    const selected = (r: Resource) => matchesLabelFilter(r.metadata.labels, selector);
     this.watches = [
       {
         kind: BACKUP_WORKLOAD_KIND,

@@ -12,7 +12,12 @@ import {
   type BackupRetention,
   repoEnvFromBackrestConfig,
 } from '@backrest-sidecar/api';
-import type { ContainerActions, DockerClient, HostContainerChanges } from '@dockop/docker';
+import {
+  matchesLabelFilter,
+  type ContainerActions,
+  type DockerClient,
+  type HostContainerChanges,
+} from '@dockop/docker';
 import {
   makeKey,
   TerminalError,
@@ -44,7 +49,7 @@ import { runBackupOnce } from './run-backup-once.js';
 import { StatusFileChanges } from './status-file-changes.js';
 import { applyDumpReadiness, type DumpReadiness } from './dump-readiness.js';
 import { HostContainers } from './host-containers.js';
-import { matchesSelector, volumeCoverageOf } from './volume-coverage.js';
+import { volumeCoverageOf } from './volume-coverage.js';
 
 /** Kind of the key a schedule tick enqueues: one backup run over every workload. */
 export const BACKUP_RUN_KIND = 'BackupRun';
@@ -316,7 +321,7 @@ export class BackupReconciler implements Reconciler {
     this.#inventoryDueAt = ctx.clock.now() + period;
     const selected = ctx.cache
       .list(BACKUP_WORKLOAD_KIND)
-      .filter((r) => matchesSelector(r.metadata.labels, d.backup.selector ?? []));
+      .filter((r) => matchesLabelFilter(r.metadata.labels, d.backup.selector ?? []));
     // A replicated service is one workload: listed once, by its first replica.
     const names = [...new Set(workloadNamesIn(selected).values())];
     let host: string | undefined;
@@ -337,7 +342,7 @@ export class BackupReconciler implements Reconciler {
 
   async #coverage(ctx: ReconcileContext): Promise<void> {
     for (const r of ctx.cache.rejected(BACKUP_WORKLOAD_KIND)) {
-      if (matchesSelector(r.labels, this.#deps.backup.selector ?? []))
+      if (matchesLabelFilter(r.labels, this.#deps.backup.selector ?? []))
         this.#deps.requeue?.fire(r.key);
     }
     // No container on the host changed since the last count: the same containers, the same gauge.
@@ -365,7 +370,7 @@ export class BackupReconciler implements Reconciler {
     const selector = this.#deps.backup.selector ?? [];
     const names = ctx.cache
       .list(BACKUP_WORKLOAD_KIND)
-      .filter((r) => matchesSelector(r.metadata.labels, selector))
+      .filter((r) => matchesLabelFilter(r.metadata.labels, selector))
       .map((r) => r.metadata.name);
     for (const name of await this.#files.changed(names)) {
       this.#deps.requeue?.fire(makeKey(BACKUP_WORKLOAD_KIND, name));
@@ -380,7 +385,9 @@ export class BackupReconciler implements Reconciler {
     const found = ctx.cache.get(request.key);
     // Outside --selector (a resync lists every workload): not ours to report on.
     const resource =
-      found && matchesSelector(found.metadata.labels, d.backup.selector ?? []) ? found : undefined;
+      found && matchesLabelFilter(found.metadata.labels, d.backup.selector ?? [])
+        ? found
+        : undefined;
     if (found && !resource) {
       d.metrics.forget(request.name);
       return;
@@ -400,7 +407,7 @@ export class BackupReconciler implements Reconciler {
       d.dumpReadiness?.forget(request.name);
       const refused = ctx.cache.rejected(BACKUP_WORKLOAD_KIND).find((r) => r.key === request.key);
       // Not a success: nothing of this workload is backed up until its labels are fixed.
-      if (refused && matchesSelector(refused.labels, d.backup.selector ?? [])) {
+      if (refused && matchesLabelFilter(refused.labels, d.backup.selector ?? [])) {
         throw new TerminalError(refused.message, refused.reason);
       }
       return; // deleted: its status file stays, for history

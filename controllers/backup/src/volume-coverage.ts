@@ -1,4 +1,5 @@
 import type Dockerode from 'dockerode';
+import { matchesLabelFilter } from '@dockop/docker';
 import {
   isOptedIn,
   planIdFor,
@@ -44,23 +45,6 @@ export interface VolumeCoverageOptions {
 }
 
 const ACTIVE = new Set(['running', 'restarting', 'paused']);
-
-/**
- * Whether `labels` carry every selector term (`key` or `key=value`), as Docker's label filter
- * (`--selector`) reads them. Own properties only.
- */
-export function matchesSelector(
-  labels: Readonly<Record<string, string>> | undefined,
-  selector: readonly string[],
-): boolean {
-  return selector.every((s) => {
-    const eq = s.indexOf('=');
-    if (!labels) return false;
-    if (eq < 0) return Object.hasOwn(labels, s);
-    const key = s.slice(0, eq);
-    return Object.hasOwn(labels, key) && labels[key] === s.slice(eq + 1);
-  });
-}
 
 /** A bind of the Docker socket is access, not data: never listed. */
 function isDockerSocket(source: string): boolean {
@@ -110,7 +94,7 @@ export function volumeCoverageOf(
   }
   const selector = options.selector ?? [];
   for (const t of targets) {
-    if (!isOptedIn(t) || !matchesSelector(t.labels, selector)) continue;
+    if (!isOptedIn(t) || !matchesLabelFilter(t.labels, selector)) continue;
     let planId: string;
     try {
       planId = planIdFor(

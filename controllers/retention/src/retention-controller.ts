@@ -6,7 +6,7 @@ import {
   RetentionReport,
   WorkloadStatusStore,
 } from '@backrest-sidecar/api';
-import { ContainerActions, DockerClient } from '@dockop/docker';
+import { ContainerActions, DockerClient, matchesLabelFilter } from '@dockop/docker';
 import {
   MetricsRegistry,
   makeKey,
@@ -17,7 +17,6 @@ import {
   type Watch,
 } from '@dockop/runtime';
 import { inject, injectable, optional } from 'inversify';
-import { matchesLabelSelector } from './label-selector.js';
 import {
   RETENTION_CONTROLLER_DEFAULTS,
   RetentionControllerOptions,
@@ -77,7 +76,7 @@ export class RetentionController implements ControllerContribution {
       this.options = { initialKeys: [makeKey(RETENTION_RUN_KIND, 'all')] };
     } else {
       const selector = opts.selector ?? [];
-      const ours = (r: Resource) => matchesLabelSelector(r.metadata.labels, selector);
+      const ours = (r: Resource) => matchesLabelFilter(r.metadata.labels, selector);
       this.watches = [
         {
           kind: BACKUP_WORKLOAD_KIND,

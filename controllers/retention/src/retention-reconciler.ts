@@ -15,7 +15,12 @@ import {
   type WorkloadStatusStore,
 } from '@backrest-sidecar/api';
 import { createResticRunner, resolveResticHost } from '@backrest-sidecar/restic';
-import { ImageLabelTrust, type ContainerActions, type DockerClient } from '@dockop/docker';
+import {
+  ImageLabelTrust,
+  matchesLabelFilter,
+  type ContainerActions,
+  type DockerClient,
+} from '@dockop/docker';
 import {
   TerminalError,
   makeKey,
@@ -29,7 +34,6 @@ import {
   type RetentionControllerOptions,
 } from './retention-controller-options.js';
 import { backrestPlanPass } from './backrest-plan-pass.js';
-import { matchesLabelSelector } from './label-selector.js';
 import { retentionDue } from './retention-due.js';
 import type { RetentionMetrics } from './retention-metrics.js';
 import { runForget } from './run-forget.js';
@@ -150,7 +154,7 @@ export class RetentionReconciler implements Reconciler {
     const o = d.options;
     const resource = ctx.cache.get(request.key);
     // Gone, refused by the cache, or outside --selector: nothing of ours to bring to a policy.
-    if (!resource || !matchesLabelSelector(resource.metadata.labels, o.selector ?? [])) return;
+    if (!resource || !matchesLabelFilter(resource.metadata.labels, o.selector ?? [])) return;
     const name = request.name;
     // Another replica of a service: its retention is the service's, on the first replica's key.
     if (workloadNameInCache(ctx.cache, BACKUP_WORKLOAD_KIND, resource) !== name) return;

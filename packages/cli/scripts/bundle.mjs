@@ -171,6 +171,13 @@ function plugins(generated) {
             ? undefined
             : { path: args.path, namespace: 'dockop-lazy' },
         );
+        // docker-modem's stream for a hijacked exec with stdin, whose readable-stream copy costs
+        // ~2 ms to evaluate: required by its relative name.
+        build.onResolve({ filter: /^\.\/http_duplex$/ }, (args) =>
+          /node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/.test(args.importer)
+            ? { path: 'docker-modem/lib/http_duplex.js', namespace: 'dockop-lazy' }
+            : undefined,
+        );
         build.onLoad({ filter: /.*/, namespace: 'dockop-lazy' }, (args) => ({
           contents: lazyShim(args.path, req.resolve(args.path)),
           loader: 'js',
@@ -232,11 +239,18 @@ function plugins(generated) {
   ];
 }
 
-/** Package → the names the program imports from it (`default`: a class used with `new`). */
+/**
+ * Package → the names the program imports from it (`default`: a class used with `new`). Names
+ * CommonJS packages take with `require` are not checked by the build: tar-fs (`pack`, for
+ * dockerode's image builds, with tar-stream and bl) and docker-modem's HttpDuplex (a `new` in
+ * modem.js) are each used there once.
+ */
 const LAZY_PACKAGES = {
   dockerode: ['default'],
   yaml: ['parse', 'stringify'],
   'proper-lockfile': ['lock'],
+  'tar-fs': ['pack'],
+  'docker-modem/lib/http_duplex.js': ['default'],
 };
 const LAZY_PACKAGES_FILTER = new RegExp(
   `^(${Object.keys(LAZY_PACKAGES)

@@ -11,6 +11,7 @@ export * from './event-stream.js';
 // Backoff moved to @dockop/runtime (one backoff for the project); re-exported unchanged.
 export { Backoff, BACKOFF_DEFAULTS, type BackoffOptions } from '@dockop/runtime';
 export * from './label-decoder.js';
+export * from './label-filter.js';
 export * from './container-resource.js';
 export * from './container-resource-tracker.js';
 export * from './image-label-trust.js';
