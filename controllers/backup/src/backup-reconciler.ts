@@ -340,14 +340,17 @@ export class BackupReconciler implements Reconciler {
     return { requeueAfter: period };
   }
 
-  async #coverage(ctx: ReconcileContext): Promise<void> {
+  async #coverage(ctx: ReconcileContext): Promise<ReconcileResult | void> {
     for (const r of ctx.cache.rejected(BACKUP_WORKLOAD_KIND)) {
       if (matchesLabelFilter(r.labels, this.#deps.backup.selector ?? []))
         this.#deps.requeue?.fire(r.key);
     }
     // No container on the host changed since the last count: the same containers, the same gauge.
     const host = await this.#host.current(ctx.clock.now());
-    if (!host.changed) return;
+    // Listed right after a change (the daemon's first count follows the events stream's connect):
+    // counted again once the list shows it, not at the next resync (a list of the whole host).
+    const again = host.lagMs > 0 ? { requeueAfter: host.lagMs } : undefined;
+    if (!host.changed) return again;
     const rows = volumeCoverageOf(host.targets, {
       ...(this.#deps.backup.planIdPrefix !== undefined
         ? { planIdPrefix: this.#deps.backup.planIdPrefix }
@@ -362,6 +365,7 @@ export class BackupReconciler implements Reconciler {
         volumes: uncovered.map((r) => `${r.source} (${r.users.map((u) => u.container).join(',')})`),
       });
     }
+    return again;
   }
 
   /** Workloads whose status file changed since the last pass (another process wrote it). */

@@ -36,12 +36,15 @@ export class HostContainers {
 
   /**
    * The host's containers now, and whether the coverage may have changed since the previous call (false: the
-   * coverage computed from the previous answer still holds).
+   * coverage computed from the previous answer still holds). `lagMs` > 0: a change this recent may
+   * be missing from the lists; asking again that much later lists it again.
    */
-  async current(now: number): Promise<{ targets: WorkloadTarget[]; changed: boolean }> {
+  async current(
+    now: number,
+  ): Promise<{ targets: WorkloadTarget[]; changed: boolean; lagMs: number }> {
     const at = this.#changes?.hostChanges();
     if (at !== undefined && this.#revision === at.revision) {
-      return { targets: [...this.#byId.values()], changed: false };
+      return { targets: [...this.#byId.values()], changed: false, lagMs: 0 };
     }
     const ids =
       at !== undefined && this.#revision !== undefined
@@ -68,9 +71,10 @@ export class HostContainers {
       changed = true;
     }
     // Listed right after a change: the list may not show it yet; ask again next time.
-    if (at !== undefined && now - at.lastChangeAt >= LIST_LAG_MS) this.#revision = at.revision;
+    const lagMs = at === undefined ? 0 : Math.max(0, at.lastChangeAt + LIST_LAG_MS - now);
+    if (at !== undefined && lagMs === 0) this.#revision = at.revision;
     else if (this.#revision === undefined || ids === undefined) this.#revision = undefined;
-    return { targets: [...this.#byId.values()], changed };
+    return { targets: [...this.#byId.values()], changed, lagMs };
   }
 
   /** Keeps the listed containers; true when one of them has a volume or bind mount. */
