@@ -164,19 +164,20 @@ export function buildPlans(
     list.push({ workload, outcome });
     byId.set(id, list);
   }
-  for (const [id, members] of byId) {
+  // forEach, not for-of over entries: no [id, members] pair per plan in cold code.
+  byId.forEach((members, id) => {
     const only = members.length === 1 ? members[0]!.outcome : undefined;
     if (only) {
       if (only.ok) plans.push(only.built);
       else skipped.push(only.skipped);
-      continue;
+      return;
     }
     const service = sharedService(members);
     if (service) {
       const merged = mergeReplicas(service, members, compare);
       if (merged.plan) plans.push(merged.plan);
       skipped.push(...merged.skipped);
-      continue;
+      return;
     }
     const sharing = members.map(
       (m) => (m.outcome.ok ? m.outcome.built : m.outcome.skipped).container,
@@ -191,7 +192,7 @@ export function buildPlans(
           `that are not replicas of one service; none of them is written: rename a container or a service`,
       });
     }
-  }
+  });
   plans.sort((a, b) => compare(a.plan.id, b.plan.id));
   skipped.sort((a, b) => compare(a.container, b.container));
   // Every id a current workload maps to, refused names too: their plans are kept, not orphaned.
