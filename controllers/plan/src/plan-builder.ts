@@ -164,19 +164,20 @@ export function buildPlans(
     list.push({ workload, outcome });
     byId.set(id, list);
   }
-  for (const [id, members] of byId) {
+  // forEach, not for-of over entries: no [id, members] pair per plan in cold code.
+  byId.forEach((members, id) => {
     const only = members.length === 1 ? members[0]!.outcome : undefined;
     if (only) {
       if (only.ok) plans.push(only.built);
       else skipped.push(only.skipped);
-      continue;
+      return;
     }
     const service = sharedService(members);
     if (service) {
       const merged = mergeReplicas(service, members, compare);
       if (merged.plan) plans.push(merged.plan);
       skipped.push(...merged.skipped);
-      continue;
+      return;
     }
     const sharing = members.map(
       (m) => (m.outcome.ok ? m.outcome.built : m.outcome.skipped).container,
@@ -191,7 +192,7 @@ export function buildPlans(
           `that are not replicas of one service; none of them is written: rename a container or a service`,
       });
     }
-  }
+  });
   plans.sort((a, b) => compare(a.plan.id, b.plan.id));
   skipped.sort((a, b) => compare(a.container, b.container));
   // Every id a current workload maps to, refused names too: their plans are kept, not orphaned.
@@ -224,10 +225,11 @@ export function buildPlan(
   if (unsafe !== undefined) return skip('UnsafeName', unsafe);
 
   // The spec was decoded from labels: read own fields only, never an inherited member.
-  const spec = ownFields(workload.spec);
-  const paths = spec.paths ? ownFields(spec.paths) : undefined;
-  const rcbVolumes = spec.rcb ? ownFields(spec.rcb).volumes : undefined;
-  const repo = resolveRepo(spec.repo, defaults.defaultRepo, facts.repoIds);
+  const spec = workload.spec;
+  const paths = ownField(spec, 'paths');
+  const rcb = ownField(spec, 'rcb');
+  const rcbVolumes = rcb ? ownField(rcb, 'volumes') : undefined;
+  const repo = resolveRepo(ownField(spec, 'repo'), defaults.defaultRepo, facts.repoIds);
   if (!repo.ok) return skip('RepoMissing', `container ${container}: ${repo.message}`);
 
   // `backrest.dump`: a fatal pre hook dumps into <dumpDir>/<plan id>, which the plan backs up.
@@ -246,7 +248,7 @@ export function buildPlan(
   }
 
   const mounts = status.mounts ?? [];
-  const include = paths?.include;
+  const include = paths ? ownField(paths, 'include') : undefined;
   let sources: string[];
   if (include && include.length > 0) {
     sources = include.map((p) => toHostPath(p, mounts, defaults.volumePrefix));
@@ -254,7 +256,11 @@ export function buildPlan(
     // dump.only: the dump replaces the data directories (explicit includes are still honoured).
     sources = [];
   } else {
-    sources = deriveSources(mounts, defaults, rcbVolumes ? ownFields(rcbVolumes) : undefined);
+    const volumes = rcbVolumes && {
+      include: ownField(rcbVolumes, 'include'),
+      exclude: ownField(rcbVolumes, 'exclude'),
+    };
+    sources = deriveSources(mounts, defaults, volumes);
   }
   if (dumpDir) sources.push(dumpDir);
   sources = uniqueSorted(sources);
@@ -267,11 +273,12 @@ export function buildPlan(
   }
   // Label order: restic's last matching pattern wins (`!negation` after its pattern).
   const exclude = uniqueKeepLast(
-    (paths?.exclude ?? []).map((p) => toHostPath(p, mounts, defaults.volumePrefix)),
+    ((paths && ownField(paths, 'exclude')) ?? []).map((p) =>
+      toHostPath(p, mounts, defaults.volumePrefix),
+    ),
   );
 
-  // Own properties only (the labels helper's ownFields): a hostile label can't reach the prototype.
-  const labeled = stringOr(spec.schedule, '');
+  const labeled = stringOr(ownField(spec, 'schedule'), '');
   // Named only in a skip or a note: not rendered for every workload.
   const scheduleOrigin = (): string =>
     labeled
@@ -286,7 +293,7 @@ export function buildPlan(
     return skip('InvalidSchedule', `container ${container}: ${scheduleOrigin()}: ${err.message}`);
   }
 
-  const keep = stringOr(spec.keep, '');
+  const keep = stringOr(ownField(spec, 'keep'), '');
   const plan: PlanSpec = {
     id,
     repo: repo.id,
@@ -294,8 +301,8 @@ export function buildPlan(
     sources,
     exclude,
     hooks: {
-      pre: expandHooks(spec.pre, container),
-      post: expandHooks(spec.post, container),
+      pre: expandHooks(ownField(spec, 'pre'), container),
+      post: expandHooks(ownField(spec, 'post'), container),
       ...(dumpSettings && dumpDir
         ? { dump: [dumpHookCommand(container, dumpDir, dumpSettings)] }
         : {}),
@@ -406,11 +413,13 @@ export function expandHooks(commands: readonly string[] | undefined, container: 
     .map((c) => c.replace(/\$\{SELF\}|\$SELF\b/g, container));
 }
 
-/** A copy of `obj`'s own enumerable fields: what a hostile spec can't smuggle in by inheritance. */
-function ownFields<T extends object>(obj: T): Partial<T> {
-  const out = Object.create(null) as Partial<T>;
-  for (const k of Object.keys(obj) as (keyof T)[]) out[k] = obj[k];
-  return out;
+/**
+ * `obj[k]` when `k` is an own enumerable field of `obj`, else undefined: what a hostile spec can't
+ * smuggle in by inheritance. (It read fields of a prototype-less copy, which V8 builds key by key
+ * as a hash table: three per plan, ~3 µs of a plan in a fresh process.)
+ */
+export function ownField<T extends object, K extends keyof T>(obj: T, k: K): T[K] | undefined {
+  return Object.prototype.propertyIsEnumerable.call(obj, k) ? obj[k] : undefined;
 }
 
 function stringOr(value: unknown, fallback: string): string {

@@ -25,7 +25,12 @@ export function collectPlanInputs(
   const wanted = Object.entries(selector ?? {});
   // One pass, a plain loop per label: it runs over every workload (2,000) in cold code.
   const matches = (labels: Readonly<Record<string, string>> | undefined): boolean => {
-    for (const [k, v] of wanted) if (labels?.[k] !== v) return false;
+    // Indexed, no destructuring: `for (const [k, v] of …)` allocates two iterators per call in
+    // cold code, and this runs once per workload.
+    for (let i = 0; i < wanted.length; i++) {
+      const pair = wanted[i] as [string, string];
+      if (labels?.[pair[0]] !== pair[1]) return false;
+    }
     return true;
   };
   const selected: Resource<BackupWorkloadSpec, WorkloadStatus>[] = [];

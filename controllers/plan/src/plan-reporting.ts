@@ -17,14 +17,15 @@ export interface KeyedEntry {
 
 export function entriesByKey(entries: readonly PlanEntry[], configKey: string): KeyedEntry[] {
   const out: KeyedEntry[] = [];
+  const keyed = (e: PlanEntry, container: string): KeyedEntry => ({
+    e,
+    container,
+    key: container ? makeKey(BACKUP_WORKLOAD_KIND, container) : configKey,
+  });
   for (const e of entries) {
-    for (const container of e.replicas ?? [e.container]) {
-      out.push({
-        e,
-        container,
-        key: container ? makeKey(BACKUP_WORKLOAD_KIND, container) : configKey,
-      });
-    }
+    // Most entries have one container: no one-element array (and its iterator) per entry.
+    if (e.replicas) for (const container of e.replicas) out.push(keyed(e, container));
+    else out.push(keyed(e, e.container));
   }
   return out;
 }

@@ -41,13 +41,14 @@ export class WorkloadOutcomes {
     }
     this.#current = next;
     for (const k of this.#fired.keys()) if (!next.has(k)) this.#fired.delete(k);
-    for (const [key, outcome] of next) {
+    // forEach, not for-of over entries: no [key, value] pair per workload in cold code.
+    next.forEach((outcome, key) => {
       // Planned (most of them: no string built), or skipped for this reason with this message.
       const signature = outcome.planned ? '' : JSON.stringify([outcome.reason, outcome.message]);
-      if (this.#fired.get(key) === signature) continue;
+      if (this.#fired.get(key) === signature) return;
       this.#fired.set(key, signature);
       this.#trigger?.fire(key);
-    }
+    });
   }
 
   /** The workload key's reconcile: throws for a workload the last render did not plan. */

@@ -224,3 +224,30 @@ describe("cron (Backrest's dialect: gitploy-io/cronexpr via protoutil/schedule.g
     });
   });
 });
+
+describe('parseCron without `now` (answers kept per dialect and expression)', () => {
+  it('answers each dialect as an uncached parse does, the same expression asked in both', () => {
+    const expr = fc.oneof(
+      fc.constantFrom('@daily', '@weekly', '0 2 * * *', '0  2 * * *', ' 0 2 * * *', '0 2 * * 7'),
+      fc.constantFrom('*/15 * * * *', '0 0 30 2 *', '61 * * * *', '@every 1h', ''),
+    );
+    const dialect = fc.constantFrom('strict' as const, 'backrest' as const);
+    const answer = (f: () => unknown): unknown => {
+      try {
+        return { ok: f() };
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
+    };
+    fc.assert(
+      fc.property(fc.array(fc.tuple(expr, dialect), { maxLength: 12 }), (asks) => {
+        for (const [e, d] of asks) {
+          const cached = answer(() => parseCron(e, { dialect: d }));
+          const fresh = answer(() => parseCron(e, { dialect: d, now: new Date() }));
+          expect(cached, `${d} ${JSON.stringify(e)}`).to.deep.equal(fresh);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -171,6 +171,13 @@ function plugins(generated) {
             ? undefined
             : { path: args.path, namespace: 'dockop-lazy' },
         );
+        // docker-modem's stream for a hijacked exec with stdin, whose readable-stream copy costs
+        // ~2 ms to evaluate: required by its relative name.
+        build.onResolve({ filter: /^\.\/http_duplex$/ }, (args) =>
+          /node_modules[\\/]docker-modem[\\/]lib[\\/]modem\.js$/.test(args.importer)
+            ? { path: 'docker-modem/lib/http_duplex.js', namespace: 'dockop-lazy' }
+            : undefined,
+        );
         build.onLoad({ filter: /.*/, namespace: 'dockop-lazy' }, (args) => ({
           contents: lazyShim(args.path, req.resolve(args.path)),
           loader: 'js',
@@ -213,6 +220,25 @@ function plugins(generated) {
       },
     },
     {
+      // docker-modem is the one user of `debug` (\`require('debug')('modem')\`), which enables
+      // nothing unless DEBUG is set; loading it anyway (tty, supports-color, a scan of the
+      // environment) cost ~1.5 ms at a one-shot command's first request. Without DEBUG, the
+      // bundle gives modem.js a disabled debug function instead.
+      name: 'dockop-debug-off',
+      setup(build) {
+        build.onResolve({ filter: /^debug$/ }, (args) =>
+          args.namespace === 'dockop-debug'
+            ? undefined
+            : { path: 'debug', namespace: 'dockop-debug' },
+        );
+        build.onLoad({ filter: /.*/, namespace: 'dockop-debug' }, () => ({
+          contents: DEBUG_OFF,
+          loader: 'js',
+          resolveDir: CLI,
+        }));
+      },
+    },
+    {
       name: 'dockop-lazy-transport',
       setup(build) {
         // The shims' own require of the real file stays a runtime require.
@@ -232,11 +258,18 @@ function plugins(generated) {
   ];
 }
 
-/** Package → the names the program imports from it (`default`: a class used with `new`). */
+/**
+ * Package → the names the program imports from it (`default`: a class used with `new`). Names
+ * CommonJS packages take with `require` are not checked by the build: tar-fs (`pack`, for
+ * dockerode's image builds, with tar-stream and bl) and docker-modem's HttpDuplex (a `new` in
+ * modem.js) are each used there once.
+ */
 const LAZY_PACKAGES = {
   dockerode: ['default'],
   yaml: ['parse', 'stringify'],
   'proper-lockfile': ['lock'],
+  'tar-fs': ['pack'],
+  'docker-modem/lib/http_duplex.js': ['default'],
 };
 const LAZY_PACKAGES_FILTER = new RegExp(
   `^(${Object.keys(LAZY_PACKAGES)
@@ -267,6 +300,16 @@ module.exports = function LazyDefault(...args) { return new (load())(...args); }
   return `var real; ${load}
 ${names.map((n) => `exports.${n} = function ${n}(...args) { return load().${n}(...args); };`).join('\n')}`;
 }
+
+/** `debug` as docker-modem uses it (a factory of functions with `enabled`), real only with DEBUG. */
+const DEBUG_OFF = `
+module.exports = process.env.DEBUG ? require('debug') : function createDebug(namespace) {
+  function debug() {}
+  debug.namespace = namespace;
+  debug.enabled = false;
+  return debug;
+};
+`;
 
 const PROM_CLIENT_CORE = `
 import Registry from 'prom-client/lib/registry.js';

@@ -22,7 +22,7 @@ function topLevel(action: Command): Command {
 // Not a top-level await: the bundle is CommonJS (see compile-cache.ts), which has none.
 void (async () => {
   try {
-    await buildProgram()
+    await buildProgram(process.argv.slice(2))
       // The code cache the bin keeps is per command (compile-cache.ts).
       .hook('preAction', (_program, action) => noteCommand(topLevel(action).name()))
       .parseAsync(process.argv);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { Command } from 'commander';
-import { buildProgram } from './program.js';
+import { buildProgram, commandOf, commandPath } from './program.js';
 
 function quiet(program: Command): Command {
   const silence = (c: Command): void => {
@@ -87,6 +87,94 @@ describe('backrest-sidecar program', () => {
       '--leader-lock',
     ]) {
       expect(daemon).to.include(f);
+    }
+  });
+
+  it('builds only the command a command line runs, when that is enough (commandOf)', () => {
+    expect(commandOf([])).to.equal('reconcile');
+    expect(commandOf(['--dry-run', '--config', 'x.json'])).to.equal('reconcile');
+    expect(commandOf(['reconcile', '--dry-run'])).to.equal('reconcile');
+    expect(commandOf(['get', 'plans', '-o', 'json'])).to.equal('get');
+    expect(commandOf(['backup-once'])).to.equal('backup-once');
+    for (const args of [
+      ['--help'],
+      ['get', 'plans', '-h'],
+      ['reconcile', '--help=x'],
+      ['-V'],
+      ['--version'],
+      ['help', 'get'],
+      ['deamon'],
+      ['completion', 'bash'],
+      ['--', 'daemon'],
+      ['-hV'],
+      ['plans'],
+    ]) {
+      expect(commandOf(args), args.join(' ')).to.equal(undefined);
+    }
+    expect(buildProgram(['get', 'plans']).commands.map((c) => c.name())).to.deep.equal(['get']);
+    expect(buildProgram(['--dry-run']).commands.map((c) => c.name())).to.deep.equal(['reconcile']);
+    expect(buildProgram(['deamon']).commands).to.have.length(13);
+    expect(buildProgram([]).commands.map((c) => c.name())).to.deep.equal(['reconcile']);
+  });
+
+  it('parses and reports every command line as the whole program does', async () => {
+    /** What a program does with `args`: output, exit code, and the action it would run. */
+    const outcome = async (program: Command, args: string[]): Promise<string> => {
+      let out = '';
+      const write = { out: process.stdout.write, err: process.stderr.write };
+      const capture = (chunk: string | Uint8Array): boolean => {
+        out += String(chunk).replace(/"time":"[^"]*"/g, '');
+        return true;
+      };
+      process.stdout.write = capture as typeof process.stdout.write;
+      process.stderr.write = capture as typeof process.stderr.write;
+      let code = 0;
+      try {
+        await program
+          .hook('preAction', (_p, action) => {
+            out += `RUN ${commandPath(action)} ${JSON.stringify([action.opts(), action.args])}\n`;
+            throw new Error('not run');
+          })
+          .parseAsync(args, { from: 'user' });
+      } catch (err) {
+        const e = err as { exitCode?: number; message: string };
+        code = e.exitCode ?? 1;
+        if (e.message !== 'not run') out += `THROWN ${e.message}\n`;
+      } finally {
+        process.stdout.write = write.out;
+        process.stderr.write = write.err;
+      }
+      return `${out}exit ${code}`;
+    };
+    const lines = [
+      [],
+      ['--dry-run', '--config', '/tmp/x.json', '--selector', 'a=b'],
+      ['--dry-run', '--no-such-flag'],
+      ['--config', 'daemon'],
+      ['reconcile', '--dry-run', '--plan-id-prefix', 'p_'],
+      ['reconcile', '--bogus'],
+      ['reconcile', 'extra'],
+      ['daemon', '--interval', 'nope'],
+      ['daemon', '--with-events', '--interval', '30s', '--http-addr', ':9090'],
+      ['get'],
+      ['get', 'plnas'],
+      ['get', 'plans', '-o', 'json'],
+      ['get', 'workload', '--bogus'],
+      ['describe'],
+      ['describe', 'plan', 'x'],
+      ['backup-once', '--prune-mode', 'sometimes'],
+      ['forget', '--dry-run'],
+      ['snapshots', '-o', 'json'],
+      ['restore'],
+      ['verify', '--read-data-parts', 'x'],
+      ['version', '-o', 'yaml'],
+      ['version', '-o', 'json'],
+      ['healthcheck', '--bogus'],
+      ['run', '--plugin', './p.js'],
+    ];
+    for (const args of lines) {
+      const only = await outcome(buildProgram(args), args);
+      expect(only, args.join(' ')).to.equal(await outcome(buildProgram(), args));
     }
   });
 });

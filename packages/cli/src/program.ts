@@ -95,8 +95,46 @@ function requireResourceType(group: Command | undefined): void {
     });
 }
 
-/** The `backrest-sidecar` program: every command registers itself (one file per command). */
-export function buildProgram(): Command {
+/** Every top-level command, by name, in the order help lists them (one file per command). */
+const COMMANDS: ReadonlyArray<readonly [name: string, register: (program: Command) => void]> = [
+  ['reconcile', registerReconcile],
+  ['daemon', registerDaemon],
+  ['get', registerGet],
+  ['describe', registerDescribe],
+  ['backup-once', registerBackupOnce],
+  ['forget', registerForget],
+  ['snapshots', registerSnapshots],
+  ['restore', registerRestore],
+  ['verify', registerVerify],
+  ['version', (program) => registerVersion(program, VERSION)],
+  ['healthcheck', registerHealthcheck],
+  ['run', registerRun],
+  ['completion', registerCompletion],
+];
+
+/**
+ * The one top-level command `args` (the command line after the program's name) runs, when its
+ * parse needs no other command; undefined when it may: help and version (`-h`, `--help`, `-V`,
+ * `--version`, the `help` command), an unknown first word (commander suggests the closest command
+ * names), `completion` (it walks every command), a first `--` (commander then looks the next word
+ * up as a command) or short flag (`-hV` are the program's). A first long option goes, with the
+ * rest of the line, to `reconcile`, the default command.
+ */
+export function commandOf(args: readonly string[]): string | undefined {
+  if (args.some((a) => a === '-h' || a === '-V' || /^--(help|version)(=|$)/.test(a))) {
+    return undefined;
+  }
+  const first = args[0];
+  if (first === undefined || (first.startsWith('--') && first !== '--')) return 'reconcile';
+  return first !== 'completion' && COMMANDS.some(([name]) => name === first) ? first : undefined;
+}
+
+/**
+ * The `backrest-sidecar` program. With `args` (the command line to run) only the command it runs
+ * is built when that is enough (`commandOf`), as building all 13 with their options costs a
+ * one-shot command more than its own; parsing and output are the same either way.
+ */
+export function buildProgram(args?: readonly string[]): Command {
   const program = new Command('backrest-sidecar')
     .description('Turn Docker container labels into Backrest backup plans')
     .version(VERSION)
@@ -121,19 +159,9 @@ Examples:
   backrest-sidecar run --plugin ./my-plugin/dist/index.js   (plugins only, no Backrest)
   source <(backrest-sidecar completion bash)`,
     );
-  registerReconcile(program);
-  registerDaemon(program);
-  registerGet(program);
-  registerDescribe(program);
-  registerBackupOnce(program);
-  registerForget(program);
-  registerSnapshots(program);
-  registerRestore(program);
-  registerVerify(program);
-  registerVersion(program, VERSION);
-  registerHealthcheck(program);
-  registerRun(program);
-  registerCompletion(program);
+  const only = args && commandOf(args);
+  for (const [name, register] of COMMANDS)
+    if (only === undefined || name === only) register(program);
   for (const name of ['get', 'describe']) {
     requireResourceType(program.commands.find((c) => c.name() === name));
   }

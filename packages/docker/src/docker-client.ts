@@ -59,13 +59,16 @@ export class DockerodeClient implements DockerClient {
   }
 
   async #timed<T>(op: string, run: () => Promise<T>): Promise<T> {
-    const started = performance.now();
+    // process.hrtime, not performance.now(): the `performance` global loads perf_hooks, ~1 ms at
+    // a one-shot command's first request.
+    const started = process.hrtime.bigint();
+    const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
     try {
       const result = await run();
-      this.#metrics?.request(op, (performance.now() - started) / 1000, 'ok');
+      this.#metrics?.request(op, seconds(), 'ok');
       return result;
     } catch (err) {
-      this.#metrics?.request(op, (performance.now() - started) / 1000, 'error');
+      this.#metrics?.request(op, seconds(), 'error');
       throw err;
     }
   }

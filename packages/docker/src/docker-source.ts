@@ -139,11 +139,16 @@ export class DockerSource implements Source, HostContainerChanges {
           return label.length > 0 ? { label } : {};
         }),
         selects: (labels) => {
-          // Loops, not every/some with closures: asked for every container of every list.
-          for (const [k, v] of wanted) {
-            if (!Object.hasOwn(labels, k) || labels[k] !== v) return false;
+          // Indexed loops without destructuring, not every/some with closures: asked for every
+          // container of every list, mostly in cold code, where a for-of allocates per step.
+          for (let i = 0; i < wanted.length; i++) {
+            const pair = wanted[i] as [string, string];
+            if (!Object.hasOwn(labels, pair[0]) || labels[pair[0]] !== pair[1]) return false;
           }
-          for (const d of this.#definitions) if (selects(d.selector, labels)) return true;
+          const definitions = this.#definitions;
+          for (let i = 0; i < definitions.length; i++) {
+            if (selects((definitions[i] as ResourceDefinition).selector, labels)) return true;
+          }
           return false;
         },
         resyncPeriodMs: this.#opts.resyncPeriodMs,

@@ -38,7 +38,13 @@ export function selects(selector: LabelSelector, labels: Record<string, string>)
   if (selector.enableLabel !== undefined) {
     return ownLabel(labels, selector.enableLabel)?.trim().toLowerCase() === 'true';
   }
-  return Object.keys(labels).some((k) => ownedPath(selector, k) !== undefined);
+  // Loops below are indexed: they run for every listed container, mostly in cold code, where a
+  // for-of (or a callback) allocates per step.
+  const keys = Object.keys(labels);
+  for (let i = 0; i < keys.length; i++) {
+    if (ownedPath(selector, keys[i] as string) !== undefined) return true;
+  }
+  return false;
 }
 
 // The label → spec path rule lives in the runtime (the cache maps errors back with it).
@@ -51,7 +57,9 @@ export { ownedPath };
  */
 export function ownedKeys(selector: LabelSelector, labels: Record<string, string>): string[] {
   const keys: string[] = [];
-  for (const key of Object.keys(labels)) {
+  const all = Object.keys(labels);
+  for (let i = 0; i < all.length; i++) {
+    const key = all[i] as string;
     if (ownedPath(selector, key) !== undefined) keys.push(key);
   }
   return keys.sort();
@@ -67,7 +75,8 @@ export function ownedLabelsSignature(
   keys: readonly string[],
 ): string {
   let signature = '';
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
     const value = ownLabel(labels, key) ?? '';
     signature += `${key.length}:${key}${value.length}:${value}`;
   }

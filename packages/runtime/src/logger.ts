@@ -176,36 +176,13 @@ class LineLogger implements Logger {
     if (SEVERITY[level] > sink.severity) return;
     const { stream } = sink;
     if (stream.destroyed || stream.writableEnded) return;
-    // Callers' `message` is kept as `msg`; their `level`, `time` and `action` never replace ours.
-    // Copied key by key into `{}`: `{ ...this.#fields, ...fields }` cost ~10 µs a line on Node 20
-    // (V8 leaves the copy in a slow shape that every later step pays for), most of a line's cost.
-    const meta: LogFields = {};
-    assignOwn(meta, this.#fields);
-    if (fields) assignOwn(meta, fields);
-    if ('message' in meta) {
-      meta['msg'] = meta['message'];
-      delete meta['message'];
-    }
     const now = sink.clock.now();
     const { stamp } = sink;
     if (now !== stamp.at) {
       stamp.iso = new Date(now).toISOString();
       stamp.at = now;
     }
-    const record: Record<string, unknown> = {
-      time: stamp.iso,
-      level,
-      action,
-    };
-    if ('controller' in meta) record['controller'] = meta['controller'];
-    if ('key' in meta) record['key'] = meta['key'];
-    for (const k of Object.keys(meta)) {
-      if (LEADING.includes(k)) continue;
-      // A hostile field named `__proto__` stays a field instead of replacing the prototype.
-      if (k === '__proto__') {
-        Object.defineProperty(record, k, { value: meta[k], enumerable: true, writable: true });
-      } else record[k] = meta[k];
-    }
+    const record = recordOf(stamp.iso, level, action, this.#fields, fields ?? NO_FIELDS);
     // Most lines hold nothing to redact: serialised as they are, without a redacted deep copy
     // (a 2,000-plan dry run logs 2,000 lines; the copies were a third of the logger's time).
     const r = sink.redactor;
@@ -215,6 +192,70 @@ class LineLogger implements Logger {
     const line = sink.pretty ? renderPretty(clean, sink.color) : safeJson(clean);
     sink.write(`${sink.redactor.redactValues(line)}\n`);
   }
+}
+
+const NO_FIELDS: LogFields = {};
+
+/**
+ * A line's record: `time`, `level`, `action`, then `controller` and `key`, then the logger's and
+ * the call's fields merged (`{ ...base, ...fields }`'s keys and order; the call's value wins).
+ * Callers' `message` is kept as `msg`; their `level`, `time` and `action` never replace ours.
+ */
+function recordOf(
+  time: string,
+  level: LogLevel,
+  action: string,
+  base: LogFields,
+  fields: LogFields,
+): Record<string, unknown> {
+  if (hasField(base, 'message') || hasField(fields, 'message')) {
+    return recordOf(time, level, action, {}, withMsg(base, fields));
+  }
+  // Filled straight from both sources: the merged copy this used to make first was ~15 % of a
+  // line (a dry run logs 2,000). Copied key by key, never spread: `{ ...a, ...b }` cost ~10 µs a
+  // line on Node 20 (V8 leaves the copy in a slow shape that every later step pays for).
+  const record: Record<string, unknown> = { time, level, action };
+  if (hasField(fields, 'controller')) record['controller'] = fields['controller'];
+  else if (hasField(base, 'controller')) record['controller'] = base['controller'];
+  if (hasField(fields, 'key')) record['key'] = fields['key'];
+  else if (hasField(base, 'key')) record['key'] = base['key'];
+  // A key in both is set twice: the first set places it, the second gives the call's value.
+  putFields(record, base);
+  putFields(record, fields);
+  return record;
+}
+
+/** `put` of every own enumerable field of `from` but the leading ones. */
+function putFields(record: Record<string, unknown>, from: LogFields): void {
+  // Indexed, not for-of: the first few hundred lines run unoptimised, where for-of allocates an
+  // iterator result per key (~0.6 MiB of garbage in a 2,000-plan dry run).
+  const keys = Object.keys(from);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (!LEADING.includes(k)) put(record, k, from[k]);
+  }
+}
+
+/** `{ ...base, ...fields }` with `message` renamed `msg` (at the end, as the rename puts it). */
+function withMsg(base: LogFields, fields: LogFields): LogFields {
+  const meta: LogFields = {};
+  assignOwn(meta, base);
+  assignOwn(meta, fields);
+  meta['msg'] = meta['message'];
+  delete meta['message'];
+  return meta;
+}
+
+/** An own enumerable `k`: what `Object.keys` (and so a spread) copies. */
+function hasField(o: LogFields, k: string): boolean {
+  return Object.prototype.propertyIsEnumerable.call(o, k);
+}
+
+/** `record[k] = v`, except that a hostile `__proto__` field stays a field (not the prototype). */
+function put(record: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') {
+    Object.defineProperty(record, k, { value: v, enumerable: true, writable: true });
+  } else record[k] = v;
 }
 
 function writeTo(stream: Writable): (line: string) => void {

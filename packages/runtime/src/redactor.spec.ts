@@ -125,6 +125,26 @@ describe('SecretRedactor', () => {
   });
 });
 
+describe('SecretRedactor.isSecretKey remembers names it has seen', () => {
+  it('answers as isSecretKeyName for any name, asked again, and past its bound of 1,000 names', () => {
+    const name = fc.oneof(
+      fc.constantFrom('key', 'Key', 'apiKey', 'password', 'plan_id', 'sources', '__proto__'),
+      fc.string({ maxLength: 12 }),
+    );
+    fc.assert(
+      fc.property(fc.array(name, { maxLength: 40 }), fc.nat(1100), (names, filler) => {
+        const r = new SecretRedactor();
+        // Past the bound the memory is cleared; names must still be answered right after it.
+        for (let i = 0; i < filler; i++) r.isSecretKey(`f${i}`);
+        for (const n of [...names, ...names]) {
+          expect(r.isSecretKey(n), n).to.equal(isSecretKeyName(n));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('SecretRedactor: every secret shape (examples)', () => {
   const r = new SecretRedactor();
   const cases: Array<[string, string]> = [

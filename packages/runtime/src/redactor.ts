@@ -49,6 +49,8 @@ export class SecretRedactor implements Redactor {
   readonly #secrets = new Set<string>();
   #sorted: string[] = [];
   readonly #minLength: number;
+  /** `isSecretKeyName` of names seen (bounded: names can come from labels). */
+  readonly #secretNames = new Map<string, boolean>();
 
   constructor(options: RedactorOptions = {}) {
     this.#minLength = options.minSecretLength ?? 4;
@@ -81,7 +83,14 @@ export class SecretRedactor implements Redactor {
   }
 
   isSecretKey(name: string): boolean {
-    return isSecretKeyName(name);
+    // Names repeat (every log line's fields, every condition): one regex pass per name, not per use.
+    let secret = this.#secretNames.get(name);
+    if (secret === undefined) {
+      secret = isSecretKeyName(name);
+      if (this.#secretNames.size >= 1000) this.#secretNames.clear();
+      this.#secretNames.set(name, secret);
+    }
+    return secret;
   }
 
   redactString(s: string): string {
@@ -93,7 +102,11 @@ export class SecretRedactor implements Redactor {
 
   redactValues(s: string): string {
     let out = s;
-    for (const secret of this.#sorted) {
+    // Indexed loops here and in the checks below: they run for every log line, and a dry run's
+    // first lines run unoptimised, where a for-of allocates an iterator and a result per step.
+    const sorted = this.#sorted;
+    for (let i = 0; i < sorted.length; i++) {
+      const secret = sorted[i] as string;
       if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     }
     return out;
@@ -121,12 +134,14 @@ export class SecretRedactor implements Redactor {
     if (typeof value === 'number' || typeof value === 'boolean') return true;
     if (typeof value !== 'object' || depth > 32) return false;
     if (Array.isArray(value)) {
-      for (const v of value) if (!this.#clean(v, depth + 1)) return false;
+      for (let i = 0; i < value.length; i++) if (!this.#clean(value[i], depth + 1)) return false;
       return true;
     }
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto !== Object.prototype && proto !== null) return false;
-    for (const k of Object.keys(value)) {
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
       if (k === '__proto__') return false;
       const v = (value as Record<string, unknown>)[k];
       if (v !== undefined && v !== null && this.isSecretKey(k)) return false;
@@ -136,7 +151,8 @@ export class SecretRedactor implements Redactor {
   }
 
   #holdsValue(s: string): boolean {
-    for (const secret of this.#sorted) if (s.includes(secret)) return true;
+    const sorted = this.#sorted;
+    for (let i = 0; i < sorted.length; i++) if (s.includes(sorted[i] as string)) return true;
     return false;
   }
 

@@ -64,7 +64,11 @@ export function ownedPath(selector: LabelSelector, key: string): string | undefi
     if (typeof explicit === 'string') return explicit;
   }
   let best: string | undefined;
-  for (const p of selector.prefixes) {
+  // Indexed: asked for every label of every listed container, mostly in cold code, where a
+  // for-of allocates an iterator and a result per step.
+  const prefixes = selector.prefixes;
+  for (let i = 0; i < prefixes.length; i++) {
+    const p = prefixes[i] as string;
     if (key.startsWith(p) && (best === undefined || p.length > best.length)) best = p;
   }
   return best === undefined ? undefined : key.slice(best.length);
