@@ -172,7 +172,8 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     expect(r.code, r.stderr).to.equal(2);
     // Not ssh2, gRPC, protobufjs, nor a second copy of anything the bundle carries.
     expect(r.loaded.filter((f) => f.includes('node_modules'))).to.deep.equal([]);
-    // Nor the built-ins it never calls (the bundle's lazy built-ins; `performance` loads perf_hooks).
+    // Nor the built-ins it never calls (the bundle's lazy built-ins; `performance` loads
+    // perf_hooks; `debug` without DEBUG loads tty, which stdio pipes do not need).
     for (const unused of [
       'child_process',
       'crypto',
@@ -180,6 +181,7 @@ describe('backrest-sidecar start-up path (bundle)', function () {
       'perf_hooks',
       'readline',
       'tls',
+      'tty',
       'zlib',
     ]) {
       expect(r.builtins, unused).to.not.include(unused);

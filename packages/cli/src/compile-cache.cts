@@ -10,10 +10,13 @@
  * command name the program reports, compile-cache-command.ts).
  *
  * Layout: `<root>/<place>-<build>/<command>.v8`, root `$NODE_COMPILE_CACHE/backrest-sidecar` or
- * `<tmpdir>/backrest-sidecar-compile-cache-<uid>`; place is a hash of the bundle's path (several
- * checkouts or installs do not evict each other), build is V8's version, the arch and the
- * bundle's size and mtime, so a rebuilt bundle never meets an old cache (V8 itself checks only
- * the source length). Writing a new build's cache removes the same place's older builds.
+ * `<tmpdir>/backrest-sidecar-compile-cache-<uid>`; place is a hash of the bundle's path and of
+ * the Node flags of this process (command line and NODE_OPTIONS: V8 rejects a cache made under
+ * other V8 flags, so `node bin …` and the bin's own shebang flags each keep theirs instead of
+ * replacing each other's at every alternation; several checkouts or installs do not evict each
+ * other either), build is V8's version, the arch and the bundle's size and mtime, so a rebuilt
+ * bundle never meets an old cache (V8 itself checks only the source length). Writing a new
+ * build's cache removes the same place's older builds.
  * `NODE_DISABLE_COMPILE_CACHE=1` (Node's own switch) turns it off.
  *
  * A code cache is code: it is read only from a directory that is ours (owner = this uid, not
@@ -119,7 +122,8 @@ class CodeCache {
         ? path.join(path.resolve(env['NODE_COMPILE_CACHE']), 'backrest-sidecar')
         : path.join(tmpdir(), `backrest-sidecar-compile-cache-${uid}`);
       const build = `${process.versions.v8}-${process.arch}-${size}-${Math.trunc(mtimeMs)}`;
-      return new CodeCache(root, fnv1a(path.resolve(bundle)), build);
+      const flags = `${process.execArgv.join('\0')}\0${env['NODE_OPTIONS'] ?? ''}`;
+      return new CodeCache(root, fnv1a(`${path.resolve(bundle)}\0${flags}`), build);
     } catch {
       return undefined;
     }

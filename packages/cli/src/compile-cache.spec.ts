@@ -26,10 +26,20 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
   let bundle = '';
   let cacheRoot = '';
 
-  function run(command: string, env: Record<string, string> = {}): string {
+  function run(
+    command: string,
+    env: Record<string, string> = {},
+    nodeFlags: string[] = [],
+  ): string {
     const r = spawnSync(
       process.execPath,
-      ['-e', `require(${JSON.stringify(LOADER)}).runBundle(process.argv[1])`, bundle, command],
+      [
+        ...nodeFlags,
+        '-e',
+        `require(${JSON.stringify(LOADER)}).runBundle(process.argv[1])`,
+        bundle,
+        command,
+      ],
       { encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: dir, ...env } },
     );
     expect(r.status, r.stderr).to.equal(0);
@@ -88,6 +98,22 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
     chmodSync(cacheRoot, 0o777);
     run('reconcile');
     expect(cacheFiles()).to.deep.equal([]);
+  });
+
+  it('keeps one cache per set of Node flags: V8 rejects a cache made under other flags', () => {
+    const flagged = ['--max-semi-space-size=8'];
+    run('reconcile');
+    run('reconcile', {}, flagged);
+    const files = cacheFiles();
+    expect(files, 'one build directory per set of flags').to.have.length(2);
+    const mtimes = () => files.map((f) => statSync(path.join(cacheRoot, f)).mtimeMs);
+    const written = mtimes();
+    // Alternating: each run finds the cache its own flags made, accepted, so nothing is rewritten.
+    run('reconcile');
+    run('reconcile', {}, flagged);
+    run('reconcile', { NODE_OPTIONS: '--max-semi-space-size=8' });
+    expect(mtimes()).to.deep.equal(written);
+    expect(cacheFiles(), 'NODE_OPTIONS flags are flags too').to.have.length(3);
   });
 
   it('a rebuilt bundle gets a new cache and the old build is removed', () => {
