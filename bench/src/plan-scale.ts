@@ -1,7 +1,8 @@
 // 2,000 created (not started) labeled containers → `reconcile --dry-run` wall time and peak RSS,
 // next to a baseline measured in the same run: one raw label-filtered list call plus one atomic
 // write (tmp + fsync + rename) of a config of the same size, and bare Node start-up. Prints the
-// ratios. Targets (issue #13): dry run ≤ 1.5× (baseline + bare node), peak RSS ≤ 120 MiB.
+// ratios. Targets (issue #13): dry run ≤ 1.5× (baseline + bare node), peak RSS ≤ 120 MiB; also
+// printed: (dry run − bare node) / baseline, the stricter reading of the issue's words.
 // Run: npx tsc -b && node bench/dist/plan-scale.js   (COUNT=... to change the 2,000; ROUNDS=3
 // warm dry runs and baselines, interleaved, medians reported, after one warm-up run of each;
 // SETTLE_S=60: the longest wait for the engine to go quiet after creating the containers)
@@ -128,6 +129,10 @@ async function main(): Promise<void> {
     console.log(`  ratio dry-run / baseline: ${(cli.ms / baseline).toFixed(1)}x`);
     console.log(
       `  dry-run / (baseline + bare node start-up): ${(cli.ms / (baseline + node)).toFixed(2)}x  [target ≤ 1.5x, peak RSS ≤ 120 MiB]`,
+    );
+    // The issue's words also read as "≤ 1.5 × baseline, plus bare node": the stricter figure.
+    console.log(
+      `  (dry-run − bare node start-up) / baseline: ${((cli.ms - node) / baseline).toFixed(2)}x  [the stricter reading of the target: ≤ 1.5x]`,
     );
   } finally {
     await removeByLabel(label);
