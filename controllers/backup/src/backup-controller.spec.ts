@@ -17,6 +17,7 @@ import { ControllerContribution, MetricsRegistry } from '@dockop/runtime';
 import { TestManager } from '@dockop/testing';
 import { ContainerModule } from 'inversify';
 import type { BackupController, BackupControllerOptions } from './backup-controller.js';
+import { BackupMetrics } from './backup-metrics.js';
 import { backupControllerModule, backupModule } from './backup-module.js';
 import { LIST_LAG_MS } from './host-containers.js';
 
@@ -626,5 +627,31 @@ describe('BackupController at rest', () => {
     const text = await tm.manager.get<MetricsRegistry>(MetricsRegistry).metrics();
     const gauge = /backrest_sidecar_workload_last_success_timestamp_seconds\{workload="w2"\} (\d+)/;
     expect(Number(gauge.exec(text)?.[1])).to.equal(Date.parse(time) / 1000);
+  });
+
+  it('a status this process writes is followed once: by the write listener, not again by the reconcile that wrote it', async () => {
+    const names = ['w1', 'w2'];
+    const { actions } = fakeActions(
+      names.map((n) => info(n, labels, `${n}data`)),
+      async () => ({ exitCode: 0, lines: [] }),
+    );
+    // Every status the gauges take, by identity: the object a write produced is one status.
+    const observed = new Map<object, number>();
+    const original = BackupMetrics.prototype.observe;
+    BackupMetrics.prototype.observe = function (this: BackupMetrics, s) {
+      observed.set(s, (observed.get(s) ?? 0) + 1);
+      original.call(this, s);
+    };
+    try {
+      tm = manager(actions);
+      for (const name of names) await tm.docker.run({ name, labels });
+      await tm.start();
+      await tm.advance(5 * MINUTE);
+    } finally {
+      BackupMetrics.prototype.observe = original;
+    }
+    // Each workload's first reconcile writes its status (BackedUp Unknown, the schedule).
+    expect(observed.size).to.be.greaterThan(names.length - 1);
+    expect([...observed.values()].filter((n) => n > 1)).to.deep.equal([]);
   });
 });

@@ -145,6 +145,8 @@ export class BackupReconciler implements Reconciler {
   readonly #host: HostContainers;
   /** Clock time of the next periodic repository listing (a resync before it lists nothing). */
   #inventoryDueAt = 0;
+  /** Statuses the store's write listener already followed (the object `update` returns). */
+  readonly #followed = new WeakSet<WorkloadStatus>();
 
   constructor(deps: BackupReconcilerDeps) {
     this.#deps = deps;
@@ -161,6 +163,7 @@ export class BackupReconciler implements Reconciler {
     deps.status?.onWritten(async (name, status) => {
       await this.#files?.record(name);
       this.#follow(status);
+      this.#followed.add(status);
     });
   }
 
@@ -298,7 +301,8 @@ export class BackupReconciler implements Reconciler {
           ...(d.backup.planIdPrefix !== undefined ? { planIdPrefix: d.backup.planIdPrefix } : {}),
         }),
       );
-      for (const s of written) d.metrics.observe(s);
+      // A status the listing changed was followed when it was written.
+      for (const s of written) if (!this.#followed.has(s)) d.metrics.observe(s);
     } catch (err) {
       const raw = (err as Error).message;
       const error = d.redactor ? d.redactor.redactString(raw) : raw;
@@ -455,8 +459,11 @@ export class BackupReconciler implements Reconciler {
       }
       applyStale(d.status!, s);
     });
-    await this.#files?.record(request.name);
-    this.#follow(status);
+    // Written: the write listener followed it. Unchanged: its stamp and gauges are taken here.
+    if (!this.#followed.has(status)) {
+      await this.#files?.record(request.name);
+      this.#follow(status);
+    }
     const stale = status.conditions.find((c) => c.type === WorkloadConditions.Stale);
     // Re-evaluated at least this often: its dump pre-check is due again after an hour, and a
     // Stale workload's message tells how long ago its last backup was.
