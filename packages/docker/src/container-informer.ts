@@ -118,8 +118,10 @@ function pendingFor(action: ContainerEvent['action'], before: Pending | undefine
  * - The stream handler only parses and enqueues; events of one container are coalesced.
  * - Every (re)connect is followed by a full list; vanished containers become deletes.
  * - A periodic relist repairs what the stream missed. dockerd drops events only for a subscriber
- *   1024 events behind, so a period without any event, failed refresh or malformed line since the
- *   last relist has nothing to repair: it is skipped (at most QUIET_RELIST_PERIODS - 1 in a row).
+ *   1024 events behind (moby's daemon/events: a 1,024-event channel per subscriber, and an event
+ *   skipped for it only after 100 ms with that channel full), so a period without any event,
+ *   failed refresh or malformed line since the last relist has nothing to repair: it is skipped
+ *   (at most QUIET_RELIST_PERIODS - 1 in a row).
  * - A stopped container stays; only `destroy` (or absence from a list) deletes.
  * - Reconnects back off with full jitter and never give up.
  * - Without `watchEvents`: no stream at all; a relist every `resyncPeriodMs`, and `connected`
