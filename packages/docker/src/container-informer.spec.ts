@@ -340,13 +340,18 @@ describe('ContainerInformer', () => {
     await h.clock.advanceAsync(60_000);
     await settle();
     expect(lists()).to.equal(3);
+    // A line that does not parse (it may have been the event of a watched container).
+    h.engine.write('{"Type":"container","Action":\n');
+    await h.clock.advanceAsync(60_000);
+    await settle();
+    expect(lists()).to.equal(4);
     // A relist that failed (the stream still up): the next period relists.
     h.engine.up = false;
     await h.informer.resync('periodic').catch(() => undefined);
     h.engine.up = true;
     await h.clock.advanceAsync(60_000);
     await settle();
-    expect(lists()).to.equal(5);
+    expect(lists()).to.equal(6);
     h.engine.add({ id: 'c', name: 'manual' });
     await h.informer.resync();
     expect(h.log.slice(-2)).to.deep.equal(['add manual running', 'synced manual']);
