@@ -104,6 +104,14 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     );
   });
 
+  it('the bundle is strict code, as the ES modules in it are: its first statement is the directive', async () => {
+    // A banner line before esbuild's own "use strict" made that an expression statement, and the
+    // whole bundle ran sloppy: an assignment to a getter-only property did nothing instead of
+    // throwing (docker-modem's https wrapper over the lazy built-in was silently lost).
+    const source = await readFile(BUNDLE, 'latin1');
+    expect(source.slice(0, 40)).to.match(/^(['"])use strict\1;/);
+  });
+
   it("keeps V8's code cache per command and runs from it (compile-cache.cts)", async () => {
     const cacheDir = path.join(dir, 'code-cache');
     // `version` through the program, not its stored answer (static-answers.cts).

@@ -280,12 +280,20 @@ const LAZY_PACKAGES_FILTER = new RegExp(
 const LAZY_BUILTINS = ['child_process', 'crypto', 'https', 'perf_hooks', 'readline', 'tls', 'zlib'];
 const LAZY_BUILTINS_FILTER = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`);
 
-/** The built-in's exports (as this Node has them) as getters that load it when first read. */
+/**
+ * The built-in's exports (as this Node has them) as getters that load it when first read. An
+ * assignment acts as on the module's data properties: it makes an own property of the object
+ * assigned to (docker-modem's http.js sets `request` on an object whose prototype is https).
+ * Without a setter it threw in strict code, and did nothing at all in sloppy code.
+ */
 function lazyBuiltin(name) {
   const keys = Object.keys(createRequire(import.meta.url)(`node:${name}`));
   return `var real; function load() { return (real ??= require(${JSON.stringify(`node:${name}`)})); }
+function own(target, key, value) {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+}
 Object.defineProperties(module.exports, {
-${keys.map((k) => `  ${JSON.stringify(k)}: { enumerable: true, get() { return load()[${JSON.stringify(k)}]; } },`).join('\n')}
+${keys.map((k) => `  ${JSON.stringify(k)}: { enumerable: true, configurable: true, get() { return load()[${JSON.stringify(k)}]; }, set(v) { own(this, ${JSON.stringify(k)}, v); } },`).join('\n')}
 });`;
 }
 
@@ -373,8 +381,10 @@ const result = await esbuild.build({
   metafile: true,
   // Packages find ajv next to themselves with createRequire(import.meta.url): the bundle's URL,
   // computed when first read (only a schema without precompiled code reads it), not at every start.
+  // The banner comes before esbuild's own "use strict", which then no longer is a directive: the
+  // banner starts with it, or the whole bundle (our ES modules included) would run sloppy.
   banner: {
-    js: "var __dockopImportMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };",
+    js: "'use strict'; var __dockopImportMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };",
   },
   define: {
     __DOCKOP_BUILD_INFO__: JSON.stringify(info),
