@@ -19,11 +19,19 @@ const CLI_PACKAGE = fileURLToPath(new URL('../../packages/cli/package.json', imp
 
 /**
  * Prints, at exit, every CommonJS module Node loaded from disk (the bundle's runtime requires)
- * and every Node built-in module it loaded.
+ * and every Node built-in module it loaded, and how often the bundle called url.pathToFileURL.
  */
 const MODULE_PROBE = `import { createRequire } from 'node:module';
+import url from 'node:url';
 const cache = createRequire(import.meta.url).cache;
+const pathToFileURL = url.pathToFileURL;
+let urls = 0;
+url.pathToFileURL = function () {
+  urls++;
+  return pathToFileURL.apply(this, arguments);
+};
 process.on('exit', () => {
+  process.stderr.write('PATH_TO_FILE_URL ' + urls + '\\n');
   const builtins = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
   process.stderr.write('LOADED ' + JSON.stringify(Object.keys(cache)) + '\\n');
   process.stderr.write('BUILTINS ' + JSON.stringify(builtins) + '\\n');
@@ -187,6 +195,8 @@ describe('backrest-sidecar start-up path (bundle)', function () {
       expect(r.builtins, unused).to.not.include(unused);
     }
     expect(r.builtins, 'the probe lists built-ins').to.include('http');
+    // import.meta.url (the bundle's URL, for ajv's fallback) is computed only when read.
+    expect(r.stderr).to.match(/^PATH_TO_FILE_URL 0$/m);
     // Log lines go to stderr (stdout carries the dry-run diff).
     const schemas = parseJsonLines(`${r.stdout}\n${r.stderr}`).filter(
       (l) => l['action'] === 'schema.registered',

@@ -371,11 +371,14 @@ const result = await esbuild.build({
   charset: 'ascii',
   logLevel: 'warning',
   metafile: true,
-  // Packages find ajv next to themselves with createRequire(import.meta.url): the bundle's URL.
-  banner: { js: "var __dockopImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // Packages find ajv next to themselves with createRequire(import.meta.url): the bundle's URL,
+  // computed when first read (only a schema without precompiled code reads it), not at every start.
+  banner: {
+    js: "var __dockopImportMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };",
+  },
   define: {
     __DOCKOP_BUILD_INFO__: JSON.stringify(info),
-    'import.meta.url': '__dockopImportMetaUrl',
+    'import.meta.url': '__dockopImportMeta.url',
   },
   plugins: plugins(generated),
 });

@@ -63,6 +63,7 @@ export function runBundle(file: string, options: BundleRunOptions = {}): void {
   // latin1, not utf8: the bundler writes ASCII only (it checks), for which both give the same
   // string, and latin1 skips the UTF-8 decoder (2-3 ms of a 1.3 MB bundle at every start).
   const source = readFileSync(file, 'latin1');
+  exitWithoutTeardown();
   const cache = env['NODE_DISABLE_COMPILE_CACHE'] ? undefined : CodeCache.for(file, env);
   const first = argv[0] ?? '';
   const guess = COMMAND_NAME.test(first) ? first : DEFAULT_COMMAND;
@@ -100,6 +101,29 @@ export function runBundle(file: string, options: BundleRunOptions = {}): void {
     path.dirname(file),
     dockopImport,
   );
+}
+
+/**
+ * Once the program is done (the event loop ran dry, every 'exit' listener ran), ends the process
+ * with `process.exit` instead of Node's teardown, which frees the environment and the whole V8
+ * heap page by page first: ~5 ms of every one-shot command on this 2-core machine. Nothing is
+ * pending at that point (a pending write would have kept the loop alive; stdout and stderr are
+ * synchronous for files, pipes and terminals). Registered before the bundle runs, so it comes
+ * before the program's 'exit' listeners: it runs them, in order, then exits with
+ * `process.exitCode` as Node would. Not after an uncaught exception: Node prints it after the 'exit' listeners.
+ */
+function exitWithoutTeardown(): void {
+  let fatal = false;
+  process.on('uncaughtExceptionMonitor', () => (fatal = true));
+  // Listeners from before (a preloaded module's): Node already ran them before this one.
+  const earlier = new Set(process.rawListeners('exit'));
+  process.once('exit', (code) => {
+    if (fatal) return;
+    for (const listener of process.rawListeners('exit')) {
+      if (!earlier.has(listener)) listener.call(process, code);
+    }
+    process.exit();
+  });
 }
 
 /** The cache files of one build of the bundle. */

@@ -116,6 +116,42 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
     expect(cacheFiles(), 'NODE_OPTIONS flags are flags too').to.have.length(3);
   });
 
+  it('ends the process with process.exit once the exit listeners ran, with their exit code; not after an uncaught exception', () => {
+    const runOther = (source: string) => {
+      const other = path.join(dir, 'other.bundle.cjs');
+      writeFileSync(other, source);
+      // An 'exit' listener from before the bin (a preloaded module's) runs once, first.
+      const preloaded = `process.on('exit', (c) => require('node:fs').writeSync(1, 'preloaded ' + c + '\\n'));`;
+      return spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `${preloaded} require(${JSON.stringify(LOADER)}).runBundle(process.argv[1])`,
+          other,
+          'reconcile',
+        ],
+        { encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: dir } },
+      );
+    };
+    // process.exit's last step, seen from the bundle; Node's own teardown never calls it.
+    const spy = `
+const fs = require('node:fs');
+const reallyExit = process.reallyExit;
+process.reallyExit = (code) => { fs.writeSync(1, 'reallyExit ' + code + '\\n'); reallyExit(code); };
+process.on('exit', (code) => fs.writeSync(1, 'listener ' + code + '\\n'));
+globalThis[Symbol.for('backrest-sidecar.compile-cache.command')] = 'reconcile';
+`;
+    const done = runOther(`${spy}setTimeout(() => { process.exitCode = 3; }, 5);`);
+    expect(done.stdout).to.equal('preloaded 3\nlistener 3\nreallyExit 3\n');
+    expect(done.status).to.equal(3);
+    expect(cacheFiles(), 'the compile cache, written by a later exit listener').to.have.length(1);
+
+    const thrown = runOther(`${spy}setTimeout(() => { throw new Error('boom in a timer'); }, 5);`);
+    expect(thrown.status).to.equal(1);
+    expect(thrown.stdout).to.equal('preloaded 1\nlistener 1\n');
+    expect(thrown.stderr).to.contain('Error: boom in a timer');
+  });
+
   it('a rebuilt bundle gets a new cache and the old build is removed', () => {
     run('reconcile');
     const [before] = readdirSync(cacheRoot);

@@ -308,6 +308,77 @@ describe('Manager (acceptance)', function () {
     expect(clock.pending()).to.equal(0);
   });
 
+  it('runOnce resolves controllers and hooks while the sources sync; onStart after sync, controllers after onStart', async () => {
+    const order: string[] = [];
+    const journal = new Journal();
+    const source = new InMemorySource('toy-source', {
+      autoSync: false,
+      resources: [job('a', { size: 1 })],
+    });
+    const probes = (hookName: string, source: InMemorySource) =>
+      new ContainerModule(({ bind }) => {
+        bind(ControllerContribution).toDynamicValue(() => {
+          order.push(`controller resolved synced=${source.hasSynced()}`);
+          return {
+            name: 'probe',
+            watches: [{ kind: 'Job' }],
+            reconciler: {
+              reconcile: (req: ReconcileRequest) => void order.push(`probe ${req.key}`),
+            },
+          };
+        });
+        bind(LifecycleHook).toDynamicValue(() => {
+          order.push(`hook resolved synced=${source.hasSynced()}`);
+          return {
+            name: hookName,
+            onStart: () => void order.push(`${hookName} onStart`),
+            onStop: () => void order.push(`${hookName} onStop`),
+          };
+        });
+      });
+    const clock = new VirtualClock(0);
+    const m = createManager({
+      clock,
+      cacheSyncTimeoutMs: 5000,
+      logger: { format: 'json', stream: new MemoryLogStream().writable },
+    });
+    manager = m;
+    m.load(toyModule(source, journal, order), probes('probe-hook', source));
+    const run = m.runOnce({ controllers: ['probe'] });
+    await new Promise((r) => setImmediate(r));
+    expect(order).to.deep.equal(['controller resolved synced=false', 'hook resolved synced=false']);
+    source.markSynced();
+    await run;
+    expect(order).to.deep.equal([
+      'controller resolved synced=false',
+      'hook resolved synced=false',
+      'onStart',
+      'probe-hook onStart',
+      'probe Job/a',
+      'probe-hook onStop',
+      'onStop finished=',
+    ]);
+
+    // Sources that never sync: the hooks were resolved, but started nothing, so they stop nothing.
+    order.length = 0;
+    const never = new InMemorySource('never', { autoSync: false });
+    const m2 = createManager({
+      clock,
+      cacheSyncTimeoutMs: 5000,
+      logger: { format: 'json', stream: new MemoryLogStream().writable },
+    });
+    manager = m2;
+    m2.load(toyModule(never, journal, order), probes('probe-hook', never));
+    const failed = m2.runOnce().then(
+      () => expect.fail('runOnce must fail'),
+      (e: Error) => e.message,
+    );
+    await clock.advanceAsync(5000);
+    expect(await failed).to.equal('sources not synced within 5000 ms: never');
+    expect(order).to.deep.equal(['controller resolved synced=false', 'hook resolved synced=false']);
+    expect(m2.state).to.equal('stopped');
+  });
+
   it('prefetch: the sources told to prefetch are the ones started; stop abandons a prefetch', async () => {
     const made: PrefetchingSource[] = [];
     @injectable()
