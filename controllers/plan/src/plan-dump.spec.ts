@@ -41,6 +41,26 @@ describe('plan builder: backrest.dump', () => {
     expect(hook).to.contain('mv -f "$tmp" "$dir/stack-db-1.sql"');
   });
 
+  it('lists the hooks as pre, post, then dump (the plan JSON a report and the log show)', () => {
+    const dumped = buildPlans([workload({ preset: 'postgres' })], withDir, facts).plans[0]!.plan;
+    expect(Object.keys(dumped.hooks)).to.deep.equal(['pre', 'post', 'dump']);
+    expect(Object.keys(dumped)).to.deep.equal([
+      'id',
+      'repo',
+      'schedule',
+      'sources',
+      'exclude',
+      'hooks',
+      'retention',
+    ]);
+    const plain: WorkloadInput = {
+      ...workload({}),
+      spec: { enable: true } as WorkloadInput['spec'],
+    };
+    const without = buildPlans([plain], withDir, facts).plans[0]!.plan;
+    expect(Object.keys(without.hooks)).to.deep.equal(['pre', 'post']);
+  });
+
   it('dump.only leaves the data directory out', () => {
     const r = buildPlans([workload({ preset: 'redis', only: true })], withDir, facts);
     expect(r.plans[0]!.plan.sources).to.deep.equal(['/srv/dumps/backrest_sidecar_stack_db']);

@@ -27,7 +27,10 @@ export function planEntries(
 ): PlanEntry[] {
   const { dryRun, daemon, remove, same = samePlan } = opts;
   const entries: PlanEntry[] = [];
-  for (const b of set.built.plans) {
+  // Indexed: a for-of allocates an iterator result per step in cold code (2,000 plans).
+  const built = set.built.plans;
+  for (let i = 0; i < built.length; i++) {
+    const b = built[i]!;
     const changed = !same(existing.get(b.plan.id), b.plan);
     // Filled field by field in the order the fields are listed in (a report's JSON shows it),
     // not with `...(x ? { x } : {})`: each such spread is a runtime call, two per plan, and a

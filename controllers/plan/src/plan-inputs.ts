@@ -34,7 +34,10 @@ export function collectPlanInputs(
     return true;
   };
   const selected: Resource<BackupWorkloadSpec, WorkloadStatus>[] = [];
-  for (const r of cache.list<Resource<BackupWorkloadSpec, WorkloadStatus>>(BACKUP_WORKLOAD_KIND)) {
+  const listed = cache.list<Resource<BackupWorkloadSpec, WorkloadStatus>>(BACKUP_WORKLOAD_KIND);
+  // Indexed: a for-of allocates an iterator result per workload in cold code.
+  for (let i = 0; i < listed.length; i++) {
+    const r = listed[i]!;
     if (r.status !== undefined && matches(r.metadata.labels)) selected.push(r);
   }
   const rejected = cache.rejected(BACKUP_WORKLOAD_KIND).filter((r) => matches(r.labels));

@@ -22,7 +22,9 @@ export function entriesByKey(entries: readonly PlanEntry[], configKey: string): 
     container,
     key: container ? makeKey(BACKUP_WORKLOAD_KIND, container) : configKey,
   });
-  for (const e of entries) {
+  // Indexed: a for-of allocates an iterator result per entry in cold code.
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
     // Most entries have one container: no one-element array (and its iterator) per entry.
     if (e.replicas) for (const container of e.replicas) out.push(keyed(e, container));
     else out.push(keyed(e, e.container));
@@ -91,7 +93,10 @@ export class PlanReporting {
           : { type: 'Skipped', status: 'True', reason, message },
       );
     };
-    for (const { e, container, key } of perKey) {
+    // Indexed (and the notes only when there are some): a for-of allocates an iterator, and a
+    // result per step, in cold code; a first render reports thousands of entries.
+    for (let i = 0; i < perKey.length; i++) {
+      const { e, container, key } = perKey[i]!;
       if (e.state !== 'Skipped') this.#skipsLogged.delete(key);
       if (e.state === 'Ready' && e.plan) {
         // The daemon re-renders every plan on each resync and on any labeled container's event:
@@ -111,9 +116,12 @@ export class PlanReporting {
         });
         setOutcome(key, true, e.reason, e.message);
         // e.g. `@daily` written as five fields: repeated every reconcile, aggregated by the recorder.
-        for (const note of e.notes ?? []) {
-          log.info('plan.note', { plan_id: e.planId, container, note });
-          ctx.recorder.event(key, 'Normal', 'ScheduleTranslated', note);
+        const notes = e.notes;
+        if (notes) {
+          for (const note of notes) {
+            log.info('plan.note', { plan_id: e.planId, container, note });
+            ctx.recorder.event(key, 'Normal', 'ScheduleTranslated', note);
+          }
         }
         if (e.changed && result.written) {
           ctx.recorder.event(

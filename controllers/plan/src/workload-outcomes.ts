@@ -32,7 +32,9 @@ export class WorkloadOutcomes {
    */
   record(perKey: readonly { e: PlanEntry; container: string; key: ResourceKey }[]): void {
     const next = new Map<ResourceKey, Outcome>();
-    for (const { e, container, key } of perKey) {
+    // Indexed: a for-of allocates an iterator result per workload in cold code.
+    for (let i = 0; i < perKey.length; i++) {
+      const { e, container, key } = perKey[i]!;
       if (!container || (e.state !== 'Ready' && e.state !== 'Skipped')) continue;
       next.set(
         key,

@@ -188,3 +188,69 @@ describe('planIdentity', () => {
     expect(() => checkPlanIdPrefix('a/b')).to.throw(/may only contain/);
   });
 });
+
+describe('serviceIdentityOf against its spread form', () => {
+  /** The previous body (an optional field spread in), kept as the reference. */
+  function spreadForm(status: Parameters<typeof serviceIdentityOf>[0]): unknown {
+    const service = status.compose?.service?.trim();
+    if (service) {
+      const project = status.compose?.project?.trim();
+      return {
+        source: 'compose',
+        ...(project ? { project } : {}),
+        service,
+        projectLabel: 'com.docker.compose.project',
+        serviceLabel: 'com.docker.compose.service',
+      };
+    }
+    const swarmService = status.swarm?.service?.trim();
+    if (swarmService) {
+      const stack = status.swarm?.stack?.trim();
+      const short =
+        stack && swarmService.startsWith(`${stack}_`) && swarmService.length > stack.length + 1
+          ? swarmService.slice(stack.length + 1)
+          : swarmService;
+      return {
+        source: 'swarm',
+        ...(stack ? { project: stack } : {}),
+        service: short,
+        projectLabel: 'com.docker.stack.namespace',
+        serviceLabel: 'com.docker.swarm.service.name',
+      };
+    }
+    return undefined;
+  }
+
+  it('fast-check: the same fields in the same key order (JSON), compose and swarm', () => {
+    const word = fc.oneof(fc.constantFrom('', ' ', 'db', ' shop ', 'a_b', 'shop_db'), fc.string());
+    const part = fc.option(
+      fc.record(
+        {
+          project: fc.option(word, { nil: undefined }),
+          service: fc.option(word, { nil: undefined }),
+        },
+        { requiredKeys: [] },
+      ),
+      { nil: undefined },
+    );
+    const swarm = fc.option(
+      fc.record(
+        {
+          service: fc.option(word, { nil: undefined }),
+          stack: fc.option(word, { nil: undefined }),
+        },
+        { requiredKeys: [] },
+      ),
+      { nil: undefined },
+    );
+    fc.assert(
+      fc.property(word, part, swarm, (name, compose, sw) => {
+        const status = { name, compose, swarm: sw };
+        expect(JSON.stringify(serviceIdentityOf(status))).to.equal(
+          JSON.stringify(spreadForm(status)),
+        );
+      }),
+      { numRuns: 500 },
+    );
+  });
+});

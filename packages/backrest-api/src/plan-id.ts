@@ -30,13 +30,22 @@ export function serviceIdentityOf(status: WorkloadIdentity): ServiceIdentity | u
   const service = status.compose?.service?.trim();
   if (service) {
     const project = status.compose?.project?.trim();
-    return {
-      source: 'compose',
-      ...(project ? { project } : {}),
-      service,
-      projectLabel: COMPOSE_PROJECT_LABEL,
-      serviceLabel: COMPOSE_SERVICE_LABEL,
-    };
+    // Two literals, not a spread of an optional field: a plan per workload, in cold code, where
+    // an object spread is a runtime call (as in buildPlan).
+    return project
+      ? {
+          source: 'compose',
+          project,
+          service,
+          projectLabel: COMPOSE_PROJECT_LABEL,
+          serviceLabel: COMPOSE_SERVICE_LABEL,
+        }
+      : {
+          source: 'compose',
+          service,
+          projectLabel: COMPOSE_PROJECT_LABEL,
+          serviceLabel: COMPOSE_SERVICE_LABEL,
+        };
   }
   const swarmService = status.swarm?.service?.trim();
   if (swarmService) {
@@ -45,13 +54,20 @@ export function serviceIdentityOf(status: WorkloadIdentity): ServiceIdentity | u
       stack && swarmService.startsWith(`${stack}_`) && swarmService.length > stack.length + 1
         ? swarmService.slice(stack.length + 1)
         : swarmService;
-    return {
-      source: 'swarm',
-      ...(stack ? { project: stack } : {}),
-      service: short,
-      projectLabel: SWARM_STACK_LABEL,
-      serviceLabel: SWARM_SERVICE_LABEL,
-    };
+    return stack
+      ? {
+          source: 'swarm',
+          project: stack,
+          service: short,
+          projectLabel: SWARM_STACK_LABEL,
+          serviceLabel: SWARM_SERVICE_LABEL,
+        }
+      : {
+          source: 'swarm',
+          service: short,
+          projectLabel: SWARM_STACK_LABEL,
+          serviceLabel: SWARM_SERVICE_LABEL,
+        };
   }
   return undefined;
 }

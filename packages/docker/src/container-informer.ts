@@ -649,6 +649,9 @@ export class ContainerInformer {
     this.#prefetched = undefined;
     const lists = await (prefetched ?? this.#listAll());
     const seen = new Map<string, ObservedContainer>();
+    // Also in list order, walked by index below: for-of over the map's entries made a
+    // [id, container] pair, an iterator result and a destructuring iterator per container.
+    const listed: ObservedContainer[] = [];
     for (const list of lists as (Dockerode.ContainerInfo | undefined)[][]) {
       for (let i = 0; i < list.length; i++) {
         const info = list[i]!;
@@ -656,13 +659,18 @@ export class ContainerInformer {
         // garbage that dies young, instead of live data every scavenge of a long relist copies.
         list[i] = undefined;
         if (seen.has(info.Id) || !this.#selects(info.Labels ?? {})) continue;
-        seen.set(info.Id, observeListed(info));
+        const observed = observeListed(info);
+        seen.set(info.Id, observed);
+        listed.push(observed);
       }
     }
     for (const [id, previous] of [...this.#cache]) {
       if (!seen.has(id)) await this.#remove(id, previous);
     }
-    for (const [id, current] of seen) {
+    for (let i = 0; i < listed.length; i++) {
+      const current = listed[i]!;
+      // The id it was listed under (observeListed keeps it).
+      const id = current.status.id;
       const previous = this.#cache.get(id);
       if (previous && sameObservation(previous, current)) continue;
       const pending = this.#upsert(id, current, previous);

@@ -10,6 +10,7 @@ import {
 } from '@dockop/runtime';
 import {
   buildContainerResource,
+  type BuildResourceInput,
   type ContainerResource,
   type ObservedContainer,
 } from './container-resource.js';
@@ -266,15 +267,18 @@ export class ContainerResourceTracker {
     this.#rejected.delete(key);
     this.#cancelPendingDelete(key);
     const previous = this.#resources.get(key);
-    const resource = buildContainerResource({
+    // No object spread per container (a runtime call in cold code): the optional fields are set.
+    const input: BuildResourceInput = {
       definition: def,
       container,
       spec: decoded.spec,
-      annotations:
-        untrusted.length > 0 ? { [UNTRUSTED_LABELS_ANNOTATION]: untrusted.join(',') } : {},
-      ...(previous ? { previous } : {}),
       nextResourceVersion: this.#nextResourceVersion,
-    });
+    };
+    if (untrusted.length > 0) {
+      input.annotations = { [UNTRUSTED_LABELS_ANNOTATION]: untrusted.join(',') };
+    }
+    if (previous) input.previous = previous;
+    const resource = buildContainerResource(input);
     if (previous && previous.metadata.resourceVersion === resource.metadata.resourceVersion) return;
     this.#resources.set(key, resource);
     if (this.#initial) this.#initial.push(resource);

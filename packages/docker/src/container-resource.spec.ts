@@ -257,6 +257,28 @@ describe('container-resource', () => {
       expect(stopped.status?.state).to.equal('exited');
     });
 
+    it("takes a copy of the caller's annotations, and an empty object without any", () => {
+      expect(first.metadata.annotations).to.deep.equal({});
+      const given = { 'a.dockop.io/x': 'y' };
+      const annotated = buildContainerResource({
+        definition: def,
+        container: observeListed(listed()),
+        spec: { a: '1' },
+        annotations: given,
+        nextResourceVersion: next,
+      });
+      expect(annotated.metadata.annotations).to.deep.equal({ 'a.dockop.io/x': 'y' });
+      expect(annotated.metadata.annotations).to.not.equal(given);
+      const again = buildContainerResource({
+        definition: def,
+        container: observeListed(listed()),
+        spec: { a: '1' },
+        nextResourceVersion: next,
+      });
+      // Each resource its own object: one can't change another's.
+      expect(again.metadata.annotations).to.not.equal(first.metadata.annotations);
+    });
+
     it('bumps generation when the spec changes, also across a recreate (new uid)', () => {
       const recreated: ContainerResource = buildContainerResource({
         definition: def,
