@@ -476,7 +476,9 @@ function sidecarRules(doc: JsonObject): string[] {
 export function validatePlanSpecs(plans: readonly PlanSpec[]): string[] {
   const out: string[] = [];
   const cron = memoized((s) => checkCron(s));
-  for (const p of plans) {
+  // Indexed: a for-of allocates an iterator result per plan in cold code (a first write: 2,000).
+  for (let i = 0; i < plans.length; i++) {
+    const p = plans[i]!;
     const problem = cron(p.schedule);
     if (problem) out.push(`plan "${p.id}": schedule "${p.schedule}": ${problem}`);
   }

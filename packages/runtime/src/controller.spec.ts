@@ -3,6 +3,7 @@ import { InMemoryConditionStore } from './conditions.js';
 import { Controller, ReconcileTimeoutError, ControllerStoppedError } from './controller.js';
 import type {
   ControllerContribution,
+  MapFunc,
   ControllerOptions,
   Watch,
 } from './controller-contribution.js';
@@ -204,6 +205,30 @@ describe('Controller', () => {
     h.sink.upsert(thing('a', '3', 2));
     await h.settle();
     expect(h.calls.map((c) => c.key)).to.deep.equal(['Config/main', 'Config/main']);
+    await h.controller.stop(0);
+  });
+
+  it('maps every cached resource at start, a map answering any iterable (a JS plugin: a Set)', async () => {
+    const h = harness({
+      watches: [
+        {
+          kind: 'Thing',
+          map: ((r: { metadata: { name: string } }) =>
+            new Set([`Other/${r.metadata.name}`, 'Config/main'])) as unknown as MapFunc,
+        },
+      ],
+    });
+    h.sink.upsert(thing('a'));
+    h.sink.upsert(thing('b'));
+    h.sink.upsert(thing('c'));
+    h.controller.start();
+    await h.settle();
+    expect(h.calls.map((c) => c.key)).to.have.members([
+      'Other/a',
+      'Config/main',
+      'Other/b',
+      'Other/c',
+    ]);
     await h.controller.stop(0);
   });
 

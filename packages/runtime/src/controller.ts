@@ -337,9 +337,16 @@ export class Controller {
 
   #mapKeys(watch: Watch, resources: Resource[]): ResourceKey[] {
     const keys = new Set<ResourceKey>();
-    for (const r of resources) {
+    // Indexed over the resources (a one-shot maps every cached workload, in cold code, where a
+    // for-of allocates an iterator result per step); a map's answer is walked as any iterable.
+    for (let i = 0; i < resources.length; i++) {
+      const r = resources[i]!;
       try {
-        for (const k of watch.map ? watch.map(r) : [keyOf(r)]) keys.add(k);
+        if (!watch.map) {
+          keys.add(keyOf(r));
+          continue;
+        }
+        for (const k of watch.map(r)) keys.add(k);
       } catch (err) {
         this.#logger.error('controller.map_failed', {
           kind: watch.kind,
