@@ -261,6 +261,27 @@ describe('deploy: container image (e2e, real engine)', function () {
     expect(help.code, help.stderr).to.equal(0);
     expect(help.stdout).to.match(/^Usage: backrest-sidecar/);
 
+    // The entry point's memory settings (ADR 0010, fifth pass), seen by a stand-in `node` first
+    // on PATH: the young generation capped, two glibc arenas unless the operator chose a number.
+    const settings = await run('docker', [
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      '--label',
+      runLabel,
+      '--entrypoint',
+      'sh',
+      tag,
+      '-c',
+      `mkdir -p /tmp/stand-in && printf '%s\\n' '#!/bin/sh' 'echo "arenas=$MALLOC_ARENA_MAX $*"' > /tmp/stand-in/node && chmod +x /tmp/stand-in/node && export PATH=/tmp/stand-in:$PATH && backrest-sidecar daemon --x && MALLOC_ARENA_MAX=4 backrest-sidecar version`,
+    ]);
+    expect(settings.code, settings.stderr).to.equal(0);
+    expect(settings.stdout).to.equal(
+      'arenas=2 --max-semi-space-size=16 /app/packages/cli/bin/backrest-sidecar.js daemon --x\n' +
+        'arenas=4 --max-semi-space-size=16 /app/packages/cli/bin/backrest-sidecar.js version\n',
+    );
+
     const restic = await run('docker', [
       'run',
       '--rm',
