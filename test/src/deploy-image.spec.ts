@@ -129,6 +129,14 @@ describe('deploy: container image (e2e, real engine)', function () {
   const id = runId();
   const runLabel = `dockop.test.run=${id}`;
   const tag = `dockop/backrest-sidecar:e2e-${id}`;
+  /** `docker run --rm` of the image without a network, labeled for the clean-up. */
+  const inImage = (dockerArgs: string[], imageArgs: string[], timeoutMs?: number) =>
+    run(
+      'docker',
+      ['run', '--rm', '--network', 'none', '--label', runLabel, ...dockerArgs, tag, ...imageArgs],
+      {},
+      timeoutMs,
+    );
   const standIn = `dockop-e2e-deploy-backrest-${id}`;
   const sidecar = `dockop-e2e-deploy-sidecar-${id}`;
   let work: string;
@@ -213,103 +221,53 @@ describe('deploy: container image (e2e, real engine)', function () {
     }
 
     // Runtime dependencies only: no package manager, no tests or test helpers.
-    const inside = await run('docker', [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--label',
-      runLabel,
-      '--entrypoint',
-      'sh',
-      tag,
-      '-c',
-      "for c in npm npx corepack yarn; do command -v $c; done; find /app -path '*/node_modules' -prune -o \\( -name '*.spec.*' -o -name '*spec-support*' -o -name test-support -o -name '*.d.ts' \\) -print; echo done",
-    ]);
+    const inside = await inImage(
+      ['--entrypoint', 'sh'],
+      [
+        '-c',
+        "for c in npm npx corepack yarn; do command -v $c; done; find /app -path '*/node_modules' -prune -o \\( -name '*.spec.*' -o -name '*spec-support*' -o -name test-support -o -name '*.d.ts' \\) -print; echo done",
+      ],
+    );
     expect(inside.code, inside.stderr).to.equal(0);
     expect(inside.stdout.trim()).to.equal('done');
 
     // A supported Node LTS (20 is past end of life) and a restic that runs.
-    const versions = await run('docker', [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--label',
-      runLabel,
-      '--entrypoint',
-      'sh',
-      tag,
-      '-c',
-      'node --version && restic version',
-    ]);
+    const versions = await inImage(
+      ['--entrypoint', 'sh'],
+      ['-c', 'node --version && restic version'],
+    );
     expect(versions.code, versions.stderr).to.equal(0);
     const [nodeVersion = '', resticVersion = ''] = versions.stdout.trim().split('\n');
     expect(Number(/^v(\d+)\./.exec(nodeVersion)?.[1]), nodeVersion).to.be.at.least(22);
     expect(resticVersion).to.match(/^restic \d+\.\d+\.\d+/);
 
-    const help = await run('docker', [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--label',
-      runLabel,
-      tag,
-      '--help',
-    ]);
+    const help = await inImage([], ['--help']);
     expect(help.code, help.stderr).to.equal(0);
     expect(help.stdout).to.match(/^Usage: backrest-sidecar/);
 
     // The entry point's memory settings (ADR 0010, fifth pass), seen by a stand-in `node` first
     // on PATH: the young generation capped, two glibc arenas unless the operator chose a number.
-    const settings = await run('docker', [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--label',
-      runLabel,
-      '--entrypoint',
-      'sh',
-      tag,
-      '-c',
-      `mkdir -p /tmp/stand-in && printf '%s\\n' '#!/bin/sh' 'echo "arenas=$MALLOC_ARENA_MAX $*"' > /tmp/stand-in/node && chmod +x /tmp/stand-in/node && export PATH=/tmp/stand-in:$PATH && backrest-sidecar daemon --x && MALLOC_ARENA_MAX=4 backrest-sidecar version`,
-    ]);
+    const settings = await inImage(
+      ['--entrypoint', 'sh'],
+      [
+        '-c',
+        `mkdir -p /tmp/stand-in && printf '%s\\n' '#!/bin/sh' 'echo "arenas=$MALLOC_ARENA_MAX $*"' > /tmp/stand-in/node && chmod +x /tmp/stand-in/node && export PATH=/tmp/stand-in:$PATH && backrest-sidecar daemon --x && MALLOC_ARENA_MAX=4 backrest-sidecar version`,
+      ],
+    );
     expect(settings.code, settings.stderr).to.equal(0);
     expect(settings.stdout).to.equal(
       'arenas=2 --max-semi-space-size=16 /app/packages/cli/bin/backrest-sidecar.js daemon --x\n' +
         'arenas=4 --max-semi-space-size=16 /app/packages/cli/bin/backrest-sidecar.js version\n',
     );
 
-    const restic = await run('docker', [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--label',
-      runLabel,
-      '--entrypoint',
-      'restic',
-      tag,
-      'version',
-    ]);
+    const restic = await inImage(['--entrypoint', 'restic'], ['version']);
     expect(restic.code, restic.stderr).to.equal(0);
     expect(restic.stdout).to.match(/^restic \d+\.\d+/);
   });
 
   it('offers every command of the CLI (reconcile, daemon, get, describe, backup-once, forget)', async function () {
     this.timeout(30_000);
-    const help = await run('docker', [
-      'run',
-      '--rm',
-      '--network',
-      'none',
-      '--label',
-      runLabel,
-      tag,
-      '--help',
-    ]);
+    const help = await inImage([], ['--help']);
     expect(help.code, help.stderr).to.equal(0);
     const commands = help.stdout.split(/^Commands:$/m)[1]?.split(/\n\s*\n/)[0] ?? '';
     const listed = [...commands.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]);
@@ -330,26 +288,9 @@ describe('deploy: container image (e2e, real engine)', function () {
     writeFileSync(file, original);
     const source = await labeledWorkload(`dockop-e2e-deploy-dry-${id}`);
 
-    const res = await run(
-      'docker',
-      [
-        'run',
-        '--rm',
-        '--network',
-        'none',
-        '--label',
-        runLabel,
-        '-v',
-        '/var/run/docker.sock:/var/run/docker.sock:ro',
-        '-v',
-        `${dir}:/etc/backrest:ro`,
-        tag,
-        'reconcile',
-        '--dry-run',
-        '--config',
-        '/etc/backrest/config.json',
-      ],
-      {},
+    const res = await inImage(
+      ['-v', '/var/run/docker.sock:/var/run/docker.sock:ro', '-v', `${dir}:/etc/backrest:ro`],
+      ['reconcile', '--dry-run', '--config', '/etc/backrest/config.json'],
       ONE_SHOT_TIMEOUT_MS,
     );
     expect(res.code, `${res.stdout}\n${res.stderr}`).to.equal(2);
@@ -549,15 +490,8 @@ describe('deploy: container image (e2e, real engine)', function () {
     const socketGid = statSync('/var/run/docker.sock').gid;
     const source = await labeledWorkload(`dockop-e2e-deploy-nonroot-${id}`);
 
-    const res = await run(
-      'docker',
+    const res = await inImage(
       [
-        'run',
-        '--rm',
-        '--network',
-        'none',
-        '--label',
-        runLabel,
         '--user',
         '65534:65534',
         '--group-add',
@@ -566,12 +500,8 @@ describe('deploy: container image (e2e, real engine)', function () {
         '/var/run/docker.sock:/var/run/docker.sock:ro',
         '-v',
         `${dir}:/etc/backrest`,
-        tag,
-        'reconcile',
-        '--config',
-        '/etc/backrest/config.json',
       ],
-      {},
+      ['reconcile', '--config', '/etc/backrest/config.json'],
       ONE_SHOT_TIMEOUT_MS,
     );
     // 0 written; 3 written with some plans skipped (other labeled containers on a shared engine).
