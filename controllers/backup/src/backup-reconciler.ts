@@ -161,8 +161,7 @@ export class BackupReconciler implements Reconciler {
     // a run's records) is not another process's change: followed from what was written. The
     // next look used to report each one, and the first resync re-read and re-reconciled them.
     deps.status?.onWritten(async (name, status) => {
-      await this.#files?.record(name);
-      this.#follow(status);
+      await this.#take(name, status);
       this.#followed.add(status);
     });
   }
@@ -460,10 +459,7 @@ export class BackupReconciler implements Reconciler {
       applyStale(d.status!, s);
     });
     // Written: the write listener followed it. Unchanged: its stamp and gauges are taken here.
-    if (!this.#followed.has(status)) {
-      await this.#files?.record(request.name);
-      this.#follow(status);
-    }
+    if (!this.#followed.has(status)) await this.#take(request.name, status);
     const stale = status.conditions.find((c) => c.type === WorkloadConditions.Stale);
     // Re-evaluated at least this often: its dump pre-check is due again after an hour, and a
     // Stale workload's message tells how long ago its last backup was.
@@ -474,6 +470,12 @@ export class BackupReconciler implements Reconciler {
     const since = Number.isFinite(last) ? last : Date.parse(status.firstSeen);
     const due = since + d.schedule.staleAfterMs - ctx.clock.now();
     return { requeueAfter: Math.min(Math.max(due, 0) + 1000, longest) };
+  }
+
+  /** A workload's status file as it is now: its stamp recorded (not another process's), followed. */
+  async #take(name: string, status: WorkloadStatus): Promise<void> {
+    await this.#files?.record(name);
+    this.#follow(status);
   }
 
   /** The gauges follow a workload's status as read or written now. */
