@@ -8,6 +8,7 @@ import {
   BackupReport,
   BackupRetention,
   WorkloadStatusStore,
+  type WorkloadStatus,
   backrestApiModule,
   workloadStatusModule,
 } from '@backrest-sidecar/api';
@@ -408,6 +409,16 @@ describe('BackupController at rest', () => {
 
   const MINUTE = 60_000;
   const labels = { 'backrest.enable': 'true' };
+  /** A retention pass that removed one snapshot, at the manager's clock time. */
+  const removalNow = (): NonNullable<WorkloadStatus['retention']> => ({
+    time: new Date(tm!.clock.now()).toISOString(),
+    keep: 'last:1',
+    outcome: 'forgotten',
+    kept: 1,
+    removed: 1,
+    keptIds: ['a'],
+    removedIds: ['b'],
+  });
 
   function manager(
     actions: ContainerActions,
@@ -545,15 +556,7 @@ describe('BackupController at rest', () => {
     await tm.advance(1000);
     const other = new WorkloadStatusStore({ stateDir: dir, now: () => tm!.clock.now() });
     await other.update('db', (s) => {
-      s.retention = {
-        time: new Date(tm!.clock.now()).toISOString(),
-        keep: 'last:1',
-        outcome: 'forgotten',
-        kept: 1,
-        removed: 1,
-        keptIds: ['a'],
-        removedIds: ['b'],
-      };
+      s.retention = removalNow();
     });
     await tm.advance(MINUTE);
     expect(listings()).to.equal(6);
@@ -601,15 +604,7 @@ describe('BackupController at rest', () => {
           s.lastBackup = { time, engine: 'restic', source: 'run', snapshotId: 'beef0002' };
         }
         if (name !== 'w1') return;
-        s.retention = {
-          time: new Date(tm!.clock.now()).toISOString(),
-          keep: 'last:1',
-          outcome: 'forgotten',
-          kept: 1,
-          removed: 1,
-          keptIds: ['a'],
-          removedIds: ['b'],
-        };
+        s.retention = removalNow();
       });
     }
     // The listing that w1's removal calls for is done before the next look (its write is ours
