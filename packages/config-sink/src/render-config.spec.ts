@@ -5,7 +5,7 @@ import path from 'node:path';
 import { applyChanges } from './apply-changes.js';
 import { ConfigSink } from './config-sink.js';
 import type { ConfigFormat, PlanSpec } from './plan-spec.js';
-import { freezeJson } from './json-util.js';
+import { freezeJson, type JsonObject } from './json-util.js';
 import {
   canonicalize,
   canonicalizeCached,
@@ -17,6 +17,7 @@ import {
 } from './render-config.js';
 import { renderConfig as referenceRenderConfig } from './reference/render-config.js';
 import { validateConfig } from './validate-config.js';
+import { toSidecarPlan } from './sidecar-plan.js';
 import { tempDir } from './spec-support.js';
 
 const idArb = fc.stringMatching(/^[a-z0-9][a-z0-9_.-]{0,15}$/);
@@ -76,6 +77,13 @@ function base(format: ConfigFormat): unknown {
       };
 }
 
+/** An array whose JSON is not its elements. */
+class ToJsonArray extends Array<unknown> {
+  toJSON(): unknown {
+    return 'not the elements';
+  }
+}
+
 describe('renderConfig', () => {
   it('is canonical: key order of the input does not matter', () => {
     const a = {
@@ -133,6 +141,26 @@ describe('renderConfig', () => {
     const doc = { plans: [{ id: 'a', repo: 'r', paths: ['/\u{1F600}', '/\uFF5E'] }] };
     const out = JSON.parse(renderConfig(doc, 'backrest'));
     expect(out.plans[0].paths).to.deep.equal(['/\uFF5E', '/\u{1F600}']);
+  });
+
+  it('takes a sidecar plan toSidecarPlan wrote as its own canonical form; copies one out of order', () => {
+    const plan = (sources: string[]): PlanSpec => ({
+      id: 'p',
+      repo: 'r',
+      schedule: '0 2 * * *',
+      sources,
+      exclude: [],
+      hooks: { pre: [], post: [] },
+      retention: { spec: 'last=3' },
+    });
+    const written = toSidecarPlan(plan(['/a', '/b']));
+    const unsorted = toSidecarPlan(plan(['/b', '/a']));
+    const canonical = canonicalize({ repos: [], plans: [written, unsorted] }, 'sidecar');
+    const [first, second] = (canonical as { plans: JsonObject[] }).plans;
+    expect(first).to.equal(written);
+    expect(second).to.not.equal(unsorted);
+    expect(second?.['sources']).to.deep.equal(['/a', '/b']);
+    expect(unsorted['sources']).to.deep.equal(['/b', '/a']);
   });
 
   for (const format of ['sidecar', 'backrest'] as const) {
@@ -334,6 +362,9 @@ describe('renderConfig', () => {
         'proto',
         'hidden',
         'hooks',
+        'order',
+        'inherited',
+        'subclass',
       );
       const plan = fc.tuple(written, change, value).map(([p, c, v]) => {
         const q: Record<string, unknown> = { ...p, hooks: { ...p.hooks } };
@@ -348,6 +379,10 @@ describe('renderConfig', () => {
         if (c === 'proto') Object.defineProperty(q, '__proto__', { value: v, enumerable: true });
         if (c === 'hidden') Object.defineProperty(q, 'repo', { value: 'r', enumerable: false });
         if (c === 'hooks') q['hooks'] = v;
+        // Canonical but for its key order, or its prototypes: a `toJSON` there is not written.
+        if (c === 'order') return { repo: q['repo'], ...q };
+        if (c === 'inherited') return Object.assign(Object.create({ toJSON: () => v }), q);
+        if (c === 'subclass') q['sources'] = Object.assign(new ToJsonArray(), p.sources);
         return q;
       });
       fc.assert(

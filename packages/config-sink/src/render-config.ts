@@ -72,7 +72,8 @@ export interface CanonicalConfig {
  * canonicalize, reusing what `cache` holds for frozen plan objects, and freezing the canonical
  * plans it makes (they join the cache: a commit's canonical document is the next read's). The
  * same content and order as canonicalize; render it with renderCanonicalConfig. A sidecar plan's
- * canonical form shares its `pre`/`post` lists with `raw`'s plan: those get frozen too.
+ * canonical form shares its `pre`/`post` lists with `raw`'s plan, or is that plan when it is
+ * canonical already: those get frozen too.
  */
 export function canonicalizeCached(
   raw: unknown,
@@ -228,10 +229,27 @@ function sortedDeep(v: unknown): unknown {
   return v;
 }
 
+/** `list` sorted by id (the array itself when it already is: callers only read it). */
 function byId(list: unknown): unknown {
   if (!Array.isArray(list)) return sortedDeep(list);
+  if (sortedById(list)) return list;
   // Stable sort: duplicate ids (refused by validation anyway) keep their relative order.
   return [...list].sort((a, b) => compareCodePoints(idOf(a), idOf(b)));
+}
+
+/**
+ * True when no element's id sorts before the previous one's: what a canonical file and a first
+ * write (upserts come sorted) hold. One id read per element in a plain loop, where the sort ran
+ * its comparator (two id reads) once per pair anyway, then copied the array.
+ */
+function sortedById(list: readonly unknown[]): boolean {
+  let prev = list.length > 0 ? idOf(list[0]) : '';
+  for (let i = 1; i < list.length; i++) {
+    const id = idOf(list[i]);
+    if (compareCodePoints(prev, id) > 0) return false;
+    prev = id;
+  }
+  return true;
 }
 
 function sortedStrings(v: unknown): unknown {
@@ -320,11 +338,14 @@ function sidecarPlan(v: unknown): unknown {
 
 /**
  * The canonical form of a plan shaped as toSidecarPlan writes it (every field, strings where
- * strings go, no other key, no dump hook): what `sidecarPlan` makes of it, built as one literal.
- * A first render canonicalises thousands of new plans in cold code, where `ordered`'s keyed
- * store and closure call per field were most of the time. Undefined for any other shape.
+ * strings go, no other key, no dump hook): what `sidecarPlan` makes of it, built as one literal,
+ * or `p` itself when it already is that (toSidecarPlan's own output, sources in order: a first
+ * write's 2,000 plans are then converted once, not copied again). A first render canonicalises
+ * thousands of new plans in cold code, where `ordered`'s keyed store and closure call per field
+ * were most of the time. Undefined for any other shape.
  */
 function writtenSidecarPlan(p: JsonObject): JsonObject | undefined {
+  if (isCanonicalWritten(p)) return p;
   if (!hasExactly(p, ORDER.sidecarPlan)) return undefined;
   const { id, repo, schedule, sources, exclude, hooks, retention } = p;
   if (typeof id !== 'string' || typeof repo !== 'string' || typeof schedule !== 'string') {
@@ -347,6 +368,46 @@ function writtenSidecarPlan(p: JsonObject): JsonObject | undefined {
     hooks: { pre, post },
     retention: { spec },
   };
+}
+
+/**
+ * `p` is its own canonical form: written shape, keys in canonical order, plain objects and arrays
+ * (no prototype whose `toJSON` the copy would have dropped), sources in code-point order. The
+ * canonical document then shares it (as it shares hook lists): nothing below changes it.
+ */
+function isCanonicalWritten(p: JsonObject): boolean {
+  if (!plainObjectKeyed(p, ORDER.sidecarPlan)) return false;
+  const { id, repo, schedule, sources, exclude, hooks, retention } = p;
+  if (typeof id !== 'string' || typeof repo !== 'string' || typeof schedule !== 'string') {
+    return false;
+  }
+  if (!plainStrings(sources) || !plainStrings(exclude)) return false;
+  for (let i = 1; i < sources.length; i++) {
+    if (compareCodePoints(sources[i - 1] as string, sources[i] as string) > 0) return false;
+  }
+  if (!plainObjectKeyed(hooks, ORDER.sidecarHooks)) return false;
+  if (!plainObjectKeyed(retention, ORDER.sidecarRetention)) return false;
+  return (
+    hooks['pre'] !== undefined &&
+    hooks['post'] !== undefined &&
+    typeof retention['spec'] === 'string'
+  );
+}
+
+/** A plain object whose own enumerable keys are `keys`, in that order. */
+function plainObjectKeyed(v: unknown, keys: readonly string[]): v is JsonObject {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) {
+    return false;
+  }
+  const own = Object.keys(v);
+  if (own.length !== keys.length) return false;
+  for (let i = 0; i < keys.length; i++) if (own[i] !== keys[i]) return false;
+  return true;
+}
+
+/** A plain array of strings without holes. */
+function plainStrings(v: unknown): v is string[] {
+  return allStrings(v) && Object.getPrototypeOf(v) === Array.prototype;
 }
 
 /** `obj`'s own enumerable keys are exactly `keys` (in any order). */
