@@ -218,13 +218,9 @@ export function buildPlan(
     swarm: status.swarm,
   };
   const { id, problem: unsafe } = planIdentity(identity, defaults.prefix);
-  const skip = (reason: SkipReason, message: string): PlanOutcome => ({
-    ok: false,
-    skipped: { container, planId: id, reason, message },
-  });
 
   // `com.docker.compose.service=../usr` and the like: refused, never part of an id or a path.
-  if (unsafe !== undefined) return skip('UnsafeName', unsafe);
+  if (unsafe !== undefined) return skip(container, id, 'UnsafeName', unsafe);
 
   // The spec was decoded from labels: read own fields only, never an inherited member.
   const spec = workload.spec;
@@ -232,16 +228,19 @@ export function buildPlan(
   const rcb = ownField(spec, 'rcb');
   const rcbVolumes = rcb ? ownField(rcb, 'volumes') : undefined;
   const repo = resolveRepo(ownField(spec, 'repo'), defaults.defaultRepo, facts.repoIds);
-  if (!repo.ok) return skip('RepoMissing', `container ${container}: ${repo.message}`);
+  if (!repo.ok)
+    return skip(container, id, 'RepoMissing', `container ${container}: ${repo.message}`);
 
   // `backrest.dump`: a fatal pre hook dumps into <dumpDir>/<plan id>, which the plan backs up.
   const dump = resolveDump(workload.spec, container);
-  if (!dump.ok) return skip('InvalidDump', dump.message);
+  if (!dump.ok) return skip(container, id, 'InvalidDump', dump.message);
   const dumpSettings = dump.settings;
   let dumpDir: string | undefined;
   if (dumpSettings) {
     if (!defaults.dumpDir) {
       return skip(
+        container,
+        id,
         'DumpDirMissing',
         `container ${container}: label backrest.dump=${dumpSettings.preset} needs --dump-dir (a host directory Backrest's container mounts at the same path); the plan is not written rather than backing up without the dump`,
       );
@@ -253,7 +252,7 @@ export function buildPlan(
   const include = paths ? ownField(paths, 'include') : undefined;
   let sources: string[];
   if (include && include.length > 0) {
-    sources = include.map((p) => toHostPath(p, mounts, defaults.volumePrefix));
+    sources = hostPaths(include, mounts, defaults.volumePrefix);
   } else if (dumpSettings?.only) {
     // dump.only: the dump replaces the data directories (explicit includes are still honoured).
     sources = [];
@@ -268,6 +267,8 @@ export function buildPlan(
   sources = uniqueSorted(sources);
   if (sources.length === 0) {
     return skip(
+      container,
+      id,
       'NoSources',
       `container ${container}: no backrest.paths.include label and no ` +
         `${defaults.excludeBindMounts ? 'named volume (bind mounts excluded)' : 'bind mount or named volume'} to derive sources from`,
@@ -275,24 +276,22 @@ export function buildPlan(
   }
   // Label order: restic's last matching pattern wins (`!negation` after its pattern).
   const exclude = uniqueKeepLast(
-    ((paths && ownField(paths, 'exclude')) ?? []).map((p) =>
-      toHostPath(p, mounts, defaults.volumePrefix),
-    ),
+    hostPaths((paths && ownField(paths, 'exclude')) ?? [], mounts, defaults.volumePrefix),
   );
 
   const labeled = stringOr(ownField(spec, 'schedule'), '');
-  // Named only in a skip or a note: not rendered for every workload.
-  const scheduleOrigin = (): string =>
-    labeled
-      ? `label backrest.schedule=${JSON.stringify(labeled)}`
-      : `--default-schedule ${JSON.stringify(defaults.defaultSchedule)}`;
   // Backrest's cron dialect: descriptors become five fields (with a note), the rest as written.
   let schedule: { expression: string; notes: string[] };
   try {
     schedule = normalizeCron(labeled || defaults.defaultSchedule);
   } catch (err) {
     if (!(err instanceof CronError)) throw err;
-    return skip('InvalidSchedule', `container ${container}: ${scheduleOrigin()}: ${err.message}`);
+    return skip(
+      container,
+      id,
+      'InvalidSchedule',
+      `container ${container}: ${scheduleOrigin(labeled, defaults)}: ${err.message}`,
+    );
   }
 
   const keep = stringOr(ownField(spec, 'keep'), '');
@@ -313,8 +312,23 @@ export function buildPlan(
     retention: keep ? { spec: keep } : { spec: defaults.defaultRetention, defaulted: true },
   };
   if (schedule.notes.length === 0) return { ok: true, built: { container, plan } };
-  const notes = schedule.notes.map((n) => `container ${container}: ${scheduleOrigin()}: ${n}`);
+  const notes: string[] = [];
+  const origin = scheduleOrigin(labeled, defaults);
+  for (let i = 0; i < schedule.notes.length; i++) {
+    notes.push(`container ${container}: ${origin}: ${schedule.notes[i]}`);
+  }
   return { ok: true, built: { container, plan, notes } };
+}
+
+function skip(container: string, planId: string, reason: SkipReason, message: string): PlanOutcome {
+  return { ok: false, skipped: { container, planId, reason, message } };
+}
+
+/** Where a workload's schedule came from, named only in a skip or a note. */
+function scheduleOrigin(labeled: string, defaults: PlanDefaults): string {
+  return labeled
+    ? `label backrest.schedule=${JSON.stringify(labeled)}`
+    : `--default-schedule ${JSON.stringify(defaults.defaultSchedule)}`;
 }
 
 /**
@@ -402,6 +416,17 @@ export function toHostPath(p: string, mounts: readonly MountInfo[], volumePrefix
         ? volumeDataPath(volumePrefix, best.name)
         : undefined;
   return root ? normalizeAbsolutePath(`${root}/${rest}`) : path;
+}
+
+/** toHostPath of each of `paths`. */
+function hostPaths(
+  paths: readonly string[],
+  mounts: readonly MountInfo[],
+  volumePrefix: string,
+): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < paths.length; i++) out.push(toHostPath(paths[i]!, mounts, volumePrefix));
+  return out;
 }
 
 function isUnder(path: string, dir: string): boolean {
