@@ -7,6 +7,7 @@ import {
   RULES,
   URL_KEY_PATTERN,
   applyRules,
+  hasAnyWord,
   isSecretKeyName,
   replaceJsonPairs,
 } from './redact-rules.js';
@@ -432,6 +433,9 @@ describe('redactString rule gates (a rule runs only when the text holds what it 
       'private-token=',
       'Bearer ',
       'Basic',
+      'Digest x',
+      'PaSsWoRd=',
+      'x-auth-token: ',
       'key=Kind/name',
       '?token=',
       '&',
@@ -465,7 +469,9 @@ describe('redactString rule gates (a rule runs only when the text holds what it 
   it('each skipped rule is one that would have changed nothing', () => {
     fc.assert(
       fc.property(text, (s) => {
-        for (const rule of RULES) if (!rule.needs(s)) expect(rule.apply(s)).to.equal(s);
+        for (const rule of RULES) {
+          if (!rule.needs(s, hasAnyWord(s))) expect(rule.apply(s)).to.equal(s);
+        }
       }),
       { numRuns: 3000 },
     );
@@ -509,5 +515,22 @@ describe('redactString rule gates (a rule runs only when the text holds what it 
     expect(out).to.equal(applyRules(diff, false));
     expect(out).to.not.include('SECRET@');
     expect(out).to.include(`--password ${REDACTED}`);
+  });
+
+  it('a diff whose only trigger is its @@ headers skips the word rules, and only then', () => {
+    const lines = Array.from({ length: 300 }, (_, i) => `+      "id": "p${i}",`);
+    const plain = ['@@ -1,5 +1,300 @@', ...lines].join('\n');
+    expect(hasAnyWord(plain)).to.equal(false);
+    expect(new SecretRedactor().redactString(plain)).to.equal(plain);
+    // Any piece anywhere (a secret word in the last line, an auth scheme in the first): as ungated.
+    fc.assert(
+      fc.property(text, fc.nat(300), (s, at) => {
+        const diff = ['@@ -1,5 +1,300 @@', ...lines.slice(0, at), s, ...lines.slice(at)].join('\n');
+        expect(applyRules(diff)).to.equal(applyRules(diff, false));
+      }),
+      { numRuns: 1000 },
+    );
+    const late = `${plain}\n+      "PassWord": "hunter2"`;
+    expect(new SecretRedactor().redactString(late)).to.include(`"PassWord": "${REDACTED}"`);
   });
 });
