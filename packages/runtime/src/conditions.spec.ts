@@ -24,6 +24,39 @@ describe('InMemoryConditionStore', () => {
     expect(s.get('K/a', 'Ready')!.lastTransitionTime).to.equal('2026-01-01T00:02:00.000Z');
   });
 
+  it('keeps the observedGeneration a caller gives, and a new generation is an update, not a transition', () => {
+    const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+    const s = new InMemoryConditionStore(clock);
+    s.set('K/a', {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Ok',
+      message: '',
+      observedGeneration: 1,
+    });
+    expect(s.get('K/a', 'Ready')).to.have.property('observedGeneration', 1);
+    clock.advance(1_000);
+    s.set('K/a', {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Ok',
+      message: '',
+      observedGeneration: 2,
+    });
+    expect(s.get('K/a', 'Ready')).to.deep.equal({
+      type: 'Ready',
+      status: 'True',
+      reason: 'Ok',
+      message: '',
+      lastTransitionTime: '2026-01-01T00:00:00.000Z',
+      observedGeneration: 2,
+    });
+    // Without one: none is kept (not the previous generation's, which would claim a newer spec was seen).
+    s.set('K/a', { type: 'Ready', status: 'True', reason: 'Ok', message: '' });
+    expect(s.get('K/a', 'Ready')).to.not.have.property('observedGeneration');
+    expect(s.list('K/a')[0]).to.not.have.property('observedGeneration');
+  });
+
   it('stamps transitions with the clock of each set (one text per millisecond) and redacts messages', () => {
     const clock = new VirtualClock(Date.UTC(2026, 0, 1));
     const redactor = new SecretRedactor();

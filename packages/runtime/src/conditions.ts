@@ -56,15 +56,25 @@ export class InMemoryConditionStore implements ConditionStore {
     // '' (a `Skipped=False`, say) has nothing to redact.
     const message = condition.message && this.#redact(condition.message);
     const same = previous?.status === condition.status;
+    const generation = condition.observedGeneration;
     // Unchanged (a daemon sets every workload's conditions again on each render): kept as it is.
-    if (same && previous.reason === condition.reason && previous.message === message) return;
-    conditions.set(condition.type, {
+    if (
+      same &&
+      previous.reason === condition.reason &&
+      previous.message === message &&
+      previous.observedGeneration === generation
+    )
+      return;
+    // A new generation with the same status is an update, not a transition (Kubernetes' rule).
+    const next: Condition = {
       type: condition.type,
       status: condition.status,
       reason: condition.reason,
       message,
       lastTransitionTime: same ? previous.lastTransitionTime : this.#timestamp(),
-    });
+    };
+    if (generation !== undefined) next.observedGeneration = generation;
+    conditions.set(condition.type, next);
   }
 
   /** The clock as ISO-8601, formatted once per millisecond (a render sets thousands at once). */
