@@ -259,8 +259,9 @@ export function buildContainerResource(input: BuildResourceInput): ContainerReso
 }
 
 /**
- * `{ ...labels }`, faster for the null-prototype map a status holds: cold, a for-in over such a
- * map (V8 keeps it as a dictionary) copied 2,000 label maps in about a third of a spread's time.
+ * `{ ...labels }`, for the null-prototype map a status holds by a for-in: cold, over a map V8 keeps
+ * as a dictionary (one made by `Object.create(null)`) it copied 2,000 label maps in about a third
+ * of a spread's time, and over the fast map `ownLabels` makes now it is as fast as a spread.
  * Same keys in the same order; an own `__proto__` label stays a key.
  */
 export function plainLabels(labels: Readonly<Record<string, string>>): Record<string, string> {

@@ -87,4 +87,19 @@ describe('cloneData (structuredClone of plain data, faster)', () => {
       .with.property('name', 'DataCloneError');
     expect(cloneData({ d: new Date(0) })).to.deep.equal({ d: new Date(0) });
   });
+
+  it('finds a cycle back to any ancestor, and copies an object shared by siblings twice', () => {
+    // The ancestors are a chain made only on the way down: a cycle through a grandchild (an
+    // array's item) must still reach the root, and a shared, acyclic object is no cycle.
+    const root: Record<string, unknown> = { a: 1 };
+    root['list'] = [{ back: root }];
+    const copy = cloneData(root) as { list: { back: unknown }[] };
+    expect(copy).to.not.equal(root);
+    expect(copy.list[0]!.back).to.equal(copy);
+    const shared = { x: [1] };
+    const dag = cloneData({ l: shared, r: shared, deep: [[shared]] }) as Record<string, unknown>;
+    expect(dag).to.deep.equal({ l: { x: [1] }, r: { x: [1] }, deep: [[{ x: [1] }]] });
+    expect(dag['l']).to.not.equal(dag['r']);
+    expect(dag['l']).to.not.equal(shared);
+  });
 });

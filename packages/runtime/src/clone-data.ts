@@ -5,13 +5,33 @@
  * structuredClone itself, so the result, or the DataCloneError, is the same.
  */
 export function cloneData(value: unknown): unknown {
-  const copy = plainCopy(value, new Set());
+  const copy = plainCopy(value, undefined);
   return copy === NOT_PLAIN ? structuredClone(value) : copy;
+}
+
+/**
+ * The objects being copied around a value, innermost first: a chain made only when the copy
+ * descends into an object (a flat spec, the common one, allocates none; a Set per call did).
+ */
+interface Ancestors {
+  readonly obj: object;
+  readonly outer: Ancestors | undefined;
+}
+
+function isAncestor(obj: object, ancestors: Ancestors | undefined): boolean {
+  for (let a = ancestors; a; a = a.outer) if (a.obj === obj) return true;
+  return false;
+}
+
+/** `value` copied with `obj` among its ancestors; a primitive needs no chain. */
+function copyChild(value: unknown, obj: object, ancestors: Ancestors | undefined): unknown {
+  if (typeof value !== 'object' || value === null) return plainCopy(value, ancestors);
+  return plainCopy(value, { obj, outer: ancestors });
 }
 
 const NOT_PLAIN = Symbol('not plain data');
 
-function plainCopy(value: unknown, ancestors: Set<object>): unknown {
+function plainCopy(value: unknown, ancestors: Ancestors | undefined): unknown {
   if (value === null) return null;
   const type = typeof value;
   if (type === 'string' || type === 'number' || type === 'boolean' || type === 'undefined') {
@@ -19,40 +39,35 @@ function plainCopy(value: unknown, ancestors: Set<object>): unknown {
   }
   if (type !== 'object') return NOT_PLAIN;
   const obj = value as object;
-  if (ancestors.has(obj)) return NOT_PLAIN;
+  if (isAncestor(obj, ancestors)) return NOT_PLAIN;
   const proto = Object.getPrototypeOf(obj) as unknown;
   const isArray = Array.isArray(obj);
   if (!isArray && proto !== Object.prototype && proto !== null) return NOT_PLAIN;
-  ancestors.add(obj);
-  try {
-    if (isArray) {
-      const arr = obj as unknown[];
-      const out: unknown[] = new Array(arr.length);
-      for (let i = 0; i < arr.length; i++) {
-        // A sparse array keeps its holes in structuredClone: leave those to it.
-        if (!(i in arr)) return NOT_PLAIN;
-        const c = plainCopy(arr[i], ancestors);
-        if (c === NOT_PLAIN) return NOT_PLAIN;
-        out[i] = c;
-      }
-      return out;
-    }
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(obj)) {
-      const c = plainCopy((obj as Record<string, unknown>)[k], ancestors);
+  if (isArray) {
+    const arr = obj as unknown[];
+    const out: unknown[] = new Array(arr.length);
+    for (let i = 0; i < arr.length; i++) {
+      // A sparse array keeps its holes in structuredClone: leave those to it.
+      if (!(i in arr)) return NOT_PLAIN;
+      const c = copyChild(arr[i], obj, ancestors);
       if (c === NOT_PLAIN) return NOT_PLAIN;
-      // An own `__proto__` key stays a key (plain assignment would set the prototype).
-      if (k === '__proto__') {
-        Object.defineProperty(out, k, {
-          value: c,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      } else out[k] = c;
+      out[i] = c;
     }
     return out;
-  } finally {
-    ancestors.delete(obj);
   }
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(obj)) {
+    const c = copyChild((obj as Record<string, unknown>)[k], obj, ancestors);
+    if (c === NOT_PLAIN) return NOT_PLAIN;
+    // An own `__proto__` key stays a key (plain assignment would set the prototype).
+    if (k === '__proto__') {
+      Object.defineProperty(out, k, {
+        value: c,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else out[k] = c;
+  }
+  return out;
 }

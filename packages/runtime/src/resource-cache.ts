@@ -289,10 +289,11 @@ export class ResourceCache implements Cache {
     resource: Resource,
     definitions: readonly ResourceDefinition[] = this.#definitions(),
     shared?: Map<unknown, SharedSpec | undefined>,
+    madeKey?: ResourceKey,
   ): void {
     let key: ResourceKey;
     try {
-      key = keyOf(resource);
+      key = madeKey ?? keyOf(resource);
     } catch (err) {
       this.#logger?.error('cache.upsert_malformed', { source, error: err });
       return;
@@ -382,6 +383,8 @@ export class ResourceCache implements Cache {
     if (old) this.#unindex(key, old);
     this.#byKey.set(key, resource);
     this.#index(key, resource);
+    // No closure per resource when nobody listens (a one-shot's initial replace).
+    if (this.#handlers.size === 0) return;
     if (old) this.#dispatch(resource.kind, (h) => h.onUpdate?.(old, resource));
     else this.#dispatch(resource.kind, (h) => h.onAdd?.(resource));
   }
@@ -447,9 +450,11 @@ export class ResourceCache implements Cache {
 
   #replace(source: string, resources: Resource[]): void {
     const keep = new Set<ResourceKey>();
-    for (const r of resources) {
+    // Each key made once (a new string, hashed by the first lookup) and handed to #upsert.
+    const keys: (ResourceKey | undefined)[] = new Array(resources.length);
+    for (let i = 0; i < resources.length; i++) {
       try {
-        keep.add(keyOf(r));
+        keep.add((keys[i] = keyOf(resources[i]!)));
       } catch {
         // malformed: #upsert logs it
       }
@@ -466,7 +471,9 @@ export class ResourceCache implements Cache {
       if (seen.has(r.spec)) shared.set(r.spec, undefined);
       else seen.add(r.spec);
     }
-    for (const r of resources) this.#upsert(source, r, definitions, shared);
+    for (let i = 0; i < resources.length; i++) {
+      this.#upsert(source, resources[i]!, definitions, shared, keys[i]);
+    }
   }
 
   #removeStored(key: ResourceKey): boolean {
