@@ -4,6 +4,7 @@ import {
   labelListOrSplit,
   ownLabel,
   ownLabels,
+  setOwn,
   type Resource,
   type ResourceDefinition,
 } from '@dockop/runtime';
@@ -269,14 +270,7 @@ export function plainLabels(labels: Readonly<Record<string, string>>): Record<st
   const out: Record<string, string> = {};
   // Null prototype: for-in sees own enumerable keys only, in the order a spread takes them.
   for (const k in labels) {
-    if (k === '__proto__') {
-      Object.defineProperty(out, k, {
-        value: labels[k],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else out[k] = labels[k]!;
+    setOwn(out, k, labels[k]!);
   }
   return out;
 }

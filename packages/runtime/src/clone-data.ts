@@ -1,3 +1,5 @@
+import { setOwn } from './set-own.js';
+
 /**
  * `structuredClone(value)` for the plain data a spec is (objects, arrays, primitives), ~8x faster:
  * structuredClone serializes and deserializes, 12-30 µs per container spec on a cold start, most
@@ -60,14 +62,7 @@ function plainCopy(value: unknown, ancestors: Ancestors | undefined): unknown {
     const c = copyChild((obj as Record<string, unknown>)[k], obj, ancestors);
     if (c === NOT_PLAIN) return NOT_PLAIN;
     // An own `__proto__` key stays a key (plain assignment would set the prototype).
-    if (k === '__proto__') {
-      Object.defineProperty(out, k, {
-        value: c,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else out[k] = c;
+    setOwn(out, k, c);
   }
   return out;
 }

@@ -4,6 +4,7 @@ import 'reflect-metadata';
 export * from './resource.js';
 export * from './resource-definition.js';
 export * from './own-label.js';
+export * from './set-own.js';
 export * from './label-list.js';
 export * from './source.js';
 export * from './cache.js';

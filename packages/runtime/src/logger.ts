@@ -1,6 +1,7 @@
 import { Writable as WritableImpl, type Writable } from 'node:stream';
 import type { Clock } from './clock.js';
 import { SecretRedactor, type Redactor } from './redactor.js';
+import { setOwn } from './set-own.js';
 
 /** Structured logger. Fields: `level`, `action`, `controller`, `key`, and any extras. */
 export const Logger = Symbol.for('dockop.Logger');
@@ -289,14 +290,7 @@ function assignOwn(
     const k = keys[i] as string;
     if (skip.includes(k)) continue;
     // A hostile field named `__proto__` stays a field instead of replacing the prototype.
-    if (k === '__proto__') {
-      Object.defineProperty(out, k, {
-        value: from[k],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else out[k] = from[k];
+    setOwn(out, k, from[k]);
   }
 }
 

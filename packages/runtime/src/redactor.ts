@@ -1,5 +1,6 @@
 import { REDACTED, redactUrl } from './redact-url.js';
 import { URL_KEY_PATTERN, applyRules, isSecretKeyName, mayHoldSecret } from './redact-rules.js';
+import { setOwn } from './set-own.js';
 
 export { SECRET_KEY_PATTERN } from './redact-rules.js';
 
@@ -185,7 +186,7 @@ export class SecretRedactor implements Redactor {
         message: this.redactString(value.message),
       };
       if (value.stack) out['stack'] = this.redactString(value.stack);
-      for (const [k, v] of Object.entries(value)) define(out, k, this.#field(k, v, seen));
+      for (const [k, v] of Object.entries(value)) setOwn(out, k, this.#field(k, v, seen));
       if (value.cause !== undefined && !('cause' in out))
         out['cause'] = this.#redact(value.cause, seen);
       return out;
@@ -197,23 +198,9 @@ export class SecretRedactor implements Redactor {
     }
     if (value instanceof Set) return this.#redact([...value], seen);
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) define(out, k, this.#field(k, v, seen));
+    for (const [k, v] of Object.entries(value)) setOwn(out, k, this.#field(k, v, seen));
     return out;
   }
-}
-
-/** `out[k] = v` that makes even `__proto__` an own property instead of setting the prototype. */
-function define(out: Record<string, unknown>, k: string, v: unknown): void {
-  // Plain assignment already makes an own property for every other key (Object.prototype's only
-  // accessor is __proto__), and is several times faster: every log line's fields pass here.
-  if (k === '__proto__') {
-    Object.defineProperty(out, k, {
-      value: v,
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  } else out[k] = v;
 }
 
 /** Rules only (no registered values): for last-resort paths that have no shared redactor. */
