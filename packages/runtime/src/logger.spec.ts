@@ -298,6 +298,26 @@ describe('createLogger JSON lines against the plain path (spread, redacted copy,
     );
   });
 
+  it('writes cycles, bigints, Errors, Dates and Maps as redact copies them, without throwing', () => {
+    const out = new MemoryLogStream();
+    const log = createLogger({ format: 'json', stream: out.writable }).child({ key: 'Plan/a' });
+    const cyclic: Record<string, unknown> = { name: 'c' };
+    cyclic['self'] = cyclic;
+    log.info('odd', {
+      cyclic,
+      n: 5n,
+      err: new Error('boom'),
+      at: new Date(0),
+      m: new Map([['a', 1]]),
+    });
+    const [line] = out.lines;
+    expect(line?.['cyclic']).to.deep.equal({ name: 'c', self: '[Circular]' });
+    expect(line?.['n']).to.equal('5');
+    expect(line?.['err']).to.include({ name: 'Error', message: 'boom' });
+    expect(line?.['at']).to.equal('1970-01-01T00:00:00.000Z');
+    expect(line?.['m']).to.deep.equal({ a: 1 });
+  });
+
   it('redacts a value registered after the bindings that hold it were serialised', () => {
     const out = new MemoryLogStream();
     const r = new SecretRedactor();
