@@ -12,9 +12,11 @@ import {
 import {
   PlanControllerOptions,
   PlanReport,
+  PlanStore,
   defaultPlanDefaults,
   type PlanControllerOptions as PlanControllerOptionsT,
 } from '@backrest-sidecar/controller-plan';
+import { ConfigSink } from '@backrest-sidecar/config-sink';
 import { DockerClient, dockerModule, pingEngine, type DockerModuleOptions } from '@dockop/docker';
 import { createManager, type Manager, type ManagerOptions } from '@dockop/runtime';
 import { ContainerModule, type ContainerModule as ContainerModuleT } from 'inversify';
@@ -179,12 +181,26 @@ export async function setUpWhileListing(
   setUp: () => Promise<void>,
 ): Promise<void> {
   if (listEarly) manager.prefetch();
+  const reading = listEarly ? readConfigEarly(manager) : undefined;
   try {
     await setUp();
   } catch (err) {
     await manager.stop('set-up failed');
     throw err;
+  } finally {
+    await reading;
   }
+}
+
+/**
+ * Reads the config file while the engine lists: the plan render loads it right after the list,
+ * and the sink keeps what it parsed, so that load finds the same bytes and parses nothing (a file
+ * changed in between is read again). Not Backrest's API (`--apply-mode api`), which keeps
+ * nothing: it would be asked twice. A failed read is the render's to report, with the same error.
+ */
+async function readConfigEarly(manager: Manager): Promise<void> {
+  const store = manager.get<PlanStore>(PlanStore);
+  if (store instanceof ConfigSink) await store.load().catch(() => undefined);
 }
 
 /**

@@ -116,6 +116,31 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
     expect(cacheFiles(), 'NODE_OPTIONS flags are flags too').to.have.length(3);
   });
 
+  it('runs one-shot commands without incremental marking; the daemon and `run` keep it', () => {
+    // The stand-in churns old space until V8 collects it, and reports whether any GC was an
+    // incremental marking step (perf_hooks' gc entries say which kind each GC was).
+    writeFileSync(
+      bundle,
+      `const { PerformanceObserver, constants } = require('node:perf_hooks');
+const kinds = new Set();
+const observer = new PerformanceObserver((list) => { for (const e of list.getEntries()) kinds.add(e.detail.kind); });
+observer.observe({ entryTypes: ['gc'] });
+let kept = [];
+for (let i = 0; i < 400; i++) { kept.push(Array.from({ length: 10000 }, (_, j) => ({ j }))); if (kept.length > 20) kept = []; }
+setTimeout(() => {
+  observer.disconnect();
+  process.stdout.write('major ' + kinds.has(constants.NODE_PERFORMANCE_GC_MAJOR) + ' incremental ' + kinds.has(constants.NODE_PERFORMANCE_GC_INCREMENTAL) + '\\n');
+}, 10);
+`,
+    );
+    for (const command of ['reconcile', 'get', 'backup-once']) {
+      expect(run(command), command).to.equal('major true incremental false\n');
+    }
+    for (const command of ['daemon', 'run']) {
+      expect(run(command), command).to.equal('major true incremental true\n');
+    }
+  });
+
   it('ends the process with process.exit once the exit listeners ran, with their exit code; not after an uncaught exception', () => {
     const runOther = (source: string) => {
       const other = path.join(dir, 'other.bundle.cjs');

@@ -267,6 +267,48 @@ describe('createLogger JSON lines against the plain path (spread, redacted copy,
       { numRuns: 2000 },
     );
   });
+
+  it('writes byte-identical lines through bindings serialised once, a secret registered between lines', () => {
+    const flat = record(
+      fc.oneof(text, fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined)),
+    );
+    const calls = fc.array(fc.option(record(value), { nil: undefined }), {
+      minLength: 2,
+      maxLength: 4,
+    });
+    fc.assert(
+      fc.property(flat, calls, text, (base, lines, later) => {
+        const out = new MemoryLogStream();
+        const clock = new VirtualClock(Date.UTC(2026, 0, 1));
+        const r = new SecretRedactor();
+        r.addSecretValue('hunter2hunter2');
+        const log = createLogger({ format: 'json', stream: out.writable, redactor: r, clock });
+        const child = log.child(base);
+        const time = new Date(clock.now()).toISOString();
+        let expected = '';
+        lines.forEach((fields, i) => {
+          // After the first line (the bindings are serialised by then): may be in them.
+          if (i === 1) r.addSecretValue(later);
+          child.info('test.line', fields);
+          expected += referenceLine(r, time, base, 'test.line', fields);
+        });
+        expect(out.text).to.equal(expected);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('redacts a value registered after the bindings that hold it were serialised', () => {
+    const out = new MemoryLogStream();
+    const r = new SecretRedactor();
+    const log = createLogger({ format: 'json', stream: out.writable, redactor: r })
+      .child({ controller: 'plan' })
+      .child({ key: 'Plan/s3cr3t-value' });
+    log.info('a', { n: 1 });
+    r.addSecretValue('s3cr3t-value');
+    log.info('b', { n: 2 });
+    expect(out.lines.map((l) => l['key'])).to.deep.equal(['Plan/s3cr3t-value', `Plan/${REDACTED}`]);
+  });
 });
 
 describe('createLogger on process.stderr (lines of one tick in one write)', () => {

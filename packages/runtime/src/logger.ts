@@ -33,7 +33,7 @@ export interface LoggerOptions {
   format?: LogFormat;
   /** Where lines go. Default `process.stderr` (stdout stays free for command output). */
   stream?: Writable;
-  /** Fields on every line. */
+  /** Fields on every line (copied: a later change to this object does not show). */
   fields?: LogFields;
   /** Default: a new `SecretRedactor`. Share the manager's one so registered secret values apply. */
   redactor?: Redactor;
@@ -120,18 +120,22 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const stream = options.stream ?? process.stderr;
   const pretty =
     resolveLogFormat(options.format ?? 'auto', stream as { isTTY?: boolean }) === 'pretty';
+  const redactor = options.redactor ?? new SecretRedactor();
   const sink: LineSink = {
     stream,
     write:
       stream === process.stderr || stream === process.stdout ? batchFor(stream) : writeTo(stream),
-    redactor: options.redactor ?? new SecretRedactor(),
+    redactor,
     clock: options.clock ?? { now: () => Date.now() },
     severity: SEVERITY[options.level ?? 'info'],
     pretty,
     color: pretty && (options.color ?? useColor(stream as { isTTY?: boolean })),
     stamp: { at: NaN, iso: '' },
+    secrets: redactor instanceof SecretRedactor ? redactor : undefined,
+    heads: new Map(),
   };
-  return new LineLogger(sink, options.fields ?? {});
+  // A copy: the bindings are serialised once, so a caller's later change must not count.
+  return new LineLogger(sink, { ...options.fields });
 }
 
 interface LineSink {
@@ -145,11 +149,17 @@ interface LineSink {
   readonly color: boolean;
   /** The last `time` written, formatted once per millisecond (a dry run logs 2,000 lines in a few). */
   readonly stamp: { at: number; iso: string };
+  /** `redactor` when it is a `SecretRedactor`: `isClean` may spare the redacted copy. */
+  readonly secrets: SecretRedactor | undefined;
+  /** `actionHead`'s answers. */
+  readonly heads: Map<string, string | null>;
 }
 
 class LineLogger implements Logger {
   readonly #sink: LineSink;
   readonly #fields: LogFields;
+  /** The bindings' part of a JSON line, made at the first line (`null`: no fast path). */
+  #bound: Bound | null | undefined;
 
   constructor(sink: LineSink, fields: LogFields) {
     this.#sink = sink;
@@ -183,16 +193,120 @@ class LineLogger implements Logger {
       stamp.iso = new Date(now).toISOString();
       stamp.at = now;
     }
+    const secrets = sink.secrets;
+    if (secrets !== undefined && !sink.pretty) {
+      const line = this.#cleanLine(secrets, stamp.iso, level, action, fields);
+      if (line !== undefined) {
+        sink.write(line);
+        return;
+      }
+    }
     const record = recordOf(stamp.iso, level, action, this.#fields, fields ?? NO_FIELDS);
-    // Most lines hold nothing to redact: serialised as they are, without a redacted deep copy
-    // (a 2,000-plan dry run logs 2,000 lines; the copies were a third of the logger's time).
+    // Most lines hold nothing to redact: serialised as they are, without a redacted deep copy.
     const r = sink.redactor;
-    const clean = (
-      r instanceof SecretRedactor && r.isClean(record) ? record : r.redact(record)
-    ) as Record<string, unknown>;
+    const clean = (secrets?.isClean(record) ? record : r.redact(record)) as Record<string, unknown>;
     const line = sink.pretty ? renderPretty(clean, sink.color) : safeJson(clean);
-    sink.write(`${sink.redactor.redactValues(line)}\n`);
+    sink.write(`${r.redactValues(line)}\n`);
   }
+
+  /**
+   * The JSON line `recordOf` + `safeJson` + `redactValues` would write, when none of it is to be
+   * redacted and the call's fields keep to their own names (no binding's, no leading one, no
+   * `message`, no array index: those change the record's order); otherwise undefined, and the
+   * caller takes the general path. The bindings are serialised once, at the first line, and the
+   * call's fields as they are: no merged record is built, and only the call's fields are walked
+   * and scanned for secrets. A dry run writes 2,000 lines in cold code (issue #13).
+   */
+  #cleanLine(
+    secrets: SecretRedactor,
+    time: string,
+    level: LogLevel,
+    action: string,
+    fields: LogFields | undefined,
+  ): string | undefined {
+    let bound = this.#bound;
+    if (bound === undefined) bound = this.#bound = boundOf(this.#fields, secrets);
+    if (bound === null) return undefined;
+    const head = actionHead(this.#sink, action);
+    if (head === undefined) return undefined;
+    let tail = '}';
+    if (fields !== undefined) {
+      if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return undefined;
+      const keys = Object.keys(fields);
+      if (keys.length > 0) {
+        // Indexed: a for-of allocates an iterator result per key in cold code.
+        for (let i = 0; i < keys.length; i++) {
+          const k = keys[i] as string;
+          if (bound.taken.has(k) || isDigit(k.charCodeAt(0))) return undefined;
+        }
+        // Undefined also for what JSON.stringify would not write as `redact` does (an Error, a
+        // Date, a Map, a bigint, a cycle).
+        const json = secrets.cleanJson(fields);
+        if (json === undefined) return undefined;
+        if (json.length > 2) tail = `,${json.slice(1)}`;
+      }
+    }
+    const line = `{"time":"${time}","level":"${level}"${head}${bound.json}${tail}`;
+    // A registered value (across two fields, or registered after the bindings were serialised):
+    // what `redactValues` would blank, on the general path.
+    return secrets.redactValues(line) === line ? `${line}\n` : undefined;
+  }
+}
+
+interface Bound {
+  /** `,"controller":…,"key":…` and the other bindings, as a line has them (`''`: none). */
+  readonly json: string;
+  /** Names a call's fields must not hold for the fast path: leading, bound, `message`. */
+  readonly taken: ReadonlySet<string>;
+}
+
+/**
+ * The bindings' part of every line, or null when it cannot be made once: a `message` binding
+ * (renamed per line), a `__proto__` or array-index one (placed apart), a value that is not a
+ * primitive (its owner may change it later) or one `redact` would change. A registered value
+ * added later is caught on each line.
+ */
+function boundOf(base: LogFields, secrets: SecretRedactor): Bound | null {
+  const keys = Object.keys(base);
+  const ordered: LogFields = {};
+  if (hasField(base, 'controller')) ordered['controller'] = base['controller'];
+  if (hasField(base, 'key')) ordered['key'] = base['key'];
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    const v = base[k];
+    if (k === 'message' || k === '__proto__' || isDigit(k.charCodeAt(0))) return null;
+    if (v !== null && v !== undefined && !PRIMITIVES.includes(typeof v)) return null;
+    if (!LEADING.includes(k)) ordered[k] = v;
+  }
+  if (!secrets.isClean(ordered)) return null;
+  const json = JSON.stringify(ordered);
+  return {
+    json: json.length > 2 ? `,${json.slice(1, -1)}` : '',
+    taken: new Set([...LEADING, 'message', '__proto__', ...keys]),
+  };
+}
+
+const PRIMITIVES: readonly string[] = ['string', 'number', 'boolean'];
+
+/** `0`-`9`: a name starting with one may be an array index, which JSON puts first. */
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** `,"action":"…"`, made once per action; undefined when `redact` would change the action. */
+function actionHead(sink: LineSink, action: string): string | undefined {
+  const heads = sink.heads;
+  let head = heads.get(action);
+  if (head === undefined) {
+    head =
+      typeof action === 'string' && sink.secrets?.isClean(action)
+        ? `,"action":${JSON.stringify(action)}`
+        : null;
+    // Actions are the code's own constants; bounded all the same.
+    if (heads.size >= 256) heads.clear();
+    heads.set(action, head);
+  }
+  return head ?? undefined;
 }
 
 const NO_FIELDS: LogFields = {};

@@ -409,6 +409,33 @@ describe('SecretRedactor.isClean (the logger serialises a clean record without c
     cyclic['self'] = cyclic;
     expect(r.isClean(cyclic)).to.equal(false);
   });
+
+  it('cleanJson is the JSON of a clean value, and undefined for any value isClean refuses', () => {
+    const r = new SecretRedactor();
+    r.addSecretValue('hunter2hunter2');
+    r.addSecretValue('quo"ted');
+    fc.assert(
+      fc.property(fc.oneof(value, fc.dictionary(word, value)), (v) => {
+        if (typeof v !== 'object' || v === null) return;
+        const json = r.cleanJson(v);
+        if (!r.isClean(v)) expect(json).to.equal(undefined);
+        else if (json !== undefined) expect(json).to.equal(JSON.stringify(v));
+      }),
+      { numRuns: 2000 },
+    );
+    // The one scan of the JSON: field names and strings too, a registered value in either form.
+    expect(r.cleanJson({ plan_id: 'a', sources: ['/srv/a'], hooks: { pre: 0 } })).to.equal(
+      '{"plan_id":"a","sources":["/srv/a"],"hooks":{"pre":0}}',
+    );
+    expect(r.cleanJson({ a: { apiToken: 'x' } })).to.equal(undefined);
+    expect(r.cleanJson({ a: ['x hunter2hunter2'] })).to.equal(undefined);
+    expect(r.cleanJson({ a: 'say quo"ted' })).to.equal(undefined);
+    expect(r.cleanJson({ a: 'mail me@host' })).to.equal(undefined);
+    expect(r.cleanJson({ a: new Date(0) })).to.equal(undefined);
+    expect(r.cleanJson(new Map([['a', 1]]))).to.equal(undefined);
+    // A trigger only in a name `isSecretKey` exempts: the walk says clean.
+    expect(r.cleanJson({ key: 'Plan/a' })).to.equal('{"key":"Plan/a"}');
+  });
 });
 
 describe('redactString rule gates (a rule runs only when the text holds what it needs)', () => {

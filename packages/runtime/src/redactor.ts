@@ -129,6 +129,22 @@ export class SecretRedactor implements Redactor {
     return this.#clean(value, 0);
   }
 
+  /**
+   * `JSON.stringify(value)` when `isClean(value)`, else undefined (also, rarely, for a clean value:
+   * a registered value or a rule's trigger made by two strings together). For a caller about to
+   * serialise: the JSON is scanned once instead of each string of `value`.
+   */
+  cleanJson(value: object): string | undefined {
+    if (!isPlainData(value, 0)) return undefined;
+    const json = JSON.stringify(value);
+    // What a rule needs (`mayHoldSecret`) and every secret field name show in the JSON as they
+    // are in the data: JSON escapes only quotes, backslashes and control characters. So does a
+    // registered value, in one of its two registered forms. A trigger found (maybe across two
+    // strings, or in a field name) asks the walk over each string.
+    if (this.#holdsValue(json)) return undefined;
+    return !mayHoldSecret(json) || this.#clean(value, 0) ? json : undefined;
+  }
+
   #clean(value: unknown, depth: number): boolean {
     if (typeof value === 'string') return !mayHoldSecret(value) && !this.#holdsValue(value);
     if (value === null || value === undefined) return true;
@@ -201,6 +217,28 @@ export class SecretRedactor implements Redactor {
     for (const [k, v] of Object.entries(value)) setOwn(out, k, this.#field(k, v, seen));
     return out;
   }
+}
+
+/** `isClean`'s answer but for strings and field names: plain data that `redact` copies as it is. */
+function isPlainData(value: unknown, depth: number): boolean {
+  if (value === null || value === undefined) return true;
+  const type = typeof value;
+  if (type === 'string' || type === 'number' || type === 'boolean') return true;
+  if (type !== 'object' || depth > 32) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!isPlainData(value[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    if (k === '__proto__' || !isPlainData((value as Record<string, unknown>)[k], depth + 1)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** Rules only (no registered values): for last-resort paths that have no shared redactor. */

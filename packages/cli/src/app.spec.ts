@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { ConfigSink, type LoadedConfig } from '@backrest-sidecar/config-sink';
+import { PlanStore } from '@backrest-sidecar/controller-plan';
+import type { Manager } from '@dockop/runtime';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setUpWhileListing } from './app.js';
+
+/** A sink that records its loads and what each returned. */
+class RecordingSink extends ConfigSink {
+  readonly loads: LoadedConfig[] = [];
+  override async load(): Promise<LoadedConfig> {
+    const loaded = await super.load();
+    this.loads.push(loaded);
+    return loaded;
+  }
+}
+
+/** What setUpWhileListing uses of a Manager: prefetch, get(PlanStore), stop. */
+function managerWith(store: unknown, log: string[]): Manager {
+  return {
+    prefetch: () => log.push('prefetch'),
+    get: (token: unknown) => {
+      if (token !== PlanStore) throw new Error(`unexpected token ${String(token)}`);
+      return store;
+    },
+    stop: async () => {
+      log.push('stop');
+    },
+  } as unknown as Manager;
+}
+
+describe('setUpWhileListing (app.ts): the config is read while the engine lists', () => {
+  let dir = '';
+  let file = '';
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'set-up-while-listing-'));
+    file = path.join(dir, 'config.json');
+    await writeFile(file, '{"repos":[{"id":"default","type":"local","url":"/repo"}],"plans":[]}\n');
+  });
+  afterEach(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads the config beside the set-up; the render then gets the same parsed document', async () => {
+    const sink = new RecordingSink({ path: file });
+    const log: string[] = [];
+    await setUpWhileListing(managerWith(sink, log), true, async () => {
+      log.push('set-up');
+    });
+    expect(log).to.deep.equal(['prefetch', 'set-up']);
+    expect(sink.loads, 'read once during the set-up').to.have.length(1);
+    const early = sink.loads[0]!;
+    expect(early.repoIds).to.deep.equal(['default']);
+    // The render's load: same bytes, so the sink hands out the document it already parsed.
+    const later = await sink.load();
+    expect(later.raw, 'not parsed again').to.equal(early.raw);
+  });
+
+  it('does not read early when the list waits for a repair, nor from a store that keeps nothing', async () => {
+    const sink = new RecordingSink({ path: file });
+    await setUpWhileListing(managerWith(sink, []), false, async () => {});
+    expect(sink.loads).to.have.length(0);
+    const api = {
+      load: () => {
+        throw new Error('Backrest API asked twice');
+      },
+    };
+    await setUpWhileListing(managerWith(api, []), true, async () => {});
+  });
+
+  it('leaves a bad config to the render: the set-up succeeds, the render meets the error', async () => {
+    await writeFile(file, '{"plans": [');
+    const sink = new RecordingSink({ path: file });
+    const log: string[] = [];
+    await setUpWhileListing(managerWith(sink, log), true, async () => {});
+    expect(log).to.deep.equal(['prefetch']);
+    let error: unknown;
+    await sink.load().catch((err: unknown) => (error = err));
+    expect(String(error)).to.include('InvalidJson: the config file is not valid JSON');
+  });
+
+  it('a failed set-up stops the manager and throws its error', async () => {
+    const log: string[] = [];
+    const failed = await setUpWhileListing(
+      managerWith(new RecordingSink({ path: file }), log),
+      true,
+      () => Promise.reject(new Error('Docker is unreachable')),
+    ).catch((err: unknown) => err);
+    expect(String(failed)).to.include('Docker is unreachable');
+    expect(log).to.deep.equal(['prefetch', 'stop']);
+  });
+});
