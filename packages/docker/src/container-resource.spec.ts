@@ -233,6 +233,24 @@ describe('container-resource', () => {
       expect(first.metadata.resourceVersion).to.not.equal('');
     });
 
+    it("follows a definition's group and version, also one changed after its first resource", () => {
+      const d = { ...def, group: 'a.dockop.io', version: 'v1' };
+      const make = () =>
+        buildContainerResource({
+          definition: d,
+          container: observeListed(listed()),
+          spec: {},
+          nextResourceVersion: next,
+        }).apiVersion;
+      expect(make()).to.equal('a.dockop.io/v1');
+      // Same length, start and end as the string kept for the old one: only its '/' differs.
+      d.group = 'a.dockop.i';
+      d.version = '/v1';
+      expect(make()).to.equal('a.dockop.i//v1');
+      d.version = 'v2';
+      expect(make()).to.equal('a.dockop.i/v2');
+    });
+
     it('keeps generation and resourceVersion when nothing changed', () => {
       const again = buildContainerResource({
         definition: def,

@@ -130,18 +130,24 @@ export const SWARM_LABELS = {
 /** From `GET /containers/json` (no per-container inspect needed: a 500-container list stays one call). */
 export function observeListed(info: Dockerode.ContainerInfo): ObservedContainer {
   const labels = info.Labels ?? {};
-  const status = makeStatus({
+  const name = info.Names?.[0] ?? info.Id;
+  // Built here, not from an object of the same fields (one more object per listed container).
+  const status: ContainerStatus = {
     id: info.Id,
-    name: (info.Names?.[0] ?? info.Id).replace(/^\//, ''),
+    name: name.charCodeAt(0) === SLASH ? name.slice(1) : name,
     image: info.Image,
     imageId: info.ImageID,
     state: info.State,
-    health: healthFromStatusText(info.Status),
-    labels,
     mounts: mountsOf(info.Mounts),
-  });
-  return observed(status, isoOfSeconds(info.Created));
+    labels: ownLabels(labels),
+  };
+  return observed(
+    withDerived(status, healthFromStatusText(info.Status), labels),
+    isoOfSeconds(info.Created),
+  );
 }
+
+const SLASH = 0x2f;
 
 let lastSeconds: number | undefined;
 let lastIso = '';
@@ -163,19 +169,19 @@ function isoOfSeconds(seconds: number): string {
 export function observeInspected(info: Dockerode.ContainerInspectInfo): ObservedContainer {
   const labels = info.Config?.Labels ?? {};
   const h = info.State?.Health?.Status;
-  const status = makeStatus({
+  const status: ContainerStatus = {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
     image: info.Config?.Image ?? info.Image,
     imageId: info.Image,
     state: info.State?.Status ?? 'unknown',
-    health: h === 'healthy' || h === 'unhealthy' || h === 'starting' ? h : undefined,
-    labels,
     mounts: mountsOf(info.Mounts),
-  });
+    labels: ownLabels(labels),
+  };
+  const health = h === 'healthy' || h === 'unhealthy' || h === 'starting' ? h : undefined;
   const created = new Date(info.Created);
   created.setUTCMilliseconds(0);
-  return observed(status, created.toISOString());
+  return observed(withDerived(status, health, labels), created.toISOString());
 }
 
 /** `Up 3 minutes (healthy)`, `Up 2 seconds (health: starting)`, `Up 1 hour (unhealthy)`. */
@@ -243,7 +249,7 @@ export function buildContainerResource(input: BuildResourceInput): ContainerReso
     creationTimestamp: container.created,
   };
   const resource: ContainerResource = {
-    apiVersion: apiVersionOf(definition),
+    apiVersion: apiVersionFor(definition),
     kind: definition.kind,
     metadata,
     spec,
@@ -257,6 +263,25 @@ export function buildContainerResource(input: BuildResourceInput): ContainerReso
   }
   metadata.resourceVersion = input.nextResourceVersion();
   return resource;
+}
+
+/** `apiVersionOf` once per definition: one string for all its resources, not one each. */
+const apiVersions = new WeakMap<ResourceDefinition, string>();
+
+function apiVersionFor(def: ResourceDefinition): string {
+  let v = apiVersions.get(def);
+  // Checked against the definition: one changed after its first resource gets a new string.
+  if (v === undefined || !isApiVersionOf(v, def)) apiVersions.set(def, (v = apiVersionOf(def)));
+  return v;
+}
+
+function isApiVersionOf(v: string, def: ResourceDefinition): boolean {
+  return (
+    v.length === def.group.length + 1 + def.version.length &&
+    v.charCodeAt(def.group.length) === 0x2f &&
+    v.startsWith(def.group) &&
+    v.endsWith(def.version)
+  );
 }
 
 /**
@@ -280,21 +305,16 @@ function contentOf(r: ContainerResource): string {
   return stableStringify({ ...r, metadata: { ...r.metadata, resourceVersion: undefined } });
 }
 
-function makeStatus(s: ContainerStatus & { health: HealthState | undefined }): ContainerStatus {
-  const status: ContainerStatus = {
-    id: s.id,
-    name: s.name,
-    image: s.image,
-    imageId: s.imageId,
-    state: s.state,
-    mounts: s.mounts,
-    // Own entries only, in a null-prototype map: `labels[key]` never finds an inherited member.
-    labels: ownLabels(s.labels),
-  };
-  if (s.health) status.health = s.health;
-  const compose = composeOf(s.labels);
+/** `status` (its labels an own copy of `labels`) with what its labels and health say. */
+function withDerived(
+  status: ContainerStatus,
+  health: HealthState | undefined,
+  labels: Record<string, string>,
+): ContainerStatus {
+  if (health) status.health = health;
+  const compose = composeOf(labels);
   if (compose) status.compose = compose;
-  const swarm = swarmOf(s.labels);
+  const swarm = swarmOf(labels);
   if (swarm) status.swarm = swarm;
   return status;
 }

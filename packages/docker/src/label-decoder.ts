@@ -56,12 +56,15 @@ export { ownedPath };
  * most of them, and sorting the owned ones gives the order sorting all gives.
  */
 export function ownedKeys(selector: LabelSelector, labels: Record<string, string>): string[] {
-  const keys: string[] = [];
-  const all = Object.keys(labels);
-  for (let i = 0; i < all.length; i++) {
-    const key = all[i] as string;
-    if (ownedPath(selector, key) !== undefined) keys.push(key);
+  // The owned keys moved to the front of Object.keys' own fresh array, which is then cut: no
+  // second array (one grown by push holds 16 slots, for what is usually one key).
+  const keys = Object.keys(labels);
+  let n = 0;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (ownedPath(selector, key) !== undefined) keys[n++] = key;
   }
+  keys.length = n;
   return keys.sort();
 }
 

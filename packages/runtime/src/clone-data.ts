@@ -66,3 +66,21 @@ function plainCopy(value: unknown, ancestors: Ancestors | undefined): unknown {
   }
   return out;
 }
+
+/**
+ * Freezes plain data (what `cloneData` or a schema validation returns) all the way down: every
+ * object and array in it, so one value can be handed to many readers, none of which can change
+ * it for the others. Returns `value`.
+ */
+export function freezeData<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  // Own enumerable values only: what the copy made, in plain data all there is.
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) freezeData(value[i]);
+  } else {
+    const obj = value as Record<string, unknown>;
+    for (const k of Object.keys(obj)) freezeData(obj[k]);
+  }
+  return value;
+}

@@ -290,7 +290,7 @@ describe('ResourceCache', () => {
     expect(cache.get('Widget/b')).to.not.equal(undefined);
   });
 
-  it('replace validates a spec object shared by several resources once, each stored as its own copy', () => {
+  it('replace validates a spec object shared by several resources once; they share its frozen value', () => {
     const { cache, sink, recorder } = setup();
     const validate = AjvSchemaRegistry.prototype.validate;
     let validations = 0;
@@ -316,10 +316,11 @@ describe('ResourceCache', () => {
     expect(validations).to.equal(5);
     const stored = ['a', 'b', 'c'].map((n) => cache.get(`Widget/${n}`)?.spec);
     for (const spec of stored) expect(spec).to.deep.equal({ size: 3, tags: ['x', 'y'] });
-    expect(new Set(stored).size).to.equal(3);
+    // One value, no copy per resource: frozen, so no reader can change it for the others.
+    expect(new Set(stored).size).to.equal(1);
     expect(stored[0]).to.not.equal(valid);
-    // A consumer's mutation of one stays its own.
-    (stored[0] as { tags: string[] }).tags.push('z');
+    expect(() => (stored[0] as { tags: string[] }).tags.push('z')).to.throw(TypeError);
+    expect(() => ((stored[0] as { size: number }).size = 4)).to.throw(TypeError);
     expect(stored[1]).to.deep.equal({ size: 3, tags: ['x', 'y'] });
     expect(valid).to.deep.equal({ size: '3', tags: 'x, y' });
     // Warnings and refusals are per key, as without sharing.
@@ -328,6 +329,40 @@ describe('ResourceCache', () => {
       expect(recorder.list(`Widget/${n}`).map((e) => e.reason)).to.deep.equal(['UnknownField']);
     }
     expect([...cache.rejections().keys()]).to.deep.equal(['Widget/f', 'Widget/g']);
+  });
+
+  it('stores every validated spec frozen, all the way down; the source keeps its own object', () => {
+    const { cache, sink } = setup();
+    const raw = { size: '2', tags: 'ab' };
+    sink.upsert(widget('a', raw));
+    cache.sinkFor('other').replace([widget('b', { size: 1, tags: ['x'] })]);
+    for (const key of ['Widget/a', 'Widget/b']) {
+      const spec = cache.get(key)?.spec as { tags: string[] };
+      expect(Object.isFrozen(spec) && Object.isFrozen(spec.tags), key).to.equal(true);
+    }
+    expect(cache.get('Widget/a')?.spec).to.deep.equal({ size: 2, tags: ['ab'] });
+    expect(Object.isFrozen(raw)).to.equal(false);
+    // Unvalidated kinds are stored as given.
+    const gadget = { ...widget('g', { any: 'thing' }), kind: 'Gadget' };
+    sink.upsert(gadget);
+    expect(Object.isFrozen(cache.get('Gadget/g')?.spec)).to.equal(false);
+  });
+
+  it("replace takes a source's key for a resource only when it names that resource", () => {
+    const { cache, events } = setup();
+    const s = cache.sinkFor('src');
+    const a = widget('a', { size: 1 });
+    const b = widget('b', { size: 1 });
+    const c = widget('c', { size: 1 });
+    // b's key is wrong (names a), c's is missing: each is stored under its own key.
+    s.replace([a, b, c], ['Widget/a', 'Widget/a']);
+    expect(cache.list('Widget').map((r) => r.metadata.name)).to.deep.equal(['a', 'b', 'c']);
+    for (const k of ['Widget/a', 'Widget/b', 'Widget/c'])
+      expect(cache.get(k), k).to.not.equal(undefined);
+    // The next replace still diff-deletes what the source left out.
+    s.replace([b], ['Widget/b']);
+    expect(cache.list('Widget').map((r) => r.metadata.name)).to.deep.equal(['b']);
+    expect(events).to.deep.equal(['add a', 'add b', 'add c', 'delete a', 'delete c']);
   });
 
   it('reject() keeps the key out, removes an old version and is cleared by replace', () => {

@@ -8,7 +8,7 @@ import { showLabelValue } from './own-label.js';
 import { SECRET_KEY_PATTERN, redactText } from './redactor.js';
 import { ownedPath, type LabelSelector, type ResourceDefinition } from './resource-definition.js';
 import type { SchemaRegistry, ValidationError, ValidationResult } from './schema-registry.js';
-import { cloneData } from './clone-data.js';
+import { freezeData } from './clone-data.js';
 import type { ResourceSink, Source } from './source.js';
 
 /** Why a refusal ended: the object was deleted, or a valid version of it was accepted. */
@@ -130,6 +130,22 @@ export function describeInvalidSpec(
   return `${keyOf(resource)}: ${clauses.join('; ')}`;
 }
 
+const SLASH = 0x2f;
+
+/** `key === keyOf(r)`, without making the key: a source's key is taken only if it is that. */
+function namesResource(key: ResourceKey, r: Resource): boolean {
+  const kind: unknown = r.kind;
+  const name: unknown = r.metadata?.name;
+  return (
+    typeof kind === 'string' &&
+    typeof name === 'string' &&
+    key.length === kind.length + 1 + name.length &&
+    key.charCodeAt(kind.length) === SLASH &&
+    key.startsWith(kind) &&
+    key.endsWith(name)
+  );
+}
+
 type Owned = { source: string; resourceVersion: string | undefined };
 
 /** A spec object several resources of one `replace` share, once validated: its valid value. */
@@ -168,6 +184,7 @@ function sameRejection(a: Rejection, b: Rejection): boolean {
  * definition are stored unvalidated. Handlers hear of refusals through `onReject` (only when a
  * refusal is new or its content changed) and `onRejectCleared`.
  * An upsert whose `resourceVersion` equals the last one seen for the key changes nothing.
+ * A validated spec is stored frozen (`freezeData`): readers share it, none can change it.
  */
 export class ResourceCache implements Cache {
   readonly #schemas: SchemaRegistry;
@@ -212,7 +229,7 @@ export class ResourceCache implements Cache {
     return {
       upsert: (r) => this.#upsert(sourceName, r),
       delete: (key) => this.#delete(sourceName, key),
-      replace: (rs) => this.#replace(sourceName, rs),
+      replace: (rs, keys) => this.#replace(sourceName, rs, keys),
       reject: (key, reason, message) => this.#reject(sourceName, key, reason, message),
     };
   }
@@ -281,8 +298,8 @@ export class ResourceCache implements Cache {
   /**
    * `definitions`: the list when the caller already has it (a `replace` of 2,000 resources).
    * `shared`: a `replace`'s spec objects held by more than one resource (a source decodes
-   * identical labels once), with the valid value of the first one validated: the others get a
-   * copy of it instead of a validation each.
+   * identical labels once), with the frozen valid value of the first one validated: the others
+   * share it instead of a validation (and, before specs were frozen, a copy) each.
    */
   #upsert(
     source: string,
@@ -316,19 +333,17 @@ export class ResourceCache implements Cache {
     const def = definitions.find((d) => d.kind === resource.kind);
     let stored: Resource = resource;
     if (def) {
-      let result: ValidationResult;
       const spec = resource.spec;
       const known = shared?.get(spec);
+      // The frozen valid value of a spec object another resource of this replace carried.
+      if (known?.schemaId === def.schemaId) {
+        stored = { ...resource, spec: known.value };
+        this.#accept(key, stored);
+        return;
+      }
+      let result: ValidationResult;
       try {
-        if (known?.schemaId === def.schemaId) {
-          result = { valid: true, value: cloneData(known.value), errors: [], warnings: [] };
-        } else {
-          result = this.#schemas.validate(def.schemaId, spec);
-          // Valid without warnings: another resource with this spec gets a copy of the value.
-          if (shared?.has(spec) && result.valid && result.warnings.length === 0) {
-            shared.set(spec, { schemaId: def.schemaId, value: cloneData(result.value) });
-          }
-        }
+        result = this.#schemas.validate(def.schemaId, spec);
       } catch (err) {
         const message = `kind ${resource.kind}: ${err instanceof Error ? err.message : String(err)}`;
         this.#invalidate(key, CacheReasons.InvalidSpec, message, { resource });
@@ -350,7 +365,13 @@ export class ResourceCache implements Cache {
           result.warnings.join('; '),
         );
       }
-      stored = { ...resource, spec: result.value };
+      // Frozen: readers share what the cache holds and can't change it for each other; another
+      // resource with this spec object (valid without warnings) gets the same value.
+      const value = freezeData(result.value);
+      if (shared?.has(spec) && result.warnings.length === 0) {
+        shared.set(spec, { schemaId: def.schemaId, value });
+      }
+      stored = { ...resource, spec: value };
     }
     this.#accept(key, stored);
   }
@@ -448,19 +469,25 @@ export class ResourceCache implements Cache {
     }
   }
 
-  #replace(source: string, resources: Resource[]): void {
-    const keep = new Set<ResourceKey>();
-    // Each key made once (a new string, hashed by the first lookup) and handed to #upsert.
+  #replace(source: string, resources: Resource[], given?: readonly ResourceKey[]): void {
+    // Each key made once (a new string, hashed by the first lookup) and handed to #upsert; a
+    // source's own key for the resource (already hashed by its maps) is taken instead.
     const keys: (ResourceKey | undefined)[] = new Array(resources.length);
     for (let i = 0; i < resources.length; i++) {
+      const r = resources[i]!;
+      const k = given?.[i];
       try {
-        keep.add((keys[i] = keyOf(resources[i]!)));
+        keys[i] = k !== undefined && namesResource(k, r) ? k : keyOf(r);
       } catch {
         // malformed: #upsert logs it
       }
     }
-    for (const [key, owned] of [...this.#owned]) {
-      if (owned.source === source && !keep.has(key)) this.#delete(source, key);
+    // Nothing to diff-delete before the source's first list: no set of the keys kept then.
+    if (this.#ownsAny(source)) {
+      const keep = new Set(keys);
+      for (const [key, owned] of [...this.#owned]) {
+        if (owned.source === source && !keep.has(key)) this.#delete(source, key);
+      }
     }
     // One lookup of the definitions (a container resolution) for the batch, not one per resource.
     const definitions = this.#definitions();
@@ -474,6 +501,11 @@ export class ResourceCache implements Cache {
     for (let i = 0; i < resources.length; i++) {
       this.#upsert(source, resources[i]!, definitions, shared, keys[i]);
     }
+  }
+
+  #ownsAny(source: string): boolean {
+    for (const owned of this.#owned.values()) if (owned.source === source) return true;
+    return false;
   }
 
   #removeStored(key: ResourceKey): boolean {

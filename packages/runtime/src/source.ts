@@ -19,8 +19,10 @@ export interface ResourceSink {
   /**
    * Replace the whole set of resources this source owns (after a list/relist): keys not in
    * `resources` are deleted, so objects that vanished while unobserved are not kept forever.
+   * `keys`: optional, `keys[i]` the key of `resources[i]` when the source made it already (the
+   * cache then makes none; a key that does not name its resource is ignored).
    */
-  replace(resources: Resource[]): void;
+  replace(resources: Resource[], keys?: readonly ResourceKey[]): void;
   /**
    * A source reports which resources it rejected before they became resources (e.g. hostile
    * labels), so they are visible in `get`/`describe` and as Warning events.
