@@ -187,6 +187,7 @@ export class PlanReconciler implements Reconciler {
       written: result.written,
       diff: result.diff,
       after: result.after,
+      ...(result.secretValues ? { secretValues: result.secretValues } : {}),
       finishedAt: new Date(ctx.clock.now()).toISOString(),
     };
     this.#report.record(summary);

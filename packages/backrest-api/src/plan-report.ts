@@ -75,6 +75,11 @@ export interface ReconcileSummary {
   diff: string;
   /** The canonical bytes that were (or would be) written. */
   after: string;
+  /**
+   * The secret values `after` holds (configSecretValues), when the store worked them out from its
+   * document: the CLI masks them in the diff it prints without parsing `after` again.
+   */
+  secretValues?: string[];
   apply?: ApplyOutcome;
   /** A fatal error (invalid config JSON, refused config, store unreachable). */
   fatal?: { code: string; message: string };

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { writtenSchedule } from '@backrest-sidecar/backrest-model';
 import { applyChanges } from './apply-changes.js';
 import type { ConfigFormat, PlanSpec } from './plan-spec.js';
 import { plan } from './spec-support.js';
@@ -63,4 +64,37 @@ describe('applyChanges', () => {
       );
     });
   }
+
+  for (const format of ['sidecar', 'backrest'] as const) {
+    it(`writes each upsert's schedule as writtenSchedule does alone, however many share one (${format})`, () => {
+      // Descriptors translated, spacing normalized, what does not parse kept as written.
+      const schedules = ['0 2 * * *', '@daily', ' 0 2 * * * ', 'not a cron', '@daily', '0 2 * * *'];
+      const upsert = schedules.map((schedule, i) => plan(`p${i}`, { schedule }));
+      const doc = applyChanges(undefined, format, { upsert, remove: [] }) as {
+        plans: { schedule: string | { cron: string } }[];
+      };
+      const written = doc.plans.map((p) =>
+        typeof p.schedule === 'string' ? p.schedule : p.schedule.cron,
+      );
+      expect(written).to.deep.equal(schedules.map((s) => writtenSchedule(s)));
+      expect(written).to.deep.equal([
+        '0 2 * * *',
+        '0 0 * * *',
+        '0 2 * * *',
+        'not a cron',
+        '0 0 * * *',
+        '0 2 * * *',
+      ]);
+    });
+  }
+
+  it('upserts new plans after the kept ones, in upsert order, and replaces an existing one in place', () => {
+    const raw = { repos: [], plans: [{ id: 'b' }, { id: 'a' }] };
+    const doc = applyChanges(raw, 'sidecar', {
+      upsert: [plan('z'), plan('a', { repo: 'r2' }), plan('c')],
+      remove: [],
+    }) as { plans: { id: string; repo?: string }[] };
+    expect(doc.plans.map((p) => p.id)).to.deep.equal(['b', 'a', 'z', 'c']);
+    expect(doc.plans[1]?.repo).to.equal('r2');
+  });
 });

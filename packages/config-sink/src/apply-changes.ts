@@ -10,7 +10,7 @@ import {
   nestsDeeperThan,
   type JsonObject,
 } from './json-util.js';
-import { KeepSpecError } from '@backrest-sidecar/backrest-model';
+import { KeepSpecError, writtenSchedule } from '@backrest-sidecar/backrest-model';
 import type { ConfigFormat, PlanChanges, PlanSpec } from './plan-spec.js';
 import { fromSidecarPlan, toSidecarPlan } from './sidecar-plan.js';
 
@@ -95,6 +95,13 @@ export function applyChanges(
     const id = idOf(p);
     if (!position.has(id)) position.set(id, i); // the first one, as findIndex would
   });
+  // Each schedule's written form once per call: thousands of upserts share a few schedules.
+  const written = new Map<string, string>();
+  const schedule = (expr: string): string => {
+    let w = written.get(expr);
+    if (w === undefined) written.set(expr, (w = writtenSchedule(expr)));
+    return w;
+  };
   const unchanged = shallow ? options.unchanged : undefined;
   const upserts = changes.upsert;
   // Indexed: a for-of allocates an iterator result per plan in cold code (a first write: 2,000).
@@ -108,8 +115,8 @@ export function applyChanges(
     try {
       next =
         format === 'backrest'
-          ? toBackrestPlan(plan, idx >= 0 ? (plans[idx] as object) : undefined)
-          : toSidecarPlan(plan, idx >= 0 ? plans[idx] : undefined);
+          ? toBackrestPlan(plan, idx >= 0 ? (plans[idx] as object) : undefined, schedule)
+          : toSidecarPlan(plan, idx >= 0 ? plans[idx] : undefined, schedule);
     } catch (err) {
       if (err instanceof KeepSpecError) {
         throw new ConfigError(
@@ -126,7 +133,7 @@ export function applyChanges(
       // A private copy: the caller may change its plan later.
       else if (frozen) unchanged.set(existing, structuredClone(plan));
     } else {
-      position.set(plan.id, plans.length);
+      // Not entered in `position`: checkChanges refused a second upsert of the same id.
       plans.push(next);
     }
   }

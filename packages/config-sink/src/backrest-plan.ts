@@ -127,7 +127,11 @@ export function specForRetention(retention: unknown): string {
  * `existing` is never changed; the unmanaged values kept are its own (not copies: applyChanges
  * decides whether the document is copied, and 2,000 clones cost ~6 ms per reconcile).
  */
-export function toBackrestPlan(plan: PlanSpec, existing?: object): object {
+export function toBackrestPlan(
+  plan: PlanSpec,
+  existing?: object,
+  written: (schedule: string) => string = writtenSchedule,
+): object {
   const base: JsonObject = isObject(existing) ? existing : {};
   const keepFileRetention = plan.retention.defaulted === true && isObject(existing);
   const { retention, carry } = keepFileRetention
@@ -155,7 +159,7 @@ export function toBackrestPlan(plan: PlanSpec, existing?: object): object {
     id: plan.id,
     repo: plan.repo,
     paths: [...plan.sources],
-    schedule: { cron: writtenSchedule(plan.schedule), clock: SCHEDULE_CLOCK },
+    schedule: { cron: written(plan.schedule), clock: SCHEDULE_CLOCK },
   };
   // The deprecated top-level `cron` would fight `schedule` after a migration: ours wins.
   delete out['cron'];

@@ -15,6 +15,15 @@ export function configSecretValues(text: string): string[] {
   } catch {
     return [];
   }
+  return configDocSecretValues(config);
+}
+
+/**
+ * configSecretValues of a parsed document: what the text rendered from `config` holds. For a
+ * caller that has the document already (the sink, which renders that text): no second parse of a
+ * 600 kB config.
+ */
+export function configDocSecretValues(config: unknown): string[] {
   const out: string[] = [];
   const repos = own(config, 'repos');
   if (!Array.isArray(repos)) return out;

@@ -18,6 +18,7 @@ import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { applyChanges, emptyConfig } from './apply-changes.js';
 import { ConfigError } from './config-error.js';
+import { configSecretValues } from './config-secrets.js';
 import { ConfigSink } from './config-sink.js';
 import type { ConfigSinkOptions } from './config-sink-options.js';
 import { lineDiff } from './line-diff.js';
@@ -162,6 +163,54 @@ describe('ConfigSink (real files)', () => {
       expect(r.after).to.include('"id": "a"');
       expect(readFileSync(file, 'utf8')).to.equal(SIDECAR_WITH_DEFAULT);
       expect(readdirSync(dir)).to.deep.equal(['config.json']);
+    });
+
+    it("gives the secret values `after` holds, from its document (configSecretValues' answer)", async () => {
+      const repo = (id: string, secrets: object) => ({ id, type: 'local', url: '/r', ...secrets });
+      const cases: [ConfigFormat, object][] = [
+        [
+          'sidecar',
+          {
+            repos: [
+              repo('default', { password: 'hunter2-pass', env: { AWS_SECRET: 'abc123=x' } }),
+              repo('b', { env: { B2_KEY: 'b2-secret-key' } }),
+            ],
+            plans: [],
+          },
+        ],
+        [
+          'backrest',
+          {
+            modno: 1,
+            version: 6,
+            instance: 'x',
+            repos: [
+              {
+                ...JSON.parse(BACKREST_WITH_DEFAULT).repos[0],
+                password: 'hunter2-pass',
+                env: ['K=v-secret'],
+              },
+            ],
+            plans: [],
+          },
+        ],
+      ];
+      for (const [format, doc] of cases) {
+        writeFileSync(file, JSON.stringify(doc));
+        for (const changes of [
+          { upsert: [plan('a', { repo: 'default' })], remove: [] },
+          { upsert: [], remove: [] },
+        ]) {
+          const s = sink({ format });
+          const results = [await s.preview(changes), await s.commit(changes)];
+          for (const r of results) {
+            expect(r.secretValues, `${format} ${r.changed}`).to.have.members(
+              configSecretValues(r.after),
+            );
+            expect(r.secretValues).to.not.be.empty;
+          }
+        }
+      }
     });
 
     it('refuses a plan whose repo is missing, and writes nothing', async () => {

@@ -16,6 +16,7 @@ import { applyChanges, decodePlan, decodePlans, emptyConfig } from './apply-chan
 import { assertLoadable } from './assert-loadable.js';
 import { defaultInstanceId, instanceIdProblem } from './backrest-instance.js';
 import { ConfigError } from './config-error.js';
+import { configDocSecretValues } from './config-secrets.js';
 import {
   BACKREST_FILE_MODE,
   CONFIG_SINK_DEFAULTS,
@@ -583,6 +584,7 @@ export class ConfigSink {
       diff: p.changed ? lineDiff(p.before, p.after, path.basename(this.#path)) : '',
       warnings: extra.warnings,
       merged: extra.merged,
+      secretValues: configDocSecretValues(p.doc),
     };
     if (extra.backupPath !== undefined) result.backupPath = extra.backupPath;
     return result;

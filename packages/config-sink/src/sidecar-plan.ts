@@ -7,7 +7,11 @@ import type { PlanSpec } from './plan-spec.js';
  * every field is always written, empty arrays included: the file shows exactly what we decided.
  * The one exception: a `defaulted` retention leaves the spec `existing` has in the file.
  */
-export function toSidecarPlan(plan: PlanSpec, existing?: unknown): JsonObject {
+export function toSidecarPlan(
+  plan: PlanSpec,
+  existing?: unknown,
+  written: (schedule: string) => string = writtenSchedule,
+): JsonObject {
   const old = isObject(existing) && isObject(existing['retention']) ? existing['retention'] : {};
   const spec =
     plan.retention.defaulted === true && isObject(existing) && typeof old['spec'] === 'string'
@@ -20,7 +24,7 @@ export function toSidecarPlan(plan: PlanSpec, existing?: unknown): JsonObject {
   return {
     id: plan.id,
     repo: plan.repo,
-    schedule: writtenSchedule(plan.schedule),
+    schedule: written(plan.schedule),
     sources: [...plan.sources],
     exclude: [...plan.exclude],
     hooks,

@@ -295,6 +295,20 @@ describe('validateConfig', () => {
     for (const [name, d, why] of cases) {
       it(`refuses ${name}`, () => expect(validateConfig(d, 'sidecar').join('\n')).to.match(why));
     }
+    it('names each problem by its plan, in plan order (one without an id by its index)', () => {
+      const plans = [
+        { ...p, id: 'a', repo: 'x', sources: ['/d', ''] },
+        { ...p, id: 'b' },
+        { ...p, id: '', schedule: '* * *', retention: { spec: 'daily=0' } },
+      ];
+      expect(validateConfig(doc(plans), 'sidecar')).to.deep.equal([
+        'plan #2: id is empty',
+        'plan "a": repo "x" not found (repos: default)',
+        'plan "a": sources[1] is empty',
+        'plan #2: schedule "* * *": expected 5 fields (minute hour day-of-month month day-of-week), got 3',
+        'plan #2: retention.spec "daily=0": term "daily=0": "0" is not a count (a whole number from 1 to 1000000)',
+      ]);
+    });
   });
 
   describe('testdata examples', () => {

@@ -40,7 +40,9 @@ export async function runReconcile(raw: RawOptions): Promise<number> {
   if (settings.dryRun && report?.diff) {
     // The diff shows config lines: repository passwords, env values, webhook URLs, hook commands.
     const redactor = manager.get<Redactor>(Redactor);
-    for (const v of configSecretValues(report.after ?? '')) redactor.addSecretValue(v);
+    // From the store's document when it has them (no second parse of a 600 kB config).
+    const secrets = report.secretValues ?? configSecretValues(report.after ?? '');
+    for (const v of secrets) redactor.addSecretValue(v);
     const diff = redactor.redactString(report.diff);
     process.stdout.write(diff.endsWith('\n') ? diff : `${diff}\n`);
   }
