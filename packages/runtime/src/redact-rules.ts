@@ -60,12 +60,14 @@ const ENV_PAIR = new RegExp(
 );
 
 /**
- * Every rule of `redactString` needs one of these in the string: `://` or `@` (URLs, backend
- * userinfo), or a secret word (flags, env pairs, secret JSON keys, auth headers, `Bearer`…).
+ * Every rule of `redactString` needs one of these in the string: `://` (URLs), an `@` right after
+ * a character `BACKEND_USERINFO` allows before it (its first `@` follows the scheme's `:` or a
+ * non-`@` character of its class), or a secret word (flags, env pairs, secret JSON keys, auth
+ * headers, `Bearer`…). Not any `@`: the `@@` hunk headers of a 600 kB dry-run diff ran every rule.
  * A superset of the rules' triggers, checked in one pass; keep it in step with the rules above.
  */
 const SECRET_TRIGGER =
-  /:\/\/|@|PASS|PWD|SECRET|TOKEN|KEY|AUTH|CREDENTIAL|COOKIE|BEARER|BASIC|DIGEST/i;
+  /:\/\/|[^\s"'<>@]@|PASS|PWD|SECRET|TOKEN|KEY|AUTH|CREDENTIAL|COOKIE|BEARER|BASIC|DIGEST/i;
 
 export function mayHoldSecret(s: string): boolean {
   return SECRET_TRIGGER.test(s);

@@ -9,6 +9,7 @@ import {
   applyRules,
   hasAnyWord,
   isSecretKeyName,
+  mayHoldSecret,
   replaceJsonPairs,
 } from './redact-rules.js';
 
@@ -559,5 +560,36 @@ describe('redactString rule gates (a rule runs only when the text holds what it 
     );
     const late = `${plain}\n+      "PassWord": "hunter2"`;
     expect(new SecretRedactor().redactString(late)).to.include(`"PassWord": "${REDACTED}"`);
+  });
+  it('an @ only after a space, quote, bracket or @ (a hunk header) triggers no rule', () => {
+    expect(mayHoldSecret('@@ -6,5 +6,32006 @@\n+  "plans": [\n+    "/srv/big/0"')).to.equal(false);
+    for (const s of [
+      'sftp:@h',
+      'sftp:u@h',
+      's3:x@@h',
+      'me@host',
+      'a\\@b',
+      'http://h',
+      'Bearer x',
+    ]) {
+      expect(mayHoldSecret(s), s).to.equal(true);
+    }
+  });
+
+  it('what the @ trigger lets through is left unchanged by every rule, ungated', () => {
+    // Texts dense in what BACKEND_USERINFO and the URL rules look at around an `@`.
+    const bit = fc.oneof(
+      fc.constantFrom('@', '@@', ':', '//', 'sftp', 's3', 'rest', 'SFTP', 'rclone:', 'x', ' '),
+      fc.constantFrom('\n', '\t', '"', "'", '<', '>', '`', '\\', '/', '-', '+', '.', 'é'),
+      fc.string({ maxLength: 4 }),
+    );
+    const dense = fc.array(bit, { maxLength: 30 }).map((a) => a.join(''));
+    fc.assert(
+      fc.property(fc.oneof(dense, text), (s) => {
+        if (!mayHoldSecret(s)) expect(applyRules(s, false)).to.equal(s);
+        else expect(applyRules(s)).to.equal(applyRules(s, false));
+      }),
+      { numRuns: 8000 },
+    );
   });
 });
