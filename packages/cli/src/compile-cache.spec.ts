@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -114,6 +115,27 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
     run('reconcile', { NODE_OPTIONS: '--max-semi-space-size=8' });
     expect(mtimes()).to.deep.equal(written);
     expect(cacheFiles(), 'NODE_OPTIONS flags are flags too').to.have.length(3);
+  });
+
+  it('sets V8 flags for one-shot commands only, and a tier-up budget only on V8 11 (Node 20)', () => {
+    const { v8FlagsFor } = createRequire(import.meta.url)(LOADER) as {
+      v8FlagsFor(command: string, v8Version?: string): readonly string[];
+    };
+    expect(v8FlagsFor('reconcile', '11.3.244.8-node.30')).to.deep.equal([
+      '--no-incremental-marking',
+      '--interrupt-budget=1081344',
+    ]);
+    expect(v8FlagsFor('get', '13.6.233.17-node.37')).to.deep.equal(['--no-incremental-marking']);
+    expect(v8FlagsFor('daemon', '11.3.244.8-node.30')).to.deep.equal([]);
+    expect(v8FlagsFor('run', '13.6.233.17-node.37')).to.deep.equal([]);
+    // This Node knows the flags it is given (V8 prints "unrecognized flag" on stderr otherwise).
+    const r = spawnSync(
+      process.execPath,
+      ['-e', `require(${JSON.stringify(LOADER)}).runBundle(process.argv[1])`, bundle, 'reconcile'],
+      { encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: dir } },
+    );
+    expect(r.stderr).to.equal('');
+    expect(r.status).to.equal(0);
   });
 
   it('runs one-shot commands without incremental marking; the daemon and `run` keep it', () => {
