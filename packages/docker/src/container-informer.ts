@@ -659,7 +659,8 @@ export class ContainerInformer {
         // garbage that dies young, instead of live data every scavenge of a long relist copies.
         list[i] = undefined;
         if (seen.has(info.Id) || !this.#selects(info.Labels ?? {})) continue;
-        const observed = observeListed(info);
+        // Its labels adopted, not copied: nothing else holds this list.
+        const observed = observeListed(info, true);
         seen.set(info.Id, observed);
         listed.push(observed);
       }

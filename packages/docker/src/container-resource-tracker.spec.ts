@@ -248,6 +248,37 @@ describe('ContainerResourceTracker', () => {
     expect(t.sink.get('App/web-b')?.spec).to.not.equal(t.sink.get('App/web-a')?.spec);
   });
 
+  it('shares a decoded spec in an initial list only between exactly equal owned labels', async () => {
+    const t = setup();
+    t.tracker.beginInitialList();
+    // Owned labels that are a prefix of others', the same values under other keys, a value
+    // that is another's key and value run together, an empty value: each its own spec.
+    const labels: Record<string, Record<string, string>> = {
+      a: { 'app.enable': 'true' },
+      b: { 'app.enable': 'true', 'app.size': '1' },
+      c: { 'app.enable': 'true', 'app.size': '1', 'app.x': '' },
+      d: { 'app.enable': 'true', 'app.x': '1' },
+      e: { 'app.enable': 'true', 'app.size': '1app.x' },
+      f: { 'app.enable': 'true', 'app.size': '' },
+      g: { 'app.enable': 'true', 'app.size': '1', 'other.label': 'x' },
+    };
+    for (const [id, l] of Object.entries(labels)) await t.tracker.upsert(observed(id, id, l));
+    t.tracker.finishInitialList();
+    const spec = (id: string): unknown => t.sink.get(`App/${id}`)?.spec;
+    expect(Object.keys(labels).map((id) => ({ ...(spec(id) as object) }))).to.deep.equal([
+      { enable: 'true' },
+      { enable: 'true', size: '1' },
+      { enable: 'true', size: '1', x: '' },
+      { enable: 'true', x: '1' },
+      { enable: 'true', size: '1app.x' },
+      { enable: 'true', size: '' },
+      { enable: 'true', size: '1' },
+    ]);
+    // Only g (b's owned labels, plus one no kind owns) shares.
+    expect(spec('g')).to.equal(spec('b'));
+    expect(new Set(Object.keys(labels).map(spec)).size).to.equal(6);
+  });
+
   it('delivers every kind of a container whose second kind waits for an image inspect', async () => {
     const sensitiveJob = { ...job, selector: { prefixes: ['job.'], sensitiveLabels: ['job.run'] } };
     const t = setup({ definitions: [app, sensitiveJob] });

@@ -1,5 +1,6 @@
 import {
   makeKey,
+  ownLabel,
   type Clock,
   type EventRecorder,
   type Logger,
@@ -19,7 +20,6 @@ import {
   DEFAULT_MAX_LABEL_BYTES,
   decodeLabels,
   ownedKeys,
-  ownedLabelsSignature,
   selects,
   type DecodeResult,
 } from './label-decoder.js';
@@ -45,6 +45,15 @@ export interface ContainerResourceTrackerOptions {
   logger?: Logger;
   /** Receives `UntrustedImageLabel` Warning events; a function is read at each one. Default none. */
   recorder?: EventRecorder | (() => EventRecorder | undefined);
+}
+
+/**
+ * The initial list's decode memo for one definition: a path of (owned key, its value) pairs from
+ * the root, in `ownedKeys` order, leads to what labels of exactly those pairs decode to.
+ */
+interface MemoNode {
+  decoded?: DecodeResult;
+  next?: Map<string, Map<string, MemoNode>>;
 }
 
 export const CONTAINER_RESOURCE_TRACKER_DEFAULTS = {
@@ -113,7 +122,7 @@ export class ContainerResourceTracker {
    * owned labels (replicas, a generated fleet) share one spec object, read-only like every
    * delivered spec, and the cache validates a shared spec once per replace.
    */
-  #initialSpecs: Map<ResourceDefinition, Map<string, DecodeResult>> | undefined;
+  #initialSpecs: Map<ResourceDefinition, MemoNode> | undefined;
   #resourceVersion = 0;
   readonly #nextResourceVersion = (): string => String(++this.#resourceVersion);
 
@@ -305,14 +314,24 @@ export class ContainerResourceTracker {
   ): DecodeResult {
     const specs = this.#initialSpecs;
     if (!specs) return this.#decodeNow(def, labels, containerName, keys);
-    let memo = specs.get(def);
-    if (!memo) specs.set(def, (memo = new Map()));
-    const signature = ownedLabelsSignature(labels, keys);
-    const known = memo.get(signature);
-    if (known) return known;
+    let node: MemoNode | undefined = specs.get(def);
+    if (!node) specs.set(def, (node = {}));
+    // Walked by the owned labels' own strings (key, then value), not by a signature string
+    // made of them: a container whose labels were seen allocates nothing here.
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      const value = ownLabel(labels, key) ?? '';
+      const next: Map<string, Map<string, MemoNode>> = (node.next ??= new Map());
+      let byValue: Map<string, MemoNode> | undefined = next.get(key);
+      if (!byValue) next.set(key, (byValue = new Map()));
+      let child: MemoNode | undefined = byValue.get(value);
+      if (!child) byValue.set(value, (child = {}));
+      node = child;
+    }
+    if (node.decoded) return node.decoded;
     const decoded = this.#decodeNow(def, labels, containerName, keys);
     // A refusal names the container: not shared.
-    if (decoded.ok) memo.set(signature, decoded);
+    if (decoded.ok) node.decoded = decoded;
     return decoded;
   }
 

@@ -175,6 +175,40 @@ describe('container-resource', () => {
     );
   });
 
+  it('observeListed adopting labels keeps the parsed map, as a copy would read, hostile keys included (property)', () => {
+    const key = fc.oneof(
+      fc.string({ maxLength: 6 }),
+      fc.constantFrom('__proto__', 'constructor', 'toString', '0', '10', '1.5', '-1', 'a.b'),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(key, fc.string({ maxLength: 4 })), { maxLength: 8 }),
+        (entries) => {
+          // As dockerode hands a list over: parsed JSON (a `__proto__` key is an own property).
+          const json = JSON.stringify({ ...listed(), Labels: Object.fromEntries(entries) });
+          const copied = observeListed(JSON.parse(json) as Dockerode.ContainerInfo).status;
+          const info = JSON.parse(json) as Dockerode.ContainerInfo;
+          const parsed = info.Labels;
+          const adopted = observeListed(info, true).status;
+          expect(adopted.labels).to.equal(parsed);
+          expect(Object.getPrototypeOf(adopted.labels)).to.equal(null);
+          expect(Reflect.ownKeys(adopted.labels)).to.deep.equal(Reflect.ownKeys(copied.labels));
+          expect({ ...adopted, labels: { ...adopted.labels } }).to.deep.equal({
+            ...copied,
+            labels: { ...copied.labels },
+          });
+        },
+      ),
+      { numRuns: 1000 },
+    );
+    // A value that is not a string (not Docker's JSON): copied without it, the map left alone.
+    const odd = { a: '1', b: 2 } as unknown as Record<string, string>;
+    const status = observeListed(listed({ Labels: odd }), true).status;
+    expect(status.labels).to.not.equal(odd);
+    expect(Object.getPrototypeOf(odd)).to.equal(Object.prototype);
+    expect({ ...status.labels }).to.deep.equal({ a: '1' });
+  });
+
   it('reads health from the list status text', () => {
     expect(healthFromStatusText('Up 2 seconds (health: starting)')).to.equal('starting');
     expect(healthFromStatusText('Up 1 hour (unhealthy)')).to.equal('unhealthy');

@@ -321,7 +321,7 @@ describe('label-decoder', () => {
     );
   });
 
-  describe('ownedLabelsSignature (the tracker decodes equal signatures once)', () => {
+  describe('ownedLabelsSignature (equal signatures decode alike)', () => {
     const rcb: LabelSelector = {
       prefixes: ['backrest.', 'restic-compose-backup.'],
       enableLabel: 'backrest.enable',
