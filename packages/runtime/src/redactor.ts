@@ -135,7 +135,7 @@ export class SecretRedactor implements Redactor {
    * serialise: the JSON is scanned once instead of each string of `value`.
    */
   cleanJson(value: object): string | undefined {
-    if (!isPlainData(value, 0)) return undefined;
+    if (!this.#clean(value, 0, false)) return undefined;
     const json = JSON.stringify(value);
     // What a rule needs (`mayHoldSecret`) and every secret field name show in the JSON as they
     // are in the data: JSON escapes only quotes, backslashes and control characters. So does a
@@ -145,13 +145,21 @@ export class SecretRedactor implements Redactor {
     return !mayHoldSecret(json) || this.#clean(value, 0) ? json : undefined;
   }
 
-  #clean(value: unknown, depth: number): boolean {
-    if (typeof value === 'string') return !mayHoldSecret(value) && !this.#holdsValue(value);
+  /**
+   * Plain data that `redact` copies as it is (`strings: false`), and, with `strings: true`, none of
+   * its strings or set fields secret: `isClean`. One walk for both, so they cannot drift apart.
+   */
+  #clean(value: unknown, depth: number, strings = true): boolean {
+    if (typeof value === 'string') {
+      return !strings || (!mayHoldSecret(value) && !this.#holdsValue(value));
+    }
     if (value === null || value === undefined) return true;
     if (typeof value === 'number' || typeof value === 'boolean') return true;
     if (typeof value !== 'object' || depth > 32) return false;
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) if (!this.#clean(value[i], depth + 1)) return false;
+      for (let i = 0; i < value.length; i++) {
+        if (!this.#clean(value[i], depth + 1, strings)) return false;
+      }
       return true;
     }
     const proto = Object.getPrototypeOf(value) as unknown;
@@ -161,8 +169,8 @@ export class SecretRedactor implements Redactor {
       const k = keys[i] as string;
       if (k === '__proto__') return false;
       const v = (value as Record<string, unknown>)[k];
-      if (v !== undefined && v !== null && this.isSecretKey(k)) return false;
-      if (!this.#clean(v, depth + 1)) return false;
+      if (strings && v !== undefined && v !== null && this.isSecretKey(k)) return false;
+      if (!this.#clean(v, depth + 1, strings)) return false;
     }
     return true;
   }
@@ -217,28 +225,6 @@ export class SecretRedactor implements Redactor {
     for (const [k, v] of Object.entries(value)) setOwn(out, k, this.#field(k, v, seen));
     return out;
   }
-}
-
-/** `isClean`'s answer but for strings and field names: plain data that `redact` copies as it is. */
-function isPlainData(value: unknown, depth: number): boolean {
-  if (value === null || value === undefined) return true;
-  const type = typeof value;
-  if (type === 'string' || type === 'number' || type === 'boolean') return true;
-  if (type !== 'object' || depth > 32) return false;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) if (!isPlainData(value[i], depth + 1)) return false;
-    return true;
-  }
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto !== Object.prototype && proto !== null) return false;
-  const keys = Object.keys(value);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i] as string;
-    if (k === '__proto__' || !isPlainData((value as Record<string, unknown>)[k], depth + 1)) {
-      return false;
-    }
-  }
-  return true;
 }
 
 /** Rules only (no registered values): for last-resort paths that have no shared redactor. */
