@@ -139,8 +139,10 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
   });
 
   it('runs one-shot commands without incremental marking; the daemon and `run` keep it', () => {
-    // The stand-in churns old space until V8 collects it, and reports whether any GC was an
-    // incremental marking step (perf_hooks' gc entries say which kind each GC was).
+    // The stand-in churns old space past the point where V8's defaults start incremental marking
+    // (the daemon's and run's answers show the churn gets there), and reports whether any GC was
+    // an incremental marking step (perf_hooks' gc entries say which kind each GC was). Whether a
+    // one-shot's run reaches old space's limit, and so a full GC, varies: not asserted.
     writeFileSync(
       bundle,
       `const { PerformanceObserver, constants } = require('node:perf_hooks');
@@ -151,15 +153,15 @@ let kept = [];
 for (let i = 0; i < 400; i++) { kept.push(Array.from({ length: 10000 }, (_, j) => ({ j }))); if (kept.length > 20) kept = []; }
 setTimeout(() => {
   observer.disconnect();
-  process.stdout.write('major ' + kinds.has(constants.NODE_PERFORMANCE_GC_MAJOR) + ' incremental ' + kinds.has(constants.NODE_PERFORMANCE_GC_INCREMENTAL) + '\\n');
+  process.stdout.write('incremental ' + kinds.has(constants.NODE_PERFORMANCE_GC_INCREMENTAL) + '\\n');
 }, 10);
 `,
     );
     for (const command of ['reconcile', 'get', 'backup-once']) {
-      expect(run(command), command).to.equal('major true incremental false\n');
+      expect(run(command), command).to.equal('incremental false\n');
     }
     for (const command of ['daemon', 'run']) {
-      expect(run(command), command).to.equal('major true incremental true\n');
+      expect(run(command), command).to.equal('incremental true\n');
     }
   });
 
