@@ -86,6 +86,45 @@ describe('createLogger', () => {
     expect(line!['env']).to.deep.equal([`RESTIC_PASSWORD=${REDACTED}`, 'OTHER=ok']);
   });
 
+  it('never writes a secret a label put into a plan line (the fast path falls back to redact)', () => {
+    const out = new MemoryLogStream();
+    const redactor = new SecretRedactor();
+    redactor.addSecretValue('registered-s3cret');
+    const log = createLogger({ format: 'json', stream: out.writable, redactor }).child({
+      controller: 'plan',
+      key: 'BackrestConfig//etc/backrest/config.json',
+    });
+    const line = (container: string, sources: string[]) =>
+      log.info('plan.rendered', {
+        plan_id: 'p_a',
+        container,
+        changed: true,
+        repo: 'default',
+        schedule: '0 2 * * *',
+        sources,
+        exclude: [],
+        hooks: { pre: 0, post: 0 },
+        retention: { spec: 'daily=7', defaulted: true },
+      });
+    line('a', ['/srv/a']);
+    line('b', ['/srv/RESTIC_PASSWORD=hunter2', 's3:https://AKIA:wJalrXUt@s3.example/b']);
+    line('registered-s3cret', ['/srv/c']);
+    for (const secret of ['hunter2', 'wJalrXUt', 'registered-s3cret']) {
+      expect(out.text).to.not.contain(secret);
+    }
+    expect(out.lines.map((l) => l['action'])).to.deep.equal(Array(3).fill('plan.rendered'));
+    expect(out.lines[0]!['sources']).to.deep.equal(['/srv/a']);
+  });
+
+  it('writes nothing to a stream that has ended, and does not throw', () => {
+    const out = new MemoryLogStream();
+    const log = createLogger({ format: 'json', stream: out.writable });
+    log.info('a.one');
+    out.writable.end();
+    log.info('a.two');
+    expect(out.lines.map((l) => l['action'])).to.deep.equal(['a.one']);
+  });
+
   it("keeps callers' message and level fields from clobbering the logger's", () => {
     const out = new MemoryLogStream();
     createLogger({ format: 'json', stream: out.writable }).warn('test.x', {

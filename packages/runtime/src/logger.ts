@@ -185,8 +185,6 @@ class LineLogger implements Logger {
   #log(level: LogLevel, action: string, fields?: LogFields): void {
     const sink = this.#sink;
     if (SEVERITY[level] > sink.severity) return;
-    const { stream } = sink;
-    if (stream.destroyed || stream.writableEnded) return;
     const now = sink.clock.now();
     const { stamp } = sink;
     if (now !== stamp.at) {
@@ -232,13 +230,14 @@ class LineLogger implements Logger {
     let tail = '}';
     if (fields !== undefined) {
       if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return undefined;
-      const keys = Object.keys(fields);
-      if (keys.length > 0) {
-        // Indexed: a for-of allocates an iterator result per key in cold code.
-        for (let i = 0; i < keys.length; i++) {
-          const k = keys[i] as string;
-          if (bound.taken.has(k) || isDigit(k.charCodeAt(0))) return undefined;
-        }
+      // for-in, not Object.keys: no array of names per line (cold code, 2,000 lines).
+      let named = false;
+      for (const k in fields) {
+        const c = k.charCodeAt(0);
+        if (bound.taken.has(k) || (c >= 48 && c <= 57)) return undefined;
+        named = true;
+      }
+      if (named) {
         // Undefined also for what JSON.stringify would not write as `redact` does (an Error, a
         // Date, a Map, a bigint, a cycle).
         const json = secrets.cleanJson(fields);
@@ -246,10 +245,10 @@ class LineLogger implements Logger {
         if (json.length > 2) tail = `,${json.slice(1)}`;
       }
     }
-    const line = `{"time":"${time}","level":"${level}"${head}${bound.json}${tail}`;
+    const line = `{"time":"${time}","level":"${level}"${head}${bound.json}${tail}\n`;
     // A registered value (across two fields, or registered after the bindings were serialised):
     // what `redactValues` would blank, on the general path.
-    return secrets.redactValues(line) === line ? `${line}\n` : undefined;
+    return secrets.redactValues(line) === line ? line : undefined;
   }
 }
 
@@ -355,8 +354,11 @@ function hasField(o: LogFields, k: string): boolean {
   return Object.prototype.propertyIsEnumerable.call(o, k);
 }
 
+/** Each line at once; none once the stream is closed (`write` after `end` is an error). */
 function writeTo(stream: Writable): (line: string) => void {
-  return (line) => stream.write(line);
+  return (line) => {
+    if (!stream.destroyed && !stream.writableEnded) stream.write(line);
+  };
 }
 
 /**

@@ -437,6 +437,37 @@ describe('SecretRedactor.isClean (the logger serialises a clean record without c
     // A trigger only in a name `isSecretKey` exempts: the walk says clean.
     expect(r.cleanJson({ key: 'Plan/a' })).to.equal('{"key":"Plan/a"}');
   });
+
+  it('walks scalars in place: nested non-plain values and secrets are still refused', () => {
+    const r = new SecretRedactor();
+    // Values JSON and `redact` write differently, inside arrays and objects at any depth.
+    for (const bad of [1n, Symbol('s'), () => 1, new Date(0), new Map(), new String('x')]) {
+      expect(r.isClean({ a: [0, { b: [bad] }] }), String(typeof bad)).to.equal(false);
+      expect(r.cleanJson({ a: { b: bad } }), String(typeof bad)).to.equal(undefined);
+    }
+    // A secret in a string of a nested array (a source path from a hostile label).
+    const labeled = { sources: ['/srv/a', '/srv/RESTIC_PASSWORD=hunter2'], retention: {} };
+    expect(r.isClean(labeled)).to.equal(false);
+    expect(r.cleanJson(labeled)).to.equal(undefined);
+    expect(r.isClean({ a: [null, undefined, 1, true, 'x', []] })).to.equal(true);
+  });
+
+  it('checks a name put on Object.prototype too (one more value, never one less)', () => {
+    const r = new SecretRedactor();
+    Object.defineProperty(Object.prototype, 'apiToken', {
+      value: 'x',
+      enumerable: true,
+      configurable: true,
+    });
+    let polluted: boolean;
+    try {
+      polluted = r.isClean({ plan_id: 'a' });
+    } finally {
+      delete (Object.prototype as Record<string, unknown>)['apiToken'];
+    }
+    expect(polluted).to.equal(false);
+    expect(r.isClean({ plan_id: 'a' })).to.equal(true);
+  });
 });
 
 describe('redactString rule gates (a rule runs only when the text holds what it needs)', () => {
