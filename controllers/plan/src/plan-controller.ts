@@ -1,6 +1,5 @@
 import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
 import {
-  KeyTrigger,
   makeKey,
   type ControllerContribution,
   type ControllerOptions,
@@ -26,8 +25,6 @@ import { PlanStore } from './plan-store.js';
 export class PlanController implements ControllerContribution {
   readonly name = 'plan';
   readonly watches: Watch[];
-  /** Workloads handed back by the reconciler after a render (their own success or error). */
-  readonly triggers: KeyTrigger[];
   readonly options: ControllerOptions;
   readonly reconciler: PlanReconciler;
 
@@ -72,8 +69,6 @@ export class PlanController implements ControllerContribution {
       ...(daemon ? { debounce: options.debounce ?? { ...PLAN_CONTROLLER_DEFAULTS.debounce } } : {}),
       ...(options.resyncPeriodMs ? { resyncPeriodMs: options.resyncPeriodMs } : {}),
     };
-    const outcomes = new KeyTrigger('plan-workload-outcomes');
-    this.triggers = [outcomes];
-    this.reconciler = new PlanReconciler(options, store, apply, report, outcomes);
+    this.reconciler = new PlanReconciler(options, store, apply, report);
   }
 }
