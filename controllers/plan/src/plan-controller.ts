@@ -39,7 +39,6 @@ export class PlanController implements ControllerContribution {
     // One-shot: exactly one reconcile of the synced cache (the initial key). Events arriving
     // meanwhile (other containers on the host, our own Backrest restart) must not start more.
     const events = daemon && options.watchEvents !== false;
-    const never = () => false;
     // `--selector` scopes the plans: a container outside it changes nothing in the config, so
     // its events must not re-render every plan (other stacks' churn on a shared host). Same test
     // as the reconciler's; an update counts if either version is selected (labels moved in/out).
@@ -55,13 +54,10 @@ export class PlanController implements ControllerContribution {
             },
           ]
         : [];
-    this.watches = [
-      {
-        kind: BACKUP_WORKLOAD_KIND,
-        map: () => [key],
-        predicates: events ? predicates : [{ create: never, update: never, delete: never }],
-      },
-    ];
+    // Without events nothing to watch: the initial key (and the resync) reconcile the synced
+    // cache. A watch filtering every event would still map each workload to that same key on
+    // every pass: a one-shot listed, sorted and mapped its 2,000 workloads for nothing.
+    this.watches = events ? [{ kind: BACKUP_WORKLOAD_KIND, map: () => [key], predicates }] : [];
     this.options = {
       maxConcurrentReconciles: 1,
       // Reconciled at start even with no workload, so orphans are seen and --prune works.
