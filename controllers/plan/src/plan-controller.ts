@@ -19,7 +19,8 @@ import { PlanStore } from './plan-store.js';
 
 /**
  * BackupWorkloads → Backrest plans. Written only against the runtime's public contribution API,
- * exactly as a plugin would be: it watches one kind and maps every event to one aggregate key.
+ * exactly as a plugin would be: it watches one kind and maps every event to one aggregate key
+ * (a daemon following events; otherwise that key is reconciled at start and on every resync).
  */
 @injectable()
 export class PlanController implements ControllerContribution {
