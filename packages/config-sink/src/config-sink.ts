@@ -587,8 +587,14 @@ export class ConfigSink {
       diff: p.changed ? lineDiff(p.before, p.after, path.basename(this.#path)) : '',
       warnings: extra.warnings,
       merged: extra.merged,
-      secretValues: configDocSecretValues(p.doc),
     };
+    // Worked out when first read: only the CLI's dry-run diff needs them.
+    let secrets: string[] | undefined;
+    Object.defineProperty(result, 'secretValues', {
+      enumerable: true,
+      configurable: true,
+      get: () => (secrets ??= configDocSecretValues(p.doc)),
+    });
     if (extra.backupPath !== undefined) result.backupPath = extra.backupPath;
     return result;
   }
