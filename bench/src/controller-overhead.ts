@@ -3,8 +3,10 @@
 // WorkloadOutcomes does) and whose per-key reconcile does nothing. Beside it, in the same run,
 // the baseline: the same reconciler awaited once per key in a plain loop. The difference is what
 // the controller adds per key: queue, request, context, signal, metrics, logger. A second
-// controller answers the per-key reconciles synchronously, as the plan controller does; its first
-// round is printed too (cold: a one-shot CLI run reconciles its keys once, before the JIT warms).
+// controller answers the per-key reconciles synchronously; a third settles every key from the
+// aggregate reconcile (`ctx.settle`, no queue pass), as the plan controller now does. The first
+// round of the last two is printed too, each in a fresh process (cold: a one-shot CLI run handles
+// its keys once, before the JIT warms).
 // Run: npx tsc -b bench && node bench/dist/controller-overhead.js
 import {
   AjvSchemaRegistry,
@@ -22,6 +24,7 @@ import {
   type ReconcileRequest,
   type Reconciler,
 } from '@dockop/runtime';
+import { execFileSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { Writable } from 'node:stream';
 
@@ -45,27 +48,36 @@ const logger = createLogger({
 });
 
 /**
- * Fires every workload key from the aggregate key's reconcile; the workload reconcile is empty and
- * answers with a resolved promise, or synchronously (`sync`).
+ * How the workload keys are answered: fired and reconciled with a resolved promise (`async`) or
+ * synchronously (`sync`), or settled by the aggregate reconcile itself (`settle`).
+ */
+type Mode = 'async' | 'sync' | 'settle';
+
+/**
+ * Fires (or settles) every workload key from the aggregate key's reconcile; the workload
+ * reconcile is empty.
  */
 function reconciler(
   trigger: KeyTrigger | undefined,
   seen: { n: number },
-  sync = false,
+  mode: Mode = 'async',
 ): Reconciler {
   return {
-    reconcile(req: ReconcileRequest): Promise<void> | void {
+    reconcile(req: ReconcileRequest, ctx: ReconcileContext): Promise<void> | void {
       if (req.key === AGGREGATE) {
-        for (const k of keys) trigger?.fire(k);
+        if (mode === 'settle') {
+          for (const k of keys) ctx.settle(k);
+          seen.n += keys.length;
+        } else for (const k of keys) trigger?.fire(k);
         return Promise.resolve();
       }
       seen.n++;
-      return sync ? undefined : Promise.resolve();
+      return mode === 'sync' ? undefined : Promise.resolve();
     },
   };
 }
 
-async function runController(sync = false): Promise<number> {
+async function runController(mode: Mode = 'async'): Promise<number> {
   const trigger = new KeyTrigger('bench');
   const seen = { n: 0 };
   const metrics = new PrometheusMetrics();
@@ -75,7 +87,7 @@ async function runController(sync = false): Promise<number> {
       watches: [],
       triggers: [trigger],
       options: { initialKeys: [AGGREGATE] },
-      reconciler: reconciler(trigger, seen, sync),
+      reconciler: reconciler(trigger, seen, mode),
     },
     {
       cache: new ResourceCache({ schemas: new AjvSchemaRegistry() }),
@@ -119,20 +131,39 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-// The first round (cold, as in a one-shot run), a warm-up of the others, then interleaved rounds.
-const coldSync = await runController(true);
+// COLD=<mode>: this process only prints the first round of that mode (cold, as in a one-shot run).
+const cold = process.env.COLD as Mode | undefined;
+if (cold) {
+  console.log((await runController(cold)).toFixed(2));
+  process.exit(0);
+}
+const coldRound = (mode: Mode): number =>
+  Number(
+    execFileSync(process.execPath, [process.argv[1]!], {
+      env: { ...process.env, COLD: mode },
+      encoding: 'utf8',
+    }),
+  );
+const coldSync = coldRound('sync');
+const coldSettle = coldRound('settle');
+// A warm-up, then interleaved rounds.
 await runController();
+await runController('sync');
+await runController('settle');
 await runBaseline();
 const controller: number[] = [];
 const controllerSync: number[] = [];
+const controllerSettle: number[] = [];
 const baseline: number[] = [];
 for (let i = 0; i < ROUNDS; i++) {
   controller.push(await runController());
-  controllerSync.push(await runController(true));
+  controllerSync.push(await runController('sync'));
+  controllerSettle.push(await runController('settle'));
   baseline.push(await runBaseline());
 }
 const c = median(controller);
 const cs = median(controllerSync);
+const cst = median(controllerSettle);
 const b = median(baseline);
 const perKey = (ms: number): string => `${((ms * 1000) / KEYS).toFixed(2)} µs/key`;
 console.log(
@@ -149,5 +180,11 @@ console.log(`controller overhead per key:         ${perKey(c - b)}`);
 console.log(`Controller.runOnce, sync answers:    ${cs.toFixed(2)} ms CPU (median), ${perKey(cs)}`);
 console.log(`sync controller overhead per key:    ${perKey(cs - b)}`);
 console.log(
+  `Controller.runOnce, settled keys:    ${cst.toFixed(2)} ms CPU (median), ${perKey(cst)}`,
+);
+console.log(
   `first round (cold, sync answers):    ${coldSync.toFixed(2)} ms CPU, ${perKey(coldSync)}`,
+);
+console.log(
+  `first round (cold, settled keys):    ${coldSettle.toFixed(2)} ms CPU, ${perKey(coldSettle)}`,
 );

@@ -46,6 +46,9 @@ describe('benches (smoke: tiny sizes)', function () {
     const out = await bench('controller-overhead.js', { KEYS: '200', ROUNDS: '2' });
     expect(figure(out, 'Controller.runOnce:')).to.be.greaterThan(0);
     expect(figure(out, 'baseline (await reconcile per key):')).to.be.greaterThan(0);
+    // Settling 200 keys may take less than the 0.01 ms printed: present is what counts here.
+    expect(figure(out, 'Controller.runOnce, settled keys:')).to.be.at.least(0);
+    expect(figure(out, 'first round (cold, settled keys):')).to.be.greaterThan(0);
   });
 
   it('cli-startup: --help and version next to bare node', async () => {

@@ -303,7 +303,7 @@ describe('PlanController: a skipped or invalid workload is not a successful reco
       );
       return m ? Number(m[1]) : 0;
     };
-    return { sink, stream, controller, recorder, count, clock };
+    return { sink, stream, controller, recorder, count, clock, cache };
   }
 
   it('one-shot: the refused and the skipped workload are errors (reported once), the planned one a success', async () => {
@@ -329,6 +329,20 @@ describe('PlanController: a skipped or invalid workload is not a successful reco
       ['Warning', 1],
     ]);
     expect(h.recorder.list('BackupWorkload/db').map((e) => e.count)).to.deep.equal([1]);
+  });
+
+  it('one-shot: the workloads are listed once, by the render (no watch maps them all again)', async () => {
+    const h = setup('once');
+    for (const n of ['a', 'b', 'c']) h.sink.upsert(validWorkload(n));
+    const kinds: string[] = [];
+    const list = h.cache.list.bind(h.cache);
+    (h.cache as { list: (kind: string) => unknown[] }).list = (kind) => {
+      kinds.push(kind);
+      return list(kind);
+    };
+    const summary = await h.controller.runOnce();
+    expect(summary).to.deep.include({ reconciled: 4, succeeded: 4, failed: 0 });
+    expect(kinds).to.deep.equal([BACKUP_WORKLOAD_KIND]);
   });
 
   it('daemon: an outcome is counted when it changes, not again on every render', async () => {

@@ -1,6 +1,5 @@
 import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
 import {
-  KeyTrigger,
   makeKey,
   type ControllerContribution,
   type ControllerOptions,
@@ -20,14 +19,13 @@ import { PlanStore } from './plan-store.js';
 
 /**
  * BackupWorkloads → Backrest plans. Written only against the runtime's public contribution API,
- * exactly as a plugin would be: it watches one kind and maps every event to one aggregate key.
+ * exactly as a plugin would be: it watches one kind and maps every event to one aggregate key
+ * (a daemon following events; otherwise that key is reconciled at start and on every resync).
  */
 @injectable()
 export class PlanController implements ControllerContribution {
   readonly name = 'plan';
   readonly watches: Watch[];
-  /** Workloads handed back by the reconciler after a render (their own success or error). */
-  readonly triggers: KeyTrigger[];
   readonly options: ControllerOptions;
   readonly reconciler: PlanReconciler;
 
@@ -42,7 +40,6 @@ export class PlanController implements ControllerContribution {
     // One-shot: exactly one reconcile of the synced cache (the initial key). Events arriving
     // meanwhile (other containers on the host, our own Backrest restart) must not start more.
     const events = daemon && options.watchEvents !== false;
-    const never = () => false;
     // `--selector` scopes the plans: a container outside it changes nothing in the config, so
     // its events must not re-render every plan (other stacks' churn on a shared host). Same test
     // as the reconciler's; an update counts if either version is selected (labels moved in/out).
@@ -58,13 +55,10 @@ export class PlanController implements ControllerContribution {
             },
           ]
         : [];
-    this.watches = [
-      {
-        kind: BACKUP_WORKLOAD_KIND,
-        map: () => [key],
-        predicates: events ? predicates : [{ create: never, update: never, delete: never }],
-      },
-    ];
+    // Without events nothing to watch: the initial key (and the resync) reconcile the synced
+    // cache. A watch filtering every event would still map each workload to that same key on
+    // every pass: a one-shot listed, sorted and mapped its 2,000 workloads for nothing.
+    this.watches = events ? [{ kind: BACKUP_WORKLOAD_KIND, map: () => [key], predicates }] : [];
     this.options = {
       maxConcurrentReconciles: 1,
       // Reconciled at start even with no workload, so orphans are seen and --prune works.
@@ -72,8 +66,6 @@ export class PlanController implements ControllerContribution {
       ...(daemon ? { debounce: options.debounce ?? { ...PLAN_CONTROLLER_DEFAULTS.debounce } } : {}),
       ...(options.resyncPeriodMs ? { resyncPeriodMs: options.resyncPeriodMs } : {}),
     };
-    const outcomes = new KeyTrigger('plan-workload-outcomes');
-    this.triggers = [outcomes];
-    this.reconciler = new PlanReconciler(options, store, apply, report, outcomes);
+    this.reconciler = new PlanReconciler(options, store, apply, report);
   }
 }

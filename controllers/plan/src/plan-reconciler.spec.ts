@@ -149,6 +149,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       conditions: new InMemoryConditionStore(),
       cache: new ListCache(items, refused),
       clock: ctxClock,
+      settle: () => {},
     };
     const run = async () =>
       reconciler.reconcile(
@@ -382,6 +383,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       conditions: new InMemoryConditionStore(),
       cache,
       clock,
+      settle: () => {},
     };
     const run = () =>
       reconciler.reconcile(
@@ -469,6 +471,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       conditions: new InMemoryConditionStore(),
       cache: new ListCache([resource('web', {})]),
       clock,
+      settle: () => {},
     };
     const req = { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath };
     await reconciler.reconcile(req, ctx);

@@ -14,13 +14,12 @@ import { ConfigError, type PlanChanges } from '@backrest-sidecar/config-sink';
 import {
   TerminalError,
   makeKey,
-  type KeyTrigger,
   type ReconcileContext,
   type ReconcileRequest,
   type ReconcileResult,
   type Reconciler,
 } from '@dockop/runtime';
-import { BACKUP_WORKLOAD_KIND, checkPlanIdPrefix } from '@backrest-sidecar/api';
+import { checkPlanIdPrefix } from '@backrest-sidecar/api';
 import type { ApplyState } from './apply-state.js';
 import { OrphanTracker, type OrphanDecision } from './orphan-tracker.js';
 import {
@@ -67,8 +66,6 @@ export class PlanReconciler implements Reconciler {
     store: PlanStore,
     apply: ApplyState,
     report: PlanReport,
-    /** Where workloads whose outcome changed are handed back as their own keys. Default: none. */
-    outcomes?: KeyTrigger,
   ) {
     // An empty prefix would make every hand-made plan ours (pruned, overwritten): refuse early.
     checkPlanIdPrefix(options.defaults.prefix);
@@ -79,7 +76,7 @@ export class PlanReconciler implements Reconciler {
     const daemon = (options.mode ?? PLAN_CONTROLLER_DEFAULTS.mode) === 'daemon';
     const grace = daemon ? (options.orphanGraceMs ?? PLAN_CONTROLLER_DEFAULTS.orphanGraceMs) : 0;
     this.#orphans = new OrphanTracker(grace);
-    this.#outcomes = new WorkloadOutcomes(outcomes);
+    this.#outcomes = new WorkloadOutcomes();
     // One-shot: a single reconcile, nothing to remember.
     this.#memo = daemon ? new PlanMemo() : undefined;
     this.#reporting = new PlanReporting({
@@ -93,13 +90,8 @@ export class PlanReconciler implements Reconciler {
     return makeKey(CONFIG_KIND, this.#opts.configPath);
   }
 
-  reconcile(
-    request: ReconcileRequest,
-    ctx: ReconcileContext,
-  ): Promise<ReconcileResult | void> | void {
-    // A workload's own key (handed back after a render): its outcome in that render, answered
-    // synchronously (a one-shot hands back thousands; the runtime then needs no promise for them).
-    if (request.kind === BACKUP_WORKLOAD_KIND) return this.#outcomes.check(request.key);
+  /** Every key is the aggregate one (the workloads' own outcomes are settled by the render). */
+  reconcile(_request: ReconcileRequest, ctx: ReconcileContext): Promise<ReconcileResult | void> {
     return this.#render(ctx);
   }
 
@@ -191,7 +183,7 @@ export class PlanReconciler implements Reconciler {
       finishedAt: new Date(ctx.clock.now()).toISOString(),
     };
     this.#report.record(summary);
-    this.#outcomes.record(perKey);
+    this.#outcomes.record(perKey, ctx);
 
     // 6. The apply worker (controller `backrest-apply`) takes it from here; a write never waits
     // for a restart. One-shot: it runs after this controller, before the CLI reads the report.

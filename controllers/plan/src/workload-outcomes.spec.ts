@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { KeyTrigger, TerminalError } from '@dockop/runtime';
+import { TerminalError, type ResourceKey } from '@dockop/runtime';
 import type { PlanEntry } from './plan-report.js';
 import { entriesByKey } from './plan-reporting.js';
 import { WorkloadOutcomes } from './workload-outcomes.js';
@@ -20,20 +20,20 @@ function entry(container: string, e: Partial<PlanEntry> = {}): PlanEntry {
 
 describe('WorkloadOutcomes', () => {
   function setup() {
-    const fired: string[] = [];
-    const trigger = new KeyTrigger('t');
-    trigger.subscribe((k) => fired.push(k));
-    const outcomes = new WorkloadOutcomes(trigger);
+    /** What the last render settled: each key with its error, if any. */
+    const settled = new Map<ResourceKey, TerminalError | undefined>();
+    const outcomes = new WorkloadOutcomes();
+    const ctx = { settle: (key: ResourceKey, error?: TerminalError) => settled.set(key, error) };
     const record = (entries: PlanEntry[]) => {
-      fired.length = 0;
-      outcomes.record(entriesByKey(entries, CONFIG_KEY));
-      return [...fired].sort();
+      settled.clear();
+      outcomes.record(entriesByKey(entries, CONFIG_KEY), ctx);
+      return [...settled.keys()].sort();
     };
-    return { outcomes, record };
+    return { settled, record };
   }
 
-  it('hands back a workload when its outcome changes: planned, skipped, another skip, gone and back', () => {
-    const { outcomes, record } = setup();
+  it('settles a workload when its outcome changes: planned, skipped, another skip, gone and back', () => {
+    const { settled, record } = setup();
     const skip = (message: string) => ({
       state: 'Skipped' as const,
       reason: 'RepoMissing',
@@ -56,9 +56,11 @@ describe('WorkloadOutcomes', () => {
         entry('', { state: 'Orphaned', planId: 'p_old' }),
       ]),
     ).to.deep.equal(['BackupWorkload/b', 'BackupWorkload/c', 'BackupWorkload/d']);
-    expect(() => outcomes.check('BackupWorkload/b')).to.throw(TerminalError, 'no repo y');
-    outcomes.check('BackupWorkload/d');
-    // a gone, then back: handed back again.
+    const b = settled.get('BackupWorkload/b');
+    expect(b).to.be.instanceOf(TerminalError);
+    expect(b).to.include({ message: 'no repo y', reason: 'RepoMissing', reported: true });
+    expect(settled.get('BackupWorkload/d')).to.equal(undefined); // planned: a success
+    // a gone, then back: settled again.
     expect(record([entry('b', skip('no repo y'))])).to.deep.equal([]);
     expect(record([entry('a'), entry('b', skip('no repo y'))])).to.deep.equal(['BackupWorkload/a']);
   });

@@ -1,63 +1,52 @@
-import { TerminalError, type KeyTrigger, type ResourceKey } from '@dockop/runtime';
+import { TerminalError, type ReconcileContext, type ResourceKey } from '@dockop/runtime';
 import type { PlanEntry } from './plan-report.js';
-
-/** What the last render decided for one workload. */
-type Outcome = { planned: true } | { planned: false; reason: string; message: string };
-
-const PLANNED: Outcome = { planned: true };
 
 /**
  * Each workload's own reconcile result. The plan set is rendered under one aggregate key (one
  * config write), so without this a workload the render skipped (id collision, no repo, labels
  * refused) would only ever be part of a *successful* reconcile. After each render, the workloads
- * whose outcome changed are handed to the controller's own trigger; their key's reconcile
- * (`check`) succeeds for a planned workload and fails, as a TerminalError, for a skipped or
- * invalid one: `controller_runtime_reconcile_total{controller="plan",result="error"}` and the
+ * whose outcome changed are settled on their own key (`ctx.settle`, no queue pass: the render
+ * already decided them): a success for a planned workload, a TerminalError for a skipped or
+ * invalid one, so `controller_runtime_reconcile_total{controller="plan",result="error"}` and the
  * run-once summary count it. The render already logged the skip and recorded its event (each
  * problem once), so the error is `reported` (no second log line or event).
  */
 export class WorkloadOutcomes {
-  readonly #trigger: KeyTrigger | undefined;
-  #current = new Map<ResourceKey, Outcome>();
-  /** What each key was last handed over with: an unchanged outcome is not counted again. */
-  readonly #fired = new Map<ResourceKey, string>();
-
-  constructor(trigger?: KeyTrigger) {
-    this.#trigger = trigger;
-  }
+  /**
+   * What each key was last settled with ('' planned, else its reason and message): an unchanged
+   * outcome is not counted again.
+   */
+  #settled = new Map<ResourceKey, string>();
 
   /**
    * After a render: every workload's entry (a service's plan: one per replica), on its key
    * (`BackupWorkload/<container>`; an orphan's entry, without a container, has none).
    */
-  record(perKey: readonly { e: PlanEntry; container: string; key: ResourceKey }[]): void {
-    const next = new Map<ResourceKey, Outcome>();
+  record(
+    perKey: readonly { e: PlanEntry; container: string; key: ResourceKey }[],
+    ctx: Pick<ReconcileContext, 'settle'>,
+  ): void {
+    const decided = new Map<ResourceKey, PlanEntry>();
     // Indexed: a for-of allocates an iterator result per workload in cold code.
     for (let i = 0; i < perKey.length; i++) {
       const { e, container, key } = perKey[i]!;
-      if (!container || (e.state !== 'Ready' && e.state !== 'Skipped')) continue;
-      next.set(
-        key,
-        e.state === 'Ready' ? PLANNED : { planned: false, reason: e.reason, message: e.message },
-      );
+      if (container && (e.state === 'Ready' || e.state === 'Skipped')) decided.set(key, e);
     }
-    this.#current = next;
-    for (const k of this.#fired.keys()) if (!next.has(k)) this.#fired.delete(k);
+    const previous = this.#settled;
+    const next = new Map<ResourceKey, string>();
     // forEach, not for-of over entries: no [key, value] pair per workload in cold code.
-    next.forEach((outcome, key) => {
+    decided.forEach((e, key) => {
       // Planned (most of them: no string built), or skipped for this reason with this message.
-      const signature = outcome.planned ? '' : JSON.stringify([outcome.reason, outcome.message]);
-      if (this.#fired.get(key) === signature) return;
-      this.#fired.set(key, signature);
-      this.#trigger?.fire(key);
+      const signature = e.state === 'Ready' ? '' : JSON.stringify([e.reason, e.message]);
+      next.set(key, signature);
+      if (previous.get(key) === signature) return;
+      ctx.settle(
+        key,
+        e.state === 'Ready'
+          ? undefined
+          : new TerminalError(e.message, e.reason, { reported: true }),
+      );
     });
-  }
-
-  /** The workload key's reconcile: throws for a workload the last render did not plan. */
-  check(key: ResourceKey): void {
-    const outcome = this.#current.get(key);
-    if (outcome && !outcome.planned) {
-      throw new TerminalError(outcome.message, outcome.reason, { reported: true });
-    }
+    this.#settled = next;
   }
 }

@@ -691,6 +691,70 @@ describe('Controller', () => {
     expect(sync.idle).to.equal(0);
   });
 
+  it('ctx.settle counts the keys an aggregate reconcile decided, without a queue pass', async () => {
+    const h = harness({
+      watches: [{ kind: 'Thing', map: () => ['Aggregate/all'] }],
+      options: { initialKeys: ['Aggregate/all'] },
+      behaviour: (_req, ctx) => {
+        ctx.settle('Thing/ok');
+        ctx.settle('Thing/told', new TerminalError('logged', 'Told', { reported: true }));
+        ctx.settle('Thing/bad', new TerminalError('refused', 'Refused'));
+      },
+    });
+    for (const n of ['ok', 'told', 'bad']) h.sink.upsert(thing(n));
+    const summary = await h.controller.runOnce();
+    // The same summary as when each key took its own (empty) reconcile.
+    expect(summary).to.deep.equal({
+      controller: 'things',
+      reconciled: 4,
+      succeeded: 2,
+      failed: 2,
+      requeued: 0,
+      errors: [
+        { key: 'Thing/told', error: 'logged', terminal: true },
+        { key: 'Thing/bad', error: 'refused', terminal: true },
+      ],
+    });
+    expect(h.calls.map((c) => c.key)).to.deep.equal(['Aggregate/all']);
+    const count = (result: string) =>
+      metricValue(h.metrics, 'controller_runtime_reconcile_total', {
+        controller: 'things',
+        result,
+      });
+    expect([await count('success'), await count('error')]).to.deep.equal([2, 2]);
+    // A reported error is logged at debug without an event; another is told like a thrown one.
+    const errors = h.lines.filter((l) => l.action === 'reconcile.error');
+    expect(errors.map((l) => `${l.level} ${String(l.fields['key'])}`)).to.deep.equal([
+      'debug Thing/told',
+      'error Thing/bad',
+    ]);
+    expect(h.recorder.list('Thing/told')).to.deep.equal([]);
+    expect(h.recorder.list('Thing/bad').map((e) => `${e.type} ${e.reason}`)).to.deep.equal([
+      'Warning Refused',
+    ]);
+  });
+
+  it('ctx.settle leaves the queue alone: a queued key still gets its own reconcile', async () => {
+    const h = harness({
+      options: { initialKeys: ['Aggregate/all'] },
+      behaviour: (req, ctx) => {
+        if (req.key === 'Aggregate/all') ctx.settle('Thing/a');
+      },
+    });
+    h.sink.upsert(thing('a'));
+    h.controller.start();
+    await h.clock.advanceAsync(10);
+    expect(h.calls.map((c) => c.key).sort()).to.deep.equal(['Aggregate/all', 'Thing/a']);
+    expect(
+      await metricValue(h.metrics, 'controller_runtime_reconcile_total', {
+        controller: 'things',
+        result: 'success',
+      }),
+    ).to.equal(3);
+    expect(h.controller.queue.len() + h.controller.queue.delayedCount()).to.equal(0);
+    await h.controller.stop(0);
+  });
+
   it('a synchronous answer in a running controller: retried with backoff, requeued, nothing left in flight', async () => {
     let failures = 2;
     const h = harness({

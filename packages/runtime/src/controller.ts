@@ -16,6 +16,7 @@ import {
   type ReconcileContext,
   type ReconcileRequest,
   type ReconcileResult,
+  type TerminalError,
 } from './reconciler.js';
 import { keyOf, splitKey, type Resource, type ResourceKey } from './resource.js';
 import type { ResourceEventHandler } from './resource-cache.js';
@@ -61,7 +62,7 @@ export interface RunOnceOptions {
 
 export interface RunOnceSummary {
   controller: string;
-  /** Reconcile calls made (retries included). */
+  /** Reconcile calls made (retries included), and keys settled by another's (`ctx.settle`). */
   reconciled: number;
   succeeded: number;
   /** Keys whose last attempt failed. */
@@ -97,7 +98,8 @@ function errorMessage(err: unknown): string {
  * the key's backoff, and, when the key names a resource of a watched kind that the cache no
  * longer holds (deleted), also drops the key's waiting requeue: the object is gone, and a
  * container churn would otherwise keep one timer per destroyed container for up to an hour.
- * An exception never escapes a worker.
+ * `ctx.settle(key, error?)` counts another key's outcome as a reconcile (success or terminal
+ * error) without a queue pass. An exception never escapes a worker.
  */
 export class Controller {
   readonly name: string;
@@ -119,6 +121,15 @@ export class Controller {
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   /** Keys being reconciled, with their context signal (aborted on stop). */
   readonly #inFlight = new Map<ResourceKey, ReconcileSignal>();
+  /** `runOnce`: takes every outcome, reconciled or settled, for the summary. */
+  #recordOnce: ((outcome: ReconcileOutcome) => void) | undefined;
+  /** Every context's `settle`: one function, not one closure per reconcile. */
+  readonly #settleKey = (key: ResourceKey, error?: TerminalError): void => {
+    // Timed as taking no time: the calling reconcile made the decision (and is timed itself).
+    const outcome =
+      error === undefined ? this.#succeeded(key, 0, undefined) : this.#failed(key, 0, error);
+    this.#recordOnce?.(outcome);
+  };
 
   constructor(contribution: ControllerContribution, deps: ControllerDeps) {
     if (!contribution.name) throw new Error('ControllerContribution without a name');
@@ -240,6 +251,12 @@ export class Controller {
     const retries = options.retries ?? 0;
     const last = new Map<ResourceKey, ReconcileOutcome>();
     let reconciled = 0;
+    // Settled keys count as reconciled: the summary is the same as when each took a queue pass.
+    const record = (outcome: ReconcileOutcome): void => {
+      reconciled++;
+      last.set(outcome.key, outcome);
+    };
+    this.#recordOnce = record;
     this.#subscribe();
     this.enqueueAll();
     try {
@@ -251,8 +268,7 @@ export class Controller {
             for (let attempt = 0; ; attempt++) {
               const run = this.#reconcile(key);
               const outcome = run instanceof Promise ? await run : run;
-              reconciled++;
-              last.set(key, outcome);
+              record(outcome);
               if (outcome.result !== 'error' || outcome.terminal || attempt >= retries) break;
               await this.#deps.clock.sleep(this.#rateLimiter.when(key), this.#abort.signal);
             }
@@ -273,6 +289,7 @@ export class Controller {
       for (const u of this.#unsubscribe) u();
       this.#unsubscribe = [];
       this.queue.shutDown();
+      this.#recordOnce = undefined;
       this.#state = 'stopped';
     }
     const outcomes = [...last.values()];
@@ -490,6 +507,7 @@ export class Controller {
       conditions,
       cache,
       clock,
+      settle: this.#settleKey,
     };
     const started = clock.now();
     logger.debug('reconcile.start', { key });
@@ -498,29 +516,29 @@ export class Controller {
       result = this.#contribution.reconciler.reconcile(request, ctx);
     } catch (err) {
       timeout?.cancel();
-      return this.#failed(key, started, err);
+      return this.#failed(key, this.#since(started), err);
     }
     if (!isPromiseLike(result)) {
       timeout?.cancel();
-      return this.#succeeded(key, started, result);
+      return this.#succeeded(key, this.#since(started), result);
     }
     // In flight (until then nothing could run beside it: no stop to abort it, no scrape).
     this.#inFlight.set(key, abort);
     this.#metrics?.activeWorkers(1);
-    return this.#settle(key, started, timeout, result);
+    return this.#finishAsync(key, started, timeout, result);
   }
 
   /** The rest of `#reconcile` for a reconciler that answered with a promise (in flight). */
-  async #settle(
+  async #finishAsync(
     key: ResourceKey,
     started: number,
     timeout: TimerHandle | undefined,
     pending: PromiseLike<ReconcileResult | void>,
   ): Promise<ReconcileOutcome> {
     try {
-      return this.#succeeded(key, started, await pending);
+      return this.#succeeded(key, this.#since(started), await pending);
     } catch (err) {
-      return this.#failed(key, started, err);
+      return this.#failed(key, this.#since(started), err);
     } finally {
       timeout?.cancel();
       this.#inFlight.delete(key);
@@ -528,8 +546,12 @@ export class Controller {
     }
   }
 
-  #succeeded(key: ResourceKey, started: number, r: ReconcileResult | void): ReconcileOutcome {
-    const seconds = (this.#deps.clock.now() - started) / 1000;
+  /** Seconds since `started` (a clock reading). */
+  #since(started: number): number {
+    return (this.#deps.clock.now() - started) / 1000;
+  }
+
+  #succeeded(key: ResourceKey, seconds: number, r: ReconcileResult | void): ReconcileOutcome {
     const logger = this.#logger;
     const result = r as ReconcileResult | undefined;
     if (result?.requeue) {
@@ -553,8 +575,7 @@ export class Controller {
     return { key, result: 'success' };
   }
 
-  #failed(key: ResourceKey, started: number, err: unknown): ReconcileOutcome {
-    const seconds = (this.#deps.clock.now() - started) / 1000;
+  #failed(key: ResourceKey, seconds: number, err: unknown): ReconcileOutcome {
     const logger = this.#logger;
     this.#metrics?.error();
     this.#metrics?.reconciled('error', seconds);

@@ -30,6 +30,17 @@ export interface ReconcileContext {
   conditions: ConditionStore;
   cache: Cache;
   clock: Clock;
+  /**
+   * Settles another key of this controller as this reconcile decided it, without queueing it:
+   * counted as that key's reconcile (`controller_runtime_reconcile_total`, the run-once summary),
+   * a success, or, with `error`, a terminal error (logged, and a Warning event recorded, as a
+   * thrown `TerminalError` would be, unless `reported`). For an aggregate reconcile that decides
+   * many keys' outcomes at once: the plan controller's render decides every workload's, and a
+   * queue pass per workload only to say so cost a one-shot more than the answers themselves. The
+   * key's queue entry, backoff and requeue are left alone; a key that needs work of its own is
+   * enqueued instead (a `KeyTrigger`).
+   */
+  settle(key: ResourceKey, error?: TerminalError): void;
 }
 
 export interface Reconciler {
