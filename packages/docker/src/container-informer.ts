@@ -648,9 +648,11 @@ export class ContainerInformer {
     const prefetched = reason === 'initial' ? this.#prefetched : undefined;
     this.#prefetched = undefined;
     const lists = await (prefetched ?? this.#listAll());
-    const seen = new Map<string, ObservedContainer>();
-    // Also in list order, walked by index below: for-of over the map's entries made a
-    // [id, container] pair, an iterator result and a destructuring iterator per container.
+    // The ids listed, to merge several lists and to find what vanished since the last relist:
+    // a single list into an empty cache (a one-shot's) needs neither.
+    const seen = lists.length > 1 || this.#cache.size > 0 ? new Set<string>() : undefined;
+    // In list order, walked by index below: for-of over a map's entries made a [id, container]
+    // pair, an iterator result and a destructuring iterator per container.
     const listed: ObservedContainer[] = [];
     for (const list of lists as (Dockerode.ContainerInfo | undefined)[][]) {
       for (let i = 0; i < list.length; i++) {
@@ -658,15 +660,16 @@ export class ContainerInformer {
         // Let go of dockerode's object once read: most of it (networks, ports, command) is then
         // garbage that dies young, instead of live data every scavenge of a long relist copies.
         list[i] = undefined;
-        if (seen.has(info.Id) || !this.#selects(info.Labels ?? {})) continue;
+        if (seen?.has(info.Id) || !this.#selects(info.Labels ?? {})) continue;
+        seen?.add(info.Id);
         // Its labels adopted, not copied: nothing else holds this list.
-        const observed = observeListed(info, true);
-        seen.set(info.Id, observed);
-        listed.push(observed);
+        listed.push(observeListed(info, true));
       }
     }
-    for (const [id, previous] of [...this.#cache]) {
-      if (!seen.has(id)) await this.#remove(id, previous);
+    if (seen) {
+      for (const [id, previous] of [...this.#cache]) {
+        if (!seen.has(id)) await this.#remove(id, previous);
+      }
     }
     for (let i = 0; i < listed.length; i++) {
       const current = listed[i]!;
@@ -677,7 +680,7 @@ export class ContainerInformer {
       const pending = this.#upsert(id, current, previous);
       if (pending) await pending;
     }
-    this.#logger?.debug('docker.relisted', { reason, containers: seen.size });
+    this.#logger?.debug('docker.relisted', { reason, containers: listed.length });
     await this.#handler.synced?.(reason, [...this.#cache.values()]);
   }
 

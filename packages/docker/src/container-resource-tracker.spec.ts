@@ -248,6 +248,36 @@ describe('ContainerResourceTracker', () => {
     expect(t.sink.get('App/web-b')?.spec).to.not.equal(t.sink.get('App/web-a')?.spec);
   });
 
+  it('asks the image check once per distinct owned labels in an initial list; sensitive ones per image', async () => {
+    const engine = new FakeEngine();
+    engine.imageLabels.set('sha256:evil', { 'app.command': 'rm -rf /' });
+    engine.imageLabels.set('sha256:clean', {});
+    const trust = new ImageLabelTrust(engine.client());
+    const filterNow = trust.filterNow.bind(trust);
+    let asked = 0;
+    trust.filterNow = (...args) => (asked++, filterNow(...args));
+    const t = setup({ trust });
+    t.tracker.beginInitialList();
+    for (const id of ['a', 'b', 'c']) {
+      expect(t.tracker.upsert(observed(id, `web-${id}`, { ...on, 'other.x': id }))).to.equal(
+        undefined,
+      );
+    }
+    expect(asked).to.equal(1);
+    // The same sensitive owned labels on two images: each container is judged by its own.
+    const labels = { ...on, 'app.command': 'rm -rf /' };
+    await t.tracker.upsert(observed('d', 'evil', labels, { imageId: 'sha256:evil' }));
+    await t.tracker.upsert(observed('e', 'clean', labels, { imageId: 'sha256:clean' }));
+    t.tracker.finishInitialList();
+    expect(t.sink.get('App/web-c')?.spec).to.deep.equal({ enable: 'true', size: '1' });
+    expect(t.sink.get('App/evil')?.spec).to.deep.equal({ enable: 'true', size: '1' });
+    expect(t.sink.get('App/evil')?.metadata.annotations).to.deep.equal({
+      [UNTRUSTED_LABELS_ANNOTATION]: 'app.command',
+    });
+    expect(t.sink.get('App/clean')?.spec).to.deep.include({ command: 'rm -rf /' });
+    expect(t.sink.get('App/clean')?.metadata.annotations).to.deep.equal({});
+  });
+
   it('shares a decoded spec in an initial list only between exactly equal owned labels', async () => {
     const t = setup();
     t.tracker.beginInitialList();

@@ -48,11 +48,13 @@ export interface ContainerResourceTrackerOptions {
 }
 
 /**
- * The initial list's decode memo for one definition: a path of (owned key, its value) pairs from
- * the root, in `ownedKeys` order, leads to what labels of exactly those pairs decode to.
+ * The initial list's memo for one definition: a path of (owned key, its value) pairs from the
+ * root, in `ownedKeys` order, leads to what labels of exactly those pairs decode to, and whether
+ * the trust check keeps them all without the image (it depends on the owned keys alone).
  */
 interface MemoNode {
   decoded?: DecodeResult;
+  imageless?: boolean;
   next?: Map<string, Map<string, MemoNode>>;
 }
 
@@ -68,9 +70,10 @@ export const UNTRUSTED_LABELS_ANNOTATION = 'docker.dockop.io/untrusted-image-lab
 /** Compose v2 creates a replacement as `<id[:12]>_<name>` and renames it once the old one is gone. */
 function isComposeTemporary(c: ObservedContainer): boolean {
   const { id, name } = c.status;
-  // The '_' first: most names have none there, and then no prefix is cut from the id.
+  // The '_' first: most names have none there, and then no prefix is cut from the id. A name
+  // too short to have one is not read past its end (that deoptimized every caller).
   const n = Math.min(12, id.length);
-  return name.charCodeAt(n) === UNDERSCORE && name.startsWith(id.slice(0, n));
+  return name.length > n && name.charCodeAt(n) === UNDERSCORE && name.startsWith(id.slice(0, n));
 }
 
 const UNDERSCORE = 0x5f;
@@ -176,16 +179,13 @@ export class ContainerResourceTracker {
       if (!selects(def.selector, container.status.labels)) continue;
       const key = makeKey(def.kind, container.status.name);
       owned.push(key);
-      // One scan of the labels for the owned keys serves the trust check and the decode.
+      // One scan of the labels for the owned keys serves the trust check and the decode; during
+      // the initial list, containers with the same owned labels share both answers.
       const keys = ownedKeys(def.selector, container.status.labels);
-      const trust = this.#trust.filterNow(
-        def.selector,
-        container.status,
-        this.#trustImageLabels,
-        keys,
-      );
+      const memo = this.#memoNode(def, container.status.labels, keys);
+      const trust = this.#trustNow(def, container, keys, memo);
       if (!trust) return this.#upsertInspecting(container, definitions, i, key, owned);
-      this.#deliver(def, key, container, trust, keys);
+      this.#deliver(def, key, container, trust, keys, memo);
     }
     this.#keep(container, owned);
   }
@@ -211,6 +211,24 @@ export class ContainerResourceTracker {
       this.#deliver(def, key, container, trust);
     }
     this.#keep(container, owned);
+  }
+
+  /** `ImageLabelTrust.filterNow`, taken from `memo` when another container answered it. */
+  #trustNow(
+    def: ResourceDefinition,
+    container: ObservedContainer,
+    keys: string[],
+    memo: MemoNode | undefined,
+  ): TrustResult | undefined {
+    if (memo?.imageless) return { labels: container.status.labels, untrusted: [] };
+    const trust = this.#trust.filterNow(
+      def.selector,
+      container.status,
+      this.#trustImageLabels,
+      keys,
+    );
+    if (memo) memo.imageless = trust !== undefined;
+    return trust;
   }
 
   /** The container backs `owned` now: whatever else it backed is released. */
@@ -250,18 +268,22 @@ export class ContainerResourceTracker {
     container: ObservedContainer,
     trust: TrustResult,
     keys?: string[],
+    memo?: MemoNode,
   ): void {
     const sink = this.#mustSink();
     const { labels, untrusted } = trust;
     if (untrusted.length > 0) this.#warnUntrusted(key, container, trust);
     else this.#untrustedWarned.delete(key);
 
-    // `keys` are those of the container's labels: of no use when the trust check dropped some.
+    // `keys` and `memo` are those of the container's labels: of no use when the trust check
+    // dropped some.
+    const all = labels === container.status.labels;
     const decoded = this.#decode(
       def,
       labels,
       container.status.name,
-      labels === container.status.labels ? keys : undefined,
+      all ? keys : undefined,
+      all ? memo : undefined,
     );
     if (!decoded.ok) {
       // Skipped for this kind: whatever this key showed before is gone now.
@@ -303,17 +325,32 @@ export class ContainerResourceTracker {
   }
 
   /**
-   * `decodeLabels` (`keys`: the owned keys of `labels`, when known); during an initial list, once
-   * per distinct owned labels of a kind.
+   * `decodeLabels` (`keys`: the owned keys of `labels`, and `memo` their node, when known); during
+   * an initial list, once per distinct owned labels of a kind.
    */
   #decode(
     def: ResourceDefinition,
     labels: Record<string, string>,
     containerName: string,
     keys: string[] = ownedKeys(def.selector, labels),
+    memo: MemoNode | undefined = this.#memoNode(def, labels, keys),
   ): DecodeResult {
+    if (memo?.decoded) return memo.decoded;
+    const options = { containerName, maxLabelBytes: this.#maxLabelBytes };
+    const decoded = decodeLabels(def.selector, labels, options, keys);
+    // A refusal names the container: not shared.
+    if (memo && decoded.ok) memo.decoded = decoded;
+    return decoded;
+  }
+
+  /** During an initial list: the memo node of these owned labels (`keys` of `labels`). */
+  #memoNode(
+    def: ResourceDefinition,
+    labels: Record<string, string>,
+    keys: string[],
+  ): MemoNode | undefined {
     const specs = this.#initialSpecs;
-    if (!specs) return this.#decodeNow(def, labels, containerName, keys);
+    if (!specs) return undefined;
     let node: MemoNode | undefined = specs.get(def);
     if (!node) specs.set(def, (node = {}));
     // Walked by the owned labels' own strings (key, then value), not by a signature string
@@ -328,21 +365,7 @@ export class ContainerResourceTracker {
       if (!child) byValue.set(value, (child = {}));
       node = child;
     }
-    if (node.decoded) return node.decoded;
-    const decoded = this.#decodeNow(def, labels, containerName, keys);
-    // A refusal names the container: not shared.
-    if (decoded.ok) node.decoded = decoded;
-    return decoded;
-  }
-
-  #decodeNow(
-    def: ResourceDefinition,
-    labels: Record<string, string>,
-    containerName: string,
-    keys: string[],
-  ): DecodeResult {
-    const options = { containerName, maxLabelBytes: this.#maxLabelBytes };
-    return decodeLabels(def.selector, labels, options, keys);
+    return node;
   }
 
   #warnUntrusted(key: ResourceKey, container: ObservedContainer, trust: TrustResult): void {

@@ -3,7 +3,7 @@ import type { Cache, RejectedResource } from './cache.js';
 import { ConditionTypes, type ConditionStore } from './conditions.js';
 import type { EventRecorder } from './event-recorder.js';
 import type { Logger } from './logger.js';
-import { keyOf, splitKey, type Resource, type ResourceKey } from './resource.js';
+import { isSlashJoined, keyOf, splitKey, type Resource, type ResourceKey } from './resource.js';
 import { showLabelValue } from './own-label.js';
 import { SECRET_KEY_PATTERN, redactText } from './redactor.js';
 import { ownedPath, type LabelSelector, type ResourceDefinition } from './resource-definition.js';
@@ -130,25 +130,27 @@ export function describeInvalidSpec(
   return `${keyOf(resource)}: ${clauses.join('; ')}`;
 }
 
-const SLASH = 0x2f;
-
 /** `key === keyOf(r)`, without making the key: a source's key is taken only if it is that. */
 function namesResource(key: ResourceKey, r: Resource): boolean {
   const kind: unknown = r.kind;
   const name: unknown = r.metadata?.name;
-  return (
-    typeof kind === 'string' &&
-    typeof name === 'string' &&
-    key.length === kind.length + 1 + name.length &&
-    key.charCodeAt(kind.length) === SLASH &&
-    key.startsWith(kind) &&
-    key.endsWith(name)
-  );
+  return typeof kind === 'string' && typeof name === 'string' && isSlashJoined(key, kind, name);
+}
+
+/** The definition of `kind`: an indexed loop, not a `find` closure per resource of a list. */
+function definitionOf(
+  definitions: readonly ResourceDefinition[],
+  kind: string,
+): ResourceDefinition | undefined {
+  for (let i = 0; i < definitions.length; i++) {
+    if (definitions[i]!.kind === kind) return definitions[i];
+  }
+  return undefined;
 }
 
 type Owned = { source: string; resourceVersion: string | undefined };
 
-/** A spec object several resources of one `replace` share, once validated: its valid value. */
+/** A spec object of one `replace`, once validated (valid, no warning): its frozen valid value. */
 type SharedSpec = { schemaId: string; value: unknown };
 
 function rejectedOf(key: ResourceKey, r: Rejection): RejectedResource {
@@ -297,15 +299,15 @@ export class ResourceCache implements Cache {
 
   /**
    * `definitions`: the list when the caller already has it (a `replace` of 2,000 resources).
-   * `shared`: a `replace`'s spec objects held by more than one resource (a source decodes
-   * identical labels once), with the frozen valid value of the first one validated: the others
-   * share it instead of a validation (and, before specs were frozen, a copy) each.
+   * `shared`: a `replace`'s spec objects already validated, with their frozen valid value: a
+   * source decodes identical labels once, and the resources holding that spec object share its
+   * value instead of a validation (and, before specs were frozen, a copy) each.
    */
   #upsert(
     source: string,
     resource: Resource,
     definitions: readonly ResourceDefinition[] = this.#definitions(),
-    shared?: Map<unknown, SharedSpec | undefined>,
+    shared?: Map<unknown, SharedSpec>,
     madeKey?: ResourceKey,
   ): void {
     let key: ResourceKey;
@@ -330,7 +332,7 @@ export class ResourceCache implements Cache {
     }
     this.#owned.set(key, { source, resourceVersion: version });
 
-    const def = definitions.find((d) => d.kind === resource.kind);
+    const def = definitionOf(definitions, resource.kind);
     let stored: Resource = resource;
     if (def) {
       const spec = resource.spec;
@@ -368,7 +370,7 @@ export class ResourceCache implements Cache {
       // Frozen: readers share what the cache holds and can't change it for each other; another
       // resource with this spec object (valid without warnings) gets the same value.
       const value = freezeData(result.value);
-      if (shared?.has(spec) && result.warnings.length === 0) {
+      if (shared && result.warnings.length === 0 && typeof spec === 'object' && spec !== null) {
         shared.set(spec, { schemaId: def.schemaId, value });
       }
       stored = { ...resource, spec: value };
@@ -491,13 +493,7 @@ export class ResourceCache implements Cache {
     }
     // One lookup of the definitions (a container resolution) for the batch, not one per resource.
     const definitions = this.#definitions();
-    const seen = new Set<unknown>();
-    const shared = new Map<unknown, SharedSpec | undefined>();
-    for (const r of resources) {
-      if (typeof r.spec !== 'object' || r.spec === null) continue;
-      if (seen.has(r.spec)) shared.set(r.spec, undefined);
-      else seen.add(r.spec);
-    }
+    const shared = new Map<unknown, SharedSpec>();
     for (let i = 0; i < resources.length; i++) {
       this.#upsert(source, resources[i]!, definitions, shared, keys[i]);
     }

@@ -36,6 +36,22 @@ export function makeKey(kind: string, name: string): ResourceKey {
   return `${kind}/${name}`;
 }
 
+/**
+ * `s === \`${head}/${tail}\``, without building that string: whether a key names `kind` and
+ * `name` (`makeKey`), or a string is a definition's `group/version`. Asked per resource of a list
+ * of thousands, where a string made only to be compared is garbage.
+ */
+export function isSlashJoined(s: string, head: string, tail: string): boolean {
+  return (
+    s.length === head.length + 1 + tail.length &&
+    s.charCodeAt(head.length) === SLASH &&
+    s.startsWith(head) &&
+    s.endsWith(tail)
+  );
+}
+
+const SLASH = 0x2f;
+
 export function splitKey(key: ResourceKey): { kind: string; name: string } {
   const slash = key.indexOf('/');
   if (slash <= 0) throw new Error(`malformed resource key "${key}" (expected <kind>/<name>)`);
