@@ -97,4 +97,38 @@ describe('applyChanges', () => {
     expect(doc.plans.map((p) => p.id)).to.deep.equal(['b', 'a', 'z', 'c']);
     expect(doc.plans[1]?.repo).to.equal('r2');
   });
+
+  it('`built`: the sidecar plans it built and put in the document, when canonical as built', () => {
+    const raw = { repos: [], plans: [{ id: 'b' }, { id: 'a' }] };
+    const built = new Set<object>();
+    const doc = applyChanges(
+      raw,
+      'sidecar',
+      {
+        upsert: [plan('z'), plan('a', { repo: 'r2' }), plan('c', { sources: ['/y', '/x'] })],
+        remove: [],
+      },
+      { copy: 'shallow', built },
+    ) as { plans: object[] };
+    // Not `b` (the file's), nor `c` (its sources are out of code-point order).
+    expect([...built]).to.have.ordered.members([doc.plans[2], doc.plans[1]]);
+    // An upsert that leaves a plan as it is keeps the file's object: not built.
+    const again = new Set<object>();
+    applyChanges(
+      doc,
+      'sidecar',
+      { upsert: [plan('z')], remove: [] },
+      { copy: 'shallow', built: again },
+    );
+    expect(again.size).to.equal(0);
+    // Backrest plans keep unmanaged fields of the file's: never taken as built.
+    const backrest = new Set<object>();
+    applyChanges(
+      { version: 6, repos: [], plans: [] },
+      'backrest',
+      { upsert: [plan('z')], remove: [] },
+      { copy: 'shallow', built: backrest },
+    );
+    expect(backrest.size).to.equal(0);
+  });
 });

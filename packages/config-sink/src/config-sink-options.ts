@@ -112,9 +112,9 @@ export interface CommitResult {
   /** True when a concurrent external edit was detected and our changes were re-applied onto it. */
   merged: boolean;
   /**
-   * configSecretValues(`after`), taken from the document it was rendered from (no second parse):
-   * what to mask in anything shown of the config (the dry-run diff). Absent: work it out from
-   * `after`.
+   * configSecretValues(`after`), taken from the document it was rendered from (no second parse)
+   * when first read: what to mask in anything shown of the config (the dry-run diff). Absent: work
+   * it out from `after`.
    */
   secretValues?: string[];
 }

@@ -496,12 +496,15 @@ export class ConfigSink {
   #propose(snap: Snapshot, changes: PlanChanges, instance: string | undefined): Proposal {
     const format = snap.format;
     let doc: unknown;
+    // The plans applyChanges builds, canonical as built: not checked again below.
+    const built = new Set<object>();
     try {
       // A file we create gets an instance (Backrest refuses repo operations without one).
       // Shallow: the snapshot is read, never changed, and the result only gets a new modno.
       doc = applyChanges(snap.doc ?? emptyConfig(format, instance), format, changes, {
         copy: 'shallow',
         unchanged: this.#unchanged[format],
+        built,
       });
     } catch (err) {
       if (err instanceof ConfigError)
@@ -522,8 +525,8 @@ export class ConfigSink {
     const config = same
       ? { canonical: snap.doc, plans: undefined }
       : warm
-        ? canonicalizeCached(doc, format, this.#rendered)
-        : { canonical: canonicalize(doc, format), plans: undefined };
+        ? canonicalizeCached(doc, format, this.#rendered, built)
+        : { canonical: canonicalize(doc, format, built), plans: undefined };
     let after = same ? snap.text : renderCanonicalConfig(config);
     const before = this.#canonicalText(snap, after, warm);
     const changed = after !== before;
@@ -584,8 +587,14 @@ export class ConfigSink {
       diff: p.changed ? lineDiff(p.before, p.after, path.basename(this.#path)) : '',
       warnings: extra.warnings,
       merged: extra.merged,
-      secretValues: configDocSecretValues(p.doc),
     };
+    // Worked out when first read: only the CLI's dry-run diff needs them.
+    let secrets: string[] | undefined;
+    Object.defineProperty(result, 'secretValues', {
+      enumerable: true,
+      configurable: true,
+      get: () => (secrets ??= configDocSecretValues(p.doc)),
+    });
     if (extra.backupPath !== undefined) result.backupPath = extra.backupPath;
     return result;
   }

@@ -47,7 +47,10 @@ export function lineDiff(
     middleOps(midA, midB, limits.maxCells ?? 25_000_000, middle);
   }
   script.keep(a.length - suf, Math.min(a.length, a.length - suf + CONTEXT));
-  return `--- a/${name}\n+++ b/${name}\n${hunks(script, skipped + head + 1, CONTEXT)}`;
+  const out = [`--- a/${name}\n+++ b/${name}\n`];
+  hunks(script, skipped + head + 1, CONTEXT, out);
+  // Joined once, flat: a concatenation would be copied again by its first reader (the redactor).
+  return out.join('');
 }
 
 /**
@@ -291,14 +294,14 @@ function middleOps(a: string[], b: string[], maxCells: number, emit: Emit): void
 }
 
 /**
- * The hunks of `script` (each line ending in a newline); its first line is line `first` of both
- * texts (the lines before it are unchanged and out of reach of any hunk). A hunk is a change with
- * up to `context` unchanged lines either side; changes at most 2·`context` lines apart share one.
+ * The hunks of `script` (each line ending in a newline), appended to `out`; its first line is line
+ * `first` of both texts (the lines before it are unchanged and out of reach of any hunk). A hunk
+ * is a change with up to `context` unchanged lines either side; changes at most 2·`context` lines
+ * apart share one.
  */
-function hunks(script: EditScript, first: number, context: number): string {
+function hunks(script: EditScript, first: number, context: number, out: string[]): void {
   const runs = script.runs;
   const size = (run: Run | undefined): number => (run ? run.to - run.from : 0);
-  const out: string[] = [];
   const emit = (t: Run['t'], lines: readonly string[], from: number, to: number): void => {
     if (from < to) out.push(`${t}${lines.slice(from, to).join(`\n${t}`)}\n`);
   };
@@ -348,5 +351,4 @@ function hunks(script: EditScript, first: number, context: number): string {
     lb = startB + countB - trail;
     r = end + 1;
   }
-  return out.join('');
 }

@@ -339,6 +339,35 @@ describe('renderConfig', () => {
       );
     });
 
+    it('fast-check: the plans applyChanges built, taken as they are, render as they did', () => {
+      fc.assert(
+        fc.property(
+          plansArb,
+          plansArb,
+          fc.constantFrom('sidecar', 'backrest' as const),
+          (first, next, format) => {
+            // A document with plans from a file (frozen), then upserts onto it, some unchanged.
+            const d0 = applyChanges(base(format), format, { upsert: first, remove: [] });
+            freezeJson(d0);
+            const built = new Set<object>();
+            const upsert = [
+              ...next.filter((p) => !first.some((q) => q.id === p.id)),
+              ...first.slice(1),
+            ];
+            const d = applyChanges(d0, format, { upsert, remove: [] }, { copy: 'shallow', built });
+            const canonical = canonicalize(d, format, built);
+            expect(renderCanonical(canonical)).to.equal(referenceRenderConfig(d, format));
+            const cached = canonicalizeCached(d, format, newPlanRenderCache(), built);
+            expect(renderCanonicalConfig(cached)).to.equal(referenceRenderConfig(d, format));
+            // Shared, not copied.
+            const plans = (canonical as { plans: unknown[] }).plans;
+            for (const p of built) expect(plans).to.include(p);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+
     it('fast-check: plans shaped as toSidecarPlan writes them, or nearly, render as they did', () => {
       // The written shape (the literal fast path) and one change away from it (the general path).
       const strings = fc.array(text, { maxLength: 3 });

@@ -39,9 +39,21 @@ export function withModno(canonical: unknown, modno: number): unknown {
     : { modno, ...canonical };
 }
 
+/**
+ * Plan objects known to be their own canonical form, taken as they are (not checked): applyChanges'
+ * `built`, given right after it (nothing has changed them since).
+ */
+export type CanonicalPlans = ReadonlySet<unknown>;
+
+const NONE: CanonicalPlans = new Set();
+
 /** The canonical document (same content, canonical order). */
-export function canonicalize(raw: unknown, format: ConfigFormat): unknown {
-  return format === 'backrest' ? backrestTop(raw) : sidecarTop(raw);
+export function canonicalize(
+  raw: unknown,
+  format: ConfigFormat,
+  known: CanonicalPlans = NONE,
+): unknown {
+  return format === 'backrest' ? backrestTop(raw) : sidecarTop(raw, known);
 }
 
 /** A plan's canonical form and its bytes as an element of the top-level `plans` array. */
@@ -79,12 +91,13 @@ export function canonicalizeCached(
   raw: unknown,
   format: ConfigFormat,
   cache: PlanRenderCache,
+  known: CanonicalPlans = NONE,
 ): CanonicalConfig {
   if (!isObject(raw) || !Array.isArray(raw['plans'])) {
-    return { canonical: canonicalize(raw, format), plans: undefined };
+    return { canonical: canonicalize(raw, format, known), plans: undefined };
   }
   const byFormat = cache[format];
-  const planFn = format === 'backrest' ? backrestPlan : sidecarPlan;
+  const planFn = format === 'backrest' ? backrestPlan : (p: unknown) => sidecarPlan(p, known);
   const sorted = byId(raw['plans']) as unknown[];
   const canonicalPlans: unknown[] = new Array(sorted.length);
   const texts: string[] = new Array(sorted.length);
@@ -306,17 +319,18 @@ function hook(v: unknown): unknown {
   return isObject(v) ? ordered(v, ORDER.hook) : sortedDeep(v);
 }
 
-function sidecarTop(raw: unknown): unknown {
+function sidecarTop(raw: unknown, known: CanonicalPlans): unknown {
   if (!isObject(raw)) return sortedDeep(raw);
   return ordered(raw, ORDER.sidecarTop, (k, v) => {
     if (k === 'repos')
       return mapArray(v, (r) => (isObject(r) ? ordered(r, ORDER.sidecarRepo) : sortedDeep(r)));
-    if (k === 'plans') return mapArray(byId(v), sidecarPlan);
+    if (k === 'plans') return mapArray(byId(v), (p) => sidecarPlan(p, known));
     return sortedDeep(v);
   });
 }
 
-function sidecarPlan(v: unknown): unknown {
+function sidecarPlan(v: unknown, known: CanonicalPlans): unknown {
+  if (known.has(v)) return v;
   if (!isObject(v)) return sortedDeep(v);
   return (
     writtenSidecarPlan(v) ??

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import { writtenSchedule } from '@backrest-sidecar/backrest-model';
 import { isObject, type JsonObject } from './json-util.js';
 import type { PlanSpec } from './plan-spec.js';
-import { toSidecarPlan } from './sidecar-plan.js';
+import { isCanonicalBuilt, toSidecarPlan } from './sidecar-plan.js';
+import { canonicalize } from './reference/render-config.js';
 
 /** The previous body of toSidecarPlan (the dump hook spread in), kept as the reference. */
 function spreadForm(plan: PlanSpec, existing?: unknown): JsonObject {
@@ -62,6 +63,44 @@ describe('toSidecarPlan', () => {
           expect((made['hooks'] as JsonObject)['dump']).to.not.equal(p.hooks.dump);
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('fast-check: isCanonicalBuilt is true exactly when the plan is its own canonical form', () => {
+    // Few distinct strings (code-point order differs from UTF-16 order at surrogates), and values
+    // of the wrong type where a hostile caller could put them.
+    const str = fc.constantFrom('', '/a', '/b', '\uFF5E', '\u{1F600}');
+    const odd = fc.constantFrom<unknown>(5, null, { b: 1, a: 2 }, ['/a']);
+    const field = fc.oneof({ weight: 5, arbitrary: str }, { weight: 1, arbitrary: odd });
+    const list = fc.array(field, { maxLength: 3 });
+    const plan = fc.record({
+      id: field,
+      repo: field,
+      schedule: fc.constantFrom('0 2 * * *', '@daily'),
+      sources: list,
+      exclude: list,
+      hooks: fc.record(
+        { pre: list, post: list, dump: fc.array(str, { maxLength: 2 }) },
+        { requiredKeys: ['pre', 'post'] },
+      ),
+      retention: fc.record({ spec: field }),
+    }) as unknown as fc.Arbitrary<PlanSpec>;
+    fc.assert(
+      fc.property(plan, (p) => {
+        const made = toSidecarPlan(p);
+        const canonical = JSON.stringify(canonicalize({ plans: [made] }, 'sidecar'));
+        const own = JSON.stringify({ plans: [made] });
+        const built = isCanonicalBuilt(made);
+        if (built) expect(own).to.equal(canonical);
+        // Strings where strings go (hooks are kept as they are either way): the converse too.
+        const strings = (v: unknown[]) => v.every((x) => typeof x === 'string');
+        const typed =
+          [p.id, p.repo, p.retention.spec].every((x) => typeof x === 'string') &&
+          strings(p.sources) &&
+          strings(p.exclude);
+        if (typed) expect(built).to.equal(own === canonical);
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -1,5 +1,5 @@
 import { writtenSchedule } from '@backrest-sidecar/backrest-model';
-import { asStringArray, isObject, type JsonObject } from './json-util.js';
+import { asStringArray, compareCodePoints, isObject, type JsonObject } from './json-util.js';
 import type { PlanSpec } from './plan-spec.js';
 
 /**
@@ -30,6 +30,27 @@ export function toSidecarPlan(
     hooks,
     retention: { spec },
   };
+}
+
+/**
+ * True when `plan`, as toSidecarPlan built it, is its own canonical form (render-config): it is
+ * built with the seed's keys in their order, so only its fields' types and the order of its
+ * sources remain to be seen. Cheaper than canonicalize's check of a plan of unknown shape.
+ */
+export function isCanonicalBuilt(plan: JsonObject): boolean {
+  const { id, repo, schedule, sources, exclude, retention } = plan;
+  if (typeof id !== 'string' || typeof repo !== 'string' || typeof schedule !== 'string') {
+    return false;
+  }
+  if (!isObject(retention) || typeof retention['spec'] !== 'string') return false;
+  const list = sources as unknown[];
+  for (let i = 0; i < list.length; i++) {
+    if (typeof list[i] !== 'string') return false;
+    if (i > 0 && compareCodePoints(list[i - 1] as string, list[i] as string) > 0) return false;
+  }
+  const rest = exclude as unknown[];
+  for (let i = 0; i < rest.length; i++) if (typeof rest[i] !== 'string') return false;
+  return true;
 }
 
 /** Neutral view of a sidecar plan; omitted optional fields (the Go seed's omitempty) read as empty. */
