@@ -425,6 +425,52 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
     expect(loads).to.equal(5);
   });
 
+  it('daemon: the config secret values are passed on unread; the report gives them when asked', async () => {
+    const sink = new ConfigSink({ path: configPath });
+    let reads = 0;
+    // The sink's result, its secretValues counted when read.
+    const counted = <T extends object>(r: T): T => {
+      const d = Object.getOwnPropertyDescriptor(r, 'secretValues');
+      Object.defineProperty(r, 'secretValues', {
+        enumerable: true,
+        configurable: true,
+        get: () => (reads++, d?.get ? (d.get.call(r) as unknown) : d?.value),
+      });
+      return r;
+    };
+    const store = {
+      load: () => sink.load(),
+      revision: () => sink.revision(),
+      preview: async (c: PlanChanges) => counted(await sink.preview(c)),
+      commit: async (c: PlanChanges) => counted(await sink.commit(c)),
+      rollback: () => sink.rollback(),
+    };
+    const report = new PlanReport();
+    const reconciler = new PlanReconciler(
+      { configPath, defaults: defaultPlanDefaults(), mode: 'daemon', orphanGraceMs: 0 },
+      store,
+      new CountingApplier(),
+      report,
+    );
+    const ctx: ReconcileContext = {
+      signal: new AbortController().signal,
+      logger: createNullLogger(),
+      recorder: new InMemoryEventRecorder(),
+      conditions: new InMemoryConditionStore(),
+      cache: new ListCache([resource('web', {})]),
+      clock,
+      settle: () => {},
+    };
+    await reconciler.reconcile(
+      { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath },
+      ctx,
+    );
+    expect(report.last?.written).to.equal(true);
+    expect(reads, 'the render reads no secret values').to.equal(0);
+    expect(report.last?.secretValues).to.be.an('array');
+    expect(reads).to.equal(1);
+  });
+
   it('daemon mode removes an orphan only after the grace period, and not if it comes back', async () => {
     const vclock = new VirtualClock();
     const items = [resource('web', {})];

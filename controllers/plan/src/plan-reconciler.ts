@@ -179,9 +179,17 @@ export class PlanReconciler implements Reconciler {
       written: result.written,
       diff: result.diff,
       after: result.after,
-      ...(result.secretValues ? { secretValues: result.secretValues } : {}),
       finishedAt: new Date(ctx.clock.now()).toISOString(),
     };
+    // Only the CLI's dry-run diff reads them: passed on unread, for the store to work out when
+    // read (a daemon's render never does).
+    if ('secretValues' in result) {
+      Object.defineProperty(summary, 'secretValues', {
+        enumerable: true,
+        configurable: true,
+        get: () => result.secretValues,
+      });
+    }
     this.#report.record(summary);
     this.#outcomes.record(perKey, ctx);
 
