@@ -187,16 +187,23 @@ export function identityProblem(status: WorkloadIdentity): string | undefined {
 }
 
 function problemOf(svc: ServiceIdentity | undefined, status: WorkloadIdentity): string | undefined {
-  const container = containerName(status.name);
-  const refuse = (label: string, value: string): string =>
-    `container "${container}" label ${label}=${JSON.stringify(value.slice(0, 80))}: not a safe name ` +
-    `(only letters, digits, "_", "." and "-", not "." or ".."), refused: it would become a path and a plan id`;
+  // The container name is cut and the message built only for a problem: asked of every workload.
   if (svc?.project !== undefined && unsafeName(svc.project))
-    return refuse(svc.projectLabel, svc.project);
-  if (svc !== undefined && unsafeName(svc.service)) return refuse(svc.serviceLabel, svc.service);
-  if (!svc && unsafeName(container))
-    return `container name ${JSON.stringify(container.slice(0, 80))} is not a safe name: refused`;
-  return undefined;
+    return refusal(status, svc.projectLabel, svc.project);
+  if (svc !== undefined && unsafeName(svc.service))
+    return refusal(status, svc.serviceLabel, svc.service);
+  if (svc) return undefined;
+  const container = containerName(status.name);
+  return unsafeName(container)
+    ? `container name ${JSON.stringify(container.slice(0, 80))} is not a safe name: refused`
+    : undefined;
+}
+
+function refusal(status: WorkloadIdentity, label: string, value: string): string {
+  return (
+    `container "${containerName(status.name)}" label ${label}=${JSON.stringify(value.slice(0, 80))}: not a safe name ` +
+    `(only letters, digits, "_", "." and "-", not "." or ".."), refused: it would become a path and a plan id`
+  );
 }
 
 /**

@@ -358,9 +358,12 @@ export function validateCron(expr: string): true | string {
 
 /** The five fields we write for `expr` (a descriptor translated), plus notes for the author. */
 export function normalizeCron(expr: string, now?: Date): { expression: string; notes: string[] } {
-  const { expression, notes } = parseCron(expr, now ? { now } : {});
+  const { expression, notes } = parseCron(expr, now ? { now } : NO_OPTIONS);
   return { expression, notes };
 }
+
+/** `parseCron`'s options when there are none: not an object per plan of a render. */
+const NO_OPTIONS: { now?: Date } = Object.freeze({});
 
 interface Wall {
   y: number;

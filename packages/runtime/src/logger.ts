@@ -240,7 +240,8 @@ class LineLogger implements Logger {
       if (named) {
         // Undefined also for what JSON.stringify would not write as `redact` does (an Error, a
         // Date, a Map, a bigint, a cycle).
-        const json = secrets.cleanJson(fields);
+        // Registered values: `redactValues` below scans the whole line for them.
+        const json = secrets.cleanJson(fields, false);
         if (json === undefined) return undefined;
         if (json.length > 2) tail = `,${json.slice(1)}`;
       }

@@ -411,6 +411,17 @@ describe('SecretRedactor.isClean (the logger serialises a clean record without c
     expect(r.isClean(cyclic)).to.equal(false);
   });
 
+  it('cleanJson(value, false) leaves registered values to the caller, and still refuses every rule', () => {
+    const r = new SecretRedactor();
+    r.addSecretValue('hunter2hunter2');
+    // The logger scans its whole line for registered values: the JSON is handed over as it is.
+    expect(r.cleanJson({ a: 'x hunter2hunter2' }, false)).to.equal('{"a":"x hunter2hunter2"}');
+    expect(r.cleanJson({ a: 'x hunter2hunter2' })).to.equal(undefined);
+    expect(r.cleanJson({ a: 'mail me@host' }, false)).to.equal(undefined);
+    expect(r.cleanJson({ a: { apiToken: 'x' } }, false)).to.equal(undefined);
+    expect(r.cleanJson({ a: new Date(0) }, false)).to.equal(undefined);
+  });
+
   it('cleanJson is the JSON of a clean value, and undefined for any value isClean refuses', () => {
     const r = new SecretRedactor();
     r.addSecretValue('hunter2hunter2');

@@ -132,16 +132,18 @@ export class SecretRedactor implements Redactor {
   /**
    * `JSON.stringify(value)` when `isClean(value)`, else undefined (also, rarely, for a clean value:
    * a registered value or a rule's trigger made by two strings together). For a caller about to
-   * serialise: the JSON is scanned once instead of each string of `value`.
+   * serialise: the JSON is scanned once instead of each string of `value`. `values: false` leaves
+   * out the scan for registered values, for a caller that scans what it writes anyway (the logger
+   * runs `redactValues` over the whole line): once is enough.
    */
-  cleanJson(value: object): string | undefined {
+  cleanJson(value: object, values = true): string | undefined {
     if (!this.#clean(value, 0, false)) return undefined;
     const json = JSON.stringify(value);
     // What a rule needs (`mayHoldSecret`) and every secret field name show in the JSON as they
     // are in the data: JSON escapes only quotes, backslashes and control characters. So does a
     // registered value, in one of its two registered forms. A trigger found (maybe across two
     // strings, or in a field name) asks the walk over each string.
-    if (this.#holdsValue(json)) return undefined;
+    if (values && this.#holdsValue(json)) return undefined;
     return !mayHoldSecret(json) || this.#clean(value, 0) ? json : undefined;
   }
 

@@ -379,8 +379,9 @@ export class ResourceCache implements Cache {
   }
 
   #accept(key: ResourceKey, resource: Resource): void {
-    const refused = this.#rejections.get(key);
-    this.#rejections.delete(key);
+    // Most caches refuse nothing (a one-shot's initial replace of thousands): no lookup then.
+    const refused = this.#rejections.size > 0 ? this.#rejections.get(key) : undefined;
+    if (refused) this.#rejections.delete(key);
     if (refused && this.#conditions) {
       this.#conditions.set(key, {
         type: ConditionTypes.InvalidSpec,
