@@ -85,6 +85,23 @@ export function v8FlagsFor(command: string, v8Version = process.versions.v8): re
     : ['--no-incremental-marking'];
 }
 
+/**
+ * The built-in modules the bundle loads at its top level, whatever the command, loaded before
+ * `v8FlagsFor`'s flags are set. Node's code cache of its own modules was made under V8's default
+ * flags, and V8 takes no code cache made under other flags: a built-in first loaded after the
+ * flags changed compiles from source, about 3 times slower (`http` and `fs/promises`, with `net`
+ * and `stream`: ~5 → ~17 ms of a dry run's start here). `cli-startup.spec` checks the bundle's
+ * start loads no other built-in after the flags. One loaded later, on first use (`crypto`, `zlib`
+ * of `dockop-lazy-builtins`), pays the slower compile only when a command uses it.
+ */
+export const BUNDLE_BUILTINS: readonly string[] = [
+  'node:http',
+  'node:fs/promises',
+  'node:path/posix',
+  'node:process',
+  'node:timers/promises',
+];
+
 /** Runs the CommonJS bundle `file` as the main program, with the code cache when it can. */
 export function runBundle(file: string, options: BundleRunOptions = {}): void {
   const env = options.env ?? process.env;
@@ -96,7 +113,11 @@ export function runBundle(file: string, options: BundleRunOptions = {}): void {
   const cache = env['NODE_DISABLE_COMPILE_CACHE'] ? undefined : CodeCache.for(file, env);
   const first = argv[0] ?? '';
   const guess = COMMAND_NAME.test(first) ? first : DEFAULT_COMMAND;
-  for (const flag of v8FlagsFor(guess)) setFlagsFromString(flag);
+  const flags = v8FlagsFor(guess);
+  if (flags.length > 0) {
+    for (const builtin of BUNDLE_BUILTINS) require(builtin);
+    for (const flag of flags) setFlagsFromString(flag);
+  }
   // A command without a cache of its own yet starts from the default command's: most code is shared.
   const loaded = cache?.read(guess) ?? cache?.read(DEFAULT_COMMAND);
   // The function wrapper Node's CommonJS loader puts around a file, plus `__dockopImport`: Node 20
