@@ -86,6 +86,9 @@ const SECRET_TRIGGER_ALL = new RegExp(SECRET_TRIGGER.source, 'gi');
  */
 export function applyRulesByLine(s: string): string {
   const trigger = SECRET_TRIGGER_ALL;
+  // A line repeats in a diff of 2,000 plans (the same webhook or hook in each): its rules run
+  // once (~15 µs a URL line). Bounded: a text of distinct lines keeps at most this many.
+  const seen = new Map<string, string>();
   let out = '';
   let last = 0;
   trigger.lastIndex = 0;
@@ -94,7 +97,11 @@ export function applyRulesByLine(s: string): string {
     const nl = s.indexOf('\n', m.index);
     const end = nl < 0 ? s.length : nl;
     const line = s.slice(start, end);
-    const masked = applyRules(line);
+    let masked = seen.get(line);
+    if (masked === undefined) {
+      masked = applyRules(line);
+      if (seen.size < 4096) seen.set(line, masked);
+    }
     if (masked !== line) {
       out += s.slice(last, start) + masked;
       last = end;
