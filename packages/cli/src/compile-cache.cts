@@ -16,7 +16,9 @@
  * replacing each other's at every alternation; several checkouts or installs do not evict each
  * other either), build is V8's version, the arch and the bundle's size and mtime, so a rebuilt
  * bundle never meets an old cache (V8 itself checks only the source length). Writing a new
- * build's cache removes the same place's older builds.
+ * build's cache removes the same place's older builds of the same V8 version, not another Node's:
+ * a host that runs the bin under two Node versions keeps a cache for each instead of removing the
+ * other's at every alternation.
  * `NODE_DISABLE_COMPILE_CACHE=1` (Node's own switch) turns it off.
  *
  * A code cache is code: it is read only from a directory that is ours (owner = this uid, not
@@ -180,12 +182,13 @@ function exitWithoutTeardown(): void {
 /** The cache files of one build of the bundle. */
 class CodeCache {
   readonly #root: string;
-  readonly #place: string;
+  /** The start of this place's builds under this V8 version: the ones a new build replaces. */
+  readonly #sameNode: string;
   readonly #dir: string;
 
   private constructor(root: string, place: string, build: string) {
     this.#root = root;
-    this.#place = place;
+    this.#sameNode = `${place}-${process.versions.v8}-`;
     this.#dir = path.join(root, `${place}-${build}`);
   }
 
@@ -218,7 +221,7 @@ class CodeCache {
       mkdirSync(this.#root, { recursive: true, mode: 0o700 });
       if (!ours(this.#root)) return;
       for (const old of readdirSync(this.#root)) {
-        if (old.startsWith(`${this.#place}-`) && old !== path.basename(this.#dir)) {
+        if (old.startsWith(this.#sameNode) && old !== path.basename(this.#dir)) {
           rmSync(path.join(this.#root, old), { recursive: true, force: true });
         }
       }
