@@ -115,9 +115,10 @@ export function runBundle(file: string, options: BundleRunOptions = {}): void {
   const cache = env['NODE_DISABLE_COMPILE_CACHE'] ? undefined : CodeCache.for(file, env);
   const first = argv[0] ?? '';
   const guess = COMMAND_NAME.test(first) ? first : DEFAULT_COMMAND;
+  const bundleRequire = createRequire(file);
   const flags = v8FlagsFor(guess);
   if (flags.length > 0) {
-    for (const builtin of BUNDLE_BUILTINS) require(builtin);
+    for (const builtin of BUNDLE_BUILTINS) bundleRequire(builtin);
     for (const flag of flags) setFlagsFromString(flag);
   }
   // A command without a cache of its own yet starts from the default command's: most code is shared.
@@ -148,7 +149,7 @@ export function runBundle(file: string, options: BundleRunOptions = {}): void {
   run.call(
     module.exports,
     module.exports,
-    createRequire(file),
+    bundleRequire,
     module,
     file,
     path.dirname(file),
