@@ -4,7 +4,7 @@
 // runs 3). Prints min and median per command and the load average (the machine is shared).
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { CLI, percentile } from './plan-bench-support.js';
+import { CLI, EXTRA_CA_CERTS, envWithoutExtraCa, percentile } from './plan-bench-support.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
 
@@ -16,20 +16,29 @@ export interface StartupFigures {
 /** Through the program instead of the build's stored answer (packages/cli/src/static-answers.cts). */
 const PROGRAM = { BACKREST_SIDECAR_STATIC_ANSWERS: '0' };
 
-const COMMANDS: Record<string, [string[], Record<string, string>?]> = {
+const COMMANDS: Record<string, [string[], NodeJS.ProcessEnv?]> = {
   'node -e 0': [['-e', '0']],
   '--help': [[CLI, '--help']],
   version: [[CLI, 'version']],
   // For reference (no target): what the stored answers save.
-  '--help, program': [[CLI, '--help'], PROGRAM],
-  'version, program': [[CLI, 'version'], PROGRAM],
+  '--help, program': [[CLI, '--help'], { ...process.env, ...PROGRAM }],
+  'version, program': [[CLI, 'version'], { ...process.env, ...PROGRAM }],
+  // Node 20 parses NODE_EXTRA_CA_CERTS at every start (plan-bench-support.ts): when this
+  // environment sets it, also what a host without it pays.
+  ...(EXTRA_CA_CERTS === undefined
+    ? {}
+    : {
+        'node -e 0, no extra CA': [['-e', '0'], envWithoutExtraCa()],
+        '--help, no extra CA': [[CLI, '--help'], envWithoutExtraCa()],
+        'version, no extra CA': [[CLI, 'version'], envWithoutExtraCa()],
+      }),
 };
 
-function once([args, env]: [string[], Record<string, string>?]): number {
+function once([args, env]: [string[], NodeJS.ProcessEnv?]): number {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...env },
+    env: env ?? process.env,
   });
   const ms = performance.now() - t0;
   if (r.status !== 0)
@@ -50,11 +59,16 @@ export function measureStartup(rounds: number): StartupFigures {
 
 export function report(f: StartupFigures): string {
   const base = percentile(f.samples['node -e 0']!, 50);
+  const cleanBase = f.samples['node -e 0, no extra CA'];
   return Object.entries(f.samples)
     .map(([name, xs]) => {
       const med = percentile(xs, 50);
-      const extra = name === 'node -e 0' ? '' : `  (+${Math.round(med - base)} ms over bare node)`;
-      return `  ${name.padEnd(16)} min ${Math.round(Math.min(...xs))} ms, median ${Math.round(med)} ms${extra}`;
+      // Each command against the bare node of its own environment.
+      const bare = name.endsWith(', no extra CA') ? percentile(cleanBase!, 50) : base;
+      const extra = name.startsWith('node -e 0')
+        ? ''
+        : `  (+${Math.round(med - bare)} ms over bare node)`;
+      return `  ${name.padEnd(22)} min ${Math.round(Math.min(...xs))} ms, median ${Math.round(med)} ms${extra}`;
     })
     .join('\n');
 }

@@ -114,15 +114,31 @@ export async function sweepStale(): Promise<void> {
   await removeByLabel('dockop.bench.suite=plan');
 }
 
-/** Median wall time of `node -e 0` (bare Node start-up on this machine, now). */
-export function bareNodeMs(rounds = 5): number {
+/** Median wall time of `node -e 0` (bare Node start-up on this machine, now) in `env`. */
+export function bareNodeMs(rounds = 5, env: NodeJS.ProcessEnv = process.env): number {
   const xs: number[] = [];
   for (let i = 0; i < rounds; i++) {
     const t0 = performance.now();
-    spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    spawnSync(process.execPath, ['-e', '0'], { stdio: 'ignore', env });
     xs.push(performance.now() - t0);
   }
   return percentile(xs, 50);
+}
+
+/**
+ * `NODE_EXTRA_CA_CERTS` when this environment sets it. Node 20 reads that file (and builds its
+ * whole root store) at every process start, before any JavaScript runs; Node 22 and later do it
+ * at the first TLS connection. A machine behind a TLS-inspecting proxy sets it for everything
+ * (this one: ~90 ms of every `node -e 0`). The benches measure in the environment they are
+ * given, and, when it is set, also without it: what a host that does not set it pays.
+ */
+export const EXTRA_CA_CERTS = process.env.NODE_EXTRA_CA_CERTS;
+
+/** This environment without `NODE_EXTRA_CA_CERTS`. */
+export function envWithoutExtraCa(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  delete env.NODE_EXTRA_CA_CERTS;
+  return env;
 }
 
 /**
@@ -176,14 +192,16 @@ export function loadText(): string {
     .join(' ')}`;
 }
 
-/** Runs the CLI with the peak-RSS hook: wall time from spawn to exit, peak RSS, stderr. */
+/** Runs the CLI with the peak-RSS hook in `env`: wall time from spawn to exit, peak RSS, stderr. */
 export function runCliMeasured(
   args: string[],
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ code: number | null; ms: number; rssKb: number; cpuMs: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, ['--require', RSS_HOOK, CLI, ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      env,
     });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -203,7 +221,10 @@ export function runCliMeasured(
 }
 
 /** CPU time (user + system) of `node -e 0`, the floor of any process's CPU figure. */
-export function bareNodeCpuMs(): number {
-  const r = spawnSync(process.execPath, ['--require', RSS_HOOK, '-e', '0'], { encoding: 'utf8' });
+export function bareNodeCpuMs(env: NodeJS.ProcessEnv = process.env): number {
+  const r = spawnSync(process.execPath, ['--require', RSS_HOOK, '-e', '0'], {
+    encoding: 'utf8',
+    env,
+  });
   return Number(/CPU_MS=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
 }

@@ -8,10 +8,13 @@ import { requireEngine } from './support/engine.js';
 
 const BENCH = fileURLToPath(new URL('../../bench/dist/', import.meta.url));
 
-function bench(file: string, env: Record<string, string>): Promise<string> {
+/** Runs a bench with `env` over this environment (an undefined value removes the variable). */
+function bench(file: string, env: Record<string, string | undefined>): Promise<string> {
+  const childEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete childEnv[k];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BENCH + file], {
-      env: { ...process.env, ...env },
+      env: childEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
@@ -52,9 +55,21 @@ describe('benches (smoke: tiny sizes)', function () {
   });
 
   it('cli-startup: --help and version next to bare node', async () => {
-    const out = await bench('cli-startup.js', { ROUNDS: '1' });
+    const out = await bench('cli-startup.js', { ROUNDS: '1', NODE_EXTRA_CA_CERTS: undefined });
     for (const name of ['node -e 0', '--help', 'version', '--help, program']) {
-      expect(figure(out, `${name} `.padEnd(17) + 'min')).to.be.greaterThan(0);
+      expect(figure(out, `${name} `.padEnd(23) + 'min')).to.be.greaterThan(0);
+    }
+    expect(out).to.not.include('no extra CA');
+  });
+
+  it('cli-startup: also without NODE_EXTRA_CA_CERTS when the environment sets it', async () => {
+    // Any value makes Node 20 read the file at start-up (a missing one is warned about).
+    const out = await bench('cli-startup.js', {
+      ROUNDS: '1',
+      NODE_EXTRA_CA_CERTS: '/nonexistent/dockop-bench-ca.pem',
+    });
+    for (const name of ['node -e 0, no extra CA', '--help, no extra CA', 'version, no extra CA']) {
+      expect(figure(out, `${name} `.padEnd(23) + 'min')).to.be.greaterThan(0);
     }
   });
 
@@ -63,6 +78,8 @@ describe('benches (smoke: tiny sizes)', function () {
     const out = await bench('reconcile-running.js', { COUNT: '3', ROUNDS: '1', SETTLE_S: '0' });
     expect(figure(out, 'raw label-filtered GET /containers/json (')).to.equal(3);
     expect(figure(out, 'ratio dry-run / raw list:')).to.be.greaterThan(0);
+    if (process.env.NODE_EXTRA_CA_CERTS === undefined) expect(out).to.not.include('without it:');
+    else expect(figure(out, 'without it: dry run median')).to.be.greaterThan(0);
   });
 
   it('plan-scale: dry run next to raw list + atomic write + bare node', async function () {
@@ -70,6 +87,9 @@ describe('benches (smoke: tiny sizes)', function () {
     const out = await bench('plan-scale.js', { COUNT: '5', SETTLE_S: '0' });
     expect(figure(out, 'one label-filtered list (')).to.equal(5);
     expect(figure(out, 'dry-run / (baseline + bare node start-up):')).to.be.greaterThan(0);
+    if (process.env.NODE_EXTRA_CA_CERTS === undefined)
+      expect(out).to.not.include('without NODE_EXTRA_CA_CERTS');
+    else expect(figure(out, 'parses it at every start): dry run median')).to.be.greaterThan(0);
   });
 
   it('plan-apply: docker run → plan on disk with --apply, sequential and burst', async function () {

@@ -38,6 +38,24 @@ process.on('exit', () => {
 });
 `;
 
+/**
+ * Prints, at exit, the Node built-in modules loaded after the loader first set a V8 flag
+ * (compile-cache.cts: Node's code cache of its built-ins is not taken under changed flags).
+ */
+const FLAGS_PROBE = `import v8 from 'node:v8';
+const setFlagsFromString = v8.setFlagsFromString;
+let at;
+v8.setFlagsFromString = function (flag) {
+  at ??= process.moduleLoadList.length;
+  return setFlagsFromString.call(this, flag);
+};
+process.on('exit', () => {
+  const after = at === undefined ? null : process.moduleLoadList.slice(at);
+  const builtins = after && after.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+  process.stderr.write('AFTER_FLAGS ' + JSON.stringify(builtins) + '\\n');
+});
+`;
+
 interface Run {
   code: number | null;
   stdout: string;
@@ -110,6 +128,19 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     // throwing (docker-modem's https wrapper over the lazy built-in was silently lost).
     const source = await readFile(BUNDLE, 'latin1');
     expect(source.slice(0, 40)).to.match(/^(['"])use strict\1;/);
+  });
+
+  it('loads the built-ins its start needs before it sets V8 flags (BUNDLE_BUILTINS, compile-cache.cts)', async () => {
+    const flagsProbe = path.join(dir, 'flags-probe.mjs');
+    await writeFile(flagsProbe, FLAGS_PROBE);
+    // `version` through the program: the bundle's whole start, and little else.
+    const r = await run(['version'], { BACKREST_SIDECAR_STATIC_ANSWERS: '0' }, flagsProbe);
+    expect(r.code, r.stderr).to.equal(0);
+    const line = r.stderr.split('\n').find((l) => l.startsWith('AFTER_FLAGS '));
+    const after = JSON.parse(line?.slice('AFTER_FLAGS '.length) ?? 'null') as string[] | null;
+    expect(after, 'a one-shot command sets V8 flags').to.not.equal(null);
+    // One loaded later compiles without Node's code cache: add it to BUNDLE_BUILTINS.
+    expect(after, 'built-ins first loaded after the flags').to.deep.equal([]);
   });
 
   it("keeps V8's code cache per command and runs from it (compile-cache.cts)", async () => {

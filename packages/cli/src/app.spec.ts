@@ -3,6 +3,7 @@ import { ConfigSink, type LoadedConfig } from '@backrest-sidecar/config-sink';
 import { PlanStore } from '@backrest-sidecar/controller-plan';
 import type { Manager } from '@dockop/runtime';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setUpWhileListing } from './app.js';
@@ -18,9 +19,12 @@ class RecordingSink extends ConfigSink {
 }
 
 /** What setUpWhileListing uses of a Manager: prefetch, get(PlanStore), stop. */
-function managerWith(store: unknown, log: string[]): Manager {
+function managerWith(store: unknown, log: string[], prefetch = (): unknown => undefined): Manager {
   return {
-    prefetch: () => log.push('prefetch'),
+    prefetch: () => {
+      log.push('prefetch');
+      prefetch();
+    },
     get: (token: unknown) => {
       if (token !== PlanStore) throw new Error(`unexpected token ${String(token)}`);
       return store;
@@ -90,5 +94,38 @@ describe('setUpWhileListing (app.ts): the config is read while the engine lists'
     ).catch((err: unknown) => err);
     expect(String(failed)).to.include('Docker is unreachable');
     expect(log).to.deep.equal(['prefetch', 'stop']);
+  });
+
+  it('lets the list request reach its socket before the set-up runs', async () => {
+    const server = createServer((_req, res) => res.end('[]'));
+    const socketPath = path.join(dir, 'engine.sock');
+    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    try {
+      let connected = false;
+      let answered: Promise<unknown> | undefined;
+      // As docker-modem does: the request is built in a microtask after the call that begins it.
+      const prefetch = (): void => {
+        answered = Promise.resolve().then(
+          () =>
+            new Promise((resolve, reject) => {
+              const list = request({ socketPath, path: '/containers/json', agent: false });
+              list.on('socket', (s) => s.once('connect', () => (connected = true)));
+              list.on('response', (res) => res.resume().on('end', resolve));
+              list.on('error', reject);
+              list.end();
+            }),
+        );
+      };
+      let atSetUp: boolean | undefined;
+      const sink = new RecordingSink({ path: file });
+      await setUpWhileListing(managerWith(sink, [], prefetch), true, async () => {
+        atSetUp = connected;
+      });
+      // Without waiting, the set-up's synchronous work (resolving the store, the ping) came first.
+      expect(atSetUp, 'connected (and written) before the set-up began').to.equal(true);
+      await answered;
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

@@ -16,7 +16,9 @@
  * replacing each other's at every alternation; several checkouts or installs do not evict each
  * other either), build is V8's version, the arch and the bundle's size and mtime, so a rebuilt
  * bundle never meets an old cache (V8 itself checks only the source length). Writing a new
- * build's cache removes the same place's older builds.
+ * build's cache removes the same place's older builds of the same V8 version, not another Node's:
+ * a host that runs the bin under two Node versions keeps a cache for each instead of removing the
+ * other's at every alternation.
  * `NODE_DISABLE_COMPILE_CACHE=1` (Node's own switch) turns it off.
  *
  * A code cache is code: it is read only from a directory that is ours (owner = this uid, not
@@ -85,6 +87,23 @@ export function v8FlagsFor(command: string, v8Version = process.versions.v8): re
     : ['--no-incremental-marking'];
 }
 
+/**
+ * The built-in modules the bundle loads at its top level, whatever the command, loaded before
+ * `v8FlagsFor`'s flags are set. Node's code cache of its own modules was made under V8's default
+ * flags, and V8 takes no code cache made under other flags: a built-in first loaded after the
+ * flags changed compiles from source, about 3 times slower (`http` and `fs/promises`, with `net`
+ * and `stream`: ~5 → ~17 ms of a dry run's start here). `cli-startup.spec` checks the bundle's
+ * start loads no other built-in after the flags. One loaded later, on first use (`crypto`, `zlib`
+ * of `dockop-lazy-builtins`), pays the slower compile only when a command uses it.
+ */
+export const BUNDLE_BUILTINS: readonly string[] = [
+  'node:http',
+  'node:fs/promises',
+  'node:path/posix',
+  'node:process',
+  'node:timers/promises',
+];
+
 /** Runs the CommonJS bundle `file` as the main program, with the code cache when it can. */
 export function runBundle(file: string, options: BundleRunOptions = {}): void {
   const env = options.env ?? process.env;
@@ -96,7 +115,12 @@ export function runBundle(file: string, options: BundleRunOptions = {}): void {
   const cache = env['NODE_DISABLE_COMPILE_CACHE'] ? undefined : CodeCache.for(file, env);
   const first = argv[0] ?? '';
   const guess = COMMAND_NAME.test(first) ? first : DEFAULT_COMMAND;
-  for (const flag of v8FlagsFor(guess)) setFlagsFromString(flag);
+  const bundleRequire = createRequire(file);
+  const flags = v8FlagsFor(guess);
+  if (flags.length > 0) {
+    for (const builtin of BUNDLE_BUILTINS) bundleRequire(builtin);
+    for (const flag of flags) setFlagsFromString(flag);
+  }
   // A command without a cache of its own yet starts from the default command's: most code is shared.
   const loaded = cache?.read(guess) ?? cache?.read(DEFAULT_COMMAND);
   // The function wrapper Node's CommonJS loader puts around a file, plus `__dockopImport`: Node 20
@@ -125,7 +149,7 @@ export function runBundle(file: string, options: BundleRunOptions = {}): void {
   run.call(
     module.exports,
     module.exports,
-    createRequire(file),
+    bundleRequire,
     module,
     file,
     path.dirname(file),
@@ -159,12 +183,13 @@ function exitWithoutTeardown(): void {
 /** The cache files of one build of the bundle. */
 class CodeCache {
   readonly #root: string;
-  readonly #place: string;
+  /** The start of this place's builds under this V8 version: the ones a new build replaces. */
+  readonly #sameNode: string;
   readonly #dir: string;
 
   private constructor(root: string, place: string, build: string) {
     this.#root = root;
-    this.#place = place;
+    this.#sameNode = `${place}-${process.versions.v8}-`;
     this.#dir = path.join(root, `${place}-${build}`);
   }
 
@@ -197,7 +222,7 @@ class CodeCache {
       mkdirSync(this.#root, { recursive: true, mode: 0o700 });
       if (!ours(this.#root)) return;
       for (const old of readdirSync(this.#root)) {
-        if (old.startsWith(`${this.#place}-`) && old !== path.basename(this.#dir)) {
+        if (old.startsWith(this.#sameNode) && old !== path.basename(this.#dir)) {
           rmSync(path.join(this.#root, old), { recursive: true, force: true });
         }
       }

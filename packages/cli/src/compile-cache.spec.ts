@@ -210,4 +210,21 @@ globalThis[Symbol.for('backrest-sidecar.compile-cache.command')] = 'reconcile';
     expect(after).to.have.length(1);
     expect(after[0]).to.not.equal(before);
   });
+
+  it("a rebuilt bundle leaves another Node version's cache of the same place alone", () => {
+    run('reconcile');
+    const [ours] = readdirSync(cacheRoot);
+    // `<place>-<V8 version>-<arch>-<size>-<mtime>`: the same place, written by another Node.
+    const place = ours!.slice(0, ours!.indexOf('-'));
+    expect(ours!.startsWith(`${place}-${process.versions.v8}-`)).to.equal(true);
+    const other = `${place}-9.9.999.9-node.99-${process.arch}-100-1700000000000`;
+    mkdirSync(path.join(cacheRoot, other), { mode: 0o700 });
+    writeFileSync(path.join(cacheRoot, other, 'reconcile.v8'), 'another V8');
+    writeFileSync(bundle, `${BUNDLE}// rebuilt\n`);
+    run('reconcile');
+    const after = readdirSync(cacheRoot).sort();
+    expect(after).to.have.length(2);
+    expect(after).to.include(other);
+    expect(after).to.not.include(ours);
+  });
 });

@@ -635,3 +635,245 @@ describe('redactString rule gates (a rule runs only when the text holds what it 
     );
   });
 });
+
+describe('SecretRedactor.redactLines (line-structured text: rules on the lines that may hold a secret)', () => {
+  // Registered values, one with a raw newline (blanked over the whole text, across lines) and one
+  // with a quote (blanked raw and JSON-escaped).
+  const registered = ['multi\nline-secret', 'quo"ted-secret', 'plainsecret77'];
+  const redactor = (): SecretRedactor => {
+    const r = new SecretRedactor();
+    for (const v of registered) r.addSecretValue(v);
+    return r;
+  };
+  // A secret shape with its value at `§`: each fragment is whole on one line.
+  const shapes = [
+    'https://user:§@host.example.com/x',
+    's3:https://AKIAEXAMPLE:§@s3.example.com/bucket',
+    'sftp:user:§@host:/srv',
+    'https://gotify.example.com/message?token=§&priority=5',
+    '--password §',
+    '--password=§',
+    '--s3-secret-key "§"',
+    '"password": "§"',
+    '"RESTIC_PASSWORD": "§"',
+    '"webhookUrl": "https://example.com/hook/§"',
+    '\\"token\\": \\"§\\"',
+    'RESTIC_PASSWORD=§',
+    '"AWS_SECRET_ACCESS_KEY=§"',
+    'B2_ACCOUNT_KEY: §',
+    'Bearer §',
+    'Authorization: Basic §',
+    'X-Api-Key: §',
+  ];
+  // No trigger in any of these (checked below), alone or next to each other.
+  const filler = fc.oneof(
+    fc.constantFrom(
+      ' ',
+      '\t',
+      '+',
+      '-',
+      '{',
+      '}',
+      '],',
+      ',',
+      '"',
+      "'",
+      '\\',
+      '\\"',
+      ':',
+      '=',
+      '"id": "x_big_s0",',
+      '"schedule": "0 2 * * *",',
+      '@@ -9,5 +9,32006 @@',
+      'daily=7,weekly=4',
+    ),
+    fc.string({ maxLength: 10 }).filter((s) => !mayHoldSecret(s)),
+  );
+  // A piece: a secret shape (its value a fresh token), a registered value (raw or as JSON holds
+  // it), or filler. Tokens are numbered by the caller so each is unique in the text.
+  type Piece = { shape: number } | { value: number; escaped: boolean } | { fill: string };
+  const piece: fc.Arbitrary<Piece> = fc.oneof(
+    fc.record({ shape: fc.nat(shapes.length - 1) }),
+    fc.record({ value: fc.nat(registered.length - 1), escaped: fc.boolean() }),
+    fc.record({ fill: filler }),
+    fc.record({ fill: filler }),
+  );
+  const build = (lines: Piece[][], tokens: string[] = []): { text: string; tokens: string[] } => {
+    const text = lines
+      .map((pieces) =>
+        pieces
+          .map((p) => {
+            if ('shape' in p) {
+              const token = `zq${tokens.length}wv`;
+              tokens.push(token);
+              return shapes[p.shape]!.replace('§', token);
+            }
+            if ('value' in p) {
+              const v = registered[p.value]!;
+              return p.escaped ? JSON.stringify(v).slice(1, -1) : v;
+            }
+            return p.fill;
+          })
+          .join(''),
+      )
+      .join('\n');
+    return { text, tokens };
+  };
+  const multiLine = fc.array(fc.array(piece, { maxLength: 6 }), { minLength: 1, maxLength: 12 });
+
+  // A line of a unified diff of canonical JSON (`JSON.stringify(doc, null, 2)`), the text
+  // `redactLines` is for: every string on one line, its quotes and newlines escaped. Strings
+  // hold the pieces above (hostile labels and hook commands end up in them).
+  // The first three are secret names; the others mask a `scheme://` value only.
+  const SECRET_KEYS = ['password', 'RESTIC_PASSWORD', 'apiToken', 'webhookUrl', 'uri', 'url'];
+  const PLAIN_KEYS = ['id', 'command', 'env', 'paths', 'hooks', 'schedule', 'note'];
+  type JsonLine =
+    | { prefix: string; depth: number; key?: string; strPieces?: Piece[]; tail: number }
+    | { header: true };
+  const jsonLine: fc.Arbitrary<JsonLine> = fc.oneof(
+    fc.record({
+      prefix: fc.constantFrom('+', '-', ' '),
+      depth: fc.nat(4),
+      key: fc.option(fc.oneof(fc.constantFrom(...SECRET_KEYS, ...PLAIN_KEYS), fc.string()), {
+        nil: undefined,
+      }),
+      strPieces: fc.option(fc.array(piece, { maxLength: 5 }), { nil: undefined }),
+      tail: fc.nat(5),
+    }),
+    fc.constant({ header: true as const }),
+  );
+  const buildJsonDiff = (lines: JsonLine[]): { text: string; tokens: string[] } => {
+    const tokens: string[] = [];
+    const text = lines
+      .map((l) => {
+        if ('header' in l) return '@@ -9,7 +9,32008 @@';
+        if (l.strPieces === undefined) {
+          // A key has its value (or an opening bracket) on its line.
+          const rest =
+            l.key === undefined
+              ? ['{', '}', '],', '},', ']', '7,'][l.tail]
+              : `${JSON.stringify(l.key)}: ${['{', '[', '7,', 'null', '[],', '{}'][l.tail]}`;
+          return `${l.prefix}${'  '.repeat(l.depth)}${rest}`;
+        }
+        // A string value: the pieces, or a bare token under a secret key (only secrets are
+        // tokens: the whole-text pass may blank more, e.g. all after an unclosed `\"` in a hook
+        // command, across lines).
+        let key = l.key === undefined ? '' : `${JSON.stringify(l.key)}: `;
+        let content: string;
+        if (l.strPieces.length === 0) {
+          key = `${JSON.stringify(SECRET_KEYS[l.depth % 3])}: `;
+          content = `zq${tokens.length}wv`;
+          tokens.push(content);
+        } else {
+          // Registered values raw: the string's JSON escapes them as a config file holds them.
+          const raw = l.strPieces.map((p) => ('value' in p ? { ...p, escaped: false } : p));
+          content = build([raw], tokens).text;
+        }
+        const comma = l.tail % 2 === 0 ? ',' : '';
+        return `${l.prefix}${'  '.repeat(l.depth)}${key}${JSON.stringify(content)}${comma}`;
+      })
+      .join('\n');
+    return { text, tokens };
+  };
+
+  it('on a canonical JSON diff, hides every token the whole-text pass hides within a line, and every registered value', () => {
+    const r = redactor();
+    let compared = 0;
+    fc.assert(
+      fc.property(fc.array(jsonLine, { minLength: 1, maxLength: 16 }), (lines) => {
+        const { text, tokens } = buildJsonDiff(lines);
+        const whole = r.redactString(text);
+        const byLine = r.redactLines(text);
+        // A whole-text match that ate a line break (an unclosed `\"NAME=` in a hook command
+        // blanks all to the end of the text) hides what follows whatever it is: not a secret
+        // found within a line. Where none did, each token is compared.
+        if (whole.split('\n').length === text.split('\n').length) {
+          compared++;
+          for (const t of tokens) {
+            if (!whole.includes(t)) expect(byLine, t).to.not.include(t);
+          }
+        }
+        for (const v of registered) {
+          expect(byLine).to.not.include(v).and.not.include(JSON.stringify(v).slice(1, -1));
+        }
+      }),
+      { numRuns: Number(process.env['REDACT_RUNS'] ?? 3000) },
+    );
+    expect(compared).to.be.greaterThan(Number(process.env['REDACT_RUNS'] ?? 3000) / 2);
+  });
+
+  it('is redactString on each line, once registered values are blanked over the whole text', () => {
+    const r = redactor();
+    fc.assert(
+      // Lines repeated (`redactLines` masks a repeated line once and reuses it).
+      fc.property(multiLine, fc.nat(3), (lines, copies) => {
+        const once = build(lines).text;
+        const text = Array.from({ length: copies + 1 }, () => once).join('\n');
+        const expected = r
+          .redactValues(text)
+          .split('\n')
+          .map((line) => r.redactString(line))
+          .join('\n');
+        expect(r.redactLines(text)).to.equal(expected);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('gives the text back unchanged when no line holds a trigger or a registered value', () => {
+    const r = redactor();
+    // Filler next to filler may make a trigger (`#` + `@@`): those texts are not this case.
+    const plain = fc
+      .array(fc.array(filler, { maxLength: 8 }), { maxLength: 12 })
+      .map((lines) => lines.map((l) => l.join('')).join('\n'))
+      .filter((text) => !mayHoldSecret(text));
+    fc.assert(
+      fc.property(plain, (text) => {
+        expect(r.redactLines(text)).to.equal(text);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('on one line, is exactly redactString', () => {
+    const r = redactor();
+    const oneLine = fc.array(piece, { maxLength: 10 }).map((pieces) => {
+      // A registered value with a newline would make two lines: its escaped form only.
+      const safe = pieces.map((p) => ('value' in p ? { ...p, escaped: true } : p));
+      return build([safe]).text;
+    });
+    fc.assert(
+      fc.property(oneLine, (s) => {
+        expect(s).to.not.include('\n');
+        expect(r.redactLines(s)).to.equal(r.redactString(s));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('is weaker than redactString only across a line break (why the dry-run diff alone uses it)', () => {
+    const r = new SecretRedactor();
+    for (const text of ['token was Bearer\nabc123', '--password\n  hunter2', '"password":\n"x"']) {
+      expect(r.redactString(text), text).to.include(REDACTED);
+      expect(r.redactLines(text), text).to.equal(text);
+    }
+  });
+
+  it('masks the triggered lines of a 2,000-plan diff and returns the rest as is', () => {
+    const plans = Array.from({ length: 2000 }, (_, i) => `+      "id": "p${i}",`).join('\n');
+    const diff = [
+      '@@ -9,7 +9,32008 @@',
+      plans,
+      '   "notify": {',
+      '     "webhook": "https://hooks.slack.com/services/T000/B000/XXXXsecret"',
+      '+    "password": "hunter2",',
+      '+      "command": "curl -H \\"Authorization: Bearer abc\\" https://x"',
+    ].join('\n');
+    const out = new SecretRedactor().redactLines(diff);
+    expect(out).to.equal(applyRules(diff, false));
+    expect(out).to.not.include('XXXXsecret').and.not.include('hunter2').and.not.include('abc');
+    expect(out.startsWith(`@@ -9,7 +9,32008 @@\n${plans}`)).to.equal(true);
+    const plain = `@@ -1 +1 @@\n${plans}`;
+    expect(new SecretRedactor().redactLines(plain)).to.equal(plain);
+  });
+});

@@ -39,16 +39,29 @@ export async function runReconcile(raw: RawOptions): Promise<number> {
   const report = reportOf(manager).last;
   if (settings.dryRun && report?.diff) {
     // The diff shows config lines: repository passwords, env values, webhook URLs, hook commands.
-    const redactor = manager.get<Redactor>(Redactor);
     // From the store's document when it has them (no second parse of a 600 kB config).
     const secrets = report.secretValues ?? configSecretValues(report.after ?? '');
-    for (const v of secrets) redactor.addSecretValue(v);
-    const diff = redactor.redactString(report.diff);
-    process.stdout.write(diff.endsWith('\n') ? diff : `${diff}\n`);
+    process.stdout.write(dryRunDiffText(manager.get<Redactor>(Redactor), report.diff, secrets));
   }
   const pluginFailures = summaries.filter((s) => s.controller !== 'plan' && s.failed > 0).length;
   const code = exitCodeOf(report, { requireApply: settings.requireApply });
   return pluginFailures > 0 && code !== ExitCode.Fatal ? ExitCode.Partial : code;
+}
+
+/**
+ * The dry-run diff as printed: the config's secret values registered, then masked with the rules
+ * line by line (`redactLines`): a diff of canonical JSON holds no secret across a line break (no
+ * JSON string holds a raw newline), so the rules run on the lines that may hold one, not over all
+ * 600 kB of a 2,000-plan diff.
+ */
+export function dryRunDiffText(
+  redactor: Redactor,
+  diff: string,
+  secrets: Iterable<string>,
+): string {
+  for (const v of secrets) redactor.addSecretValue(v);
+  const out = redactor.redactLines(diff);
+  return out.endsWith('\n') ? out : `${out}\n`;
 }
 
 export function register(program: Command): void {
