@@ -33,28 +33,6 @@ function workload(name: string, over: Partial<WorkloadInput> = {}): WorkloadInpu
 const facts = { repoIds: ['default', 'offsite'] };
 
 describe('plan builder', () => {
-  it("writes a plan's fields in order (retention set last); no exclude label is an empty list", () => {
-    const built = buildPlans(
-      [workload('web', { status: { name: 'web', mounts: [pgVolume] } })],
-      defaultPlanDefaults(),
-      facts,
-    ).plans[0]!.plan;
-    expect(Object.keys(built)).to.deep.equal([
-      'id',
-      'repo',
-      'schedule',
-      'sources',
-      'exclude',
-      'hooks',
-      'retention',
-    ]);
-    expect(built.exclude).to.deep.equal([]);
-    expect(built.retention).to.deep.equal({
-      spec: defaultPlanDefaults().defaultRetention,
-      defaulted: true,
-    });
-  });
-
   describe('ids', () => {
     it('builds <prefix><project>_<service> for compose containers', () => {
       const w = workload('stack-db-1', {

@@ -275,11 +275,9 @@ export function buildPlan(
     );
   }
   // Label order: restic's last matching pattern wins (`!negation` after its pattern).
-  const excludeLabels = paths ? ownField(paths, 'exclude') : undefined;
-  // Most workloads exclude nothing: one empty array, not three.
-  const exclude = excludeLabels?.length
-    ? uniqueKeepLast(hostPaths(excludeLabels, mounts, defaults.volumePrefix))
-    : [];
+  const exclude = uniqueKeepLast(
+    hostPaths((paths && ownField(paths, 'exclude')) ?? [], mounts, defaults.volumePrefix),
+  );
 
   const labeled = stringOr(ownField(spec, 'schedule'), '');
   // Backrest's cron dialect: descriptors become five fields (with a note), the rest as written.
@@ -303,18 +301,16 @@ export function buildPlan(
     post: expandHooks(ownField(spec, 'post'), container),
   };
   if (dumpSettings && dumpDir) hooks.dump = [dumpHookCommand(container, dumpDir, dumpSettings)];
-  // Six fields in the literal, `retention` set after: V8 (11) builds a literal of more fields by
-  // a runtime call (~1,900 instructions, callgrind), once per plan.
-  const plan = {
+  const plan: PlanSpec = {
     id,
     repo: repo.id,
     schedule: schedule.expression,
     sources,
     exclude,
     hooks,
-  } as PlanSpec;
-  // Without a keep label, an existing plan keeps the retention in the file (a hand edit wins).
-  plan.retention = keep ? { spec: keep } : { spec: defaults.defaultRetention, defaulted: true };
+    // Without a keep label, an existing plan keeps the retention in the file (a hand edit wins).
+    retention: keep ? { spec: keep } : { spec: defaults.defaultRetention, defaulted: true },
+  };
   if (schedule.notes.length === 0) return { ok: true, built: { container, plan } };
   const notes: string[] = [];
   const origin = scheduleOrigin(labeled, defaults);
@@ -379,16 +375,11 @@ export function deriveSources(
 ): string[] {
   const out: string[] = [];
   // Indexed: a for-of makes an iterator per plan in cold code.
-  // The rcb filters match `<volume name> <source>`, made only when there is a filter.
-  const include = rcbVolumes?.include?.length ? rcbVolumes.include : undefined;
-  const exclude = rcbVolumes?.exclude;
   for (let i = 0; i < mounts.length; i++) {
     const m = mounts[i]!;
-    if (include || exclude) {
-      const ident = `${m.name ?? ''} ${m.source}`;
-      if (include && !include.some((s) => ident.includes(s))) continue;
-      if (exclude?.some((s) => ident.includes(s))) continue;
-    }
+    const ident = `${m.name ?? ''} ${m.source}`;
+    if (rcbVolumes?.include?.length && !rcbVolumes.include.some((s) => ident.includes(s))) continue;
+    if (rcbVolumes?.exclude?.some((s) => ident.includes(s))) continue;
     if (m.type === 'bind') {
       if (!defaults.excludeBindMounts && m.source) out.push(normalizeAbsolutePath(m.source));
     } else if (m.type === 'volume') {
@@ -469,10 +460,9 @@ function uniqueKeepLast(values: readonly string[]): string[] {
   return values.filter((v, i) => values.lastIndexOf(v) === i);
 }
 
-/** `values` de-duplicated and sorted; `values` itself (the caller's own array) when it has one or none. */
-function uniqueSorted(values: string[]): string[] {
-  // Most workloads have one source: nothing to de-duplicate, sort or copy.
-  if (values.length < 2) return values;
+function uniqueSorted(values: readonly string[]): string[] {
+  // Most workloads have one source: nothing to de-duplicate or sort.
+  if (values.length < 2) return [...values];
   return [...new Set(values)].sort(compare);
 }
 

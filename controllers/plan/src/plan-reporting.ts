@@ -1,5 +1,5 @@
 import { BACKUP_WORKLOAD_KIND } from '@backrest-sidecar/api';
-import { CacheReasons, makeKey, type LogFields, type ReconcileContext } from '@dockop/runtime';
+import { CacheReasons, makeKey, type ReconcileContext } from '@dockop/runtime';
 import type { PlanEntry } from './plan-report.js';
 import type { CommitResult } from './plan-store.js';
 
@@ -97,30 +97,23 @@ export class PlanReporting {
     // result per step, in cold code; a first render reports thousands of entries.
     for (let i = 0; i < perKey.length; i++) {
       const { e, container, key } = perKey[i]!;
-      // (A one-shot run remembers no skip: no lookup per entry.)
-      if (e.state !== 'Skipped' && this.#skipsLogged.size > 0) this.#skipsLogged.delete(key);
+      if (e.state !== 'Skipped') this.#skipsLogged.delete(key);
       if (e.state === 'Ready' && e.plan) {
         // The daemon re-renders every plan on each resync and on any labeled container's event:
         // an unchanged plan at info would be one line per plan per minute (2,000 lines of noise
         // and most of an idle daemon's CPU). One-shot runs and dry runs list every plan.
-        const plan = e.plan;
-        // Counts only: hook commands carry tokens and passwords (curl -H, pg_dump URIs).
-        const hooks = { pre: plan.hooks.pre.length, post: plan.hooks.post.length };
-        // Six fields in the literal, the rest set after in order, and `hooks` not a literal in
-        // it: V8 (11) builds a literal of more fields, or with a nested one, by a runtime call
-        // (~1,900 instructions, callgrind), once per plan.
-        const fields: LogFields = {
+        log[daemon && !e.changed ? 'debug' : 'info']('plan.rendered', {
           plan_id: e.planId,
           container,
           changed: e.changed,
-          repo: plan.repo,
-          schedule: plan.schedule,
-          sources: plan.sources,
-        };
-        fields['exclude'] = plan.exclude;
-        fields['hooks'] = hooks;
-        fields['retention'] = plan.retention;
-        log[daemon && !e.changed ? 'debug' : 'info']('plan.rendered', fields);
+          repo: e.plan.repo,
+          schedule: e.plan.schedule,
+          sources: e.plan.sources,
+          exclude: e.plan.exclude,
+          // Counts only: hook commands carry tokens and passwords (curl -H, pg_dump URIs).
+          hooks: { pre: e.plan.hooks.pre.length, post: e.plan.hooks.post.length },
+          retention: e.plan.retention,
+        });
         setOutcome(key, true, e.reason, e.message);
         // e.g. `@daily` written as five fields: repeated every reconcile, aggregated by the recorder.
         const notes = e.notes;

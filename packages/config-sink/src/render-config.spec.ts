@@ -143,34 +143,6 @@ describe('renderConfig', () => {
     expect(out.plans[0].paths).to.deep.equal(['/\uFF5E', '/\u{1F600}']);
   });
 
-  it("toSidecarPlan writes the seed's fields in order, with copies of the lists", () => {
-    const plan: PlanSpec = {
-      id: 'p',
-      repo: 'r',
-      schedule: '0 2 * * *',
-      sources: ['/a'],
-      exclude: ['*.tmp'],
-      hooks: { pre: ['echo pre'], post: [] },
-      retention: { spec: 'last=3' },
-    };
-    const written = toSidecarPlan(plan);
-    expect(Object.keys(written)).to.deep.equal([
-      'id',
-      'repo',
-      'schedule',
-      'sources',
-      'exclude',
-      'hooks',
-      'retention',
-    ]);
-    expect(written).to.deep.equal({ ...plan, hooks: { pre: ['echo pre'], post: [] } });
-    const hooks = written['hooks'] as JsonObject;
-    expect(written['sources']).to.not.equal(plan.sources);
-    expect(written['exclude']).to.not.equal(plan.exclude);
-    expect(hooks['pre']).to.not.equal(plan.hooks.pre);
-    expect(hooks['post']).to.not.equal(plan.hooks.post);
-  });
-
   it('takes a sidecar plan toSidecarPlan wrote as its own canonical form; copies one out of order', () => {
     const plan = (sources: string[]): PlanSpec => ({
       id: 'p',

@@ -255,28 +255,6 @@ describe('container-resource', () => {
       nextResourceVersion: next,
     });
 
-    it('keeps the fields of a status and of metadata in their order (built in two steps)', () => {
-      expect(Object.keys(observeListed(listed()).status).slice(0, 7)).to.deep.equal([
-        'id',
-        'name',
-        'image',
-        'imageId',
-        'state',
-        'mounts',
-        'labels',
-      ]);
-      expect(Object.keys(first.metadata)).to.deep.equal([
-        'name',
-        'uid',
-        'labels',
-        'annotations',
-        'generation',
-        'resourceVersion',
-        'creationTimestamp',
-      ]);
-      expect(first.metadata.creationTimestamp).to.equal(observeListed(listed()).created);
-    });
-
     it('fills apiVersion, kind and metadata', () => {
       expect(first.apiVersion).to.equal('example.dockop.io/v1');
       expect(first.kind).to.equal('Widget');
