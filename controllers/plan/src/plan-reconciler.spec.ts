@@ -23,6 +23,22 @@ import type { PlanControllerOptions } from './plan-controller-options.js';
 import { PlanReconciler } from './plan-reconciler.js';
 import { PlanReport, exitCodeOf, type PlanEntry } from './plan-report.js';
 
+/** A plan reconcile's context over `cache`: fresh event and condition stores, no logs, no settling. */
+function contextOver(
+  cache: ReconcileContext['cache'],
+  clock: ReconcileContext['clock'],
+): ReconcileContext {
+  return {
+    signal: new AbortController().signal,
+    logger: createNullLogger(),
+    recorder: new InMemoryEventRecorder(),
+    conditions: new InMemoryConditionStore(),
+    cache,
+    clock,
+    settle: () => {},
+  };
+}
+
 function resource(
   name: string,
   spec: Record<string, unknown>,
@@ -142,15 +158,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       applier,
       report,
     );
-    const ctx: ReconcileContext = {
-      signal: new AbortController().signal,
-      logger: createNullLogger(),
-      recorder: new InMemoryEventRecorder(),
-      conditions: new InMemoryConditionStore(),
-      cache: new ListCache(items, refused),
-      clock: ctxClock,
-      settle: () => {},
-    };
+    const ctx = contextOver(new ListCache(items, refused), ctxClock);
     const run = async () =>
       reconciler.reconcile(
         { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath },
@@ -376,15 +384,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       new CountingApplier(),
       new PlanReport(),
     );
-    const ctx: ReconcileContext = {
-      signal: new AbortController().signal,
-      logger: createNullLogger(),
-      recorder: new InMemoryEventRecorder(),
-      conditions: new InMemoryConditionStore(),
-      cache,
-      clock,
-      settle: () => {},
-    };
+    const ctx = contextOver(cache, clock);
     const run = () =>
       reconciler.reconcile(
         { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath },
@@ -452,15 +452,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       new CountingApplier(),
       report,
     );
-    const ctx: ReconcileContext = {
-      signal: new AbortController().signal,
-      logger: createNullLogger(),
-      recorder: new InMemoryEventRecorder(),
-      conditions: new InMemoryConditionStore(),
-      cache: new ListCache([resource('web', {})]),
-      clock,
-      settle: () => {},
-    };
+    const ctx = contextOver(new ListCache([resource('web', {})]), clock);
     await reconciler.reconcile(
       { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath },
       ctx,
@@ -510,15 +502,7 @@ describe('PlanReconciler (real ConfigSink on a temp dir)', () => {
       applier,
       report,
     );
-    const ctx: ReconcileContext = {
-      signal: new AbortController().signal,
-      logger: createNullLogger(),
-      recorder: new InMemoryEventRecorder(),
-      conditions: new InMemoryConditionStore(),
-      cache: new ListCache([resource('web', {})]),
-      clock,
-      settle: () => {},
-    };
+    const ctx = contextOver(new ListCache([resource('web', {})]), clock);
     const req = { key: reconciler.configKey, kind: 'BackrestConfig', name: configPath };
     await reconciler.reconcile(req, ctx);
     expect(applier.calls).to.equal(1);
