@@ -233,8 +233,7 @@ class LineLogger implements Logger {
       // for-in, not Object.keys: no array of names per line (cold code, 2,000 lines).
       let named = false;
       for (const k in fields) {
-        const c = k.charCodeAt(0);
-        if (bound.taken.has(k) || (c >= 48 && c <= 57)) return undefined;
+        if (bound.taken.has(k) || isDigit(k.charCodeAt(0))) return undefined;
         named = true;
       }
       if (named) {
