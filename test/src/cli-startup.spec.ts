@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +16,9 @@ const BUNDLE = fileURLToPath(
   new URL('../../packages/cli/dist/backrest-sidecar.bundle.cjs', import.meta.url),
 );
 const DIST = path.dirname(BUNDLE);
+const { BUNDLE_PREFIX } = createRequire(import.meta.url)(path.join(DIST, 'compile-cache.cjs')) as {
+  BUNDLE_PREFIX: string;
+};
 const CLI_PACKAGE = fileURLToPath(new URL('../../packages/cli/package.json', import.meta.url));
 
 /**
@@ -122,12 +126,17 @@ describe('backrest-sidecar start-up path (bundle)', function () {
     );
   });
 
-  it('the bundle is strict code, as the ES modules in it are: its first statement is the directive', async () => {
+  it("the bundle is the loader's function wrapper around strict code, the directive first in its body", async () => {
     // A banner line before esbuild's own "use strict" made that an expression statement, and the
     // whole bundle ran sloppy: an assignment to a getter-only property did nothing instead of
     // throwing (docker-modem's https wrapper over the lazy built-in was silently lost).
     const source = await readFile(BUNDLE, 'latin1');
-    expect(source.slice(0, 40)).to.match(/^(['"])use strict\1;/);
+    // Written wrapped, so the loader compiles the text as read (no second copy of it to build).
+    expect(source.startsWith(BUNDLE_PREFIX), source.slice(0, 120)).to.equal(true);
+    expect(source.slice(BUNDLE_PREFIX.length, BUNDLE_PREFIX.length + 40)).to.match(
+      /^ (['"])use strict\1;/,
+    );
+    expect(source).to.match(/\n\}\)\n\/\/# sourceMappingURL=[\w.-]+\n?$/);
   });
 
   it('loads the built-ins its start needs before it sets V8 flags (BUNDLE_BUILTINS, compile-cache.cts)', async () => {

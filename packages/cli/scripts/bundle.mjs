@@ -24,6 +24,9 @@ const STATIC_ANSWERS_FILE = 'static-answers.json';
 const quiet = process.argv.includes('--quiet');
 
 const importDist = (dir, file) => import(pathToFileURL(path.join(dir, 'dist', file)).href);
+const { BUNDLE_PREFIX, BUNDLE_SUFFIX } = createRequire(import.meta.url)(
+  path.join(CLI, 'dist', 'compile-cache.cjs'),
+);
 
 /** ajv (v8) and its standalone generator as the package that validates resolves them. */
 function ajvFrom(dir) {
@@ -382,10 +385,13 @@ const result = await esbuild.build({
   // Packages find ajv next to themselves with createRequire(import.meta.url): the bundle's URL,
   // computed when first read (only a schema without precompiled code reads it), not at every start.
   // The banner comes before esbuild's own "use strict", which then no longer is a directive: the
-  // banner starts with it, or the whole bundle (our ES modules included) would run sloppy.
+  // function's body starts with it, or the whole bundle (our ES modules included) would run sloppy.
+  // Banner and footer are the function wrapper the loader compiles the file as (BUNDLE_PREFIX and
+  // BUNDLE_SUFFIX: in the file, so the loader builds no second copy of the whole text).
   banner: {
-    js: "'use strict'; var __dockopImportMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };",
+    js: `${BUNDLE_PREFIX} 'use strict'; var __dockopImportMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };`,
   },
+  footer: { js: BUNDLE_SUFFIX.trimStart() },
   define: {
     __DOCKOP_BUILD_INFO__: JSON.stringify(info),
     'import.meta.url': '__dockopImportMeta.url',
@@ -394,6 +400,9 @@ const result = await esbuild.build({
 });
 // Any other import() would fail at run time under a code cache (see dockop-plugin-import).
 const output = readFileSync(OUTFILE, 'utf8');
+if (!output.startsWith(BUNDLE_PREFIX)) {
+  throw new Error("bundle: the output does not start with the loader's wrapper (BUNDLE_PREFIX)");
+}
 const nonAscii = /[\u0080-\uffff]/.exec(output);
 if (nonAscii) {
   throw new Error(

@@ -8,6 +8,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const LOADER = fileURLToPath(new URL('./compile-cache.cjs', import.meta.url));
+const { BUNDLE_PREFIX, BUNDLE_SUFFIX } = createRequire(import.meta.url)(LOADER) as {
+  BUNDLE_PREFIX: string;
+  BUNDLE_SUFFIX: string;
+};
 
 /**
  * A stand-in bundle: CommonJS like the real one, reports its command the way main.ts does
@@ -74,6 +78,16 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
     const [build] = readdirSync(cacheRoot);
     expect(statSync(path.join(cacheRoot, build!)).mode & 0o777).to.equal(0o700);
     expect(statSync(path.join(cacheRoot, files[0]!)).mode & 0o777).to.equal(0o600);
+  });
+
+  it('runs a bundle written inside its function wrapper (as the bundler writes it) as it is', () => {
+    // Wrapped again, the bundle would be a function expression nobody calls: nothing would run.
+    writeFileSync(
+      bundle,
+      `${BUNDLE_PREFIX} ${BUNDLE}${BUNDLE_SUFFIX}\n//# sourceMappingURL=x.map\n`,
+    );
+    expect(run('reconcile')).to.equal(`ran reconcile 42 ${bundle}\n`);
+    expect(run('reconcile'), 'and from its cache').to.equal(`ran reconcile 42 ${bundle}\n`);
   });
 
   it('uses an accepted cache as it is, and replaces one V8 rejects', () => {
