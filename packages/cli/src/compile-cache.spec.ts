@@ -90,6 +90,18 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
     expect(run('reconcile'), 'and from its cache').to.equal(`ran reconcile 42 ${bundle}\n`);
   });
 
+  it("reads the cache into the bundle's own bytes when it fits, and V8 takes it", () => {
+    // Larger than its cache: the loader reads the cache into the bytes it read the bundle into.
+    writeFileSync(bundle, `${BUNDLE}//${'x'.repeat(200_000)}\n`);
+    run('reconcile');
+    const [file] = cacheFiles();
+    const cache = path.join(cacheRoot, file!);
+    expect(statSync(cache).size).to.be.below(statSync(bundle).size);
+    const written = statSync(cache).mtimeMs;
+    expect(run('reconcile')).to.equal(`ran reconcile 42 ${bundle}\n`);
+    expect(statSync(cache).mtimeMs, 'accepted: not rewritten').to.equal(written);
+  });
+
   it('uses an accepted cache as it is, and replaces one V8 rejects', () => {
     run('reconcile');
     const [file] = cacheFiles();
