@@ -196,7 +196,14 @@ export function loadText(): string {
 export function runCliMeasured(
   args: string[],
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ code: number | null; ms: number; rssKb: number; cpuMs: number; stderr: string }> {
+): Promise<{
+  code: number | null;
+  ms: number;
+  rssKb: number;
+  cpuMs: number;
+  minflt: number;
+  stderr: string;
+}> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const child = spawn(process.execPath, ['--require', RSS_HOOK, CLI, ...args], {
@@ -209,22 +216,30 @@ export function runCliMeasured(
     child.on('close', (code) => {
       const m = /PEAK_RSS_KB=(\d+)/.exec(stderr);
       const cpu = /CPU_MS=(\d+)/.exec(stderr);
+      const minflt = /MINFLT=(\d+)/.exec(stderr);
       resolve({
         code,
         ms: performance.now() - t0,
         rssKb: Number(m?.[1] ?? NaN),
         cpuMs: Number(cpu?.[1] ?? NaN),
+        minflt: Number(minflt?.[1] ?? NaN),
         stderr,
       });
     });
   });
 }
 
-/** CPU time (user + system) of `node -e 0`, the floor of any process's CPU figure. */
-export function bareNodeCpuMs(env: NodeJS.ProcessEnv = process.env): number {
+/** CPU time and minor page faults of `node -e 0`: the floor of a process's figures. */
+export function bareNodeUsage(env: NodeJS.ProcessEnv = process.env): {
+  cpuMs: number;
+  minflt: number;
+} {
   const r = spawnSync(process.execPath, ['--require', RSS_HOOK, '-e', '0'], {
     encoding: 'utf8',
     env,
   });
-  return Number(/CPU_MS=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
+  return {
+    cpuMs: Number(/CPU_MS=(\d+)/.exec(r.stderr)?.[1] ?? NaN),
+    minflt: Number(/MINFLT=(\d+)/.exec(r.stderr)?.[1] ?? NaN),
+  };
 }

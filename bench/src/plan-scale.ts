@@ -13,6 +13,7 @@ import {
   BUSYBOX,
   EXTRA_CA_CERTS,
   bareNodeMs,
+  bareNodeUsage,
   docker,
   envWithoutExtraCa,
   loadText,
@@ -120,11 +121,18 @@ async function main(): Promise<void> {
         50,
       ),
       rssKb: Math.max(...runs.map((r) => r.rssKb)),
+      minflt: percentile(
+        runs.map((r) => r.minflt),
+        50,
+      ),
     };
     const baseline = percentile(baselines, 50);
 
     console.log(
       `  reconcile --dry-run (process start to exit), median of ${ROUNDS} warm runs: ${Math.round(cli.ms)} ms (CPU ${cli.cpuMs} ms), peak RSS ${Math.round(cli.rssKb / 1024)} MiB`,
+    );
+    console.log(
+      `  minor page faults of the dry run: median ${cli.minflt} (bare node -e 0: ${bareNodeUsage().minflt}; each a first touch of 4 KiB)`,
     );
     console.log(
       `  reconcile (writing ${bytes.length} bytes):        ${Math.round(real.ms)} ms, peak RSS ${Math.round(real.rssKb / 1024)} MiB`,

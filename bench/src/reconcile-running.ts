@@ -8,7 +8,7 @@ import {
   BUSYBOX,
   EXTRA_CA_CERTS,
   SUITE_LABEL,
-  bareNodeCpuMs,
+  bareNodeUsage,
   bareNodeMs,
   docker,
   envWithoutExtraCa,
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     const scope = ['--config', file, '--selector', label, '--plan-id-prefix', `${tag}_`];
     const cli: number[] = [];
     const cpu: number[] = [];
+    const faults: number[] = [];
     const raw: number[] = [];
     const withoutCa: number[] = [];
     const cleanEnv = envWithoutExtraCa();
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
         throw new Error(`reconcile --dry-run exited ${r.code}: ${r.stderr.slice(-2000)}`);
       cli.push(r.ms);
       cpu.push(r.cpuMs);
+      faults.push(r.minflt);
       rssKb = Math.max(rssKb, r.rssKb);
       const t0 = performance.now();
       const list = await docker.listContainers({
@@ -99,8 +101,12 @@ async function main(): Promise<void> {
     console.log(
       `  raw label-filtered GET /containers/json (${listed} containers): median ${rawMed.toFixed(1)} ms`,
     );
+    const bare = bareNodeUsage();
     console.log(
-      `  CPU time of the dry run: median ${Math.round(percentile(cpu, 50))} ms (bare node -e 0: ${bareNodeCpuMs()} ms)`,
+      `  CPU time of the dry run: median ${Math.round(percentile(cpu, 50))} ms (bare node -e 0: ${bare.cpuMs} ms)`,
+    );
+    console.log(
+      `  minor page faults of the dry run: median ${percentile(faults, 50)} (bare node -e 0: ${bare.minflt}; each a first touch of 4 KiB)`,
     );
     console.log(`  bare node -e 0: median ${Math.round(node)} ms`);
     console.log(`  ratio dry-run / raw list: ${(cliMed / rawMed).toFixed(1)}x  [target ≤ 8x]`);

@@ -78,6 +78,7 @@ describe('benches (smoke: tiny sizes)', function () {
     const out = await bench('reconcile-running.js', { COUNT: '3', ROUNDS: '1', SETTLE_S: '0' });
     expect(figure(out, 'raw label-filtered GET /containers/json (')).to.equal(3);
     expect(figure(out, 'ratio dry-run / raw list:')).to.be.greaterThan(0);
+    expect(figure(out, 'minor page faults of the dry run: median')).to.be.greaterThan(0);
     if (process.env.NODE_EXTRA_CA_CERTS === undefined) expect(out).to.not.include('without it:');
     else expect(figure(out, 'without it: dry run median')).to.be.greaterThan(0);
   });
@@ -87,6 +88,7 @@ describe('benches (smoke: tiny sizes)', function () {
     const out = await bench('plan-scale.js', { COUNT: '5', SETTLE_S: '0' });
     expect(figure(out, 'one label-filtered list (')).to.equal(5);
     expect(figure(out, 'dry-run / (baseline + bare node start-up):')).to.be.greaterThan(0);
+    expect(figure(out, 'minor page faults of the dry run: median')).to.be.greaterThan(0);
     if (process.env.NODE_EXTRA_CA_CERTS === undefined)
       expect(out).to.not.include('without NODE_EXTRA_CA_CERTS');
     else expect(figure(out, 'at the first TLS connection): dry run median')).to.be.greaterThan(0);
