@@ -278,6 +278,100 @@ describe('ContainerResourceTracker', () => {
     expect(t.sink.get('App/clean')?.metadata.annotations).to.deep.equal({});
   });
 
+  it('answers containers of an inspected image without an await, sharing the decode in an initial list', async () => {
+    const t = setup();
+    // The image sets labels, none of them the sensitive one.
+    t.engine.imageLabels.set('sha256:app', { 'app.enable': 'true', 'app.size': '1' });
+    const labels = { ...on, 'app.command': 'backup' };
+    t.tracker.beginInitialList();
+    const answers: unknown[] = [];
+    for (let i = 0; i < 100; i++) {
+      const answer = t.tracker.upsert(
+        observed(`c${i}`, `web-${i}`, labels, { imageId: 'sha256:app' }),
+      );
+      answers.push(answer);
+      await answer;
+    }
+    t.tracker.finishInitialList();
+    // Only the first waits, for the one inspect.
+    expect(answers[0]).to.be.instanceOf(Promise);
+    expect(answers.slice(1).every((a) => a === undefined)).to.equal(true);
+    expect(t.engine.calls.filter((c) => c.startsWith('image'))).to.deep.equal(['image sha256:app']);
+    const specs = answers.map((_, i) => t.sink.get(`App/web-${i}`)?.spec);
+    expect(specs[1]).to.deep.equal({ enable: 'true', size: '1', command: 'backup' });
+    // The 99 answered at once share one decoded spec.
+    expect(new Set(specs.slice(1)).size).to.equal(1);
+    expect(specs[0]).to.deep.equal(specs[1]);
+    expect(t.recorder.all()).to.deep.equal([]);
+
+    // After the list too (no memo): no await for that image.
+    const changed = observed(
+      'c1',
+      'web-1',
+      { ...labels, 'app.size': '2' },
+      { imageId: 'sha256:app' },
+    );
+    expect(t.tracker.upsert(changed)).to.equal(undefined);
+    expect(t.sink.log.at(-1)).to.equal('update App/web-1');
+    expect(t.sink.get('App/web-1')?.spec).to.deep.include({ command: 'backup', size: '2' });
+    expect(t.engine.count('image')).to.equal(1);
+  });
+
+  it('judges the same sensitive owned labels per image in an initial list, whatever came before', async () => {
+    const t = setup();
+    t.engine.imageLabels.set('sha256:clean', { 'app.command': 'echo other' });
+    t.engine.imageLabels.set('sha256:evil', { 'app.command': 'rm -rf /' });
+    const labels = { ...on, 'app.command': 'rm -rf /' };
+    // The first of each image waits for its inspect; the rest are answered at once, a clean one
+    // right before an evil one.
+    const images = ['clean', 'evil', 'clean', 'evil', 'evil', 'clean', 'evil'];
+    t.tracker.beginInitialList();
+    for (const [i, image] of images.entries()) {
+      await t.tracker.upsert(
+        observed(`c${i}`, `${image}-${i}`, labels, { imageId: `sha256:${image}` }),
+      );
+    }
+    t.tracker.finishInitialList();
+    expect(t.engine.count('image')).to.equal(2);
+    for (const [i, image] of images.entries()) {
+      const key = `App/${image}-${i}`;
+      const r = t.sink.get(key);
+      if (image === 'clean') {
+        expect(r?.spec, key).to.deep.equal({ enable: 'true', size: '1', command: 'rm -rf /' });
+        expect(r?.metadata.annotations, key).to.deep.equal({});
+        expect(t.recorder.list(key), key).to.deep.equal([]);
+      } else {
+        expect(r?.spec, key).to.deep.equal({ enable: 'true', size: '1' });
+        expect(r?.metadata.annotations, key).to.deep.equal({
+          [UNTRUSTED_LABELS_ANNOTATION]: 'app.command',
+        });
+        expect(
+          t.recorder.list(key).map((e) => e.reason),
+          key,
+        ).to.deep.equal(['UntrustedImageLabel']);
+      }
+    }
+  });
+
+  it('fails closed for every container of an image that cannot be inspected, asking each time', async () => {
+    const t = setup();
+    const labels = { ...on, 'app.command': 'echo mine' };
+    t.tracker.beginInitialList();
+    for (const id of ['a', 'b', 'c']) {
+      const answer = t.tracker.upsert(
+        observed(id, `web-${id}`, labels, { imageId: 'sha256:gone' }),
+      );
+      expect(answer).to.be.instanceOf(Promise);
+      await answer;
+    }
+    t.tracker.finishInitialList();
+    expect(t.engine.count('image')).to.equal(3);
+    for (const id of ['a', 'b', 'c']) {
+      expect(t.sink.get(`App/web-${id}`)?.spec).to.deep.equal({ enable: 'true', size: '1' });
+      expect(t.recorder.list(`App/web-${id}`).map((e) => e.message)).to.have.length(1);
+    }
+  });
+
   it('shares a decoded spec in an initial list only between exactly equal owned labels', async () => {
     const t = setup();
     t.tracker.beginInitialList();

