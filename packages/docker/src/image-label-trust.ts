@@ -89,32 +89,27 @@ export function untrustedLabels(
   labels: Readonly<Record<string, string>>,
   imageLabels: Readonly<Record<string, string>> | undefined,
 ): string[] {
-  const sensitive = sensitivePathsOf(selector);
-  if (sensitive.length === 0) return [];
-  // Spec path → the values the image gives it (through every alias).
-  const fromImage = new Map<string, Set<string>>();
-  const image = ownLabels(imageLabels);
-  for (const key of Object.keys(image)) {
-    const p = ownedPath(selector, key);
-    if (p === undefined || !isSensitive(p, sensitive)) continue;
-    let values = fromImage.get(p);
-    if (!values) fromImage.set(p, (values = new Set()));
-    values.add(image[key]!);
+  if (imageLabels !== undefined) {
+    return untrustedByImage(selector, labels, sensitiveImageValues(selector, imageLabels));
   }
-  const own = ownLabels(labels);
   const out: string[] = [];
-  for (const key of Object.keys(own)) {
+  const sensitive = sensitivePathsOf(selector);
+  if (sensitive.length === 0) return out;
+  // Own string entries only, as ownLabels keeps.
+  const keys = Object.keys(labels);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (typeof labels[key] !== 'string') continue;
     const p = ownedPath(selector, key);
-    if (p === undefined || !isSensitive(p, sensitive)) continue;
-    if (imageLabels === undefined || fromImage.get(p)?.has(own[key]!)) out.push(key);
+    if (p !== undefined && isSensitive(p, sensitive)) out.push(key);
   }
   return out.sort();
 }
 
 /**
  * Spec path → the values `imageLabels` give it through any key the selector maps there, for the
- * sensitive paths only: what `untrustedLabels` compares a container's labels with, made once per
- * image (and selector) instead of once per container.
+ * sensitive paths only: what a container's labels are compared with, made once per image (and
+ * selector) instead of once per container.
  */
 export function sensitiveImageValues(
   selector: LabelSelector,
