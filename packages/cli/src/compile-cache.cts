@@ -248,7 +248,8 @@ class CodeCache {
     } catch {
       return undefined;
     } finally {
-      if (fd !== undefined) closeSync(fd);
+      // Not allowed to throw either: a cache problem never fails the command.
+      if (fd !== undefined) closeQuietly(fd);
     }
   }
 
@@ -269,6 +270,14 @@ class CodeCache {
     } catch {
       // A read-only or full disk: the next start compiles from source again.
     }
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Nothing left to do with it.
   }
 }
 
