@@ -210,10 +210,7 @@ export class ImageLabelTrust {
     if (now) return now;
     const labels = container.labels;
     const lookup = await this.#lookup(container.imageId);
-    if (lookup.ok) {
-      const fromImage = lookup.image.sensitiveValues(selector);
-      return judge(labels, untrustedByImage(selector, labels, fromImage));
-    }
+    if (lookup.ok) return judge(selector, labels, lookup.image);
     const untrusted = untrustedLabels(selector, labels, undefined);
     if (untrusted.length === 0) return { labels, untrusted };
     return {
@@ -255,9 +252,7 @@ export class ImageLabelTrust {
   ): TrustResult | undefined {
     const image = this.#inspected.get(container.imageId);
     if (!image) return undefined;
-    const labels = container.labels;
-    const fromImage = image.sensitiveValues(selector);
-    return judge(labels, untrustedByImage(selector, labels, fromImage, ownedKeys));
+    return judge(selector, container.labels, image, ownedKeys);
   }
 
   /** The image config's labels; undefined when the image can't be inspected. */
@@ -305,8 +300,14 @@ export class ImageLabelTrust {
   }
 }
 
-/** `filter`'s answer for an inspected image that sets `untrusted` (sorted) to the same values. */
-function judge(labels: Record<string, string>, untrusted: string[]): TrustResult {
+/** `filter`'s answer against an inspected image. `ownedKeys`: as for `hasSensitiveLabel`. */
+function judge(
+  selector: LabelSelector,
+  labels: Record<string, string>,
+  image: InspectedImage,
+  ownedKeys?: readonly string[],
+): TrustResult {
+  const untrusted = untrustedByImage(selector, labels, image.sensitiveValues(selector), ownedKeys);
   if (untrusted.length === 0) return { labels, untrusted };
   return { labels: without(labels, untrusted), untrusted, why: 'image' };
 }
