@@ -1,7 +1,8 @@
 // What a one-shot reconcile asks Docker, seen through a logging socket proxy: one container list
 // carries labels, mounts and state, so there is no per-container inspect and no events stream.
 // The only other calls: the reachability ping and one inspect per distinct image (image labels
-// are not in the list response; see packages/docker/README.md).
+// are not in the list response; see packages/docker/README.md). The list is the bin's early one
+// (packages/cli/src/early-list.cts) when the command line lets it foresee the program's.
 import type Docker from 'dockerode';
 import { expect } from 'chai';
 import { createContainer } from '@dockop/docker';
@@ -75,5 +76,33 @@ describe('one-shot reconcile: Docker requests', function () {
       paths.join('\n'),
     ).to.equal(true);
     expect(others.length).to.be.at.most(1);
+  });
+
+  it("the bin's early list (sent before the program loads) is the one list, and answers as the program's own", async () => {
+    const args = [
+      'reconcile',
+      '--dry-run',
+      '--log-level',
+      'debug',
+      '--config',
+      file,
+      '--docker-sock',
+      `unix://${proxy!.socketPath}`,
+      ...isolate(run),
+    ];
+    const lists = (): number =>
+      proxy!.requests.filter((q) => q.url.replace(/^\/v[\d.]+/, '').startsWith('/containers/json'))
+        .length;
+    const before = lists();
+    const early = await runCli(args);
+    expect(early.code, early.stderr).to.equal(2);
+    expect(early.stderr).to.include('"action":"docker.list.early"');
+    expect(lists() - before, 'taken, not listed again').to.equal(1);
+    const own = await runCli(args, { env: { BACKREST_SIDECAR_EARLY_LIST: '0' } });
+    expect(own.code, own.stderr).to.equal(2);
+    expect(own.stderr).to.not.include('docker.list.early');
+    expect(lists() - before).to.equal(2);
+    expect(early.stdout).to.equal(own.stdout);
+    expect(early.stdout.match(/"id":/g) ?? []).to.have.length(3);
   });
 });

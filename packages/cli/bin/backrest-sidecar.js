@@ -6,13 +6,20 @@
 'use strict';
 const { existsSync } = require('node:fs');
 const path = require('node:path');
+const { setImmediate } = require('node:timers');
 
 const dist = path.join(__dirname, '..', 'dist');
 const bundle = path.join(dist, 'backrest-sidecar.bundle.cjs');
 if (existsSync(bundle)) {
   // `--help`, `version`, `completion <shell>`: text the build printed, no program to load
   // (src/static-answers.cts).
-  if (!answeredStatically()) require(path.join(dist, 'compile-cache.cjs')).runBundle(bundle);
+  if (!answeredStatically()) {
+    const run = () => require(path.join(dist, 'compile-cache.cjs')).runBundle(bundle);
+    // A listing one-shot's container list goes out first (src/early-list.cts); one turn of the
+    // event loop connects and writes it, then the program loads while the engine answers.
+    if (startedEarlyList()) setImmediate(run);
+    else run();
+  }
 } else if (existsSync(path.join(dist, 'main.js'))) {
   // Compiled but not bundled (a checkout without esbuild installed): same program, slower start.
   import('../dist/main.js');
@@ -28,5 +35,14 @@ function answeredStatically() {
     // A dist/ from before stored answers existed: the program answers everything.
     if (err && err.code === 'MODULE_NOT_FOUND') return false;
     throw err;
+  }
+}
+
+function startedEarlyList() {
+  try {
+    return require(path.join(dist, 'early-list.cjs')).startEarlyList(process.argv.slice(2));
+  } catch {
+    // A dist/ from before the early list, or a failure of its own: the program lists, as before.
+    return false;
   }
 }

@@ -7,6 +7,7 @@ import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setUpWhileListing } from './app.js';
+import { EARLY_CONTAINER_LIST } from '@dockop/docker';
 
 /** A sink that records its loads and what each returned. */
 class RecordingSink extends ConfigSink {
@@ -72,6 +73,31 @@ describe('setUpWhileListing (app.ts): the config is read while the engine lists'
       },
     };
     await setUpWhileListing(managerWith(api, []), true, async () => {});
+  });
+
+  it("abandons the launcher's early list that prefetch did not take (a repair first, another engine)", async () => {
+    for (const listEarly of [false, true]) {
+      const closed: string[] = [];
+      const slot = globalThis as Record<symbol, unknown>;
+      slot[EARLY_CONTAINER_LIST] = {
+        socketPath: '/var/run/docker.sock',
+        filters: '{"label":["backrest.enable"]}',
+        list: new Promise(() => undefined),
+        ref: () => void closed.push('ref'),
+        abandon: () => void closed.push('abandon'),
+      };
+      const log: string[] = [];
+      await setUpWhileListing(
+        managerWith(new RecordingSink({ path: file }), log),
+        listEarly,
+        async () => {
+          // The set-up (ping, repair) runs with the early list already closed.
+          log.push(`set-up after ${closed.join(',')}`);
+        },
+      );
+      expect(log).to.deep.equal([...(listEarly ? ['prefetch'] : []), 'set-up after abandon']);
+      expect(slot[EARLY_CONTAINER_LIST]).to.equal(undefined);
+    }
   });
 
   it('leaves a bad config to the render: the set-up succeeds, the render meets the error', async () => {

@@ -17,7 +17,13 @@ import {
   type PlanControllerOptions as PlanControllerOptionsT,
 } from '@backrest-sidecar/controller-plan';
 import { ConfigSink } from '@backrest-sidecar/config-sink';
-import { DockerClient, dockerModule, pingEngine, type DockerModuleOptions } from '@dockop/docker';
+import {
+  abandonEarlyContainerList,
+  DockerClient,
+  dockerModule,
+  pingEngine,
+  type DockerModuleOptions,
+} from '@dockop/docker';
 import { createManager, type Manager, type ManagerOptions } from '@dockop/runtime';
 import { ContainerModule, type ContainerModule as ContainerModuleT } from 'inversify';
 import type { Writable } from 'node:stream';
@@ -180,10 +186,11 @@ export async function setUpWhileListing(
   listEarly: boolean,
   setUp: () => Promise<void>,
 ): Promise<void> {
-  if (listEarly) {
-    manager.prefetch();
-    await requestsSent();
-  }
+  if (listEarly) manager.prefetch();
+  // The launcher's list (bin/, early-list.cts), if prefetch did not take it: a repair first, or
+  // another engine or selector than the launcher read from the command line.
+  abandonEarlyContainerList();
+  if (listEarly) await requestsSent();
   const reading = listEarly ? readConfigEarly(manager) : undefined;
   try {
     await setUp();

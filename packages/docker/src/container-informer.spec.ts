@@ -9,6 +9,7 @@ import {
 import type { ObservedContainer } from './container-resource.js';
 import { DockerLivenessCheck, DockerReadinessCheck } from './docker-health.js';
 import { DockerSource } from './docker-source.js';
+import { clearEarlyList, placeEarlyList } from './test-support/early-list.js';
 import { FakeEngine, settle } from './test-support/fake-docker.js';
 
 interface Harness {
@@ -574,6 +575,89 @@ describe('ContainerInformer', () => {
       } finally {
         controller.abort();
       }
+    });
+
+    describe("prefetch() and the launcher's early list", () => {
+      const filters = { label: ['backrest.enable', 'stack=a'] };
+      afterEach(clearEarlyList);
+
+      /** A polling informer on a unix socket (as dockerode's modem reports it), listing `filters`. */
+      function pollingOn(engine: FakeEngine, log: string[], socketPath = '/run/docker.sock') {
+        const client = engine.client();
+        (client.api as unknown as { modem: object }).modem = { socketPath };
+        return new ContainerInformer(
+          client,
+          {
+            upsert: (c: ObservedContainer) => void log.push(`add ${c.status.name}`),
+            delete: (c) => void log.push(`delete ${c.status.name}`),
+          },
+          {
+            watchEvents: false,
+            listFilters: [filters],
+            random: () => 0.5,
+            clock: new VirtualClock(),
+          },
+        );
+      }
+
+      async function startAndStop(informer: ContainerInformer): Promise<void> {
+        const controller = new AbortController();
+        try {
+          await informer.start(controller.signal);
+        } finally {
+          controller.abort();
+        }
+      }
+
+      it('takes the early list of the same socket and filters instead of listing', async () => {
+        const engine = new FakeEngine();
+        engine.add({ id: 'a', name: 'web', labels: { 'backrest.enable': 'true', stack: 'a' } });
+        const log: string[] = [];
+        const informer = pollingOn(engine, log);
+        const early = placeEarlyList(
+          '/run/docker.sock',
+          filters,
+          Promise.resolve(await engine.client().api.listContainers({ all: true, filters })),
+        );
+        engine.calls.length = 0;
+        informer.prefetch();
+        await startAndStop(informer);
+        expect(engine.calls, 'no list of its own').to.deep.equal([]);
+        expect(early).to.deep.equal(['ref']);
+        expect(log).to.deep.equal(['add web']);
+      });
+
+      it('lists itself when the early list fails, or was asked of another socket', async () => {
+        for (const [socket, answer] of [
+          ['/run/docker.sock', Promise.reject(new Error('the engine answered 500'))],
+          ['/other.sock', Promise.resolve([])],
+        ] as const) {
+          const engine = new FakeEngine();
+          engine.add({ id: 'a', name: 'web', labels: { 'backrest.enable': 'true', stack: 'a' } });
+          const log: string[] = [];
+          const informer = pollingOn(engine, log);
+          const early = placeEarlyList(socket, filters, answer);
+          informer.prefetch();
+          await startAndStop(informer);
+          expect(engine.count('list'), socket).to.equal(1);
+          expect(early, socket).to.deep.equal(socket === '/other.sock' ? ['abandon'] : ['ref']);
+          expect(log, socket).to.deep.equal(['add web']);
+        }
+      });
+
+      it('leaves the early list alone without prefetch, and never takes it for an events-stream informer', async () => {
+        const engine = new FakeEngine();
+        const informer = pollingOn(engine, []);
+        const early = placeEarlyList('/run/docker.sock', filters, Promise.resolve([]));
+        // A repair must run before the list: no prefetch, and the initial relist lists itself.
+        await startAndStop(informer);
+        expect(engine.count('list')).to.equal(1);
+        expect(early).to.deep.equal([]);
+        h = harness({ listFilters: [filters] });
+        h.informer.prefetch();
+        await h.started;
+        expect(early, 'still untaken').to.deep.equal([]);
+      });
     });
 
     it('start() waits for the first successful list', async () => {

@@ -8,6 +8,7 @@ import {
   type ObservedContainer,
 } from './container-resource.js';
 import { pingEngine, type DockerClient } from './docker-client.js';
+import { abandonEarlyContainerList, takeEarlyContainerList } from './early-container-list.js';
 import type { DockerMetrics } from './docker-metrics.js';
 import { EVENT_FILTERS, EventStreamParser, type ContainerEvent } from './event-stream.js';
 
@@ -625,9 +626,32 @@ export class ContainerInformer {
    */
   prefetch(signal?: AbortSignal): void {
     if (this.#watchEvents || this.#signal || this.#prefetched) return;
-    this.#prefetched = this.#listAll(signal);
+    this.#prefetched = this.#takeEarlyList(signal) ?? this.#listAll(signal);
     // Awaited (and its failure handled) by the initial relist; unawaited if start never comes.
     this.#prefetched.catch(() => undefined);
+  }
+
+  /**
+   * The list the launcher began before the program loaded (early-container-list.ts), when it
+   * asked this engine's socket with this informer's one set of filters. If it fails, the
+   * informer lists itself, so that a failure is reported (and counted) as its own list's would be.
+   */
+  #takeEarlyList(signal?: AbortSignal): Promise<Dockerode.ContainerInfo[][]> | undefined {
+    const socketPath = localSocketPath(this.#client);
+    const filters = this.#listFilters.length === 1 ? this.#listFilters[0] : undefined;
+    if (socketPath === undefined || filters === undefined || apiVersionOf(this.#client)) {
+      abandonEarlyContainerList();
+      return undefined;
+    }
+    const early = takeEarlyContainerList(socketPath, filters);
+    if (!early) return undefined;
+    this.#logger?.debug('docker.list.early', { socket: socketPath });
+    return this.#client
+      .request('containers.list', () => early)
+      .then(
+        (list) => [list],
+        () => this.#listAll(signal),
+      );
   }
 
   #listAll(signal?: AbortSignal): Promise<Dockerode.ContainerInfo[][]> {
@@ -720,8 +744,21 @@ function errorText(err: unknown): string {
 
 /** The client talks to a unix socket (a local engine): pings are cheap. */
 function isLocalSocket(client: DockerClient): boolean {
+  return localSocketPath(client) !== undefined;
+}
+
+/** The unix socket dockerode talks to, undefined for a tcp/ssh engine (or a fake client). */
+function localSocketPath(client: DockerClient): string | undefined {
   const modem = (client.api as { modem?: { socketPath?: unknown } } | undefined)?.modem;
-  return typeof modem?.socketPath === 'string' && modem.socketPath !== '';
+  return typeof modem?.socketPath === 'string' && modem.socketPath !== ''
+    ? modem.socketPath
+    : undefined;
+}
+
+/** The API version requests are prefixed with (`/v1.43/...`), if one was configured. */
+function apiVersionOf(client: DockerClient): string | undefined {
+  const modem = (client.api as { modem?: { version?: unknown } } | undefined)?.modem;
+  return typeof modem?.version === 'string' && modem.version !== '' ? modem.version : undefined;
 }
 
 /** The engine did not answer at all (socket gone, refused, reset), as when dockerd restarts. */

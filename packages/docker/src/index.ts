@@ -16,6 +16,7 @@ export * from './container-resource.js';
 export * from './container-resource-tracker.js';
 export * from './image-label-trust.js';
 export * from './container-informer.js';
+export * from './early-container-list.js';
 export * from './docker-source.js';
 export * from './docker-health.js';
 export * from './container-actions.js';

@@ -1,0 +1,157 @@
+/**
+ * The bin's early container list. A one-shot command that lists the labeled containers
+ * (`reconcile`, `get plans|workloads`, `describe plan|workload`) spends ~70 ms loading the
+ * program before it asks the engine, and the engine then takes 150–400 ms to list 2,000
+ * containers while the program waits. So the bin sends that one request first, then loads the
+ * program while the engine works; the Docker informer's `prefetch` takes the answer
+ * (`@dockop/docker`'s early-container-list.ts holds the contract and the global slot).
+ *
+ * The command line is read here only for what the request depends on: the engine's socket
+ * (`--docker-sock`, `DOCKER_HOST`) and `--selector`. The program takes the answer only when it
+ * would have asked the same socket with the same filters itself, so a wrong guess here costs one
+ * list and never changes an answer. Anything unsure (`--plugin`, whose resource definitions add
+ * lists; an API version; a tcp/ssh engine) sends nothing. The request never keeps the process
+ * alive on its own, and any failure here leaves the program to list as before.
+ * `BACKREST_SIDECAR_EARLY_LIST=0` turns it off.
+ */
+// Loaded with this file, before the program: the program's Docker client loads the same module.
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** `@dockop/docker`'s EARLY_CONTAINER_LIST (a global symbol: this file loads before any package). */
+const EARLY_CONTAINER_LIST = Symbol.for('dockop.earlyContainerList');
+
+/**
+ * The enable label of the one resource definition the CLI binds without plugins (BackupWorkload):
+ * the informer lists with `label=[enable label, ...selector pairs]`. early-list.spec.ts checks it
+ * against the definitions the built program binds.
+ */
+export const EARLY_LIST_ENABLE_LABEL = 'backrest.enable';
+
+/** options.ts's default `--docker-sock`. */
+const DEFAULT_SOCKET = '/var/run/docker.sock';
+
+/** The command paths whose program lists through the informer's `prefetch`. */
+const LISTING_COMMANDS: readonly (readonly string[])[] = [
+  ['reconcile'],
+  ['get', 'plans'],
+  ['get', 'workloads'],
+  ['describe', 'plan'],
+  ['describe', 'workload'],
+];
+
+/** Same as the engine's own request timeout (docker-client.ts). */
+const TIMEOUT_MS = 30_000;
+
+export interface EarlyListRequest {
+  readonly socketPath: string;
+  /** The `filters` query parameter, as JSON. */
+  readonly filters: string;
+}
+
+/** The list the program would make first for `argv`, or undefined when unsure. No I/O. */
+export function earlyListRequest(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): EarlyListRequest | undefined {
+  if (env['BACKREST_SIDECAR_EARLY_LIST'] === '0' || env['DOCKER_API_VERSION']) return undefined;
+  const command = LISTING_COMMANDS.find((words) => words.every((w, i) => argv[i] === w));
+  if (!command) return undefined;
+  let sock = env['DOCKER_HOST'];
+  // Built as options.ts's parseSelector builds it (a later pair of the same key wins).
+  const selector: Record<string, string> = {};
+  for (let i = command.length; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const flag = eq > 0 ? arg.slice(0, eq) : arg;
+    if (flag === '--plugin') return undefined;
+    if (flag !== '--selector' && flag !== '--docker-sock') continue;
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) return undefined;
+    if (flag === '--docker-sock') {
+      sock = value;
+      continue;
+    }
+    const pairEq = value.indexOf('=');
+    if (pairEq <= 0) return undefined;
+    selector[value.slice(0, pairEq)] = value.slice(pairEq + 1);
+  }
+  const socketPath = unixSocketOf(sock);
+  if (socketPath === undefined) return undefined;
+  const label = [EARLY_LIST_ENABLE_LABEL, ...Object.entries(selector).map(([k, v]) => `${k}=${v}`)];
+  return { socketPath, filters: JSON.stringify({ label }) };
+}
+
+/** options.ts's dockerConnection, for a unix socket only. */
+function unixSocketOf(sock: string | undefined): string | undefined {
+  const s = sock?.trim();
+  if (!s) return DEFAULT_SOCKET;
+  if (s.startsWith('unix://')) return s.slice('unix://'.length);
+  return /^[a-z]+:\/\//.test(s) ? undefined : s;
+}
+
+/**
+ * Sends the early list for `argv` and puts it in the global slot. True when a request went out:
+ * the caller then lets the event loop turn once (connect, write) before it loads the program.
+ */
+export function startEarlyList(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  const request = earlyListRequest(argv, env);
+  if (!request) return false;
+  let socket: Socket | undefined;
+  let wanted = false;
+  let req: ClientRequest | undefined;
+  const list = new Promise<unknown>((resolve, reject) => {
+    req = httpRequest(
+      {
+        socketPath: request.socketPath,
+        path: `/containers/json?all=true&filters=${encodeURIComponent(request.filters)}`,
+        // Its own connection, closed after the answer: nothing pooled outlives the command.
+        agent: false,
+      },
+      (res: IncomingMessage) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          reject(new Error(`the engine answered ${res.statusCode}`));
+          return;
+        }
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch (err) {
+            reject(err as Error);
+          }
+        });
+        res.on('error', reject);
+        res.on('close', () => reject(new Error('the connection closed before the answer ended')));
+      },
+    );
+    req.on('socket', (s: Socket) => {
+      socket = s;
+      if (!wanted) s.unref();
+    });
+    req.on('error', reject);
+    req.setTimeout(TIMEOUT_MS, () => req?.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
+    req.end();
+  });
+  // Whoever takes it handles its failure; nobody may take it.
+  list.catch(() => undefined);
+  (globalThis as Record<symbol, unknown>)[EARLY_CONTAINER_LIST] = {
+    socketPath: request.socketPath,
+    filters: request.filters,
+    list,
+    ref(): void {
+      wanted = true;
+      socket?.ref();
+    },
+    abandon(): void {
+      req?.destroy();
+    },
+  };
+  return true;
+}
