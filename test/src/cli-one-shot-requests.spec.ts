@@ -104,5 +104,10 @@ describe('one-shot reconcile: Docker requests', function () {
     expect(lists() - before).to.equal(2);
     expect(early.stdout).to.equal(own.stdout);
     expect(early.stdout.match(/"id":/g) ?? []).to.have.length(3);
+    // A preview run (`get plans`) takes it too.
+    const get = await runCli(['get', 'plans', ...args.slice(2)]);
+    expect(get.code, get.stderr).to.equal(0);
+    expect(get.stderr).to.include('"action":"docker.list.early"');
+    expect(lists() - before).to.equal(3);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The bin's early container list. A one-shot command that lists the labeled containers
- * (`reconcile`, `get plans|workloads`, `describe plan|workload`) spends ~70 ms loading the
+ * (`reconcile`, `get plans`, `describe plan`) spends ~70 ms loading the
  * program before it asks the engine, and the engine then takes 150–400 ms to list 2,000
  * containers while the program waits. So the bin sends that one request first, then loads the
  * program while the engine works; the Docker informer's `prefetch` takes the answer
@@ -36,13 +36,17 @@ export const EARLY_LIST_ENABLE_LABEL = 'backrest.enable';
 /** options.ts's default `--docker-sock`. */
 const DEFAULT_SOCKET = '/var/run/docker.sock';
 
-/** The command paths whose program lists through the informer's `prefetch`. */
+/**
+ * The command paths (aliases included) whose program lists through the informer's `prefetch`:
+ * the one-shot reconcile and the preview runs (`previewRun` in app.ts). `get|describe workload`
+ * list through the container actions instead, with other filters.
+ */
 const LISTING_COMMANDS: readonly (readonly string[])[] = [
   ['reconcile'],
   ['get', 'plans'],
-  ['get', 'workloads'],
+  ['get', 'plan'],
   ['describe', 'plan'],
-  ['describe', 'workload'],
+  ['describe', 'plans'],
 ];
 
 /** Same as the engine's own request timeout (docker-client.ts). */
@@ -60,7 +64,10 @@ export function earlyListRequest(
   env: NodeJS.ProcessEnv,
 ): EarlyListRequest | undefined {
   if (env['BACKREST_SIDECAR_EARLY_LIST'] === '0' || env['DOCKER_API_VERSION']) return undefined;
-  const command = LISTING_COMMANDS.find((words) => words.every((w, i) => argv[i] === w));
+  // A first long option runs the default command, reconcile (program.ts, `commandOf`).
+  const command = argv[0]?.startsWith('--')
+    ? []
+    : LISTING_COMMANDS.find((words) => words.every((w, i) => argv[i] === w));
   if (!command) return undefined;
   let sock = env['DOCKER_HOST'];
   // Built as options.ts's parseSelector builds it (a later pair of the same key wins).

@@ -37,9 +37,12 @@ describe('the early container list (early-list.cts)', () => {
         socketPath: '/var/run/docker.sock',
         filters: '{"label":["backrest.enable"]}',
       });
+      expect(earlyListRequest(['--dry-run'], env)?.filters, 'the default command').to.equal(
+        '{"label":["backrest.enable"]}',
+      );
       expect(
         earlyListRequest(
-          ['get', 'workloads', '--selector', 'a=1', '--selector=b=x=y', '--selector', 'a=2'],
+          ['get', 'plan', '--selector', 'a=1', '--selector=b=x=y', '--selector', 'a=2'],
           { DOCKER_HOST: 'unix:///run/user/docker.sock' },
         ),
       ).to.deep.equal({
@@ -47,7 +50,7 @@ describe('the early container list (early-list.cts)', () => {
         filters: '{"label":["backrest.enable","a=2","b=x=y"]}',
       });
       expect(
-        earlyListRequest(['describe', 'workload', 'web', '--docker-sock', '/d.sock'], {
+        earlyListRequest(['describe', 'plans', 'p1', '--docker-sock', '/d.sock'], {
           DOCKER_HOST: 'unix:///e.sock',
         })?.socketPath,
         'the flag wins over the environment',
@@ -59,7 +62,9 @@ describe('the early container list (early-list.cts)', () => {
         [['daemon'], {}],
         [['backup', '--selector', 'a=1'], {}],
         [['get', 'volumes'], {}],
-        [['--dry-run'], {}],
+        [['get', 'workloads'], {}],
+        [['describe', 'workload', 'web'], {}],
+        [['-h'], {}],
         [['reconcile', '--plugin', './p.js'], {}],
         [['reconcile', '--plugin=./p.js'], {}],
         [['reconcile', '--selector'], {}],
