@@ -235,6 +235,37 @@ describe('lineDiff', () => {
       );
     });
 
+    it('fast-check: a block inserted or deleted, alone or for a few lines (blockDiff)', () => {
+      // The block path's cases: a block against no lines of the other side, or against a few
+      // (past maxEdits) that it may or may not share a line with; context from none to more than
+      // 3 lines either side, lines that slide the block, that are substrings of others ('}' in
+      // '  }' and '},') or empty; every trailing-newline mix (a missing final newline is not a
+      // change: no marker in this format), both directions.
+      const l = fc.constantFrom('a', '}', '  }', '},', '', '  "id": "plan_0001",');
+      const shape = fc.record({
+        head: fc.array(l, { maxLength: 6 }),
+        block: fc.array(l, { minLength: 1, maxLength: 40 }),
+        few: fc.array(fc.oneof(l, fc.constantFrom('  "plans": []', 'b')), { maxLength: 3 }),
+        tail: fc.array(l, { maxLength: 6 }),
+        endA: fc.boolean(),
+        endB: fc.boolean(),
+        swap: fc.boolean(),
+      });
+      fc.assert(
+        fc.property(shape, limits, ({ head, block, few, tail, endA, endB, swap }, lim) => {
+          const text = (lines: string[], end: boolean): string =>
+            lines.length === 0 ? '' : lines.join('\n') + (end ? '\n' : '');
+          const a = text([...head, ...few, ...tail], endA);
+          const b = text([...head, ...block, ...tail], endB);
+          const [x, y] = swap ? [b, a] : [a, b];
+          const d = lineDiff(x, y, 'c.json', lim);
+          expect(d).to.equal(referenceLineDiff(x, y, 'c.json', lim));
+          if (d) expect(applyPatch(x, d)).to.equal(y.endsWith('\n') || y === '' ? y : y + '\n');
+        }),
+        { numRuns: 3000 },
+      );
+    });
+
     it('2,000 plans added to a config with one repo (the dry run of issue #13)', () => {
       const head = ['{', '  "repos": [', '    {', '      "id": "default"', '    }', '  ],'];
       const plans = Array.from({ length: 2000 }, (_, i) => [

@@ -1,11 +1,14 @@
 /**
  * A readable unified-style line diff (`---`/`+++` headers, `@@ -a,b +c,d @@` hunks, 3 lines of
  * context), '' when the texts are equal. Common prefix/suffix are trimmed first; a middle with
- * one side empty (a pure insertion or deletion, e.g. 2,000 new plans) is emitted as is, in O(N);
- * otherwise it is diffed with Myers' O((N+M)·D) algorithm (a config change is a few edited lines
- * in thousands), whose memory is bounded by `maxEdits` (O(maxEdits²)), not by the input size;
- * past `maxEdits` it falls back to an LCS table, and past `maxCells` to a plain replace, which is
- * still a correct (if not minimal) diff.
+ * one side empty (a pure insertion or deletion, e.g. 2,000 new plans) is emitted as is, in O(N),
+ * and so is a block against a few lines it shares none with (`"plans": []` becoming 2,000
+ * plans): the block is then never split into an array of lines beside the output (see
+ * blockDiff); otherwise the middle is diffed with Myers' O((N+M)·D) algorithm (a config change is
+ * a few edited lines in thousands), whose memory is bounded by `maxEdits` (O(maxEdits²)), not by
+ * the input size; past `maxEdits` it falls back to an LCS table, and past `maxCells` to a plain
+ * replace, which is still a correct (if not minimal) diff. A missing final newline is not shown:
+ * 'x' and 'x\n' have the same lines (no "\ No newline at end of file" marker).
  */
 export interface LineDiffLimits {
   /** Edit distance up to which Myers is used. Default 1000. */
@@ -22,8 +25,33 @@ export function lineDiff(
 ): string {
   if (before === after) return '';
   const { from, toA, toB, skipped } = commonEnds(before, after);
-  const a = splitLines(before.slice(from, toA));
-  const b = splitLines(after.slice(from, toB));
+  const textA = before.slice(from, toA);
+  const textB = after.slice(from, toB);
+  const header = `--- a/${name}\n+++ b/${name}\n`;
+  const maxEdits = limits.maxEdits ?? 1000;
+  // Only the shorter text is split up front: a large block, the cost, is in the other one.
+  const shortIsA = textA.length <= textB.length;
+  const short = splitLines(shortIsA ? textA : textB);
+  const long = shortIsA ? textB : textA;
+  const block = blockDiff(short, long, shortIsA, skipped, maxEdits, header);
+  if (block !== undefined) return block;
+  const other = splitLines(long);
+  const [a, b] = shortIsA ? [short, other] : [other, short];
+  return linesDiff(a, b, skipped, maxEdits, limits.maxCells ?? 25_000_000, header);
+}
+
+/**
+ * The general path: the diff of the lines `a` and `b` (the texts less `skipped` unchanged lines
+ * at the start).
+ */
+function linesDiff(
+  a: string[],
+  b: string[],
+  skipped: number,
+  maxEdits: number,
+  maxCells: number,
+  header: string,
+): string {
   let pre = 0;
   while (pre < a.length && pre < b.length && a[pre] === b[pre]) pre++;
   let suf = 0;
@@ -43,14 +71,97 @@ export function lineDiff(
   const middle = script.from(pre);
   // One side empty: the only (hence minimal) edit script; Myers would walk D = N diagonals.
   if (midA.length === 0 || midB.length === 0) replaceOps(midA, midB, middle);
-  else if (!myersOps(midA, midB, limits.maxEdits ?? 1000, middle)) {
-    middleOps(midA, midB, limits.maxCells ?? 25_000_000, middle);
-  }
+  else if (!myersOps(midA, midB, maxEdits, middle)) middleOps(midA, midB, maxCells, middle);
   script.keep(a.length - suf, Math.min(a.length, a.length - suf + CONTEXT));
-  const out = [`--- a/${name}\n+++ b/${name}\n`];
+  const out = [header];
   hunks(script, skipped + head + 1, CONTEXT, out);
   // Joined once, flat: a concatenation would be copied again by its first reader (the redactor).
   return out.join('');
+}
+
+const NL = 10; // '\n'
+
+/**
+ * The diff when the lines that change are one block of `long` (a text; `short` is the other side,
+ * split into lines) against none of `short`, or against a few lines that the general path would
+ * replace wholesale (Myers gives up, then middleOps finds no line in common); undefined (for the
+ * general path) otherwise. The block is split once, for the one join that builds the whole diff:
+ * 2,000 new plans (32,000 lines) were split with the rest of the text, sliced twice, joined, and
+ * joined again with the hunks (~1,000 fresh 4 KiB pages; ~600 so). Not block.replace(/\n/g,
+ * '\n+'): Node 20 builds that a match at a time from cons strings, slower and heavier still.
+ */
+function blockDiff(
+  short: string[],
+  long: string,
+  shortIsA: boolean,
+  skipped: number,
+  maxEdits: number,
+  header: string,
+): string | undefined {
+  // The lines both start with (`long`'s up to index lo) and end with (from index hi), compared
+  // in place: as in splitLines, a last line is the same with or without its newline.
+  let pre = 0;
+  let lo = 0;
+  while (pre < short.length && lo < long.length) {
+    const line = short[pre] ?? '';
+    const end = lo + line.length;
+    if (!long.startsWith(line, lo) || (end < long.length && long.charCodeAt(end) !== NL)) break;
+    pre++;
+    lo = Math.min(end + 1, long.length);
+  }
+  let suf = 0;
+  let hi = long.length;
+  while (suf < short.length - pre && hi > lo) {
+    const end = long.charCodeAt(hi - 1) === NL ? hi - 1 : hi;
+    const start = lineStart(long, end);
+    const line = short[short.length - 1 - suf] ?? '';
+    if (line.length !== end - start || !long.startsWith(line, start)) break;
+    suf++;
+    hi = start;
+  }
+  if (hi === lo) return undefined; // no block: a few lines, for the general path
+  // short's changed lines: none (replaceOps), or a few that share no line with the block
+  // (middleOps' shortcut to replaceOps, once Myers has given up).
+  const s = short.length - pre - suf;
+  if (s > FEW_LINES) return undefined;
+  for (let i = pre; i < pre + s; i++) if (hasLine(long, lo, hi, short[i] ?? '')) return undefined;
+  const lines = long.slice(lo, long.charCodeAt(hi - 1) === NL ? hi - 1 : hi).split('\n');
+  const n = lines.length;
+  // With no line in common the distance is n + s: up to maxEdits, Myers finds a script itself.
+  if (s > 0 && n + s <= maxEdits) return undefined;
+  // One hunk, as hunks() would write it for the runs ' ', '-', '+', ' ' (replaceOps: '-' first).
+  const lead = Math.min(CONTEXT, pre);
+  const trail = Math.min(CONTEXT, suf);
+  const start = skipped + pre - lead + 1;
+  const [countA, countB] = shortIsA
+    ? [lead + s + trail, lead + n + trail]
+    : [lead + n + trail, lead + s + trail];
+  let before =
+    header + hunkHeader(start, countA, start, countB) + prefixed(' ', short, pre - lead, pre);
+  let after = prefixed(' ', short, short.length - suf, short.length - suf + trail);
+  if (shortIsA) before += prefixed('-', short, pre, pre + s);
+  else after = prefixed('+', short, pre, pre + s) + after;
+  // The text before and after the block rides on its first and last line: one join, one flat
+  // copy of the whole diff (the block prefixed apart, then joined in, was a second one).
+  const t = shortIsA ? '+' : '-';
+  lines[0] = `${before}${t}${lines[0] ?? ''}`;
+  lines[n - 1] = `${lines[n - 1] ?? ''}\n${after}`;
+  return lines.join(`\n${t}`);
+}
+
+/**
+ * Whether `line` is a whole line of `text` in lo..hi (each a line start or the text's end); true
+ * for '' unchecked (indexOf finds '' everywhere: the general path takes that case).
+ */
+function hasLine(text: string, lo: number, hi: number, line: string): boolean {
+  if (line === '') return true;
+  for (let i = text.indexOf(line, lo); i >= 0; i = text.indexOf(line, i + 1)) {
+    const end = i + line.length;
+    if (end > hi) return false;
+    const starts = i === lo || text.charCodeAt(i - 1) === NL;
+    if (starts && (end === text.length || text.charCodeAt(end) === NL)) return true;
+  }
+  return false;
 }
 
 /**
@@ -303,7 +414,7 @@ function hunks(script: EditScript, first: number, context: number, out: string[]
   const runs = script.runs;
   const size = (run: Run | undefined): number => (run ? run.to - run.from : 0);
   const emit = (t: Run['t'], lines: readonly string[], from: number, to: number): void => {
-    if (from < to) out.push(`${t}${lines.slice(from, to).join(`\n${t}`)}\n`);
+    if (from < to) out.push(prefixed(t, lines, from, to));
   };
   // Line numbers in a and b where runs[r] starts.
   let la = first;
@@ -336,9 +447,7 @@ function hunks(script: EditScript, first: number, context: number, out: string[]
     }
     const startA = la - lead;
     const startB = lb - lead;
-    out.push(
-      `@@ -${countA === 0 ? startA - 1 : startA},${countA} +${countB === 0 ? startB - 1 : startB},${countB} @@\n`,
-    );
+    out.push(hunkHeader(startA, countA, startB, countB));
     const before = runs[r - 1];
     if (before) emit(' ', script.a, before.to - lead, before.to);
     for (let i = r; i <= end; i++) {
@@ -351,4 +460,14 @@ function hunks(script: EditScript, first: number, context: number, out: string[]
     lb = startB + countB - trail;
     r = end + 1;
   }
+}
+
+/** A hunk's header; a side with no lines is numbered by the line before it. */
+function hunkHeader(startA: number, countA: number, startB: number, countB: number): string {
+  return `@@ -${countA === 0 ? startA - 1 : startA},${countA} +${countB === 0 ? startB - 1 : startB},${countB} @@\n`;
+}
+
+/** Lines from..to of `lines`, each prefixed with `t` and ending in a newline ('' for none). */
+function prefixed(t: Run['t'], lines: readonly string[], from: number, to: number): string {
+  return from < to ? `${t}${lines.slice(from, to).join(`\n${t}`)}\n` : '';
 }
