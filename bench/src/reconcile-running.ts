@@ -66,6 +66,9 @@ async function main(): Promise<void> {
     const raw: number[] = [];
     const withoutCa: number[] = [];
     const cleanEnv = envWithoutExtraCa();
+    // The bin's early list turned off: the program lists after it loads (what the early list gains).
+    const withoutEarly: number[] = [];
+    const noEarlyEnv = { ...process.env, BACKREST_SIDECAR_EARLY_LIST: '0' };
     let rssKb = 0;
     let listed = 0;
     await runCliMeasured(['reconcile', '--dry-run', ...scope]); // warm the page cache
@@ -90,6 +93,10 @@ async function main(): Promise<void> {
         if (c.code !== 2) throw new Error(`reconcile --dry-run exited ${c.code} without the CA`);
         withoutCa.push(c.ms);
       }
+      const e = await runCliMeasured(['reconcile', '--dry-run', ...scope], noEarlyEnv);
+      if (e.code !== 2)
+        throw new Error(`reconcile --dry-run exited ${e.code} without the early list`);
+      withoutEarly.push(e.ms);
     }
     const node = bareNodeMs();
     const cliMed = percentile(cli, 50);
@@ -110,6 +117,9 @@ async function main(): Promise<void> {
     );
     console.log(`  bare node -e 0: median ${Math.round(node)} ms`);
     console.log(`  ratio dry-run / raw list: ${(cliMed / rawMed).toFixed(1)}x  [target ≤ 8x]`);
+    console.log(
+      `  without the early list (BACKREST_SIDECAR_EARLY_LIST=0): dry run median ${Math.round(percentile(withoutEarly, 50))} ms`,
+    );
     if (EXTRA_CA_CERTS !== undefined) {
       const clean = percentile(withoutCa, 50);
       console.log(

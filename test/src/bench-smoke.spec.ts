@@ -79,6 +79,7 @@ describe('benches (smoke: tiny sizes)', function () {
     expect(figure(out, 'raw label-filtered GET /containers/json (')).to.equal(3);
     expect(figure(out, 'ratio dry-run / raw list:')).to.be.greaterThan(0);
     expect(figure(out, 'minor page faults of the dry run: median')).to.be.greaterThan(0);
+    expect(figure(out, '(BACKREST_SIDECAR_EARLY_LIST=0): dry run median')).to.be.greaterThan(0);
     if (process.env.NODE_EXTRA_CA_CERTS === undefined) expect(out).to.not.include('without it:');
     else expect(figure(out, 'without it: dry run median')).to.be.greaterThan(0);
   });
@@ -89,6 +90,7 @@ describe('benches (smoke: tiny sizes)', function () {
     expect(figure(out, 'one label-filtered list (')).to.equal(5);
     expect(figure(out, 'dry-run / (baseline + bare node start-up):')).to.be.greaterThan(0);
     expect(figure(out, 'minor page faults of the dry run: median')).to.be.greaterThan(0);
+    expect(figure(out, 'the program lists after it loads): dry run median')).to.be.greaterThan(0);
     if (process.env.NODE_EXTRA_CA_CERTS === undefined)
       expect(out).to.not.include('without NODE_EXTRA_CA_CERTS');
     else expect(figure(out, 'at the first TLS connection): dry run median')).to.be.greaterThan(0);
