@@ -645,6 +645,25 @@ describe('ContainerInformer', () => {
         }
       });
 
+      it('closes the early list, and lists nothing itself, when the prefetch is abandoned', async () => {
+        const engine = new FakeEngine();
+        const informer = pollingOn(engine, []);
+        let fail: (err: Error) => void = () => undefined;
+        const early = placeEarlyList(
+          '/run/docker.sock',
+          filters,
+          new Promise((_, reject) => (fail = reject)),
+        );
+        const controller = new AbortController();
+        informer.prefetch(controller.signal);
+        controller.abort();
+        // The launcher's request rejects once destroyed.
+        fail(new Error('socket hang up'));
+        await settle();
+        expect(early).to.deep.equal(['ref', 'abandon']);
+        expect(engine.count('list'), 'no list after the caller gave up').to.equal(0);
+      });
+
       it('leaves the early list alone without prefetch, and never takes it for an events-stream informer', async () => {
         const engine = new FakeEngine();
         const informer = pollingOn(engine, []);

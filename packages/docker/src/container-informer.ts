@@ -643,14 +643,17 @@ export class ContainerInformer {
       abandonEarlyContainerList();
       return undefined;
     }
-    const early = takeEarlyContainerList(socketPath, filters);
+    const early = takeEarlyContainerList(socketPath, filters, signal);
     if (!early) return undefined;
     this.#logger?.debug('docker.list.early', { socket: socketPath });
     return this.#client
       .request('containers.list', () => early)
       .then(
         (list) => [list],
-        () => this.#listAll(signal),
+        (err: unknown) => {
+          if (signal?.aborted) throw err;
+          return this.#listAll(signal);
+        },
       );
   }
 

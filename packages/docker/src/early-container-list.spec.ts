@@ -46,6 +46,18 @@ describe('takeEarlyContainerList (a list the launcher began before the program l
     expect(String(error)).to.include('not an array');
   });
 
+  it('closes a taken list when the taker gives up (its signal aborts), and refuses one for an aborted signal', () => {
+    const calls = placeEarlyList('/s', filters, new Promise(() => undefined));
+    const controller = new AbortController();
+    expect(takeEarlyContainerList('/s', filters, controller.signal)).to.not.equal(undefined);
+    expect(calls).to.deep.equal(['ref']);
+    controller.abort();
+    expect(calls).to.deep.equal(['ref', 'abandon']);
+    const later = placeEarlyList('/s', filters, Promise.resolve([]));
+    expect(takeEarlyContainerList('/s', filters, controller.signal)).to.equal(undefined);
+    expect(later).to.deep.equal(['abandon']);
+  });
+
   it('abandonEarlyContainerList closes an untaken list, and does nothing without one', () => {
     abandonEarlyContainerList();
     const calls = placeEarlyList('/s', filters, Promise.resolve([]));

@@ -29,20 +29,27 @@ type Slot = { [EARLY_CONTAINER_LIST]?: EarlyContainerList | undefined };
 /**
  * The early list of `socketPath` with exactly these filters (one list call, unversioned API), or
  * undefined. Taken once: the slot is emptied whether it matches or not, and one that does not
- * match is abandoned. Its failure is the caller's to handle (list again, to report the error as
- * a list of its own would).
+ * match is abandoned, as is a taken one when `signal` aborts (the caller gave up: its request
+ * must not keep the process alive). Its failure is the caller's to handle (list again, to report
+ * the error as a list of its own would).
  */
 export function takeEarlyContainerList(
   socketPath: string,
   filters: Record<string, string[]>,
+  signal?: AbortSignal,
 ): Promise<Dockerode.ContainerInfo[]> | undefined {
   const early = releaseSlot();
   if (!early) return undefined;
-  if (early.socketPath !== socketPath || early.filters !== JSON.stringify(filters)) {
+  if (
+    signal?.aborted ||
+    early.socketPath !== socketPath ||
+    early.filters !== JSON.stringify(filters)
+  ) {
     early.abandon();
     return undefined;
   }
   early.ref();
+  signal?.addEventListener('abort', () => early.abandon(), { once: true });
   return early.list.then((list) => {
     if (!Array.isArray(list)) throw new Error('the early container list is not an array');
     return list as Dockerode.ContainerInfo[];
