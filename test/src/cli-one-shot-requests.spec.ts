@@ -49,16 +49,18 @@ describe('one-shot reconcile: Docker requests', function () {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  /** Options (after the command) for the test's config, containers and logging proxy. */
+  const throughProxy = (...more: string[]): string[] => [
+    ...more,
+    '--config',
+    file,
+    '--docker-sock',
+    `unix://${proxy!.socketPath}`,
+    ...isolate(run),
+  ];
+
   it('lists once, inspects no container, opens no events stream', async () => {
-    const r = await runCli([
-      'reconcile',
-      '--dry-run',
-      '--config',
-      file,
-      '--docker-sock',
-      `unix://${proxy!.socketPath}`,
-      ...isolate(run),
-    ]);
+    const r = await runCli(['reconcile', ...throughProxy('--dry-run')]);
     expect(r.code, r.stderr).to.equal(2);
     // The three containers were seen: three plans in the diff.
     expect(r.stdout.match(/"id":/g) ?? [], r.stdout).to.have.length(3);
@@ -79,17 +81,7 @@ describe('one-shot reconcile: Docker requests', function () {
   });
 
   it("the bin's early list (sent before the program loads) is the one list, and answers as the program's own", async () => {
-    const args = [
-      'reconcile',
-      '--dry-run',
-      '--log-level',
-      'debug',
-      '--config',
-      file,
-      '--docker-sock',
-      `unix://${proxy!.socketPath}`,
-      ...isolate(run),
-    ];
+    const args = ['reconcile', ...throughProxy('--dry-run', '--log-level', 'debug')];
     const lists = (): number =>
       proxy!.requests.filter((q) => q.url.replace(/^\/v[\d.]+/, '').startsWith('/containers/json'))
         .length;
@@ -105,7 +97,7 @@ describe('one-shot reconcile: Docker requests', function () {
     expect(early.stdout).to.equal(own.stdout);
     expect(early.stdout.match(/"id":/g) ?? []).to.have.length(3);
     // A preview run (`get plans`) takes it too.
-    const get = await runCli(['get', 'plans', ...args.slice(2)]);
+    const get = await runCli(['get', 'plans', ...throughProxy('--log-level', 'debug')]);
     expect(get.code, get.stderr).to.equal(0);
     expect(get.stderr).to.include('"action":"docker.list.early"');
     expect(lists() - before).to.equal(3);
