@@ -21,8 +21,12 @@ import {
 const exec = promisify(execFile);
 const script = path.resolve(import.meta.dirname, '../../scripts/docker-engine.sh');
 
+/**
+ * The engine script, given its own 180 s wait for dockerd and then some: a restarted dockerd first
+ * removes the network sandboxes of the containers it ran since its last start (98 s once here).
+ */
 function engineScript(cmd: 'up' | 'down' | 'status'): Promise<string> {
-  return exec('bash', [script, cmd], { timeout: 90_000 }).then((r) => r.stdout.trim());
+  return exec('bash', [script, cmd], { timeout: 200_000 }).then((r) => r.stdout.trim());
 }
 
 describe('docker informer across an engine restart (real engine)', function () {
@@ -48,7 +52,7 @@ describe('docker informer across an engine restart (real engine)', function () {
   });
 
   after(async function () {
-    this.timeout(120_000);
+    this.timeout(240_000);
     controller?.abort();
     // Whatever happened after we took it down, leave an engine running for everyone else.
     if (tookEngineDown) await engineScript('up');
@@ -72,7 +76,7 @@ describe('docker informer across an engine restart (real engine)', function () {
   it('reconnects, sees new containers and deletes the ones that vanished', async function () {
     // dockerd stops every running container on the host before it exits: on a busy host (other
     // tests' containers) one restart alone can take a minute.
-    this.timeout(180_000);
+    this.timeout(300_000);
     const sink = new WatchingSink();
     const source = new DockerSource(
       new DockerodeClient(),
@@ -139,7 +143,7 @@ describe('docker informer across an engine restart (real engine)', function () {
   });
 
   it('daemon: a plan on disk within 2 s of the engine answering, after three restarts in a row', async function () {
-    this.timeout(180_000);
+    this.timeout(300_000);
     const run = runId();
     const { dir, path: file } = await tempConfig();
     // Default reconnect backoff: without the /_ping probe, three restarts grow it to seconds.
