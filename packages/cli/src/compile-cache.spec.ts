@@ -192,7 +192,7 @@ setTimeout(() => {
   });
 
   it('ends the process with process.exit once the exit listeners ran, with their exit code; not after an uncaught exception', () => {
-    const runOther = (source: string) => {
+    const runOther = (source: string, options = '{}') => {
       const other = path.join(dir, 'other.bundle.cjs');
       writeFileSync(other, source);
       // An 'exit' listener from before the bin (a preloaded module's) runs once, first.
@@ -201,7 +201,7 @@ setTimeout(() => {
         process.execPath,
         [
           '-e',
-          `${preloaded} require(${JSON.stringify(LOADER)}).runBundle(process.argv[1])`,
+          `${preloaded} require(${JSON.stringify(LOADER)}).runBundle(process.argv[1], ${options})`,
           other,
           'reconcile',
         ],
@@ -225,6 +225,24 @@ globalThis[Symbol.for('backrest-sidecar.compile-cache.command')] = 'reconcile';
     expect(thrown.status).to.equal(1);
     expect(thrown.stdout).to.equal('preloaded 1\nlistener 1\n');
     expect(thrown.stderr).to.contain('Error: boom in a timer');
+
+    // Node 22 and later (V8 12+): Node's own teardown, no process.exit (nodejs/node#54918).
+    const newer = runOther(
+      `${spy}setTimeout(() => { process.exitCode = 3; }, 5);`,
+      `{ v8Version: '13.6.233.17-node.44' }`,
+    );
+    expect(newer.stdout).to.equal('preloaded 3\nlistener 3\n');
+    expect(newer.status).to.equal(3);
+  });
+
+  it('ends the process with process.exit on V8 11 (Node 20) only', () => {
+    const { fastExitIsSafe } = createRequire(import.meta.url)(LOADER) as {
+      fastExitIsSafe(v8Version?: string): boolean;
+    };
+    expect(fastExitIsSafe('11.3.244.8-node.33')).to.equal(true);
+    expect(fastExitIsSafe('12.4.254.21-node.33')).to.equal(false);
+    expect(fastExitIsSafe('13.6.233.17-node.44')).to.equal(false);
+    expect(fastExitIsSafe('110.0.0')).to.equal(false);
   });
 
   it('a rebuilt bundle gets a new cache and the old build is removed', () => {
