@@ -243,3 +243,69 @@ export function bareNodeUsage(env: NodeJS.ProcessEnv = process.env): {
     minflt: Number(/MINFLT=(\d+)/.exec(r.stderr)?.[1] ?? NaN),
   };
 }
+
+/**
+ * What a fresh Node process does for the raw work of a one-shot reconcile, and nothing else: one
+ * label-filtered list over the engine's unix socket, `JSON.parse` of the answer, and one atomic
+ * write (tmp + fsync + rename) of the bytes of `bytesFile` to `target`. The in-process baseline
+ * runs warm, in this bench's own grown heap; a CLI starts with none, and grows it as it reads the
+ * answer (each fresh 4 KiB page a fault: `pageTouchUs`). Measured as `runCliMeasured` measures the
+ * CLI: wall time from spawn to exit, with its minor page faults.
+ */
+export function runFreshRawMeasured(
+  socketPath: string,
+  filters: string,
+  bytesFile: string,
+  target: string,
+): Promise<{ ms: number; minflt: number; listed: number }> {
+  const script = `const http = require('node:http'); const fs = require('node:fs');
+const [sock, filters, src, dst] = process.argv.slice(1);
+http.get({ socketPath: sock, path: '/containers/json?all=true&filters=' + encodeURIComponent(filters) }, (res) => {
+  const chunks = []; res.on('data', (c) => chunks.push(c));
+  res.on('end', () => {
+    const list = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const tmp = dst + '.new'; const fd = fs.openSync(tmp, 'w');
+    fs.writeSync(fd, fs.readFileSync(src)); fs.fsyncSync(fd); fs.closeSync(fd); fs.renameSync(tmp, dst);
+    process.stderr.write('LISTED=' + list.length + '\\n');
+  });
+});`;
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(
+      process.execPath,
+      ['--require', RSS_HOOK, '-e', script, socketPath, filters, bytesFile, target],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const listed = /LISTED=(\d+)/.exec(stderr);
+      if (code !== 0 || !listed) {
+        reject(new Error(`the raw-work process exited ${code}: ${stderr.slice(-2000)}`));
+        return;
+      }
+      resolve({
+        ms: performance.now() - t0,
+        minflt: Number(/MINFLT=(\d+)/.exec(stderr)?.[1] ?? NaN),
+        listed: Number(listed[1]),
+      });
+    });
+  });
+}
+
+/**
+ * Microseconds a first touch of a 4 KiB page costs on this machine: a fresh Node process fills
+ * 64 MiB it has just allocated (untouched until then), median of `rounds`. A process pays it for
+ * every page its heap grows by; on our VMs it is ~20 µs, where bare metal takes well under 1 µs.
+ */
+export function pageTouchUs(rounds = 3): number {
+  const script = `const b = Buffer.allocUnsafeSlow(64 << 20); const t = process.hrtime.bigint();
+b.fill(1); process.stdout.write(String(Number(process.hrtime.bigint() - t) / 1000 / 16384));`;
+  const xs: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    xs.push(Number(r.stdout));
+  }
+  return percentile(xs, 50);
+}

@@ -5,7 +5,10 @@
 // printed: (dry run − bare node) / baseline, the stricter reading of the issue's words. When the
 // environment sets NODE_EXTRA_CA_CERTS (Node 20 parses it at every start), also without it. Also
 // the dry run with the bin's early list turned off (BACKREST_SIDECAR_EARLY_LIST=0), interleaved:
-// what sending the list before the program loads gains.
+// what sending the list before the program loads gains. And a second baseline, interleaved: a fresh
+// `node -e` process doing only the raw work (the same list, JSON.parse, the same atomic write),
+// with the cost of a first touch of a page on this machine, which a fresh process pays as its heap
+// grows and the warm in-process baseline does not.
 // Run: npx tsc -b && node bench/dist/plan-scale.js   (COUNT=... to change the 2,000; ROUNDS=3
 // warm dry runs and baselines, interleaved, medians reported, after one warm-up run of each;
 // SETTLE_S=60: the longest wait for the engine to go quiet after creating the containers)
@@ -19,7 +22,9 @@ import {
   docker,
   envWithoutExtraCa,
   loadText,
+  pageTouchUs,
   percentile,
+  runFreshRawMeasured,
   runCliMeasured,
   removeByLabel,
   runTag,
@@ -98,6 +103,18 @@ async function main(): Promise<void> {
       await rename(tmp, path.join(dir, 'baseline.json'));
       return { ms: performance.now() - tb, listed: list.length };
     };
+    // The same bytes for the fresh raw-work process to write.
+    const bytesFile = path.join(dir, 'raw-bytes.json');
+    await writeFile(bytesFile, bytes);
+    // docker-modem keeps either the path or a function that finds it (~/.docker/run, else /var/run).
+    const modemSocket = (docker.modem as { socketPath?: string | (() => Promise<string>) })
+      .socketPath;
+    const socketPath = typeof modemSocket === 'function' ? await modemSocket() : modemSocket;
+    if (!socketPath) throw new Error('plan-scale needs the engine on a unix socket');
+    const rawFilters = JSON.stringify({ label: ['backrest.enable=true', label] });
+    const freshRaw = (): ReturnType<typeof runFreshRawMeasured> =>
+      runFreshRawMeasured(socketPath, rawFilters, bytesFile, path.join(dir, 'raw.json'));
+    await freshRaw();
     // The dry run runs against the config as the writing run left it: restore the empty one.
     await writeFile(file, emptyConfig);
     // Interleaved medians (ROUNDS): a shared machine's load hits both alike.
@@ -106,6 +123,7 @@ async function main(): Promise<void> {
     const withoutCa: number[] = [];
     const cleanEnv = envWithoutExtraCa();
     const withoutEarly: number[] = [];
+    const fresh: Awaited<ReturnType<typeof runFreshRawMeasured>>[] = [];
     const noEarlyEnv = { ...process.env, BACKREST_SIDECAR_EARLY_LIST: '0' };
     let listedCount = 0;
     for (let i = 0; i < ROUNDS; i++) {
@@ -115,6 +133,7 @@ async function main(): Promise<void> {
       listedCount = b.listed;
       if (EXTRA_CA_CERTS !== undefined) withoutCa.push((await dryRun(cleanEnv)).ms);
       withoutEarly.push((await dryRun(noEarlyEnv)).ms);
+      fresh.push(await freshRaw());
     }
     const cli = {
       ms: percentile(
@@ -157,6 +176,23 @@ async function main(): Promise<void> {
     );
     console.log(
       `  without the early list (BACKREST_SIDECAR_EARLY_LIST=0: the program lists after it loads): dry run median ${Math.round(percentile(withoutEarly, 50))} ms`,
+    );
+    const freshMs = percentile(
+      fresh.map((f) => f.ms),
+      50,
+    );
+    const freshFlt = percentile(
+      fresh.map((f) => f.minflt),
+      50,
+    );
+    console.log(
+      `  fresh process doing only the raw work (node -e: the same list over the socket, JSON.parse, the same atomic write; ${fresh[0]?.listed} containers): median ${Math.round(freshMs)} ms, minor faults ${freshFlt}; dry-run / fresh raw process: ${(cli.ms / freshMs).toFixed(2)}x`,
+    );
+    const touch = pageTouchUs();
+    const bareFlt = bareNodeUsage().minflt;
+    const faultMs = (n: number): number => Math.round((n * touch) / 1000);
+    console.log(
+      `  first touch of a 4 KiB page on this machine: ${touch.toFixed(1)} µs; the dry run's ${cli.minflt - bareFlt} faults beyond bare node ≈ ${faultMs(cli.minflt - bareFlt)} ms, the fresh raw process's ${freshFlt - bareFlt} ≈ ${faultMs(freshFlt - bareFlt)} ms`,
     );
     if (EXTRA_CA_CERTS !== undefined) {
       const clean = percentile(withoutCa, 50);

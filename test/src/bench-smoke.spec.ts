@@ -91,6 +91,9 @@ describe('benches (smoke: tiny sizes)', function () {
     expect(figure(out, 'dry-run / (baseline + bare node start-up):')).to.be.greaterThan(0);
     expect(figure(out, 'minor page faults of the dry run: median')).to.be.greaterThan(0);
     expect(figure(out, 'the program lists after it loads): dry run median')).to.be.greaterThan(0);
+    expect(figure(out, 'the same atomic write; ')).to.equal(5);
+    expect(figure(out, 'dry-run / fresh raw process:')).to.be.greaterThan(0);
+    expect(figure(out, 'first touch of a 4 KiB page on this machine:')).to.be.greaterThan(0);
     if (process.env.NODE_EXTRA_CA_CERTS === undefined)
       expect(out).to.not.include('without NODE_EXTRA_CA_CERTS');
     else expect(figure(out, 'at the first TLS connection): dry run median')).to.be.greaterThan(0);
