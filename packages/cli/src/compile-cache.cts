@@ -79,6 +79,13 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['daemon', 'run']);
  *   2,000-container dry run does, shortly before its end): marking steps, their write barrier and
  *   a final pause (~30 ms there) free memory the process exits before using. Without it V8 still
  *   collects everything when old space reaches its limit, in one pause.
+ * - A young generation that keeps its initial size (`--semi-space-growth-factor=1`; 1 MiB
+ *   semi-spaces on Node 20). V8 grows it when most of it survives scavenges, and a one-shot keeps
+ *   most of what it allocates until it exits (the engine's list, the resources, the plans): a
+ *   2,000-container dry run grew it to 2 × 8 MiB, fresh pages each a fault (~17 µs on our VMs)
+ *   for objects that are copied once more on their way to old space anyway. Held at its start,
+ *   they are promoted at their first scavenge. The dry run: −50 ms wall and −40 ms CPU on Node 20,
+ *   −40 / −40 on Node 24 (paired rounds), ~2,000 fewer faults, peak RSS 79 → 68 MiB.
  * - Node 20 (V8 11): a 16 times larger interrupt budget (V8's default is 66 KiB of bytecode run per
  *   tier-up check), so TurboFan optimises only what stays hot. A one-shot's per-container code
  *   runs a few thousand times and exits: TurboFan's compile jobs and the deoptimisations that
@@ -88,9 +95,8 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['daemon', 'run']);
  */
 export function v8FlagsFor(command: string, v8Version = process.versions.v8): readonly string[] {
   if (LONG_RUNNING.has(command)) return [];
-  return v8Version.startsWith('11.')
-    ? ['--no-incremental-marking', `--interrupt-budget=${16 * 66 * 1024}`]
-    : ['--no-incremental-marking'];
+  const flags = ['--no-incremental-marking', '--semi-space-growth-factor=1'];
+  return v8Version.startsWith('11.') ? [...flags, `--interrupt-budget=${16 * 66 * 1024}`] : flags;
 }
 
 /**
