@@ -192,21 +192,24 @@ export function loadText(): string {
     .join(' ')}`;
 }
 
-/** Runs the CLI with the peak-RSS hook in `env`: wall time from spawn to exit, peak RSS, stderr. */
-export function runCliMeasured(
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{
+/** What `runMeasured` reports of one process. */
+export interface Measured {
   code: number | null;
   ms: number;
   rssKb: number;
   cpuMs: number;
   minflt: number;
   stderr: string;
-}> {
+}
+
+/**
+ * Runs Node with `nodeArgs` and the peak-RSS hook in `env`: wall time from spawn to exit, peak
+ * RSS, CPU time and minor page faults (the hook's), stderr.
+ */
+function runMeasured(nodeArgs: string[], env: NodeJS.ProcessEnv): Promise<Measured> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ['--require', RSS_HOOK, CLI, ...args], {
+    const child = spawn(process.execPath, ['--require', RSS_HOOK, ...nodeArgs], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env,
     });
@@ -227,6 +230,14 @@ export function runCliMeasured(
       });
     });
   });
+}
+
+/** Runs the CLI with the peak-RSS hook in `env`: wall time from spawn to exit, peak RSS, stderr. */
+export function runCliMeasured(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Measured> {
+  return runMeasured([CLI, ...args], env);
 }
 
 /** CPU time and minor page faults of `node -e 0`: the floor of a process's figures. */
@@ -252,7 +263,7 @@ export function bareNodeUsage(env: NodeJS.ProcessEnv = process.env): {
  * answer (each fresh 4 KiB page a fault: `pageTouchUs`). Measured as `runCliMeasured` measures the
  * CLI: wall time from spawn to exit, with its minor page faults.
  */
-export function runFreshRawMeasured(
+export async function runFreshRawMeasured(
   socketPath: string,
   filters: string,
   bytesFile: string,
@@ -269,29 +280,12 @@ http.get({ socketPath: sock, path: '/containers/json?all=true&filters=' + encode
     process.stderr.write('LISTED=' + list.length + '\\n');
   });
 });`;
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(
-      process.execPath,
-      ['--require', RSS_HOOK, '-e', script, socketPath, filters, bytesFile, target],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const listed = /LISTED=(\d+)/.exec(stderr);
-      if (code !== 0 || !listed) {
-        reject(new Error(`the raw-work process exited ${code}: ${stderr.slice(-2000)}`));
-        return;
-      }
-      resolve({
-        ms: performance.now() - t0,
-        minflt: Number(/MINFLT=(\d+)/.exec(stderr)?.[1] ?? NaN),
-        listed: Number(listed[1]),
-      });
-    });
-  });
+  const r = await runMeasured(['-e', script, socketPath, filters, bytesFile, target], process.env);
+  const listed = /LISTED=(\d+)/.exec(r.stderr);
+  if (r.code !== 0 || !listed) {
+    throw new Error(`the raw-work process exited ${r.code}: ${r.stderr.slice(-2000)}`);
+  }
+  return { ms: r.ms, minflt: r.minflt, listed: Number(listed[1]) };
 }
 
 /**

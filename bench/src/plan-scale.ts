@@ -151,12 +151,13 @@ async function main(): Promise<void> {
       ),
     };
     const baseline = percentile(baselines, 50);
+    const bareFlt = bareNodeUsage().minflt;
 
     console.log(
       `  reconcile --dry-run (process start to exit), median of ${ROUNDS} warm runs: ${Math.round(cli.ms)} ms (CPU ${cli.cpuMs} ms), peak RSS ${Math.round(cli.rssKb / 1024)} MiB`,
     );
     console.log(
-      `  minor page faults of the dry run: median ${cli.minflt} (bare node -e 0: ${bareNodeUsage().minflt}; each a first touch of 4 KiB)`,
+      `  minor page faults of the dry run: median ${cli.minflt} (bare node -e 0: ${bareFlt}; each a first touch of 4 KiB)`,
     );
     console.log(
       `  reconcile (writing ${bytes.length} bytes):        ${Math.round(real.ms)} ms, peak RSS ${Math.round(real.rssKb / 1024)} MiB`,
@@ -189,7 +190,6 @@ async function main(): Promise<void> {
       `  fresh process doing only the raw work (node -e: the same list over the socket, JSON.parse, the same atomic write; ${fresh[0]?.listed} containers): median ${Math.round(freshMs)} ms, minor faults ${freshFlt}; dry-run / fresh raw process: ${(cli.ms / freshMs).toFixed(2)}x`,
     );
     const touch = pageTouchUs();
-    const bareFlt = bareNodeUsage().minflt;
     const faultMs = (n: number): number => Math.round((n * touch) / 1000);
     console.log(
       `  first touch of a 4 KiB page on this machine: ${touch.toFixed(1)} µs; the dry run's ${cli.minflt - bareFlt} faults beyond bare node ≈ ${faultMs(cli.minflt - bareFlt)} ms, the fresh raw process's ${freshFlt - bareFlt} ≈ ${faultMs(freshFlt - bareFlt)} ms`,
