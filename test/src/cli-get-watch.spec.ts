@@ -65,4 +65,50 @@ describe('backrest-sidecar get plans --watch (integration)', function () {
     expect(await exited).to.equal(0);
     expect(err).to.equal('');
   });
+
+  it('stops with exit 0 once the reader of its output went away (get plans -w | head -1)', async function () {
+    const docker = await requireEngine(this);
+    const c = await tempConfig();
+    const child = spawn(
+      process.execPath,
+      [
+        CLI_BIN,
+        'get',
+        'plans',
+        '-w',
+        '--watch-interval',
+        '300ms',
+        '--config',
+        c.path,
+        ...isolate(run),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await eventually(() => out.startsWith('PLAN ID'), 30_000, `the header (stderr: ${err})`);
+      // `head -1` has its line and leaves: the next row the watch prints meets EPIPE.
+      child.stdout.destroy();
+      await createContainer(docker, {
+        name: `${name}2`,
+        Image: WORKLOAD_IMAGE,
+        Cmd: ['sleep', '600'],
+        Labels: { 'dockop.test.run': run, 'backrest.enable': 'true' },
+        HostConfig: { NetworkMode: 'none', Binds: ['/srv/watch-data:/data:ro'] },
+      });
+      const code = await Promise.race([
+        exited,
+        new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000)),
+      ]);
+      expect(code, err).to.equal(0);
+      expect(err).to.equal('');
+    } finally {
+      child.kill('SIGKILL');
+      await rm(c.dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -166,6 +166,27 @@ describe('backrest-sidecar reconcile (integration)', function () {
     expect(r.stdout).to.not.include('"action"');
   });
 
+  it('a reader of its logs that went away (stderr closed) does not end the run: the config is written, exit 0', async () => {
+    const file = await config();
+    const r = await runCli(['reconcile', '--config', file, ...isolate(run)], { closed: 'stderr' });
+    // Before: the first log line's EPIPE was an uncaught error, exit 1, nothing written.
+    expect(r.code).to.equal(0);
+    const written = JSON.parse(await readFile(file, 'utf8')) as { plans: { id: string }[] };
+    expect(written.plans.map((p) => p.id)).to.include(`${prefix}${project}_db`);
+  });
+
+  it('a reader of its output that went away (stdout closed) leaves the exit code the result: a dry run still exits 2', async () => {
+    const file = await config();
+    const r = await runCli(['reconcile', '--dry-run', '--config', file, ...isolate(run)], {
+      closed: 'stdout',
+    });
+    expect(r.code, r.stderr).to.equal(2);
+    expect(r.stderr).to.not.include('EPIPE');
+    expect(r.logs.find((l) => l.action === 'dry-run.complete')).to.deep.include({
+      plans_changed: 2,
+    });
+  });
+
   it('BACKREST_CONFIG overrides --config and BACKREST_VOLUME_PREFIX rewrites volume sources', async () => {
     const file = await config();
     const r = await runCli(

@@ -27,3 +27,25 @@ export function logFormatOf(argv: readonly string[]): LogFormat {
 export function errorLogger(argv: readonly string[] = process.argv): Logger {
   return createLogger({ level: 'error', format: logFormatOf(argv), stream: process.stderr });
 }
+
+const stdoutGone = new AbortController();
+
+/**
+ * Aborted once the reader of stdout went away (`get plans -w | head -3`): a command that would
+ * go on printing stops, as on SIGINT. One that has work left (a backup between stopping a
+ * database and starting it again, a config to write) finishes it; its output is dropped.
+ */
+export const stdoutClosed: AbortSignal = stdoutGone.signal;
+
+/**
+ * Watches `stream` (stdout) for its reader going away. Not `process.exit()`: that ends the
+ * process wherever it is (a stopped container not started again), and on Node ≥ 22 it can hang
+ * joining V8's compiler threads (compile-cache.cts, `fastExitIsSafe`). Node destroys the stream
+ * on the failed write, so later writes are dropped quietly. Any other error is thrown, as before.
+ */
+export function watchStdout(stream: NodeJS.WriteStream = process.stdout): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    stdoutGone.abort();
+  });
+}

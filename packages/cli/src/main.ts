@@ -4,13 +4,11 @@ import { CommanderError, type Command } from 'commander';
 import { buildProgram } from './program.js';
 import { fatal } from './exit.js';
 import { noteCommand } from './compile-cache-command.js';
+import { watchStdout } from './cli-output.js';
 
-// `backrest-sidecar get plans | head -1`: the reader went away. Stop quietly, like other Unix
-// tools, instead of an unhandled EPIPE stack trace.
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw err;
-});
+// `backrest-sidecar get plans | head -1`: the reader went away. No EPIPE stack trace; the command
+// ends as it would have, its output dropped (cli-output.ts).
+watchStdout();
 
 /** The top-level command `action` belongs to (`get` for `get plans`). */
 function topLevel(action: Command): Command {

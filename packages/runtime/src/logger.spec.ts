@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import {
   createLogger,
@@ -408,5 +408,69 @@ describe('createLogger on process.stderr (lines of one tick in one write)', () =
     const thrown = child(`log.error('t.c'); throw new Error('boom');`);
     expect(thrown.status).to.equal(1);
     expect(thrown.stderr.indexOf('"action":"t.c"')).to.be.within(0, thrown.stderr.indexOf('boom'));
+  });
+});
+
+describe('createLogger on process.stderr: a reader that is slow or gone', () => {
+  function script(body: string): string {
+    const logger = new URL('./logger.js', import.meta.url).href;
+    return `
+      import { createLogger } from ${JSON.stringify(logger)};
+      const log = createLogger({ format: 'json' });
+      ${body}`;
+  }
+
+  it('writes every pending line at exit, into a pipe its reader has not emptied yet', () => {
+    // 60 kB sits in the pipe; the next tick logs 45 kB more (one batch) and exits. A stream
+    // write at exit that did not fit was queued, and the process ended before it left: lines were
+    // lost. A shell pipe whose reader sleeps first (a Node parent would read into its own buffer).
+    const r = spawnSync(
+      'sh',
+      [
+        '-c',
+        '("$NODE" --input-type=module -e "$SCRIPT" 2>&1 >/dev/null; echo "status=$?") | (sleep 0.6; cat)',
+      ],
+      {
+        encoding: 'utf8',
+        env: {
+          ...process.env,
+          NODE: process.execPath,
+          SCRIPT: script(`
+            process.stderr.write('x'.repeat(60_000) + '\\n');
+            setTimeout(() => {
+              for (let i = 0; i < 200; i++) log.info('t.line', { i, pad: 'y'.repeat(150) });
+              process.exit(5);
+            }, 100);`),
+        },
+      },
+    );
+    const lines = r.stdout.split('\n').filter((l) => l.includes('"t.line"'));
+    expect(lines).to.have.length(200);
+    expect(JSON.parse(lines[199]!)).to.include({ i: 199 });
+    expect(r.stdout).to.match(/status=5\n$/);
+  });
+
+  it('a reader gone (EPIPE) drops the lines and ends nothing: the process goes on', async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        script(`
+          log.info('t.first');
+          setTimeout(() => {
+            for (let i = 0; i < 5; i++) log.info('t.more', { i });
+            setTimeout(() => { process.stdout.write('still here\\n'); process.exitCode = 7; }, 100);
+          }, 100);`),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stderr.destroy();
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    // Before: the first write after the reader left threw EPIPE, uncaught: exit 1.
+    expect(stdout).to.equal('still here\n');
+    expect(status).to.equal(7);
   });
 });

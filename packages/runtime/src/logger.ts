@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { Writable as WritableImpl, type Writable } from 'node:stream';
 import type { Clock } from './clock.js';
 import { SecretRedactor, type Redactor } from './redactor.js';
@@ -368,6 +369,12 @@ function writeTo(stream: Writable): (line: string) => void {
  * held), at least every 64 kB, and the 'exit' handler writes what a process.exit() or an uncaught
  * exception left pending (Node runs it before printing the exception). Other streams (a caller's
  * file, tests' memory streams) get each line at once.
+ *
+ * The stream's own failures never end the process: a log reader that went away (`2>&1 | head`, a
+ * collector restarted) makes the next write fail with EPIPE, and an 'error' nobody listens to
+ * would be thrown, killing a backup between stopping a database and starting it again. The
+ * stream is then destroyed (Node does that on a failed write) and later lines are dropped:
+ * there is nowhere left to write them, and the work matters more than its log.
  */
 const batches = new Map<Writable, (line: string) => void>();
 
@@ -385,9 +392,50 @@ function batchFor(stream: Writable): (line: string) => void {
     pending += line;
     if (pending.length >= 65536) flush();
   };
-  process.once('exit', flush);
+  stream.on('error', ignoreStreamError);
+  process.once('exit', () => {
+    const text = pending;
+    pending = '';
+    if (text === '' || stream.destroyed || stream.writableEnded) return;
+    // At exit a stream write that does not fit in the pipe at once is queued, and the process
+    // ends before the queue drains: a reader a moment behind lost all but 64 kB. Written here
+    // and now instead, unless earlier writes still wait in the stream (they go first).
+    const fd = (stream as { fd?: unknown }).fd;
+    if (typeof fd === 'number' && stream.writableLength === 0) writeAllSync(fd, text);
+    else stream.write(text);
+  });
   batches.set(stream, write);
   return write;
+}
+
+function ignoreStreamError(): void {
+  // See batchFor: the stream is destroyed, and its lines are dropped from here on.
+}
+
+/** How long `writeAllSync` waits for a reader that takes nothing: it must not hang an exit. */
+const EXIT_WRITE_PATIENCE_MS = 10_000;
+
+/**
+ * `text` to `fd`, whole, now: waits (1 ms at a time) while a non-blocking pipe is full, gives up
+ * on any other error (the reader is gone) or after `EXIT_WRITE_PATIENCE_MS` without progress.
+ */
+function writeAllSync(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  let off = 0;
+  let waited = 0;
+  while (off < bytes.length) {
+    try {
+      off += writeSync(fd, bytes, off);
+      waited = 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || waited >= EXIT_WRITE_PATIENCE_MS) {
+        return;
+      }
+      Atomics.wait(nap, 0, 0, 1);
+      waited++;
+    }
+  }
 }
 
 /**

@@ -34,7 +34,12 @@ export function parseJsonLines(text: string): Record<string, unknown>[] {
 /** Runs the CLI to completion (bounded by `timeoutMs`, then SIGKILL). */
 export function runCli(
   args: string[],
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    /** Close the read end of this pipe at once: a reader gone (`| head -1`, a log collector). */
+    closed?: 'stdout' | 'stderr';
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_BIN, ...args], {
@@ -45,6 +50,7 @@ export function runCli(
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (options.closed) child[options.closed].destroy();
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code) => {

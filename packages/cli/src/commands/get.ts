@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redactText } from '@dockop/runtime';
 import { previewRun } from '../app.js';
+import { stdoutClosed } from '../cli-output.js';
 import { fatal } from '../exit.js';
 import { getVolumesCommand } from './get-volumes.js';
 import { getWorkloadsCommand } from './get-workloads.js';
@@ -60,7 +61,8 @@ export async function runGetPlans(
 
 /**
  * `-w`: a preview every `--watch-interval`, printing the rows that appeared or changed since the
- * last one (and `Deleted` for plans that went away), until SIGINT/SIGTERM (exit 0).
+ * last one (and `Deleted` for plans that went away), until SIGINT/SIGTERM or the reader of stdout
+ * goes away (exit 0).
  */
 async function watchPlans(
   ids: string[],
@@ -68,10 +70,13 @@ async function watchPlans(
   logLevelGiven: boolean,
   first: PlanRow[],
 ): Promise<number> {
+  if (stdoutClosed.aborted) return 0;
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // `get plans -w | head`: once head has its lines, nothing reads what a next preview prints.
+  stdoutClosed.addEventListener('abort', onSignal, { once: true });
   const seen = new Map(first.map((r) => [r.planId, JSON.stringify(r)]));
   try {
     while (!stop.signal.aborted) {
@@ -97,6 +102,7 @@ async function watchPlans(
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    stdoutClosed.removeEventListener('abort', onSignal);
   }
   return 0;
 }
