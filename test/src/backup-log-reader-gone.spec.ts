@@ -4,74 +4,36 @@
 // on: the container is started again and the journal removed.
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { journalPath } from '@backrest-sidecar/controller-backup';
-import { createContainer } from '@dockop/docker';
-import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
-import { CLI_BIN } from './support/plan-cli.js';
+import { requireEngine } from './support/engine.js';
+import { QuiesceRun } from './support/quiesce-run.js';
 
 describe('backup-once: the log reader goes away mid-quiesce (integration)', function () {
   this.timeout(120_000);
   let docker: Docker;
-  const run = runId();
-  const runLabel = `dockop.test.run=log-gone-${run}`;
-  const quiesceKey = `dockop.test.log-gone-${run}`;
-  let stateDir: string;
+  const q = new QuiesceRun('log-gone');
 
   before(async function () {
     docker = await requireEngine(this);
-    stateDir = await mkdtemp(path.join(tmpdir(), 'log-gone-'));
+    await q.prepare();
   });
 
-  after(async function () {
-    if (docker) await removeLabeled(docker, runLabel);
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
-  });
+  after(async () => q.cleanUp(docker));
 
   it('starts the stopped container again and removes the journal, though no log line can be written', async function () {
-    const c = await createContainer(docker, {
-      name: `log-gone-${run}`,
-      Image: WORKLOAD_IMAGE,
-      // Stops in ~1 s: long enough for the reader to leave while the stop is in flight.
-      Cmd: ['sh', '-c', 'trap "sleep 1; exit 0" TERM; while true; do sleep 1; done'],
-      Labels: { 'dockop.test.run': `log-gone-${run}`, [quiesceKey]: 'true' },
-      HostConfig: { NetworkMode: 'none' },
-    });
-    await c.start();
+    // Stops in ~1 s: long enough for the reader to leave while the stop is in flight.
+    const c = await q.container(docker, 1);
     const startedBefore = (await c.inspect()).State.StartedAt;
 
-    const child = spawn(
-      process.execPath,
-      [
-        CLI_BIN,
-        'backup-once',
-        '--engine',
-        'rcb',
-        '--rcb-image',
-        'dockop-test/never-pulled:none',
-        '--no-forget',
-        '--quiesce-label',
-        `${quiesceKey}=true`,
-        '--state-dir',
-        stateDir,
-        '--selector',
-        runLabel,
-        '--log-format',
-        'json',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    const child = q.spawnBackup(['--log-format', 'json'], ['ignore', 'pipe']);
     let err = '';
     const onData = (d: Buffer): void => {
       err += d.toString();
       // The stop is out: the reader leaves, and every later line meets EPIPE.
-      if (err.includes('"quiesce.stopping"')) child.stderr.destroy();
+      if (err.includes('"quiesce.stopping"')) child.stderr!.destroy();
     };
-    child.stderr.on('data', onData);
+    child.stderr!.on('data', onData);
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     const code = await exited;
 
@@ -82,6 +44,6 @@ describe('backup-once: the log reader goes away mid-quiesce (integration)', func
     const state = (await c.inspect()).State;
     expect(state.Running, 'container running again').to.equal(true);
     expect(state.StartedAt, 'it went down and was started by the run').to.not.equal(startedBefore);
-    expect(existsSync(journalPath(stateDir)), 'journal removed').to.equal(false);
+    expect(existsSync(journalPath(q.stateDir)), 'journal removed').to.equal(false);
   });
 });

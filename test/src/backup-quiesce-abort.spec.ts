@@ -3,70 +3,33 @@
 // must wait for the stop to finish, start the container, confirm it runs, then drop the journal.
 import type Docker from 'dockerode';
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { journalPath } from '@backrest-sidecar/controller-backup';
-import { createContainer } from '@dockop/docker';
-import { WORKLOAD_IMAGE, removeLabeled, requireEngine, runId } from './support/engine.js';
-import { CLI_BIN, parseJsonLines } from './support/plan-cli.js';
+import { requireEngine } from './support/engine.js';
+import { parseJsonLines } from './support/plan-cli.js';
+import { QuiesceRun } from './support/quiesce-run.js';
 
 describe('backup-once: SIGTERM while a quiesce stop is in flight (integration)', function () {
   this.timeout(120_000);
   let docker: Docker;
-  const run = runId();
-  const runLabel = `dockop.test.run=quiesce-abort-${run}`;
-  const quiesceKey = `dockop.test.quiesce-abort-${run}`;
-  let stateDir: string;
+  const q = new QuiesceRun('quiesce-abort');
 
   before(async function () {
     docker = await requireEngine(this);
-    stateDir = await mkdtemp(path.join(tmpdir(), 'quiesce-abort-'));
+    await q.prepare();
   });
 
-  after(async function () {
-    if (docker) await removeLabeled(docker, runLabel);
-    if (stateDir) await rm(stateDir, { recursive: true, force: true });
-  });
+  after(async () => q.cleanUp(docker));
 
   it('waits for the stop to finish, starts the container, confirms it runs, then removes the journal', async function () {
     // Takes ~4 s to stop: the TERM trap sleeps before exiting (well inside the 20 s grace period).
-    const c = await createContainer(docker, {
-      name: `quiesce-abort-${run}`,
-      Image: WORKLOAD_IMAGE,
-      Cmd: ['sh', '-c', 'trap "sleep 4; exit 0" TERM; while true; do sleep 1; done'],
-      Labels: { 'dockop.test.run': `quiesce-abort-${run}`, [quiesceKey]: 'true' },
-      HostConfig: { NetworkMode: 'none' },
-    });
-    await c.start();
+    const c = await q.container(docker, 4);
     const startedBefore = (await c.inspect()).State.StartedAt;
 
-    const child = spawn(
-      process.execPath,
-      [
-        CLI_BIN,
-        'backup-once',
-        '--engine',
-        'rcb',
-        '--rcb-image',
-        'dockop-test/never-pulled:none',
-        '--no-forget',
-        '--quiesce-label',
-        `${quiesceKey}=true`,
-        '--stop-timeout',
-        '20s',
-        '--state-dir',
-        stateDir,
-        '--selector',
-        runLabel,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = q.spawnBackup(['--stop-timeout', '20s'], ['pipe', 'pipe']);
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
 
     // The stop request is out once the journal marks it and the log says so.
@@ -78,7 +41,7 @@ describe('backup-once: SIGTERM while a quiesce stop is in flight (integration)',
     await new Promise((r) => setTimeout(r, 1000));
     // The container is still shutting down (its trap sleeps): the stop is in flight.
     expect((await c.inspect()).State.Running, 'container still stopping').to.equal(true);
-    expect(existsSync(journalPath(stateDir))).to.equal(true);
+    expect(existsSync(journalPath(q.stateDir))).to.equal(true);
     child.kill('SIGTERM');
     const code = await exited;
 
@@ -92,7 +55,7 @@ describe('backup-once: SIGTERM while a quiesce stop is in flight (integration)',
     expect(state.Running, out).to.equal(true);
     // It really went down and was started again by us (not left running by a no-op start).
     expect(state.StartedAt).to.not.equal(startedBefore);
-    expect(existsSync(journalPath(stateDir)), 'journal removed').to.equal(false);
+    expect(existsSync(journalPath(q.stateDir)), 'journal removed').to.equal(false);
     // And it stays up (a late exit of the interrupted stop would show here).
     await new Promise((r) => setTimeout(r, 2000));
     expect((await c.inspect()).State.Running).to.equal(true);

@@ -14,6 +14,19 @@ describe('backrest-sidecar get plans --watch (integration)', function () {
   const name = `watch${run.replace(/-/g, '')}-app`;
   let dir: string | undefined;
 
+  /** `get plans -w` on `config` (this run's containers only), its output as it comes, its exit. */
+  function startWatch(config: string, interval: string) {
+    const args = ['get', 'plans', '-w', '--watch-interval', interval, '--config', config];
+    const child = spawn(process.execPath, [CLI_BIN, ...args, ...isolate(run)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const text = { out: '', err: '' };
+    child.stdout.on('data', (d: Buffer) => (text.out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (text.err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    return { child, text, exited };
+  }
+
   after(async function () {
     const docker = await requireEngine(this).catch(() => undefined);
     if (docker) await removeLabeled(docker, `dockop.test.run=${run}`);
@@ -24,28 +37,13 @@ describe('backrest-sidecar get plans --watch (integration)', function () {
     const docker = await requireEngine(this);
     const c = await tempConfig();
     dir = c.dir;
-    const child = spawn(
-      process.execPath,
-      [
-        CLI_BIN,
-        'get',
-        'plans',
-        '-w',
-        '--watch-interval',
-        '500ms',
-        '--config',
-        c.path,
-        ...isolate(run),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { child, text, exited } = startWatch(c.path, '500ms');
     try {
-      await eventually(() => out.startsWith('PLAN ID'), 30_000, `the header (stderr: ${err})`);
+      await eventually(
+        () => text.out.startsWith('PLAN ID'),
+        30_000,
+        `the header (stderr: ${text.err})`,
+      );
       const app = await createContainer(docker, {
         name,
         Image: WORKLOAD_IMAGE,
@@ -55,42 +53,31 @@ describe('backrest-sidecar get plans --watch (integration)', function () {
       });
       await app.start();
       const id = planIdFor({ name }, { prefix: prefixOf(run) });
-      await eventually(() => out.includes(id), 30_000, `a row for ${id} (stdout: ${out})`);
-      const lines = out.trimEnd().split('\n');
+      await eventually(
+        () => text.out.includes(id),
+        30_000,
+        `a row for ${id} (stdout: ${text.out})`,
+      );
+      const lines = text.out.trimEnd().split('\n');
       expect(lines.filter((l) => l.startsWith('PLAN ID'))).to.have.length(1);
       expect(lines.find((l) => l.startsWith(id))).to.match(/\sPending$/);
     } finally {
       child.kill('SIGTERM');
     }
     expect(await exited).to.equal(0);
-    expect(err).to.equal('');
+    expect(text.err).to.equal('');
   });
 
   it('stops with exit 0 once the reader of its output went away (get plans -w | head -1)', async function () {
     const docker = await requireEngine(this);
     const c = await tempConfig();
-    const child = spawn(
-      process.execPath,
-      [
-        CLI_BIN,
-        'get',
-        'plans',
-        '-w',
-        '--watch-interval',
-        '300ms',
-        '--config',
-        c.path,
-        ...isolate(run),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const { child, text, exited } = startWatch(c.path, '300ms');
     try {
-      await eventually(() => out.startsWith('PLAN ID'), 30_000, `the header (stderr: ${err})`);
+      await eventually(
+        () => text.out.startsWith('PLAN ID'),
+        30_000,
+        `the header (stderr: ${text.err})`,
+      );
       // `head -1` has its line and leaves: the next row the watch prints meets EPIPE.
       child.stdout.destroy();
       await createContainer(docker, {
@@ -104,8 +91,8 @@ describe('backrest-sidecar get plans --watch (integration)', function () {
         exited,
         new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000)),
       ]);
-      expect(code, err).to.equal(0);
-      expect(err).to.equal('');
+      expect(code, text.err).to.equal(0);
+      expect(text.err).to.equal('');
     } finally {
       child.kill('SIGKILL');
       await rm(c.dir, { recursive: true, force: true });
