@@ -382,18 +382,7 @@ function batchFor(stream: Writable): (line: string) => void {
   let write = batches.get(stream);
   if (write) return write;
   let pending = '';
-  const flush = (): void => {
-    const text = pending;
-    pending = '';
-    if (text !== '' && !stream.destroyed && !stream.writableEnded) stream.write(text);
-  };
-  write = (line) => {
-    if (pending === '') queueMicrotask(flush);
-    pending += line;
-    if (pending.length >= 65536) flush();
-  };
-  stream.on('error', ignoreStreamError);
-  process.once('exit', () => {
+  const flush = (atExit = false): void => {
     const text = pending;
     pending = '';
     if (text === '' || stream.destroyed || stream.writableEnded) return;
@@ -401,9 +390,16 @@ function batchFor(stream: Writable): (line: string) => void {
     // ends before the queue drains: a reader a moment behind lost all but 64 kB. Written here
     // and now instead, unless earlier writes still wait in the stream (they go first).
     const fd = (stream as { fd?: unknown }).fd;
-    if (typeof fd === 'number' && stream.writableLength === 0) writeAllSync(fd, text);
+    if (atExit && typeof fd === 'number' && stream.writableLength === 0) writeAllSync(fd, text);
     else stream.write(text);
-  });
+  };
+  write = (line) => {
+    if (pending === '') queueMicrotask(flush);
+    pending += line;
+    if (pending.length >= 65536) flush();
+  };
+  stream.on('error', ignoreStreamError);
+  process.once('exit', () => flush(true));
   batches.set(stream, write);
   return write;
 }
