@@ -316,6 +316,19 @@ describe('WorkloadStatusStore across processes', function () {
     expect((await store.get('w'))?.events.map((e) => e.message)).to.deep.equal(['after']);
   });
 
+  it('waits for a lock another process holds briefly, then writes', async () => {
+    const store = new WorkloadStatusStore({ stateDir: dir, lockWaitMs: 5_000 });
+    await mkdir(store.dir, { recursive: true });
+    const file = store.fileOf('w');
+    const release = await lockfile.lock(file, { realpath: false, lockfilePath: `${file}.lock` });
+    const held = Date.now();
+    setTimeout(() => void release(), 300);
+    // The first attempt finds the lock held (ELOCKED); the retries wait for its release.
+    await store.update('w', (s) => store.applyEvent(s, 'Normal', 'Wrote', 'after the wait'));
+    expect(Date.now() - held).to.be.at.least(250);
+    expect((await store.get('w'))?.events.map((e) => e.message)).to.deep.equal(['after the wait']);
+  });
+
   it('an update that changes nothing takes no lock: it does not wait for a held one', async () => {
     const store = new WorkloadStatusStore({ stateDir: dir, lockWaitMs: 5_000 });
     await store.update('w', (s) => store.applyEvent(s, 'Normal', 'Wrote', 'x'));

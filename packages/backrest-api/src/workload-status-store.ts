@@ -164,12 +164,15 @@ export class WorkloadStatusStore {
     const file = this.fileOf(name);
     /** The current status with `mutate` applied, and whether that changes the file. */
     const apply = async (): Promise<{ status: WorkloadStatus; body: string; write: boolean }> => {
+      // A copy of its own (read now, or cloned from the overlay): changed in place, after its
+      // text is taken to compare with.
       const current = await this.get(name);
-      const status = current ? structuredClone(current) : this.fresh(name);
+      const before = current ? `${JSON.stringify(current, null, 2)}\n` : undefined;
+      const status = current ?? this.fresh(name);
       mutate(status);
       status.name = name;
       const body = `${JSON.stringify(status, null, 2)}\n`;
-      return { status, body, write: !current || body !== `${JSON.stringify(current, null, 2)}\n` };
+      return { status, body, write: body !== before };
     };
     const run = async (): Promise<WorkloadStatus> => {
       // Read-only: kept in memory; nothing to lock (and the dir may be read-only).
@@ -292,18 +295,28 @@ export class WorkloadStatusStore {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     let lost: Error | undefined;
     let release: () => Promise<void>;
-    // proper-lockfile's retries are timeouts between attempts: 20–40 ms apart, for about lockWaitMs.
-    const retries = Math.ceil(this.#lockWaitMs / 30);
+    const options = {
+      realpath: false,
+      lockfilePath: `${file}.lock`,
+      stale: LOCK_STALE_MS,
+      // The default throws from a timer (a crash): a lost lock fails this update instead.
+      onCompromised: (err: Error) => {
+        lost = err;
+      },
+    };
     try {
-      release = await lockfile.lock(file, {
-        realpath: false,
-        lockfilePath: `${file}.lock`,
-        stale: LOCK_STALE_MS,
-        retries: { retries, factor: 1, minTimeout: 20, maxTimeout: 40, randomize: true },
-        // The default throws from a timer (a crash): a lost lock fails this update instead.
-        onCompromised: (err) => {
-          lost = err;
-        },
+      // One attempt first. proper-lockfile's `retry` builds the whole schedule of a retrying
+      // lock up front (~330 randomised timeouts, sorted, then copied): ~100 KiB of garbage per
+      // status write, most of a daemon's allocation under container churn (issue #13). A lock
+      // nobody else holds, nearly every one, needs none of it.
+      release = await lockfile.lock(file, { ...options, retries: 0 }).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw err;
+        // Held by another process: wait for it, 20–40 ms between attempts, for about lockWaitMs.
+        const retries = Math.ceil(this.#lockWaitMs / 30);
+        return lockfile.lock(file, {
+          ...options,
+          retries: { retries, factor: 1, minTimeout: 20, maxTimeout: 40, randomize: true },
+        });
       });
     } catch (err) {
       throw new Error(
