@@ -187,7 +187,10 @@ describe('docker informer across an engine restart (real engine)', function () {
       console.log(
         `      3 restarts in ${Math.round((upAt - started) / 1000)} s; engine answering → plan on disk ${onDisk} ms; reconnect attempts ${attempts.join(',')}; engine.back ${logs.filter((l) => l.action === 'docker.engine.back').length}`,
       );
-      expect(logs.some((l) => l.action === 'docker.engine.back')).to.equal(true);
+      // Not asserted: docker.engine.back (the /_ping probe cut a backoff short). dockerd listens on
+      // its socket before it serves, so a stream opened at the end of a backoff while it starts is
+      // held and connects when it serves, without the probe (CI, 2026-12: no engine.back in three
+      // restarts). The probe itself: container-informer.spec.ts; here, only the time to a plan.
       // Goal 2 s; the margin is for a loaded 2-core box (docker run itself is part of it).
       expect(onDisk).to.be.lessThan(4_000);
     } finally {

@@ -296,6 +296,85 @@ describe('ContainerInformer', () => {
     expect(h.informer.connected).to.equal(false);
   });
 
+  describe('the /_ping probe while backing off (pingIntervalMs)', () => {
+    /** Stops the engine and advances until a backoff of at least `atLeast` ms is under way. */
+    async function downUntilBackoff(atLeast: number): Promise<number> {
+      h.engine.stop();
+      await settle();
+      while (!(lastDelay() >= atLeast)) {
+        await h.clock.advanceAsync(250);
+        await settle();
+      }
+      return lastDelay();
+    }
+    const lines: { action: string; fields: Record<string, unknown> }[] = [];
+    const lastDelay = (): number =>
+      Number(lines.filter((l) => l.action === 'docker.stream.reconnecting').at(-1)?.fields.inMs);
+    const logger = {
+      error: (): void => {},
+      warn: (action: string, fields: Record<string, unknown> = {}): void =>
+        void lines.push({ action, fields }),
+      info: (action: string, fields: Record<string, unknown> = {}): void =>
+        void lines.push({ action, fields }),
+      debug: (): void => {},
+      child: () => logger,
+    };
+    beforeEach(() => (lines.length = 0));
+
+    it('reconnects within one ping interval of the engine answering again, not after the grown backoff', async () => {
+      h = harness({ pingIntervalMs: 250, logger } as ContainerInformerOptions);
+      await h.started;
+      const delay = await downUntilBackoff(4_000);
+      expect(h.engine.count('ping')).to.be.greaterThan(0);
+      const back = h.clock.now();
+      h.engine.start();
+      await h.clock.advanceAsync(250);
+      await settle();
+      expect(h.informer.connected).to.equal(true);
+      expect(h.clock.now() - back).to.be.lessThan(delay);
+      const engineBack = lines.find((l) => l.action === 'docker.engine.back');
+      expect(engineBack?.fields.skippedMs).to.be.greaterThan(0);
+    });
+
+    it('an engine that answers pings while its stream fails keeps the full backoff', async () => {
+      h = harness({ pingIntervalMs: 250, logger } as ContainerInformerOptions);
+      await h.started;
+      h.engine.refuseEvents = true;
+      h.engine.stop();
+      h.engine.start();
+      await settle();
+      const origin = h.clock.now();
+      const attempts: number[] = [];
+      while (attempts.length < 5) {
+        const events = h.engine.count('events');
+        await h.clock.advanceAsync(250);
+        await settle();
+        if (h.engine.count('events') > events) attempts.push(h.clock.now() - origin);
+      }
+      expect(attempts).to.deep.equal([250, 750, 1750, 3750, 7750]);
+      expect(h.engine.count('ping')).to.be.greaterThan(10);
+      expect(lines.some((l) => l.action === 'docker.engine.back')).to.equal(false);
+    });
+
+    it('is off with pingIntervalMs 0: the backoff is slept out', async () => {
+      h = harness({ pingIntervalMs: 0, logger } as ContainerInformerOptions);
+      await h.started;
+      const delay = await downUntilBackoff(4_000);
+      expect(h.engine.count('ping')).to.equal(0);
+      const back = h.clock.now();
+      h.engine.start();
+      await h.clock.advanceAsync(250);
+      await settle();
+      expect(h.informer.connected).to.equal(false);
+      const due = h.clock.nextDue() ?? Number.NaN;
+      await h.clock.advanceAsync(due - h.clock.now());
+      await settle();
+      expect(h.informer.connected).to.equal(true);
+      // The loop above stops at most 250 ms into the backoff: the rest was slept out.
+      expect(h.clock.now() - back).to.be.greaterThan(delay - 250);
+    });
+  });
+
   it('resets the backoff after 30 s connected, not before', async () => {
     h = harness();
     await h.started;

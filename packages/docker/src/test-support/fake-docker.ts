@@ -33,10 +33,12 @@ export class FakeEngine {
   readonly containers = new Map<string, FakeContainer>();
   /** Images the engine has, by id; the default `sha256:img1` exists, without labels. */
   readonly imageLabels = new Map<string, Record<string, string>>([['sha256:img1', {}]]);
-  /** Every API call, in order: `events`, `list <filters>`, `inspect <id>`, `image <id>`. */
+  /** Every API call, in order: `events`, `list <filters>`, `inspect <id>`, `image <id>`, `ping`. */
   readonly calls: string[] = [];
   readonly streams: PassThrough[] = [];
   up = true;
+  /** `GET /events` answers 500 while the rest of the API works. */
+  refuseEvents = false;
   /** `restart` hangs until its signal aborts. */
   hangRestart = false;
 
@@ -150,9 +152,15 @@ export class FakeEngine {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the fake methods below are not arrow functions
     const engine = this;
     return {
+      async ping() {
+        engine.calls.push('ping');
+        engine.#check();
+        return 'OK';
+      },
       async getEvents(opts: { abortSignal?: AbortSignal }) {
         engine.calls.push('events');
         engine.#check();
+        if (engine.refuseEvents) throw new HttpError(500, 'events refused');
         const s = new PassThrough();
         engine.streams.push(s);
         opts.abortSignal?.addEventListener('abort', () => s.destroy(), { once: true });
