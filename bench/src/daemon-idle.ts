@@ -10,10 +10,13 @@
 //     destroyed containers' plans are gone from the config). With HEAP=1, also the heap the daemon
 //     retains: after a full GC at each sample (daemon-heap-hook.cts). A leak grows it; V8 sizing
 //     its heap to the allocation rate grows RSS only. The GCs make RSS lower than without HEAP.
+//     With PROMOTED=1, where what outlived the young generation during the churn was allocated.
+//     Also printed: the daemon's CPU over the churn (what a memory setting costs in work).
 // Run: npm run build && node bench/dist/daemon-idle.js   (COUNT, IDLE_S, CYCLES to change sizes)
 import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { SourceMap } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createContainer } from '@dockop/docker';
 import {
@@ -52,6 +55,16 @@ const LOG_LEVEL = process.env.LOG_LEVEL;
 /** `HEAP=1`: sample the daemon's heap after a full GC beside RSS (see above). Default off. */
 const HEAP = process.env.HEAP === '1';
 const HEAP_HOOK = fileURLToPath(new URL('./daemon-heap-hook.cjs', import.meta.url));
+/**
+ * `PROMOTED=1`: where what outlives the young generation during the churn was allocated (the
+ * allocations old space grows by), the top sites through the bundle's source map
+ * (daemon-promoted-hook.cts). Not with HEAP=1, whose forced GCs would collect it first.
+ */
+const PROMOTED = process.env.PROMOTED === '1' && !HEAP;
+const PROMOTED_HOOK = fileURLToPath(new URL('./daemon-promoted-hook.cjs', import.meta.url));
+const CLI_BUNDLE = fileURLToPath(
+  new URL('../../packages/cli/dist/backrest-sidecar.bundle.cjs', import.meta.url),
+);
 
 /**
  * The floor of any `--with-events` daemon: a bare Node process with Docker's events stream
@@ -129,6 +142,9 @@ async function main(): Promise<void> {
       ),
     );
   }
+  // The hook writes its profile here when the daemon stops (read before `dir` is removed).
+  const promotedOut = path.join(dir, 'promoted.heapprofile');
+  if (PROMOTED) process.env['PROMOTED_OUT'] = promotedOut;
   const daemon = startDaemon(
     [
       '--config',
@@ -145,7 +161,7 @@ async function main(): Promise<void> {
       path.join(dir, 'state'),
       ...(LOG_LEVEL ? ['--log-level', LOG_LEVEL] : []),
     ],
-    HEAP ? ['--expose-gc', '--require', HEAP_HOOK] : [],
+    HEAP ? ['--expose-gc', '--require', HEAP_HOOK] : PROMOTED ? ['--require', PROMOTED_HOOK] : [],
   );
   const baseline = startBaseline();
   try {
@@ -221,6 +237,17 @@ async function main(): Promise<void> {
       return Number(found!['heap_used']);
     };
     const samples: { cycle: number; kb: number; heap?: number }[] = [];
+    // The daemon's CPU over the churn: what a memory setting costs in work (HEAP=1 adds its GCs).
+    if (PROMOTED) {
+      const seen = daemon.lines.length;
+      daemon.child.kill('SIGUSR2');
+      await waitFor(
+        () => daemon.lines.slice(seen).some((l) => l.line.action === 'bench.promoted.started'),
+        10_000,
+      );
+    }
+    const churnCpu0 = await cpuSeconds(pid);
+    const churnT0 = performance.now();
     const every = Math.max(BATCH, Math.round(CYCLES / 10 / BATCH) * BATCH);
     for (let cycle = 0; cycle < CYCLES; cycle += BATCH) {
       await Promise.all(
@@ -245,6 +272,8 @@ async function main(): Promise<void> {
       }
       if (daemon.child.exitCode !== null) throw new Error(`daemon exited ${daemon.child.exitCode}`);
     }
+    const churnCpu = (await cpuSeconds(pid)) - churnCpu0;
+    const churnWall = (performance.now() - churnT0) / 1000;
     if (samples.length === 0) return;
     const first = samples[0]!.kb;
     const last = samples.at(-1)!.kb;
@@ -253,6 +282,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  RSS change first → last sample: ${(((last - first) / first) * 100).toFixed(1)} %  [target ±5 %]; ${loadText()}`,
+    );
+    console.log(
+      `  daemon CPU over the churn: ${churnCpu.toFixed(2)} s in ${churnWall.toFixed(1)} s (${((100 * churnCpu) / churnWall).toFixed(0)} % of a core)`,
     );
     if (HEAP) {
       const h0 = samples[0]!.heap!;
@@ -272,9 +304,55 @@ async function main(): Promise<void> {
   } finally {
     baseline.kill();
     await daemon.stop();
+    if (PROMOTED) console.log(await promotedReport(promotedOut));
     await removeByLabel(label);
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+interface HeapProfileNode {
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  selfSize: number;
+  children: HeapProfileNode[];
+}
+
+/**
+ * PROMOTED=1's report: the sampled bytes that outlived a scavenge during the churn, by the
+ * nearest frame of the bundle (mapped to its source line), largest first.
+ */
+async function promotedReport(file: string): Promise<string> {
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return '  promoted: the daemon wrote no profile';
+  const head = (JSON.parse(text) as { head: HeapProfileNode }).head;
+  const map = new SourceMap(JSON.parse(await readFile(`${CLI_BUNDLE}.map`, 'utf8')) as never);
+  const bySite = new Map<string, number>();
+  let total = 0;
+  const walk = (node: HeapProfileNode, site: string): void => {
+    const f = node.callFrame;
+    if (f.url.endsWith('.bundle.cjs')) {
+      const e = map.findEntry(f.lineNumber, f.columnNumber) as {
+        originalSource?: string;
+        originalLine?: number;
+      };
+      if (e.originalSource) {
+        const src = e.originalSource.split('/').slice(-3).join('/');
+        site = `${f.functionName || '(anonymous)'} ${src}:${(e.originalLine ?? 0) + 1}`;
+      }
+    }
+    total += node.selfSize;
+    if (node.selfSize > 0) bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
+    for (const c of node.children) walk(c, site);
+  };
+  walk(head, '(outside the bundle)');
+  const mib = (n: number): string => (n / 2 ** 20).toFixed(2);
+  const top = [...bySite]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)
+    .map(([site, bytes]) => `    ${mib(bytes).padStart(6)} MiB  ${site}`);
+  return [
+    `  allocated during the churn and outliving a scavenge (promoted, or still alive): ${mib(total)} MiB sampled; top sites:`,
+    ...top,
+  ].join('\n');
 }
 
 await main();

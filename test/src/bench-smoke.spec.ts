@@ -122,5 +122,27 @@ describe('benches (smoke: tiny sizes)', function () {
     expect(out).to.match(/RSS change first → last sample: -?\d+(\.\d+)? %/);
     // The daemon's heap after a full GC: megabytes, not zero (the hook's GC ran).
     expect(figure(out, 'heap used after a full GC: 10:')).to.be.within(1, 500);
+    expect(figure(out, 'daemon CPU over the churn:')).to.be.greaterThan(0);
+  });
+
+  it('daemon-idle, PROMOTED=1: what outlived the young generation during the churn, by site', async function () {
+    await requireEngine(this);
+    const out = await bench('daemon-idle.js', {
+      COUNT: '5',
+      IDLE_S: '1',
+      CYCLES: '20',
+      PROMOTED: '1',
+    });
+    expect(figure(out, 'outliving a scavenge (promoted, or still alive):')).to.be.greaterThan(0);
+    // Sites are the project's own source lines, mapped through the bundle's source map.
+    expect(out).to.match(/^ +\d+\.\d\d MiB {2}\S+ [\w./-]+\/src\/[\w.-]+\.c?ts:\d+$/m);
+  });
+
+  it("daemon-startup: first write with the bin's daemon flags next to V8's defaults", async function () {
+    await requireEngine(this);
+    const out = await bench('daemon-startup.js', { COUNT: '5', ROUNDS: '1' });
+    expect(figure(out, "the bin's daemon flags: first write")).to.be.greaterThan(0);
+    expect(figure(out, "V8's defaults (baseline): first write")).to.be.greaterThan(0);
+    expect(figure(out, "ratio, bin's flags / V8's defaults: time")).to.be.greaterThan(0);
   });
 });
