@@ -245,8 +245,9 @@ describe('deploy: container image (e2e, real engine)', function () {
     expect(help.code, help.stderr).to.equal(0);
     expect(help.stdout).to.match(/^Usage: backrest-sidecar/);
 
-    // The entry point's memory settings (ADR 0010, fifth pass), seen by a stand-in `node` first
-    // on PATH: the young generation capped, two glibc arenas unless the operator chose a number.
+    // The entry point's memory settings (ADR 0010), seen by a stand-in `node` first on PATH: two
+    // glibc arenas unless the operator chose a number, and no V8 flag of its own (the bin sets
+    // the daemon's, ninth pass: a heap flag here would turn them off).
     const settings = await inImage(
       ['--entrypoint', 'sh'],
       [
@@ -256,9 +257,21 @@ describe('deploy: container image (e2e, real engine)', function () {
     );
     expect(settings.code, settings.stderr).to.equal(0);
     expect(settings.stdout).to.equal(
-      'arenas=2 --max-semi-space-size=16 /app/packages/cli/bin/backrest-sidecar.js daemon --x\n' +
-        'arenas=4 --max-semi-space-size=16 /app/packages/cli/bin/backrest-sidecar.js version\n',
+      'arenas=2 /app/packages/cli/bin/backrest-sidecar.js daemon --x\n' +
+        'arenas=4 /app/packages/cli/bin/backrest-sidecar.js version\n',
     );
+    // The image's node takes the daemon's run-time V8 flags silently (V8 prints an error for a
+    // flag it does not know, and the daemon would run with its defaults).
+    const daemonFlags = await inImage(
+      ['--entrypoint', 'node'],
+      [
+        '-e',
+        "const flags = require('/app/packages/cli/dist/compile-cache.cjs').v8FlagsFor('daemon'); for (const f of flags) require('node:v8').setFlagsFromString(f); process.stdout.write(flags.join(' '));",
+      ],
+    );
+    expect(daemonFlags.code, daemonFlags.stderr).to.equal(0);
+    expect(daemonFlags.stderr).to.equal('');
+    expect(daemonFlags.stdout).to.equal('--semi-space-growth-factor=1 --optimize-for-size');
 
     const restic = await inImage(['--entrypoint', 'restic'], ['version']);
     expect(restic.code, restic.stderr).to.equal(0);

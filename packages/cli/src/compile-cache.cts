@@ -71,8 +71,20 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['daemon', 'run']);
 /**
  * The V8 flags `runBundle` sets at run time for `command` (the first word of the command line),
  * on V8 `v8Version`, before the bundle runs. V8 takes a code cache back under these as under its
- * defaults (checked on Node 20 and 24), so they need no cache of their own. The daemon and `run`
- * keep V8's defaults: they run for weeks, where short GC pauses and fully optimised code pay.
+ * defaults (checked on Node 20 and 24), so they need no cache of their own.
+ *
+ * The daemon (docs/adr/0010-daemon-memory-under-churn.md, ninth pass): a young generation held at
+ * its initial 1 MiB semi-spaces (`--semi-space-growth-factor=1`) and V8's memory-saving heap
+ * growth (`--optimize-for-size`). V8 lets old space grow to at least its live size plus 8 MiB plus
+ * the young generation's capacity (16–32 MiB at its default sizes) before a major GC, so under
+ * container churn a daemon's RSS climbed 10–60 % from wherever it was sampled first. With these
+ * the slack is 1.3 × live or live + 2 MiB, plus 1 MiB: RSS 94 MiB and flat within +2–6 % over
+ * 1,000 churn cycles, against 119–183 MiB and +7–58 % before, for more GC work under churn (see the
+ * ADR for the CPU figures) and none at rest. Flags the operator gave (command line or
+ * NODE_OPTIONS) that size the heap win: then none of these is set (`operatorSizesHeap`).
+ * `run` (plugins on the framework alone) keeps V8's defaults: its controllers are not ours to
+ * measure.
+ *
  * Every other command is done in seconds:
  *
  * - No incremental marking. With it, V8 starts a major GC once old space passes ~25 MB (a
@@ -93,10 +105,33 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['daemon', 'run']);
  *   CPU). Newer V8s have no such flag (they count invocations) and their default tiering measured
  *   as well as any cap (Node 24: `--max-opt=1`/`2` within noise of the default).
  */
-export function v8FlagsFor(command: string, v8Version = process.versions.v8): readonly string[] {
+export function v8FlagsFor(
+  command: string,
+  v8Version = process.versions.v8,
+  nodeFlags: readonly string[] = nodeFlagsOf(process.env),
+): readonly string[] {
+  if (command === 'daemon') {
+    return operatorSizesHeap(nodeFlags)
+      ? []
+      : ['--semi-space-growth-factor=1', '--optimize-for-size'];
+  }
   if (LONG_RUNNING.has(command)) return [];
   const flags = ['--no-incremental-marking', '--semi-space-growth-factor=1'];
   return v8Version.startsWith('11.') ? [...flags, `--interrupt-budget=${16 * 66 * 1024}`] : flags;
+}
+
+/** V8 flags that size the heap: given by the operator, the daemon sets none of its own. */
+const HEAP_SIZING_FLAG =
+  /^--(?:no-)?(?:(?:min|max)[-_]semi[-_]space[-_]size|semi[-_]space[-_]growth[-_]factor|optimize[-_]for[-_]size)(?:=|$)/;
+
+/** True when `nodeFlags` (command line, then NODE_OPTIONS) holds a flag that sizes the heap. */
+export function operatorSizesHeap(nodeFlags: readonly string[]): boolean {
+  return nodeFlags.some((f) => HEAP_SIZING_FLAG.test(f));
+}
+
+/** This process's Node flags: its command line's, then `env`'s NODE_OPTIONS (split on white space). */
+function nodeFlagsOf(env: NodeJS.ProcessEnv): string[] {
+  return [...process.execArgv, ...(env['NODE_OPTIONS'] ?? '').split(/\s+/).filter(Boolean)];
 }
 
 /**
@@ -142,7 +177,7 @@ export function runBundle(file: string, options: BundleRunOptions = {}): void {
   const first = argv[0] ?? '';
   const guess = COMMAND_NAME.test(first) ? first : DEFAULT_COMMAND;
   const bundleRequire = createRequire(file);
-  const flags = v8FlagsFor(guess, v8Version);
+  const flags = v8FlagsFor(guess, v8Version, nodeFlagsOf(env));
   if (flags.length > 0) {
     for (const builtin of BUNDLE_BUILTINS) bundleRequire(builtin);
     for (const flag of flags) setFlagsFromString(flag);

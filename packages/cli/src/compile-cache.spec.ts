@@ -143,9 +143,9 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
     expect(cacheFiles(), 'NODE_OPTIONS flags are flags too').to.have.length(3);
   });
 
-  it('sets V8 flags for one-shot commands only, and a tier-up budget only on V8 11 (Node 20)', () => {
+  it('sets V8 flags for one-shot commands and the daemon (unless the operator sized the heap), a tier-up budget only on V8 11 (Node 20)', () => {
     const { v8FlagsFor } = createRequire(import.meta.url)(LOADER) as {
-      v8FlagsFor(command: string, v8Version?: string): readonly string[];
+      v8FlagsFor(command: string, v8Version?: string, nodeFlags?: string[]): readonly string[];
     };
     expect(v8FlagsFor('reconcile', '11.3.244.8-node.30')).to.deep.equal([
       '--no-incremental-marking',
@@ -156,16 +156,36 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
       '--no-incremental-marking',
       '--semi-space-growth-factor=1',
     ]);
-    expect(v8FlagsFor('daemon', '11.3.244.8-node.30')).to.deep.equal([]);
-    expect(v8FlagsFor('run', '13.6.233.17-node.37')).to.deep.equal([]);
-    // This Node knows the flags it is given (V8 prints "unrecognized flag" on stderr otherwise).
-    const r = spawnSync(
-      process.execPath,
-      ['-e', `require(${JSON.stringify(LOADER)}).runBundle(process.argv[1])`, bundle, 'reconcile'],
-      { encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: dir } },
+    const daemonFlags = ['--semi-space-growth-factor=1', '--optimize-for-size'];
+    expect(v8FlagsFor('daemon', '11.3.244.8-node.30', [])).to.deep.equal(daemonFlags);
+    expect(v8FlagsFor('daemon', '13.6.233.17-node.37', ['--enable-source-maps'])).to.deep.equal(
+      daemonFlags,
     );
-    expect(r.stderr).to.equal('');
-    expect(r.status).to.equal(0);
+    // The operator's heap sizing wins, from the command line or NODE_OPTIONS, in either spelling.
+    for (const given of [
+      '--max-semi-space-size=16',
+      '--min_semi_space_size=8',
+      '--semi-space-growth-factor=2',
+      '--optimize-for-size',
+      '--no-optimize-for-size',
+    ]) {
+      expect(v8FlagsFor('daemon', '13.6.233.17-node.37', [given]), given).to.deep.equal([]);
+    }
+    // Not a heap-sizing flag, though it starts alike.
+    expect(
+      v8FlagsFor('daemon', '13.6.233.17-node.37', ['--max-semi-space-sizes-are-not-a-flag']),
+    ).to.deep.equal(daemonFlags);
+    expect(v8FlagsFor('run', '13.6.233.17-node.37', [])).to.deep.equal([]);
+    // This Node knows the flags it is given (V8 prints "unrecognized flag" on stderr otherwise).
+    for (const command of ['reconcile', 'daemon']) {
+      const r = spawnSync(
+        process.execPath,
+        ['-e', `require(${JSON.stringify(LOADER)}).runBundle(process.argv[1])`, bundle, command],
+        { encoding: 'utf8', env: { ...process.env, NODE_COMPILE_CACHE: dir } },
+      );
+      expect(r.stderr, command).to.equal('');
+      expect(r.status, command).to.equal(0);
+    }
   });
 
   it('runs one-shot commands without incremental marking; the daemon and `run` keep it', () => {
@@ -195,7 +215,7 @@ setTimeout(() => {
     }
   });
 
-  it("keeps a one-shot command's young generation at 2 MiB; the daemon's grows", () => {
+  it("keeps a one-shot command's and the daemon's young generation at 2 MiB; run's, and a daemon's given heap flags, grow", () => {
     // The stand-in keeps ~40 MB of small objects, as a one-shot keeps its list and plans: most of
     // each scavenge survives, which is what makes V8 grow the young generation (to 32 MiB on
     // Node 20, 64 on Node 24, by default; from 1 MiB at the start, 2 MiB at V8's minimum).
@@ -212,7 +232,14 @@ process.stdout.write(String(size / 1048576) + ' ' + kept.length + '\\n');
     for (const command of ['reconcile', 'backup-once']) {
       expect(mib(run(command)), command).to.be.at.most(2);
     }
-    expect(mib(run('daemon')), 'daemon').to.be.at.least(8);
+    expect(mib(run('daemon')), 'daemon').to.be.at.most(2);
+    expect(mib(run('run')), 'run').to.be.at.least(8);
+    // The operator's own heap flags, on the command line or in NODE_OPTIONS: V8's sizing applies.
+    expect(mib(run('daemon', {}, ['--max-semi-space-size=16'])), 'daemon, flag').to.be.at.least(8);
+    expect(
+      mib(run('daemon', { NODE_OPTIONS: '--max-semi-space-size=16' })),
+      'daemon, NODE_OPTIONS',
+    ).to.be.at.least(8);
   });
 
   it('ends the process with process.exit once the exit listeners ran, with their exit code; not after an uncaught exception', () => {
