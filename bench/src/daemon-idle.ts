@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { createContainer } from '@dockop/docker';
 import {
   BUSYBOX,
+  createWorkloads,
   docker,
   loadText,
   removeByLabel,
@@ -28,6 +29,7 @@ import {
   startDaemon,
   tempConfig,
   waitFor,
+  daemonScope,
 } from './plan-bench-support.js';
 
 // Its own suite label: the other plan benches sweep `dockop.bench.suite=plan` when they start,
@@ -129,31 +131,13 @@ async function main(): Promise<void> {
     });
     await c.start();
   }
-  for (let i = 0; i < COUNT; i += 50) {
-    await Promise.all(
-      Array.from({ length: Math.min(50, COUNT - i) }, (_, j) =>
-        createContainer(docker, {
-          name: `${tag}-w${i + j}`,
-          Image: BUSYBOX,
-          Cmd: ['sleep', '3600'],
-          Labels: labels(tag, `s${i + j}`),
-          HostConfig: { NetworkMode: 'none', Binds: [`/srv/${tag}/${i + j}:/data`] },
-        }),
-      ),
-    );
-  }
+  await createWorkloads(tag, COUNT, SUITE_LABEL);
   // The hook writes its profile here when the daemon stops (read before `dir` is removed).
   const promotedOut = path.join(dir, 'promoted.heapprofile');
   if (PROMOTED) process.env['PROMOTED_OUT'] = promotedOut;
   const daemon = startDaemon(
     [
-      '--config',
-      file,
-      '--with-events',
-      '--selector',
-      label,
-      '--plan-id-prefix',
-      `${tag}_`,
+      ...daemonScope(file, tag),
       ...(ORPHAN_GRACE ? ['--orphan-grace', ORPHAN_GRACE] : []),
       ...(APPLY ? ['--apply', '--backrest-container', backrest] : []),
       ...(SCHEDULE ? ['--backup-schedule', SCHEDULE] : []),

@@ -9,10 +9,8 @@
 // runs under the node that runs this)
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createContainer } from '@dockop/docker';
 import {
-  BUSYBOX,
-  docker,
+  createWorkloads,
   loadText,
   percentile,
   removeByLabel,
@@ -21,6 +19,7 @@ import {
   startDaemon,
   tempConfig,
   waitFor,
+  daemonScope,
 } from './plan-bench-support.js';
 
 const SUITE_LABEL = { 'dockop.bench.suite': 'daemon-startup' } as const;
@@ -53,25 +52,7 @@ async function main(): Promise<void> {
   const { dir, file } = await tempConfig();
   const empty = await readFile(file);
   try {
-    for (let i = 0; i < COUNT; i += 50) {
-      await Promise.all(
-        Array.from({ length: Math.min(50, COUNT - i) }, (_, j) =>
-          createContainer(docker, {
-            name: `${tag}-w${i + j}`,
-            Image: BUSYBOX,
-            Cmd: ['sleep', '3600'],
-            Labels: {
-              ...SUITE_LABEL,
-              'dockop.bench.run': tag,
-              'backrest.enable': 'true',
-              'com.docker.compose.project': tag,
-              'com.docker.compose.service': `s${i + j}`,
-            },
-            HostConfig: { NetworkMode: 'none', Binds: [`/srv/${tag}/${i + j}:/data`] },
-          }),
-        ),
-      );
-    }
+    await createWorkloads(tag, COUNT, SUITE_LABEL);
     console.log(`daemon-startup: ${COUNT} labeled containers; ${await settle()}`);
 
     const start = async (nodeArgs: string[]): Promise<Start> => {
@@ -79,17 +60,7 @@ async function main(): Promise<void> {
       await writeFile(file, empty);
       const t0 = performance.now();
       const daemon = startDaemon(
-        [
-          '--config',
-          file,
-          '--with-events',
-          '--selector',
-          label,
-          '--plan-id-prefix',
-          `${tag}_`,
-          '--state-dir',
-          path.join(dir, 'state'),
-        ],
+        [...daemonScope(file, tag), '--state-dir', path.join(dir, 'state')],
         nodeArgs,
       );
       try {

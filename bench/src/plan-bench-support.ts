@@ -5,6 +5,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
+import { createContainer } from '@dockop/docker';
 
 export const CLI = fileURLToPath(
   new URL('../../packages/cli/bin/backrest-sidecar.js', import.meta.url),
@@ -41,6 +42,22 @@ export interface Daemon {
 
 /** Extra Node flags for the daemon under test, e.g. `DAEMON_NODE_ARGS=--cpu-prof` (space-separated). */
 const DAEMON_NODE_ARGS = (process.env.DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/**
+ * The daemon command line every daemon bench starts from: `config`, `--with-events`, and the run
+ * `tag`'s containers only (`--selector dockop.bench.run=<tag>`, plan ids prefixed `<tag>_`).
+ */
+export function daemonScope(config: string, tag: string): string[] {
+  return [
+    '--config',
+    config,
+    '--with-events',
+    '--selector',
+    `dockop.bench.run=${tag}`,
+    '--plan-id-prefix',
+    `${tag}_`,
+  ];
+}
 
 /** `nodeArgs`: Node flags of this run, after `DAEMON_NODE_ARGS`. */
 export function startDaemon(args: string[], nodeArgs: string[] = []): Daemon {
@@ -102,6 +119,41 @@ export async function removeByLabel(label: string): Promise<void> {
           .remove({ force: true, v: true })
           .catch(() => undefined),
       ),
+    );
+  }
+}
+
+/**
+ * Creates `count` labeled workloads of the bench run `tag`, `batch` (50) at a time: busybox
+ * `sleep`, `backrest.enable=true`, the tag as compose project, `s<i>` as service, a bind mount
+ * `/srv/<tag>/<i>:/data`, named `<tag>-<prefix><i>` (prefix `w`), with `suite` (the bench's sweep
+ * label) and `dockop.bench.run=<tag>`. `start`: started too (created only by default).
+ */
+export async function createWorkloads(
+  tag: string,
+  count: number,
+  suite: Readonly<Record<string, string>>,
+  options: { start?: boolean; batch?: number; prefix?: string } = {},
+): Promise<void> {
+  const batch = options.batch ?? 50;
+  for (let i = 0; i < count; i += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, count - i) }, async (_, j) => {
+        const c = await createContainer(docker, {
+          name: `${tag}-${options.prefix ?? 'w'}${i + j}`,
+          Image: BUSYBOX,
+          Cmd: ['sleep', '3600'],
+          Labels: {
+            ...suite,
+            'dockop.bench.run': tag,
+            'backrest.enable': 'true',
+            'com.docker.compose.project': tag,
+            'com.docker.compose.service': `s${i + j}`,
+          },
+          HostConfig: { NetworkMode: 'none', Binds: [`/srv/${tag}/${i + j}:/data`] },
+        });
+        if (options.start) await c.start();
+      }),
     );
   }
 }

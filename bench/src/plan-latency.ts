@@ -14,6 +14,7 @@ import {
   waitFor,
   SUITE_LABEL,
   sweepStale,
+  daemonScope,
 } from './plan-bench-support.js';
 import { createContainer } from '@dockop/docker';
 
@@ -25,15 +26,7 @@ async function main(): Promise<void> {
   const label = `dockop.bench.run=${tag}`;
   const prefix = `${tag}_`;
   const { dir, file } = await tempConfig();
-  const daemon = startDaemon([
-    '--config',
-    file,
-    '--with-events',
-    '--selector',
-    label,
-    '--plan-id-prefix',
-    prefix,
-  ]);
+  const daemon = startDaemon(daemonScope(file, tag));
   const latencies: number[] = [];
   try {
     await waitFor(

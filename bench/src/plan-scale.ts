@@ -15,7 +15,7 @@
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  BUSYBOX,
+  createWorkloads,
   EXTRA_CA_CERTS,
   bareNodeMs,
   bareNodeUsage,
@@ -33,7 +33,6 @@ import {
   SUITE_LABEL,
   sweepStale,
 } from './plan-bench-support.js';
-import { createContainer } from '@dockop/docker';
 
 const COUNT = Number(process.env.COUNT ?? 2000);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -46,25 +45,7 @@ async function main(): Promise<void> {
   const emptyConfig = await readFile(file);
   try {
     const tc = performance.now();
-    for (let i = 0; i < COUNT; i += 50) {
-      await Promise.all(
-        Array.from({ length: Math.min(50, COUNT - i) }, (_, j) =>
-          createContainer(docker, {
-            name: `${tag}-w${i + j}`,
-            Image: BUSYBOX,
-            Cmd: ['sleep', '3600'],
-            Labels: {
-              ...SUITE_LABEL,
-              'dockop.bench.run': tag,
-              'backrest.enable': 'true',
-              'com.docker.compose.project': tag,
-              'com.docker.compose.service': `s${i + j}`,
-            },
-            HostConfig: { NetworkMode: 'none', Binds: [`/srv/${tag}/${i + j}:/data`] },
-          }),
-        ),
-      );
-    }
+    await createWorkloads(tag, COUNT, SUITE_LABEL);
     console.log(
       `plan-scale: created ${COUNT} labeled containers in ${Math.round(performance.now() - tc)} ms`,
     );

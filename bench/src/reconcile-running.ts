@@ -5,7 +5,7 @@
 // Run: npm run build && node bench/dist/reconcile-running.js   (COUNT=200, ROUNDS=9; SETTLE_S=60:
 // the longest wait for the engine to go quiet after starting the containers, 0 for none)
 import {
-  BUSYBOX,
+  createWorkloads,
   EXTRA_CA_CERTS,
   SUITE_LABEL,
   bareNodeUsage,
@@ -22,7 +22,6 @@ import {
   tempConfig,
 } from './plan-bench-support.js';
 import { rm } from 'node:fs/promises';
-import { createContainer } from '@dockop/docker';
 
 const COUNT = Number(process.env.COUNT ?? 200);
 const ROUNDS = Number(process.env.ROUNDS ?? 9);
@@ -34,26 +33,7 @@ async function main(): Promise<void> {
   const { dir, file } = await tempConfig();
   try {
     const tc = performance.now();
-    for (let i = 0; i < COUNT; i += 25) {
-      await Promise.all(
-        Array.from({ length: Math.min(25, COUNT - i) }, async (_, j) => {
-          const c = await createContainer(docker, {
-            name: `${tag}-r${i + j}`,
-            Image: BUSYBOX,
-            Cmd: ['sleep', '3600'],
-            Labels: {
-              ...SUITE_LABEL,
-              'dockop.bench.run': tag,
-              'backrest.enable': 'true',
-              'com.docker.compose.project': tag,
-              'com.docker.compose.service': `s${i + j}`,
-            },
-            HostConfig: { NetworkMode: 'none', Binds: [`/srv/${tag}/${i + j}:/data`] },
-          });
-          await c.start();
-        }),
-      );
-    }
+    await createWorkloads(tag, COUNT, SUITE_LABEL, { start: true, batch: 25, prefix: 'r' });
     console.log(
       `reconcile-running: ${COUNT} running labeled containers up in ${Math.round(performance.now() - tc)} ms`,
     );
