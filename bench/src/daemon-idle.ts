@@ -21,15 +21,18 @@ import { fileURLToPath } from 'node:url';
 import { createContainer } from '@dockop/docker';
 import {
   BUSYBOX,
+  cpuSeconds,
   createWorkloads,
   docker,
   loadText,
   removeByLabel,
+  rssKb,
   runTag,
   startDaemon,
   tempConfig,
   waitFor,
   daemonScope,
+  workloadLabels,
 } from './plan-bench-support.js';
 
 // Its own suite label: the other plan benches sweep `dockop.bench.suite=plan` when they start,
@@ -78,14 +81,6 @@ function startBaseline() {
   return spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
 }
 
-/** utime + stime of a process in seconds (Linux /proc; clock ticks are 100 Hz on Linux). */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which is in parentheses and may contain spaces.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
 /** Resolves once the process used < 10 ms of CPU over 3 s, or after `maxMs`. */
 async function settled(pid: number, maxMs: number): Promise<void> {
   const deadline = performance.now() + maxMs;
@@ -97,21 +92,6 @@ async function settled(pid: number, maxMs: number): Promise<void> {
     last = now;
   }
   console.log(`  note: the daemon was still busy ${maxMs / 1000} s after its first write`);
-}
-
-async function rssKb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-}
-
-function labels(tag: string, service: string): Record<string, string> {
-  return {
-    ...SUITE_LABEL,
-    'dockop.bench.run': tag,
-    'backrest.enable': 'true',
-    'com.docker.compose.project': tag,
-    'com.docker.compose.service': service,
-  };
 }
 
 async function main(): Promise<void> {
@@ -221,7 +201,6 @@ async function main(): Promise<void> {
       return Number(found!['heap_used']);
     };
     const samples: { cycle: number; kb: number; heap?: number }[] = [];
-    // The daemon's CPU over the churn: what a memory setting costs in work (HEAP=1 adds its GCs).
     if (PROMOTED) {
       const seen = daemon.lines.length;
       daemon.child.kill('SIGUSR2');
@@ -230,6 +209,7 @@ async function main(): Promise<void> {
         10_000,
       );
     }
+    // The daemon's CPU over the churn: what a memory setting costs in work (HEAP=1 adds its GCs).
     const churnCpu0 = await cpuSeconds(pid);
     const churnT0 = performance.now();
     const every = Math.max(BATCH, Math.round(CYCLES / 10 / BATCH) * BATCH);
@@ -240,7 +220,7 @@ async function main(): Promise<void> {
             name: `${tag}-churn${cycle + j}`,
             Image: BUSYBOX,
             Cmd: ['sleep', '3600'],
-            Labels: labels(tag, `churn${cycle + j}`),
+            Labels: workloadLabels(SUITE_LABEL, tag, `churn${cycle + j}`),
             HostConfig: { NetworkMode: 'none' },
           });
           await c.remove({ force: true });

@@ -10,10 +10,12 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  cpuSeconds,
   createWorkloads,
   loadText,
   percentile,
   removeByLabel,
+  rssKb,
   runTag,
   settle,
   startDaemon,
@@ -36,13 +38,7 @@ interface Start {
 }
 
 async function procStat(pid: number): Promise<{ cpuS: number; rssMiB: number }> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return {
-    cpuS: (Number(fields[11]) + Number(fields[12])) / 100,
-    rssMiB: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024,
-  };
+  return { cpuS: await cpuSeconds(pid), rssMiB: (await rssKb(pid)) / 1024 };
 }
 
 async function main(): Promise<void> {

@@ -124,10 +124,43 @@ export async function removeByLabel(label: string): Promise<void> {
 }
 
 /**
+ * A bench workload's labels: `suite` (the bench's sweep label), `dockop.bench.run=<tag>`,
+ * `backrest.enable=true`, the tag as compose project and `service` as compose service.
+ */
+export function workloadLabels(
+  suite: Readonly<Record<string, string>>,
+  tag: string,
+  service: string,
+): Record<string, string> {
+  return {
+    ...suite,
+    'dockop.bench.run': tag,
+    'backrest.enable': 'true',
+    'com.docker.compose.project': tag,
+    'com.docker.compose.service': service,
+  };
+}
+
+/** utime + stime of a process in seconds (Linux /proc; clock ticks are 100 Hz on Linux). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** Resident set size of a process in KiB (VmRSS of /proc/<pid>/status). */
+export async function rssKb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+}
+
+/**
  * Creates `count` labeled workloads of the bench run `tag`, `batch` (50) at a time: busybox
  * `sleep`, `backrest.enable=true`, the tag as compose project, `s<i>` as service, a bind mount
  * `/srv/<tag>/<i>:/data`, named `<tag>-<prefix><i>` (prefix `w`), with `suite` (the bench's sweep
- * label) and `dockop.bench.run=<tag>`. `start`: started too (created only by default).
+ * label) and `dockop.bench.run=<tag>` (`workloadLabels`). `start`: started too (created only by
+ * default).
  */
 export async function createWorkloads(
   tag: string,
@@ -143,13 +176,7 @@ export async function createWorkloads(
           name: `${tag}-${options.prefix ?? 'w'}${i + j}`,
           Image: BUSYBOX,
           Cmd: ['sleep', '3600'],
-          Labels: {
-            ...suite,
-            'dockop.bench.run': tag,
-            'backrest.enable': 'true',
-            'com.docker.compose.project': tag,
-            'com.docker.compose.service': `s${i + j}`,
-          },
+          Labels: workloadLabels(suite, tag, `s${i + j}`),
           HostConfig: { NetworkMode: 'none', Binds: [`/srv/${tag}/${i + j}:/data`] },
         });
         if (options.start) await c.start();

@@ -71,7 +71,7 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['daemon', 'run']);
 /**
  * The V8 flags `runBundle` sets at run time for `command` (the first word of the command line),
  * on V8 `v8Version`, before the bundle runs. V8 takes a code cache back under these as under its
- * defaults (checked on Node 20 and 24), so they need no cache of their own.
+ * defaults (checked on Node 20 and 24; the daemon's too), so they need no cache of their own.
  *
  * The daemon (docs/adr/0010-daemon-memory-under-churn.md, ninth pass): a young generation held at
  * its initial 1 MiB semi-spaces (`--semi-space-growth-factor=1`) and V8's memory-saving heap
@@ -81,8 +81,8 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['daemon', 'run']);
  * is 1.3 × live or live + 2 MiB, plus 1 MiB: 90–95 MiB after 1,000 churn cycles on Node 24,
  * +1.8 to +5.8 % from the first sample, against 119–183 MiB and +7–58 % before, for ~5–9 % more
  * CPU under churn and ~0.3 s more at a start over 2,000 containers (the ADR's figures), none at
- * rest. The code cache is taken back under these flags too (checked on Node 20 and 24). Flags the operator gave (command line or
- * NODE_OPTIONS) that size the heap win: then none of these is set (`operatorSizesHeap`).
+ * rest. Flags the operator gave (command line or NODE_OPTIONS) that size the heap win: then none
+ * of these is set (`operatorSizesHeap`).
  * `run` (plugins on the framework alone) keeps V8's defaults: its controllers are not ours to
  * measure.
  *
