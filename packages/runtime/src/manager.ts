@@ -247,7 +247,8 @@ export class Manager {
   }
 
   /**
-   * SIGTERM/SIGINT → graceful `stop`; a second one exits at once (code 130). SIGHUP → `resync`.
+   * SIGTERM/SIGINT → graceful `stop`; a second one ends the process at once, by that signal
+   * (`installSignalHandlers`). SIGHUP → `resync`.
    * Returns a function that removes the handlers.
    */
   handleSignals(proc: NodeJS.Process = process): () => void {

@@ -8,8 +8,9 @@ export interface SignalTarget {
 }
 
 /**
- * SIGTERM/SIGINT → graceful `stop`; a second one exits at once (code 130). SIGHUP → `resync`.
- * Returns a function that removes the handlers.
+ * SIGTERM/SIGINT → graceful `stop`; a second one ends the process at once, as that signal's
+ * default action would (`forceExit`: shells and Docker report 143 for SIGTERM, 130 for SIGINT).
+ * SIGHUP → `resync`. Returns a function that removes the handlers.
  */
 export function installSignalHandlers(target: SignalTarget, proc: NodeJS.Process): () => void {
   let received = 0;
@@ -17,7 +18,8 @@ export function installSignalHandlers(target: SignalTarget, proc: NodeJS.Process
     received++;
     if (received > 1) {
       target.logger.warn('signal.forced_exit', { signal });
-      proc.exit(130);
+      forceExit(proc, signal);
+      return;
     }
     target.logger.info('signal.received', { signal });
     void target.stop(signal);
@@ -36,4 +38,21 @@ export function installSignalHandlers(target: SignalTarget, proc: NodeJS.Process
     proc.off('SIGINT', onInt);
     proc.off('SIGHUP', onHup);
   };
+}
+
+/**
+ * Ends the process by `signal`'s default action: once the log lines logged so far are written
+ * (the logger writes a tick's lines at its end), every listener of `signal` is removed, which
+ * gives the signal back its default action, and it is raised again.
+ *
+ * Not `process.exit`: from Node 22 on it joins V8's worker threads first, and a Maglev or
+ * Sparkplug job waiting for a GC on the main thread at that moment never returns (nodejs/node#54918,
+ * docs/adr/0005-bundled-cli.md): the forced exit, asked for because the graceful one takes too
+ * long, could then hang for good. A signal's default action ends every thread at once.
+ */
+function forceExit(proc: NodeJS.Process, signal: NodeJS.Signals): void {
+  setImmediate(() => {
+    proc.removeAllListeners(signal);
+    proc.kill(proc.pid, signal);
+  });
 }
