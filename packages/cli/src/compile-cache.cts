@@ -78,8 +78,9 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['daemon', 'run']);
  * growth (`--optimize-for-size`). V8 lets old space grow to at least its live size plus 8 MiB plus
  * the young generation's capacity (16–32 MiB at its default sizes) before a major GC, so under
  * container churn a daemon's RSS climbed from wherever it was sampled first. With these the slack
- * is 1.3 × live or live + 2 MiB, plus 1 MiB: 90–95 MiB after 1,000 churn cycles on Node 24,
- * +1.8 to +5.8 % from the first sample, against 119–183 MiB and +7–58 % before, for ~5–9 % more
+ * is 1.3 × live or live + 2 MiB, plus 1 MiB: 90–101 MiB after 1,000 churn cycles on Node 24
+ * and 26, +1.8 to +7.6 % from the first sample (where a sample falls on V8's ~5 MiB sawtooth
+ * decides most of that), against 119–183 MiB and +7–58 % before, for ~5–9 % more
  * CPU under churn and ~0.3 s more at a start over 2,000 containers (the ADR's figures), none at
  * rest. Flags the operator gave (command line or NODE_OPTIONS) that size the heap win: then none
  * of these is set (`operatorSizesHeap`).
