@@ -6,6 +6,7 @@ import {
   createLogger,
   createNullLogger,
   isLogLevel,
+  logLinesDropped,
   MemoryLogStream,
   type LogFields,
   resolveLogFormat,
@@ -116,13 +117,15 @@ describe('createLogger', () => {
     expect(out.lines[0]!['sources']).to.deep.equal(['/srv/a']);
   });
 
-  it('writes nothing to a stream that has ended, and does not throw', () => {
+  it('writes nothing to a stream that has ended, and does not throw; counts what it dropped', () => {
     const out = new MemoryLogStream();
     const log = createLogger({ format: 'json', stream: out.writable });
+    const before = logLinesDropped();
     log.info('a.one');
     out.writable.end();
     log.info('a.two');
     expect(out.lines.map((l) => l['action'])).to.deep.equal(['a.one']);
+    expect(logLinesDropped() - before).to.equal(1);
   });
 
   it("keeps callers' message and level fields from clobbering the logger's", () => {
@@ -415,7 +418,7 @@ describe('createLogger on process.stderr: a reader that is slow or gone', () => 
   function script(body: string): string {
     const logger = new URL('./logger.js', import.meta.url).href;
     return `
-      import { createLogger } from ${JSON.stringify(logger)};
+      import { createLogger, logLinesDropped } from ${JSON.stringify(logger)};
       const log = createLogger({ format: 'json' });
       ${body}`;
   }
@@ -457,10 +460,15 @@ describe('createLogger on process.stderr: a reader that is slow or gone', () => 
         '--input-type=module',
         '-e',
         script(`
-          log.info('t.first');
           setTimeout(() => {
             for (let i = 0; i < 5; i++) log.info('t.more', { i });
-            setTimeout(() => { process.stdout.write('still here\\n'); process.exitCode = 7; }, 100);
+            setTimeout(() => {
+              log.info('t.last');
+              setTimeout(() => {
+                process.stdout.write('still here, dropped ' + logLinesDropped() + '\\n');
+                process.exitCode = 7;
+              }, 50);
+            }, 100);
           }, 100);`),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -470,7 +478,9 @@ describe('createLogger on process.stderr: a reader that is slow or gone', () => 
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
     // Before: the first write after the reader left threw EPIPE, uncaught: exit 1.
-    expect(stdout).to.equal('still here\n');
+    // The 5 lines of one tick fail in one write (EPIPE) and are counted, as is the line after
+    // it (the stream destroyed by then).
+    expect(stdout).to.equal('still here, dropped 6\n');
     expect(status).to.equal(7);
   });
 });

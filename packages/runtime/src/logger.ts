@@ -355,10 +355,34 @@ function hasField(o: LogFields, k: string): boolean {
   return Object.prototype.propertyIsEnumerable.call(o, k);
 }
 
+/**
+ * Lines a stream did not take: logged after it failed or closed, or in a write that failed.
+ * Process-wide, as the streams are; `PrometheusMetrics` serves it as
+ * `dockop_log_lines_dropped_total`, so a daemon whose log reader went away is not silent unseen.
+ */
+let linesDropped = 0;
+
+/** How many log lines this process dropped so far (see `batchFor`): a counter, never reset. */
+export function logLinesDropped(): number {
+  return linesDropped;
+}
+
+function dropLines(text: string): void {
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) linesDropped++;
+}
+
+/** Counts the lines of a write that failed (EPIPE, or queued behind one: the stream is gone). */
+function writeCounted(stream: Writable, text: string): void {
+  stream.write(text, (err) => {
+    if (err) dropLines(text);
+  });
+}
+
 /** Each line at once; none once the stream is closed (`write` after `end` is an error). */
 function writeTo(stream: Writable): (line: string) => void {
   return (line) => {
-    if (!stream.destroyed && !stream.writableEnded) stream.write(line);
+    if (!stream.destroyed && !stream.writableEnded) writeCounted(stream, line);
+    else linesDropped++;
   };
 }
 
@@ -374,7 +398,8 @@ function writeTo(stream: Writable): (line: string) => void {
  * collector restarted) makes the next write fail with EPIPE, and an 'error' nobody listens to
  * would be thrown, killing a backup between stopping a database and starting it again. The
  * stream is then destroyed (Node does that on a failed write) and later lines are dropped:
- * there is nowhere left to write them, and the work matters more than its log.
+ * there is nowhere left to write them, and the work matters more than its log. They are counted
+ * (`logLinesDropped`): the failed write's lines too, those an exit could not write are not.
  */
 const batches = new Map<Writable, (line: string) => void>();
 
@@ -385,13 +410,14 @@ function batchFor(stream: Writable): (line: string) => void {
   const flush = (atExit = false): void => {
     const text = pending;
     pending = '';
-    if (text === '' || stream.destroyed || stream.writableEnded) return;
+    if (text === '') return;
+    if (stream.destroyed || stream.writableEnded) return dropLines(text);
     // At exit a stream write that does not fit in the pipe at once is queued, and the process
     // ends before the queue drains: a reader a moment behind lost all but 64 kB. Written here
     // and now instead, unless earlier writes still wait in the stream (they go first).
     const fd = (stream as { fd?: unknown }).fd;
     if (atExit && typeof fd === 'number' && stream.writableLength === 0) writeAllSync(fd, text);
-    else stream.write(text);
+    else writeCounted(stream, text);
   };
   write = (line) => {
     if (pending === '') queueMicrotask(flush);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { createLogger, logLinesDropped, MemoryLogStream } from './logger.js';
 import { PrometheusMetrics, RUNTIME_METRIC_NAMES } from './metrics.js';
 
 // Written out again (not imported) so a renamed metric fails this test.
@@ -16,14 +17,31 @@ const METRIC_NAMES = [
   'workqueue_retries_total',
   'workqueue_unfinished_work_seconds',
   'workqueue_longest_running_processor_seconds',
+  'dockop_log_lines_dropped_total',
 ];
 
 describe('PrometheusMetrics', () => {
-  it('registers exactly the controller-runtime and workqueue names', async () => {
+  it('registers exactly the controller-runtime and workqueue names, and dropped log lines', async () => {
     const m = new PrometheusMetrics();
     const names = (await m.registry.getMetricsAsJSON()).map((x) => x.name);
     expect(names).to.have.members(METRIC_NAMES);
     expect([...RUNTIME_METRIC_NAMES]).to.have.members(METRIC_NAMES);
+  });
+
+  it('serves the log lines the process dropped, counted since it started', async () => {
+    const m = new PrometheusMetrics();
+    const dropped = async (): Promise<number> =>
+      Number(/^dockop_log_lines_dropped_total (\d+)$/m.exec(await m.metrics())?.[1]);
+    const before = await dropped();
+    expect(before).to.equal(logLinesDropped());
+    const out = new MemoryLogStream();
+    const log = createLogger({ format: 'json', stream: out.writable });
+    log.info('m.kept');
+    out.writable.end();
+    log.info('m.dropped');
+    log.warn('m.dropped');
+    expect(await dropped()).to.equal(before + 2);
+    expect(await dropped()).to.equal(before + 2);
   });
 
   it('records controller hooks with controller/result labels, zero series from the start', async () => {

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, type Metric } from 'prom-client';
+import { logLinesDropped } from './logger.js';
 import type { WorkQueueMetrics, WorkQueueMetricsProvider, WorkQueueProbe } from './workqueue.js';
 
 /**
@@ -25,7 +26,10 @@ export interface ControllerMetricsProvider {
   forController(name: string): ControllerMetrics;
 }
 
-/** Every metric name the runtime registers (controller-runtime's and client-go's names). */
+/**
+ * Every metric name the runtime registers: controller-runtime's and client-go's names, and the
+ * log lines the process dropped (its log reader gone: see `logLinesDropped`).
+ */
 export const RUNTIME_METRIC_NAMES = [
   'controller_runtime_reconcile_total',
   'controller_runtime_reconcile_errors_total',
@@ -39,6 +43,7 @@ export const RUNTIME_METRIC_NAMES = [
   'workqueue_retries_total',
   'workqueue_unfinished_work_seconds',
   'workqueue_longest_running_processor_seconds',
+  'dockop_log_lines_dropped_total',
 ] as const;
 
 /** controller-runtime's reconcile-time buckets (seconds). */
@@ -246,6 +251,7 @@ export class PrometheusMetrics implements RuntimeMetrics {
   readonly retries: Counter<'name'>;
   readonly unfinished: Gauge<'name'>;
   readonly longest: Gauge<'name'>;
+  readonly logLinesDropped: Counter;
   /** By queue name; a queue re-created under the same name (manager restart) continues it. */
   readonly #queues = new Map<string, QueueState>();
   /** By controller name; a controller re-created under the same name continues its series. */
@@ -377,6 +383,18 @@ export class PrometheusMetrics implements RuntimeMetrics {
         for (const [name, q] of queues) {
           this.set({ name }, q.probe.longestRunningProcessorSeconds());
         }
+      },
+    });
+    // Process-wide, read at scrape time: what this registry has not handed over yet.
+    let droppedExported = 0;
+    this.logLinesDropped = new Counter({
+      name: 'dockop_log_lines_dropped_total',
+      help: 'Log lines not written because their stream had failed or closed (the log reader went away)',
+      registers,
+      collect() {
+        const dropped = logLinesDropped();
+        if (dropped > droppedExported) this.inc(dropped - droppedExported);
+        droppedExported = dropped;
       },
     });
   }
