@@ -93,13 +93,17 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['daemon', 'run']);
  *   2,000-container dry run does, shortly before its end): marking steps, their write barrier and
  *   a final pause (~30 ms there) free memory the process exits before using. Without it V8 still
  *   collects everything when old space reaches its limit, in one pause.
- * - A young generation that keeps its initial size (`--semi-space-growth-factor=1`; 1 MiB
- *   semi-spaces on Node 20). V8 grows it when most of it survives scavenges, and a one-shot keeps
- *   most of what it allocates until it exits (the engine's list, the resources, the plans): a
- *   2,000-container dry run grew it to 2 × 8 MiB, fresh pages each a fault (~17 µs on our VMs)
- *   for objects that are copied once more on their way to old space anyway. Held at its start,
- *   they are promoted at their first scavenge. The dry run: −50 ms wall and −40 ms CPU on Node 20,
- *   −40 / −40 on Node 24 (paired rounds), ~2,000 fewer faults, peak RSS 79 → 68 MiB.
+ * - A young generation that grows once, straight to 16 MiB semi-spaces
+ *   (`--semi-space-growth-factor=16`; it starts at 1 MiB, and V8 grows it when more has survived
+ *   its scavenges than it holds, which a one-shot's start-up does). Each scavenge costs a fixed
+ *   part (roots, the old-to-new slots of everything promoted so far) besides what it copies, and
+ *   on Node 26 every scavenge also shrinks the old-space limit V8 starts with, by the share that
+ *   survived, until a major GC comes (~20 ms). A 2,000-container dry run held at 1 MiB (as from
+ *   session 15 to 21) ran ~30 scavenges and that major GC: 61–64 ms of GC on Node 20 and 26;
+ *   grown at once, 2–4 scavenges and no major GC: 4 ms on Node 26, 19 ms on Node 20. The price
+ *   is fresh pages: ~3,000 more faults (3.7 µs each on our VMs now, 17 µs when session 15
+ *   measured the other way) and peak RSS 87 → 101–104 MiB (Node 26), 68 → 85 (Node 20).
+ *   Interleaved rounds, docs/adr/0005-bundled-cli.md.
  * - Node 20 (V8 11): a 16 times larger interrupt budget (V8's default is 66 KiB of bytecode run per
  *   tier-up check), so TurboFan optimises only what stays hot. A one-shot's per-container code
  *   runs a few thousand times and exits: TurboFan's compile jobs and the deoptimisations that
@@ -118,7 +122,7 @@ export function v8FlagsFor(
       : ['--semi-space-growth-factor=1', '--optimize-for-size'];
   }
   if (LONG_RUNNING.has(command)) return [];
-  const flags = ['--no-incremental-marking', '--semi-space-growth-factor=1'];
+  const flags = ['--no-incremental-marking', '--semi-space-growth-factor=16'];
   return v8Version.startsWith('11.') ? [...flags, `--interrupt-budget=${16 * 66 * 1024}`] : flags;
 }
 
