@@ -93,17 +93,17 @@ const LONG_RUNNING: ReadonlySet<string> = new Set(['daemon', 'run']);
  *   2,000-container dry run does, shortly before its end): marking steps, their write barrier and
  *   a final pause (~30 ms there) free memory the process exits before using. Without it V8 still
  *   collects everything when old space reaches its limit, in one pause.
- * - A young generation that grows 16-fold where V8 would double it
- *   (`--semi-space-growth-factor=16`): from its 1 MiB semi-spaces to 16 MiB at its first growth,
- *   which comes when more has survived its scavenges than it holds, as in a one-shot's start-up
- *   (16 MiB is Node 20's maximum; Node 24's, 64 MiB, comes at a second). Each scavenge costs a
- *   fixed part (roots, the old-to-new slots of everything promoted so far) besides its copying, and
- *   on Node 26 every scavenge also shrinks the old-space limit V8 starts with, by the share that
- *   survived, until a major GC comes (~20 ms). A 2,000-container dry run held at 1 MiB (as from
- *   session 15 to 20) ran ~30 scavenges and that major GC: 61–64 ms of GC on Node 20 and 26;
- *   grown at once, 2–4 scavenges and no major GC: 4 ms on Node 26, 19 ms on Node 20. The price
- *   is fresh pages: ~3,000 more faults (3.7 µs each on our VMs now, 17 µs when session 15
- *   measured the other way) and peak RSS 87 → 101–107 MiB (Node 24 and 26), 68 → 85–93 (Node 20).
+ * - A young generation that grows 8-fold where V8 would double it
+ *   (`--semi-space-growth-factor=8`): from its 1 MiB semi-spaces to 8 MiB at its first growth,
+ *   which comes when more has survived its scavenges than it holds, as in a one-shot's start-up,
+ *   and on to V8's maximum (16 MiB on Node 20, 64 on Node 24) at the next. Each scavenge costs a
+ *   fixed part (roots, the old-to-new slots of everything promoted so far) besides its copying,
+ *   and on Node 26 every scavenge also shrinks the old-space limit V8 starts with, by the share
+ *   that survived, until a major GC comes (~20 ms). A 2,000-container dry run held at 1 MiB (as
+ *   from session 15 to 20) ran ~30 scavenges and that major GC: 61–64 ms of GC on Node 20 and 26;
+ *   grown 8-fold, 5–6 scavenges and no major GC: 27–31 ms. The price is fresh pages: ~2,500
+ *   more faults (3.4–4.3 µs each on our VMs now, 17 µs when session 15 measured the other way)
+ *   and peak RSS +9–13 MiB. 16-fold measured as fast, with 4–8 MiB more RSS.
  *   Interleaved rounds, docs/adr/0005-bundled-cli.md.
  * - Node 20 (V8 11): a 16 times larger interrupt budget (V8's default is 66 KiB of bytecode run per
  *   tier-up check), so TurboFan optimises only what stays hot. A one-shot's per-container code
@@ -123,7 +123,7 @@ export function v8FlagsFor(
       : ['--semi-space-growth-factor=1', '--optimize-for-size'];
   }
   if (LONG_RUNNING.has(command)) return [];
-  const flags = ['--no-incremental-marking', '--semi-space-growth-factor=16'];
+  const flags = ['--no-incremental-marking', '--semi-space-growth-factor=8'];
   return v8Version.startsWith('11.') ? [...flags, `--interrupt-budget=${16 * 66 * 1024}`] : flags;
 }
 

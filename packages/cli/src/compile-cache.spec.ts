@@ -149,12 +149,12 @@ describe('compile cache of the bundle (compile-cache.cts)', function () {
     };
     expect(v8FlagsFor('reconcile', '11.3.244.8-node.30')).to.deep.equal([
       '--no-incremental-marking',
-      '--semi-space-growth-factor=16',
+      '--semi-space-growth-factor=8',
       '--interrupt-budget=1081344',
     ]);
     expect(v8FlagsFor('get', '13.6.233.17-node.37')).to.deep.equal([
       '--no-incremental-marking',
-      '--semi-space-growth-factor=16',
+      '--semi-space-growth-factor=8',
     ]);
     const daemonFlags = ['--semi-space-growth-factor=1', '--optimize-for-size'];
     expect(v8FlagsFor('daemon', '11.3.244.8-node.30', [])).to.deep.equal(daemonFlags);
@@ -219,7 +219,7 @@ setTimeout(() => {
     // The stand-in keeps ~40 MB of small objects, as a one-shot keeps its list and plans: most of
     // each scavenge survives, which is what makes V8 grow the young generation (to 32 MiB on
     // Node 20, 64 on Node 24, by default; from 1 MiB at the start, 2 MiB at V8's minimum), by
-    // doubling it by default, 16-fold for a one-shot: fewer scavenges on the way.
+    // doubling it by default, 8-fold for a one-shot: fewer scavenges on the way.
     writeFileSync(
       bundle,
       `const v8 = require('node:v8');
