@@ -5,8 +5,10 @@
 //     nothing: CPU time of the daemon process (/proc/<pid>/stat) as % of one core [target ≤ 0.2 %].
 //     Baseline in the same window: a bare Node process holding Docker's events stream open;
 //  2. RSS over CYCLES (1,000) create/destroy cycles of a labeled container: VmRSS sampled every
-//     tenth of the run; the figure is the change from the first sample to the last [target ±5 %];
-//     with POST_GRACE_S, RSS again that long after the churn (the orphan grace over: the
+//     tenth of the run; the figure is the change from the first sample to the last [target ±5 %].
+//     Also after every batch of 10 cycles: the level (median) of the first and of the last tenth
+//     of those samples, their lowest and highest, and the slope (see rssLevelText). With
+//     POST_GRACE_S, RSS again that long after the churn (the orphan grace over: the
 //     destroyed containers' plans are gone from the config). With HEAP=1, also the heap the daemon
 //     retains: after a full GC at each sample (daemon-heap-hook.cts). A leak grows it; V8 sizing
 //     its heap to the allocation rate grows RSS only. The GCs make RSS lower than without HEAP.
@@ -21,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { createContainer } from '@dockop/docker';
 import {
   BUSYBOX,
+  percentile,
   cpuSeconds,
   createWorkloads,
   docker,
@@ -92,6 +95,39 @@ async function settled(pid: number, maxMs: number): Promise<void> {
     last = now;
   }
   console.log(`  note: the daemon was still busy ${maxMs / 1000} s after its first write`);
+}
+
+/**
+ * RSS sampled after every batch of the churn, as levels: the median of the first and of the last
+ * tenth of the samples and their change [the ±5 % target read as a level], the
+ * lowest and highest sample (the sawtooth's height), and the least-squares slope over all samples
+ * (MiB per 1,000 cycles: a leak climbs, a sawtooth does not).
+ */
+function rssLevelText(dense: readonly { cycle: number; kb: number }[]): string {
+  if (dense.length < 2) return 'RSS levels: too few samples';
+  // A tenth of the samples at each end (at least one): 10 of the 100 a 1,000-cycle churn takes.
+  const k = Math.max(1, Math.round(dense.length / 10));
+  const head = dense.slice(0, k).map((s) => s.kb);
+  const tail = dense.slice(-k).map((s) => s.kb);
+  const first = percentile(head, 50);
+  const last = percentile(tail, 50);
+  const kbs = dense.map((s) => s.kb);
+  const n = dense.length;
+  const mx = dense.reduce((a, s) => a + s.cycle, 0) / n;
+  const my = kbs.reduce((a, kb) => a + kb, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (const s of dense) {
+    sxy += (s.cycle - mx) * (s.kb - my);
+    sxx += (s.cycle - mx) ** 2;
+  }
+  const slope = sxx > 0 ? (sxy / sxx) * 1000 : 0;
+  const mib = (kb: number): string => (kb / 1024).toFixed(1);
+  return (
+    `RSS every ${dense[0]!.cycle} cycles (${n} samples): level of the first tenth ${mib(first)} MiB (median of ${head.length}), ` +
+    `of the last tenth ${mib(last)} MiB (median of ${tail.length}): ${(((last - first) / first) * 100).toFixed(1)} %  [target ±5 %, as a level]; ` +
+    `lowest ${mib(Math.min(...kbs))}, highest ${mib(Math.max(...kbs))} MiB; slope ${(slope / 1024).toFixed(2)} MiB per 1,000 cycles`
+  );
 }
 
 async function main(): Promise<void> {
@@ -201,6 +237,10 @@ async function main(): Promise<void> {
       return Number(found!['heap_used']);
     };
     const samples: { cycle: number; kb: number; heap?: number }[] = [];
+    // RSS after every batch as well: V8's old space is a sawtooth (ADR 0010) that one sample at
+    // each end lands anywhere on. The level of the first and last tenth (their medians) and the
+    // slope over the whole churn say whether RSS drifts; first → last is printed too.
+    const dense: { cycle: number; kb: number }[] = [];
     if (PROMOTED) {
       const seen = daemon.lines.length;
       daemon.child.kill('SIGUSR2');
@@ -226,8 +266,9 @@ async function main(): Promise<void> {
           await c.remove({ force: true });
         }),
       );
+      const kb = await rssKb(pid);
+      dense.push({ cycle: Math.min(cycle + BATCH, CYCLES), kb });
       if ((cycle + BATCH) % every === 0 || cycle + BATCH >= CYCLES) {
-        const kb = await rssKb(pid);
         samples.push({
           cycle: Math.min(cycle + BATCH, CYCLES),
           kb,
@@ -247,6 +288,7 @@ async function main(): Promise<void> {
     console.log(
       `  RSS change first → last sample: ${(((last - first) / first) * 100).toFixed(1)} %  [target ±5 %]; ${loadText()}`,
     );
+    console.log(`  ${rssLevelText(dense)}`);
     console.log(
       `  daemon CPU over the churn: ${churnCpu.toFixed(2)} s in ${churnWall.toFixed(1)} s (${((100 * churnCpu) / churnWall).toFixed(0)} % of a core)`,
     );

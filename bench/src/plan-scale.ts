@@ -156,6 +156,15 @@ async function main(): Promise<void> {
     console.log(
       `  (dry-run − bare node start-up) / baseline: ${((cli.ms - node) / baseline).toFixed(2)}x  [the stricter reading of the target: ≤ 1.5x]`,
     );
+    // Each round's dry run against the baseline measured right after it: how far one round's
+    // ratio moves on this machine (the load changes between rounds, and both feel it).
+    const perRound = (f: (dry: number, base: number) => number): string => {
+      const rs = runs.map((r, i) => f(r.ms, baselines[i]!));
+      return `min ${Math.min(...rs).toFixed(2)}x, median ${percentile(rs, 50).toFixed(2)}x, max ${Math.max(...rs).toFixed(2)}x`;
+    };
+    console.log(
+      `  per round (${ROUNDS}): dry-run / (baseline + bare node) ${perRound((d, b) => d / (b + node))}; (dry-run − bare node) / baseline ${perRound((d, b) => (d - node) / b)}`,
+    );
     console.log(
       `  without the early list (BACKREST_SIDECAR_EARLY_LIST=0: the program lists after it loads): dry run median ${Math.round(percentile(withoutEarly, 50))} ms`,
     );

@@ -90,6 +90,15 @@ describe('benches (smoke: tiny sizes)', function () {
     expect(figure(out, 'one label-filtered list (')).to.equal(5);
     expect(figure(out, 'dry-run / (baseline + bare node start-up):')).to.be.greaterThan(0);
     expect(figure(out, 'minor page faults of the dry run: median')).to.be.greaterThan(0);
+    // Each of the 3 rounds' ratios: a spread, lowest first.
+    const spread = /\(dry-run − bare node\) \/ baseline min (\S+)x, median (\S+)x, max (\S+)x/.exec(
+      out,
+    );
+    expect(spread, out).to.not.equal(null);
+    const [lo, mid, hi] = spread!.slice(1).map(Number);
+    expect(lo).to.be.greaterThan(0);
+    expect(lo).to.be.at.most(mid!);
+    expect(mid).to.be.at.most(hi!);
     expect(figure(out, 'the program lists after it loads): dry run median')).to.be.greaterThan(0);
     expect(figure(out, 'the same atomic write; ')).to.equal(5);
     expect(figure(out, 'dry-run / fresh raw process:')).to.be.greaterThan(0);
@@ -120,6 +129,10 @@ describe('benches (smoke: tiny sizes)', function () {
     });
     expect(figure(out, 'idle CPU over')).to.be.greaterThan(0);
     expect(out).to.match(/RSS change first → last sample: -?\d+(\.\d+)? %/);
+    // RSS after each batch of 10 cycles (2 here), as levels and a slope.
+    expect(out).to.match(
+      /RSS every 10 cycles \(2 samples\): level of the first tenth \d+\.\d MiB \(median of 1\), of the last tenth \d+\.\d MiB \(median of 1\): -?\d+\.\d %.*slope -?\d+\.\d\d MiB per 1,000 cycles/,
+    );
     // The daemon's heap after a full GC: megabytes, not zero (the hook's GC ran).
     expect(figure(out, 'heap used after a full GC: 10:')).to.be.within(1, 500);
     expect(figure(out, 'daemon CPU over the churn:')).to.be.greaterThan(0);
