@@ -99,9 +99,9 @@ async function settled(pid: number, maxMs: number): Promise<void> {
 
 /**
  * RSS sampled after every batch of the churn, as levels: the median of the first and of the last
- * tenth of the samples and their change [the ±5 % target read as a level], the
- * lowest and highest sample (the sawtooth's height), and the least-squares slope over all samples
- * (MiB per 1,000 cycles: a leak climbs, a sawtooth does not).
+ * tenth of the samples and their change [the ±5 % target read as a level], the lowest and highest
+ * sample (the sawtooth's height), and the least-squares slope over all samples (MiB per 1,000
+ * cycles: a leak climbs, a sawtooth does not).
  */
 function rssLevelText(dense: readonly { cycle: number; kb: number }[]): string {
   if (dense.length < 2) return 'RSS levels: too few samples';
@@ -237,9 +237,8 @@ async function main(): Promise<void> {
       return Number(found!['heap_used']);
     };
     const samples: { cycle: number; kb: number; heap?: number }[] = [];
-    // RSS after every batch as well: V8's old space is a sawtooth (ADR 0010) that one sample at
-    // each end lands anywhere on. The level of the first and last tenth (their medians) and the
-    // slope over the whole churn say whether RSS drifts; first → last is printed too.
+    // RSS after every batch as well, for rssLevelText: one sample at each end lands anywhere on
+    // V8's old-space sawtooth (ADR 0010).
     const dense: { cycle: number; kb: number }[] = [];
     if (PROMOTED) {
       const seen = daemon.lines.length;
@@ -266,11 +265,12 @@ async function main(): Promise<void> {
           await c.remove({ force: true });
         }),
       );
+      const done = Math.min(cycle + BATCH, CYCLES);
       const kb = await rssKb(pid);
-      dense.push({ cycle: Math.min(cycle + BATCH, CYCLES), kb });
-      if ((cycle + BATCH) % every === 0 || cycle + BATCH >= CYCLES) {
+      dense.push({ cycle: done, kb });
+      if (done % every === 0 || done === CYCLES) {
         samples.push({
-          cycle: Math.min(cycle + BATCH, CYCLES),
+          cycle: done,
           kb,
           ...(HEAP ? { heap: await heapUsed() } : {}),
         });
