@@ -14,14 +14,7 @@
  * alive on its own, and any failure here leaves the program to list as before.
  * `BACKREST_SIDECAR_EARLY_LIST=0` turns it off.
  */
-// Loaded with this file, before the program: the program's Docker client loads the same module.
-import {
-  request as httpRequest,
-  type ClientRequest,
-  type IncomingMessage,
-  type RequestOptions,
-} from 'node:http';
-import type { Socket } from 'node:net';
+import { unixHttpGet } from './unix-http-get.cjs';
 
 /** `@dockop/docker`'s EARLY_CONTAINER_LIST (a global symbol: this file loads before any package). */
 const EARLY_CONTAINER_LIST = Symbol.for('dockop.earlyContainerList');
@@ -113,60 +106,20 @@ export function startEarlyList(
 ): boolean {
   const request = earlyListRequest(argv, env);
   if (!request) return false;
-  let socket: Socket | undefined;
-  let wanted = false;
-  let req: ClientRequest | undefined;
-  const list = new Promise<unknown>((resolve, reject) => {
-    req = httpRequest(
-      {
-        socketPath: request.socketPath,
-        path: `/containers/json?all=true&filters=${encodeURIComponent(request.filters)}`,
-        // Its own connection, closed after the answer: nothing pooled outlives the command.
-        agent: false,
-        // No TLS on a unix socket. Unset, Node derives a server name from the host at the first
-        // request, and `net.isIP` compiles its IPv6 regular expression: ~6 ms before it is sent.
-        servername: '',
-      } as RequestOptions & { servername: string },
-      (res: IncomingMessage) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          reject(new Error(`the engine answered ${res.statusCode}`));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => {
-          try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-          } catch (err) {
-            reject(err as Error);
-          }
-        });
-        res.on('error', reject);
-        res.on('close', () => reject(new Error('the connection closed before the answer ended')));
-      },
-    );
-    req.on('socket', (s: Socket) => {
-      socket = s;
-      if (!wanted) s.unref();
-    });
-    req.on('error', reject);
-    req.setTimeout(TIMEOUT_MS, () => req?.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
-    req.end();
-  });
+  const get = unixHttpGet(
+    request.socketPath,
+    `/containers/json?all=true&filters=${encodeURIComponent(request.filters)}`,
+    { timeoutMs: TIMEOUT_MS },
+  );
+  const list = get.body.then((body) => JSON.parse(body.toString('utf8')) as unknown);
   // Whoever takes it handles its failure; nobody may take it.
   list.catch(() => undefined);
   (globalThis as Record<symbol, unknown>)[EARLY_CONTAINER_LIST] = {
     socketPath: request.socketPath,
     filters: request.filters,
     list,
-    ref(): void {
-      wanted = true;
-      socket?.ref();
-    },
-    abandon(): void {
-      req?.destroy();
-    },
+    ref: () => get.ref(),
+    abandon: () => get.abandon(),
   };
   return true;
 }
