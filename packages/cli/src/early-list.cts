@@ -12,7 +12,8 @@
  * list and never changes an answer. Anything unsure (`--plugin`, whose resource definitions add
  * lists; an API version; a tcp/ssh engine) sends nothing. The request never keeps the process
  * alive on its own, and any failure here leaves the program to list as before.
- * `BACKREST_SIDECAR_EARLY_LIST=0` turns it off.
+ * `BACKREST_SIDECAR_EARLY_LIST=0` turns it off. The request is one HTTP/1.0 GET whose answer is
+ * read straight into one buffer (unix-http-get.cts), not through `node:http`.
  */
 import { unixHttpGet } from './unix-http-get.cjs';
 
