@@ -137,7 +137,7 @@ class Answer {
       this.#next = this.#out = head.bodyStart;
     }
     const { bodyStart, contentLength, chunked } = this.#head;
-    if (chunked) return this.#dechunk();
+    if (chunked) return this.#dechunk(bodyStart);
     if (contentLength === undefined) return undefined;
     const have = this.#used - bodyStart;
     if (have > contentLength) return new Error('the answer is longer than its Content-Length');
@@ -169,7 +169,7 @@ class Answer {
   }
 
   /** Decodes the chunks complete so far; the body once the last chunk and trailers are in. */
-  #dechunk(): Buffer | Error | undefined {
+  #dechunk(bodyStart: number): Buffer | Error | undefined {
     const buf = this.#buf;
     for (;;) {
       const lineEnd = buf.subarray(0, this.#used).indexOf('\r\n', this.#next, 'latin1');
@@ -189,7 +189,7 @@ class Answer {
             ? lineEnd + 4
             : buf.subarray(0, this.#used).indexOf(HEAD_END, lineEnd);
         if (end < 0) return undefined;
-        return buf.subarray(this.#head?.bodyStart ?? 0, this.#out);
+        return buf.subarray(bodyStart, this.#out);
       }
       const dataStart = lineEnd + 2;
       const dataEnd = dataStart + size;

@@ -76,6 +76,19 @@ describe('unixHttpGet (the early list over a unix socket)', () => {
       const body = await grown.body;
       expect(body.length).to.equal(Buffer.byteLength(big));
       expect(body.toString('utf8')).to.equal(big);
+      // The engine's own shape: no length, no chunks, the body ends where the connection does.
+      const bare = rawServer(
+        () => 'HTTP/1.0 200 OK\r\ncontent-type: application/json\r\n\r\n[{"Id":"a"}]',
+      );
+      const p2 = path.join(dir, 'bare.sock');
+      const close2 = await listen(bare, p2);
+      try {
+        const get = unixHttpGet(p2, '/containers/json');
+        get.ref();
+        expect((await get.body).toString()).to.equal('[{"Id":"a"}]');
+      } finally {
+        await close2();
+      }
       expect(seen).to.deep.equal([
         { method: 'GET', url: '/sized', version: '1.0', host: 'docker' },
         { method: 'GET', url: '/containers/json?all=true', version: '1.0', host: 'docker' },
