@@ -5,7 +5,9 @@
 // printed: (dry run − bare node) / baseline, the stricter reading of the issue's words. When the
 // environment sets NODE_EXTRA_CA_CERTS (Node 20 parses it at every start), also without it. Also
 // the dry run with the bin's early list turned off (BACKREST_SIDECAR_EARLY_LIST=0), interleaved:
-// what sending the list before the program loads gains. And a second baseline, interleaved: a fresh
+// what sending the list before the program loads gains. And with the young generation's warm-up
+// turned off (BACKREST_SIDECAR_HEAP_WARMUP=0), interleaved: what warming it up during the engine's
+// list gains (packages/cli/src/heap-warmup.cts). And a second baseline, interleaved: a fresh
 // `node -e` process doing only the raw work (the same list, JSON.parse, the same atomic write),
 // with the cost of a first touch of a page on this machine, which a fresh process pays as its heap
 // grows and the warm in-process baseline does not.
@@ -106,6 +108,8 @@ async function main(): Promise<void> {
     const withoutEarly: number[] = [];
     const fresh: Awaited<ReturnType<typeof runFreshRawMeasured>>[] = [];
     const noEarlyEnv = { ...process.env, BACKREST_SIDECAR_EARLY_LIST: '0' };
+    const withoutWarmup: number[] = [];
+    const noWarmupEnv = { ...process.env, BACKREST_SIDECAR_HEAP_WARMUP: '0' };
     let listedCount = 0;
     for (let i = 0; i < ROUNDS; i++) {
       runs.push(await dryRun());
@@ -114,6 +118,7 @@ async function main(): Promise<void> {
       listedCount = b.listed;
       if (EXTRA_CA_CERTS !== undefined) withoutCa.push((await dryRun(cleanEnv)).ms);
       withoutEarly.push((await dryRun(noEarlyEnv)).ms);
+      withoutWarmup.push((await dryRun(noWarmupEnv)).ms);
       fresh.push(await freshRaw());
     }
     const cli = {
@@ -167,6 +172,12 @@ async function main(): Promise<void> {
     );
     console.log(
       `  without the early list (BACKREST_SIDECAR_EARLY_LIST=0: the program lists after it loads): dry run median ${Math.round(percentile(withoutEarly, 50))} ms`,
+    );
+    // Each round's dry run with the warm-up against the one without it in the same round.
+    const warmupGain = runs.map((r, i) => withoutWarmup[i]! - r.ms);
+    const noWarmup = percentile(withoutWarmup, 50);
+    console.log(
+      `  without the heap warm-up (BACKREST_SIDECAR_HEAP_WARMUP=0: the process idles while the engine lists): dry run median ${Math.round(noWarmup)} ms, (dry-run − bare node) / baseline ${((noWarmup - node) / baseline).toFixed(2)}x; the warm-up's gain per round: median ${Math.round(percentile(warmupGain, 50))} ms, min ${Math.round(Math.min(...warmupGain))}, max ${Math.round(Math.max(...warmupGain))}`,
     );
     const freshMs = percentile(
       fresh.map((f) => f.ms),

@@ -90,6 +90,12 @@ describe('benches (smoke: tiny sizes)', function () {
     expect(figure(out, 'one label-filtered list (')).to.equal(5);
     expect(figure(out, 'dry-run / (baseline + bare node start-up):')).to.be.greaterThan(0);
     expect(figure(out, 'minor page faults of the dry run: median')).to.be.greaterThan(0);
+    expect(
+      figure(
+        out,
+        '(BACKREST_SIDECAR_HEAP_WARMUP=0: the process idles while the engine lists): dry run median',
+      ),
+    ).to.be.greaterThan(0);
     // Each of the 3 rounds' ratios: a spread, lowest first.
     const spread = /\(dry-run − bare node\) \/ baseline min (\S+)x, median (\S+)x, max (\S+)x/.exec(
       out,

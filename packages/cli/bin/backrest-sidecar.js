@@ -16,9 +16,15 @@ if (existsSync(bundle)) {
   if (!answeredStatically()) {
     const run = () => require(path.join(dist, 'compile-cache.cjs')).runBundle(bundle);
     // A listing one-shot's container list goes out first (src/early-list.cts); one turn of the
-    // event loop connects and writes it, then the program loads while the engine answers.
-    if (startedEarlyList()) setImmediate(run);
-    else run();
+    // event loop connects and writes it, then the program loads while the engine answers, and
+    // the rest of the wait warms the young generation up (src/heap-warmup.cts).
+    const warmUp = startedEarlyList();
+    if (warmUp) {
+      setImmediate(() => {
+        run();
+        warmUp();
+      });
+    } else run();
   }
 } else if (existsSync(path.join(dist, 'main.js'))) {
   // Compiled but not bundled (a checkout without esbuild installed): same program, slower start.
@@ -38,11 +44,14 @@ function answeredStatically() {
   }
 }
 
+/** Sends the early list; when one went out, returns what warms the heap up while it is pending. */
 function startedEarlyList() {
   try {
-    return require(path.join(dist, 'early-list.cjs')).startEarlyList(process.argv.slice(2));
+    const early = require(path.join(dist, 'early-list.cjs'));
+    if (!early.startEarlyList(process.argv.slice(2))) return undefined;
+    return () => early.warmHeapWhileListing();
   } catch {
     // A dist/ from before the early list, or a failure of its own: the program lists, as before.
-    return false;
+    return undefined;
   }
 }

@@ -13,8 +13,11 @@
  * lists; an API version; a tcp/ssh engine) sends nothing. The request never keeps the process
  * alive on its own, and any failure here leaves the program to list as before.
  * `BACKREST_SIDECAR_EARLY_LIST=0` turns it off. The request is one HTTP/1.0 GET whose answer is
- * read straight into one buffer (unix-http-get.cts), not through `node:http`.
+ * read straight into one buffer (unix-http-get.cts), not through `node:http`. While it is pending,
+ * the bin warms the young generation up (heap-warmup.cts; `BACKREST_SIDECAR_HEAP_WARMUP=0` turns
+ * that off).
  */
+import { warmHeapUntil } from './heap-warmup.cjs';
 import { unixHttpGet } from './unix-http-get.cjs';
 
 /** `@dockop/docker`'s EARLY_CONTAINER_LIST (a global symbol: this file loads before any package). */
@@ -45,6 +48,9 @@ const LISTING_COMMANDS: readonly (readonly string[])[] = [
 
 /** Same as the engine's own request timeout (docker-client.ts). */
 const TIMEOUT_MS = 30_000;
+
+/** The list `startEarlyList` sent, while this process has one. */
+let pending: Promise<unknown> | undefined;
 
 export interface EarlyListRequest {
   readonly socketPath: string;
@@ -115,6 +121,7 @@ export function startEarlyList(
   const list = get.body.then((body) => JSON.parse(body.toString('utf8')) as unknown);
   // Whoever takes it handles its failure; nobody may take it.
   list.catch(() => undefined);
+  pending = list;
   (globalThis as Record<symbol, unknown>)[EARLY_CONTAINER_LIST] = {
     socketPath: request.socketPath,
     filters: request.filters,
@@ -123,4 +130,17 @@ export function startEarlyList(
     abandon: () => get.abandon(),
   };
   return true;
+}
+
+/**
+ * Warms the young generation up until the early list settles (heap-warmup.cts). The bin calls it
+ * once the program has loaded: from then on the process only waits for the engine. Does nothing
+ * (undefined) without an early list or with `BACKREST_SIDECAR_HEAP_WARMUP=0`; else resolves with
+ * the bytes it allocated.
+ */
+export function warmHeapWhileListing(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> | undefined {
+  if (pending === undefined || env['BACKREST_SIDECAR_HEAP_WARMUP'] === '0') return undefined;
+  return warmHeapUntil(pending);
 }

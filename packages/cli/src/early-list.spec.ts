@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { EARLY_CONTAINER_LIST, type EarlyContainerList } from '@dockop/docker';
 import { buildApp } from './app.js';
-import { earlyListRequest, startEarlyList } from './early-list.cjs';
+import { earlyListRequest, startEarlyList, warmHeapWhileListing } from './early-list.cjs';
 import { addReconcileOptions, resolveSettings, type RawOptions } from './options.js';
 
 type Slot = Record<symbol, EarlyContainerList | undefined>;
@@ -162,6 +162,34 @@ describe('the early container list (early-list.cts)', () => {
         expect(engine.requests).to.have.length(2);
       } finally {
         await engine.close();
+      }
+    });
+
+    it('warmHeapWhileListing allocates while the list is pending and stops when it is answered', async () => {
+      // An engine that answers after 150 ms, as one listing 2,000 containers does.
+      const server = createServer((_req, res) => {
+        setTimeout(() => res.writeHead(200).end('[]'), 150);
+      });
+      await new Promise<void>((resolve) => server.listen(socket, resolve));
+      try {
+        expect(startEarlyList(['reconcile', '--docker-sock', socket], {})).to.equal(true);
+        const slot = (globalThis as Slot)[EARLY_CONTAINER_LIST]!;
+        slot.ref();
+        expect(warmHeapWhileListing({ BACKREST_SIDECAR_HEAP_WARMUP: '0' }), 'off').to.equal(
+          undefined,
+        );
+        let answeredAt = 0;
+        const answered = slot.list.then(() => (answeredAt = performance.now()));
+        const allocated = await warmHeapWhileListing({})!;
+        const stoppedAt = performance.now();
+        await answered;
+        expect(allocated)
+          .to.be.above(0)
+          .and.at.most(32 * 1024 * 1024);
+        // Stopped by the answer (a slice later at most), or by its budget before it.
+        if (allocated < 32 * 1024 * 1024) expect(stoppedAt - answeredAt).to.be.below(50);
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
       }
     });
   });
