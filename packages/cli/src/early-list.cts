@@ -51,6 +51,8 @@ const TIMEOUT_MS = 30_000;
 
 /** The list `startEarlyList` sent, while this process has one. */
 let pending: Promise<unknown> | undefined;
+/** Whether the program has taken it (`ref`): the process then waits for its answer anyway. */
+let taken = false;
 
 export interface EarlyListRequest {
   readonly socketPath: string;
@@ -122,11 +124,15 @@ export function startEarlyList(
   // Whoever takes it handles its failure; nobody may take it.
   list.catch(() => undefined);
   pending = list;
+  taken = false;
   (globalThis as Record<symbol, unknown>)[EARLY_CONTAINER_LIST] = {
     socketPath: request.socketPath,
     filters: request.filters,
     list,
-    ref: () => get.ref(),
+    ref: () => {
+      taken = true;
+      get.ref();
+    },
     abandon: () => get.abandon(),
   };
   return true;
@@ -134,13 +140,14 @@ export function startEarlyList(
 
 /**
  * Warms the young generation up until the early list settles (heap-warmup.cts). The bin calls it
- * once the program has loaded: from then on the process only waits for the engine. Does nothing
- * (undefined) without an early list or with `BACKREST_SIDECAR_HEAP_WARMUP=0`; else resolves with
- * the bytes it allocated.
+ * once the program has loaded: from then on the process only waits for the engine. Its slices
+ * keep the process alive only once the program has taken the list. Does nothing (undefined)
+ * without an early list or with `BACKREST_SIDECAR_HEAP_WARMUP=0`; else resolves with the bytes it
+ * allocated.
  */
 export function warmHeapWhileListing(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> | undefined {
   if (pending === undefined || env['BACKREST_SIDECAR_HEAP_WARMUP'] === '0') return undefined;
-  return warmHeapUntil(pending);
+  return warmHeapUntil(pending, { keepsAlive: () => taken });
 }

@@ -17,10 +17,12 @@
  * It runs in slices of about a millisecond on the event loop, so the program's own I/O goes on
  * between them; it stops when `until` settles (the answer came, or the request failed or was
  * abandoned) or when the budget is spent. A host whose engine answers before the program has
- * loaded never runs a slice. The slices are ordinary (ref'd) immediates: an unref'd one runs
- * only when something else wakes the event loop, and a process waiting on one socket is not
- * woken until the answer comes. So a process with nothing else to do stays alive until the
- * budget is spent: ~100 ms of allocation for the default here.
+ * loaded never runs a slice. A slice keeps the process alive only while `keepsAlive` says so:
+ * the bin's says yes once the program has taken the list (it then waits for the answer anyway),
+ * so a program that ends without it (a usage error) exits at once. An unref'd slice runs only
+ * when something else wakes the event loop, and a process waiting on one socket is not woken
+ * until the answer comes: the slices after the program took the list must be ref'd, or the
+ * warm-up mostly does not run.
  */
 
 export interface HeapWarmupOptions {
@@ -32,6 +34,8 @@ export interface HeapWarmupOptions {
   readonly budgetBytes?: number;
   /** The longest one slice runs before it yields to the event loop (ms). Default 1. */
   readonly sliceMs?: number;
+  /** Whether the next slice may keep the process alive, asked before each. Default: always. */
+  readonly keepsAlive?: () => boolean;
 }
 
 /** Doubles per array: 32 KiB, well under V8's largest young object (128 KiB). */
@@ -51,6 +55,7 @@ export function warmHeapUntil(
 ): Promise<number> {
   const budget = options.budgetBytes ?? 32 * 1024 * 1024;
   const sliceMs = options.sliceMs ?? 1;
+  const keepsAlive = options.keepsAlive ?? ((): boolean => true);
   let settled = false;
   const stop = (): void => {
     settled = true;
@@ -70,9 +75,13 @@ export function warmHeapUntil(
         resolve(allocated);
         return;
       }
-      setImmediate(slice);
+      next();
+    };
+    const next = (): void => {
+      const immediate = setImmediate(slice);
+      if (!keepsAlive()) immediate.unref();
     };
     // After the microtasks of this turn: `until` may have settled already.
-    setImmediate(slice);
+    next();
   });
 }

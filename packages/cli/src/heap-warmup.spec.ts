@@ -8,6 +8,23 @@ const MiB = 1024 * 1024;
 const never = new Promise<never>(() => undefined);
 const after = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Runs `script` in a fresh Node process: its exit code and what it printed. */
+function runScript(script: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error('the process did not exit within 10 s'));
+    }, 10_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
 describe('warmHeapUntil (the young generation warmed up while the engine lists)', () => {
   it('allocates up to its budget, in 32 KiB arrays, when nothing settles', async () => {
     const allocated = await warmHeapUntil(never, { budgetBytes: 4 * MiB });
@@ -50,24 +67,17 @@ describe('warmHeapUntil (the young generation warmed up while the engine lists)'
     this.timeout(20_000);
     // An answer that never comes: the process ends when the 16 MiB are allocated.
     const script = `require(${JSON.stringify(COMPILED)}).warmHeapUntil(new Promise(() => {}), { budgetBytes: 16 * 2 ** 20 }).then((n) => process.stdout.write(String(n)));`;
-    const { code, out } = await new Promise<{ code: number | null; out: string }>(
-      (resolve, reject) => {
-        let text = '';
-        const child = spawn(process.execPath, ['-e', script], {
-          stdio: ['ignore', 'pipe', 'ignore'],
-        });
-        child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-        const timer = setTimeout(() => {
-          child.kill();
-          reject(new Error('the process did not exit within 10 s'));
-        }, 10_000);
-        child.on('close', (c) => {
-          clearTimeout(timer);
-          resolve({ code: c, out: text });
-        });
-      },
-    );
+    const { code, out } = await runScript(script);
     expect(code).to.equal(0);
     expect(Number(out)).to.equal(16 * MiB);
+  });
+
+  it('keeps no process alive while keepsAlive says no', async function () {
+    this.timeout(20_000);
+    // The same process, but its slices may not keep it alive: it exits before the warm-up ends.
+    const script = `let done = false; require(${JSON.stringify(COMPILED)}).warmHeapUntil(new Promise(() => {}), { budgetBytes: 16 * 2 ** 20, keepsAlive: () => false }).then(() => (done = true)); process.on('exit', () => process.stdout.write(String(done)));`;
+    const { code, out } = await runScript(script);
+    expect(code).to.equal(0);
+    expect(out, 'the warm-up had not finished').to.equal('false');
   });
 });
